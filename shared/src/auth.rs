@@ -1,0 +1,270 @@
+//! Who is calling. A request carries a session JWT (`Authorization: Bearer` or the `id` cookie) or a
+//! personal API token (`X-Auth-Token`, or as bearer). Either way the caller is checked against the table on
+//! every request, in one BatchGetItem of three items in the organization's partition (user, organization,
+//! session or token), so logout, logoutEverywhere and deactivation take effect on the very next request.
+
+use aws_lc_rs::{digest, hmac};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{self, Request};
+use crate::model::{ApiToken, Key, Organization, Session, User};
+use crate::store::{self, org::OrgStore};
+
+pub const JWT_AUDIENCE: &str = "webknossos-accounts";
+const API_TOKEN_PREFIX: &str = "wkt";
+
+/// Signing and derivation keys, made once per process from the configured secret.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    /// Derives personal API tokens; separate from the JWT key by domain separation.
+    token_key: hmac::Key,
+}
+
+impl Keys {
+    pub fn new(secret: &[u8], issuer: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[JWT_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        let master = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let token_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"personal-api-token-v1").as_ref());
+        Keys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            token_key,
+        }
+    }
+
+    pub fn sign_session(&self, session: &Session, session_epoch: u64) -> Result<String, ApiError> {
+        let claims = SessionClaims {
+            sub: session.user_id.clone(),
+            org: session.organization.clone(),
+            sid: session.id.clone(),
+            epc: session_epoch,
+            iat: session.created / 1000,
+            nbf: session.created / 1000,
+            exp: session.expires_at,
+            iss: self.issuer.clone(),
+            aud: JWT_AUDIENCE.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "signing a session token failed");
+            ApiError::internal()
+        })
+    }
+
+    fn verify_session(&self, token: &str) -> Result<SessionClaims, ApiError> {
+        jsonwebtoken::decode::<SessionClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::invalid_credential())
+    }
+
+    /// The personal API token for `(organization, user, nonce)`. Deterministic, so "get token" can show the
+    /// same token again while the table keeps only its hash.
+    pub fn api_token(&self, organization: &str, user_id: &str, nonce: &str) -> String {
+        let message = format!("{organization}\u{0}{user_id}\u{0}{nonce}");
+        let mac = hmac::sign(&self.token_key, message.as_bytes());
+        format!("{API_TOKEN_PREFIX}.{}.{user_id}.{}", URL_SAFE_NO_PAD.encode(organization), URL_SAFE_NO_PAD.encode(mac.as_ref()))
+    }
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    digest::digest(&digest::SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionClaims {
+    sub: String,
+    org: String,
+    sid: String,
+    /// The user's session epoch when the session began.
+    epc: u64,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+}
+
+/// The credential a request presented, after its signature or shape was checked.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session { organization: String, user_id: String, session_id: String, session_epoch: u64 },
+    ApiToken { organization: String, user_id: String, token: String },
+}
+
+impl Credential {
+    fn organization(&self) -> &str {
+        match self {
+            Credential::Session { organization, .. } | Credential::ApiToken { organization, .. } => organization,
+        }
+    }
+    fn user_id(&self) -> &str {
+        match self {
+            Credential::Session { user_id, .. } | Credential::ApiToken { user_id, .. } => user_id,
+        }
+    }
+    fn item_key(&self) -> Key {
+        match self {
+            Credential::Session { organization, session_id, .. } => Key::session(organization, session_id),
+            Credential::ApiToken { organization, user_id, .. } => Key::api_token(organization, user_id),
+        }
+    }
+}
+
+fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
+    let mut parts = token.split('.');
+    let (Some(API_TOKEN_PREFIX), Some(org), Some(user_id), Some(_mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ApiError::invalid_credential());
+    };
+    let organization = URL_SAFE_NO_PAD
+        .decode(org)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|o| !o.is_empty() && !o.contains('#'))
+        .ok_or_else(ApiError::invalid_credential)?;
+    if !crate::ids::is_object_id(user_id) {
+        return Err(ApiError::invalid_credential());
+    }
+    Ok(Credential::ApiToken { organization, user_id: user_id.to_owned(), token: token.to_owned() })
+}
+
+/// The credential in the request, if any: `X-Auth-Token`, then `Authorization: Bearer`, then the cookie.
+pub fn credential(keys: &Keys, req: &Request) -> Result<Option<Credential>, ApiError> {
+    let presented = http::header(req, "x-auth-token")
+        .or_else(|| http::header(req, "authorization").and_then(|v| v.strip_prefix("Bearer ")))
+        .or_else(|| http::cookie(req, http::SESSION_COOKIE).filter(|v| !v.is_empty()));
+    let Some(presented) = presented.map(str::trim) else {
+        return Ok(None);
+    };
+    if presented.starts_with("wkt.") {
+        return parse_api_token(presented).map(Some);
+    }
+    let claims = keys.verify_session(presented)?;
+    if claims.org.contains('#') || !crate::ids::is_object_id(&claims.sub) {
+        return Err(ApiError::invalid_credential());
+    }
+    Ok(Some(Credential::Session {
+        organization: claims.org,
+        user_id: claims.sub,
+        session_id: claims.sid,
+        session_epoch: claims.epc,
+    }))
+}
+
+/// An authenticated, active identity and its organization.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub organization: Organization,
+    pub credential: Credential,
+}
+
+impl Caller {
+    /// The store for the caller's organization: every key it builds is inside that organization.
+    pub fn store<'a>(&self, app: &'a App) -> OrgStore<'a> {
+        OrgStore::new(&app.db, &self.organization.id)
+    }
+}
+
+/// The caller, or 401 when no valid, unrevoked credential of an active identity is presented.
+pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
+    let credential = credential(&app.keys, req)?.ok_or_else(ApiError::not_authenticated)?;
+    let organization_id = credential.organization();
+    let user_key = Key::user(organization_id, credential.user_id());
+    let organization_key = Key::organization(organization_id);
+    let credential_key = credential.item_key();
+    let mut items = app.db.batch_get(&[user_key.clone(), organization_key.clone(), credential_key.clone()]).await?;
+    let (Some(user), Some(organization), Some(credential_item)) =
+        (items.remove(&user_key), items.remove(&organization_key), items.remove(&credential_key))
+    else {
+        return Err(ApiError::invalid_credential());
+    };
+    let user: User = store::from_item(user)?;
+    let organization: Organization = store::from_item(organization)?;
+    let valid = match &credential {
+        Credential::Session { session_epoch, user_id, .. } => {
+            let session: Session = store::from_item(credential_item)?;
+            session.user_id == *user_id && session.expires_at > crate::ids::now_seconds() && *session_epoch == user.session_epoch
+        }
+        Credential::ApiToken { token, .. } => {
+            let stored: ApiToken = store::from_item(credential_item)?;
+            let presented_hash = sha256_hex(token);
+            aws_lc_rs::constant_time::verify_slices_are_equal(presented_hash.as_bytes(), stored.token_hash.as_bytes()).is_ok()
+                && stored.session_epoch == user.session_epoch
+        }
+    };
+    if !valid {
+        return Err(ApiError::invalid_credential());
+    }
+    if user.is_deactivated {
+        return Err(ApiError::unauthorized("user.deactivated", "Your account has been deactivated by an admin"));
+    }
+    Ok(Caller { user, organization, credential })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::new(&[7u8; 32], "http://localhost:3000")
+    }
+
+    #[test]
+    fn api_tokens_are_deterministic_per_nonce_and_parse_back() {
+        let keys = keys();
+        let token = keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1");
+        assert_eq!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1"));
+        assert_ne!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-2"));
+        assert_ne!(token, Keys::new(&[8u8; 32], "x").api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1"));
+        match parse_api_token(&token).unwrap() {
+            Credential::ApiToken { organization, user_id, .. } => {
+                assert_eq!(organization, "Sample Lab");
+                assert_eq!(user_id, "0123456789abcdef01234567");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for bad in ["wkt", "wkt.a.b", "wkt.U2FtcGxl.notanid.mac", "wkt.!!!.0123456789abcdef01234567.mac", "wkt.a.0123456789abcdef01234567.m.x"] {
+            assert!(parse_api_token(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_tokens_round_trip_and_reject_tampering() {
+        let keys = keys();
+        let now = crate::ids::now_millis();
+        let session = Session {
+            organization: "lab".into(),
+            id: "sid".into(),
+            user_id: "0123456789abcdef01234567".into(),
+            created: now,
+            expires_at: now / 1000 + 3600,
+        };
+        let jwt = keys.sign_session(&session, 3).unwrap();
+        let claims = keys.verify_session(&jwt).unwrap();
+        assert_eq!((claims.org.as_str(), claims.sid.as_str(), claims.epc), ("lab", "sid", 3));
+        // Another key, another issuer, a changed payload and an expired token are all refused.
+        assert!(Keys::new(&[9u8; 32], "http://localhost:3000").verify_session(&jwt).is_err());
+        assert!(Keys::new(&[7u8; 32], "https://elsewhere").verify_session(&jwt).is_err());
+        let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(br#"{"sub":"0123456789abcdef01234567","org":"other","sid":"sid","epc":3,"iat":0,"nbf":0,"exp":99999999999,"iss":"http://localhost:3000","aud":"webknossos-accounts"}"#);
+        assert!(keys.verify_session(&parts.join(".")).is_err());
+        let expired = Session { expires_at: now / 1000 - 60, ..session };
+        assert!(keys.verify_session(&keys.sign_session(&expired, 0).unwrap()).is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! Deployment configuration, read once per process from the environment that template.yaml (or the
+//! local stack) sets. Nothing secret is ever a literal in the code.
+
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    pub table_name: String,
+    /// HMAC key for session JWTs and personal API tokens. At least 32 bytes.
+    pub jwt_secret: Vec<u8>,
+    /// Base URI of the web front end, used for links in mails and as the JWT issuer.
+    pub public_uri: String,
+    pub mail_sender: String,
+    pub session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table_name", &self.table_name)
+            .field("jwt_secret", &"<redacted>")
+            .field("public_uri", &self.public_uri)
+            .field("mail_sender", &self.mail_sender)
+            .field("session_lifetime", &self.session_lifetime)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &'static str| std::env::var(name).map_err(|_| ConfigError::Missing(name));
+        let optional = |name: &'static str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let session_hours: u64 = optional("SESSION_LIFETIME_HOURS", "168")
+            .parse()
+            .map_err(|e: std::num::ParseIntError| ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() })?;
+        let config = Config {
+            table_name: var("TABLE_NAME")?,
+            jwt_secret: var("JWT_SECRET")?.into_bytes(),
+            public_uri: optional("PUBLIC_URI", "http://localhost:3000").trim_end_matches('/').to_owned(),
+            mail_sender: optional("MAIL_SENDER", "no-reply@example.com"),
+            session_lifetime: Duration::from_secs(session_hours * 3600),
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.jwt_secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            });
+        }
+        if self.session_lifetime.is_zero() {
+            return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,5 @@
+//! The operations behind the routes: rules and orchestration over the store. Handlers parse, call one
+//! function here, and map the result to HTTP; other services can call these functions directly.
+
+pub mod session;
+pub mod signup;

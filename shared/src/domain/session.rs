@@ -1,0 +1,97 @@
+//! Logging in and out, and personal API tokens.
+
+use crate::app::App;
+use crate::auth::{Caller, Credential, sha256_hex};
+use crate::error::ApiError;
+use crate::model::{ApiToken, Organization, User};
+use crate::store::accounts;
+use crate::{ids, password, validate};
+
+pub struct LoggedIn {
+    pub token: String,
+    pub user: User,
+    pub organization: Organization,
+    pub lifetime_seconds: i64,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("auth.invalidCredentials", "The e-mail address or the password is wrong")
+}
+
+/// Checks the password and starts a session for the identity last used if it is active, else for the
+/// first active one (oldest first).
+pub async fn login(app: &App, email: &str, password_attempt: &str) -> Result<LoggedIn, ApiError> {
+    let email = validate::email(email)?;
+    let account = accounts::account_by_email(&app.db, &email).await?;
+    // The hash is computed even for unknown e-mails, so timing does not tell which e-mails exist.
+    let password_ok = password::verify(password_attempt, account.as_ref().map(|a| a.password_hash.as_str())).await;
+    let Some(account) = account.filter(|_| password_ok) else {
+        return Err(invalid_credentials());
+    };
+    let mut identities = accounts::identities(&app.db, &account).await?;
+    identities.retain(|(user, _)| !user.is_deactivated);
+    identities.sort_by_key(|(user, _)| user.created);
+    let last_used = account.last_used_organization.as_deref();
+    let chosen = identities
+        .iter()
+        .position(|(user, _)| Some(user.organization.as_str()) == last_used)
+        .unwrap_or(0);
+    if identities.is_empty() {
+        return Err(ApiError::forbidden("user.deactivated", "Your account has not been activated by an admin yet"));
+    }
+    let (user, organization) = identities.swap_remove(chosen);
+    let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
+    let session = accounts::start_session(&app.db, &account, &user, lifetime_seconds, ids::now_millis()).await?;
+    let token = app.keys.sign_session(&session, user.session_epoch)?;
+    Ok(LoggedIn { token, user, organization, lifetime_seconds })
+}
+
+/// The caller's personal API token, created on first use. Only its hash is stored; the token itself is
+/// derived again from the stored nonce.
+pub async fn api_token(app: &App, caller: &Caller) -> Result<String, ApiError> {
+    let store = caller.store(app);
+    let user = &caller.user;
+    // A few attempts: a concurrent request may create or renew the record between our read and our write.
+    for _ in 0..3 {
+        let existing = store.api_token(&user.id).await?;
+        if let Some(token) = existing.as_ref().filter(|t| t.session_epoch == user.session_epoch) {
+            return Ok(app.keys.api_token(&token.organization, &token.user_id, &token.nonce));
+        }
+        let nonce = ids::new_secret();
+        let token = app.keys.api_token(store.organization_id(), &user.id, &nonce);
+        let record = ApiToken {
+            organization: store.organization_id().to_owned(),
+            user_id: user.id.clone(),
+            nonce,
+            token_hash: sha256_hex(&token),
+            session_epoch: user.session_epoch,
+            created: ids::now_millis(),
+        };
+        if store.replace_api_token(&record, existing.as_ref()).await? {
+            return Ok(token);
+        }
+    }
+    Err(ApiError::unavailable())
+}
+
+pub async fn revoke_api_token(app: &App, caller: &Caller) -> Result<(), ApiError> {
+    caller.store(app).delete_api_token(&caller.user.id).await
+}
+
+/// Ends the session the request came with (a request with an API token ends nothing).
+pub async fn logout(app: &App, caller: &Caller) -> Result<(), ApiError> {
+    match &caller.credential {
+        Credential::Session { session_id, .. } => caller.store(app).delete_session(session_id).await,
+        Credential::ApiToken { .. } => Ok(()),
+    }
+}
+
+/// Ends every session and API token of the caller's account, in all its organizations.
+pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), ApiError> {
+    accounts::end_all_sessions(&app.db, &caller.user.account_id).await
+}
+
+/// The caller, with its activity recorded.
+pub async fn current_user(app: &App, caller: &Caller) -> Result<User, ApiError> {
+    caller.store(app).touch_last_activity(&caller.user.id, ids::now_millis()).await
+}

@@ -1,0 +1,79 @@
+//! The one error type every handler returns. It becomes WEBKNOSSOS's error JSON
+//! `{"messages":[{"error":"...","code":"..."}]}`; clients that only read `error` keep working.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: u16,
+    /// Stable, machine-readable reason (dotted, in WEBKNOSSOS's message-key style).
+    pub code: &'static str,
+    /// Human-readable text for the `error` field.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(401, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(403, code, message)
+    }
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(404, code, message)
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(409, code, message)
+    }
+    pub fn not_authenticated() -> Self {
+        Self::unauthorized("auth.required", "Authentication required: send a session token or an X-Auth-Token header")
+    }
+    pub fn invalid_credential() -> Self {
+        Self::unauthorized("auth.invalid", "The session or token is invalid, expired or revoked; please log in again")
+    }
+    pub fn unavailable() -> Self {
+        Self::new(503, "service.unavailable", "The service is temporarily unavailable; please retry")
+    }
+    pub fn internal() -> Self {
+        Self::new(500, "internal", "An internal error occurred")
+    }
+}
+
+/// Maps a DynamoDB or SES SDK failure: transient faults (network, timeouts, throttling, the service's own
+/// errors) are a 503 the client may retry; anything else is a bug on our side and is logged as such.
+pub fn sdk_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => matches!(
+            service.err().code(),
+            Some(
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "TransactionInProgressException"
+                    | "TooManyRequestsException"
+            )
+        ),
+        _ => false,
+    };
+    if transient {
+        tracing::warn!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "transient AWS error");
+        ApiError::unavailable()
+    } else {
+        tracing::error!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "unexpected AWS error");
+        ApiError::internal()
+    }
+}

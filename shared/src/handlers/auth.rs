@@ -1,0 +1,62 @@
+use serde::Deserialize;
+
+use super::{HandlerResult, json};
+use crate::App;
+use crate::auth::authenticate;
+use crate::domain::{session, signup};
+use crate::http::{self, Request, ok, parse_json, success_message, with_header};
+
+/// `POST /api/auth/createOrganizationWithAdmin`
+pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
+    let form: signup::SignUpForm = parse_json(&req)?;
+    let (organization, owner) = signup::create_organization_with_admin(app, form).await?;
+    Ok(ok(&serde_json::json!({
+        "organization": json::organization(&organization, Some(&owner), &owner),
+        "user": json::user(&owner, &owner),
+    })))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+/// `POST /api/auth/login`: the session token in the body and as the `id` cookie.
+pub async fn login(app: &App, req: Request) -> HandlerResult {
+    let form: LoginForm = parse_json(&req)?;
+    let logged_in = session::login(app, &form.email, &form.password).await?;
+    let response = ok(&serde_json::json!({
+        "token": logged_in.token,
+        "user": json::user(&logged_in.user, &logged_in.user),
+    }));
+    Ok(with_header(response, "set-cookie", http::session_cookie(&logged_in.token, logged_in.lifetime_seconds as u64)))
+}
+
+/// `GET /api/auth/token`: the caller's personal API token (found or created).
+pub async fn get_token(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let token = session::api_token(app, &caller).await?;
+    Ok(ok(&serde_json::json!({ "token": token })))
+}
+
+/// `DELETE /api/auth/token`
+pub async fn revoke_token(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    session::revoke_api_token(app, &caller).await?;
+    Ok(success_message("Your personal API token was revoked"))
+}
+
+/// `POST /api/auth/logout`
+pub async fn logout(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    session::logout(app, &caller).await?;
+    Ok(with_header(success_message("You are logged out"), "set-cookie", http::expired_session_cookie()))
+}
+
+/// `POST /api/auth/logoutEverywhere`
+pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    session::logout_everywhere(app, &caller).await?;
+    Ok(with_header(success_message("Every session and token of your account has ended"), "set-cookie", http::expired_session_cookie()))
+}

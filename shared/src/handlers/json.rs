@@ -1,0 +1,89 @@
+//! The JSON shapes of WEBKNOSSOS's API (camelCase, times in epoch milliseconds).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Organization, TeamMembership, User};
+use crate::policy;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserJson<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub is_admin: bool,
+    pub is_organization_owner: bool,
+    pub is_dataset_manager: bool,
+    pub is_active: bool,
+    pub teams: &'a [TeamMembership],
+    pub experiences: &'a BTreeMap<String, i64>,
+    pub last_activity: i64,
+    pub is_anonymous: bool,
+    pub is_editable: bool,
+    pub organization: &'a str,
+    pub created: i64,
+}
+
+/// `user` as `viewer` sees it (`isEditable` depends on the viewer).
+pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
+    UserJson {
+        id: &user.id,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        is_admin: user.is_admin,
+        is_organization_owner: user.is_organization_owner,
+        is_dataset_manager: user.is_dataset_manager,
+        is_active: !user.is_deactivated,
+        teams: &user.teams,
+        experiences: &user.experiences,
+        last_activity: user.last_activity,
+        is_anonymous: false,
+        is_editable: policy::may_edit_user(viewer, user),
+        organization: &user.organization,
+        created: user.created,
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationJson<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub enable_auto_verify: bool,
+    pub pricing_plan: &'a str,
+    pub paid_until: Option<i64>,
+    pub included_users: Option<u64>,
+    pub included_storage_bytes: Option<u64>,
+    pub used_storage_bytes: u64,
+    pub owner_name: Option<String>,
+    /// Members only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milli_credit_balance: Option<i64>,
+    /// Admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_user_mailing_list: Option<&'a str>,
+    pub created: i64,
+}
+
+/// `organization` as a member `viewer` sees it; `owner` is the owner's identity, when known.
+pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, viewer: &User) -> OrganizationJson<'a> {
+    let member = viewer.organization == organization.id && !viewer.is_deactivated;
+    OrganizationJson {
+        id: &organization.id,
+        name: &organization.name,
+        enable_auto_verify: organization.enable_auto_verify,
+        pricing_plan: &organization.pricing_plan,
+        paid_until: organization.paid_until,
+        included_users: organization.included_users,
+        included_storage_bytes: organization.included_storage_bytes,
+        used_storage_bytes: organization.used_storage_bytes,
+        owner_name: owner.map(|o| format!("{} {}", o.first_name, o.last_name)),
+        milli_credit_balance: member.then_some(organization.milli_credit_balance),
+        new_user_mailing_list: (member && viewer.is_admin).then_some(organization.new_user_mailing_list.as_str()),
+        created: organization.created,
+    }
+}

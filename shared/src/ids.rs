@@ -1,0 +1,38 @@
+//! Identifiers, random secrets and the clock.
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes).expect("the OS random source failed");
+    bytes
+}
+
+/// A new id in the shape WEBKNOSSOS uses for users and teams (24 hex characters, like a MongoDB ObjectId).
+pub fn new_object_id() -> String {
+    random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A 128-bit random secret, base64url without padding (22 characters).
+pub fn new_secret() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Milliseconds since the Unix epoch (WEBKNOSSOS's time format on the wire).
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn now_seconds() -> i64 {
+    now_millis() / 1000
+}

@@ -1,0 +1,23 @@
+//! Domain crate of the accounts backend.
+//!
+//! Every Lambda binary in `functions/` and the local gateway in `infra/devstack` call into this crate
+//! through [`routes::dispatch`], so the code that runs locally is the code that runs on AWS.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod ids;
+pub mod lambda;
+pub mod model;
+pub mod password;
+pub mod policy;
+pub mod routes;
+pub mod store;
+pub mod validate;
+
+pub use app::App;
+pub use error::ApiError;

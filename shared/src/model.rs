@@ -1,0 +1,276 @@
+//! The items of the single table (see docs/data-model.md) and their keys.
+//!
+//! Every organization-scoped item lives in the partition `ORG#{organizationId}`, so its key always contains
+//! the organization id. Organization ids cannot contain `#` (see `validate::organization_id`), and the
+//! other ids are generated hex, so keys are unambiguous.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub const PLAN_CUSTOM: &str = "Custom";
+pub const ORGANIZATION_TEAM_NAME: &str = "Default";
+
+/// Primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn account(account_id: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: "ACCOUNT".into() }
+    }
+    pub fn email_guard(email: &str) -> Key {
+        Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }
+    }
+    pub fn organization(organization_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: "ORG".into() }
+    }
+    pub fn user(organization_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("USER#{user_id}") }
+    }
+    pub fn team(organization_id: &str, team_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("TEAM#{team_id}") }
+    }
+    pub fn team_name_guard(organization_id: &str, team_name: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("TEAMNAME#{}", team_name.to_lowercase()) }
+    }
+    pub fn membership(organization_id: &str, team_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("MEMBER#{team_id}#{user_id}") }
+    }
+    pub fn session(organization_id: &str, session_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("SESSION#{session_id}") }
+    }
+    pub fn api_token(organization_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("APITOKEN#{user_id}") }
+    }
+}
+
+pub fn org_partition(organization_id: &str) -> String {
+    format!("ORG#{organization_id}")
+}
+
+/// An item type of the table: how its key is derived from its fields, and its `entity` tag.
+pub trait Entity: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    fn key(&self) -> Key;
+}
+
+/// A person's login, global across organizations. Keyed by a stable id so the e-mail can change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    #[serde(default)]
+    pub is_super_user: bool,
+    /// organization id -> user id of this account's identity there.
+    #[serde(default)]
+    pub identities: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_organization: Option<String>,
+    pub created: i64,
+}
+
+impl Entity for Account {
+    const KIND: &'static str = "Account";
+    fn key(&self) -> Key {
+        Key::account(&self.id)
+    }
+}
+
+/// Makes an e-mail address unique across the instance: created with the account in one transaction,
+/// on the condition that it does not exist.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailGuard {
+    pub email: String,
+    pub account_id: String,
+}
+
+impl Entity for EmailGuard {
+    const KIND: &'static str = "EmailGuard";
+    fn key(&self) -> Key {
+        Key::email_guard(&self.email)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub owner_user_id: String,
+    pub pricing_plan: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_until: Option<i64>,
+    /// `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_users: Option<u64>,
+    /// `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_storage_bytes: Option<u64>,
+    #[serde(default)]
+    pub used_storage_bytes: u64,
+    #[serde(default)]
+    pub milli_credit_balance: i64,
+    #[serde(default)]
+    pub new_user_mailing_list: String,
+    #[serde(default)]
+    pub enable_auto_verify: bool,
+    /// Identities in the organization (active or not), kept in step transactionally.
+    pub member_count: u64,
+    /// Active identities, kept in step transactionally (for `includedUsers`).
+    pub active_user_count: u64,
+    pub created: i64,
+}
+
+impl Entity for Organization {
+    const KIND: &'static str = "Organization";
+    fn key(&self) -> Key {
+        Key::organization(&self.id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMembership {
+    pub id: String,
+    pub name: String,
+    pub is_team_manager: bool,
+}
+
+/// A person's identity in one organization (WEBKNOSSOS's "User").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub organization: String,
+    pub account_id: String,
+    /// Copy of the account's e-mail, so a user reads in one GetItem.
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub is_admin: bool,
+    #[serde(default)]
+    pub is_organization_owner: bool,
+    #[serde(default)]
+    pub is_dataset_manager: bool,
+    #[serde(default)]
+    pub is_deactivated: bool,
+    /// Copy of the membership items, so a user reads in one GetItem.
+    #[serde(default)]
+    pub teams: Vec<TeamMembership>,
+    #[serde(default)]
+    pub experiences: BTreeMap<String, i64>,
+    pub last_activity: i64,
+    pub created: i64,
+    /// Raised to end every session and API token of this identity at once.
+    #[serde(default)]
+    pub session_epoch: u64,
+}
+
+impl Entity for User {
+    const KIND: &'static str = "User";
+    fn key(&self) -> Key {
+        Key::user(&self.organization, &self.id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub id: String,
+    pub organization: String,
+    pub name: String,
+    /// The organization's "Default" team, which every member is in and which cannot be deleted.
+    #[serde(default)]
+    pub is_organization_team: bool,
+    pub created: i64,
+}
+
+impl Entity for Team {
+    const KIND: &'static str = "Team";
+    fn key(&self) -> Key {
+        Key::team(&self.organization, &self.id)
+    }
+}
+
+/// Makes a team name unique per organization (case-insensitively).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamNameGuard {
+    pub organization: String,
+    pub name: String,
+    pub team_id: String,
+}
+
+impl Entity for TeamNameGuard {
+    const KIND: &'static str = "TeamNameGuard";
+    fn key(&self) -> Key {
+        Key::team_name_guard(&self.organization, &self.name)
+    }
+}
+
+/// A user's membership in a team, in the team's key range (so a team's members are one Query).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub organization: String,
+    pub team_id: String,
+    pub user_id: String,
+    pub is_team_manager: bool,
+}
+
+impl Entity for Membership {
+    const KIND: &'static str = "Membership";
+    fn key(&self) -> Key {
+        Key::membership(&self.organization, &self.team_id, &self.user_id)
+    }
+}
+
+/// A login session. Deleting it ends the session at once; `expiresAt` lets DynamoDB TTL remove it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub organization: String,
+    pub id: String,
+    pub user_id: String,
+    pub created: i64,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl Entity for Session {
+    const KIND: &'static str = "Session";
+    fn key(&self) -> Key {
+        Key::session(&self.organization, &self.id)
+    }
+}
+
+/// A user's personal API token, stored only as a hash. The token is derived from a server-side key and
+/// `nonce`, so it can be shown again ("find or create") without being stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub organization: String,
+    pub user_id: String,
+    pub nonce: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The user's `sessionEpoch` when the token was made; a later epoch revokes it.
+    pub session_epoch: u64,
+    pub created: i64,
+}
+
+impl Entity for ApiToken {
+    const KIND: &'static str = "ApiToken";
+    fn key(&self) -> Key {
+        Key::api_token(&self.organization, &self.user_id)
+    }
+}

@@ -1,0 +1,133 @@
+//! The operations of the API: one Lambda function each. This table is the source the local gateway
+//! routes by; a test checks template.yaml, openapi.yaml and the binaries in `functions/` against it.
+//!
+//! Every route is served under `/api{path}` and `/api/v{N}{path}` for each supported version N (API Gateway
+//! has a second route `/api/{apiVersion}{path}`; [`dispatch`] refuses unsupported versions).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::RequestExt;
+
+use crate::App;
+use crate::error::ApiError;
+use crate::handlers::{self, HandlerResult};
+use crate::http::{Body, Request, Response, error_response};
+
+/// Newest and oldest API versions served. The `webknossos` Python package 4.3 speaks 13 to 16.
+pub const CURRENT_API_VERSION: u32 = 16;
+pub const OLDEST_SUPPORTED_API_VERSION: u32 = 13;
+/// Name of the path parameter that carries `v{N}` in versioned routes.
+pub const VERSION_PARAMETER: &str = "apiVersion";
+/// Path of API Gateway's catch-all route.
+pub const DEFAULT_ROUTE: &str = "$default";
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, HandlerResult>;
+
+pub struct Operation {
+    /// Binary name in `functions/src/bin/{name}.rs`, SAM function `{Name}Function`, OpenAPI operationId.
+    pub name: &'static str,
+    pub method: &'static str,
+    /// Path below `/api`, with `{param}` segments; [`DEFAULT_ROUTE`] for the catch-all.
+    pub path: &'static str,
+    pub handler: Handler,
+}
+
+impl Operation {
+    /// The API Gateway route paths: `/api{path}` and `/api/{apiVersion}{path}`.
+    pub fn route_paths(&self) -> Vec<String> {
+        if self.path == DEFAULT_ROUTE {
+            return vec![DEFAULT_ROUTE.to_owned()];
+        }
+        vec![format!("/api{}", self.path), format!("/api/{{{VERSION_PARAMETER}}}{}", self.path)]
+    }
+}
+
+macro_rules! operations {
+    ($($constant:ident = $name:literal, $method:literal, $path:literal => $handler:path;)*) => {
+        $(
+            pub static $constant: Operation = Operation {
+                name: $name,
+                method: $method,
+                path: $path,
+                handler: {
+                    fn handle(app: &App, req: Request) -> BoxFuture<'_, HandlerResult> {
+                        Box::pin($handler(app, req))
+                    }
+                    handle
+                },
+            };
+        )*
+        pub static ALL: &[&Operation] = &[$(&$constant),*];
+    };
+}
+
+operations! {
+    BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo;
+    CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin" => handlers::auth::create_organization_with_admin;
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login;
+    GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token;
+    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token;
+    LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout;
+    LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere" => handlers::auth::logout_everywhere;
+    CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user;
+    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found;
+}
+
+fn supported_version(segment: &str) -> bool {
+    segment
+        .strip_prefix('v')
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| (OLDEST_SUPPORTED_API_VERSION..=CURRENT_API_VERSION).contains(&n))
+}
+
+/// Runs `operation` on `req` and turns every outcome, including domain errors, into an HTTP response:
+/// a Lambda error would reach the client as an opaque 502.
+pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
+    if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned) {
+        if !supported_version(&version) {
+            return error_response(&ApiError::not_found(
+                "api.version.unsupported",
+                format!(
+                    "API version {version:?} is not supported; use v{OLDEST_SUPPORTED_API_VERSION} to v{CURRENT_API_VERSION}"
+                ),
+            ));
+        }
+    }
+    let response = match (operation.handler)(app, req).await {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    };
+    tracing::info!(
+        operation = operation.name,
+        status = response.status().as_u16(),
+        duration_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_in_range_are_supported() {
+        assert!(supported_version("v16") && supported_version("v13"));
+        assert!(!supported_version("v12") && !supported_version("v17") && !supported_version("16") && !supported_version("vx"));
+    }
+
+    #[test]
+    fn operation_names_and_routes_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|op| op.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        let mut routes: Vec<_> = ALL.iter().map(|op| (op.method, op.path)).collect();
+        routes.sort();
+        routes.dedup();
+        assert_eq!(routes.len(), ALL.len());
+    }
+}

@@ -1,0 +1,175 @@
+//! Instance-wide access patterns: accounts, e-mail guards, sessions at login, and creating an
+//! organization with its owner in one transaction.
+
+use std::collections::BTreeMap;
+
+use super::{Db, TransactError, from_item, n, s};
+use crate::error::ApiError;
+use crate::ids;
+use crate::model::{
+    Account, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
+    TeamMembership, TeamNameGuard, User,
+};
+
+pub struct NewOrganizationWithOwner {
+    pub organization_id: String,
+    pub organization_name: String,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Creates the organization, its "Default" team, the owner's account, e-mail guard and identity, and the
+/// owner's membership, all in one transaction: the e-mail and the organization id are claimed by
+/// conditions, so two concurrent requests cannot both get them, and a failure leaves nothing behind.
+pub async fn create_organization_with_owner(
+    db: &Db,
+    new: NewOrganizationWithOwner,
+    now: i64,
+) -> Result<(Organization, User), ApiError> {
+    let account_id = ids::new_object_id();
+    let user_id = ids::new_object_id();
+    let team_id = ids::new_object_id();
+    let organization = Organization {
+        id: new.organization_id.clone(),
+        name: new.organization_name,
+        owner_user_id: user_id.clone(),
+        pricing_plan: PLAN_CUSTOM.into(),
+        paid_until: None,
+        included_users: None,
+        included_storage_bytes: None,
+        used_storage_bytes: 0,
+        milli_credit_balance: 0,
+        new_user_mailing_list: String::new(),
+        enable_auto_verify: false,
+        member_count: 1,
+        active_user_count: 1,
+        created: now,
+    };
+    let team = Team {
+        id: team_id.clone(),
+        organization: organization.id.clone(),
+        name: ORGANIZATION_TEAM_NAME.into(),
+        is_organization_team: true,
+        created: now,
+    };
+    let user = User {
+        id: user_id.clone(),
+        organization: organization.id.clone(),
+        account_id: account_id.clone(),
+        email: new.email.clone(),
+        first_name: new.first_name,
+        last_name: new.last_name,
+        is_admin: true,
+        is_organization_owner: true,
+        is_dataset_manager: false,
+        is_deactivated: false,
+        teams: vec![TeamMembership { id: team_id.clone(), name: team.name.clone(), is_team_manager: false }],
+        experiences: BTreeMap::new(),
+        last_activity: now,
+        created: now,
+        session_epoch: 0,
+    };
+    let account = Account {
+        id: account_id.clone(),
+        email: new.email.clone(),
+        password_hash: new.password_hash,
+        is_super_user: false,
+        identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
+        last_used_organization: Some(organization.id.clone()),
+        created: now,
+    };
+    const EMAIL_GUARD: usize = 0;
+    const ORGANIZATION: usize = 2;
+    let items = vec![
+        db.put_new(&EmailGuard { email: new.email.clone(), account_id: account_id.clone() }),
+        db.put_new(&account),
+        db.put_new(&organization),
+        db.put_new(&user),
+        db.put_new(&team),
+        db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
+        db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
+    ];
+    match db.transact(items).await {
+        Ok(()) => Ok((organization, user)),
+        Err(TransactError::ConditionFailed { failed }) if failed[EMAIL_GUARD] => Err(email_in_use(&new.email)),
+        Err(TransactError::ConditionFailed { failed }) if failed[ORGANIZATION] => Err(ApiError::conflict(
+            "organization.id.alreadyInUse",
+            format!("The organization id {:?} is already taken; please choose another", new.organization_id),
+        )),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub fn email_in_use(email: &str) -> ApiError {
+    ApiError::conflict("user.email.alreadyInUse", format!("An account with the e-mail address {email} already exists"))
+}
+
+/// The account with this (normalised) e-mail: the guard, then the account (two GetItems).
+pub async fn account_by_email(db: &Db, email: &str) -> Result<Option<Account>, ApiError> {
+    let Some(guard) = db.get::<EmailGuard>(&Key::email_guard(email)).await? else {
+        return Ok(None);
+    };
+    db.get::<Account>(&Key::account(&guard.account_id)).await
+}
+
+/// Every identity of the account with its organization (one BatchGetItem per 50 organizations).
+pub async fn identities(db: &Db, account: &Account) -> Result<Vec<(User, Organization)>, ApiError> {
+    let keys: Vec<Key> = account
+        .identities
+        .iter()
+        .flat_map(|(organization, user_id)| [Key::user(organization, user_id), Key::organization(organization)])
+        .collect();
+    let mut items = db.batch_get(&keys).await?;
+    let mut found = Vec::with_capacity(account.identities.len());
+    for (organization_id, user_id) in &account.identities {
+        let user = items.remove(&Key::user(organization_id, user_id));
+        let organization = items.get(&Key::organization(organization_id)).cloned();
+        if let (Some(user), Some(organization)) = (user, organization) {
+            found.push((from_item::<User>(user)?, from_item::<Organization>(organization)?));
+        }
+    }
+    Ok(found)
+}
+
+/// Starts a session for `user` and remembers its organization as the account's last used one
+/// (one PutItem, or one transaction when the last used organization changes).
+pub async fn start_session(db: &Db, account: &Account, user: &User, lifetime_seconds: i64, now: i64) -> Result<Session, ApiError> {
+    let session = Session {
+        organization: user.organization.clone(),
+        id: ids::new_secret(),
+        user_id: user.id.clone(),
+        created: now,
+        expires_at: now / 1000 + lifetime_seconds,
+    };
+    let mut items = vec![db.put_new(&session)];
+    if account.last_used_organization.as_deref() != Some(user.organization.as_str()) {
+        items.push(db.update(
+            &Key::account(&account.id),
+            "SET lastUsedOrganization = :organization",
+            Some("attribute_exists(PK)"),
+            &[],
+            vec![(":organization", s(&user.organization))],
+        ));
+    }
+    db.transact(items).await?;
+    Ok(session)
+}
+
+/// Ends every session and API token of the account, in every organization, at once: one transaction
+/// raises the session epoch of all its identities (after one GetItem for the account).
+pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError> {
+    let account = db.get::<Account>(&Key::account(account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+    let updates: Vec<_> = account
+        .identities
+        .iter()
+        .map(|(organization, user_id)| {
+            db.update(&Key::user(organization, user_id), "ADD sessionEpoch :one", Some("attribute_exists(PK)"), &[], vec![(":one", n(1))])
+        })
+        .collect();
+    for chunk in updates.chunks(super::TRANSACTION_LIMIT) {
+        db.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! The single-table store. `Db` holds the generic item plumbing; the modules hold the access patterns
+//! listed in docs/data-model.md:
+//! - [`accounts`]: instance-wide items (accounts, e-mail guards) and creating an organization;
+//! - [`org`]: everything inside one organization, reachable only through an [`org::OrgStore`], which
+//!   carries the organization id of the authenticated caller and builds every key from it.
+
+pub mod accounts;
+pub mod org;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+
+use crate::error::{ApiError, sdk_error};
+use crate::model::{Entity, Key};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB's limits on one BatchGetItem and one TransactWriteItems request.
+pub const BATCH_GET_LIMIT: usize = 100;
+pub const TRANSACTION_LIMIT: usize = 100;
+
+pub struct Db {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TransactError {
+    /// A condition failed; `failed[i]` is true where the condition of item `i` did not hold.
+    ConditionFailed { failed: Vec<bool> },
+    Api(ApiError),
+}
+
+impl From<ApiError> for TransactError {
+    fn from(err: ApiError) -> Self {
+        TransactError::Api(err)
+    }
+}
+
+pub fn key_attributes(key: &Key) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), AttributeValue::S(key.pk.clone())),
+        ("SK".to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn key_of(item: &Item) -> Option<Key> {
+    match (item.get("PK"), item.get("SK")) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key { pk: pk.clone(), sk: sk.clone() }),
+        _ => None,
+    }
+}
+
+/// The stored form of an entity: its fields plus `PK`, `SK` and the `entity` tag.
+pub fn to_item<E: Entity>(entity: &E) -> Item {
+    let mut item: Item = serde_dynamo::to_item(entity).expect("entities serialize to DynamoDB items");
+    item.extend(key_attributes(&entity.key()));
+    item.insert("entity".into(), AttributeValue::S(E::KIND.into()));
+    item
+}
+
+pub fn from_item<E: Entity>(item: Item) -> Result<E, ApiError> {
+    serde_dynamo::from_item(item).map_err(|e| {
+        tracing::error!(entity = E::KIND, error = %e, "stored item does not decode");
+        ApiError::internal()
+    })
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl Db {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Db { client, table }
+    }
+
+    /// A Put for a transaction that creates `entity` only if its key is free.
+    pub fn put_new<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(entity)))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .expect("table, item and condition are set"),
+            )
+            .build()
+    }
+
+    /// A Put for a transaction that writes `entity` whatever is there.
+    pub fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).build().expect("table and item are set"))
+            .build()
+    }
+
+    pub fn update(
+        &self,
+        key: &Key,
+        update_expression: &str,
+        condition_expression: Option<&str>,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression(update_expression)
+            .set_condition_expression(condition_expression.map(str::to_owned));
+        for (placeholder, name) in names {
+            update = update.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().update(update.build().expect("table, key and expression are set")).build()
+    }
+
+    pub fn delete(&self, key: &Key, condition_expression: Option<&str>) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .delete(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .set_condition_expression(condition_expression.map(str::to_owned))
+                    .build()
+                    .expect("table and key are set"),
+            )
+            .build()
+    }
+
+    /// One strongly consistent GetItem.
+    pub async fn get<E: Entity>(&self, key: &Key) -> Result<Option<E>, ApiError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Strongly consistent BatchGetItem for any number of keys (one round trip per 100 keys, plus retries
+    /// of keys DynamoDB leaves unprocessed). Returns the items found, by key.
+    pub async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, ApiError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|k| key_attributes(k)).collect()))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    if let Some(key) = key_of(&item) {
+                        found.insert(key, item);
+                    }
+                }
+                match output.unprocessed_keys.unwrap_or_default().remove(&self.table) {
+                    Some(rest) if !rest.keys.is_empty() => {
+                        if attempt >= 8 {
+                            return Err(ApiError::unavailable());
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        request = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// TransactWriteItems. A failed condition comes back as [`TransactError::ConditionFailed`] telling which
+    /// items' conditions failed, so callers can say precisely what conflicted.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        debug_assert!(items.len() <= TRANSACTION_LIMIT);
+        let count = items.len();
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                    err.as_service_error()
+                {
+                    let reasons = cancel.cancellation_reasons();
+                    if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
+                        let mut failed = vec![false; count];
+                        for (index, reason) in reasons.iter().enumerate().take(count) {
+                            failed[index] = reason.code() == Some("ConditionalCheckFailed");
+                        }
+                        return Err(TransactError::ConditionFailed { failed });
+                    }
+                    // Cancelled for a conflicting concurrent transaction or throttling: retryable.
+                    tracing::warn!(reasons = ?reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), "transaction cancelled");
+                    return Err(TransactError::Api(ApiError::unavailable()));
+                }
+                Err(TransactError::Api(sdk_error("TransactWriteItems", err)))
+            }
+        }
+    }
+}
