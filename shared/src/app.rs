@@ -12,9 +12,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
-        let db = Db::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
-        let mail = aws_sdk_sesv2::Client::new(sdk);
+    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, mail: aws_sdk_sesv2::Client) -> Self {
+        let db = Db::new(dynamodb, config.table_name.clone());
         let keys = Keys::new(&config.jwt_secret, &config.public_uri);
         App { config, db, mail, keys }
     }
@@ -24,6 +23,6 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        Ok(App::new(config, &sdk))
+        Ok(App::new(config, aws_sdk_dynamodb::Client::new(&sdk), aws_sdk_sesv2::Client::new(&sdk)))
     }
 }

@@ -32,6 +32,8 @@ pub struct Operation {
     /// Path below `/api`, with `{param}` segments; [`DEFAULT_ROUTE`] for the catch-all.
     pub path: &'static str,
     pub handler: Handler,
+    /// The DynamoDB actions its code performs: template.yaml grants exactly these, on the table only.
+    pub dynamodb_actions: &'static [&'static str],
 }
 
 impl Operation {
@@ -45,7 +47,7 @@ impl Operation {
 }
 
 macro_rules! operations {
-    ($($constant:ident = $name:literal, $method:literal, $path:literal => $handler:path;)*) => {
+    ($($constant:ident = $name:literal, $method:literal, $path:literal => $handler:path, [$($action:literal),*];)*) => {
         $(
             pub static $constant: Operation = Operation {
                 name: $name,
@@ -57,22 +59,27 @@ macro_rules! operations {
                     }
                     handle
                 },
+                dynamodb_actions: &[$($action),*],
             };
         )*
         pub static ALL: &[&Operation] = &[$(&$constant),*];
     };
 }
 
+// Actions: IAM names. Authenticated routes read the caller with BatchGetItem; TransactWriteItems needs the
+// Put/Update/Delete/ConditionCheckItem actions of its items.
 operations! {
-    BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo;
-    CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin" => handlers::auth::create_organization_with_admin;
-    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login;
-    GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token;
-    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token;
-    LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout;
-    LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere" => handlers::auth::logout_everywhere;
-    CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user;
-    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found;
+    BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [];
+    CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
+        => handlers::auth::create_organization_with_admin, ["PutItem"];
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"];
+    GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"];
+    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token, ["BatchGetItem", "DeleteItem"];
+    LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout, ["BatchGetItem", "DeleteItem"];
+    LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere"
+        => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"];
+    CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"];
+    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [];
 }
 
 fn supported_version(segment: &str) -> bool {

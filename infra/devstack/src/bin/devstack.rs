@@ -1,0 +1,88 @@
+//! README command 1: the whole system on this machine. Starts DynamoDB Local and the SES v2 emulator,
+//! creates the table from template.yaml, and serves every route on one localhost port through the local
+//! gateway. Ctrl-C stops everything it started.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use accounts::config::Config;
+use devstack::{local_app, services::Services, table::TableDefinition};
+
+const USAGE: &str = "usage: devstack [--port N] [--dynamodb-port N] [--ses-port N] [--table NAME]";
+
+struct Options {
+    port: u16,
+    dynamodb_port: u16,
+    ses_port: u16,
+    table: String,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options { port: 3000, dynamodb_port: 8000, ses_port: 8005, table: "webknossos-accounts-local".into() };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let port = |v: String| v.parse::<u16>().map_err(|_| format!("{v:?} is not a port\n{USAGE}"));
+        match flag.as_str() {
+            "--port" => options.port = port(value()?)?,
+            "--dynamodb-port" => options.dynamodb_port = port(value()?)?,
+            "--ses-port" => options.ses_port = port(value()?)?,
+            "--table" => options.table = value()?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// The signing secret: `JWT_SECRET` if set, else a random development key kept in infra/.local/.
+fn jwt_secret() -> Result<Vec<u8>, String> {
+    if let Ok(secret) = std::env::var("JWT_SECRET") {
+        return Ok(secret.into_bytes());
+    }
+    let path = devstack::repo_root().join("infra/.local/jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return Ok(secret.trim().as_bytes().to_vec());
+    }
+    let secret: String = accounts::ids::random_bytes::<32>().iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| e.to_string())?;
+    std::fs::write(&path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("devstack: generated a development signing key in {}", path.display());
+    Ok(secret.into_bytes())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let options = options()?;
+    accounts::lambda::init_tracing();
+    println!("devstack: starting DynamoDB Local on port {} and the SES v2 emulator on port {} ...", options.dynamodb_port, options.ses_port);
+    let services = tokio::task::spawn_blocking(move || Services::start(options.dynamodb_port, options.ses_port))
+        .await
+        .map_err(|e| e.to_string())??;
+    let public_uri = std::env::var("PUBLIC_URI").unwrap_or_else(|_| format!("http://localhost:{}", options.port));
+    let config = Config {
+        table_name: options.table.clone(),
+        jwt_secret: jwt_secret()?,
+        public_uri: public_uri.clone(),
+        mail_sender: std::env::var("MAIL_SENDER").unwrap_or_else(|_| "no-reply@webknossos.local".into()),
+        session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
+    };
+    config.check().map_err(|e| e.to_string())?;
+    let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
+    println!("devstack: creating table {} from template.yaml ...", options.table);
+    TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
+    let (address, server) = devstack::gateway::spawn(Arc::new(app), SocketAddr::from(([127, 0, 0, 1], options.port)))
+        .await
+        .map_err(|e| format!("cannot listen on port {}: {e}", options.port))?;
+    println!();
+    println!("  API:        http://{address}/api  (try: curl http://{address}/api/buildinfo)");
+    println!("  Mail inbox: {}/  (sent mail as JSON: {}/store)", services.ses_endpoint, services.ses_endpoint);
+    println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
+    println!();
+    println!("devstack: running; press Ctrl-C to stop everything.");
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    println!("devstack: stopping ...");
+    server.abort();
+    drop(services);
+    Ok(())
+}

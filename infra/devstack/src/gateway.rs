@@ -1,0 +1,144 @@
+//! A local stand-in for API Gateway's HTTP API: matches a request to an operation the way API Gateway
+//! does (literal path segments beat `{parameters}`; no match goes to `$default`), turns it into the
+//! `lambda_http::Request` a Lambda function would receive (payload 2.0: path and query parameters), and
+//! runs the same `accounts::routes::dispatch` the Lambda binaries run.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use accounts::App;
+use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, ROUTE_NOT_FOUND};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use lambda_http::RequestExt;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+
+/// API Gateway's payload limit.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// The operation for `method path`, with the path parameters, like API Gateway's route selection.
+pub fn route(method: &str, path: &str) -> (&'static Operation, HashMap<String, String>) {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut best: Option<(Vec<bool>, &'static Operation, HashMap<String, String>)> = None;
+    for operation in ALL.iter().copied().filter(|op| op.path != DEFAULT_ROUTE && op.method == method) {
+        for template in operation.route_paths() {
+            let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+            if pattern.len() != segments.len() {
+                continue;
+            }
+            let mut parameters = HashMap::new();
+            let mut literal = Vec::with_capacity(pattern.len());
+            let matched = pattern.iter().zip(&segments).all(|(p, s)| {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    literal.push(false);
+                    parameters.insert(name.to_owned(), percent_decode(s));
+                    !s.is_empty()
+                } else {
+                    literal.push(true);
+                    p == s
+                }
+            });
+            if matched && best.as_ref().is_none_or(|(score, ..)| literal > *score) {
+                best = Some((literal, operation, parameters));
+            }
+        }
+    }
+    best.map(|(_, operation, parameters)| (operation, parameters)).unwrap_or((&ROUTE_NOT_FOUND, HashMap::new()))
+}
+
+fn percent_decode(segment: &str) -> String {
+    form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+fn query_parameters(query: Option<&str>) -> QueryMap {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        map.entry(key.into_owned()).or_default().push(value.into_owned());
+    }
+    QueryMap::from(map)
+}
+
+async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let (operation, parameters) = route(parts.method.as_str(), parts.uri.path());
+    let query = query_parameters(parts.uri.query());
+    let body = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let response = accounts::http::error_response(&accounts::ApiError::new(
+                413,
+                "request.body.tooLarge",
+                "The request is larger than API Gateway's 10 MB limit",
+            ));
+            return Ok(to_hyper(response));
+        }
+    };
+    let body = if body.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        match String::from_utf8(body.to_vec()) {
+            Ok(text) => lambda_http::Body::Text(text),
+            Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+        }
+    };
+    let request = lambda_http::http::Request::from_parts(parts, body)
+        .with_path_parameters(parameters)
+        .with_query_string_parameters(query);
+    Ok(to_hyper(accounts::routes::dispatch(&app, operation, request).await))
+}
+
+fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves the API on `listener` until the task is dropped.
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(app.clone(), req));
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds `address` and serves the API in a background task; returns the bound address.
+pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    Ok((bound, tokio::spawn(serve(app, listener))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+
+    #[test]
+    fn routes_match_like_api_gateway() {
+        assert_eq!(route("GET", "/api/user").0.name, "current_user");
+        let (operation, parameters) = route("GET", "/api/v16/user");
+        assert_eq!(operation.name, "current_user");
+        assert_eq!(parameters["apiVersion"], "v16");
+        assert_eq!(route("DELETE", "/api/auth/token").0.name, "revoke_token");
+        assert_eq!(route("GET", "/api/auth/token").0.name, "get_token");
+        assert_eq!(route("PUT", "/api/user").0.name, "route_not_found");
+        assert_eq!(route("GET", "/nothing/here").0.name, "route_not_found");
+        assert_eq!(route("GET", "/api//user").0.name, "route_not_found");
+    }
+}

