@@ -1,1 +1,255 @@
+//! Test harness: DynamoDB Local and the SES emulator started once per test process on free ports (or
+//! reused from `DYNAMODB_ENDPOINT` / `SES_ENDPOINT`), a fresh table per test so tests run in parallel
+//! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use accounts::App;
+use accounts::config::Config;
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack::services::Services;
+use devstack::table::TableDefinition;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+static SERVICES: OnceLock<Services> = OnceLock::new();
+
+pub fn services() -> &'static Services {
+    SERVICES.get_or_init(|| Services::start_or_reuse().unwrap_or_else(|e| panic!("local services: {e}")))
+}
+
+fn unique_suffix() -> String {
+    accounts::ids::new_object_id()[..12].to_owned()
+}
+
+/// How a test request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    Cookie(String),
+    Token(String),
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The machine-readable code of the first error message.
+    pub fn error_code(&self) -> &str {
+        self.body["messages"][0]["code"].as_str().unwrap_or_default()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An organization's owner after sign-up and login.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub email: String,
+    pub organization: String,
+    pub user_id: String,
+    pub session: String,
+}
+
+impl Owner {
+    pub fn auth(&self) -> Auth {
+        Auth::Bearer(self.session.clone())
+    }
+}
+
+pub struct TestEnv {
+    pub app: Arc<App>,
+    pub base_url: String,
+    pub table: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn test_config(table: &str) -> Config {
+    Config {
+        table_name: table.to_owned(),
+        jwt_secret: b"test-secret-that-is-long-enough-for-hs256!".to_vec(),
+        public_uri: "http://localhost:3000".into(),
+        mail_sender: "no-reply@webknossos.test".into(),
+        session_lifetime: std::time::Duration::from_secs(3600),
+    }
+}
+
+impl TestEnv {
+    pub async fn new() -> TestEnv {
+        let services = tokio::task::spawn_blocking(services).await.expect("services start");
+        let table = format!("test-{}", unique_suffix());
+        let app = devstack::local_app(test_config(&table), &services.dynamodb_endpoint, &services.ses_endpoint);
+        TableDefinition::from_repo_template().unwrap().create(&app.db.client, &table).await.unwrap();
+        let app = Arc::new(app);
+        let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+        TestEnv {
+            app,
+            base_url: format!("http://{address}"),
+            table,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            server,
+        }
+    }
+
+    pub async fn request_raw(&self, method: &str, path: &str, body: Vec<u8>, auth: &Auth) -> TestResponse {
+        let mut builder = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base_url));
+        builder = match auth {
+            Auth::None => builder,
+            Auth::Bearer(jwt) => builder.header("authorization", format!("Bearer {jwt}")),
+            Auth::Cookie(jwt) => builder.header("cookie", format!("other=1; id={jwt}")),
+            Auth::Token(token) => builder.header("x-auth-token", token),
+        };
+        if !body.is_empty() {
+            builder = builder.header("content-type", "application/json");
+        }
+        let response = self.client.request(builder.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every response is JSON") };
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn request(&self, method: &str, path: &str, body: Option<Value>, auth: &Auth) -> TestResponse {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        self.request_raw(method, path, bytes, auth).await
+    }
+
+    pub async fn get(&self, path: &str, auth: &Auth) -> TestResponse {
+        self.request("GET", path, None, auth).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, auth: &Auth) -> TestResponse {
+        self.request("POST", path, Some(body), auth).await
+    }
+
+    /// Signs up a new organization with its owner and logs the owner in.
+    pub async fn create_organization(&self, organization_name: &str) -> Owner {
+        let email = format!("owner-{}@example.org", unique_suffix());
+        let created = self.post("/api/auth/createOrganizationWithAdmin", signup_form(&email, organization_name), &Auth::None).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        let session = self.login(&email, PASSWORD).await;
+        Owner {
+            email,
+            organization: created.body["organization"]["id"].as_str().unwrap().to_owned(),
+            user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
+            session,
+        }
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self.post("/api/auth/login", json!({ "email": email, "password": password }), &Auth::None).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Every item of the table, sorted by key: a snapshot to compare before and after a request.
+    pub async fn scan(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .app
+                .db
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by_key(|item| (text(item, "PK"), text(item, "SK")));
+        items
+    }
+
+    /// Sets attributes of an item directly in the table (for states no route of this slice produces).
+    pub async fn set_attribute(&self, pk: &str, sk: &str, name: &str, value: AttributeValue) {
+        self.app
+            .db
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("SET #n = :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Checks that `method path` by `foreign` (a caller from another organization) is refused with 403 or
+    /// 404 and changes nothing in the table. Every route that takes an id or a token uses this.
+    pub async fn check_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) -> Result<(), String> {
+        let before = self.scan().await;
+        let response = self.request(method, path, body, foreign).await;
+        let after = self.scan().await;
+        if response.status != 403 && response.status != 404 {
+            return Err(format!("{method} {path} by another organization's caller: {} {:?}", response.status, response.body));
+        }
+        if before != after {
+            return Err(format!("{method} {path} by another organization's caller changed the table"));
+        }
+        Ok(())
+    }
+
+    pub async fn assert_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) {
+        if let Err(problem) = self.check_foreign_caller_refused(method, path, body, foreign).await {
+            panic!("{problem}");
+        }
+    }
+}
+
+pub fn text(item: &Item, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => s.clone(),
+        Some(AttributeValue::N(n)) => n.clone(),
+        _ => String::new(),
+    }
+}
+
+pub fn signup_form(email: &str, organization_name: &str) -> Value {
+    json!({
+        "email": email,
+        "password": { "password1": PASSWORD, "password2": PASSWORD },
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "organizationName": organization_name,
+    })
+}
+
+/// A unique organization name, so ids never collide between tests.
+pub fn organization_name(prefix: &str) -> String {
+    format!("{prefix} {}", unique_suffix())
+}

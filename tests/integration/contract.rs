@@ -1,0 +1,125 @@
+//! The contract files agree with the route table: template.yaml (functions, routes, policies), the
+//! local gateway, the Lambda binaries in functions/, and openapi.yaml. And `sam validate --lint` passes.
+
+use std::collections::BTreeSet;
+
+use accounts::routes::{ALL, DEFAULT_ROUTE};
+use serde_norway::Value;
+
+fn read(path: &str) -> String {
+    let full = devstack::repo_root().join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+fn yaml(path: &str) -> Value {
+    serde_norway::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// (binary, METHOD, path) for every route an operation should have.
+fn expected_routes() -> BTreeSet<(String, String, String)> {
+    ALL.iter()
+        .flat_map(|op| {
+            op.route_paths().into_iter().map(|path| {
+                let method = if op.path == DEFAULT_ROUTE { "ANY" } else { op.method };
+                (op.name.to_owned(), method.to_owned(), path)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn template_functions_are_generated_from_the_route_table() {
+    let template = read("template.yaml");
+    let synced = devstack::template::synced(&template).unwrap();
+    assert!(synced == template, "template.yaml is out of date: run `cargo run -p devstack --bin sync-template`");
+}
+
+#[test]
+fn template_routes_match_the_route_table() {
+    let template = yaml("template.yaml");
+    let mut found = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("every function names its binary");
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            assert_eq!(event["Type"].as_str(), Some("HttpApi"));
+            let properties = &event["Properties"];
+            found.insert((
+                binary.to_owned(),
+                properties["Method"].as_str().unwrap().to_uppercase(),
+                properties["Path"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert_eq!(found, expected_routes());
+}
+
+#[test]
+fn every_operation_has_its_binary_and_no_binary_is_extra() {
+    let dir = devstack::repo_root().join("functions/src/bin");
+    let mut binaries = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let call = format!("accounts::lambda::run(&accounts::routes::{})", name.to_uppercase());
+        assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
+        binaries.insert(name);
+    }
+    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).collect();
+    assert_eq!(binaries, operations);
+}
+
+#[test]
+fn the_local_gateway_routes_every_template_route_to_its_operation() {
+    for (binary, method, path) in expected_routes() {
+        let concrete = path.replace("{apiVersion}", "v16").replace('{', "").replace('}', "");
+        let (operation, _) = if path == DEFAULT_ROUTE {
+            devstack::gateway::route("GET", "/no/such/route")
+        } else {
+            devstack::gateway::route(&method, &concrete)
+        };
+        assert_eq!(operation.name, binary, "{method} {path}");
+    }
+}
+
+#[test]
+fn openapi_describes_every_route_and_nothing_else() {
+    let document = yaml("openapi.yaml");
+    assert_eq!(document["openapi"].as_str(), Some("3.1.0"));
+    let mut found = BTreeSet::new();
+    for (path, item) in document["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if method == "parameters" {
+                continue;
+            }
+            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path:?} has no operationId"));
+            assert!(operation["responses"].as_mapping().is_some_and(|r| !r.is_empty()), "{id} has no responses");
+            found.insert((id.to_owned(), method.to_uppercase(), path.as_str().unwrap().to_owned()));
+        }
+    }
+    let expected: BTreeSet<_> = ALL
+        .iter()
+        .filter(|op| op.path != DEFAULT_ROUTE)
+        .map(|op| (op.name.to_owned(), op.method.to_owned(), format!("/api{}", op.path)))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn sam_validate_lint_passes() {
+    let sam = devstack::repo_root().join("infra/.venv-tools/bin/sam");
+    assert!(sam.is_file(), "{} is missing: run the README's test command, which installs it", sam.display());
+    let output = std::process::Command::new(sam)
+        .args(["validate", "--lint"])
+        .current_dir(devstack::repo_root())
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap();
+    let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && printed.contains("is a valid SAM Template"), "{printed}");
+}

@@ -1,0 +1,226 @@
+use accounts::model::{Key, User};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
+use tests::{Auth, Owner, PASSWORD, TestEnv, organization_name, text};
+
+async fn deactivate(env: &TestEnv, organization: &str, user_id: &str) {
+    let key = Key::user(organization, user_id);
+    env.set_attribute(&key.pk, &key.sk, "isDeactivated", AttributeValue::Bool(true)).await;
+}
+
+#[tokio::test]
+async fn login_returns_the_session_in_the_body_and_a_secure_cookie() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let response = env.post("/api/auth/login", json!({"email": owner.email.to_uppercase(), "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(response.status, 200);
+    let token = response.body["token"].as_str().unwrap();
+    assert_eq!(response.body["user"]["id"], owner.user_id.as_str());
+    let cookie = response.header("set-cookie").unwrap();
+    assert!(cookie.starts_with(&format!("id={token};")), "{cookie}");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=3600"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    for auth in [Auth::Bearer(token.into()), Auth::Cookie(token.into())] {
+        let me = env.get("/api/user", &auth).await;
+        assert_eq!(me.status, 200, "{auth:?}");
+        assert_eq!(me.body["email"], owner.email.as_str());
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_say_so_and_write_nothing() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let before = env.scan().await;
+    for (body, status, code) in [
+        (json!({"email": owner.email, "password": "wrong password"}), 401, "auth.invalidCredentials"),
+        (json!({"email": "nobody@example.org", "password": PASSWORD}), 401, "auth.invalidCredentials"),
+        (json!({"email": "not an email", "password": PASSWORD}), 400, "user.email.invalid"),
+        (json!({"email": owner.email}), 400, "request.body.invalid"),
+        (json!({"email": owner.email, "password": 12345678}), 400, "request.body.invalid"),
+    ] {
+        let response = env.post("/api/auth/login", body.clone(), &Auth::None).await;
+        assert_eq!((response.status, response.error_code()), (status, code), "{body}");
+        assert!(response.header("set-cookie").is_none());
+    }
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn a_deactivated_identity_cannot_log_in_and_is_refused_at_once() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let token = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    deactivate(&env, &owner.organization, &owner.user_id).await;
+    let login = env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!((login.status, login.error_code()), (403, "user.deactivated"));
+    assert_eq!(login.body["messages"][0]["error"], "Your account has not been activated by an admin yet");
+    // The session and the token it already had stop working on the very next request.
+    for auth in [owner.auth(), Auth::Token(token)] {
+        let me = env.get("/api/user", &auth).await;
+        assert_eq!((me.status, me.error_code()), (401, "user.deactivated"), "{auth:?}");
+    }
+}
+
+/// Gives `owner`'s account a second identity, in `other`'s organization (as joining by invite will).
+async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64) -> String {
+    let user_id = accounts::ids::new_object_id();
+    let user = User {
+        id: user_id.clone(),
+        organization: other.organization.clone(),
+        account_id: String::new(),
+        email: owner.email.clone(),
+        first_name: "Ada".into(),
+        last_name: "Second".into(),
+        is_admin: false,
+        is_organization_owner: false,
+        is_dataset_manager: false,
+        is_deactivated: false,
+        teams: vec![],
+        experiences: Default::default(),
+        last_activity: created,
+        created,
+        session_epoch: 0,
+    };
+    let account_id = {
+        let items = env.scan().await;
+        let guard = items.iter().find(|i| text(i, "PK") == format!("EMAIL#{}", owner.email)).unwrap();
+        text(guard, "accountId")
+    };
+    let user = User { account_id: account_id.clone(), ..user };
+    env.app.db.client.put_item().table_name(&env.table).set_item(Some(accounts::store::to_item(&user))).send().await.unwrap();
+    let account = Key::account(&account_id);
+    let identities = AttributeValue::M(
+        [(owner.organization.clone(), AttributeValue::S(owner.user_id.clone())), (other.organization.clone(), AttributeValue::S(user_id.clone()))]
+            .into(),
+    );
+    env.set_attribute(&account.pk, &account.sk, "identities", identities).await;
+    user_id
+}
+
+#[tokio::test]
+async fn login_picks_the_last_used_identity_if_active_else_the_first_active_one() {
+    let env = TestEnv::new().await;
+    let ada = env.create_organization(&organization_name("First")).await;
+    let bob = env.create_organization(&organization_name("Second")).await;
+    let second_identity = add_identity(&env, &ada, &bob, accounts::ids::now_millis()).await;
+    let login_organization = || async {
+        let response = env.post("/api/auth/login", json!({"email": ada.email, "password": PASSWORD}), &Auth::None).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body["user"]["organization"].as_str().unwrap().to_owned()
+    };
+    // Last used is the first organization (where the account was made).
+    assert_eq!(login_organization().await, ada.organization);
+    let account_id = text(env.scan().await.iter().find(|i| text(i, "PK") == format!("EMAIL#{}", ada.email)).unwrap(), "accountId");
+    let account = Key::account(&account_id);
+    env.set_attribute(&account.pk, &account.sk, "lastUsedOrganization", AttributeValue::S(bob.organization.clone())).await;
+    assert_eq!(login_organization().await, bob.organization);
+    // The last used identity is deactivated: the first active one is chosen and remembered.
+    deactivate(&env, &bob.organization, &second_identity).await;
+    assert_eq!(login_organization().await, ada.organization);
+    let stored = env.scan().await.into_iter().find(|i| text(i, "PK") == account.pk).unwrap();
+    assert_eq!(text(&stored, "lastUsedOrganization"), ada.organization);
+}
+
+#[tokio::test]
+async fn current_user_needs_a_valid_credential_and_records_activity() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let first = env.get("/api/v16/user", &owner.auth()).await;
+    assert_eq!(first.status, 200);
+    for field in ["id", "email", "firstName", "lastName", "isAdmin", "isOrganizationOwner", "isDatasetManager", "isActive", "teams", "experiences", "lastActivity", "isAnonymous", "isEditable", "organization", "created"] {
+        assert!(first.body.get(field).is_some(), "user JSON lacks {field}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = env.get("/api/user", &owner.auth()).await;
+    assert!(second.body["lastActivity"].as_i64() > first.body["lastActivity"].as_i64());
+
+    let anonymous = env.get("/api/user", &Auth::None).await;
+    assert_eq!((anonymous.status, anonymous.error_code()), (401, "auth.required"));
+    for bad in [
+        Auth::Bearer("garbage".into()),
+        Auth::Bearer(format!("{}x", owner.session)),
+        Auth::Cookie("eyJhbGciOiJub25lIn0.e30.".into()),
+        Auth::Token("wkt.bm9ub25l.0123456789abcdef01234567.bWFj".into()),
+        Auth::Token("not-a-token".into()),
+    ] {
+        let response = env.get("/api/user", &bad).await;
+        assert_eq!((response.status, response.error_code()), (401, "auth.invalid"), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_personal_token_is_found_again_stored_only_as_a_hash_and_revocable() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let token = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(env.get("/api/v16/auth/token", &owner.auth()).await.body["token"], token.as_str(), "found, not created again");
+    assert!(!format!("{:?}", env.scan().await).contains(&token), "the token itself is never stored");
+    let me = env.get("/api/user", &Auth::Token(token.clone())).await;
+    assert_eq!(me.body["id"], owner.user_id.as_str());
+    // Revoking it refuses it at once; asking again makes a new one.
+    let revoked = env.request("DELETE", "/api/auth/token", None, &Auth::Token(token.clone())).await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(env.get("/api/user", &Auth::Token(token.clone())).await.status, 401);
+    let renewed = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    assert_ne!(renewed, token);
+    assert_eq!(env.get("/api/user", &Auth::Token(renewed)).await.status, 200);
+    // A token for another user id, with a valid shape, is refused.
+    let other_user = token.replacen(&owner.user_id, "0123456789abcdef01234567", 1);
+    assert_eq!(env.get("/api/user", &Auth::Token(other_user)).await.status, 401);
+}
+
+#[tokio::test]
+async fn concurrent_token_requests_agree_on_one_token() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let auth = owner.auth();
+    let requests = (0..8).map(|_| env.get("/api/auth/token", &auth));
+    let tokens: Vec<_> = futures_util::future::join_all(requests).await.into_iter().map(|r| r.body["token"].clone()).collect();
+    assert!(tokens.iter().all(|t| *t == tokens[0] && t.is_string()), "{tokens:?}");
+}
+
+#[tokio::test]
+async fn logout_ends_only_that_session() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let other_session = env.login(&owner.email, PASSWORD).await;
+    let response = env.post("/api/auth/logout", json!({}), &Auth::Cookie(owner.session.clone())).await;
+    assert_eq!(response.status, 200);
+    assert!(response.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 401);
+    assert_eq!(env.get("/api/user", &Auth::Bearer(other_session)).await.status, 200);
+    assert!(!env.scan().await.iter().any(|i| text(i, "SK").contains(&owner.session)), "the session item is gone");
+}
+
+#[tokio::test]
+async fn logout_everywhere_ends_every_session_and_token_of_the_account_at_once() {
+    let env = TestEnv::new().await;
+    let ada = env.create_organization(&organization_name("First")).await;
+    let bob = env.create_organization(&organization_name("Second")).await;
+    add_identity(&env, &ada, &bob, accounts::ids::now_millis()).await;
+    let second_session = env.login(&ada.email, PASSWORD).await;
+    let token = env.get("/api/auth/token", &ada.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let response = env.post("/api/auth/logoutEverywhere", json!({}), &ada.auth()).await;
+    assert_eq!(response.status, 200);
+    for auth in [ada.auth(), Auth::Bearer(second_session), Auth::Token(token)] {
+        assert_eq!(env.get("/api/user", &auth).await.status, 401, "{auth:?}");
+    }
+    // Another account is untouched, and the account can log in again.
+    assert_eq!(env.get("/api/user", &bob.auth()).await.status, 200);
+    let again = env.login(&ada.email, PASSWORD).await;
+    assert_eq!(env.get("/api/user", &Auth::Bearer(again)).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_foreign_caller_check_detects_writes_and_accepts_refusals() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    // A refused request that changes nothing passes the check.
+    env.assert_foreign_caller_refused("PATCH", "/api/user", Some(json!({})), &stranger.auth()).await;
+    // A request that succeeds and writes fails it.
+    let login = json!({"email": owner.email, "password": PASSWORD});
+    assert!(env.check_foreign_caller_refused("POST", "/api/auth/login", Some(login), &stranger.auth()).await.is_err());
+}

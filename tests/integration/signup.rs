@@ -1,0 +1,122 @@
+use serde_json::json;
+use tests::{Auth, PASSWORD, TestEnv, organization_name, signup_form, text};
+
+#[tokio::test]
+async fn creating_an_organization_makes_its_owner_team_and_account_in_one_go() {
+    let env = TestEnv::new().await;
+    let name = organization_name("Sample Lab");
+    let response = env.post("/api/auth/createOrganizationWithAdmin", signup_form("  Ada@Example.ORG ", &name), &Auth::None).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    let organization = &response.body["organization"];
+    let user = &response.body["user"];
+    assert_eq!(organization["id"], name.replace(' ', "_"));
+    assert_eq!(organization["name"], name);
+    assert_eq!(organization["pricingPlan"], "Custom");
+    assert_eq!(organization["ownerName"], "Ada Lovelace");
+    assert_eq!(user["email"], "ada@example.org");
+    assert_eq!(user["organization"], organization["id"]);
+    for flag in ["isAdmin", "isOrganizationOwner", "isActive", "isEditable"] {
+        assert_eq!(user[flag], true, "{flag}");
+    }
+    assert_eq!(user["isDatasetManager"], false);
+    assert_eq!(user["teams"].as_array().unwrap().len(), 1);
+    assert_eq!(user["teams"][0]["name"], "Default");
+    assert_eq!(user["teams"][0]["isTeamManager"], false);
+
+    // Exactly the designed items, no more.
+    let kinds: Vec<String> = env.scan().await.iter().map(|item| text(item, "entity")).collect();
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["Account", "EmailGuard", "Membership", "Organization", "Team", "TeamNameGuard", "User"]);
+    // The password is stored only as an argon2id hash.
+    let account = env.scan().await.into_iter().find(|item| text(item, "entity") == "Account").unwrap();
+    assert!(text(&account, "passwordHash").starts_with("$argon2id$"));
+    assert!(!format!("{:?}", env.scan().await).contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn an_explicit_organization_id_is_used_and_must_be_free() {
+    let env = TestEnv::new().await;
+    let mut form = signup_form("first@example.org", "Lab One");
+    form["organization"] = json!("lab-one.v2");
+    let created = env.post("/api/auth/createOrganizationWithAdmin", form.clone(), &Auth::None).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["organization"]["id"], "lab-one.v2");
+
+    let before = env.scan().await;
+    form["email"] = json!("second@example.org");
+    let taken = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    assert_eq!((taken.status, taken.error_code()), (409, "organization.id.alreadyInUse"));
+    // Nothing half-written: not even the second e-mail's guard or account.
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn an_email_can_own_only_one_account() {
+    let env = TestEnv::new().await;
+    let first = env.post("/api/auth/createOrganizationWithAdmin", signup_form("ada@example.org", &organization_name("A")), &Auth::None).await;
+    assert_eq!(first.status, 200);
+    let before = env.scan().await;
+    let again = env.post("/api/auth/createOrganizationWithAdmin", signup_form("ADA@example.org", &organization_name("B")), &Auth::None).await;
+    assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
+    assert_eq!(env.scan().await, before, "the second organization must not exist half-made");
+}
+
+#[tokio::test]
+async fn concurrent_signups_with_one_email_make_exactly_one_account() {
+    let env = TestEnv::new().await;
+    let attempts = (0..10).map(|i| {
+        let env = &env;
+        async move {
+            env.post("/api/auth/createOrganizationWithAdmin", signup_form("race@example.org", &format!("Race Lab {i}")), &Auth::None)
+                .await
+                .status
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let accounts = env.scan().await.iter().filter(|item| text(item, "entity") == "Account").count();
+    let organizations = env.scan().await.iter().filter(|item| text(item, "entity") == "Organization").count();
+    assert_eq!((accounts, organizations), (1, 1));
+}
+
+#[tokio::test]
+async fn every_bad_signup_gets_a_clear_4xx_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    let valid = signup_form("valid@example.org", "Valid Lab");
+    let with = |field: &str, value: serde_json::Value| {
+        let mut form = valid.clone();
+        form[field] = value;
+        form
+    };
+    let cases = vec![
+        (with("email", json!("not-an-email")), "user.email.invalid"),
+        (with("email", json!("")), "user.email.invalid"),
+        (with("password", json!({"password1": "short", "password2": "short"})), "user.password.tooShort"),
+        (with("password", json!({"password1": "long enough 1", "password2": "long enough 2"})), "user.password.mismatch"),
+        (with("password", json!("a plain string")), "request.body.invalid"),
+        (with("firstName", json!("   ")), "user.name.empty"),
+        (with("lastName", json!(42)), "request.body.invalid"),
+        (with("organizationName", json!("")), "organization.name.empty"),
+        (with("organizationName", json!("!!!")), "organization.id.invalid"),
+        (with("organization", json!("bad#id")), "organization.id.invalid"),
+        (json!({"email": "x@example.org"}), "request.body.invalid"),
+        (json!([1, 2, 3]), "request.body.invalid"),
+    ];
+    for (form, code) in cases {
+        let response = env.post("/api/auth/createOrganizationWithAdmin", form.clone(), &Auth::None).await;
+        assert_eq!((response.status, response.error_code()), (400, code), "{form}: {:?}", response.body);
+        assert!(!response.body["messages"][0]["error"].as_str().unwrap().is_empty());
+    }
+    for (body, code, status) in [
+        (Vec::new(), "request.body.missing", 400),
+        (b"{not json".to_vec(), "request.body.invalid", 400),
+        (vec![b'"', 0xff, 0xfe, b'"'], "request.body.invalidUtf8", 400),
+        (format!("{{\"email\": \"{}\"}}", "x".repeat(300_000)).into_bytes(), "request.body.tooLarge", 413),
+    ] {
+        let response = env.request_raw("POST", "/api/auth/createOrganizationWithAdmin", body, &Auth::None).await;
+        assert_eq!((response.status, response.error_code()), (status, code));
+    }
+    assert!(env.scan().await.is_empty(), "no bad request may write anything");
+}
