@@ -18,4 +18,4 @@ actual = (user.email, user.organization_id)
 assert actual == expected, f"get_current_user returned {actual}, expected {expected}"
 assert user.is_admin and user.is_active, user
 assert [team.name for team in user.teams] == ["Default"], user.teams
-print(f"webknossos {version("webknossos")}: get_current_user() -> {user.email} in {user.organization_id}")
+print(f"webknossos {version('webknossos')}: get_current_user() -> {user.email} in {user.organization_id}")
