@@ -224,3 +224,22 @@ async fn the_foreign_caller_check_detects_writes_and_accepts_refusals() {
     let login = json!({"email": owner.email, "password": PASSWORD});
     assert!(env.check_foreign_caller_refused("POST", "/api/auth/login", Some(login), &stranger.auth()).await.is_err());
 }
+
+#[tokio::test]
+async fn every_authenticated_route_refuses_missing_and_invalid_credentials_without_writing() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let before = env.scan().await;
+    let routes = [("GET", "/api/user"), ("GET", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/logoutEverywhere")];
+    for (method, path) in routes {
+        for (auth, code) in [
+            (Auth::None, "auth.required"),
+            (Auth::Bearer("not.a.jwt".into()), "auth.invalid"),
+            (Auth::Token(format!("wkt.{}.{}.forged", "U2FtcGxl", owner.user_id)), "auth.invalid"),
+        ] {
+            let response = env.request(method, path, None, &auth).await;
+            assert_eq!((response.status, response.error_code()), (401, code), "{method} {path} with {auth:?}");
+        }
+    }
+    assert_eq!(env.scan().await, before);
+}
