@@ -12,6 +12,8 @@ pub struct Config {
     pub public_uri: String,
     pub mail_sender: String,
     pub session_lifetime: Duration,
+    /// The organization people may register into without an invite; `None`: invite only.
+    pub self_registration_organization: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -22,6 +24,7 @@ impl std::fmt::Debug for Config {
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
             .field("session_lifetime", &self.session_lifetime)
+            .field("self_registration_organization", &self.self_registration_organization)
             .finish()
     }
 }
@@ -49,6 +52,7 @@ impl Config {
             public_uri: optional("PUBLIC_URI", "http://localhost:3000").trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", "no-reply@example.com"),
             session_lifetime: Duration::from_secs(session_hours * 3600),
+            self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
         };
         config.check()?;
         Ok(config)

@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod lambda;
+pub mod mail;
 pub mod model;
 pub mod password;
 pub mod policy;

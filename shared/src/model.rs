@@ -47,6 +47,22 @@ impl Key {
     pub fn api_token(organization_id: &str, user_id: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("APITOKEN#{user_id}") }
     }
+    pub fn experience_domain(organization_id: &str, domain: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("EXPDOMAIN#{domain}") }
+    }
+}
+
+pub const TEAM_PREFIX: &str = "TEAM#";
+pub const EXPERIENCE_DOMAIN_PREFIX: &str = "EXPDOMAIN#";
+
+/// Sort-key prefix of a team's memberships.
+pub fn members_prefix(team_id: &str) -> String {
+    format!("MEMBER#{team_id}#")
+}
+
+/// Partition of the `UsersByName` index: an organization's active or deactivated users.
+pub fn users_by_name_partition(organization_id: &str, active: bool) -> String {
+    format!("ORG#{organization_id}#{}", if active { "ACTIVE" } else { "INACTIVE" })
 }
 
 pub fn org_partition(organization_id: &str) -> String {
@@ -57,6 +73,10 @@ pub fn org_partition(organization_id: &str) -> String {
 pub trait Entity: Serialize + DeserializeOwned {
     const KIND: &'static str;
     fn key(&self) -> Key;
+    /// Attributes derived from the fields for the table's indexes, written with the item.
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// A person's login, global across organizations. Keyed by a stable id so the e-mail can change.
@@ -122,6 +142,8 @@ pub struct Organization {
     pub new_user_mailing_list: String,
     #[serde(default)]
     pub enable_auto_verify: bool,
+    /// The organization team ("Default") every new member joins.
+    pub organization_team_id: String,
     /// Identities in the organization (active or not), kept in step transactionally.
     pub member_count: u64,
     /// Active identities, kept in step transactionally (for `includedUsers`).
@@ -136,10 +158,10 @@ impl Entity for Organization {
     }
 }
 
+/// A user's role in one team, as copied onto the user item (keyed there by team id).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamMembership {
-    pub id: String,
+pub struct TeamRole {
     pub name: String,
     pub is_team_manager: bool,
 }
@@ -163,9 +185,9 @@ pub struct User {
     pub is_dataset_manager: bool,
     #[serde(default)]
     pub is_deactivated: bool,
-    /// Copy of the membership items, so a user reads in one GetItem.
+    /// Copy of the membership items (team id -> role), so a user reads in one GetItem.
     #[serde(default)]
-    pub teams: Vec<TeamMembership>,
+    pub teams: BTreeMap<String, TeamRole>,
     #[serde(default)]
     pub experiences: BTreeMap<String, i64>,
     pub last_activity: i64,
@@ -173,12 +195,37 @@ pub struct User {
     /// Raised to end every session and API token of this identity at once.
     #[serde(default)]
     pub session_epoch: u64,
+    /// Raised by every change of the item except lastActivity; writes are conditioned on it.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        !self.is_deactivated
+    }
+    pub fn is_team_manager_of(&self, team_id: &str) -> bool {
+        self.teams.get(team_id).is_some_and(|role| role.is_team_manager)
+    }
+    pub fn is_team_manager_or_admin(&self) -> bool {
+        self.is_admin || self.teams.values().any(|role| role.is_team_manager)
+    }
+    /// Sort key of the `UsersByName` index: last name, first name (case-insensitively), id.
+    pub fn name_key(&self) -> String {
+        format!("{}\u{1}{}\u{1}{}", self.last_name.to_lowercase(), self.first_name.to_lowercase(), self.id)
+    }
 }
 
 impl Entity for User {
     const KIND: &'static str = "User";
     fn key(&self) -> Key {
         Key::user(&self.organization, &self.id)
+    }
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("usersByName", users_by_name_partition(&self.organization, self.is_active())),
+            ("nameKey", self.name_key()),
+        ]
     }
 }
 
@@ -191,6 +238,9 @@ pub struct Team {
     /// The organization's "Default" team, which every member is in and which cannot be deleted.
     #[serde(default)]
     pub is_organization_team: bool,
+    /// Set while the team is being deleted: hidden, and no one can join it.
+    #[serde(default)]
+    pub deleting: bool,
     pub created: i64,
 }
 
@@ -272,5 +322,20 @@ impl Entity for ApiToken {
     const KIND: &'static str = "ApiToken";
     fn key(&self) -> Key {
         Key::api_token(&self.organization, &self.user_id)
+    }
+}
+
+/// An experience domain of the organization's list (for the "Change Experience" dropdown).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperienceDomain {
+    pub organization: String,
+    pub domain: String,
+}
+
+impl Entity for ExperienceDomain {
+    const KIND: &'static str = "ExperienceDomain";
+    fn key(&self) -> Key {
+        Key::experience_domain(&self.organization, &self.domain)
     }
 }

@@ -7,8 +7,5 @@ pub fn may_edit_user(caller: &User, target: &User) -> bool {
     if caller.organization != target.organization || caller.is_deactivated {
         return false;
     }
-    caller.is_admin
-        || target.teams.iter().any(|membership| {
-            caller.teams.iter().any(|managed| managed.is_team_manager && managed.id == membership.id)
-        })
+    caller.is_admin || target.teams.keys().any(|team_id| caller.is_team_manager_of(team_id))
 }

@@ -77,11 +77,12 @@ async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64)
         is_organization_owner: false,
         is_dataset_manager: false,
         is_deactivated: false,
-        teams: vec![],
+        teams: Default::default(),
         experiences: Default::default(),
         last_activity: created,
         created,
         session_epoch: 0,
+        version: 0,
     };
     let account_id = {
         let items = env.scan().await;

@@ -93,6 +93,7 @@ pub fn test_config(table: &str) -> Config {
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         session_lifetime: std::time::Duration::from_secs(3600),
+        self_registration_organization: None,
     }
 }
 

@@ -4,8 +4,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Organization, TeamMembership, User};
+use crate::model::{Organization, User};
 use crate::policy;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMembershipJson<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub is_team_manager: bool,
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,7 +26,7 @@ pub struct UserJson<'a> {
     pub is_organization_owner: bool,
     pub is_dataset_manager: bool,
     pub is_active: bool,
-    pub teams: &'a [TeamMembership],
+    pub teams: Vec<TeamMembershipJson<'a>>,
     pub experiences: &'a BTreeMap<String, i64>,
     pub last_activity: i64,
     pub is_anonymous: bool,
@@ -38,7 +46,7 @@ pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
         is_organization_owner: user.is_organization_owner,
         is_dataset_manager: user.is_dataset_manager,
         is_active: !user.is_deactivated,
-        teams: &user.teams,
+        teams: team_memberships(user),
         experiences: &user.experiences,
         last_activity: user.last_activity,
         is_anonymous: false,
@@ -46,6 +54,17 @@ pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
         organization: &user.organization,
         created: user.created,
     }
+}
+
+/// The user's teams as WEBKNOSSOS lists them, by name.
+pub fn team_memberships(user: &User) -> Vec<TeamMembershipJson<'_>> {
+    let mut teams: Vec<_> = user
+        .teams
+        .iter()
+        .map(|(id, role)| TeamMembershipJson { id, name: &role.name, is_team_manager: role.is_team_manager })
+        .collect();
+    teams.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(b.id)));
+    teams
 }
 
 #[derive(Debug, Serialize)]

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::ids;
 use crate::model::{
     Account, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
-    TeamMembership, TeamNameGuard, User,
+    TeamNameGuard, TeamRole, User,
 };
 
 pub struct NewOrganizationWithOwner {
@@ -43,6 +43,7 @@ pub async fn create_organization_with_owner(
         milli_credit_balance: 0,
         new_user_mailing_list: String::new(),
         enable_auto_verify: false,
+        organization_team_id: team_id.clone(),
         member_count: 1,
         active_user_count: 1,
         created: now,
@@ -52,6 +53,7 @@ pub async fn create_organization_with_owner(
         organization: organization.id.clone(),
         name: ORGANIZATION_TEAM_NAME.into(),
         is_organization_team: true,
+        deleting: false,
         created: now,
     };
     let user = User {
@@ -65,11 +67,12 @@ pub async fn create_organization_with_owner(
         is_organization_owner: true,
         is_dataset_manager: false,
         is_deactivated: false,
-        teams: vec![TeamMembership { id: team_id.clone(), name: team.name.clone(), is_team_manager: false }],
+        teams: BTreeMap::from([(team_id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
         experiences: BTreeMap::new(),
         last_activity: now,
         created: now,
         session_epoch: 0,
+        version: 0,
     };
     let account = Account {
         id: account_id.clone(),
@@ -165,7 +168,13 @@ pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError>
         .identities
         .iter()
         .map(|(organization, user_id)| {
-            db.update(&Key::user(organization, user_id), "ADD sessionEpoch :one", Some("attribute_exists(PK)"), &[], vec![(":one", n(1))])
+            db.update(
+                &Key::user(organization, user_id),
+                "ADD sessionEpoch :one, version :one",
+                Some("attribute_exists(PK)"),
+                &[],
+                vec![(":one", n(1))],
+            )
         })
         .collect();
     for chunk in updates.chunks(super::TRANSACTION_LIMIT) {

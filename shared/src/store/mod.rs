@@ -10,7 +10,7 @@ pub mod org;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
 use crate::error::{ApiError, sdk_error};
@@ -59,6 +59,9 @@ fn key_of(item: &Item) -> Option<Key> {
 pub fn to_item<E: Entity>(entity: &E) -> Item {
     let mut item: Item = serde_dynamo::to_item(entity).expect("entities serialize to DynamoDB items");
     item.extend(key_attributes(&entity.key()));
+    for (name, value) in entity.index_attributes() {
+        item.insert(name.to_owned(), AttributeValue::S(value));
+    }
     item.insert("entity".into(), AttributeValue::S(E::KIND.into()));
     item
 }
@@ -97,6 +100,27 @@ impl Db {
             .build()
     }
 
+    /// A Put for a transaction that replaces `entity` only if `condition` holds for the stored item.
+    pub fn put_conditioned<E: Entity>(&self, entity: &E, condition: &str, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).condition_expression(condition);
+        for (placeholder, value) in values {
+            put = put.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().put(put.build().expect("table, item and condition are set")).build()
+    }
+
+    /// A ConditionCheck for a transaction.
+    pub fn condition_check(&self, key: &Key, condition: &str, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition);
+        for (placeholder, value) in values {
+            check = check.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().condition_check(check.build().expect("table, key and condition are set")).build()
+    }
+
     /// A Put for a transaction that writes `entity` whatever is there.
     pub fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
         TransactWriteItem::builder()
@@ -127,16 +151,18 @@ impl Db {
     }
 
     pub fn delete(&self, key: &Key, condition_expression: Option<&str>) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .delete(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key_attributes(key)))
-                    .set_condition_expression(condition_expression.map(str::to_owned))
-                    .build()
-                    .expect("table and key are set"),
-            )
-            .build()
+        self.delete_with_values(key, condition_expression, Vec::new())
+    }
+
+    pub fn delete_with_values(&self, key: &Key, condition_expression: Option<&str>, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .set_condition_expression(condition_expression.map(str::to_owned));
+        for (placeholder, value) in values {
+            delete = delete.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().delete(delete.build().expect("table and key are set")).build()
     }
 
     /// One strongly consistent GetItem.

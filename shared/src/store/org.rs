@@ -2,12 +2,68 @@
 //! (`Caller::store`), or for an organization the request just proved membership of; every key it builds
 //! starts with that organization's partition, so no method can reach another organization's data.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::{BTreeSet, HashMap};
 
-use super::{Db, TransactError, n};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
-use crate::model::{ApiToken, Key, User};
+use crate::model::{
+    ApiToken, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, Key, Membership, TEAM_PREFIX, Team, TeamNameGuard, User,
+    members_prefix, org_partition, users_by_name_partition,
+};
 
+/// Name of the index that lists an organization's users by name.
+pub const USERS_BY_NAME_INDEX: &str = "UsersByName";
+
+/// A user item to write: its state when read (`before`, `None` for a new user) and the new state.
+pub struct UserWrite {
+    pub before: Option<User>,
+    pub after: User,
+}
+
+/// What else a user change must do or check in the same transaction.
+#[derive(Default)]
+pub struct UserWriteExtras {
+    /// Change of the organization's active-user count; a rise is conditioned on `includedUsers`.
+    pub active_user_delta: i64,
+    /// Change of the organization's member count.
+    pub member_delta: i64,
+    /// A user that must still be an active admin when the change commits (the caller, or the admin that
+    /// keeps the organization administered).
+    pub active_admin_check: Option<String>,
+    /// Experience domains to add to the organization's list.
+    pub experience_domains: BTreeSet<String>,
+}
+
+/// Why a user change did not commit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UserWriteConflict {
+    /// A user changed since it was read: read again and retry.
+    Stale,
+    /// Activating would exceed the plan's `includedUsers`.
+    IncludedUsersExceeded,
+    /// The admin named in `active_admin_check` is no longer an active admin.
+    AdminCheckFailed,
+}
+
+pub enum UserWriteError {
+    Conflict(UserWriteConflict),
+    Api(ApiError),
+}
+
+impl From<ApiError> for UserWriteError {
+    fn from(err: ApiError) -> Self {
+        UserWriteError::Api(err)
+    }
+}
+
+/// One DynamoDB page of a key-range or index query.
+pub struct QueryPage<T> {
+    pub items: Vec<T>,
+    /// Whether more items may follow.
+    pub more: bool,
+}
 pub struct OrgStore<'a> {
     db: &'a Db,
     organization: String,
@@ -20,6 +76,269 @@ impl<'a> OrgStore<'a> {
 
     pub fn organization_id(&self) -> &str {
         &self.organization
+    }
+
+    pub async fn user(&self, user_id: &str) -> Result<Option<User>, ApiError> {
+        if !crate::ids::is_object_id(user_id) {
+            return Ok(None);
+        }
+        self.db.get(&Key::user(&self.organization, user_id)).await
+    }
+
+    /// The users with these ids that exist (one BatchGetItem per 100).
+    pub async fn users(&self, user_ids: &[String]) -> Result<Vec<User>, ApiError> {
+        let keys: Vec<Key> =
+            user_ids.iter().filter(|id| crate::ids::is_object_id(id)).map(|id| Key::user(&self.organization, id)).collect();
+        let mut items = self.db.batch_get(&keys).await?;
+        keys.iter().filter_map(|key| items.remove(key)).map(from_item).collect()
+    }
+
+    pub async fn team(&self, team_id: &str) -> Result<Option<Team>, ApiError> {
+        if !crate::ids::is_object_id(team_id) {
+            return Ok(None);
+        }
+        self.db.get(&Key::team(&self.organization, team_id)).await
+    }
+
+    /// Every team of the organization, including ones being deleted (one Query per 1 MB).
+    pub async fn teams(&self) -> Result<Vec<Team>, ApiError> {
+        let items = self.query_all(TEAM_PREFIX).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// The organization's experience domains, sorted.
+    pub async fn experience_domains(&self) -> Result<Vec<String>, ApiError> {
+        let items = self.query_all(EXPERIENCE_DOMAIN_PREFIX).await?;
+        items.into_iter().map(|item| from_item::<ExperienceDomain>(item).map(|d| d.domain)).collect()
+    }
+
+    /// Every item of the organization partition whose sort key starts with `prefix`.
+    async fn query_all(&self, prefix: &str) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .db
+                .client
+                .query()
+                .table_name(&self.db.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// One page of the organization's active (or deactivated) users sorted by name, after `after`
+    /// (a `User::name_key`). The index is eventually consistent, as lists may be.
+    pub async fn users_by_name(&self, active: bool, after: Option<&str>, limit: usize) -> Result<QueryPage<User>, ApiError> {
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .index_name(USERS_BY_NAME_INDEX)
+            .key_condition_expression(if after.is_some() { "usersByName = :p AND nameKey > :after" } else { "usersByName = :p" })
+            .set_expression_attribute_values(Some({
+                let mut values = HashMap::from([(":p".to_owned(), s(users_by_name_partition(&self.organization, active)))]);
+                if let Some(after) = after {
+                    values.insert(":after".to_owned(), s(after));
+                }
+                values
+            }))
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(QueryPage { items, more })
+    }
+
+    /// One page of a team's memberships, by user id, after the user id `after`.
+    pub async fn team_members(&self, team_id: &str, after: Option<&str>, limit: usize) -> Result<QueryPage<Membership>, ApiError> {
+        let prefix = members_prefix(team_id);
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+            .expression_attribute_values(":from", s(format!("{prefix}{}", after.map(|a| format!("{a}\u{1}")).unwrap_or_default())))
+            .expression_attribute_values(":to", s(format!("{prefix}\u{10FFFF}")))
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(QueryPage { items, more })
+    }
+
+    /// Creates a team whose name is free in the organization (case-insensitively), in one transaction.
+    pub async fn create_team(&self, team: &Team) -> Result<(), ApiError> {
+        debug_assert_eq!(team.organization, self.organization);
+        let guard = TeamNameGuard { organization: self.organization.clone(), name: team.name.clone(), team_id: team.id.clone() };
+        match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team)]).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::ConditionFailed { .. }) => Err(ApiError::conflict(
+                "team.name.alreadyInUse",
+                format!("A team named {:?} already exists in this organization", team.name),
+            )),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
+    /// Marks a team as being deleted (so nobody joins it any more); false if it is gone already.
+    pub async fn mark_team_deleting(&self, team_id: &str) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(super::key_attributes(&Key::team(&self.organization, team_id))))
+            .update_expression("SET deleting = :t")
+            .condition_expression("attribute_exists(PK) AND isOrganizationTeam = :f")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Deletes the team item and its name guard, once no membership is left.
+    pub async fn delete_team_items(&self, team: &Team) -> Result<(), ApiError> {
+        let items = vec![
+            self.db.delete_with_values(
+                &Key::team(&self.organization, &team.id),
+                Some("deleting = :t"),
+                vec![(":t", AttributeValue::Bool(true))],
+            ),
+            self.db.delete(&Key::team_name_guard(&self.organization, &team.name), None),
+        ];
+        self.db.transact(items).await.map_err(ApiError::from)
+    }
+
+    /// The transaction items that write `writes` (user items conditioned on the version read, and the
+    /// membership items that follow from their team changes) and `extras`.
+    pub fn user_write_items(&self, writes: &[UserWrite], extras: &UserWriteExtras) -> (Vec<TransactWriteItem>, Vec<UserWriteConflict>) {
+        let mut items = Vec::new();
+        // What a failed condition of each item means.
+        let mut meanings = Vec::new();
+        let mut joined_teams = BTreeSet::new();
+        for write in writes {
+            debug_assert_eq!(write.after.organization, self.organization);
+            let mut after = write.after.clone();
+            match &write.before {
+                Some(before) => {
+                    after.version = before.version + 1;
+                    items.push(self.db.put_conditioned(&after, "version = :v", vec![(":v", n(before.version))]));
+                }
+                None => items.push(self.db.put_new(&after)),
+            }
+            meanings.push(UserWriteConflict::Stale);
+            let empty = Default::default();
+            let old_teams = write.before.as_ref().map(|b| &b.teams).unwrap_or(&empty);
+            for (team_id, role) in &after.teams {
+                if old_teams.get(team_id) != Some(role) {
+                    let membership = Membership {
+                        organization: self.organization.clone(),
+                        team_id: team_id.clone(),
+                        user_id: after.id.clone(),
+                        is_team_manager: role.is_team_manager,
+                    };
+                    joined_teams.insert(team_id.clone());
+                    items.push(self.db.put(&membership));
+                    meanings.push(UserWriteConflict::Stale);
+                }
+            }
+            for team_id in old_teams.keys().filter(|id| !after.teams.contains_key(*id)) {
+                items.push(self.db.delete(&Key::membership(&self.organization, team_id, &after.id), None));
+                meanings.push(UserWriteConflict::Stale);
+            }
+        }
+        // Each team joined or whose role changed must exist and not be in deletion (one check per team:
+        // a transaction may name an item only once).
+        for team_id in joined_teams {
+            items.push(self.db.condition_check(
+                &Key::team(&self.organization, &team_id),
+                "attribute_exists(PK) AND deleting = :f",
+                vec![(":f", AttributeValue::Bool(false))],
+            ));
+            meanings.push(UserWriteConflict::Stale);
+        }
+        if extras.active_user_delta != 0 || extras.member_delta != 0 {
+            let condition = (extras.active_user_delta > 0)
+                .then_some("attribute_exists(PK) AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)")
+                .unwrap_or("attribute_exists(PK)");
+            items.push(self.db.update(
+                &Key::organization(&self.organization),
+                "ADD activeUserCount :active, memberCount :members",
+                Some(condition),
+                &[],
+                vec![(":active", n(extras.active_user_delta)), (":members", n(extras.member_delta))],
+            ));
+            meanings.push(UserWriteConflict::IncludedUsersExceeded);
+        }
+        if let Some(admin) = &extras.active_admin_check {
+            if !writes.iter().any(|w| &w.after.id == admin) {
+                items.push(self.db.condition_check(
+                    &Key::user(&self.organization, admin),
+                    "isAdmin = :t AND isDeactivated = :f",
+                    vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
+                ));
+                meanings.push(UserWriteConflict::AdminCheckFailed);
+            }
+        }
+        for domain in &extras.experience_domains {
+            items.push(self.db.put(&ExperienceDomain { organization: self.organization.clone(), domain: domain.clone() }));
+            meanings.push(UserWriteConflict::Stale);
+        }
+        (items, meanings)
+    }
+
+    /// Writes user changes in one transaction (see [`Self::user_write_items`]).
+    pub async fn write_users(&self, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
+        let (items, meanings) = self.user_write_items(writes, extras);
+        if items.len() > super::TRANSACTION_LIMIT {
+            return Err(UserWriteError::Api(ApiError::bad_request(
+                "request.tooManyChanges",
+                format!("This change needs more than {} item writes; change fewer users or teams at once", super::TRANSACTION_LIMIT),
+            )));
+        }
+        match self.db.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::ConditionFailed { failed }) => {
+                let conflict = failed
+                    .iter()
+                    .zip(meanings)
+                    .filter(|(failed, _)| **failed)
+                    .map(|(_, meaning)| meaning)
+                    .min_by_key(|m| match m {
+                        UserWriteConflict::Stale => 2,
+                        UserWriteConflict::AdminCheckFailed => 1,
+                        UserWriteConflict::IncludedUsersExceeded => 0,
+                    })
+                    .unwrap_or(UserWriteConflict::Stale);
+                Err(UserWriteError::Conflict(conflict))
+            }
+            Err(TransactError::Api(err)) => Err(UserWriteError::Api(err)),
+        }
     }
 
     /// Records activity and returns the updated user (one UpdateItem; the user must still exist).

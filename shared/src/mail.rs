@@ -1,0 +1,64 @@
+//! Mail through SES v2: each mail in HTML and plain text. Notifications are best effort: a mail that cannot
+//! be sent is logged and never undoes the change it reports.
+
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use crate::app::App;
+use crate::error::{ApiError, sdk_error};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl Mail {
+    /// A mail whose HTML is the text's paragraphs, escaped; `link` (if any) becomes a button-like link.
+    pub fn new(to: Vec<String>, subject: impl Into<String>, paragraphs: &[String], link: Option<(&str, &str)>) -> Self {
+        let mut text = paragraphs.join("\n\n");
+        let mut html: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
+        if let Some((label, url)) = link {
+            text.push_str(&format!("\n\n{label}: {url}"));
+            html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape_html(url), escape_html(label)));
+        }
+        Mail { to, subject: subject.into(), text, html: format!("<html><body>{html}</body></html>") }
+    }
+}
+
+/// Sends one mail. SES refusing or being unreachable is an error the caller decides about.
+pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
+    let content = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
+    app.mail
+        .send_email()
+        .from_email_address(&app.config.mail_sender)
+        .destination(Destination::builder().set_to_addresses(Some(mail.to.clone())).build())
+        .content(
+            EmailContent::builder()
+                .simple(
+                    Message::builder()
+                        .subject(content(&mail.subject))
+                        .body(Body::builder().text(content(&mail.text)).html(content(&mail.html)).build())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("SendEmail", e))?;
+    Ok(())
+}
+
+/// Sends notifications, logging (not returning) failures.
+pub async fn notify(app: &App, mails: Vec<Mail>) {
+    for mail in mails {
+        if let Err(err) = send(app, &mail).await {
+            tracing::warn!(subject = %mail.subject, error = %err, "a notification mail was not sent");
+        }
+    }
+}
