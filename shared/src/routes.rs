@@ -78,7 +78,20 @@ operations! {
     LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout, ["BatchGetItem", "DeleteItem"];
     LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere"
         => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"];
+    REGISTER = "register", "POST", "/auth/register"
+        => handlers::auth::register, ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"];
     CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"];
+    LIST_USERS = "list_users", "GET", "/users" => handlers::users::list_users, ["BatchGetItem", "Query"];
+    GET_USER = "get_user", "GET", "/users/{id}" => handlers::users::get_user, ["BatchGetItem", "GetItem"];
+    UPDATE_USER = "update_user", "PATCH", "/users/{id}" => handlers::users::update_user,
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+    BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions"
+        => handlers::users::bulk_edit_teams_and_permissions, ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"];
+    LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"];
+    CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"];
+    DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,
+        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"];
+    LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users" => handlers::teams::list_team_members, ["BatchGetItem", "GetItem", "Query"];
     ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [];
 }
 

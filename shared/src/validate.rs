@@ -152,6 +152,76 @@ pub fn organization_id(requested: Option<&str>, name: &str) -> Result<String, Ap
     Ok(id)
 }
 
+pub const MAX_EXPERIENCE_DOMAIN_LENGTH: usize = 64;
+pub const MAX_EXPERIENCE_VALUE: i64 = 1_000_000;
+pub const MAX_EXPERIENCES_PER_USER: usize = 40;
+pub const MAX_TEAM_NAME_LENGTH: usize = 100;
+
+/// An experience domain: trimmed, 1 to 64 characters of letters, digits, space and `- _ . : / ( )`.
+pub fn experience_domain(raw: &str) -> Result<String, ApiError> {
+    let domain = raw.trim();
+    if domain.is_empty() {
+        return Err(ApiError::bad_request("experience.domain.empty", "An experience domain must not be empty"));
+    }
+    if domain.chars().count() > MAX_EXPERIENCE_DOMAIN_LENGTH {
+        return Err(ApiError::bad_request(
+            "experience.domain.tooLong",
+            format!("Experience domain {domain:?} is longer than {MAX_EXPERIENCE_DOMAIN_LENGTH} characters"),
+        ));
+    }
+    if !domain.chars().all(|c| c.is_alphanumeric() || " -_.:/()".contains(c)) {
+        return Err(ApiError::bad_request(
+            "experience.domain.invalid",
+            format!("Experience domain {domain:?} may contain only letters, digits, spaces and - _ . : / ( )"),
+        ));
+    }
+    Ok(domain.to_owned())
+}
+
+pub fn experience_value(domain: &str, value: i64) -> Result<i64, ApiError> {
+    if !(0..=MAX_EXPERIENCE_VALUE).contains(&value) {
+        return Err(ApiError::bad_request(
+            "experience.value.outOfRange",
+            format!("The experience value for {domain:?} must be between 0 and {MAX_EXPERIENCE_VALUE}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// A user's experiences (domain -> value), validated, with domains trimmed.
+pub fn experiences(raw: &std::collections::BTreeMap<String, i64>) -> Result<std::collections::BTreeMap<String, i64>, ApiError> {
+    if raw.len() > MAX_EXPERIENCES_PER_USER {
+        return Err(ApiError::bad_request(
+            "experience.tooMany",
+            format!("A user can have at most {MAX_EXPERIENCES_PER_USER} experience domains"),
+        ));
+    }
+    let mut result = std::collections::BTreeMap::new();
+    for (domain, value) in raw {
+        let domain = experience_domain(domain)?;
+        let value = experience_value(&domain, *value)?;
+        if result.insert(domain.clone(), value).is_some() {
+            return Err(ApiError::bad_request("experience.domain.duplicate", format!("Experience domain {domain:?} is given twice")));
+        }
+    }
+    Ok(result)
+}
+
+/// A team name (WEBKNOSSOS: `^[A-Za-z0-9\-_\. ß]+$`), trimmed, at most 100 characters.
+pub fn team_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("team.name.empty", "The team name must not be empty"));
+    }
+    if name.chars().count() > MAX_TEAM_NAME_LENGTH {
+        return Err(ApiError::bad_request("team.name.tooLong", format!("The team name must have at most {MAX_TEAM_NAME_LENGTH} characters")));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_. ß".contains(c)) {
+        return Err(ApiError::bad_request("team.name.invalid", "The team name may contain only letters, digits, spaces and - _ . ß"));
+    }
+    Ok(name.to_owned())
+}
+
 fn is_organization_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')
 }
@@ -190,6 +260,32 @@ mod tests {
         // Counted in characters, not bytes.
         assert!(password("ääääääää").is_ok());
         assert!(password("äääääää").is_err());
+    }
+
+    #[test]
+    fn experiences_are_trimmed_and_bounded() {
+        let raw = std::collections::BTreeMap::from([(" nuclei ".to_owned(), 10), ("mito-chondria".to_owned(), 0)]);
+        let checked = experiences(&raw).unwrap();
+        assert_eq!(checked.get("nuclei"), Some(&10));
+        for (domain, value, code) in [
+            ("", 1, "experience.domain.empty"),
+            ("a#b", 1, "experience.domain.invalid"),
+            ("ok", -1, "experience.value.outOfRange"),
+            ("ok", MAX_EXPERIENCE_VALUE + 1, "experience.value.outOfRange"),
+        ] {
+            let raw = std::collections::BTreeMap::from([(domain.to_owned(), value)]);
+            assert_eq!(experiences(&raw).unwrap_err().code, code, "{domain:?} {value}");
+        }
+        let twice = std::collections::BTreeMap::from([("x".to_owned(), 1), (" x".to_owned(), 2)]);
+        assert_eq!(experiences(&twice).unwrap_err().code, "experience.domain.duplicate");
+        assert!(experience_domain(&"d".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn team_names_follow_webknossos() {
+        assert_eq!(team_name(" Straße 1.a_b-c ").unwrap(), "Straße 1.a_b-c");
+        assert_eq!(team_name("").unwrap_err().code, "team.name.empty");
+        assert_eq!(team_name("a/b").unwrap_err().code, "team.name.invalid");
     }
 
     #[test]

@@ -4,4 +4,5 @@ mod contract;
 mod real_client;
 mod routing;
 mod sessions;
+mod users;
 mod signup;

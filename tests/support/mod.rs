@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PASSWORD: &str = "correct horse battery";
+/// The organization a test env lets people register into without an invite (create it to use it).
+pub const HOME_ORGANIZATION: &str = "home";
 
 static SERVICES: OnceLock<Services> = OnceLock::new();
 
@@ -54,6 +56,20 @@ impl TestResponse {
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A member of an organization, logged in.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub email: String,
+    pub user_id: String,
+    pub session: String,
+}
+
+impl Member {
+    pub fn auth(&self) -> Auth {
+        Auth::Bearer(self.session.clone())
     }
 }
 
@@ -93,7 +109,7 @@ pub fn test_config(table: &str) -> Config {
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         session_lifetime: std::time::Duration::from_secs(3600),
-        self_registration_organization: None,
+        self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }
 
@@ -158,6 +174,58 @@ impl TestEnv {
             user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
             session,
         }
+    }
+
+    /// Creates the organization people may register into, with its owner.
+    pub async fn create_home_organization(&self) -> Owner {
+        let email = format!("owner-{}@example.org", unique_suffix());
+        let mut form = signup_form(&email, "Home Lab");
+        form["organization"] = json!(HOME_ORGANIZATION);
+        let created = self.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        let session = self.login(&email, PASSWORD).await;
+        Owner {
+            email,
+            organization: HOME_ORGANIZATION.into(),
+            user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
+            session,
+        }
+    }
+
+    /// Registers a user into the home organization (deactivated unless auto-verify is on).
+    pub async fn register(&self, first_name: &str, last_name: &str) -> (String, Value) {
+        let email = format!("{}-{}@example.org", first_name.to_lowercase(), unique_suffix());
+        let mut form = signup_form(&email, "ignored");
+        form["firstName"] = json!(first_name);
+        form["lastName"] = json!(last_name);
+        let response = self.post("/api/auth/register", form, &Auth::None).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        (email, response.body)
+    }
+
+    /// A registered, activated and logged-in member of the home organization, in `teams`
+    /// (team id, is team manager) besides the Default team.
+    pub async fn member(&self, owner: &Owner, first_name: &str, last_name: &str, teams: &[(&str, bool)]) -> Member {
+        let (email, user) = self.register(first_name, last_name).await;
+        let user_id = user["id"].as_str().unwrap().to_owned();
+        let mut memberships: Vec<Value> = user["teams"].as_array().unwrap().clone();
+        memberships.extend(teams.iter().map(|(id, manager)| json!({"id": id, "isTeamManager": manager})));
+        let patch = json!({"isActive": true, "teams": memberships});
+        let activated = self.request("PATCH", &format!("/api/users/{user_id}"), Some(patch), &owner.auth()).await;
+        assert_eq!(activated.status, 200, "{:?}", activated.body);
+        let session = self.login(&email, PASSWORD).await;
+        Member { email, user_id, session }
+    }
+
+    /// Creates a team as `admin` and returns its id.
+    pub async fn team(&self, admin: &Auth, name: &str) -> String {
+        let response = self.post("/api/teams", json!({ "name": name }), admin).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn patch_user(&self, user_id: &str, body: Value, auth: &Auth) -> TestResponse {
+        self.request("PATCH", &format!("/api/users/{user_id}"), Some(body), auth).await
     }
 
     /// Logs in and returns the session token.
@@ -253,4 +321,34 @@ pub fn signup_form(email: &str, organization_name: &str) -> Value {
 /// A unique organization name, so ids never collide between tests.
 pub fn organization_name(prefix: &str) -> String {
     format!("{prefix} {}", unique_suffix())
+}
+
+/// A mail the SES emulator received.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Every mail the SES emulator holds that was sent to `address`.
+pub async fn mails_to(address: &str) -> Vec<SentMail> {
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri = format!("{}/store", services().ses_endpoint);
+    let response = client.get(uri.parse().unwrap()).await.expect("the SES emulator answers");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let store: Value = serde_json::from_slice(&bytes).unwrap();
+    store["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mail| SentMail {
+            to: mail["destination"]["to"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+            subject: mail["subject"].as_str().unwrap_or_default().to_owned(),
+            text: mail["body"]["text"].as_str().unwrap_or_default().to_owned(),
+            html: mail["body"]["html"].as_str().unwrap_or_default().to_owned(),
+        })
+        .filter(|mail| mail.to.iter().any(|to| to == address))
+        .collect()
 }

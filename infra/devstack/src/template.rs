@@ -45,7 +45,13 @@ fn function(out: &mut String, op: &Operation) {
         for action in op.dynamodb_actions {
             let _ = writeln!(out, "                - dynamodb:{action}");
         }
-        let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
+        if op.dynamodb_actions.contains(&"Query") {
+            let _ = writeln!(out, "              Resource:");
+            let _ = writeln!(out, "                - !GetAtt AccountsTable.Arn");
+            let _ = writeln!(out, "                - !Sub \"${{AccountsTable.Arn}}/index/*\"");
+        } else {
+            let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
+        }
     }
     let _ = writeln!(out, "      Events:");
     for (index, path) in op.route_paths().iter().enumerate() {

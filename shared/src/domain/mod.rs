@@ -3,3 +3,5 @@
 
 pub mod session;
 pub mod signup;
+pub mod teams;
+pub mod users;

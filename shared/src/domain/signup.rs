@@ -4,8 +4,12 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::model::{Organization, User};
-use crate::store::accounts::{self, NewOrganizationWithOwner};
+use std::collections::BTreeMap;
+
+use crate::mail::{self, Mail};
+use crate::model::{Account, Key, Organization, TeamRole, User};
+use crate::store::accounts::{self, NewAccountError, NewOrganizationWithOwner};
+use crate::store::org::OrgStore;
 use crate::{ids, password, validate};
 
 #[derive(Debug, Deserialize)]
@@ -26,6 +30,9 @@ pub struct SignUpForm {
     pub organization: Option<String>,
     #[serde(default)]
     pub organization_name: Option<String>,
+    /// `POST /auth/register` only: join by invite.
+    #[serde(default)]
+    pub invite_token: Option<String>,
 }
 
 pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Result<(Organization, User), ApiError> {
@@ -43,4 +50,116 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
     let password_hash = password::hash(password).await?;
     let new = NewOrganizationWithOwner { organization_id, organization_name, email, password_hash, first_name, last_name };
     accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await
+}
+
+fn registration_disabled() -> ApiError {
+    ApiError::forbidden("registration.disabled", "Registering needs an invite on this instance; ask an admin of your organization for one")
+}
+
+/// `POST /auth/register` without an invite: into the organization this instance lets people register
+/// into, in its organization team; active only if the organization has `enableAutoVerify`. Mails the new
+/// user, and the organization's `newUserMailingList` (or, when empty, its owner).
+pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization), ApiError> {
+    if form.invite_token.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        // Invites are not issued by this instance yet, so no token can be valid.
+        return Err(ApiError::bad_request("invite.invalid", "This invite link is invalid, was already used or has expired"));
+    }
+    let organization_id = app.config.self_registration_organization.as_deref().ok_or_else(registration_disabled)?;
+    if form.organization.as_deref().is_some_and(|o| !o.trim().is_empty() && o.trim() != organization_id) {
+        return Err(registration_disabled());
+    }
+    let email = validate::email(&form.email)?;
+    let first_name = validate::person_name("firstName", &form.first_name)?;
+    let last_name = validate::person_name("lastName", &form.last_name)?;
+    let password = validate::new_password(&form.password.password1, &form.password.password2)?;
+    let organization = app.db.get::<Organization>(&Key::organization(organization_id)).await?.ok_or_else(|| {
+        tracing::error!(organization_id, "SELF_REGISTRATION_ORGANIZATION names no organization");
+        registration_disabled()
+    })?;
+    let team = app
+        .db
+        .get::<crate::model::Team>(&Key::team(&organization.id, &organization.organization_team_id))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let password_hash = password::hash(password).await?;
+    let now = ids::now_millis();
+    let user_id = ids::new_object_id();
+    let account = Account {
+        id: ids::new_object_id(),
+        email: email.clone(),
+        password_hash,
+        is_super_user: false,
+        identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
+        last_used_organization: Some(organization.id.clone()),
+        created: now,
+    };
+    let mut user = User {
+        id: user_id,
+        organization: organization.id.clone(),
+        account_id: account.id.clone(),
+        email: email.clone(),
+        first_name,
+        last_name,
+        is_admin: false,
+        is_organization_owner: false,
+        is_dataset_manager: false,
+        is_deactivated: !organization.enable_auto_verify,
+        teams: BTreeMap::from([(team.id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
+        experiences: BTreeMap::new(),
+        last_activity: now,
+        created: now,
+        session_epoch: 0,
+        version: 0,
+    };
+    let store = OrgStore::new(&app.db, &organization.id);
+    match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
+        Ok(()) => {}
+        Err(NewAccountError::EmailInUse) => return Err(accounts::email_in_use(&email)),
+        // Auto-verification would exceed the plan's users: register deactivated, for an admin to decide.
+        Err(NewAccountError::IncludedUsersExceeded) => {
+            user.is_deactivated = true;
+            match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
+                Ok(()) => {}
+                Err(NewAccountError::EmailInUse) => return Err(accounts::email_in_use(&email)),
+                Err(NewAccountError::IncludedUsersExceeded) => return Err(ApiError::internal()),
+                Err(NewAccountError::Api(err)) => return Err(err),
+            }
+        }
+        Err(NewAccountError::Api(err)) => return Err(err),
+    }
+    mail::notify(app, new_member_mails(app, &store, &organization, &user, "registered").await).await;
+    Ok((user, organization))
+}
+
+/// The welcome mail to a new member, and the notice to `newUserMailingList` or, if empty, the owner.
+pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Organization, user: &User, how: &str) -> Vec<Mail> {
+    let mut mails = vec![Mail::new(
+        vec![user.email.clone()],
+        format!("Welcome to {} on WEBKNOSSOS", organization.name),
+        &[
+            format!("Hello {},", user.first_name),
+            if user.is_active() {
+                format!("your account in the organization {} is ready.", organization.name)
+            } else {
+                format!("your account in the organization {} waits for an admin to activate it; you will get a mail then.", organization.name)
+            },
+        ],
+        Some(("Open WEBKNOSSOS", &app.config.public_uri)),
+    )];
+    let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
+        match store.user(&organization.owner_user_id).await {
+            Ok(Some(owner)) => vec![owner.email],
+            _ => Vec::new(),
+        }
+    } else {
+        organization.new_user_mailing_list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()
+    };
+    if !recipients.is_empty() {
+        let mut lines = vec![format!("{} {} <{}> {how} in the organization {}.", user.first_name, user.last_name, user.email, organization.name)];
+        if !user.is_active() {
+            lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
+        }
+        mails.push(Mail::new(recipients, format!("New user in {}: {} {}", organization.name, user.first_name, user.last_name), &lines, Some(("Manage users", &format!("{}/users", app.config.public_uri)))));
+    }
+    mails
 }

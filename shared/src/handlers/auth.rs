@@ -60,3 +60,10 @@ pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
     session::logout_everywhere(app, &caller).await?;
     Ok(with_header(success_message("Every session and token of your account has ended"), "set-cookie", http::expired_session_cookie()))
 }
+
+/// `POST /api/auth/register`: a new account in the organization this instance lets people register into.
+pub async fn register(app: &App, req: Request) -> HandlerResult {
+    let form: signup::SignUpForm = parse_json(&req)?;
+    let (user, _organization) = signup::register(app, form).await?;
+    Ok(ok(&json::user(&user, &user)))
+}

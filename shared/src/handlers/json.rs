@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Organization, User};
+use crate::model::{Organization, Team, User};
 use crate::policy;
 
 #[derive(Debug, Serialize)]
@@ -105,4 +105,16 @@ pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, vi
         new_user_mailing_list: (member && viewer.is_admin).then_some(organization.new_user_mailing_list.as_str()),
         created: organization.created,
     }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamJson<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub organization: &'a str,
+}
+
+pub fn team(team: &Team) -> TeamJson<'_> {
+    TeamJson { id: &team.id, name: &team.name, organization: &team.organization }
 }

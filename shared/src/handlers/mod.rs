@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod buildinfo;
 pub mod json;
+pub mod teams;
 pub mod user;
+pub mod users;
 
 use crate::error::ApiError;
 use crate::http::{Body, Request, Response};

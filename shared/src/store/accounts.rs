@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
 use super::{Db, TransactError, from_item, n, s};
 use crate::error::ApiError;
 use crate::ids;
@@ -181,4 +182,73 @@ pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError>
         db.transact(chunk.to_vec()).await?;
     }
     Ok(())
+}
+
+/// Changes the account's e-mail address and/or password hash in one transaction: the e-mail guard moves
+/// (the new one conditioned on being free), and every identity's copy of the e-mail follows. A new password
+/// raises every identity's session epoch, ending all sessions and tokens.
+pub async fn change_credentials(db: &Db, account: &Account, new_email: Option<&str>, new_password_hash: Option<&str>) -> Result<(), ApiError> {
+    let mut items = Vec::new();
+    let mut account_update = Vec::new();
+    let mut values = vec![(":id", s(&account.id))];
+    if let Some(email) = new_email {
+        items.push(db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(&account.id))]));
+        items.push(db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }));
+        account_update.push("email = :email");
+        values.push((":email", s(email)));
+    }
+    if let Some(hash) = new_password_hash {
+        account_update.push("passwordHash = :hash");
+        values.push((":hash", s(hash)));
+    }
+    if account_update.is_empty() {
+        return Ok(());
+    }
+    items.push(db.update(&Key::account(&account.id), &format!("SET {}", account_update.join(", ")), Some("id = :id"), &[], values));
+    for (organization, user_id) in &account.identities {
+        let (expression, mut values) = match (new_email, new_password_hash.is_some()) {
+            (Some(email), true) => ("SET email = :email ADD version :one, sessionEpoch :one", vec![(":email", s(email))]),
+            (Some(email), false) => ("SET email = :email ADD version :one", vec![(":email", s(email))]),
+            (None, _) => ("ADD version :one, sessionEpoch :one", vec![]),
+        };
+        values.push((":one", n(1)));
+        items.push(db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values));
+    }
+    const NEW_EMAIL_GUARD: usize = 1;
+    match db.transact(items).await {
+        Ok(()) => Ok(()),
+        Err(TransactError::ConditionFailed { failed }) if new_email.is_some() && failed[NEW_EMAIL_GUARD] => {
+            Err(email_in_use(new_email.unwrap_or_default()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Why a new account with an identity was not created.
+pub enum NewAccountError {
+    EmailInUse,
+    IncludedUsersExceeded,
+    Api(ApiError),
+}
+
+/// Creates an account, its e-mail guard and its first identity (with memberships and the organization's
+/// counters) in one transaction.
+pub async fn create_account_with_identity(db: &Db, store: &OrgStore<'_>, account: &Account, user: &User) -> Result<(), NewAccountError> {
+    let extras = UserWriteExtras { member_delta: 1, active_user_delta: i64::from(user.is_active()), ..UserWriteExtras::default() };
+    let (user_items, meanings) = store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
+    let mut items = vec![db.put_new(&EmailGuard { email: account.email.clone(), account_id: account.id.clone() }), db.put_new(account)];
+    items.extend(user_items);
+    match db.transact(items).await {
+        Ok(()) => Ok(()),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(NewAccountError::EmailInUse),
+        Err(TransactError::ConditionFailed { failed }) => {
+            let exceeded = failed[2..].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
+            if exceeded {
+                Err(NewAccountError::IncludedUsersExceeded)
+            } else {
+                Err(NewAccountError::Api(ApiError::conflict("request.conflict", "The organization changed while registering; please retry")))
+            }
+        }
+        Err(TransactError::Api(err)) => Err(NewAccountError::Api(err)),
+    }
 }

@@ -70,6 +70,7 @@ pub struct OrgStore<'a> {
 }
 
 impl<'a> OrgStore<'a> {
+    /// Only for the domain crate: callers outside it get an `OrgStore` from an authenticated `Caller`.
     pub(crate) fn new(db: &'a Db, organization: &str) -> Self {
         OrgStore { db, organization: organization.to_owned() }
     }
@@ -386,6 +387,10 @@ impl<'a> OrgStore<'a> {
 
     pub async fn delete_api_token(&self, user_id: &str) -> Result<(), ApiError> {
         self.delete(&Key::api_token(&self.organization, user_id)).await
+    }
+
+    pub async fn delete_membership(&self, team_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.delete(&Key::membership(&self.organization, team_id, user_id)).await
     }
 
     pub async fn delete_session(&self, session_id: &str) -> Result<(), ApiError> {

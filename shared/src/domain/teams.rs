@@ -1,0 +1,118 @@
+//! Teams: listing, creating and deleting (admins), and a team's members.
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::ids;
+use crate::model::{Membership, Team, User};
+use crate::store::org::{UserWrite, UserWriteError, UserWriteExtras};
+use crate::validate;
+
+/// How many members one transaction of a team deletion updates (2 items each).
+const DELETION_BATCH: usize = 40;
+
+fn team_not_found() -> ApiError {
+    ApiError::not_found("team.notFound", "There is no such team in your organization")
+}
+
+fn admins_only(what: &str) -> ApiError {
+    ApiError::forbidden("team.notAllowed", format!("Only admins {what} teams"))
+}
+
+/// The teams the caller sees, by name: all for admins, else the caller's own; with `editable_only`, the
+/// teams the caller may manage (all for admins, else those they manage).
+pub async fn list(app: &App, caller: &Caller, editable_only: bool) -> Result<Vec<Team>, ApiError> {
+    let user = &caller.user;
+    let mut teams: Vec<Team> = caller
+        .store(app)
+        .teams()
+        .await?
+        .into_iter()
+        .filter(|team| !team.deleting)
+        .filter(|team| {
+            user.is_admin || if editable_only { user.is_team_manager_of(&team.id) } else { user.teams.contains_key(&team.id) }
+        })
+        .collect();
+    teams.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(teams)
+}
+
+pub async fn create(app: &App, caller: &Caller, name: &str) -> Result<Team, ApiError> {
+    if !caller.user.is_admin {
+        return Err(admins_only("create"));
+    }
+    let team = Team {
+        id: ids::new_object_id(),
+        organization: caller.organization.id.clone(),
+        name: validate::team_name(name)?,
+        is_organization_team: false,
+        deleting: false,
+        created: ids::now_millis(),
+    };
+    caller.store(app).create_team(&team).await?;
+    Ok(team)
+}
+
+/// Deletes a team and removes it from every member. The team is first marked as being deleted (hidden,
+/// and no one can join it), then left by its members in batches, then removed; a deletion cut short is
+/// finished by deleting again.
+pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), ApiError> {
+    if !caller.user.is_admin {
+        return Err(admins_only("delete"));
+    }
+    let store = caller.store(app);
+    let team = store.team(team_id).await?.ok_or_else(team_not_found)?;
+    if team.is_organization_team {
+        return Err(ApiError::forbidden("team.organizationTeam", "The organization's Default team cannot be deleted"));
+    }
+    if !store.mark_team_deleting(&team.id).await? {
+        return Err(team_not_found());
+    }
+    loop {
+        let page = store.team_members(&team.id, None, DELETION_BATCH).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let user_ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();
+        let users = store.users(&user_ids).await?;
+        let writes: Vec<UserWrite> = users
+            .into_iter()
+            .map(|user| {
+                let mut after = user.clone();
+                after.teams.remove(&team.id);
+                UserWrite { before: Some(user), after }
+            })
+            .collect();
+        match store.write_users(&writes, &UserWriteExtras::default()).await {
+            // A member changed meanwhile: the next round reads it again.
+            Ok(()) | Err(UserWriteError::Conflict(_)) => {}
+            Err(UserWriteError::Api(err)) => return Err(err),
+        }
+        // Memberships whose user item is missing cannot be left by a user write; remove them directly.
+        let orphans: Vec<&Membership> =
+            page.items.iter().filter(|m| !writes.iter().any(|w| w.after.id == m.user_id)).collect();
+        for membership in orphans {
+            store.delete_membership(&membership.team_id, &membership.user_id).await?;
+        }
+    }
+    store.delete_team_items(&team).await
+}
+
+/// One page of a team's members with their roles: for admins and the team's managers.
+pub async fn members(app: &App, caller: &Caller, team_id: &str, after: Option<&str>, limit: usize) -> Result<(Vec<(User, bool)>, Option<String>), ApiError> {
+    let store = caller.store(app);
+    let team = store.team(team_id).await?.filter(|t| !t.deleting).ok_or_else(team_not_found)?;
+    if !caller.user.is_admin && !caller.user.is_team_manager_of(&team.id) {
+        return Err(ApiError::forbidden("team.members.notAllowed", "Only admins and the team's managers list its members"));
+    }
+    let page = store.team_members(&team.id, after, limit).await?;
+    let user_ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();
+    let users = store.users(&user_ids).await?;
+    let members = page
+        .items
+        .iter()
+        .filter_map(|m| users.iter().find(|u| u.id == m.user_id).map(|u| (u.clone(), m.is_team_manager)))
+        .collect();
+    let next = page.more.then(|| page.items.last().map(|m| m.user_id.clone())).flatten();
+    Ok((members, next))
+}

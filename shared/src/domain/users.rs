@@ -1,0 +1,612 @@
+//! Users: WEBKNOSSOS's rules for who may see and change whom, activation and deactivation, teams and
+//! roles, experiences, and the bulk "Edit Teams and Permissions".
+//!
+//! The rules are a pure function ([`plan_change`]) from the caller, the target as read, and the request to
+//! the target's new state. Writes are conditioned on the version read, and retried from a fresh read when
+//! someone else changed the user in between, so concurrent changes are never lost.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::mail::{self, Mail};
+use crate::model::{Team, TeamRole, User};
+use crate::policy::may_edit_user;
+use crate::store::accounts;
+use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
+use crate::{password, validate};
+
+/// Most users one bulk request may change.
+pub const BULK_LIMIT: usize = 100;
+/// Most teams one user may be in.
+pub const MAX_TEAMS_PER_USER: usize = 40;
+const WRITE_ATTEMPTS: usize = 4;
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMembershipInput {
+    pub id: String,
+    #[serde(default)]
+    pub is_team_manager: bool,
+}
+
+/// `PATCH /users/{id}`: every field optional. Fields sent unchanged (as the `webknossos` client sends the
+/// whole user back) need no permission.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    /// The new password (own account only, with `currentPassword`).
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_admin: Option<bool>,
+    pub is_dataset_manager: Option<bool>,
+    pub teams: Option<Vec<TeamMembershipInput>>,
+    pub experiences: Option<BTreeMap<String, i64>>,
+}
+
+/// The outcome of the rules for one user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub after: User,
+    /// The target was deactivated and is now active (or the reverse).
+    pub activated: bool,
+    pub deactivated: bool,
+    /// The target stops being an active admin.
+    pub loses_admin: bool,
+    /// Teams, roles or admin/dataset-manager flags changed.
+    pub access_changed: bool,
+    /// The change needs admin rights, so the caller must still be an admin when it commits.
+    pub needs_admin: bool,
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("user.notFound", "There is no such user in your organization")
+}
+
+/// Whether `caller` may see `target`: yourself, members of teams you manage, everyone for admins.
+pub fn may_see_user(caller: &User, target: &User) -> bool {
+    caller.organization == target.organization && (caller.id == target.id || may_edit_user(caller, target))
+}
+
+/// The team roles after `submitted` is applied by `caller`: admins set them exactly; team managers change
+/// only the teams they manage (other memberships are kept, submitted roles in other teams ignored).
+fn planned_teams(
+    caller: &User,
+    target: &User,
+    submitted: &[TeamMembershipInput],
+    teams: &HashMap<String, Team>,
+) -> Result<BTreeMap<String, TeamRole>, ApiError> {
+    let mut wanted: BTreeMap<&str, bool> = BTreeMap::new();
+    for membership in submitted {
+        if wanted.insert(&membership.id, membership.is_team_manager).is_some() {
+            return Err(ApiError::bad_request("user.teams.duplicate", format!("Team {} is listed twice", membership.id)));
+        }
+    }
+    let mut result = BTreeMap::new();
+    // Memberships the caller may not change stay as they are.
+    for (team_id, role) in &target.teams {
+        if !caller.is_admin && !caller.is_team_manager_of(team_id) {
+            result.insert(team_id.clone(), role.clone());
+        }
+    }
+    for (team_id, is_team_manager) in wanted {
+        if !caller.is_admin && !caller.is_team_manager_of(team_id) {
+            continue;
+        }
+        let team = teams.get(team_id).filter(|t| !t.deleting).ok_or_else(|| {
+            ApiError::bad_request("team.notFound", format!("There is no team {team_id} in your organization"))
+        })?;
+        result.insert(team_id.to_owned(), TeamRole { name: team.name.clone(), is_team_manager });
+    }
+    if result.len() > MAX_TEAMS_PER_USER {
+        return Err(ApiError::bad_request(
+            "user.teams.tooMany",
+            format!("A user can be in at most {MAX_TEAMS_PER_USER} teams"),
+        ));
+    }
+    Ok(result)
+}
+
+/// Applies WEBKNOSSOS's rules to a change of `target` by `caller` (credentials excepted: see
+/// [`change_credentials`]). `teams` holds the submitted teams that exist in the organization.
+pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &HashMap<String, Team>) -> Result<Planned, ApiError> {
+    if !may_see_user(caller, target) {
+        return Err(not_found());
+    }
+    let is_self = caller.id == target.id;
+    let may_edit = may_edit_user(caller, target);
+    let mut after = target.clone();
+    let mut needs_admin = false;
+
+    if let Some(first_name) = &patch.first_name {
+        after.first_name = validate::person_name("firstName", first_name)?;
+    }
+    if let Some(last_name) = &patch.last_name {
+        after.last_name = validate::person_name("lastName", last_name)?;
+    }
+    if (after.first_name != target.first_name || after.last_name != target.last_name) && !is_self && !caller.is_admin {
+        return Err(ApiError::forbidden("user.name.notAllowed", "Only admins change other users' names"));
+    }
+
+    let (mut activated, mut deactivated) = (false, false);
+    match patch.is_active {
+        Some(true) if target.is_deactivated => {
+            if !may_edit {
+                return Err(ApiError::forbidden("user.activate.notAllowed", "Only admins and the user's team managers activate users"));
+            }
+            after.is_deactivated = false;
+            activated = true;
+        }
+        Some(false) if !target.is_deactivated => {
+            if !caller.is_admin {
+                return Err(ApiError::forbidden("user.deactivate.notAllowed", "Only admins deactivate users"));
+            }
+            if is_self {
+                return Err(ApiError::forbidden("user.deactivate.self", "You cannot deactivate yourself"));
+            }
+            if target.is_organization_owner {
+                return Err(ApiError::forbidden("user.deactivate.owner", "The organization's owner cannot be deactivated"));
+            }
+            after.is_deactivated = true;
+            deactivated = true;
+            needs_admin = true;
+        }
+        _ => {}
+    }
+
+    if let Some(is_admin) = patch.is_admin.filter(|v| *v != target.is_admin) {
+        if !caller.is_admin {
+            return Err(ApiError::forbidden("user.admin.notAllowed", "Only admins grant or revoke admin rights"));
+        }
+        after.is_admin = is_admin;
+        needs_admin = true;
+    }
+    if let Some(is_dataset_manager) = patch.is_dataset_manager.filter(|v| *v != target.is_dataset_manager) {
+        if !caller.is_admin {
+            return Err(ApiError::forbidden("user.datasetManager.notAllowed", "Only admins grant or revoke dataset manager rights"));
+        }
+        after.is_dataset_manager = is_dataset_manager;
+        needs_admin = true;
+    }
+
+    if let Some(submitted) = &patch.teams {
+        let teams_after = planned_teams(caller, target, submitted, teams)?;
+        if teams_after != target.teams && !may_edit {
+            return Err(ApiError::forbidden("user.teams.notAllowed", "Only admins and team managers change team memberships"));
+        }
+        after.teams = teams_after;
+    }
+
+    if let Some(experiences) = &patch.experiences {
+        let experiences = validate::experiences(experiences)?;
+        if experiences != target.experiences && !may_edit {
+            return Err(ApiError::forbidden("user.experiences.notAllowed", "Only admins and the user's team managers change experiences"));
+        }
+        after.experiences = experiences;
+    }
+
+    let was_active_admin = target.is_admin && !target.is_deactivated;
+    let is_active_admin = after.is_admin && !after.is_deactivated;
+    let access_changed = after.teams != target.teams
+        || after.is_admin != target.is_admin
+        || after.is_dataset_manager != target.is_dataset_manager;
+    Ok(Planned { after, activated, deactivated, loses_admin: was_active_admin && !is_active_admin, access_changed, needs_admin })
+}
+
+/// The admin whose being an active admin the change must check at commit: the caller for admin-only
+/// changes (so revoked rights cannot race), and whenever an admin is lost someone else who stays one.
+async fn admin_to_check(store: &OrgStore<'_>, caller: &User, planned: &[&Planned]) -> Result<Option<String>, ApiError> {
+    let losing: BTreeSet<&str> = planned.iter().filter(|p| p.loses_admin).map(|p| p.after.id.as_str()).collect();
+    if !losing.contains(caller.id.as_str()) {
+        let needed = planned.iter().any(|p| p.needs_admin || p.loses_admin);
+        return Ok(needed.then(|| caller.id.clone()));
+    }
+    // The caller gives up their own admin rights: another active admin must remain.
+    let mut after = None;
+    loop {
+        let page = store.users_by_name(true, after.as_deref(), 100).await?;
+        if let Some(admin) = page.items.iter().find(|u| u.is_admin && !losing.contains(u.id.as_str())) {
+            return Ok(Some(admin.id.clone()));
+        }
+        if !page.more {
+            return Err(last_admin());
+        }
+        after = page.items.last().map(User::name_key);
+    }
+}
+
+fn last_admin() -> ApiError {
+    ApiError::conflict("user.lastAdmin", "The organization must keep at least one active admin")
+}
+
+fn included_users_exceeded() -> ApiError {
+    ApiError::forbidden(
+        "organization.includedUsers.exceeded",
+        "Activating this user would exceed the number of users your plan includes",
+    )
+}
+
+/// The teams (of the caller's organization) that `patches` name.
+async fn submitted_teams(store: &OrgStore<'_>, patches: &[&UserPatch]) -> Result<HashMap<String, Team>, ApiError> {
+    let ids: BTreeSet<&str> = patches.iter().flat_map(|p| p.teams.iter().flatten()).map(|t| t.id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Teams are few per organization; one Query reads them all.
+    Ok(store.teams().await?.into_iter().filter(|t| ids.contains(t.id.as_str())).map(|t| (t.id.clone(), t)).collect())
+}
+
+/// Re-reads the caller for a retry: it may have been deactivated or lost rights meanwhile.
+async fn fresh_caller(store: &OrgStore<'_>, caller: &User) -> Result<User, ApiError> {
+    match store.user(&caller.id).await? {
+        Some(user) if !user.is_deactivated => Ok(user),
+        _ => Err(ApiError::invalid_credential()),
+    }
+}
+
+/// Applies a `PATCH /users/{id}` and returns the user as stored.
+pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserPatch) -> Result<User, ApiError> {
+    let store = caller.store(app);
+    if patch.email.is_some() || patch.password.is_some() {
+        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller.user, t)).ok_or_else(not_found)?;
+        change_credentials(app, &caller.user, &target, &patch).await?;
+    }
+    let teams = submitted_teams(&store, &[&patch]).await?;
+    let mut caller_now = caller.user.clone();
+    for attempt in 0..WRITE_ATTEMPTS {
+        if attempt > 0 {
+            caller_now = fresh_caller(&store, &caller.user).await?;
+        }
+        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or_else(not_found)?;
+        let planned = plan_change(&caller_now, &target, &patch, &teams)?;
+        if planned.after == target {
+            return Ok(target);
+        }
+        let extras = UserWriteExtras {
+            active_user_delta: i64::from(planned.activated) - i64::from(planned.deactivated),
+            member_delta: 0,
+            active_admin_check: admin_to_check(&store, &caller_now, &[&planned]).await?,
+            experience_domains: planned.after.experiences.keys().filter(|d| !target.experiences.contains_key(*d)).cloned().collect(),
+        };
+        let write = UserWrite { before: Some(target.clone()), after: planned.after.clone() };
+        match store.write_users(std::slice::from_ref(&write), &extras).await {
+            Ok(()) => {
+                let mut stored = planned.after.clone();
+                stored.version = target.version + 1;
+                mail::notify(app, change_mails(app, &caller_now, &target, &planned)).await;
+                return Ok(stored);
+            }
+            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => return Err(included_users_exceeded()),
+            Err(UserWriteError::Conflict(_)) => continue,
+            Err(UserWriteError::Api(err)) if err.status == 503 && attempt + 1 < WRITE_ATTEMPTS => {
+                tokio::time::sleep(retry_delay(attempt)).await;
+            }
+            Err(UserWriteError::Api(err)) => return Err(err),
+        }
+    }
+    Err(ApiError::conflict("request.conflict", "The user kept changing while this request ran; please retry"))
+}
+
+fn retry_delay(attempt: usize) -> std::time::Duration {
+    let jitter = u64::from(crate::ids::random_bytes::<1>()[0]) % 20;
+    std::time::Duration::from_millis(20 * (attempt as u64 + 1) + jitter)
+}
+
+/// E-mail and password changes: only your own, with your current password. A new password ends every
+/// session and token of the account.
+async fn change_credentials(app: &App, caller: &User, target: &User, patch: &UserPatch) -> Result<(), ApiError> {
+    let new_email = patch.email.as_deref().map(validate::email).transpose()?.filter(|e| *e != target.email);
+    if new_email.is_none() && patch.password.is_none() {
+        return Ok(());
+    }
+    if caller.id != target.id {
+        return Err(ApiError::forbidden("user.credentials.notAllowed", "Only the user themselves changes their e-mail address or password"));
+    }
+    let current = patch.current_password.as_deref().ok_or_else(|| {
+        ApiError::bad_request("user.currentPassword.missing", "Changing the e-mail address or password needs currentPassword")
+    })?;
+    let account = app
+        .db
+        .get::<crate::model::Account>(&crate::model::Key::account(&caller.account_id))
+        .await?
+        .ok_or_else(ApiError::invalid_credential)?;
+    if !password::verify(current, Some(&account.password_hash)).await {
+        return Err(ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"));
+    }
+    let new_hash = match &patch.password {
+        Some(new) => Some(password::hash(validate::password(new)?).await?),
+        None => None,
+    };
+    accounts::change_credentials(&app.db, &account, new_email.as_deref(), new_hash.as_deref()).await
+}
+
+/// The mails a change sends: "you were activated", and "your access changed" when someone else changed
+/// the user's teams or roles.
+fn change_mails(app: &App, caller: &User, before: &User, planned: &Planned) -> Vec<Mail> {
+    let user = &planned.after;
+    let mut mails = Vec::new();
+    if planned.activated {
+        mails.push(Mail::new(
+            vec![user.email.clone()],
+            "Your WEBKNOSSOS account was activated",
+            &[
+                format!("Hello {},", user.first_name),
+                format!("{} {} activated your account in the organization {}. You can log in now.", caller.first_name, caller.last_name, user.organization),
+            ],
+            Some(("Log in", &app.config.public_uri)),
+        ));
+    }
+    if planned.access_changed && caller.id != user.id {
+        let teams = if user.teams.is_empty() {
+            "none".to_owned()
+        } else {
+            user.teams.values().map(|r| if r.is_team_manager { format!("{} (team manager)", r.name) } else { r.name.clone() }).collect::<Vec<_>>().join(", ")
+        };
+        let mut lines = vec![
+            format!("Hello {},", user.first_name),
+            format!("{} {} changed your access in the organization {}.", caller.first_name, caller.last_name, user.organization),
+            format!("Your teams: {teams}."),
+        ];
+        if before.is_admin != user.is_admin {
+            lines.push(if user.is_admin { "You are now an admin.".into() } else { "You are no longer an admin.".into() });
+        }
+        if before.is_dataset_manager != user.is_dataset_manager {
+            lines.push(if user.is_dataset_manager { "You are now a dataset manager.".into() } else { "You are no longer a dataset manager.".into() });
+        }
+        mails.push(Mail::new(vec![user.email.clone()], "Your access in WEBKNOSSOS changed", &lines, None));
+    }
+    mails
+}
+
+/// "Edit Teams and Permissions" for many users at once (beyond WEBKNOSSOS, whose UI sends one PATCH per
+/// user).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkTeamsAndPermissions {
+    pub user_ids: Vec<String>,
+    pub teams: Vec<TeamMembershipInput>,
+    pub is_admin: Option<bool>,
+    pub is_dataset_manager: Option<bool>,
+}
+
+/// Applies the same teams and permissions to every selected user: all of them change or none does.
+pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request: BulkTeamsAndPermissions) -> Result<Vec<User>, ApiError> {
+    let mut ids: Vec<String> = request.user_ids.clone();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("request.userIds.empty", "Select at least one user"));
+    }
+    if ids.len() > BULK_LIMIT {
+        return Err(ApiError::bad_request(
+            "request.tooManyUsers",
+            format!("At most {BULK_LIMIT} users can be changed at once; {} were selected", ids.len()),
+        ));
+    }
+    let patch = UserPatch {
+        teams: Some(request.teams.clone()),
+        is_admin: request.is_admin,
+        is_dataset_manager: request.is_dataset_manager,
+        ..UserPatch::default()
+    };
+    let store = caller.store(app);
+    let teams = submitted_teams(&store, &[&patch]).await?;
+    let mut caller_now = caller.user.clone();
+    for attempt in 0..WRITE_ATTEMPTS {
+        if attempt > 0 {
+            caller_now = fresh_caller(&store, &caller.user).await?;
+        }
+        let targets = store.users(&ids).await?;
+        if targets.len() != ids.len() {
+            let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
+            return Err(ApiError::not_found("user.notFound", format!("There is no user {missing} in your organization")));
+        }
+        let mut planned = Vec::with_capacity(targets.len());
+        for target in &targets {
+            let plan = plan_change(&caller_now, target, &patch, &teams)
+                .map_err(|e| ApiError { message: format!("User {}: {}", target.id, e.message), ..e })?;
+            planned.push(plan);
+        }
+        let writes: Vec<UserWrite> = targets
+            .iter()
+            .zip(&planned)
+            .filter(|(target, plan)| plan.after != **target)
+            .map(|(target, plan)| UserWrite { before: Some(target.clone()), after: plan.after.clone() })
+            .collect();
+        if writes.is_empty() {
+            return Ok(targets);
+        }
+        let extras = UserWriteExtras {
+            active_admin_check: admin_to_check(&store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
+            ..UserWriteExtras::default()
+        };
+        match write_all_or_nothing(&store, &writes, &extras).await {
+            Ok(()) => {
+                let mails = targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
+                mail::notify(app, mails).await;
+                let changed: HashMap<&str, u64> = writes.iter().map(|w| (w.after.id.as_str(), w.before.as_ref().map_or(0, |b| b.version + 1))).collect();
+                return Ok(planned
+                    .into_iter()
+                    .map(|p| {
+                        let mut user = p.after;
+                        if let Some(version) = changed.get(user.id.as_str()) {
+                            user.version = *version;
+                        }
+                        user
+                    })
+                    .collect());
+            }
+            Err(UserWriteError::Conflict(UserWriteConflict::AdminCheckFailed)) if attempt + 1 == WRITE_ATTEMPTS => return Err(last_admin()),
+            Err(UserWriteError::Conflict(_)) => continue,
+            Err(UserWriteError::Api(err)) if err.status == 503 && attempt + 1 < WRITE_ATTEMPTS => {
+                tokio::time::sleep(retry_delay(attempt)).await;
+            }
+            Err(UserWriteError::Api(err)) => return Err(err),
+        }
+    }
+    Err(ApiError::conflict("request.conflict", "The selected users kept changing while this request ran; please retry"))
+}
+
+/// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one). Each
+/// transaction holds whole users; if a later one fails, the users written by the earlier ones are restored
+/// (conditioned on the version this request wrote), so the request changes all users or none.
+async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
+    let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
+    let mut size = 0;
+    for write in writes {
+        let (items, _) = store.user_write_items(std::slice::from_ref(write), &UserWriteExtras::default());
+        // Room for the admin check in every transaction. (Team checks are counted per user here, though
+        // a transaction needs one per team, so this overestimates.)
+        if size + items.len() > crate::store::TRANSACTION_LIMIT - 1 && !chunks.last().unwrap().is_empty() {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += items.len();
+        chunks.last_mut().unwrap().push(write);
+    }
+    let mut done: Vec<&UserWrite> = Vec::new();
+    for chunk in &chunks {
+        let owned: Vec<UserWrite> = chunk.iter().map(|w| UserWrite { before: w.before.clone(), after: w.after.clone() }).collect();
+        let chunk_extras = UserWriteExtras { active_admin_check: extras.active_admin_check.clone(), ..UserWriteExtras::default() };
+        if let Err(err) = store.write_users(&owned, &chunk_extras).await {
+            undo(store, &done).await;
+            return Err(err);
+        }
+        done.extend(chunk.iter().copied());
+    }
+    Ok(())
+}
+
+/// Restores the users a failed bulk change had already written.
+async fn undo(store: &OrgStore<'_>, done: &[&UserWrite]) {
+    for write in done {
+        let Some(original) = &write.before else { continue };
+        let mut written = write.after.clone();
+        written.version = original.version + 1;
+        let restore = UserWrite { before: Some(written), after: original.clone() };
+        if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) = store.write_users(&[restore], &UserWriteExtras::default()).await {
+            tracing::error!(user = %original.id, "could not restore a user after a failed bulk change");
+        }
+    }
+}
+
+/// `GET /users` filters (WEBKNOSSOS's, plus `isActive` for the Status column).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserFilter {
+    pub is_editable: Option<bool>,
+    pub is_team_manager_or_admin: Option<bool>,
+    pub is_admin: Option<bool>,
+    pub is_active: Option<bool>,
+}
+
+impl UserFilter {
+    fn accepts(&self, viewer: &User, user: &User) -> bool {
+        self.is_editable.is_none_or(|v| may_edit_user(viewer, user) == v)
+            && self.is_team_manager_or_admin.is_none_or(|v| user.is_team_manager_or_admin() == v)
+            && self.is_admin.is_none_or(|v| user.is_admin == v)
+            && self.is_active.is_none_or(|v| user.is_active() == v)
+    }
+}
+
+/// A page of users: after the cursor, at most `limit` (all when `None`), sorted by last name, then first
+/// name, case-insensitively; with the cursor of the next page, if any.
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(name_key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name_key)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"))
+}
+
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The users the caller may see (yourself, members of teams you manage, everyone for admins) that pass
+/// `filter`. For admins a page reads only that page from the `UsersByName` index (per status); team
+/// managers' lists are read from their teams' member ranges.
+pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: Option<usize>, cursor: Option<&str>) -> Result<UserPage, ApiError> {
+    if limit.is_some_and(|l| l == 0 || l > MAX_PAGE_SIZE) {
+        return Err(ApiError::bad_request("request.limit.invalid", format!("limit must be between 1 and {MAX_PAGE_SIZE}")));
+    }
+    let after = cursor.map(decode_cursor).transpose()?;
+    let viewer = &caller.user;
+    let store = caller.store(app);
+    let wanted = limit.unwrap_or(usize::MAX);
+    let mut users: Vec<User> = Vec::new();
+    let mut more = false;
+    if viewer.is_admin {
+        let statuses: &[bool] = match filter.is_active {
+            Some(true) => &[true],
+            Some(false) => &[false],
+            None => &[true, false],
+        };
+        for &active in statuses {
+            // Read this status's users in name order until the page is full (filters drop some).
+            let mut position = after.clone();
+            let mut found = Vec::new();
+            loop {
+                let page = store.users_by_name(active, position.as_deref(), wanted.min(MAX_PAGE_SIZE).max(25)).await?;
+                position = page.items.last().map(User::name_key);
+                found.extend(page.items.into_iter().filter(|u| filter.accepts(viewer, u)));
+                if !page.more {
+                    break;
+                }
+                if found.len() >= wanted {
+                    more = true;
+                    break;
+                }
+            }
+            users.extend(found);
+        }
+    } else {
+        let mut ids: BTreeSet<String> = BTreeSet::from([viewer.id.clone()]);
+        for team_id in viewer.teams.iter().filter(|(_, role)| role.is_team_manager).map(|(id, _)| id) {
+            let mut position: Option<String> = None;
+            loop {
+                let page = store.team_members(team_id, position.as_deref(), MAX_PAGE_SIZE).await?;
+                position = page.items.last().map(|m| m.user_id.clone());
+                ids.extend(page.items.into_iter().map(|m| m.user_id));
+                if !page.more {
+                    break;
+                }
+            }
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
+        users = store
+            .users(&ids)
+            .await?
+            .into_iter()
+            .filter(|u| may_see_user(viewer, u) && filter.accepts(viewer, u))
+            .filter(|u| after.as_deref().is_none_or(|a| u.name_key().as_str() > a))
+            .collect();
+    }
+    users.sort_by_key(User::name_key);
+    if users.len() > wanted {
+        users.truncate(wanted);
+        more = true;
+    }
+    let next_cursor = if more { users.last().map(|u| encode_cursor(&u.name_key())) } else { None };
+    Ok(UserPage { users, next_cursor })
+}
+
+/// `GET /users/{id}`: a user the caller may see.
+pub async fn get_user(app: &App, caller: &Caller, user_id: &str) -> Result<User, ApiError> {
+    caller.store(app).user(user_id).await?.filter(|u| may_see_user(&caller.user, u)).ok_or_else(not_found)
+}

@@ -1,0 +1,73 @@
+use lambda_http::RequestExt;
+use serde::Deserialize;
+
+use super::{HandlerResult, json};
+use crate::App;
+use crate::auth::authenticate;
+use crate::domain::teams;
+use crate::error::ApiError;
+use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message, with_header};
+
+/// `GET /api/teams?isEditable`
+pub async fn list_teams(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let teams = teams::list(app, &caller, query_flag(&req, "isEditable")?.unwrap_or(false)).await?;
+    Ok(ok(&teams.iter().map(json::team).collect::<Vec<_>>()))
+}
+
+#[derive(Deserialize)]
+struct NewTeam {
+    name: String,
+}
+
+/// `POST /api/teams {name}`
+pub async fn create_team(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let body: NewTeam = parse_json(&req)?;
+    let team = teams::create(app, &caller, &body.name).await?;
+    Ok(ok(&json::team(&team)))
+}
+
+/// `DELETE /api/teams/{id}`
+pub async fn delete_team(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    teams::delete(app, &caller, &path_param(&req, "id")?).await?;
+    Ok(success_message("The team was deleted"))
+}
+
+/// `GET /api/teams/{id}/users?limit&cursor` (beyond WEBKNOSSOS): the team's members and their roles.
+pub async fn list_team_members(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let query = req.query_string_parameters_ref();
+    let limit = match query.and_then(|q| q.first("limit")) {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
+    };
+    let after = query.and_then(|q| q.first("cursor")).map(str::to_owned);
+    if after.as_deref().is_some_and(|a| !crate::ids::is_object_id(a)) {
+        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
+    }
+    let (members, next) = teams::members(app, &caller, &path_param(&req, "id")?, after.as_deref(), limit).await?;
+    let body: Vec<_> = members
+        .iter()
+        .map(|(user, is_team_manager)| {
+            serde_json::json!({
+                "id": user.id,
+                "email": user.email,
+                "firstName": user.first_name,
+                "lastName": user.last_name,
+                "isActive": user.is_active(),
+                "isTeamManager": is_team_manager,
+            })
+        })
+        .collect();
+    let response = ok(&body);
+    Ok(match next {
+        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
+        None => response,
+    })
+}

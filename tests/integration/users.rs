@@ -1,0 +1,437 @@
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, mails_to, organization_name, text};
+
+fn team_ids(user: &Value) -> Vec<(String, bool)> {
+    let mut teams: Vec<(String, bool)> = user["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap().to_owned(), t["isTeamManager"].as_bool().unwrap()))
+        .collect();
+    teams.sort();
+    teams
+}
+
+fn emails(users: &Value) -> Vec<String> {
+    users.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn organization_counter(env: &TestEnv, name: &str) -> i64 {
+    let organization = env.scan().await.into_iter().find(|i| text(i, "PK") == format!("ORG#{HOME_ORGANIZATION}") && text(i, "SK") == "ORG").unwrap();
+    text(&organization, name).parse().unwrap()
+}
+
+#[tokio::test]
+async fn registering_without_an_invite_needs_the_instance_to_allow_it() {
+    let env = TestEnv::new().await;
+    // The configured organization does not exist yet: registering is refused.
+    let form = tests::signup_form("early@example.org", "x");
+    let refused = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "registration.disabled"));
+    let owner = env.create_home_organization().await;
+    let mut elsewhere = tests::signup_form("elsewhere@example.org", "x");
+    elsewhere["organization"] = json!("another");
+    assert_eq!(env.post("/api/auth/register", elsewhere, &Auth::None).await.error_code(), "registration.disabled");
+    let mut with_token = tests::signup_form("token@example.org", "x");
+    with_token["inviteToken"] = json!("made-up");
+    assert_eq!(env.post("/api/auth/register", with_token, &Auth::None).await.error_code(), "invite.invalid");
+
+    let (email, user) = env.register("Grace", "Hopper").await;
+    assert_eq!(user["isActive"], false, "deactivated until an admin activates it");
+    assert_eq!(user["organization"], HOME_ORGANIZATION);
+    assert_eq!(user["teams"][0]["name"], "Default");
+    let login = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!((login.status, login.error_code()), (403, "user.deactivated"));
+    let again = env.post("/api/auth/register", tests::signup_form(&email, "x"), &Auth::None).await;
+    assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
+    // Mails: welcome to the user, notice to the owner (the mailing list is empty).
+    assert!(mails_to(&email).await.iter().any(|m| m.subject.starts_with("Welcome to Home Lab")));
+    let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&email)).expect("the owner is told");
+    assert!(notice.text.contains("activates it") && notice.html.contains("<p>"));
+    assert_eq!((organization_counter(&env, "memberCount").await, organization_counter(&env, "activeUserCount").await), (2, 1));
+}
+
+#[tokio::test]
+async fn auto_verify_and_the_mailing_list_are_respected() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
+    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", AttributeValue::Bool(true)).await;
+    env.set_attribute(&organization.pk, &organization.sk, "newUserMailingList", AttributeValue::S("signups@example.org".into())).await;
+    let (email, user) = env.register("Alan", "Turing").await;
+    assert_eq!(user["isActive"], true);
+    assert_eq!(env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await.status, 200);
+    assert!(mails_to("signups@example.org").await.iter().any(|m| m.text.contains(&email)));
+    assert!(!mails_to(&owner.email).await.iter().any(|m| m.text.contains(&email)), "the list replaces the owner");
+    // When the plan's users are all taken, auto-verification leaves the new user deactivated.
+    env.set_attribute(&organization.pk, &organization.sk, "includedUsers", AttributeValue::N("2".into())).await;
+    let (_, third) = env.register("Third", "User").await;
+    assert_eq!(third["isActive"], false);
+}
+
+#[tokio::test]
+async fn activation_carries_teams_mails_the_user_and_respects_included_users() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Tracers").await;
+    let (email, user) = env.register("Ada", "Byron").await;
+    let id = user["id"].as_str().unwrap();
+    let default_team = user["teams"][0]["id"].as_str().unwrap().to_owned();
+    let activated = env
+        .patch_user(id, json!({"isActive": true, "teams": [{"id": default_team}, {"id": team, "isTeamManager": true}]}), &owner.auth())
+        .await;
+    assert_eq!(activated.status, 200, "{:?}", activated.body);
+    assert_eq!(activated.body["isActive"], true);
+    assert_eq!(team_ids(&activated.body), {
+        let mut t = vec![(default_team.clone(), false), (team.clone(), true)];
+        t.sort();
+        t
+    });
+    assert!(mails_to(&email).await.iter().any(|m| m.subject.contains("activated")));
+    assert!(mails_to(&email).await.iter().any(|m| m.subject.contains("access") && m.text.contains("Tracers (team manager)")));
+    assert_eq!(organization_counter(&env, "activeUserCount").await, 2);
+    // Membership items follow the user's teams.
+    let memberships = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Membership" && text(i, "userId") == id).count();
+    assert_eq!(memberships, 2);
+
+    let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
+    env.set_attribute(&organization.pk, &organization.sk, "includedUsers", AttributeValue::N("2".into())).await;
+    let (_, second) = env.register("Over", "Limit").await;
+    let before = env.scan().await;
+    let refused = env.patch_user(second["id"].as_str().unwrap(), json!({"isActive": true}), &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "organization.includedUsers.exceeded"));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn deactivation_is_for_admins_keeps_the_record_and_can_be_undone() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Lab").await;
+    let manager = env.member(&owner, "Tom", "Manager", &[(&team, true)]).await;
+    let member = env.member(&owner, "Mia", "Member", &[(&team, false)]).await;
+
+    let by_manager = env.patch_user(&member.user_id, json!({"isActive": false}), &manager.auth()).await;
+    assert_eq!((by_manager.status, by_manager.error_code()), (403, "user.deactivate.notAllowed"));
+    let self_deactivation = env.patch_user(&owner.user_id, json!({"isActive": false}), &owner.auth()).await;
+    assert_eq!(self_deactivation.error_code(), "user.deactivate.self");
+    let admin = env.member(&owner, "Ann", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let owner_deactivation = env.patch_user(&owner.user_id, json!({"isActive": false}), &admin.auth()).await;
+    assert_eq!(owner_deactivation.error_code(), "user.deactivate.owner");
+
+    let deactivated = env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await;
+    assert_eq!(deactivated.body["isActive"], false);
+    assert_eq!(env.get("/api/user", &member.auth()).await.status, 401, "refused on the very next request");
+    let login = env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(login.status, 403);
+    // The record stays, with its teams, and a team manager of its team can activate it again.
+    let kept = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await;
+    assert_eq!(kept.body["email"], member.email.as_str());
+    let reactivated = env.patch_user(&member.user_id, json!({"isActive": true}), &manager.auth()).await;
+    assert_eq!(reactivated.body["isActive"], true, "{:?}", reactivated.body);
+    assert_eq!(env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_lose_admin_even_when_two_admins_demote_each_other_at_once() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let only_admin = env.patch_user(&owner.user_id, json!({"isAdmin": false}), &owner.auth()).await;
+    assert_eq!((only_admin.status, only_admin.error_code()), (409, "user.lastAdmin"));
+    for round in 0..3 {
+        let other = env.member(&owner, "Other", &format!("Admin{round}"), &[]).await;
+        let promoted = env.patch_user(&other.user_id, json!({"isAdmin": true}), &owner.auth()).await;
+        assert_eq!(promoted.body["isAdmin"], true);
+        let (owner_auth, other_auth) = (owner.auth(), other.auth());
+        let (a, b) = tokio::join!(
+            env.patch_user(&other.user_id, json!({"isAdmin": false}), &owner_auth),
+            env.patch_user(&owner.user_id, json!({"isAdmin": false}), &other_auth),
+        );
+        let admins: Vec<String> = env
+            .scan()
+            .await
+            .into_iter()
+            .filter(|i| text(i, "entity") == "User" && i.get("isAdmin") == Some(&AttributeValue::Bool(true)))
+            .map(|i| text(&i, "id"))
+            .collect();
+        assert!(!admins.is_empty(), "round {round}: no admin left after {} / {}", a.status, b.status);
+        assert!(a.status != 200 || b.status != 200, "both demotions cannot succeed");
+        // Back to the owner as the only admin for the next round.
+        if !admins.contains(&owner.user_id) {
+            assert_eq!(env.patch_user(&owner.user_id, json!({"isAdmin": true}), &other_auth).await.status, 200);
+        }
+        if admins.contains(&other.user_id) {
+            let demoted = env.patch_user(&other.user_id, json!({"isAdmin": false}), &owner_auth).await;
+            assert_eq!(demoted.status, 200, "{:?}", demoted.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn who_sees_whom_follows_webknossos() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Rita", "Redmanager", &[(&red, true)]).await;
+    let red_member = env.member(&owner, "Rob", "Redmember", &[(&red, false)]).await;
+    let blue_member = env.member(&owner, "Bea", "Bluemember", &[(&blue, false)]).await;
+    let dataset_manager = env.member(&owner, "Dan", "Datasets", &[(&red, false)]).await;
+    env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await;
+
+    let all = env.get("/api/users", &owner.auth()).await;
+    assert_eq!(all.body.as_array().unwrap().len(), 5);
+    let seen_by_manager = emails(&env.get("/api/users", &manager.auth()).await.body);
+    assert_eq!(seen_by_manager.len(), 3, "self and the two other Red members: {seen_by_manager:?}");
+    assert!(seen_by_manager.contains(&red_member.email) && !seen_by_manager.contains(&blue_member.email));
+    for plain in [&red_member, &dataset_manager] {
+        assert_eq!(emails(&env.get("/api/users", &plain.auth()).await.body), vec![plain.email.clone()]);
+    }
+    let hidden = env.get(&format!("/api/users/{}", blue_member.user_id), &manager.auth()).await;
+    assert_eq!((hidden.status, hidden.error_code()), (404, "user.notFound"));
+    let visible = env.get(&format!("/api/users/{}", red_member.user_id), &manager.auth()).await;
+    assert_eq!((visible.status, visible.body["isEditable"].as_bool()), (200, Some(true)));
+    let own = env.get(&format!("/api/users/{}", red_member.user_id), &red_member.auth()).await;
+    assert_eq!((own.status, own.body["isEditable"].as_bool()), (200, Some(false)));
+    // A dataset manager has no user-administration rights.
+    let refused = env.patch_user(&red_member.user_id, json!({"firstName": "X"}), &dataset_manager.auth()).await;
+    assert_eq!(refused.status, 404);
+}
+
+#[tokio::test]
+async fn the_user_list_filters_sorts_by_last_name_and_pages() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await; // Ada Lovelace
+    let team = env.team(&owner.auth(), "Managers").await;
+    for (first, last) in [("Zed", "adams"), ("Amy", "Zimmer"), ("Bob", "Brown")] {
+        env.member(&owner, first, last, &[]).await;
+    }
+    let manager = env.member(&owner, "Carl", "carlson", &[(&team, true)]).await;
+    env.register("Dora", "Deactivated").await;
+
+    let names = |users: &Value| users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let all = env.get("/api/users", &owner.auth()).await;
+    assert_eq!(names(&all.body), ["adams", "Brown", "carlson", "Deactivated", "Lovelace", "Zimmer"]);
+    assert!(all.header("x-next-cursor").is_none());
+    assert_eq!(names(&env.get("/api/users?isActive=false", &owner.auth()).await.body), ["Deactivated"]);
+    assert_eq!(names(&env.get("/api/users?isActive=true&isAdmin=true", &owner.auth()).await.body), ["Lovelace"]);
+    assert_eq!(names(&env.get("/api/users?isTeamManagerOrAdmin", &owner.auth()).await.body), ["carlson", "Lovelace"]);
+    assert_eq!(names(&env.get("/api/users?isAdmin=false&isActive=true", &owner.auth()).await.body), ["adams", "Brown", "carlson", "Zimmer"]);
+    assert_eq!(env.get("/api/users?isEditable=false", &owner.auth()).await.body.as_array().unwrap().len(), 0);
+    // A team manager edits the members of their team, themselves included.
+    assert_eq!(names(&env.get("/api/users?isEditable=true", &manager.auth()).await.body), ["carlson"]);
+
+    // Pages of two, following the cursor, give every user once.
+    let mut seen = Vec::new();
+    let mut path = "/api/users?limit=2".to_owned();
+    for _ in 0..4 {
+        let page = env.get(&path, &owner.auth()).await;
+        assert!(page.body.as_array().unwrap().len() <= 2);
+        seen.extend(names(&page.body));
+        match page.header("x-next-cursor") {
+            Some(cursor) => path = format!("/api/users?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, names(&all.body));
+    for bad in ["/api/users?limit=0", "/api/users?limit=x", "/api/users?cursor=%%%", "/api/users?isAdmin=maybe", "/api/users?limit=1001"] {
+        assert_eq!(env.get(bad, &owner.auth()).await.status, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn names_email_and_password_changes_follow_the_rules() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Lab").await;
+    let manager = env.member(&owner, "Tom", "Manager", &[(&team, true)]).await;
+    let member = env.member(&owner, "Mia", "Member", &[(&team, false)]).await;
+
+    let renamed = env.patch_user(&member.user_id, json!({"firstName": "  Míà "}), &member.auth()).await;
+    assert_eq!(renamed.body["firstName"], "Mia");
+    assert_eq!(env.patch_user(&member.user_id, json!({"lastName": "Other"}), &owner.auth()).await.body["lastName"], "Other");
+    let by_manager = env.patch_user(&member.user_id, json!({"lastName": "Nope"}), &manager.auth()).await;
+    assert_eq!((by_manager.status, by_manager.error_code()), (403, "user.name.notAllowed"));
+    assert_eq!(env.patch_user(&member.user_id, json!({"lastName": " "}), &member.auth()).await.error_code(), "user.name.empty");
+
+    // E-mail: only your own, with the current password, and the new one must be free.
+    let new_email = format!("new-{}", member.email);
+    let others = env.patch_user(&member.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth()).await;
+    assert_eq!(others.error_code(), "user.credentials.notAllowed");
+    let missing = env.patch_user(&member.user_id, json!({"email": new_email}), &member.auth()).await;
+    assert_eq!(missing.error_code(), "user.currentPassword.missing");
+    let wrong = env.patch_user(&member.user_id, json!({"email": new_email, "currentPassword": "wrong password"}), &member.auth()).await;
+    assert_eq!(wrong.error_code(), "user.currentPassword.wrong");
+    let taken = env.patch_user(&member.user_id, json!({"email": owner.email, "currentPassword": PASSWORD}), &member.auth()).await;
+    assert_eq!((taken.status, taken.error_code()), (409, "user.email.alreadyInUse"));
+    let changed = env.patch_user(&member.user_id, json!({"email": new_email.to_uppercase(), "currentPassword": PASSWORD}), &member.auth()).await;
+    assert_eq!(changed.body["email"], new_email.as_str(), "{:?}", changed.body);
+    assert_eq!(env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status, 401);
+    let session = env.login(&new_email, PASSWORD).await;
+    assert!(!env.scan().await.iter().any(|i| text(i, "PK") == format!("EMAIL#{}", member.email)), "the old e-mail is free again");
+
+    // A new password ends every session; the new one works.
+    let new_password = json!({"password": "a brand new password", "currentPassword": PASSWORD});
+    assert_eq!(env.patch_user(&member.user_id, new_password, &Auth::Bearer(session.clone())).await.status, 200);
+    assert_eq!(env.get("/api/user", &Auth::Bearer(session)).await.status, 401);
+    assert_eq!(env.post("/api/auth/login", json!({"email": new_email, "password": "a brand new password"}), &Auth::None).await.status, 200);
+    let short = env.patch_user(&member.user_id, json!({"password": "short", "currentPassword": "a brand new password"}), &Auth::Bearer(env.login(&new_email, "a brand new password").await)).await;
+    assert_eq!(short.error_code(), "user.password.tooShort");
+}
+
+#[tokio::test]
+async fn team_managers_change_only_the_teams_they_manage() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let green = env.team(&owner.auth(), "Green").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true), (&green, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
+    let default_team = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Default")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Submits: Red removed, Green added as manager, Blue (not managed) dropped and a made-up role in it ignored.
+    let patch = json!({"teams": [{"id": green, "isTeamManager": true}, {"id": default_team, "isTeamManager": true}]});
+    let changed = env.patch_user(&member.user_id, patch, &manager.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let mut expected = vec![(default_team.clone(), false), (blue.clone(), false), (green.clone(), true)];
+    expected.sort();
+    assert_eq!(team_ids(&changed.body), expected);
+    // Admin-only fields and unknown teams are refused.
+    let admin = env.patch_user(&member.user_id, json!({"isAdmin": true}), &manager.auth()).await;
+    assert_eq!((admin.status, admin.error_code()), (403, "user.admin.notAllowed"));
+    let dataset = env.patch_user(&member.user_id, json!({"isDatasetManager": true}), &manager.auth()).await;
+    assert_eq!(dataset.error_code(), "user.datasetManager.notAllowed");
+    let unknown = env.patch_user(&member.user_id, json!({"teams": [{"id": "0123456789abcdef01234567"}]}), &owner.auth()).await;
+    assert_eq!((unknown.status, unknown.error_code()), (400, "team.notFound"));
+    let twice = env.patch_user(&member.user_id, json!({"teams": [{"id": red}, {"id": red}]}), &owner.auth()).await;
+    assert_eq!(twice.error_code(), "user.teams.duplicate");
+    // The member now manages Green, so submitting no teams takes them out of Green only; the teams they
+    // do not manage are kept.
+    let own = env.patch_user(&member.user_id, json!({"teams": []}), &member.auth()).await;
+    let mut kept = vec![(default_team.clone(), false), (blue.clone(), false)];
+    kept.sort();
+    assert_eq!(team_ids(&own.body), kept);
+    // Someone who manages no team changes nothing by submitting teams.
+    let plain = env.member(&owner, "Pia", "Plain", &[(&red, false)]).await;
+    let before = env.scan().await;
+    let ignored = env.patch_user(&plain.user_id, json!({"teams": []}), &plain.auth()).await;
+    assert_eq!((ignored.status, ignored.body["teams"].as_array().unwrap().len()), (200, 2));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn concurrent_changes_of_different_teams_by_two_managers_both_survive() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let red_manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let blue_manager = env.member(&owner, "Bert", "Blue", &[(&blue, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
+    let (red_auth, blue_auth) = (red_manager.auth(), blue_manager.auth());
+    let (a, b) = tokio::join!(
+        env.patch_user(&member.user_id, json!({"teams": [{"id": red, "isTeamManager": true}]}), &red_auth),
+        env.patch_user(&member.user_id, json!({"teams": [{"id": blue, "isTeamManager": true}]}), &blue_auth),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{:?} {:?}", a.body, b.body);
+    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    let roles = team_ids(&stored);
+    assert!(roles.contains(&(red.clone(), true)) && roles.contains(&(blue.clone(), true)), "{roles:?}");
+}
+
+#[tokio::test]
+async fn experiences_are_validated_and_join_the_domain_list() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let changed = env.patch_user(&member.user_id, json!({"experiences": {" nuclei ": 10, "mito": 0}}), &owner.auth()).await;
+    assert_eq!(changed.body["experiences"], json!({"mito": 0, "nuclei": 10}));
+    let domains: Vec<String> = env.scan().await.iter().filter(|i| text(i, "entity") == "ExperienceDomain").map(|i| text(i, "domain")).collect();
+    assert_eq!(domains, ["mito", "nuclei"]);
+    for (experiences, code) in [(json!({"x": -1}), "experience.value.outOfRange"), (json!({"": 1}), "experience.domain.empty"), (json!({"x": 1.5}), "request.body.invalid")] {
+        let response = env.patch_user(&member.user_id, json!({"experiences": experiences}), &owner.auth()).await;
+        assert_eq!((response.status, response.error_code()), (400, code), "{experiences}");
+    }
+    let own = env.patch_user(&member.user_id, json!({"experiences": {"nuclei": 99}}), &member.auth()).await;
+    assert_eq!(own.error_code(), "user.experiences.notAllowed");
+}
+
+#[tokio::test]
+async fn bulk_edit_changes_all_selected_users_or_none() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let mut members = Vec::new();
+    for i in 0..3 {
+        members.push(env.member(&owner, "Bulk", &format!("User{i}"), &[(&blue, false)]).await);
+    }
+    let ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+    let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": true}], "isDatasetManager": true});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    for user in changed.body.as_array().unwrap() {
+        assert_eq!(team_ids(user), vec![(red.clone(), true)]);
+        assert_eq!(user["isDatasetManager"], true);
+    }
+    // One user the caller may not change: nobody changes.
+    let mut with_owner = ids.clone();
+    with_owner.push(&owner.user_id);
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let before = env.scan().await;
+    let body = json!({"userIds": with_owner, "teams": [], "isAdmin": true});
+    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    assert!(matches!(refused.status, 403 | 404), "{:?}", refused.body);
+    assert_eq!(env.scan().await, before);
+    let unknown = json!({"userIds": [ids[0], "0123456789abcdef01234567"], "teams": []});
+    assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(unknown), &owner.auth()).await.status, 404);
+    assert_eq!(env.scan().await, before);
+    let too_many: Vec<String> = (0..101).map(|i| format!("{i:024x}")).collect();
+    let limit = env.request("PATCH", "/api/users/teamsAndPermissions", Some(json!({"userIds": too_many, "teams": []})), &owner.auth()).await;
+    assert_eq!((limit.status, limit.error_code()), (400, "request.tooManyUsers"));
+}
+
+#[tokio::test]
+async fn bulk_edit_of_a_hundred_users_spans_transactions_and_stays_all_or_nothing() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let (_, user) = env.register("Many", &format!("User{i:03}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    // 100 users, each leaving Default and joining Red: 300 item writes, more than one transaction holds.
+    let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": false}]});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body.as_array().unwrap().len(), 100);
+    let in_red = env.scan().await.iter().filter(|i| text(i, "entity") == "Membership" && text(i, "teamId") == red).count();
+    assert_eq!(in_red, 100);
+}
+
+#[tokio::test]
+async fn another_organizations_caller_gets_nothing_from_any_user_route() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    let path = format!("/api/users/{}", member.user_id);
+    env.assert_foreign_caller_refused("GET", &path, None, &stranger.auth()).await;
+    env.assert_foreign_caller_refused("PATCH", &path, Some(json!({"isActive": false, "firstName": "Hacked"})), &stranger.auth()).await;
+    let bulk = json!({"userIds": [member.user_id], "teams": [], "isAdmin": true});
+    env.assert_foreign_caller_refused("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &stranger.auth()).await;
+    let listed = emails(&env.get("/api/users", &stranger.auth()).await.body);
+    assert_eq!(listed, vec![stranger.email.clone()], "lists never show another organization's users");
+}
