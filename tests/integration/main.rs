@@ -2,7 +2,9 @@
 
 mod contract;
 mod real_client;
+mod roles;
 mod routing;
 mod sessions;
+mod teams;
 mod users;
 mod signup;

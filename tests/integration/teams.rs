@@ -1,0 +1,117 @@
+use serde_json::json;
+use tests::{TestEnv, organization_name, text};
+
+fn names(teams: &serde_json::Value) -> Vec<String> {
+    teams.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn admins_create_teams_with_unique_valid_names() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let created = env.post("/api/teams", json!({"name": "  Tracing Team "}), &owner.auth()).await;
+    assert_eq!(created.status, 200);
+    assert_eq!(created.body["name"], "Tracing Team");
+    assert_eq!(created.body["organization"], "home");
+    let duplicate = env.post("/api/teams", json!({"name": "tracing team"}), &owner.auth()).await;
+    assert_eq!((duplicate.status, duplicate.error_code()), (409, "team.name.alreadyInUse"));
+    for (name, code) in [("", "team.name.empty"), ("a/b", "team.name.invalid")] {
+        assert_eq!(env.post("/api/teams", json!({ "name": name }), &owner.auth()).await.error_code(), code);
+    }
+    assert_eq!(env.post("/api/teams", json!({"title": "x"}), &owner.auth()).await.error_code(), "request.body.invalid");
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let before = env.scan().await;
+    let refused = env.post("/api/teams", json!({"name": "Mine"}), &member.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "team.notAllowed"));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn team_lists_show_your_teams_and_admins_all() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    env.team(&owner.auth(), "blue").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
+    assert_eq!(names(&env.get("/api/teams", &owner.auth()).await.body), ["blue", "Default", "Red"]);
+    assert_eq!(names(&env.get("/api/v16/teams", &member.auth()).await.body), ["Default", "Red"]);
+    assert_eq!(names(&env.get("/api/teams?isEditable=true", &member.auth()).await.body), Vec::<String>::new());
+    assert_eq!(names(&env.get("/api/teams?isEditable=true", &manager.auth()).await.body), ["Red"]);
+    assert_eq!(names(&env.get("/api/teams?isEditable=true", &owner.auth()).await.body), ["blue", "Default", "Red"]);
+}
+
+#[tokio::test]
+async fn deleting_a_team_removes_it_from_every_member_and_leaves_nothing_behind() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let mut members = Vec::new();
+    for i in 0..3 {
+        members.push(env.member(&owner, "Red", &format!("Member{i}"), &[(&red, i == 0)]).await);
+    }
+    let refused = env.request("DELETE", &format!("/api/teams/{red}"), None, &members[0].auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "team.notAllowed"));
+    let deleted = env.request("DELETE", &format!("/api/teams/{red}"), None, &owner.auth()).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    for member in &members {
+        let user = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+        assert!(!user["teams"].as_array().unwrap().iter().any(|t| t["id"] == red.as_str()), "{user}");
+    }
+    let leftovers: Vec<String> = env.scan().await.iter().map(|i| format!("{} {}", text(i, "SK"), text(i, "teamId"))).filter(|k| k.contains(&red)).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(!names(&env.get("/api/teams", &owner.auth()).await.body).contains(&"Red".to_owned()));
+    // The name is free again; deleting again finds nothing; the Default team cannot be deleted.
+    env.team(&owner.auth(), "Red").await;
+    assert_eq!(env.request("DELETE", &format!("/api/teams/{red}"), None, &owner.auth()).await.status, 404);
+    let default_team = env.get("/api/teams", &owner.auth()).await.body.as_array().unwrap().iter().find(|t| t["name"] == "Default").unwrap()["id"].as_str().unwrap().to_owned();
+    let protected = env.request("DELETE", &format!("/api/teams/{default_team}"), None, &owner.auth()).await;
+    assert_eq!((protected.status, protected.error_code()), (403, "team.organizationTeam"));
+    assert_eq!(env.request("DELETE", "/api/teams/not-an-id", None, &owner.auth()).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_teams_members_are_listed_with_roles_in_pages() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    for i in 0..4 {
+        env.member(&owner, "Red", &format!("Member{i}"), &[(&red, false)]).await;
+    }
+    let outsider = env.member(&owner, "Otto", "Outside", &[]).await;
+    let mut seen = Vec::new();
+    let mut path = format!("/api/teams/{red}/users?limit=2");
+    loop {
+        let page = env.get(&path, &manager.auth()).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        seen.extend(page.body.as_array().unwrap().iter().map(|m| (m["email"].as_str().unwrap().to_owned(), m["isTeamManager"].as_bool().unwrap())));
+        match page.header("x-next-cursor") {
+            Some(cursor) => path = format!("/api/teams/{red}/users?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(seen.contains(&(manager.email.clone(), true)));
+    let refused = env.get(&format!("/api/teams/{red}/users"), &outsider.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "team.members.notAllowed"));
+    assert_eq!(env.get(&format!("/api/teams/{red}/users?cursor=x"), &owner.auth()).await.status, 400);
+}
+
+#[tokio::test]
+async fn another_organizations_admin_gets_nothing_from_any_team_route() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    env.assert_foreign_caller_refused("DELETE", &format!("/api/teams/{red}"), None, &stranger.auth()).await;
+    env.assert_foreign_caller_refused("GET", &format!("/api/teams/{red}/users"), None, &stranger.auth()).await;
+    let teams = names(&env.get("/api/teams", &stranger.auth()).await.body);
+    assert_eq!(teams, ["Default"], "only the stranger's own team");
+    // A team of another organization cannot be joined.
+    let before = env.scan().await;
+    let join = env.patch_user(&stranger.user_id, json!({"teams": [{"id": red}]}), &stranger.auth()).await;
+    assert_eq!((join.status, join.error_code()), (400, "team.notFound"));
+    assert_eq!(env.scan().await, before);
+}
