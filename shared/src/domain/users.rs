@@ -610,3 +610,94 @@ pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: O
 pub async fn get_user(app: &App, caller: &Caller, user_id: &str) -> Result<User, ApiError> {
     caller.store(app).user(user_id).await?.filter(|u| may_see_user(&caller.user, u)).ok_or_else(not_found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, teams: &[(&str, bool)]) -> User {
+        User {
+            id: id.into(),
+            organization: "lab".into(),
+            account_id: format!("account-{id}"),
+            email: format!("{id}@example.org"),
+            first_name: "First".into(),
+            last_name: id.into(),
+            is_admin: false,
+            is_organization_owner: false,
+            is_dataset_manager: false,
+            is_deactivated: false,
+            teams: teams.iter().map(|(t, m)| (t.to_string(), TeamRole { name: t.to_uppercase(), is_team_manager: *m })).collect(),
+            experiences: BTreeMap::new(),
+            last_activity: 0,
+            created: 0,
+            session_epoch: 0,
+            version: 0,
+        }
+    }
+
+    fn teams() -> HashMap<String, Team> {
+        ["red", "blue", "green"]
+            .iter()
+            .map(|t| (t.to_string(), Team { id: t.to_string(), organization: "lab".into(), name: t.to_uppercase(), is_organization_team: false, deleting: false, created: 0 }))
+            .collect()
+    }
+
+    fn patch_teams(teams: &[(&str, bool)]) -> UserPatch {
+        UserPatch {
+            teams: Some(teams.iter().map(|(id, m)| TeamMembershipInput { id: id.to_string(), is_team_manager: *m }).collect()),
+            ..UserPatch::default()
+        }
+    }
+
+    #[test]
+    fn admins_set_teams_exactly() {
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let target = user("t", &[("red", false), ("blue", false)]);
+        let planned = plan_change(&admin, &target, &patch_teams(&[("green", true)]), &teams()).unwrap();
+        assert_eq!(planned.after.teams.keys().collect::<Vec<_>>(), ["green"]);
+        assert!(planned.access_changed && !planned.needs_admin);
+    }
+
+    #[test]
+    fn team_managers_change_only_managed_teams_and_ignore_others() {
+        let manager = user("m", &[("red", true)]);
+        let target = user("t", &[("red", false), ("blue", false)]);
+        let planned = plan_change(&manager, &target, &patch_teams(&[("green", true)]), &teams()).unwrap();
+        // Red (managed) left, Blue (not managed) kept, Green (not managed) ignored.
+        assert_eq!(planned.after.teams.keys().collect::<Vec<_>>(), ["blue"]);
+    }
+
+    #[test]
+    fn unseen_users_are_not_found_and_admin_fields_need_admins() {
+        let manager = user("m", &[("red", true)]);
+        let outsider = user("o", &[("blue", false)]);
+        assert_eq!(plan_change(&manager, &outsider, &UserPatch::default(), &teams()).unwrap_err().code, "user.notFound");
+        let member = user("t", &[("red", false)]);
+        let promote = UserPatch { is_admin: Some(true), ..UserPatch::default() };
+        assert_eq!(plan_change(&manager, &member, &promote, &teams()).unwrap_err().code, "user.admin.notAllowed");
+        let unchanged = UserPatch { is_admin: Some(false), is_active: Some(true), ..UserPatch::default() };
+        assert!(plan_change(&manager, &member, &unchanged, &teams()).is_ok(), "unchanged fields need no rights");
+    }
+
+    #[test]
+    fn deactivation_rules() {
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let owner = User { is_organization_owner: true, is_admin: true, ..user("owner", &[]) };
+        let deactivate = UserPatch { is_active: Some(false), ..UserPatch::default() };
+        assert_eq!(plan_change(&admin, &admin, &deactivate, &teams()).unwrap_err().code, "user.deactivate.self");
+        assert_eq!(plan_change(&admin, &owner, &deactivate, &teams()).unwrap_err().code, "user.deactivate.owner");
+        let other_admin = User { is_admin: true, ..user("other", &[]) };
+        let planned = plan_change(&admin, &other_admin, &deactivate, &teams()).unwrap();
+        assert!(planned.deactivated && planned.loses_admin && planned.needs_admin);
+    }
+
+    #[test]
+    fn deleting_teams_cannot_be_joined() {
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let mut all = teams();
+        all.get_mut("red").unwrap().deleting = true;
+        let error = plan_change(&admin, &user("t", &[]), &patch_teams(&[("red", false)]), &all).unwrap_err();
+        assert_eq!(error.code, "team.notFound");
+    }
+}
