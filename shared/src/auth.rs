@@ -80,6 +80,27 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// The invite token for `(organization, invite, nonce)`: 256 bits of HMAC, derived so a reminder can
+    /// repeat the link while the table keeps only its hash.
+    pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> String {
+        let message = format!("invite\u{0}{organization}\u{0}{invite_id}\u{0}{nonce}");
+        let mac = hmac::sign(&self.token_key, message.as_bytes());
+        format!("{}.{invite_id}.{}", URL_SAFE_NO_PAD.encode(organization), URL_SAFE_NO_PAD.encode(mac.as_ref()))
+    }
+}
+
+/// The organization and invite id an invite token names, if it has the right shape.
+pub fn parse_invite_token(token: &str) -> Option<(String, String)> {
+    let mut parts = token.split('.');
+    let (Some(org), Some(invite_id), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let organization = URL_SAFE_NO_PAD.decode(org).ok().and_then(|b| String::from_utf8(b).ok())?;
+    let valid = !organization.is_empty() && !organization.contains('#') && crate::ids::is_object_id(invite_id) && mac.len() >= 22;
+    valid.then(|| (organization, invite_id.to_owned()))
+}
+
 pub fn sha256_hex(text: &str) -> String {
     digest::digest(&digest::SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

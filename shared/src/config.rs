@@ -14,7 +14,14 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// The organization people may register into without an invite; `None`: invite only.
     pub self_registration_organization: Option<String>,
+    /// How long an invite link works.
+    pub invite_lifetime: Duration,
+    /// How long ended (expired, used, revoked) invites stay listed before the daily job deletes them.
+    pub invite_retention: Duration,
 }
+
+pub const DEFAULT_INVITE_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
+pub const DEFAULT_INVITE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,6 +32,8 @@ impl std::fmt::Debug for Config {
             .field("mail_sender", &self.mail_sender)
             .field("session_lifetime", &self.session_lifetime)
             .field("self_registration_organization", &self.self_registration_organization)
+            .field("invite_lifetime", &self.invite_lifetime)
+            .field("invite_retention", &self.invite_retention)
             .finish()
     }
 }
@@ -46,6 +55,15 @@ impl Config {
         let session_hours: u64 = optional("SESSION_LIFETIME_HOURS", "168")
             .parse()
             .map_err(|e: std::num::ParseIntError| ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() })?;
+        let days = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match std::env::var(name) {
+                Err(_) => Ok(default),
+                Ok(value) => value
+                    .parse::<u64>()
+                    .map(|d| Duration::from_secs(d * 24 * 3600))
+                    .map_err(|e| ConfigError::Invalid { name, reason: e.to_string() }),
+            }
+        };
         let config = Config {
             table_name: var("TABLE_NAME")?,
             jwt_secret: var("JWT_SECRET")?.into_bytes(),
@@ -53,6 +71,8 @@ impl Config {
             mail_sender: optional("MAIL_SENDER", "no-reply@example.com"),
             session_lifetime: Duration::from_secs(session_hours * 3600),
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
+            invite_lifetime: days("INVITE_LIFETIME_DAYS", DEFAULT_INVITE_LIFETIME)?,
+            invite_retention: days("INVITE_RETENTION_DAYS", DEFAULT_INVITE_RETENTION)?,
         };
         config.check()?;
         Ok(config)
@@ -64,6 +84,9 @@ impl Config {
                 name: "JWT_SECRET",
                 reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
             });
+        }
+        if self.invite_lifetime.is_zero() {
+            return Err(ConfigError::Invalid { name: "INVITE_LIFETIME_DAYS", reason: "must be positive".into() });
         }
         if self.session_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });

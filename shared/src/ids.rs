@@ -16,6 +16,13 @@ pub fn new_object_id() -> String {
     random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An id like `new_object_id` whose first 8 hex digits are the creation time in seconds, so ids sort by
+/// creation (as MongoDB ObjectIds do).
+pub fn new_time_ordered_id() -> String {
+    let random: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{:08x}{random}", now_seconds() as u32)
+}
+
 /// A 128-bit random secret, base64url without padding (22 characters).
 pub fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())

@@ -34,3 +34,21 @@ pub fn run(operation: &'static Operation) -> Result<(), Error> {
         .await
     })
 }
+
+/// Runs the daily invite job as a Lambda function (EventBridge schedule; the event's content is not used).
+pub fn run_invite_maintenance() -> Result<(), Error> {
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        lambda_http::lambda_runtime::run(lambda_http::service_fn(move |_event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await.map_err(|e| {
+                tracing::error!(error = %e, "invite maintenance failed");
+                Error::from(e.to_string())
+            })?;
+            tracing::info!(reminded = report.reminded, reminders_failed = report.reminders_failed, deleted = report.deleted, "invite maintenance");
+            Ok::<_, Error>(serde_json::to_value(report).expect("the report serializes"))
+        }))
+        .await
+    })
+}

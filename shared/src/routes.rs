@@ -32,7 +32,8 @@ pub struct Operation {
     /// Path below `/api`, with `{param}` segments; [`DEFAULT_ROUTE`] for the catch-all.
     pub path: &'static str,
     pub handler: Handler,
-    /// The DynamoDB actions its code performs: template.yaml grants exactly these, on the table only.
+    /// The actions its code performs: DynamoDB actions by name (granted on the table, and its indexes for
+    /// Query), and `ses:SendEmail` (granted for the configured sender only). template.yaml grants exactly these.
     pub dynamodb_actions: &'static [&'static str],
 }
 
@@ -67,7 +68,7 @@ macro_rules! operations {
 }
 
 // Actions: IAM names. Authenticated routes read the caller with BatchGetItem; TransactWriteItems needs the
-// Put/Update/Delete/ConditionCheckItem actions of its items.
+// Put/Update/Delete/ConditionCheckItem actions of its items; functions that mail need ses:SendEmail.
 operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [];
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
@@ -79,14 +80,25 @@ operations! {
     LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere"
         => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"];
     REGISTER = "register", "POST", "/auth/register"
-        => handlers::auth::register, ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"];
+        => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+    SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
+        => handlers::invites::send_invites, ["BatchGetItem", "Query", "PutItem", "DeleteItem", "ses:SendEmail"];
+    ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
+        => handlers::invites::organization_by_invite, ["GetItem"];
+    JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+    LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"];
+    REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
+    RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend"
+        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem", "ses:SendEmail"];
     CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"];
     LIST_USERS = "list_users", "GET", "/users" => handlers::users::list_users, ["BatchGetItem", "Query"];
     GET_USER = "get_user", "GET", "/users/{id}" => handlers::users::get_user, ["BatchGetItem", "GetItem"];
     UPDATE_USER = "update_user", "PATCH", "/users/{id}" => handlers::users::update_user,
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"];
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions"
-        => handlers::users::bulk_edit_teams_and_permissions, ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"];
+        => handlers::users::bulk_edit_teams_and_permissions,
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
     LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"];
     CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"];
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,
@@ -151,3 +163,21 @@ mod tests {
         assert_eq!(routes.len(), ALL.len());
     }
 }
+
+/// A function run on a schedule (EventBridge), not over HTTP.
+pub struct ScheduledFunction {
+    /// Binary name in `functions/src/bin/{name}.rs` and SAM function `{Name}Function`.
+    pub name: &'static str,
+    /// EventBridge schedule expression.
+    pub schedule: &'static str,
+    pub actions: &'static [&'static str],
+}
+
+/// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
+pub static INVITE_MAINTENANCE: ScheduledFunction = ScheduledFunction {
+    name: "invite_maintenance",
+    schedule: "rate(1 day)",
+    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+};
+
+pub static SCHEDULED: &[&ScheduledFunction] = &[&INVITE_MAINTENANCE];

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use accounts::routes::{ALL, DEFAULT_ROUTE};
+use accounts::routes::{ALL, DEFAULT_ROUTE, SCHEDULED};
 use serde_norway::Value;
 
 fn read(path: &str) -> String {
@@ -15,7 +15,14 @@ fn yaml(path: &str) -> Value {
     serde_norway::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// (binary, METHOD, path) for every route an operation should have.
+/// (binary, METHOD, path) for every route an operation should have, and (binary, SCHEDULE, expression)
+/// for every scheduled function.
+fn expected_events() -> BTreeSet<(String, String, String)> {
+    let mut events = expected_routes();
+    events.extend(SCHEDULED.iter().map(|f| (f.name.to_owned(), "SCHEDULE".to_owned(), f.schedule.to_owned())));
+    events
+}
+
 fn expected_routes() -> BTreeSet<(String, String, String)> {
     ALL.iter()
         .flat_map(|op| {
@@ -45,6 +52,11 @@ fn template_routes_match_the_route_table() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("every function names its binary");
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            if event["Type"].as_str() == Some("Schedule") {
+                let schedule = event["Properties"]["Schedule"].as_str().unwrap().to_owned();
+                found.insert((binary.to_owned(), "SCHEDULE".to_owned(), schedule));
+                continue;
+            }
             assert_eq!(event["Type"].as_str(), Some("HttpApi"));
             let properties = &event["Properties"];
             found.insert((
@@ -54,7 +66,7 @@ fn template_routes_match_the_route_table() {
             ));
         }
     }
-    assert_eq!(found, expected_routes());
+    assert_eq!(found, expected_events());
 }
 
 #[test]
@@ -65,11 +77,15 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let source = std::fs::read_to_string(&path).unwrap();
-        let call = format!("accounts::lambda::run(&accounts::routes::{})", name.to_uppercase());
+        let call = if SCHEDULED.iter().any(|f| f.name == name) {
+            format!("accounts::lambda::run_{name}()")
+        } else {
+            format!("accounts::lambda::run(&accounts::routes::{})", name.to_uppercase())
+        };
         assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
         binaries.insert(name);
     }
-    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).collect();
+    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(SCHEDULED.iter().map(|f| f.name.to_owned())).collect();
     assert_eq!(binaries, operations);
 }
 

@@ -109,6 +109,8 @@ pub fn test_config(table: &str) -> Config {
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         session_lifetime: std::time::Duration::from_secs(3600),
+        invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
+        invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }
@@ -117,8 +119,24 @@ impl TestEnv {
     pub async fn new() -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
-        let app = devstack::local_app(test_config(&table), &services.dynamodb_endpoint, &services.ses_endpoint);
-        TableDefinition::from_repo_template().unwrap().create(&app.db.client, &table).await.unwrap();
+        let env = Self::serving(&table, &services.ses_endpoint).await;
+        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
+        env
+    }
+
+    /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).
+    pub async fn sharing_table(&self, ses_endpoint: &str) -> TestEnv {
+        Self::serving(&self.table, ses_endpoint).await
+    }
+
+    /// An SES endpoint that refuses connections.
+    pub fn unreachable_ses() -> String {
+        format!("http://127.0.0.1:{}", devstack::services::free_port())
+    }
+
+    async fn serving(table: &str, ses_endpoint: &str) -> TestEnv {
+        let table = table.to_owned();
+        let app = devstack::local_app(test_config(&table), &services().dynamodb_endpoint, ses_endpoint);
         let app = Arc::new(app);
         let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
         TestEnv {
@@ -351,4 +369,10 @@ pub async fn mails_to(address: &str) -> Vec<SentMail> {
         })
         .filter(|mail| mail.to.iter().any(|to| to == address))
         .collect()
+}
+
+/// The invite token in an invite mail's link (`.../invite/{token}`).
+pub fn invite_token(mail: &SentMail) -> String {
+    let start = mail.text.find("/invite/").expect("the mail has an invite link") + "/invite/".len();
+    mail.text[start..].split_whitespace().next().unwrap().to_owned()
 }

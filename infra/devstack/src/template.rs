@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use accounts::routes::{ALL, DEFAULT_ROUTE, Operation};
+use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, SCHEDULED, ScheduledFunction};
 
 pub const BEGIN_MARKER: &str = "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
 pub const END_MARKER: &str = "  # END GENERATED FUNCTIONS";
@@ -27,25 +27,21 @@ pub fn logical_id(operation_name: &str) -> String {
     id
 }
 
-fn function(out: &mut String, op: &Operation) {
-    let route = if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
-    let _ = writeln!(out, "  {}:", logical_id(op.name));
-    let _ = writeln!(out, "    Type: AWS::Serverless::Function");
-    let _ = writeln!(out, "    Metadata:");
-    let _ = writeln!(out, "      BuildMethod: rust-cargolambda");
-    let _ = writeln!(out, "      BuildProperties:");
-    let _ = writeln!(out, "        Binary: {}", op.name);
-    let _ = writeln!(out, "    Properties:");
-    let _ = writeln!(out, "      Description: !Sub \"${{AWS::StackName}} {route}\"");
-    if !op.dynamodb_actions.is_empty() {
-        let _ = writeln!(out, "      Policies:");
-        let _ = writeln!(out, "        - Statement:");
+fn policies(out: &mut String, actions: &[&str]) {
+    let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':')).collect();
+    let mails = actions.contains(&"ses:SendEmail");
+    if dynamodb.is_empty() && !mails {
+        return;
+    }
+    let _ = writeln!(out, "      Policies:");
+    let _ = writeln!(out, "        - Statement:");
+    if !dynamodb.is_empty() {
         let _ = writeln!(out, "            - Effect: Allow");
         let _ = writeln!(out, "              Action:");
-        for action in op.dynamodb_actions {
+        for action in &dynamodb {
             let _ = writeln!(out, "                - dynamodb:{action}");
         }
-        if op.dynamodb_actions.contains(&"Query") {
+        if dynamodb.contains(&&"Query") {
             let _ = writeln!(out, "              Resource:");
             let _ = writeln!(out, "                - !GetAtt AccountsTable.Arn");
             let _ = writeln!(out, "                - !Sub \"${{AccountsTable.Arn}}/index/*\"");
@@ -53,6 +49,31 @@ fn function(out: &mut String, op: &Operation) {
             let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
         }
     }
+    if mails {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: ses:SendEmail");
+        let _ = writeln!(out, "              Resource: !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/*\"");
+        let _ = writeln!(out, "              Condition:");
+        let _ = writeln!(out, "                StringEquals:");
+        let _ = writeln!(out, "                  ses:FromAddress: !Ref MailSender");
+    }
+}
+
+fn header(out: &mut String, name: &str, description: &str) {
+    let _ = writeln!(out, "  {}:", logical_id(name));
+    let _ = writeln!(out, "    Type: AWS::Serverless::Function");
+    let _ = writeln!(out, "    Metadata:");
+    let _ = writeln!(out, "      BuildMethod: rust-cargolambda");
+    let _ = writeln!(out, "      BuildProperties:");
+    let _ = writeln!(out, "        Binary: {name}");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      Description: !Sub \"${{AWS::StackName}} {description}\"");
+}
+
+fn function(out: &mut String, op: &Operation) {
+    let route = if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
+    header(out, op.name, &route);
+    policies(out, op.dynamodb_actions);
     let _ = writeln!(out, "      Events:");
     for (index, path) in op.route_paths().iter().enumerate() {
         let method = if op.path == DEFAULT_ROUTE { "ANY" } else { op.method };
@@ -61,9 +82,22 @@ fn function(out: &mut String, op: &Operation) {
         let _ = writeln!(out, "          Properties:");
         let _ = writeln!(out, "            ApiId: !Ref HttpApi");
         let _ = writeln!(out, "            Method: {method}");
-        let _ = writeln!(out, "            Path: {}", if path == DEFAULT_ROUTE { "$default".to_owned() } else { path.clone() });
+        let _ = writeln!(out, "            Path: {path}");
         let _ = writeln!(out, "            PayloadFormatVersion: \"2.0\"");
     }
+    out.push('\n');
+}
+
+fn scheduled(out: &mut String, function: &ScheduledFunction) {
+    header(out, function.name, &format!("scheduled {}", function.schedule));
+    // It pages through every due item: give it more time than a request.
+    let _ = writeln!(out, "      Timeout: 300");
+    policies(out, function.actions);
+    let _ = writeln!(out, "      Events:");
+    let _ = writeln!(out, "        Schedule:");
+    let _ = writeln!(out, "          Type: Schedule");
+    let _ = writeln!(out, "          Properties:");
+    let _ = writeln!(out, "            Schedule: {}", function.schedule);
     out.push('\n');
 }
 
@@ -72,6 +106,9 @@ pub fn functions_section() -> String {
     let mut out = format!("{BEGIN_MARKER}\n");
     for op in ALL {
         function(&mut out, op);
+    }
+    for function in SCHEDULED {
+        scheduled(&mut out, function);
     }
     out.push_str(END_MARKER);
     out

@@ -60,9 +60,15 @@ fn registration_disabled() -> ApiError {
 /// into, in its organization team; active only if the organization has `enableAutoVerify`. Mails the new
 /// user, and the organization's `newUserMailingList` (or, when empty, its owner).
 pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization), ApiError> {
-    if form.invite_token.as_deref().is_some_and(|t| !t.trim().is_empty()) {
-        // Invites are not issued by this instance yet, so no token can be valid.
-        return Err(ApiError::bad_request("invite.invalid", "This invite link is invalid, was already used or has expired"));
+    if let Some(token) = form.invite_token.as_deref().filter(|t| !t.trim().is_empty()) {
+        let email = validate::email(&form.email)?;
+        let first_name = validate::person_name("firstName", &form.first_name)?;
+        let last_name = validate::person_name("lastName", &form.last_name)?;
+        let password = validate::new_password(&form.password.password1, &form.password.password2)?;
+        // Check the invite before the (deliberately slow) password hash.
+        crate::domain::invites::usable_invite(app, token).await?;
+        let password_hash = password::hash(password).await?;
+        return crate::domain::invites::register_with_invite(app, token, email, password_hash, first_name, last_name).await;
     }
     let organization_id = app.config.self_registration_organization.as_deref().ok_or_else(registration_disabled)?;
     if form.organization.as_deref().is_some_and(|o| !o.trim().is_empty() && o.trim() != organization_id) {

@@ -5,6 +5,7 @@
 //!   carries the organization id of the authenticated caller and builds every key from it.
 
 pub mod accounts;
+pub mod maintenance;
 pub mod org;
 
 use std::collections::HashMap;
@@ -62,6 +63,9 @@ pub fn to_item<E: Entity>(entity: &E) -> Item {
     for (name, value) in entity.index_attributes() {
         item.insert(name.to_owned(), AttributeValue::S(value));
     }
+    for (name, value) in entity.numeric_attributes() {
+        item.insert(name.to_owned(), AttributeValue::N(value.to_string()));
+    }
     item.insert("entity".into(), AttributeValue::S(E::KIND.into()));
     item
 }
@@ -102,7 +106,21 @@ impl Db {
 
     /// A Put for a transaction that replaces `entity` only if `condition` holds for the stored item.
     pub fn put_conditioned<E: Entity>(&self, entity: &E, condition: &str, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+        self.put_conditioned_named(entity, condition, &[], values)
+    }
+
+    /// As `put_conditioned`, with placeholders for attribute names (for reserved words such as `state`).
+    pub fn put_conditioned_named<E: Entity>(
+        &self,
+        entity: &E,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).condition_expression(condition);
+        for (placeholder, name) in names {
+            put = put.expression_attribute_names(*placeholder, *name);
+        }
         for (placeholder, value) in values {
             put = put.expression_attribute_values(placeholder, value);
         }

@@ -66,6 +66,8 @@ async fn main() -> Result<(), String> {
         public_uri: public_uri.clone(),
         mail_sender: std::env::var("MAIL_SENDER").unwrap_or_else(|_| "no-reply@webknossos.local".into()),
         session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
+        invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
+        invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
         self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.is_empty()),
     };
     config.check().map_err(|e| e.to_string())?;

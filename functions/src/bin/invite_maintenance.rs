@@ -1,0 +1,5 @@
+//! Lambda function for the daily invite job (see `accounts::routes::INVITE_MAINTENANCE`).
+
+fn main() -> Result<(), accounts::lambda::Error> {
+    accounts::lambda::run_invite_maintenance()
+}

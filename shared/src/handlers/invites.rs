@@ -1,0 +1,124 @@
+use lambda_http::RequestExt;
+use serde::Serialize;
+
+use super::{HandlerResult, json};
+use crate::App;
+use crate::auth::authenticate;
+use crate::domain::invites::{self, SendInvites};
+use crate::error::ApiError;
+use crate::http::{Request, ok, parse_json, path_param, with_header};
+use crate::model::Invite;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TeamRoleJson<'a> {
+    id: &'a str,
+    is_team_manager: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteJson<'a> {
+    id: &'a str,
+    email: &'a str,
+    state: &'static str,
+    auto_activate: bool,
+    is_admin: bool,
+    is_dataset_manager: bool,
+    team_memberships: Vec<TeamRoleJson<'a>>,
+    sent_by: &'a str,
+    sent_by_name: &'a str,
+    created: i64,
+    valid_until: i64,
+    delivery: crate::model::DeliveryState,
+    delivery_error: Option<&'a str>,
+    accepted_by_user_id: Option<&'a str>,
+    accepted_by_email: Option<&'a str>,
+}
+
+pub fn invite_json(invite: &Invite) -> InviteJson<'_> {
+    InviteJson {
+        id: &invite.id,
+        email: &invite.email,
+        state: invite.shown_state(crate::ids::now_millis()),
+        auto_activate: invite.auto_activate,
+        is_admin: invite.is_admin,
+        is_dataset_manager: invite.is_dataset_manager,
+        team_memberships: invite.teams.iter().map(|(id, m)| TeamRoleJson { id, is_team_manager: *m }).collect(),
+        sent_by: &invite.sent_by,
+        sent_by_name: &invite.sent_by_name,
+        created: invite.created,
+        valid_until: invite.valid_until,
+        delivery: invite.delivery,
+        delivery_error: invite.delivery_error.as_deref(),
+        accepted_by_user_id: invite.accepted_by_user.as_deref(),
+        accepted_by_email: invite.accepted_by_email.as_deref(),
+    }
+}
+
+/// `POST /api/auth/sendInvites`: one answer per recipient.
+pub async fn send_invites(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let request: SendInvites = parse_json(&req)?;
+    let results = invites::send_invites(app, &caller, request).await?;
+    Ok(ok(&serde_json::json!({ "recipients": results })))
+}
+
+/// `GET /api/organizations/byInvite/{token}` (no login): which organization invites you.
+pub async fn organization_by_invite(app: &App, req: Request) -> HandlerResult {
+    let (invite, organization) = invites::usable_invite(app, &path_param(&req, "token")?).await?;
+    Ok(ok(&serde_json::json!({
+        "id": organization.id,
+        "name": organization.name,
+        "invitedBy": invite.sent_by_name,
+        "invitedEmail": invite.email,
+        "validUntil": invite.valid_until,
+    })))
+}
+
+/// `POST /api/auth/joinOrganization/{token}`: the logged-in account joins the invite's organization.
+pub async fn join_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let user = invites::join_organization(app, &caller, &path_param(&req, "token")?).await?;
+    Ok(ok(&json::user(&user, &user)))
+}
+
+/// `GET /api/invites?state&limit&cursor` (beyond WEBKNOSSOS)
+pub async fn list_invites(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let query = req.query_string_parameters_ref();
+    let limit = match query.and_then(|q| q.first("limit")) {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
+    };
+    let cursor = query.and_then(|q| q.first("cursor"));
+    if cursor.is_some_and(|c| !crate::ids::is_object_id(c)) {
+        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
+    }
+    let (found, next) = invites::list(app, &caller, query.and_then(|q| q.first("state")), limit, cursor).await?;
+    let response = ok(&found.iter().map(invite_json).collect::<Vec<_>>());
+    Ok(match next {
+        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
+        None => response,
+    })
+}
+
+/// `DELETE /api/invites/{id}`: revoke.
+pub async fn revoke_invite(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let invite = invites::revoke(app, &caller, &path_param(&req, "id")?).await?;
+    Ok(ok(&invite_json(&invite)))
+}
+
+/// `POST /api/invites/{id}/resend`: a fresh link and expiry, mailed again.
+pub async fn resend_invite(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let (invite, mailed) = invites::resend(app, &caller, &path_param(&req, "id")?).await?;
+    let mut body = serde_json::to_value(invite_json(&invite)).expect("serializes");
+    body["mailed"] = serde_json::Value::Bool(mailed);
+    Ok(ok(&body))
+}

@@ -1,0 +1,76 @@
+//! The daily invite job's access patterns: instance-wide, through the sparse invite indexes (never a scan).
+
+use super::org::QueryPage;
+use super::{Db, from_item, n, s};
+use crate::error::{ApiError, sdk_error};
+use crate::model::{INVITE_SCHEDULE_PARTITION, Invite, Key};
+
+pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
+pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
+
+/// One page of invites from `index` whose due time (`attribute`, epoch seconds) is at or before `now`,
+/// after the key `start` of the previous page.
+async fn due(db: &Db, index: &str, partition: &str, attribute: &str, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+    let output = db
+        .client
+        .query()
+        .table_name(&db.table)
+        .index_name(index)
+        .key_condition_expression(format!("{partition} = :p AND {attribute} <= :now"))
+        .expression_attribute_values(":p", s(INVITE_SCHEDULE_PARTITION))
+        .expression_attribute_values(":now", n(now))
+        .set_exclusive_start_key(start)
+        .limit(100)
+        .send()
+        .await
+        .map_err(|e| sdk_error("Query", e))?;
+    let next = output.last_evaluated_key;
+    let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+    Ok((QueryPage { items, more: next.is_some() }, next))
+}
+
+pub async fn due_for_reminder(db: &Db, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+    due(db, INVITES_TO_REMIND_INDEX, "remindPartition", "remindAt", now, start).await
+}
+
+pub async fn due_for_cleanup(db: &Db, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+    due(db, INVITES_TO_CLEAN_INDEX, "cleanupPartition", "cleanupAt", now, start).await
+}
+
+/// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read.
+pub async fn mark_reminded(db: &Db, invite: &Invite) -> Result<bool, ApiError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.table)
+        .set_key(Some(super::key_attributes(&Key::invite(&invite.organization, &invite.id))))
+        .update_expression("SET reminded = :t REMOVE remindPartition, remindAt")
+        .condition_expression("nonce = :nonce")
+        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .expression_attribute_values(":nonce", s(&invite.nonce))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(sdk_error("UpdateItem", e)),
+    }
+}
+
+/// Deletes an invite that is due for cleanup, if still due (a resend may have renewed it), with its
+/// e-mail guard if that still points to it.
+pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<bool, ApiError> {
+    let items = vec![
+        db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some("cleanupAt <= :now"), vec![(":now", n(now))]),
+        db.delete_with_values(
+            &Key::invite_email_guard(&invite.organization, &invite.email),
+            Some("attribute_not_exists(PK) OR inviteId = :id"),
+            vec![(":id", s(&invite.id))],
+        ),
+    ];
+    match db.transact(items).await {
+        Ok(()) => Ok(true),
+        Err(super::TransactError::ConditionFailed { .. }) => Ok(false),
+        Err(super::TransactError::Api(err)) => Err(err),
+    }
+}

@@ -1,0 +1,300 @@
+use serde_json::{Value, json};
+use tests::{Auth, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+
+/// An address nobody else uses.
+fn address(name: &str) -> String {
+    format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
+}
+
+async fn send(env: &TestEnv, auth: &Auth, body: Value) -> tests::TestResponse {
+    env.post("/api/auth/sendInvites", body, auth).await
+}
+
+/// Invites `email` as `auth` and returns the token from the mail.
+async fn invite(env: &TestEnv, auth: &Auth, email: &str, extra: Value) -> String {
+    let mut body = json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let response = send(env, auth, body).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    let mail = mails_to(email).await.pop().expect("an invite mail");
+    invite_token(&mail)
+}
+
+fn register_form(email: &str, token: &str) -> Value {
+    let mut form = signup_form(email, "ignored");
+    form["inviteToken"] = json!(token);
+    form["firstName"] = json!("Ivy");
+    form["lastName"] = json!("Invited");
+    form
+}
+
+#[tokio::test]
+async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_once() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Inviting Lab")).await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let invited = address("ivy");
+    let token = invite(&env, &owner.auth(), &invited, json!({"isDatasetManager": true, "teamMemberships": [{"id": red, "isTeamManager": true}]})).await;
+    let mail = mails_to(&invited).await.pop().unwrap();
+    assert!(mail.subject.contains("Ada Lovelace") && mail.subject.contains("Inviting Lab"), "{}", mail.subject);
+    assert!(mail.text.contains(&format!("http://localhost:3000/invite/{token}")));
+    assert!(mail.html.contains(&format!("href=\"http://localhost:3000/invite/{token}\"")));
+    assert!(!format!("{:?}", env.scan().await).contains(&token), "the token is stored only as a hash");
+
+    let shown = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
+    assert_eq!(shown.status, 200);
+    assert_eq!((shown.body["id"].as_str(), shown.body["invitedBy"].as_str()), (Some(owner.organization.as_str()), Some("Ada Lovelace")));
+
+    // Whoever holds the link may accept it, with another address too.
+    let accepting = address("other");
+    let registered = env.post("/api/auth/register", register_form(&accepting, &token), &Auth::None).await;
+    assert_eq!(registered.status, 200, "{:?}", registered.body);
+    let user = &registered.body;
+    assert_eq!((user["isActive"].as_bool(), user["isDatasetManager"].as_bool(), user["isAdmin"].as_bool()), (Some(true), Some(true), Some(false)));
+    let mut teams: Vec<(String, bool)> = user["teams"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap().to_owned(), t["isTeamManager"].as_bool().unwrap())).collect();
+    teams.sort();
+    assert_eq!(teams, [("Default".to_owned(), false), ("Red".to_owned(), true)]);
+    assert_eq!(env.post("/api/auth/login", json!({"email": accepting, "password": PASSWORD}), &Auth::None).await.status, 200);
+    // The owner is told, with both addresses.
+    let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&accepting)).expect("join notice");
+    assert!(notice.text.contains(&invited), "{}", notice.text);
+
+    // The token worked once.
+    let again = env.post("/api/auth/register", register_form(&address("late"), &token), &Auth::None).await;
+    assert_eq!((again.status, again.error_code()), (410, "invite.used"));
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.error_code(), "invite.used");
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!((listed[0]["state"].as_str(), listed[0]["acceptedByEmail"].as_str(), listed[0]["email"].as_str()), (Some("accepted"), Some(accepting.as_str()), Some(invited.as_str())));
+    for bad in ["nonsense", "a.b.c", &format!("{token}x")] {
+        assert_eq!(env.get(&format!("/api/organizations/byInvite/{bad}"), &Auth::None).await.status, 404, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn sending_follows_webknossos_rules_and_answers_per_recipient() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
+    let body = |extra: Value| {
+        let mut b = json!({"recipients": [address("x")], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let before = env.scan().await;
+    for (auth, extra, status, code) in [
+        (member.auth(), json!({}), 403, "invite.notAllowed"),
+        (manager.auth(), json!({"isAdmin": true}), 403, "invite.rights.notAllowed"),
+        (manager.auth(), json!({"teamMemberships": [{"id": blue, "isTeamManager": false}]}), 403, "invite.team.notAllowed"),
+        (owner.auth(), json!({"teamMemberships": [{"id": "0123456789abcdef01234567"}]}), 400, "team.notFound"),
+        (owner.auth(), json!({"recipients": []}), 400, "invite.recipients.empty"),
+        (owner.auth(), json!({"recipients": (0..101).map(|i| format!("r{i}@example.org")).collect::<Vec<_>>()}), 400, "invite.recipients.tooMany"),
+    ] {
+        let response = send(&env, &auth, body(extra.clone())).await;
+        assert_eq!((response.status, response.error_code()), (status, code), "{extra}");
+    }
+    assert_eq!(env.scan().await, before, "refused requests write nothing");
+
+    let fresh = address("fresh");
+    let recipients = json!([fresh, "not an address", fresh.to_uppercase(), member.email, owner.email]);
+    let response = send(&env, &manager.auth(), body(json!({"recipients": recipients, "teamMemberships": [{"id": red, "isTeamManager": false}]}))).await;
+    let statuses: Vec<&str> = response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["invited", "invalid", "duplicate", "alreadyMember", "alreadyMember"]);
+    let again = send(&env, &owner.auth(), body(json!({"recipients": [fresh]}))).await;
+    assert_eq!(again.body["recipients"][0]["status"], "alreadyInvited");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_accepts_of_one_invite_make_one_user() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Race Lab")).await;
+    let token = invite(&env, &owner.auth(), &address("race"), json!({})).await;
+    let forms: Vec<Value> = (0..20).map(|i| register_form(&address(&format!("racer{i}")), &token)).collect();
+    let attempts = forms.into_iter().map(|form| {
+        let env = &env;
+        async move { env.post("/api/auth/register", form, &Auth::None).await }
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(responses.iter().all(|r| r.status == 200 || r.error_code() == "invite.used" || r.status == 503), "{statuses:?}");
+    let users = env.scan().await.iter().filter(|i| text(i, "entity") == "User").count();
+    let accounts = env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count();
+    assert_eq!((users, accounts), (2, 2), "the owner and exactly one invited user");
+}
+
+#[tokio::test]
+async fn a_logged_in_account_joins_a_second_organization_once() {
+    let env = TestEnv::new().await;
+    let host = env.create_organization(&organization_name("Host Lab")).await;
+    let guest = env.create_organization(&organization_name("Guest Lab")).await;
+    let token = invite(&env, &host.auth(), &guest.email, json!({"autoActivate": true})).await;
+    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    assert_eq!(joined.body["organization"], host.organization.as_str());
+    assert_eq!(joined.body["email"], guest.email.as_str());
+    let account = env.scan().await.into_iter().find(|i| text(i, "entity") == "Account" && text(i, "email") == guest.email).unwrap();
+    match account.get("identities") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::M(identities)) => assert_eq!(identities.len(), 2),
+        other => panic!("{other:?}"),
+    }
+    // A second invite for a member is refused at sending; an invite sent before joining cannot be used twice.
+    let second = send(&env, &host.auth(), json!({"recipients": [guest.email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []})).await;
+    assert_eq!(second.body["recipients"][0]["status"], "alreadyMember");
+    let again = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await;
+    assert_eq!(again.status, 410);
+    // Joining by an address with no account is not possible without logging in.
+    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &Auth::None).await.status, 401);
+}
+
+#[tokio::test]
+async fn joining_an_organization_you_belong_to_is_refused_clearly() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    // An invite sent to a new address, used by the owner, who is a member already.
+    let token = invite(&env, &owner.auth(), &address("someone"), json!({})).await;
+    let before = env.scan().await;
+    let response = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &owner.auth()).await;
+    assert_eq!((response.status, response.error_code()), (409, "organization.alreadyMember"));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let broken = env.sharing_table(&TestEnv::unreachable_ses()).await;
+    let email = address("unlucky");
+    let response = send(&broken, &owner.auth(), json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []})).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    let result = &response.body["recipients"][0];
+    assert_eq!(result["status"], "notMailed");
+    assert!(result["error"].as_str().unwrap().contains("unavailable"));
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!((listed[0]["delivery"].as_str(), listed[0]["state"].as_str()), (Some("failed"), Some("pending")));
+    assert!(mails_to(&email).await.is_empty());
+    // Resent once mail works: delivered, and the link works.
+    let id = result["inviteId"].as_str().unwrap();
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((resent.status, resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (200, Some(true), Some("sent")));
+    let token = invite_token(&mails_to(&email).await.pop().unwrap());
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
+}
+
+#[tokio::test]
+async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let email = address("late");
+    let token = invite(&env, &owner.auth(), &email, json!({})).await;
+    let invite_item = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite").unwrap();
+    let (pk, sk) = (text(&invite_item, "PK"), text(&invite_item, "SK"));
+    // Let it expire: the invite and its e-mail guard carry the same validity.
+    let past = aws_sdk_dynamodb::types::AttributeValue::N((accounts::ids::now_millis() - 1).to_string());
+    env.set_attribute(&pk, &sk, "validUntil", past.clone()).await;
+    env.set_attribute(&pk, &format!("INVITEEMAIL#{email}"), "validUntil", past).await;
+    let expired = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
+    assert_eq!((expired.status, expired.error_code()), (410, "invite.expired"));
+    assert_eq!(env.post("/api/auth/register", register_form(&address("x"), &token), &Auth::None).await.error_code(), "invite.expired");
+    assert_eq!(env.get("/api/invites?state=expired", &owner.auth()).await.body.as_array().unwrap().len(), 1);
+    // Resend an expired invite: new link and expiry; the old link is dead.
+    let id = text(&invite_item, "id");
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((resent.status, resent.body["state"].as_str()), (200, Some("pending")), "{:?}", resent.body);
+    let renewed = invite_token(&mails_to(&email).await.pop().unwrap());
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 404);
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.status, 200);
+    // Revoked: refused at once, listed as revoked, and the address can be invited again.
+    let revoked = env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await;
+    assert_eq!(revoked.body["state"], "revoked");
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.error_code(), "invite.revoked");
+    assert_eq!(env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await.error_code(), "invite.ended");
+    assert_eq!(env.get("/api/invites?state=revoked", &owner.auth()).await.body.as_array().unwrap().len(), 1);
+    let after_revocation = invite(&env, &owner.auth(), &email, json!({})).await;
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{after_revocation}"), &Auth::None).await.status, 200);
+
+    // Another address: invited again after its invite expired, without resending.
+    let other = address("other");
+    invite(&env, &owner.auth(), &other, json!({})).await;
+    let past = aws_sdk_dynamodb::types::AttributeValue::N((accounts::ids::now_millis() - 1).to_string());
+    let other_invite = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == other).unwrap();
+    env.set_attribute(&pk, &text(&other_invite, "SK"), "validUntil", past.clone()).await;
+    env.set_attribute(&pk, &format!("INVITEEMAIL#{other}"), "validUntil", past).await;
+    let fresh = invite(&env, &owner.auth(), &other, json!({})).await;
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{fresh}"), &Auth::None).await.status, 200);
+    assert_eq!(env.get("/api/invites?state=nonsense", &owner.auth()).await.status, 400);
+}
+
+#[tokio::test]
+async fn team_managers_manage_the_invites_they_sent() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    invite(&env, &owner.auth(), &address("by-owner"), json!({})).await;
+    invite(&env, &manager.auth(), &address("by-manager"), json!({})).await;
+    assert_eq!(env.get("/api/invites", &owner.auth()).await.body.as_array().unwrap().len(), 2);
+    let mine = env.get("/api/invites", &manager.auth()).await.body;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let owners_invite = env.get("/api/invites", &owner.auth()).await.body.as_array().unwrap().iter().find(|i| i["sentBy"] == owner.user_id.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.request("DELETE", &format!("/api/invites/{owners_invite}"), None, &manager.auth()).await.status, 404);
+    // Pages, newest first.
+    let first = env.get("/api/invites?limit=1", &owner.auth()).await;
+    let cursor = first.header("x-next-cursor").unwrap().to_owned();
+    let second = env.get(&format!("/api/invites?limit=1&cursor={cursor}"), &owner.auth()).await;
+    assert_ne!(first.body[0]["id"], second.body[0]["id"]);
+    assert!(first.body[0]["id"].as_str() > second.body[0]["id"].as_str());
+}
+
+#[tokio::test]
+async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let email = address("forgetful");
+    let token = invite(&env, &owner.auth(), &email, json!({})).await;
+    let used = address("quick");
+    let used_token = invite(&env, &owner.auth(), &used, json!({})).await;
+    assert_eq!(env.post("/api/auth/register", register_form(&used, &used_token), &Auth::None).await.status, 200);
+    let now = accounts::ids::now_millis();
+    let day = 24 * 3600 * 1000;
+    let report = accounts::domain::invites::maintain(&env.app, now).await.unwrap();
+    assert_eq!((report.reminded, report.deleted), (0, 0));
+    // The used invite goes after its retention (7 days).
+    let report = accounts::domain::invites::maintain(&env.app, now + 8 * day).await.unwrap();
+    assert_eq!((report.reminded, report.deleted), (0, 1));
+    // Twelve and a half days in, the pending invite expires within two days: one reminder, same link.
+    let report = accounts::domain::invites::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
+    assert_eq!((report.reminded, report.deleted), (1, 0));
+    let reminder = mails_to(&email).await.pop().unwrap();
+    assert!(reminder.subject.starts_with("Reminder"));
+    assert_eq!(invite_token(&reminder), token);
+    assert_eq!(accounts::domain::invites::maintain(&env.app, now + 13 * day).await.unwrap().reminded, 0, "only once");
+    // The pending one goes after its expiry (14 days) plus the retention.
+    let report = accounts::domain::invites::maintain(&env.app, now + 22 * day).await.unwrap();
+    assert_eq!(report.deleted, 1);
+    let left: Vec<String> = env.scan().await.iter().map(|i| text(i, "entity")).filter(|e| e.starts_with("Invite")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 404);
+}
+
+#[tokio::test]
+async fn another_organizations_admin_gets_nothing_from_any_invite_route() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    invite(&env, &owner.auth(), &address("private"), json!({})).await;
+    let id = env.get("/api/invites", &owner.auth()).await.body[0]["id"].as_str().unwrap().to_owned();
+    env.assert_foreign_caller_refused("DELETE", &format!("/api/invites/{id}"), None, &stranger.auth()).await;
+    env.assert_foreign_caller_refused("POST", &format!("/api/invites/{id}/resend"), Some(json!({})), &stranger.auth()).await;
+    assert_eq!(env.get("/api/invites", &stranger.auth()).await.body, json!([]));
+    let foreign_team = json!({"recipients": [address("y")], "autoActivate": true, "isAdmin": false, "isDatasetManager": false,
+        "teamMemberships": [{"id": env.get("/api/teams", &owner.auth()).await.body[0]["id"], "isTeamManager": false}]});
+    let before = env.scan().await;
+    assert_eq!(send(&env, &stranger.auth(), foreign_team).await.error_code(), "team.notFound");
+    assert_eq!(env.scan().await, before);
+}
