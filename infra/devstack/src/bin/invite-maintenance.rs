@@ -1,0 +1,45 @@
+//! Runs the daily invite job once against the local stack (README command 1 must be running), the same
+//! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --table NAME, --days-ahead N
+//! (pretend it is N days later, to see reminders and cleanup happen).
+
+use accounts::config::{Config, DEFAULT_INVITE_LIFETIME, DEFAULT_INVITE_RETENTION};
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let mut dynamodb = "http://127.0.0.1:8000".to_owned();
+    let mut ses = "http://127.0.0.1:8005".to_owned();
+    let mut table = "webknossos-accounts-local".to_owned();
+    let mut days_ahead: i64 = 0;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--dynamodb" => dynamodb = value,
+            "--ses" => ses = value,
+            "--table" => table = value,
+            "--days-ahead" => days_ahead = value.parse().map_err(|_| format!("{value:?} is not a number of days"))?,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    // The key the local stack signs with, so reminders carry working links.
+    let secret = match std::env::var("JWT_SECRET") {
+        Ok(secret) => secret,
+        Err(_) => std::fs::read_to_string(devstack::repo_root().join("infra/.local/jwt-secret"))
+            .map_err(|e| format!("infra/.local/jwt-secret: {e} (start the local stack first)"))?,
+    };
+    let config = Config {
+        table_name: table,
+        jwt_secret: secret.trim().as_bytes().to_vec(),
+        public_uri: std::env::var("PUBLIC_URI").unwrap_or_else(|_| "http://localhost:3000".into()),
+        mail_sender: std::env::var("MAIL_SENDER").unwrap_or_else(|_| "no-reply@webknossos.local".into()),
+        session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
+        self_registration_organization: None,
+        invite_lifetime: DEFAULT_INVITE_LIFETIME,
+        invite_retention: DEFAULT_INVITE_RETENTION,
+    };
+    let app = devstack::local_app(config, &dynamodb, &ses);
+    let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
+    let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string(&report).expect("serializes"));
+    Ok(())
+}
