@@ -53,6 +53,9 @@ impl Key {
     pub fn invite_email_guard(organization_id: &str, email: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("INVITEEMAIL#{email}") }
     }
+    pub fn user_experience(organization_id: &str, user_id: &str, domain: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("EXPERIENCE#{user_id}#{domain}") }
+    }
     pub fn experience_domain(organization_id: &str, domain: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("EXPDOMAIN#{domain}") }
     }
@@ -67,6 +70,11 @@ pub const EXPERIENCE_DOMAIN_PREFIX: &str = "EXPDOMAIN#";
 /// Sort-key prefix of a team's memberships.
 pub fn members_prefix(team_id: &str) -> String {
     format!("MEMBER#{team_id}#")
+}
+
+/// Partition of the `UsersByExperience` index: an organization's active users with a domain.
+pub fn experience_partition(organization_id: &str, domain: &str) -> String {
+    format!("ORG#{organization_id}#{domain}")
 }
 
 /// Partition of the `UsersByName` index: an organization's active or deactivated users.
@@ -465,5 +473,29 @@ impl Entity for InviteEmailGuard {
     const KIND: &'static str = "InviteEmailGuard";
     fn key(&self) -> Key {
         Key::invite_email_guard(&self.organization, &self.email)
+    }
+}
+
+/// One experience of an active user, for the task-distribution query (`UsersByExperience` index). Exists
+/// only while the user is active; the user item's `experiences` map is the record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserExperience {
+    pub organization: String,
+    pub user_id: String,
+    pub domain: String,
+    pub value: i64,
+}
+
+impl Entity for UserExperience {
+    const KIND: &'static str = "UserExperience";
+    fn key(&self) -> Key {
+        Key::user_experience(&self.organization, &self.user_id, &self.domain)
+    }
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        vec![("experienceKey", experience_partition(&self.organization, &self.domain))]
+    }
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        vec![("experienceValue", self.value)]
     }
 }

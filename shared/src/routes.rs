@@ -99,6 +99,11 @@ operations! {
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions"
         => handlers::users::bulk_edit_teams_and_permissions,
         ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+    BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences"
+        => handlers::experiences::bulk_change_experiences,
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+    USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience" => handlers::experiences::users_by_experience, ["BatchGetItem", "Query"];
+    EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains" => handlers::experiences::experience_domains, ["BatchGetItem", "Query"];
     LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"];
     CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"];
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,

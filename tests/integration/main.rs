@@ -1,6 +1,7 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
 mod contract;
+mod experiences;
 mod invites;
 mod real_client;
 mod roles;

@@ -378,7 +378,19 @@ pub struct BulkTeamsAndPermissions {
 
 /// Applies the same teams and permissions to every selected user: all of them change or none does.
 pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request: BulkTeamsAndPermissions) -> Result<Vec<User>, ApiError> {
-    let mut ids: Vec<String> = request.user_ids.clone();
+    let patch = UserPatch {
+        teams: Some(request.teams.clone()),
+        is_admin: request.is_admin,
+        is_dataset_manager: request.is_dataset_manager,
+        ..UserPatch::default()
+    };
+    bulk_write(app, caller, &request.user_ids, |_| patch.clone()).await
+}
+
+/// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change
+/// or none does (at most [`BULK_LIMIT`] users).
+pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_for: impl Fn(&User) -> UserPatch) -> Result<Vec<User>, ApiError> {
+    let mut ids: Vec<String> = user_ids.to_vec();
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
@@ -390,14 +402,7 @@ pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request
             format!("At most {BULK_LIMIT} users can be changed at once; {} were selected", ids.len()),
         ));
     }
-    let patch = UserPatch {
-        teams: Some(request.teams.clone()),
-        is_admin: request.is_admin,
-        is_dataset_manager: request.is_dataset_manager,
-        ..UserPatch::default()
-    };
     let store = caller.store(app);
-    let teams = submitted_teams(&store, &[&patch]).await?;
     let mut caller_now = caller.user.clone();
     for attempt in 0..WRITE_ATTEMPTS {
         if attempt > 0 {
@@ -408,9 +413,11 @@ pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request
             let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
             return Err(ApiError::not_found("user.notFound", format!("There is no user {missing} in your organization")));
         }
+        let patches: Vec<UserPatch> = targets.iter().map(&patch_for).collect();
+        let teams = submitted_teams(&store, &patches.iter().collect::<Vec<_>>()).await?;
         let mut planned = Vec::with_capacity(targets.len());
-        for target in &targets {
-            let plan = plan_change(&caller_now, target, &patch, &teams)
+        for (target, patch) in targets.iter().zip(&patches) {
+            let plan = plan_change(&caller_now, target, patch, &teams)
                 .map_err(|e| ApiError { message: format!("User {}: {}", target.id, e.message), ..e })?;
             planned.push(plan);
         }
@@ -425,6 +432,11 @@ pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request
         }
         let extras = UserWriteExtras {
             active_admin_check: admin_to_check(&store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
+            experience_domains: writes
+                .iter()
+                .flat_map(|w| w.after.experiences.keys().filter(|d| !w.before.as_ref().is_some_and(|b| b.experiences.contains_key(*d))))
+                .cloned()
+                .collect(),
             ..UserWriteExtras::default()
         };
         match write_all_or_nothing(&store, &writes, &extras).await {
@@ -457,14 +469,15 @@ pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request
 /// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one). Each
 /// transaction holds whole users; if a later one fails, the users written by the earlier ones are restored
 /// (conditioned on the version this request wrote), so the request changes all users or none.
-async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
+pub async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
     let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
     let mut size = 0;
     for write in writes {
         let (items, _) = store.user_write_items(std::slice::from_ref(write), &UserWriteExtras::default());
-        // Room for the admin check in every transaction. (Team checks are counted per user here, though
-        // a transaction needs one per team, so this overestimates.)
-        if size + items.len() > crate::store::TRANSACTION_LIMIT - 1 && !chunks.last().unwrap().is_empty() {
+        // Room for the admin check in every transaction, and the new experience domains in the first.
+        // (Team checks are counted per user here, though a transaction needs one per team: an overestimate.)
+        let reserved = 1 + if chunks.len() == 1 { extras.experience_domains.len() } else { 0 };
+        if size + items.len() > crate::store::TRANSACTION_LIMIT - reserved && !chunks.last().unwrap().is_empty() {
             chunks.push(Vec::new());
             size = 0;
         }
@@ -472,9 +485,14 @@ async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras
         chunks.last_mut().unwrap().push(write);
     }
     let mut done: Vec<&UserWrite> = Vec::new();
-    for chunk in &chunks {
+    for (index, chunk) in chunks.iter().enumerate() {
         let owned: Vec<UserWrite> = chunk.iter().map(|w| UserWrite { before: w.before.clone(), after: w.after.clone() }).collect();
-        let chunk_extras = UserWriteExtras { active_admin_check: extras.active_admin_check.clone(), ..UserWriteExtras::default() };
+        // New experience domains join the list with the first transaction.
+        let chunk_extras = UserWriteExtras {
+            active_admin_check: extras.active_admin_check.clone(),
+            experience_domains: if index == 0 { extras.experience_domains.clone() } else { Default::default() },
+            ..UserWriteExtras::default()
+        };
         if let Err(err) = store.write_users(&owned, &chunk_extras).await {
             undo(store, &done).await;
             return Err(err);

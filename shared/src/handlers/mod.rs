@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod buildinfo;
+pub mod experiences;
 pub mod invites;
 pub mod json;
 pub mod teams;

@@ -10,11 +10,14 @@ use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
     ApiToken, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
-    Membership, TEAM_PREFIX, Team, TeamNameGuard, User, members_prefix, org_partition, users_by_name_partition,
+    Membership, TEAM_PREFIX, Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix,
+    org_partition, users_by_name_partition,
 };
 
 /// Name of the index that lists an organization's users by name.
 pub const USERS_BY_NAME_INDEX: &str = "UsersByName";
+/// Name of the index of active users' experiences by organization and domain, by value.
+pub const USERS_BY_EXPERIENCE_INDEX: &str = "UsersByExperience";
 
 /// A user item to write: its state when read (`before`, `None` for a new user) and the new state.
 pub struct UserWrite {
@@ -73,6 +76,12 @@ impl<'a> OrgStore<'a> {
     /// Only for the domain crate: callers outside it get an `OrgStore` from an authenticated `Caller`.
     pub(crate) fn new(db: &'a Db, organization: &str) -> Self {
         OrgStore { db, organization: organization.to_owned() }
+    }
+
+    /// For trusted internal services (such as task distribution) that act for an organization they name.
+    /// No HTTP handler uses it: requests get their store from the authenticated caller.
+    pub fn for_internal_service(db: &'a Db, organization: &str) -> Self {
+        Self::new(db, organization)
     }
 
     pub fn organization_id(&self) -> &str {
@@ -162,6 +171,61 @@ impl<'a> OrgStore<'a> {
             .map_err(|e| sdk_error("Query", e))?;
         let more = output.last_evaluated_key.is_some();
         let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(QueryPage { items, more })
+    }
+
+    /// One page of the active users with at least `min_value` in `domain`, highest first, after the
+    /// position `after` (value, user id) of the previous page. Reads only matching users.
+    pub async fn users_with_experience(
+        &self,
+        domain: &str,
+        min_value: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<QueryPage<(String, i64)>, ApiError> {
+        let partition = experience_partition(&self.organization, domain);
+        let start = after.map(|(value, user_id)| {
+            HashMap::from([
+                ("experienceKey".to_owned(), s(&partition)),
+                ("experienceValue".to_owned(), n(value)),
+                ("PK".to_owned(), s(org_partition(&self.organization))),
+                ("SK".to_owned(), s(Key::user_experience(&self.organization, user_id, domain).sk)),
+            ])
+        });
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .index_name(USERS_BY_EXPERIENCE_INDEX)
+            .key_condition_expression("experienceKey = :p AND experienceValue >= :min")
+            .expression_attribute_values(":p", s(&partition))
+            .expression_attribute_values(":min", n(min_value))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let prefix = "EXPERIENCE#";
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let sk = match item.get("SK") {
+                    Some(AttributeValue::S(sk)) => sk.clone(),
+                    _ => return None,
+                };
+                let value = match item.get("experienceValue") {
+                    Some(AttributeValue::N(v)) => v.parse().ok()?,
+                    _ => return None,
+                };
+                let user_id = sk.strip_prefix(prefix)?.split('#').next()?.to_owned();
+                Some((user_id, value))
+            })
+            .collect();
         Ok(QueryPage { items, more })
     }
 
@@ -270,6 +334,29 @@ impl<'a> OrgStore<'a> {
             }
             for team_id in old_teams.keys().filter(|id| !after.teams.contains_key(*id)) {
                 items.push(self.db.delete(&Key::membership(&self.organization, team_id, &after.id), None));
+                meanings.push(UserWriteConflict::Stale);
+            }
+            // The experience items mirror the experiences of active users only.
+            let empty_experiences = Default::default();
+            let old_experiences = match &write.before {
+                Some(before) if before.is_active() => &before.experiences,
+                _ => &empty_experiences,
+            };
+            let new_experiences = if after.is_active() { &after.experiences } else { &empty_experiences };
+            for (domain, value) in new_experiences {
+                if old_experiences.get(domain) != Some(value) {
+                    let experience = UserExperience {
+                        organization: self.organization.clone(),
+                        user_id: after.id.clone(),
+                        domain: domain.clone(),
+                        value: *value,
+                    };
+                    items.push(self.db.put(&experience));
+                    meanings.push(UserWriteConflict::Stale);
+                }
+            }
+            for domain in old_experiences.keys().filter(|d| !new_experiences.contains_key(*d)) {
+                items.push(self.db.delete(&Key::user_experience(&self.organization, &after.id, domain), None));
                 meanings.push(UserWriteConflict::Stale);
             }
         }

@@ -1,0 +1,114 @@
+//! Experience levels: the organization's domain list, "Change Experience" for many users at once, and the
+//! query task distribution needs: active users with at least N in a domain, highest first.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::domain::users::{UserPatch, bulk_write};
+use crate::error::ApiError;
+use crate::model::User;
+use crate::store::org::OrgStore;
+use crate::validate;
+
+/// The organization's experience domains, sorted (for the "Change Experience" dropdown; a new domain
+/// joins the list when it is first saved with a user).
+pub async fn domains(app: &App, caller: &Caller) -> Result<Vec<String>, ApiError> {
+    caller.store(app).experience_domains().await
+}
+
+/// "Change Experience" for many selected users (beyond WEBKNOSSOS): set some domains to values and remove
+/// others, for all selected users at once, all or nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkExperiences {
+    pub user_ids: Vec<String>,
+    #[serde(default)]
+    pub set: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+pub async fn bulk_change(app: &App, caller: &Caller, request: BulkExperiences) -> Result<Vec<User>, ApiError> {
+    let set = validate::experiences(&request.set)?;
+    let mut remove = Vec::with_capacity(request.remove.len());
+    for domain in &request.remove {
+        let domain = validate::experience_domain(domain)?;
+        if set.contains_key(&domain) {
+            return Err(ApiError::bad_request("experience.domain.setAndRemoved", format!("Experience domain {domain:?} is both set and removed")));
+        }
+        remove.push(domain);
+    }
+    if set.is_empty() && remove.is_empty() {
+        return Err(ApiError::bad_request("experience.change.empty", "Name experiences to set or to remove"));
+    }
+    bulk_write(app, caller, &request.user_ids, |target| UserPatch {
+        experiences: Some({
+            let mut experiences = target.experiences.clone();
+            experiences.extend(set.clone());
+            for domain in &remove {
+                experiences.remove(domain);
+            }
+            experiences
+        }),
+        ..UserPatch::default()
+    })
+    .await
+}
+
+/// A page of the distribution query.
+pub struct ExperiencePage {
+    /// Users with their value in the domain, highest first.
+    pub users: Vec<(User, i64)>,
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(value: i64, user_id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{value}:{user_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+    use base64::Engine;
+    let invalid = || ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned");
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let (value, user_id) = text.split_once(':').ok_or_else(invalid)?;
+    let value = value.parse().map_err(|_| invalid())?;
+    if !crate::ids::is_object_id(user_id) {
+        return Err(invalid());
+    }
+    Ok((value, user_id.to_owned()))
+}
+
+/// Active users of the store's organization with at least `min_value` in `domain` (0: any level), highest
+/// first, `limit` per page. Answered from the `UsersByExperience` index: the cost follows the number of
+/// matching users, not the organization's size. For the API route and for internal services (task
+/// distribution), which get their `OrgStore` with `OrgStore::for_internal_service`.
+pub async fn users_with_experience(store: &OrgStore<'_>, domain: &str, min_value: i64, limit: usize, cursor: Option<&str>) -> Result<ExperiencePage, ApiError> {
+    let domain = validate::experience_domain(domain)?;
+    let min_value = validate::experience_value(&domain, min_value)?;
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"));
+    }
+    let after = cursor.map(decode_cursor).transpose()?;
+    let page = store.users_with_experience(&domain, min_value, after.as_ref().map(|(v, u)| (*v, u.as_str())), limit).await?;
+    let ids: Vec<String> = page.items.iter().map(|(id, _)| id.clone()).collect();
+    let users = store.users(&ids).await?;
+    let found: Vec<(User, i64)> = page
+        .items
+        .iter()
+        .filter_map(|(id, value)| users.iter().find(|u| &u.id == id && u.is_active()).map(|u| (u.clone(), *value)))
+        .collect();
+    let next_cursor = if page.more { page.items.last().map(|(id, value)| encode_cursor(*value, id)) } else { None };
+    Ok(ExperiencePage { users: found, next_cursor })
+}
+
+/// The distribution query for a caller: admins only (it lists anyone in the organization).
+pub async fn users_with_experience_for(app: &App, caller: &Caller, domain: &str, min_value: i64, limit: usize, cursor: Option<&str>) -> Result<ExperiencePage, ApiError> {
+    if !caller.user.is_admin {
+        return Err(ApiError::forbidden("experience.query.notAllowed", "Only admins query users by experience"));
+    }
+    users_with_experience(&caller.store(app), domain, min_value, limit, cursor).await
+}
