@@ -232,6 +232,9 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> 
     if !valid {
         return Err(ApiError::invalid_credential());
     }
+    if organization.is_being_deleted() {
+        return Err(ApiError::unauthorized("organization.deleted", "This organization has been deleted"));
+    }
     if user.is_deactivated {
         return Err(ApiError::unauthorized("user.deactivated", "Your account has been deactivated by an admin"));
     }

@@ -18,6 +18,8 @@ pub struct Config {
     pub invite_lifetime: Duration,
     /// How long ended (expired, used, revoked) invites stay listed before the daily job deletes them.
     pub invite_retention: Duration,
+    /// E-mails of the instance operators (super users), lowercased.
+    pub super_users: Vec<String>,
 }
 
 pub const DEFAULT_INVITE_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Config {
             .field("self_registration_organization", &self.self_registration_organization)
             .field("invite_lifetime", &self.invite_lifetime)
             .field("invite_retention", &self.invite_retention)
+            .field("super_users", &self.super_users)
             .finish()
     }
 }
@@ -73,6 +76,11 @@ impl Config {
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
             invite_lifetime: days("INVITE_LIFETIME_DAYS", DEFAULT_INVITE_LIFETIME)?,
             invite_retention: days("INVITE_RETENTION_DAYS", DEFAULT_INVITE_RETENTION)?,
+            super_users: optional("SUPER_USER_EMAILS", "")
+                .split(',')
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
         };
         config.check()?;
         Ok(config)

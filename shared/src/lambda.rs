@@ -35,20 +35,52 @@ pub fn run(operation: &'static Operation) -> Result<(), Error> {
     })
 }
 
-/// Runs the daily invite job as a Lambda function (EventBridge schedule; the event's content is not used).
-pub fn run_invite_maintenance() -> Result<(), Error> {
+/// Runs a background (non-HTTP) function: JSON event in, JSON result out; a failure is a Lambda error
+/// (so EventBridge and direct invokers see it and retry).
+fn run_event<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, crate::ApiError>> + Send,
+{
     init_tracing();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-        lambda_http::lambda_runtime::run(lambda_http::service_fn(move |_event: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await.map_err(|e| {
-                tracing::error!(error = %e, "invite maintenance failed");
+        lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            handler(app, event.payload).await.map_err(|e| {
+                tracing::error!(error = %e, "background function failed");
                 Error::from(e.to_string())
-            })?;
-            tracing::info!(reminded = report.reminded, reminders_failed = report.reminders_failed, deleted = report.deleted, "invite maintenance");
-            Ok::<_, Error>(serde_json::to_value(report).expect("the report serializes"))
+            })
         }))
         .await
+    })
+}
+
+/// The daily invite job (EventBridge schedule; the event's content is not used).
+pub fn run_invite_maintenance() -> Result<(), Error> {
+    run_event(|app, _event| async move {
+        let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await?;
+        tracing::info!(reminded = report.reminded, reminders_failed = report.reminders_failed, deleted = report.deleted, "invite maintenance");
+        Ok(serde_json::to_value(report).expect("the report serializes"))
+    })
+}
+
+/// The scheduled purge of deleted organizations, within the function's time (leaving a margin).
+pub fn run_organization_purge() -> Result<(), Error> {
+    run_event(|app, _event| async move {
+        let budget = std::time::Duration::from_secs(u64::from(crate::routes::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60)));
+        let finished = crate::domain::organizations::purge_pending(app, std::time::Instant::now() + budget).await?;
+        tracing::info!(finished, "organization purge");
+        Ok(serde_json::json!({ "finished": finished }))
+    })
+}
+
+/// A storage-usage report: `{"organization": "...", "usedStorageBytes": N, "reportedAt": ms}`.
+pub fn run_report_storage_usage() -> Result<(), Error> {
+    run_event(|app, event| async move {
+        let report: crate::domain::organizations::StorageReport = serde_json::from_value(event)
+            .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Invalid storage report: {e}")))?;
+        let stored = crate::domain::organizations::report_storage(app, &report).await?;
+        Ok(serde_json::json!({ "stored": stored }))
     })
 }

@@ -65,6 +65,11 @@ pub const TEAM_PREFIX: &str = "TEAM#";
 pub const INVITE_PREFIX: &str = "INVITE#";
 /// The one partition of each sparse invite index (invites are few; see docs/data-model.md).
 pub const INVITE_SCHEDULE_PARTITION: &str = "INVITES";
+/// The one partition of the index of organizations being deleted.
+pub const DELETION_PARTITION: &str = "ORGS";
+/// Who gets AI job completion notices.
+pub const AI_JOB_RECIPIENTS: &[&str] = &["jobOwner", "jobOwnerAndAdmins", "none"];
+pub const PRICING_PLANS: &[&str] = &["Personal", "Team", "Power", "Team_Trial", "Power_Trial", "Custom"];
 pub const EXPERIENCE_DOMAIN_PREFIX: &str = "EXPDOMAIN#";
 
 /// Sort-key prefix of a team's memberships.
@@ -107,8 +112,6 @@ pub struct Account {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    #[serde(default)]
-    pub is_super_user: bool,
     /// organization id -> user id of this account's identity there.
     #[serde(default)]
     pub identities: BTreeMap<String, String>,
@@ -161,8 +164,21 @@ pub struct Organization {
     pub milli_credit_balance: i64,
     #[serde(default)]
     pub new_user_mailing_list: String,
+    /// Receives plan and subscription notices (empty: the owner).
+    #[serde(default)]
+    pub plan_subscription_email: String,
+    /// Who gets AI job completion notices: one of `AI_JOB_RECIPIENTS`.
+    #[serde(default = "default_ai_job_recipients")]
+    pub ai_job_notifications: String,
+    /// When the dataset side last reported `usedStorageBytes` (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_reported_at: Option<i64>,
     #[serde(default)]
     pub enable_auto_verify: bool,
+    /// Set when deletion was accepted (epoch ms): the organization is unusable from then on, and its
+    /// items are being purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_requested_at: Option<i64>,
     /// The organization team ("Default") every new member joins.
     pub organization_team_id: String,
     /// Identities in the organization (active or not), kept in step transactionally.
@@ -172,10 +188,49 @@ pub struct Organization {
     pub created: i64,
 }
 
+fn default_ai_job_recipients() -> String {
+    "jobOwner".into()
+}
+
+impl Organization {
+    pub fn is_being_deleted(&self) -> bool {
+        self.deletion_requested_at.is_some()
+    }
+}
+
 impl Entity for Organization {
     const KIND: &'static str = "Organization";
     fn key(&self) -> Key {
         Key::organization(&self.id)
+    }
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        match self.deletion_requested_at {
+            Some(_) => vec![("deletionPartition", DELETION_PARTITION.to_owned())],
+            None => Vec::new(),
+        }
+    }
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        self.deletion_requested_at.map(|at| vec![("deletionRequestedAt", at)]).unwrap_or_default()
+    }
+}
+
+/// A change of the organization's credits; the balance on the organization item is their sum, kept in
+/// the same transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditTransaction {
+    pub organization: String,
+    pub id: String,
+    pub milli_credits: i64,
+    pub comment: String,
+    pub created_by: String,
+    pub created: i64,
+}
+
+impl Entity for CreditTransaction {
+    const KIND: &'static str = "CreditTransaction";
+    fn key(&self) -> Key {
+        Key { pk: org_partition(&self.organization), sk: format!("CREDIT#{}", self.id) }
     }
 }
 
@@ -219,6 +274,9 @@ pub struct User {
     /// Raised by every change of the item except lastActivity; writes are conditioned on it.
     #[serde(default)]
     pub version: u64,
+    /// Granted by the owner to an admin: may delete the organization.
+    #[serde(default)]
+    pub may_delete_organization: bool,
 }
 
 impl User {

@@ -87,6 +87,19 @@ operations! {
         => handlers::invites::organization_by_invite, ["GetItem"];
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,
         ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+    GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}" => handlers::organizations::get_organization, ["BatchGetItem", "GetItem"];
+    UPDATE_ORGANIZATION = "update_organization", "PATCH", "/organizations/{id}"
+        => handlers::organizations::update_organization, ["BatchGetItem", "GetItem", "UpdateItem"];
+    LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations" => handlers::organizations::list_organizations, ["BatchGetItem", "GetItem"];
+    DELETE_ORGANIZATION = "delete_organization", "DELETE", "/organizations/{id}" => handlers::organizations::delete_organization,
+        ["BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+    SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
+        => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
+    CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
+        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
+    CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan" => handlers::organizations::change_plan, ["BatchGetItem", "GetItem", "UpdateItem"];
+    ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits"
+        => handlers::organizations::add_credits, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
     LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"];
     REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend"
@@ -169,20 +182,46 @@ mod tests {
     }
 }
 
-/// A function run on a schedule (EventBridge), not over HTTP.
-pub struct ScheduledFunction {
-    /// Binary name in `functions/src/bin/{name}.rs` and SAM function `{Name}Function`.
+/// What starts a background function.
+pub enum Trigger {
+    /// An EventBridge schedule expression.
+    Schedule(&'static str),
+    /// Invoked directly with IAM by another service (no public route).
+    Invoke,
+}
+
+/// A function that is not an HTTP route.
+pub struct BackgroundFunction {
+    /// Binary name in `functions/src/bin/{name}.rs` (whose main calls `accounts::lambda::run_{name}`) and
+    /// SAM function `{Name}Function`.
     pub name: &'static str,
-    /// EventBridge schedule expression.
-    pub schedule: &'static str,
+    pub trigger: Trigger,
+    pub timeout_seconds: u32,
     pub actions: &'static [&'static str],
 }
 
 /// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
-pub static INVITE_MAINTENANCE: ScheduledFunction = ScheduledFunction {
+pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     name: "invite_maintenance",
-    schedule: "rate(1 day)",
+    trigger: Trigger::Schedule("rate(1 day)"),
+    timeout_seconds: 300,
     actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
 };
 
-pub static SCHEDULED: &[&ScheduledFunction] = &[&INVITE_MAINTENANCE];
+/// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
+pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
+    name: "organization_purge",
+    trigger: Trigger::Schedule("rate(5 minutes)"),
+    timeout_seconds: 900,
+    actions: &["Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+};
+
+/// Storage usage reported by the dataset side (`domain::organizations::report_storage`).
+pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
+    name: "report_storage_usage",
+    trigger: Trigger::Invoke,
+    timeout_seconds: 10,
+    actions: &["UpdateItem"],
+};
+
+pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];

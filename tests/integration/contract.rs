@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use accounts::routes::{ALL, DEFAULT_ROUTE, SCHEDULED};
+use accounts::routes::{ALL, BACKGROUND, DEFAULT_ROUTE, Trigger};
 use serde_norway::Value;
 
 fn read(path: &str) -> String {
@@ -19,7 +19,10 @@ fn yaml(path: &str) -> Value {
 /// for every scheduled function.
 fn expected_events() -> BTreeSet<(String, String, String)> {
     let mut events = expected_routes();
-    events.extend(SCHEDULED.iter().map(|f| (f.name.to_owned(), "SCHEDULE".to_owned(), f.schedule.to_owned())));
+    events.extend(BACKGROUND.iter().filter_map(|f| match f.trigger {
+        Trigger::Schedule(expression) => Some((f.name.to_owned(), "SCHEDULE".to_owned(), expression.to_owned())),
+        Trigger::Invoke => None,
+    }));
     events
 }
 
@@ -45,13 +48,16 @@ fn template_functions_are_generated_from_the_route_table() {
 fn template_routes_match_the_route_table() {
     let template = yaml("template.yaml");
     let mut found = BTreeSet::new();
+    let mut functions = BTreeSet::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("every function names its binary");
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
-        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+        functions.insert(binary.to_owned());
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for (_, event) in events {
             if event["Type"].as_str() == Some("Schedule") {
                 let schedule = event["Properties"]["Schedule"].as_str().unwrap().to_owned();
                 found.insert((binary.to_owned(), "SCHEDULE".to_owned(), schedule));
@@ -67,6 +73,8 @@ fn template_routes_match_the_route_table() {
         }
     }
     assert_eq!(found, expected_events());
+    let expected_functions: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
+    assert_eq!(functions, expected_functions);
 }
 
 #[test]
@@ -77,7 +85,7 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let source = std::fs::read_to_string(&path).unwrap();
-        let call = if SCHEDULED.iter().any(|f| f.name == name) {
+        let call = if BACKGROUND.iter().any(|f| f.name == name) {
             format!("accounts::lambda::run_{name}()")
         } else {
             format!("accounts::lambda::run(&accounts::routes::{})", name.to_uppercase())
@@ -85,7 +93,7 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
         binaries.insert(name);
     }
-    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(SCHEDULED.iter().map(|f| f.name.to_owned())).collect();
+    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
     assert_eq!(binaries, operations);
 }
 

@@ -3,6 +3,7 @@
 mod contract;
 mod experiences;
 mod invites;
+mod organizations;
 mod real_client;
 mod roles;
 mod routing;

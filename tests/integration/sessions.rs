@@ -83,6 +83,7 @@ async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64)
         created,
         session_epoch: 0,
         version: 0,
+        may_delete_organization: false,
     };
     let account_id = {
         let items = env.scan().await;

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PASSWORD: &str = "correct horse battery";
+/// The instance operator of a test env (configured by e-mail, as deployments do).
+pub const SUPER_USER: &str = "operator@instance.test";
 /// The organization a test env lets people register into without an invite (create it to use it).
 pub const HOME_ORGANIZATION: &str = "home";
 
@@ -111,6 +113,7 @@ pub fn test_config(table: &str) -> Config {
         session_lifetime: std::time::Duration::from_secs(3600),
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
+        super_users: vec![SUPER_USER.into()],
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }

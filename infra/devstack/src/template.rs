@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, SCHEDULED, ScheduledFunction};
+use accounts::routes::{ALL, BACKGROUND, BackgroundFunction, DEFAULT_ROUTE, Operation, Trigger};
 
 pub const BEGIN_MARKER: &str = "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
 pub const END_MARKER: &str = "  # END GENERATED FUNCTIONS";
@@ -88,16 +88,21 @@ fn function(out: &mut String, op: &Operation) {
     out.push('\n');
 }
 
-fn scheduled(out: &mut String, function: &ScheduledFunction) {
-    header(out, function.name, &format!("scheduled {}", function.schedule));
-    // It pages through every due item: give it more time than a request.
-    let _ = writeln!(out, "      Timeout: 300");
+fn background(out: &mut String, function: &BackgroundFunction) {
+    let description = match function.trigger {
+        Trigger::Schedule(expression) => format!("scheduled {expression}"),
+        Trigger::Invoke => "internal, invoked with IAM".to_owned(),
+    };
+    header(out, function.name, &description);
+    let _ = writeln!(out, "      Timeout: {}", function.timeout_seconds);
     policies(out, function.actions);
-    let _ = writeln!(out, "      Events:");
-    let _ = writeln!(out, "        Schedule:");
-    let _ = writeln!(out, "          Type: Schedule");
-    let _ = writeln!(out, "          Properties:");
-    let _ = writeln!(out, "            Schedule: {}", function.schedule);
+    if let Trigger::Schedule(expression) = function.trigger {
+        let _ = writeln!(out, "      Events:");
+        let _ = writeln!(out, "        Schedule:");
+        let _ = writeln!(out, "          Type: Schedule");
+        let _ = writeln!(out, "          Properties:");
+        let _ = writeln!(out, "            Schedule: {expression}");
+    }
     out.push('\n');
 }
 
@@ -107,8 +112,8 @@ pub fn functions_section() -> String {
     for op in ALL {
         function(&mut out, op);
     }
-    for function in SCHEDULED {
-        scheduled(&mut out, function);
+    for function in BACKGROUND {
+        background(&mut out, function);
     }
     out.push_str(END_MARKER);
     out

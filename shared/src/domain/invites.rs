@@ -332,6 +332,7 @@ async fn invited_user(store: &OrgStore<'_>, invite: &Invite, organization: &Orga
         created: now,
         session_epoch: 0,
         version: 0,
+        may_delete_organization: false,
     })
 }
 
@@ -421,7 +422,6 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
         id: ids::new_object_id(),
         email: email.clone(),
         password_hash,
-        is_super_user: false,
         identities: BTreeMap::new(),
         last_used_organization: Some(organization.id.clone()),
         created: now,

@@ -3,6 +3,7 @@
 
 pub mod experiences;
 pub mod invites;
+pub mod organizations;
 pub mod session;
 pub mod signup;
 pub mod teams;

@@ -29,7 +29,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str) -> Result<Log
         return Err(invalid_credentials());
     };
     let mut identities = accounts::identities(&app.db, &account).await?;
-    identities.retain(|(user, _)| !user.is_deactivated);
+    identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
     identities.sort_by_key(|(user, _)| user.created);
     let last_used = account.last_used_organization.as_deref();
     let chosen = identities

@@ -94,7 +94,6 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         id: ids::new_object_id(),
         email: email.clone(),
         password_hash,
-        is_super_user: false,
         identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
         last_used_organization: Some(organization.id.clone()),
         created: now,
@@ -116,6 +115,7 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         created: now,
         session_epoch: 0,
         version: 0,
+        may_delete_organization: false,
     };
     let store = OrgStore::new(&app.db, &organization.id);
     match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {

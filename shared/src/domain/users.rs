@@ -49,6 +49,8 @@ pub struct UserPatch {
     pub is_dataset_manager: Option<bool>,
     pub teams: Option<Vec<TeamMembershipInput>>,
     pub experiences: Option<BTreeMap<String, i64>>,
+    /// Whether this admin may delete the organization: only the owner grants or takes it.
+    pub may_delete_organization: Option<bool>,
 }
 
 /// The outcome of the rules for one user.
@@ -176,6 +178,12 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
         needs_admin = true;
     }
 
+    if let Some(may_delete) = patch.may_delete_organization.filter(|v| *v != target.may_delete_organization) {
+        if !caller.is_organization_owner {
+            return Err(ApiError::forbidden("user.deletionRight.notAllowed", "Only the organization's owner grants the right to delete it"));
+        }
+        after.may_delete_organization = may_delete;
+    }
     if let Some(submitted) = &patch.teams {
         let teams_after = planned_teams(caller, target, submitted, teams)?;
         if teams_after != target.teams && !may_edit {
@@ -192,6 +200,13 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
         after.experiences = experiences;
     }
 
+    if after.may_delete_organization && !after.is_admin {
+        if patch.may_delete_organization == Some(true) {
+            return Err(ApiError::bad_request("user.deletionRight.adminsOnly", "Only admins can be allowed to delete the organization"));
+        }
+        // Losing admin rights takes the deletion right with them.
+        after.may_delete_organization = false;
+    }
     let was_active_admin = target.is_admin && !target.is_deactivated;
     let is_active_admin = after.is_admin && !after.is_deactivated;
     let access_changed = after.teams != target.teams
@@ -651,6 +666,7 @@ mod tests {
             created: 0,
             session_epoch: 0,
             version: 0,
+            may_delete_organization: false,
         }
     }
 

@@ -33,6 +33,7 @@ pub struct UserJson<'a> {
     pub is_editable: bool,
     pub organization: &'a str,
     pub created: i64,
+    pub may_delete_organization: bool,
 }
 
 /// `user` as `viewer` sees it (`isEditable` depends on the viewer).
@@ -53,6 +54,7 @@ pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
         is_editable: policy::may_edit_user(viewer, user),
         organization: &user.organization,
         created: user.created,
+        may_delete_organization: user.may_delete_organization || user.is_organization_owner,
     }
 }
 
@@ -79,18 +81,28 @@ pub struct OrganizationJson<'a> {
     pub included_storage_bytes: Option<u64>,
     pub used_storage_bytes: u64,
     pub owner_name: Option<String>,
+    pub member_count: u64,
+    pub active_user_count: u64,
+    /// When the dataset side last reported the storage usage (epoch ms).
+    pub storage_reported_at: Option<i64>,
     /// Members only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub milli_credit_balance: Option<i64>,
-    /// Admins only.
+    /// Admins only (the Notifications tab).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_user_mailing_list: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_subscription_email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_job_notifications: Option<&'a str>,
     pub created: i64,
 }
 
-/// `organization` as a member `viewer` sees it; `owner` is the owner's identity, when known.
+/// `organization` as `viewer` sees it (credits for members, notification settings for its admins);
+/// `owner` is the owner's identity, when known.
 pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, viewer: &User) -> OrganizationJson<'a> {
     let member = viewer.organization == organization.id && !viewer.is_deactivated;
+    let admin = member && viewer.is_admin;
     OrganizationJson {
         id: &organization.id,
         name: &organization.name,
@@ -101,8 +113,13 @@ pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, vi
         included_storage_bytes: organization.included_storage_bytes,
         used_storage_bytes: organization.used_storage_bytes,
         owner_name: owner.map(|o| format!("{} {}", o.first_name, o.last_name)),
+        member_count: organization.member_count,
+        active_user_count: organization.active_user_count,
+        storage_reported_at: organization.storage_reported_at,
         milli_credit_balance: member.then_some(organization.milli_credit_balance),
-        new_user_mailing_list: (member && viewer.is_admin).then_some(organization.new_user_mailing_list.as_str()),
+        new_user_mailing_list: admin.then_some(organization.new_user_mailing_list.as_str()),
+        plan_subscription_email: admin.then_some(organization.plan_subscription_email.as_str()),
+        ai_job_notifications: admin.then_some(organization.ai_job_notifications.as_str()),
         created: organization.created,
     }
 }

@@ -6,6 +6,7 @@ pub mod buildinfo;
 pub mod experiences;
 pub mod invites;
 pub mod json;
+pub mod organizations;
 pub mod teams;
 pub mod user;
 pub mod users;

@@ -43,7 +43,11 @@ pub async fn create_organization_with_owner(
         used_storage_bytes: 0,
         milli_credit_balance: 0,
         new_user_mailing_list: String::new(),
+        plan_subscription_email: String::new(),
+        ai_job_notifications: "jobOwner".into(),
+        storage_reported_at: None,
         enable_auto_verify: false,
+        deletion_requested_at: None,
         organization_team_id: team_id.clone(),
         member_count: 1,
         active_user_count: 1,
@@ -74,12 +78,12 @@ pub async fn create_organization_with_owner(
         created: now,
         session_epoch: 0,
         version: 0,
+        may_delete_organization: false,
     };
     let account = Account {
         id: account_id.clone(),
         email: new.email.clone(),
         password_hash: new.password_hash,
-        is_super_user: false,
         identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
         last_used_organization: Some(organization.id.clone()),
         created: now,
@@ -250,5 +254,124 @@ pub async fn create_account_with_identity(db: &Db, store: &OrgStore<'_>, account
             }
         }
         Err(TransactError::Api(err)) => Err(NewAccountError::Api(err)),
+    }
+}
+
+/// Takes an organization's identity out of its account (for the organization's deletion): the account
+/// keeps its other organizations, falls back to one of them as last used, and is deleted with its e-mail
+/// guard when none is left (so the address is free again). Idempotent, so a resumed purge can repeat it.
+pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> Result<(), ApiError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.table)
+        .set_key(Some(super::key_attributes(&Key::account(account_id))))
+        .update_expression("REMOVE identities.#organization")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#organization", organization)
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    let account: Account = match result {
+        Ok(output) => from_item(output.attributes.unwrap_or_default())?,
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => return Ok(()),
+        Err(e) => return Err(crate::error::sdk_error("UpdateItem", e)),
+    };
+    if account.identities.is_empty() {
+        let items = vec![
+            db.delete_with_values(&Key::account(account_id), Some("size(identities) = :zero"), vec![(":zero", n(0))]),
+            db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(account_id))]),
+        ];
+        return match db.transact(items).await {
+            // Joined another organization meanwhile: the account stays.
+            Ok(()) | Err(TransactError::ConditionFailed { .. }) => Ok(()),
+            Err(TransactError::Api(err)) => Err(err),
+        };
+    }
+    if account.last_used_organization.as_deref() == Some(organization) {
+        let fallback = account.identities.keys().next().cloned().unwrap_or_default();
+        let items = vec![db.update(
+            &Key::account(account_id),
+            "SET lastUsedOrganization = :fallback",
+            Some("lastUsedOrganization = :deleted"),
+            &[],
+            vec![(":fallback", s(fallback)), (":deleted", s(organization))],
+        )];
+        return match db.transact(items).await {
+            Ok(()) | Err(TransactError::ConditionFailed { .. }) => Ok(()),
+            Err(TransactError::Api(err)) => Err(err),
+        };
+    }
+    Ok(())
+}
+
+/// Creates an organization whose owner is an existing account (an instance operator's "create an
+/// organization for an owner e-mail"), in one transaction: the organization id is claimed, and the
+/// account gains the identity only if it has none there.
+pub async fn create_organization_for_account(db: &Db, account: &Account, organization_id: &str, organization_name: &str, owner_name: (&str, &str), now: i64) -> Result<(Organization, User), ApiError> {
+    let user_id = ids::new_object_id();
+    let team_id = ids::new_object_id();
+    let organization = Organization {
+        id: organization_id.to_owned(),
+        name: organization_name.to_owned(),
+        owner_user_id: user_id.clone(),
+        pricing_plan: PLAN_CUSTOM.into(),
+        paid_until: None,
+        included_users: None,
+        included_storage_bytes: None,
+        used_storage_bytes: 0,
+        milli_credit_balance: 0,
+        new_user_mailing_list: String::new(),
+        plan_subscription_email: String::new(),
+        ai_job_notifications: "jobOwner".into(),
+        storage_reported_at: None,
+        enable_auto_verify: false,
+        deletion_requested_at: None,
+        organization_team_id: team_id.clone(),
+        member_count: 1,
+        active_user_count: 1,
+        created: now,
+    };
+    let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
+    let user = User {
+        id: user_id.clone(),
+        organization: organization.id.clone(),
+        account_id: account.id.clone(),
+        email: account.email.clone(),
+        first_name: owner_name.0.to_owned(),
+        last_name: owner_name.1.to_owned(),
+        is_admin: true,
+        is_organization_owner: true,
+        is_dataset_manager: false,
+        is_deactivated: false,
+        teams: BTreeMap::from([(team_id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
+        experiences: BTreeMap::new(),
+        last_activity: now,
+        created: now,
+        session_epoch: 0,
+        version: 0,
+        may_delete_organization: false,
+    };
+    let items = vec![
+        db.put_new(&organization),
+        db.update(
+            &Key::account(&account.id),
+            "SET identities.#organization = :user",
+            Some("attribute_exists(PK) AND attribute_not_exists(identities.#organization)"),
+            &[("#organization", organization.id.as_str())],
+            vec![(":user", s(&user_id))],
+        ),
+        db.put_new(&user),
+        db.put_new(&team),
+        db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
+        db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
+    ];
+    match db.transact(items).await {
+        Ok(()) => Ok((organization, user)),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(ApiError::conflict(
+            "organization.id.alreadyInUse",
+            format!("The organization id {organization_id:?} is already taken; please choose another"),
+        )),
+        Err(err) => Err(err.into()),
     }
 }

@@ -74,3 +74,35 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<boo
         Err(super::TransactError::Api(err)) => Err(err),
     }
 }
+
+pub const ORGANIZATIONS_BEING_DELETED_INDEX: &str = "OrganizationsBeingDeleted";
+
+/// The ids of organizations whose deletion was accepted and whose purge has not finished, oldest first.
+pub async fn organizations_being_deleted(db: &Db) -> Result<Vec<String>, ApiError> {
+    let mut ids = Vec::new();
+    let mut start = None;
+    loop {
+        let output = db
+            .client
+            .query()
+            .table_name(&db.table)
+            .index_name(ORGANIZATIONS_BEING_DELETED_INDEX)
+            .key_condition_expression("deletionPartition = :p")
+            .expression_attribute_values(":p", s(crate::model::DELETION_PARTITION))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        for item in output.items.unwrap_or_default() {
+            if let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = item.get("PK") {
+                if let Some(id) = pk.strip_prefix("ORG#") {
+                    ids.push(id.to_owned());
+                }
+            }
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(ids);
+        }
+    }
+}

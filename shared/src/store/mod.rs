@@ -241,6 +241,42 @@ impl Db {
         Ok(found)
     }
 
+    /// Deletes items by key with BatchWriteItem (25 per request), retrying what DynamoDB leaves
+    /// unprocessed.
+    pub async fn delete_all(&self, keys: &[Key]) -> Result<(), ApiError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    WriteRequest::builder()
+                        .delete_request(DeleteRequest::builder().set_key(Some(key_attributes(key))).build().expect("key is set"))
+                        .build()
+                })
+                .collect();
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchWriteItem", e))?;
+                match output.unprocessed_items.unwrap_or_default().remove(&self.table) {
+                    Some(rest) if !rest.is_empty() => {
+                        if attempt >= 8 {
+                            return Err(ApiError::unavailable());
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        requests = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// TransactWriteItems. A failed condition comes back as [`TransactError::ConditionFailed`] telling which
     /// items' conditions failed, so callers can say precisely what conflicted.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
-    ApiToken, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
+    ApiToken, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, Organization, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
     Membership, TEAM_PREFIX, Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix,
     org_partition, users_by_name_partition,
 };
@@ -581,6 +581,140 @@ impl<'a> OrgStore<'a> {
         ]
     }
 
+    /// Updates the organization item (SET and REMOVE of the named attributes) unless it is being deleted;
+    /// returns it as stored.
+    pub async fn update_organization(&self, set: Vec<(&str, AttributeValue)>, remove: &[&str]) -> Result<Organization, ApiError> {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut clauses = Vec::new();
+        for (index, (name, value)) in set.into_iter().enumerate() {
+            names.insert(format!("#s{index}"), name.to_owned());
+            values.insert(format!(":s{index}"), value);
+            clauses.push(format!("#s{index} = :s{index}"));
+        }
+        let mut expression = String::new();
+        if !clauses.is_empty() {
+            expression = format!("SET {}", clauses.join(", "));
+        }
+        if !remove.is_empty() {
+            let removed: Vec<String> = remove
+                .iter()
+                .enumerate()
+                .map(|(index, name)| {
+                    names.insert(format!("#r{index}"), (*name).to_owned());
+                    format!("#r{index}")
+                })
+                .collect();
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
+        }
+        if expression.is_empty() {
+            return self.db.get(&Key::organization(&self.organization)).await?.ok_or_else(organization_gone);
+        }
+        let output = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(super::key_attributes(&Key::organization(&self.organization))))
+            .update_expression(expression.trim())
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => organization_gone(),
+                _ => sdk_error("UpdateItem", e),
+            })?;
+        from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// Records a credit transaction and adds it to the balance in one transaction; a debit must not take
+    /// the balance below zero (`false` then).
+    pub async fn add_credit(&self, transaction: &CreditTransaction) -> Result<bool, ApiError> {
+        let condition = if transaction.milli_credits < 0 {
+            "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) AND milliCreditBalance >= :needed"
+        } else {
+            "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) AND :needed = :needed"
+        };
+        let items = vec![
+            self.db.put_new(transaction),
+            self.db.update(
+                &Key::organization(&self.organization),
+                "ADD milliCreditBalance :amount",
+                Some(condition),
+                &[],
+                vec![(":amount", n(transaction.milli_credits)), (":needed", n(-transaction.milli_credits))],
+            ),
+        ];
+        match self.db.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed { .. }) => Ok(false),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
+    /// Stores a storage-usage report unless a newer one is already stored (reports may arrive out of
+    /// order). `false`: the organization is gone or the report is older.
+    pub async fn report_storage(&self, used_bytes: u64, reported_at: i64) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(super::key_attributes(&Key::organization(&self.organization))))
+            .update_expression("SET usedStorageBytes = :bytes, storageReportedAt = :at")
+            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)")
+            .expression_attribute_values(":bytes", n(used_bytes))
+            .expression_attribute_values(":at", n(reported_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Marks the organization as being deleted (it is unusable from this moment). `false`: it already is.
+    pub async fn mark_deleting(&self, now: i64) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(super::key_attributes(&Key::organization(&self.organization))))
+            .update_expression("SET deletionRequestedAt = :now, deletionPartition = :partition")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":partition", s(crate::model::DELETION_PARTITION))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// The first items of the organization's partition (strongly consistent): what a purge deletes next.
+    pub async fn partition_page(&self, limit: usize) -> Result<Vec<Item>, ApiError> {
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     pub async fn delete_membership(&self, team_id: &str, user_id: &str) -> Result<(), ApiError> {
         self.delete(&Key::membership(&self.organization, team_id, user_id)).await
     }
@@ -615,3 +749,7 @@ impl From<TransactError> for ApiError {
 
 /// `state` is a DynamoDB reserved word: conditions name it `#state`.
 const STATE_NAME: &[(&str, &str)] = &[("#state", "state")];
+
+fn organization_gone() -> ApiError {
+    ApiError::not_found("organization.notFound", "There is no such organization, or it is being deleted")
+}

@@ -68,6 +68,7 @@ async fn main() -> Result<(), String> {
         session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
+        super_users: std::env::var("SUPER_USER_EMAILS").unwrap_or_default().split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect(),
         self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.is_empty()),
     };
     config.check().map_err(|e| e.to_string())?;

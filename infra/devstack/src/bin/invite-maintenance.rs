@@ -36,6 +36,7 @@ async fn main() -> Result<(), String> {
         self_registration_organization: None,
         invite_lifetime: DEFAULT_INVITE_LIFETIME,
         invite_retention: DEFAULT_INVITE_RETENTION,
+        super_users: Vec::new(),
     };
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;

@@ -1,0 +1,5 @@
+//! Lambda function for the background function `organization_purge` (see `accounts::routes::BACKGROUND`).
+
+fn main() -> Result<(), accounts::lambda::Error> {
+    accounts::lambda::run_organization_purge()
+}

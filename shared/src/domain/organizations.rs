@@ -1,0 +1,351 @@
+//! Organizations: the overview and settings, the caller's organizations and switching between them,
+//! instance-operator operations (create for an owner, plan, credits), storage reports, and deletion with
+//! a purge that survives crashes.
+
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::model::{AI_JOB_RECIPIENTS, Account, CreditTransaction, Key, Organization, PRICING_PLANS, User};
+use crate::store::accounts;
+use crate::store::org::OrgStore;
+use crate::store::s;
+use crate::{ids, validate};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("organization.notFound", "There is no such organization, or you are not a member")
+}
+
+/// Members see only their own organization.
+fn own(caller: &Caller, organization_id: &str) -> Result<(), ApiError> {
+    if caller.organization.id == organization_id { Ok(()) } else { Err(not_found()) }
+}
+
+/// The organization's overview and its owner: a fixed number of reads whatever its size (the counters
+/// live on the organization item).
+pub async fn overview(app: &App, caller: &Caller, organization_id: &str) -> Result<(Organization, Option<User>), ApiError> {
+    own(caller, organization_id)?;
+    let owner = caller.store(app).user(&caller.organization.owner_user_id).await?;
+    Ok((caller.organization.clone(), owner))
+}
+
+/// `PATCH /organizations/{id}`: the name and the Notifications tab, by admins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub new_user_mailing_list: Option<String>,
+    pub plan_subscription_email: Option<String>,
+    pub ai_job_notifications: Option<String>,
+}
+
+/// An empty string, or one e-mail address.
+fn optional_email(field: &str, raw: &str) -> Result<String, ApiError> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    validate::email(raw).map_err(|e| ApiError::bad_request(e.code, format!("{field}: {}", e.message)))
+}
+
+pub async fn update(app: &App, caller: &Caller, organization_id: &str, patch: OrganizationPatch) -> Result<(Organization, Option<User>), ApiError> {
+    own(caller, organization_id)?;
+    if !caller.user.is_admin {
+        return Err(ApiError::forbidden("organization.notAllowed", "Only admins change the organization"));
+    }
+    let mut set = Vec::new();
+    if let Some(name) = &patch.name {
+        set.push(("name", s(validate::organization_name(name)?)));
+    }
+    if let Some(list) = &patch.new_user_mailing_list {
+        set.push(("newUserMailingList", s(optional_email("newUserMailingList", list)?)));
+    }
+    if let Some(email) = &patch.plan_subscription_email {
+        set.push(("planSubscriptionEmail", s(optional_email("planSubscriptionEmail", email)?)));
+    }
+    if let Some(recipients) = &patch.ai_job_notifications {
+        if !AI_JOB_RECIPIENTS.contains(&recipients.as_str()) {
+            return Err(ApiError::bad_request(
+                "organization.aiJobNotifications.invalid",
+                format!("aiJobNotifications must be one of {}", AI_JOB_RECIPIENTS.join(", ")),
+            ));
+        }
+        set.push(("aiJobNotifications", s(recipients)));
+    }
+    let store = caller.store(app);
+    let organization = store.update_organization(set, &[]).await?;
+    let owner = store.user(&organization.owner_user_id).await?;
+    Ok((organization, owner))
+}
+
+/// The caller's organizations (for the "Switch Organization" menu), by name.
+pub async fn of_caller(app: &App, caller: &Caller) -> Result<Vec<Organization>, ApiError> {
+    let account = app.db.get::<Account>(&Key::account(&caller.user.account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+    let mut organizations: Vec<Organization> = accounts::identities(&app.db, &account)
+        .await?
+        .into_iter()
+        .filter(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted())
+        .map(|(_, organization)| organization)
+        .collect();
+    organizations.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(organizations)
+}
+
+/// `POST /auth/switchOrganization/{id}`: a new session for the caller's identity there, which the account
+/// remembers as last used (so login picks it next time).
+pub async fn switch(app: &App, caller: &Caller, organization_id: &str) -> Result<crate::domain::session::LoggedIn, ApiError> {
+    let account = app.db.get::<Account>(&Key::account(&caller.user.account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+    let (user, organization) = accounts::identities(&app.db, &account)
+        .await?
+        .into_iter()
+        .find(|(_, organization)| organization.id == organization_id && !organization.is_being_deleted())
+        .ok_or_else(not_found)?;
+    if user.is_deactivated {
+        return Err(ApiError::forbidden("user.deactivated", "Your account in that organization has not been activated by an admin yet"));
+    }
+    let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
+    let session = accounts::start_session(&app.db, &account, &user, lifetime_seconds, ids::now_millis()).await?;
+    let token = app.keys.sign_session(&session, user.session_epoch)?;
+    Ok(crate::domain::session::LoggedIn { token, user, organization, lifetime_seconds })
+}
+
+/// Whether the caller is an instance operator (named by e-mail in the configuration).
+pub fn is_super_user(app: &App, caller: &Caller) -> bool {
+    app.config.super_users.iter().any(|e| *e == caller.user.email)
+}
+
+fn super_users_only() -> ApiError {
+    ApiError::forbidden("superUser.required", "Only the instance's operators do this")
+}
+
+/// An instance operator's store for any organization (the one place that crosses organizations, after
+/// the operator check).
+fn operator_store<'a>(app: &'a App, caller: &Caller, organization_id: &str) -> Result<OrgStore<'a>, ApiError> {
+    if !is_super_user(app, caller) {
+        return Err(super_users_only());
+    }
+    Ok(OrgStore::new(&app.db, organization_id))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrganization {
+    pub owner_email: String,
+    pub organization_name: String,
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// Creates an organization owned by an existing account (who joins it with the same login).
+pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganization) -> Result<(Organization, User), ApiError> {
+    if !is_super_user(app, caller) {
+        return Err(super_users_only());
+    }
+    let email = validate::email(&request.owner_email)?;
+    let name = validate::organization_name(&request.organization_name)?;
+    let id = validate::organization_id(request.organization.as_deref(), &name)?;
+    let account = accounts::account_by_email(&app.db, &email).await?.ok_or_else(|| {
+        ApiError::not_found("account.notFound", format!("There is no account for {email}; they sign up first, or use createOrganizationWithAdmin"))
+    })?;
+    // The owner is named as in their other organizations.
+    let names = accounts::identities(&app.db, &account)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(user, _)| (user.first_name, user.last_name))
+        .unwrap_or_else(|| ("Owner".into(), email.clone()));
+    accounts::create_organization_for_account(&app.db, &account, &id, &name, (&names.0, &names.1), ids::now_millis()).await
+}
+
+/// A field that may be absent, `null`, or a value.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::deserialize(deserializer)?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanChange {
+    pub pricing_plan: Option<String>,
+    /// `null`: no end.
+    #[serde(default, deserialize_with = "nullable")]
+    pub paid_until: Option<Option<i64>>,
+    /// `null`: unlimited.
+    #[serde(default, deserialize_with = "nullable")]
+    pub included_users: Option<Option<u64>>,
+    /// `null`: unlimited.
+    #[serde(default, deserialize_with = "nullable")]
+    pub included_storage_bytes: Option<Option<u64>>,
+}
+
+pub async fn change_plan(app: &App, caller: &Caller, organization_id: &str, change: PlanChange) -> Result<Organization, ApiError> {
+    let store = operator_store(app, caller, organization_id)?;
+    let mut set = Vec::new();
+    let mut remove = Vec::new();
+    if let Some(plan) = &change.pricing_plan {
+        if !PRICING_PLANS.contains(&plan.as_str()) {
+            return Err(ApiError::bad_request("organization.plan.invalid", format!("pricingPlan must be one of {}", PRICING_PLANS.join(", "))));
+        }
+        set.push(("pricingPlan", s(plan)));
+    }
+    for (name, value) in [
+        ("paidUntil", change.paid_until.map(|v| v.map(|x| x.to_string()))),
+        ("includedUsers", change.included_users.map(|v| v.map(|x| x.to_string()))),
+        ("includedStorageBytes", change.included_storage_bytes.map(|v| v.map(|x| x.to_string()))),
+    ] {
+        match value {
+            Some(Some(number)) => set.push((name, aws_sdk_dynamodb::types::AttributeValue::N(number))),
+            Some(None) => remove.push(name),
+            None => {}
+        }
+    }
+    store.update_organization(set, &remove).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCredit {
+    pub milli_credits: i64,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Most milli-credits one transaction may move.
+pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000_000;
+
+pub async fn add_credits(app: &App, caller: &Caller, organization_id: &str, credit: NewCredit) -> Result<(CreditTransaction, Organization), ApiError> {
+    let store = operator_store(app, caller, organization_id)?;
+    if credit.milli_credits == 0 || credit.milli_credits.abs() > MAX_CREDIT_CHANGE {
+        return Err(ApiError::bad_request("credits.amount.invalid", format!("milliCredits must be non-zero and at most {MAX_CREDIT_CHANGE} either way")));
+    }
+    if credit.comment.chars().count() > 500 || credit.comment.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("credits.comment.invalid", "The comment must be at most 500 characters, without control characters"));
+    }
+    let transaction = CreditTransaction {
+        organization: organization_id.to_owned(),
+        id: ids::new_time_ordered_id(),
+        milli_credits: credit.milli_credits,
+        comment: credit.comment.trim().to_owned(),
+        created_by: caller.user.email.clone(),
+        created: ids::now_millis(),
+    };
+    if !store.add_credit(&transaction).await? {
+        let exists = app.db.get::<Organization>(&Key::organization(organization_id)).await?.is_some_and(|o| !o.is_being_deleted());
+        return Err(if exists {
+            ApiError::conflict("credits.insufficient", "The organization's balance is too low for this debit")
+        } else {
+            not_found()
+        });
+    }
+    let organization = app.db.get::<Organization>(&Key::organization(organization_id)).await?.ok_or_else(not_found)?;
+    Ok((transaction, organization))
+}
+
+/// A storage-usage report from the dataset side (internal function, invoked with IAM).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageReport {
+    pub organization: String,
+    pub used_storage_bytes: u64,
+    /// When the usage was measured (epoch ms); defaults to now. Older reports never replace newer ones.
+    #[serde(default)]
+    pub reported_at: Option<i64>,
+}
+
+/// Stores the report; `false` when the organization is unknown or a newer report is stored.
+pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
+    if report.organization.is_empty() || report.organization.contains('#') {
+        return Err(ApiError::bad_request("organization.id.invalid", "Name the organization by its id"));
+    }
+    let at = report.reported_at.unwrap_or_else(ids::now_millis);
+    OrgStore::new(&app.db, &report.organization).report_storage(report.used_storage_bytes, at).await
+}
+
+/// `DELETE /organizations/{id}` with the organization's name as confirmation: by the owner, or an admin
+/// the owner allowed to. From the moment it is accepted every request of the organization's identities is
+/// refused; the purge then runs for at most `budget` here, and the scheduled purge finishes the rest.
+pub async fn delete(app: &App, caller: &Caller, organization_id: &str, confirmation: &str, budget: std::time::Duration) -> Result<bool, ApiError> {
+    own(caller, organization_id)?;
+    let user = &caller.user;
+    if !user.is_organization_owner && !(user.is_admin && user.may_delete_organization) {
+        return Err(ApiError::forbidden("organization.delete.notAllowed", "Only the owner, or an admin the owner allowed to, deletes the organization"));
+    }
+    if confirmation.trim() != caller.organization.name {
+        return Err(ApiError::bad_request("organization.delete.confirmation", "Type the organization's name exactly to confirm its deletion"));
+    }
+    let store = caller.store(app);
+    store.mark_deleting(ids::now_millis()).await?;
+    purge(app, organization_id, std::time::Instant::now() + budget).await
+}
+
+/// How many items a purge reads and deletes at a time, and how many accounts it updates at once.
+const PURGE_PAGE: usize = 200;
+const ACCOUNT_CONCURRENCY: usize = 16;
+
+/// Deletes every item of an organization that is being deleted, page by page from the start of its
+/// partition, until `deadline`: first each identity leaves its account, then the page's items go; the
+/// organization item goes last. Returns whether it finished. Safe to repeat and to resume after a crash:
+/// every step is idempotent and the partition itself is the work list.
+pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instant) -> Result<bool, ApiError> {
+    let store = OrgStore::new(&app.db, organization_id);
+    let organization_key = Key::organization(organization_id);
+    loop {
+        let page = store.partition_page(PURGE_PAGE).await?;
+        let mut keys = Vec::with_capacity(page.len());
+        let mut detach = Vec::new();
+        for item in &page {
+            let key = Key { pk: item_text(item, "PK"), sk: item_text(item, "SK") };
+            if key == organization_key {
+                let organization: Organization = crate::store::from_item(item.clone())?;
+                if !organization.is_being_deleted() {
+                    return Err(ApiError::conflict("organization.notDeleting", "This organization is not being deleted"));
+                }
+                continue;
+            }
+            if item_text(item, "entity") == "User" {
+                detach.push(item_text(item, "accountId"));
+            }
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            // Only the organization item is left.
+            app.db.delete_all(&[organization_key]).await?;
+            return Ok(true);
+        }
+        for chunk in detach.chunks(ACCOUNT_CONCURRENCY) {
+            let detaching = chunk.iter().map(|account| accounts::detach_identity(&app.db, account, organization_id));
+            for result in futures_util::future::join_all(detaching).await {
+                result?;
+            }
+        }
+        app.db.delete_all(&keys).await?;
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+    }
+}
+
+fn item_text(item: &crate::store::Item, name: &str) -> String {
+    match item.get(name) {
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(text)) => text.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The scheduled purge: finishes every organization whose deletion was accepted, until `deadline`.
+/// Returns how many it finished.
+pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
+    let mut finished = 0;
+    for organization_id in crate::store::maintenance::organizations_being_deleted(&app.db).await? {
+        if std::time::Instant::now() >= deadline {
+            break;
+        }
+        if purge(app, &organization_id, deadline).await? {
+            finished += 1;
+        }
+    }
+    Ok(finished)
+}

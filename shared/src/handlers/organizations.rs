@@ -1,0 +1,102 @@
+use serde::Deserialize;
+
+use super::{HandlerResult, json};
+use crate::App;
+use crate::auth::authenticate;
+use crate::domain::organizations::{self, NewCredit, NewOrganization, OrganizationPatch, PlanChange};
+use crate::http::{self, Request, ok, parse_json, path_param, query_flag, with_header};
+
+/// How long `DELETE /organizations/{id}` purges before leaving the rest to the scheduled purge.
+pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// `GET /api/organizations/{id}`: the overview.
+pub async fn get_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let (organization, owner) = organizations::overview(app, &caller, &path_param(&req, "id")?).await?;
+    Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
+}
+
+/// `PATCH /api/organizations/{id}`: name and notification settings (admins).
+pub async fn update_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let patch: OrganizationPatch = parse_json(&req)?;
+    let (organization, owner) = organizations::update(app, &caller, &path_param(&req, "id")?, patch).await?;
+    Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
+}
+
+/// `GET /api/organizations?compact`: the caller's organizations.
+pub async fn list_organizations(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let compact = query_flag(&req, "compact")?.unwrap_or(false);
+    let organizations = organizations::of_caller(app, &caller).await?;
+    let body: Vec<serde_json::Value> = organizations
+        .iter()
+        .map(|o| {
+            if compact {
+                serde_json::json!({ "id": o.id, "name": o.name })
+            } else {
+                serde_json::to_value(json::organization(o, None, &caller.user)).expect("serializes")
+            }
+        })
+        .collect();
+    Ok(ok(&body))
+}
+
+#[derive(Deserialize)]
+struct DeleteConfirmation {
+    /// The organization's name, typed as confirmation.
+    confirmation: String,
+}
+
+/// `DELETE /api/organizations/{id}` with `{"confirmation": "<organization name>"}`.
+pub async fn delete_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let body: DeleteConfirmation = parse_json(&req)?;
+    let finished = organizations::delete(app, &caller, &path_param(&req, "id")?, &body.confirmation, DELETE_PURGE_BUDGET).await?;
+    Ok(ok(&serde_json::json!({
+        "messages": [{ "success": "The organization was deleted" }],
+        "purgeComplete": finished,
+    })))
+}
+
+/// `POST /api/auth/switchOrganization/{id}`: a new session in another of the caller's organizations.
+pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let switched = organizations::switch(app, &caller, &path_param(&req, "id")?).await?;
+    let response = ok(&serde_json::json!({ "token": switched.token, "user": json::user(&switched.user, &switched.user) }));
+    Ok(with_header(response, "set-cookie", http::session_cookie(&switched.token, switched.lifetime_seconds as u64)))
+}
+
+/// `POST /api/organizations` (instance operators): an organization for an existing account as owner.
+pub async fn create_organization(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let request: NewOrganization = parse_json(&req)?;
+    let (organization, owner) = organizations::create_for_owner(app, &caller, request).await?;
+    Ok(ok(&serde_json::json!({
+        "organization": json::organization(&organization, Some(&owner), &owner),
+        "owner": json::user(&owner, &owner),
+    })))
+}
+
+/// `PATCH /api/organizations/{id}/plan` (instance operators)
+pub async fn change_plan(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let change: PlanChange = parse_json(&req)?;
+    let organization = organizations::change_plan(app, &caller, &path_param(&req, "id")?, change).await?;
+    Ok(ok(&json::organization(&organization, None, &caller.user)))
+}
+
+/// `POST /api/organizations/{id}/credits` (instance operators)
+pub async fn add_credits(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let credit: NewCredit = parse_json(&req)?;
+    let (transaction, organization) = organizations::add_credits(app, &caller, &path_param(&req, "id")?, credit).await?;
+    Ok(ok(&serde_json::json!({
+        "id": transaction.id,
+        "milliCredits": transaction.milli_credits,
+        "comment": transaction.comment,
+        "createdBy": transaction.created_by,
+        "created": transaction.created,
+        "milliCreditBalance": organization.milli_credit_balance,
+    })))
+}

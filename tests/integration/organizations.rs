@@ -1,0 +1,272 @@
+use serde_json::json;
+use tests::{Auth, HOME_ORGANIZATION, Owner, PASSWORD, SUPER_USER, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+
+/// Invites `email` into `host`'s organization and lets the account with the session `guest` join it.
+async fn join(env: &TestEnv, host: &Owner, email: &str, guest: &Auth) {
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &host.auth()).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+    let token = invite_token(&mails_to(email).await.pop().unwrap());
+    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), guest).await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+}
+
+#[tokio::test]
+async fn the_overview_shows_plan_storage_members_and_credits_to_whom_it_should() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    env.register("Dora", "Deactivated").await;
+    let path = format!("/api/organizations/{HOME_ORGANIZATION}");
+    let seen = env.get(&path, &owner.auth()).await.body;
+    assert_eq!(seen["name"], "Home Lab");
+    assert_eq!(seen["ownerName"], "Ada Lovelace");
+    assert_eq!((seen["memberCount"].as_u64(), seen["activeUserCount"].as_u64()), (Some(3), Some(2)));
+    assert_eq!((seen["pricingPlan"].as_str(), seen["includedUsers"].as_u64()), (Some("Custom"), None));
+    assert_eq!((seen["usedStorageBytes"].as_u64(), seen["milliCreditBalance"].as_i64()), (Some(0), Some(0)));
+    assert_eq!((seen["newUserMailingList"].as_str(), seen["aiJobNotifications"].as_str()), (Some(""), Some("jobOwner")));
+    let by_member = env.get(&format!("/api/v16/organizations/{HOME_ORGANIZATION}"), &member.auth()).await.body;
+    assert_eq!(by_member["milliCreditBalance"], 0, "credits for members");
+    assert!(by_member.get("newUserMailingList").is_none() && by_member.get("planSubscriptionEmail").is_none(), "settings for admins only");
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    env.assert_foreign_caller_refused("GET", &path, None, &stranger.auth()).await;
+    env.assert_foreign_caller_refused("PATCH", &path, Some(json!({"name": "Taken over"})), &stranger.auth()).await;
+    env.assert_foreign_caller_refused("DELETE", &path, Some(json!({"confirmation": "Home Lab"})), &stranger.auth()).await;
+}
+
+#[tokio::test]
+async fn admins_change_the_name_and_notification_settings() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let path = format!("/api/organizations/{HOME_ORGANIZATION}");
+    let patch = json!({"name": "  Renamed   Lab ", "newUserMailingList": "Signups@Example.org", "planSubscriptionEmail": "billing@example.org", "aiJobNotifications": "jobOwnerAndAdmins"});
+    let changed = env.request("PATCH", &path, Some(patch), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body["name"], "Renamed Lab");
+    assert_eq!(changed.body["newUserMailingList"], "signups@example.org");
+    assert_eq!(changed.body["planSubscriptionEmail"], "billing@example.org");
+    assert_eq!(changed.body["aiJobNotifications"], "jobOwnerAndAdmins");
+    assert_eq!(env.request("PATCH", &path, Some(json!({"newUserMailingList": ""})), &owner.auth()).await.body["newUserMailingList"], "");
+    let before = env.scan().await;
+    for (patch, code) in [
+        (json!({"name": " "}), "organization.name.empty"),
+        (json!({"newUserMailingList": "nope"}), "user.email.invalid"),
+        (json!({"aiJobNotifications": "everyone"}), "organization.aiJobNotifications.invalid"),
+        (json!({"name": 5}), "request.body.invalid"),
+    ] {
+        let response = env.request("PATCH", &path, Some(patch.clone()), &owner.auth()).await;
+        assert_eq!((response.status, response.error_code()), (400, code), "{patch}");
+    }
+    let refused = env.request("PATCH", &path, Some(json!({"name": "Mine"})), &member.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "organization.notAllowed"));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let colleague = env.member(&home, "Col", "League", &[]).await;
+    let other = env.create_organization(&organization_name("Other Lab")).await;
+    let other_member_email = format!("peer-{}", &other.email);
+    // Ada (home's owner) joins the other organization with the same login.
+    join(&env, &other, &home.email, &home.auth()).await;
+    let mine = env.get("/api/organizations?compact", &home.auth()).await.body;
+    let mut ids: Vec<&str> = mine.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut expected = vec![HOME_ORGANIZATION, other.organization.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(mine[0].get("pricingPlan").is_none(), "compact");
+
+    let switched = env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    assert_eq!(switched.status, 200, "{:?}", switched.body);
+    assert!(switched.header("set-cookie").unwrap().contains("HttpOnly"));
+    let there = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
+    let me = env.get("/api/user", &there).await.body;
+    assert_eq!((me["organization"].as_str(), me["isAdmin"].as_bool()), (Some(other.organization.as_str()), Some(false)));
+    let users: Vec<String> = env.get("/api/users", &there).await.body.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(users, vec![home.email.clone()], "a plain member sees only themselves there");
+    assert_eq!(env.get(&format!("/api/users/{}", colleague.user_id), &there).await.status, 404, "home's users are invisible there");
+    assert_eq!(env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &there).await.status, 404);
+    // The home session still works at home; login now picks the organization used last.
+    assert_eq!(env.get("/api/user", &home.auth()).await.body["organization"], HOME_ORGANIZATION);
+    let login = env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(login.body["user"]["organization"], other.organization.as_str());
+    // Switching to an organization you are not in, or are deactivated in, is refused.
+    let stranger_org = env.create_organization(&organization_name("Stranger Lab")).await;
+    assert_eq!(env.post(&format!("/api/auth/switchOrganization/{}", stranger_org.organization), json!({}), &home.auth()).await.status, 404);
+    let my_id_there = me["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.patch_user(&my_id_there, json!({"isActive": false}), &other.auth()).await.status, 200);
+    let deactivated = env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    assert_eq!((deactivated.status, deactivated.error_code()), (403, "user.deactivated"));
+    let _ = other_member_email;
+}
+
+#[tokio::test]
+async fn instance_operators_create_organizations_change_plans_and_add_credits() {
+    let env = TestEnv::new().await;
+    let operator_signup = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, "Operators"), &Auth::None).await;
+    assert_eq!(operator_signup.status, 200);
+    let operator = Auth::Bearer(env.login(SUPER_USER, PASSWORD).await);
+    let owner = env.create_organization(&organization_name("Customer")).await;
+
+    let created = env.post("/api/organizations", json!({"ownerEmail": owner.email, "organizationName": "Second Lab", "organization": "second"}), &operator).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["owner"]["isOrganizationOwner"], true);
+    let switched = env.post("/api/auth/switchOrganization/second", json!({}), &owner.auth()).await;
+    assert_eq!(switched.status, 200, "the owner uses the same login there");
+    let unknown = env.post("/api/organizations", json!({"ownerEmail": "nobody@example.org", "organizationName": "X"}), &operator).await;
+    assert_eq!((unknown.status, unknown.error_code()), (404, "account.notFound"));
+    let taken = env.post("/api/organizations", json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}), &operator).await;
+    assert_eq!(taken.error_code(), "organization.id.alreadyInUse");
+
+    let plan = json!({"pricingPlan": "Team", "includedUsers": 10, "includedStorageBytes": 1_000_000, "paidUntil": 1_900_000_000_000_i64});
+    let planned = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(plan), &operator).await;
+    assert_eq!(planned.status, 200, "{:?}", planned.body);
+    let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
+    assert_eq!((overview["pricingPlan"].as_str(), overview["includedUsers"].as_u64()), (Some("Team"), Some(10)));
+    let unlimited = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"includedUsers": null})), &operator).await;
+    assert!(unlimited.body["includedUsers"].is_null());
+    assert_eq!(env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"pricingPlan": "Gold"})), &operator).await.error_code(), "organization.plan.invalid");
+
+    let credits = format!("/api/organizations/{}/credits", owner.organization);
+    let added = env.post(&credits, json!({"milliCredits": 5000, "comment": "welcome"}), &operator).await;
+    assert_eq!((added.status, added.body["milliCreditBalance"].as_i64()), (200, Some(5000)), "{:?}", added.body);
+    let spent = env.post(&credits, json!({"milliCredits": -3000, "comment": "job"}), &operator).await;
+    assert_eq!(spent.body["milliCreditBalance"], 2000);
+    let overdrawn = env.post(&credits, json!({"milliCredits": -3000}), &operator).await;
+    assert_eq!((overdrawn.status, overdrawn.error_code()), (409, "credits.insufficient"));
+    assert_eq!(env.post(&credits, json!({"milliCredits": 0}), &operator).await.error_code(), "credits.amount.invalid");
+    assert_eq!(env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["milliCreditBalance"], 2000);
+    let transactions = env.scan().await.into_iter().filter(|i| text(i, "entity") == "CreditTransaction").count();
+    assert_eq!(transactions, 2, "the failed debit left no transaction");
+
+    // Nobody else does any of this.
+    let before = env.scan().await;
+    for (method, path, body) in [
+        ("POST", "/api/organizations".to_owned(), json!({"ownerEmail": owner.email, "organizationName": "Mine"})),
+        ("PATCH", format!("/api/organizations/{}/plan", owner.organization), json!({"pricingPlan": "Power"})),
+        ("POST", credits.clone(), json!({"milliCredits": 1})),
+    ] {
+        let response = env.request(method, &path, Some(body), &owner.auth()).await;
+        assert_eq!((response.status, response.error_code()), (403, "superUser.required"), "{method} {path}");
+    }
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_latest_storage_report() {
+    use accounts::domain::organizations::{StorageReport, report_storage};
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Storage Lab")).await;
+    let report = |bytes: u64, at: i64| StorageReport { organization: owner.organization.clone(), used_storage_bytes: bytes, reported_at: Some(at) };
+    assert!(report_storage(&env.app, &report(500, 2_000)).await.unwrap());
+    assert!(!report_storage(&env.app, &report(100, 1_000)).await.unwrap(), "an older report never replaces a newer one");
+    let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
+    assert_eq!((overview["usedStorageBytes"].as_u64(), overview["storageReportedAt"].as_i64()), (Some(500), Some(2_000)));
+    let unknown = StorageReport { organization: "no-such-org".into(), used_storage_bytes: 1, reported_at: None };
+    assert!(!report_storage(&env.app, &unknown).await.unwrap());
+    assert!(env.scan().await.iter().all(|i| !text(i, "PK").contains("no-such-org")), "nothing is created for unknown organizations");
+}
+
+#[tokio::test]
+async fn deletion_needs_the_owner_or_a_granted_admin_and_the_typed_name() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let admin = env.member(&owner, "Ann", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let path = format!("/api/organizations/{HOME_ORGANIZATION}");
+    let confirm = json!({"confirmation": "Home Lab"});
+    let before = env.scan().await;
+    for auth in [member.auth(), admin.auth()] {
+        let refused = env.request("DELETE", &path, Some(confirm.clone()), &auth).await;
+        assert_eq!((refused.status, refused.error_code()), (403, "organization.delete.notAllowed"));
+    }
+    let wrong = env.request("DELETE", &path, Some(json!({"confirmation": "home lab"})), &owner.auth()).await;
+    assert_eq!((wrong.status, wrong.error_code()), (400, "organization.delete.confirmation"));
+    assert_eq!(env.request("DELETE", &path, None, &owner.auth()).await.error_code(), "request.body.missing");
+    assert_eq!(env.scan().await, before);
+    // Only the owner grants the right, and only to admins.
+    assert_eq!(env.patch_user(&admin.user_id, json!({"mayDeleteOrganization": true}), &admin.auth()).await.error_code(), "user.deletionRight.notAllowed");
+    assert_eq!(env.patch_user(&member.user_id, json!({"mayDeleteOrganization": true}), &owner.auth()).await.error_code(), "user.deletionRight.adminsOnly");
+    assert_eq!(env.patch_user(&admin.user_id, json!({"mayDeleteOrganization": true}), &owner.auth()).await.status, 200);
+    let deleted = env.request("DELETE", &path, Some(confirm), &admin.auth()).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert_eq!(deleted.body["purgeComplete"], true);
+}
+
+#[tokio::test]
+async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships() {
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let red = env.team(&home.auth(), "Red").await;
+    let local = env.member(&home, "Lou", "Local", &[(&red, true)]).await;
+    env.patch_user(&local.user_id, json!({"experiences": {"nuclei": 4}}), &home.auth()).await;
+    env.get("/api/auth/token", &local.auth()).await;
+    env.post("/api/auth/sendInvites", json!({"recipients": ["pending@example.org"]}), &home.auth()).await;
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    // Someone from elsewhere is in home too, and used home last.
+    let traveller_session = Auth::Bearer(elsewhere.session.clone());
+    join(&env, &home, &elsewhere.email, &traveller_session).await;
+    let switched = env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
+    let traveller_at_home = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
+    let elsewhere_before: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization))).collect();
+
+    let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &home.auth()).await;
+    assert_eq!((deleted.status, deleted.body["purgeComplete"].as_bool()), (200, Some(true)), "{:?}", deleted.body);
+
+    // Nothing of home is left anywhere in the table, indexes' keys included.
+    let leftovers: Vec<String> = env
+        .scan()
+        .await
+        .iter()
+        .map(|i| format!("{:?}", i))
+        .filter(|i| i.contains("ORG#home") || i.contains(&home.email) || i.contains(&local.email) || i.contains("pending@example.org"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:#?}");
+    // Home's people are refused; their e-mails are free again.
+    for auth in [home.auth(), local.auth(), traveller_at_home] {
+        assert_eq!(env.get("/api/user", &auth).await.status, 401);
+    }
+    assert_eq!(env.post("/api/auth/login", json!({"email": local.email, "password": PASSWORD}), &Auth::None).await.status, 401);
+    assert_eq!(env.post("/api/auth/createOrganizationWithAdmin", signup_form(&local.email, "New Start"), &Auth::None).await.status, 200);
+    // The traveller keeps the other organization, which falls back to being the last used one.
+    let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!((login.status, login.body["user"]["organization"].as_str()), (200, Some(elsewhere.organization.as_str())));
+    let elsewhere_after: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization))).collect();
+    let keys = |items: &Vec<tests::Item>| items.iter().map(|i| (text(i, "PK"), text(i, "SK"))).filter(|(_, sk)| !sk.starts_with("SESSION#")).collect::<Vec<_>>();
+    assert_eq!(keys(&elsewhere_after), keys(&elsewhere_before), "nothing of another organization is touched");
+}
+
+#[tokio::test]
+async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
+    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true)).await;
+    for i in 0..150 {
+        env.register("Many", &format!("User{i:03}")).await;
+    }
+    let caller = accounts::auth::authenticate(&env.app, &{
+        let mut request = lambda_http::Request::default();
+        request.headers_mut().insert("authorization", format!("Bearer {}", home.session).parse().unwrap());
+        request
+    })
+    .await
+    .unwrap();
+    // No time at all: one page is purged, then it stops.
+    let finished = accounts::domain::organizations::delete(&env.app, &caller, HOME_ORGANIZATION, "Home Lab", std::time::Duration::ZERO).await.unwrap();
+    assert!(!finished);
+    let remaining = env.scan().await.iter().filter(|i| text(i, "PK") == "ORG#home").count();
+    assert!(remaining > 50, "half-way: {remaining} items left");
+    assert_eq!(env.get("/api/user", &home.auth()).await.status, 401, "refused from the moment deletion was accepted");
+    assert_eq!(env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await.status, 403);
+    // The scheduled purge resumes and finishes it.
+    let done = accounts::domain::organizations::purge_pending(&env.app, std::time::Instant::now() + std::time::Duration::from_secs(120)).await.unwrap();
+    assert_eq!(done, 1);
+    let leftovers: Vec<String> = env.scan().await.iter().map(|i| format!("{i:?}")).filter(|i| i.contains("ORG#home") || i.contains("Many")).collect();
+    assert!(leftovers.is_empty(), "{} items left", leftovers.len());
+    assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count(), 0, "accounts left with no organization are gone");
+}
