@@ -262,7 +262,10 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     let remaining = env.scan().await.iter().filter(|i| text(i, "PK") == "ORG#home").count();
     assert!(remaining > 50, "half-way: {remaining} items left");
     assert_eq!(env.get("/api/user", &home.auth()).await.status, 401, "refused from the moment deletion was accepted");
-    assert_eq!(env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await.status, 403);
+    let login = env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await;
+    // 403 while the owner's identity waits to be purged; 401 once the first page took it (ids are random,
+    // so either may hold here). Never a login.
+    assert!(matches!(login.status, 401 | 403), "{:?}", login.body);
     // The scheduled purge resumes and finishes it.
     let done = accounts::domain::organizations::purge_pending(&env.app, std::time::Instant::now() + std::time::Duration::from_secs(120)).await.unwrap();
     assert_eq!(done, 1);
