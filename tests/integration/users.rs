@@ -35,7 +35,7 @@ async fn registering_without_an_invite_needs_the_instance_to_allow_it() {
     assert_eq!(env.post("/api/auth/register", elsewhere, &Auth::None).await.error_code(), "registration.disabled");
     let mut with_token = tests::signup_form("token@example.org", "x");
     with_token["inviteToken"] = json!("made-up");
-    assert_eq!(env.post("/api/auth/register", with_token, &Auth::None).await.error_code(), "invite.invalid");
+    assert_eq!(env.post("/api/auth/register", with_token, &Auth::None).await.error_code(), "invite.notFound");
 
     let (email, user) = env.register("Grace", "Hopper").await;
     assert_eq!(user["isActive"], false, "deactivated until an admin activates it");
