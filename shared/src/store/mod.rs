@@ -23,6 +23,20 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const BATCH_GET_LIMIT: usize = 100;
 pub const TRANSACTION_LIMIT: usize = 100;
 
+/// How often a transaction cancelled by a concurrent conflicting transaction is sent.
+const TRANSACT_ATTEMPTS: u32 = 8;
+
+/// Exponential backoff (10 ms, 20 ms, ... up to 640 ms) with full jitter, so racing requests spread out.
+fn conflict_backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = 10u64 << attempt.min(6);
+    let mut random = [0u8; 8];
+    let jitter = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % ceiling,
+        Err(_) => ceiling / 2,
+    };
+    std::time::Duration::from_millis(ceiling / 2 + jitter / 2 + 1)
+}
+
 pub struct Db {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
@@ -279,29 +293,41 @@ impl Db {
 
     /// TransactWriteItems. A failed condition comes back as [`TransactError::ConditionFailed`] telling which
     /// items' conditions failed, so callers can say precisely what conflicted.
+    ///
+    /// A transaction cancelled because another transaction touched the same items at the same moment
+    /// (`TransactionConflict`) wrote nothing, so it is sent again, a bounded number of times with jittered
+    /// backoff: the conditions then decide against the committed state (e.g. the loser of two concurrent
+    /// accepts of one invite finds it used). Only if conflicts persist is it `unavailable` (503).
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
         debug_assert!(items.len() <= TRANSACTION_LIMIT);
         let count = items.len();
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                    err.as_service_error()
-                {
-                    let reasons = cancel.cancellation_reasons();
-                    if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
-                        let mut failed = vec![false; count];
-                        for (index, reason) in reasons.iter().enumerate().take(count) {
-                            failed[index] = reason.code() == Some("ConditionalCheckFailed");
-                        }
-                        return Err(TransactError::ConditionFailed { failed });
-                    }
-                    // Cancelled for a conflicting concurrent transaction or throttling: retryable.
-                    tracing::warn!(reasons = ?reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), "transaction cancelled");
-                    return Err(TransactError::Api(ApiError::unavailable()));
+        for attempt in 0..TRANSACT_ATTEMPTS {
+            let err = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                err.as_service_error()
+            else {
+                return Err(TransactError::Api(sdk_error("TransactWriteItems", err)));
+            };
+            let reasons = cancel.cancellation_reasons();
+            if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
+                let mut failed = vec![false; count];
+                for (index, reason) in reasons.iter().enumerate().take(count) {
+                    failed[index] = reason.code() == Some("ConditionalCheckFailed");
                 }
-                Err(TransactError::Api(sdk_error("TransactWriteItems", err)))
+                return Err(TransactError::ConditionFailed { failed });
+            }
+            let retryable = reasons.iter().all(|r| matches!(r.code(), None | Some("None") | Some("TransactionConflict") | Some("ThrottlingError")));
+            tracing::warn!(attempt, reasons = ?reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), "transaction cancelled");
+            if !retryable {
+                return Err(TransactError::Api(ApiError::unavailable()));
+            }
+            if attempt + 1 < TRANSACT_ATTEMPTS {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
             }
         }
+        Err(TransactError::Api(ApiError::unavailable()))
     }
 }
