@@ -435,3 +435,40 @@ async fn another_organizations_caller_gets_nothing_from_any_user_route() {
     let listed = emails(&env.get("/api/users", &stranger.auth()).await.body);
     assert_eq!(listed, vec![stranger.email.clone()], "lists never show another organization's users");
 }
+
+#[tokio::test]
+async fn a_user_change_is_checked_completely_before_anything_is_written() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Mia", "Member", &[]).await;
+    let new_email = format!("new-{}", member.email);
+
+    // A valid e-mail change with an admin-only field: refused, and the e-mail is not changed either.
+    let before = env.scan().await;
+    let body = json!({"email": new_email, "currentPassword": PASSWORD, "isAdmin": true});
+    let refused = env.patch_user(&member.user_id, body, &member.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "user.admin.notAllowed"));
+    assert_eq!(env.scan().await, before, "a refused change writes nothing");
+    let body = json!({"password": "a brand new password", "currentPassword": PASSWORD, "teams": [{"id": "0123456789abcdef01234567"}]});
+    let allowed = env.patch_user(&member.user_id, body, &member.auth()).await;
+    assert_eq!(allowed.status, 200, "a member's submitted teams are ignored, so this one is allowed: {:?}", allowed.body);
+    // (The password changed: log in again.)
+    let session = tests::Auth::Bearer(env.login(&member.email, "a brand new password").await);
+    let before = env.scan().await;
+    let body = json!({"email": owner.email, "currentPassword": "a brand new password", "firstName": "Renamed"});
+    let taken = env.patch_user(&member.user_id, body, &session).await;
+    assert_eq!((taken.status, taken.error_code()), (409, "user.email.alreadyInUse"));
+    assert_eq!(env.scan().await, before, "the name is not changed when the e-mail is taken");
+    let body = json!({"email": new_email, "currentPassword": "wrong password", "firstName": "Renamed"});
+    assert_eq!(env.patch_user(&member.user_id, body, &session).await.error_code(), "user.currentPassword.wrong");
+    assert_eq!(env.scan().await, before);
+
+    // Allowed together: the name and the e-mail change in one write.
+    let body = json!({"email": new_email, "currentPassword": "a brand new password", "firstName": "Renamed"});
+    let changed = env.patch_user(&member.user_id, body, &session).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!((changed.body["email"].as_str(), changed.body["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
+    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    assert_eq!((stored["email"].as_str(), stored["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
+    assert!(!env.login(&new_email, "a brand new password").await.is_empty());
+}

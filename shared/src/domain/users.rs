@@ -117,7 +117,7 @@ fn planned_teams(
 }
 
 /// Applies WEBKNOSSOS's rules to a change of `target` by `caller` (credentials excepted: see
-/// [`change_credentials`]). `teams` holds the submitted teams that exist in the organization.
+/// [`check_credentials`]). `teams` holds the submitted teams that exist in the organization.
 pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &HashMap<String, Team>) -> Result<Planned, ApiError> {
     if !may_see_user(caller, target) {
         return Err(not_found());
@@ -266,21 +266,48 @@ async fn fresh_caller(store: &OrgStore<'_>, caller: &User) -> Result<User, ApiEr
     }
 }
 
-/// Applies a `PATCH /users/{id}` and returns the user as stored.
+/// Applies a `PATCH /users/{id}` and returns the user as stored. Every rule (credentials included) is
+/// checked before anything is written, and the whole change (the user, its memberships and experiences,
+/// and an e-mail or password change of its account) is one transaction: it happens completely or not at
+/// all.
 pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserPatch) -> Result<User, ApiError> {
     let store = caller.store(app);
-    if patch.email.is_some() || patch.password.is_some() {
-        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller.user, t)).ok_or_else(not_found)?;
-        change_credentials(app, &caller.user, &target, &patch).await?;
-    }
     let teams = submitted_teams(&store, &[&patch]).await?;
     let mut caller_now = caller.user.clone();
+    let mut credentials: Option<Option<CredentialChange>> = None;
     for attempt in 0..WRITE_ATTEMPTS {
         if attempt > 0 {
             caller_now = fresh_caller(&store, &caller.user).await?;
         }
         let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or_else(not_found)?;
-        let planned = plan_change(&caller_now, &target, &patch, &teams)?;
+        let mut planned = plan_change(&caller_now, &target, &patch, &teams)?;
+        // The credentials are checked (current password, new password's rules) once, after the other rules.
+        if credentials.is_none() {
+            credentials = Some(check_credentials(app, &caller_now, &target, &patch).await?);
+        }
+        let change = credentials.as_ref().and_then(Option::as_ref);
+        let mut more = Vec::new();
+        if let Some(change) = change {
+            // The account as it is now: its e-mail guard moves in the same transaction.
+            let account = app
+                .db
+                .get::<crate::model::Account>(&crate::model::Key::account(&caller_now.account_id))
+                .await?
+                .ok_or_else(ApiError::invalid_credential)?;
+            if let Some(email) = &change.new_email {
+                planned.after.email = email.clone();
+            }
+            if change.new_password_hash.is_some() {
+                planned.after.session_epoch += 1;
+            }
+            more = accounts::credential_change_items(
+                &app.db,
+                &account,
+                change.new_email.as_deref(),
+                change.new_password_hash.as_deref(),
+                (&target.organization, &target.id),
+            );
+        }
         if planned.after == target {
             return Ok(target);
         }
@@ -289,9 +316,10 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
             member_delta: 0,
             active_admin_check: admin_to_check(&store, &caller_now, &[&planned]).await?,
             experience_domains: planned.after.experiences.keys().filter(|d| !target.experiences.contains_key(*d)).cloned().collect(),
+            ..UserWriteExtras::default()
         };
         let write = UserWrite { before: Some(target.clone()), after: planned.after.clone() };
-        match store.write_users(std::slice::from_ref(&write), &extras).await {
+        match store.write_users_with(std::slice::from_ref(&write), &extras, more).await {
             Ok(()) => {
                 let mut stored = planned.after.clone();
                 stored.version = target.version + 1;
@@ -299,6 +327,9 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 return Ok(stored);
             }
             Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => return Err(included_users_exceeded()),
+            Err(UserWriteError::Conflict(UserWriteConflict::EmailInUse)) => {
+                return Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()));
+            }
             Err(UserWriteError::Conflict(_)) => continue,
             Err(UserWriteError::Api(err)) if err.status == 503 && attempt + 1 < WRITE_ATTEMPTS => {
                 tokio::time::sleep(retry_delay(attempt)).await;
@@ -314,12 +345,18 @@ fn retry_delay(attempt: usize) -> std::time::Duration {
     std::time::Duration::from_millis(20 * (attempt as u64 + 1) + jitter)
 }
 
+/// An e-mail and/or password change that passed its checks, to be written with the user.
+struct CredentialChange {
+    new_email: Option<String>,
+    new_password_hash: Option<String>,
+}
+
 /// E-mail and password changes: only your own, with your current password. A new password ends every
-/// session and token of the account.
-async fn change_credentials(app: &App, caller: &User, target: &User, patch: &UserPatch) -> Result<(), ApiError> {
+/// session and token of the account. Checks only; nothing is written. `None`: nothing to change.
+async fn check_credentials(app: &App, caller: &User, target: &User, patch: &UserPatch) -> Result<Option<CredentialChange>, ApiError> {
     let new_email = patch.email.as_deref().map(validate::email).transpose()?.filter(|e| *e != target.email);
     if new_email.is_none() && patch.password.is_none() {
-        return Ok(());
+        return Ok(None);
     }
     if caller.id != target.id {
         return Err(ApiError::forbidden("user.credentials.notAllowed", "Only the user themselves changes their e-mail address or password"));
@@ -335,11 +372,11 @@ async fn change_credentials(app: &App, caller: &User, target: &User, patch: &Use
     if !password::verify(current, Some(&account.password_hash)).await {
         return Err(ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"));
     }
-    let new_hash = match &patch.password {
+    let new_password_hash = match &patch.password {
         Some(new) => Some(password::hash(validate::password(new)?).await?),
         None => None,
     };
-    accounts::change_credentials(&app.db, &account, new_email.as_deref(), new_hash.as_deref()).await
+    Ok(Some(CredentialChange { new_email, new_password_hash }))
 }
 
 /// The mails a change sends: "you were activated", and "your access changed" when someone else changed

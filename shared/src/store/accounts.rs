@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
 use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
 use super::{Db, TransactError, from_item, n, s};
 use crate::error::ApiError;
@@ -188,16 +190,26 @@ pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError>
     Ok(())
 }
 
-/// Changes the account's e-mail address and/or password hash in one transaction: the e-mail guard moves
-/// (the new one conditioned on being free), and every identity's copy of the e-mail follows. A new password
-/// raises every identity's session epoch, ending all sessions and tokens.
-pub async fn change_credentials(db: &Db, account: &Account, new_email: Option<&str>, new_password_hash: Option<&str>) -> Result<(), ApiError> {
+/// The transaction items that change an account's e-mail address and/or password hash (moving its e-mail
+/// guard), and the user item of each of its identities except `written_with` (organization, user id),
+/// whose user item the caller writes in the same transaction: each gets the new address, and a new
+/// password ends its sessions (`sessionEpoch`). Each item comes with what its failed condition means.
+pub fn credential_change_items(
+    db: &Db,
+    account: &Account,
+    new_email: Option<&str>,
+    new_password_hash: Option<&str>,
+    written_with: (&str, &str),
+) -> Vec<(TransactWriteItem, UserWriteConflict)> {
     let mut items = Vec::new();
     let mut account_update = Vec::new();
     let mut values = vec![(":id", s(&account.id))];
     if let Some(email) = new_email {
-        items.push(db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(&account.id))]));
-        items.push(db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }));
+        items.push((
+            db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(&account.id))]),
+            UserWriteConflict::Stale,
+        ));
+        items.push((db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }), UserWriteConflict::EmailInUse));
         account_update.push("email = :email");
         values.push((":email", s(email)));
     }
@@ -206,26 +218,22 @@ pub async fn change_credentials(db: &Db, account: &Account, new_email: Option<&s
         values.push((":hash", s(hash)));
     }
     if account_update.is_empty() {
-        return Ok(());
+        return items;
     }
-    items.push(db.update(&Key::account(&account.id), &format!("SET {}", account_update.join(", ")), Some("id = :id"), &[], values));
+    items.push((db.update(&Key::account(&account.id), &format!("SET {}", account_update.join(", ")), Some("id = :id"), &[], values), UserWriteConflict::Stale));
     for (organization, user_id) in &account.identities {
+        if (organization.as_str(), user_id.as_str()) == written_with {
+            continue;
+        }
         let (expression, mut values) = match (new_email, new_password_hash.is_some()) {
             (Some(email), true) => ("SET email = :email ADD version :one, sessionEpoch :one", vec![(":email", s(email))]),
             (Some(email), false) => ("SET email = :email ADD version :one", vec![(":email", s(email))]),
             (None, _) => ("ADD version :one, sessionEpoch :one", vec![]),
         };
         values.push((":one", n(1)));
-        items.push(db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values));
+        items.push((db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values), UserWriteConflict::Stale));
     }
-    const NEW_EMAIL_GUARD: usize = 1;
-    match db.transact(items).await {
-        Ok(()) => Ok(()),
-        Err(TransactError::ConditionFailed { failed }) if new_email.is_some() && failed[NEW_EMAIL_GUARD] => {
-            Err(email_in_use(new_email.unwrap_or_default()))
-        }
-        Err(err) => Err(err.into()),
-    }
+    items
 }
 
 /// Why a new account with an identity was not created.

@@ -37,6 +37,9 @@ pub struct UserWriteExtras {
     pub active_admin_check: Option<String>,
     /// Experience domains to add to the organization's list.
     pub experience_domains: BTreeSet<String>,
+    /// Write each `after.version` as given (still conditioned on `before.version`) instead of
+    /// `before.version + 1`: for changes spanning transactions, whose undo restores items exactly.
+    pub exact_versions: bool,
 }
 
 /// Why a user change did not commit.
@@ -48,6 +51,8 @@ pub enum UserWriteConflict {
     IncludedUsersExceeded,
     /// The admin named in `active_admin_check` is no longer an active admin.
     AdminCheckFailed,
+    /// A new e-mail address (of a credentials change written with the user) is taken.
+    EmailInUse,
 }
 
 pub enum UserWriteError {
@@ -311,7 +316,9 @@ impl<'a> OrgStore<'a> {
             let mut after = write.after.clone();
             match &write.before {
                 Some(before) => {
-                    after.version = before.version + 1;
+                    if !extras.exact_versions {
+                        after.version = before.version + 1;
+                    }
                     items.push(self.db.put_conditioned(&after, "version = :v", vec![(":v", n(before.version))]));
                 }
                 None => items.push(self.db.put_new(&after)),
@@ -402,7 +409,22 @@ impl<'a> OrgStore<'a> {
 
     /// Writes user changes in one transaction (see [`Self::user_write_items`]).
     pub async fn write_users(&self, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
-        let (items, meanings) = self.user_write_items(writes, extras);
+        self.write_users_with(writes, extras, Vec::new()).await
+    }
+
+    /// Writes user changes and `more` items (each with what its failed condition means) in one
+    /// transaction.
+    pub async fn write_users_with(
+        &self,
+        writes: &[UserWrite],
+        extras: &UserWriteExtras,
+        more: Vec<(TransactWriteItem, UserWriteConflict)>,
+    ) -> Result<(), UserWriteError> {
+        let (mut items, mut meanings) = self.user_write_items(writes, extras);
+        for (item, meaning) in more {
+            items.push(item);
+            meanings.push(meaning);
+        }
         if items.len() > super::TRANSACTION_LIMIT {
             return Err(UserWriteError::Api(ApiError::bad_request(
                 "request.tooManyChanges",
@@ -418,9 +440,10 @@ impl<'a> OrgStore<'a> {
                     .filter(|(failed, _)| **failed)
                     .map(|(_, meaning)| meaning)
                     .min_by_key(|m| match m {
-                        UserWriteConflict::Stale => 2,
-                        UserWriteConflict::AdminCheckFailed => 1,
-                        UserWriteConflict::IncludedUsersExceeded => 0,
+                        UserWriteConflict::Stale => 3,
+                        UserWriteConflict::AdminCheckFailed => 2,
+                        UserWriteConflict::IncludedUsersExceeded => 1,
+                        UserWriteConflict::EmailInUse => 0,
                     })
                     .unwrap_or(UserWriteConflict::Stale);
                 Err(UserWriteError::Conflict(conflict))
