@@ -3,7 +3,8 @@
 use std::convert::Infallible;
 
 use crate::App;
-use crate::routes::{Operation, dispatch};
+use crate::declared_actions::{self, Declaration};
+use crate::routes::{BackgroundFunction, Operation, dispatch};
 
 pub use lambda_http::Error;
 
@@ -37,7 +38,7 @@ pub fn run(operation: &'static Operation) -> Result<(), Error> {
 
 /// Runs a background (non-HTTP) function: JSON event in, JSON result out; a failure is a Lambda error
 /// (so EventBridge and direct invokers see it and retry).
-fn run_event<F, Fut>(handler: F) -> Result<(), Error>
+fn run_event<F, Fut>(function: &'static BackgroundFunction, handler: F) -> Result<(), Error>
 where
     F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, crate::ApiError>> + Send,
@@ -47,7 +48,8 @@ where
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            handler(app, event.payload).await.map_err(|e| {
+            let declaration = Declaration { operation: function.name, actions: function.actions };
+            declared_actions::scope(declaration, handler(app, event.payload)).await.map_err(|e| {
                 tracing::error!(error = %e, "background function failed");
                 Error::from(e.to_string())
             })
@@ -58,7 +60,7 @@ where
 
 /// The daily invite job (EventBridge schedule; the event's content is not used).
 pub fn run_invite_maintenance() -> Result<(), Error> {
-    run_event(|app, _event| async move {
+    run_event(&crate::routes::INVITE_MAINTENANCE, |app, _event| async move {
         let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await?;
         tracing::info!(reminded = report.reminded, reminders_failed = report.reminders_failed, deleted = report.deleted, "invite maintenance");
         Ok(serde_json::to_value(report).expect("the report serializes"))
@@ -67,7 +69,7 @@ pub fn run_invite_maintenance() -> Result<(), Error> {
 
 /// The scheduled purge of deleted organizations, within the function's time (leaving a margin).
 pub fn run_organization_purge() -> Result<(), Error> {
-    run_event(|app, _event| async move {
+    run_event(&crate::routes::ORGANIZATION_PURGE, |app, _event| async move {
         let budget = std::time::Duration::from_secs(u64::from(crate::routes::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60)));
         let finished = crate::domain::organizations::purge_pending(app, std::time::Instant::now() + budget).await?;
         tracing::info!(finished, "organization purge");
@@ -77,7 +79,7 @@ pub fn run_organization_purge() -> Result<(), Error> {
 
 /// A storage-usage report: `{"organization": "...", "usedStorageBytes": N, "reportedAt": ms}`.
 pub fn run_report_storage_usage() -> Result<(), Error> {
-    run_event(|app, event| async move {
+    run_event(&crate::routes::REPORT_STORAGE_USAGE, |app, event| async move {
         let report: crate::domain::organizations::StorageReport = serde_json::from_value(event)
             .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Invalid storage report: {e}")))?;
         let stored = crate::domain::organizations::report_storage(app, &report).await?;

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod declared_actions;
 pub mod domain;
 pub mod error;
 pub mod handlers;

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use lambda_http::RequestExt;
 
 use crate::App;
+use crate::declared_actions::{self, Declaration};
 use crate::error::ApiError;
 use crate::handlers::{self, HandlerResult};
 use crate::http::{Body, Request, Response, error_response};
@@ -34,7 +35,7 @@ pub struct Operation {
     pub handler: Handler,
     /// The actions its code performs: DynamoDB actions by name (granted on the table, and its indexes for
     /// Query), and `ses:SendEmail` (granted for the configured sender only). template.yaml grants exactly these.
-    pub dynamodb_actions: &'static [&'static str],
+    pub actions: &'static [&'static str],
 }
 
 impl Operation {
@@ -60,7 +61,7 @@ macro_rules! operations {
                     }
                     handle
                 },
-                dynamodb_actions: &[$($action),*],
+                actions: &[$($action),*],
             };
         )*
         pub static ALL: &[&Operation] = &[$(&$constant),*];
@@ -146,7 +147,8 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
             ));
         }
     }
-    let response = match (operation.handler)(app, req).await {
+    let declaration = Declaration { operation: operation.name, actions: operation.actions };
+    let response = match declared_actions::scope(declaration, (operation.handler)(app, req)).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     };

@@ -73,7 +73,7 @@ fn header(out: &mut String, name: &str, description: &str) {
 fn function(out: &mut String, op: &Operation) {
     let route = if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
     header(out, op.name, &route);
-    policies(out, op.dynamodb_actions);
+    policies(out, op.actions);
     let _ = writeln!(out, "      Events:");
     for (index, path) in op.route_paths().iter().enumerate() {
         let method = if op.path == DEFAULT_ROUTE { "ANY" } else { op.method };

@@ -1,0 +1,116 @@
+//! Least privilege, checked where the calls are made. Each operation declares the AWS actions it uses
+//! (`routes.rs`), template.yaml grants exactly those, and this SDK interceptor refuses any call outside
+//! the running operation's declaration, locally exactly as IAM would on AWS. So a code path that needs
+//! an action its function is not granted fails in the tests, not after deployment.
+//!
+//! With `ACTIONS_USED_LOG` set to a file, every (operation, action) pair used is appended to it once per
+//! process; `tests/least_privilege.rs` reads it to find declared actions no test ever needed.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Mutex;
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+
+/// The environment variable naming the file that collects the actions used.
+pub const ACTIONS_USED_LOG: &str = "ACTIONS_USED_LOG";
+
+/// What the running operation may call.
+#[derive(Clone, Copy)]
+pub struct Declaration {
+    pub operation: &'static str,
+    pub actions: &'static [&'static str],
+}
+
+tokio::task_local! {
+    static CURRENT: Declaration;
+}
+
+/// Runs `work` as `declaration`'s operation: its AWS calls are checked against the declared actions.
+pub async fn scope<F: std::future::Future>(declaration: Declaration, work: F) -> F::Output {
+    CURRENT.scope(declaration, work).await
+}
+
+/// The IAM actions one SDK call needs. A transaction needs the item actions it contains (IAM has no
+/// action of its own for TransactWriteItems or TransactGetItems).
+fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str> {
+    let input = context.input();
+    match (metadata.service(), metadata.name()) {
+        ("SESv2", "SendEmail") => vec!["ses:SendEmail"],
+        ("DynamoDB", "TransactWriteItems") => {
+            let mut actions = BTreeSet::new();
+            for item in input.downcast_ref::<TransactWriteItemsInput>().and_then(|i| i.transact_items.as_deref()).unwrap_or_default() {
+                if item.put.is_some() {
+                    actions.insert("PutItem");
+                }
+                if item.update.is_some() {
+                    actions.insert("UpdateItem");
+                }
+                if item.delete.is_some() {
+                    actions.insert("DeleteItem");
+                }
+                if item.condition_check.is_some() {
+                    actions.insert("ConditionCheckItem");
+                }
+            }
+            actions.into_iter().collect()
+        }
+        ("DynamoDB", "TransactGetItems") => vec!["GetItem"],
+        (_, name) => vec![action_name(name)],
+    }
+}
+
+/// The SDK's operation names are the IAM action names; intern them as `&'static str`.
+fn action_name(name: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Query", "Scan",
+        "ConditionCheckItem", "CreateTable", "DeleteTable", "DescribeTable", "UpdateTimeToLive", "ListTables",
+    ];
+    KNOWN.iter().find(|known| **known == name).copied().unwrap_or("(unknown action)")
+}
+
+static RECORDED: Mutex<BTreeSet<(&'static str, &'static str)>> = Mutex::new(BTreeSet::new());
+
+fn record(operation: &'static str, action: &'static str) {
+    let Ok(path) = std::env::var(ACTIONS_USED_LOG) else { return };
+    let mut recorded = RECORDED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if recorded.insert((operation, action)) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(format!("{operation} {action}\n").as_bytes()));
+        if let Err(err) = appended {
+            tracing::warn!(path, error = %err, "could not record an action used");
+        }
+    }
+}
+
+/// The SDK interceptor (added to both clients in [`crate::App::new`]).
+#[derive(Debug)]
+pub struct DeclaredActionsGuard;
+
+impl Intercept for DeclaredActionsGuard {
+    fn name(&self) -> &'static str {
+        "DeclaredActionsGuard"
+    }
+
+    // Not `read_before_execution`: a client interceptor runs that before the operation's metadata is set.
+    fn read_before_serialization(&self, context: &BeforeSerializationInterceptorContextRef<'_>, _components: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        // Outside an operation (the local stack's table set-up, tests preparing data) nothing is declared.
+        let Ok(declaration) = CURRENT.try_with(|d| *d) else { return Ok(()) };
+        let Some(metadata) = cfg.load::<Metadata>() else { return Ok(()) };
+        for action in needed_actions(metadata, context) {
+            if !declaration.actions.contains(&action) {
+                tracing::error!(operation = declaration.operation, action, "call outside the operation's declared actions");
+                return Err(format!("{} is not declared for operation {} (routes.rs), so IAM would deny it", action, declaration.operation).into());
+            }
+            record(declaration.operation, action);
+        }
+        Ok(())
+    }
+}
