@@ -328,3 +328,21 @@ async fn another_organizations_admin_gets_nothing_from_any_invite_route() {
     assert_eq!(send(&env, &stranger.auth(), foreign_team).await.error_code(), "team.notFound");
     assert_eq!(env.scan().await, before);
 }
+
+#[tokio::test]
+async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
+    let env = TestEnv::new().await;
+    let doomed = env.create_organization(&organization_name("Doomed Lab")).await;
+    let alive = env.create_organization(&organization_name("Alive Lab")).await;
+    let doomed_address = address("doomed");
+    let alive_address = address("alive");
+    invite(&env, &doomed.auth(), &doomed_address, json!({})).await;
+    invite(&env, &alive.auth(), &alive_address, json!({})).await;
+    let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, &doomed.organization);
+    assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
+    let day = 24 * 3600 * 1000;
+    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
+    assert_eq!(report.reminded, 1, "only the living organization's invite");
+    assert!(mails_to(&alive_address).await.iter().any(|m| m.subject.starts_with("Reminder")));
+    assert!(mails_to(&doomed_address).await.iter().all(|m| !m.subject.starts_with("Reminder")));
+}

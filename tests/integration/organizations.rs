@@ -273,3 +273,87 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     assert!(leftovers.is_empty(), "{} items left", leftovers.len());
     assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count(), 0, "accounts left with no organization are gone");
 }
+
+#[tokio::test]
+async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_before_the_purge() {
+    use accounts::model::{Account, Key, User};
+    use accounts::store::accounts::{NewAccountError, create_account_with_identity};
+    use accounts::store::org::OrgStore;
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let organization = Key::organization(HOME_ORGANIZATION);
+    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true)).await;
+    // Invites sent before the deletion: one for a new address, one for an account of another organization.
+    let newcomer = format!("newcomer-{}", &home.email);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [newcomer]}), &home.auth()).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let newcomer_token = invite_token(&mails_to(&newcomer).await.pop().unwrap());
+    let guest = env.create_organization(&organization_name("Guest Lab")).await;
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email]}), &home.auth()).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let guest_token = invite_token(&mails_to(&guest.email).await.pop().unwrap());
+
+    // Deletion accepted; the purge has not run yet.
+    let store = OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
+    assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
+    let before = env.scan().await;
+    let mut self_registration = signup_form(&format!("late-{}", &home.email), "ignored");
+    self_registration["organization"] = json!(HOME_ORGANIZATION);
+    let mut by_invite = signup_form(&newcomer, "ignored");
+    by_invite["inviteToken"] = json!(newcomer_token);
+    for (path, body, auth) in [
+        ("/api/auth/register".to_owned(), self_registration, Auth::None),
+        ("/api/auth/register".to_owned(), by_invite, Auth::None),
+        (format!("/api/auth/joinOrganization/{guest_token}"), json!({}), guest.auth()),
+    ] {
+        let refused = env.post(&path, body, &auth).await;
+        assert_eq!((refused.status, refused.error_code()), (410, "organization.deleting"), "{path}: {:?}", refused.body);
+    }
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{guest_token}"), &Auth::None).await.error_code(), "organization.deleting");
+    assert_eq!(env.scan().await, before, "nothing was written");
+
+    // The window: a request that read the organization before the deletion was accepted still cannot add
+    // its identity, because the write itself is conditioned on the organization not being deleted.
+    let team = before.iter().find(|i| text(i, "entity") == "Team").unwrap();
+    let now = accounts::ids::now_millis();
+    let account = Account {
+        id: accounts::ids::new_object_id(),
+        email: format!("racer-{}", &home.email),
+        password_hash: "x".into(),
+        identities: Default::default(),
+        last_used_organization: Some(HOME_ORGANIZATION.into()),
+        created: now,
+    };
+    let user = User {
+        id: accounts::ids::new_object_id(),
+        organization: HOME_ORGANIZATION.into(),
+        account_id: account.id.clone(),
+        email: account.email.clone(),
+        first_name: "Late".into(),
+        last_name: "Racer".into(),
+        is_admin: false,
+        is_organization_owner: false,
+        is_dataset_manager: false,
+        is_deactivated: false,
+        teams: [(text(team, "id"), accounts::model::TeamRole { name: text(team, "name"), is_team_manager: false })].into(),
+        experiences: Default::default(),
+        last_activity: now,
+        created: now,
+        session_epoch: 0,
+        version: 0,
+        may_delete_organization: false,
+    };
+    let mut account = account;
+    account.identities.insert(HOME_ORGANIZATION.into(), user.id.clone());
+    match create_account_with_identity(&env.app.db, &store, &account, &user).await {
+        Err(NewAccountError::Api(err)) => assert_eq!(err.code, "organization.deleting"),
+        Err(_) => panic!("refused for another reason"),
+        Ok(()) => panic!("an identity joined an organization being deleted"),
+    }
+    let deactivated = User { is_deactivated: true, ..user.clone() };
+    assert!(create_account_with_identity(&env.app.db, &store, &account, &deactivated).await.is_err(), "deactivated neither");
+    assert_eq!(env.scan().await, before, "nothing was written");
+    // And the purge then leaves nothing.
+    assert!(accounts::domain::organizations::purge(&env.app, HOME_ORGANIZATION, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap());
+    assert!(env.scan().await.iter().all(|i| !format!("{i:?}").contains("ORG#home")));
+}

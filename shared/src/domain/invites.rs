@@ -299,6 +299,9 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
         return Err(err);
     }
     let organization = app.db.get::<Organization>(&Key::organization(&invite.organization)).await?.ok_or_else(invalid_token)?;
+    if organization.is_being_deleted() {
+        return Err(crate::store::org::organization_deleting());
+    }
     Ok((invite, organization))
 }
 
@@ -379,6 +382,10 @@ async fn join_with_invite(
                     return Err(JoinError::Api(unusable(&current, now).unwrap_or_else(|| ApiError::conflict("request.conflict", "The invite changed meanwhile; please retry"))));
                 }
                 let over_limit = failed[leading_count..accept_at].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
+                // The member counter's condition also refuses an organization being deleted.
+                if over_limit && !store.accepts_members().await? {
+                    return Err(JoinError::Api(crate::store::org::organization_deleting()));
+                }
                 if over_limit && user.is_active() {
                     // The plan's users are taken: join deactivated, for an admin to decide.
                     user.is_deactivated = true;
@@ -583,7 +590,8 @@ pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, A
                 let organization = app.db.get::<Organization>(&Key::organization(&invite.organization)).await?;
                 organizations.insert(invite.organization.clone(), organization);
             }
-            let Some(organization) = organizations[&invite.organization].clone() else { continue };
+            // No reminders into an organization that is gone or being deleted (its purge removes the invite).
+            let Some(organization) = organizations[&invite.organization].clone().filter(|o| !o.is_being_deleted()) else { continue };
             // Marked first: a crash between the two steps skips a reminder rather than sending two.
             if maintenance::mark_reminded(&app.db, &invite).await? {
                 match mail::send(app, &invite_mail(app, &invite, &organization, true)).await {

@@ -82,6 +82,9 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         tracing::error!(organization_id, "SELF_REGISTRATION_ORGANIZATION names no organization");
         registration_disabled()
     })?;
+    if organization.is_being_deleted() {
+        return Err(crate::store::org::organization_deleting());
+    }
     let team = app
         .db
         .get::<crate::model::Team>(&Key::team(&organization.id, &organization.organization_team_id))

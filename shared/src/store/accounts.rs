@@ -256,7 +256,12 @@ pub async fn create_account_with_identity(db: &Db, store: &OrgStore<'_>, account
         Err(TransactError::ConditionFailed { failed }) => {
             let exceeded = failed[2..].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
             if exceeded {
-                Err(NewAccountError::IncludedUsersExceeded)
+                // The same condition refuses a full plan and an organization being deleted: tell which.
+                match store.accepts_members().await {
+                    Ok(true) => Err(NewAccountError::IncludedUsersExceeded),
+                    Ok(false) => Err(NewAccountError::Api(super::org::organization_deleting())),
+                    Err(err) => Err(NewAccountError::Api(err)),
+                }
             } else {
                 Err(NewAccountError::Api(ApiError::conflict("request.conflict", "The organization changed while registering; please retry")))
             }

@@ -378,9 +378,14 @@ impl<'a> OrgStore<'a> {
             meanings.push(UserWriteConflict::Stale);
         }
         if extras.active_user_delta != 0 || extras.member_delta != 0 {
+            // The organization must not be being deleted: no identity joins (or is activated in) an
+            // organization whose purge may already have passed its part of the partition.
             let condition = (extras.active_user_delta > 0)
-                .then_some("attribute_exists(PK) AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)")
-                .unwrap_or("attribute_exists(PK)");
+                .then_some(
+                    "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) \
+                     AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)",
+                )
+                .unwrap_or("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)");
             items.push(self.db.update(
                 &Key::organization(&self.organization),
                 "ADD activeUserCount :active, memberCount :members",
@@ -653,6 +658,13 @@ impl<'a> OrgStore<'a> {
         from_item(output.attributes.unwrap_or_default())
     }
 
+    /// Whether the organization exists and is not being deleted (one GetItem): what tells a failed member
+    /// counter condition apart from a full plan.
+    pub async fn accepts_members(&self) -> Result<bool, ApiError> {
+        let organization = self.db.get::<Organization>(&Key::organization(&self.organization)).await?;
+        Ok(organization.is_some_and(|o| !o.is_being_deleted()))
+    }
+
     /// Records a credit transaction and adds it to the balance in one transaction; a debit must not take
     /// the balance below zero (`false` then).
     pub async fn add_credit(&self, transaction: &CreditTransaction) -> Result<bool, ApiError> {
@@ -772,6 +784,11 @@ impl From<TransactError> for ApiError {
 
 /// `state` is a DynamoDB reserved word: conditions name it `#state`.
 const STATE_NAME: &[(&str, &str)] = &[("#state", "state")];
+
+/// Refusal of anything that would add someone to an organization whose deletion was accepted.
+pub fn organization_deleting() -> ApiError {
+    ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
+}
 
 fn organization_gone() -> ApiError {
     ApiError::not_found("organization.notFound", "There is no such organization, or it is being deleted")
