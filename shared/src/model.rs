@@ -532,6 +532,12 @@ impl Entity for InviteEmailGuard {
     fn key(&self) -> Key {
         Key::invite_email_guard(&self.organization, &self.email)
     }
+    /// TTL backstop: a guard means nothing once its invite's `validUntil` has passed (a new invite may then
+    /// replace it), so DynamoDB TTL may remove it a day later; this is never after its invite's own
+    /// `expiresAt` (cleanupAt + 1 day, cleanupAt being at or after validUntil), so it never outlives it.
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        vec![("expiresAt", self.valid_until / 1000 + 24 * 3600)]
+    }
 }
 
 /// One experience of an active user, for the task-distribution query (`UsersByExperience` index). Exists

@@ -346,3 +346,52 @@ async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
     assert!(mails_to(&alive_address).await.iter().any(|m| m.subject.starts_with("Reminder")));
     assert!(mails_to(&doomed_address).await.iter().all(|m| !m.subject.starts_with("Reminder")));
 }
+
+#[tokio::test]
+async fn the_invite_email_guard_carries_a_ttl_that_never_outlives_its_invite() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let email = address("guarded");
+    invite(&env, &owner.auth(), &email, json!({})).await;
+    let check = |scan: Vec<tests::Item>| {
+        let invite = scan.iter().find(|i| text(i, "entity") == "Invite").unwrap().clone();
+        let guard = scan.iter().find(|i| text(i, "entity") == "InviteEmailGuard").unwrap().clone();
+        let number = |item: &tests::Item, name: &str| text(item, name).parse::<i64>().unwrap_or_else(|_| panic!("{name} is set"));
+        assert_eq!(number(&guard, "validUntil"), number(&invite, "validUntil"));
+        assert_eq!(number(&guard, "expiresAt"), number(&guard, "validUntil") / 1000 + 24 * 3600);
+        assert!(number(&guard, "expiresAt") <= number(&invite, "expiresAt"));
+        assert!(matches!(guard.get("expiresAt"), Some(aws_sdk_dynamodb::types::AttributeValue::N(_))), "TTL needs a number");
+        (text(&invite, "id"), number(&guard, "expiresAt"))
+    };
+    let (id, first) = check(env.scan().await);
+    // Resending moves the guard along with the new validity, TTL included.
+    env.set_attribute(&format!("ORG#{}", owner.organization), &format!("INVITEEMAIL#{email}"), "validUntil", aws_sdk_dynamodb::types::AttributeValue::N("1000".into())).await;
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!(resent.status, 200, "{:?}", resent.body);
+    let (_, second) = check(env.scan().await);
+    assert!(second >= first);
+}
+
+#[tokio::test]
+async fn joining_by_invite_notifies_the_new_user_mailing_list_when_set() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Listed Lab")).await;
+    let list = address("signups");
+    let patched = env.request("PATCH", &format!("/api/organizations/{}", owner.organization), Some(json!({"newUserMailingList": list})), &owner.auth()).await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let notices_to_owner = || async { mails_to(&owner.email).await.into_iter().filter(|m| m.subject.starts_with("New user in")).count() };
+    // Register with an invite.
+    let newcomer = address("newcomer");
+    let token = invite(&env, &owner.auth(), &newcomer, json!({})).await;
+    assert_eq!(env.post("/api/auth/register", register_form(&newcomer, &token), &Auth::None).await.status, 200);
+    // Join with an existing account.
+    let guest = env.create_organization(&organization_name("Guest Lab")).await;
+    let token = invite(&env, &owner.auth(), &guest.email, json!({})).await;
+    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await.status, 200);
+    let notices = mails_to(&list).await;
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices.iter().any(|m| m.text.contains(&newcomer)));
+    assert!(notices.iter().any(|m| m.text.contains(&guest.email)));
+    assert!(notices.iter().all(|m| m.subject.starts_with("New user in") && m.text.contains("invitation")));
+    assert_eq!(notices_to_owner().await, 0, "the list, not the owner");
+}
