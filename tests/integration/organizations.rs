@@ -1,5 +1,20 @@
 use serde_json::json;
+use aws_sdk_dynamodb::types::AttributeValue;
 use tests::{Auth, HOME_ORGANIZATION, Owner, PASSWORD, SUPER_USER, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+
+/// Whether any attribute of `item`, at any depth, is the string `organization` or a map key equal to it.
+fn names_organization(item: &tests::Item, organization: &str) -> bool {
+    fn names(value: &AttributeValue, organization: &str) -> bool {
+        match value {
+            AttributeValue::S(text) => text == organization || text.starts_with(&format!("ORG#{organization}")),
+            AttributeValue::M(map) => map.iter().any(|(key, value)| key == organization || names(value, organization)),
+            AttributeValue::L(list) => list.iter().any(|value| names(value, organization)),
+            AttributeValue::Ss(set) => set.iter().any(|text| text == organization),
+            _ => false,
+        }
+    }
+    item.values().any(|value| names(value, organization))
+}
 
 /// Invites `email` into `host`'s organization and lets the account with the session `guest` join it.
 async fn join(env: &TestEnv, host: &Owner, email: &str, guest: &Auth) {
@@ -212,6 +227,18 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
     join(&env, &home, &elsewhere.email, &traveller_session).await;
     let switched = env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
     let traveller_at_home = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
+    // Credits (a grant and a debit by an operator) and a storage report.
+    assert_eq!(env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await.status, 200);
+    let operator = Auth::Bearer(env.login(SUPER_USER, PASSWORD).await);
+    let credits = format!("/api/organizations/{HOME_ORGANIZATION}/credits");
+    assert_eq!(env.post(&credits, json!({"milliCredits": 5000, "comment": "grant"}), &operator).await.status, 200);
+    assert_eq!(env.post(&credits, json!({"milliCredits": -1500, "comment": "job"}), &operator).await.status, 200);
+    let report = accounts::domain::organizations::StorageReport { organization: HOME_ORGANIZATION.into(), used_storage_bytes: 123_456, reported_at: None };
+    assert!(accounts::domain::organizations::report_storage(&env.app, &report).await.unwrap());
+    let scan = env.scan().await;
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "CreditTransaction" && text(i, "PK") == "ORG#home").count(), 2);
+    let home_item = scan.iter().find(|i| text(i, "PK") == "ORG#home" && text(i, "SK") == "ORG").unwrap();
+    assert_eq!((text(home_item, "usedStorageBytes"), text(home_item, "milliCreditBalance")), ("123456".into(), "3500".into()));
     let elsewhere_before: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization))).collect();
 
     let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &home.auth()).await;
@@ -226,6 +253,9 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
         .filter(|i| i.contains("ORG#home") || i.contains(&home.email) || i.contains(&local.email) || i.contains("pending@example.org"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:#?}");
+    // Nor does any item name the organization by its id (identity maps, last used organization, credits).
+    assert!(env.scan().await.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "an item still names home");
+    assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "CreditTransaction").count(), 0);
     // Home's people are refused; their e-mails are free again.
     for auth in [home.auth(), local.auth(), traveller_at_home] {
         assert_eq!(env.get("/api/user", &auth).await.status, 401);
