@@ -157,10 +157,7 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     assert!(result.is_err(), "the last transaction must fail");
     // Everything the earlier transactions wrote is restored: same users, no experience items.
     let after_scan = env.scan().await;
-    let strip = |items: Vec<tests::Item>| -> Vec<tests::Item> {
-        items.into_iter().map(|mut i| { i.remove("version"); i }).collect()
-    };
-    assert_eq!(strip(after_scan.clone()), strip(before_scan), "a failed change must leave nothing changed");
+    assert_eq!(after_scan, before_scan, "a failed change must leave nothing changed, versions included");
     assert!(!after_scan.iter().any(|i| text(i, "entity") == "UserExperience"));
     assert!(users.iter().all(|u| u.is_active()));
     let _ = (owner, Auth::None);
@@ -177,4 +174,73 @@ async fn another_organizations_admin_gets_nothing_from_the_experience_routes() {
     env.assert_foreign_caller_refused("PATCH", "/api/users/experiences", Some(bulk), &stranger.auth()).await;
     assert_eq!(env.get("/api/users/byExperience?domain=nuclei", &stranger.auth()).await.body, json!([]));
     assert_eq!(env.get("/api/tasks/experienceDomains", &stranger.auth()).await.body, json!([]));
+}
+
+#[tokio::test]
+async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the_domain_list_as_they_were() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::sync::{Arc, Mutex};
+    // Armed with (direct client, table, the last user): just before every transaction that writes the
+    // last user, someone else renames that user, so its transaction fails after the earlier ones
+    // committed, on every attempt.
+    type Trigger = (aws_sdk_dynamodb::Client, String, String);
+    let trigger: Arc<Mutex<Option<Trigger>>> = Arc::default();
+    let counts: Arc<Mutex<(usize, usize)>> = Arc::default(); // (earlier transactions, renames)
+    let (hook_trigger, hook_counts) = (trigger.clone(), counts.clone());
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        let (trigger, counts) = (hook_trigger.clone(), hook_counts.clone());
+        Box::pin(async move {
+            let armed = trigger.lock().unwrap().clone();
+            let Some((client, table, last_user)) = armed else { return };
+            if operation != "TransactWriteItems" {
+                return;
+            }
+            if !body.contains(&format!("USER#{last_user}")) {
+                counts.lock().unwrap().0 += 1;
+                return;
+            }
+            counts.lock().unwrap().1 += 1;
+            client
+                .update_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S("ORG#home".into()))
+                .key("SK", AttributeValue::S(format!("USER#{last_user}")))
+                .update_expression("SET lastName = :n ADD version :one")
+                .expression_attribute_values(":n", AttributeValue::S("Renamed".into()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .send()
+                .await
+                .unwrap();
+        })
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let organization = accounts::model::Key::organization("home");
+    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", AttributeValue::Bool(true)).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let (_, user) = env.register("Many", &format!("User{i:02}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    let last = ids.last().unwrap().clone();
+    let before = env.scan().await;
+    *trigger.lock().unwrap() = Some((env.direct_dynamodb(), env.table.clone(), last.clone()));
+    // Active users with three new domains each: four item writes per user, more than one transaction.
+    let body = json!({"userIds": ids, "set": {"nuclei": 3, "axons": 2, "synapses": 1}});
+    let refused = env.request("PATCH", "/api/users/experiences", Some(body), &owner.auth()).await;
+    trigger.lock().unwrap().take();
+    assert_eq!((refused.status, refused.error_code()), (409, "request.conflict"), "{:?}", refused.body);
+    let (earlier, renames) = *counts.lock().unwrap();
+    assert!(renames >= 2 && earlier >= renames, "each attempt committed earlier transactions first: {earlier} {renames}");
+
+    // Everything is as before (versions included) except the last user's renames by someone else.
+    let mut expected = before;
+    let renamed = expected.iter_mut().find(|i| text(i, "SK") == format!("USER#{last}")).unwrap();
+    renamed.insert("lastName".into(), AttributeValue::S("Renamed".into()));
+    let version: u64 = text(renamed, "version").parse().unwrap();
+    renamed.insert("version".into(), AttributeValue::N((version + renames as u64).to_string()));
+    assert_eq!(env.scan().await, expected);
+    assert!(!env.scan().await.iter().any(|i| text(i, "entity") == "UserExperience" || text(i, "entity") == "ExperienceDomain"));
+    assert_eq!(env.get("/api/tasks/experienceDomains", &owner.auth()).await.body, json!([]));
 }

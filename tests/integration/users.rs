@@ -472,3 +472,69 @@ async fn a_user_change_is_checked_completely_before_anything_is_written() {
     assert_eq!((stored["email"].as_str(), stored["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
     assert!(!env.login(&new_email, "a brand new password").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as_it_was() {
+    use std::sync::{Arc, Mutex};
+    // Armed with (direct client, table, the last user, a team): just before the first transaction that
+    // writes the last user, the team's deletion starts "concurrently", so that transaction's team check
+    // fails after the earlier transactions committed.
+    type Trigger = (aws_sdk_dynamodb::Client, String, String, accounts::model::Key);
+    let trigger: Arc<Mutex<Option<Trigger>>> = Arc::default();
+    let earlier_transactions: Arc<Mutex<usize>> = Arc::default();
+    let (hook_trigger, hook_count) = (trigger.clone(), earlier_transactions.clone());
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        let (trigger, count) = (hook_trigger.clone(), hook_count.clone());
+        Box::pin(async move {
+            if operation != "TransactWriteItems" {
+                return;
+            }
+            let armed = trigger.lock().unwrap().clone();
+            let Some((client, table, last_user, team)) = armed else { return };
+            if !body.contains(&format!("USER#{last_user}")) {
+                *count.lock().unwrap() += 1;
+                return;
+            }
+            trigger.lock().unwrap().take();
+            client
+                .update_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S(team.pk))
+                .key("SK", AttributeValue::S(team.sk))
+                .update_expression("SET deleting = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .send()
+                .await
+                .unwrap();
+        })
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let mut teams = Vec::new();
+    for name in ["T1", "T2", "T3", "T4"] {
+        teams.push(env.team(&owner.auth(), name).await);
+    }
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let (_, user) = env.register("Many", &format!("User{i:02}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    let before = env.scan().await;
+    *trigger.lock().unwrap() = Some((env.direct_dynamodb(), env.table.clone(), ids.last().unwrap().clone(), accounts::model::Key::team(HOME_ORGANIZATION, &teams[0])));
+    // Each user leaves Default and joins four teams: 40 users need several transactions.
+    let memberships: Vec<Value> = teams.iter().map(|id| json!({"id": id, "isTeamManager": false})).collect();
+    let body = json!({"userIds": ids, "teams": memberships, "isDatasetManager": true});
+    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (400, "team.notFound"), "{:?}", refused.body);
+    assert!(trigger.lock().unwrap().is_none(), "the last transaction ran");
+    assert!(*earlier_transactions.lock().unwrap() >= 2, "earlier transactions committed (and were undone) first");
+
+    // Every user item (version included), membership and other item is as before; only the team whose
+    // deletion started has changed.
+    let mut expected = before;
+    let team_key = accounts::model::Key::team(HOME_ORGANIZATION, &teams[0]);
+    let team = expected.iter_mut().find(|i| text(i, "PK") == team_key.pk && text(i, "SK") == team_key.sk).unwrap();
+    team.insert("deleting".into(), AttributeValue::Bool(true));
+    assert_eq!(env.scan().await, expected);
+}

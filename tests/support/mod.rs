@@ -19,6 +19,10 @@ use serde_json::{Value, json};
 
 pub type Item = HashMap<String, AttributeValue>;
 
+/// Called by a DynamoDB proxy (see [`TestEnv::with_dynamodb_hook`]) before it forwards a request, with the
+/// operation (`TransactWriteItems`, ...) and the request's JSON body.
+pub type DynamoDbHook = Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 pub const PASSWORD: &str = "correct horse battery";
 /// The instance operator of a test env (configured by e-mail, as deployments do).
 pub const SUPER_USER: &str = "operator@instance.test";
@@ -96,12 +100,51 @@ pub struct TestEnv {
     pub table: String,
     client: Client<HttpConnector, Full<Bytes>>,
     server: tokio::task::JoinHandle<()>,
+    proxy: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(proxy) = &self.proxy {
+            proxy.abort();
+        }
     }
+}
+
+/// An HTTP proxy in front of DynamoDB Local that awaits `hook` before forwarding each request.
+async fn dynamodb_proxy(target: String, hook: DynamoDbHook) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (client, hook, target) = (client.clone(), hook.clone(), target.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let (client, hook, target) = (client.clone(), hook.clone(), target.clone());
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let bytes = body.collect().await?.to_bytes();
+                        let operation = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                        let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
+                        hook(operation, String::from_utf8_lossy(&bytes).into_owned()).await;
+                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                        let mut forward = hyper::Request::builder().method(parts.method.clone()).uri(format!("{target}{path}"));
+                        for (name, value) in &parts.headers {
+                            forward = forward.header(name, value);
+                        }
+                        let response = client.request(forward.body(Full::new(bytes)).unwrap()).await.expect("DynamoDB Local answers");
+                        let (parts, body) = response.into_parts();
+                        let bytes = body.collect().await?.to_bytes();
+                        Ok::<_, hyper::Error>(hyper::Response::from_parts(parts, Full::new(bytes)))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (format!("http://{address}"), task)
 }
 
 pub fn test_config(table: &str) -> Config {
@@ -120,11 +163,35 @@ pub fn test_config(table: &str) -> Config {
 
 impl TestEnv {
     pub async fn new() -> TestEnv {
+        Self::with_config(|_| {}).await
+    }
+
+    /// A test env whose configuration `change` adjusts (e.g. an instance without self-registration).
+    pub async fn with_config(change: impl FnOnce(&mut Config)) -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
-        let env = Self::serving(&table, &services.ses_endpoint).await;
+        let mut config = test_config(&table);
+        change(&mut config);
+        let env = Self::serving_with(config, &services.dynamodb_endpoint, &services.ses_endpoint).await;
         TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
         env
+    }
+
+    /// A test env whose DynamoDB requests pass through a proxy that awaits `hook` before forwarding each
+    /// one: for doing something "concurrently" at an exact point of a request.
+    pub async fn with_dynamodb_hook(hook: DynamoDbHook) -> TestEnv {
+        let services = tokio::task::spawn_blocking(services).await.expect("services start");
+        let table = format!("test-{}", unique_suffix());
+        let (proxy, proxy_task) = dynamodb_proxy(services.dynamodb_endpoint.clone(), hook).await;
+        let mut env = Self::serving_with(test_config(&table), &proxy, &services.ses_endpoint).await;
+        env.proxy = Some(proxy_task);
+        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
+        env
+    }
+
+    /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
+    pub fn direct_dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        devstack::local_app(test_config(&self.table), &services().dynamodb_endpoint, &services().ses_endpoint).db.client.clone()
     }
 
     /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).
@@ -138,8 +205,12 @@ impl TestEnv {
     }
 
     async fn serving(table: &str, ses_endpoint: &str) -> TestEnv {
-        let table = table.to_owned();
-        let app = devstack::local_app(test_config(&table), &services().dynamodb_endpoint, ses_endpoint);
+        Self::serving_with(test_config(table), &services().dynamodb_endpoint, ses_endpoint).await
+    }
+
+    async fn serving_with(config: Config, dynamodb_endpoint: &str, ses_endpoint: &str) -> TestEnv {
+        let table = config.table_name.clone();
+        let app = devstack::local_app(config, dynamodb_endpoint, ses_endpoint);
         let app = Arc::new(app);
         let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
         TestEnv {
@@ -148,6 +219,7 @@ impl TestEnv {
             table,
             client: Client::builder(TokioExecutor::new()).build_http(),
             server,
+            proxy: None,
         }
     }
 

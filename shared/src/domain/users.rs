@@ -492,10 +492,9 @@ pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_f
             ..UserWriteExtras::default()
         };
         match write_all_or_nothing(&store, &writes, &extras).await {
-            Ok(()) => {
+            Ok(changed) => {
                 let mails = targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
                 mail::notify(app, mails).await;
-                let changed: HashMap<&str, u64> = writes.iter().map(|w| (w.after.id.as_str(), w.before.as_ref().map_or(0, |b| b.version + 1))).collect();
                 return Ok(planned
                     .into_iter()
                     .map(|p| {
@@ -518,17 +517,34 @@ pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_f
     Err(ApiError::conflict("request.conflict", "The selected users kept changing while this request ran; please retry"))
 }
 
-/// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one). Each
-/// transaction holds whole users; if a later one fails, the users written by the earlier ones are restored
-/// (conditioned on the version this request wrote), so the request changes all users or none.
-pub async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<(), UserWriteError> {
+/// How far a transaction of a multi-transaction change that may still be undone moves a user's version
+/// (instead of 1): its undo restores the user exactly, version included, and since normal writes count
+/// up by one from there, no later version equals the one the undone write had. So nobody who read the
+/// undone state can commit a change based on it (no ABA).
+pub const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
+
+/// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one) and
+/// returns the version each changed user has now. Each transaction holds whole users; the new experience
+/// domains go with the last one. If a transaction fails, the users written by the earlier ones are
+/// restored exactly (each conditioned on the version this request wrote), so the request changes all
+/// users and the domain list, or none. Other readers may see the earlier transactions' users meanwhile
+/// (docs/data-model.md, "Changes spanning transactions").
+pub async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<HashMap<String, u64>, UserWriteError> {
+    let versions_after = |writes: &[UserWrite], step: u64| -> HashMap<String, u64> {
+        writes.iter().map(|w| (w.after.id.clone(), w.before.as_ref().map_or(0, |b| b.version + step))).collect()
+    };
+    let (all_items, _) = store.user_write_items(writes, extras);
+    if all_items.len() <= crate::store::TRANSACTION_LIMIT {
+        store.write_users(writes, extras).await?;
+        return Ok(versions_after(writes, 1));
+    }
     let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
     let mut size = 0;
+    // Room for the admin check in every transaction. (Team checks are counted per user here, though a
+    // transaction needs one per team: an overestimate.)
+    let reserved = 1;
     for write in writes {
         let (items, _) = store.user_write_items(std::slice::from_ref(write), &UserWriteExtras::default());
-        // Room for the admin check in every transaction, and the new experience domains in the first.
-        // (Team checks are counted per user here, though a transaction needs one per team: an overestimate.)
-        let reserved = 1 + if chunks.len() == 1 { extras.experience_domains.len() } else { 0 };
         if size + items.len() > crate::store::TRANSACTION_LIMIT - reserved && !chunks.last().unwrap().is_empty() {
             chunks.push(Vec::new());
             size = 0;
@@ -536,32 +552,47 @@ pub async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], ex
         size += items.len();
         chunks.last_mut().unwrap().push(write);
     }
-    let mut done: Vec<&UserWrite> = Vec::new();
+    // The new experience domains go with the last transaction; if they do not fit, in one of their own.
+    if size + extras.experience_domains.len() > crate::store::TRANSACTION_LIMIT - reserved {
+        chunks.push(Vec::new());
+    }
+    let mut done: Vec<UserWrite> = Vec::new();
+    let mut versions = HashMap::new();
     for (index, chunk) in chunks.iter().enumerate() {
-        let owned: Vec<UserWrite> = chunk.iter().map(|w| UserWrite { before: w.before.clone(), after: w.after.clone() }).collect();
-        // New experience domains join the list with the first transaction.
+        let last = index + 1 == chunks.len();
+        let step = if last { 1 } else { PROVISIONAL_VERSION_STEP };
+        let owned: Vec<UserWrite> = chunk
+            .iter()
+            .map(|w| {
+                let mut after = w.after.clone();
+                after.version = w.before.as_ref().map_or(0, |b| b.version + step);
+                UserWrite { before: w.before.clone(), after }
+            })
+            .collect();
         let chunk_extras = UserWriteExtras {
             active_admin_check: extras.active_admin_check.clone(),
-            experience_domains: if index == 0 { extras.experience_domains.clone() } else { Default::default() },
+            experience_domains: if last { extras.experience_domains.clone() } else { Default::default() },
+            exact_versions: true,
             ..UserWriteExtras::default()
         };
         if let Err(err) = store.write_users(&owned, &chunk_extras).await {
             undo(store, &done).await;
             return Err(err);
         }
-        done.extend(chunk.iter().copied());
+        versions.extend(owned.iter().map(|w| (w.after.id.clone(), w.after.version)));
+        done.extend(owned);
     }
-    Ok(())
+    Ok(versions)
 }
 
-/// Restores the users a failed bulk change had already written.
-async fn undo(store: &OrgStore<'_>, done: &[&UserWrite]) {
+/// Restores the users a failed multi-transaction change had already written, exactly as they were read
+/// (version included). A user someone changed since (after this request's write) keeps that change.
+async fn undo(store: &OrgStore<'_>, done: &[UserWrite]) {
+    let restore_extras = UserWriteExtras { exact_versions: true, ..UserWriteExtras::default() };
     for write in done {
         let Some(original) = &write.before else { continue };
-        let mut written = write.after.clone();
-        written.version = original.version + 1;
-        let restore = UserWrite { before: Some(written), after: original.clone() };
-        if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) = store.write_users(&[restore], &UserWriteExtras::default()).await {
+        let restore = UserWrite { before: Some(write.after.clone()), after: original.clone() };
+        if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) = store.write_users(&[restore], &restore_extras).await {
             tracing::error!(user = %original.id, "could not restore a user after a failed bulk change");
         }
     }
