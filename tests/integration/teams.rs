@@ -115,3 +115,42 @@ async fn another_organizations_admin_gets_nothing_from_any_team_route() {
     assert_eq!((join.status, join.error_code()), (400, "team.notFound"));
     assert_eq!(env.scan().await, before);
 }
+
+#[tokio::test]
+async fn deleting_a_team_takes_it_out_of_pending_invites() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let suffix = &accounts::ids::new_object_id()[..10];
+    let recipients: Vec<String> = (0..3).map(|i| format!("invited{i}-{suffix}@example.org")).collect();
+    let body = json!({"recipients": recipients, "autoActivate": true, "isAdmin": false, "isDatasetManager": false,
+        "teamMemberships": [{"id": red, "isTeamManager": true}, {"id": blue, "isTeamManager": false}]});
+    let sent = env.post("/api/auth/sendInvites", body, &owner.auth()).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let invites = |scan: Vec<tests::Item>| -> Vec<tests::Item> { scan.into_iter().filter(|i| text(i, "entity") == "Invite").collect() };
+    let team_ids = |invite: &tests::Item| -> Vec<String> {
+        match invite.get("teams") {
+            Some(aws_sdk_dynamodb::types::AttributeValue::M(teams)) => {
+                let mut ids: Vec<String> = teams.keys().cloned().collect();
+                ids.sort();
+                ids
+            }
+            _ => Vec::new(),
+        }
+    };
+    let stored = invites(env.scan().await);
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|i| team_ids(i).contains(&red)), "{stored:?}");
+
+    assert_eq!(env.request("DELETE", &format!("/api/teams/{red}"), None, &owner.auth()).await.status, 200);
+    let stored = invites(env.scan().await);
+    assert_eq!(stored.len(), 3);
+    for invite in &stored {
+        assert_eq!(team_ids(invite), vec![blue.clone()], "no invite keeps the deleted team: {invite:?}");
+    }
+    // The invites still work, with the teams that are left.
+    let listed = env.get("/api/invites", &owner.auth()).await;
+    assert_eq!(listed.status, 200);
+    assert!(!listed.body.to_string().contains(&red));
+}

@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids;
-use crate::model::{Membership, Team, User};
+use crate::model::{InviteState, Membership, Team, User};
 use crate::store::org::{UserWrite, UserWriteError, UserWriteExtras};
 use crate::validate;
 
@@ -95,7 +95,36 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Api
             store.delete_membership(&membership.team_id, &membership.user_id).await?;
         }
     }
+    remove_from_pending_invites(&store, &team.id).await?;
     store.delete_team_items(&team).await
+}
+
+/// Takes a team out of every pending invite of the organization (reading its invites page by page), so
+/// no invite is left pointing at a deleted team. Each invite is replaced conditioned on being unchanged
+/// since read; one that changed meanwhile is read again.
+async fn remove_from_pending_invites(store: &crate::store::org::OrgStore<'_>, team_id: &str) -> Result<(), ApiError> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.invites(after.as_deref(), 100).await?;
+        after = page.items.last().map(|i| i.id.clone());
+        for invite in page.items {
+            let mut current = Some(invite);
+            for _ in 0..4 {
+                let Some(before) = current.take().filter(|i| i.state == InviteState::Pending && i.teams.contains_key(team_id)) else {
+                    break;
+                };
+                let mut changed = before.clone();
+                changed.teams.remove(team_id);
+                if store.replace_pending_invite(&before, &changed).await? {
+                    break;
+                }
+                current = store.invite(&before.id).await?;
+            }
+        }
+        if !page.more {
+            return Ok(());
+        }
+    }
 }
 
 /// One page of a team's members with their roles: for admins and the team's managers.
