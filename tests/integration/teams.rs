@@ -109,6 +109,18 @@ async fn another_organizations_admin_gets_nothing_from_any_team_route() {
     env.assert_foreign_caller_refused("GET", &format!("/api/teams/{red}/users"), None, &stranger.auth()).await;
     let teams = names(&env.get("/api/teams", &stranger.auth()).await.body);
     assert_eq!(teams, ["Default"], "only the stranger's own team");
+    // Routes acting in the caller's own organization never touch or show another organization's items.
+    let home = &owner.organization;
+    for path in ["/api/teams", "/api/teams?isEditable=true", "/api/v16/teams"] {
+        let listed = env.assert_foreign_caller_isolated("GET", path, None, &stranger.auth(), home).await;
+        assert_eq!(names(&listed.body), ["Default"], "{path}");
+    }
+    // Creating a team (even one named like a team of the other organization, and naming that
+    // organization) creates it in the caller's own organization only.
+    let body = json!({"name": "Red", "organization": home});
+    let created = env.assert_foreign_caller_isolated("POST", "/api/teams", Some(body), &stranger.auth(), home).await;
+    assert_eq!((created.status, created.body["organization"].as_str()), (200, Some(stranger.organization.as_str())));
+    assert_eq!(names(&env.get("/api/teams", &owner.auth()).await.body), ["Default", "Red"]);
     // A team of another organization cannot be joined.
     let before = env.scan().await;
     let join = env.patch_user(&stranger.user_id, json!({"teams": [{"id": red}]}), &stranger.auth()).await;

@@ -434,6 +434,10 @@ async fn another_organizations_caller_gets_nothing_from_any_user_route() {
     env.assert_foreign_caller_refused("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &stranger.auth()).await;
     let listed = emails(&env.get("/api/users", &stranger.auth()).await.body);
     assert_eq!(listed, vec![stranger.email.clone()], "lists never show another organization's users");
+    for path in ["/api/users", "/api/users?isEditable=true", "/api/users?isActive=true&limit=1", "/api/users?isAdmin=true", "/api/v16/users"] {
+        let listed = env.assert_foreign_caller_isolated("GET", path, None, &stranger.auth(), &owner.organization).await;
+        assert_eq!((listed.status, emails(&listed.body)), (200, vec![stranger.email.clone()]), "{path}");
+    }
 }
 
 #[tokio::test]

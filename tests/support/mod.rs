@@ -386,6 +386,43 @@ impl TestEnv {
         Ok(())
     }
 
+    /// For routes that act in the caller's own organization (creating, listing): checks that `method path`
+    /// by `foreign` (a caller from another organization) leaves `organization`'s partition unchanged and
+    /// that the answer names none of its items (no id, e-mail or name of them appears). Returns the answer.
+    pub async fn check_foreign_caller_isolated(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+        organization: &str,
+    ) -> Result<TestResponse, String> {
+        let partition = format!("ORG#{organization}");
+        let own = |items: Vec<Item>| items.into_iter().filter(|i| text(i, "PK") == partition).collect::<Vec<_>>();
+        let before = own(self.scan().await);
+        let response = self.request(method, path, body, foreign).await;
+        if own(self.scan().await) != before {
+            return Err(format!("{method} {path} by another organization's caller changed {organization}'s items"));
+        }
+        let answer = response.body.to_string();
+        for item in &before {
+            for name in ["id", "email"] {
+                let value = text(item, name);
+                if !value.is_empty() && answer.contains(&value) {
+                    return Err(format!("{method} {path} by another organization's caller shows {name} {value} of {organization}"));
+                }
+            }
+        }
+        if answer.contains(&format!("\"organization\":\"{organization}\"")) {
+            return Err(format!("{method} {path} by another organization's caller shows an item of {organization}"));
+        }
+        Ok(response)
+    }
+
+    pub async fn assert_foreign_caller_isolated(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth, organization: &str) -> TestResponse {
+        self.check_foreign_caller_isolated(method, path, body, foreign, organization).await.unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
     pub async fn assert_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) {
         if let Err(problem) = self.check_foreign_caller_refused(method, path, body, foreign).await {
             panic!("{problem}");
