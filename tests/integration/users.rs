@@ -542,3 +542,118 @@ async fn a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as
     team.insert("deleting".into(), AttributeValue::Bool(true));
     assert_eq!(env.scan().await, expected);
 }
+
+#[tokio::test]
+async fn an_instance_without_self_registration_answers_with_a_clear_error() {
+    let env = TestEnv::with_config(|config| config.self_registration_organization = None).await;
+    // Even with an organization of the name other instances register into.
+    env.create_home_organization().await;
+    for organization in [None, Some(HOME_ORGANIZATION)] {
+        let mut form = tests::signup_form(&format!("walk-in-{}@example.org", &accounts::ids::new_object_id()[..10]), "x");
+        if let Some(organization) = organization {
+            form["organization"] = json!(organization);
+        }
+        let before = env.scan().await;
+        let refused = env.post("/api/auth/register", form, &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (403, "registration.disabled"), "{:?}", refused.body);
+        assert!(refused.body["messages"][0]["error"].as_str().is_some_and(|m| m.contains("invite")), "{:?}", refused.body);
+        assert_eq!(env.scan().await, before, "nothing is written");
+    }
+}
+
+#[tokio::test]
+async fn activation_may_carry_admin_and_dataset_manager_rights_for_admins_only() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+
+    // A team manager may activate, but not grant admin or dataset-manager rights with it: nothing changes.
+    let (_, pending) = env.register("Pat", "Pending").await;
+    let id = pending["id"].as_str().unwrap();
+    let default_team = pending["teams"][0]["id"].as_str().unwrap().to_owned();
+    let teams = json!([{"id": default_team}, {"id": red}]);
+    // Making them a Red member first (as an admin would) lets the team manager see them.
+    assert_eq!(env.patch_user(id, json!({"teams": teams}), &owner.auth()).await.status, 200);
+    for rights in [json!({"isAdmin": true}), json!({"isDatasetManager": true})] {
+        let mut body = json!({"isActive": true});
+        body.as_object_mut().unwrap().extend(rights.as_object().unwrap().clone());
+        let before = env.scan().await;
+        let refused = env.patch_user(id, body, &manager.auth()).await;
+        assert_eq!(refused.status, 403, "{:?}", refused.body);
+        assert!(refused.error_code().ends_with(".notAllowed"), "{:?}", refused.body);
+        assert_eq!(env.scan().await, before, "still deactivated, no rights");
+    }
+
+    // An admin activates with teams and both rights in one request.
+    let (email, user) = env.register("Ada", "Activated").await;
+    let id = user["id"].as_str().unwrap();
+    let default_team = user["teams"][0]["id"].as_str().unwrap().to_owned();
+    let body = json!({"isActive": true, "isAdmin": true, "isDatasetManager": true,
+        "teams": [{"id": default_team}, {"id": red, "isTeamManager": true}]});
+    let activated = env.patch_user(id, body, &owner.auth()).await;
+    assert_eq!(activated.status, 200, "{:?}", activated.body);
+    assert_eq!((activated.body["isActive"].as_bool(), activated.body["isAdmin"].as_bool(), activated.body["isDatasetManager"].as_bool()), (Some(true), Some(true), Some(true)));
+    let stored = env.get(&format!("/api/users/{id}"), &owner.auth()).await.body;
+    assert_eq!((stored["isActive"].as_bool(), stored["isAdmin"].as_bool(), stored["isDatasetManager"].as_bool()), (Some(true), Some(true), Some(true)));
+    assert!(team_ids(&stored).contains(&(red.clone(), true)));
+    let mails = mails_to(&email).await;
+    assert!(mails.iter().any(|m| m.subject.contains("activated")));
+    assert!(mails.iter().any(|m| m.subject.contains("access") && m.text.contains("You are now an admin") && m.text.contains("You are now a dataset manager")));
+    // The new admin can act as one right away.
+    let session = Auth::Bearer(env.login(&email, PASSWORD).await);
+    assert_eq!(env.get("/api/users", &session).await.body.as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Rita", "Redmanager", &[(&red, true)]).await;
+    let first = env.member(&owner, "Rob", "Red", &[(&red, false)]).await;
+    let second = env.member(&owner, "Rae", "Redblue", &[(&red, false), (&blue, false)]).await;
+    let outsider = env.member(&owner, "Bea", "Blue", &[(&blue, false)]).await;
+
+    // Members of the managed team: Red becomes a manager role; Blue (not managed) is submitted too, and
+    // is ignored for both; Blue memberships are kept.
+    let body = json!({"userIds": [first.user_id, second.user_id], "teams": [{"id": red, "isTeamManager": true}, {"id": blue, "isTeamManager": true}]});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let stored = |user_id: String| {
+        let env = &env;
+        let owner = &owner;
+        async move { team_ids(&env.get(&format!("/api/users/{user_id}"), &owner.auth()).await.body) }
+    };
+    let roles = stored(first.user_id.clone()).await;
+    assert!(roles.contains(&(red.clone(), true)) && !roles.iter().any(|(t, _)| *t == blue), "{roles:?}");
+    let roles = stored(second.user_id.clone()).await;
+    assert!(roles.contains(&(red.clone(), true)) && roles.contains(&(blue.clone(), false)), "{roles:?}");
+    // Told: "your access changed", with the new role.
+    for member in [&first, &second] {
+        let mails = mails_to(&member.email).await;
+        assert!(
+            mails.iter().any(|m| m.subject.contains("access") && m.text.contains("Red (team manager)") && m.text.contains("Rita Redmanager")),
+            "{:?}",
+            mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
+    }
+
+    // Another team's member (alone or with the manager's own members), or rights only admins give:
+    // refused, nothing changes.
+    for body in [
+        json!({"userIds": [outsider.user_id], "teams": [{"id": red}]}),
+        json!({"userIds": [first.user_id, outsider.user_id], "teams": [{"id": red}]}),
+        json!({"userIds": [first.user_id], "teams": [{"id": red}], "isDatasetManager": true}),
+        json!({"userIds": [first.user_id], "teams": [{"id": red}], "isAdmin": true}),
+    ] {
+        let before = env.scan().await;
+        let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body.clone()), &manager.auth()).await;
+        assert!(matches!(refused.status, 403 | 404), "{body}: {:?}", refused.body);
+        assert!(!refused.error_code().is_empty());
+        assert_eq!(env.scan().await, before, "{body}");
+    }
+    let untouched = stored(outsider.user_id.clone()).await;
+    assert!(untouched.contains(&(blue.clone(), false)) && !untouched.iter().any(|(t, _)| *t == red));
+}
