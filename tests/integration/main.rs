@@ -1,5 +1,6 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
+mod binaries;
 mod contract;
 mod experiences;
 mod invites;

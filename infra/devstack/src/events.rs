@@ -1,0 +1,271 @@
+//! The sample events in `events/`: one per function, as API Gateway (HTTP API, payload 2.0) or
+//! EventBridge and direct invocations deliver them. `cargo run -p devstack --bin sync-events` writes
+//! them from [`SAMPLES`]; a contract test keeps the files and the route table in step, and the
+//! binary-level tests feed them to the real function binaries.
+//!
+//! Values that only exist once data does (sessions, ids, tokens) are `${PLACEHOLDER}`s, listed in
+//! `events/README.md`; [`fill`] replaces them.
+
+use accounts::routes::{ALL, BACKGROUND, DEFAULT_ROUTE, Operation};
+use serde_json::{Value, json};
+
+/// How a sample request authenticates.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Caller {
+    Anonymous,
+    /// The owner of `${ORGANIZATION}`.
+    Owner,
+    /// A second session of the owner (for logging one session out).
+    OwnerSpareSession,
+    /// The owner of `${GUEST_ORGANIZATION}`, who holds the invite `${INVITE_TOKEN}`.
+    Guest,
+    /// An instance operator (super user).
+    Operator,
+}
+
+impl Caller {
+    fn placeholder(self) -> Option<&'static str> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Owner => Some("${SESSION}"),
+            Caller::OwnerSpareSession => Some("${SPARE_SESSION}"),
+            Caller::Guest => Some("${GUEST_SESSION}"),
+            Caller::Operator => Some("${OPERATOR_SESSION}"),
+        }
+    }
+}
+
+/// One function's sample: a request for an HTTP operation, or the event of a background function.
+pub struct Sample {
+    pub function: &'static str,
+    /// Path below `/api` (with placeholders) and query string, for HTTP operations.
+    pub path: &'static str,
+    pub query: &'static str,
+    pub body: Option<&'static str>,
+    pub caller: Caller,
+    /// Serve it under `/api/v{N}`, as the `webknossos` client does.
+    pub versioned: bool,
+    /// The status the sample gets against the data the binary-level test prepares.
+    pub expected_status: u16,
+}
+
+const fn http(function: &'static str, path: &'static str, query: &'static str, body: Option<&'static str>, caller: Caller) -> Sample {
+    Sample { function, path, query, body, caller, versioned: false, expected_status: 200 }
+}
+
+const fn versioned(sample: Sample) -> Sample {
+    Sample { versioned: true, ..sample }
+}
+
+use Caller::*;
+
+/// Every function's sample, in an order the binary-level test can run them one after another on one
+/// set of data: what uses a session or resource comes before what ends it.
+pub const SAMPLES: &[Sample] = &[
+    http("buildinfo", "/buildinfo", "", None, Anonymous),
+    http(
+        "create_organization_with_admin",
+        "/auth/createOrganizationWithAdmin",
+        "",
+        Some(r#"{"email":"ada-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Ada","lastName":"Lovelace","organizationName":"Sample Lab ${UNIQUE}"}"#),
+        Anonymous,
+    ),
+    http("login", "/auth/login", "", Some(r#"{"email":"${EMAIL}","password":"correct horse battery"}"#), Anonymous),
+    http("get_token", "/auth/token", "", None, Owner),
+    http(
+        "register",
+        "/auth/register",
+        "",
+        Some(r#"{"email":"grace-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Grace","lastName":"Hopper"}"#),
+        Anonymous,
+    ),
+    http(
+        "send_invites",
+        "/auth/sendInvites",
+        "",
+        Some(r#"{"recipients":["new-${UNIQUE}@example.org"],"autoActivate":true,"isAdmin":false,"isDatasetManager":false,"teamMemberships":[{"id":"${TEAM_ID}","isTeamManager":false}]}"#),
+        Owner,
+    ),
+    http("organization_by_invite", "/organizations/byInvite/${INVITE_TOKEN}", "", None, Anonymous),
+    http("join_organization", "/auth/joinOrganization/${INVITE_TOKEN}", "", None, Guest),
+    http("switch_organization", "/auth/switchOrganization/${ORGANIZATION}", "", None, Guest),
+    http("get_organization", "/organizations/${ORGANIZATION}", "", None, Owner),
+    http("update_organization", "/organizations/${ORGANIZATION}", "", Some(r#"{"newUserMailingList":"lab-admins@example.org"}"#), Owner),
+    http("list_organizations", "/organizations", "compact=true", None, Owner),
+    http("create_organization", "/organizations", "", Some(r#"{"ownerEmail":"${EMAIL}","organizationName":"Second Lab ${UNIQUE}"}"#), Operator),
+    http("change_plan", "/organizations/${ORGANIZATION}/plan", "", Some(r#"{"pricingPlan":"Power","includedUsers":50}"#), Operator),
+    http("add_credits", "/organizations/${ORGANIZATION}/credits", "", Some(r#"{"milliCredits":5000,"comment":"welcome"}"#), Operator),
+    http("list_invites", "/invites", "state=pending", None, Owner),
+    http("resend_invite", "/invites/${INVITE_ID}/resend", "", None, Owner),
+    http("revoke_invite", "/invites/${INVITE_ID}", "", None, Owner),
+    versioned(http("current_user", "/user", "", None, Owner)),
+    versioned(http("list_users", "/users", "isActive=true&limit=50", None, Owner)),
+    versioned(http("get_user", "/users/${USER_ID}", "", None, Owner)),
+    versioned(http("update_user", "/users/${USER_ID}", "", Some(r#"{"firstName":"Rosalind","experiences":{"nuclei":5,"mito":2}}"#), Owner)),
+    http(
+        "bulk_edit_teams_and_permissions",
+        "/users/teamsAndPermissions",
+        "",
+        Some(r#"{"userIds":["${USER_ID}"],"teams":[{"id":"${TEAM_ID}","isTeamManager":true}],"isDatasetManager":true}"#),
+        Owner,
+    ),
+    http("bulk_change_experiences", "/users/experiences", "", Some(r#"{"userIds":["${USER_ID}"],"set":{"nuclei":7},"remove":["mito"]}"#), Owner),
+    http("users_by_experience", "/users/byExperience", "domain=nuclei&minValue=3", None, Owner),
+    versioned(http("experience_domains", "/tasks/experienceDomains", "", None, Owner)),
+    versioned(http("list_teams", "/teams", "isEditable=true", None, Owner)),
+    versioned(http("create_team", "/teams", "", Some(r#"{"name":"Tracing ${UNIQUE}"}"#), Owner)),
+    http("list_team_members", "/teams/${TEAM_ID}/users", "", None, Owner),
+    versioned(http("delete_team", "/teams/${SPARE_TEAM_ID}", "", None, Owner)),
+    http("revoke_token", "/auth/token", "", None, Owner),
+    http("logout", "/auth/logout", "", None, OwnerSpareSession),
+    Sample { expected_status: 404, ..http("route_not_found", "/no/such/route", "", None, Anonymous) },
+    http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
+    http("delete_organization", "/organizations/${GUEST_ORGANIZATION}", "", Some(r#"{"confirmation":"${GUEST_ORGANIZATION_NAME}"}"#), Guest),
+    Sample { path: "", ..http("invite_maintenance", "", "", None, Anonymous) },
+    Sample { path: "", ..http("organization_purge", "", "", None, Anonymous) },
+    Sample { path: "", ..http("report_storage_usage", "", "", None, Anonymous) },
+];
+
+const API_ID: &str = "a1b2c3d4e5";
+const DOMAIN: &str = "a1b2c3d4e5.execute-api.eu-central-1.amazonaws.com";
+const SOURCE_IP: &str = "203.0.113.7";
+const USER_AGENT: &str = "webknossos-libs/4.3.3";
+const TIME: &str = "25/Nov/2026:10:00:00 +0000";
+const TIME_EPOCH: u64 = 1_795_600_800_000;
+
+fn operation(name: &str) -> Option<&'static Operation> {
+    ALL.iter().copied().find(|op| op.name == name)
+}
+
+/// The event file's content for `sample`.
+pub fn event(sample: &Sample) -> Value {
+    match sample.function {
+        "invite_maintenance" | "organization_purge" => scheduled_event(sample.function),
+        "report_storage_usage" => json!({
+            "organization": "${ORGANIZATION}",
+            "usedStorageBytes": 1_234_567_890u64,
+            "reportedAt": TIME_EPOCH,
+        }),
+        name => http_event(operation(name).unwrap_or_else(|| panic!("{name} is not an operation")), sample),
+    }
+}
+
+fn scheduled_event(function: &str) -> Value {
+    let rule = function.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<String>();
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T03:00:00Z",
+        "region": "eu-central-1",
+        "resources": [format!("arn:aws:events:eu-central-1:123456789012:rule/webknossos-accounts-{rule}FunctionSchedule")],
+        "detail": {}
+    })
+}
+
+fn http_event(op: &Operation, sample: &Sample) -> Value {
+    let default_route = op.path == DEFAULT_ROUTE;
+    let prefix = if sample.versioned { format!("/api/v{}", accounts::routes::CURRENT_API_VERSION) } else { "/api".to_owned() };
+    let raw_path = format!("{prefix}{}", sample.path);
+    let route_key = if default_route {
+        DEFAULT_ROUTE.to_owned()
+    } else if sample.versioned {
+        format!("{} /api/{{{}}}{}", op.method, accounts::routes::VERSION_PARAMETER, op.path)
+    } else {
+        format!("{} /api{}", op.method, op.path)
+    };
+    let method = if default_route { "GET" } else { op.method };
+
+    let mut headers = json!({
+        "accept": "application/json",
+        "host": DOMAIN,
+        "user-agent": USER_AGENT,
+        "x-amzn-trace-id": "Root=1-67444b40-0123456789abcdef01234567",
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    });
+    if let Some(session) = sample.caller.placeholder() {
+        headers["authorization"] = json!(format!("Bearer {session}"));
+    }
+    if sample.body.is_some() {
+        headers["content-type"] = json!("application/json");
+    }
+
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": sample.query,
+        "headers": headers,
+    });
+    if !sample.query.is_empty() {
+        let parameters: serde_json::Map<String, Value> =
+            form_urlencoded::parse(sample.query.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect();
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
+    let mut parameters = serde_json::Map::new();
+    if sample.versioned {
+        parameters.insert(accounts::routes::VERSION_PARAMETER.to_owned(), json!(format!("v{}", accounts::routes::CURRENT_API_VERSION)));
+    }
+    if !default_route {
+        for (template, concrete) in op.path.split('/').zip(sample.path.split('/')) {
+            if let Some(name) = template.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                parameters.insert(name.to_owned(), json!(concrete));
+            }
+        }
+    }
+    if !parameters.is_empty() {
+        event["pathParameters"] = Value::Object(parameters);
+    }
+    event["requestContext"] = json!({
+        "accountId": "123456789012",
+        "apiId": API_ID,
+        "domainName": DOMAIN,
+        "domainPrefix": API_ID,
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": SOURCE_IP,
+            "userAgent": USER_AGENT,
+        },
+        "requestId": "Yb3Xxg3vFiAEMHQ=",
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": TIME,
+        "timeEpoch": TIME_EPOCH,
+    });
+    if let Some(body) = sample.body {
+        event["body"] = json!(body);
+    }
+    event["isBase64Encoded"] = json!(false);
+    event
+}
+
+/// `events/{function}.json` for every function, as written to disk.
+pub fn files() -> Vec<(String, String)> {
+    SAMPLES
+        .iter()
+        .map(|sample| {
+            let text = serde_json::to_string_pretty(&event(sample)).expect("events serialize") + "\n";
+            (format!("{}.json", sample.function), text)
+        })
+        .collect()
+}
+
+/// Every function, HTTP or background, by name.
+pub fn function_names() -> Vec<&'static str> {
+    ALL.iter().map(|op| op.name).chain(BACKGROUND.iter().map(|f| f.name)).collect()
+}
+
+/// Replaces each `${NAME}` in `text` by its value.
+pub fn fill(text: &str, values: &[(&str, String)]) -> String {
+    let mut filled = text.to_owned();
+    for (name, value) in values {
+        filled = filled.replace(&format!("${{{name}}}"), value);
+    }
+    filled
+}

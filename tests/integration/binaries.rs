@@ -1,0 +1,187 @@
+//! The real Lambda binaries: each function's `main` is started under the Lambda runtime API emulator
+//! (`devstack::runtime_api`) and fed its sample event from `events/`, against DynamoDB Local and the
+//! SES emulator, as `sam local invoke` would. The data the placeholders name is prepared first through
+//! the local gateway.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use devstack::events::{SAMPLES, fill};
+use devstack::runtime_api::{FunctionProcess, Outcome};
+use serde_json::{Value, json};
+use tests::*;
+
+/// Where `cargo build --workspace --bins` (run by the README's test command first) puts the binaries.
+fn binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
+    let path = target.join("debug").join(name);
+    assert!(path.is_file(), "{} is missing: build the functions first (`cargo build --workspace --bins`, which the README's test command runs)", path.display());
+    path
+}
+
+/// The environment template.yaml gives every function, pointed at this test's table and services.
+fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
+    let config = &env.app.config;
+    let mut vars = vec![
+        ("TABLE_NAME", env.table.clone()),
+        ("JWT_SECRET", String::from_utf8(config.jwt_secret.clone()).unwrap()),
+        ("PUBLIC_URI", config.public_uri.clone()),
+        ("MAIL_SENDER", config.mail_sender.clone()),
+        ("SESSION_LIFETIME_HOURS", "1".to_owned()),
+        ("SELF_REGISTRATION_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+        ("INVITE_LIFETIME_DAYS", "14".to_owned()),
+        ("INVITE_RETENTION_DAYS", "7".to_owned()),
+        ("SUPER_USER_EMAILS", SUPER_USER.to_owned()),
+        ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
+        ("SES_ENDPOINT", services().ses_endpoint.clone()),
+        ("RUST_LOG", "info".to_owned()),
+    ];
+    if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {
+        vars.push((accounts::declared_actions::ACTIONS_USED_LOG, log));
+    }
+    vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Prepares what the samples' placeholders name and returns their values.
+async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
+    let owner = env.create_home_organization().await;
+    let spare_session = env.login(&owner.email, PASSWORD).await;
+    let team = env.team(&owner.auth(), "Red").await;
+    let spare_team = env.team(&owner.auth(), "Temporary").await;
+    let member = env.member(&owner, "Rosa", "Franklin", &[(&team, false)]).await;
+    let guest_organization_name = organization_name("Guest Lab");
+    let guest = env.create_organization(&guest_organization_name).await;
+    let operator_signup = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
+    assert_eq!(operator_signup.status, 200, "{:?}", operator_signup.body);
+    let operator_session = env.login(SUPER_USER, PASSWORD).await;
+    // One invite for the guest to accept, another to resend and revoke.
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth()).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let token = invite_token(mails_to(&guest.email).await.last().expect("the guest got the invite"));
+    let pending_email = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [pending_email]}), &owner.auth()).await;
+    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let invite_id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == pending_email.as_str()).unwrap_or_else(|| panic!("{:?}", sent.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vec![
+        ("SESSION", owner.session.clone()),
+        ("SPARE_SESSION", spare_session),
+        ("GUEST_SESSION", guest.session.clone()),
+        ("OPERATOR_SESSION", operator_session),
+        ("EMAIL", owner.email.clone()),
+        ("ORGANIZATION", owner.organization.clone()),
+        ("GUEST_ORGANIZATION", guest.organization.clone()),
+        ("GUEST_ORGANIZATION_NAME", guest_organization_name),
+        ("USER_ID", member.user_id.clone()),
+        ("TEAM_ID", team),
+        ("SPARE_TEAM_ID", spare_team),
+        ("INVITE_TOKEN", token),
+        ("INVITE_ID", invite_id),
+        ("UNIQUE", accounts::ids::new_object_id()[..10].to_owned()),
+    ]
+}
+
+/// What each function's answer must show besides its status: a JSON pointer and its value, or just
+/// that the pointer exists (`Value::Null`).
+fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Value) {
+    let value = |name: &str| json!(values.iter().find(|(n, _)| *n == name).unwrap().1);
+    match function {
+        "buildinfo" => ("/webknossos/name", Value::Null),
+        "create_organization_with_admin" => ("/organization/id", Value::Null),
+        "login" | "get_token" | "switch_organization" => ("/token", Value::Null),
+        "register" => ("/email", Value::Null),
+        "send_invites" => ("/recipients/0/email", Value::Null),
+        "organization_by_invite" => ("/id", value("ORGANIZATION")),
+        "join_organization" => ("/organization", value("ORGANIZATION")),
+        "get_organization" | "update_organization" | "change_plan" => ("/id", value("ORGANIZATION")),
+        "list_organizations" => ("/0/id", Value::Null),
+        "create_organization" => ("/organization/id", Value::Null),
+        "add_credits" => ("/milliCreditBalance", json!(5000)),
+        "list_invites" => ("/0/state", json!("pending")),
+        "resend_invite" | "revoke_invite" => ("/id", value("INVITE_ID")),
+        "current_user" => ("/email", value("EMAIL")),
+        "list_users" => ("/0/id", Value::Null),
+        "get_user" | "update_user" => ("/id", value("USER_ID")),
+        "bulk_edit_teams_and_permissions" | "bulk_change_experiences" => ("/0/id", value("USER_ID")),
+        "users_by_experience" => ("/0/id", value("USER_ID")),
+        "experience_domains" => ("/0", json!("mito")),
+        "list_teams" | "list_team_members" => ("/0/id", Value::Null),
+        "create_team" => ("/name", Value::Null),
+        "route_not_found" => ("/messages/0/code", json!("route.notFound")),
+        "delete_organization" => ("/purgeComplete", Value::Null),
+        "invite_maintenance" => ("/deleted", Value::Null),
+        "organization_purge" => ("/finished", Value::Null),
+        "report_storage_usage" => ("/stored", json!(true)),
+        // Routes that answer with a success message.
+        _ => ("/messages/0/success", Value::Null),
+    }
+}
+
+/// The HTTP status and JSON body of an API Gateway (payload 2.0) response; a background function's
+/// result counts as 200.
+fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value), String> {
+    match outcome {
+        Outcome::Error(error) => Err(format!("{function}: the function failed: {error}")),
+        Outcome::Response(response) if response.get("statusCode").is_some() => {
+            let status = response["statusCode"].as_u64().unwrap_or_default() as u16;
+            let text = response["body"].as_str().unwrap_or_default();
+            let body = if text.is_empty() { Value::Null } else { serde_json::from_str(text).map_err(|e| format!("{function}: body is not JSON ({e}): {text}"))? };
+            Ok((status, body))
+        }
+        Outcome::Response(result) => Ok((200, result)),
+    }
+}
+
+#[tokio::test]
+async fn every_function_binary_answers_its_sample_event() {
+    let env = TestEnv::new().await;
+    let values = prepare(&env).await;
+    let environment = function_environment(&env);
+    let mut failures = Vec::new();
+    for sample in SAMPLES {
+        let path = devstack::repo_root().join("events").join(format!("{}.json", sample.function));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let event: Value = serde_json::from_str(&fill(&text, &values)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut function = FunctionProcess::start(&binary(sample.function), 256, &environment).await.expect("the binary starts");
+        let answer = match function.invoke(&event, Duration::from_secs(30)).await {
+            Ok(invocation) => {
+                println!("{}: init {:?}, answered in {:?}", sample.function, function.init_duration().unwrap_or_default(), invocation.duration);
+                status_and_body(sample.function, invocation.outcome)
+            }
+            Err(reason) => Err(reason),
+        };
+        let (pointer, expected) = expected_body(sample.function, &values);
+        let checked = answer.and_then(|(status, body)| {
+            let found = body.pointer(pointer);
+            let body_ok = match &expected {
+                Value::Null => found.is_some(),
+                expected => found == Some(expected),
+            };
+            if status == sample.expected_status && body_ok {
+                Ok(())
+            } else {
+                Err(format!("{}: expected {} with {pointer} = {expected}, got {status}: {body}", sample.function, sample.expected_status))
+            }
+        });
+        if let Err(failure) = checked {
+            failures.push(format!("{failure}\n  its output:\n{}", function.output()));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} functions failed:\n{}", failures.len(), SAMPLES.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_event_files_are_generated_from_the_samples_and_cover_every_function() {
+    let mut sampled: Vec<&str> = SAMPLES.iter().map(|s| s.function).collect();
+    sampled.sort();
+    let mut functions = devstack::events::function_names();
+    functions.sort();
+    assert_eq!(sampled, functions, "every function has exactly one sample");
+    for (file, text) in devstack::events::files() {
+        let path = devstack::repo_root().join("events").join(&file);
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(stored == text, "events/{file} is out of date: run `cargo run -p devstack --bin sync-events`");
+    }
+}
