@@ -657,3 +657,46 @@ async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() 
     let untouched = stored(outsider.user_id.clone()).await;
     assert!(untouched.contains(&(blue.clone(), false)) && !untouched.iter().any(|(t, _)| *t == red));
 }
+
+#[tokio::test]
+async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_order() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let green = env.team(&owner.auth(), "Green").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Mona", "Manager", &[(&red, true), (&green, true)]).await;
+    for (last, teams) in [
+        ("Delta", vec![(red.as_str(), false)]),
+        ("alpha", vec![(green.as_str(), false)]),
+        ("Echo", vec![(red.as_str(), false), (green.as_str(), false)]),
+        ("Bravo", vec![(red.as_str(), true)]),
+        ("Outsider", vec![(blue.as_str(), false)]),
+    ] {
+        env.member(&owner, "X", last, &teams).await;
+    }
+    let names = |users: &Value| users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let all = env.get("/api/users", &manager.auth()).await;
+    assert_eq!(names(&all.body), ["alpha", "Bravo", "Delta", "Echo", "Manager"], "members of managed teams and self, once each");
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut path = format!("/api/users?limit={limit}");
+        for _ in 0..10 {
+            let page = env.get(&path, &manager.auth()).await;
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            assert!(page.body.as_array().unwrap().len() <= limit);
+            seen.extend(names(&page.body));
+            match page.header("x-next-cursor") {
+                Some(cursor) => path = format!("/api/users?limit={limit}&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, names(&all.body), "limit {limit}");
+    }
+    // Filters apply before paging.
+    let managers = env.get("/api/users?isTeamManagerOrAdmin=true&limit=1", &manager.auth()).await;
+    assert_eq!(names(&managers.body), ["Bravo"]);
+    let cursor = managers.header("x-next-cursor").expect("a second page").to_owned();
+    let next = env.get(&format!("/api/users?isTeamManagerOrAdmin=true&limit=1&cursor={cursor}"), &manager.auth()).await;
+    assert_eq!((names(&next.body), next.header("x-next-cursor")), (vec!["Manager".to_owned()], None));
+}

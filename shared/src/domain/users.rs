@@ -641,7 +641,8 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// The users the caller may see (yourself, members of teams you manage, everyone for admins) that pass
 /// `filter`. For admins a page reads only that page from the `UsersByName` index (per status); team
-/// managers' lists are read from their teams' member ranges.
+/// managers' lists read their managed teams' whole member ranges and those users for every page, since
+/// memberships are ordered by user id, not name (docs/data-model.md, "Team managers' user list").
 pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: Option<usize>, cursor: Option<&str>) -> Result<UserPage, ApiError> {
     if limit.is_some_and(|l| l == 0 || l > MAX_PAGE_SIZE) {
         return Err(ApiError::bad_request("request.limit.invalid", format!("limit must be between 1 and {MAX_PAGE_SIZE}")));
