@@ -387,3 +387,168 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     assert!(accounts::domain::organizations::purge(&env.app, HOME_ORGANIZATION, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap());
     assert!(env.scan().await.iter().all(|i| !format!("{i:?}").contains("ORG#home")));
 }
+
+/// Writes `count` members into `organization` the way the domain stores them (Account, EmailGuard, User,
+/// Membership of the organization team, and the organization's counters), with BatchWriteItem in parallel:
+/// for tests of organizations far larger than sign-ups through the API would make quickly. Returns their
+/// e-mail addresses.
+async fn seed_members(env: &TestEnv, organization_id: &str, count: usize) -> Vec<String> {
+    use accounts::model::{Account, EmailGuard, Key, Membership, Organization, TeamRole, User};
+    use accounts::store::to_item;
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use futures_util::StreamExt;
+    let organization: Organization = env.app.db.get(&Key::organization(organization_id)).await.unwrap().unwrap();
+    let now = accounts::ids::now_millis();
+    let mut items = Vec::with_capacity(count * 4);
+    let mut emails = Vec::with_capacity(count);
+    for i in 0..count {
+        let (account_id, user_id) = (accounts::ids::new_object_id(), accounts::ids::new_object_id());
+        let email = format!("seed{i}-{}@example.org", &account_id[..8]);
+        let account = Account {
+            id: account_id.clone(),
+            email: email.clone(),
+            password_hash: "not a login".into(),
+            identities: [(organization_id.to_owned(), user_id.clone())].into(),
+            last_used_organization: Some(organization_id.to_owned()),
+            created: now,
+        };
+        let user = User {
+            id: user_id.clone(),
+            organization: organization_id.to_owned(),
+            account_id: account_id.clone(),
+            email: email.clone(),
+            first_name: "Seed".into(),
+            last_name: format!("Member{i:05}"),
+            is_admin: false,
+            is_organization_owner: false,
+            is_dataset_manager: false,
+            is_deactivated: false,
+            teams: [(organization.organization_team_id.clone(), TeamRole { name: "Default".into(), is_team_manager: false })].into(),
+            experiences: Default::default(),
+            last_activity: now,
+            created: now,
+            session_epoch: 0,
+            version: 0,
+            may_delete_organization: false,
+        };
+        items.push(to_item(&EmailGuard { email: email.clone(), account_id }));
+        items.push(to_item(&account));
+        items.push(to_item(&Membership {
+            organization: organization_id.to_owned(),
+            team_id: organization.organization_team_id.clone(),
+            user_id,
+            is_team_manager: false,
+        }));
+        items.push(to_item(&user));
+        emails.push(email);
+    }
+    let db = &env.app.db;
+    let batches = items.chunks(25).map(|chunk| async move {
+        let mut requests: Vec<WriteRequest> =
+            chunk.iter().map(|item| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap()).build()).collect();
+        loop {
+            let output = db.client.batch_write_item().request_items(&db.table, requests).send().await.unwrap();
+            match output.unprocessed_items.unwrap_or_default().remove(&db.table) {
+                Some(rest) if !rest.is_empty() => requests = rest,
+                _ => break,
+            }
+        }
+    });
+    futures_util::stream::iter(batches).buffer_unordered(16).collect::<Vec<()>>().await;
+    let key = Key::organization(organization_id);
+    db.client
+        .update_item()
+        .table_name(&db.table)
+        .key("PK", AttributeValue::S(key.pk))
+        .key("SK", AttributeValue::S(key.sk))
+        .update_expression("ADD memberCount :n, activeUserCount :n")
+        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+        .send()
+        .await
+        .unwrap();
+    emails
+}
+
+/// The keys of every item in `organization`'s partition, sessions aside (logins add those).
+fn partition_keys(scan: &[tests::Item], organization: &str) -> Vec<(String, String)> {
+    scan.iter()
+        .map(|i| (text(i, "PK"), text(i, "SK")))
+        .filter(|(pk, sk)| *pk == format!("ORG#{organization}") && !sk.starts_with("SESSION#"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_again() {
+    use accounts::domain::organizations::{purge, purge_pending};
+    use accounts::model::Key;
+    use std::time::{Duration, Instant};
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    // One of home's people also belongs elsewhere.
+    join(&env, &home, &elsewhere.email, &elsewhere.auth()).await;
+    let emails = seed_members(&env, HOME_ORGANIZATION, 700).await;
+    let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
+    let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
+    assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
+
+    // A crash in the middle of a page, by hand: some of the first page's identities were taken out of
+    // their accounts and some of its items deleted, the rest not.
+    let page = store.partition_page(200).await.unwrap();
+    let users: Vec<_> = page.iter().filter(|i| text(i, "entity") == "User").collect();
+    for user in users.iter().take(users.len() / 2) {
+        accounts::store::accounts::detach_identity(&env.app.db, &text(user, "accountId"), HOME_ORGANIZATION).await.unwrap();
+    }
+    let some_keys: Vec<Key> = page.iter().step_by(3).map(|i| Key { pk: text(i, "PK"), sk: text(i, "SK") }).filter(|k| k.sk != "ORG").collect();
+    env.app.db.delete_all(&some_keys).await.unwrap();
+    // Crashes at arbitrary points: the purge future is dropped part-way (mid-detach or mid-delete) a few times.
+    let mut crashed = 0;
+    for budget_ms in [15, 40, 25, 60, 10] {
+        match tokio::time::timeout(Duration::from_millis(budget_ms), purge(&env.app, HOME_ORGANIZATION, Instant::now() + Duration::from_secs(600))).await {
+            Err(_) => crashed += 1,
+            Ok(finished) => assert!(finished.unwrap(), "only stops when done"),
+        }
+    }
+    assert!(crashed > 0, "at least one purge was cut off");
+    assert!(!partition_keys(&env.scan().await, HOME_ORGANIZATION).is_empty(), "still half-way");
+    // The scheduled purge resumes and finishes.
+    assert_eq!(purge_pending(&env.app, Instant::now() + Duration::from_secs(300)).await.unwrap(), 1);
+    let scan = env.scan().await;
+    assert!(partition_keys(&scan, HOME_ORGANIZATION).is_empty());
+    assert!(scan.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "no account still names home");
+    for email in emails.iter().step_by(50).chain([&home.email]) {
+        assert!(scan.iter().all(|i| text(i, "email") != *email), "{email}'s account and e-mail guard are gone");
+    }
+    assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
+    let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!((login.status, login.body["user"]["organization"].as_str()), (200, Some(elsewhere.organization.as_str())));
+}
+
+#[tokio::test]
+async fn an_organization_with_ten_thousand_users_is_purged_completely() {
+    use std::time::{Duration, Instant};
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    let bystander = env.member(&home, "Bea", "Bystander", &[]).await;
+    let _ = bystander;
+    let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
+    let started = Instant::now();
+    seed_members(&env, HOME_ORGANIZATION, 10_000).await;
+    let seeded = started.elapsed();
+    let overview = env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &home.auth()).await.body;
+    assert_eq!(overview["memberCount"], 10_002);
+    let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &home.auth()).await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let purge_started = Instant::now();
+    if deleted.body["purgeComplete"] != true {
+        assert_eq!(accounts::domain::organizations::purge_pending(&env.app, Instant::now() + Duration::from_secs(600)).await.unwrap(), 1);
+    }
+    eprintln!("seeded 10,000 users in {seeded:?}; purge finished {:?} after the request returned", purge_started.elapsed());
+    let scan = env.scan().await;
+    assert!(partition_keys(&scan, HOME_ORGANIZATION).is_empty());
+    assert!(scan.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "nothing names home");
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account").count(), 1, "only elsewhere's owner's account is left");
+    assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
+    assert_eq!(env.get("/api/user", &elsewhere.auth()).await.status, 200);
+}
