@@ -395,3 +395,103 @@ async fn joining_by_invite_notifies_the_new_user_mailing_list_when_set() {
     assert!(notices.iter().all(|m| m.subject.starts_with("New user in") && m.text.contains("invitation")));
     assert_eq!(notices_to_owner().await, 0, "the list, not the owner");
 }
+
+/// An SES endpoint that answers every request as SES does when it refuses a message (400 MessageRejected).
+async fn refusing_ses() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_request: hyper::Request<hyper::body::Incoming>| async {
+                    let body = r#"{"message":"Email address is not verified. The following identities failed the check: no-reply@webknossos.test"}"#;
+                    Ok::<_, std::convert::Infallible>(
+                        hyper::Response::builder()
+                            .status(400)
+                            .header("content-type", "application/json")
+                            .header("x-amzn-errortype", "MessageRejected")
+                            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                            .unwrap(),
+                    )
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (format!("http://{address}"), task)
+}
+
+#[tokio::test]
+async fn when_ses_refuses_the_invite_is_kept_marked_failed_and_can_be_resent() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let (endpoint, server) = refusing_ses().await;
+    let refusing = env.sharing_table(&endpoint).await;
+    let (first, second) = (address("refused1"), address("refused2"));
+    let response = send(&refusing, &owner.auth(), json!({"recipients": [first, second], "autoActivate": true})).await;
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    for result in response.body["recipients"].as_array().unwrap() {
+        assert_eq!(result["status"], "notMailed", "{result}");
+        assert!(result["error"].as_str().unwrap().len() > 5, "{result}");
+    }
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed" && i["state"] == "pending"), "{listed}");
+    // Resending through an SES that refuses again says so; through a working one it delivers.
+    let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
+    let again = refusing.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((again.status, again.body["mailed"].as_bool(), again.body["delivery"].as_str()), (200, Some(false), Some("failed")), "{:?}", again.body);
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (Some(true), Some("sent")));
+    let token = invite_token(&mails_to(&first).await.pop().unwrap());
+    assert_eq!(env.post("/api/auth/register", register_form(&first, &token), &Auth::None).await.status, 200);
+    server.abort();
+}
+
+#[tokio::test]
+async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_half_written() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    // Transactions allowed before DynamoDB "fails" (the proxy drops the connection, every retry too).
+    let allowed = Arc::new(AtomicI64::new(i64::MAX));
+    let hook: tests::DynamoDbHook = {
+        let allowed = allowed.clone();
+        Arc::new(move |operation: String, _body: String| {
+            let allowed = allowed.clone();
+            Box::pin(async move {
+                if operation == "TransactWriteItems" && allowed.fetch_sub(1, Ordering::SeqCst) <= 0 {
+                    panic!("injected failure: DynamoDB does not answer");
+                }
+            })
+        })
+    };
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_organization(&organization_name("Flaky Lab")).await;
+    let (one, two, three, four) = (address("one"), address("two"), address("three"), address("four"));
+    // Two invites are stored, then storing fails; the delivery states of the two mailed ones are not recorded.
+    allowed.store(2, Ordering::SeqCst);
+    let response = send(&env, &owner.auth(), json!({"recipients": [one, two, three, four], "autoActivate": true})).await;
+    allowed.store(i64::MAX, Ordering::SeqCst);
+    assert_eq!(response.status, 200, "{:?}", response.body);
+    let statuses: Vec<&str> = response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["invited", "invited", "notStored", "notStored"], "{:?}", response.body);
+    assert!(response.body["recipients"][2]["error"].as_str().unwrap().contains("Not invited"));
+    // What was answered is what is stored: two pending invites (with their guards), mailed, their delivery
+    // state still "sending" (not recorded) so they can be resent; nothing for the other two.
+    let scan = env.scan().await;
+    let invites: Vec<_> = scan.iter().filter(|i| text(i, "entity") == "Invite").collect();
+    let mut emails: Vec<String> = invites.iter().map(|i| text(i, "email")).collect();
+    emails.sort();
+    let mut expected = vec![one.clone(), two.clone()];
+    expected.sort();
+    assert_eq!(emails, expected);
+    assert!(invites.iter().all(|i| text(i, "delivery") == "sending" && text(i, "state") == "pending"));
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "InviteEmailGuard").count(), 2);
+    assert_eq!((mails_to(&one).await.len(), mails_to(&two).await.len(), mails_to(&three).await.len()), (1, 1, 0));
+    // Resending one records its delivery; sending again to the others just works.
+    let id = text(invites[0], "id");
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("sent")), "{:?}", resent.body);
+    let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
+    assert!(retried.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"), "{:?}", retried.body);
+}

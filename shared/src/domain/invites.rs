@@ -56,7 +56,8 @@ fn default_true() -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct RecipientResult {
     pub email: String,
-    /// `invited`, `notMailed` (stored, mail failed: resend it), `invalid`, `duplicate`, `alreadyMember`,
+    /// `invited`, `notMailed` (stored, mail failed: resend it), `notStored` (storing failed, nothing was
+    /// written or mailed for this recipient: send again), `invalid`, `duplicate`, `alreadyMember`,
     /// `alreadyInvited`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,8 +132,15 @@ async fn deliver(app: &App, store: &OrgStore<'_>, invite: &Invite, organization:
             recorded.delivery_error = Some(err.message.clone());
         }
     }
-    // If the invite changed meanwhile (accepted, revoked, resent), its own state is newer: keep it.
-    store.replace_pending_invite(invite, &recorded).await?;
+    // If the invite changed meanwhile (accepted, revoked, resent), its own state is newer: keep it. If the
+    // outcome cannot be recorded, the mail (or its failure) still happened: that is the answer, and the
+    // invite stays `sending` (pending, so it can be resent).
+    if let Err(err) = store.replace_pending_invite(invite, &recorded).await {
+        tracing::warn!(invite = %invite.id, mailed = outcome.is_ok(), error = %err, "the delivery state of an invite was not recorded");
+        let mut unrecorded = invite.clone();
+        unrecorded.delivery_error = recorded.delivery_error.clone();
+        return Ok((outcome.is_ok(), unrecorded));
+    }
     Ok((outcome.is_ok(), recorded))
 }
 
@@ -204,7 +212,13 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
     let now = ids::now_millis();
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     let mut created: Vec<(usize, Invite)> = Vec::new();
+    // Set once storing failed: the remaining recipients are not tried (the store is failing), and say so.
+    let mut store_failure: Option<String> = None;
     for (index, email) in valid {
+        if let Some(failure) = &store_failure {
+            results[index] = Some(RecipientResult::refused(&email, "notStored", format!("Not invited: {failure}; send the invite again")));
+            continue;
+        }
         if members.contains(&email) {
             results[index] = Some(RecipientResult::refused(&email, "alreadyMember", "This address already belongs to a member of your organization".into()));
             continue;
@@ -233,7 +247,17 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
             cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
         };
         let invite = with_token_hash(app, invite);
-        if store.create_invite(&invite, now).await? {
+        // Each invite is stored with its guard in one transaction: either both are there, or neither.
+        let stored = match store.create_invite(&invite, now).await {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::warn!(error = %err, "storing an invite failed; the remaining recipients are not invited");
+                results[index] = Some(RecipientResult::refused(&email, "notStored", format!("Not invited: {}; send the invite again", err.message)));
+                store_failure = Some(err.message);
+                continue;
+            }
+        };
+        if stored {
             created.push((index, invite));
         } else {
             results[index] = Some(RecipientResult::refused(
