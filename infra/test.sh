@@ -12,4 +12,10 @@ need_venv client
 say "Building every Lambda function binary (cargo build --workspace --bins)"
 cargo build --quiet --workspace --bins
 say "Running the tests: unit tests, then integration and end-to-end tests (cargo test)"
+# The integration tests record the AWS actions each function used; the least-privilege test then checks
+# that template.yaml grants none that no test needed (the other direction is refused at the call).
+export ACTIONS_USED_LOG="$REPO_ROOT/target/actions-used.log"
+rm -f "$ACTIONS_USED_LOG"
 cargo test --workspace --lib --test integration
+say "Checking least privilege: every granted action is used by a tested path (cargo test --test least_privilege)"
+cargo test -p tests --test least_privilege

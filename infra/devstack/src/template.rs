@@ -59,8 +59,51 @@ fn policies(out: &mut String, actions: &[&str]) {
     }
 }
 
+/// Functions that hash or verify a password (argon2id, OWASP's 19 MiB and 2 passes). Lambda gives CPU
+/// in proportion to memory (one vCPU at 1,769 MB), and the hash is pure CPU work, so these get more
+/// memory: see docs/deploy.md for the measurement behind it. The others wait on DynamoDB and use little
+/// CPU or memory, and get the Globals' size.
+pub const PASSWORD_HASHING_FUNCTIONS: &[&str] = &["create_organization_with_admin", "register", "login", "update_user"];
+pub const PASSWORD_HASHING_MEMORY_MB: u32 = 1024;
+
 fn header(out: &mut String, name: &str, description: &str) {
-    let _ = writeln!(out, "  {}:", logical_id(name));
+    let id = logical_id(name);
+    // Each function logs to its own group, so its retention is set here and the group goes with the stack.
+    let _ = writeln!(out, "  {id}LogGroup:");
+    let _ = writeln!(out, "    Type: AWS::Logs::LogGroup");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      LogGroupName: !Sub \"/aws/lambda/${{AWS::StackName}}/{name}\"");
+    let _ = writeln!(out, "      RetentionInDays: !Ref LogRetentionDays");
+    out.push('\n');
+    // An error (a panic or a failed background run: handlers answer every domain error themselves) or a
+    // throttle of this function.
+    let _ = writeln!(out, "  {id}Alarm:");
+    let _ = writeln!(out, "    Type: AWS::CloudWatch::Alarm");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      AlarmDescription: !Sub \"${{AWS::StackName}} {name}: Lambda errors or throttles\"");
+    let _ = writeln!(out, "      AlarmActions: [!Ref AlarmTopic]");
+    let _ = writeln!(out, "      ComparisonOperator: GreaterThanThreshold");
+    let _ = writeln!(out, "      Threshold: 0");
+    let _ = writeln!(out, "      EvaluationPeriods: 1");
+    let _ = writeln!(out, "      TreatMissingData: notBreaching");
+    let _ = writeln!(out, "      Metrics:");
+    let _ = writeln!(out, "        - Id: failures");
+    let _ = writeln!(out, "          Expression: errors + throttles");
+    for (metric_id, metric) in [("errors", "Errors"), ("throttles", "Throttles")] {
+        let _ = writeln!(out, "        - Id: {metric_id}");
+        let _ = writeln!(out, "          ReturnData: false");
+        let _ = writeln!(out, "          MetricStat:");
+        let _ = writeln!(out, "            Stat: Sum");
+        let _ = writeln!(out, "            Period: 300");
+        let _ = writeln!(out, "            Metric:");
+        let _ = writeln!(out, "              Namespace: AWS/Lambda");
+        let _ = writeln!(out, "              MetricName: {metric}");
+        let _ = writeln!(out, "              Dimensions:");
+        let _ = writeln!(out, "                - Name: FunctionName");
+        let _ = writeln!(out, "                  Value: !Ref {id}");
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  {id}:");
     let _ = writeln!(out, "    Type: AWS::Serverless::Function");
     let _ = writeln!(out, "    Metadata:");
     let _ = writeln!(out, "      BuildMethod: rust-cargolambda");
@@ -68,6 +111,11 @@ fn header(out: &mut String, name: &str, description: &str) {
     let _ = writeln!(out, "        Binary: {name}");
     let _ = writeln!(out, "    Properties:");
     let _ = writeln!(out, "      Description: !Sub \"${{AWS::StackName}} {description}\"");
+    let _ = writeln!(out, "      LoggingConfig:");
+    let _ = writeln!(out, "        LogGroup: !Ref {id}LogGroup");
+    if PASSWORD_HASHING_FUNCTIONS.contains(&name) {
+        let _ = writeln!(out, "      MemorySize: {PASSWORD_HASHING_MEMORY_MB}");
+    }
 }
 
 fn function(out: &mut String, op: &Operation) {

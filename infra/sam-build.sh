@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds every function with `sam build` as a deployment would (cargo-lambda, arm64, provided.al2023),
+# then checks that each function in template.yaml has its bootstrap artifact, and says how long it took.
+# Installs what it needs first: cargo-lambda and zig (from PyPI, prebuilt) into infra/.venv-build, the
+# SAM CLI into infra/.venv-tools, and Rust's aarch64-unknown-linux-gnu standard library.
+source "$(dirname "$0")/setup.sh"
+cd "$REPO_ROOT"
+
+need_rust
+need_venv tools
+need_venv build
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  say "Adding Rust's aarch64-unknown-linux-gnu target (Lambda arm64)"
+  rustup target add aarch64-unknown-linux-gnu
+fi
+
+export PATH="$INFRA/.venv-build/bin:$INFRA/.venv-tools/bin:$PATH"
+export SAM_CLI_TELEMETRY=0 SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
+started=$(date +%s)
+say "sam build: every function of template.yaml, release, arm64 (the first one compiles the dependencies)"
+sam build --beta-features "$@"
+elapsed=$(( $(date +%s) - started ))
+
+say "Checking the artifacts in .aws-sam/build"
+missing=0 count=0
+for function in $(grep -B1 "^    Type: AWS::Serverless::Function" template.yaml | grep -oP "^  \K\w+(?=:)"); do
+  count=$((count + 1))
+  artifact=".aws-sam/build/$function/bootstrap"
+  if [ -x "$artifact" ] && python3 -c 'import sys; h = open(sys.argv[1], "rb").read(20); sys.exit(h[:4] != b"\x7fELF" or h[18:20] != b"\xb7\x00")' "$artifact"; then
+    :
+  else
+    echo "missing or not an arm64 executable: $artifact" >&2
+    missing=$((missing + 1))
+  fi
+done
+if [ "$missing" -ne 0 ]; then
+  echo "$missing of $count functions have no artifact" >&2
+  exit 1
+fi
+say "All $count functions built in ${elapsed}s; artifacts in .aws-sam/build/*/bootstrap"

@@ -1,0 +1,39 @@
+//! Least privilege, the other direction. The SDK interceptor in `accounts::declared_actions` already
+//! refuses any AWS call an operation has not declared (template.yaml grants exactly the declarations),
+//! so a function can never need more than it is granted. This test finds grants that are more than
+//! needed: it reads the actions the integration tests actually used (`ACTIONS_USED_LOG`, written by
+//! `cargo test --test integration` as the README's test command runs it) and fails for every declared
+//! action that no test used: drop the grant, or test the path that needs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use accounts::routes::{ALL, BACKGROUND};
+
+#[test]
+fn every_declared_action_is_used_by_some_tested_path() {
+    let path = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG)
+        .expect("ACTIONS_USED_LOG names the log the integration tests wrote: run the README's test command (infra/test.sh)");
+    let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}: run the integration tests first (infra/test.sh does)"));
+    let mut used: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for line in log.lines() {
+        let (function, action) = line.split_once(' ').unwrap_or_else(|| panic!("{path}: malformed line {line:?}"));
+        used.entry(function).or_default().insert(action);
+    }
+    let declared = ALL.iter().map(|op| (op.name, op.actions)).chain(BACKGROUND.iter().map(|f| (f.name, f.actions)));
+    let mut problems = Vec::new();
+    for (function, actions) in declared {
+        let used_here = used.remove(function).unwrap_or_default();
+        let unused: Vec<&str> = actions.iter().copied().filter(|a| !used_here.contains(a)).collect();
+        let undeclared: Vec<&str> = used_here.iter().copied().filter(|a| !actions.contains(a)).collect();
+        if !unused.is_empty() {
+            problems.push(format!("{function}: declared (so granted) but used by no test: {unused:?}"));
+        }
+        if !undeclared.is_empty() {
+            problems.push(format!("{function}: used but not declared: {undeclared:?}"));
+        }
+    }
+    for function in used.keys() {
+        problems.push(format!("{function}: in the log but not a function of routes.rs"));
+    }
+    assert!(problems.is_empty(), "template.yaml grants do not match what the code needs:\n{}", problems.join("\n"));
+}
