@@ -456,6 +456,10 @@ pub struct Invite {
     /// team id -> is team manager
     #[serde(default)]
     pub teams: BTreeMap<String, bool>,
+    /// Sent by an instance operator for an organization made without an owner: whoever accepts it
+    /// becomes the organization's owner (claimed in the same transaction, once).
+    #[serde(default)]
+    pub makes_owner: bool,
     pub sent_by: String,
     pub sent_by_name: String,
     pub created: i64,

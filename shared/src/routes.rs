@@ -97,7 +97,7 @@ operations! {
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
         => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
-        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
+        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"];
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan" => handlers::organizations::change_plan, ["BatchGetItem", "GetItem", "UpdateItem"];
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits"
         => handlers::organizations::add_credits, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];

@@ -131,8 +131,24 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     assert_eq!(created.body["owner"]["isOrganizationOwner"], true);
     let switched = env.post("/api/auth/switchOrganization/second", json!({}), &owner.auth()).await;
     assert_eq!(switched.status, 200, "the owner uses the same login there");
-    let unknown = env.post("/api/organizations", json!({"ownerEmail": "nobody@example.org", "organizationName": "X"}), &operator).await;
-    assert_eq!((unknown.status, unknown.error_code()), (404, "account.notFound"));
+    // An e-mail without an account: the organization waits for its owner, who is invited.
+    let newcomer = format!("new-owner-{}", &owner.email);
+    let awaiting = env.post("/api/organizations", json!({"ownerEmail": newcomer, "organizationName": "Fresh Lab", "organization": "fresh"}), &operator).await;
+    assert_eq!(awaiting.status, 200, "{:?}", awaiting.body);
+    assert!(awaiting.body["owner"].is_null());
+    assert_eq!((awaiting.body["ownerInvite"]["email"].as_str(), awaiting.body["ownerInvite"]["isAdmin"].as_bool(), awaiting.body["mailed"].as_bool()), (Some(newcomer.as_str()), Some(true), Some(true)));
+    let token = invite_token(&mails_to(&newcomer).await.pop().unwrap());
+    let mut form = signup_form(&newcomer, "ignored");
+    form["inviteToken"] = json!(token);
+    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!(registered.status, 200, "{:?}", registered.body);
+    assert_eq!((registered.body["isOrganizationOwner"].as_bool(), registered.body["isAdmin"].as_bool(), registered.body["isActive"].as_bool()), (Some(true), Some(true), Some(true)));
+    let new_owner = Auth::Bearer(env.login(&newcomer, PASSWORD).await);
+    let fresh = env.get("/api/organizations/fresh", &new_owner).await.body;
+    assert_eq!((fresh["ownerName"].as_str(), fresh["memberCount"].as_u64()), (Some("Ada Lovelace"), Some(1)), "{fresh}");
+    let stored = env.scan().await.into_iter().find(|i| text(i, "PK") == "ORG#fresh" && text(i, "SK") == "ORG").unwrap();
+    assert_eq!(text(&stored, "ownerUserId"), registered.body["id"].as_str().unwrap());
+    assert_eq!(env.post("/api/organizations", json!({"ownerEmail": "someone-else@example.org", "organizationName": "Fresh", "organization": "fresh"}), &operator).await.error_code(), "organization.id.alreadyInUse");
     let taken = env.post("/api/organizations", json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}), &operator).await;
     assert_eq!(taken.error_code(), "organization.id.alreadyInUse");
 

@@ -234,6 +234,7 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
             is_admin: request.is_admin,
             is_dataset_manager: request.is_dataset_manager,
             teams: teams.clone(),
+            makes_owner: false,
             sent_by: sender.id.clone(),
             sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
             created: now,
@@ -281,6 +282,44 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
         }
     }
     Ok(results.into_iter().map(|r| r.expect("every recipient has a result")).collect())
+}
+
+/// The invite that makes `email` the owner (and an admin) of `organization`, made by an instance operator
+/// without an owner: stored with its guard, then mailed. Returns it with whether it was mailed (if not, it
+/// can be resent like any invite).
+pub async fn invite_owner(app: &App, organization: &Organization, email: &str, sender: &User) -> Result<(Invite, bool), ApiError> {
+    let store = OrgStore::new(&app.db, &organization.id);
+    let now = ids::now_millis();
+    let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
+    let invite = with_token_hash(app, Invite {
+        id: ids::new_time_ordered_id(),
+        organization: organization.id.clone(),
+        email: email.to_owned(),
+        nonce: ids::new_secret(),
+        token_hash: String::new(),
+        state: InviteState::Pending,
+        auto_activate: true,
+        is_admin: true,
+        is_dataset_manager: false,
+        teams: BTreeMap::new(),
+        makes_owner: true,
+        sent_by: sender.id.clone(),
+        sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
+        created: now,
+        valid_until,
+        delivery: DeliveryState::Sending,
+        delivery_error: None,
+        reminded: false,
+        accepted_by_user: None,
+        accepted_by_email: None,
+        ended: None,
+        cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
+    });
+    if !store.create_invite(&invite, now).await? {
+        return Err(ApiError::internal());
+    }
+    let (mailed, recorded) = deliver(app, &store, &invite, organization).await?;
+    Ok((recorded, mailed))
 }
 
 fn with_token_hash(app: &App, mut invite: Invite) -> Invite {
@@ -350,7 +389,7 @@ async fn invited_user(store: &OrgStore<'_>, invite: &Invite, organization: &Orga
         first_name: first_name.to_owned(),
         last_name: last_name.to_owned(),
         is_admin: invite.is_admin,
-        is_organization_owner: false,
+        is_organization_owner: invite.makes_owner,
         is_dataset_manager: invite.is_dataset_manager,
         is_deactivated: !invite.auto_activate,
         teams,
@@ -387,7 +426,12 @@ async fn join_with_invite(
     let now = ids::now_millis();
     let mut user = user;
     for _ in 0..2 {
-        let extras = UserWriteExtras { member_delta: 1, active_user_delta: i64::from(user.is_active()), ..UserWriteExtras::default() };
+        let extras = UserWriteExtras {
+            member_delta: 1,
+            active_user_delta: i64::from(user.is_active()),
+            claim_ownership: invite.makes_owner,
+            ..UserWriteExtras::default()
+        };
         let (user_items, meanings) = store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
         let mut items = leading.clone();
         let leading_count = items.len();

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::model::{AI_JOB_RECIPIENTS, Account, CreditTransaction, Key, Organization, PRICING_PLANS, User};
+use crate::model::{AI_JOB_RECIPIENTS, Account, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
 use crate::store::accounts;
 use crate::store::org::OrgStore;
 use crate::store::s;
@@ -136,17 +136,29 @@ pub struct NewOrganization {
     pub organization: Option<String>,
 }
 
-/// Creates an organization owned by an existing account (who joins it with the same login).
-pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganization) -> Result<(Organization, User), ApiError> {
+/// What creating an organization for an owner e-mail did.
+pub enum CreatedForOwner {
+    /// The e-mail has an account: it owns the new organization at once (same login).
+    Owned(Organization, User),
+    /// No account yet: the organization waits for its owner, who got an invite (and whether it was mailed)
+    /// that makes them owner and admin when they register or join with it.
+    OwnerInvited(Organization, Invite, bool),
+}
+
+/// Creates an organization owned by an existing account (who joins it with the same login), or, for an
+/// e-mail without an account, an organization awaiting its owner plus an owner invite to that e-mail.
+pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganization) -> Result<CreatedForOwner, ApiError> {
     if !is_super_user(app, caller) {
         return Err(super_users_only());
     }
     let email = validate::email(&request.owner_email)?;
     let name = validate::organization_name(&request.organization_name)?;
     let id = validate::organization_id(request.organization.as_deref(), &name)?;
-    let account = accounts::account_by_email(&app.db, &email).await?.ok_or_else(|| {
-        ApiError::not_found("account.notFound", format!("There is no account for {email}; they sign up first, or use createOrganizationWithAdmin"))
-    })?;
+    let Some(account) = accounts::account_by_email(&app.db, &email).await? else {
+        let organization = accounts::create_organization_awaiting_owner(&app.db, &id, &name, ids::now_millis()).await?;
+        let (invite, mailed) = crate::domain::invites::invite_owner(app, &organization, &email, &caller.user).await?;
+        return Ok(CreatedForOwner::OwnerInvited(organization, invite, mailed));
+    };
     // The owner is named as in their other organizations.
     let names = accounts::identities(&app.db, &account)
         .await?
@@ -154,7 +166,8 @@ pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganizati
         .next()
         .map(|(user, _)| (user.first_name, user.last_name))
         .unwrap_or_else(|| ("Owner".into(), email.clone()));
-    accounts::create_organization_for_account(&app.db, &account, &id, &name, (&names.0, &names.1), ids::now_millis()).await
+    let (organization, owner) = accounts::create_organization_for_account(&app.db, &account, &id, &name, (&names.0, &names.1), ids::now_millis()).await?;
+    Ok(CreatedForOwner::Owned(organization, owner))
 }
 
 /// A field that may be absent, `null`, or a value.

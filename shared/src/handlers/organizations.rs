@@ -71,11 +71,19 @@ pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
 pub async fn create_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let request: NewOrganization = parse_json(&req)?;
-    let (organization, owner) = organizations::create_for_owner(app, &caller, request).await?;
-    Ok(ok(&serde_json::json!({
-        "organization": json::organization(&organization, Some(&owner), &owner),
-        "owner": json::user(&owner, &owner),
-    })))
+    match organizations::create_for_owner(app, &caller, request).await? {
+        organizations::CreatedForOwner::Owned(organization, owner) => Ok(ok(&serde_json::json!({
+            "organization": json::organization(&organization, Some(&owner), &owner),
+            "owner": json::user(&owner, &owner),
+        }))),
+        // No account for the e-mail yet: the owner is invited (accepting makes them owner and admin).
+        organizations::CreatedForOwner::OwnerInvited(organization, invite, mailed) => Ok(ok(&serde_json::json!({
+            "organization": json::organization(&organization, None, &caller.user),
+            "owner": null,
+            "ownerInvite": super::invites::invite_json(&invite),
+            "mailed": mailed,
+        }))),
+    }
 }
 
 /// `PATCH /api/organizations/{id}/plan` (instance operators)

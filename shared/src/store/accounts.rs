@@ -388,3 +388,45 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
         Err(err) => Err(err.into()),
     }
 }
+
+/// Creates an organization with no owner yet (an instance operator's "create an organization for an owner
+/// e-mail" when that e-mail has no account): the organization, claimed by id, with its "Default" team, in
+/// one transaction. Its owner invite (`Invite::makes_owner`) makes whoever accepts it the owner.
+pub async fn create_organization_awaiting_owner(db: &Db, organization_id: &str, organization_name: &str, now: i64) -> Result<Organization, ApiError> {
+    let team_id = ids::new_object_id();
+    let organization = Organization {
+        id: organization_id.to_owned(),
+        name: organization_name.to_owned(),
+        owner_user_id: String::new(),
+        pricing_plan: PLAN_CUSTOM.into(),
+        paid_until: None,
+        included_users: None,
+        included_storage_bytes: None,
+        used_storage_bytes: 0,
+        milli_credit_balance: 0,
+        new_user_mailing_list: String::new(),
+        plan_subscription_email: String::new(),
+        ai_job_notifications: "jobOwner".into(),
+        storage_reported_at: None,
+        enable_auto_verify: false,
+        deletion_requested_at: None,
+        organization_team_id: team_id.clone(),
+        member_count: 0,
+        active_user_count: 0,
+        created: now,
+    };
+    let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
+    let items = vec![
+        db.put_new(&organization),
+        db.put_new(&team),
+        db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id }),
+    ];
+    match db.transact(items).await {
+        Ok(()) => Ok(organization),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(ApiError::conflict(
+            "organization.id.alreadyInUse",
+            format!("The organization id {organization_id:?} is already taken; please choose another"),
+        )),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -40,6 +40,8 @@ pub struct UserWriteExtras {
     /// Write each `after.version` as given (still conditioned on `before.version`) instead of
     /// `before.version + 1`: for changes spanning transactions, whose undo restores items exactly.
     pub exact_versions: bool,
+    /// The (one, new) user written becomes the organization's owner, on the condition that it has none.
+    pub claim_ownership: bool,
 }
 
 /// Why a user change did not commit.
@@ -377,7 +379,7 @@ impl<'a> OrgStore<'a> {
             ));
             meanings.push(UserWriteConflict::Stale);
         }
-        if extras.active_user_delta != 0 || extras.member_delta != 0 {
+        if extras.active_user_delta != 0 || extras.member_delta != 0 || extras.claim_ownership {
             // The organization must not be being deleted: no identity joins (or is activated in) an
             // organization whose purge may already have passed its part of the partition.
             let condition = (extras.active_user_delta > 0)
@@ -386,13 +388,16 @@ impl<'a> OrgStore<'a> {
                      AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)",
                 )
                 .unwrap_or("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)");
-            items.push(self.db.update(
-                &Key::organization(&self.organization),
-                "ADD activeUserCount :active, memberCount :members",
-                Some(condition),
-                &[],
-                vec![(":active", n(extras.active_user_delta)), (":members", n(extras.member_delta))],
-            ));
+            let mut values = vec![(":active", n(extras.active_user_delta)), (":members", n(extras.member_delta))];
+            let (expression, condition) = match writes.first().filter(|_| extras.claim_ownership) {
+                Some(owner) => {
+                    values.push((":owner", s(&owner.after.id)));
+                    values.push((":unowned", s("")));
+                    ("ADD activeUserCount :active, memberCount :members SET ownerUserId = :owner", format!("{condition} AND ownerUserId = :unowned"))
+                }
+                None => ("ADD activeUserCount :active, memberCount :members", condition.to_owned()),
+            };
+            items.push(self.db.update(&Key::organization(&self.organization), expression, Some(&condition), &[], values));
             meanings.push(UserWriteConflict::IncludedUsersExceeded);
         }
         if let Some(admin) = &extras.active_admin_check {
