@@ -3,6 +3,7 @@
 use crate::auth::Keys;
 use crate::config::{Config, ConfigError};
 use crate::declared_actions::DeclaredActionsGuard;
+use crate::request_metrics::AwsCallMetrics;
 use crate::store::Db;
 
 pub struct App {
@@ -14,10 +15,12 @@ pub struct App {
 
 impl App {
     /// Adds the [`DeclaredActionsGuard`] to both clients, so every AWS call is checked against the
-    /// running operation's declared actions.
+    /// running operation's declared actions, and [`AwsCallMetrics`], so every request's AWS cost is known.
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, mail: aws_sdk_sesv2::Client) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb.config().to_builder().interceptor(DeclaredActionsGuard).build());
-        let mail = aws_sdk_sesv2::Client::from_conf(mail.config().to_builder().interceptor(DeclaredActionsGuard).build());
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            dynamodb.config().to_builder().interceptor(DeclaredActionsGuard).interceptor(AwsCallMetrics).build(),
+        );
+        let mail = aws_sdk_sesv2::Client::from_conf(mail.config().to_builder().interceptor(DeclaredActionsGuard).interceptor(AwsCallMetrics).build());
         let db = Db::new(dynamodb, config.table_name.clone());
         let keys = Keys::new(&config.jwt_secret, &config.public_uri);
         App { config, db, mail, keys }

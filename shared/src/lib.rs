@@ -17,6 +17,7 @@ pub mod mail;
 pub mod model;
 pub mod password;
 pub mod policy;
+pub mod request_metrics;
 pub mod routes;
 pub mod store;
 pub mod validate;

@@ -6,11 +6,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use lambda_http::RequestExt;
 
 use crate::App;
 use crate::declared_actions::{self, Declaration};
+use crate::request_metrics::{self, RequestMetrics};
 use crate::error::ApiError;
 use crate::handlers::{self, HandlerResult};
 use crate::http::{Body, Request, Response, error_response};
@@ -148,7 +150,9 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
         }
     }
     let declaration = Declaration { operation: operation.name, actions: operation.actions };
-    let response = match declared_actions::scope(declaration, (operation.handler)(app, req)).await {
+    let metrics = Arc::new(RequestMetrics::default());
+    let handled = request_metrics::measure(metrics.clone(), declared_actions::scope(declaration, (operation.handler)(app, req))).await;
+    let response = match handled {
         Ok(response) => response,
         Err(err) => error_response(&err),
     };
@@ -156,6 +160,9 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
         operation = operation.name,
         status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64,
+        aws_round_trips = metrics.round_trips(),
+        aws_wait_us = metrics.wait_micros(),
+        consumed_capacity = metrics.capacity_units(),
         "request"
     );
     response

@@ -3,85 +3,13 @@
 //! SES emulator, as `sam local invoke` would. The data the placeholders name is prepared first through
 //! the local gateway.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use devstack::events::{SAMPLES, fill};
 use devstack::runtime_api::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
-use tests::*;
-
-/// Where `cargo build --workspace --bins` (run by the README's test command first) puts the binaries.
-fn binary(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
-    let path = target.join("debug").join(name);
-    assert!(path.is_file(), "{} is missing: build the functions first (`cargo build --workspace --bins`, which the README's test command runs)", path.display());
-    path
-}
-
-/// The environment template.yaml gives every function, pointed at this test's table and services.
-fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
-    let config = &env.app.config;
-    let mut vars = vec![
-        ("TABLE_NAME", env.table.clone()),
-        ("JWT_SECRET", String::from_utf8(config.jwt_secret.clone()).unwrap()),
-        ("PUBLIC_URI", config.public_uri.clone()),
-        ("MAIL_SENDER", config.mail_sender.clone()),
-        ("SESSION_LIFETIME_HOURS", "1".to_owned()),
-        ("SELF_REGISTRATION_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
-        ("INVITE_LIFETIME_DAYS", "14".to_owned()),
-        ("INVITE_RETENTION_DAYS", "7".to_owned()),
-        ("SUPER_USER_EMAILS", SUPER_USER.to_owned()),
-        ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
-        ("SES_ENDPOINT", services().ses_endpoint.clone()),
-        ("RUST_LOG", "info".to_owned()),
-    ];
-    if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {
-        vars.push((accounts::declared_actions::ACTIONS_USED_LOG, log));
-    }
-    vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-/// Prepares what the samples' placeholders name and returns their values.
-async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
-    let owner = env.create_home_organization().await;
-    let spare_session = env.login(&owner.email, PASSWORD).await;
-    let team = env.team(&owner.auth(), "Red").await;
-    let spare_team = env.team(&owner.auth(), "Temporary").await;
-    let member = env.member(&owner, "Rosa", "Franklin", &[(&team, false)]).await;
-    let guest_organization_name = organization_name("Guest Lab");
-    let guest = env.create_organization(&guest_organization_name).await;
-    let operator_signup = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
-    assert_eq!(operator_signup.status, 200, "{:?}", operator_signup.body);
-    let operator_session = env.login(SUPER_USER, PASSWORD).await;
-    // One invite for the guest to accept, another to resend and revoke.
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth()).await;
-    assert_eq!(sent.status, 200, "{:?}", sent.body);
-    let token = invite_token(mails_to(&guest.email).await.last().expect("the guest got the invite"));
-    let pending_email = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [pending_email]}), &owner.auth()).await;
-    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
-    let invite_id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == pending_email.as_str()).unwrap_or_else(|| panic!("{:?}", sent.body))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    vec![
-        ("SESSION", owner.session.clone()),
-        ("SPARE_SESSION", spare_session),
-        ("GUEST_SESSION", guest.session.clone()),
-        ("OPERATOR_SESSION", operator_session),
-        ("EMAIL", owner.email.clone()),
-        ("ORGANIZATION", owner.organization.clone()),
-        ("GUEST_ORGANIZATION", guest.organization.clone()),
-        ("GUEST_ORGANIZATION_NAME", guest_organization_name),
-        ("USER_ID", member.user_id.clone()),
-        ("TEAM_ID", team),
-        ("SPARE_TEAM_ID", spare_team),
-        ("INVITE_TOKEN", token),
-        ("INVITE_ID", invite_id),
-        ("UNIQUE", accounts::ids::new_object_id()[..10].to_owned()),
-    ]
-}
+use tests::TestEnv;
+use tests::functions::{binary, function_environment, prepare};
 
 /// What each function's answer must show besides its status: a JSON pointer and its value, or just
 /// that the pointer exists (`Value::Null`).
@@ -121,7 +49,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
 
 /// The HTTP status and JSON body of an API Gateway (payload 2.0) response; a background function's
 /// result counts as 200.
-fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value), String> {
+pub fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value), String> {
     match outcome {
         Outcome::Error(error) => Err(format!("{function}: the function failed: {error}")),
         Outcome::Response(response) if response.get("statusCode").is_some() => {
@@ -144,7 +72,7 @@ async fn every_function_binary_answers_its_sample_event() {
         let path = devstack::repo_root().join("events").join(format!("{}.json", sample.function));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let event: Value = serde_json::from_str(&fill(&text, &values)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut function = FunctionProcess::start(&binary(sample.function), 256, &environment).await.expect("the binary starts");
+        let mut function = FunctionProcess::start(&binary("debug", sample.function), 256, &environment).await.expect("the binary starts");
         let answer = match function.invoke(&event, Duration::from_secs(30)).await {
             Ok(invocation) => {
                 println!("{}: init {:?}, answered in {:?}", sample.function, function.init_duration().unwrap_or_default(), invocation.duration);

@@ -2,6 +2,8 @@
 //! reused from `DYNAMODB_ENDPOINT` / `SES_ENDPOINT`), a fresh table per test so tests run in parallel
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
+pub mod functions;
+
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 

@@ -1,0 +1,140 @@
+//! What a request costs in AWS calls, measured where the calls are made: round trips (each attempt that
+//! went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
+//! DynamoDB request asks for `ReturnConsumedCapacity: TOTAL`). `routes::dispatch` logs the figures with
+//! every request, so CloudWatch shows them, and the benchmark reads them to separate the bundle's own
+//! time from DynamoDB's.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::{
+    batch_get_item::*, batch_write_item::*, delete_item::*, get_item::*, put_item::*, query::*, transact_get_items::*,
+    transact_write_items::*, update_item::*,
+};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+/// The AWS cost of one request so far.
+#[derive(Default, Debug)]
+pub struct RequestMetrics {
+    round_trips: AtomicU32,
+    wait_micros: AtomicU64,
+    /// Consumed capacity units, in thousandths.
+    capacity_milli: AtomicU64,
+}
+
+impl RequestMetrics {
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+    pub fn wait_micros(&self) -> u64 {
+        self.wait_micros.load(Ordering::Relaxed)
+    }
+    pub fn capacity_units(&self) -> f64 {
+        self.capacity_milli.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Arc<RequestMetrics>;
+}
+
+/// Runs `work`, counting its AWS calls into `metrics`.
+pub async fn measure<F: std::future::Future>(metrics: Arc<RequestMetrics>, work: F) -> F::Output {
+    CURRENT.scope(metrics, work).await
+}
+
+fn with_current(f: impl FnOnce(&RequestMetrics)) {
+    let _ = CURRENT.try_with(|metrics| f(metrics));
+}
+
+#[derive(Debug)]
+struct TransmitStarted(Instant);
+
+impl Storable for TransmitStarted {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The SDK interceptor (added to both clients in [`crate::App::new`]).
+#[derive(Debug)]
+pub struct AwsCallMetrics;
+
+macro_rules! ask_for_capacity {
+    ($input:expr, $($kind:ty),*) => {
+        $(if let Some(input) = $input.downcast_mut::<$kind>() {
+            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+        })*
+    };
+}
+
+fn units(capacity: &ConsumedCapacity) -> f64 {
+    capacity.capacity_units.unwrap_or_default()
+}
+
+fn consumed(output: &aws_smithy_runtime_api::client::interceptors::context::Output) -> f64 {
+    macro_rules! one {
+        ($($kind:ty),*) => {
+            $(if let Some(output) = output.downcast_ref::<$kind>() {
+                return output.consumed_capacity.as_ref().map(units).unwrap_or_default();
+            })*
+        };
+    }
+    macro_rules! many {
+        ($($kind:ty),*) => {
+            $(if let Some(output) = output.downcast_ref::<$kind>() {
+                return output.consumed_capacity.iter().flatten().map(units).sum();
+            })*
+        };
+    }
+    one!(GetItemOutput, PutItemOutput, UpdateItemOutput, DeleteItemOutput, QueryOutput);
+    many!(BatchGetItemOutput, BatchWriteItemOutput, TransactWriteItemsOutput, TransactGetItemsOutput);
+    0.0
+}
+
+impl Intercept for AwsCallMetrics {
+    fn name(&self) -> &'static str {
+        "AwsCallMetrics"
+    }
+
+    fn modify_before_serialization(&self, context: &mut BeforeSerializationInterceptorContextMut<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+        ask_for_capacity!(
+            context.input_mut(),
+            GetItemInput, PutItemInput, UpdateItemInput, DeleteItemInput, QueryInput, BatchGetItemInput, BatchWriteItemInput,
+            TransactWriteItemsInput, TransactGetItemsInput
+        );
+        Ok(())
+    }
+
+    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(TransmitStarted(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_transmit(&self, _: &BeforeDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        if let Some(TransmitStarted(started)) = cfg.load::<TransmitStarted>() {
+            let waited = started.elapsed().as_micros() as u64;
+            with_current(|metrics| {
+                metrics.round_trips.fetch_add(1, Ordering::Relaxed);
+                metrics.wait_micros.fetch_add(waited, Ordering::Relaxed);
+            });
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+        if let Ok(output) = context.output_or_error() {
+            let capacity = consumed(output);
+            with_current(|metrics| {
+                metrics.capacity_milli.fetch_add((capacity * 1000.0).round() as u64, Ordering::Relaxed);
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! Running the real function binaries: where they are, the environment template.yaml gives them, and
+//! the data the sample events in `events/` name. Used by the binary-level tests and the benchmark.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::*;
+
+/// A function binary as `cargo build [--release] --workspace --bins` left it (`profile`: debug or
+/// release); the README's test command builds the debug ones first.
+pub fn binary(profile: &str, name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
+    let path = target.join(profile).join(name);
+    assert!(path.is_file(), "{} is missing: build the functions first (`cargo build --workspace --bins`, which the README's test command runs)", path.display());
+    path
+}
+
+/// The environment template.yaml gives every function, pointed at this test's table and services.
+pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
+    let config = &env.app.config;
+    let mut vars = vec![
+        ("TABLE_NAME", env.table.clone()),
+        ("JWT_SECRET", String::from_utf8(config.jwt_secret.clone()).unwrap()),
+        ("PUBLIC_URI", config.public_uri.clone()),
+        ("MAIL_SENDER", config.mail_sender.clone()),
+        ("SESSION_LIFETIME_HOURS", "1".to_owned()),
+        ("SELF_REGISTRATION_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+        ("INVITE_LIFETIME_DAYS", "14".to_owned()),
+        ("INVITE_RETENTION_DAYS", "7".to_owned()),
+        ("SUPER_USER_EMAILS", SUPER_USER.to_owned()),
+        ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
+        ("SES_ENDPOINT", services().ses_endpoint.clone()),
+        ("RUST_LOG", "info".to_owned()),
+    ];
+    if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {
+        vars.push((accounts::declared_actions::ACTIONS_USED_LOG, log));
+    }
+    vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// Prepares what the samples' placeholders name and returns their values.
+pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
+    let owner = env.create_home_organization().await;
+    let spare_session = env.login(&owner.email, PASSWORD).await;
+    let team = env.team(&owner.auth(), "Red").await;
+    let spare_team = env.team(&owner.auth(), "Temporary").await;
+    let member = env.member(&owner, "Rosa", "Franklin", &[(&team, false)]).await;
+    let guest_organization_name = organization_name("Guest Lab");
+    let guest = env.create_organization(&guest_organization_name).await;
+    let operator_signup = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
+    assert_eq!(operator_signup.status, 200, "{:?}", operator_signup.body);
+    let operator_session = env.login(SUPER_USER, PASSWORD).await;
+    // One invite for the guest to accept, another to resend and revoke.
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth()).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let token = invite_token(mails_to(&guest.email).await.last().expect("the guest got the invite"));
+    let pending_email = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [pending_email]}), &owner.auth()).await;
+    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let invite_id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == pending_email.as_str()).unwrap_or_else(|| panic!("{:?}", sent.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vec![
+        ("SESSION", owner.session.clone()),
+        ("SPARE_SESSION", spare_session),
+        ("GUEST_SESSION", guest.session.clone()),
+        ("OPERATOR_SESSION", operator_session),
+        ("EMAIL", owner.email.clone()),
+        ("ORGANIZATION", owner.organization.clone()),
+        ("GUEST_ORGANIZATION", guest.organization.clone()),
+        ("GUEST_ORGANIZATION_NAME", guest_organization_name),
+        ("USER_ID", member.user_id.clone()),
+        ("TEAM_ID", team),
+        ("SPARE_TEAM_ID", spare_team),
+        ("INVITE_TOKEN", token),
+        ("INVITE_ID", invite_id),
+        ("UNIQUE", accounts::ids::new_object_id()[..10].to_owned()),
+    ]
+}
+
