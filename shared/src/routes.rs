@@ -85,7 +85,7 @@ operations! {
     REGISTER = "register", "POST", "/auth/register"
         => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
-        => handlers::invites::send_invites, ["BatchGetItem", "Query", "PutItem", "DeleteItem", "ses:SendEmail"];
+        => handlers::invites::send_invites, ["BatchGetItem", "Query", "PutItem", "ses:SendEmail"];
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
         => handlers::invites::organization_by_invite, ["GetItem"];
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,
@@ -95,7 +95,7 @@ operations! {
         => handlers::organizations::update_organization, ["BatchGetItem", "GetItem", "UpdateItem"];
     LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations" => handlers::organizations::list_organizations, ["BatchGetItem", "GetItem"];
     DELETE_ORGANIZATION = "delete_organization", "DELETE", "/organizations/{id}" => handlers::organizations::delete_organization,
-        ["BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"];
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
         => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
@@ -106,7 +106,7 @@ operations! {
     LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"];
     REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend"
-        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem", "ses:SendEmail"];
+        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "ses:SendEmail"];
     CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"];
     LIST_USERS = "list_users", "GET", "/users" => handlers::users::list_users, ["BatchGetItem", "Query"];
     GET_USER = "get_user", "GET", "/users/{id}" => handlers::users::get_user, ["BatchGetItem", "GetItem"];
@@ -116,14 +116,13 @@ operations! {
         => handlers::users::bulk_edit_teams_and_permissions,
         ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences"
-        => handlers::experiences::bulk_change_experiences,
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+        => handlers::experiences::bulk_change_experiences, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
     USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience" => handlers::experiences::users_by_experience, ["BatchGetItem", "Query"];
     EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains" => handlers::experiences::experience_domains, ["BatchGetItem", "Query"];
     LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"];
     CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"];
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,
-        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"];
+        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"];
     LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users" => handlers::teams::list_team_members, ["BatchGetItem", "GetItem", "Query"];
     ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [];
 }

@@ -159,6 +159,13 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     assert_eq!((overview["pricingPlan"].as_str(), overview["includedUsers"].as_u64()), (Some("Team"), Some(10)));
     let unlimited = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"includedUsers": null})), &operator).await;
     assert!(unlimited.body["includedUsers"].is_null());
+    // An empty change writes nothing and answers the organization as stored.
+    let before_empty = env.scan().await;
+    let unchanged = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({})), &operator).await;
+    assert_eq!(unchanged.status, 200, "{:?}", unchanged.body);
+    assert_eq!((unchanged.body["pricingPlan"].as_str(), unchanged.body["includedStorageBytes"].as_u64()), (Some("Team"), Some(1_000_000)), "{:?}", unchanged.body);
+    assert!(unchanged.body["includedUsers"].is_null());
+    assert_eq!(env.scan().await, before_empty);
     assert_eq!(env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"pricingPlan": "Gold"})), &operator).await.error_code(), "organization.plan.invalid");
 
     let credits = format!("/api/organizations/{}/credits", owner.organization);
