@@ -193,6 +193,8 @@ async fn main() {
         ));
     }
 
+    let scale_rows = scale().await;
+
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned()))
@@ -219,6 +221,17 @@ async fn main() {
     for row in rows {
         let _ = writeln!(report, "{row}");
     }
+    let _ = writeln!(report, "\n## Scale\n");
+    let _ = writeln!(report, "Organizations of {SCALES:?} active users (seeded with `tests/support/seed.rs`; member i has");
+    let _ = writeln!(report, "`nuclei` = i mod 10), {SCALE_REQUESTS} warm requests per operation through the release binaries. A page");
+    let _ = writeln!(report, "of users is 50, of the experience query 100 (its default); the bulk edit changes 100 users per request.");
+    let _ = writeln!(report, "Deletion: the `DELETE` request (which purges for up to 4 s), then the scheduled purge function until");
+    let _ = writeln!(report, "nothing is left; its round trips are the purge's log lines' sum.\n");
+    let _ = writeln!(report, "| users | operation | warm p50 ms | round trips | capacity units (mean) |");
+    let _ = writeln!(report, "| --- | --- | --- | --- | --- |");
+    for row in scale_rows {
+        let _ = writeln!(report, "{row}");
+    }
     let path = devstack::repo_root().join("docs/performance.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     // Hand-written analysis below the generated part is kept.
@@ -226,4 +239,96 @@ async fn main() {
     let kept = existing.split_once(marker).map(|(_, rest)| rest.to_owned()).unwrap_or_default();
     std::fs::write(&path, format!("{report}\n{marker}{kept}")).unwrap();
     eprintln!("wrote {}", path.display());
+}
+
+const SCALES: &[usize] = &[100, 1_000, 10_000];
+const SCALE_REQUESTS: usize = 20;
+
+/// Warm figures of `function` over `events` in one process: (p50 ms, round trips min–max, mean capacity).
+async fn warm_figures(function: &str, environment: &[(String, String)], events: &[Value]) -> (f64, String, f64) {
+    let mut process = FunctionProcess::start(&binary("release", function), MEMORY_MB, environment).await.unwrap();
+    let mut latencies = Vec::new();
+    for event in events {
+        let invocation = process.invoke(event, Duration::from_secs(900)).await.unwrap();
+        assert!(matches!(status_of(&invocation.outcome), 200), "{function}: {:?}", invocation.outcome);
+        latencies.push(ms(invocation.duration));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = request_logs(&process.output());
+    let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
+    let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len().max(1) as f64;
+    let trips = format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
+    (percentile(&sorted(latencies), 0.5), trips, capacity)
+}
+
+fn event_with(function: &str, values: &[(&str, String)], body: Option<Value>) -> Value {
+    let path = devstack::repo_root().join("events").join(format!("{function}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut event: Value = serde_json::from_str(&fill(&text, values)).unwrap();
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    event
+}
+
+async fn scale() -> Vec<String> {
+    let mut rows = Vec::new();
+    for &users in SCALES {
+        eprintln!("scale: seeding an organization of {users} users");
+        let env = TestEnv::new().await;
+        let owner = env.create_home_organization().await;
+        let team = env.team(&owner.auth(), "Bulk").await;
+        let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
+        let environment = function_environment(&env);
+        let values = vec![
+            ("SESSION", owner.session.clone()),
+            ("ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+            ("GUEST_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+            ("GUEST_ORGANIZATION_NAME", "Home Lab".to_owned()),
+            ("GUEST_SESSION", owner.session.clone()),
+        ];
+        let hundred: Vec<&String> = seeded.user_ids.iter().take(100).collect();
+        let repeat = |function: &str, body: &dyn Fn(usize) -> Option<Value>| -> Vec<Value> {
+            (0..SCALE_REQUESTS).map(|n| event_with(function, &values, body(n))).collect()
+        };
+        let cases: Vec<(&str, &str, Vec<Value>)> = vec![
+            ("list_users", "users page (50)", repeat("list_users", &|_| None)),
+            ("users_by_experience", "experience query (page of 100)", repeat("users_by_experience", &|_| None)),
+            (
+                "bulk_edit_teams_and_permissions",
+                "bulk edit of 100 users",
+                repeat("bulk_edit_teams_and_permissions", &|n| {
+                    Some(json!({"userIds": hundred, "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
+                }),
+            ),
+            ("get_organization", "overview", repeat("get_organization", &|_| None)),
+        ];
+        for (function, label, events) in cases {
+            eprintln!("scale {users}: {function}");
+            let (p50, trips, capacity) = warm_figures(function, &environment, &events).await;
+            rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {trips} | {capacity:.2} |"));
+        }
+        eprintln!("scale {users}: deleting the organization");
+        let started = Instant::now();
+        let (p50, trips, capacity) = warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)]).await;
+        let mut purge = FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
+        loop {
+            let run = purge.invoke(&event_with("organization_purge", &values, None), Duration::from_secs(900)).await.unwrap();
+            let Outcome::Response(result) = run.outcome else { panic!("the purge failed: {:?}", run.outcome) };
+            if result["finished"].as_u64() == Some(0) {
+                break;
+            }
+        }
+        let total = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let purge_logs = request_logs(&purge.output());
+        let purge_trips: u64 = purge_logs.iter().map(|l| l.round_trips).sum();
+        let purge_capacity: f64 = purge_logs.iter().map(|l| l.capacity).sum();
+        rows.push(format!(
+            "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | {trips} (request) + {purge_trips} (purge) | {capacity:.2} (request) + {purge_capacity:.2} (purge) |",
+            total.as_secs_f64()
+        ));
+        assert!(env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))), "the purge left items");
+    }
+    rows
 }

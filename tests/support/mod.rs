@@ -3,6 +3,7 @@
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
 pub mod functions;
+pub mod seed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -187,6 +188,16 @@ impl TestEnv {
         let (proxy, proxy_task) = dynamodb_proxy(services.dynamodb_endpoint.clone(), hook).await;
         let mut env = Self::serving_with(test_config(&table), &proxy, &services.ses_endpoint).await;
         env.proxy = Some(proxy_task);
+        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
+        env
+    }
+
+    /// A test env on the DynamoDB at `dynamodb_endpoint` (e.g. a dedicated DynamoDB Local a fault test
+    /// stops and starts), with a fresh table there.
+    pub async fn on_dynamodb(dynamodb_endpoint: &str) -> TestEnv {
+        let services = tokio::task::spawn_blocking(services).await.expect("services start");
+        let table = format!("test-{}", unique_suffix());
+        let env = Self::serving_with(test_config(&table), dynamodb_endpoint, &services.ses_endpoint).await;
         TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
         env
     }
