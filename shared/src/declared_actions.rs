@@ -35,6 +35,13 @@ pub async fn scope<F: std::future::Future>(declaration: Declaration, work: F) ->
     CURRENT.scope(declaration, work).await
 }
 
+/// Runs `work` as `declaration`'s function unless an operation's declaration is active already (which then
+/// stays in force). For functions that run on their own (background functions, and tests that call them
+/// directly) but may also be called inside an operation.
+pub async fn scope_unless_scoped<F: std::future::Future>(declaration: Declaration, work: F) -> F::Output {
+    if CURRENT.try_with(|_| ()).is_ok() { work.await } else { CURRENT.scope(declaration, work).await }
+}
+
 /// The IAM actions one SDK call needs. A transaction needs the item actions it contains (IAM has no
 /// action of its own for TransactWriteItems or TransactGetItems).
 fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str> {

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 
 use crate::App;
-use crate::declared_actions::{self, Declaration};
 use crate::routes::{BackgroundFunction, Operation, dispatch};
 
 pub use lambda_http::Error;
@@ -48,9 +47,9 @@ where
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            let declaration = Declaration { operation: function.name, actions: function.actions };
-            declared_actions::scope(declaration, handler(app, event.payload)).await.map_err(|e| {
-                tracing::error!(error = %e, "background function failed");
+            // The domain function the handler calls enters the function's declaration itself.
+            handler(app, event.payload).await.map_err(|e| {
+                tracing::error!(function = function.name, error = %e, "background function failed");
                 Error::from(e.to_string())
             })
         }))

@@ -208,6 +208,13 @@ pub struct BackgroundFunction {
     pub actions: &'static [&'static str],
 }
 
+impl BackgroundFunction {
+    /// What it may call: its body runs in [`declared_actions::scope_unless_scoped`] with this.
+    pub fn declaration(&self) -> Declaration {
+        Declaration { operation: self.name, actions: self.actions }
+    }
+}
+
 /// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
 pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     name: "invite_maintenance",

@@ -643,6 +643,10 @@ pub struct MaintenanceReport {
 /// whose retention after expiry or use has passed. Works through the sparse indexes page by page, so any
 /// number of invites is handled.
 pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
+    crate::declared_actions::scope_unless_scoped(crate::routes::INVITE_MAINTENANCE.declaration(), maintain_in_scope(app, now_millis)).await
+}
+
+async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
     let now = now_millis / 1000;
     let mut report = MaintenanceReport::default();
     let mut organizations: HashMap<String, Option<Organization>> = HashMap::new();

@@ -270,6 +270,10 @@ pub struct StorageReport {
 
 /// Stores the report; `false` when the organization is unknown or a newer report is stored.
 pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
+    crate::declared_actions::scope_unless_scoped(crate::routes::REPORT_STORAGE_USAGE.declaration(), report_storage_in_scope(app, report)).await
+}
+
+async fn report_storage_in_scope(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
     if report.organization.is_empty() || report.organization.contains('#') {
         return Err(ApiError::bad_request("organization.id.invalid", "Name the organization by its id"));
     }
@@ -351,6 +355,10 @@ fn item_text(item: &crate::store::Item, name: &str) -> String {
 /// The scheduled purge: finishes every organization whose deletion was accepted, until `deadline`.
 /// Returns how many it finished.
 pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
+    crate::declared_actions::scope_unless_scoped(crate::routes::ORGANIZATION_PURGE.declaration(), purge_pending_in_scope(app, deadline)).await
+}
+
+async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
     let mut finished = 0;
     for organization_id in crate::store::maintenance::organizations_being_deleted(&app.db).await? {
         if std::time::Instant::now() >= deadline {
