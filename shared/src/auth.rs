@@ -65,10 +65,16 @@ impl Keys {
         })
     }
 
+    /// Checks the signature (HS256 only: `none` and every other algorithm are refused), `exp`, `nbf`, `iss`
+    /// and `aud`, and that the token was not issued in the future (`iat`, which the library does not check).
     fn verify_session(&self, token: &str) -> Result<SessionClaims, ApiError> {
-        jsonwebtoken::decode::<SessionClaims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<SessionClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::invalid_credential())
+            .map_err(|_| ApiError::invalid_credential())?;
+        if claims.iat > crate::ids::now_seconds() + self.validation.leeway as i64 {
+            return Err(ApiError::invalid_credential());
+        }
+        Ok(claims)
     }
 
     /// The personal API token for `(organization, user, nonce)`. Deterministic, so "get token" can show the

@@ -10,5 +10,6 @@ mod roles;
 mod routing;
 mod sessions;
 mod teams;
+mod tokens;
 mod users;
 mod signup;
