@@ -7,19 +7,9 @@ use crate::routes::{BackgroundFunction, Operation, dispatch};
 
 pub use lambda_http::Error;
 
-/// Structured JSON logs (CloudWatch's JSON log format), level from `RUST_LOG` or Lambda's log level.
+/// Structured JSON logs at the configured level, the AWS SDK capped at DEBUG (see [`crate::logging`]).
 pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
-        .unwrap_or_else(|_| "info".into())
-        .to_lowercase();
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
-        .with_ansi(false)
-        .without_time()
-        .with_current_span(false)
-        .try_init();
+    let _ = tracing::subscriber::set_global_default(crate::logging::subscriber(&crate::logging::configured_level(), std::io::stdout));
 }
 
 /// Runs `operation` as a Lambda function. A single-threaded runtime: Lambda sends one request at a time.

@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod lambda;
+pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod password;

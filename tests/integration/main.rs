@@ -8,6 +8,7 @@ mod organizations;
 mod real_client;
 mod roles;
 mod routing;
+mod secrets;
 mod sessions;
 mod teams;
 mod tokens;
