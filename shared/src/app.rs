@@ -1,5 +1,7 @@
 //! Everything a handler needs, built once per process (outside the handler) and shared by reference.
 
+use std::time::Duration;
+
 use crate::auth::Keys;
 use crate::config::{Config, ConfigError};
 use crate::declared_actions::DeclaredActionsGuard;
@@ -16,11 +18,28 @@ pub struct App {
 impl App {
     /// Adds the [`DeclaredActionsGuard`] to both clients, so every AWS call is checked against the
     /// running operation's declared actions, and [`AwsCallMetrics`], so every request's AWS cost is known.
+    /// Also bounds every AWS call in time ([`sdk_timeouts`], [`sdk_retries`]): a dead or hanging endpoint
+    /// is a 503 within seconds, not a request that hangs until the Lambda timeout.
     pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, mail: aws_sdk_sesv2::Client) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            dynamodb.config().to_builder().interceptor(DeclaredActionsGuard).interceptor(AwsCallMetrics).build(),
+            dynamodb
+                .config()
+                .to_builder()
+                .timeout_config(sdk_timeouts())
+                .retry_config(sdk_retries())
+                .interceptor(DeclaredActionsGuard)
+                .interceptor(AwsCallMetrics)
+                .build(),
         );
-        let mail = aws_sdk_sesv2::Client::from_conf(mail.config().to_builder().interceptor(DeclaredActionsGuard).interceptor(AwsCallMetrics).build());
+        let mail = aws_sdk_sesv2::Client::from_conf(
+            mail.config()
+                .to_builder()
+                .timeout_config(sdk_timeouts())
+                .retry_config(sdk_retries())
+                .interceptor(DeclaredActionsGuard)
+                .interceptor(AwsCallMetrics)
+                .build(),
+        );
         let db = Db::new(dynamodb, config.table_name.clone());
         let keys = Keys::new(&config.jwt_secret, &config.public_uri);
         App { config, db, mail, keys }
@@ -43,6 +62,29 @@ impl App {
         }
         Ok(App::new(config, aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), aws_sdk_sesv2::Client::from_conf(mail.build())))
     }
+}
+
+/// Time limits of one AWS call (DynamoDB or SES). The SDK sets no attempt or operation timeout by default,
+/// so an endpoint that accepts a connection and never answers would hold the request until the Lambda
+/// timeout (10 s for routes). A DynamoDB call normally takes milliseconds; these leave ample room.
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+/// Attempts per AWS call (the SDK's standard retry: transient errors, throttling, refused connections) and
+/// the longest back-off between two attempts (the SDK's default is 20 s).
+pub const AWS_MAX_ATTEMPTS: u32 = 3;
+pub const AWS_MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+pub fn sdk_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(AWS_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+        .operation_timeout(AWS_OPERATION_TIMEOUT)
+        .build()
+}
+
+pub fn sdk_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS).with_max_backoff(AWS_MAX_BACKOFF)
 }
 
 fn endpoint_override(name: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 mod binaries;
 mod contract;
 mod experiences;
+mod faults;
 mod invites;
 mod organizations;
 mod real_client;

@@ -202,6 +202,16 @@ impl TestEnv {
         env
     }
 
+    /// A test env on the DynamoDB at `dynamodb_endpoint` (e.g. a dedicated DynamoDB Local a fault test
+    /// stops and starts), with a fresh table there.
+    pub async fn on_dynamodb(dynamodb_endpoint: &str) -> TestEnv {
+        let services = tokio::task::spawn_blocking(services).await.expect("services start");
+        let table = format!("test-{}", unique_suffix());
+        let env = Self::serving_with(test_config(&table), dynamodb_endpoint, &services.ses_endpoint).await;
+        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
+        env
+    }
+
     /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
     pub fn direct_dynamodb(&self) -> aws_sdk_dynamodb::Client {
         devstack::local_app(test_config(&self.table), &services().dynamodb_endpoint, &services().ses_endpoint).db.client.clone()

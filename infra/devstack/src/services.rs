@@ -83,18 +83,29 @@ fn find_dynamodb_local_dir() -> Result<PathBuf, String> {
 
 /// Starts DynamoDB Local in memory on `port` (0: a free one).
 pub fn start_dynamodb_local(port: u16) -> Result<ServiceProcess, String> {
+    start_dynamodb_local_with(port, None)
+}
+
+/// Starts DynamoDB Local on `port` (0: a free one) keeping its data in `db_dir` (an SQLite file), so it can
+/// be stopped and started again with its tables: for fault tests.
+pub fn start_dynamodb_local_persistent(port: u16, db_dir: &std::path::Path) -> Result<ServiceProcess, String> {
+    start_dynamodb_local_with(port, Some(db_dir))
+}
+
+fn start_dynamodb_local_with(port: u16, db_dir: Option<&std::path::Path>) -> Result<ServiceProcess, String> {
     let port = if port == 0 { free_port() } else { port };
     let dir = find_dynamodb_local_dir()?;
-    let args = [
+    let mut args = vec![
         "-Djava.library.path=./DynamoDBLocal_lib".to_owned(),
         "-Xms64m".to_owned(),
         "-jar".to_owned(),
         "DynamoDBLocal.jar".to_owned(),
-        "-inMemory".to_owned(),
-        "-sharedDb".to_owned(),
-        "-port".to_owned(),
-        port.to_string(),
     ];
+    match db_dir {
+        None => args.push("-inMemory".to_owned()),
+        Some(db_dir) => args.extend(["-dbPath".to_owned(), db_dir.display().to_string()]),
+    }
+    args.extend(["-sharedDb".to_owned(), "-port".to_owned(), port.to_string()]);
     ServiceProcess::spawn("DynamoDB Local", port, "java", &args, &dir)
 }
 

@@ -1,0 +1,263 @@
+//! Faults: a dedicated DynamoDB Local (its data in a temporary directory, so it survives a restart) stopped
+//! in the middle of a test and started again. While it is down every request answers 503
+//! `service.unavailable` within seconds; nothing is half-written; afterwards everything works again.
+//! (SES unreachable or refusing: `invites::when_mail_fails_...` and `invites::when_ses_refuses_...`.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use devstack::services::{ServiceProcess, free_port, start_dynamodb_local_persistent};
+use serde_json::{Value, json};
+use tests::*;
+
+/// The longest a request may take while DynamoDB is down: the SDK's connect timeout and three attempts
+/// with short back-offs, far below the Lambda timeout (10 s).
+const DOWN_ANSWER_WITHIN: Duration = Duration::from_secs(8);
+
+/// A DynamoDB Local of this test alone, stopped and started on the same port with the same data.
+struct Dynamo {
+    dir: PathBuf,
+    port: u16,
+    process: Option<ServiceProcess>,
+}
+
+impl Dynamo {
+    async fn start() -> Dynamo {
+        let dir = std::env::temp_dir().join(format!("faults-dynamodb-{}-{}", std::process::id(), accounts::ids::new_object_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut dynamo = Dynamo { dir, port: free_port(), process: None };
+        dynamo.up().await;
+        dynamo
+    }
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    async fn up(&mut self) {
+        let (port, dir) = (self.port, self.dir.clone());
+        let process = tokio::task::spawn_blocking(move || start_dynamodb_local_persistent(port, &dir)).await.unwrap();
+        self.process = Some(process.unwrap_or_else(|e| panic!("DynamoDB Local: {e}")));
+    }
+    async fn down(&mut self) {
+        let process = self.process.take().expect("running");
+        tokio::task::spawn_blocking(move || drop(process)).await.unwrap();
+    }
+}
+
+impl Drop for Dynamo {
+    fn drop(&mut self) {
+        self.process.take();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Cross-item rules a half-written multi-item change would break: e-mail guards and accounts match both
+/// ways, every account's identities exist, member counters match the users, memberships and the users'
+/// team maps match both ways.
+fn consistency_problems(items: &[Item]) -> Vec<String> {
+    let entity = |kind: &'static str| items.iter().filter(move |i| text(i, "entity") == kind);
+    let keys: BTreeSet<(String, String)> = items.iter().map(|i| (text(i, "PK"), text(i, "SK"))).collect();
+    let mut problems = Vec::new();
+    for account in entity("Account") {
+        let guard = items.iter().find(|i| text(i, "PK") == format!("EMAIL#{}", text(account, "email")));
+        if guard.is_none_or(|g| text(g, "accountId") != text(account, "id")) {
+            problems.push(format!("account {} has no e-mail guard", text(account, "id")));
+        }
+        if let Some(AttributeValue::M(identities)) = account.get("identities") {
+            for (organization, user) in identities {
+                let user = if let AttributeValue::S(user) = user { user } else { continue };
+                if !keys.contains(&(format!("ORG#{organization}"), format!("USER#{user}"))) {
+                    problems.push(format!("account {} names a missing user {user} of {organization}", text(account, "id")));
+                }
+            }
+        }
+    }
+    for guard in entity("EmailGuard") {
+        if !keys.contains(&(format!("ACCOUNT#{}", text(guard, "accountId")), "ACCOUNT".to_owned())) {
+            problems.push(format!("e-mail guard {} names a missing account", text(guard, "PK")));
+        }
+    }
+    for organization in entity("Organization") {
+        let partition = text(organization, "PK");
+        let users: Vec<&Item> = entity("User").filter(|u| text(u, "PK") == partition).collect();
+        let active = users.iter().filter(|u| !matches!(u.get("isDeactivated"), Some(AttributeValue::Bool(true)))).count();
+        if text(organization, "memberCount") != users.len().to_string() || text(organization, "activeUserCount") != active.to_string() {
+            problems.push(format!("{partition}: counters {}/{} but {} users, {active} active", text(organization, "memberCount"), text(organization, "activeUserCount"), users.len()));
+        }
+    }
+    let mut from_memberships = BTreeSet::new();
+    for membership in entity("Membership") {
+        from_memberships.insert((text(membership, "PK"), text(membership, "teamId"), text(membership, "userId")));
+    }
+    let mut from_users = BTreeSet::new();
+    for user in entity("User") {
+        if let Some(AttributeValue::M(teams)) = user.get("teams") {
+            for team in teams.keys() {
+                from_users.insert((text(user, "PK"), team.clone(), text(user, "id")));
+            }
+        }
+    }
+    for missing in from_memberships.symmetric_difference(&from_users) {
+        problems.push(format!("membership and user's team map disagree: {missing:?}"));
+    }
+    problems
+}
+
+fn assert_consistent(items: &[Item]) {
+    let problems = consistency_problems(items);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// One request of each kind that reads or writes: (method, path, body, auth).
+fn requests(owner: &Owner, member: &Member, team: &str, invite: &str) -> Vec<(&'static str, String, Option<Value>, Auth)> {
+    let new_email = |who: &str| format!("{who}-{}@example.org", &accounts::ids::new_object_id()[..10]);
+    let mut register = signup_form(&new_email("newcomer"), "ignored");
+    register["firstName"] = json!("New");
+    vec![
+        ("POST", "/api/auth/login".into(), Some(json!({"email": member.email, "password": PASSWORD})), Auth::None),
+        ("GET", "/api/user".into(), None, member.auth()),
+        ("GET", "/api/users".into(), None, owner.auth()),
+        ("GET", "/api/auth/token".into(), None, member.auth()),
+        ("POST", "/api/auth/register".into(), Some(register), Auth::None),
+        ("POST", "/api/auth/createOrganizationWithAdmin".into(), Some(signup_form(&new_email("founder"), &organization_name("Down Lab"))), Auth::None),
+        ("POST", "/api/teams".into(), Some(json!({"name": "Created While Down"})), owner.auth()),
+        ("PATCH", format!("/api/users/{}", member.user_id), Some(json!({"isAdmin": true, "teams": []})), owner.auth()),
+        ("PATCH", "/api/users/teamsAndPermissions".into(), Some(json!({"userIds": [member.user_id], "teams": [{"id": team, "isTeamManager": true}]})), owner.auth()),
+        ("PATCH", "/api/users/experiences".into(), Some(json!({"userIds": [member.user_id], "set": {"nuclei": 3}})), owner.auth()),
+        ("POST", "/api/auth/sendInvites".into(), Some(json!({"recipients": [new_email("invitee")]})), owner.auth()),
+        ("POST", format!("/api/invites/{invite}/resend"), Some(json!({})), owner.auth()),
+        ("DELETE", format!("/api/teams/{team}"), None, owner.auth()),
+        ("PATCH", format!("/api/organizations/{}", owner.organization), Some(json!({"name": "Renamed While Down"})), owner.auth()),
+        ("POST", "/api/auth/logoutEverywhere".into(), None, member.auth()),
+    ]
+}
+
+#[tokio::test]
+async fn dynamodb_down_answers_503_quickly_writes_nothing_and_everything_works_once_it_is_back() {
+    let mut dynamo = Dynamo::start().await;
+    let env = TestEnv::on_dynamodb(&dynamo.endpoint()).await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Tracers").await;
+    let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": ["pending@example.org"]}), &owner.auth()).await;
+    let invite = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let before = env.scan().await;
+    assert_consistent(&before);
+
+    dynamo.down().await;
+    let calls = requests(&owner, &member, &team, &invite).into_iter().map(|(method, path, body, auth)| {
+        let env = &env;
+        async move {
+            let started = Instant::now();
+            let response = env.request(method, &path, body, &auth).await;
+            (method, path, response, started.elapsed())
+        }
+    });
+    for (method, path, response, took) in futures_util::future::join_all(calls).await {
+        assert_eq!((response.status, response.error_code()), (503, "service.unavailable"), "{method} {path}: {:?}", response.body);
+        assert!(response.body["messages"][0]["error"].as_str().is_some_and(|e| e.contains("retry")), "{:?}", response.body);
+        assert!(took < DOWN_ANSWER_WITHIN, "{method} {path} took {took:?} while DynamoDB was down");
+    }
+
+    dynamo.up().await;
+    assert_eq!(env.scan().await, before, "nothing was written while DynamoDB was down");
+    // The same requests work again (each in turn: some depend on the state the earlier ones leave).
+    for (method, path, body, auth) in requests(&owner, &member, &team, &invite) {
+        let response = env.request(method, &path, body, &auth).await;
+        assert_eq!(response.status, 200, "{method} {path} after the restart: {:?}", response.body);
+    }
+    assert_consistent(&env.scan().await);
+    end_on_dedicated_dynamodb(env);
+}
+
+/// The env's table is on the dedicated DynamoDB Local, which the harness's end-of-test check (it reads
+/// the shared one) cannot see; the checks above ran on it. Its tasks end with the test's runtime.
+fn end_on_dedicated_dynamodb(env: TestEnv) {
+    std::mem::forget(env);
+}
+
+#[tokio::test]
+async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_absent() {
+    let mut dynamo = Dynamo::start().await;
+    let env = TestEnv::on_dynamodb(&dynamo.endpoint()).await;
+    let owner = env.create_home_organization().await;
+    let (red, blue) = (env.team(&owner.auth(), "Red").await, env.team(&owner.auth(), "Blue").await);
+    let mut members = Vec::new();
+    for name in ["Ada", "Alan", "Barbara", "Edsger"] {
+        members.push(env.member(&owner, name, "Tester", &[(&red, false)]).await);
+    }
+    let user_ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+    // Multi-item changes in flight when DynamoDB stops: registrations (account, guard, user, membership,
+    // counters), organizations with their owner, bulk team changes (several transactions), a team deletion
+    // (members removed page by page), user changes (user, memberships, counters).
+    let mut changes: Vec<(&'static str, String, Option<Value>, Auth)> = Vec::new();
+    for round in 0..3 {
+        for name in ["Fran", "Hedy", "Lise"] {
+            let email = format!("{}-{round}-{}@example.org", name.to_lowercase(), &accounts::ids::new_object_id()[..10]);
+            let mut form = signup_form(&email, "ignored");
+            form["firstName"] = json!(name);
+            changes.push(("POST", "/api/auth/register".into(), Some(form), Auth::None));
+        }
+        let founder = format!("founder-{round}-{}@example.org", &accounts::ids::new_object_id()[..10]);
+        changes.push(("POST", "/api/auth/createOrganizationWithAdmin".into(), Some(signup_form(&founder, &organization_name("Burst"))), Auth::None));
+        let teams = json!([{"id": red, "isTeamManager": round % 2 == 0}, {"id": blue, "isTeamManager": false}]);
+        changes.push(("PATCH", "/api/users/teamsAndPermissions".into(), Some(json!({"userIds": user_ids, "teams": teams})), owner.auth()));
+        changes.push(("PATCH", format!("/api/users/{}", members[round].user_id), Some(json!({"isActive": round != 1, "teams": [{"id": blue, "isTeamManager": true}]})), owner.auth()));
+        changes.push(("PATCH", "/api/users/experiences".into(), Some(json!({"userIds": user_ids, "set": {format!("domain{round}"): round}})), owner.auth()));
+    }
+    changes.push(("DELETE", format!("/api/teams/{red}"), None, owner.auth()));
+
+    let items_before = env.scan().await.len();
+    let env = std::sync::Arc::new(env);
+    let in_flight: Vec<_> = changes
+        .iter()
+        .cloned()
+        .map(|(method, path, body, auth)| {
+            let env = env.clone();
+            tokio::spawn(async move { env.request(method, &path, body, &auth).await })
+        })
+        .collect();
+    // Stop it while the changes run: once some have written (registrations hash passwords first, so
+    // others are still to come).
+    let watching = Instant::now();
+    while env.scan().await.len() < items_before + 12 && watching.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    dynamo.down().await;
+    let mut failed = Vec::new();
+    for (change, handle) in changes.iter().zip(in_flight) {
+        let response = handle.await.unwrap();
+        let (method, path, ..) = change;
+        match response.status {
+            503 => {
+                assert_eq!(response.error_code(), "service.unavailable", "{method} {path}: {:?}", response.body);
+                failed.push(change.clone());
+            }
+            // Done before the stop, or refused for a reason of its own (e.g. a conflict with a concurrent change).
+            status if status < 500 => {}
+            status => panic!("{method} {path}: {status} {:?}", response.body),
+        }
+    }
+    eprintln!("{} of {} changes failed when DynamoDB stopped", failed.len(), changes.len());
+    assert!(!failed.is_empty(), "DynamoDB stopped after every change had finished: nothing was tested");
+
+    dynamo.up().await;
+    assert_consistent(&env.scan().await);
+    // Retrying what failed succeeds, or finds it was done (the change completed before its answer was lost).
+    for (method, path, body, auth) in failed {
+        let response = env.request(method, &path, body, &auth).await;
+        assert!(response.status < 500, "{method} {path} retried: {} {:?}", response.status, response.body);
+    }
+    let items = env.scan().await;
+    assert_consistent(&items);
+    // The team deletion finished: no membership of it and no user naming it remain.
+    let gone = |i: &Item| text(i, "SK") == format!("TEAM#{red}") || text(i, "SK").starts_with(&format!("MEMBER#{red}#"));
+    assert!(!items.iter().any(gone), "the deleted team is gone");
+    let counts: BTreeMap<String, usize> = items.iter().fold(BTreeMap::new(), |mut counts, i| {
+        *counts.entry(text(i, "entity")).or_default() += 1;
+        counts
+    });
+    assert!(counts.get("User").copied().unwrap_or_default() >= 5, "{counts:?}");
+    end_on_dedicated_dynamodb(std::sync::Arc::into_inner(env).expect("no request is running"));
+}
