@@ -11,11 +11,17 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable text for the `error` field.
     pub message: String,
+    /// Seconds after which a retry may succeed: sent as `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+    /// 429: refused for `retry_after` seconds (sent as `Retry-After`).
+    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
+        Self { retry_after: Some(retry_after.max(1)), ..Self::new(429, code, message) }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)

@@ -104,7 +104,11 @@ pub fn success_message(text: &str) -> Response<Body> {
 }
 
 pub fn error_response(err: &ApiError) -> Response<Body> {
-    json(err.status, &serde_json::json!({ "messages": [{ "error": err.message, "code": err.code }] }))
+    let response = json(err.status, &serde_json::json!({ "messages": [{ "error": err.message, "code": err.code }] }));
+    match err.retry_after {
+        Some(seconds) => with_header(response, "retry-after", seconds.to_string()),
+        None => response,
+    }
 }
 
 pub fn with_header(mut response: Response<Body>, name: &'static str, value: String) -> Response<Body> {
