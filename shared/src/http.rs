@@ -9,8 +9,12 @@ use crate::error::ApiError;
 
 pub use lambda_http::{Body, Request, Response};
 
-/// Largest JSON body any route accepts; API Gateway itself stops at 10 MB.
-pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
+/// Largest JSON body any route accepts (the largest legitimate one, 100 invite recipients of 254
+/// characters, is about 26 KB); checked before parsing. API Gateway itself stops at 10 MB.
+pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+/// Deepest nesting of arrays and objects a body may have (the deepest legitimate one has 3 levels);
+/// checked while parsing, far below serde_json's own recursion limit (128).
+pub const MAX_JSON_DEPTH: usize = 16;
 /// Name of the session cookie (WEBKNOSSOS's own).
 pub const SESSION_COOKIE: &str = "id";
 
@@ -18,7 +22,13 @@ pub fn body_bytes(req: &Request) -> &[u8] {
     req.body().as_ref()
 }
 
-/// The request body as `T`, or a 4xx that says what is wrong with it.
+/// The request body as `T`, or a 4xx that says what is wrong with it. In this order: larger than
+/// [`MAX_JSON_BODY_BYTES`] (413 `request.body.tooLarge`), empty (`request.body.missing`), not UTF-8
+/// (`request.body.invalidUtf8`), not JSON (`request.body.invalid`), nested deeper than [`MAX_JSON_DEPTH`]
+/// (`request.body.tooDeep`), an object with a key twice (`request.body.duplicateKey`: which one would
+/// count is ambiguous, so neither does), and finally not the route's shape: a missing field, a wrong type,
+/// `null` where a value is required (`request.body.invalid`, naming the field). Fields a route does not
+/// know are ignored, as WEBKNOSSOS does (its front end sends whole objects back).
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_JSON_BODY_BYTES {
@@ -34,8 +44,93 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::bad_request("request.body.invalidUtf8", "The request body is not valid UTF-8"));
     }
+    check_structure(bytes)?;
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Invalid JSON body: {e}")))
+}
+
+const TOO_DEEP: &str = "nested too deeply";
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// Parses `bytes` as JSON without keeping it, refusing nesting deeper than [`MAX_JSON_DEPTH`] and duplicate
+/// keys in any object.
+fn check_structure(bytes: &[u8]) -> Result<(), ApiError> {
+    use serde::de::DeserializeSeed;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let checked = StructureCheck { depth: 0 }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    match checked {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_data() && e.to_string().starts_with(TOO_DEEP) => Err(ApiError::bad_request(
+            "request.body.tooDeep",
+            format!("The JSON body is nested more than {MAX_JSON_DEPTH} levels deep"),
+        )),
+        Err(e) if e.is_data() && e.to_string().starts_with(DUPLICATE_KEY) => {
+            Err(ApiError::bad_request("request.body.duplicateKey", format!("Invalid JSON body: {e}")))
+        }
+        Err(e) => Err(ApiError::bad_request("request.body.invalid", format!("Invalid JSON body: {e}"))),
+    }
+}
+
+struct StructureCheck {
+    depth: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StructureCheck {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StructureCheck {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.nested::<A::Error>()?;
+        while seq.next_element_seed(StructureCheck { depth: inner })?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.nested::<A::Error>()?;
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE_KEY} {key:?}")));
+            }
+            map.next_value_seed(StructureCheck { depth: inner })?;
+        }
+        Ok(())
+    }
+}
+
+impl StructureCheck {
+    fn nested<E: serde::de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= MAX_JSON_DEPTH {
+            return Err(E::custom(TOO_DEEP));
+        }
+        Ok(self.depth + 1)
+    }
 }
 
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
@@ -116,4 +211,32 @@ pub fn with_header(mut response: Response<Body>, name: &'static str, value: Stri
         response.headers_mut().append(name, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &[u8]) -> Result<serde_json::Value, &'static str> {
+        let req = lambda_http::http::Request::builder().body(Body::Binary(body.to_vec())).unwrap();
+        parse_json::<serde_json::Value>(&req).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn bodies_are_checked_before_and_while_parsing() {
+        assert!(parse(br#"{"a": [1, {"b": null}], "c": "x"}"#).is_ok());
+        assert_eq!(parse(&vec![b' '; MAX_JSON_BODY_BYTES + 1]), Err("request.body.tooLarge"));
+        assert_eq!(parse(b"  "), Err("request.body.missing"));
+        assert_eq!(parse(b"{\"a\": \"\xff\"}"), Err("request.body.invalidUtf8"));
+        assert_eq!(parse(b"name=ada"), Err("request.body.invalid"));
+        assert_eq!(parse(b"{} {}"), Err("request.body.invalid"));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(parse(deep.as_bytes()), Err("request.body.tooDeep"));
+        let deep_objects = format!("{}1{}", r#"{"a":"#.repeat(MAX_JSON_DEPTH + 1), "}".repeat(MAX_JSON_DEPTH + 1));
+        assert_eq!(parse(deep_objects.as_bytes()), Err("request.body.tooDeep"));
+        let deepest_allowed = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        assert!(parse(deepest_allowed.as_bytes()).is_ok());
+        assert_eq!(parse(br#"{"a": 1, "a": 2}"#), Err("request.body.duplicateKey"));
+        assert_eq!(parse(br#"{"x": [{"b": 1, "\u0062": 2}]}"#), Err("request.body.duplicateKey"));
+    }
 }

@@ -58,6 +58,12 @@ pub fn person_name(field: &'static str, raw: &str) -> Result<String, ApiError> {
     if raw.chars().any(char::is_control) {
         return Err(ApiError::bad_request("user.name.invalid", format!("{field} contains control characters")));
     }
+    if raw.chars().any(is_invisible) {
+        return Err(ApiError::bad_request(
+            "user.name.invalid",
+            format!("{field} contains invisible or text-direction characters"),
+        ));
+    }
     let name = collapse_whitespace(&deunicode::deunicode(raw));
     if name.is_empty() {
         return Err(ApiError::bad_request("user.name.empty", format!("{field} must not be empty")));
@@ -100,6 +106,12 @@ pub fn password(password: &str) -> Result<&str, ApiError> {
 pub fn organization_name(raw: &str) -> Result<String, ApiError> {
     if raw.chars().any(char::is_control) {
         return Err(ApiError::bad_request("organization.name.invalid", "The organization name contains control characters"));
+    }
+    if raw.chars().any(is_invisible) {
+        return Err(ApiError::bad_request(
+            "organization.name.invalid",
+            "The organization name contains invisible or text-direction characters",
+        ));
     }
     let name = collapse_whitespace(raw);
     if name.is_empty() {
@@ -222,6 +234,17 @@ pub fn team_name(raw: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
+/// Characters that are invisible or change the direction of the text around them (Unicode format
+/// characters and the like): in a name they hide or disguise what others read (a right-to-left override
+/// makes "Eve\u{202E}nimda" display as "Eveadmin").
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 fn is_organization_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')
 }
@@ -249,6 +272,12 @@ mod tests {
         assert_eq!(person_name("lastName", "Ødegård").unwrap(), "Odegard");
         assert_eq!(person_name("firstName", "   ").unwrap_err().code, "user.name.empty");
         assert_eq!(person_name("firstName", "a\u{0}b").unwrap_err().code, "user.name.invalid");
+        for hidden in ["Eve\u{202E}nimda", "Ada\u{200B}", "\u{2066}Ada\u{2069}", "A\u{FEFF}da", "Ada\u{E0041}"] {
+            assert_eq!(person_name("firstName", hidden).unwrap_err().code, "user.name.invalid", "{hidden:?}");
+            assert_eq!(organization_name(hidden).unwrap_err().code, "organization.name.invalid", "{hidden:?}");
+        }
+        assert_eq!(person_name("firstName", "Zoë 李 Ñúñez").unwrap(), "Zoe Li Nunez");
+        assert_eq!(organization_name("  Labor für   Neuro-Anatomie 神经 ").unwrap(), "Labor für Neuro-Anatomie 神经");
         assert_eq!(person_name("firstName", &"x".repeat(101)).unwrap_err().code, "user.name.tooLong");
     }
 

@@ -1,5 +1,6 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
+mod bad_input;
 mod binaries;
 mod contract;
 mod experiences;
