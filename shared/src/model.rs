@@ -567,3 +567,63 @@ impl Entity for UserExperience {
         vec![("experienceValue", self.value)]
     }
 }
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum IdempotencyState {
+    /// Claimed by a request that is doing the work (until `leaseUntil`).
+    InProgress,
+    /// Done: `status` and `body` are the response every retry gets.
+    Completed,
+    /// The request failed (and so changed nothing): the key may be used again.
+    Released,
+}
+
+/// A request sent with an `Idempotency-Key` header (see `crate::idempotency`): claimed before the work,
+/// then holding the response, for 24 hours (TTL). Scoped to the caller (in their organization's partition,
+/// so it goes with the organization) or, for anonymous routes, to the key alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyRecord {
+    /// The caller's organization and user; `None` for anonymous routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// SHA-256 of the key, hex (the key itself is not stored).
+    pub key_hash: String,
+    /// The operation and SHA-256 of its body: a retry must send the same request.
+    pub operation: String,
+    pub request_hash: String,
+    pub state: IdempotencyState,
+    /// Random token of the claim: only its holder records the outcome.
+    pub claim: String,
+    /// Epoch milliseconds until which an in-progress claim holds (after that, a retry may take it over).
+    pub lease_until: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub created: i64,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl IdempotencyRecord {
+    pub fn key_for(organization: Option<&str>, user_id: Option<&str>, key_hash: &str) -> Key {
+        match organization {
+            Some(organization) => Key {
+                pk: org_partition(organization),
+                sk: format!("IDEMPOTENCY#{}#{key_hash}", user_id.unwrap_or_default()),
+            },
+            None => Key { pk: format!("IDEMPOTENCY#{key_hash}"), sk: "IDEMPOTENCY".into() },
+        }
+    }
+}
+
+impl Entity for IdempotencyRecord {
+    const KIND: &'static str = "IdempotencyRecord";
+    fn key(&self) -> Key {
+        IdempotencyRecord::key_for(self.organization.as_deref(), self.user_id.as_deref(), &self.key_hash)
+    }
+}

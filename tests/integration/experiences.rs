@@ -205,8 +205,9 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
                 .table_name(table)
                 .key("PK", AttributeValue::S("ORG#home".into()))
                 .key("SK", AttributeValue::S(format!("USER#{last_user}")))
-                .update_expression("SET lastName = :n ADD version :one")
+                .update_expression("SET lastName = :n, nameKey = :k ADD version :one")
                 .expression_attribute_values(":n", AttributeValue::S("Renamed".into()))
+                .expression_attribute_values(":k", AttributeValue::S(format!("renamed\u{1}many\u{1}{last_user}")))
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .send()
                 .await
@@ -238,6 +239,7 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
     let mut expected = before;
     let renamed = expected.iter_mut().find(|i| text(i, "SK") == format!("USER#{last}")).unwrap();
     renamed.insert("lastName".into(), AttributeValue::S("Renamed".into()));
+    renamed.insert("nameKey".into(), AttributeValue::S(format!("renamed\u{1}many\u{1}{last}")));
     let version: u64 = text(renamed, "version").parse().unwrap();
     renamed.insert("version".into(), AttributeValue::N((version + renames as u64).to_string()));
     assert_eq!(env.scan().await, expected);

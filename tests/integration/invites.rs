@@ -216,6 +216,18 @@ async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
 }
 
+/// Moves a pending invite's validity into the past, with what derives from it (the reminder time, the
+/// guard's validity and TTL) in step.
+async fn expire(env: &TestEnv, pk: &str, sk: &str, email: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue::N;
+    let past = accounts::ids::now_millis() - 1;
+    env.set_attribute(pk, sk, "validUntil", N(past.to_string())).await;
+    env.set_attribute(pk, sk, "remindAt", N((past / 1000 - 2 * 24 * 3600).to_string())).await;
+    let guard = format!("INVITEEMAIL#{email}");
+    env.set_attribute(pk, &guard, "validUntil", N(past.to_string())).await;
+    env.set_attribute(pk, &guard, "expiresAt", N((past / 1000 + 24 * 3600).to_string())).await;
+}
+
 #[tokio::test]
 async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     let env = TestEnv::new().await;
@@ -225,9 +237,7 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     let invite_item = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite").unwrap();
     let (pk, sk) = (text(&invite_item, "PK"), text(&invite_item, "SK"));
     // Let it expire: the invite and its e-mail guard carry the same validity.
-    let past = aws_sdk_dynamodb::types::AttributeValue::N((accounts::ids::now_millis() - 1).to_string());
-    env.set_attribute(&pk, &sk, "validUntil", past.clone()).await;
-    env.set_attribute(&pk, &format!("INVITEEMAIL#{email}"), "validUntil", past).await;
+    expire(&env, &pk, &sk, &email).await;
     let expired = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
     assert_eq!((expired.status, expired.error_code()), (410, "invite.expired"));
     assert_eq!(env.post("/api/auth/register", register_form(&address("x"), &token), &Auth::None).await.error_code(), "invite.expired");
@@ -251,10 +261,8 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     // Another address: invited again after its invite expired, without resending.
     let other = address("other");
     invite(&env, &owner.auth(), &other, json!({})).await;
-    let past = aws_sdk_dynamodb::types::AttributeValue::N((accounts::ids::now_millis() - 1).to_string());
     let other_invite = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == other).unwrap();
-    env.set_attribute(&pk, &text(&other_invite, "SK"), "validUntil", past.clone()).await;
-    env.set_attribute(&pk, &format!("INVITEEMAIL#{other}"), "validUntil", past).await;
+    expire(&env, &pk, &text(&other_invite, "SK"), &other).await;
     let fresh = invite(&env, &owner.auth(), &other, json!({})).await;
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{fresh}"), &Auth::None).await.status, 200);
     assert_eq!(env.get("/api/invites?state=nonsense", &owner.auth()).await.status, 400);

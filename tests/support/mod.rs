@@ -104,15 +104,41 @@ pub struct TestEnv {
     client: Client<HttpConnector, Full<Bytes>>,
     server: tokio::task::JoinHandle<()>,
     proxy: Option<tokio::task::JoinHandle<()>>,
+    check_invariants_at_end: bool,
+    /// The DynamoDB the table is on, reached directly (past any proxy).
+    dynamodb_endpoint: String,
 }
 
 impl Drop for TestEnv {
+    /// Every test ends with the invariant checker on its table: when its `TestEnv` goes away (unless the
+    /// test already failed, or opted out with [`TestEnv::skip_invariant_check`]), the table is scanned
+    /// and any violated cross-item invariant fails the test.
     fn drop(&mut self) {
         self.server.abort();
         if let Some(proxy) = &self.proxy {
             proxy.abort();
         }
+        if self.check_invariants_at_end && !std::thread::panicking() {
+            let (table, endpoint) = (self.table.clone(), self.dynamodb_endpoint.clone());
+            // Drop cannot await: check on a thread of its own, with its own runtime and client.
+            let problems = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+                runtime.block_on(invariant_violations_at(&endpoint, &table))
+            })
+            .join()
+            .expect("the invariant checker runs");
+            if !problems.is_empty() {
+                panic!("invariants violated in table {} at the end of the test:\n{}", self.table, problems.join("\n"));
+            }
+        }
     }
+}
+
+/// The violated invariants of `table` on the DynamoDB at `endpoint` (see `devstack::invariants`), read
+/// with a client of its own.
+pub async fn invariant_violations_at(endpoint: &str, table: &str) -> Vec<String> {
+    let app = devstack::local_app(test_config(table), endpoint, &services().ses_endpoint);
+    devstack::invariants::check_table(&app.db.client, table, accounts::ids::now_millis()).await.unwrap_or_else(|e| vec![e])
 }
 
 /// An HTTP proxy in front of DynamoDB Local that awaits `hook` before forwarding each request.
@@ -188,6 +214,7 @@ impl TestEnv {
         let (proxy, proxy_task) = dynamodb_proxy(services.dynamodb_endpoint.clone(), hook).await;
         let mut env = Self::serving_with(test_config(&table), &proxy, &services.ses_endpoint).await;
         env.proxy = Some(proxy_task);
+        env.dynamodb_endpoint = services.dynamodb_endpoint.clone();
         TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
         env
     }
@@ -202,14 +229,16 @@ impl TestEnv {
         env
     }
 
-    /// A test env on the DynamoDB at `dynamodb_endpoint` (e.g. a dedicated DynamoDB Local a fault test
-    /// stops and starts), with a fresh table there.
-    pub async fn on_dynamodb(dynamodb_endpoint: &str) -> TestEnv {
-        let services = tokio::task::spawn_blocking(services).await.expect("services start");
-        let table = format!("test-{}", unique_suffix());
-        let env = Self::serving_with(test_config(&table), dynamodb_endpoint, &services.ses_endpoint).await;
-        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
-        env
+    /// Runs the invariant checker on this env's table now and panics on any violation (every test also
+    /// runs it at its end, when the env is dropped).
+    pub async fn check_invariants(&self) {
+        let problems = invariant_violations_at(&self.dynamodb_endpoint, &self.table).await;
+        assert!(problems.is_empty(), "invariants violated in table {}:\n{}", self.table, problems.join("\n"));
+    }
+
+    /// For an env whose table a test leaves broken on purpose: no invariant check when it is dropped.
+    pub fn skip_invariant_check(&mut self) {
+        self.check_invariants_at_end = false;
     }
 
     /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
@@ -243,6 +272,8 @@ impl TestEnv {
             client: Client::builder(TokioExecutor::new()).build_http(),
             server,
             proxy: None,
+            check_invariants_at_end: true,
+            dynamodb_endpoint: dynamodb_endpoint.to_owned(),
         }
     }
 
@@ -389,6 +420,24 @@ impl TestEnv {
             .update_expression("SET #n = :v")
             .expression_attribute_names("#n", name)
             .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Adds `delta` to a number attribute of an item directly in the table (keeps counters in step with
+    /// items a test writes directly).
+    pub async fn add_to_number(&self, pk: &str, sk: &str, name: &str, delta: i64) {
+        self.app
+            .db
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("ADD #n :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":v", AttributeValue::N(delta.to_string()))
             .send()
             .await
             .unwrap();

@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod gateway;
+pub mod invariants;
 pub mod runtime_api;
 pub mod services;
 pub mod table;
