@@ -76,7 +76,7 @@ operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [];
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
         => handlers::auth::create_organization_with_admin, ["PutItem"];
-    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"];
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"];
     GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"];
     REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token, ["BatchGetItem", "DeleteItem"];
     LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout, ["BatchGetItem", "DeleteItem"];

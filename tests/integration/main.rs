@@ -4,6 +4,7 @@ mod bad_input;
 mod binaries;
 mod contract;
 mod experiences;
+mod guessing;
 mod faults;
 mod invites;
 mod organizations;

@@ -64,8 +64,26 @@ fn query_parameters(query: Option<&str>) -> QueryMap {
     QueryMap::from(map)
 }
 
-async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+/// API Gateway's request context as far as the handlers read it: the source IP. Locally that is the
+/// first `x-forwarded-for` entry when there is one (tests play several clients that way), else the peer.
+fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lambda_http::request::RequestContext {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let mut context = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    context.http.method = parts.method.clone();
+    context.http.path = Some(parts.uri.path().to_owned());
+    context.http.source_ip = Some(forwarded.unwrap_or_else(|| peer.ip().to_string()));
+    lambda_http::request::RequestContext::ApiGatewayV2(context)
+}
+
+async fn handle(app: Arc<App>, peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
+    let context = request_context(&parts, peer);
     let (operation, parameters) = route(parts.method.as_str(), parts.uri.path());
     let query = query_parameters(parts.uri.query());
     let body = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
@@ -89,7 +107,8 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<hyper::R
     };
     let request = lambda_http::http::Request::from_parts(parts, body)
         .with_path_parameters(parameters)
-        .with_query_string_parameters(query);
+        .with_query_string_parameters(query)
+        .with_request_context(context);
     Ok(to_hyper(accounts::routes::dispatch(&app, operation, request).await))
 }
 
@@ -107,10 +126,10 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
 /// Serves the API on `listener` until the task is dropped.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else { continue };
         let app = app.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(app.clone(), req));
+            let service = hyper::service::service_fn(move |req| handle(app.clone(), peer, req));
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -18,16 +18,70 @@ fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("auth.invalidCredentials", "The e-mail address or the password is wrong")
 }
 
+/// Login's guard against guessing: this many failures within [`LOGIN_WINDOW_SECONDS`] lock the e-mail
+/// address (whether or not an account has it) or the client (source IP) for [`LOGIN_LOCK_SECONDS`].
+/// While locked, every login is refused with 429 and Retry-After before the password is checked, the right
+/// password too; after the lock the right password works and clears the e-mail address's count (a
+/// client's count is never cleared by a success, so one good account cannot shield guessing at others).
+pub const LOGIN_FAILURES_PER_EMAIL: u32 = 5;
+pub const LOGIN_FAILURES_PER_CLIENT: u32 = 20;
+pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
+pub const LOGIN_LOCK_SECONDS: i64 = 15 * 60;
+
+fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
+    let seconds = (until - now).max(1) as u64;
+    let minutes = seconds.div_ceil(60);
+    let whose = if by_email { "for this e-mail address" } else { "from your address" };
+    ApiError::too_many_requests(
+        "auth.login.locked",
+        format!("Too many failed logins {whose}; try again in {minutes} minute{}", if minutes == 1 { "" } else { "s" }),
+        seconds,
+    )
+}
+
 /// Checks the password and starts a session for the identity last used if it is active, else for the
-/// first active one (oldest first).
-pub async fn login(app: &App, email: &str, password_attempt: &str) -> Result<LoggedIn, ApiError> {
+/// first active one (oldest first). `client` is the caller's source IP, when known.
+pub async fn login(app: &App, email: &str, password_attempt: &str, client: Option<&str>) -> Result<LoggedIn, ApiError> {
     let email = validate::email(email)?;
-    let account = accounts::account_by_email(&app.db, &email).await?;
+    let (guard, by_email, by_client) = accounts::login_reads(&app.db, &email, client).await?;
+    let now = ids::now_seconds();
+    let email_lock = by_email.locked_until(now);
+    let client_lock = by_client.as_ref().and_then(|t| t.locked_until(now));
+    if email_lock.is_some() || client_lock.is_some() {
+        let by_email_lock = email_lock.unwrap_or(0) >= client_lock.unwrap_or(0);
+        return Err(locked(email_lock.max(client_lock).unwrap_or(now), now, by_email_lock));
+    }
+    let account = match guard {
+        Some(guard) => accounts::account(&app.db, &guard.account_id).await?,
+        None => None,
+    };
     // The hash is computed even for unknown e-mails, so timing does not tell which e-mails exist.
     let password_ok = password::verify(password_attempt, account.as_ref().map(|a| a.password_hash.as_str())).await;
     let Some(account) = account.filter(|_| password_ok) else {
-        return Err(invalid_credentials());
+        let db = &app.db;
+        let (email_locked, client_locked) = futures_util::future::join(
+            accounts::record_login_failure(db, accounts::LoginSubject::Email(&email), &by_email, LOGIN_FAILURES_PER_EMAIL, LOGIN_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, now),
+            async {
+                match (client, &by_client) {
+                    (Some(client), Some(known)) => {
+                        let subject = accounts::LoginSubject::Client(client);
+                        accounts::record_login_failure(db, subject, known, LOGIN_FAILURES_PER_CLIENT, LOGIN_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, now).await
+                    }
+                    _ => Ok(None),
+                }
+            },
+        )
+        .await;
+        // The failure that reaches a limit already answers with the lock.
+        return Err(match (email_locked?, client_locked?) {
+            (Some(until), _) => locked(until, now, true),
+            (None, Some(until)) => locked(until, now, false),
+            (None, None) => invalid_credentials(),
+        });
     };
+    if by_email.failures > 0 || by_email.locked_until.is_some() {
+        accounts::clear_login_failures(&app.db, accounts::LoginSubject::Email(&email), now).await?;
+    }
     let mut identities = accounts::identities(&app.db, &account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
     identities.sort_by_key(|(user, _)| user.created);

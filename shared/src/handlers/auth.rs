@@ -25,12 +25,22 @@ struct LoginForm {
 /// `POST /api/auth/login`: the session token in the body and as the `id` cookie.
 pub async fn login(app: &App, req: Request) -> HandlerResult {
     let form: LoginForm = parse_json(&req)?;
-    let logged_in = session::login(app, &form.email, &form.password).await?;
+    let logged_in = session::login(app, &form.email, &form.password, client_address(&req).as_deref()).await?;
     let response = ok(&serde_json::json!({
         "token": logged_in.token,
         "user": json::user(&logged_in.user, &logged_in.user),
     }));
     Ok(with_header(response, "set-cookie", http::session_cookie(&logged_in.token, logged_in.lifetime_seconds as u64)))
+}
+
+/// The caller's address as API Gateway saw it (the request context's source IP); none without one.
+fn client_address(req: &Request) -> Option<String> {
+    use lambda_http::RequestExt;
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone().filter(|ip| !ip.is_empty()),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// `GET /api/auth/token`: the caller's personal API token (found or created).

@@ -1,0 +1,168 @@
+//! Login resists guessing: failures lock the e-mail address (5 in 15 minutes) and the client (20 in 15
+//! minutes) for 15 minutes with 429 and Retry-After, the right password included; afterwards the right
+//! password works and clears the e-mail address's count. Time is moved by ending a lock in the table.
+
+use accounts::domain::session::{LOGIN_FAILURES_PER_CLIENT, LOGIN_FAILURES_PER_EMAIL, LOGIN_LOCK_SECONDS};
+use aws_sdk_dynamodb::types::AttributeValue;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tests::{PASSWORD, TestEnv, organization_name, text};
+
+struct Answer {
+    status: u16,
+    code: String,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+/// `POST /api/auth/login` from `client` (its address, as API Gateway reports the source IP).
+async fn login(env: &TestEnv, client: &str, email: &str, password: &str) -> Answer {
+    let http: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let body = serde_json::to_vec(&json!({"email": email, "password": password})).unwrap();
+    let request = hyper::Request::post(format!("{}/api/auth/login", env.base_url))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", client)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = http.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().expect("Retry-After is seconds"));
+    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).expect("JSON");
+    assert!(status < 500, "{status} {body}");
+    Answer {
+        status,
+        code: body["messages"][0]["code"].as_str().unwrap_or_default().to_owned(),
+        message: body["messages"][0]["error"].as_str().unwrap_or_default().to_owned(),
+        retry_after,
+    }
+}
+
+fn assert_locked(answer: &Answer, what: &str) {
+    assert_eq!((answer.status, answer.code.as_str()), (429, "auth.login.locked"), "{what}: {}", answer.message);
+    assert!(answer.message.starts_with("Too many failed logins"), "{what}: {}", answer.message);
+    let seconds = answer.retry_after.unwrap_or_else(|| panic!("{what}: no Retry-After"));
+    assert!((1..=LOGIN_LOCK_SECONDS as u64).contains(&seconds), "{what}: Retry-After {seconds}");
+}
+
+fn assert_wrong(answer: &Answer, what: &str) {
+    assert_eq!((answer.status, answer.code.as_str()), (401, "auth.invalidCredentials"), "{what}: {}", answer.message);
+    assert!(answer.retry_after.is_none(), "{what}");
+}
+
+/// The throttle item of `pk` (`LOGIN#EMAIL#...` or `LOGIN#CLIENT#...`), if any.
+async fn throttle(env: &TestEnv, pk: &str) -> Option<tests::Item> {
+    env.scan().await.into_iter().find(|i| text(i, "PK") == pk)
+}
+
+/// Moves time past the lock of `pk`: its end is set to a second ago.
+async fn end_lock(env: &TestEnv, pk: &str) {
+    let past = (accounts::ids::now_seconds() - 1).to_string();
+    env.set_attribute(pk, "LOGIN", "lockedUntil", AttributeValue::N(past)).await;
+}
+
+#[tokio::test]
+async fn failures_for_one_email_lock_it_with_429_and_retry_after_then_the_right_password_works_again() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let other = env.create_organization(&organization_name("Other")).await;
+    let pk = format!("LOGIN#EMAIL#{}", owner.email);
+    // Each guess from another client, so only the e-mail address's count can lock.
+    for i in 1..LOGIN_FAILURES_PER_EMAIL {
+        assert_wrong(&login(&env, &format!("198.51.100.{i}"), &owner.email, "wrong guess").await, &format!("failure {i}"));
+    }
+    let item = throttle(&env, &pk).await.expect("the failures are counted");
+    assert_eq!(text(&item, "failures"), (LOGIN_FAILURES_PER_EMAIL - 1).to_string());
+    assert_eq!(text(&item, "entity"), "LoginThrottle");
+    assert!(text(&item, "expiresAt").parse::<i64>().unwrap() > accounts::ids::now_seconds(), "TTL set");
+    // The failure that reaches the limit answers with the lock (in another case: the e-mail in capitals).
+    let locking = login(&env, "198.51.100.99", &owner.email.to_uppercase(), "wrong guess").await;
+    assert_locked(&locking, "the 5th failure");
+    assert!(locking.message.contains("this e-mail address"), "{}", locking.message);
+    assert!(locking.retry_after.unwrap() > LOGIN_LOCK_SECONDS as u64 - 10);
+    // While locked: the right password too, from any client; other accounts are not affected.
+    assert_locked(&login(&env, "198.51.100.1", &owner.email, PASSWORD).await, "right password while locked");
+    assert_locked(&login(&env, "192.0.2.200", &owner.email, PASSWORD).await, "right password from elsewhere while locked");
+    assert_locked(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, "a guess while locked");
+    assert_eq!(login(&env, "198.51.100.1", &other.email, PASSWORD).await.status, 200, "another account");
+    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200, "existing sessions are not affected");
+    // Refusals during the lock do not count and do not extend it.
+    let locked_until = text(&throttle(&env, &pk).await.unwrap(), "lockedUntil");
+    assert_locked(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, "another guess while locked");
+    assert_eq!(text(&throttle(&env, &pk).await.unwrap(), "lockedUntil"), locked_until);
+
+    // The lock ends: the right password works and clears the count.
+    end_lock(&env, &pk).await;
+    let after = login(&env, "198.51.100.1", &owner.email, PASSWORD).await;
+    assert_eq!(after.status, 200, "{}", after.message);
+    assert!(throttle(&env, &pk).await.is_none(), "a success clears the e-mail address's failures");
+    for i in 1..LOGIN_FAILURES_PER_EMAIL {
+        assert_wrong(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, &format!("counting afresh: failure {i}"));
+    }
+    assert_eq!(login(&env, "198.51.100.1", &owner.email, PASSWORD).await.status, 200, "4 failures and a success: no lock");
+}
+
+#[tokio::test]
+async fn an_unknown_email_locks_like_a_known_one() {
+    let env = TestEnv::new().await;
+    let unknown = "nobody-here@example.org";
+    for i in 1..LOGIN_FAILURES_PER_EMAIL {
+        assert_wrong(&login(&env, &format!("198.51.100.{i}"), unknown, PASSWORD).await, &format!("failure {i}"));
+    }
+    assert_locked(&login(&env, "198.51.100.50", unknown, PASSWORD).await, "unknown e-mail");
+    let item = throttle(&env, &format!("LOGIN#EMAIL#{unknown}")).await.unwrap();
+    assert!(!text(&item, "lockedUntil").is_empty());
+}
+
+#[tokio::test]
+async fn failures_from_one_client_lock_that_client_only() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let guesser = "203.0.113.7";
+    let pk = format!("LOGIN#CLIENT#{guesser}");
+    // Spread over e-mail addresses so that none of them reaches its own limit.
+    let per_email = (LOGIN_FAILURES_PER_EMAIL - 1) as usize;
+    let targets: Vec<String> = (0..LOGIN_FAILURES_PER_CLIENT as usize).map(|i| format!("target{}@example.org", i / per_email)).collect();
+    for (i, target) in targets.iter().enumerate().take(targets.len() - 1) {
+        assert_wrong(&login(&env, guesser, target, "guess").await, &format!("client failure {}", i + 1));
+    }
+    let locking = login(&env, guesser, targets.last().unwrap(), "guess").await;
+    assert_locked(&locking, "the 20th failure from one client");
+    assert!(locking.message.contains("from your address"), "{}", locking.message);
+    // That client is refused even with a right password; everyone else is not.
+    assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "right password from the locked client");
+    assert_eq!(login(&env, "192.0.2.1", &owner.email, PASSWORD).await.status, 200, "another client");
+    assert!(throttle(&env, &format!("LOGIN#EMAIL#{}", owner.email)).await.is_none(), "the owner's e-mail has no failures");
+
+    end_lock(&env, &pk).await;
+    assert_eq!(login(&env, guesser, &owner.email, PASSWORD).await.status, 200, "the lock has ended");
+    // The lock started a new window: the client counts from zero again.
+    assert_wrong(&login(&env, guesser, "fresh@example.org", "guess").await, "counting afresh");
+    assert_eq!(text(&throttle(&env, &pk).await.unwrap(), "failures"), "1");
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let concurrent = (LOGIN_FAILURES_PER_EMAIL - 1) as usize;
+    let guesses = (0..concurrent).map(|i| {
+        let (env, email) = (&env, owner.email.clone());
+        async move { login(env, &format!("198.51.100.{i}"), &email, "wrong guess").await }
+    });
+    for answer in futures_util::future::join_all(guesses).await {
+        assert_wrong(&answer, "concurrent failure");
+    }
+    let item = throttle(&env, &format!("LOGIN#EMAIL#{}", owner.email)).await.unwrap();
+    assert_eq!(text(&item, "failures"), concurrent.to_string(), "no failure lost");
+    // Many more at once: none is a 5xx, the limit is hit, and exactly one lock is set.
+    let guesses = (0..8).map(|i| {
+        let (env, email) = (&env, owner.email.clone());
+        async move { login(env, &format!("198.51.100.{}", 50 + i), &email, "wrong guess").await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    assert!(answers.iter().all(|a| a.status == 429), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_locked(&login(&env, "198.51.100.1", &owner.email, PASSWORD).await, "locked");
+}
