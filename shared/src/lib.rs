@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod lambda;
 pub mod logging;

@@ -75,7 +75,7 @@ macro_rules! operations {
 operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [];
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
-        => handlers::auth::create_organization_with_admin, ["PutItem"];
+        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem"];
     LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"];
     GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"];
     REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token, ["BatchGetItem", "DeleteItem"];
@@ -85,7 +85,7 @@ operations! {
     REGISTER = "register", "POST", "/auth/register"
         => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
-        => handlers::invites::send_invites, ["BatchGetItem", "Query", "PutItem", "ses:SendEmail"];
+        => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "ses:SendEmail"];
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
         => handlers::invites::organization_by_invite, ["GetItem"];
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,

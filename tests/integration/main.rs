@@ -5,6 +5,7 @@ mod binaries;
 mod contract;
 mod experiences;
 mod guessing;
+mod idempotency;
 mod faults;
 mod invites;
 mod organizations;

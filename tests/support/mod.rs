@@ -278,7 +278,19 @@ impl TestEnv {
     }
 
     pub async fn request_raw(&self, method: &str, path: &str, body: Vec<u8>, auth: &Auth) -> TestResponse {
+        self.request_with_headers(method, path, body, auth, &[]).await
+    }
+
+    /// A request with JSON `body` and the `Idempotency-Key` header.
+    pub async fn request_idempotent(&self, method: &str, path: &str, body: Value, auth: &Auth, key: &str) -> TestResponse {
+        self.request_with_headers(method, path, serde_json::to_vec(&body).unwrap(), auth, &[("idempotency-key", key)]).await
+    }
+
+    pub async fn request_with_headers(&self, method: &str, path: &str, body: Vec<u8>, auth: &Auth, headers: &[(&str, &str)]) -> TestResponse {
         let mut builder = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base_url));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         builder = match auth {
             Auth::None => builder,
             Auth::Bearer(jwt) => builder.header("authorization", format!("Bearer {jwt}")),

@@ -35,6 +35,8 @@
 //! 15. Each invite e-mail guard names an existing pending invite of its address with the same
 //!     `validUntil`; each pending invite that is still valid at `now` has its address's guard naming it.
 //! 16. Pending invites name only existing teams; accepted invites name the user they made (which exists).
+//! 17. Login throttles (the only items that are no model entity) are keyed `LOGIN#...`/`LOGIN` and carry
+//!     their TTL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -226,6 +228,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 // Failed-login counters of an e-mail address or a client (store::accounts); TTL removes them.
                 if !(pk.starts_with("LOGIN#EMAIL#") || pk.starts_with("LOGIN#CLIENT#")) || sk != "LOGIN" {
                     problems.push(format!("{at}: a login throttle has the key LOGIN#EMAIL#{{email}} or LOGIN#CLIENT#{{address}} / LOGIN"));
+                }
+            }
+            // Counters of failed logins (written by UpdateItem only, not an `Entity`): keyed by address or
+            // client, and always carrying their TTL.
+            accounts::store::accounts::LOGIN_THROTTLE_KIND => {
+                if !pk.starts_with("LOGIN#") || sk != "LOGIN" || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_))) {
+                    problems.push(format!("{at}: a login throttle is keyed LOGIN#.../LOGIN and carries expiresAt"));
                 }
             }
             other => problems.push(format!("{at}: unknown entity {other:?}")),

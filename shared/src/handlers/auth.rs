@@ -4,16 +4,21 @@ use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
 use crate::domain::{session, signup};
+use crate::idempotency::{self, Scope};
+use crate::routes;
 use crate::http::{self, Request, ok, parse_json, success_message, with_header};
 
 /// `POST /api/auth/createOrganizationWithAdmin`
 pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
-    let (organization, owner) = signup::create_organization_with_admin(app, form).await?;
-    Ok(ok(&serde_json::json!({
-        "organization": json::organization(&organization, Some(&owner), &owner),
-        "user": json::user(&owner, &owner),
-    })))
+    idempotency::once(app, &req, &routes::CREATE_ORGANIZATION_WITH_ADMIN, Scope::Anonymous, async {
+        let (organization, owner) = signup::create_organization_with_admin(app, form).await?;
+        Ok(ok(&serde_json::json!({
+            "organization": json::organization(&organization, Some(&owner), &owner),
+            "user": json::user(&owner, &owner),
+        })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -74,6 +79,9 @@ pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
 /// `POST /api/auth/register`: a new account in the organization this instance lets people register into.
 pub async fn register(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
-    let (user, _organization) = signup::register(app, form).await?;
-    Ok(ok(&json::user(&user, &user)))
+    idempotency::once(app, &req, &routes::REGISTER, Scope::Anonymous, async {
+        let (user, _organization) = signup::register(app, form).await?;
+        Ok(ok(&json::user(&user, &user)))
+    })
+    .await
 }

@@ -5,6 +5,8 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::experiences::{self, BulkExperiences};
 use crate::error::ApiError;
+use crate::idempotency::{self, Scope};
+use crate::routes;
 use crate::http::{Request, ok, parse_json, with_header};
 
 /// `GET /api/tasks/experienceDomains`
@@ -17,8 +19,11 @@ pub async fn experience_domains(app: &App, req: Request) -> HandlerResult {
 pub async fn bulk_change_experiences(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let request: BulkExperiences = parse_json(&req)?;
-    let changed = experiences::bulk_change(app, &caller, request).await?;
-    Ok(ok(&changed.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>()))
+    idempotency::once(app, &req, &routes::BULK_CHANGE_EXPERIENCES, Scope::Caller(&caller), async {
+        let changed = experiences::bulk_change(app, &caller, request).await?;
+        Ok(ok(&changed.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>()))
+    })
+    .await
 }
 
 /// `GET /api/users/byExperience?domain&minValue&limit&cursor` (beyond WEBKNOSSOS): active users with at

@@ -6,6 +6,8 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::invites::{self, SendInvites};
 use crate::error::ApiError;
+use crate::idempotency::{self, Scope};
+use crate::routes;
 use crate::http::{Request, ok, parse_json, path_param, with_header};
 use crate::model::Invite;
 
@@ -60,8 +62,11 @@ pub fn invite_json(invite: &Invite) -> InviteJson<'_> {
 pub async fn send_invites(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let request: SendInvites = parse_json(&req)?;
-    let results = invites::send_invites(app, &caller, request).await?;
-    Ok(ok(&serde_json::json!({ "recipients": results })))
+    idempotency::once(app, &req, &routes::SEND_INVITES, Scope::Caller(&caller), async {
+        let results = invites::send_invites(app, &caller, request).await?;
+        Ok(ok(&serde_json::json!({ "recipients": results })))
+    })
+    .await
 }
 
 /// `GET /api/organizations/byInvite/{token}` (no login): which organization invites you.

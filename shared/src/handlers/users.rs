@@ -5,6 +5,8 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::users::{self, BulkTeamsAndPermissions, UserFilter, UserPatch};
 use crate::error::ApiError;
+use crate::idempotency::{self, Scope};
+use crate::routes;
 use crate::http::{Request, ok, parse_json, path_param, query_flag, with_header};
 
 /// Response header that carries the cursor of the next page (the body stays a JSON array).
@@ -55,6 +57,9 @@ pub async fn update_user(app: &App, req: Request) -> HandlerResult {
 pub async fn bulk_edit_teams_and_permissions(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let request: BulkTeamsAndPermissions = parse_json(&req)?;
-    let changed = users::bulk_edit_teams_and_permissions(app, &caller, request).await?;
-    Ok(ok(&changed.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>()))
+    idempotency::once(app, &req, &routes::BULK_EDIT_TEAMS_AND_PERMISSIONS, Scope::Caller(&caller), async {
+        let changed = users::bulk_edit_teams_and_permissions(app, &caller, request).await?;
+        Ok(ok(&changed.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>()))
+    })
+    .await
 }

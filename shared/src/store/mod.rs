@@ -5,6 +5,7 @@
 //!   carries the organization id of the authenticated caller and builds every key from it.
 
 pub mod accounts;
+pub mod idempotency;
 pub mod maintenance;
 pub mod org;
 

@@ -1,0 +1,118 @@
+//! `Idempotency-Key` on the creating requests: a retry returns the first response and does nothing more,
+//! another request under the same key is refused, concurrent duplicates do the work once.
+
+use serde_json::{Value, json};
+use tests::{Auth, Owner, TestEnv, mails_to, organization_name, signup_form, text};
+
+fn address(name: &str) -> String {
+    format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
+}
+
+fn key() -> String {
+    format!("key-{}", accounts::ids::new_object_id())
+}
+
+/// Sends `body` twice with one key: the second answer is the first one, replayed, and the table is
+/// exactly as the first left it. Returns the first answer.
+async fn sent_twice(env: &TestEnv, method: &str, path: &str, body: Value, auth: &Auth) -> tests::TestResponse {
+    let key = key();
+    let first = env.request_idempotent(method, path, body.clone(), auth, &key).await;
+    assert_eq!(first.status, 200, "{path}: {:?}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let after_first = env.scan().await;
+    let second = env.request_idempotent(method, path, body.clone(), auth, &key).await;
+    assert_eq!((second.status, &second.body), (first.status, &first.body), "{path}: the retry gets the first answer");
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(env.scan().await, after_first, "{path}: the retry changed nothing");
+    // The same key with another request is refused, and changes nothing either.
+    let mut other = body;
+    other["unrelated"] = json!(1);
+    let reused = env.request_idempotent(method, path, other, auth, &key).await;
+    assert_eq!((reused.status, reused.error_code()), (422, "idempotency.key.reused"), "{path}: {:?}", reused.body);
+    assert_eq!(env.scan().await, after_first, "{path}: the refused request changed nothing");
+    first
+}
+
+async fn lab(env: &TestEnv) -> (Owner, String, String) {
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let member = env.member(&owner, "Mia", "Member", &[]).await;
+    (owner, red, member.user_id)
+}
+
+#[tokio::test]
+async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and_does_nothing_more() {
+    let env = TestEnv::new().await;
+    // createOrganizationWithAdmin (anonymous)
+    let email = address("founder");
+    let created = sent_twice(&env, "POST", "/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Once")), &Auth::None).await;
+    assert_eq!(created.body["user"]["email"], email.as_str());
+    // register (anonymous)
+    let (owner, red, member) = lab(&env).await;
+    let email = address("newcomer");
+    sent_twice(&env, "POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None).await;
+    let accounts = env.scan().await.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count();
+    assert_eq!(accounts, 1);
+    // sendInvites: one invite, one mail
+    let invited = address("guest");
+    let body = json!({"recipients": [invited], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
+    let answer = sent_twice(&env, "POST", "/api/auth/sendInvites", body, &owner.auth()).await;
+    assert_eq!(answer.body["recipients"][0]["status"], "invited");
+    assert_eq!(mails_to(&invited).await.len(), 1, "mailed once");
+    // the bulk edits
+    let body = json!({"userIds": [member], "teams": [{"id": red, "isTeamManager": true}], "isDatasetManager": true});
+    let edited = sent_twice(&env, "PATCH", "/api/users/teamsAndPermissions", body, &owner.auth()).await;
+    assert_eq!(edited.body[0]["isDatasetManager"], true);
+    let body = json!({"userIds": [member], "set": {"nuclei": 3}});
+    let changed = sent_twice(&env, "PATCH", "/api/users/experiences", body, &owner.auth()).await;
+    assert_eq!(changed.body[0]["experiences"]["nuclei"], 3);
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_caller_and_failures_release_them() {
+    let env = TestEnv::new().await;
+    let (owner, _red, member) = lab(&env).await;
+    let other_admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&other_admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    // The same key from another caller is another key: both requests run.
+    let key = key();
+    let first = env.request_idempotent("PATCH", "/api/users/experiences", json!({"userIds": [member], "set": {"a": 1}}), &owner.auth(), &key).await;
+    let second = env.request_idempotent("PATCH", "/api/users/experiences", json!({"userIds": [member], "set": {"b": 2}}), &other_admin.auth(), &key).await;
+    assert_eq!((first.status, second.status), (200, 200), "{:?}", second.body);
+    assert_eq!(second.header("idempotent-replayed"), None);
+    // A refused request did nothing, so its key is free again: a corrected request under it runs.
+    let key = self::key();
+    let email = address("retry");
+    let mut form = signup_form(&email, "ignored");
+    form["password"]["password2"] = json!("something else");
+    let refused = env.request_idempotent("POST", "/api/auth/register", form, &Auth::None, &key).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    let fixed = env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key).await;
+    assert_eq!(fixed.status, 200, "{:?}", fixed.body);
+    // Keys must be sensible.
+    for bad in ["", "with space", &"x".repeat(256)] {
+        let before = env.scan().await;
+        let response = env.request_idempotent("POST", "/api/auth/register", signup_form(&address("bad"), "ignored"), &Auth::None, bad).await;
+        assert_eq!((response.status, response.error_code()), (400, "idempotency.key.invalid"), "{bad:?}");
+        assert_eq!(env.scan().await, before);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_do_the_work_once_and_all_get_its_answer() {
+    let env = TestEnv::new().await;
+    env.create_home_organization().await;
+    let email = address("eager");
+    let key = key();
+    let attempts = (0..10).map(|_| env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key));
+    let responses = futures_util::future::join_all(attempts).await;
+    let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
+    let successes: Vec<&Value> = responses.iter().filter(|r| r.status == 200).map(|r| &r.body).collect();
+    assert!(!successes.is_empty(), "{answers:?}");
+    assert!(successes.iter().all(|body| *body == successes[0]), "every success is the one answer");
+    // The rest (if the first took long) are told it is still in progress, never "e-mail in use".
+    assert!(responses.iter().all(|r| r.status == 200 || (r.status, r.error_code()) == (409, "idempotency.inProgress")), "{answers:?}");
+    let scan = env.scan().await;
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count(), 1);
+    assert_eq!(mails_to(&email).await.len(), 1, "one welcome mail");
+}
