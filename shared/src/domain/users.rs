@@ -634,6 +634,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|position| !position.is_empty())
         .ok_or_else(|| ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"))
 }
 

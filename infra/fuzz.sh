@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Fuzzes the local API from openapi.yaml with schemathesis: starts the local stack (devstack) on free
+# ports with a fresh table, signs up an organization whose owner is also the instance operator, logs in,
+# and runs schemathesis over every operation with the owner's session. Checks: no 5xx
+# (not_a_server_error), every response matches the document (response_schema_conformance), and its status
+# is one the document lists (status_code_conformance). Stops everything it started.
+#
+# usage: bash infra/fuzz.sh [EXAMPLES_PER_OPERATION] [extra schemathesis options...]
+#   EXAMPLES_PER_OPERATION defaults to $FUZZ_EXAMPLES or 100; FUZZ_SEED fixes the random seed.
+source "$(dirname "$0")/setup.sh"
+cd "$REPO_ROOT"
+
+EXAMPLES="${1:-${FUZZ_EXAMPLES:-100}}"
+shift || true
+
+need_rust
+need_java
+need_node_modules
+need_venv fuzz
+say "Building the local stack (cargo build -p devstack)"
+cargo build --quiet -p devstack --bin devstack
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port); DYNAMODB_PORT=$(free_port); SES_PORT=$(free_port)
+API="http://127.0.0.1:$PORT"
+RUN="$(date +%s)-$$"
+OWNER="fuzz-owner-$RUN@example.org"
+PASSWORD="fuzzing passphrase"
+WORK="$(mktemp -d)"
+LOG="$WORK/devstack.log"
+
+DEVSTACK_PID=""
+stop() {
+  if [ -n "$DEVSTACK_PID" ] && kill -0 "$DEVSTACK_PID" 2>/dev/null; then
+    say "Stopping the local stack (pid $DEVSTACK_PID)"
+    kill -INT "$DEVSTACK_PID" 2>/dev/null || true
+    wait "$DEVSTACK_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap stop EXIT
+
+say "Starting the local stack on port $PORT (DynamoDB Local $DYNAMODB_PORT, SES emulator $SES_PORT)"
+SUPER_USER_EMAILS="$OWNER" SELF_REGISTRATION_ORGANIZATION="fuzz_lab" RUST_LOG="${RUST_LOG:-warn}" \
+  "$REPO_ROOT/target/debug/devstack" --port "$PORT" --dynamodb-port "$DYNAMODB_PORT" --ses-port "$SES_PORT" \
+  --table "fuzz-$RUN" >"$LOG" 2>&1 &
+DEVSTACK_PID=$!
+for _ in $(seq 1 240); do
+  if curl -sf "$API/api/buildinfo" >/dev/null; then break; fi
+  if ! kill -0 "$DEVSTACK_PID" 2>/dev/null; then cat "$LOG" >&2; echo "the local stack did not start" >&2; exit 1; fi
+  sleep 0.5
+done
+curl -sf "$API/api/buildinfo" >/dev/null || { cat "$LOG" >&2; echo "the local stack did not answer" >&2; exit 1; }
+
+say "Signing up the fuzzing organization and logging in as its owner ($OWNER, also the operator)"
+curl -sf -X POST "$API/api/auth/createOrganizationWithAdmin" -d "{\"email\": \"$OWNER\",
+  \"password\": {\"password1\": \"$PASSWORD\", \"password2\": \"$PASSWORD\"}, \"firstName\": \"Fuzz\",
+  \"lastName\": \"Owner\", \"organizationName\": \"Fuzz Lab\", \"organization\": \"fuzz_lab\"}" >/dev/null
+login() {
+  curl -sf -X POST "$API/api/auth/login" -d "{\"email\": \"$OWNER\", \"password\": \"$PASSWORD\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+# Two sessions up front: the second for the run of the session-ending operations (by then the fuzzer's
+# wrong passwords have locked the owner's logins for a while).
+SESSION=$(login)
+SECOND_SESSION=$(login)
+
+CHECKS="not_a_server_error,response_schema_conformance,status_code_conformance"
+# Operations that end the credential the fuzzer uses run last, in a second run with a fresh session, so
+# they do not turn the rest of the run into 401s.
+ENDING='^(logout|logout_everywhere|revoke_token|delete_organization)$'
+st() {
+  "$INFRA/.venv-fuzz/bin/schemathesis" run "$REPO_ROOT/openapi.yaml" --url "$API" \
+    --checks "$CHECKS" --max-examples "$EXAMPLES" ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
+    --suppress-health-check all --warnings off --workers 2 --request-timeout 30 \
+    --report ndjson "$@"
+}
+status=0
+say "Fuzzing every operation but those that end the session ($EXAMPLES examples per operation and phase)"
+st -H "Authorization: Bearer $SESSION" --exclude-operation-id-regex "$ENDING" \
+  --report-ndjson-path "$WORK/main.ndjson" "$@" || status=$?
+say "Fuzzing the operations that end the session"
+st -H "Authorization: Bearer $SECOND_SESSION" --include-operation-id-regex "$ENDING" \
+  --report-ndjson-path "$WORK/ending.ndjson" "$@" || status=$?
+
+# Each generated request is one ScenarioFinished event's step in the ndjson report; count the cases.
+CASES=$(python3 - "$WORK/main.ndjson" "$WORK/ending.ndjson" <<'EOF'
+import json, sys
+cases = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path)
+    except OSError:
+        continue
+    for line in lines:
+        event = json.loads(line)
+        for name, body in event.items():
+            if name == "ScenarioFinished":
+                cases += len(body.get("recorder", {}).get("cases", {}))
+print(cases)
+EOF
+)
+if grep -q ' 5[0-9][0-9] \|panicked' "$LOG"; then
+  say "The local stack logged server errors:"; grep ' 5[0-9][0-9] \|panicked' "$LOG" | head -20
+fi
+say "Fuzzing done: $CASES generated test cases; schemathesis exit status $status"
+exit "$status"
