@@ -101,6 +101,10 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     // The functions' own log setup at the most verbose level an operator could choose, on this thread
     // only: the test's current-thread runtime and the gateway it serves run here; other tests are untouched.
     let guard = tracing::subscriber::set_default(accounts::logging::subscriber("trace", captured.clone()));
+    // A second live dispatcher for the whole test. With only one, tracing decides whether a callsite is
+    // enabled by asking the default of whichever thread reaches it first, and caches that for every
+    // thread: a line first reached by a parallel test (no subscriber) would be lost here.
+    let keeper = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
     let env = TestEnv::new().await;
     let mut run = Run { env: &env, seen: Vec::new() };
@@ -179,6 +183,7 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     run.call("revoke token", "DELETE", "/api/auth/token", None, &Auth::Token(owner_token.clone())).await;
 
     drop(guard);
+    drop(keeper);
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = log.lines().collect();
     // The capture works: every request logged its `request` line here.

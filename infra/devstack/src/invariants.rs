@@ -224,12 +224,6 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 let value = decode!(IdempotencyRecord);
                 in_org(&mut orgs, &mut |o| o.idempotency.push(value.clone()));
             }
-            "LoginThrottle" => {
-                // Failed-login counters of an e-mail address or a client (store::accounts); TTL removes them.
-                if !(pk.starts_with("LOGIN#EMAIL#") || pk.starts_with("LOGIN#CLIENT#")) || sk != "LOGIN" {
-                    problems.push(format!("{at}: a login throttle has the key LOGIN#EMAIL#{{email}} or LOGIN#CLIENT#{{address}} / LOGIN"));
-                }
-            }
             // Counters of failed logins (written by UpdateItem only, not an `Entity`): keyed by address or
             // client, and always carrying their TTL.
             accounts::store::accounts::LOGIN_THROTTLE_KIND => {
