@@ -168,13 +168,7 @@ async fn dynamodb_down_answers_503_quickly_writes_nothing_and_everything_works_o
         assert_eq!(response.status, 200, "{method} {path} after the restart: {:?}", response.body);
     }
     assert_consistent(&env.scan().await);
-    end_on_dedicated_dynamodb(env);
-}
-
-/// The env's table is on the dedicated DynamoDB Local, which the harness's end-of-test check (it reads
-/// the shared one) cannot see; the checks above ran on it. Its tasks end with the test's runtime.
-fn end_on_dedicated_dynamodb(env: TestEnv) {
-    std::mem::forget(env);
+    env.check_invariants().await;
 }
 
 #[tokio::test]
@@ -259,5 +253,5 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
         counts
     });
     assert!(counts.get("User").copied().unwrap_or_default() >= 5, "{counts:?}");
-    end_on_dedicated_dynamodb(std::sync::Arc::into_inner(env).expect("no request is running"));
+    env.check_invariants().await;
 }
