@@ -115,7 +115,20 @@ impl TableDefinition {
                     .expect("name and key schema are set"),
             );
         }
-        request.send().await.map_err(|e| format!("CreateTable {table_name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        // Table set-up is not a request: on a loaded DynamoDB Local it may take longer than the request
+        // timeouts the App's client has, and CreateTable is not idempotent (a retried one finds its own
+        // table). So no time limit and one attempt.
+        let set_up = || {
+            aws_sdk_dynamodb::config::Builder::default()
+                .timeout_config(aws_sdk_dynamodb::config::timeout::TimeoutConfig::disabled())
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+        };
+        request
+            .customize()
+            .config_override(set_up())
+            .send()
+            .await
+            .map_err(|e| format!("CreateTable {table_name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
         if let Some(attribute) = &self.ttl_attribute {
             client
                 .update_time_to_live()
@@ -123,6 +136,8 @@ impl TableDefinition {
                 .time_to_live_specification(
                     TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build().expect("fields are set"),
                 )
+                .customize()
+                .config_override(set_up())
                 .send()
                 .await
                 .map_err(|e| format!("UpdateTimeToLive {table_name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
