@@ -9,6 +9,7 @@ mod idempotency;
 mod faults;
 mod invites;
 mod organizations;
+mod races;
 mod real_client;
 mod roles;
 mod routing;

@@ -1,0 +1,125 @@
+//! Races against DynamoDB Local: many concurrent requests, then exactly one winner and a table whose every
+//! invariant holds (each test also ends with the invariant checker, when its env is dropped). The other
+//! races of the hardening list live with their areas: 20 accepts of one invite
+//! (`invites::twenty_concurrent_accepts_of_one_invite_make_one_user`), two admins demoting each other
+//! (`users::the_last_admin_cannot_lose_admin_even_when_two_admins_demote_each_other_at_once`), two team
+//! managers changing different teams of one user (`users::concurrent_changes_of_different_teams_by_two_managers_both_survive`).
+
+use serde_json::{Value, json};
+use tests::{Auth, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+
+fn address(name: &str) -> String {
+    format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
+}
+
+const DAY: i64 = 24 * 3600 * 1000;
+
+#[tokio::test]
+async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account() {
+    let env = TestEnv::new().await;
+    env.create_home_organization().await;
+    let email = address("crowd");
+    let attempts = (0..50).map(|i| {
+        let mut form = signup_form(&email, "ignored");
+        form["firstName"] = json!(format!("Racer{i}"));
+        env.post("/api/auth/register", form, &Auth::None)
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
+    assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "{answers:?}");
+    // The losers are told the address is taken. On a heavily loaded machine DynamoDB Local may answer
+    // some of the 50 too slowly for the SDK's timeouts: those get the retryable 503, never anything else.
+    assert!(
+        answers.iter().all(|(s, c)| *s == 200 || (*s, c.as_str()) == (409, "user.email.alreadyInUse") || (*s, c.as_str()) == (503, "service.unavailable")),
+        "{answers:?}"
+    );
+    let unavailable = answers.iter().filter(|(s, _)| *s == 503).count();
+    if unavailable > 0 {
+        eprintln!("{unavailable} of 50 registrations got 503 service.unavailable (load)");
+    }
+    let scan = env.scan().await;
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count(), 1);
+    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count(), 1);
+    let home = scan.iter().find(|i| text(i, "PK") == "ORG#home" && text(i, "SK") == "ORG").unwrap();
+    assert_eq!(text(home, "memberCount"), "2", "the owner and exactly one registered user");
+    env.check_invariants().await;
+}
+
+async fn invite(env: &TestEnv, auth: &Auth, email: &str) -> String {
+    let body = json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
+    let response = env.post("/api/auth/sendInvites", body, auth).await;
+    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    invite_token(&mails_to(email).await.pop().unwrap())
+}
+
+fn register_form(email: &str, token: &str) -> Value {
+    let mut form = signup_form(email, "ignored");
+    form["inviteToken"] = json!(token);
+    form
+}
+
+/// The daily job runs "in the future" (after the invite's expiry and retention, so it deletes the invite)
+/// while the invite is accepted, the job starting at different moments of the accept: whoever wins, the
+/// result is whole. Either the accept won (the user exists, the invite is accepted or, by the job,
+/// deleted) or the job did (the accept is refused with a 4xx and nothing of the user exists); never a user
+/// without the counter, an accepted invite with its guard, or a 5xx.
+#[tokio::test]
+async fn an_invite_accept_racing_the_daily_cleanup_ends_consistent_either_way() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Race Lab")).await;
+    let mut outcomes = Vec::new();
+    for delay_ms in [0u64, 20, 60, 120, 250, 500, 1000] {
+        let email = address("accepting");
+        let token = invite(&env, &owner.auth(), &email).await;
+        let later = accounts::ids::now_millis() + 22 * DAY;
+        let (accepted, cleaned) = tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            accounts::domain::invites::maintain(&env.app, later).await
+        });
+        cleaned.expect("the daily job does not fail");
+        let scan = env.scan().await;
+        let users = scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count();
+        let accounts = scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count();
+        let invites: Vec<String> = scan.iter().filter(|i| text(i, "entity") == "Invite" && text(i, "email") == email).map(|i| text(i, "state")).collect();
+        let guards = scan.iter().filter(|i| text(i, "entity") == "InviteEmailGuard" && text(i, "email") == email).count();
+        assert_eq!(guards, 0, "the guard goes with the accept or with the cleanup");
+        if accepted.status == 200 {
+            assert_eq!((users, accounts), (1, 1), "delay {delay_ms} ms");
+            assert!(invites.is_empty() || invites == ["accepted"], "{invites:?}");
+            outcomes.push("accepted");
+        } else {
+            assert!(matches!(accepted.status, 404 | 410), "delay {delay_ms} ms: {} {:?}", accepted.status, accepted.body);
+            assert_eq!((users, accounts), (0, 0), "delay {delay_ms} ms: a refused accept leaves nothing");
+            assert!(invites.is_empty(), "the job deleted the invite: {invites:?}");
+            outcomes.push("cleaned");
+        }
+        env.check_invariants().await;
+    }
+    eprintln!("accept vs. cleanup outcomes by delay: {outcomes:?}");
+}
+
+/// The daily job at a time before expiry (reminders due, nothing to delete) racing accepts: every accept
+/// succeeds, and a reminder that lands after an accept leaves the invite accepted and out of the reminder
+/// index.
+#[tokio::test]
+async fn an_invite_accept_racing_the_daily_reminders_succeeds_and_ends_consistent() {
+    // Used invites are kept 30 days here, so the job at day 12.5 reminds but deletes nothing.
+    let env = TestEnv::with_config(|config| config.invite_retention = std::time::Duration::from_secs(30 * 24 * 3600)).await;
+    let owner = env.create_organization(&organization_name("Reminded Lab")).await;
+    for delay_ms in [0u64, 50, 150, 400] {
+        let email = address("reminded");
+        let token = invite(&env, &owner.auth(), &email).await;
+        let reminder_time = accounts::ids::now_millis() + 12 * DAY + DAY / 2;
+        let (accepted, job) = tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            accounts::domain::invites::maintain(&env.app, reminder_time).await
+        });
+        assert_eq!(accepted.status, 200, "delay {delay_ms} ms: {:?}", accepted.body);
+        assert_eq!(job.expect("the daily job does not fail").deleted, 0);
+        let scan = env.scan().await;
+        let invite = scan.iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == email).unwrap();
+        assert_eq!(text(invite, "state"), "accepted");
+        assert!(!invite.contains_key("remindPartition") && !invite.contains_key("remindAt"), "an accepted invite is never reminded again");
+        env.check_invariants().await;
+    }
+}
