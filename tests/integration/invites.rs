@@ -216,13 +216,16 @@ async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
 }
 
-/// Moves a pending invite's validity into the past, with what derives from it (the reminder time, the
-/// guard's validity and TTL) in step.
+/// Moves a pending invite's validity into the past, with what derives from it (the reminder and cleanup
+/// times, the TTL, the guard's validity and TTL) in step.
 async fn expire(env: &TestEnv, pk: &str, sk: &str, email: &str) {
     use aws_sdk_dynamodb::types::AttributeValue::N;
     let past = accounts::ids::now_millis() - 1;
     env.set_attribute(pk, sk, "validUntil", N(past.to_string())).await;
     env.set_attribute(pk, sk, "remindAt", N((past / 1000 - 2 * 24 * 3600).to_string())).await;
+    let cleanup_at = past / 1000 + accounts::config::DEFAULT_INVITE_RETENTION.as_secs() as i64;
+    env.set_attribute(pk, sk, "cleanupAt", N(cleanup_at.to_string())).await;
+    env.set_attribute(pk, sk, "expiresAt", N((cleanup_at + 24 * 3600).to_string())).await;
     let guard = format!("INVITEEMAIL#{email}");
     env.set_attribute(pk, &guard, "validUntil", N(past.to_string())).await;
     env.set_attribute(pk, &guard, "expiresAt", N((past / 1000 + 24 * 3600).to_string())).await;
@@ -502,4 +505,24 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("sent")), "{:?}", resent.body);
     let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
     assert!(retried.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"), "{:?}", retried.body);
+}
+
+#[tokio::test]
+async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let email = address("again");
+    invite(&env, &owner.auth(), &email, json!({})).await;
+    let old = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite").unwrap();
+    expire(&env, &text(&old, "PK"), &text(&old, "SK"), &email).await;
+    invite(&env, &owner.auth(), &email, json!({})).await;
+    // The guard is the new invite's now; the old one still goes when its retention has passed.
+    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 8 * 24 * 3600 * 1000).await.unwrap();
+    assert_eq!(report.deleted, 1);
+    let scan = env.scan().await;
+    let invites: Vec<String> = scan.iter().filter(|i| text(i, "entity") == "Invite").map(|i| text(i, "id")).collect();
+    assert_eq!(invites.len(), 1);
+    assert_ne!(invites[0], text(&old, "id"));
+    let guard = scan.iter().find(|i| text(i, "entity") == "InviteEmailGuard").unwrap();
+    assert_eq!(text(guard, "inviteId"), invites[0]);
 }

@@ -70,6 +70,16 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<boo
     ];
     match db.transact(items).await {
         Ok(()) => Ok(true),
+        // The address was invited again after this invite expired: its guard is the new invite's, so
+        // this one goes alone.
+        Err(super::TransactError::ConditionFailed { failed }) if failed.first() == Some(&false) => {
+            let alone = vec![db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some("cleanupAt <= :now"), vec![(":now", n(now))])];
+            match db.transact(alone).await {
+                Ok(()) => Ok(true),
+                Err(super::TransactError::ConditionFailed { .. }) => Ok(false),
+                Err(super::TransactError::Api(err)) => Err(err),
+            }
+        }
         Err(super::TransactError::ConditionFailed { .. }) => Ok(false),
         Err(super::TransactError::Api(err)) => Err(err),
     }
