@@ -7,6 +7,7 @@ mod experiences;
 mod guessing;
 mod idempotency;
 mod faults;
+mod invariants;
 mod invites;
 mod organizations;
 mod races;
