@@ -11,7 +11,9 @@ use std::sync::Arc;
 use lambda_http::RequestExt;
 
 use crate::App;
+use crate::auth;
 use crate::declared_actions::{self, Declaration};
+use crate::policy::Access::{self, *};
 use crate::request_metrics::{self, RequestMetrics};
 use crate::error::ApiError;
 use crate::handlers::{self, HandlerResult};
@@ -38,9 +40,18 @@ pub struct Operation {
     /// The actions its code performs: DynamoDB actions by name (granted on the table, and its indexes for
     /// Query), and `ses:SendEmail` (granted for the configured sender only). template.yaml grants exactly these.
     pub actions: &'static [&'static str],
+    /// Who may call it: checked by [`dispatch`] before the handler runs (see [`crate::policy`]).
+    pub access: Access,
+    /// On which targets: the finer rules, enforced by the domain functions this text names.
+    pub targets: &'static str,
 }
 
 impl Operation {
+    /// `METHOD /api{path}`, as errors and `docs/permissions.md` name the route.
+    pub fn route(&self) -> String {
+        if self.path == DEFAULT_ROUTE { "any other route".to_owned() } else { format!("{} /api{}", self.method, self.path) }
+    }
+
     /// The API Gateway route paths: `/api{path}` and `/api/{apiVersion}{path}`.
     pub fn route_paths(&self) -> Vec<String> {
         if self.path == DEFAULT_ROUTE {
@@ -51,7 +62,8 @@ impl Operation {
 }
 
 macro_rules! operations {
-    ($($constant:ident = $name:literal, $method:literal, $path:literal => $handler:path, [$($action:literal),*];)*) => {
+    ($($constant:ident = $name:literal, $method:literal, $path:literal => $handler:path, [$($action:literal),*],
+        $access:expr, $targets:literal;)*) => {
         $(
             pub static $constant: Operation = Operation {
                 name: $name,
@@ -64,6 +76,8 @@ macro_rules! operations {
                     handle
                 },
                 actions: &[$($action),*],
+                access: $access,
+                targets: $targets,
             };
         )*
         pub static ALL: &[&Operation] = &[$(&$constant),*];
@@ -73,58 +87,95 @@ macro_rules! operations {
 // Actions: IAM names. Authenticated routes read the caller with BatchGetItem; TransactWriteItems needs the
 // Put/Update/Delete/ConditionCheckItem actions of its items; functions that mail need ses:SendEmail.
 operations! {
-    BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [];
+    BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [],
+        Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
-        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem"];
-    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"];
-    GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"];
-    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token, ["BatchGetItem", "DeleteItem"];
-    LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout, ["BatchGetItem", "DeleteItem"];
+        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem"],
+        Public, "a new organization, with the caller as owner";
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
+        Public, "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
+    GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"],
+        AnyMember, "the caller's own personal API token";
+    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token" => handlers::auth::revoke_token, ["BatchGetItem", "DeleteItem"],
+        AnyMember, "the caller's own personal API token";
+    LOGOUT = "logout", "POST", "/auth/logout" => handlers::auth::logout, ["BatchGetItem", "DeleteItem"],
+        AnyMember, "the session presented";
     LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere"
-        => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"];
+        => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"],
+        AnyMember, "every session and token of the caller's account";
     REGISTER = "register", "POST", "/auth/register"
-        => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+        => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        Public, "the organization of a usable invite token, else the self-registration organization (else 403) (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
-        => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "ses:SendEmail"];
+        => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("invite.notAllowed"),
+        "the caller's organization; team roles only in teams the caller manages (admins: all), admin and dataset manager rights only from admins (domain::invites::send_invites)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
-        => handlers::invites::organization_by_invite, ["GetItem"];
+        => handlers::invites::organization_by_invite, ["GetItem"],
+        Public, "the organization of a usable invite token; unknown, used, revoked or expired -> 404 (domain::invites::usable_invite)";
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
-    GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}" => handlers::organizations::get_organization, ["BatchGetItem", "GetItem"];
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        AnyMember, "the caller's account joins the organization of a usable invite token (else 404); already a member -> 409 (domain::invites::join_organization)";
+    GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}" => handlers::organizations::get_organization, ["BatchGetItem", "GetItem"],
+        AnyMember, "the caller's own organization; any other id -> 404 (domain::organizations::overview)";
     UPDATE_ORGANIZATION = "update_organization", "PATCH", "/organizations/{id}"
-        => handlers::organizations::update_organization, ["BatchGetItem", "GetItem", "UpdateItem"];
-    LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations" => handlers::organizations::list_organizations, ["BatchGetItem", "GetItem"];
+        => handlers::organizations::update_organization, ["BatchGetItem", "GetItem", "UpdateItem"],
+        Admin("organization.notAllowed"), "the caller's own organization; any other id -> 404 (domain::organizations::update)";
+    LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations" => handlers::organizations::list_organizations, ["BatchGetItem", "GetItem"],
+        AnyMember, "the organizations where the caller's account has an active identity (domain::organizations::of_caller)";
     DELETE_ORGANIZATION = "delete_organization", "DELETE", "/organizations/{id}" => handlers::organizations::delete_organization,
-        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+        OwnerOrDeletionGrantee("organization.delete.notAllowed"),
+        "the caller's own organization (any other id -> 404), confirmed by its name (domain::organizations::delete)";
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
-        => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
+        => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
+        AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) (domain::organizations::switch)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
-        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"];
-    CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan" => handlers::organizations::change_plan, ["BatchGetItem", "GetItem", "UpdateItem"];
+        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        SuperUser("superUser.required"), "a new organization for any owner e-mail (domain::organizations::create_for_owner)";
+    CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan" => handlers::organizations::change_plan, ["BatchGetItem", "GetItem", "UpdateItem"],
+        SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits"
-        => handlers::organizations::add_credits, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"];
-    LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"];
-    REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
+        => handlers::organizations::add_credits, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
+        SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
+    LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"],
+        TeamManagerOrAdmin("invite.notAllowed"), "invites of the caller's organization: all for admins, those they sent for team managers (domain::invites::list)";
+    REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
+        TeamManagerOrAdmin("invite.notAllowed"), "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 (domain::invites::revoke)";
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend"
-        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "ses:SendEmail"];
-    CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"];
-    LIST_USERS = "list_users", "GET", "/users" => handlers::users::list_users, ["BatchGetItem", "Query"];
-    GET_USER = "get_user", "GET", "/users/{id}" => handlers::users::get_user, ["BatchGetItem", "GetItem"];
+        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("invite.notAllowed"), "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 (domain::invites::resend)";
+    CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"],
+        AnyMember, "the caller";
+    LIST_USERS = "list_users", "GET", "/users" => handlers::users::list_users, ["BatchGetItem", "Query"],
+        AnyMember, "users the caller may see: itself, members of teams it manages, everyone in the organization for admins (domain::users::list_users)";
+    GET_USER = "get_user", "GET", "/users/{id}" => handlers::users::get_user, ["BatchGetItem", "GetItem"],
+        AnyMember, "a user the caller may see, else 404 (domain::users::may_see_user)";
     UPDATE_USER = "update_user", "PATCH", "/users/{id}" => handlers::users::update_user,
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        AnyMember, "a user the caller may see (else 404), field by field: own name, e-mail and password; teams, experiences and activation by its admins and team managers; deactivation, admin and dataset manager rights by admins; the deletion right by the owner (domain::users::plan_change)";
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions"
         => handlers::users::bulk_edit_teams_and_permissions,
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"];
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, under the rules of PATCH /users/{id} (domain::users::bulk_write)";
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences"
-        => handlers::experiences::bulk_change_experiences, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"];
-    USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience" => handlers::experiences::users_by_experience, ["BatchGetItem", "Query"];
-    EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains" => handlers::experiences::experience_domains, ["BatchGetItem", "Query"];
-    LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"];
-    CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"];
+        => handlers::experiences::bulk_change_experiences, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
+        TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may edit (unseen -> 404), all or none (domain::users::bulk_write)";
+    USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience" => handlers::experiences::users_by_experience, ["BatchGetItem", "Query"],
+        Admin("experience.query.notAllowed"), "active users of the caller's organization (domain::experiences::users_with_experience_for)";
+    EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains" => handlers::experiences::experience_domains, ["BatchGetItem", "Query"],
+        AnyMember, "the caller's organization's experience domains";
+    LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"],
+        AnyMember, "teams of the caller's organization: all for admins, else its own (isEditable: those it manages) (domain::teams::list)";
+    CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"],
+        Admin("team.notAllowed"), "a new team in the caller's organization";
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,
-        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"];
-    LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users" => handlers::teams::list_team_members, ["BatchGetItem", "GetItem", "Query"];
-    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [];
+        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"],
+        Admin("team.notAllowed"), "a team of the caller's organization (else 404) other than its Default team (403) (domain::teams::delete)";
+    LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users" => handlers::teams::list_team_members, ["BatchGetItem", "GetItem", "Query"],
+        TeamManagerOrAdmin("team.members.notAllowed"), "a team of the caller's organization (else 404): any for admins, one it manages for team managers (else 403) (domain::teams::members)";
+    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [],
+        Public, "none: 404 route.notFound";
 }
 
 fn supported_version(segment: &str) -> bool {
@@ -150,7 +201,7 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
     }
     let declaration = Declaration { operation: operation.name, actions: operation.actions };
     let metrics = Arc::new(RequestMetrics::default());
-    let handled = request_metrics::measure(metrics.clone(), declared_actions::scope(declaration, (operation.handler)(app, req))).await;
+    let handled = request_metrics::measure(metrics.clone(), declared_actions::scope(declaration, admit_and_handle(app, operation, req))).await;
     let response = match handled {
         Ok(response) => response,
         Err(err) => error_response(&err),
@@ -165,6 +216,18 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
         "request"
     );
     response
+}
+
+/// The operation's access rule, then its handler. A route that needs a caller authenticates it here (one
+/// BatchGetItem) and refuses a class its [`Operation::access`] excludes before the handler runs; the handler's
+/// `auth::authenticate` then returns this caller without reading it again.
+async fn admit_and_handle(app: &App, operation: &Operation, req: Request) -> HandlerResult {
+    if !operation.access.needs_caller() {
+        return (operation.handler)(app, req).await;
+    }
+    let caller = auth::read_caller(app, &req).await?;
+    operation.access.check(&app.config, &caller, &operation.route())?;
+    auth::admitted(caller, (operation.handler)(app, req)).await
 }
 
 #[cfg(test)]

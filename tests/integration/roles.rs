@@ -109,8 +109,9 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
         ("admin", admin.auth(), [200, 200, 200, 403, 200, 200, 200, 200, 200], everyone.clone(), vec!["Blue", "Default", "Red", "Throwaway"]),
         ("team manager of the user's team", red_manager.auth(), [200, 403, 403, 404, 200, 200, 403, 200, 200], red_members.clone(), vec!["Default", "Red"]),
         ("team manager of another team", blue_manager.auth(), [404, 404, 404, 404, 404, 404, 403, 200, 200], vec![&blue_manager.user_id], vec!["Blue", "Default"]),
-        ("dataset manager", dataset_manager.auth(), [404, 404, 404, 404, 404, 404, 403, 200, 200], vec![&dataset_manager.user_id], vec!["Default", "Red"]),
-        ("member", member.auth(), [404, 404, 404, 404, 404, 404, 403, 200, 200], vec![&member.user_id], vec!["Default", "Red"]),
+        // Bulk edits are for admins and team managers: others are refused whatever the target (403).
+        ("dataset manager", dataset_manager.auth(), [404, 404, 404, 404, 404, 403, 403, 200, 200], vec![&dataset_manager.user_id], vec!["Default", "Red"]),
+        ("member", member.auth(), [404, 404, 404, 404, 404, 403, 403, 200, 200], vec![&member.user_id], vec!["Default", "Red"]),
         ("deactivated", deactivated.auth(), [401; 9], vec![], vec![]),
     ];
     for (who, auth, expected, users_seen, teams_seen) in callers {

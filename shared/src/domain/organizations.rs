@@ -111,7 +111,7 @@ pub async fn switch(app: &App, caller: &Caller, organization_id: &str) -> Result
 
 /// Whether the caller is an instance operator (named by e-mail in the configuration).
 pub fn is_super_user(app: &App, caller: &Caller) -> bool {
-    app.config.super_users.iter().any(|e| *e == caller.user.email)
+    crate::policy::is_super_user(&app.config, &caller.user)
 }
 
 fn super_users_only() -> ApiError {
