@@ -45,6 +45,12 @@ fn template_functions_are_generated_from_the_route_table() {
 }
 
 #[test]
+fn permissions_doc_is_generated_from_the_route_table() {
+    let stored = std::fs::read_to_string(devstack::docs::permissions_path()).unwrap_or_default();
+    assert!(stored == devstack::docs::permissions(), "docs/permissions.md is out of date: run `cargo run -p devstack --bin sync-docs`");
+}
+
+#[test]
 fn template_routes_match_the_route_table() {
     let template = yaml("template.yaml");
     let mut found = BTreeSet::new();

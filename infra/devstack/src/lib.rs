@@ -2,6 +2,7 @@
 //! template.yaml's definition, and a local API gateway that routes HTTP requests to the same handler
 //! functions the Lambda binaries run. Used by the `devstack` command (README command 1) and by the tests.
 
+pub mod docs;
 pub mod events;
 pub mod gateway;
 pub mod invariants;
