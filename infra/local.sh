@@ -9,6 +9,7 @@ cd "$REPO_ROOT"
 need_rust
 need_java
 need_node_modules
+need_venv client   # the webknossos Python client, for trying the API (README "Try it")
 say "Building the local stack (cargo build -p devstack)"
 cargo build --quiet -p devstack --bin devstack
 exec "$REPO_ROOT/target/debug/devstack" "$@"
