@@ -1,5 +1,6 @@
 use serde_json::json;
 use aws_sdk_dynamodb::types::AttributeValue;
+use tests::seed::seed_members;
 use tests::{Auth, HOME_ORGANIZATION, Owner, PASSWORD, SUPER_USER, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 /// Whether any attribute of `item`, at any depth, is the string `organization` or a map key equal to it.
@@ -411,87 +412,6 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     assert!(env.scan().await.iter().all(|i| !format!("{i:?}").contains("ORG#home")));
 }
 
-/// Writes `count` members into `organization` the way the domain stores them (Account, EmailGuard, User,
-/// Membership of the organization team, and the organization's counters), with BatchWriteItem in parallel:
-/// for tests of organizations far larger than sign-ups through the API would make quickly. Returns their
-/// e-mail addresses.
-async fn seed_members(env: &TestEnv, organization_id: &str, count: usize) -> Vec<String> {
-    use accounts::model::{Account, EmailGuard, Key, Membership, Organization, TeamRole, User};
-    use accounts::store::to_item;
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    use futures_util::StreamExt;
-    let organization: Organization = env.app.db.get(&Key::organization(organization_id)).await.unwrap().unwrap();
-    let now = accounts::ids::now_millis();
-    let mut items = Vec::with_capacity(count * 4);
-    let mut emails = Vec::with_capacity(count);
-    for i in 0..count {
-        let (account_id, user_id) = (accounts::ids::new_object_id(), accounts::ids::new_object_id());
-        let email = format!("seed{i}-{}@example.org", &account_id[..8]);
-        let account = Account {
-            id: account_id.clone(),
-            email: email.clone(),
-            password_hash: "not a login".into(),
-            identities: [(organization_id.to_owned(), user_id.clone())].into(),
-            last_used_organization: Some(organization_id.to_owned()),
-            created: now,
-        };
-        let user = User {
-            id: user_id.clone(),
-            organization: organization_id.to_owned(),
-            account_id: account_id.clone(),
-            email: email.clone(),
-            first_name: "Seed".into(),
-            last_name: format!("Member{i:05}"),
-            is_admin: false,
-            is_organization_owner: false,
-            is_dataset_manager: false,
-            is_deactivated: false,
-            teams: [(organization.organization_team_id.clone(), TeamRole { name: "Default".into(), is_team_manager: false })].into(),
-            experiences: Default::default(),
-            last_activity: now,
-            created: now,
-            session_epoch: 0,
-            version: 0,
-            may_delete_organization: false,
-        };
-        items.push(to_item(&EmailGuard { email: email.clone(), account_id }));
-        items.push(to_item(&account));
-        items.push(to_item(&Membership {
-            organization: organization_id.to_owned(),
-            team_id: organization.organization_team_id.clone(),
-            user_id,
-            is_team_manager: false,
-        }));
-        items.push(to_item(&user));
-        emails.push(email);
-    }
-    let db = &env.app.db;
-    let batches = items.chunks(25).map(|chunk| async move {
-        let mut requests: Vec<WriteRequest> =
-            chunk.iter().map(|item| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap()).build()).collect();
-        loop {
-            let output = db.client.batch_write_item().request_items(&db.table, requests).send().await.unwrap();
-            match output.unprocessed_items.unwrap_or_default().remove(&db.table) {
-                Some(rest) if !rest.is_empty() => requests = rest,
-                _ => break,
-            }
-        }
-    });
-    futures_util::stream::iter(batches).buffer_unordered(16).collect::<Vec<()>>().await;
-    let key = Key::organization(organization_id);
-    db.client
-        .update_item()
-        .table_name(&db.table)
-        .key("PK", AttributeValue::S(key.pk))
-        .key("SK", AttributeValue::S(key.sk))
-        .update_expression("ADD memberCount :n, activeUserCount :n")
-        .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
-        .send()
-        .await
-        .unwrap();
-    emails
-}
-
 /// The keys of every item in `organization`'s partition, sessions aside (logins add those).
 fn partition_keys(scan: &[tests::Item], organization: &str) -> Vec<(String, String)> {
     scan.iter()
@@ -510,7 +430,7 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
     // One of home's people also belongs elsewhere.
     join(&env, &home, &elsewhere.email, &elsewhere.auth()).await;
-    let emails = seed_members(&env, HOME_ORGANIZATION, 700).await;
+    let emails = seed_members(&env, HOME_ORGANIZATION, 700, |_| vec![]).await.emails;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
     assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
@@ -557,7 +477,7 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
     let _ = bystander;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let started = Instant::now();
-    seed_members(&env, HOME_ORGANIZATION, 10_000).await;
+    seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
     let seeded = started.elapsed();
     let overview = env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &home.auth()).await.body;
     assert_eq!(overview["memberCount"], 10_002);
