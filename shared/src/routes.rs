@@ -255,8 +255,8 @@ mod tests {
 
 /// What starts a background function.
 pub enum Trigger {
-    /// An EventBridge schedule expression.
-    Schedule(&'static str),
+    /// An EventBridge schedule: the template parameter that sets its expression, and the parameter's default.
+    Schedule { parameter: &'static str, default: &'static str },
     /// Invoked directly with IAM by another service (no public route).
     Invoke,
 }
@@ -281,7 +281,7 @@ impl BackgroundFunction {
 /// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
 pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     name: "invite_maintenance",
-    trigger: Trigger::Schedule("rate(1 day)"),
+    trigger: Trigger::Schedule { parameter: "InviteMaintenanceSchedule", default: "rate(1 day)" },
     timeout_seconds: 300,
     actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
 };
@@ -289,7 +289,7 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
 pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
     name: "organization_purge",
-    trigger: Trigger::Schedule("rate(5 minutes)"),
+    trigger: Trigger::Schedule { parameter: "OrganizationPurgeSchedule", default: "rate(5 minutes)" },
     timeout_seconds: 900,
     actions: &["Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
 };

@@ -20,7 +20,7 @@ fn yaml(path: &str) -> Value {
 fn expected_events() -> BTreeSet<(String, String, String)> {
     let mut events = expected_routes();
     events.extend(BACKGROUND.iter().filter_map(|f| match f.trigger {
-        Trigger::Schedule(expression) => Some((f.name.to_owned(), "SCHEDULE".to_owned(), expression.to_owned())),
+        Trigger::Schedule { default, .. } => Some((f.name.to_owned(), "SCHEDULE".to_owned(), default.to_owned())),
         Trigger::Invoke => None,
     }));
     events
@@ -65,7 +65,11 @@ fn template_routes_match_the_route_table() {
         let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
         for (_, event) in events {
             if event["Type"].as_str() == Some("Schedule") {
-                let schedule = event["Properties"]["Schedule"].as_str().unwrap().to_owned();
+                // `Schedule: !Ref <Parameter>`: the expression is the parameter's default.
+                let Value::Tagged(reference) = &event["Properties"]["Schedule"] else { panic!("{binary}: the schedule is a parameter") };
+                assert_eq!(reference.tag.to_string(), "!Ref");
+                let parameter = reference.value.as_str().unwrap();
+                let schedule = template["Parameters"][parameter]["Default"].as_str().unwrap_or_else(|| panic!("no parameter {parameter}")).to_owned();
                 found.insert((binary.to_owned(), "SCHEDULE".to_owned(), schedule));
                 continue;
             }

@@ -138,18 +138,18 @@ fn function(out: &mut String, op: &Operation) {
 
 fn background(out: &mut String, function: &BackgroundFunction) {
     let description = match function.trigger {
-        Trigger::Schedule(expression) => format!("scheduled {expression}"),
+        Trigger::Schedule { parameter, .. } => format!("scheduled (parameter {parameter})"),
         Trigger::Invoke => "internal, invoked with IAM".to_owned(),
     };
     header(out, function.name, &description);
     let _ = writeln!(out, "      Timeout: {}", function.timeout_seconds);
     policies(out, function.actions);
-    if let Trigger::Schedule(expression) = function.trigger {
+    if let Trigger::Schedule { parameter, .. } = function.trigger {
         let _ = writeln!(out, "      Events:");
         let _ = writeln!(out, "        Schedule:");
         let _ = writeln!(out, "          Type: Schedule");
         let _ = writeln!(out, "          Properties:");
-        let _ = writeln!(out, "            Schedule: {expression}");
+        let _ = writeln!(out, "            Schedule: !Ref {parameter}");
     }
     out.push('\n');
 }
