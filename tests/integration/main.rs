@@ -10,6 +10,7 @@ mod faults;
 mod invariants;
 mod invites;
 mod organizations;
+mod permissions;
 mod races;
 mod real_client;
 mod roles;

@@ -1,0 +1,356 @@
+//! The authorization matrix: every route (`routes::ALL`) x every kind of caller -> the expected status,
+//! written out per route below (from WEBKNOSSOS's rules in the reference and this API's documented
+//! behaviour, not computed from the route table's access rules, so a wrong rule fails here).
+//!
+//! One prepared pair of organizations: A (the home organization, every target lives there) and B (the
+//! callers "from another organization"). Each request is the route's sample from `devstack::events::SAMPLES`
+//! with its placeholders filled from A's data (fresh teams, invites and tokens for calls that use them up).
+//! Every refused call leaves the table unchanged; every answer to a caller of B on a route that acts in
+//! its own organization leaves A's items unchanged and names none of them (tenant isolation).
+//!
+//! Tenant isolation by id: every route with an id in its path (organizations, users, teams, invites) is
+//! called by each kind of caller of B with A's ids and must answer 403 (class excluded) or 404 (target
+//! not found) and change nothing; the super users' cross-organization routes are the designed exception.
+//! Invite tokens are the one capability meant to cross organizations: B's callers may read and accept
+//! A's invite (`organization_by_invite`, `join_organization`).
+
+use std::collections::BTreeSet;
+
+use accounts::policy::Access;
+use accounts::routes::ALL;
+use devstack::events::{SAMPLES, fill};
+use serde_json::{Value, json};
+use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Anonymous,
+    Deactivated,
+    Member,
+    DatasetManager,
+    /// In A: manages the target user's team; in B: manages a team of B.
+    TeamManager,
+    OtherTeamManager,
+    Admin,
+    Owner,
+    /// An e-mail in SUPER_USER_EMAILS; otherwise a plain member.
+    SuperUser,
+}
+
+const KINDS: [Kind; 8] = [
+    Kind::Deactivated,
+    Kind::Member,
+    Kind::DatasetManager,
+    Kind::TeamManager,
+    Kind::OtherTeamManager,
+    Kind::Admin,
+    Kind::Owner,
+    Kind::SuperUser,
+];
+
+struct Caller {
+    kind: Kind,
+    /// From organization B (every target is in A).
+    foreign: bool,
+    email: String,
+    organization: String,
+    session: Option<String>,
+}
+
+impl Caller {
+    fn label(&self) -> String {
+        if self.kind == Kind::Anonymous {
+            return "anonymous".into();
+        }
+        format!("{:?}{}", self.kind, if self.foreign { " of another organization" } else { "" })
+    }
+    fn auth(&self) -> Auth {
+        self.session.clone().map(Auth::Bearer).unwrap_or(Auth::None)
+    }
+}
+
+/// Expected statuses in the order: anonymous; A's deactivated, member, dataset manager, team manager of
+/// the target's team, team manager of another team, admin, owner, super user; then the same eight of B.
+fn expected(function: &str) -> [u16; 17] {
+    const ANY_MEMBER: [u16; 17] = [401, 401, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 200, 200, 200, 200, 200];
+    const OWN_ORGANIZATION_ONLY: [u16; 17] = [401, 401, 200, 200, 200, 200, 200, 200, 200, 401, 404, 404, 404, 404, 404, 404, 404];
+    const SUPER_USERS: [u16; 17] = [401, 401, 403, 403, 403, 403, 403, 403, 200, 401, 403, 403, 403, 403, 403, 403, 200];
+    const MANAGED_INVITE: [u16; 17] = [401, 401, 403, 403, 404, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403];
+    match function {
+        "buildinfo" | "create_organization_with_admin" | "login" | "register" | "organization_by_invite" => [200; 17],
+        "route_not_found" => [404; 17],
+        "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users" | "list_organizations"
+        | "experience_domains" | "list_teams" => ANY_MEMBER,
+        // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).
+        "send_invites" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 400, 400, 400, 400, 403],
+        "switch_organization" | "get_organization" => OWN_ORGANIZATION_ONLY,
+        "update_organization" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
+        "create_organization" | "change_plan" | "add_credits" => SUPER_USERS,
+        "list_invites" => [401, 401, 403, 403, 200, 200, 200, 200, 403, 401, 403, 403, 200, 200, 200, 200, 403],
+        // The invite was sent by A's owner: team managers manage only their own.
+        "resend_invite" | "revoke_invite" => MANAGED_INVITE,
+        "get_user" => [401, 401, 404, 404, 200, 404, 200, 200, 404, 401, 404, 404, 404, 404, 404, 404, 404],
+        // A new first name for someone else: admins only (the team manager: 403).
+        "update_user" => [401, 401, 404, 404, 403, 404, 200, 200, 404, 401, 404, 404, 404, 404, 404, 404, 404],
+        // Dataset manager rights: admins only.
+        "bulk_edit_teams_and_permissions" => [401, 401, 403, 403, 403, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
+        "bulk_change_experiences" => [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
+        "users_by_experience" | "create_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403],
+        "list_team_members" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
+        "delete_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
+        // A's identities are members already (409); B's join A with A's invite: what an invite is for.
+        "join_organization" => [401, 401, 409, 409, 409, 409, 409, 409, 409, 401, 200, 200, 200, 200, 200, 200, 200],
+        // Owner only (no admin here holds the deletion right); A's owner goes last.
+        "delete_organization" => [401, 401, 403, 403, 403, 403, 403, 200, 403, 401, 403, 403, 403, 403, 403, 404, 403],
+        other => panic!("no expectations for {other}: add them to the matrix"),
+    }
+}
+
+/// Routes on which a caller of B acts in its own organization (checked to leave A alone and name none of
+/// A's items). Not: public routes, the super users' cross-organization routes, and joining A.
+fn acts_in_own_organization(function: &str) -> bool {
+    let op = ALL.iter().find(|op| op.name == function).unwrap();
+    !matches!(op.access, Access::Public | Access::SuperUser(_)) && function != "join_organization"
+}
+
+struct World {
+    env: TestEnv,
+    /// Owner A's e-mail (the samples log in with it).
+    owner_a_email: String,
+    /// An admin of A outside the matrix (never logged out): prepares fresh targets.
+    setup: Auth,
+    organization_a_name: String,
+    red: String,
+    target_id: String,
+    callers: Vec<Caller>,
+}
+
+fn unique() -> String {
+    accounts::ids::new_object_id()[..10].to_owned()
+}
+
+/// Logs `email` in and makes sure the session is in `organization` (login picks the last-used identity).
+async fn session_in(env: &TestEnv, email: &str, organization: &str) -> String {
+    let response = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(response.status, 200, "login {email}: {:?}", response.body);
+    let session = response.body["token"].as_str().unwrap().to_owned();
+    if response.body["user"]["organization"] == organization {
+        return session;
+    }
+    let switched = env.request("POST", &format!("/api/auth/switchOrganization/{organization}"), None, &Auth::Bearer(session)).await;
+    assert_eq!(switched.status, 200, "{:?}", switched.body);
+    switched.body["token"].as_str().unwrap().to_owned()
+}
+
+/// Sends an invite from `sender` to a new address and returns (address, invite id, token).
+async fn invite(env: &TestEnv, sender: &Auth, extra: Value) -> (String, String, String) {
+    let email = format!("invitee-{}@example.org", unique());
+    let mut body = json!({"recipients": [email], "autoActivate": true});
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    let sent = env.post("/api/auth/sendInvites", body, sender).await;
+    assert_eq!((sent.status, &sent.body["recipients"][0]["status"]), (200, &json!("invited")), "{:?}", sent.body);
+    let id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let token = invite_token(mails_to(&email).await.last().expect("the invite was mailed"));
+    (email, id, token)
+}
+
+/// A member of `owner`'s organization registered through an invite with `roles` (isAdmin, teams...).
+async fn invited_member(env: &TestEnv, owner: &Caller, email: Option<&str>, roles: Value) -> (String, String) {
+    let (invited_email, _, token) = invite(env, &owner.auth(), roles).await;
+    let email = email.map(str::to_owned).unwrap_or(invited_email);
+    let mut form = signup_form(&email, "ignored");
+    form["inviteToken"] = json!(token);
+    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!(registered.status, 200, "{:?}", registered.body);
+    (email, registered.body["id"].as_str().unwrap().to_owned())
+}
+
+async fn prepare() -> World {
+    let super_a = format!("ops-a-{}@instance.test", unique());
+    let super_b = format!("ops-b-{}@instance.test", unique());
+    let (a, b) = (super_a.clone(), super_b.clone());
+    let env = TestEnv::with_config(move |config| config.super_users.extend([a, b])).await;
+
+    // Organization A (home): every target.
+    let owner = env.create_home_organization().await;
+    let setup_admin = env.member(&owner, "Setup", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&setup_admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let target = env.member(&owner, "Tia", "Target", &[(&red, false)]).await;
+    let mut callers = vec![Caller { kind: Kind::Anonymous, foreign: false, email: String::new(), organization: String::new(), session: None }];
+    for kind in KINDS {
+        let (email, session) = match kind {
+            Kind::Owner => (owner.email.clone(), owner.session.clone()),
+            Kind::SuperUser => {
+                let registered = env.post("/api/auth/register", signup_form(&super_a, "ignored"), &Auth::None).await;
+                assert_eq!(registered.status, 200, "{:?}", registered.body);
+                let id = registered.body["id"].as_str().unwrap();
+                assert_eq!(env.patch_user(id, json!({"isActive": true}), &owner.auth()).await.status, 200);
+                (super_a.clone(), env.login(&super_a, PASSWORD).await)
+            }
+            _ => {
+                let teams: Vec<(&str, bool)> = match kind {
+                    Kind::TeamManager => vec![(&red, true)],
+                    Kind::OtherTeamManager => vec![(&blue, true)],
+                    _ => vec![(&red, false)],
+                };
+                let member = env.member(&owner, &format!("{kind:?}"), "Alab", &teams).await;
+                let patch = match kind {
+                    Kind::Admin => Some(json!({"isAdmin": true})),
+                    Kind::DatasetManager => Some(json!({"isDatasetManager": true})),
+                    Kind::Deactivated => Some(json!({"isActive": false})),
+                    _ => None,
+                };
+                if let Some(patch) = patch {
+                    assert_eq!(env.patch_user(&member.user_id, patch, &owner.auth()).await.status, 200);
+                }
+                (member.email, member.session)
+            }
+        };
+        callers.push(Caller { kind, foreign: false, email, organization: HOME_ORGANIZATION.into(), session: Some(session) });
+    }
+
+    // Organization B: the same kinds of caller, from another organization.
+    let owner_b = env.create_organization(&organization_name("Other Lab")).await;
+    let owner_b_caller = Caller { kind: Kind::Owner, foreign: true, email: owner_b.email.clone(), organization: owner_b.organization.clone(), session: Some(owner_b.session.clone()) };
+    let red_b = env.team(&owner_b.auth(), "Red").await;
+    let blue_b = env.team(&owner_b.auth(), "Blue").await;
+    for kind in KINDS {
+        let (email, session) = if kind == Kind::Owner {
+            (owner_b.email.clone(), owner_b.session.clone())
+        } else {
+            let roles = match kind {
+                Kind::Admin => json!({"isAdmin": true}),
+                Kind::DatasetManager => json!({"isDatasetManager": true}),
+                Kind::TeamManager => json!({"teamMemberships": [{"id": red_b, "isTeamManager": true}]}),
+                Kind::OtherTeamManager => json!({"teamMemberships": [{"id": blue_b, "isTeamManager": true}]}),
+                _ => json!({"teamMemberships": [{"id": red_b, "isTeamManager": false}]}),
+            };
+            let email = (kind == Kind::SuperUser).then_some(super_b.as_str());
+            let (email, user_id) = invited_member(&env, &owner_b_caller, email, roles).await;
+            let session = session_in(&env, &email, &owner_b.organization).await;
+            if kind == Kind::Deactivated {
+                assert_eq!(env.patch_user(&user_id, json!({"isActive": false}), &owner_b.auth()).await.status, 200);
+            }
+            (email, session)
+        };
+        callers.push(Caller { kind, foreign: true, email, organization: owner_b.organization.clone(), session: Some(session) });
+    }
+    World { env, owner_a_email: owner.email.clone(), setup: setup_admin.auth(), organization_a_name: "Home Lab".into(), red, target_id: target.user_id, callers }
+}
+
+/// The routes in the order they run: the samples' order (what ends a session or resource comes late),
+/// except that joining A comes just before deleting A (after it, B's callers are also A's members).
+fn route_order() -> Vec<&'static devstack::events::Sample> {
+    let mut samples: Vec<_> = SAMPLES.iter().filter(|s| ALL.iter().any(|op| op.name == s.function)).collect();
+    let join = samples.iter().position(|s| s.function == "join_organization").unwrap();
+    let join = samples.remove(join);
+    let delete = samples.iter().position(|s| s.function == "delete_organization").unwrap();
+    samples.insert(delete, join);
+    samples
+}
+
+#[tokio::test]
+async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_change_nothing() {
+    let World { env, owner_a_email, setup, organization_a_name, red, target_id, mut callers } = prepare().await;
+    let env = &env;
+    let covered: BTreeSet<&str> = route_order().iter().map(|s| s.function).collect();
+    let routes: BTreeSet<&str> = ALL.iter().map(|op| op.name).collect();
+    assert_eq!(covered, routes, "every route has a sample in the matrix");
+
+    let shared_invite = invite(env, &setup, json!({})).await;
+    let mut failures: Vec<String> = Vec::new();
+    let mut calls = 0;
+    for sample in route_order() {
+        let op = ALL.iter().find(|op| op.name == sample.function).unwrap();
+        let statuses = expected(sample.function);
+        let mut order: Vec<usize> = (0..callers.len()).collect();
+        if sample.function == "delete_organization" {
+            // A's owner deletes A last.
+            let owner_a = order.iter().position(|&i| callers[i].kind == Kind::Owner && !callers[i].foreign).unwrap();
+            let owner_a = order.remove(owner_a);
+            order.push(owner_a);
+        }
+        for index in order {
+            let mut renewed: Option<String> = None;
+            let caller = &callers[index];
+            let expected_status = statuses[index];
+            // Fresh targets for calls that use them up.
+            let token = if sample.function == "join_organization" { invite(env, &setup, json!({})).await.2 } else { shared_invite.2.clone() };
+            let invite_id = if matches!(sample.function, "revoke_invite" | "resend_invite") {
+                invite(env, &setup, json!({})).await.1
+            } else {
+                shared_invite.1.clone()
+            };
+            let spare_team = if sample.function == "delete_team" { env.team(&setup, &format!("Spare {}", unique())).await } else { String::new() };
+            let email = if sample.function == "create_organization" { format!("new-owner-{}@example.org", unique()) } else { owner_a_email.clone() };
+            let auth = match (sample.function, caller.kind) {
+                // Logging out ends the presented session: a fresh one (a deactivated identity cannot log in).
+                ("logout" | "logout_everywhere", kind) if !matches!(kind, Kind::Anonymous | Kind::Deactivated) => {
+                    Auth::Bearer(session_in(env, &caller.email, &caller.organization).await)
+                }
+                _ => caller.auth(),
+            };
+            let values = [
+                ("EMAIL", email),
+                ("ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+                ("GUEST_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+                ("GUEST_ORGANIZATION_NAME", organization_a_name.clone()),
+                ("USER_ID", target_id.clone()),
+                ("TEAM_ID", red.clone()),
+                ("SPARE_TEAM_ID", spare_team),
+                ("INVITE_TOKEN", token),
+                ("INVITE_ID", invite_id),
+                ("UNIQUE", unique()),
+            ];
+            let mut path = format!("/api{}", fill(sample.path, &values));
+            if !sample.query.is_empty() {
+                path = format!("{path}?{}", fill(sample.query, &values));
+            }
+            let method = if op.method == "ANY" { "GET" } else { op.method };
+            let body: Option<Value> = sample.body.map(|b| serde_json::from_str(&fill(b, &values)).expect("sample bodies are JSON"));
+            let what = format!("{}: {method} {path}", caller.label());
+
+            calls += 1;
+            let refused = !(200..300).contains(&expected_status);
+            let isolated = caller.foreign && !refused && acts_in_own_organization(sample.function);
+            let before = if refused { Some(env.scan().await) } else { None };
+            let response = if isolated {
+                match env.check_foreign_caller_isolated(method, &path, body, &auth, HOME_ORGANIZATION).await {
+                    Ok(response) => response,
+                    Err(problem) => {
+                        failures.push(format!("{what}: {problem}"));
+                        continue;
+                    }
+                }
+            } else {
+                env.request(method, &path, body, &auth).await
+            };
+            if response.status != expected_status {
+                failures.push(format!("{what}: expected {expected_status}, got {} {}", response.status, response.body));
+                continue;
+            }
+            if let Some(before) = before {
+                if response.error_code().is_empty() {
+                    failures.push(format!("{what}: a refusal without an error code: {}", response.body));
+                }
+                if env.scan().await != before {
+                    failures.push(format!("{what}: refused with {expected_status}, but the table changed"));
+                }
+            }
+            if sample.function == "logout_everywhere" && response.status == 200 {
+                // Every session of the account ended: a new one for the routes after this.
+                let session = session_in(env, &caller.email, &caller.organization).await;
+                renewed = Some(session);
+            }
+            if let Some(session) = renewed.take() {
+                callers[index].session = Some(session);
+            }
+        }
+    }
+    assert_eq!(calls, ALL.len() * 17, "every route, every kind of caller");
+    assert!(failures.is_empty(), "{} of the matrix's calls went wrong:\n{}", failures.len(), failures.join("\n"));
+}
