@@ -145,6 +145,20 @@ fn openapi_describes_every_route_and_nothing_else() {
 }
 
 #[test]
+fn openapi_documents_the_refusals_of_each_routes_access_rule() {
+    let document = yaml("openapi.yaml");
+    for op in ALL.iter().filter(|op| op.path != DEFAULT_ROUTE) {
+        let responses = &document["paths"][format!("/api{}", op.path).as_str()][op.method.to_lowercase().as_str()]["responses"];
+        if op.access.needs_caller() {
+            assert!(responses.get("401").is_some(), "{}: openapi.yaml lacks its 401", op.name);
+        }
+        if op.access.refusal_code().is_some() {
+            assert!(responses.get("403").is_some(), "{}: openapi.yaml lacks the 403 of its access rule", op.name);
+        }
+    }
+}
+
+#[test]
 fn sam_validate_lint_passes() {
     let sam = devstack::repo_root().join("infra/.venv-tools/bin/sam");
     assert!(sam.is_file(), "{} is missing: run the README's test command, which installs it", sam.display());
