@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 
 use crate::App;
+use crate::request_metrics::{self, RequestMetrics};
 use crate::routes::{BackgroundFunction, Operation, dispatch};
 
 pub use lambda_http::Error;
@@ -12,10 +13,17 @@ pub fn init_tracing() {
     let _ = tracing::subscriber::set_global_default(crate::logging::subscriber(&crate::logging::configured_level(), std::io::stdout));
 }
 
-/// Runs `operation` as a Lambda function. A single-threaded runtime: Lambda sends one request at a time.
+/// The runtime of every function: single-threaded, as Lambda sends one request at a time, and one
+/// blocking thread (the password hash runs there): each further thread would keep its own malloc arena
+/// holding a freed 19 MiB argon2 block, and peak memory grew to hundreds of MB over many logins.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(1).build()
+}
+
+/// Runs `operation` as a Lambda function.
 pub fn run(operation: &'static Operation) -> Result<(), Error> {
     init_tracing();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = runtime()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::run(lambda_http::service_fn(move |req| async move {
@@ -33,12 +41,25 @@ where
     Fut: std::future::Future<Output = Result<serde_json::Value, crate::ApiError>> + Send,
 {
     init_tracing();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = runtime()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
             // The domain function the handler calls enters the function's declaration itself.
-            handler(app, event.payload).await.map_err(|e| {
+            let started = std::time::Instant::now();
+            let metrics = std::sync::Arc::new(RequestMetrics::default());
+            let result = request_metrics::measure(metrics.clone(), handler(app, event.payload)).await;
+            tracing::info!(
+                function = function.name,
+                ok = result.is_ok(),
+                duration_us = started.elapsed().as_micros() as u64,
+                dynamodb_round_trips = metrics.dynamodb_round_trips(),
+                ses_requests = metrics.ses_requests(),
+                aws_wait_us = metrics.wait_micros(),
+                consumed_capacity = metrics.capacity_units(),
+                "run"
+            );
+            result.map_err(|e| {
                 tracing::error!(function = function.name, error = %e, "background function failed");
                 Error::from(e.to_string())
             })

@@ -1,5 +1,5 @@
-//! What a request costs in AWS calls, measured where the calls are made: round trips (each attempt that
-//! went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
+//! What a request costs in AWS calls, measured where the calls are made: DynamoDB round trips and SES
+//! requests (each attempt that went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
 //! DynamoDB request asks for `ReturnConsumedCapacity: TOTAL`). `routes::dispatch` logs the figures with
 //! every request, so CloudWatch shows them, and the benchmark reads them to separate the bundle's own
 //! time from DynamoDB's.
@@ -19,20 +19,25 @@ use aws_sdk_dynamodb::operation::{
     transact_write_items::*, update_item::*,
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 /// The AWS cost of one request so far.
 #[derive(Default, Debug)]
 pub struct RequestMetrics {
-    round_trips: AtomicU32,
+    dynamodb_round_trips: AtomicU32,
+    ses_requests: AtomicU32,
     wait_micros: AtomicU64,
     /// Consumed capacity units, in thousandths.
     capacity_milli: AtomicU64,
 }
 
 impl RequestMetrics {
-    pub fn round_trips(&self) -> u32 {
-        self.round_trips.load(Ordering::Relaxed)
+    pub fn dynamodb_round_trips(&self) -> u32 {
+        self.dynamodb_round_trips.load(Ordering::Relaxed)
+    }
+    pub fn ses_requests(&self) -> u32 {
+        self.ses_requests.load(Ordering::Relaxed)
     }
     pub fn wait_micros(&self) -> u64 {
         self.wait_micros.load(Ordering::Relaxed)
@@ -120,8 +125,10 @@ impl Intercept for AwsCallMetrics {
     fn read_after_transmit(&self, _: &BeforeDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
         if let Some(TransmitStarted(started)) = cfg.load::<TransmitStarted>() {
             let waited = started.elapsed().as_micros() as u64;
+            let is_mail = cfg.load::<Metadata>().is_some_and(|metadata| metadata.service() == "SESv2");
             with_current(|metrics| {
-                metrics.round_trips.fetch_add(1, Ordering::Relaxed);
+                let counter = if is_mail { &metrics.ses_requests } else { &metrics.dynamodb_round_trips };
+                counter.fetch_add(1, Ordering::Relaxed);
                 metrics.wait_micros.fetch_add(waited, Ordering::Relaxed);
             });
         }

@@ -210,7 +210,8 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
         operation = operation.name,
         status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64,
-        aws_round_trips = metrics.round_trips(),
+        dynamodb_round_trips = metrics.dynamodb_round_trips(),
+        ses_requests = metrics.ses_requests(),
         aws_wait_us = metrics.wait_micros(),
         consumed_capacity = metrics.capacity_units(),
         "request"
