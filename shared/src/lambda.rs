@@ -14,9 +14,18 @@ pub fn init_tracing() {
 }
 
 /// The runtime of every function: single-threaded, as Lambda sends one request at a time, and one
-/// blocking thread (the password hash runs there): each further thread would keep its own malloc arena
-/// holding a freed 19 MiB argon2 block, and peak memory grew to hundreds of MB over many logins.
+/// blocking thread (the password hash runs there).
+///
+/// Memory: argon2 allocates and frees a 19 MiB block per hash. glibc serves such a block with mmap, but
+/// then raises its mmap threshold to the block's size, so later blocks come from the heap, whose freed
+/// space is fragmented and kept: a login function grew to 125 MB (docs/performance.md). A fixed
+/// threshold keeps every large block in mmap, returned to the system when freed.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
     tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(1).build()
 }
 
