@@ -38,7 +38,10 @@ struct RequestLog {
     aws_wait_us: u64,
     round_trips: u64,
     ses_requests: u64,
+    /// Read plus write capacity units.
     capacity: f64,
+    read: f64,
+    write: f64,
 }
 
 /// The `request` lines a function logged (see `routes::dispatch`).
@@ -55,7 +58,9 @@ fn request_logs(output: &str) -> Vec<RequestLog> {
                 aws_wait_us: fields["aws_wait_us"].as_u64().unwrap_or_default(),
                 round_trips: fields["dynamodb_round_trips"].as_u64().unwrap_or_default(),
                 ses_requests: fields["ses_requests"].as_u64().unwrap_or_default(),
-                capacity: fields["consumed_capacity"].as_f64().unwrap_or_default(),
+                capacity: fields["read_capacity"].as_f64().unwrap_or_default() + fields["write_capacity"].as_f64().unwrap_or_default(),
+                read: fields["read_capacity"].as_f64().unwrap_or_default(),
+                write: fields["write_capacity"].as_f64().unwrap_or_default(),
             }
         })
         .collect()
@@ -189,11 +194,12 @@ async fn main() {
         let own = sorted(logs.iter().map(|l| l.duration_us.saturating_sub(l.aws_wait_us) as f64 / 1000.0).collect());
         let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
         let mails = sorted(logs.iter().map(|l| l.ses_requests as f64).collect());
-        let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len() as f64;
+        let read = logs.iter().map(|l| l.read).sum::<f64>() / logs.len() as f64;
+        let write = logs.iter().map(|l| l.write).sum::<f64>() / logs.len() as f64;
         let latencies = sorted(latencies);
         let (inits, firsts) = (sorted(inits), sorted(firsts));
         rows.push(format!(
-            "| {label} (`{function}`) | {:.1} / {:.1} | {:.1} / {:.1} | {warm} | {:.2} / {:.2} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {capacity:.2} | {:.1} | {:.1} |",
+            "| {label} (`{function}`) | {:.1} / {:.1} | {:.1} / {:.1} | {warm} | {:.2} / {:.2} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {read:.2} / {write:.2} | {:.1} | {:.1} |",
             percentile(&inits, 0.5),
             inits.last().unwrap(),
             percentile(&firsts, 0.5),
@@ -233,9 +239,9 @@ async fn main() {
     let _ = writeln!(report, "- **warm**: one process, event handed out to response received, p50 / p99.");
     let _ = writeln!(report, "- **AWS wait**: time the request spent waiting on DynamoDB / SES (the SDK interceptor `request_metrics.rs`), p50.");
     let _ = writeln!(report, "- **own**: the handler's time minus the AWS wait: the bundle's own overhead, p50 / p99.");
-    let _ = writeln!(report, "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **capacity**: DynamoDB's consumed capacity units per request (ReturnConsumedCapacity TOTAL, mean).");
+    let _ = writeln!(report, "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing.");
     let _ = writeln!(report, "- **binary**: the x86_64 release binary (`cargo build --release`); **peak RSS**: the process's VmHWM after all its requests.\n");
-    let _ = writeln!(report, "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | capacity | binary MB | peak RSS MB |");
+    let _ = writeln!(report, "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | binary MB | peak RSS MB |");
     let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in rows {
         let _ = writeln!(report, "{row}");
@@ -246,7 +252,7 @@ async fn main() {
     let _ = writeln!(report, "of users is 50, of the experience query 100 (its default); the bulk edit changes 100 users per request.");
     let _ = writeln!(report, "Deletion: the `DELETE` request (which purges for up to 4 s), then the scheduled purge function until");
     let _ = writeln!(report, "nothing is left; its round trips are the purge's log lines' sum.\n");
-    let _ = writeln!(report, "| users | operation | warm p50 ms | DynamoDB round trips | capacity units (mean) |");
+    let _ = writeln!(report, "| users | operation | warm p50 ms | DynamoDB round trips | read + write capacity units (mean) |");
     let _ = writeln!(report, "| --- | --- | --- | --- | --- |");
     for row in scale_rows {
         let _ = writeln!(report, "{row}");

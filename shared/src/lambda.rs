@@ -65,7 +65,8 @@ where
                 dynamodb_round_trips = metrics.dynamodb_round_trips(),
                 ses_requests = metrics.ses_requests(),
                 aws_wait_us = metrics.wait_micros(),
-                consumed_capacity = metrics.capacity_units(),
+                read_capacity = metrics.read_capacity_units(),
+                write_capacity = metrics.write_capacity_units(),
                 "run"
             );
             result.map_err(|e| {

@@ -28,8 +28,9 @@ pub struct RequestMetrics {
     dynamodb_round_trips: AtomicU32,
     ses_requests: AtomicU32,
     wait_micros: AtomicU64,
-    /// Consumed capacity units, in thousandths.
-    capacity_milli: AtomicU64,
+    /// Consumed read and write capacity units, in thousandths (priced differently).
+    read_milli: AtomicU64,
+    write_milli: AtomicU64,
 }
 
 impl RequestMetrics {
@@ -42,8 +43,11 @@ impl RequestMetrics {
     pub fn wait_micros(&self) -> u64 {
         self.wait_micros.load(Ordering::Relaxed)
     }
-    pub fn capacity_units(&self) -> f64 {
-        self.capacity_milli.load(Ordering::Relaxed) as f64 / 1000.0
+    pub fn read_capacity_units(&self) -> f64 {
+        self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+    pub fn write_capacity_units(&self) -> f64 {
+        self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0
     }
 }
 
@@ -83,24 +87,35 @@ fn units(capacity: &ConsumedCapacity) -> f64 {
     capacity.capacity_units.unwrap_or_default()
 }
 
-fn consumed(output: &aws_smithy_runtime_api::client::interceptors::context::Output) -> f64 {
+/// The (read, write) capacity units a DynamoDB answer reports: reads for the reading operations, writes
+/// for the writing ones.
+fn consumed(output: &aws_smithy_runtime_api::client::interceptors::context::Output) -> (f64, f64) {
     macro_rules! one {
-        ($($kind:ty),*) => {
-            $(if let Some(output) = output.downcast_ref::<$kind>() {
-                return output.consumed_capacity.as_ref().map(units).unwrap_or_default();
-            })*
+        ($kind:ty, $as:expr) => {
+            if let Some(output) = output.downcast_ref::<$kind>() {
+                return $as(output.consumed_capacity.as_ref().map(units).unwrap_or_default());
+            }
         };
     }
     macro_rules! many {
-        ($($kind:ty),*) => {
-            $(if let Some(output) = output.downcast_ref::<$kind>() {
-                return output.consumed_capacity.iter().flatten().map(units).sum();
-            })*
+        ($kind:ty, $as:expr) => {
+            if let Some(output) = output.downcast_ref::<$kind>() {
+                return $as(output.consumed_capacity.iter().flatten().map(units).sum());
+            }
         };
     }
-    one!(GetItemOutput, PutItemOutput, UpdateItemOutput, DeleteItemOutput, QueryOutput);
-    many!(BatchGetItemOutput, BatchWriteItemOutput, TransactWriteItemsOutput, TransactGetItemsOutput);
-    0.0
+    let read = |units: f64| (units, 0.0);
+    let write = |units: f64| (0.0, units);
+    one!(GetItemOutput, read);
+    one!(QueryOutput, read);
+    many!(BatchGetItemOutput, read);
+    many!(TransactGetItemsOutput, read);
+    one!(PutItemOutput, write);
+    one!(UpdateItemOutput, write);
+    one!(DeleteItemOutput, write);
+    many!(BatchWriteItemOutput, write);
+    many!(TransactWriteItemsOutput, write);
+    (0.0, 0.0)
 }
 
 impl Intercept for AwsCallMetrics {
@@ -137,9 +152,10 @@ impl Intercept for AwsCallMetrics {
 
     fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
         if let Ok(output) = context.output_or_error() {
-            let capacity = consumed(output);
+            let (read, write) = consumed(output);
             with_current(|metrics| {
-                metrics.capacity_milli.fetch_add((capacity * 1000.0).round() as u64, Ordering::Relaxed);
+                metrics.read_milli.fetch_add((read * 1000.0).round() as u64, Ordering::Relaxed);
+                metrics.write_milli.fetch_add((write * 1000.0).round() as u64, Ordering::Relaxed);
             });
         }
         Ok(())

@@ -213,7 +213,8 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
         dynamodb_round_trips = metrics.dynamodb_round_trips(),
         ses_requests = metrics.ses_requests(),
         aws_wait_us = metrics.wait_micros(),
-        consumed_capacity = metrics.capacity_units(),
+        read_capacity = metrics.read_capacity_units(),
+        write_capacity = metrics.write_capacity_units(),
         "request"
     );
     response
