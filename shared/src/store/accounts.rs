@@ -26,18 +26,14 @@ pub struct NewOrganizationWithOwner {
 /// Creates the organization, its "Default" team, the owner's account, e-mail guard and identity, and the
 /// owner's membership, all in one transaction: the e-mail and the organization id are claimed by
 /// conditions, so two concurrent requests cannot both get them, and a failure leaves nothing behind.
-pub async fn create_organization_with_owner(
-    db: &Db,
-    new: NewOrganizationWithOwner,
-    now: i64,
-) -> Result<(Organization, User), ApiError> {
-    let account_id = ids::new_object_id();
-    let user_id = ids::new_object_id();
-    let team_id = ids::new_object_id();
-    let organization = Organization {
-        id: new.organization_id.clone(),
-        name: new.organization_name,
-        owner_user_id: user_id.clone(),
+
+/// A new organization with the default plan and settings, its organization team `team_id`, and
+/// `members` active members (the owner, or none while it awaits its owner).
+fn new_organization(id: &str, name: &str, owner_user_id: String, team_id: String, members: u64, now: i64) -> Organization {
+    Organization {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        owner_user_id,
         pricing_plan: PLAN_CUSTOM.into(),
         paid_until: None,
         included_users: None,
@@ -50,11 +46,21 @@ pub async fn create_organization_with_owner(
         storage_reported_at: None,
         enable_auto_verify: false,
         deletion_requested_at: None,
-        organization_team_id: team_id.clone(),
-        member_count: 1,
-        active_user_count: 1,
+        organization_team_id: team_id,
+        member_count: members,
+        active_user_count: members,
         created: now,
-    };
+    }
+}
+pub async fn create_organization_with_owner(
+    db: &Db,
+    new: NewOrganizationWithOwner,
+    now: i64,
+) -> Result<(Organization, User), ApiError> {
+    let account_id = ids::new_object_id();
+    let user_id = ids::new_object_id();
+    let team_id = ids::new_object_id();
+    let organization = new_organization(&new.organization_id, &new.organization_name, user_id.clone(), team_id.clone(), 1, now);
     let team = Team {
         id: team_id.clone(),
         organization: organization.id.clone(),
@@ -324,27 +330,7 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
 pub async fn create_organization_for_account(db: &Db, account: &Account, organization_id: &str, organization_name: &str, owner_name: (&str, &str), now: i64) -> Result<(Organization, User), ApiError> {
     let user_id = ids::new_object_id();
     let team_id = ids::new_object_id();
-    let organization = Organization {
-        id: organization_id.to_owned(),
-        name: organization_name.to_owned(),
-        owner_user_id: user_id.clone(),
-        pricing_plan: PLAN_CUSTOM.into(),
-        paid_until: None,
-        included_users: None,
-        included_storage_bytes: None,
-        used_storage_bytes: 0,
-        milli_credit_balance: 0,
-        new_user_mailing_list: String::new(),
-        plan_subscription_email: String::new(),
-        ai_job_notifications: "jobOwner".into(),
-        storage_reported_at: None,
-        enable_auto_verify: false,
-        deletion_requested_at: None,
-        organization_team_id: team_id.clone(),
-        member_count: 1,
-        active_user_count: 1,
-        created: now,
-    };
+    let organization = new_organization(organization_id, organization_name, user_id.clone(), team_id.clone(), 1, now);
     let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
     let user = User {
         id: user_id.clone(),
@@ -394,27 +380,7 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
 /// one transaction. Its owner invite (`Invite::makes_owner`) makes whoever accepts it the owner.
 pub async fn create_organization_awaiting_owner(db: &Db, organization_id: &str, organization_name: &str, now: i64) -> Result<Organization, ApiError> {
     let team_id = ids::new_object_id();
-    let organization = Organization {
-        id: organization_id.to_owned(),
-        name: organization_name.to_owned(),
-        owner_user_id: String::new(),
-        pricing_plan: PLAN_CUSTOM.into(),
-        paid_until: None,
-        included_users: None,
-        included_storage_bytes: None,
-        used_storage_bytes: 0,
-        milli_credit_balance: 0,
-        new_user_mailing_list: String::new(),
-        plan_subscription_email: String::new(),
-        ai_job_notifications: "jobOwner".into(),
-        storage_reported_at: None,
-        enable_auto_verify: false,
-        deletion_requested_at: None,
-        organization_team_id: team_id.clone(),
-        member_count: 0,
-        active_user_count: 0,
-        created: now,
-    };
+    let organization = new_organization(organization_id, organization_name, String::new(), team_id.clone(), 0, now);
     let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
     let items = vec![
         db.put_new(&organization),
