@@ -210,7 +210,6 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
         .collect();
 
     let now = ids::now_millis();
-    let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     let mut created: Vec<(usize, Invite)> = Vec::new();
     // Set once storing failed: the remaining recipients are not tried (the store is failing), and say so.
     let mut store_failure: Option<String> = None;
@@ -223,31 +222,14 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
             results[index] = Some(RecipientResult::refused(&email, "alreadyMember", "This address already belongs to a member of your organization".into()));
             continue;
         }
-        let invite = Invite {
-            id: ids::new_time_ordered_id(),
-            organization: caller.organization.id.clone(),
-            email: email.clone(),
-            nonce: ids::new_secret(),
-            token_hash: String::new(),
-            state: InviteState::Pending,
+        let grants = InviteGrants {
             auto_activate: request.auto_activate,
             is_admin: request.is_admin,
             is_dataset_manager: request.is_dataset_manager,
             teams: teams.clone(),
             makes_owner: false,
-            sent_by: sender.id.clone(),
-            sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
-            created: now,
-            valid_until,
-            delivery: DeliveryState::Sending,
-            delivery_error: None,
-            reminded: false,
-            accepted_by_user: None,
-            accepted_by_email: None,
-            ended: None,
-            cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
         };
-        let invite = with_token_hash(app, invite);
+        let invite = new_invite(app, &caller.organization.id, &email, sender, grants, now);
         // Each invite is stored with its guard in one transaction: either both are there, or neither.
         let stored = match store.create_invite(&invite, now).await {
             Ok(stored) => stored,
@@ -290,19 +272,40 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
 pub async fn invite_owner(app: &App, organization: &Organization, email: &str, sender: &User) -> Result<(Invite, bool), ApiError> {
     let store = OrgStore::new(&app.db, &organization.id);
     let now = ids::now_millis();
+    let grants = InviteGrants { auto_activate: true, is_admin: true, is_dataset_manager: false, teams: BTreeMap::new(), makes_owner: true };
+    let invite = new_invite(app, &organization.id, email, sender, grants, now);
+    if !store.create_invite(&invite, now).await? {
+        return Err(ApiError::internal());
+    }
+    let (mailed, recorded) = deliver(app, &store, &invite, organization).await?;
+    Ok((recorded, mailed))
+}
+
+/// What accepting an invite gives.
+struct InviteGrants {
+    auto_activate: bool,
+    is_admin: bool,
+    is_dataset_manager: bool,
+    teams: BTreeMap<String, bool>,
+    makes_owner: bool,
+}
+
+/// A new pending invite of `organization` for `email`, sent by `sender` now, valid for the configured
+/// lifetime, with its token's hash.
+fn new_invite(app: &App, organization: &str, email: &str, sender: &User, grants: InviteGrants, now: i64) -> Invite {
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
-    let invite = with_token_hash(app, Invite {
+    with_token_hash(app, Invite {
         id: ids::new_time_ordered_id(),
-        organization: organization.id.clone(),
+        organization: organization.to_owned(),
         email: email.to_owned(),
         nonce: ids::new_secret(),
         token_hash: String::new(),
         state: InviteState::Pending,
-        auto_activate: true,
-        is_admin: true,
-        is_dataset_manager: false,
-        teams: BTreeMap::new(),
-        makes_owner: true,
+        auto_activate: grants.auto_activate,
+        is_admin: grants.is_admin,
+        is_dataset_manager: grants.is_dataset_manager,
+        teams: grants.teams,
+        makes_owner: grants.makes_owner,
         sent_by: sender.id.clone(),
         sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
         created: now,
@@ -314,12 +317,7 @@ pub async fn invite_owner(app: &App, organization: &Organization, email: &str, s
         accepted_by_email: None,
         ended: None,
         cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
-    });
-    if !store.create_invite(&invite, now).await? {
-        return Err(ApiError::internal());
-    }
-    let (mailed, recorded) = deliver(app, &store, &invite, organization).await?;
-    Ok((recorded, mailed))
+    })
 }
 
 fn with_token_hash(app: &App, mut invite: Invite) -> Invite {
