@@ -18,8 +18,77 @@ pub struct Config {
     pub invite_lifetime: Duration,
     /// How long ended (expired, used, revoked) invites stay listed before the daily job deletes them.
     pub invite_retention: Duration,
-    /// E-mails of the instance operators (super users), lowercased.
+    /// E-mails of the instance operators (super users), lowercased. Rights only once the address is verified.
     pub super_users: Vec<String>,
+    /// E-mail verification (WEBKNOSSOS's `emailVerification.*`).
+    pub email_verification: EmailVerificationConfig,
+    /// How long a password reset link works (WEBKNOSSOS: 1 day).
+    pub password_reset_lifetime: Duration,
+}
+
+/// WEBKNOSSOS's `emailVerification` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailVerificationConfig {
+    /// Mail a verification link on sign-up, on invite sign-up (unless the invite proved the address) and
+    /// on an e-mail change. (A link can always be requested with `POST /verifyEmail`.)
+    pub activated: bool,
+    /// Refuse logins of unverified addresses once `grace_period` has passed since the address was set.
+    pub required: bool,
+    pub grace_period: Duration,
+    /// How long a verification link works (WEBKNOSSOS: 30 days).
+    pub link_lifetime: Duration,
+}
+
+pub const DEFAULT_PASSWORD_RESET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+impl EmailVerificationConfig {
+    /// `EMAIL_VERIFICATION_ACTIVATED`, `EMAIL_VERIFICATION_REQUIRED` (`true`/`false`, default false),
+    /// `EMAIL_VERIFICATION_GRACE_DAYS` (7), `EMAIL_VERIFICATION_LINK_DAYS` (30).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = EmailVerificationConfig::default();
+        Ok(EmailVerificationConfig {
+            activated: flag_from_env("EMAIL_VERIFICATION_ACTIVATED")?,
+            required: flag_from_env("EMAIL_VERIFICATION_REQUIRED")?,
+            grace_period: duration_from_env("EMAIL_VERIFICATION_GRACE_DAYS", 24 * 3600, defaults.grace_period)?,
+            link_lifetime: duration_from_env("EMAIL_VERIFICATION_LINK_DAYS", 24 * 3600, defaults.link_lifetime)?,
+        })
+    }
+}
+
+/// `PASSWORD_RESET_LIFETIME_HOURS` (default 24).
+pub fn password_reset_lifetime_from_env() -> Result<Duration, ConfigError> {
+    duration_from_env("PASSWORD_RESET_LIFETIME_HOURS", 3600, DEFAULT_PASSWORD_RESET_LIFETIME)
+}
+
+fn flag_from_env(name: &'static str) -> Result<bool, ConfigError> {
+    match std::env::var(name).unwrap_or_default().trim() {
+        "" | "false" => Ok(false),
+        "true" => Ok(true),
+        other => Err(ConfigError::Invalid { name, reason: format!("{other:?} is neither true nor false") }),
+    }
+}
+
+/// A whole number of `unit_seconds` from the environment, or `default` when unset or empty.
+fn duration_from_env(name: &'static str, unit_seconds: u64, default: Duration) -> Result<Duration, ConfigError> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .map(|count| Duration::from_secs(count * unit_seconds))
+            .map_err(|e| ConfigError::Invalid { name, reason: e.to_string() }),
+    }
+}
+
+impl Default for EmailVerificationConfig {
+    fn default() -> Self {
+        EmailVerificationConfig {
+            activated: false,
+            required: false,
+            grace_period: Duration::from_secs(7 * 24 * 3600),
+            link_lifetime: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
 }
 
 pub const DEFAULT_INVITE_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -37,6 +106,8 @@ impl std::fmt::Debug for Config {
             .field("invite_lifetime", &self.invite_lifetime)
             .field("invite_retention", &self.invite_retention)
             .field("super_users", &self.super_users)
+            .field("email_verification", &self.email_verification)
+            .field("password_reset_lifetime", &self.password_reset_lifetime)
             .finish()
     }
 }
@@ -58,15 +129,6 @@ impl Config {
         let session_hours: u64 = optional("SESSION_LIFETIME_HOURS", "168")
             .parse()
             .map_err(|e: std::num::ParseIntError| ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() })?;
-        let days = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            match std::env::var(name) {
-                Err(_) => Ok(default),
-                Ok(value) => value
-                    .parse::<u64>()
-                    .map(|d| Duration::from_secs(d * 24 * 3600))
-                    .map_err(|e| ConfigError::Invalid { name, reason: e.to_string() }),
-            }
-        };
         let config = Config {
             table_name: var("TABLE_NAME")?,
             jwt_secret: var("JWT_SECRET")?.into_bytes(),
@@ -74,13 +136,15 @@ impl Config {
             mail_sender: optional("MAIL_SENDER", "no-reply@example.com"),
             session_lifetime: Duration::from_secs(session_hours * 3600),
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
-            invite_lifetime: days("INVITE_LIFETIME_DAYS", DEFAULT_INVITE_LIFETIME)?,
-            invite_retention: days("INVITE_RETENTION_DAYS", DEFAULT_INVITE_RETENTION)?,
+            invite_lifetime: duration_from_env("INVITE_LIFETIME_DAYS", 24 * 3600, DEFAULT_INVITE_LIFETIME)?,
+            invite_retention: duration_from_env("INVITE_RETENTION_DAYS", 24 * 3600, DEFAULT_INVITE_RETENTION)?,
             super_users: optional("SUPER_USER_EMAILS", "")
                 .split(',')
                 .map(|e| e.trim().to_lowercase())
                 .filter(|e| !e.is_empty())
                 .collect(),
+            email_verification: EmailVerificationConfig::from_env()?,
+            password_reset_lifetime: password_reset_lifetime_from_env()?,
         };
         config.check()?;
         Ok(config)
@@ -95,6 +159,12 @@ impl Config {
         }
         if self.invite_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "INVITE_LIFETIME_DAYS", reason: "must be positive".into() });
+        }
+        if self.password_reset_lifetime.is_zero() {
+            return Err(ConfigError::Invalid { name: "PASSWORD_RESET_LIFETIME_HOURS", reason: "must be positive".into() });
+        }
+        if self.email_verification.link_lifetime.is_zero() {
+            return Err(ConfigError::Invalid { name: "EMAIL_VERIFICATION_LINK_DAYS", reason: "must be positive".into() });
         }
         if self.session_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });

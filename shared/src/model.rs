@@ -23,6 +23,12 @@ impl Key {
     pub fn account(account_id: &str) -> Key {
         Key { pk: format!("ACCOUNT#{account_id}"), sk: "ACCOUNT".into() }
     }
+    pub fn password_reset(account_id: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: "RESET".into() }
+    }
+    pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
+    }
     pub fn email_guard(email: &str) -> Key {
         Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }
     }
@@ -118,6 +124,20 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_organization: Option<String>,
     pub created: i64,
+    /// The person proved they receive mail at `email` (a verification link, a password reset link, or an
+    /// invite mailed there). Reset to false whenever the address changes. Copied onto every identity.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// When `email` was set (epoch ms; `None`: at `created`): the start of the verification grace period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_set_at: Option<i64>,
+}
+
+impl Account {
+    /// When the current address was set (epoch ms).
+    pub fn email_since(&self) -> i64 {
+        self.email_set_at.unwrap_or(self.created)
+    }
 }
 
 impl Entity for Account {
@@ -251,6 +271,10 @@ pub struct User {
     pub account_id: String,
     /// Copy of the account's e-mail, so a user reads in one GetItem.
     pub email: String,
+    /// Copy of the account's `emailVerified` (operator rights depend on it, and the caller is read without
+    /// its account).
+    #[serde(default)]
+    pub is_email_verified: bool,
     pub first_name: String,
     pub last_name: String,
     #[serde(default)]
@@ -379,6 +403,55 @@ impl Entity for Session {
     const KIND: &'static str = "Session";
     fn key(&self) -> Key {
         Key::session(&self.organization, &self.id)
+    }
+}
+
+/// The one pending password reset of an account (a new request replaces it, so only the newest link
+/// works). The token `{accountId}.{secret}` is mailed to `email`; only its SHA-256 is stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordReset {
+    pub account_id: String,
+    pub token_hash: String,
+    /// The address the link was mailed to: following it proves that address.
+    pub email: String,
+    /// Epoch ms.
+    pub valid_until: i64,
+    pub created: i64,
+}
+
+impl Entity for PasswordReset {
+    const KIND: &'static str = "PasswordReset";
+    fn key(&self) -> Key {
+        Key::password_reset(&self.account_id)
+    }
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        vec![("expiresAt", self.valid_until / 1000 + 24 * 3600)]
+    }
+}
+
+/// An e-mail verification link `{accountId}.{secret}`, bound to the address it was mailed to. Keyed by the
+/// key's hash, so links to earlier addresses stay recognisable (and are refused as such).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailVerification {
+    pub account_id: String,
+    pub key_hash: String,
+    pub email: String,
+    /// Epoch ms.
+    pub valid_until: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
+    pub created: i64,
+}
+
+impl Entity for EmailVerification {
+    const KIND: &'static str = "EmailVerification";
+    fn key(&self) -> Key {
+        Key::email_verification(&self.account_id, &self.key_hash)
+    }
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        vec![("expiresAt", self.valid_until / 1000 + 24 * 3600)]
     }
 }
 

@@ -56,7 +56,7 @@ impl Access {
             Access::TeamManagerOrAdmin(_) => "admins and team managers",
             Access::Admin(_) => "admins",
             Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
-            Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS)",
+            Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
         }
     }
 
@@ -89,9 +89,11 @@ impl Access {
     }
 }
 
-/// Whether `user` is an instance operator (named by e-mail in the configuration).
+/// Whether `user` is an instance operator: its e-mail is named in the configuration AND proven to be the
+/// account's (followed verification link, password reset link or invite). A string alone grants nothing:
+/// anyone can sign up with, or change their address to, an operator address nobody has claimed yet.
 pub fn is_super_user(config: &Config, user: &User) -> bool {
-    config.super_users.iter().any(|e| *e == user.email)
+    user.is_email_verified && config.super_users.iter().any(|e| *e == user.email)
 }
 
 /// Admins edit everyone in their organization; team managers edit members of the teams they manage.

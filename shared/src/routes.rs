@@ -90,9 +90,9 @@ operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [],
         Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
-        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem"],
+        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem", "ses:SendEmail"],
         Public, "a new organization, with the caller as owner";
-    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem"],
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
         Public, "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
     GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"],
         AnyMember, "the caller's own personal API token";
@@ -110,6 +110,20 @@ operations! {
         => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "ses:SendEmail"],
         TeamManagerOrAdmin("invite.notAllowed"),
         "the caller's organization; team roles only in teams the caller manages (admins: all), admin and dataset manager rights only from admins (domain::invites::send_invites)";
+    START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword"
+        => handlers::auth::start_reset_password, ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and client (domain::credentials::start_password_reset)";
+    RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword"
+        => handlers::auth::reset_password, ["BatchGetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+        Public, "the account named by a valid, unused, newest reset token; else 400 (domain::credentials::reset_password)";
+    CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword"
+        => handlers::auth::change_password, ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ses:SendEmail"],
+        AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
+    VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}" => handlers::auth::verify_email, ["BatchGetItem", "UpdateItem"],
+        Public, "the account named by a valid, unused key sent to its current address; else 400 (domain::credentials::verify_email)";
+    REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail" => handlers::auth::request_verification,
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        AnyMember, "the caller's own address; throttled per address and client (domain::credentials::request_verification)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
         => handlers::invites::organization_by_invite, ["GetItem"],
         Public, "the organization of a usable invite token; unknown, used, revoked or expired -> 404 (domain::invites::usable_invite)";

@@ -119,6 +119,7 @@ async fn operator_env() -> (TestEnv, Owner, String, String) {
         user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
         session: env.login(SUPER_USER, PASSWORD).await,
     };
+    env.verify_email(SUPER_USER, &owner.auth()).await;
     let team = env.team(&owner.auth(), "Tracers One").await;
     let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;
     (env, owner, member.user_id, team)

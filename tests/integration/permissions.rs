@@ -78,6 +78,9 @@ fn expected(function: &str) -> [u16; 17] {
     const MANAGED_INVITE: [u16; 17] = [401, 401, 403, 403, 404, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403];
     match function {
         "buildinfo" | "create_organization_with_admin" | "login" | "register" | "organization_by_invite" => [200; 17],
+        // Public: the token or key names the account, whoever sends it (each call gets a fresh one).
+        "start_reset_password" | "reset_password" | "verify_email" => [200; 17],
+        "change_password" | "request_verification" => ANY_MEMBER,
         "route_not_found" => [404; 17],
         "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users" | "list_organizations"
         | "experience_domains" | "list_teams" => ANY_MEMBER,
@@ -122,6 +125,8 @@ struct World {
     organization_a_name: String,
     red: String,
     target_id: String,
+    /// A member of A whose password is reset and whose address is verified by the public routes.
+    recovering_email: String,
     callers: Vec<Caller>,
 }
 
@@ -180,6 +185,7 @@ async fn prepare() -> World {
     let red = env.team(&owner.auth(), "Red").await;
     let blue = env.team(&owner.auth(), "Blue").await;
     let target = env.member(&owner, "Tia", "Target", &[(&red, false)]).await;
+    let recovering = env.member(&owner, "Rico", "Recovering", &[]).await;
     let mut callers = vec![Caller { kind: Kind::Anonymous, foreign: false, email: String::new(), organization: String::new(), session: None }];
     for kind in KINDS {
         let (email, session) = match kind {
@@ -189,7 +195,9 @@ async fn prepare() -> World {
                 assert_eq!(registered.status, 200, "{:?}", registered.body);
                 let id = registered.body["id"].as_str().unwrap();
                 assert_eq!(env.patch_user(id, json!({"isActive": true}), &owner.auth()).await.status, 200);
-                (super_a.clone(), env.login(&super_a, PASSWORD).await)
+                let session = env.login(&super_a, PASSWORD).await;
+                env.verify_email(&super_a, &Auth::Bearer(session.clone())).await;
+                (super_a.clone(), session)
             }
             _ => {
                 let teams: Vec<(&str, bool)> = match kind {
@@ -239,7 +247,16 @@ async fn prepare() -> World {
         };
         callers.push(Caller { kind, foreign: true, email, organization: owner_b.organization.clone(), session: Some(session) });
     }
-    World { env, owner_a_email: owner.email.clone(), setup: setup_admin.auth(), organization_a_name: "Home Lab".into(), red, target_id: target.user_id, callers }
+    World {
+        env,
+        owner_a_email: owner.email.clone(),
+        setup: setup_admin.auth(),
+        organization_a_name: "Home Lab".into(),
+        red,
+        target_id: target.user_id,
+        recovering_email: recovering.email,
+        callers,
+    }
 }
 
 /// The routes in the order they run: the samples' order (what ends a session or resource comes late),
@@ -255,7 +272,7 @@ fn route_order() -> Vec<&'static devstack::events::Sample> {
 
 #[tokio::test]
 async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_change_nothing() {
-    let World { env, owner_a_email, setup, organization_a_name, red, target_id, mut callers } = prepare().await;
+    let World { env, owner_a_email, setup, organization_a_name, red, target_id, recovering_email, mut callers } = prepare().await;
     let env = &env;
     let covered: BTreeSet<&str> = route_order().iter().map(|s| s.function).collect();
     let routes: BTreeSet<&str> = ALL.iter().map(|op| op.name).collect();
@@ -286,7 +303,14 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 shared_invite.1.clone()
             };
             let spare_team = if sample.function == "delete_team" { env.team(&setup, &format!("Spare {}", unique())).await } else { String::new() };
-            let email = if sample.function == "create_organization" { format!("new-owner-{}@example.org", unique()) } else { owner_a_email.clone() };
+            // A new address each: mail requests are throttled per address.
+            let email = if matches!(sample.function, "create_organization" | "start_reset_password") {
+                format!("new-owner-{}@example.org", unique())
+            } else {
+                owner_a_email.clone()
+            };
+            let reset_token = if sample.function == "reset_password" { env.seed_password_reset(&recovering_email).await } else { String::new() };
+            let verify_key = if sample.function == "verify_email" { env.seed_email_verification(&recovering_email).await } else { String::new() };
             let auth = match (sample.function, caller.kind) {
                 // Logging out ends the presented session: a fresh one (a deactivated identity cannot log in).
                 ("logout" | "logout_everywhere", kind) if !matches!(kind, Kind::Anonymous | Kind::Deactivated) => {
@@ -304,6 +328,8 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 ("SPARE_TEAM_ID", spare_team),
                 ("INVITE_TOKEN", token),
                 ("INVITE_ID", invite_id),
+                ("RESET_TOKEN", reset_token),
+                ("VERIFY_KEY", verify_key),
                 ("UNIQUE", unique()),
             ];
             let mut path = format!("/api{}", fill(sample.path, &values));
@@ -345,6 +371,10 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 // Every session of the account ended: a new one for the routes after this.
                 let session = session_in(env, &caller.email, &caller.organization).await;
                 renewed = Some(session);
+            }
+            if sample.function == "change_password" && response.status == 200 {
+                // The other sessions ended; the answer carries the caller's new one.
+                renewed = Some(response.body["token"].as_str().unwrap().to_owned());
             }
             if let Some(session) = renewed.take() {
                 callers[index].session = Some(session);

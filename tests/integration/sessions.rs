@@ -93,6 +93,7 @@ async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64)
         is_organization_owner: false,
         is_dataset_manager: false,
         is_deactivated: false,
+        is_email_verified: false,
         teams: Default::default(),
         experiences: Default::default(),
         last_activity: created,

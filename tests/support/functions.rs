@@ -29,6 +29,11 @@ pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("INVITE_LIFETIME_DAYS", "14".to_owned()),
         ("INVITE_RETENTION_DAYS", "7".to_owned()),
         ("SUPER_USER_EMAILS", SUPER_USER.to_owned()),
+        ("EMAIL_VERIFICATION_ACTIVATED", "false".to_owned()),
+        ("EMAIL_VERIFICATION_REQUIRED", "false".to_owned()),
+        ("EMAIL_VERIFICATION_GRACE_DAYS", "7".to_owned()),
+        ("EMAIL_VERIFICATION_LINK_DAYS", "30".to_owned()),
+        ("PASSWORD_RESET_LIFETIME_HOURS", "24".to_owned()),
         ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
         ("SES_ENDPOINT", services().ses_endpoint.clone()),
         ("RUST_LOG", "info".to_owned()),
@@ -48,9 +53,15 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
     let member = env.member(&owner, "Rosa", "Franklin", &[(&team, false)]).await;
     let guest_organization_name = organization_name("Guest Lab");
     let guest = env.create_organization(&guest_organization_name).await;
-    let operator_signup = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
-    assert_eq!(operator_signup.status, 200, "{:?}", operator_signup.body);
-    let operator_session = env.login(SUPER_USER, PASSWORD).await;
+    let operator_session = env.operator().await.session;
+    // A reset link for another member, and a verification link for the guest.
+    let resetting = env.member(&owner, "Reset", "Me", &[]).await;
+    let asked = env.post("/api/auth/startResetPassword", json!({"email": resetting.email}), &Auth::None).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
+    let reset_token = link_token(&resetting.email, "finishResetPassword?token=", &env.account_id(&resetting.email).await).await.expect("the reset mail arrived");
+    let asked = env.post("/api/verifyEmail", json!({}), &guest.auth()).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
+    let verify_key = link_token(&guest.email, "/verifyEmail/", &env.account_id(&guest.email).await).await.expect("the verification mail arrived");
     // One invite for the guest to accept, another to resend and revoke.
     let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth()).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
@@ -67,6 +78,9 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
         ("SPARE_SESSION", spare_session),
         ("GUEST_SESSION", guest.session.clone()),
         ("OPERATOR_SESSION", operator_session),
+        ("MEMBER_SESSION", member.session.clone()),
+        ("RESET_TOKEN", reset_token),
+        ("VERIFY_KEY", verify_key),
         ("EMAIL", owner.email.clone()),
         ("ORGANIZATION", owner.organization.clone()),
         ("GUEST_ORGANIZATION", guest.organization.clone()),

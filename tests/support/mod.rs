@@ -186,6 +186,8 @@ pub fn test_config(table: &str) -> Config {
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
         super_users: vec![SUPER_USER.into()],
+        email_verification: Default::default(),
+        password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }
@@ -374,6 +376,72 @@ impl TestEnv {
         assert_eq!(activated.status, 200, "{:?}", activated.body);
         let session = self.login(&email, PASSWORD).await;
         Member { email, user_id, session }
+    }
+
+    /// The account id of `email`, read from its e-mail guard.
+    pub async fn account_id(&self, email: &str) -> String {
+        let guard = self.scan().await.into_iter().find(|i| text(i, "PK") == format!("EMAIL#{email}")).expect("the address has an account");
+        text(&guard, "accountId")
+    }
+
+    /// Proves `email` as its owner would: asks for a verification link (as `auth`, a session of it), and
+    /// follows the newest link mailed to it for this table's account.
+    pub async fn verify_email(&self, email: &str, auth: &Auth) {
+        let asked = self.post("/api/verifyEmail", json!({}), auth).await;
+        assert_eq!(asked.status, 200, "{:?}", asked.body);
+        let key = link_token(email, "/verifyEmail/", &self.account_id(email).await).await.expect("the verification mail arrived");
+        let verified = self.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+        assert_eq!(verified.status, 200, "{:?}", verified.body);
+    }
+
+    /// Stores a password reset for the account of `email` directly (as `startResetPassword` would, without
+    /// its mail and throttle) and returns its token.
+    pub async fn seed_password_reset(&self, email: &str) -> String {
+        let account_id = self.account_id(email).await;
+        let token = format!("{account_id}.{}", accounts::ids::new_secret().repeat(2).get(..43).unwrap());
+        let now = accounts::ids::now_millis();
+        let reset = accounts::model::PasswordReset {
+            account_id,
+            token_hash: accounts::auth::sha256_hex(&token),
+            email: email.to_owned(),
+            valid_until: now + 3_600_000,
+            created: now,
+        };
+        accounts::store::accounts::put_password_reset(&self.app.db, &reset).await.unwrap();
+        token
+    }
+
+    /// Stores an e-mail verification link for the account of `email` directly and returns its key.
+    pub async fn seed_email_verification(&self, email: &str) -> String {
+        let account_id = self.account_id(email).await;
+        let key = format!("{account_id}.{}", accounts::ids::new_secret().repeat(2).get(..43).unwrap());
+        let now = accounts::ids::now_millis();
+        let verification = accounts::model::EmailVerification {
+            account_id,
+            key_hash: accounts::auth::sha256_hex(&key),
+            email: email.to_owned(),
+            valid_until: now + 3_600_000,
+            used_at: None,
+            created: now,
+        };
+        accounts::store::accounts::put_email_verification(&self.app.db, &verification).await.unwrap();
+        key
+    }
+
+    /// The instance operator ([`SUPER_USER`], with a verified address, owner of an organization of its own),
+    /// logged in.
+    pub async fn operator(&self) -> Owner {
+        let created = self.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        let session = self.login(SUPER_USER, PASSWORD).await;
+        let auth = Auth::Bearer(session.clone());
+        self.verify_email(SUPER_USER, &auth).await;
+        Owner {
+            email: SUPER_USER.into(),
+            organization: created.body["organization"]["id"].as_str().unwrap().to_owned(),
+            user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
+            session,
+        }
     }
 
     /// Creates a team as `admin` and returns its id.
@@ -571,4 +639,14 @@ pub async fn mails_to(address: &str) -> Vec<SentMail> {
 pub fn invite_token(mail: &SentMail) -> String {
     let start = mail.text.find("/invite/").expect("the mail has an invite link") + "/invite/".len();
     mail.text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// The token in the newest mail to `address` whose link contains `marker` followed by `{account_id}.`
+/// (mails of other tests' accounts to the same address are skipped: the SES emulator is shared).
+pub async fn link_token(address: &str, marker: &str, account_id: &str) -> Option<String> {
+    let prefix = format!("{marker}{account_id}.");
+    mails_to(address).await.iter().rev().find_map(|mail| {
+        let start = mail.text.find(&prefix)? + marker.len();
+        Some(mail.text[start..].split_whitespace().next()?.to_owned())
+    })
 }

@@ -44,6 +44,8 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
             identities: [(organization_id.to_owned(), user_id.clone())].into(),
             last_used_organization: Some(organization_id.to_owned()),
             created: now,
+            email_verified: false,
+            email_set_at: None,
         };
         let user = User {
             id: user_id.clone(),
@@ -56,6 +58,7 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
             is_organization_owner: false,
             is_dataset_manager: false,
             is_deactivated: false,
+            is_email_verified: false,
             teams: [(organization.organization_team_id.clone(), TeamRole { name: "Default".into(), is_team_manager: false })].into(),
             experiences: experiences_of_user.iter().map(|(d, v)| ((*d).to_owned(), *v)).collect(),
             last_activity: now,

@@ -21,6 +21,8 @@ pub enum Caller {
     Guest,
     /// An instance operator (super user).
     Operator,
+    /// A member of `${ORGANIZATION}` (whose password is changed).
+    Member,
 }
 
 impl Caller {
@@ -31,6 +33,7 @@ impl Caller {
             Caller::OwnerSpareSession => Some("${SPARE_SESSION}"),
             Caller::Guest => Some("${GUEST_SESSION}"),
             Caller::Operator => Some("${OPERATOR_SESSION}"),
+            Caller::Member => Some("${MEMBER_SESSION}"),
         }
     }
 }
@@ -79,6 +82,16 @@ pub const SAMPLES: &[Sample] = &[
         Some(r#"{"email":"grace-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Grace","lastName":"Hopper"}"#),
         Anonymous,
     ),
+    http("start_reset_password", "/auth/startResetPassword", "", Some(r#"{"email":"${EMAIL}"}"#), Anonymous),
+    http(
+        "reset_password",
+        "/auth/resetPassword",
+        "",
+        Some(r#"{"token":"${RESET_TOKEN}","password":{"password1":"a new horse battery","password2":"a new horse battery"}}"#),
+        Anonymous,
+    ),
+    http("request_verification", "/verifyEmail", "", None, Owner),
+    http("verify_email", "/verifyEmail/${VERIFY_KEY}", "", None, Anonymous),
     http(
         "send_invites",
         "/auth/sendInvites",
@@ -116,6 +129,13 @@ pub const SAMPLES: &[Sample] = &[
     versioned(http("create_team", "/teams", "", Some(r#"{"name":"Tracing ${UNIQUE}"}"#), Owner)),
     http("list_team_members", "/teams/${TEAM_ID}/users", "", None, Owner),
     versioned(http("delete_team", "/teams/${SPARE_TEAM_ID}", "", None, Owner)),
+    http(
+        "change_password",
+        "/auth/changePassword",
+        "",
+        Some(r#"{"oldPassword":"correct horse battery","password":{"password1":"another horse battery","password2":"another horse battery"}}"#),
+        Member,
+    ),
     http("revoke_token", "/auth/token", "", None, Owner),
     http("logout", "/auth/logout", "", None, OwnerSpareSession),
     Sample { expected_status: 404, ..http("route_not_found", "/no/such/route", "", None, Anonymous) },

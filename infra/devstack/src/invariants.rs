@@ -17,7 +17,7 @@
 //!    organization and a user there whose `accountId` is the account; `lastUsedOrganization` is one of its
 //!    organizations.
 //! 5. Each user (identity) belongs to an existing account whose identity map names this user for the
-//!    organization, and carries the account's e-mail (its copy).
+//!    organization, and carries the account's e-mail and its verification state (its copies).
 //! 6. Counters match their items: `memberCount` = the organization's users, `activeUserCount` = its active
 //!    users, `milliCreditBalance` = the sum of its credit transactions.
 //! 7. `ownerUserId` is empty (awaiting its owner, with no owner among the users) or names a user with
@@ -37,12 +37,16 @@
 //! 16. Pending invites name only existing teams; accepted invites name the user they made (which exists).
 //! 17. Login throttles (the only items that are no model entity) are keyed `LOGIN#...`/`LOGIN` and carry
 //!     their TTL.
+//! 18. Password resets and e-mail verifications are keyed under their account (`ACCOUNT#{id}`, `RESET` or
+//!     `VERIFY#{keyHash}`) and carry their TTL (rule 1); they may outlive a deleted account until it
+//!     removes them, and name nothing else.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, CreditTransaction, EmailGuard, Entity, ExperienceDomain, IdempotencyRecord, Invite,
-    InviteEmailGuard, InviteState, Membership, Organization, Session, Team, TeamNameGuard, User, UserExperience,
+    EmailVerification, InviteEmailGuard, InviteState, Membership, Organization, PasswordReset, Session, Team, TeamNameGuard, User,
+    UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -157,6 +161,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             "Account" => {
                 let account = decode!(Account);
                 accounts.insert(account.id.clone(), account);
+            }
+            // Rule 18: decoding checks the key and the TTL.
+            "PasswordReset" => {
+                decode!(PasswordReset);
+            }
+            "EmailVerification" => {
+                decode!(EmailVerification);
             }
             "EmailGuard" => {
                 let guard = decode!(EmailGuard);
@@ -317,6 +328,9 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                     }
                     if account.email != user.email {
                         problems.push(format!("{}: e-mail differs from its account's {}", user_at(user), account.email));
+                    }
+                    if account.email_verified != user.is_email_verified {
+                        problems.push(format!("{}: isEmailVerified {} differs from its account's {}", user_at(user), user.is_email_verified, account.email_verified));
                     }
                 }
             }

@@ -384,6 +384,7 @@ async fn invited_user(store: &OrgStore<'_>, invite: &Invite, organization: &Orga
         organization: organization.id.clone(),
         account_id: account.id.clone(),
         email: account.email.clone(),
+        is_email_verified: account.email_verified,
         first_name: first_name.to_owned(),
         last_name: last_name.to_owned(),
         is_admin: invite.is_admin,
@@ -498,6 +499,9 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
         identities: BTreeMap::new(),
         last_used_organization: Some(organization.id.clone()),
         created: now,
+        // The invite was mailed to this address: signing up with it proves it.
+        email_verified: invite.email == email,
+        email_set_at: None,
     };
     let store = OrgStore::new(&app.db, &organization.id);
     let user = invited_user(&store, &invite, &organization, &account, &first_name, &last_name, now).await?;
@@ -506,6 +510,9 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
     match join_with_invite(app, &invite, &organization, leading, user).await {
         Ok(user) => {
             notify_join(app, &organization, &invite, &user).await;
+            if app.config.email_verification.activated && !user.is_email_verified {
+                crate::domain::credentials::send_verification_best_effort(app, &user.account_id, &user.email).await;
+            }
             Ok((user, organization))
         }
         Err(JoinError::Leading) => Err(crate::store::accounts::email_in_use(&email)),
@@ -528,9 +535,18 @@ pub async fn join_organization(app: &App, caller: &Caller, token: &str) -> Resul
     let leading = vec![app.db.update(
         &Key::account(&account.id),
         "SET identities.#organization = :user",
-        Some("attribute_exists(PK) AND attribute_not_exists(identities.#organization)"),
+        if user.is_email_verified {
+            "attribute_exists(PK) AND attribute_not_exists(identities.#organization) AND email = :email AND emailVerified = :verified"
+        } else {
+            "attribute_exists(PK) AND attribute_not_exists(identities.#organization) AND email = :email AND (attribute_not_exists(emailVerified) OR emailVerified = :verified)"
+        }
+        .into(),
         &[("#organization", organization.id.as_str())],
-        vec![(":user", crate::store::s(&user.id))],
+        vec![
+            (":user", crate::store::s(&user.id)),
+            (":email", crate::store::s(&user.email)),
+            (":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(user.is_email_verified)),
+        ],
     )];
     match join_with_invite(app, &invite, &organization, leading, user).await {
         Ok(user) => {

@@ -154,7 +154,9 @@ pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganizati
     let email = validate::email(&request.owner_email)?;
     let name = validate::organization_name(&request.organization_name)?;
     let id = validate::organization_id(request.organization.as_deref(), &name)?;
-    let Some(account) = accounts::account_by_email(&app.db, &email).await? else {
+    // Only an account whose address is proven becomes owner at once: anyone can sign up with an address
+    // first. Otherwise the mailbox decides, through the owner invite.
+    let Some(account) = accounts::account_by_email(&app.db, &email).await?.filter(|account| account.email_verified) else {
         let organization = accounts::create_organization_awaiting_owner(&app.db, &id, &name, ids::now_millis()).await?;
         let (invite, mailed) = crate::domain::invites::invite_owner(app, &organization, &email, &caller.user).await?;
         return Ok(CreatedForOwner::OwnerInvited(organization, invite, mailed));

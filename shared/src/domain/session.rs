@@ -28,7 +28,7 @@ pub const LOGIN_FAILURES_PER_CLIENT: u32 = 20;
 pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOGIN_LOCK_SECONDS: i64 = 15 * 60;
 
-fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
+pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
     let seconds = (until - now).max(1) as u64;
     let minutes = seconds.div_ceil(60);
     let whose = if by_email { "for this e-mail address" } else { "from your address" };
@@ -43,7 +43,8 @@ fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
 /// first active one (oldest first). `client` is the caller's source IP, when known.
 pub async fn login(app: &App, email: &str, password_attempt: &str, client: Option<&str>) -> Result<LoggedIn, ApiError> {
     let email = validate::email(email)?;
-    let (guard, by_email, by_client) = accounts::login_reads(&app.db, &email, client).await?;
+    let (guard, by_email, by_client) =
+        accounts::login_reads(&app.db, &email, accounts::LoginSubject::Email(&email), client.map(accounts::LoginSubject::Client)).await?;
     let now = ids::now_seconds();
     let email_lock = by_email.locked_until(now);
     let client_lock = by_client.as_ref().and_then(|t| t.locked_until(now));
@@ -81,6 +82,13 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     };
     if by_email.failures > 0 || by_email.locked_until.is_some() {
         accounts::clear_login_failures(&app.db, accounts::LoginSubject::Email(&email), now).await?;
+    }
+    if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis()) {
+        crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
+        return Err(ApiError::forbidden(
+            "auth.emailNotVerified",
+            "Your e-mail address is not yet verified. A new verification e-mail has been sent; follow its link, then log in again",
+        ));
     }
     let mut identities = accounts::identities(&app.db, &account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());

@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use std::collections::BTreeMap;
 
+use crate::domain::credentials;
 use crate::mail::{self, Mail};
 use crate::model::{Account, Key, Organization, TeamRole, User};
 use crate::store::accounts::{self, NewAccountError, NewOrganizationWithOwner};
@@ -49,7 +50,11 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
     let new = NewOrganizationWithOwner { organization_id, organization_name, email, password_hash, first_name, last_name };
-    accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await
+    let (organization, owner) = accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await?;
+    if app.config.email_verification.activated {
+        credentials::send_verification_best_effort(app, &owner.account_id, &owner.email).await;
+    }
+    Ok((organization, owner))
 }
 
 fn registration_disabled() -> ApiError {
@@ -100,12 +105,15 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
         last_used_organization: Some(organization.id.clone()),
         created: now,
+        email_verified: false,
+        email_set_at: None,
     };
     let mut user = User {
         id: user_id,
         organization: organization.id.clone(),
         account_id: account.id.clone(),
         email: email.clone(),
+        is_email_verified: false,
         first_name,
         last_name,
         is_admin: false,
@@ -137,6 +145,9 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         Err(NewAccountError::Api(err)) => return Err(err),
     }
     mail::notify(app, new_member_mails(app, &store, &organization, &user, "registered").await).await;
+    if app.config.email_verification.activated {
+        credentials::send_verification_best_effort(app, &account.id, &account.email).await;
+    }
     Ok((user, organization))
 }
 

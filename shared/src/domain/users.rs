@@ -296,6 +296,7 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 .ok_or_else(ApiError::invalid_credential)?;
             if let Some(email) = &change.new_email {
                 planned.after.email = email.clone();
+                planned.after.is_email_verified = false;
             }
             if change.new_password_hash.is_some() {
                 planned.after.session_epoch += 1;
@@ -324,6 +325,9 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 let mut stored = planned.after.clone();
                 stored.version = target.version + 1;
                 mail::notify(app, change_mails(app, &caller_now, &target, &planned)).await;
+                if let Some(new_email) = change.and_then(|c| c.new_email.as_deref()) {
+                    crate::domain::credentials::email_changed(app, &target.account_id, &target.email, new_email).await;
+                }
                 return Ok(stored);
             }
             Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => return Err(included_users_exceeded()),
@@ -364,14 +368,10 @@ async fn check_credentials(app: &App, caller: &User, target: &User, patch: &User
     let current = patch.current_password.as_deref().ok_or_else(|| {
         ApiError::bad_request("user.currentPassword.missing", "Changing the e-mail address or password needs currentPassword")
     })?;
-    let account = app
-        .db
-        .get::<crate::model::Account>(&crate::model::Key::account(&caller.account_id))
-        .await?
-        .ok_or_else(ApiError::invalid_credential)?;
-    if !password::verify(current, Some(&account.password_hash)).await {
-        return Err(ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"));
-    }
+    let (account, throttle) = accounts::account_and_throttle(&app.db, &caller.account_id, &caller.email).await?;
+    let account = account.ok_or_else(ApiError::invalid_credential)?;
+    // Wrong current passwords count as failed logins of the address.
+    crate::domain::credentials::check_current_password(app, &account, &throttle, current).await?;
     let new_password_hash = match &patch.password {
         Some(new) => Some(password::hash(validate::password(new)?).await?),
         None => None,
@@ -730,6 +730,7 @@ mod tests {
             is_organization_owner: false,
             is_dataset_manager: false,
             is_deactivated: false,
+            is_email_verified: false,
             teams: teams.iter().map(|(t, m)| (t.to_string(), TeamRole { name: t.to_uppercase(), is_team_manager: *m })).collect(),
             experiences: BTreeMap::new(),
             last_activity: 0,

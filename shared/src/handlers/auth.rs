@@ -3,7 +3,7 @@ use serde::Deserialize;
 use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
-use crate::domain::{session, signup};
+use crate::domain::{credentials, session, signup};
 use crate::idempotency::{self, Scope};
 use crate::routes;
 use crate::http::{self, Request, ok, parse_json, success_message, with_header};
@@ -84,4 +84,64 @@ pub async fn register(app: &App, req: Request) -> HandlerResult {
         Ok(ok(&json::user(&user, &user)))
     })
     .await
+}
+
+#[derive(Deserialize)]
+struct StartResetForm {
+    email: String,
+}
+
+/// `POST /api/auth/startResetPassword`: the same answer whether or not the address has an account.
+pub async fn start_reset_password(app: &App, req: Request) -> HandlerResult {
+    let form: StartResetForm = parse_json(&req)?;
+    credentials::start_password_reset(app, &form.email, client_address(&req).as_deref()).await?;
+    Ok(success_message(credentials::RESET_REQUESTED))
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    token: String,
+    password: signup::PasswordPair,
+}
+
+/// `POST /api/auth/resetPassword`
+pub async fn reset_password(app: &App, req: Request) -> HandlerResult {
+    let form: ResetForm = parse_json(&req)?;
+    credentials::reset_password(app, &form.token, &form.password.password1, &form.password.password2).await?;
+    Ok(success_message("Your password was changed; every session and personal API token of your account has ended. Log in with the new password"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangePasswordForm {
+    old_password: String,
+    password: signup::PasswordPair,
+}
+
+/// `POST /api/auth/changePassword`: a new session for the caller in the body and as the `id` cookie; every
+/// other session and token of the account has ended.
+pub async fn change_password(app: &App, req: Request) -> HandlerResult {
+    let form: ChangePasswordForm = parse_json(&req)?;
+    let caller = authenticate(app, &req).await?;
+    let changed = credentials::change_password(app, &caller, &form.old_password, &form.password.password1, &form.password.password2).await?;
+    let response = ok(&serde_json::json!({
+        "token": changed.token,
+        "user": json::user(&changed.user, &changed.user),
+        "messages": [{"success": "Your password was changed; every other session and personal API token of your account has ended"}],
+    }));
+    Ok(with_header(response, "set-cookie", http::session_cookie(&changed.token, changed.lifetime_seconds as u64)))
+}
+
+/// `POST /api/verifyEmail/{key}`: 200 with an empty body, as WEBKNOSSOS answers.
+pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
+    let key = http::path_param(&req, "key")?;
+    credentials::verify_email(app, &key).await?;
+    Ok(ok(&serde_json::json!({})))
+}
+
+/// `POST /api/verifyEmail`: mails the caller a new verification link (nothing when already verified).
+pub async fn request_verification(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    let sent = credentials::request_verification(app, &caller, client_address(&req).as_deref()).await?;
+    Ok(success_message(if sent { "A verification link was sent to your e-mail address" } else { "Your e-mail address is verified already" }))
 }

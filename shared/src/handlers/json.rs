@@ -34,6 +34,9 @@ pub struct UserJson<'a> {
     pub organization: &'a str,
     pub created: i64,
     pub may_delete_organization: bool,
+    /// Whether the address is proven (WEBKNOSSOS shows true whenever verification is off; here it is the
+    /// fact, which operator rights depend on).
+    pub is_email_verified: bool,
 }
 
 /// `user` as `viewer` sees it (`isEditable` depends on the viewer).
@@ -55,6 +58,7 @@ pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
         organization: &user.organization,
         created: user.created,
         may_delete_organization: user.may_delete_organization || user.is_organization_owner,
+        is_email_verified: user.is_email_verified,
     }
 }
 

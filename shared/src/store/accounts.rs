@@ -74,6 +74,7 @@ pub async fn create_organization_with_owner(
         organization: organization.id.clone(),
         account_id: account_id.clone(),
         email: new.email.clone(),
+        is_email_verified: false,
         first_name: new.first_name,
         last_name: new.last_name,
         is_admin: true,
@@ -95,6 +96,8 @@ pub async fn create_organization_with_owner(
         identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
         last_used_organization: Some(organization.id.clone()),
         created: now,
+        email_verified: false,
+        email_set_at: None,
     };
     const EMAIL_GUARD: usize = 0;
     const ORGANIZATION: usize = 2;
@@ -216,8 +219,11 @@ pub fn credential_change_items(
             UserWriteConflict::Stale,
         ));
         items.push((db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }), UserWriteConflict::EmailInUse));
-        account_update.push("email = :email");
+        // A new address is unproven until its verification link is followed.
+        account_update.push("email = :email, emailVerified = :unverified, emailSetAt = :now");
         values.push((":email", s(email)));
+        values.push((":unverified", aws_sdk_dynamodb::types::AttributeValue::Bool(false)));
+        values.push((":now", n(ids::now_millis())));
     }
     if let Some(hash) = new_password_hash {
         account_update.push("passwordHash = :hash");
@@ -231,9 +237,10 @@ pub fn credential_change_items(
         if (organization.as_str(), user_id.as_str()) == written_with {
             continue;
         }
+        let unverified = || (":unverified", aws_sdk_dynamodb::types::AttributeValue::Bool(false));
         let (expression, mut values) = match (new_email, new_password_hash.is_some()) {
-            (Some(email), true) => ("SET email = :email ADD version :one, sessionEpoch :one", vec![(":email", s(email))]),
-            (Some(email), false) => ("SET email = :email ADD version :one", vec![(":email", s(email))]),
+            (Some(email), true) => ("SET email = :email, isEmailVerified = :unverified ADD version :one, sessionEpoch :one", vec![(":email", s(email)), unverified()]),
+            (Some(email), false) => ("SET email = :email, isEmailVerified = :unverified ADD version :one", vec![(":email", s(email)), unverified()]),
             (None, _) => ("ADD version :one, sessionEpoch :one", vec![]),
         };
         values.push((":one", n(1)));
@@ -337,6 +344,7 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
         organization: organization.id.clone(),
         account_id: account.id.clone(),
         email: account.email.clone(),
+        is_email_verified: account.email_verified,
         first_name: owner_name.0.to_owned(),
         last_name: owner_name.1.to_owned(),
         is_admin: true,
@@ -397,21 +405,30 @@ pub async fn create_organization_awaiting_owner(db: &Db, organization_id: &str, 
     }
 }
 
-/// Whose failed logins a [`LoginThrottle`] counts.
+/// Whose attempts a [`LoginThrottle`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginSubject<'a> {
-    /// The e-mail address tried (whether or not an account has it, so a lock tells nothing about that).
+    /// Failed logins (and wrong current passwords) of an e-mail address (whether or not an account has
+    /// it, so a lock tells nothing about that).
     Email(&'a str),
-    /// The client's source IP address.
+    /// Failed logins from the client's source IP address.
     Client(&'a str),
+    /// Requests that mail a link to an e-mail address (password reset, verification), counted whether or
+    /// not an account has it.
+    MailTo(&'a str),
+    /// Requests that mail a link, from the client's source IP address.
+    MailFrom(&'a str),
 }
 
 impl LoginSubject<'_> {
     pub fn key(&self) -> Key {
-        match self {
-            LoginSubject::Email(email) => Key { pk: format!("LOGIN#EMAIL#{email}"), sk: "LOGIN".into() },
-            LoginSubject::Client(address) => Key { pk: format!("LOGIN#CLIENT#{address}"), sk: "LOGIN".into() },
-        }
+        let pk = match self {
+            LoginSubject::Email(email) => format!("LOGIN#EMAIL#{email}"),
+            LoginSubject::Client(address) => format!("LOGIN#CLIENT#{address}"),
+            LoginSubject::MailTo(email) => format!("LOGIN#MAILTO#{email}"),
+            LoginSubject::MailFrom(address) => format!("LOGIN#MAILFROM#{address}"),
+        };
+        Key { pk, sk: "LOGIN".into() }
     }
 }
 
@@ -436,12 +453,18 @@ impl LoginThrottle {
 
 pub const LOGIN_THROTTLE_KIND: &str = "LoginThrottle";
 
-/// What login reads first, in one BatchGetItem: the e-mail guard and the throttles of the e-mail address
-/// and of the client. The account itself follows with a GetItem once the guard names it.
-pub async fn login_reads(db: &Db, email: &str, client: Option<&str>) -> Result<(Option<EmailGuard>, LoginThrottle, Option<LoginThrottle>), ApiError> {
+/// What login (and a request that mails a link) reads first, in one BatchGetItem: the e-mail guard and the
+/// throttles of the e-mail address and of the client. The account itself follows with a GetItem once the
+/// guard names it.
+pub async fn login_reads(
+    db: &Db,
+    email: &str,
+    by_email: LoginSubject<'_>,
+    by_client: Option<LoginSubject<'_>>,
+) -> Result<(Option<EmailGuard>, LoginThrottle, Option<LoginThrottle>), ApiError> {
     let guard_key = Key::email_guard(email);
-    let email_key = LoginSubject::Email(email).key();
-    let client_key = client.map(|c| LoginSubject::Client(c).key());
+    let email_key = by_email.key();
+    let client_key = by_client.map(|c| c.key());
     let mut keys = vec![guard_key.clone(), email_key.clone()];
     keys.extend(client_key.clone());
     let mut items = db.batch_get(&keys).await?;
@@ -574,4 +597,164 @@ pub async fn clear_login_failures(db: &Db, subject: LoginSubject<'_>, now: i64) 
         Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
         Err(e) => Err(crate::error::sdk_error("DeleteItem", e)),
     }
+}
+
+/// The account and one of its items keyed under it (a password reset or an e-mail verification), in one
+/// strongly consistent BatchGetItem.
+pub async fn account_with<E: crate::model::Entity>(db: &Db, account_id: &str, key: &Key) -> Result<(Option<Account>, Option<E>), ApiError> {
+    let account_key = Key::account(account_id);
+    let mut items = db.batch_get(&[account_key.clone(), key.clone()]).await?;
+    let account = items.remove(&account_key).map(from_item::<Account>).transpose()?;
+    let item = items.remove(key).map(from_item::<E>).transpose()?;
+    Ok((account, item))
+}
+
+/// The account and its login throttle (for checking a current password), in one BatchGetItem.
+pub async fn account_and_throttle(db: &Db, account_id: &str, email: &str) -> Result<(Option<Account>, LoginThrottle), ApiError> {
+    let account_key = Key::account(account_id);
+    let throttle_key = LoginSubject::Email(email).key();
+    let mut items = db.batch_get(&[account_key.clone(), throttle_key.clone()]).await?;
+    let account = items.remove(&account_key).map(from_item::<Account>).transpose()?;
+    let throttle = match items.remove(&throttle_key) {
+        Some(item) => serde_dynamo::from_item(item).map_err(|_| ApiError::internal())?,
+        None => LoginThrottle::default(),
+    };
+    Ok((account, throttle))
+}
+
+/// Stores a pending password reset, replacing the account's earlier one (so only the newest link works).
+pub async fn put_password_reset(db: &Db, reset: &crate::model::PasswordReset) -> Result<(), ApiError> {
+    db.client
+        .put_item()
+        .table_name(&db.table)
+        .set_item(Some(super::to_item(reset)))
+        .send()
+        .await
+        .map_err(|e| crate::error::sdk_error("PutItem", e))?;
+    Ok(())
+}
+
+/// Stores a new e-mail verification link.
+pub async fn put_email_verification(db: &Db, verification: &crate::model::EmailVerification) -> Result<(), ApiError> {
+    db.client
+        .put_item()
+        .table_name(&db.table)
+        .set_item(Some(super::to_item(verification)))
+        .send()
+        .await
+        .map_err(|e| crate::error::sdk_error("PutItem", e))?;
+    Ok(())
+}
+
+/// Why a one-time link could not be redeemed in its transaction.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RedeemError {
+    /// The link's own condition failed: used (or replaced) meanwhile, or expired.
+    LinkGone,
+    /// The account changed meanwhile (its address, or it was deleted).
+    AccountChanged,
+    Api(ApiError),
+}
+
+impl From<TransactError> for RedeemError {
+    fn from(err: TransactError) -> Self {
+        match err {
+            TransactError::ConditionFailed { failed } if failed.first() == Some(&true) => RedeemError::LinkGone,
+            TransactError::ConditionFailed { .. } => RedeemError::AccountChanged,
+            TransactError::Api(err) => RedeemError::Api(err),
+        }
+    }
+}
+
+/// Updates of every identity of `account` (the same expression on each user item).
+fn identity_updates(db: &Db, account: &Account, expression: &str, values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>) -> Vec<TransactWriteItem> {
+    account
+        .identities
+        .iter()
+        .map(|(organization, user_id)| db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values.clone()))
+        .collect()
+}
+
+/// Writes `leading` (whose first item is the link's conditional write) and the identity updates: in one
+/// transaction when they fit (the usual case), else the leading ones with the first identities, then the
+/// rest (an account in more than ~98 organizations).
+async fn transact_leading(db: &Db, leading: Vec<TransactWriteItem>, rest: Vec<TransactWriteItem>) -> Result<(), RedeemError> {
+    let room = super::TRANSACTION_LIMIT.saturating_sub(leading.len());
+    let (first, later) = rest.split_at(room.min(rest.len()));
+    let mut items = leading;
+    items.extend_from_slice(first);
+    db.transact(items).await?;
+    for chunk in later.chunks(super::TRANSACTION_LIMIT) {
+        db.transact(chunk.to_vec()).await.map_err(|e| match e {
+            TransactError::Api(err) => RedeemError::Api(err),
+            TransactError::ConditionFailed { .. } => RedeemError::AccountChanged,
+        })?;
+    }
+    Ok(())
+}
+
+/// Redeems a password reset: the reset is deleted (conditioned on the token's hash and its validity, so
+/// of concurrent redemptions exactly one succeeds), the account gets the new password hash (conditioned
+/// on the address the link went to, which it thereby proves), every identity's sessions and tokens end,
+/// and the address's login lock is lifted.
+pub async fn redeem_password_reset(db: &Db, account: &Account, reset: &crate::model::PasswordReset, password_hash: &str, now: i64) -> Result<(), RedeemError> {
+    let leading = vec![
+        db.delete_with_values(
+            &Key::password_reset(&account.id),
+            Some("tokenHash = :hash AND validUntil > :now"),
+            vec![(":hash", s(&reset.token_hash)), (":now", n(now))],
+        ),
+        db.update(
+            &Key::account(&account.id),
+            "SET passwordHash = :password, emailVerified = :verified",
+            Some("email = :email"),
+            &[],
+            vec![(":password", s(password_hash)), (":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":email", s(&reset.email))],
+        ),
+        db.delete(&LoginSubject::Email(&reset.email).key(), None),
+    ];
+    let rest = identity_updates(
+        db,
+        account,
+        "SET isEmailVerified = :verified ADD sessionEpoch :one, version :one",
+        vec![(":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":one", n(1))],
+    );
+    transact_leading(db, leading, rest).await
+}
+
+/// Marks the address of `verification` verified: the link is marked used (conditioned on not being used
+/// yet and on its address), the account and every identity get `emailVerified` (conditioned on the account
+/// still having that address).
+pub async fn confirm_email(db: &Db, account: &Account, verification: &crate::model::EmailVerification, now: i64) -> Result<(), RedeemError> {
+    let verified = aws_sdk_dynamodb::types::AttributeValue::Bool(true);
+    let leading = vec![
+        db.update(
+            &Key::email_verification(&verification.account_id, &verification.key_hash),
+            "SET usedAt = :now",
+            Some("attribute_exists(PK) AND attribute_not_exists(usedAt) AND validUntil > :now"),
+            &[],
+            vec![(":now", n(now))],
+        ),
+        db.update(&Key::account(&account.id), "SET emailVerified = :verified", Some("email = :email"), &[], vec![(":verified", verified.clone()), (":email", s(&verification.email))]),
+    ];
+    let rest = identity_updates(db, account, "SET isEmailVerified = :verified ADD version :one", vec![(":verified", verified), (":one", n(1))]);
+    transact_leading(db, leading, rest).await
+}
+
+/// Changes the account's password, ends every session and token of all its identities, and starts
+/// `session` (made with the caller's new session epoch) in the same transaction. Conditioned on the
+/// password hash that was checked, so a concurrent change cannot be overwritten unseen.
+pub async fn change_password(db: &Db, account: &Account, password_hash: &str, session: &Session) -> Result<(), RedeemError> {
+    let leading = vec![
+        db.update(
+            &Key::account(&account.id),
+            "SET passwordHash = :password",
+            Some("passwordHash = :checked"),
+            &[],
+            vec![(":password", s(password_hash)), (":checked", s(&account.password_hash))],
+        ),
+        db.put_new(session),
+    ];
+    let rest = identity_updates(db, account, "ADD sessionEpoch :one, version :one", vec![(":one", n(1))]);
+    transact_leading(db, leading, rest).await
 }

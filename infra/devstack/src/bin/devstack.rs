@@ -70,6 +70,8 @@ async fn main() -> Result<(), String> {
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
         super_users: std::env::var("SUPER_USER_EMAILS").unwrap_or_default().split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect(),
         self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.is_empty()),
+        email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
+        password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
     };
     config.check().map_err(|e| e.to_string())?;
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);

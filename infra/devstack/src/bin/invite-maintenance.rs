@@ -37,6 +37,8 @@ async fn main() -> Result<(), String> {
         invite_lifetime: DEFAULT_INVITE_LIFETIME,
         invite_retention: DEFAULT_INVITE_RETENTION,
         super_users: Vec::new(),
+        email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
+        password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
     };
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
