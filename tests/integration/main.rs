@@ -3,6 +3,7 @@
 mod bad_input;
 mod binaries;
 mod contract;
+mod credentials;
 mod experiences;
 mod guessing;
 mod idempotency;

@@ -1,0 +1,307 @@
+//! Account recovery and proven e-mail addresses: password reset, password change, e-mail verification,
+//! and operator rights that need a verified address (the escalation through an e-mail change or a sign-up
+//! with an unclaimed operator address, as regression tests).
+
+use accounts::domain::credentials::{MAIL_REQUESTS_PER_EMAIL, RESET_REQUESTED};
+use accounts::domain::session::LOGIN_FAILURES_PER_EMAIL;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
+use tests::{Auth, PASSWORD, SUPER_USER, TestEnv, link_token, mails_to, organization_name, signup_form};
+
+const NEW_PASSWORD: &str = "a brand new horse battery";
+
+fn reset_body(token: &str, password: &str) -> serde_json::Value {
+    json!({"token": token, "password": {"password1": password, "password2": password}})
+}
+
+/// Ends a link's validity now (with the TTL the model derives from it).
+async fn expire(env: &TestEnv, pk: &str, sk: &str) {
+    let now = accounts::ids::now_millis();
+    env.set_attribute(pk, sk, "validUntil", AttributeValue::N(now.to_string())).await;
+    env.set_attribute(pk, sk, "expiresAt", AttributeValue::N((now / 1000 + 24 * 3600).to_string())).await;
+}
+
+/// The three operator routes, as `auth`: their statuses.
+async fn operator_statuses(env: &TestEnv, auth: &Auth, organization: &str) -> [u16; 3] {
+    let create = env.post("/api/organizations", json!({"ownerEmail": format!("new-{}@example.org", &accounts::ids::new_object_id()[..10]), "organizationName": organization_name("Claimed")}), auth).await;
+    let plan = env.request("PATCH", &format!("/api/organizations/{organization}/plan"), Some(json!({"includedUsers": 100000})), auth).await;
+    let credits = env.post(&format!("/api/organizations/{organization}/credits"), json!({"milliCredits": 100000000, "comment": "mine"}), auth).await;
+    [create.status, plan.status, credits.status]
+}
+
+#[tokio::test]
+async fn changing_ones_address_to_an_operators_grants_nothing_until_the_link_mailed_there_is_followed() {
+    let ops = format!("ops-{}@instance.test", &accounts::ids::new_object_id()[..10]);
+    let env = TestEnv::with_config({
+        let ops = ops.clone();
+        move |config| config.super_users.push(ops)
+    })
+    .await;
+    let owner = env.create_organization(&organization_name("Escalating")).await;
+    let changed = env.patch_user(&owner.user_id, json!({"email": ops, "currentPassword": PASSWORD}), &owner.auth()).await;
+    assert_eq!((changed.status, &changed.body["isEmailVerified"]), (200, &json!(false)), "{:?}", changed.body);
+    let session = Auth::Bearer(env.login(&ops, PASSWORD).await);
+    let before = env.scan().await;
+    assert_eq!(operator_statuses(&env, &session, &owner.organization).await, [403, 403, 403]);
+    assert_eq!(env.scan().await, before, "the refusals changed nothing");
+    // The old address was told; the new one got the link.
+    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject.contains("e-mail address was changed") && m.text.contains(&ops)));
+    let key = link_token(&ops, "/verifyEmail/", &env.account_id(&ops).await).await.expect("a link went to the new address");
+    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await.status, 200);
+    assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], true);
+    assert_eq!(operator_statuses(&env, &session, &owner.organization).await, [200, 200, 200], "the mailbox's owner is the operator");
+}
+
+#[tokio::test]
+async fn signing_up_with_an_unclaimed_operator_address_grants_nothing_until_verified() {
+    let env = TestEnv::new().await;
+    let signed_up = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Squatters")), &Auth::None).await;
+    assert_eq!(signed_up.status, 200);
+    let organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();
+    let session = Auth::Bearer(env.login(SUPER_USER, PASSWORD).await);
+    assert_eq!(operator_statuses(&env, &session, &organization).await, [403, 403, 403]);
+    env.verify_email(SUPER_USER, &session).await;
+    assert_eq!(operator_statuses(&env, &session, &organization).await, [200, 200, 200]);
+}
+
+#[tokio::test]
+async fn an_operator_creating_an_organization_for_an_unproven_account_invites_the_mailbox_instead() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await;
+    let claimant = env.create_organization(&organization_name("Claimant")).await;
+    let created = env.post("/api/organizations", json!({"ownerEmail": claimant.email, "organizationName": "Big Lab", "organization": "big"}), &operator.auth()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(created.body["owner"], json!(null), "nobody owns it yet: {:?}", created.body);
+    let listed = env.get("/api/organizations", &claimant.auth()).await;
+    assert!(!listed.body.to_string().contains("\"big\""), "the claimant is not a member: {}", listed.body);
+    assert!(mails_to(&claimant.email).await.iter().any(|m| m.text.contains("/invite/")), "the address got the owner invite");
+}
+
+#[tokio::test]
+async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the_address() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Forgetful")).await;
+    let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
+    let api_token = Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let account_id = env.account_id(&owner.email).await;
+
+    // The same answer for an address with and without an account; only the account's gets mail.
+    let stranger = format!("nobody-{}@example.org", &account_id[..8]);
+    let known = env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
+    let unknown = env.post("/api/auth/startResetPassword", json!({"email": stranger}), &Auth::None).await;
+    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    assert_eq!(known.body["messages"][0]["success"], RESET_REQUESTED);
+    assert!(mails_to(&stranger).await.is_empty());
+    let first = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.expect("the reset mail");
+    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password Reset"));
+    // Only the newest link works.
+    env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
+    let newest = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.unwrap();
+    assert_ne!(first, newest);
+    let before = env.scan().await;
+    for (token, password, code) in [
+        (first.as_str(), NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
+        ("garbage", NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
+        (&format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
+        (newest.as_str(), "short", "user.password.tooShort"),
+    ] {
+        let refused = env.post("/api/auth/resetPassword", reset_body(token, password), &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (400, code), "{token}: {:?}", refused.body);
+    }
+    let mismatched = env.post("/api/auth/resetPassword", json!({"token": newest, "password": {"password1": NEW_PASSWORD, "password2": "something else entirely"}}), &Auth::None).await;
+    assert_eq!(mismatched.status, 400);
+    assert_eq!(env.scan().await, before, "refused resets changed nothing");
+
+    let reset = env.post("/api/auth/resetPassword", reset_body(&newest, NEW_PASSWORD), &Auth::None).await;
+    assert_eq!(reset.status, 200, "{:?}", reset.body);
+    for (name, auth) in [("session", owner.auth()), ("other session", other_session), ("API token", api_token)] {
+        assert_eq!(env.get("/api/user", &auth).await.status, 401, "the {name} ended");
+    }
+    let old = env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(old.status, 401);
+    let session = Auth::Bearer(env.login(&owner.email, NEW_PASSWORD).await);
+    assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], true, "following the link proved the address");
+    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password changed"));
+    let again = env.post("/api/auth/resetPassword", reset_body(&newest, PASSWORD), &Auth::None).await;
+    assert_eq!((again.status, again.error_code()), (400, "auth.resetPassword.tokenInvalid"), "single use");
+
+    // An expired link.
+    env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
+    let expiring = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.unwrap();
+    expire(&env, &format!("ACCOUNT#{account_id}"), "RESET").await;
+    let expired = env.post("/api/auth/resetPassword", reset_body(&expiring, PASSWORD), &Auth::None).await;
+    assert_eq!((expired.status, expired.error_code()), (400, "auth.resetPassword.tokenExpired"));
+}
+
+#[tokio::test]
+async fn of_concurrent_resets_with_one_token_exactly_one_succeeds() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Racing")).await;
+    let token = env.seed_password_reset(&owner.email).await;
+    let attempts = (0..6).map(|i| {
+        let env = &env;
+        let token = token.clone();
+        async move { env.post("/api/auth/resetPassword", reset_body(&token, &format!("{NEW_PASSWORD} {i}")), &Auth::None).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<(u16, String)> = answers.iter().map(|a| (a.status, a.error_code().to_owned())).collect();
+    assert_eq!(statuses.iter().filter(|(s, _)| *s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|(s, code)| *s == 200 || (*s, code.as_str()) == (400, "auth.resetPassword.tokenInvalid")), "{statuses:?}");
+    let winner = answers.iter().position(|a| a.status == 200).unwrap();
+    env.login(&owner.email, &format!("{NEW_PASSWORD} {winner}")).await;
+}
+
+#[tokio::test]
+async fn reset_requests_are_throttled_per_address_known_or_not() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Flooded")).await;
+    let stranger = format!("stranger-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    for email in [owner.email.as_str(), stranger.as_str()] {
+        for _ in 0..MAIL_REQUESTS_PER_EMAIL {
+            assert_eq!(env.post("/api/auth/startResetPassword", json!({"email": email}), &Auth::None).await.status, 200);
+        }
+        let refused = env.post("/api/auth/startResetPassword", json!({"email": email}), &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (429, "auth.mail.tooManyRequests"), "{email}");
+        assert!(refused.header("retry-after").is_some());
+    }
+    let resets = mails_to(&owner.email).await.iter().filter(|m| m.subject == "WEBKNOSSOS | Password Reset").count();
+    assert_eq!(resets, MAIL_REQUESTS_PER_EMAIL as usize, "no mail past the limit");
+    let invalid = env.post("/api/auth/startResetPassword", json!({"email": "not an address"}), &Auth::None).await;
+    assert_eq!(invalid.status, 400);
+}
+
+#[tokio::test]
+async fn changing_the_password_checks_the_old_one_and_ends_every_other_credential() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Careful")).await;
+    let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
+    let api_token = Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let body = |old: &str, new: &str| json!({"oldPassword": old, "password": {"password1": new, "password2": new}});
+
+    let before = env.scan().await;
+    let short = env.post("/api/auth/changePassword", body(PASSWORD, "short"), &owner.auth()).await;
+    assert_eq!(short.status, 400);
+    let anonymous = env.post("/api/auth/changePassword", body(PASSWORD, NEW_PASSWORD), &Auth::None).await;
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(env.scan().await, before);
+    let wrong = env.post("/api/auth/changePassword", body("not my password", NEW_PASSWORD), &owner.auth()).await;
+    assert_eq!((wrong.status, wrong.error_code()), (403, "user.currentPassword.wrong"));
+
+    let changed = env.post("/api/auth/changePassword", body(PASSWORD, NEW_PASSWORD), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert!(changed.header("set-cookie").is_some_and(|c| c.starts_with("id=")));
+    let renewed = Auth::Bearer(changed.body["token"].as_str().unwrap().to_owned());
+    assert_eq!(env.get("/api/user", &renewed).await.status, 200, "the caller goes on with the new session");
+    for (name, auth) in [("presented session", owner.auth()), ("other session", other_session), ("API token", api_token)] {
+        assert_eq!(env.get("/api/user", &auth).await.status, 401, "the {name} ended");
+    }
+    env.login(&owner.email, NEW_PASSWORD).await;
+    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password changed"));
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_like_failed_logins_on_both_routes() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Guessed")).await;
+    let body = json!({"oldPassword": "guess", "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
+    for attempt in 1..LOGIN_FAILURES_PER_EMAIL {
+        let answer = if attempt % 2 == 0 {
+            env.post("/api/auth/changePassword", body.clone(), &owner.auth()).await
+        } else {
+            env.patch_user(&owner.user_id, json!({"email": "new@example.org", "currentPassword": "guess"}), &owner.auth()).await
+        };
+        assert_eq!((answer.status, answer.error_code()), (403, "user.currentPassword.wrong"), "attempt {attempt}");
+    }
+    let locking = env.post("/api/auth/changePassword", body.clone(), &owner.auth()).await;
+    assert_eq!((locking.status, locking.error_code()), (429, "auth.login.locked"));
+    // Locked: the right password is refused too, on both routes and at login.
+    let right = json!({"oldPassword": PASSWORD, "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
+    assert_eq!(env.post("/api/auth/changePassword", right, &owner.auth()).await.status, 429);
+    assert_eq!(env.patch_user(&owner.user_id, json!({"email": "new@example.org", "currentPassword": PASSWORD}), &owner.auth()).await.status, 429);
+    assert_eq!(env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await.status, 429);
+}
+
+#[tokio::test]
+async fn a_right_current_password_after_wrong_ones_clears_the_count() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Recovered")).await;
+    let wrong = json!({"oldPassword": "guess", "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
+    assert_eq!(env.post("/api/auth/changePassword", wrong, &owner.auth()).await.status, 403);
+    assert!(env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("LOGIN#EMAIL#{}", owner.email)));
+    let right = json!({"oldPassword": PASSWORD, "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
+    assert_eq!(env.post("/api/auth/changePassword", right, &owner.auth()).await.status, 200);
+    assert!(!env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("LOGIN#EMAIL#{}", owner.email)), "the count was cleared");
+}
+
+#[tokio::test]
+async fn verification_links_prove_the_current_address_once() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Verifying")).await;
+    let account_id = env.account_id(&owner.email).await;
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    let asked = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
+    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "Verify Your Email at WEBKNOSSOS"));
+    let key = link_token(&owner.email, "/verifyEmail/", &account_id).await.unwrap();
+
+    let before = env.scan().await;
+    for bad in ["garbage", &format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
+        let refused = env.post(&format!("/api/verifyEmail/{bad}"), json!({}), &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (400, "user.email.verification.keyInvalid"));
+    }
+    assert_eq!(env.scan().await, before);
+    let verified = env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+    assert_eq!((verified.status, &verified.body), (200, &json!({})));
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
+    let used = env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+    assert_eq!((used.status, used.error_code()), (400, "user.email.verification.keyUsed"));
+    let already = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
+    assert_eq!(already.body["messages"][0]["success"], "Your e-mail address is verified already");
+
+    // A link for the address before a change is refused as such; the new address is unverified.
+    let spare = env.seed_email_verification(&owner.email).await;
+    let new_email = format!("moved-{}@example.org", &account_id[..8]);
+    assert_eq!(env.patch_user(&owner.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth()).await.status, 200);
+    let stale = env.post(&format!("/api/verifyEmail/{spare}"), json!({}), &Auth::None).await;
+    assert_eq!((stale.status, stale.error_code()), (400, "user.email.verification.emailDoesNotMatch"));
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    let fresh = link_token(&new_email, "/verifyEmail/", &account_id).await.expect("the new address got a link");
+    // An expired link.
+    let hash = accounts::auth::sha256_hex(&fresh);
+    expire(&env, &format!("ACCOUNT#{account_id}"), &format!("VERIFY#{hash}")).await;
+    let expired = env.post(&format!("/api/verifyEmail/{fresh}"), json!({}), &Auth::None).await;
+    assert_eq!((expired.status, expired.error_code()), (400, "user.email.verification.linkExpired"));
+}
+
+#[tokio::test]
+async fn activated_verification_mails_links_at_sign_up_and_required_verification_holds_logins() {
+    let env = TestEnv::with_config(|config| {
+        config.email_verification.activated = true;
+        config.email_verification.required = true;
+        config.email_verification.grace_period = std::time::Duration::ZERO;
+    })
+    .await;
+    let email = format!("strict-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let signed_up = env.post("/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Strict")), &Auth::None).await;
+    assert_eq!(signed_up.status, 200);
+    let account_id = env.account_id(&email).await;
+    let first = link_token(&email, "/verifyEmail/", &account_id).await.expect("sign-up mailed a link");
+    let refused = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "auth.emailNotVerified"));
+    let second = link_token(&email, "/verifyEmail/", &account_id).await.unwrap();
+    assert_ne!(first, second, "the refused login mailed a fresh link");
+    assert_eq!(env.post(&format!("/api/verifyEmail/{second}"), json!({}), &Auth::None).await.status, 200);
+    let session = Auth::Bearer(env.login(&email, PASSWORD).await);
+
+    // An invite sign-up with the invited address is proven by the invite: no link, and logins work.
+    let invited = format!("invited-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [invited], "autoActivate": true}), &session).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let token = tests::invite_token(mails_to(&invited).await.last().unwrap());
+    let mut form = signup_form(&invited, "ignored");
+    form["inviteToken"] = json!(token);
+    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!((registered.status, &registered.body["isEmailVerified"]), (200, &json!(true)), "{:?}", registered.body);
+    assert!(!mails_to(&invited).await.iter().any(|m| m.text.contains("/verifyEmail/")));
+    env.login(&invited, PASSWORD).await;
+}
