@@ -27,6 +27,9 @@ fn body_routes(organization: &str, user: &str, team: &str) -> Vec<(&'static str,
         ("delete_organization", "DELETE", format!("/api/organizations/{organization}"), json!({"confirmation": "Operator Lab"})),
         ("change_plan", "PATCH", format!("/api/organizations/{organization}/plan"), json!({"pricingPlan": "Team", "paidUntil": 4102444800000i64, "includedUsers": 10})),
         ("add_credits", "POST", format!("/api/organizations/{organization}/credits"), json!({"milliCredits": 1000, "comment": "top-up"})),
+        ("start_reset_password", "POST", "/api/auth/startResetPassword".into(), json!({"email": "someone@example.org"})),
+        ("reset_password", "POST", "/api/auth/resetPassword".into(), json!({"token": "not-a-token", "password": {"password1": PASSWORD, "password2": PASSWORD}})),
+        ("change_password", "POST", "/api/auth/changePassword".into(), json!({"oldPassword": PASSWORD, "password": {"password1": PASSWORD, "password2": PASSWORD}})),
     ]
 }
 

@@ -243,6 +243,10 @@ async fn prepare() -> World {
             if kind == Kind::Deactivated {
                 assert_eq!(env.patch_user(&user_id, json!({"isActive": false}), &owner_b.auth()).await.status, 200);
             }
+            if kind == Kind::SuperUser {
+                // Registered with an address other than the invited one: proven only by its own link.
+                env.verify_email(&email, &Auth::Bearer(session.clone())).await;
+            }
             (email, session)
         };
         callers.push(Caller { kind, foreign: true, email, organization: owner_b.organization.clone(), session: Some(session) });
@@ -329,6 +333,8 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 ("INVITE_TOKEN", token),
                 ("INVITE_ID", invite_id),
                 ("RESET_TOKEN", reset_token),
+                // The callers log in again later with the same password.
+                ("NEW_PASSWORD", PASSWORD.to_owned()),
                 ("VERIFY_KEY", verify_key),
                 ("UNIQUE", unique()),
             ];

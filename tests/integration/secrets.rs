@@ -178,6 +178,23 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     let failed = run.call("failed login", "POST", "/api/auth/login", Some(json!({"email": newcomer, "password": wrong_password})), &Auth::None).await;
     assert_eq!(failed.status, 401);
     let newcomer_again = run.login(&newcomer, new_password).await;
+    // Recovery: a reset requested and followed, a verification link asked for and followed, a password
+    // change. The reset and verification items are in the table only until used: snapshot it first.
+    let reset_password = "a reset password for the owner";
+    let changed_password = "a changed password for the owner";
+    run.call("reset requested", "POST", "/api/auth/startResetPassword", Some(json!({"email": owner_email})), &Auth::None).await;
+    let owner_account = unlogged(env.account_id(&owner_email)).await;
+    let reset_token = unlogged(tests::link_token(&owner_email, "finishResetPassword?token=", &owner_account)).await.expect("the reset mail");
+    run.call("verification asked", "POST", "/api/verifyEmail", Some(json!({})), &other).await;
+    let other_account = unlogged(env.account_id(&other_email)).await;
+    let verify_key = unlogged(tests::link_token(&other_email, "/verifyEmail/", &other_account)).await.expect("the verification mail");
+    table.extend(unlogged(env.scan()).await);
+    let reset = json!({"token": reset_token, "password": {"password1": reset_password, "password2": reset_password}});
+    assert_eq!(run.call("reset", "POST", "/api/auth/resetPassword", Some(reset), &Auth::None).await.status, 200);
+    assert_eq!(run.call("verify", "POST", &format!("/api/verifyEmail/{verify_key}"), Some(json!({})), &Auth::None).await.status, 200);
+    let owner_after_reset = run.login(&owner_email, reset_password).await;
+    let change = json!({"oldPassword": reset_password, "password": {"password1": changed_password, "password2": changed_password}});
+    let owner_after_change = run.call_returning("change password", "POST", "/api/auth/changePassword", Some(change), &Auth::Bearer(owner_after_reset.clone())).await;
     run.call("logout", "POST", "/api/auth/logout", Some(json!({})), &Auth::Bearer(newcomer_again.clone())).await;
     run.call("logout everywhere", "POST", "/api/auth/logoutEverywhere", Some(json!({})), &other).await;
     run.call("revoke token", "DELETE", "/api/auth/token", None, &Auth::Token(owner_token.clone())).await;
@@ -192,12 +209,18 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
 
     // Every secret of the run: passwords, what the table holds (hashes, nonces), and every token.
     table.extend(env.scan().await);
-    let mut secrets: Vec<(String, String)> = vec![("password", PASSWORD), ("new password", new_password), ("wrong password", wrong_password)]
+    let mut secrets: Vec<(String, String)> = vec![
+        ("password", PASSWORD),
+        ("new password", new_password),
+        ("wrong password", wrong_password),
+        ("reset password", reset_password),
+        ("changed password", changed_password),
+    ]
         .into_iter()
         .map(|(what, s)| (what.to_owned(), s.to_owned()))
         .collect();
     for item in &table {
-        for attribute in ["passwordHash", "nonce", "tokenHash"] {
+        for attribute in ["passwordHash", "nonce", "tokenHash", "keyHash"] {
             let value = text(item, attribute);
             if !value.is_empty() {
                 secrets.push((format!("{attribute} of {}", text(item, "entity")), value.clone()));
@@ -210,8 +233,9 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     }
     assert!(secrets.iter().any(|(what, _)| what.starts_with("passwordHash")), "the table has password hashes");
     assert!(secrets.iter().filter(|(what, _)| what.starts_with("nonce")).count() >= 4, "personal token and invite nonces");
-    let sessions = [&owner_session, &other_session, &switched, &newcomer_session, &newcomer_again];
-    for token in sessions.iter().copied().chain([&owner_token, &newcomer_token]).chain(invite_tokens.iter()) {
+    assert!(secrets.iter().any(|(what, _)| what.starts_with("keyHash")) && secrets.iter().any(|(what, _)| what == "tokenHash of PasswordReset"), "reset and verification hashes");
+    let sessions = [&owner_session, &other_session, &switched, &newcomer_session, &newcomer_again, &owner_after_reset, &owner_after_change];
+    for token in sessions.iter().copied().chain([&owner_token, &newcomer_token, &reset_token, &verify_key]).chain(invite_tokens.iter()) {
         for part in token_secrets(token) {
             secrets.push((format!("token {}", &token[..10]), part));
         }

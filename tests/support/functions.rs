@@ -79,6 +79,7 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
         ("GUEST_SESSION", guest.session.clone()),
         ("OPERATOR_SESSION", operator_session),
         ("MEMBER_SESSION", member.session.clone()),
+        ("NEW_PASSWORD", "another horse battery".to_owned()),
         ("RESET_TOKEN", reset_token),
         ("VERIFY_KEY", verify_key),
         ("EMAIL", owner.email.clone()),

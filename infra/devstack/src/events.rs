@@ -133,7 +133,7 @@ pub const SAMPLES: &[Sample] = &[
         "change_password",
         "/auth/changePassword",
         "",
-        Some(r#"{"oldPassword":"correct horse battery","password":{"password1":"another horse battery","password2":"another horse battery"}}"#),
+        Some(r#"{"oldPassword":"correct horse battery","password":{"password1":"${NEW_PASSWORD}","password2":"${NEW_PASSWORD}"}}"#),
         Member,
     ),
     http("revoke_token", "/auth/token", "", None, Owner),
