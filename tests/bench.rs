@@ -31,6 +31,8 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("users_by_experience", "experience query", "3"),
     ("get_organization", "organization overview", "2"),
     ("login", "login (argon2id)", "4 (2 + 1 + 1)"),
+    ("start_reset_password", "start a password reset (address with an account)", "5 (1 + 2 throttles + 1 + 1)"),
+    ("reset_password", "reset the password (argon2id)", "2"),
 ];
 
 struct RequestLog {
@@ -87,6 +89,9 @@ struct Inputs {
     values: Vec<(&'static str, String)>,
     /// (invite token, guest session) per join.
     joins: Vec<(String, String)>,
+    /// (address with an account, a reset token of it) per reset request: each request its own address
+    /// (reset requests are throttled per address).
+    recovering: Vec<(String, String)>,
 }
 
 impl Inputs {
@@ -113,9 +118,19 @@ impl Inputs {
                 let team = &self.values.iter().find(|(name, _)| *name == "TEAM_ID").unwrap().1;
                 Some(json!({"userIds": [user], "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
             }
+            "start_reset_password" => Some(json!({"email": self.recovering[n].0})),
+            "reset_password" => {
+                let password = "a reset horse battery";
+                Some(json!({"token": self.recovering[n].1, "password": {"password1": password, "password2": password}}))
+            }
             _ => None,
         };
-        event_with(function, &values, body)
+        let mut event = event_with(function, &values, body);
+        if function == "start_reset_password" {
+            // Many clients, as on AWS (reset requests are throttled per client too).
+            event["requestContext"]["http"]["sourceIp"] = json!(format!("198.51.100.{}", n % 250));
+        }
+        event
     }
 }
 
@@ -155,7 +170,12 @@ async fn main() {
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
     eprintln!("preparing {} invites to accept", COLD_STARTS + WARM_REQUESTS);
     let joins = guests_with_invites(&env, &session, COLD_STARTS + WARM_REQUESTS).await;
-    let inputs = Inputs { values, joins };
+    let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, COLD_STARTS + WARM_REQUESTS, |_| Vec::new()).await;
+    let mut recovering = Vec::new();
+    for (account_id, email) in seeded.account_ids.iter().zip(&seeded.emails) {
+        recovering.push((email.clone(), env.seed_password_reset_for(account_id, email).await));
+    }
+    let inputs = Inputs { values, joins, recovering };
 
     let mut report = String::new();
     let mut rows = Vec::new();
@@ -175,7 +195,7 @@ async fn main() {
             inits.push(ms(process.init_duration().unwrap()));
             firsts.push(ms(answered - process.spawned_at));
         }
-        let warm = if *function == "login" { WARM_LOGINS } else { WARM_REQUESTS };
+        let warm = if matches!(*function, "login" | "reset_password") { WARM_LOGINS } else { WARM_REQUESTS };
         eprintln!("{function}: {warm} warm requests");
         let mut process = FunctionProcess::start(&path, MEMORY_MB, &environment).await.unwrap();
         let mut latencies = Vec::new();

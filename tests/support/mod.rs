@@ -397,7 +397,12 @@ impl TestEnv {
     /// Stores a password reset for the account of `email` directly (as `startResetPassword` would, without
     /// its mail and throttle) and returns its token.
     pub async fn seed_password_reset(&self, email: &str) -> String {
-        let account_id = self.account_id(email).await;
+        self.seed_password_reset_for(&self.account_id(email).await, email).await
+    }
+
+    /// [`TestEnv::seed_password_reset`] for a known account id.
+    pub async fn seed_password_reset_for(&self, account_id: &str, email: &str) -> String {
+        let account_id = account_id.to_owned();
         let token = format!("{account_id}.{}", accounts::ids::new_secret().repeat(2).get(..43).unwrap());
         let now = accounts::ids::now_millis();
         let reset = accounts::model::PasswordReset {

@@ -14,6 +14,7 @@ use crate::TestEnv;
 pub struct Seeded {
     pub user_ids: Vec<String>,
     pub emails: Vec<String>,
+    pub account_ids: Vec<String>,
 }
 
 /// Adds `count` active members to `organization_id`'s Default team; member `i` gets the experiences
@@ -22,7 +23,7 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
     let organization: Organization = env.app.db.get(&Key::organization(organization_id)).await.unwrap().unwrap();
     let now = accounts::ids::now_millis();
     let mut items: Vec<Item> = Vec::with_capacity(count * 5);
-    let mut seeded = Seeded { user_ids: Vec::with_capacity(count), emails: Vec::with_capacity(count) };
+    let mut seeded = Seeded { user_ids: Vec::with_capacity(count), emails: Vec::with_capacity(count), account_ids: Vec::with_capacity(count) };
     let mut domains = std::collections::BTreeSet::new();
     for i in 0..count {
         let (account_id, user_id) = (accounts::ids::new_object_id(), accounts::ids::new_object_id());
@@ -67,7 +68,7 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
             version: 0,
             may_delete_organization: false,
         };
-        items.push(to_item(&EmailGuard { email: email.clone(), account_id }));
+        items.push(to_item(&EmailGuard { email: email.clone(), account_id: account_id.clone() }));
         items.push(to_item(&account));
         items.push(to_item(&Membership {
             organization: organization_id.to_owned(),
@@ -77,6 +78,7 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
         }));
         items.push(to_item(&user));
         seeded.user_ids.push(user_id);
+        seeded.account_ids.push(account_id.clone());
         seeded.emails.push(email);
     }
     for domain in domains {
