@@ -243,19 +243,25 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     };
     let user: User = store::from_item(user)?;
     let organization: Organization = store::from_item(organization)?;
-    let valid = match &credential {
+    // The credential is the stored one (`genuine`), and not ended by a newer session epoch (`current`).
+    let (genuine, current) = match &credential {
         Credential::Session { session_epoch, user_id, .. } => {
             let session: Session = store::from_item(credential_item)?;
-            session.user_id == *user_id && session.expires_at > crate::ids::now_seconds() && *session_epoch == user.session_epoch
+            (session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(), *session_epoch == user.session_epoch)
         }
         Credential::ApiToken { token, .. } => {
             let stored: ApiToken = store::from_item(credential_item)?;
             let presented_hash = sha256_hex(token);
-            aws_lc_rs::constant_time::verify_slices_are_equal(presented_hash.as_bytes(), stored.token_hash.as_bytes()).is_ok()
-                && stored.session_epoch == user.session_epoch
+            let genuine = aws_lc_rs::constant_time::verify_slices_are_equal(presented_hash.as_bytes(), stored.token_hash.as_bytes()).is_ok();
+            (genuine, stored.session_epoch == user.session_epoch)
         }
     };
-    if !valid {
+    if !genuine {
+        return Err(ApiError::invalid_credential());
+    }
+    // A deactivated identity is told so (deactivation also ended its credentials' epoch); everyone else
+    // with an ended credential gets the generic refusal.
+    if !current && !user.is_deactivated {
         return Err(ApiError::invalid_credential());
     }
     if organization.is_being_deleted() {

@@ -186,6 +186,33 @@ async fn deactivation_ends_sessions_and_personal_tokens() {
     // Refused on every route, not only GET /user.
     assert_refused(&env.post("/api/auth/logoutEverywhere", json!({}), &token).await, 401, &["user.deactivated"], "deactivated token");
     assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200);
+    // For good: reactivation brings none of them back; a new login works.
+    assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
+    for auth in [member.auth(), session, token] {
+        assert_eq!(env.get("/api/user", &auth).await.status, 401, "{auth:?} after reactivation");
+    }
+    let again = Auth::Bearer(env.login(&member.email, PASSWORD).await);
+    assert_eq!(env.get("/api/user", &again).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_team_manager_cannot_bring_back_a_deactivated_admin() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let manager = env.member(&owner, "Tim", "Manager", &[(&red, true)]).await;
+    let admin = env.member(&owner, "Ada", "Admin", &[(&red, false)]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
+    let before = env.scan().await;
+    let refused = env.patch_user(&admin.user_id, json!({"isActive": true}), &manager.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "user.activate.adminRights"), "{:?}", refused.body);
+    assert_eq!(env.scan().await, before);
+    // A plain member the manager may bring back.
+    let plain = env.member(&owner, "Pia", "Plain", &[(&red, false)]).await;
+    assert_eq!(env.patch_user(&plain.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&plain.user_id, json!({"isActive": true}), &manager.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200, "an admin may");
 }
 
 #[tokio::test]

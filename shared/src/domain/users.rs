@@ -143,6 +143,17 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
             if !may_edit {
                 return Err(ApiError::forbidden("user.activate.notAllowed", "Only admins and the user's team managers activate users"));
             }
+            // Bringing back admin, dataset-manager or deletion rights is an admin's decision (granting new
+            // ones is refused below).
+            if target.is_admin || target.is_dataset_manager || target.may_delete_organization {
+                if !caller.is_admin {
+                    return Err(ApiError::forbidden(
+                        "user.activate.adminRights",
+                        "Only admins activate a user who holds admin, dataset manager or deletion rights",
+                    ));
+                }
+                needs_admin = true;
+            }
             after.is_deactivated = false;
             activated = true;
         }
@@ -157,6 +168,9 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
                 return Err(ApiError::forbidden("user.deactivate.owner", "The organization's owner cannot be deactivated"));
             }
             after.is_deactivated = true;
+            // Ends every session and personal token of the identity for good: reactivation does not
+            // bring them back.
+            after.session_epoch += 1;
             deactivated = true;
             needs_admin = true;
         }
@@ -795,6 +809,25 @@ mod tests {
         let other_admin = User { is_admin: true, ..user("other", &[]) };
         let planned = plan_change(&admin, &other_admin, &deactivate, &teams()).unwrap();
         assert!(planned.deactivated && planned.loses_admin && planned.needs_admin);
+        assert_eq!(planned.after.session_epoch, other_admin.session_epoch + 1, "its sessions and tokens end for good");
+    }
+
+    #[test]
+    fn only_admins_bring_back_a_user_with_rights() {
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let manager = user("manager", &[("red", true)]);
+        let activate = UserPatch { is_active: Some(true), ..UserPatch::default() };
+        let plain = User { is_deactivated: true, ..user("plain", &[("red", false)]) };
+        assert!(plan_change(&manager, &plain, &activate, &teams()).unwrap().activated);
+        for holder in [
+            User { is_admin: true, ..plain.clone() },
+            User { is_dataset_manager: true, ..plain.clone() },
+            User { is_admin: true, may_delete_organization: true, ..plain.clone() },
+        ] {
+            assert_eq!(plan_change(&manager, &holder, &activate, &teams()).unwrap_err().code, "user.activate.adminRights");
+            let planned = plan_change(&admin, &holder, &activate, &teams()).unwrap();
+            assert!(planned.activated && planned.needs_admin);
+        }
     }
 
     #[test]
