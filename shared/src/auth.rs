@@ -26,6 +26,9 @@ pub struct Keys {
     issuer: String,
     /// Derives personal API tokens; separate from the JWT key by domain separation.
     token_key: hmac::Key,
+    /// Fingerprints idempotent requests, so a stored fingerprint cannot be checked against guesses
+    /// without the server's key.
+    fingerprint_key: hmac::Key,
 }
 
 impl Keys {
@@ -38,12 +41,14 @@ impl Keys {
         validation.leeway = 5;
         let master = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let token_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"personal-api-token-v1").as_ref());
+        let fingerprint_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"idempotent-request-v1").as_ref());
         Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             issuer: issuer.to_owned(),
             token_key,
+            fingerprint_key,
         }
     }
 
@@ -87,6 +92,15 @@ impl Keys {
 }
 
 impl Keys {
+    /// A keyed fingerprint (HMAC-SHA256, hex) of `operation` and `bytes`.
+    pub fn request_fingerprint(&self, operation: &str, bytes: &[u8]) -> String {
+        let mut context = hmac::Context::with_key(&self.fingerprint_key);
+        context.update(operation.as_bytes());
+        context.update(&[0]);
+        context.update(bytes);
+        context.sign().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The invite token for `(organization, invite, nonce)`: 256 bits of HMAC, derived so a reminder can
     /// repeat the link while the table keeps only its hash.
     pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> String {

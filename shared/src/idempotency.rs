@@ -3,7 +3,9 @@
 //!
 //! One mechanism for every such route: its handler wraps its work in [`once`]. The key is scoped to the
 //! caller (organization and user) or, on anonymous routes, to the key alone; the record also holds the
-//! operation and a hash of the body, so the same key with another request is refused (422
+//! operation and a keyed fingerprint of the body without its passwords ([`SECRET_FIELDS`]: an HMAC under a
+//! key derived from the server's secret, so the table holds nothing to test password guesses against), so
+//! the same key with another request is refused (422
 //! `idempotency.key.reused`). Before the work, one conditional PutItem claims the key (so two concurrent
 //! identical requests cannot both run it); a concurrent duplicate waits briefly for the first to finish
 //! and then answers with its response, or gets 409 `idempotency.inProgress`. A successful response is
@@ -40,8 +42,22 @@ pub enum Scope<'a> {
     Caller(&'a Caller),
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+/// Fields whose values never reach a stored fingerprint (they would let a table reader test password
+/// guesses against it): a retry differing only in them counts as the same request.
+const SECRET_FIELDS: &[&str] = &["password", "currentPassword", "oldPassword", "token"];
+
+/// The body as the fingerprint sees it: a JSON object without its secret fields (keys sorted), else the
+/// bytes as they are.
+fn without_secrets(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            for field in SECRET_FIELDS {
+                fields.remove(*field);
+            }
+            serde_json::to_vec(&fields).unwrap_or_default()
+        }
+        _ => body.to_vec(),
+    }
 }
 
 fn validated_key(req: &Request) -> Result<Option<&str>, ApiError> {
@@ -65,9 +81,7 @@ fn invalid_key() -> ApiError {
 /// Runs `work` (the route's handler body) once per `Idempotency-Key`; without the header it just runs it.
 pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<'_>, work: impl Future<Output = HandlerResult>) -> HandlerResult {
     let Some(key) = validated_key(req)? else { return work.await };
-    let mut request = operation.name.as_bytes().to_vec();
-    request.push(0);
-    request.extend_from_slice(req.body().as_ref());
+    let request_hash = app.keys.request_fingerprint(operation.name, &without_secrets(req.body().as_ref()));
     let (organization, user_id) = match scope {
         Scope::Anonymous => (None, None),
         Scope::Caller(caller) => (Some(caller.organization.id.clone()), Some(caller.user.id.clone())),
@@ -76,9 +90,9 @@ pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<
     let claimed = IdempotencyRecord {
         organization,
         user_id,
-        key_hash: sha256_hex(key.as_bytes()),
+        key_hash: crate::auth::sha256_hex(key),
         operation: operation.name.to_owned(),
-        request_hash: sha256_hex(&request),
+        request_hash,
         state: IdempotencyState::InProgress,
         claim: crate::ids::new_secret(),
         lease_until: now + LEASE.as_millis() as i64,
@@ -169,4 +183,24 @@ fn replay(record: &IdempotencyRecord) -> Response<Body> {
         .header(REPLAYED_HEADER, "true")
         .body(Body::Text(record.body.clone().unwrap_or_default()))
         .expect("a response from a recorded status and static headers")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_leave_out_passwords_and_need_the_server_key() {
+        let a = br#"{"email":"a@x.org","password":{"password1":"secret one","password2":"secret one"},"firstName":"A"}"#;
+        let b = br#"{"firstName":"A","password":{"password1":"other","password2":"other"},"email":"a@x.org"}"#;
+        assert_eq!(without_secrets(a), without_secrets(b), "same request but for the password, keys in any order");
+        assert!(!String::from_utf8(without_secrets(a)).unwrap().contains("secret"));
+        let keys = crate::auth::Keys::new(&[7u8; 32], "http://localhost");
+        let other = crate::auth::Keys::new(&[8u8; 32], "http://localhost");
+        let fingerprint = keys.request_fingerprint("register", &without_secrets(a));
+        assert_ne!(fingerprint, other.request_fingerprint("register", &without_secrets(a)));
+        assert_ne!(fingerprint, keys.request_fingerprint("create_organization_with_admin", &without_secrets(a)));
+        assert_ne!(fingerprint, crate::auth::sha256_hex(std::str::from_utf8(a).unwrap()));
+        assert_eq!(without_secrets(b"not json"), b"not json");
+    }
 }

@@ -116,3 +116,28 @@ async fn concurrent_duplicates_do_the_work_once_and_all_get_its_answer() {
     assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count(), 1);
     assert_eq!(mails_to(&email).await.len(), 1, "one welcome mail");
 }
+
+#[tokio::test]
+async fn stored_fingerprints_hold_nothing_to_test_a_password_against() {
+    let env = TestEnv::new().await;
+    env.create_home_organization().await;
+    let (email, key) = (address("fp"), key());
+    let form = signup_form(&email, "ignored");
+    let first = env.request_idempotent("POST", "/api/auth/register", form.clone(), &Auth::None, &key).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let record = env.scan().await.into_iter().find(|i| tests::text(i, "entity") == "IdempotencyRecord").expect("the record");
+    let fingerprint = tests::text(&record, "requestHash");
+    let body = form.to_string();
+    for unkeyed in [accounts::auth::sha256_hex(&body), accounts::auth::sha256_hex(&format!("register\u{0}{body}"))] {
+        assert_ne!(fingerprint, unkeyed, "an unkeyed hash of the body would let a table reader test password guesses");
+    }
+    assert!(!format!("{record:?}").contains(tests::PASSWORD));
+    // The fingerprint leaves the password out: a retry that differs only in it is the same request.
+    let mut retry = form.clone();
+    retry["password"] = json!({"password1": "another password entirely", "password2": "another password entirely"});
+    let replayed = env.request_idempotent("POST", "/api/auth/register", retry, &Auth::None, &key).await;
+    assert_eq!((replayed.status, replayed.header("idempotent-replayed")), (200, Some("true")));
+    let mut other = form;
+    other["firstName"] = json!("Someone Else");
+    assert_eq!(env.request_idempotent("POST", "/api/auth/register", other, &Auth::None, &key).await.status, 422);
+}
