@@ -184,12 +184,40 @@ fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
     Ok(Credential::ApiToken { organization, user_id: user_id.to_owned(), token: token.to_owned() })
 }
 
+/// What the request presents, if anything: `X-Auth-Token`, then `Authorization: Bearer`, then the cookie;
+/// and whether it is the cookie (which the browser adds by itself, so it needs the CSRF checks).
+fn presented(req: &Request) -> Option<(&str, bool)> {
+    http::header(req, "x-auth-token")
+        .or_else(|| http::header(req, "authorization").and_then(|v| v.strip_prefix("Bearer ")))
+        .map(|v| (v, false))
+        .or_else(|| http::cookie(req, http::SESSION_COOKIE).filter(|v| !v.is_empty()).map(|v| (v, true)))
+}
+
+/// A request authenticated by the session cookie that may change something must come from the site's own
+/// pages: `Content-Type: application/json` (which a cross-site form cannot send without a CORS preflight)
+/// and an `Origin` equal to the public URI's.
+pub fn check_cookie_request(public_uri: &str, req: &Request) -> Result<(), ApiError> {
+    if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return Ok(());
+    }
+    let refused = || ApiError::forbidden("auth.cookie.crossSite", "A request authenticated by the session cookie must come from this site's pages as JSON");
+    let json = http::header(req, "content-type").is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let own_origin = http::header(req, "origin").is_some_and(|origin| origin == site_origin(public_uri));
+    if json && own_origin { Ok(()) } else { Err(refused()) }
+}
+
+/// `scheme://host[:port]` of a URI (what browsers send as `Origin`).
+fn site_origin(uri: &str) -> &str {
+    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+    match uri[after_scheme..].find('/') {
+        Some(path) => &uri[..after_scheme + path],
+        None => uri,
+    }
+}
+
 /// The credential in the request, if any: `X-Auth-Token`, then `Authorization: Bearer`, then the cookie.
 pub fn credential(keys: &Keys, req: &Request) -> Result<Option<Credential>, ApiError> {
-    let presented = http::header(req, "x-auth-token")
-        .or_else(|| http::header(req, "authorization").and_then(|v| v.strip_prefix("Bearer ")))
-        .or_else(|| http::cookie(req, http::SESSION_COOKIE).filter(|v| !v.is_empty()));
-    let Some(presented) = presented.map(str::trim) else {
+    let Some(presented) = presented(req).map(|(value, _)| value.trim()) else {
         return Ok(None);
     };
     if presented.starts_with("wkt.") {
@@ -245,6 +273,9 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> 
 /// The caller, or 401 when no valid, unrevoked credential of an active identity is presented.
 pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     let credential = credential(&app.keys, req)?.ok_or_else(ApiError::not_authenticated)?;
+    if presented(req).is_some_and(|(_, by_cookie)| by_cookie) {
+        check_cookie_request(&app.config.public_uri, req)?;
+    }
     let organization_id = credential.organization();
     let user_key = Key::user(organization_id, credential.user_id());
     let organization_key = Key::organization(organization_id);
@@ -312,6 +343,31 @@ mod tests {
         for bad in ["wkt", "wkt.a.b", "wkt.U2FtcGxl.notanid.mac", "wkt.!!!.0123456789abcdef01234567.mac", "wkt.a.0123456789abcdef01234567.m.x"] {
             assert!(parse_api_token(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unsafe_cookie_requests_need_json_and_the_sites_origin() {
+        let request = |method: &str, headers: &[(&str, &str)]| {
+            let mut builder = lambda_http::http::Request::builder().method(method);
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(lambda_http::Body::Empty).unwrap()
+        };
+        let site = "https://lab.example.org/webknossos";
+        let ok = [("content-type", "application/json; charset=utf-8"), ("origin", "https://lab.example.org")];
+        assert!(check_cookie_request(site, &request("POST", &ok)).is_ok());
+        assert!(check_cookie_request(site, &request("GET", &[])).is_ok(), "reads need neither");
+        for bad in [
+            vec![("content-type", "text/plain"), ("origin", "https://lab.example.org")],
+            vec![("content-type", "application/x-www-form-urlencoded"), ("origin", "https://lab.example.org")],
+            vec![("content-type", "application/json")],
+            vec![("content-type", "application/json"), ("origin", "https://evil.example")],
+            vec![("content-type", "application/json"), ("origin", "https://lab.example.org.evil.example")],
+        ] {
+            assert_eq!(check_cookie_request(site, &request("DELETE", &bad)).unwrap_err().code, "auth.cookie.crossSite", "{bad:?}");
+        }
+        assert_eq!(site_origin("http://localhost:3000"), "http://localhost:3000");
     }
 
     #[test]

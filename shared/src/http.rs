@@ -185,6 +185,7 @@ pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response<Body> {
         .status(status)
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
         .body(Body::Text(body))
         .expect("a response from a valid status and static headers")
 }

@@ -180,6 +180,7 @@ fn replay(record: &IdempotencyRecord) -> Response<Body> {
         .status(record.status.unwrap_or(200))
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
         .header(REPLAYED_HEADER, "true")
         .body(Body::Text(record.body.clone().unwrap_or_default()))
         .expect("a response from a recorded status and static headers")

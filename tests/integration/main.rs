@@ -6,6 +6,7 @@ mod contract;
 mod credentials;
 mod experiences;
 mod guessing;
+mod hardening;
 mod idempotency;
 mod faults;
 mod invariants;

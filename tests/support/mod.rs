@@ -296,10 +296,14 @@ impl TestEnv {
         builder = match auth {
             Auth::None => builder,
             Auth::Bearer(jwt) => builder.header("authorization", format!("Bearer {jwt}")),
-            Auth::Cookie(jwt) => builder.header("cookie", format!("other=1; id={jwt}")),
+            // As the site's own pages send it: JSON, from the site's origin.
+            Auth::Cookie(jwt) => builder
+                .header("cookie", format!("other=1; id={jwt}"))
+                .header("origin", self.app.config.public_uri.as_str())
+                .header("content-type", "application/json"),
             Auth::Token(token) => builder.header("x-auth-token", token),
         };
-        if !body.is_empty() {
+        if !body.is_empty() && !matches!(auth, Auth::Cookie(_)) {
             builder = builder.header("content-type", "application/json");
         }
         let response = self.client.request(builder.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request sent");

@@ -181,6 +181,9 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
         if !caller.is_admin {
             return Err(ApiError::forbidden("user.admin.notAllowed", "Only admins grant or revoke admin rights"));
         }
+        if !is_admin && target.is_organization_owner {
+            return Err(ApiError::forbidden("user.admin.owner", "The organization's owner stays an admin"));
+        }
         after.is_admin = is_admin;
         needs_admin = true;
     }
@@ -665,7 +668,9 @@ pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: O
     let after = cursor.map(decode_cursor).transpose()?;
     let viewer = &caller.user;
     let store = caller.store(app);
-    let wanted = limit.unwrap_or(usize::MAX);
+    // Without a limit, one full page (WEBKNOSSOS answers every user; a Lambda answer is limited to 6 MB,
+    // so a larger organization is read with the cursor in X-Next-Cursor).
+    let wanted = limit.unwrap_or(MAX_PAGE_SIZE);
     let mut users: Vec<User> = Vec::new();
     let mut more = false;
     if viewer.is_admin {

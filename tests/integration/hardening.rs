@@ -1,0 +1,73 @@
+//! Issue "Security, second round": each finding's attack, refused (the escalation through an unproven
+//! address and the guessing of current passwords are in `credentials.rs`, deactivation in `tokens.rs`,
+//! fingerprints in `idempotency.rs`).
+
+use serde_json::json;
+use tests::{Auth, TestEnv};
+
+#[tokio::test]
+async fn cookie_requests_that_change_something_need_json_from_the_sites_origin() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let cookie = format!("id={}", owner.session);
+    let site = env.app.config.public_uri.clone();
+    let before = env.scan().await;
+    let body = serde_json::to_vec(&json!({"name": "Forged"})).unwrap();
+    for (what, headers) in [
+        ("a cross-site form", vec![("cookie", cookie.as_str()), ("content-type", "application/x-www-form-urlencoded"), ("origin", "https://evil.example")]),
+        ("text/plain from the site", vec![("cookie", cookie.as_str()), ("content-type", "text/plain"), ("origin", site.as_str())]),
+        ("JSON without an Origin", vec![("cookie", cookie.as_str()), ("content-type", "application/json")]),
+        ("JSON from another origin", vec![("cookie", cookie.as_str()), ("content-type", "application/json"), ("origin", "https://evil.example")]),
+    ] {
+        let refused = env.request_with_headers("POST", "/api/teams", body.clone(), &Auth::None, &headers).await;
+        assert_eq!((refused.status, refused.error_code()), (403, "auth.cookie.crossSite"), "{what}: {:?}", refused.body);
+    }
+    assert_eq!(env.scan().await, before, "nothing was created");
+    // The site's own request, reads by cookie, and bearer tokens work.
+    assert_eq!(env.post("/api/teams", json!({"name": "Real"}), &Auth::Cookie(owner.session.clone())).await.status, 200);
+    assert_eq!(env.request_with_headers("GET", "/api/user", Vec::new(), &Auth::None, &[("cookie", cookie.as_str())]).await.status, 200);
+    assert_eq!(env.post("/api/teams", json!({"name": "By token"}), &owner.auth()).await.status, 200);
+}
+
+#[tokio::test]
+async fn every_answer_forbids_content_sniffing() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    for response in [
+        env.get("/api/user", &owner.auth()).await,
+        env.get("/api/user", &Auth::None).await,
+        env.get("/api/no/such/route", &Auth::None).await,
+        env.request_raw("POST", "/api/auth/login", b"not json".to_vec(), &Auth::None).await,
+    ] {
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"), "{} {:?}", response.status, response.body);
+    }
+}
+
+#[tokio::test]
+async fn nobody_takes_the_owners_admin_rights() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let before = env.scan().await;
+    let refused = env.patch_user(&owner.user_id, json!({"isAdmin": false}), &admin.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "user.admin.owner"));
+    let bulk = env.request("PATCH", "/api/users/teamsAndPermissions", Some(json!({"userIds": [owner.user_id], "teams": [], "isAdmin": false})), &admin.auth()).await;
+    assert_eq!((bulk.status, bulk.error_code()), (403, "user.admin.owner"), "{:?}", bulk.body);
+    assert_eq!(env.scan().await, before);
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isAdmin"], true);
+}
+
+#[tokio::test]
+async fn listing_users_without_a_limit_answers_one_full_page_and_a_cursor() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let max = accounts::domain::users::MAX_PAGE_SIZE;
+    tests::seed::seed_members(&env, &owner.organization, max + 5, |_| Vec::new()).await;
+    let first = env.get("/api/users", &owner.auth()).await;
+    assert_eq!((first.status, first.body.as_array().unwrap().len()), (200, max));
+    let cursor = first.header("x-next-cursor").expect("a cursor to the rest").to_owned();
+    let rest = env.get(&format!("/api/users?cursor={cursor}"), &owner.auth()).await;
+    assert_eq!(rest.body.as_array().unwrap().len(), 6, "the other five and the owner");
+    assert!(rest.header("x-next-cursor").is_none());
+}
