@@ -41,7 +41,7 @@ stop() {
 trap stop EXIT
 
 say "Starting the local stack on port $PORT (DynamoDB Local $DYNAMODB_PORT, SES emulator $SES_PORT)"
-SUPER_USER_EMAILS="$OWNER" SELF_REGISTRATION_ORGANIZATION="fuzz_lab" RUST_LOG="${RUST_LOG:-warn}" \
+SUPER_USER_EMAILS="$OWNER" SELF_REGISTRATION_ORGANIZATION="fuzz_home" RUST_LOG="${RUST_LOG:-warn}" \
   "$REPO_ROOT/target/debug/devstack" --port "$PORT" --dynamodb-port "$DYNAMODB_PORT" --ses-port "$SES_PORT" \
   --table "fuzz-$RUN" >"$LOG" 2>&1 &
 DEVSTACK_PID=$!
@@ -64,6 +64,16 @@ login() {
 # wrong passwords have locked the owner's logins for a while).
 SESSION=$(login)
 SECOND_SESSION=$(login)
+say "Claiming the operator role (following the verification link mailed to $OWNER)"
+curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/verifyEmail" >/dev/null
+KEY=$(curl -sf "http://localhost:$SES_PORT/store" | python3 -c '
+import json, re, sys
+texts = [m["body"]["text"] for m in json.load(sys.stdin)["emails"] if "/verifyEmail/" in m["body"].get("text", "")]
+print(re.search(r"/verifyEmail/(\S+)", texts[-1]).group(1))')
+curl -sf -X POST "$API/api/verifyEmail/$KEY" >/dev/null
+say "Creating the self-registration organization fuzz_home as the operator (its id is reserved)"
+curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/organizations" -d "{\"ownerEmail\": \"$OWNER\",
+  \"organizationName\": \"Fuzz Home\", \"organization\": \"fuzz_home\"}" >/dev/null
 
 CHECKS="not_a_server_error,response_schema_conformance,status_code_conformance"
 # Operations that end the credential the fuzzer uses run last, in a second run with a fresh session, so

@@ -29,6 +29,9 @@ impl Key {
     pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
         Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
     }
+    pub fn organization_tombstone(organization_id: &str) -> Key {
+        Key { pk: format!("ORGID#{organization_id}"), sk: "TOMBSTONE".into() }
+    }
     pub fn email_guard(email: &str) -> Key {
         Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }
     }
@@ -231,6 +234,23 @@ impl Entity for Organization {
     }
     fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
         self.deletion_requested_at.map(|at| vec![("deletionRequestedAt", at)]).unwrap_or_default()
+    }
+}
+
+/// Keeps a purged organization's id from being taken again (other systems key their data by it): written
+/// with the deletion of the organization item, checked by every creation of an organization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationTombstone {
+    pub id: String,
+    /// Epoch ms.
+    pub deleted: i64,
+}
+
+impl Entity for OrganizationTombstone {
+    const KIND: &'static str = "OrganizationTombstone";
+    fn key(&self) -> Key {
+        Key::organization_tombstone(&self.id)
     }
 }
 

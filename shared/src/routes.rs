@@ -90,7 +90,7 @@ operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [],
         Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
-        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem", "ses:SendEmail"],
+        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "a new organization, with the caller as owner";
     LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
         Public, "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
@@ -138,14 +138,14 @@ operations! {
     LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations" => handlers::organizations::list_organizations, ["BatchGetItem", "GetItem"],
         AnyMember, "the organizations where the caller's account has an active identity (domain::organizations::of_caller)";
     DELETE_ORGANIZATION = "delete_organization", "DELETE", "/organizations/{id}" => handlers::organizations::delete_organization,
-        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
         OwnerOrDeletionGrantee("organization.delete.notAllowed"),
         "the caller's own organization (any other id -> 404), confirmed by its name (domain::organizations::delete)";
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
         => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) (domain::organizations::switch)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
-        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
         SuperUser("superUser.required"), "a new organization for any owner e-mail (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan" => handlers::organizations::change_plan, ["BatchGetItem", "GetItem", "UpdateItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
@@ -307,7 +307,7 @@ pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
     name: "organization_purge",
     trigger: Trigger::Schedule { parameter: "OrganizationPurgeSchedule", default: "rate(5 minutes)" },
     timeout_seconds: 900,
-    actions: &["Query", "UpdateItem", "DeleteItem", "BatchWriteItem"],
+    actions: &["Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
 };
 
 /// Storage usage reported by the dataset side (`domain::organizations::report_storage`).

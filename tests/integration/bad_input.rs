@@ -112,16 +112,7 @@ fn assert_error_shape(what: &str, response: &TestResponse) {
 /// reaches its body with this caller.
 async fn operator_env() -> (TestEnv, Owner, String, String) {
     let env = TestEnv::new().await;
-    let mut form = signup_form(SUPER_USER, "Operator Lab");
-    form["organization"] = json!(HOME_ORGANIZATION);
-    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
-    assert_eq!(created.status, 200, "{:?}", created.body);
-    let owner = Owner {
-        email: SUPER_USER.into(),
-        organization: HOME_ORGANIZATION.into(),
-        user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
-        session: env.login(SUPER_USER, PASSWORD).await,
-    };
+    let owner = env.home_organization_for(SUPER_USER).await;
     env.verify_email(SUPER_USER, &owner.auth()).await;
     let team = env.team(&owner.auth(), "Tracers One").await;
     let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;

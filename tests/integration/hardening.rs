@@ -71,3 +71,43 @@ async fn listing_users_without_a_limit_answers_one_full_page_and_a_cursor() {
     assert_eq!(rest.body.as_array().unwrap().len(), 6, "the other five and the owner");
     assert!(rest.header("x-next-cursor").is_none());
 }
+
+#[tokio::test]
+async fn a_deleted_organizations_id_is_never_taken_again() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await;
+    let id = format!("gone_{}", &accounts::ids::new_object_id()[..8]);
+    let mut form = tests::signup_form(&format!("first-{id}@example.org"), "Gone Lab");
+    form["organization"] = json!(id);
+    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let owner = Auth::Bearer(env.login(&format!("first-{id}@example.org"), tests::PASSWORD).await);
+    let deleted = env.request("DELETE", &format!("/api/organizations/{id}"), Some(json!({"confirmation": "Gone Lab"})), &owner).await;
+    assert_eq!((deleted.status, &deleted.body["purgeComplete"]), (200, &json!(true)), "{:?}", deleted.body);
+    assert!(env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("ORGID#{id}")), "the tombstone");
+
+    let before = env.scan().await;
+    let mut again = tests::signup_form(&format!("second-{id}@example.org"), "Gone Lab Again");
+    again["organization"] = json!(id);
+    let refused = env.post("/api/auth/createOrganizationWithAdmin", again, &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (409, "organization.id.alreadyInUse"));
+    let by_operator = env.post("/api/organizations", json!({"ownerEmail": "x@example.org", "organizationName": "Gone", "organization": id}), &operator.auth()).await;
+    assert_eq!((by_operator.status, by_operator.error_code()), (409, "organization.id.alreadyInUse"));
+    let for_account = env.post("/api/organizations", json!({"ownerEmail": operator.email, "organizationName": "Gone", "organization": id}), &operator.auth()).await;
+    assert_eq!((for_account.status, for_account.error_code()), (409, "organization.id.alreadyInUse"));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn the_self_registration_organization_is_the_deployments_to_create() {
+    let env = TestEnv::new().await;
+    let mut form = tests::signup_form("squatter@example.org", "Home Lab");
+    form["organization"] = json!(tests::HOME_ORGANIZATION);
+    let before = env.scan().await;
+    let refused = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "organization.id.reserved"));
+    assert_eq!(env.scan().await, before);
+    let operator = env.operator().await;
+    let created = env.post("/api/organizations", json!({"ownerEmail": "home-owner@example.org", "organizationName": "Home Lab", "organization": tests::HOME_ORGANIZATION}), &operator.auth()).await;
+    assert_eq!(created.status, 200, "an operator creates it: {:?}", created.body);
+}

@@ -113,9 +113,7 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
 
     // Sign-up of the home organization (people may register into it) and of another one.
     let owner_email = format!("owner-{}@example.org", &accounts::ids::new_object_id()[..10]);
-    let mut form = signup_form(&owner_email, "Home Lab");
-    form["organization"] = json!(tests::HOME_ORGANIZATION);
-    run.call("sign-up", "POST", "/api/auth/createOrganizationWithAdmin", Some(form), &Auth::None).await;
+    env.home_organization_for(&owner_email).await;
     let other_email = format!("other-{}@example.org", &accounts::ids::new_object_id()[..10]);
     let signed_up = run.call("sign-up", "POST", "/api/auth/createOrganizationWithAdmin", Some(signup_form(&other_email, &organization_name("Other"))), &Auth::None).await;
     let _other_organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();

@@ -343,18 +343,25 @@ impl TestEnv {
 
     /// Creates the organization people may register into, with its owner.
     pub async fn create_home_organization(&self) -> Owner {
-        let email = format!("owner-{}@example.org", unique_suffix());
-        let mut form = signup_form(&email, "Home Lab");
-        form["organization"] = json!(HOME_ORGANIZATION);
-        let created = self.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
-        assert_eq!(created.status, 200, "{:?}", created.body);
-        let session = self.login(&email, PASSWORD).await;
-        Owner {
-            email,
-            organization: HOME_ORGANIZATION.into(),
-            user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
-            session,
-        }
+        self.home_organization_for(&format!("owner-{}@example.org", unique_suffix())).await
+    }
+
+    /// The organization people may register into (named "Home Lab"), owned by a new account of `email`
+    /// with [`PASSWORD`], logged in. Its id is reserved by the configuration, so the public sign-up refuses
+    /// it: it is provisioned as a deployment does, with the store's creation (the same items and
+    /// transaction as a sign-up).
+    pub async fn home_organization_for(&self, email: &str) -> Owner {
+        let new = accounts::store::accounts::NewOrganizationWithOwner {
+            organization_id: HOME_ORGANIZATION.into(),
+            organization_name: "Home Lab".into(),
+            email: email.to_owned(),
+            password_hash: accounts::password::hash(PASSWORD).await.unwrap(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+        };
+        let (_, owner) = accounts::store::accounts::create_organization_with_owner(&self.app.db, new, accounts::ids::now_millis()).await.unwrap();
+        let session = self.login(email, PASSWORD).await;
+        Owner { email: email.to_owned(), organization: HOME_ORGANIZATION.into(), user_id: owner.id, session }
     }
 
     /// Registers a user into the home organization (deactivated unless auto-verify is on).

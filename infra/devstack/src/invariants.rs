@@ -40,12 +40,14 @@
 //! 18. Password resets and e-mail verifications are keyed under their account (`ACCOUNT#{id}`, `RESET` or
 //!     `VERIFY#{keyHash}`) and carry their TTL (rule 1); they may outlive a deleted account until it
 //!     removes them, and name nothing else.
+//! 19. An organization tombstone (`ORGID#{id}`/`TOMBSTONE`) names an id no organization has: a deleted
+//!     organization's id is never taken again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, CreditTransaction, EmailGuard, Entity, ExperienceDomain, IdempotencyRecord, Invite,
-    EmailVerification, InviteEmailGuard, InviteState, Membership, Organization, PasswordReset, Session, Team, TeamNameGuard, User,
+    EmailVerification, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone, PasswordReset, Session, Team, TeamNameGuard, User,
     UserExperience,
 };
 use accounts::store::{Item, to_item};
@@ -125,6 +127,7 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
     let mut email_guards: BTreeMap<String, EmailGuard> = BTreeMap::new();
     let mut orgs: BTreeMap<String, Org> = BTreeMap::new();
+    let mut tombstones: Vec<String> = Vec::new();
 
     // Rule 1, and sorting the items by kind.
     for item in items {
@@ -168,6 +171,9 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             }
             "EmailVerification" => {
                 decode!(EmailVerification);
+            }
+            "OrganizationTombstone" => {
+                tombstones.push(decode!(OrganizationTombstone).id);
             }
             "EmailGuard" => {
                 let guard = decode!(EmailGuard);
@@ -243,6 +249,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 }
             }
             other => problems.push(format!("{at}: unknown entity {other:?}")),
+        }
+    }
+
+    // Rule 19.
+    for id in &tombstones {
+        if orgs.get(id).is_some_and(|o| o.organization.is_some()) {
+            problems.push(format!("OrganizationTombstone {id}: an organization has this id again"));
         }
     }
 

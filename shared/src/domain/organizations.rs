@@ -330,8 +330,8 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
             keys.push(key);
         }
         if keys.is_empty() {
-            // Only the organization item is left.
-            app.db.delete_all(&[organization_key]).await?;
+            // Only the organization item is left: it goes, and its id stays reserved.
+            accounts::bury_organization(&app.db, organization_id, ids::now_millis()).await?;
             return Ok(true);
         }
         for chunk in detach.chunks(ACCOUNT_CONCURRENCY) {

@@ -47,6 +47,10 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
         .ok_or_else(|| ApiError::bad_request("organization.name.empty", "organizationName is required"))?;
     let organization_name = validate::organization_name(raw_name)?;
     let organization_id = validate::organization_id(form.organization.as_deref(), &organization_name)?;
+    // The organization people register into is the deployment's: an operator creates it.
+    if app.config.self_registration_organization.as_deref() == Some(organization_id.as_str()) {
+        return Err(ApiError::forbidden("organization.id.reserved", format!("The organization id {organization_id:?} is reserved on this instance; please choose another")));
+    }
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
     let new = NewOrganizationWithOwner { organization_id, organization_name, email, password_hash, first_name, last_name };

@@ -109,16 +109,35 @@ pub async fn create_organization_with_owner(
         db.put_new(&team),
         db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
         db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
+        id_never_used(db, &organization.id),
     ];
+    let tombstone = items.len() - 1;
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
         Err(TransactError::ConditionFailed { failed }) if failed[EMAIL_GUARD] => Err(email_in_use(&new.email)),
-        Err(TransactError::ConditionFailed { failed }) if failed[ORGANIZATION] => Err(ApiError::conflict(
-            "organization.id.alreadyInUse",
-            format!("The organization id {:?} is already taken; please choose another", new.organization_id),
-        )),
+        Err(TransactError::ConditionFailed { failed }) if failed[ORGANIZATION] || failed[tombstone] => Err(id_taken(&new.organization_id)),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The transaction item that refuses an organization id a deleted organization had (its tombstone).
+fn id_never_used(db: &Db, organization_id: &str) -> TransactWriteItem {
+    db.condition_check(&Key::organization_tombstone(organization_id), "attribute_not_exists(PK)", Vec::new())
+}
+
+/// Taken now, or by an organization that was deleted (the answer does not say which).
+fn id_taken(organization_id: &str) -> ApiError {
+    ApiError::conflict("organization.id.alreadyInUse", format!("The organization id {organization_id:?} is already taken; please choose another"))
+}
+
+/// The last step of a purge: the organization item goes, and its id's tombstone comes, in one
+/// transaction (repeatable: a resumed purge writes the same).
+pub async fn bury_organization(db: &Db, organization_id: &str, now: i64) -> Result<(), ApiError> {
+    let items = vec![
+        db.delete(&Key::organization(organization_id), None),
+        db.put(&crate::model::OrganizationTombstone { id: organization_id.to_owned(), deleted: now }),
+    ];
+    db.transact(items).await.map_err(ApiError::from)
 }
 
 pub fn email_in_use(email: &str) -> ApiError {
@@ -372,13 +391,12 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
         db.put_new(&team),
         db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
         db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
+        id_never_used(db, &organization.id),
     ];
+    let tombstone = items.len() - 1;
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
-        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(ApiError::conflict(
-            "organization.id.alreadyInUse",
-            format!("The organization id {organization_id:?} is already taken; please choose another"),
-        )),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[tombstone] => Err(id_taken(organization_id)),
         Err(err) => Err(err.into()),
     }
 }
@@ -394,13 +412,11 @@ pub async fn create_organization_awaiting_owner(db: &Db, organization_id: &str, 
         db.put_new(&organization),
         db.put_new(&team),
         db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id }),
+        id_never_used(db, &organization.id),
     ];
     match db.transact(items).await {
         Ok(()) => Ok(organization),
-        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(ApiError::conflict(
-            "organization.id.alreadyInUse",
-            format!("The organization id {organization_id:?} is already taken; please choose another"),
-        )),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[3] => Err(id_taken(organization_id)),
         Err(err) => Err(err.into()),
     }
 }
