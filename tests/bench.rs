@@ -89,8 +89,9 @@ struct Inputs {
     values: Vec<(&'static str, String)>,
     /// (invite token, guest session) per join.
     joins: Vec<(String, String)>,
-    /// (address with an account, a reset token of it) per reset request: each request its own address
-    /// (reset requests are throttled per address).
+    /// (address with an account, a reset token of it): the first half for reset requests (each its own
+    /// address: they are throttled per address), the second half for resets (a request would replace
+    /// the token).
     recovering: Vec<(String, String)>,
 }
 
@@ -121,7 +122,8 @@ impl Inputs {
             "start_reset_password" => Some(json!({"email": self.recovering[n].0})),
             "reset_password" => {
                 let password = "a reset horse battery";
-                Some(json!({"token": self.recovering[n].1, "password": {"password1": password, "password2": password}}))
+                let token = &self.recovering[self.recovering.len() / 2 + n].1;
+                Some(json!({"token": token, "password": {"password1": password, "password2": password}}))
             }
             _ => None,
         };
@@ -170,7 +172,7 @@ async fn main() {
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
     eprintln!("preparing {} invites to accept", COLD_STARTS + WARM_REQUESTS);
     let joins = guests_with_invites(&env, &session, COLD_STARTS + WARM_REQUESTS).await;
-    let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, COLD_STARTS + WARM_REQUESTS, |_| Vec::new()).await;
+    let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, 2 * (COLD_STARTS + WARM_REQUESTS), |_| Vec::new()).await;
     let mut recovering = Vec::new();
     for (account_id, email) in seeded.account_ids.iter().zip(&seeded.emails) {
         recovering.push((email.clone(), env.seed_password_reset_for(account_id, email).await));
