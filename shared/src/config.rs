@@ -24,6 +24,48 @@ pub struct Config {
     pub email_verification: EmailVerificationConfig,
     /// How long a password reset link works (WEBKNOSSOS: 1 day).
     pub password_reset_lifetime: Duration,
+    /// Login's guard against guessing.
+    pub login: LoginLimits,
+}
+
+/// Failed logins (and wrong current passwords) within `window` lock what they count: an e-mail address
+/// from one client at `failures_per_address_and_client`, a client at `failures_per_client` (high enough
+/// for an institute behind one NAT address). A lock lasts `lock`, doubling with each further lock of the
+/// same subject within a day, up to a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginLimits {
+    pub failures_per_address_and_client: u32,
+    pub failures_per_client: u32,
+    pub window: Duration,
+    pub lock: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits { failures_per_address_and_client: 5, failures_per_client: 100, window: Duration::from_secs(15 * 60), lock: Duration::from_secs(15 * 60) }
+    }
+}
+
+impl LoginLimits {
+    /// `LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT` (5), `LOGIN_FAILURES_PER_CLIENT` (100), `LOGIN_LOCK_MINUTES` (15).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = LoginLimits::default();
+        let count = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(value) => match value.trim().parse::<u32>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => Err(ConfigError::Invalid { name, reason: format!("{value:?} is not a positive whole number") }),
+                },
+            }
+        };
+        Ok(LoginLimits {
+            failures_per_address_and_client: count("LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", defaults.failures_per_address_and_client)?,
+            failures_per_client: count("LOGIN_FAILURES_PER_CLIENT", defaults.failures_per_client)?,
+            window: defaults.window,
+            lock: duration_from_env("LOGIN_LOCK_MINUTES", 60, defaults.lock)?,
+        })
+    }
 }
 
 /// WEBKNOSSOS's `emailVerification` settings.
@@ -108,6 +150,7 @@ impl std::fmt::Debug for Config {
             .field("super_users", &self.super_users)
             .field("email_verification", &self.email_verification)
             .field("password_reset_lifetime", &self.password_reset_lifetime)
+            .field("login", &self.login)
             .finish()
     }
 }
@@ -145,6 +188,7 @@ impl Config {
                 .collect(),
             email_verification: EmailVerificationConfig::from_env()?,
             password_reset_lifetime: password_reset_lifetime_from_env()?,
+            login: LoginLimits::from_env()?,
         };
         config.check()?;
         Ok(config)
@@ -165,6 +209,9 @@ impl Config {
         }
         if self.email_verification.link_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "EMAIL_VERIFICATION_LINK_DAYS", reason: "must be positive".into() });
+        }
+        if self.login.lock.is_zero() {
+            return Err(ConfigError::Invalid { name: "LOGIN_LOCK_MINUTES", reason: "must be positive".into() });
         }
         if self.session_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });

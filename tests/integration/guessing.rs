@@ -1,8 +1,11 @@
-//! Login resists guessing: failures lock the e-mail address (5 in 15 minutes) and the client (20 in 15
-//! minutes) for 15 minutes with 429 and Retry-After, the right password included; afterwards the right
-//! password works and clears the e-mail address's count. Time is moved by ending a lock in the table.
+//! Login resists guessing without letting anyone lock others out: failures of one e-mail address from
+//! one client lock that pair (5 in 15 minutes, then 15 minutes, doubling with each further lock up to a
+//! day), and failures from one client lock that client (100, configurable for an institute behind one NAT
+//! address), with 429 and Retry-After, the right password included; the same address from another client
+//! is not affected; afterwards the right password works and clears the pair's count. Time is moved by
+//! ending a lock in the table.
 
-use accounts::domain::session::{LOGIN_FAILURES_PER_CLIENT, LOGIN_FAILURES_PER_EMAIL, LOGIN_LOCK_SECONDS};
+use accounts::config::LoginLimits;
 use aws_sdk_dynamodb::types::AttributeValue;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -10,6 +13,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tests::{PASSWORD, TestEnv, organization_name, text};
+
+fn limits() -> LoginLimits {
+    LoginLimits::default()
+}
 
 struct Answer {
     status: u16,
@@ -44,7 +51,7 @@ fn assert_locked(answer: &Answer, what: &str) {
     assert_eq!((answer.status, answer.code.as_str()), (429, "auth.login.locked"), "{what}: {}", answer.message);
     assert!(answer.message.starts_with("Too many failed logins"), "{what}: {}", answer.message);
     let seconds = answer.retry_after.unwrap_or_else(|| panic!("{what}: no Retry-After"));
-    assert!((1..=LOGIN_LOCK_SECONDS as u64).contains(&seconds), "{what}: Retry-After {seconds}");
+    assert!((1..=24 * 3600).contains(&seconds), "{what}: Retry-After {seconds}");
 }
 
 fn assert_wrong(answer: &Answer, what: &str) {
@@ -52,7 +59,7 @@ fn assert_wrong(answer: &Answer, what: &str) {
     assert!(answer.retry_after.is_none(), "{what}");
 }
 
-/// The throttle item of `pk` (`LOGIN#EMAIL#...` or `LOGIN#CLIENT#...`), if any.
+/// The throttle item of `pk` (`LOGIN#PAIR#...`, `LOGIN#CLIENT#...`), if any.
 async fn throttle(env: &TestEnv, pk: &str) -> Option<tests::Item> {
     env.scan().await.into_iter().find(|i| text(i, "PK") == pk)
 }
@@ -64,77 +71,88 @@ async fn end_lock(env: &TestEnv, pk: &str) {
 }
 
 #[tokio::test]
-async fn failures_for_one_email_lock_it_with_429_and_retry_after_then_the_right_password_works_again() {
+async fn failures_of_one_address_from_one_client_lock_that_pair_only_and_locks_grow() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let other = env.create_organization(&organization_name("Other")).await;
-    let pk = format!("LOGIN#EMAIL#{}", owner.email);
-    // Each guess from another client, so only the e-mail address's count can lock.
-    for i in 1..LOGIN_FAILURES_PER_EMAIL {
-        assert_wrong(&login(&env, &format!("198.51.100.{i}"), &owner.email, "wrong guess").await, &format!("failure {i}"));
+    let (guesser, colleague) = ("198.51.100.7", "192.0.2.200");
+    let pk = format!("LOGIN#PAIR#{}#{guesser}", owner.email);
+    let per_pair = limits().failures_per_address_and_client;
+    for i in 1..per_pair {
+        assert_wrong(&login(&env, guesser, &owner.email, "wrong guess").await, &format!("failure {i}"));
     }
     let item = throttle(&env, &pk).await.expect("the failures are counted");
-    assert_eq!(text(&item, "failures"), (LOGIN_FAILURES_PER_EMAIL - 1).to_string());
+    assert_eq!(text(&item, "failures"), (per_pair - 1).to_string());
     assert_eq!(text(&item, "entity"), "LoginThrottle");
     assert!(text(&item, "expiresAt").parse::<i64>().unwrap() > accounts::ids::now_seconds(), "TTL set");
-    // The failure that reaches the limit answers with the lock (in another case: the e-mail in capitals).
-    let locking = login(&env, "198.51.100.99", &owner.email.to_uppercase(), "wrong guess").await;
+    // The failure that reaches the limit answers with the lock (the e-mail in capitals is the same address).
+    let locking = login(&env, guesser, &owner.email.to_uppercase(), "wrong guess").await;
     assert_locked(&locking, "the 5th failure");
     assert!(locking.message.contains("this e-mail address"), "{}", locking.message);
-    assert!(locking.retry_after.unwrap() > LOGIN_LOCK_SECONDS as u64 - 10);
-    // While locked: the right password too, from any client; other accounts are not affected.
-    assert_locked(&login(&env, "198.51.100.1", &owner.email, PASSWORD).await, "right password while locked");
-    assert_locked(&login(&env, "192.0.2.200", &owner.email, PASSWORD).await, "right password from elsewhere while locked");
-    assert_locked(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, "a guess while locked");
-    assert_eq!(login(&env, "198.51.100.1", &other.email, PASSWORD).await.status, 200, "another account");
+    let first_lock = limits().lock.as_secs();
+    assert!((first_lock - 10..=first_lock).contains(&locking.retry_after.unwrap()));
+    // Locked: that client, the right password too. The same address from another client (the owner at
+    // home, or colleagues behind another address) is not affected, nor are other accounts.
+    assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "right password from the guessing client");
+    assert_eq!(login(&env, colleague, &owner.email, PASSWORD).await.status, 200, "the owner from elsewhere");
+    assert_eq!(login(&env, guesser, &other.email, PASSWORD).await.status, 200, "another account from the same client");
     assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200, "existing sessions are not affected");
     // Refusals during the lock do not count and do not extend it.
     let locked_until = text(&throttle(&env, &pk).await.unwrap(), "lockedUntil");
-    assert_locked(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, "another guess while locked");
+    assert_locked(&login(&env, guesser, &owner.email, "wrong guess").await, "another guess while locked");
     assert_eq!(text(&throttle(&env, &pk).await.unwrap(), "lockedUntil"), locked_until);
 
-    // The lock ends: the right password works and clears the count.
+    // The lock ends; guessing on locks again, for twice as long.
     end_lock(&env, &pk).await;
-    let after = login(&env, "198.51.100.1", &owner.email, PASSWORD).await;
-    assert_eq!(after.status, 200, "{}", after.message);
-    assert!(throttle(&env, &pk).await.is_none(), "a success clears the e-mail address's failures");
-    for i in 1..LOGIN_FAILURES_PER_EMAIL {
-        assert_wrong(&login(&env, "198.51.100.1", &owner.email, "wrong guess").await, &format!("counting afresh: failure {i}"));
+    for i in 1..per_pair {
+        assert_wrong(&login(&env, guesser, &owner.email, "wrong guess").await, &format!("after the lock: failure {i}"));
     }
-    assert_eq!(login(&env, "198.51.100.1", &owner.email, PASSWORD).await.status, 200, "4 failures and a success: no lock");
+    let second = login(&env, guesser, &owner.email, "wrong guess").await;
+    assert_locked(&second, "the second lock");
+    assert!(second.retry_after.unwrap() > 2 * first_lock - 10, "the second lock is longer: {:?}", second.retry_after);
+    // After it, the right password works and clears the pair's count (the growth stays until the TTL).
+    end_lock(&env, &pk).await;
+    let after = login(&env, guesser, &owner.email, PASSWORD).await;
+    assert_eq!(after.status, 200, "{}", after.message);
+    let cleared = throttle(&env, &pk).await;
+    assert!(cleared.is_none() || text(cleared.as_ref().unwrap(), "failures") == "0", "a success clears the failures: {cleared:?}");
+    for i in 1..per_pair {
+        assert_wrong(&login(&env, guesser, &owner.email, "wrong guess").await, &format!("counting afresh: failure {i}"));
+    }
+    assert_eq!(login(&env, guesser, &owner.email, PASSWORD).await.status, 200, "4 failures and a success: no lock");
 }
 
 #[tokio::test]
 async fn an_unknown_email_locks_like_a_known_one() {
     let env = TestEnv::new().await;
     let unknown = "nobody-here@example.org";
-    for i in 1..LOGIN_FAILURES_PER_EMAIL {
-        assert_wrong(&login(&env, &format!("198.51.100.{i}"), unknown, PASSWORD).await, &format!("failure {i}"));
+    for i in 1..limits().failures_per_address_and_client {
+        assert_wrong(&login(&env, "198.51.100.9", unknown, PASSWORD).await, &format!("failure {i}"));
     }
-    assert_locked(&login(&env, "198.51.100.50", unknown, PASSWORD).await, "unknown e-mail");
-    let item = throttle(&env, &format!("LOGIN#EMAIL#{unknown}")).await.unwrap();
+    assert_locked(&login(&env, "198.51.100.9", unknown, PASSWORD).await, "unknown e-mail");
+    let item = throttle(&env, &format!("LOGIN#PAIR#{unknown}#198.51.100.9")).await.unwrap();
     assert!(!text(&item, "lockedUntil").is_empty());
 }
 
 #[tokio::test]
-async fn failures_from_one_client_lock_that_client_only() {
-    let env = TestEnv::new().await;
+async fn failures_from_one_client_lock_that_client_only_at_the_configured_limit() {
+    let per_client = 12;
+    let env = TestEnv::with_config(move |config| config.login.failures_per_client = per_client).await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let guesser = "203.0.113.7";
     let pk = format!("LOGIN#CLIENT#{guesser}");
-    // Spread over e-mail addresses so that none of them reaches its own limit.
-    let per_email = (LOGIN_FAILURES_PER_EMAIL - 1) as usize;
-    let targets: Vec<String> = (0..LOGIN_FAILURES_PER_CLIENT as usize).map(|i| format!("target{}@example.org", i / per_email)).collect();
+    // Spread over e-mail addresses so that no pair reaches its own limit.
+    let per_pair = (limits().failures_per_address_and_client - 1) as usize;
+    let targets: Vec<String> = (0..per_client as usize).map(|i| format!("target{}@example.org", i / per_pair)).collect();
     for (i, target) in targets.iter().enumerate().take(targets.len() - 1) {
         assert_wrong(&login(&env, guesser, target, "guess").await, &format!("client failure {}", i + 1));
     }
     let locking = login(&env, guesser, targets.last().unwrap(), "guess").await;
-    assert_locked(&locking, "the 20th failure from one client");
+    assert_locked(&locking, "the last failure from one client");
     assert!(locking.message.contains("from your address"), "{}", locking.message);
     // That client is refused even with a right password; everyone else is not.
     assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "right password from the locked client");
     assert_eq!(login(&env, "192.0.2.1", &owner.email, PASSWORD).await.status, 200, "another client");
-    assert!(throttle(&env, &format!("LOGIN#EMAIL#{}", owner.email)).await.is_none(), "the owner's e-mail has no failures");
 
     end_lock(&env, &pk).await;
     assert_eq!(login(&env, guesser, &owner.email, PASSWORD).await.status, 200, "the lock has ended");
@@ -147,22 +165,25 @@ async fn failures_from_one_client_lock_that_client_only() {
 async fn concurrent_failures_are_all_counted() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let concurrent = (LOGIN_FAILURES_PER_EMAIL - 1) as usize;
-    let guesses = (0..concurrent).map(|i| {
+    let guesser = "198.51.100.3";
+    let concurrent = (limits().failures_per_address_and_client - 1) as usize;
+    let guesses = (0..concurrent).map(|_| {
         let (env, email) = (&env, owner.email.clone());
-        async move { login(env, &format!("198.51.100.{i}"), &email, "wrong guess").await }
+        async move { login(env, guesser, &email, "wrong guess").await }
     });
     for answer in futures_util::future::join_all(guesses).await {
         assert_wrong(&answer, "concurrent failure");
     }
-    let item = throttle(&env, &format!("LOGIN#EMAIL#{}", owner.email)).await.unwrap();
+    let item = throttle(&env, &format!("LOGIN#PAIR#{}#{guesser}", owner.email)).await.unwrap();
     assert_eq!(text(&item, "failures"), concurrent.to_string(), "no failure lost");
     // Many more at once: none is a 5xx, the limit is hit, and exactly one lock is set.
-    let guesses = (0..8).map(|i| {
+    let guesses = (0..8).map(|_| {
         let (env, email) = (&env, owner.email.clone());
-        async move { login(env, &format!("198.51.100.{}", 50 + i), &email, "wrong guess").await }
+        async move { login(env, guesser, &email, "wrong guess").await }
     });
     let answers = futures_util::future::join_all(guesses).await;
     assert!(answers.iter().all(|a| a.status == 429), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
-    assert_locked(&login(&env, "198.51.100.1", &owner.email, PASSWORD).await, "locked");
+    assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "locked");
+    let item = throttle(&env, &format!("LOGIN#PAIR#{}#{guesser}", owner.email)).await.unwrap();
+    assert_eq!(text(&item, "lockCount"), "1", "one lock");
 }

@@ -56,7 +56,11 @@ async fn failed_logins_say_so_and_write_only_their_count() {
     assert_eq!(rest, before);
     let mut keys: Vec<String> = counts.iter().map(|i| format!("{} {}", text(i, "PK"), text(i, "failures"))).collect();
     keys.sort();
-    let mut expected = vec!["LOGIN#CLIENT#127.0.0.1 2".to_owned(), format!("LOGIN#EMAIL#{} 1", owner.email), "LOGIN#EMAIL#nobody@example.org 1".to_owned()];
+    let mut expected = vec![
+        "LOGIN#CLIENT#127.0.0.1 2".to_owned(),
+        format!("LOGIN#PAIR#{}#127.0.0.1 1", owner.email),
+        "LOGIN#PAIR#nobody@example.org#127.0.0.1 1".to_owned(),
+    ];
     expected.sort();
     assert_eq!(keys, expected);
 }

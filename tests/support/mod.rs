@@ -188,6 +188,7 @@ pub fn test_config(table: &str) -> Config {
         super_users: vec![SUPER_USER.into()],
         email_verification: Default::default(),
         password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
+        login: Default::default(),
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }

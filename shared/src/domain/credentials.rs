@@ -205,9 +205,10 @@ pub async fn change_password(app: &App, caller: &Caller, old_password: &str, pas
     Ok(LoggedIn { token, user, organization: caller.organization.clone(), lifetime_seconds })
 }
 
-/// Checks a current password presented to change credentials: refused with 429 while the address is
-/// locked by failed logins, and a wrong one counts as a failed login of the address (so it cannot be
-/// guessed without limit), clearing the count when right.
+/// Checks a current password presented to change credentials (by someone holding a session of the
+/// account): wrong ones are counted per address like failed logins, and lock this check (429) at the same
+/// limit, so the password cannot be guessed without limit through a stolen session. They do not lock the
+/// address's logins. A right one clears the count.
 pub async fn check_current_password(app: &App, account: &Account, throttle: &LoginThrottle, attempt: &str) -> Result<(), ApiError> {
     let now = ids::now_seconds();
     let subject = LoginSubject::Email(&account.email);
@@ -215,16 +216,9 @@ pub async fn check_current_password(app: &App, account: &Account, throttle: &Log
         return Err(session::locked(until, now, true));
     }
     if !password::verify(attempt, Some(&account.password_hash)).await {
-        let locked = accounts::record_login_failure(
-            &app.db,
-            subject,
-            throttle,
-            session::LOGIN_FAILURES_PER_EMAIL,
-            session::LOGIN_WINDOW_SECONDS,
-            session::LOGIN_LOCK_SECONDS,
-            now,
-        )
-        .await?;
+        let limits = &app.config.login;
+        let (window, lock) = (limits.window.as_secs() as i64, limits.lock.as_secs() as i64);
+        let locked = accounts::record_login_failure(&app.db, subject, throttle, limits.failures_per_address_and_client, window, lock, now).await?;
         return Err(match locked {
             Some(until) => session::locked(until, now, true),
             None => ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"),

@@ -18,16 +18,6 @@ fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("auth.invalidCredentials", "The e-mail address or the password is wrong")
 }
 
-/// Login's guard against guessing: this many failures within [`LOGIN_WINDOW_SECONDS`] lock the e-mail
-/// address (whether or not an account has it) or the client (source IP) for [`LOGIN_LOCK_SECONDS`].
-/// While locked, every login is refused with 429 and Retry-After before the password is checked, the right
-/// password too; after the lock the right password works and clears the e-mail address's count (a
-/// client's count is never cleared by a success, so one good account cannot shield guessing at others).
-pub const LOGIN_FAILURES_PER_EMAIL: u32 = 5;
-pub const LOGIN_FAILURES_PER_CLIENT: u32 = 20;
-pub const LOGIN_WINDOW_SECONDS: i64 = 15 * 60;
-pub const LOGIN_LOCK_SECONDS: i64 = 15 * 60;
-
 pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
     let seconds = (until - now).max(1) as u64;
     let minutes = seconds.div_ceil(60);
@@ -39,12 +29,23 @@ pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
     )
 }
 
+/// Login's guard against guessing ([`crate::config::LoginLimits`]): failures of an e-mail address (whether or
+/// not an account has it) from one client lock that pair, failures from a client lock the client. While
+/// locked, every login of it is refused with 429 and Retry-After before the password is checked, the right
+/// password too; after the lock the right password works and clears the pair's count (a client's count is
+/// never cleared by a success, so one good account cannot shield guessing at others). The same address
+/// from another client is never locked out.
+///
 /// Checks the password and starts a session for the identity last used if it is active, else for the
 /// first active one (oldest first). `client` is the caller's source IP, when known.
 pub async fn login(app: &App, email: &str, password_attempt: &str, client: Option<&str>) -> Result<LoggedIn, ApiError> {
     let email = validate::email(email)?;
-    let (guard, by_email, by_client) =
-        accounts::login_reads(&app.db, &email, accounts::LoginSubject::Email(&email), client.map(accounts::LoginSubject::Client)).await?;
+    let limits = &app.config.login;
+    let pair = match client {
+        Some(client) => accounts::LoginSubject::Pair(&email, client),
+        None => accounts::LoginSubject::Email(&email),
+    };
+    let (guard, by_email, by_client) = accounts::login_reads(&app.db, &email, pair, client.map(accounts::LoginSubject::Client)).await?;
     let now = ids::now_seconds();
     let email_lock = by_email.locked_until(now);
     let client_lock = by_client.as_ref().and_then(|t| t.locked_until(now));
@@ -61,12 +62,12 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     let Some(account) = account.filter(|_| password_ok) else {
         let db = &app.db;
         let (email_locked, client_locked) = futures_util::future::join(
-            accounts::record_login_failure(db, accounts::LoginSubject::Email(&email), &by_email, LOGIN_FAILURES_PER_EMAIL, LOGIN_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, now),
+            accounts::record_login_failure(db, pair, &by_email, limits.failures_per_address_and_client, limits.window.as_secs() as i64, limits.lock.as_secs() as i64, now),
             async {
                 match (client, &by_client) {
                     (Some(client), Some(known)) => {
                         let subject = accounts::LoginSubject::Client(client);
-                        accounts::record_login_failure(db, subject, known, LOGIN_FAILURES_PER_CLIENT, LOGIN_WINDOW_SECONDS, LOGIN_LOCK_SECONDS, now).await
+                        accounts::record_login_failure(db, subject, known, limits.failures_per_client, limits.window.as_secs() as i64, limits.lock.as_secs() as i64, now).await
                     }
                     _ => Ok(None),
                 }
@@ -81,7 +82,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
         });
     };
     if by_email.failures > 0 || by_email.locked_until.is_some() {
-        accounts::clear_login_failures(&app.db, accounts::LoginSubject::Email(&email), now).await?;
+        accounts::clear_login_failures(&app.db, pair, now).await?;
     }
     if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis()) {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;

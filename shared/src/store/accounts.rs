@@ -429,6 +429,9 @@ pub enum LoginSubject<'a> {
     Email(&'a str),
     /// Failed logins from the client's source IP address.
     Client(&'a str),
+    /// Failed logins of an e-mail address from one client (so guessing from one place locks nobody else
+    /// out, the address's owner included).
+    Pair(&'a str, &'a str),
     /// Requests that mail a link to an e-mail address (password reset, verification), counted whether or
     /// not an account has it.
     MailTo(&'a str),
@@ -441,6 +444,7 @@ impl LoginSubject<'_> {
         let pk = match self {
             LoginSubject::Email(email) => format!("LOGIN#EMAIL#{email}"),
             LoginSubject::Client(address) => format!("LOGIN#CLIENT#{address}"),
+            LoginSubject::Pair(email, address) => format!("LOGIN#PAIR#{email}#{address}"),
             LoginSubject::MailTo(email) => format!("LOGIN#MAILTO#{email}"),
             LoginSubject::MailFrom(address) => format!("LOGIN#MAILFROM#{address}"),
         };
@@ -459,6 +463,9 @@ pub struct LoginThrottle {
     pub window_ends: i64,
     #[serde(default)]
     pub locked_until: Option<i64>,
+    /// Locks so far (within a day of the last): each lasts twice as long as the one before.
+    #[serde(default)]
+    pub lock_count: u32,
 }
 
 impl LoginThrottle {
@@ -521,7 +528,7 @@ pub async fn record_login_failure(
         item.and_then(|i| serde_dynamo::from_item(i.clone()).ok()).unwrap_or_default()
     };
     let mut current = known.clone();
-    let mut failures = None;
+    let mut counted: Option<LoginThrottle> = None;
     for _ in 0..4 {
         let update = db.client.update_item().table_name(&db.table).set_key(Some(super::key_attributes(&key)));
         let update = if current.window_ends > now {
@@ -547,7 +554,7 @@ pub async fn record_login_failure(
             .await;
         match result {
             Ok(output) => {
-                failures = Some(decode(output.attributes.as_ref()).failures);
+                counted = Some(decode(output.attributes.as_ref()));
                 break;
             }
             Err(e) => match e.as_service_error() {
@@ -562,27 +569,28 @@ pub async fn record_login_failure(
             },
         }
     }
-    let Some(failures) = failures else {
+    let Some(counted) = counted else {
         return Err(ApiError::unavailable());
     };
-    if failures < limit {
+    if counted.failures < limit {
         return Ok(None);
     }
     // The limit is reached: lock, and start the next window afresh when the lock ends. Only one of
     // concurrent failures passes the condition; the others find it locked already.
-    let until = now + lock_seconds;
+    let until = now + lock_duration(lock_seconds, counted.lock_count);
     let locked = db
         .client
         .update_item()
         .table_name(&db.table)
         .set_key(Some(super::key_attributes(&key)))
-        .update_expression("SET lockedUntil = :until, failures = :zero, windowEnds = :now, expiresAt = :expires")
+        .update_expression("SET lockedUntil = :until, failures = :zero, windowEnds = :now, expiresAt = :expires ADD lockCount :one")
         .condition_expression(format!("failures >= :limit AND {not_locked}"))
         .expression_attribute_values(":until", n(until))
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":now", n(now))
         .expression_attribute_values(":limit", n(limit))
         .expression_attribute_values(":expires", n(until + 24 * 3600))
+        .expression_attribute_values(":one", n(1))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
@@ -594,6 +602,25 @@ pub async fn record_login_failure(
             }
             _ => Err(crate::error::sdk_error("UpdateItem", e)),
         },
+    }
+}
+
+/// The `locks_before + 1`-th lock's length: `base_seconds`, doubling with each lock before it, at most a day.
+pub fn lock_duration(base_seconds: i64, locks_before: u32) -> i64 {
+    let longest = base_seconds.max(24 * 3600);
+    base_seconds.saturating_mul(1 << locks_before.min(16)).min(longest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_double_up_to_a_day() {
+        assert_eq!((0..4).map(|n| lock_duration(900, n)).collect::<Vec<_>>(), [900, 1800, 3600, 7200]);
+        assert_eq!(lock_duration(900, 7), 24 * 3600);
+        assert_eq!(lock_duration(900, u32::MAX), 24 * 3600);
+        assert_eq!(lock_duration(2 * 24 * 3600, 3), 2 * 24 * 3600, "a configured lock longer than a day stays as it is");
     }
 }
 

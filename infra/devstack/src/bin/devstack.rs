@@ -72,6 +72,7 @@ async fn main() -> Result<(), String> {
         self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.is_empty()),
         email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
         password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
+        login: accounts::config::LoginLimits::from_env().map_err(|e| e.to_string())?,
     };
     config.check().map_err(|e| e.to_string())?;
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
