@@ -26,7 +26,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("list_users", "list users", "2"),
     ("update_user", "patch a user (name and experiences)", "3"),
     ("bulk_edit_teams_and_permissions", "bulk team edit (1 user)", "4"),
-    ("send_invites", "send invites (1 recipient)", "5 (3 with teams given + 2 per recipient)"),
+    ("send_invites", "send invites (1 recipient)", "6 (3 with teams given + 3 per recipient)"),
     ("join_organization", "accept invite", "7 (6 + the owner, for the notice)"),
     ("users_by_experience", "experience query", "3"),
     ("get_organization", "organization overview", "2"),

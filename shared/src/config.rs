@@ -26,6 +26,86 @@ pub struct Config {
     pub password_reset_lifetime: Duration,
     /// Login's guard against guessing.
     pub login: LoginLimits,
+    /// Limits on the mail that people can make this instance send (invites).
+    pub mail_limits: MailLimits,
+    /// Who may create an organization with `POST /auth/createOrganizationWithAdmin`.
+    pub organization_creation: OrganizationCreation,
+}
+
+/// Who may sign up with a new organization (`ORGANIZATION_CREATION`): `anyone` (WEBKNOSSOS's behaviour),
+/// `operators` (nobody but the instance operators, with `POST /organizations`), or `domains:a.org,b.org`
+/// (people whose address is at one of these domains).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum OrganizationCreation {
+    #[default]
+    Anyone,
+    OperatorsOnly,
+    Domains(Vec<String>),
+}
+
+impl OrganizationCreation {
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid { name: "ORGANIZATION_CREATION", reason: reason.to_owned() };
+        match value.trim() {
+            "" | "anyone" => Ok(OrganizationCreation::Anyone),
+            "operators" => Ok(OrganizationCreation::OperatorsOnly),
+            other => {
+                let list = other.strip_prefix("domains:").ok_or_else(|| invalid("must be anyone, operators or domains:a.org,b.org"))?;
+                let domains: Vec<String> = list.split(',').map(|d| d.trim().trim_start_matches('@').to_lowercase()).filter(|d| !d.is_empty()).collect();
+                if domains.is_empty() {
+                    return Err(invalid("domains: needs at least one domain"));
+                }
+                Ok(OrganizationCreation::Domains(domains))
+            }
+        }
+    }
+
+    /// Whether the owner of a new organization may have this (normalised) address.
+    pub fn admits(&self, email: &str) -> bool {
+        match self {
+            OrganizationCreation::Anyone => true,
+            OrganizationCreation::OperatorsOnly => false,
+            OrganizationCreation::Domains(domains) => email.rsplit_once('@').is_some_and(|(_, domain)| domains.iter().any(|d| d == domain)),
+        }
+    }
+}
+
+/// Daily caps on invite mail: per organization (`MAIL_QUOTA_PER_ORGANIZATION_PER_DAY`, 500), per recipient
+/// address over all organizations (`MAIL_QUOTA_PER_RECIPIENT_PER_DAY`, 5), and the wait before a delivered
+/// invite can be resent (`INVITE_RESEND_COOLDOWN_MINUTES`, 10).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailLimits {
+    pub per_organization_per_day: u32,
+    pub per_recipient_per_day: u32,
+    pub resend_cooldown: Duration,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits { per_organization_per_day: 500, per_recipient_per_day: 5, resend_cooldown: Duration::from_secs(10 * 60) }
+    }
+}
+
+impl MailLimits {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = MailLimits::default();
+        Ok(MailLimits {
+            per_organization_per_day: count_from_env("MAIL_QUOTA_PER_ORGANIZATION_PER_DAY", defaults.per_organization_per_day)?,
+            per_recipient_per_day: count_from_env("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", defaults.per_recipient_per_day)?,
+            resend_cooldown: duration_from_env("INVITE_RESEND_COOLDOWN_MINUTES", 60, defaults.resend_cooldown)?,
+        })
+    }
+}
+
+/// A positive whole number from the environment, or `default` when unset or empty.
+fn count_from_env(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => match value.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError::Invalid { name, reason: format!("{value:?} is not a positive whole number") }),
+        },
+    }
 }
 
 /// Failed logins (and wrong current passwords) within `window` lock what they count: an e-mail address
@@ -50,18 +130,9 @@ impl LoginLimits {
     /// `LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT` (5), `LOGIN_FAILURES_PER_CLIENT` (100), `LOGIN_LOCK_MINUTES` (15).
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = LoginLimits::default();
-        let count = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(value) => match value.trim().parse::<u32>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => Err(ConfigError::Invalid { name, reason: format!("{value:?} is not a positive whole number") }),
-                },
-            }
-        };
         Ok(LoginLimits {
-            failures_per_address_and_client: count("LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", defaults.failures_per_address_and_client)?,
-            failures_per_client: count("LOGIN_FAILURES_PER_CLIENT", defaults.failures_per_client)?,
+            failures_per_address_and_client: count_from_env("LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", defaults.failures_per_address_and_client)?,
+            failures_per_client: count_from_env("LOGIN_FAILURES_PER_CLIENT", defaults.failures_per_client)?,
             window: defaults.window,
             lock: duration_from_env("LOGIN_LOCK_MINUTES", 60, defaults.lock)?,
         })
@@ -151,6 +222,8 @@ impl std::fmt::Debug for Config {
             .field("email_verification", &self.email_verification)
             .field("password_reset_lifetime", &self.password_reset_lifetime)
             .field("login", &self.login)
+            .field("mail_limits", &self.mail_limits)
+            .field("organization_creation", &self.organization_creation)
             .finish()
     }
 }
@@ -189,6 +262,8 @@ impl Config {
             email_verification: EmailVerificationConfig::from_env()?,
             password_reset_lifetime: password_reset_lifetime_from_env()?,
             login: LoginLimits::from_env()?,
+            mail_limits: MailLimits::from_env()?,
+            organization_creation: OrganizationCreation::parse(&optional("ORGANIZATION_CREATION", "anyone"))?,
         };
         config.check()?;
         Ok(config)
@@ -217,5 +292,23 @@ impl Config {
             return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organization_creation_settings_parse_and_admit() {
+        assert_eq!(OrganizationCreation::parse("").unwrap(), OrganizationCreation::Anyone);
+        assert!(OrganizationCreation::parse("anyone").unwrap().admits("x@y.org"));
+        assert!(!OrganizationCreation::parse("operators").unwrap().admits("x@y.org"));
+        let domains = OrganizationCreation::parse("domains: Uni.example , @lab.example").unwrap();
+        assert!(domains.admits("ada@uni.example") && domains.admits("bob@lab.example"));
+        assert!(!domains.admits("eve@evil.example") && !domains.admits("eve@sub.uni.example") && !domains.admits("uni.example"));
+        for bad in ["everyone", "domains:", "domains: , "] {
+            assert!(OrganizationCreation::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -107,7 +107,7 @@ operations! {
         => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "the organization of a usable invite token, else the self-registration organization (else 403) (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
-        => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "ses:SendEmail"],
+        => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ses:SendEmail"],
         TeamManagerOrAdmin("invite.notAllowed"),
         "the caller's organization; team roles only in teams the caller manages (admins: all), admin and dataset manager rights only from admins (domain::invites::send_invites)";
     START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword"
@@ -157,7 +157,7 @@ operations! {
     REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
         TeamManagerOrAdmin("invite.notAllowed"), "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 (domain::invites::revoke)";
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend"
-        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "ses:SendEmail"],
+        => handlers::invites::resend_invite, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
         TeamManagerOrAdmin("invite.notAllowed"), "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 (domain::invites::resend)";
     CURRENT_USER = "current_user", "GET", "/user" => handlers::user::current_user, ["BatchGetItem", "UpdateItem"],
         AnyMember, "the caller";

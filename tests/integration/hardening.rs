@@ -111,3 +111,78 @@ async fn the_self_registration_organization_is_the_deployments_to_create() {
     let created = env.post("/api/organizations", json!({"ownerEmail": "home-owner@example.org", "organizationName": "Home Lab", "organization": tests::HOME_ORGANIZATION}), &operator.auth()).await;
     assert_eq!(created.status, 200, "an operator creates it: {:?}", created.body);
 }
+
+#[tokio::test]
+async fn who_may_create_organizations_is_a_deployment_setting() {
+    use accounts::config::OrganizationCreation;
+    let env = TestEnv::with_config(|config| config.organization_creation = OrganizationCreation::Domains(vec!["uni.example".into()])).await;
+    let before = env.scan().await;
+    let stranger = env.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("eve@evil.example", "Spam Lab"), &Auth::None).await;
+    assert_eq!((stranger.status, stranger.error_code()), (403, "organization.creation.notAllowed"));
+    assert_eq!(env.scan().await, before);
+    let member = env.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None).await;
+    assert_eq!(member.status, 200, "{:?}", member.body);
+
+    let closed = TestEnv::with_config(|config| config.organization_creation = OrganizationCreation::OperatorsOnly).await;
+    let refused = closed.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "organization.creation.notAllowed"));
+    // Operators still create organizations (for an owner address), and their own first one... by another way
+    // in: here the harness provisions the operator's home organization as a deployment would.
+    let operator = closed.home_organization_for(tests::SUPER_USER).await;
+    closed.verify_email(tests::SUPER_USER, &operator.auth()).await;
+    let created = closed.post("/api/organizations", json!({"ownerEmail": "boss@uni.example", "organizationName": "Boss Lab"}), &operator.auth()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+}
+
+/// Sends an invite from `auth` to `email` and returns the recipient's answer.
+async fn invite_to(env: &TestEnv, auth: &Auth, email: &str) -> serde_json::Value {
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), auth).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    sent.body["recipients"][0].clone()
+}
+
+#[tokio::test]
+async fn invite_mail_is_capped_per_organization_and_per_recipient_each_day() {
+    let env = TestEnv::with_config(|config| {
+        config.mail_limits.per_organization_per_day = 3;
+        config.mail_limits.per_recipient_per_day = 2;
+    })
+    .await;
+    let owner = env.create_organization(&tests::organization_name("Busy")).await;
+    let unique = &accounts::ids::new_object_id()[..8];
+    // Per organization: the fourth address of the day is stored but not mailed.
+    for i in 0..3 {
+        assert_eq!(invite_to(&env, &owner.auth(), &format!("r{i}-{unique}@example.org")).await["status"], "invited");
+    }
+    let fourth = format!("r3-{unique}@example.org");
+    let capped = invite_to(&env, &owner.auth(), &fourth).await;
+    assert_eq!(capped["status"], "notMailed", "{capped}");
+    assert!(capped["error"].as_str().unwrap().contains("3 invite mails for today"), "{capped}");
+    assert!(tests::mails_to(&fourth).await.is_empty());
+
+    // Per recipient, over all organizations: a third organization's invite to the same address is not mailed.
+    let target = format!("popular-{unique}@example.org");
+    for lab in ["One", "Two"] {
+        let other = env.create_organization(&tests::organization_name(lab)).await;
+        assert_eq!(invite_to(&env, &other.auth(), &target).await["status"], "invited");
+    }
+    let third = env.create_organization(&tests::organization_name("Three")).await;
+    let capped = invite_to(&env, &third.auth(), &target).await;
+    assert_eq!(capped["status"], "notMailed", "{capped}");
+    assert!(capped["error"].as_str().unwrap().contains("received 2 invite mails today"), "{capped}");
+    assert_eq!(tests::mails_to(&target).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_delivered_invite_is_resent_only_after_a_cooldown() {
+    let env = TestEnv::with_config(|config| config.mail_limits.resend_cooldown = std::time::Duration::from_secs(600)).await;
+    let owner = env.create_organization(&tests::organization_name("Patient")).await;
+    let sent = invite_to(&env, &owner.auth(), &format!("wait-{}@example.org", &accounts::ids::new_object_id()[..8])).await;
+    let id = sent["inviteId"].as_str().unwrap();
+    let before = env.scan().await;
+    let early = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!((early.status, early.error_code()), (429, "invite.resend.tooSoon"));
+    let wait: u64 = early.header("retry-after").unwrap().parse().unwrap();
+    assert!((590..=600).contains(&wait), "{wait}");
+    assert_eq!(env.scan().await, before, "the old link still works; nothing changed");
+}

@@ -189,6 +189,9 @@ pub fn test_config(table: &str) -> Config {
         email_verification: Default::default(),
         password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
         login: Default::default(),
+        // No cooldown: tests resend at once; `invites.rs` tests the cooldown with its own configuration.
+        mail_limits: accounts::config::MailLimits { resend_cooldown: std::time::Duration::ZERO, ..Default::default() },
+        organization_creation: Default::default(),
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }

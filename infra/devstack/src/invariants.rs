@@ -42,6 +42,7 @@
 //!     removes them, and name nothing else.
 //! 19. An organization tombstone (`ORGID#{id}`/`TOMBSTONE`) names an id no organization has: a deleted
 //!     organization's id is never taken again.
+//! 20. Mail quota counters are keyed by organization or recipient and day, and carry their count and TTL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -246,6 +247,14 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             accounts::store::accounts::LOGIN_THROTTLE_KIND => {
                 if !pk.starts_with("LOGIN#") || sk != "LOGIN" || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_))) {
                     problems.push(format!("{at}: a login throttle is keyed LOGIN#.../LOGIN and carries expiresAt"));
+                }
+            }
+            // Daily mail counters (UpdateItem only): the organization's in its partition, the recipient's
+            // under the address, both with their TTL.
+            accounts::store::quotas::MAIL_QUOTA_KIND => {
+                let keyed = (pk.starts_with("ORG#") && sk.starts_with("MAILQUOTA#")) || (pk.starts_with("MAILQUOTA#") && sk.starts_with("DAY#"));
+                if !keyed || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_))) || !matches!(item.get("sent"), Some(AttributeValue::N(_))) {
+                    problems.push(format!("{at}: a mail quota is keyed ORG#.../MAILQUOTA#day or MAILQUOTA#.../DAY#day and carries sent and expiresAt"));
                 }
             }
             other => problems.push(format!("{at}: unknown entity {other:?}")),

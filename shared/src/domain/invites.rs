@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::auth::{Caller, parse_invite_token, sha256_hex};
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
+use crate::store::quotas::{self, QuotaExceeded};
 use crate::model::{Account, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization, Team, TeamRole, User};
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
 use crate::store::{TransactError, maintenance};
@@ -81,15 +82,17 @@ fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder
     let token = app.keys.invite_token(&invite.organization, &invite.id, &invite.nonce);
     let link = format!("{}/invite/{token}", app.config.public_uri);
     let until = time_text(invite.valid_until);
+    // Names are chosen by the sender: kept out of the subject, and quoted in the text.
+    let (sender, name) = (&invite.sent_by_name, &organization.name);
     let (subject, opening) = if reminder {
         (
-            format!("Reminder: your invitation to {} on WEBKNOSSOS expires soon", organization.name),
-            format!("{} invited you to join the organization {} on WEBKNOSSOS; the invitation expires on {until}.", invite.sent_by_name, organization.name),
+            "Reminder: your invitation to WEBKNOSSOS expires soon".to_owned(),
+            format!("\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS; the invitation expires on {until}."),
         )
     } else {
         (
-            format!("{} invited you to {} on WEBKNOSSOS", invite.sent_by_name, organization.name),
-            format!("{} invited you to join the organization {} on WEBKNOSSOS. The invitation is valid until {until}.", invite.sent_by_name, organization.name),
+            "You are invited to an organization on WEBKNOSSOS".to_owned(),
+            format!("\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS. The invitation is valid until {until}."),
         )
     };
     Mail::new(
@@ -118,9 +121,26 @@ fn time_text(millis: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
 }
 
-/// Sends one invite mail and records the outcome on the invite. Returns whether it was mailed.
+/// Sends one invite mail, within the daily mail quotas, and records the outcome on the invite (a mail
+/// over a quota is not sent: the invite stays, marked failed, to be resent another day). Returns whether
+/// it was mailed.
 async fn deliver(app: &App, store: &OrgStore<'_>, invite: &Invite, organization: &Organization) -> Result<(bool, Invite), ApiError> {
-    let outcome = mail::send(app, &invite_mail(app, invite, organization, false)).await;
+    let limits = &app.config.mail_limits;
+    let counted = quotas::count_mail(&app.db, &organization.id, &invite.email, limits.per_organization_per_day, limits.per_recipient_per_day, ids::now_seconds()).await;
+    let outcome = match counted {
+        Ok(None) => mail::send(app, &invite_mail(app, invite, organization, false)).await,
+        Ok(Some(QuotaExceeded::Organization)) => Err(ApiError::too_many_requests(
+            "invite.quota.organization",
+            format!("Not mailed: your organization has sent its {} invite mails for today; resend it tomorrow", limits.per_organization_per_day),
+            3600,
+        )),
+        Ok(Some(QuotaExceeded::Recipient)) => Err(ApiError::too_many_requests(
+            "invite.quota.recipient",
+            format!("Not mailed: this address has received {} invite mails today; resend it tomorrow", limits.per_recipient_per_day),
+            3600,
+        )),
+        Err(err) => Err(err),
+    };
     let mut recorded = invite.clone();
     match &outcome {
         Ok(()) => {
@@ -626,6 +646,13 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
         return Err(ApiError::conflict("invite.ended", format!("This invite is {}; send a new one instead", invite.shown_state(ids::now_millis()))));
     }
     let now = ids::now_millis();
+    if let Some(wait) = resend_wait(&invite, app.config.invite_lifetime, app.config.mail_limits.resend_cooldown, now) {
+        return Err(ApiError::too_many_requests(
+            "invite.resend.tooSoon",
+            format!("This invite was mailed moments ago; it can be resent in {} minute(s)", wait.div_ceil(60)),
+            wait,
+        ));
+    }
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     let renewed = with_token_hash(app, Invite {
         nonce: ids::new_secret(),
@@ -642,6 +669,17 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
     }
     let (mailed, recorded) = deliver(app, &store, &renewed, &caller.organization).await?;
     Ok((recorded, mailed))
+}
+
+/// Seconds until a delivered invite may be mailed again (none: now). It was last (re)sent when its
+/// validity began; one whose mail failed may be resent at once.
+pub fn resend_wait(invite: &Invite, lifetime: std::time::Duration, cooldown: std::time::Duration, now_millis: i64) -> Option<u64> {
+    if invite.delivery != DeliveryState::Sent {
+        return None;
+    }
+    let sent_at = invite.valid_until - lifetime.as_millis() as i64;
+    let ready_at = sent_at + cooldown.as_millis() as i64;
+    (now_millis < ready_at).then(|| ((ready_at - now_millis) as u64).div_ceil(1000))
 }
 
 /// What one run of the daily job did.
@@ -712,6 +750,47 @@ async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceRepo
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn sample_invite() -> Invite {
+        Invite {
+            id: "i".into(),
+            organization: "lab".into(),
+            email: "a@x.org".into(),
+            nonce: String::new(),
+            token_hash: String::new(),
+            state: InviteState::Pending,
+            auto_activate: true,
+            is_admin: false,
+            is_dataset_manager: false,
+            teams: BTreeMap::new(),
+            makes_owner: false,
+            sent_by: "s".into(),
+            sent_by_name: "S".into(),
+            created: 0,
+            valid_until: 0,
+            delivery: DeliveryState::Sending,
+            delivery_error: None,
+            reminded: false,
+            accepted_by_user: None,
+            accepted_by_email: None,
+            ended: None,
+            cleanup_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_delivered_invite_waits_for_its_cooldown_before_a_resend() {
+        let lifetime = std::time::Duration::from_secs(14 * 86_400);
+        let cooldown = std::time::Duration::from_secs(600);
+        let sent_at = 1_000_000_000_000;
+        let invite = |delivery| Invite { delivery, valid_until: sent_at + lifetime.as_millis() as i64, ..sample_invite() };
+        assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, cooldown, sent_at + 1_000), Some(599));
+        assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, cooldown, sent_at + 600_000), None);
+        assert_eq!(resend_wait(&invite(DeliveryState::Failed), lifetime, cooldown, sent_at + 1_000), None, "a failed mail may be resent at once");
+        assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, std::time::Duration::ZERO, sent_at), None);
+    }
+
     #[test]
     fn times_are_written_as_utc_dates() {
         assert_eq!(super::time_text(0), "1970-01-01 00:00 UTC");

@@ -38,6 +38,12 @@ pub struct SignUpForm {
 
 pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Result<(Organization, User), ApiError> {
     let email = validate::email(&form.email)?;
+    if !app.config.organization_creation.admits(&email) {
+        return Err(ApiError::forbidden(
+            "organization.creation.notAllowed",
+            "New organizations are not created by sign-up on this instance for this address; ask the instance's operators",
+        ));
+    }
     let first_name = validate::person_name("firstName", &form.first_name)?;
     let last_name = validate::person_name("lastName", &form.last_name)?;
     let raw_name = form
@@ -159,7 +165,7 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
 pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Organization, user: &User, how: &str) -> Vec<Mail> {
     let mut mails = vec![Mail::new(
         vec![user.email.clone()],
-        format!("Welcome to {} on WEBKNOSSOS", organization.name),
+        "Welcome to WEBKNOSSOS",
         &[
             format!("Hello {},", user.first_name),
             if user.is_active() {
@@ -183,7 +189,8 @@ pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Or
         if !user.is_active() {
             lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
         }
-        mails.push(Mail::new(recipients, format!("New user in {}: {} {}", organization.name, user.first_name, user.last_name), &lines, Some(("Manage users", &format!("{}/users", app.config.public_uri)))));
+        // The names are the new user's choice: not in the subject.
+        mails.push(Mail::new(recipients, "New user in your organization on WEBKNOSSOS", &lines, Some(("Manage users", &format!("{}/users", app.config.public_uri)))));
     }
     mails
 }

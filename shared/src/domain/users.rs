@@ -181,8 +181,8 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
         if !caller.is_admin {
             return Err(ApiError::forbidden("user.admin.notAllowed", "Only admins grant or revoke admin rights"));
         }
-        if !is_admin && target.is_organization_owner {
-            return Err(ApiError::forbidden("user.admin.owner", "The organization's owner stays an admin"));
+        if !is_admin && target.is_organization_owner && !is_self {
+            return Err(ApiError::forbidden("user.admin.owner", "Only the organization's owner gives up its admin rights"));
         }
         after.is_admin = is_admin;
         needs_admin = true;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod idempotency;
 pub mod maintenance;
 pub mod org;
+pub mod quotas;
 
 use std::collections::HashMap;
 

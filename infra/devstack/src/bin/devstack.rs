@@ -73,6 +73,9 @@ async fn main() -> Result<(), String> {
         email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
         password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
         login: accounts::config::LoginLimits::from_env().map_err(|e| e.to_string())?,
+        mail_limits: accounts::config::MailLimits::from_env().map_err(|e| e.to_string())?,
+        organization_creation: accounts::config::OrganizationCreation::parse(&std::env::var("ORGANIZATION_CREATION").unwrap_or_default())
+            .map_err(|e| e.to_string())?,
     };
     config.check().map_err(|e| e.to_string())?;
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);

@@ -40,6 +40,9 @@ async fn main() -> Result<(), String> {
         email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
         password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
         login: accounts::config::LoginLimits::from_env().map_err(|e| e.to_string())?,
+        mail_limits: accounts::config::MailLimits::from_env().map_err(|e| e.to_string())?,
+        organization_creation: accounts::config::OrganizationCreation::parse(&std::env::var("ORGANIZATION_CREATION").unwrap_or_default())
+            .map_err(|e| e.to_string())?,
     };
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;

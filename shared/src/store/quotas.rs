@@ -1,0 +1,48 @@
+//! Daily mail quotas: counters of the invite mails sent per organization and per recipient address (over
+//! all organizations) on one day, raised together in one transaction on the condition that neither is at
+//! its limit. Not model entities (written by UpdateItem only, like login throttles); TTL removes them.
+
+use super::{Db, TransactError, n, s};
+use crate::error::ApiError;
+use crate::model::{Key, org_partition};
+
+pub const MAIL_QUOTA_KIND: &str = "MailQuota";
+
+/// Which quota a refused mail would have exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaExceeded {
+    Organization,
+    Recipient,
+}
+
+/// The counter keys of `day` (days since the epoch): the organization's (in its partition, so its purge
+/// removes it) and the recipient's.
+pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
+    [
+        Key { pk: org_partition(organization), sk: format!("MAILQUOTA#{day}") },
+        Key { pk: format!("MAILQUOTA#{recipient}"), sk: format!("DAY#{day}") },
+    ]
+}
+
+/// Counts one mail from `organization` to `recipient` today, unless either quota is used up (then
+/// nothing is counted). One round trip.
+pub async fn count_mail(db: &Db, organization: &str, recipient: &str, per_organization: u32, per_recipient: u32, now_seconds: i64) -> Result<Option<QuotaExceeded>, ApiError> {
+    let day = now_seconds.div_euclid(86_400);
+    let expires = (day + 2) * 86_400;
+    let update = |key: &Key, limit: u32| {
+        db.update(
+            key,
+            "SET entity = :entity, expiresAt = :expires ADD sent :one",
+            Some("attribute_not_exists(sent) OR sent < :limit"),
+            &[],
+            vec![(":entity", s(MAIL_QUOTA_KIND)), (":expires", n(expires)), (":one", n(1)), (":limit", n(limit))],
+        )
+    };
+    let [organization_key, recipient_key] = quota_keys(organization, recipient, day);
+    match db.transact(vec![update(&organization_key, per_organization), update(&recipient_key, per_recipient)]).await {
+        Ok(()) => Ok(None),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] => Ok(Some(QuotaExceeded::Organization)),
+        Err(TransactError::ConditionFailed { .. }) => Ok(Some(QuotaExceeded::Recipient)),
+        Err(TransactError::Api(err)) => Err(err),
+    }
+}
