@@ -104,7 +104,7 @@ operations! {
         => handlers::auth::logout_everywhere, ["BatchGetItem", "GetItem", "UpdateItem"],
         AnyMember, "every session and token of the caller's account";
     REGISTER = "register", "POST", "/auth/register"
-        => handlers::auth::register, ["GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        => handlers::auth::register, ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "the organization of a usable invite token, else the self-registration organization (else 403) (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites"
         => handlers::invites::send_invites, ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ses:SendEmail"],
@@ -125,7 +125,7 @@ operations! {
         ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
         AnyMember, "the caller's own address; throttled per address and client (domain::credentials::request_verification)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}"
-        => handlers::invites::organization_by_invite, ["GetItem"],
+        => handlers::invites::organization_by_invite, ["GetItem", "BatchGetItem"],
         Public, "the organization of a usable invite token; unknown, used, revoked or expired -> 404 (domain::invites::usable_invite)";
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}" => handlers::invites::join_organization,
         ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],

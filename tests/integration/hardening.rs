@@ -186,3 +186,43 @@ async fn a_delivered_invite_is_resent_only_after_a_cooldown() {
     assert!((590..=600).contains(&wait), "{wait}");
     assert_eq!(env.scan().await, before, "the old link still works; nothing changed");
 }
+
+#[tokio::test]
+async fn an_invite_stops_working_when_its_sender_can_no_longer_give_what_it_grants() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Tim", "Manager", &[(&red, true), (&blue, true)]).await;
+    let unique = &accounts::ids::new_object_id()[..8];
+    let (kept, dropped) = (format!("kept-{unique}@example.org"), format!("dropped-{unique}@example.org"));
+    for email in [&kept, &dropped] {
+        let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true, "teamMemberships": [{"id": red, "isTeamManager": false}]}), &manager.auth()).await;
+        assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+    }
+    let token = |email: &str| {
+        let email = email.to_owned();
+        async move { tests::invite_token(tests::mails_to(&email).await.last().unwrap()) }
+    };
+    let kept_token = token(&kept).await;
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{kept_token}"), &Auth::None).await.status, 200);
+    // The manager loses Red (keeps Blue): what they sent into Red no longer works, and trying writes nothing.
+    let demoted = json!({"teams": [{"id": red, "isTeamManager": false}, {"id": blue, "isTeamManager": true}]});
+    assert_eq!(env.patch_user(&manager.user_id, demoted, &owner.auth()).await.status, 200);
+    let shown = env.get(&format!("/api/organizations/byInvite/{kept_token}"), &Auth::None).await;
+    assert_eq!((shown.status, shown.error_code()), (410, "invite.senderRightsChanged"));
+    let before = env.scan().await;
+    let mut form = tests::signup_form(&kept, "ignored");
+    form["inviteToken"] = json!(kept_token);
+    let refused = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!((refused.status, refused.error_code()), (410, "invite.senderRightsChanged"));
+    assert_eq!(env.scan().await, before);
+    // Nor can the manager mail it again; an admin, who may grant it, can.
+    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == dropped.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &manager.auth()).await;
+    assert_eq!((resent.status, resent.error_code()), (403, "invite.rights.notAllowed"), "{:?}", resent.body);
+    assert_eq!(env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await.status, 200);
+    let resent_token = token(&dropped).await;
+    assert_eq!(env.get(&format!("/api/organizations/byInvite/{resent_token}"), &Auth::None).await.status, 200, "the admin vouches for it now");
+}

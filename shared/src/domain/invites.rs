@@ -379,11 +379,39 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
     if let Some(err) = unusable(&invite, ids::now_millis()) {
         return Err(err);
     }
-    let organization = app.db.get::<Organization>(&Key::organization(&invite.organization)).await?.ok_or_else(invalid_token)?;
+    // The organization, and the sender (who must still be able to grant what the invite gives), in one
+    // read. An owner invite's sender is an instance operator, of another organization.
+    let organization_key = Key::organization(&invite.organization);
+    let sender_key = Key::user(&invite.organization, &invite.sent_by);
+    let keys = if invite.makes_owner { vec![organization_key.clone()] } else { vec![organization_key.clone(), sender_key.clone()] };
+    let mut items = app.db.batch_get(&keys).await?;
+    let organization: Organization = items.remove(&organization_key).map(crate::store::from_item).transpose()?.ok_or_else(invalid_token)?;
     if organization.is_being_deleted() {
         return Err(crate::store::org::organization_deleting());
     }
+    if !invite.makes_owner {
+        let sender: Option<User> = items.remove(&sender_key).map(crate::store::from_item).transpose()?;
+        if !sender.is_some_and(|sender| sender_may_grant(&sender, &invite)) {
+            return Err(ApiError::new(
+                410,
+                "invite.senderRightsChanged",
+                "This invite no longer works: the person who sent it can no longer give what it grants; ask for a new one",
+            ));
+        }
+    }
     Ok((invite, organization))
+}
+
+/// Whether `sender` may (still) give what `invite` grants: an active admin anything; an active team
+/// manager memberships of the teams it manages, without admin or dataset manager rights.
+pub fn sender_may_grant(sender: &User, invite: &Invite) -> bool {
+    if sender.is_deactivated || !sender.is_team_manager_or_admin() {
+        return false;
+    }
+    if sender.is_admin {
+        return true;
+    }
+    !invite.is_admin && !invite.is_dataset_manager && invite.teams.keys().all(|team| sender.is_team_manager_of(team))
 }
 
 /// The identity an invite gives: the organization team plus the invite's teams (those still there),
@@ -645,6 +673,9 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
     if invite.state != InviteState::Pending {
         return Err(ApiError::conflict("invite.ended", format!("This invite is {}; send a new one instead", invite.shown_state(ids::now_millis()))));
     }
+    if !invite.makes_owner && !sender_may_grant(&caller.user, &invite) {
+        return Err(ApiError::forbidden("invite.rights.notAllowed", "This invite grants more than you may give now; send a new one instead"));
+    }
     let now = ids::now_millis();
     if let Some(wait) = resend_wait(&invite, app.config.invite_lifetime, app.config.mail_limits.resend_cooldown, now) {
         return Err(ApiError::too_many_requests(
@@ -654,7 +685,11 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
         ));
     }
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
+    // Whoever resends it vouches for it from now on (its grants are checked against them at acceptance).
+    let sender = &caller.user;
     let renewed = with_token_hash(app, Invite {
+        sent_by: sender.id.clone(),
+        sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
         nonce: ids::new_secret(),
         valid_until,
         cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
@@ -789,6 +824,40 @@ mod tests {
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, cooldown, sent_at + 600_000), None);
         assert_eq!(resend_wait(&invite(DeliveryState::Failed), lifetime, cooldown, sent_at + 1_000), None, "a failed mail may be resent at once");
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, std::time::Duration::ZERO, sent_at), None);
+    }
+
+    #[test]
+    fn only_senders_who_still_may_grant_an_invite_keep_it_working() {
+        let team = |id: &str, manager: bool| (id.to_owned(), TeamRole { name: id.to_uppercase(), is_team_manager: manager });
+        let manager = User {
+            id: "m".into(),
+            organization: "lab".into(),
+            account_id: "a".into(),
+            email: "m@x.org".into(),
+            is_email_verified: false,
+            first_name: "M".into(),
+            last_name: "M".into(),
+            is_admin: false,
+            is_organization_owner: false,
+            is_dataset_manager: false,
+            is_deactivated: false,
+            teams: BTreeMap::from([team("red", true), team("blue", false)]),
+            experiences: BTreeMap::new(),
+            last_activity: 0,
+            created: 0,
+            session_epoch: 0,
+            version: 0,
+            may_delete_organization: false,
+        };
+        let into = |teams: &[&str]| Invite { teams: teams.iter().map(|t| (t.to_string(), false)).collect(), ..sample_invite() };
+        assert!(sender_may_grant(&manager, &into(&["red"])));
+        assert!(sender_may_grant(&manager, &into(&[])));
+        assert!(!sender_may_grant(&manager, &into(&["blue"])), "not a manager of blue");
+        assert!(!sender_may_grant(&manager, &Invite { is_dataset_manager: true, ..into(&["red"]) }));
+        assert!(!sender_may_grant(&User { teams: BTreeMap::from([team("red", false)]), ..manager.clone() }, &into(&["red"])), "demoted");
+        assert!(!sender_may_grant(&User { is_deactivated: true, ..manager.clone() }, &into(&["red"])), "deactivated");
+        let admin = User { is_admin: true, teams: BTreeMap::new(), ..manager };
+        assert!(sender_may_grant(&admin, &Invite { is_admin: true, ..into(&["blue"]) }));
     }
 
     #[test]

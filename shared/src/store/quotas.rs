@@ -16,11 +16,12 @@ pub enum QuotaExceeded {
 }
 
 /// The counter keys of `day` (days since the epoch): the organization's (in its partition, so its purge
-/// removes it) and the recipient's.
+/// removes it) and the recipient's, keyed by a hash of the address (it outlives the organizations that
+/// mailed it, until its TTL, and need not name anyone).
 pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
     [
         Key { pk: org_partition(organization), sk: format!("MAILQUOTA#{day}") },
-        Key { pk: format!("MAILQUOTA#{recipient}"), sk: format!("DAY#{day}") },
+        Key { pk: format!("MAILQUOTA#{}", crate::auth::sha256_hex(recipient)), sk: format!("DAY#{day}") },
     ]
 }
 
