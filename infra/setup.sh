@@ -51,6 +51,17 @@ need_node_modules() {
   stamp_of "$INFRA/package-lock.json" > "$stamp"
 }
 
+# Debian's Chromium and its WebDriver (chromedriver) for the browser tests. Nothing else can be fetched: tools
+# that download their own browser build cannot run here.
+need_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    return
+  fi
+  say "Installing Chromium and chromedriver (Debian's chromium, chromium-driver) for the browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 # A Python virtualenv infra/.venv-NAME from infra/requirements-NAME.txt. The SAM CLI and the webknossos
 # client pin conflicting packages, so each gets its own.
 need_venv() {

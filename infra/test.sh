@@ -7,6 +7,7 @@ cd "$REPO_ROOT"
 need_rust
 need_java
 need_node_modules
+need_chromium
 need_venv tools
 need_venv client
 say "Building every Lambda function binary (cargo build --workspace --bins)"

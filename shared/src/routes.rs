@@ -188,8 +188,8 @@ operations! {
         Admin("team.notAllowed"), "a team of the caller's organization (else 404) other than its Default team (403) (domain::teams::delete)";
     LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users" => handlers::teams::list_team_members, ["BatchGetItem", "GetItem", "Query"],
         TeamManagerOrAdmin("team.members.notAllowed"), "a team of the caller's organization (else 404): any for admins, one it manages for team managers (else 403) (domain::teams::members)";
-    ROUTE_NOT_FOUND = "route_not_found", "ANY", "$default" => handlers::route_not_found, [],
-        Public, "none: 404 route.notFound";
+    WEB = "web", "ANY", "$default" => handlers::web::serve, [],
+        Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";
 }
 
 fn supported_version(segment: &str) -> bool {

@@ -39,7 +39,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "experience_domains" => ("/0", json!("mito")),
         "list_teams" | "list_team_members" => ("/0/id", Value::Null),
         "create_team" => ("/name", Value::Null),
-        "route_not_found" => ("/messages/0/code", json!("route.notFound")),
+        "web" => ("/messages/0/code", json!("route.notFound")),
         "delete_organization" => ("/purgeComplete", Value::Null),
         "invite_maintenance" => ("/deleted", Value::Null),
         "organization_purge" => ("/finished", Value::Null),

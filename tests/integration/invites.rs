@@ -220,7 +220,7 @@ async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
 
 /// Moves a pending invite's validity into the past, with what derives from it (the reminder and cleanup
 /// times, the TTL, the guard's validity and TTL) in step.
-async fn expire(env: &TestEnv, pk: &str, sk: &str, email: &str) {
+pub(crate) async fn expire(env: &TestEnv, pk: &str, sk: &str, email: &str) {
     use aws_sdk_dynamodb::types::AttributeValue::N;
     let past = accounts::ids::now_millis() - 1;
     env.set_attribute(pk, sk, "validUntil", N(past.to_string())).await;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod binaries;
+mod browser;
 mod contract;
 mod credentials;
 mod experiences;

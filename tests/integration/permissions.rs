@@ -81,7 +81,7 @@ fn expected(function: &str) -> [u16; 17] {
         // Public: the token or key names the account, whoever sends it (each call gets a fresh one).
         "start_reset_password" | "reset_password" | "verify_email" => [200; 17],
         "change_password" | "request_verification" => ANY_MEMBER,
-        "route_not_found" => [404; 17],
+        "web" => [404; 17],
         "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users" | "list_organizations"
         | "experience_domains" | "list_teams" => ANY_MEMBER,
         // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).

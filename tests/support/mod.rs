@@ -212,6 +212,20 @@ impl TestEnv {
         env
     }
 
+    /// A test env for the pages: its public URI is its own address (`http://localhost:{port}`), as on a
+    /// deployment, so links in mails open here and the browser's `Origin` is the site's.
+    pub async fn for_pages() -> TestEnv {
+        let services = tokio::task::spawn_blocking(services).await.expect("services start");
+        let table = format!("test-{}", unique_suffix());
+        let port = devstack::services::free_port();
+        let mut config = test_config(&table);
+        config.public_uri = format!("http://localhost:{port}");
+        let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, port).await;
+        env.base_url = format!("http://localhost:{port}");
+        TableDefinition::from_repo_template().unwrap().create(&env.app.db.client, &table).await.unwrap();
+        env
+    }
+
     /// A test env whose DynamoDB requests pass through a proxy that awaits `hook` before forwarding each
     /// one: for doing something "concurrently" at an exact point of a request.
     pub async fn with_dynamodb_hook(hook: DynamoDbHook) -> TestEnv {
@@ -267,10 +281,14 @@ impl TestEnv {
     }
 
     async fn serving_with(config: Config, dynamodb_endpoint: &str, ses_endpoint: &str) -> TestEnv {
+        Self::serving_on(config, dynamodb_endpoint, ses_endpoint, 0).await
+    }
+
+    async fn serving_on(config: Config, dynamodb_endpoint: &str, ses_endpoint: &str, port: u16) -> TestEnv {
         let table = config.table_name.clone();
         let app = devstack::local_app(config, dynamodb_endpoint, ses_endpoint);
         let app = Arc::new(app);
-        let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], 0).into()).await.unwrap();
+        let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], port).into()).await.unwrap();
         TestEnv {
             app,
             base_url: format!("http://{address}"),
@@ -314,7 +332,15 @@ impl TestEnv {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("every response is JSON") };
+        // The API answers JSON (and says so); pages and their assets are kept as text.
+        let page = headers.get("content-type").is_some_and(|c| c.as_bytes().starts_with(b"text/"));
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else if page {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        } else {
+            serde_json::from_slice(&bytes).expect("every API response is JSON")
+        };
         TestResponse { status, headers, body }
     }
 

@@ -138,7 +138,7 @@ pub const SAMPLES: &[Sample] = &[
     ),
     http("revoke_token", "/auth/token", "", None, Owner),
     http("logout", "/auth/logout", "", None, OwnerSpareSession),
-    Sample { expected_status: 404, ..http("route_not_found", "/no/such/route", "", None, Anonymous) },
+    Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },
     http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
     http("delete_organization", "/organizations/${GUEST_ORGANIZATION}", "", Some(r#"{"confirmation":"${GUEST_ORGANIZATION_NAME}"}"#), Guest),
     Sample { path: "", ..http("invite_maintenance", "", "", None, Anonymous) },

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use accounts::App;
-use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, ROUTE_NOT_FOUND};
+use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, WEB};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -46,7 +46,7 @@ pub fn route(method: &str, path: &str) -> (&'static Operation, HashMap<String, S
             }
         }
     }
-    best.map(|(_, operation, parameters)| (operation, parameters)).unwrap_or((&ROUTE_NOT_FOUND, HashMap::new()))
+    best.map(|(_, operation, parameters)| (operation, parameters)).unwrap_or((&WEB, HashMap::new()))
 }
 
 fn percent_decode(segment: &str) -> String {
@@ -156,8 +156,8 @@ mod tests {
         assert_eq!(parameters["apiVersion"], "v16");
         assert_eq!(route("DELETE", "/api/auth/token").0.name, "revoke_token");
         assert_eq!(route("GET", "/api/auth/token").0.name, "get_token");
-        assert_eq!(route("PUT", "/api/user").0.name, "route_not_found");
-        assert_eq!(route("GET", "/nothing/here").0.name, "route_not_found");
-        assert_eq!(route("GET", "/api//user").0.name, "route_not_found");
+        assert_eq!(route("PUT", "/api/user").0.name, "web");
+        assert_eq!(route("GET", "/nothing/here").0.name, "web");
+        assert_eq!(route("GET", "/api//user").0.name, "web");
     }
 }

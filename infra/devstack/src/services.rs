@@ -81,6 +81,13 @@ fn find_dynamodb_local_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no DynamoDBLocal.jar under {}", lib.display()))
 }
 
+/// Starts Debian's chromedriver on `port` (0: a free one), for the browser tests.
+pub fn start_chromedriver(port: u16) -> Result<ServiceProcess, String> {
+    let port = if port == 0 { free_port() } else { port };
+    let args = [format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()];
+    ServiceProcess::spawn("chromedriver", port, "chromedriver", &args, &std::env::temp_dir())
+}
+
 /// Starts DynamoDB Local in memory on `port` (0: a free one).
 pub fn start_dynamodb_local(port: u16) -> Result<ServiceProcess, String> {
     start_dynamodb_local_with(port, None)

@@ -10,13 +10,10 @@ pub mod organizations;
 pub mod teams;
 pub mod user;
 pub mod users;
+pub mod web;
 
 use crate::error::ApiError;
-use crate::http::{Body, Request, Response};
+use crate::http::{Body, Response};
 
 pub type HandlerResult = Result<Response<Body>, ApiError>;
 
-/// The answer for a path no route matches (API Gateway's `$default` route), in our error shape.
-pub async fn route_not_found(_app: &crate::App, req: Request) -> HandlerResult {
-    Err(ApiError::not_found("route.notFound", format!("There is no route {} {}", req.method(), req.uri().path())))
-}

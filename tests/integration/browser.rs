@@ -1,0 +1,378 @@
+//! The pages in a real browser: Debian's headless Chromium driven through WebDriver (chromedriver), against
+//! the local gateway with DynamoDB Local and the SES emulator. Each test follows a person's path from the
+//! mail's link, saves screenshots under `target/browser/`, and runs axe-core on every page it shows (no
+//! serious or critical violations).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tests::{Auth, PASSWORD, TestEnv, invite_token, link_token, mails_to, organization_name};
+
+/// One chromedriver for the test process; each test opens its own browser session.
+static DRIVER: OnceLock<devstack::services::ServiceProcess> = OnceLock::new();
+
+fn driver_url() -> String {
+    DRIVER
+        .get_or_init(|| {
+            devstack::services::start_chromedriver(0).expect("chromedriver starts (the README's test command installs Debian's chromium-driver)")
+        })
+        .endpoint
+        .clone()
+}
+
+const DESKTOP: (u32, u32) = (1280, 900);
+const PHONE: (u32, u32) = (375, 812);
+
+struct Page {
+    client: Client,
+    env_base: String,
+    name: &'static str,
+    shots: std::sync::atomic::AtomicUsize,
+}
+
+impl Page {
+    async fn open(env: &TestEnv, name: &'static str, size: (u32, u32)) -> Page {
+        let url = tokio::task::spawn_blocking(driver_url).await.unwrap();
+        let profile = std::env::temp_dir().join(format!("chromium-{}", &accounts::ids::new_object_id()[..12]));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-extensions", format!("--window-size={},{}", size.0, size.1),
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        });
+        let capabilities = capabilities.as_object().unwrap().clone().into_iter().collect();
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&url)
+            .await
+            .expect("a browser session");
+        Page { client, env_base: env.base_url.clone(), name, shots: Default::default() }
+    }
+
+    async fn goto(&self, path_or_url: &str) {
+        let url = if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.env_base) };
+        self.client.goto(&url).await.unwrap();
+    }
+
+    /// Waits until the page's first heading is `text` (pages render after their API calls).
+    async fn heading(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let current = match self.client.find(Locator::Css("main h1")).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if current == text {
+                return;
+            }
+            if Instant::now() > deadline {
+                let body = self.text().await;
+                self.screenshot("timeout").await;
+                panic!("{}: expected the heading {text:?}, the page shows {current:?}:\n{body}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn text(&self) -> String {
+        match self.client.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits until the page's text contains `wanted`.
+    async fn shows(&self, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.text().await.contains(wanted) {
+            if Instant::now() > deadline {
+                self.screenshot("timeout").await;
+                panic!("{}: the page never showed {wanted:?}; it shows:\n{}", self.name, self.text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Types into the input labelled `label` in the page's `form`-th form (from 1).
+    async fn fill(&self, form: usize, label: &str, value: &str) {
+        let xpath = format!("(//main//form)[{form}]//label[normalize-space()='{label}']");
+        let label_element = self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no field {label:?}: {e}", self.name));
+        let id = label_element.attr("for").await.unwrap().unwrap();
+        let input = self.client.find(Locator::Id(&id)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, button: &str) {
+        let xpath = format!("//main//button[normalize-space()='{button}']");
+        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no button {button:?}: {e}", self.name)).click().await.unwrap();
+    }
+
+    async fn screenshot(&self, what: &str) -> PathBuf {
+        let directory = devstack::repo_root().join("target/browser");
+        std::fs::create_dir_all(&directory).unwrap();
+        let shot = self.shots.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let path = directory.join(format!("{}-{shot:02}-{what}.png", self.name));
+        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
+        path
+    }
+
+    /// axe-core on the page as it is: no serious or critical violation.
+    async fn accessible(&self) {
+        static AXE: OnceLock<String> = OnceLock::new();
+        let axe = AXE.get_or_init(|| {
+            std::fs::read_to_string(devstack::repo_root().join("infra/node_modules/axe-core/axe.min.js")).expect("axe-core is installed (npm ci in infra/)")
+        });
+        let script = format!("{axe}\nconst done = arguments[arguments.length - 1];\naxe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html)}}))), e => done([{{id: 'axe-error', impact: 'critical', help: String(e)}}]));");
+        let violations = self.client.execute_async(&script, vec![]).await.unwrap();
+        let serious: Vec<&Value> = violations.as_array().unwrap().iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect();
+        assert!(serious.is_empty(), "{}: accessibility violations: {serious:#?}", self.name);
+    }
+
+    /// The page fits the window's width (no sideways scrolling).
+    async fn fits_width(&self) {
+        let widths = self.client.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await.unwrap();
+        let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(scroll <= inner, "{}: the page is {scroll}px wide in a {inner}px window", self.name);
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Sends an invite to `email` from `auth` and returns the link mailed.
+async fn invite_link(env: &TestEnv, auth: &Auth, email: &str) -> String {
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), auth).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+    let mail = mails_to(email).await.pop().expect("the invite mail");
+    let token = invite_token(&mail);
+    assert!(mail.text.contains(&format!("{}/invite/{token}", env.base_url)), "the mail links to this site: {}", mail.text);
+    format!("{}/invite/{token}", env.base_url)
+}
+
+fn address(name: &str) -> String {
+    format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
+}
+
+#[tokio::test]
+async fn a_new_person_follows_the_invite_link_signs_up_and_arrives_signed_in() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let email = address("ivy");
+    let link = invite_link(&env, &owner.auth(), &email).await;
+    let page = Page::open(&env, "invite-signup", DESKTOP).await;
+    page.goto(&link).await;
+    page.heading("Join Home Lab").await;
+    page.shows("Ada Lovelace invited you to the organization Home Lab").await;
+    page.accessible().await;
+    let shot = page.screenshot("invite").await;
+    std::fs::copy(&shot, devstack::repo_root().join("target/browser/invite-page.png")).unwrap();
+    page.fill(1, "First name", "Ivy").await;
+    page.fill(1, "Last name", "Newcomer").await;
+    page.fill(1, "Password (8 characters or more)", PASSWORD).await;
+    page.fill(1, "Password again", PASSWORD).await;
+    page.click("Create account and join").await;
+    page.heading("Ivy Newcomer").await;
+    page.shows("Home Lab (current)").await;
+    page.shows(&email).await;
+    page.accessible().await;
+    page.screenshot("home").await;
+    page.close().await;
+    // Signed in by the cookie the login set: the account is in the organization.
+    let members = env.get("/api/users", &owner.auth()).await;
+    assert!(members.body.as_array().unwrap().iter().any(|u| u["email"] == email.as_str() && u["isActive"] == true));
+}
+
+#[tokio::test]
+async fn a_person_with_an_account_logs_in_on_the_invite_page_and_joins() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    let link = invite_link(&env, &owner.auth(), &elsewhere.email).await;
+    let page = Page::open(&env, "invite-join", DESKTOP).await;
+    page.goto(&link).await;
+    page.heading("Join Home Lab").await;
+    page.fill(2, "E-mail address", &elsewhere.email).await;
+    page.fill(2, "Password", PASSWORD).await;
+    page.click("Log in and join").await;
+    page.heading("Ada Lovelace").await;
+    page.shows("Home Lab (current)").await;
+    page.shows("Switch to").await;
+    page.screenshot("joined").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn an_expired_or_revoked_invite_link_says_what_happened_and_whom_to_ask() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let email = address("late");
+    let link = invite_link(&env, &owner.auth(), &email).await;
+    let invite = env.scan().await.into_iter().find(|i| tests::text(i, "entity") == "Invite").unwrap();
+    crate::invites::expire(&env, &tests::text(&invite, "PK"), &tests::text(&invite, "SK"), &email).await;
+    let page = Page::open(&env, "invite-expired", PHONE).await;
+    page.goto(&link).await;
+    page.heading("This invitation cannot be used").await;
+    page.shows("This invite has expired").await;
+    page.shows("Ask the person who invited you").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("expired").await;
+    page.goto("/invite/not-a-token").await;
+    page.heading("This invitation cannot be used").await;
+    page.shows("copied completely").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn the_reset_flow_goes_from_the_mail_to_a_login_with_the_new_password() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let new_password = "a brand new horse battery";
+    let page = Page::open(&env, "reset", PHONE).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.client.find(Locator::LinkText("Forgot your password?")).await.unwrap().click().await.unwrap();
+    page.heading("Reset your password").await;
+    page.fill(1, "E-mail address", &owner.email).await;
+    page.click("Send me a link").await;
+    page.shows("a link to reset its password has been sent").await;
+    page.accessible().await;
+    let account = env.account_id(&owner.email).await;
+    let token = link_token(&owner.email, "finishResetPassword?token=", &account).await.expect("the reset mail");
+    page.goto(&format!("/auth/finishResetPassword?token={token}")).await;
+    page.heading("Choose a new password").await;
+    page.fill(1, "New password (8 characters or more)", new_password).await;
+    page.fill(1, "New password again", new_password).await;
+    page.click("Set password").await;
+    page.heading("Password changed").await;
+    page.screenshot("changed").await;
+    page.client.find(Locator::LinkText("Log in")).await.unwrap().click().await.unwrap();
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", &owner.email).await;
+    page.fill(1, "Password", new_password).await;
+    page.click("Log in").await;
+    page.heading("Ada Lovelace").await;
+    page.fits_width().await;
+    page.screenshot("home-phone").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn the_verification_link_verifies_and_says_so() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    assert_eq!(env.post("/api/verifyEmail", json!({}), &owner.auth()).await.status, 200);
+    let key = link_token(&owner.email, "/verifyEmail/", &env.account_id(&owner.email).await).await.unwrap();
+    let mail = mails_to(&owner.email).await.pop().unwrap();
+    assert!(mail.text.contains(&format!("{}/verifyEmail/{key}", env.base_url)));
+    let page = Page::open(&env, "verify", DESKTOP).await;
+    page.goto(&format!("/verifyEmail/{key}")).await;
+    page.heading("E-mail address verified").await;
+    page.accessible().await;
+    page.screenshot("verified").await;
+    page.goto(&format!("/verifyEmail/{key}")).await;
+    page.heading("This link did not work").await;
+    page.shows("used already").await;
+    page.close().await;
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
+}
+
+#[tokio::test]
+async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_the_keyboard_alone() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let other = env.create_organization("Second Lab").await;
+    let link = invite_link(&env, &other.auth(), &owner.email).await;
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &owner.auth()).await.status, 200);
+    let page = Page::open(&env, "home", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    // The keyboard alone: focus the first field, type, Tab to the next, type, Enter submits.
+    page.client.execute("document.querySelector('main input').focus()", vec![]).await.unwrap();
+    let active = || async { page.client.active_element().await.unwrap() };
+    active().await.send_keys(&owner.email).await.unwrap();
+    active().await.send_keys(&String::from(char::from(Key::Tab))).await.unwrap();
+    active().await.send_keys(PASSWORD).await.unwrap();
+    active().await.send_keys(&String::from(char::from(Key::Enter))).await.unwrap();
+    page.heading("Ada Lovelace").await;
+    page.shows("Home Lab (current)").await;
+    page.accessible().await;
+    page.click("Switch to Second Lab").await;
+    page.shows("Second Lab (current)").await;
+    page.click("Show token").await;
+    page.shows("wkt.").await;
+    page.screenshot("switched").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.goto("/").await;
+    page.heading("Log in").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn names_from_people_are_shown_as_text_never_run() {
+    let env = TestEnv::for_pages().await;
+    let hostile = "<img src=x onerror=\"document.title='owned'\">";
+    let email = address("mallory");
+    let mut form = tests::signup_form(&email, hostile);
+    form["firstName"] = json!("<b>Mal</b>");
+    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let session = Auth::Bearer(env.login(&email, PASSWORD).await);
+    let link = invite_link(&env, &session, &address("victim")).await;
+    let page = Page::open(&env, "xss", DESKTOP).await;
+    page.goto(&link).await;
+    page.shows(&format!("<b>Mal</b> Lovelace invited you to the organization {hostile}")).await;
+    let markup = page.client.execute("return [document.querySelectorAll('main img, main b').length, document.title];", vec![]).await.unwrap();
+    assert_eq!(markup[0], 0, "no element was made from a name");
+    assert_ne!(markup[1], "owned");
+    page.screenshot("names-as-text").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn every_page_is_served_with_its_security_headers() {
+    let env = TestEnv::for_pages().await;
+    for path in ["/", "/auth/login", "/invite/abc", "/verifyEmail/x", "/no/such/page"] {
+        let response = env.request_raw("GET", path, Vec::new(), &Auth::None).await;
+        assert_eq!(response.status, if path == "/no/such/page" { 404 } else { 200 }, "{path}");
+        let csp = response.header("content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+        assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+    }
+    // The assets: named by content, cached for a year.
+    let document = raw_text(&env, "/auth/login").await;
+    let script = document.split("src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let response = env.request_raw("GET", &script, Vec::new(), &Auth::None).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert!(response.header("content-type").unwrap().starts_with("text/javascript"));
+    // The API's unknown routes still answer JSON.
+    let unknown = env.get("/api/no/such/route", &Auth::None).await;
+    assert_eq!((unknown.status, unknown.error_code()), (404, "route.notFound"));
+}
+
+async fn raw_text(env: &TestEnv, path: &str) -> String {
+    use http_body_util::BodyExt;
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Full<hyper::body::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let response = client.get(format!("{}{path}", env.base_url).parse().unwrap()).await.unwrap();
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
