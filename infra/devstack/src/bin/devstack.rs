@@ -85,6 +85,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", options.port))?;
     println!();
+    println!("  Pages:      {public_uri}/  (open it in a browser; links in mails point here)");
     println!("  API:        http://{address}/api  (try: curl http://{address}/api/buildinfo)");
     println!("  Mail inbox: {}/  (sent mail as JSON: {}/store)", services.ses_endpoint, services.ses_endpoint);
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
