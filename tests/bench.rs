@@ -33,6 +33,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("login", "login (argon2id)", "4 (2 + 1 + 1)"),
     ("start_reset_password", "start a password reset (address with an account)", "5 (1 + 2 throttles + 1 + 1)"),
     ("reset_password", "reset the password (argon2id)", "2"),
+    ("web", "a page (the web function, GET /auth/login)", "0"),
 ];
 
 struct RequestLog {
@@ -128,6 +129,11 @@ impl Inputs {
             _ => None,
         };
         let mut event = event_with(function, &values, body);
+        if function == "web" {
+            // A page, not the sample's unknown /api path.
+            event["rawPath"] = json!("/auth/login");
+            event["requestContext"]["http"]["path"] = json!("/auth/login");
+        }
         if function == "start_reset_password" {
             // Many clients, as on AWS (reset requests are throttled per client too).
             event["requestContext"]["http"]["sourceIp"] = json!(format!("198.51.100.{}", n % 250));
@@ -240,6 +246,7 @@ async fn main() {
     }
 
     let scale_rows = scale().await;
+    let page_rows = pages().await;
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -266,6 +273,17 @@ async fn main() {
     let _ = writeln!(report, "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | binary MB | peak RSS MB |");
     let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in rows {
+        let _ = writeln!(report, "{row}");
+    }
+    let _ = writeln!(report, "\n## Pages\n");
+    let _ = writeln!(report, "Budgets (issue \"Web pages, part 1\"): all JS + CSS of a page under 100 KB compressed; the invite page's first");
+    let _ = writeln!(report, "render in Chromium against the local stack under 500 ms; the `web` function's cold start (row `web` above)");
+    let _ = writeln!(report, "within the other functions' range. First render: Debian's headless Chromium through chromedriver, the");
+    let _ = writeln!(report, "invite link loaded {PAGE_LOADS} times in one browser (the assets cached after the first), timed from navigation");
+    let _ = writeln!(report, "start to first contentful paint, and to the page's heading (after its two API calls).\n");
+    let _ = writeln!(report, "| measure | value | budget |");
+    let _ = writeln!(report, "| --- | --- | --- |");
+    for row in page_rows {
         let _ = writeln!(report, "{row}");
     }
     let _ = writeln!(report, "\n## Scale\n");
@@ -377,5 +395,66 @@ async fn scale() -> Vec<String> {
         ));
         assert!(env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))), "the purge left items");
     }
+    rows
+}
+
+const PAGE_LOADS: usize = 10;
+
+/// Page weight (gzip -9 of the script and the stylesheet, as served) and the invite page's first render.
+async fn pages() -> Vec<String> {
+    let gzipped = |path: &str| -> usize {
+        let output = std::process::Command::new("gzip").args(["-9c", path]).output().expect("gzip runs");
+        output.stdout.len()
+    };
+    let root = devstack::repo_root();
+    let (script, style) = (root.join("shared/web/app.js"), root.join("shared/web/app.css"));
+    let raw = std::fs::metadata(&script).unwrap().len() + std::fs::metadata(&style).unwrap().len();
+    let compressed = gzipped(script.to_str().unwrap()) + gzipped(style.to_str().unwrap());
+    let mut rows = vec![format!(
+        "| page weight: app.js + app.css | {:.1} KB compressed ({:.1} KB raw); every page loads exactly these | 100 KB |",
+        compressed as f64 / 1024.0,
+        raw as f64 / 1024.0
+    )];
+
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let email = format!("bench-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
+    assert_eq!(sent.status, 200);
+    let link = format!("{}/invite/{}", env.base_url, invite_token(&mails_to(&email).await.pop().unwrap()));
+    let driver = devstack::services::start_chromedriver(0).expect("chromedriver (Debian's chromium-driver)");
+    let profile = std::env::temp_dir().join(format!("chromium-bench-{}", &accounts::ids::new_object_id()[..8]));
+    let capabilities = json!({"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+        "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]}});
+    let client = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities.as_object().unwrap().clone().into_iter().collect())
+        .connect(&driver.endpoint)
+        .await
+        .expect("a browser session");
+    let (mut paints, mut headings) = (Vec::new(), Vec::new());
+    for _ in 0..PAGE_LOADS {
+        client.goto(&link).await.unwrap();
+        // Wait for the heading the page renders after its API calls, then read the browser's own timing.
+        let timing = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\n\
+                 const check = () => { const h = document.querySelector('main h1');\n\
+                   if (h && h.textContent.startsWith('Join')) { const paint = performance.getEntriesByName('first-contentful-paint')[0];\n\
+                     done([paint ? paint.startTime : -1, performance.now()]); } else { requestAnimationFrame(check); } };\n\
+                 check();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        paints.push(timing[0].as_f64().unwrap());
+        headings.push(timing[1].as_f64().unwrap());
+    }
+    let _ = client.close().await;
+    drop(driver);
+    let (paints, headings) = (sorted(paints), sorted(headings));
+    rows.push(format!("| invite page: first contentful paint, median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
+    rows.push(format!("| invite page: its heading shown (after GET byInvite and GET /user), median / max | {:.0} / {:.0} ms | 500 ms |", percentile(&headings, 0.5), headings.last().unwrap()));
     rows
 }

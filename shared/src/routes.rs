@@ -90,7 +90,7 @@ operations! {
     BUILDINFO = "buildinfo", "GET", "/buildinfo" => handlers::buildinfo::buildinfo, [],
         Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
-        => handlers::auth::create_organization_with_admin, ["GetItem", "PutItem", "ConditionCheckItem", "ses:SendEmail"],
+        => handlers::auth::create_organization_with_admin, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "a new organization, with the caller as owner";
     LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
         Public, "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";

@@ -226,3 +226,26 @@ async fn an_invite_stops_working_when_its_sender_can_no_longer_give_what_it_gran
     let resent_token = token(&dropped).await;
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{resent_token}"), &Auth::None).await.status, 200, "the admin vouches for it now");
 }
+
+#[tokio::test]
+async fn a_sign_up_with_a_taken_address_says_nothing_about_it_and_tells_the_address() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&tests::organization_name("Known")).await;
+    env.create_home_organization().await;
+    let before = env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
+    let mut register = tests::signup_form(&owner.email, "ignored");
+    register["firstName"] = json!("Someone");
+    for (path, body) in [
+        ("/api/auth/createOrganizationWithAdmin", tests::signup_form(&owner.email, &tests::organization_name("Probe"))),
+        ("/api/auth/register", register),
+    ] {
+        let refused = env.post(path, body, &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (409, "user.email.alreadyInUse"), "{path}");
+        let message = refused.body["messages"][0]["error"].as_str().unwrap();
+        assert!(!message.contains(&owner.email) && !message.contains("exists"), "{path}: {message}");
+    }
+    let after = env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
+    assert_eq!(after, before, "only the mail throttle counted");
+    let notices = tests::mails_to(&owner.email).await.into_iter().filter(|m| m.subject.contains("tried to sign up")).count();
+    assert_eq!(notices, 2, "the address was told each time");
+}

@@ -20,7 +20,7 @@ async fn unsupported_versions_and_unknown_routes_get_a_json_404() {
         ("/api/v12/buildinfo", "api.version.unsupported"),
         ("/api/v17/user", "api.version.unsupported"),
         ("/api/nothing", "route.notFound"),
-        ("/", "route.notFound"),
+        ("/api", "route.notFound"),
     ] {
         let response = env.get(path, &Auth::None).await;
         assert_eq!(response.status, 404, "{path}");
@@ -29,4 +29,9 @@ async fn unsupported_versions_and_unknown_routes_get_a_json_404() {
     }
     let wrong_method = env.request("PUT", "/api/user", None, &Auth::None).await;
     assert_eq!((wrong_method.status, wrong_method.error_code()), (404, "route.notFound"));
+    // Outside /api are the pages (docs/web.md); they answer only GET.
+    let page = env.get("/", &Auth::None).await;
+    assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
+    let posted = env.request("POST", "/auth/login", None, &Auth::None).await;
+    assert_eq!((posted.status, posted.error_code()), (405, "request.method.notAllowed"));
 }

@@ -59,7 +59,10 @@ async fn an_email_can_own_only_one_account() {
     let before = env.scan().await;
     let again = env.post("/api/auth/createOrganizationWithAdmin", signup_form("ADA@example.org", &organization_name("B")), &Auth::None).await;
     assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
-    assert_eq!(env.scan().await, before, "the second organization must not exist half-made");
+    // Nothing of the second organization exists; only the throttle of the notice mailed to the address
+    // (hardening.rs: the answer does not say the address has an account) was counted.
+    let without_throttles = |items: Vec<tests::Item>| items.into_iter().filter(|i| text(i, "entity") != "LoginThrottle").collect::<Vec<_>>();
+    assert_eq!(without_throttles(env.scan().await), without_throttles(before), "the second organization must not exist half-made");
 }
 
 #[tokio::test]

@@ -338,6 +338,29 @@ pub async fn request_verification(app: &App, caller: &Caller, client: Option<&st
     Ok(true)
 }
 
+/// A sign-up named an address that has an account: instead of saying so to whoever asked (account
+/// discovery), the answer is generic and the address itself is told, at most as often as reset links
+/// (throttled per address; a throttled or failed mail is only logged).
+pub async fn address_taken(app: &App, email: &str) -> ApiError {
+    if let Ok(Some(_)) = admit_mail_request(app, email, None).await {
+        let mail = Mail::new(
+            vec![email.to_owned()],
+            "WEBKNOSSOS | Someone tried to sign up with your address",
+            &[
+                "Hello,".into(),
+                "someone tried to create a new WEBKNOSSOS account with this e-mail address, which already has one. If it was you, log in instead; if you forgot your password, reset it.".into(),
+                "If it was not you, you can ignore this mail: nothing was changed.".into(),
+            ],
+            Some(("Log in", &format!("{}/auth/login", app.config.public_uri))),
+        );
+        mail::notify(app, vec![mail]).await;
+    }
+    ApiError::conflict(
+        "user.email.alreadyInUse",
+        "This e-mail address cannot be used for a new account. If it is yours, a mail with what to do next was sent to it",
+    )
+}
+
 /// Whether a login must be refused until the address is verified (pure): verification is required, the
 /// address is unverified, and its grace period (from when it was set) has passed.
 pub fn login_needs_verification(config: &EmailVerificationConfig, account: &Account, now_millis: i64) -> bool {

@@ -563,7 +563,7 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
             }
             Ok((user, organization))
         }
-        Err(JoinError::Leading) => Err(crate::store::accounts::email_in_use(&email)),
+        Err(JoinError::Leading) => Err(crate::domain::credentials::address_taken(app, &email).await),
         Err(JoinError::Api(err)) => Err(err),
     }
 }

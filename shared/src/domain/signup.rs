@@ -59,8 +59,11 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
     }
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
-    let new = NewOrganizationWithOwner { organization_id, organization_name, email, password_hash, first_name, last_name };
-    let (organization, owner) = accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await?;
+    let new = NewOrganizationWithOwner { organization_id, organization_name, email: email.clone(), password_hash, first_name, last_name };
+    let (organization, owner) = match accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await {
+        Err(err) if err.code == "user.email.alreadyInUse" => return Err(credentials::address_taken(app, &email).await),
+        other => other?,
+    };
     if app.config.email_verification.activated {
         credentials::send_verification_best_effort(app, &owner.account_id, &owner.email).await;
     }
@@ -141,13 +144,13 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
     let store = OrgStore::new(&app.db, &organization.id);
     match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
         Ok(()) => {}
-        Err(NewAccountError::EmailInUse) => return Err(accounts::email_in_use(&email)),
+        Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
         // Auto-verification would exceed the plan's users: register deactivated, for an admin to decide.
         Err(NewAccountError::IncludedUsersExceeded) => {
             user.is_deactivated = true;
             match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
                 Ok(()) => {}
-                Err(NewAccountError::EmailInUse) => return Err(accounts::email_in_use(&email)),
+                Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
                 Err(NewAccountError::IncludedUsersExceeded) => return Err(ApiError::internal()),
                 Err(NewAccountError::Api(err)) => return Err(err),
             }
