@@ -92,7 +92,7 @@ operations! {
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin"
         => handlers::auth::create_organization_with_admin, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "a new organization, with the caller as owner";
-    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+    LOGIN = "login", "POST", "/auth/login" => handlers::auth::login, ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
         Public, "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
     GET_TOKEN = "get_token", "GET", "/auth/token" => handlers::auth::get_token, ["BatchGetItem", "GetItem", "PutItem"],
         AnyMember, "the caller's own personal API token";
@@ -142,7 +142,7 @@ operations! {
         OwnerOrDeletionGrantee("organization.delete.notAllowed"),
         "the caller's own organization (any other id -> 404), confirmed by its name (domain::organizations::delete)";
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}"
-        => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
+        => handlers::organizations::switch_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) (domain::organizations::switch)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations"
         => handlers::organizations::create_organization, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],

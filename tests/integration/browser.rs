@@ -376,3 +376,41 @@ async fn raw_text(env: &TestEnv, path: &str) -> String {
     let response = client.get(format!("{}{path}", env.base_url).parse().unwrap()).await.unwrap();
     String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }
+
+#[tokio::test]
+async fn every_page_passes_axe_and_fits_a_phone() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let link = invite_link(&env, &owner.auth(), &address("axe")).await;
+    let page = Page::open(&env, "every-page", PHONE).await;
+    for (path, heading) in [
+        ("/auth/login", "Log in"),
+        ("/auth/signup", "Create an organization"),
+        ("/auth/resetPassword", "Reset your password"),
+        ("/auth/finishResetPassword?token=x", "Choose a new password"),
+        ("/verifyEmail/not-a-key", "This link did not work"),
+        (link.as_str(), "Join Home Lab"),
+        ("/no/such/page", "Page not found"),
+    ] {
+        page.goto(path).await;
+        page.heading(heading).await;
+        page.accessible().await;
+        page.fits_width().await;
+        page.screenshot(&heading.to_lowercase().replace(' ', "-")).await;
+    }
+    // Signed in (by the login page), the home page too; an error from the API is shown readably.
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", &owner.email).await;
+    page.fill(1, "Password", "not the password").await;
+    page.click("Log in").await;
+    page.shows("The e-mail address or the password is wrong").await;
+    page.accessible().await;
+    page.screenshot("login-error").await;
+    page.fill(1, "Password", PASSWORD).await;
+    page.click("Log in").await;
+    page.heading("Ada Lovelace").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.close().await;
+}

@@ -305,3 +305,48 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
     assert!(!mails_to(&invited).await.iter().any(|m| m.text.contains("/verifyEmail/")));
     env.login(&invited, PASSWORD).await;
 }
+
+#[tokio::test]
+async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay_consistent() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Racing")).await;
+    for round in 0..3 {
+        let token = env.seed_password_reset(&owner.email).await;
+        let password = format!("{NEW_PASSWORD} {round}");
+        let (reset, login) = tokio::join!(
+            env.post("/api/auth/resetPassword", reset_body(&token, &password), &Auth::None),
+            env.post("/api/auth/login", json!({"email": owner.email, "password": if round == 0 { PASSWORD.to_owned() } else { format!("{NEW_PASSWORD} {}", round - 1) }}), &Auth::None),
+        );
+        assert_eq!(reset.status, 200, "{:?}", reset.body);
+        assert!(matches!(login.status, 200 | 401), "{:?}", login.body);
+        if login.status == 200 {
+            // A login with the old password that won the race: its session began before the reset, which
+            // ended it (a session made after the reset from a password checked before it is refused).
+            let session = Auth::Bearer(login.body["token"].as_str().unwrap().to_owned());
+            assert_eq!(env.get("/api/user", &session).await.status, 401, "round {round}: the old password's session outlived the reset");
+        }
+        env.check_invariants().await;
+    }
+    let session = Auth::Bearer(env.login(&owner.email, &format!("{NEW_PASSWORD} 2")).await);
+    let user_id = env.get("/api/user", &session).await.body["id"].as_str().unwrap().to_owned();
+    let current_password = format!("{NEW_PASSWORD} 2");
+    for round in 0..3 {
+        let current = env.get("/api/user", &session).await.body["email"].as_str().unwrap().to_owned();
+        let key = env.seed_email_verification(&current).await;
+        let moved = format!("moved-{round}-{}@example.org", &user_id[..6]);
+        let path = format!("/api/verifyEmail/{key}");
+        let (verified, changed) = tokio::join!(
+            env.post(&path, json!({}), &Auth::None),
+            env.patch_user(&user_id, json!({"email": moved, "currentPassword": current_password}), &session),
+        );
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        assert!(
+            verified.status == 200 || (verified.status, verified.error_code()) == (400, "user.email.verification.emailDoesNotMatch"),
+            "{:?}",
+            verified.body
+        );
+        // Whatever the order, the new address is unproven afterwards, on the account and every identity.
+        assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], false);
+        env.check_invariants().await;
+    }
+}

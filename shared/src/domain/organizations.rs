@@ -104,7 +104,8 @@ pub async fn switch(app: &App, caller: &Caller, organization_id: &str) -> Result
         return Err(ApiError::forbidden("user.deactivated", "Your account in that organization has not been activated by an admin yet"));
     }
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
-    let session = accounts::start_session(&app.db, &account, &user, lifetime_seconds, ids::now_millis()).await?;
+    let basis = accounts::SessionBasis::CallerStillValid(&caller.user);
+    let session = accounts::start_session(&app.db, &account, &user, basis, lifetime_seconds, ids::now_millis()).await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(crate::domain::session::LoggedIn { token, user, organization, lifetime_seconds })
 }

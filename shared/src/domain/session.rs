@@ -104,7 +104,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     }
     let (user, organization) = identities.swap_remove(chosen);
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
-    let session = accounts::start_session(&app.db, &account, &user, lifetime_seconds, ids::now_millis()).await?;
+    let session = accounts::start_session(&app.db, &account, &user, accounts::SessionBasis::PasswordChecked(&account), lifetime_seconds, ids::now_millis()).await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(LoggedIn { token, user, organization, lifetime_seconds })
 }
