@@ -422,17 +422,7 @@ async fn pages() -> Vec<String> {
     let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
     assert_eq!(sent.status, 200);
     let link = format!("{}/invite/{}", env.base_url, invite_token(&mails_to(&email).await.pop().unwrap()));
-    let driver = devstack::services::start_chromedriver(0).expect("chromedriver (Debian's chromium-driver)");
-    let profile = std::env::temp_dir().join(format!("chromium-bench-{}", &accounts::ids::new_object_id()[..8]));
-    let capabilities = json!({"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
-        "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]}});
-    let client = fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities.as_object().unwrap().clone().into_iter().collect())
-        .connect(&driver.endpoint)
-        .await
-        .expect("a browser session");
+    let client = tests::browser::session(1280, 900).await;
     let (mut paints, mut headings) = (Vec::new(), Vec::new());
     for _ in 0..PAGE_LOADS {
         client.goto(&link).await.unwrap();
@@ -452,7 +442,6 @@ async fn pages() -> Vec<String> {
         headings.push(timing[1].as_f64().unwrap());
     }
     let _ = client.close().await;
-    drop(driver);
     let (paints, headings) = (sorted(paints), sorted(headings));
     rows.push(format!("| invite page: first contentful paint, median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
     rows.push(format!("| invite page: its heading shown (after GET byInvite and GET /user), median / max | {:.0} / {:.0} ms | 500 ms |", percentile(&headings, 0.5), headings.last().unwrap()));

@@ -8,21 +8,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use tests::{Auth, PASSWORD, TestEnv, invite_token, link_token, mails_to, organization_name};
-
-/// One chromedriver for the test process; each test opens its own browser session.
-static DRIVER: OnceLock<devstack::services::ServiceProcess> = OnceLock::new();
-
-fn driver_url() -> String {
-    DRIVER
-        .get_or_init(|| {
-            devstack::services::start_chromedriver(0).expect("chromedriver starts (the README's test command installs Debian's chromium-driver)")
-        })
-        .endpoint
-        .clone()
-}
 
 const DESKTOP: (u32, u32) = (1280, 900);
 const PHONE: (u32, u32) = (375, 812);
@@ -36,26 +24,7 @@ struct Page {
 
 impl Page {
     async fn open(env: &TestEnv, name: &'static str, size: (u32, u32)) -> Page {
-        let url = tokio::task::spawn_blocking(driver_url).await.unwrap();
-        let profile = std::env::temp_dir().join(format!("chromium-{}", &accounts::ids::new_object_id()[..12]));
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-extensions", format!("--window-size={},{}", size.0, size.1),
-                    format!("--user-data-dir={}", profile.display()),
-                ]
-            }
-        });
-        let capabilities = capabilities.as_object().unwrap().clone().into_iter().collect();
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&url)
-            .await
-            .expect("a browser session");
+        let client = tests::browser::session(size.0, size.1).await;
         Page { client, env_base: env.base_url.clone(), name, shots: Default::default() }
     }
 

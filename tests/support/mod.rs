@@ -2,6 +2,7 @@
 //! reused from `DYNAMODB_ENDPOINT` / `SES_ENDPOINT`), a fresh table per test so tests run in parallel
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
+pub mod browser;
 pub mod functions;
 pub mod seed;
 
@@ -453,7 +454,7 @@ impl TestEnv {
             valid_until: now + 3_600_000,
             created: now,
         };
-        accounts::store::accounts::put_password_reset(&self.app.db, &reset).await.unwrap();
+        accounts::store::accounts::put_link(&self.app.db, &reset).await.unwrap();
         token
     }
 
@@ -470,7 +471,7 @@ impl TestEnv {
             used_at: None,
             created: now,
         };
-        accounts::store::accounts::put_email_verification(&self.app.db, &verification).await.unwrap();
+        accounts::store::accounts::put_link(&self.app.db, &verification).await.unwrap();
         key
     }
 

@@ -99,7 +99,7 @@ pub async fn start_password_reset(app: &App, email: &str, client: Option<&str>) 
         valid_until: now + app.config.password_reset_lifetime.as_millis() as i64,
         created: now,
     };
-    accounts::put_password_reset(&app.db, &reset).await?;
+    accounts::put_link(&app.db, &reset).await?;
     let link = format!("{}/auth/finishResetPassword?token={token}", app.config.public_uri);
     let hours = app.config.password_reset_lifetime.as_secs().div_ceil(3600);
     let mail = Mail::new(
@@ -242,7 +242,7 @@ pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Resu
         used_at: None,
         created: now,
     };
-    accounts::put_email_verification(&app.db, &verification).await?;
+    accounts::put_link(&app.db, &verification).await?;
     let link = format!("{}/verifyEmail/{key}", app.config.public_uri);
     let days = app.config.email_verification.link_lifetime.as_secs().div_ceil(24 * 3600);
     let mail = Mail::new(

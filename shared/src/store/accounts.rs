@@ -696,24 +696,13 @@ pub async fn account_and_throttle(db: &Db, account_id: &str, email: &str) -> Res
     Ok((account, throttle))
 }
 
-/// Stores a pending password reset, replacing the account's earlier one (so only the newest link works).
-pub async fn put_password_reset(db: &Db, reset: &crate::model::PasswordReset) -> Result<(), ApiError> {
+/// Stores a link record of an account (a password reset, replacing the account's earlier one so only the
+/// newest link works; or a new e-mail verification).
+pub async fn put_link<E: crate::model::Entity>(db: &Db, link: &E) -> Result<(), ApiError> {
     db.client
         .put_item()
         .table_name(&db.table)
-        .set_item(Some(super::to_item(reset)))
-        .send()
-        .await
-        .map_err(|e| crate::error::sdk_error("PutItem", e))?;
-    Ok(())
-}
-
-/// Stores a new e-mail verification link.
-pub async fn put_email_verification(db: &Db, verification: &crate::model::EmailVerification) -> Result<(), ApiError> {
-    db.client
-        .put_item()
-        .table_name(&db.table)
-        .set_item(Some(super::to_item(verification)))
+        .set_item(Some(super::to_item(link)))
         .send()
         .await
         .map_err(|e| crate::error::sdk_error("PutItem", e))?;
