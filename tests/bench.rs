@@ -172,7 +172,8 @@ fn status_of(outcome: &Outcome) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let env = TestEnv::new().await;
+    // An organization that sends invites all day long (the benchmark's thousands), in its own table.
+    let env = TestEnv::with_config(|config| config.mail_limits.per_organization_per_day = 1_000_000).await;
     let values = prepare(&env).await;
     let environment = function_environment(&env);
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
@@ -280,7 +281,8 @@ async fn main() {
     let _ = writeln!(report, "render in Chromium against the local stack under 500 ms; the `web` function's cold start (row `web` above)");
     let _ = writeln!(report, "within the other functions' range. First render: Debian's headless Chromium through chromedriver, the");
     let _ = writeln!(report, "invite link loaded {PAGE_LOADS} times in one browser (the assets cached after the first), timed from navigation");
-    let _ = writeln!(report, "start to first contentful paint, and to the page's heading (after its two API calls).\n");
+    let _ = writeln!(report, "start to DOMContentLoaded (document and module loaded), and to the page's heading shown (its first render with");
+    let _ = writeln!(report, "content, after its two API calls).\n");
     let _ = writeln!(report, "| measure | value | budget |");
     let _ = writeln!(report, "| --- | --- | --- |");
     for row in page_rows {
@@ -431,8 +433,8 @@ async fn pages() -> Vec<String> {
             .execute_async(
                 "const done = arguments[arguments.length - 1];\n\
                  const check = () => { const h = document.querySelector('main h1');\n\
-                   if (h && h.textContent.startsWith('Join')) { const paint = performance.getEntriesByName('first-contentful-paint')[0];\n\
-                     done([paint ? paint.startTime : -1, performance.now()]); } else { requestAnimationFrame(check); } };\n\
+                   if (h && h.textContent.startsWith('Join')) { const navigation = performance.getEntriesByType('navigation')[0];\n\
+                     done([navigation.domContentLoadedEventEnd, performance.now()]); } else { requestAnimationFrame(check); } };\n\
                  check();",
                 vec![],
             )
@@ -443,7 +445,7 @@ async fn pages() -> Vec<String> {
     }
     let _ = client.close().await;
     let (paints, headings) = (sorted(paints), sorted(headings));
-    rows.push(format!("| invite page: first contentful paint, median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
+    rows.push(format!("| invite page: document and module loaded (DOMContentLoaded), median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
     rows.push(format!("| invite page: its heading shown (after GET byInvite and GET /user), median / max | {:.0} / {:.0} ms | 500 ms |", percentile(&headings, 0.5), headings.last().unwrap()));
     rows
 }

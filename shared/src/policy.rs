@@ -93,7 +93,7 @@ impl Access {
 /// account's (followed verification link, password reset link or invite). A string alone grants nothing:
 /// anyone can sign up with, or change their address to, an operator address nobody has claimed yet.
 pub fn is_super_user(config: &Config, user: &User) -> bool {
-    user.is_email_verified && config.super_users.iter().any(|e| *e == user.email)
+    user.is_email_verified && config.super_users.contains(&user.email)
 }
 
 /// Admins edit everyone in their organization; team managers edit members of the teams they manage.

@@ -38,8 +38,8 @@ pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("LOGIN_FAILURES_PER_CLIENT", "100".to_owned()),
         ("LOGIN_LOCK_MINUTES", "15".to_owned()),
         ("ORGANIZATION_CREATION", "anyone".to_owned()),
-        ("MAIL_QUOTA_PER_ORGANIZATION_PER_DAY", "500".to_owned()),
-        ("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", "5".to_owned()),
+        ("MAIL_QUOTA_PER_ORGANIZATION_PER_DAY", config.mail_limits.per_organization_per_day.to_string()),
+        ("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", config.mail_limits.per_recipient_per_day.to_string()),
         // The samples resend an invite right after sending it.
         ("INVITE_RESEND_COOLDOWN_MINUTES", "0".to_owned()),
         ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
