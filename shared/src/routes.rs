@@ -152,6 +152,8 @@ operations! {
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits"
         => handlers::organizations::add_credits, ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
+    PRICING_STATUS = "pricing_status", "GET", "/pricing/status" => handlers::organizations::pricing_status, ["BatchGetItem"],
+        AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
     LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"],
         TeamManagerOrAdmin("invite.notAllowed"), "invites of the caller's organization: all for admins, those they sent for team managers (domain::invites::list)";
     REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],

@@ -503,3 +503,26 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
     assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
     assert_eq!(env.get("/api/user", &elsewhere.auth()).await.status, 200);
 }
+
+#[tokio::test]
+async fn the_pricing_status_follows_the_plan_users_and_paid_until() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await.auth();
+    let owner = env.create_home_organization().await;
+    let status = || async { env.get("/api/pricing/status", &owner.auth()).await.body };
+    assert_eq!(status().await, json!({"pricingPlan": "Custom", "isExceeded": false, "isAlmostExceeded": false}));
+    let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
+    assert_eq!(env.request("PATCH", &plan, Some(json!({"pricingPlan": "Team", "includedUsers": 3})), &operator).await.status, 200);
+    assert_eq!(status().await, json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}), "1 of 3 users");
+    env.member(&owner, "Mo", "Member", &[]).await;
+    env.member(&owner, "Max", "Member", &[]).await;
+    assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": 2})), &operator).await.status, 200);
+    assert_eq!(status().await["isExceeded"], true, "3 active users, 2 included");
+    let past = accounts::ids::now_millis() - 1000;
+    assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": null, "paidUntil": past})), &operator).await.status, 200);
+    assert_eq!(status().await["isExceeded"], true, "paidUntil passed");
+    let later = accounts::ids::now_millis() + 30 * 24 * 3600 * 1000;
+    assert_eq!(env.request("PATCH", &plan, Some(json!({"paidUntil": later})), &operator).await.status, 200);
+    assert_eq!(status().await, json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}), "30 days left");
+    assert_eq!(env.get("/api/pricing/status", &Auth::None).await.status, 401);
+}

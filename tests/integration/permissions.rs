@@ -80,7 +80,7 @@ fn expected(function: &str) -> [u16; 17] {
         "buildinfo" | "create_organization_with_admin" | "login" | "register" | "organization_by_invite" => [200; 17],
         // Public: the token or key names the account, whoever sends it (each call gets a fresh one).
         "start_reset_password" | "reset_password" | "verify_email" => [200; 17],
-        "change_password" | "request_verification" => ANY_MEMBER,
+        "change_password" | "request_verification" | "pricing_status" => ANY_MEMBER,
         "web" => [404; 17],
         "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users" | "list_organizations"
         | "experience_domains" | "list_teams" => ANY_MEMBER,

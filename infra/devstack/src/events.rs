@@ -108,6 +108,7 @@ pub const SAMPLES: &[Sample] = &[
     http("create_organization", "/organizations", "", Some(r#"{"ownerEmail":"${EMAIL}","organizationName":"Second Lab ${UNIQUE}"}"#), Operator),
     http("change_plan", "/organizations/${ORGANIZATION}/plan", "", Some(r#"{"pricingPlan":"Power","includedUsers":50}"#), Operator),
     http("add_credits", "/organizations/${ORGANIZATION}/credits", "", Some(r#"{"milliCredits":5000,"comment":"welcome"}"#), Operator),
+    http("pricing_status", "/pricing/status", "", None, Owner),
     http("list_invites", "/invites", "state=pending", None, Owner),
     http("resend_invite", "/invites/${INVITE_ID}/resend", "", None, Owner),
     http("revoke_invite", "/invites/${INVITE_ID}", "", None, Owner),

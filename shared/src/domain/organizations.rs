@@ -373,3 +373,77 @@ async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Resu
     }
     Ok(finished)
 }
+
+/// WEBKNOSSOS's `GET /pricing/status` for an organization.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingStatus {
+    pub pricing_plan: String,
+    pub is_exceeded: bool,
+    pub is_almost_exceeded: bool,
+}
+
+/// How close to `paidUntil`, and to `includedUsers`, an organization counts as almost over its plan.
+pub const ALMOST_EXPIRED_MILLIS: i64 = 6 * 7 * 24 * 3600 * 1000;
+pub const ALMOST_FULL_USERS: u64 = 2;
+
+/// WEBKNOSSOS's rules (pure): exceeded when more users are active than the plan includes or `paidUntil`
+/// has passed; almost exceeded (when not exceeded) within 2 users of the limit or 6 weeks of `paidUntil`.
+pub fn pricing_status(organization: &Organization, now_millis: i64) -> PricingStatus {
+    let users = organization.active_user_count;
+    let over_users = organization.included_users.is_some_and(|included| users > included);
+    let expired = organization.paid_until.is_some_and(|until| until <= now_millis);
+    let near_users = organization.included_users.is_some_and(|included| users + ALMOST_FULL_USERS >= included);
+    let near_expiry = organization.paid_until.is_some_and(|until| until - now_millis <= ALMOST_EXPIRED_MILLIS);
+    let is_exceeded = over_users || expired;
+    PricingStatus {
+        pricing_plan: organization.pricing_plan.clone(),
+        is_exceeded,
+        is_almost_exceeded: !is_exceeded && (near_users || near_expiry),
+    }
+}
+
+#[cfg(test)]
+mod pricing_tests {
+    use super::*;
+
+    #[test]
+    fn plans_are_exceeded_by_users_or_time_and_almost_within_two_users_or_six_weeks() {
+        let day = 24 * 3600 * 1000;
+        let now = 1_000 * day;
+        let organization = |included: Option<u64>, active: u64, paid_until: Option<i64>| Organization {
+            id: "lab".into(),
+            name: "Lab".into(),
+            owner_user_id: String::new(),
+            pricing_plan: "Team".into(),
+            paid_until,
+            included_users: included,
+            included_storage_bytes: None,
+            used_storage_bytes: 0,
+            milli_credit_balance: 0,
+            new_user_mailing_list: String::new(),
+            plan_subscription_email: String::new(),
+            ai_job_notifications: "jobOwner".into(),
+            storage_reported_at: None,
+            enable_auto_verify: false,
+            deletion_requested_at: None,
+            organization_team_id: String::new(),
+            member_count: active,
+            active_user_count: active,
+            created: 0,
+        };
+        let status = |o: Organization| {
+            let s = pricing_status(&o, now);
+            (s.is_exceeded, s.is_almost_exceeded)
+        };
+        assert_eq!(status(organization(None, 500, None)), (false, false), "unlimited");
+        assert_eq!(status(organization(Some(10), 7, None)), (false, false));
+        assert_eq!(status(organization(Some(10), 8, None)), (false, true), "within 2 users");
+        assert_eq!(status(organization(Some(10), 10, None)), (false, true), "full is not over");
+        assert_eq!(status(organization(Some(10), 11, None)), (true, false));
+        assert_eq!(status(organization(None, 1, Some(now + 43 * day))), (false, false));
+        assert_eq!(status(organization(None, 1, Some(now + 42 * day))), (false, true), "within 6 weeks");
+        assert_eq!(status(organization(None, 1, Some(now))), (true, false), "paidUntil passed");
+        assert_eq!(pricing_status(&organization(None, 1, None), now).pricing_plan, "Team");
+    }
+}

@@ -16,6 +16,12 @@ pub async fn get_organization(app: &App, req: Request) -> HandlerResult {
     Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
 }
 
+/// `GET /api/pricing/status`: the caller's organization's plan, and whether it is (almost) exceeded.
+pub async fn pricing_status(app: &App, req: Request) -> HandlerResult {
+    let caller = authenticate(app, &req).await?;
+    Ok(ok(&organizations::pricing_status(&caller.organization, crate::ids::now_millis())))
+}
+
 /// `PATCH /api/organizations/{id}`: name and notification settings (admins).
 pub async fn update_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
