@@ -1,5 +1,6 @@
-//! `Idempotency-Key` on the creating requests (sendInvites, register, createOrganizationWithAdmin and the
-//! bulk edits): a request retried with the same key gets the first response and does nothing twice.
+//! `Idempotency-Key` on the creating requests (sendInvites, register, createOrganizationWithAdmin, the bulk
+//! edits, creating organizations and teams, credits, invite resends and joins): a request retried with the
+//! same key gets the first response and does nothing twice.
 //!
 //! One mechanism for every such route: its handler wraps its work in [`once`]. The key is scoped to the
 //! caller (organization and user) or, on anonymous routes, to the key alone; the record also holds the
@@ -81,7 +82,11 @@ fn invalid_key() -> ApiError {
 /// Runs `work` (the route's handler body) once per `Idempotency-Key`; without the header it just runs it.
 pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<'_>, work: impl Future<Output = HandlerResult>) -> HandlerResult {
     let Some(key) = validated_key(req)? else { return work.await };
-    let request_hash = app.keys.request_fingerprint(operation.name, &without_secrets(req.body().as_ref()));
+    // The path too: the same key on another invite, organization or token is another request.
+    let mut request = req.uri().path().as_bytes().to_vec();
+    request.push(0);
+    request.extend(without_secrets(req.body().as_ref()));
+    let request_hash = app.keys.request_fingerprint(operation.name, &request);
     let (organization, user_id) = match scope {
         Scope::Anonymous => (None, None),
         Scope::Caller(caller) => (Some(caller.organization.id.clone()), Some(caller.user.id.clone())),

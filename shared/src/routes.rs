@@ -183,7 +183,7 @@ operations! {
         AnyMember, "the caller's organization's experience domains";
     LIST_TEAMS = "list_teams", "GET", "/teams" => handlers::teams::list_teams, ["BatchGetItem", "Query"],
         AnyMember, "teams of the caller's organization: all for admins, else its own (isEditable: those it manages) (domain::teams::list)";
-    CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "PutItem"],
+    CREATE_TEAM = "create_team", "POST", "/teams" => handlers::teams::create_team, ["BatchGetItem", "GetItem", "PutItem"],
         Admin("team.notAllowed"), "a new team in the caller's organization";
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}" => handlers::teams::delete_team,
         ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"],

@@ -66,6 +66,67 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     let body = json!({"userIds": [member], "set": {"nuclei": 3}});
     let changed = sent_twice(&env, "PATCH", "/api/users/experiences", body, &owner.auth()).await;
     assert_eq!(changed.body[0]["experiences"]["nuclei"], 3);
+    // POST /teams
+    let team = sent_twice(&env, "POST", "/api/teams", json!({"name": "Once"}), &owner.auth()).await;
+    assert_eq!(team.body["name"], "Once");
+    // resend: one more mail, not two
+    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let invite_id = invites.body[0]["id"].as_str().unwrap().to_owned();
+    sent_twice(&env, "POST", &format!("/api/invites/{invite_id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!(mails_to(&invited).await.len(), 2, "the invite and one resend");
+    // joinOrganization
+    let joining = env.create_organization(&organization_name("Joining")).await;
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [joining.email], "autoActivate": true}), &owner.auth()).await;
+    assert_eq!(sent.status, 200);
+    let token = tests::invite_token(mails_to(&joining.email).await.last().unwrap());
+    let joined = sent_twice(&env, "POST", &format!("/api/auth/joinOrganization/{token}"), json!({}), &joining.auth()).await;
+    assert_eq!(joined.body["organization"], tests::HOME_ORGANIZATION);
+    // the operator's organization creation and credits: credited once
+    let operator = env.operator().await;
+    let body = json!({"ownerEmail": address("boss"), "organizationName": organization_name("Bossed")});
+    sent_twice(&env, "POST", "/api/organizations", body, &operator.auth()).await;
+    let credits = format!("/api/organizations/{}/credits", tests::HOME_ORGANIZATION);
+    let credited = sent_twice(&env, "POST", &credits, json!({"milliCredits": 700, "comment": "once"}), &operator.auth()).await;
+    assert_eq!(credited.body["milliCreditBalance"], 700);
+    let overview = env.get(&format!("/api/organizations/{}", tests::HOME_ORGANIZATION), &owner.auth()).await;
+    assert_eq!(overview.body["milliCreditBalance"], 700, "credited once");
+}
+
+#[tokio::test]
+async fn the_same_key_on_another_path_is_another_request() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await;
+    let key = key();
+    let credits = |organization: &str| format!("/api/organizations/{organization}/credits");
+    let body = json!({"milliCredits": 5, "comment": "x"});
+    let first = env.request_idempotent("POST", &credits(&operator.organization), body.clone(), &operator.auth(), &key).await;
+    assert_eq!(first.status, 200);
+    let owner = env.create_home_organization().await;
+    let other = env.request_idempotent("POST", &credits(&owner.organization), body, &operator.auth(), &key).await;
+    assert_eq!((other.status, other.error_code()), (422, "idempotency.key.reused"));
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_team_creations_make_one_team() {
+    // The first request's write is held back, so the duplicates find the key in progress and wait for it.
+    let hook: tests::DynamoDbHook = std::sync::Arc::new(|operation: String, body: String| {
+        Box::pin(async move {
+            if operation == "TransactWriteItems" && body.contains("Racers") {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            }
+        })
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let (key, auth) = (key(), owner.auth());
+    let attempts = (0..6).map(|_| env.request_idempotent("POST", "/api/teams", json!({"name": "Racers"}), &auth, &key));
+    let answers = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "every duplicate waits for the first and gets its answer: {statuses:?}");
+    assert!(answers.iter().all(|a| a.body["name"] == "Racers" && a.body["id"] == answers[0].body["id"]));
+    assert_eq!(answers.iter().filter(|a| a.header("idempotent-replayed") == Some("true")).count(), 5);
+    let teams = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Team" && text(i, "name") == "Racers").count();
+    assert_eq!(teams, 1);
 }
 
 #[tokio::test]

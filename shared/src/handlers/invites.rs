@@ -84,8 +84,12 @@ pub async fn organization_by_invite(app: &App, req: Request) -> HandlerResult {
 /// `POST /api/auth/joinOrganization/{token}`: the logged-in account joins the invite's organization.
 pub async fn join_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
-    let user = invites::join_organization(app, &caller, &path_param(&req, "token")?).await?;
-    Ok(ok(&json::user(&user, &user)))
+    let token = path_param(&req, "token")?;
+    idempotency::once(app, &req, &routes::JOIN_ORGANIZATION, Scope::Caller(&caller), async {
+        let user = invites::join_organization(app, &caller, &token).await?;
+        Ok(ok(&json::user(&user, &user)))
+    })
+    .await
 }
 
 /// `GET /api/invites?state&limit&cursor` (beyond WEBKNOSSOS)
@@ -122,8 +126,12 @@ pub async fn revoke_invite(app: &App, req: Request) -> HandlerResult {
 /// `POST /api/invites/{id}/resend`: a fresh link and expiry, mailed again.
 pub async fn resend_invite(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
-    let (invite, mailed) = invites::resend(app, &caller, &path_param(&req, "id")?).await?;
-    let mut body = serde_json::to_value(invite_json(&invite)).expect("serializes");
-    body["mailed"] = serde_json::Value::Bool(mailed);
-    Ok(ok(&body))
+    let invite_id = path_param(&req, "id")?;
+    idempotency::once(app, &req, &routes::RESEND_INVITE, Scope::Caller(&caller), async {
+        let (invite, mailed) = invites::resend(app, &caller, &invite_id).await?;
+        let mut body = serde_json::to_value(invite_json(&invite)).expect("serializes");
+        body["mailed"] = serde_json::Value::Bool(mailed);
+        Ok(ok(&body))
+    })
+    .await
 }

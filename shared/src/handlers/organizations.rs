@@ -5,6 +5,8 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::organizations::{self, NewCredit, NewOrganization, OrganizationPatch, PlanChange};
 use crate::http::{self, Request, ok, parse_json, path_param, query_flag, with_header};
+use crate::idempotency::{self, Scope};
+use crate::routes;
 
 /// How long `DELETE /organizations/{id}` purges before leaving the rest to the scheduled purge.
 pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
@@ -77,19 +79,23 @@ pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
 pub async fn create_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let request: NewOrganization = parse_json(&req)?;
-    match organizations::create_for_owner(app, &caller, request).await? {
-        organizations::CreatedForOwner::Owned(organization, owner) => Ok(ok(&serde_json::json!({
-            "organization": json::organization(&organization, Some(&owner), &owner),
-            "owner": json::user(&owner, &owner),
-        }))),
-        // No account for the e-mail yet: the owner is invited (accepting makes them owner and admin).
-        organizations::CreatedForOwner::OwnerInvited(organization, invite, mailed) => Ok(ok(&serde_json::json!({
-            "organization": json::organization(&organization, None, &caller.user),
-            "owner": null,
-            "ownerInvite": super::invites::invite_json(&invite),
-            "mailed": mailed,
-        }))),
-    }
+    idempotency::once(app, &req, &routes::CREATE_ORGANIZATION, Scope::Caller(&caller), async {
+        match organizations::create_for_owner(app, &caller, request).await? {
+            organizations::CreatedForOwner::Owned(organization, owner) => Ok(ok(&serde_json::json!({
+                "organization": json::organization(&organization, Some(&owner), &owner),
+                "owner": json::user(&owner, &owner),
+            }))),
+            // No account for the e-mail yet (or not a proven one): the owner is invited (accepting makes them
+            // owner and admin).
+            organizations::CreatedForOwner::OwnerInvited(organization, invite, mailed) => Ok(ok(&serde_json::json!({
+                "organization": json::organization(&organization, None, &caller.user),
+                "owner": null,
+                "ownerInvite": super::invites::invite_json(&invite),
+                "mailed": mailed,
+            }))),
+        }
+    })
+    .await
 }
 
 /// `PATCH /api/organizations/{id}/plan` (instance operators)
@@ -104,13 +110,18 @@ pub async fn change_plan(app: &App, req: Request) -> HandlerResult {
 pub async fn add_credits(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let credit: NewCredit = parse_json(&req)?;
-    let (transaction, organization) = organizations::add_credits(app, &caller, &path_param(&req, "id")?, credit).await?;
-    Ok(ok(&serde_json::json!({
-        "id": transaction.id,
-        "milliCredits": transaction.milli_credits,
-        "comment": transaction.comment,
-        "createdBy": transaction.created_by,
-        "created": transaction.created,
-        "milliCreditBalance": organization.milli_credit_balance,
-    })))
+    let organization_id = path_param(&req, "id")?;
+    // A retried grant with its Idempotency-Key credits once.
+    idempotency::once(app, &req, &routes::ADD_CREDITS, Scope::Caller(&caller), async {
+        let (transaction, organization) = organizations::add_credits(app, &caller, &organization_id, credit).await?;
+        Ok(ok(&serde_json::json!({
+            "id": transaction.id,
+            "milliCredits": transaction.milli_credits,
+            "comment": transaction.comment,
+            "createdBy": transaction.created_by,
+            "created": transaction.created,
+            "milliCreditBalance": organization.milli_credit_balance,
+        })))
+    })
+    .await
 }
