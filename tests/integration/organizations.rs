@@ -68,10 +68,20 @@ async fn admins_change_the_name_and_notification_settings() {
     assert_eq!(changed.body["planSubscriptionEmail"], "billing@example.org");
     assert_eq!(changed.body["aiJobNotifications"], "jobOwnerAndAdmins");
     assert_eq!(env.request("PATCH", &path, Some(json!({"newUserMailingList": ""})), &owner.auth()).await.body["newUserMailingList"], "");
+    // Several new-user recipients, each checked; auto-verification switched by admins.
+    let list = env.request("PATCH", &path, Some(json!({"newUserMailingList": "A@example.org, b@example.org", "enableAutoVerify": true})), &owner.auth()).await;
+    assert_eq!((list.body["newUserMailingList"].as_str(), list.body["enableAutoVerify"].as_bool()), (Some("a@example.org, b@example.org"), Some(true)));
+    let (email, registered) = env.register("Auto", "Verified").await;
+    assert_eq!(registered["isActive"], true, "auto-verified on sign-up");
+    for address in ["a@example.org", "b@example.org"] {
+        assert!(tests::mails_to(address).await.iter().any(|m| m.text.contains(&email)), "{address} was told");
+    }
     let before = env.scan().await;
     for (patch, code) in [
         (json!({"name": " "}), "organization.name.empty"),
         (json!({"newUserMailingList": "nope"}), "user.email.invalid"),
+        (json!({"newUserMailingList": "ok@example.org, nope"}), "user.email.invalid"),
+        (json!({"enableAutoVerify": "yes"}), "request.body.invalid"),
         (json!({"aiJobNotifications": "everyone"}), "organization.aiJobNotifications.invalid"),
         (json!({"name": 5}), "request.body.invalid"),
     ] {

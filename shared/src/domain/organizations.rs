@@ -38,6 +38,26 @@ pub struct OrganizationPatch {
     pub new_user_mailing_list: Option<String>,
     pub plan_subscription_email: Option<String>,
     pub ai_job_notifications: Option<String>,
+    /// Self-registered users start active (WEBKNOSSOS's "auto-verify").
+    pub enable_auto_verify: Option<bool>,
+}
+
+/// Most addresses `newUserMailingList` holds.
+pub const MAX_MAILING_LIST: usize = 20;
+
+/// An empty string, or comma-separated e-mail addresses (each validated, normalised, no duplicates).
+fn email_list(field: &str, raw: &str) -> Result<String, ApiError> {
+    let mut addresses: Vec<String> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let address = validate::email(part).map_err(|e| ApiError::bad_request(e.code, format!("{field}: {part:?}: {}", e.message)))?;
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    if addresses.len() > MAX_MAILING_LIST {
+        return Err(ApiError::bad_request("organization.mailingList.tooLong", format!("{field} takes at most {MAX_MAILING_LIST} addresses")));
+    }
+    Ok(addresses.join(", "))
 }
 
 /// An empty string, or one e-mail address.
@@ -58,7 +78,7 @@ pub async fn update(app: &App, caller: &Caller, organization_id: &str, patch: Or
         set.push(("name", s(validate::organization_name(name)?)));
     }
     if let Some(list) = &patch.new_user_mailing_list {
-        set.push(("newUserMailingList", s(optional_email("newUserMailingList", list)?)));
+        set.push(("newUserMailingList", s(email_list("newUserMailingList", list)?)));
     }
     if let Some(email) = &patch.plan_subscription_email {
         set.push(("planSubscriptionEmail", s(optional_email("planSubscriptionEmail", email)?)));
@@ -71,6 +91,9 @@ pub async fn update(app: &App, caller: &Caller, organization_id: &str, patch: Or
             ));
         }
         set.push(("aiJobNotifications", s(recipients)));
+    }
+    if let Some(enabled) = patch.enable_auto_verify {
+        set.push(("enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(enabled)));
     }
     let store = caller.store(app);
     let organization = store.update_organization(set, &[]).await?;
@@ -445,5 +468,19 @@ mod pricing_tests {
         assert_eq!(status(organization(None, 1, Some(now + 42 * day))), (false, true), "within 6 weeks");
         assert_eq!(status(organization(None, 1, Some(now))), (true, false), "paidUntil passed");
         assert_eq!(pricing_status(&organization(None, 1, None), now).pricing_plan, "Team");
+    }
+}
+
+#[cfg(test)]
+mod mailing_list_tests {
+    use super::*;
+
+    #[test]
+    fn mailing_lists_take_several_valid_addresses() {
+        assert_eq!(email_list("l", "").unwrap(), "");
+        assert_eq!(email_list("l", " A@x.org, b@y.org ,a@x.org,, ").unwrap(), "a@x.org, b@y.org");
+        assert_eq!(email_list("l", "a@x.org, not an address").unwrap_err().status, 400);
+        let many: Vec<String> = (0..=MAX_MAILING_LIST).map(|i| format!("p{i}@x.org")).collect();
+        assert_eq!(email_list("l", &many.join(",")).unwrap_err().code, "organization.mailingList.tooLong");
     }
 }
