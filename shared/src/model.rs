@@ -72,6 +72,7 @@ impl Key {
 
 pub const TEAM_PREFIX: &str = "TEAM#";
 pub const INVITE_PREFIX: &str = "INVITE#";
+pub const CREDIT_PREFIX: &str = "CREDIT#";
 /// The one partition of each sparse invite index (invites are few; see docs/data-model.md).
 pub const INVITE_SCHEDULE_PARTITION: &str = "INVITES";
 /// The one partition of the index of organizations being deleted.
@@ -270,7 +271,7 @@ pub struct CreditTransaction {
 impl Entity for CreditTransaction {
     const KIND: &'static str = "CreditTransaction";
     fn key(&self) -> Key {
-        Key { pk: org_partition(&self.organization), sk: format!("CREDIT#{}", self.id) }
+        Key { pk: org_partition(&self.organization), sk: format!("{CREDIT_PREFIX}{}", self.id) }
     }
 }
 

@@ -154,6 +154,9 @@ operations! {
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
     PRICING_STATUS = "pricing_status", "GET", "/pricing/status" => handlers::organizations::pricing_status, ["BatchGetItem"],
         AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
+    LIST_CREDIT_TRANSACTIONS = "list_credit_transactions", "GET", "/creditTransactions"
+        => handlers::organizations::list_credit_transactions, ["BatchGetItem", "Query"],
+        Admin("credits.notAllowed"), "the credit transactions of the caller's organization, newest first (domain::organizations::credit_transactions)";
     LIST_INVITES = "list_invites", "GET", "/invites" => handlers::invites::list_invites, ["BatchGetItem", "Query"],
         TeamManagerOrAdmin("invite.notAllowed"), "invites of the caller's organization: all for admins, those they sent for team managers (domain::invites::list)";
     REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}" => handlers::invites::revoke_invite, ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],

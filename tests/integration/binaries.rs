@@ -31,6 +31,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "add_credits" => ("/milliCreditBalance", json!(5000)),
         // After change_plan's sample: Power, 50 users, the organization has 3 active.
         "pricing_status" => ("/pricingPlan", json!("Power")),
+        "list_credit_transactions" => ("/0/milliCredits", json!(5000)),
         "list_invites" => ("/0/state", json!("pending")),
         "resend_invite" | "revoke_invite" => ("/id", value("INVITE_ID")),
         "current_user" => ("/email", value("EMAIL")),

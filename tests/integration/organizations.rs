@@ -536,3 +536,27 @@ async fn the_pricing_status_follows_the_plan_users_and_paid_until() {
     assert_eq!(status().await, json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}), "30 days left");
     assert_eq!(env.get("/api/pricing/status", &Auth::None).await.status, 401);
 }
+
+#[tokio::test]
+async fn admins_page_through_the_credit_transactions_newest_first() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await.auth();
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Mo", "Member", &[]).await;
+    let credits = format!("/api/organizations/{HOME_ORGANIZATION}/credits");
+    for (amount, comment) in [(5000, "grant"), (-1500, "job"), (250, "refund")] {
+        assert_eq!(env.post(&credits, json!({"milliCredits": amount, "comment": comment}), &operator).await.status, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let first = env.get("/api/creditTransactions?limit=2", &owner.auth()).await;
+    let comments: Vec<&str> = first.body.as_array().unwrap().iter().map(|t| t["comment"].as_str().unwrap()).collect();
+    assert_eq!(comments, ["refund", "job"], "newest first");
+    let cursor = first.header("x-next-cursor").expect("more").to_owned();
+    let rest = env.get(&format!("/api/creditTransactions?limit=2&cursor={cursor}"), &owner.auth()).await;
+    assert_eq!(rest.body.as_array().unwrap().len(), 1);
+    assert_eq!((rest.body[0]["comment"].as_str(), rest.body[0]["milliCredits"].as_i64()), (Some("grant"), Some(5000)));
+    let refused = env.get("/api/creditTransactions", &member.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "credits.notAllowed"));
+    assert_eq!(env.get("/api/creditTransactions?limit=0", &owner.auth()).await.status, 400);
+    assert_eq!(env.get("/api/creditTransactions?cursor=nope", &owner.auth()).await.status, 400);
+}

@@ -98,7 +98,7 @@ fn expected(function: &str) -> [u16; 17] {
         // Dataset manager rights: admins only.
         "bulk_edit_teams_and_permissions" => [401, 401, 403, 403, 403, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
         "bulk_change_experiences" => [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
-        "users_by_experience" | "create_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403],
+        "users_by_experience" | "create_team" | "list_credit_transactions" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403],
         "list_team_members" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
         "delete_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
         // A's identities are members already (409); B's join A with A's invite: what an invite is for.

@@ -109,6 +109,7 @@ pub const SAMPLES: &[Sample] = &[
     http("change_plan", "/organizations/${ORGANIZATION}/plan", "", Some(r#"{"pricingPlan":"Power","includedUsers":50}"#), Operator),
     http("add_credits", "/organizations/${ORGANIZATION}/credits", "", Some(r#"{"milliCredits":5000,"comment":"welcome"}"#), Operator),
     http("pricing_status", "/pricing/status", "", None, Owner),
+    http("list_credit_transactions", "/creditTransactions", "limit=10", None, Owner),
     http("list_invites", "/invites", "state=pending", None, Owner),
     http("resend_invite", "/invites/${INVITE_ID}/resend", "", None, Owner),
     http("revoke_invite", "/invites/${INVITE_ID}", "", None, Owner),

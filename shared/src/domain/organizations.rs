@@ -397,6 +397,13 @@ async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Resu
     Ok(finished)
 }
 
+/// A page of the caller's organization's credit transactions, newest first (admins).
+pub async fn credit_transactions(app: &App, caller: &Caller, limit: usize, after: Option<&str>) -> Result<(Vec<CreditTransaction>, Option<String>), ApiError> {
+    let page = caller.store(app).credit_transactions(after, limit).await?;
+    let next = if page.more || page.items.len() == limit { page.items.last().map(|t| t.id.clone()) } else { None };
+    Ok((page.items, next))
+}
+
 /// WEBKNOSSOS's `GET /pricing/status` for an organization.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -106,6 +106,42 @@ pub async fn change_plan(app: &App, req: Request) -> HandlerResult {
     Ok(ok(&json::organization(&organization, None, &caller.user)))
 }
 
+/// A credit transaction as WEBKNOSSOS lists it.
+fn credit_json(transaction: &crate::model::CreditTransaction) -> serde_json::Value {
+    serde_json::json!({
+        "id": transaction.id,
+        "milliCredits": transaction.milli_credits,
+        "comment": transaction.comment,
+        "createdBy": transaction.created_by,
+        "created": transaction.created,
+    })
+}
+
+/// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
+pub async fn list_credit_transactions(app: &App, req: Request) -> HandlerResult {
+    use lambda_http::RequestExt;
+    let caller = authenticate(app, &req).await?;
+    let query = req.query_string_parameters_ref();
+    let limit = match query.and_then(|q| q.first("limit")) {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| crate::ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
+    };
+    let cursor = query.and_then(|q| q.first("cursor"));
+    if cursor.is_some_and(|c| !crate::ids::is_object_id(c)) {
+        return Err(crate::ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
+    }
+    let (transactions, next) = organizations::credit_transactions(app, &caller, limit, cursor).await?;
+    let response = ok(&transactions.iter().map(credit_json).collect::<Vec<_>>());
+    Ok(match next {
+        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
+        None => response,
+    })
+}
+
 /// `POST /api/organizations/{id}/credits` (instance operators)
 pub async fn add_credits(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
@@ -114,14 +150,9 @@ pub async fn add_credits(app: &App, req: Request) -> HandlerResult {
     // A retried grant with its Idempotency-Key credits once.
     idempotency::once(app, &req, &routes::ADD_CREDITS, Scope::Caller(&caller), async {
         let (transaction, organization) = organizations::add_credits(app, &caller, &organization_id, credit).await?;
-        Ok(ok(&serde_json::json!({
-            "id": transaction.id,
-            "milliCredits": transaction.milli_credits,
-            "comment": transaction.comment,
-            "createdBy": transaction.created_by,
-            "created": transaction.created,
-            "milliCreditBalance": organization.milli_credit_balance,
-        })))
+        let mut body = credit_json(&transaction);
+        body["milliCreditBalance"] = serde_json::json!(organization.milli_credit_balance);
+        Ok(ok(&body))
     })
     .await
 }

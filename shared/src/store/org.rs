@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
-    ApiToken, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, Organization, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
+    ApiToken, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, Organization, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
     Membership, TEAM_PREFIX, Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix,
     org_partition, users_by_name_partition,
 };
@@ -518,9 +518,20 @@ impl<'a> OrgStore<'a> {
 
     /// One page of the organization's invites, newest first, after the invite id `after`.
     pub async fn invites(&self, after: Option<&str>, limit: usize) -> Result<QueryPage<Invite>, ApiError> {
+        self.newest_first(INVITE_PREFIX, after, limit, |invite: &Invite| invite.id.as_str()).await
+    }
+
+    /// One page of the organization's credit transactions, newest first, after the transaction id `after`.
+    pub async fn credit_transactions(&self, after: Option<&str>, limit: usize) -> Result<QueryPage<CreditTransaction>, ApiError> {
+        self.newest_first(CREDIT_PREFIX, after, limit, |transaction: &CreditTransaction| transaction.id.as_str()).await
+    }
+
+    /// One page of the items under `prefix` (whose time-ordered ids follow it in the sort key), newest first,
+    /// after the item whose id is `after`.
+    async fn newest_first<E: crate::model::Entity>(&self, prefix: &str, after: Option<&str>, limit: usize, id: impl Fn(&E) -> &str) -> Result<QueryPage<E>, ApiError> {
         let upper = match after {
-            Some(after) => format!("{INVITE_PREFIX}{after}"),
-            None => format!("{INVITE_PREFIX}\u{10FFFF}"),
+            Some(after) => format!("{prefix}{after}"),
+            None => format!("{prefix}\u{10FFFF}"),
         };
         let output = self
             .db
@@ -529,7 +540,7 @@ impl<'a> OrgStore<'a> {
             .table_name(&self.db.table)
             .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
             .expression_attribute_values(":pk", s(org_partition(&self.organization)))
-            .expression_attribute_values(":from", s(INVITE_PREFIX))
+            .expression_attribute_values(":from", s(prefix))
             .expression_attribute_values(":to", s(upper))
             .scan_index_forward(false)
             .consistent_read(true)
@@ -538,9 +549,9 @@ impl<'a> OrgStore<'a> {
             .await
             .map_err(|e| sdk_error("Query", e))?;
         let more = output.last_evaluated_key.is_some();
-        let mut items: Vec<Invite> = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        // BETWEEN includes its upper bound: the invite the previous page ended with.
-        items.retain(|invite| Some(invite.id.as_str()) != after);
+        let mut items: Vec<E> = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // BETWEEN includes its upper bound: the item the previous page ended with.
+        items.retain(|item| Some(id(item)) != after);
         items.truncate(limit);
         Ok(QueryPage { items, more })
     }
