@@ -4,7 +4,8 @@
 //! an action its function is not granted fails in the tests, not after deployment.
 //!
 //! With `ACTIONS_USED_LOG` set to a file, every (operation, action) pair used is appended to it once per
-//! process; `tests/least_privilege.rs` reads it to find declared actions no test ever needed.
+//! process, and every refused one too (marked `refused`, since a best-effort path may swallow the error);
+//! `tests/least_privilege.rs` reads it to find declared actions no test ever needed and refused calls.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -80,17 +81,19 @@ fn action_name(name: &str) -> &'static str {
     KNOWN.iter().find(|known| **known == name).copied().unwrap_or("(unknown action)")
 }
 
-static RECORDED: Mutex<BTreeSet<(&'static str, &'static str)>> = Mutex::new(BTreeSet::new());
+static RECORDED: Mutex<BTreeSet<(&'static str, &'static str, bool)>> = Mutex::new(BTreeSet::new());
 
-fn record(operation: &'static str, action: &'static str) {
+/// Appends `operation action` (with ` refused` when the guard refused it) to the log, once per process.
+fn record(operation: &'static str, action: &'static str, refused: bool) {
     let Ok(path) = std::env::var(ACTIONS_USED_LOG) else { return };
     let mut recorded = RECORDED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if recorded.insert((operation, action)) {
+    if recorded.insert((operation, action, refused)) {
+        let line = if refused { format!("{operation} {action} refused\n") } else { format!("{operation} {action}\n") };
         let appended = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut file| file.write_all(format!("{operation} {action}\n").as_bytes()));
+            .and_then(|mut file| file.write_all(line.as_bytes()));
         if let Err(err) = appended {
             tracing::warn!(path, error = %err, "could not record an action used");
         }
@@ -114,9 +117,11 @@ impl Intercept for DeclaredActionsGuard {
         for action in needed_actions(metadata, context) {
             if !declaration.actions.contains(&action) {
                 tracing::error!(operation = declaration.operation, action, "call outside the operation's declared actions");
+                // Recorded too: a caller that swallows the error (a best-effort mail) must still fail the tests.
+                record(declaration.operation, action, true);
                 return Err(format!("{} is not declared for operation {} (routes.rs), so IAM would deny it", action, declaration.operation).into());
             }
-            record(declaration.operation, action);
+            record(declaration.operation, action, false);
         }
         Ok(())
     }

@@ -255,3 +255,25 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
     assert!(counts.get("User").copied().unwrap_or_default() >= 5, "{counts:?}");
     env.check_invariants().await;
 }
+
+#[tokio::test]
+async fn the_guard_refuses_an_undeclared_call_as_iam_would_and_records_it() {
+    use accounts::declared_actions::{Declaration, scope};
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&tests::organization_name("Guarded")).await;
+    let key = accounts::model::Key::organization(&owner.organization);
+    // Declared: the call goes through.
+    let allowed = Declaration { operation: "declared_actions_probe_allowed", actions: &["GetItem"] };
+    let found = scope(allowed, env.app.db.get::<accounts::model::Organization>(&key)).await.unwrap();
+    assert!(found.is_some());
+    // Not declared: refused before it reaches DynamoDB, as IAM would refuse it on AWS.
+    let refused = Declaration { operation: "declared_actions_probe_refused", actions: &["GetItem"] };
+    let error = scope(refused, env.app.db.batch_get(std::slice::from_ref(&key))).await.unwrap_err();
+    assert_eq!((error.status, error.code), (500, "internal"), "a missing grant is a server fault: {error:?}");
+    // And recorded as refused, so a path that swallows the error still fails the least-privilege test.
+    if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {
+        let log = std::fs::read_to_string(log).unwrap_or_default();
+        assert!(log.lines().any(|l| l == "declared_actions_probe_refused BatchGetItem refused"), "{log}");
+        assert!(log.lines().any(|l| l == "declared_actions_probe_allowed GetItem"));
+    }
+}
