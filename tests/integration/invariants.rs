@@ -43,6 +43,50 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 item.insert("isAdmin".into(), AttributeValue::Bool(false));
             }
         })),
+        // Rule 5: the verification state's copy.
+        ("isEmailVerified true differs from its account's false", Box::new(|items| {
+            find(items, "User").insert("isEmailVerified".into(), AttributeValue::Bool(true));
+        })),
+        // Rule 18: a reset keyed under another account.
+        ("PasswordReset", Box::new(|items| {
+            let mut reset = find(items, "Account").clone();
+            let account_id = text(&reset, "id");
+            reset.clear();
+            for (name, value) in [("PK", "ACCOUNT#someone-else".to_owned()), ("SK", "RESET".to_owned()), ("entity", "PasswordReset".to_owned()), ("accountId", account_id), ("tokenHash", "h".to_owned()), ("email", "a@x.org".to_owned())] {
+                reset.insert(name.into(), AttributeValue::S(value));
+            }
+            for (name, value) in [("validUntil", "2000"), ("created", "1"), ("expiresAt", "86402")] {
+                reset.insert(name.into(), AttributeValue::N(value.into()));
+            }
+            items.push(reset);
+        })),
+        // Rule 19: a tombstone of an organization that exists.
+        ("an organization has this id again", Box::new(|items| {
+            let tombstone: Item = [
+                ("PK", AttributeValue::S("ORGID#home".into())),
+                ("SK", AttributeValue::S("TOMBSTONE".into())),
+                ("entity", AttributeValue::S("OrganizationTombstone".into())),
+                ("id", AttributeValue::S("home".into())),
+                ("deleted", AttributeValue::N("1".into())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            items.push(tombstone);
+        })),
+        // Rule 20: a mail counter without its count.
+        ("a mail quota is keyed", Box::new(|items| {
+            let quota: Item = [
+                ("PK", AttributeValue::S("ORG#home".into())),
+                ("SK", AttributeValue::S("MAILQUOTA#20000".into())),
+                ("entity", AttributeValue::S("MailQuota".into())),
+                ("expiresAt", AttributeValue::N("1".into())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            items.push(quota);
+        })),
     ];
     for (expected, break_it) in cases {
         let mut items = healthy.clone();
