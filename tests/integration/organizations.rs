@@ -560,3 +560,25 @@ async fn admins_page_through_the_credit_transactions_newest_first() {
     assert_eq!(env.get("/api/creditTransactions?limit=0", &owner.auth()).await.status, 400);
     assert_eq!(env.get("/api/creditTransactions?cursor=nope", &owner.auth()).await.status, 400);
 }
+
+#[tokio::test]
+async fn someone_invited_when_the_plan_is_full_joins_deactivated_and_both_sides_are_told() {
+    let env = TestEnv::new().await;
+    let operator = env.operator().await.auth();
+    let owner = env.create_home_organization().await;
+    let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
+    assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": 1})), &operator).await.status, 200);
+    let email = format!("late-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let token = invite_token(mails_to(&email).await.last().unwrap());
+    let mut form = signup_form(&email, "ignored");
+    form["inviteToken"] = json!(token);
+    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    assert_eq!((registered.status, &registered.body["isActive"]), (200, &json!(false)), "{:?}", registered.body);
+    let welcome = mails_to(&email).await.into_iter().find(|m| m.subject == "Welcome to WEBKNOSSOS").expect("the welcome mail");
+    assert!(welcome.text.contains("plan includes 1 users, and all are in use"), "{}", welcome.text);
+    let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&email)).expect("the owner is told");
+    assert!(notice.text.contains("included users are all active"), "{}", notice.text);
+    assert!(notice.html.contains("included users are all active"));
+}

@@ -533,7 +533,8 @@ async fn notify_join(app: &App, organization: &Organization, invite: &Invite, us
         format!("joined by the invitation {} sent to {}", invite.sent_by_name, invite.email)
     };
     let store = OrgStore::new(&app.db, &organization.id);
-    mail::notify(app, crate::domain::signup::new_member_mails(app, &store, organization, user, &how).await).await;
+    let limit_reached = invite.auto_activate && !user.is_active();
+    mail::notify(app, crate::domain::signup::new_member_mails(app, &store, organization, user, &how, limit_reached).await).await;
 }
 
 /// `POST /auth/register` with `inviteToken`: a new account in the invite's organization.

@@ -157,7 +157,9 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         }
         Err(NewAccountError::Api(err)) => return Err(err),
     }
-    mail::notify(app, new_member_mails(app, &store, &organization, &user, "registered").await).await;
+    // Meant to start active (auto-verify) but deactivated: the plan's users were all taken.
+    let limit_reached = organization.enable_auto_verify && !user.is_active();
+    mail::notify(app, new_member_mails(app, &store, &organization, &user, "registered", limit_reached).await).await;
     if app.config.email_verification.activated {
         credentials::send_verification_best_effort(app, &account.id, &account.email).await;
     }
@@ -165,20 +167,22 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
 }
 
 /// The welcome mail to a new member, and the notice to `newUserMailingList` or, if empty, the owner.
-pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Organization, user: &User, how: &str) -> Vec<Mail> {
-    let mut mails = vec![Mail::new(
-        vec![user.email.clone()],
-        "Welcome to WEBKNOSSOS",
-        &[
-            format!("Hello {},", user.first_name),
-            if user.is_active() {
-                format!("your account in the organization {} is ready.", organization.name)
-            } else {
-                format!("your account in the organization {} waits for an admin to activate it; you will get a mail then.", organization.name)
-            },
-        ],
-        Some(("Open WEBKNOSSOS", &app.config.public_uri)),
-    )];
+/// `limit_reached`: the member was to start active (an auto-activating invite, or auto-verify) but joined
+/// deactivated because the plan's included users are all active; both mails say so.
+pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Organization, user: &User, how: &str, limit_reached: bool) -> Vec<Mail> {
+    let included = organization.included_users.unwrap_or_default();
+    let mut welcome = vec![
+        format!("Hello {},", user.first_name),
+        if user.is_active() {
+            format!("your account in the organization {} is ready.", organization.name)
+        } else {
+            format!("your account in the organization {} waits for an admin to activate it; you will get a mail then.", organization.name)
+        },
+    ];
+    if limit_reached {
+        welcome.push(format!("It could not start active: the organization's plan includes {included} users, and all are in use. Its admins have been told."));
+    }
+    let mut mails = vec![Mail::new(vec![user.email.clone()], "Welcome to WEBKNOSSOS", &welcome, Some(("Open WEBKNOSSOS", &app.config.public_uri)))];
     let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
         match store.user(&organization.owner_user_id).await {
             Ok(Some(owner)) => vec![owner.email],
@@ -189,7 +193,11 @@ pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Or
     };
     if !recipients.is_empty() {
         let mut lines = vec![format!("{} {} <{}> {how} in the organization {}.", user.first_name, user.last_name, user.email, organization.name)];
-        if !user.is_active() {
+        if limit_reached {
+            lines.push(format!(
+                "It was to start active, but the plan's {included} included users are all active: it stays deactivated until an admin activates it, after raising the plan (ask the instance's operators) or deactivating someone."
+            ));
+        } else if !user.is_active() {
             lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
         }
         // The names are the new user's choice: not in the subject.
