@@ -154,6 +154,25 @@ pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
+/// The `limit` (1 to 1000, default 100) and `cursor` (an id this API returned) of a paged list.
+pub fn page_query(req: &Request) -> Result<(usize, Option<String>), ApiError> {
+    use lambda_http::RequestExt;
+    let query = req.query_string_parameters_ref();
+    let limit = match query.and_then(|q| q.first("limit")) {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
+    };
+    let cursor = query.and_then(|q| q.first("cursor")).map(str::to_owned);
+    if cursor.as_deref().is_some_and(|c| !crate::ids::is_object_id(c)) {
+        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
+    }
+    Ok((limit, cursor))
+}
+
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }

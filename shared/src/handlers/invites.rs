@@ -5,7 +5,6 @@ use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
 use crate::domain::invites::{self, SendInvites};
-use crate::error::ApiError;
 use crate::idempotency::{self, Scope};
 use crate::routes;
 use crate::http::{Request, ok, parse_json, path_param, with_header};
@@ -95,20 +94,9 @@ pub async fn join_organization(app: &App, req: Request) -> HandlerResult {
 /// `GET /api/invites?state&limit&cursor` (beyond WEBKNOSSOS)
 pub async fn list_invites(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
-    let query = req.query_string_parameters_ref();
-    let limit = match query.and_then(|q| q.first("limit")) {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
-    };
-    let cursor = query.and_then(|q| q.first("cursor"));
-    if cursor.is_some_and(|c| !crate::ids::is_object_id(c)) {
-        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
-    }
-    let (found, next) = invites::list(app, &caller, query.and_then(|q| q.first("state")), limit, cursor).await?;
+    let (limit, cursor) = crate::http::page_query(&req)?;
+    let state = req.query_string_parameters_ref().and_then(|q| q.first("state"));
+    let (found, next) = invites::list(app, &caller, state, limit, cursor.as_deref()).await?;
     let response = ok(&found.iter().map(invite_json).collect::<Vec<_>>());
     Ok(match next {
         Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),

@@ -119,22 +119,9 @@ fn credit_json(transaction: &crate::model::CreditTransaction) -> serde_json::Val
 
 /// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
 pub async fn list_credit_transactions(app: &App, req: Request) -> HandlerResult {
-    use lambda_http::RequestExt;
     let caller = authenticate(app, &req).await?;
-    let query = req.query_string_parameters_ref();
-    let limit = match query.and_then(|q| q.first("limit")) {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| crate::ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
-    };
-    let cursor = query.and_then(|q| q.first("cursor"));
-    if cursor.is_some_and(|c| !crate::ids::is_object_id(c)) {
-        return Err(crate::ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
-    }
-    let (transactions, next) = organizations::credit_transactions(app, &caller, limit, cursor).await?;
+    let (limit, cursor) = http::page_query(&req)?;
+    let (transactions, next) = organizations::credit_transactions(app, &caller, limit, cursor.as_deref()).await?;
     let response = ok(&transactions.iter().map(credit_json).collect::<Vec<_>>());
     Ok(match next {
         Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),

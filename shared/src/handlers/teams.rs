@@ -1,11 +1,9 @@
-use lambda_http::RequestExt;
 use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
 use crate::domain::teams;
-use crate::error::ApiError;
 use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message, with_header};
 
 /// `GET /api/teams?isEditable`
@@ -41,19 +39,7 @@ pub async fn delete_team(app: &App, req: Request) -> HandlerResult {
 /// `GET /api/teams/{id}/users?limit&cursor` (beyond WEBKNOSSOS): the team's members and their roles.
 pub async fn list_team_members(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
-    let query = req.query_string_parameters_ref();
-    let limit = match query.and_then(|q| q.first("limit")) {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
-    };
-    let after = query.and_then(|q| q.first("cursor")).map(str::to_owned);
-    if after.as_deref().is_some_and(|a| !crate::ids::is_object_id(a)) {
-        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
-    }
+    let (limit, after) = crate::http::page_query(&req)?;
     let (members, next) = teams::members(app, &caller, &path_param(&req, "id")?, after.as_deref(), limit).await?;
     let body: Vec<_> = members
         .iter()
