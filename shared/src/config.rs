@@ -169,7 +169,7 @@ impl EmailVerificationConfig {
 }
 
 /// `PASSWORD_RESET_LIFETIME_HOURS` (default 24).
-pub fn password_reset_lifetime_from_env() -> Result<Duration, ConfigError> {
+fn password_reset_lifetime_from_env() -> Result<Duration, ConfigError> {
     duration_from_env("PASSWORD_RESET_LIFETIME_HOURS", 3600, DEFAULT_PASSWORD_RESET_LIFETIME)
 }
 
@@ -241,15 +241,22 @@ pub const MIN_SECRET_BYTES: usize = 32;
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name: &'static str| std::env::var(name).map_err(|_| ConfigError::Missing(name));
+        Self::from_env_with(var("TABLE_NAME")?, var("JWT_SECRET")?.into_bytes(), "http://localhost:3000", "no-reply@example.com")
+    }
+
+    /// The configuration from the environment as a deployed function reads it, with the table and signing
+    /// key given, and defaults for `PUBLIC_URI` and `MAIL_SENDER` (the local stack and its tools use this,
+    /// so they read every other setting exactly as the functions do).
+    pub fn from_env_with(table_name: String, jwt_secret: Vec<u8>, default_public_uri: &str, default_mail_sender: &str) -> Result<Self, ConfigError> {
         let optional = |name: &'static str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         let session_hours: u64 = optional("SESSION_LIFETIME_HOURS", "168")
             .parse()
             .map_err(|e: std::num::ParseIntError| ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() })?;
         let config = Config {
-            table_name: var("TABLE_NAME")?,
-            jwt_secret: var("JWT_SECRET")?.into_bytes(),
-            public_uri: optional("PUBLIC_URI", "http://localhost:3000").trim_end_matches('/').to_owned(),
-            mail_sender: optional("MAIL_SENDER", "no-reply@example.com"),
+            table_name,
+            jwt_secret,
+            public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
+            mail_sender: optional("MAIL_SENDER", default_mail_sender),
             session_lifetime: Duration::from_secs(session_hours * 3600),
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
             invite_lifetime: duration_from_env("INVITE_LIFETIME_DAYS", 24 * 3600, DEFAULT_INVITE_LIFETIME)?,

@@ -59,25 +59,9 @@ async fn main() -> Result<(), String> {
     let services = tokio::task::spawn_blocking(move || Services::start(options.dynamodb_port, options.ses_port))
         .await
         .map_err(|e| e.to_string())??;
-    let public_uri = std::env::var("PUBLIC_URI").unwrap_or_else(|_| format!("http://localhost:{}", options.port));
-    let config = Config {
-        table_name: options.table.clone(),
-        jwt_secret: jwt_secret()?,
-        public_uri: public_uri.clone(),
-        mail_sender: std::env::var("MAIL_SENDER").unwrap_or_else(|_| "no-reply@webknossos.local".into()),
-        session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
-        invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
-        invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
-        super_users: std::env::var("SUPER_USER_EMAILS").unwrap_or_default().split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect(),
-        self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.is_empty()),
-        email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
-        password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
-        login: accounts::config::LoginLimits::from_env().map_err(|e| e.to_string())?,
-        mail_limits: accounts::config::MailLimits::from_env().map_err(|e| e.to_string())?,
-        organization_creation: accounts::config::OrganizationCreation::parse(&std::env::var("ORGANIZATION_CREATION").unwrap_or_default())
-            .map_err(|e| e.to_string())?,
-    };
-    config.check().map_err(|e| e.to_string())?;
+    let config = Config::from_env_with(options.table.clone(), jwt_secret()?, &format!("http://localhost:{}", options.port), "no-reply@webknossos.local")
+        .map_err(|e| e.to_string())?;
+    let public_uri = config.public_uri.clone();
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;

@@ -2,7 +2,7 @@
 //! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --table NAME, --days-ahead N
 //! (pretend it is N days later, to see reminders and cleanup happen).
 
-use accounts::config::{Config, DEFAULT_INVITE_LIFETIME, DEFAULT_INVITE_RETENTION};
+use accounts::config::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
@@ -27,23 +27,8 @@ async fn main() -> Result<(), String> {
         Err(_) => std::fs::read_to_string(devstack::repo_root().join("infra/.local/jwt-secret"))
             .map_err(|e| format!("infra/.local/jwt-secret: {e} (start the local stack first)"))?,
     };
-    let config = Config {
-        table_name: table,
-        jwt_secret: secret.trim().as_bytes().to_vec(),
-        public_uri: std::env::var("PUBLIC_URI").unwrap_or_else(|_| "http://localhost:3000".into()),
-        mail_sender: std::env::var("MAIL_SENDER").unwrap_or_else(|_| "no-reply@webknossos.local".into()),
-        session_lifetime: std::time::Duration::from_secs(7 * 24 * 3600),
-        self_registration_organization: None,
-        invite_lifetime: DEFAULT_INVITE_LIFETIME,
-        invite_retention: DEFAULT_INVITE_RETENTION,
-        super_users: Vec::new(),
-        email_verification: accounts::config::EmailVerificationConfig::from_env().map_err(|e| e.to_string())?,
-        password_reset_lifetime: accounts::config::password_reset_lifetime_from_env().map_err(|e| e.to_string())?,
-        login: accounts::config::LoginLimits::from_env().map_err(|e| e.to_string())?,
-        mail_limits: accounts::config::MailLimits::from_env().map_err(|e| e.to_string())?,
-        organization_creation: accounts::config::OrganizationCreation::parse(&std::env::var("ORGANIZATION_CREATION").unwrap_or_default())
-            .map_err(|e| e.to_string())?,
-    };
+    let config = Config::from_env_with(table, secret.trim().as_bytes().to_vec(), "http://localhost:3000", "no-reply@webknossos.local")
+        .map_err(|e| e.to_string())?;
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
     let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;
