@@ -830,26 +830,7 @@ mod tests {
     #[test]
     fn only_senders_who_still_may_grant_an_invite_keep_it_working() {
         let team = |id: &str, manager: bool| (id.to_owned(), TeamRole { name: id.to_uppercase(), is_team_manager: manager });
-        let manager = User {
-            id: "m".into(),
-            organization: "lab".into(),
-            account_id: "a".into(),
-            email: "m@x.org".into(),
-            is_email_verified: false,
-            first_name: "M".into(),
-            last_name: "M".into(),
-            is_admin: false,
-            is_organization_owner: false,
-            is_dataset_manager: false,
-            is_deactivated: false,
-            teams: BTreeMap::from([team("red", true), team("blue", false)]),
-            experiences: BTreeMap::new(),
-            last_activity: 0,
-            created: 0,
-            session_epoch: 0,
-            version: 0,
-            may_delete_organization: false,
-        };
+        let manager = crate::domain::users::tests::user("m", &[("red", true), ("blue", false)]);
         let into = |teams: &[&str]| Invite { teams: teams.iter().map(|t| (t.to_string(), false)).collect(), ..sample_invite() };
         assert!(sender_may_grant(&manager, &into(&["red"])));
         assert!(sender_may_grant(&manager, &into(&[])));

@@ -442,25 +442,10 @@ mod pricing_tests {
         let day = 24 * 3600 * 1000;
         let now = 1_000 * day;
         let organization = |included: Option<u64>, active: u64, paid_until: Option<i64>| Organization {
-            id: "lab".into(),
-            name: "Lab".into(),
-            owner_user_id: String::new(),
             pricing_plan: "Team".into(),
             paid_until,
             included_users: included,
-            included_storage_bytes: None,
-            used_storage_bytes: 0,
-            milli_credit_balance: 0,
-            new_user_mailing_list: String::new(),
-            plan_subscription_email: String::new(),
-            ai_job_notifications: "jobOwner".into(),
-            storage_reported_at: None,
-            enable_auto_verify: false,
-            deletion_requested_at: None,
-            organization_team_id: String::new(),
-            member_count: active,
-            active_user_count: active,
-            created: 0,
+            ..crate::store::accounts::new_organization("lab", "Lab", String::new(), String::new(), active, 0)
         };
         let status = |o: Organization| {
             let s = pricing_status(&o, now);

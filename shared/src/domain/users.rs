@@ -734,10 +734,11 @@ pub async fn get_user(app: &App, caller: &Caller, user_id: &str) -> Result<User,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn user(id: &str, teams: &[(&str, bool)]) -> User {
+    /// A member of `lab` in `teams` (team id, is team manager), for the rules' tests.
+    pub(crate) fn user(id: &str, teams: &[(&str, bool)]) -> User {
         User {
             id: id.into(),
             organization: "lab".into(),

@@ -29,7 +29,7 @@ pub struct NewOrganizationWithOwner {
 
 /// A new organization with the default plan and settings, its organization team `team_id`, and
 /// `members` active members (the owner, or none while it awaits its owner).
-fn new_organization(id: &str, name: &str, owner_user_id: String, team_id: String, members: u64, now: i64) -> Organization {
+pub(crate) fn new_organization(id: &str, name: &str, owner_user_id: String, team_id: String, members: u64, now: i64) -> Organization {
     Organization {
         id: id.to_owned(),
         name: name.to_owned(),
