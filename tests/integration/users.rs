@@ -240,6 +240,23 @@ async fn the_user_list_filters_sorts_by_last_name_and_pages() {
         }
     }
     assert_eq!(seen, names(&all.body));
+
+    // The search box: name or address, any case, combined with the other filters and paged.
+    assert_eq!(names(&env.get("/api/users?search=ZIM", &owner.auth()).await.body), ["Zimmer"]);
+    assert_eq!(names(&env.get("/api/users?search=amy%20zim", &owner.auth()).await.body), ["Zimmer"]);
+    assert_eq!(names(&env.get(&format!("/api/users?search={}", owner.email.to_uppercase()), &owner.auth()).await.body), ["Lovelace"]);
+    // (Letters outside the hex ids and "example.org" of the generated addresses.)
+    assert_eq!(names(&env.get("/api/users?search=n&isActive=true", &owner.auth()).await.body), ["Brown", "carlson", "Lovelace"]);
+    assert_eq!(names(&env.get("/api/users?search=t", &owner.auth()).await.body), ["Deactivated"]);
+    assert_eq!(names(&env.get("/api/users?search=t&isActive=true", &owner.auth()).await.body), Vec::<String>::new());
+    let first = env.get("/api/users?search=n&limit=1", &owner.auth()).await;
+    assert_eq!(names(&first.body), ["Brown"]);
+    let cursor = first.header("x-next-cursor").expect("more matches").to_owned();
+    assert_eq!(names(&env.get(&format!("/api/users?search=n&limit=1&cursor={cursor}"), &owner.auth()).await.body), ["carlson"]);
+    assert_eq!(names(&env.get("/api/users?search=carl", &manager.auth()).await.body), ["carlson"]);
+    assert_eq!(env.get("/api/users?search=zimmer", &manager.auth()).await.body, json!([]), "only what the manager may see");
+    let long = env.get(&format!("/api/users?search={}", "x".repeat(101)), &owner.auth()).await;
+    assert_eq!((long.status, long.error_code()), (400, "request.search.invalid"));
     for bad in ["/api/users?limit=0", "/api/users?limit=x", "/api/users?cursor=%%%", "/api/users?isAdmin=maybe", "/api/users?limit=1001"] {
         assert_eq!(env.get(bad, &owner.auth()).await.status, 400, "{bad}");
     }

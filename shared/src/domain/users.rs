@@ -615,13 +615,30 @@ async fn undo(store: &OrgStore<'_>, done: &[UserWrite]) {
     }
 }
 
-/// `GET /users` filters (WEBKNOSSOS's, plus `isActive` for the Status column).
-#[derive(Debug, Clone, Copy, Default)]
+/// `GET /users` filters (WEBKNOSSOS's, plus `isActive` for the Status column and `search` for the Users
+/// page's search box).
+#[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     pub is_editable: Option<bool>,
     pub is_team_manager_or_admin: Option<bool>,
     pub is_admin: Option<bool>,
     pub is_active: Option<bool>,
+    /// Lowercased text that the name ("first last") or the e-mail address must contain.
+    pub search: Option<String>,
+}
+
+pub const MAX_SEARCH_LENGTH: usize = 100;
+
+/// The search text as the filter keeps it: trimmed and lowercased; empty means no search.
+pub fn search_text(text: &str) -> Result<Option<String>, ApiError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_SEARCH_LENGTH {
+        return Err(ApiError::bad_request(
+            "request.search.invalid",
+            format!("search must be at most {MAX_SEARCH_LENGTH} characters"),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_lowercase()))
 }
 
 impl UserFilter {
@@ -630,6 +647,10 @@ impl UserFilter {
             && self.is_team_manager_or_admin.is_none_or(|v| user.is_team_manager_or_admin() == v)
             && self.is_admin.is_none_or(|v| user.is_admin == v)
             && self.is_active.is_none_or(|v| user.is_active() == v)
+            && self.search.as_deref().is_none_or(|text| {
+                format!("{} {}", user.first_name, user.last_name).to_lowercase().contains(text)
+                    || user.email.to_lowercase().contains(text)
+            })
     }
 }
 
@@ -684,7 +705,9 @@ pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: O
             let mut position = after.clone();
             let mut found = Vec::new();
             loop {
-                let page = store.users_by_name(active, position.as_deref(), wanted.min(MAX_PAGE_SIZE).max(25)).await?;
+                // A search drops most users: read in the largest pages then.
+                let read = if filter.search.is_some() { MAX_PAGE_SIZE } else { wanted.min(MAX_PAGE_SIZE).max(25) };
+                let page = store.users_by_name(active, position.as_deref(), read).await?;
                 position = page.items.last().map(User::name_key);
                 found.extend(page.items.into_iter().filter(|u| filter.accepts(viewer, u)));
                 if !page.more {
@@ -759,6 +782,24 @@ pub(crate) mod tests {
             version: 0,
             may_delete_organization: false,
         }
+    }
+
+    #[test]
+    fn search_matches_the_full_name_or_the_address_whatever_the_case() {
+        let viewer = User { is_admin: true, ..user("admin", &[]) };
+        let mut target = user("ada", &[]);
+        target.first_name = "Ada".into();
+        target.last_name = "Lovelace".into();
+        target.email = "Countess@Example.org".into();
+        let search = |text: &str| UserFilter { search: search_text(text).unwrap(), ..UserFilter::default() };
+        for text in ["ada", "LOVE", "ada lovelace", " countess@ ", "example.ORG", ""] {
+            assert!(search(text).accepts(&viewer, &target), "{text:?}");
+        }
+        for text in ["lovelace ada", "babbage", "ada@"] {
+            assert!(!search(text).accepts(&viewer, &target), "{text:?}");
+        }
+        assert_eq!(search_text("   ").unwrap(), None);
+        assert!(search_text(&"x".repeat(MAX_SEARCH_LENGTH + 1)).is_err());
     }
 
     fn teams() -> HashMap<String, Team> {

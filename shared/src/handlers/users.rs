@@ -16,7 +16,7 @@ fn query_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref().and_then(|q| q.first(name))
 }
 
-/// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&limit&cursor`
+/// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&search&limit&cursor`
 pub async fn list_users(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let filter = UserFilter {
@@ -24,6 +24,7 @@ pub async fn list_users(app: &App, req: Request) -> HandlerResult {
         is_team_manager_or_admin: query_flag(&req, "isTeamManagerOrAdmin")?,
         is_admin: query_flag(&req, "isAdmin")?,
         is_active: query_flag(&req, "isActive")?,
+        search: query_text(&req, "search").map(users::search_text).transpose()?.flatten(),
     };
     let limit = query_text(&req, "limit")
         .map(|l| l.parse::<usize>().map_err(|_| ApiError::bad_request("request.limit.invalid", "limit must be a positive number")))
