@@ -38,7 +38,7 @@ async function api(method, path, body) {
   } catch {
     parsed = null;
   }
-  return { ok: response.ok, status: response.status, body: parsed };
+  return { ok: response.ok, status: response.status, body: parsed, next: response.headers.get("x-next-cursor") };
 }
 
 /** The readable message of an API answer (its error text, or a fallback). */
@@ -102,7 +102,7 @@ function show(...children) {
 
 function go(path) {
   history.pushState(null, "", path);
-  route();
+  return route();
 }
 
 function link(path, text) {
@@ -264,6 +264,7 @@ async function homePage() {
   if (me.status === 401) return go("/auth/login");
   if (!me.ok) return show(h("section", {}, h("h1", {}, "Your account"), h("p", { class: "notice error", role: "status" }, messageOf(me))));
   const user = me.body;
+  navigation(user);
   const message = notice();
   const organizations = await api("GET", "/organizations?compact=true");
   const current = user.organization;
@@ -346,6 +347,667 @@ async function homePage() {
   );
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The administration pages: Users, Invites, Teams, Organization. Each shows only what the API allows the
+// caller (admins everything, team managers their teams' members), and shows the API's refusal if one comes.
+
+const PAGE_SIZE = 50;
+
+const isTeamManager = (user) => user.teams.some((team) => team.isTeamManager);
+const fullName = (user) => `${user.firstName} ${user.lastName}`;
+const date = (millis) => (millis ? new Date(millis).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) : "—");
+
+/** The signed-in person, or null after sending them to the login (the page is shown again after it). */
+async function signedIn() {
+  const me = await api("GET", "/user");
+  if (me.status === 401) {
+    show(loginPage(location.pathname + location.search));
+    return null;
+  }
+  if (!me.ok) {
+    show(h("section", {}, h("h1", {}, "Your account"), h("p", { class: "notice error", role: "status" }, messageOf(me))));
+    return null;
+  }
+  navigation(me.body);
+  return me.body;
+}
+
+/** The header's links: the account, and the administration pages the person may use. */
+function navigation(user) {
+  const pages = [["/", "Account"]];
+  if (user && (user.isAdmin || isTeamManager(user))) pages.push(["/users", "Users"], ["/invites", "Invites"], ["/teams", "Teams"]);
+  if (user && user.isAdmin) pages.push(["/organization", "Organization"]);
+  const bar = document.querySelector("header.bar");
+  bar.querySelector("nav")?.remove();
+  if (!user) return;
+  bar.append(
+    h("nav", { "aria-label": "Main" },
+      h("ul", {}, pages.map(([path, text]) => {
+        const anchor = link(path, text);
+        if (location.pathname === path) anchor.setAttribute("aria-current", "page");
+        return h("li", {}, anchor);
+      }))),
+  );
+}
+
+/** A page that needs admin or team manager rights: its frame, or a refusal if the person has neither. */
+function adminFrame(user, title, allowed, ...content) {
+  if (!allowed) {
+    return show(h("section", {}, h("h1", {}, title), h("p", { class: "notice error", role: "status" }, "This page is for admins and team managers of the organization.")));
+  }
+  show(h("section", { class: "wide" }, h("h1", {}, title), ...content));
+}
+
+let dialogCounter = 0;
+
+/** A modal dialog with a form: Escape or Cancel closes it, focus stays inside while it is open.
+ * `action(message)` runs on submit and returns true to close it. */
+function dialog(title, body, submitLabel, action) {
+  const headingId = `dialog-${++dialogCounter}`;
+  const message = notice();
+  const submit = h("button", { type: "submit" }, submitLabel);
+  const element = h("dialog", { "aria-labelledby": headingId });
+  const cancel = h("button", { type: "button", class: "secondary", onclick: () => element.close() }, "Cancel");
+  const content = h("form", {}, h("h2", { id: headingId }, title), message, body, h("div", { class: "actions" }, submit, cancel));
+  content.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.clear();
+    submit.disabled = true;
+    try {
+      if (await action(message, element)) element.close();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  element.append(content);
+  element.addEventListener("close", () => element.remove());
+  // Tab goes round inside the dialog (a modal dialog would otherwise let it out to the browser).
+  element.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const focusable = [...element.querySelectorAll("input, select, textarea, button")].filter((e) => !e.disabled);
+    const [first, last] = [focusable[0], focusable[focusable.length - 1]];
+    if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    } else if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    }
+  });
+  document.body.append(element);
+  element.showModal();
+  // The first field, not the (scrollable, so focusable) form.
+  element.querySelector("input, select, textarea, button")?.focus();
+  return element;
+}
+
+/** The teams a person may hand out: all for admins, the managed ones for team managers. */
+async function assignableTeams(user) {
+  const answer = await api("GET", user.isAdmin ? "/teams" : "/teams?isEditable=true");
+  return answer.ok ? answer.body : [];
+}
+
+/** One role selector per team (not a member / Member / Team Manager); `roles` maps team id to
+ * isTeamManager. `value()` gives the memberships as the API takes them. */
+function teamRoles(teams, roles = new Map()) {
+  const selects = teams.map((team) => {
+    const id = `field-${++fieldCounter}`;
+    const select = h("select", { id, "data-team": team.id },
+      h("option", { value: "" }, "Not a member"),
+      h("option", { value: "member" }, "Member"),
+      h("option", { value: "manager" }, "Team Manager"));
+    select.value = roles.has(team.id) ? (roles.get(team.id) ? "manager" : "member") : "";
+    return [team, id, select];
+  });
+  const element = h("fieldset", { class: "teams" }, h("legend", {}, "Teams"),
+    selects.length ? selects.map(([team, id, select]) => h("div", { class: "team-role" }, h("label", { for: id }, team.name), select)) : h("p", {}, "There are no teams you may assign."));
+  element.value = () => selects.filter(([, , select]) => select.value).map(([team, , select]) => ({ id: team.id, isTeamManager: select.value === "manager" }));
+  return element;
+}
+
+/** A checkbox with its label. */
+function checkbox(label, attributes = {}) {
+  const id = `field-${++fieldCounter}`;
+  const input = h("input", { id, type: "checkbox", ...attributes });
+  return [h("div", { class: "check" }, input, h("label", { for: id }, label)), input];
+}
+
+/** Admin and dataset manager rights (admins only: team managers cannot grant them). */
+function permissions(viewer, current = {}) {
+  if (!viewer.isAdmin) return { element: null, value: () => ({}) };
+  const [adminRow, admin] = checkbox("Admin", { checked: Boolean(current.isAdmin) });
+  const [managerRow, datasetManager] = checkbox("Dataset manager", { checked: Boolean(current.isDatasetManager) });
+  return {
+    element: h("fieldset", {}, h("legend", {}, "Permissions"), adminRow, managerRow),
+    value: () => ({ isAdmin: admin.checked, isDatasetManager: datasetManager.checked }),
+  };
+}
+
+/** The roles all `users` share: team id -> isTeamManager for teams every one of them is in with the same role. */
+function sharedRoles(users) {
+  const [first, ...rest] = users;
+  const roles = new Map((first?.teams ?? []).map((team) => [team.id, team.isTeamManager]));
+  for (const user of rest) {
+    for (const [id, manager] of roles) {
+      if (!user.teams.some((team) => team.id === id && team.isTeamManager === manager)) roles.delete(id);
+    }
+  }
+  return roles;
+}
+
+const plural = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
+async function teamsAndPermissionsDialog(viewer, users, done) {
+  const teams = await assignableTeams(viewer);
+  const roles = teamRoles(teams, sharedRoles(users));
+  const rights = permissions(viewer, { isAdmin: users.every((u) => u.isAdmin), isDatasetManager: users.every((u) => u.isDatasetManager) });
+  const whom = users.length === 1 ? fullName(users[0]) : plural(users.length, "user");
+  dialog(
+    "Edit Teams & Permissions",
+    [h("p", {}, `For ${whom}: these teams and roles replace theirs${viewer.isAdmin ? "" : " in the teams you manage"}.`), roles, rights.element],
+    "Set Teams & Permissions",
+    async (message) => {
+      const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: users.map((u) => u.id), teams: roles.value(), ...rights.value() });
+      if (!answer.ok) return message.show(messageOf(answer)), false;
+      done(`Teams and permissions set for ${whom}.`);
+      return true;
+    },
+  );
+}
+
+async function activateDialog(viewer, user, done) {
+  const teams = await assignableTeams(viewer);
+  const roles = teamRoles(teams, new Map(user.teams.map((team) => [team.id, team.isTeamManager])));
+  const rights = permissions(viewer, user);
+  dialog(
+    `Activate ${fullName(user)}`,
+    [h("p", {}, "Choose their teams and permissions; without other teams they only see what the Default team may see."), roles, rights.element],
+    "Activate user",
+    async (message) => {
+      const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, { isActive: true, teams: roles.value(), ...rights.value() });
+      if (!answer.ok) return message.show(messageOf(answer)), false;
+      done(`${fullName(user)} is active.`);
+      return true;
+    },
+  );
+}
+
+async function experienceDialog(users, done) {
+  const domains = await api("GET", "/tasks/experienceDomains");
+  const listId = `domains-${++dialogCounter}`;
+  const domain = field("Domain (pick one or type a new one)", { name: "domain", required: true, list: listId, autocomplete: "off" });
+  const list = h("datalist", { id: listId }, (domains.ok ? domains.body : []).map((d) => h("option", { value: d })));
+  const value = field("Value", { name: "value", type: "number", min: 0, step: 1, value: 1 });
+  const [removeRow, remove] = checkbox("Remove this domain from them instead");
+  remove.addEventListener("change", () => { value.querySelector("input").disabled = remove.checked; });
+  const whom = users.length === 1 ? fullName(users[0]) : plural(users.length, "user");
+  dialog("Change Experience", [h("p", {}, `For ${whom}.`), domain, list, value, removeRow], "Apply", async (message) => {
+    const name = domain.querySelector("input").value.trim();
+    const number = Number(value.querySelector("input").value);
+    if (!name) return message.show("Enter a domain."), false;
+    if (!remove.checked && (!Number.isInteger(number) || value.querySelector("input").value === "")) return message.show("The value must be a whole number."), false;
+    const change = remove.checked ? { remove: [name] } : { set: { [name]: number } };
+    const answer = await api("PATCH", "/users/experiences", { userIds: users.map((u) => u.id), ...change });
+    if (!answer.ok) return message.show(messageOf(answer)), false;
+    done(remove.checked ? `${name} removed from ${whom}.` : `${name} set to ${number} for ${whom}.`);
+    return true;
+  });
+}
+
+function editUserDialog(viewer, user, done) {
+  const fields = [
+    field("First name", { name: "firstName", required: true, value: user.firstName, autocomplete: "off" }),
+    field("Last name", { name: "lastName", required: true, value: user.lastName, autocomplete: "off" }),
+    viewer.isAdmin ? field("E-mail address", { name: "email", type: "email", required: true, value: user.email, autocomplete: "off" }) : null,
+  ];
+  dialog(`Edit ${fullName(user)}`, fields, "Save", async (message, element) => {
+    const patch = Object.fromEntries(new FormData(element.querySelector("form")).entries());
+    const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, patch);
+    if (!answer.ok) return message.show(messageOf(answer)), false;
+    done(`${fullName(answer.body)} saved.`);
+    return true;
+  });
+}
+
+const RECIPIENT_STATUS = {
+  invited: "Invitation sent",
+  notMailed: "Saved, but the mail could not be sent: resend it from Invites",
+  notStored: "Not sent: please try again",
+  invalid: "Not a valid e-mail address",
+  duplicate: "Listed twice",
+  alreadyMember: "Already a member",
+  alreadyInvited: "Already invited",
+};
+
+async function inviteDialog(viewer, done) {
+  const teams = await assignableTeams(viewer);
+  const addressesId = `field-${++fieldCounter}`;
+  const addresses = h("textarea", { id: addressesId, name: "recipients", rows: 5, required: true, autocomplete: "off" });
+  // Everyone joins the Default team; the other teams are up to the sender.
+  const roles = teamRoles(teams, new Map(teams.filter((team) => team.isOrganizationTeam).map((team) => [team.id, false])));
+  const rights = permissions(viewer);
+  const [autoRow, autoActivate] = checkbox("Activate them when they accept", { checked: true });
+  const results = h("div", { class: "results", "aria-live": "polite" });
+  dialog(
+    "Invite Users",
+    [
+      results,
+      h("div", { class: "field" }, h("label", { for: addressesId }, "E-mail addresses (one per line, or separated by commas)"), addresses),
+      roles, rights.element, autoRow,
+    ],
+    "Send invites",
+    async (message) => {
+      const recipients = addresses.value.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
+      if (!recipients.length) return message.show("Enter at least one e-mail address."), false;
+      const answer = await api("POST", "/auth/sendInvites", {
+        recipients, autoActivate: autoActivate.checked, teamMemberships: roles.value(), ...rights.value(),
+      });
+      if (!answer.ok) return message.show(messageOf(answer)), false;
+      const answered = answer.body.recipients;
+      results.replaceChildren(
+        h("h3", {}, "Result"),
+        h("ul", { class: "recipients" }, answered.map((r) =>
+          h("li", { class: r.status === "invited" ? "sent" : "not-sent" }, h("strong", {}, r.email), ": ", RECIPIENT_STATUS[r.status] || r.status, r.error && r.status !== "invited" ? ` (${r.error})` : ""))),
+      );
+      const sent = answered.filter((r) => r.status === "invited").length;
+      message.show(`${plural(sent, "invitation")} sent.`, sent === answered.length ? "success" : "warning");
+      addresses.value = answered.filter((r) => r.status === "notStored").map((r) => r.email).join("\n");
+      done();
+      return false;
+    },
+  );
+}
+
+/** A table in a box that scrolls sideways on a narrow screen (the page itself does not). */
+function table(caption, headings, rows) {
+  return h("div", { class: "table", tabindex: 0, role: "region", "aria-label": caption },
+    h("table", {}, h("caption", { class: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", {}, headings.map((heading) => h("th", { scope: "col" }, heading)))),
+      h("tbody", {}, rows)));
+}
+
+async function usersPage() {
+  const viewer = await signedIn();
+  if (!viewer) return;
+  const message = notice();
+  const state = { status: "true", search: "", cursors: [null], page: 0, selected: new Map() };
+  const statusId = `field-${++fieldCounter}`;
+  const searchId = `field-${++fieldCounter}`;
+  const status = h("select", { id: statusId },
+    h("option", { value: "true" }, "Active"), h("option", { value: "false" }, "Deactivated"), h("option", { value: "" }, "All"));
+  const search = h("input", { id: searchId, type: "search", autocomplete: "off" });
+  const selection = h("span", { class: "selection", "aria-live": "polite" });
+  const editTeams = h("button", { type: "button", disabled: true }, "Edit Teams & Permissions");
+  const changeExperience = h("button", { type: "button", disabled: true }, "Change Experience");
+  const list = h("div", { class: "list" });
+  const previous = h("button", { type: "button", class: "secondary" }, "Previous page");
+  const next = h("button", { type: "button", class: "secondary" }, "Next page");
+  const position = h("span", { class: "position" });
+
+  const done = (text) => {
+    state.selected.clear();
+    if (text) message.show(text, "success");
+    load();
+  };
+  const selectedUsers = () => [...state.selected.values()];
+  const updateSelection = () => {
+    const count = state.selected.size;
+    selection.textContent = count ? `${plural(count, "user")} selected` : "";
+    editTeams.disabled = changeExperience.disabled = count === 0;
+  };
+  editTeams.addEventListener("click", () => teamsAndPermissionsDialog(viewer, selectedUsers(), done));
+  changeExperience.addEventListener("click", () => experienceDialog(selectedUsers(), done));
+
+  const setActive = async (user, active) => {
+    const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, { isActive: active });
+    if (!answer.ok) return message.show(messageOf(answer));
+    done(`${fullName(user)} is ${active ? "active" : "deactivated"}.`);
+  };
+
+  const row = (user) => {
+    const box = h("input", { type: "checkbox", "aria-label": `Select ${fullName(user)}`, checked: state.selected.has(user.id), disabled: !user.isEditable });
+    box.addEventListener("change", () => {
+      if (box.checked) state.selected.set(user.id, user);
+      else state.selected.delete(user.id);
+      updateSelection();
+    });
+    const marks = [user.isOrganizationOwner && "Owner", user.isAdmin && "Admin", user.isDatasetManager && "Dataset manager", !user.isActive && "Deactivated"].filter(Boolean);
+    const actions = [];
+    if (user.isEditable && !user.isActive) actions.push(h("button", { type: "button", onclick: () => activateDialog(viewer, user, done) }, "Activate"));
+    if (viewer.isAdmin && user.isActive && user.id !== viewer.id && !user.isOrganizationOwner) {
+      actions.push(h("button", { type: "button", class: "secondary", onclick: () => setActive(user, false) }, "Deactivate"));
+    }
+    if (viewer.isAdmin || user.id === viewer.id) actions.push(h("button", { type: "button", class: "secondary", onclick: () => editUserDialog(viewer, user, done) }, "Edit"));
+    return h("tr", { "data-user": user.id },
+      h("td", {}, box),
+      h("td", {}, `${user.lastName}, ${user.firstName}`),
+      h("td", {}, user.email),
+      h("td", {}, h("ul", { class: "tags" }, user.teams.map((team) => h("li", {}, team.name, team.isTeamManager ? " (Team Manager)" : "")))),
+      h("td", {}, h("ul", { class: "tags" }, Object.entries(user.experiences).map(([domain, value]) => h("li", {}, `${domain}: ${value}`)))),
+      h("td", {}, date(user.lastActivity)),
+      h("td", {}, marks.join(", ")),
+      h("td", {}, h("div", { class: "row-actions" }, actions)));
+  };
+
+  let loading = 0;
+  async function load() {
+    const ticket = ++loading;
+    const query = new URLSearchParams({ limit: PAGE_SIZE });
+    if (state.status) query.set("isActive", state.status);
+    if (state.search) query.set("search", state.search);
+    const cursor = state.cursors[state.page];
+    if (cursor) query.set("cursor", cursor);
+    list.setAttribute("aria-busy", "true");
+    const answer = await api("GET", `/users?${query}`);
+    if (ticket !== loading) return; // A newer search or page replaced this one.
+    list.removeAttribute("aria-busy");
+    if (!answer.ok) return message.show(messageOf(answer));
+    state.cursors[state.page + 1] = answer.next;
+    previous.disabled = state.page === 0;
+    next.disabled = !answer.next;
+    position.textContent = `Page ${state.page + 1}`;
+    updateSelection();
+    list.replaceChildren(answer.body.length
+      ? table("Users", ["Select", "Name", "E-mail", "Teams", "Experiences", "Last activity", "Access", "Actions"], answer.body.map(row))
+      : h("p", { class: "empty" }, "No users match."));
+  }
+  const restart = () => {
+    state.cursors = [null];
+    state.page = 0;
+    load();
+  };
+  status.addEventListener("change", () => { state.status = status.value; restart(); });
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.search = search.value.trim(); restart(); }, 250);
+  });
+  previous.addEventListener("click", () => { state.page -= 1; load(); });
+  next.addEventListener("click", () => { state.page += 1; load(); });
+
+  adminFrame(viewer, "Users", viewer.isAdmin || isTeamManager(viewer),
+    message,
+    h("div", { class: "toolbar" },
+      h("div", { class: "field" }, h("label", { for: statusId }, "Status"), status),
+      h("div", { class: "field grow" }, h("label", { for: searchId }, "Search by name or e-mail"), search)),
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => inviteDialog(viewer, () => {}) }, "Invite Users"),
+      editTeams, changeExperience, selection),
+    list,
+    h("div", { class: "actions pager" }, previous, position, next));
+  if (viewer.isAdmin || isTeamManager(viewer)) await load();
+}
+
+const INVITE_STATE = { pending: "Pending", accepted: "Accepted", revoked: "Revoked", expired: "Expired" };
+
+async function invitesPage() {
+  const viewer = await signedIn();
+  if (!viewer) return;
+  const message = notice();
+  const stateId = `field-${++fieldCounter}`;
+  const filter = h("select", { id: stateId },
+    h("option", { value: "" }, "All"), Object.entries(INVITE_STATE).map(([value, text]) => h("option", { value }, text)));
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Show more");
+  let cursor = null;
+
+  const act = async (invite, method, path, text) => {
+    const answer = await api(method, path);
+    if (!answer.ok) return message.show(messageOf(answer));
+    message.show(text, "success");
+    reload();
+  };
+  const row = (invite) => {
+    const actions = [];
+    if (invite.state === "pending" || invite.state === "expired") {
+      actions.push(h("button", { type: "button", class: "secondary", onclick: () => act(invite, "POST", `/invites/${encodeURIComponent(invite.id)}/resend`, `The invitation to ${invite.email} was sent again.`) }, "Resend"));
+    }
+    if (invite.state === "pending") {
+      actions.push(h("button", { type: "button", class: "secondary", onclick: () => act(invite, "DELETE", `/invites/${encodeURIComponent(invite.id)}`, `The invitation to ${invite.email} is revoked.`) }, "Revoke"));
+    }
+    const delivery = invite.delivery === "failed" ? `Mail failed${invite.deliveryError ? `: ${invite.deliveryError}` : ""}` : invite.delivery;
+    return h("tr", { "data-invite": invite.id },
+      h("td", {}, invite.email),
+      h("td", {}, INVITE_STATE[invite.state] || invite.state, invite.acceptedByEmail ? ` by ${invite.acceptedByEmail}` : ""),
+      h("td", {}, invite.sentByName),
+      h("td", {}, date(invite.created)),
+      h("td", {}, date(invite.validUntil)),
+      h("td", {}, delivery),
+      h("td", {}, h("div", { class: "row-actions" }, actions)));
+  };
+  async function load(append) {
+    const query = new URLSearchParams({ limit: PAGE_SIZE });
+    if (filter.value) query.set("state", filter.value);
+    if (append && cursor) query.set("cursor", cursor);
+    const answer = await api("GET", `/invites?${query}`);
+    if (!answer.ok) return message.show(messageOf(answer));
+    cursor = answer.next;
+    more.hidden = !cursor;
+    const rows = answer.body.map(row);
+    if (append) body.append(...rows);
+    else body.replaceChildren(...rows);
+    if (!body.children.length) body.append(h("tr", {}, h("td", { colspan: 7 }, "No invitations.")));
+  }
+  const reload = () => load(false);
+  filter.addEventListener("change", reload);
+  more.addEventListener("click", () => load(true));
+  const allowed = viewer.isAdmin || isTeamManager(viewer);
+  adminFrame(viewer, "Invites", allowed,
+    message,
+    h("p", {}, viewer.isAdmin ? "Every invitation of the organization." : "The invitations you sent."),
+    h("div", { class: "toolbar" },
+      h("div", { class: "field" }, h("label", { for: stateId }, "State"), filter),
+      h("div", { class: "actions" }, h("button", { type: "button", onclick: () => inviteDialog(viewer, reload) }, "Invite Users"))),
+    h("div", { class: "table", tabindex: 0, role: "region", "aria-label": "Invitations" },
+      h("table", {}, h("caption", { class: "visually-hidden" }, "Invitations"),
+        h("thead", {}, h("tr", {}, ["E-mail", "State", "Sent by", "Sent", "Valid until", "Delivery", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+        body)),
+    more);
+  if (allowed) await reload();
+}
+
+async function teamsPage() {
+  const viewer = await signedIn();
+  if (!viewer) return;
+  const message = notice();
+  const list = h("ul", { class: "team-list" });
+
+  const members = async (team, container, button, after) => {
+    const query = new URLSearchParams({ limit: 100 });
+    if (after) query.set("cursor", after);
+    const answer = await api("GET", `/teams/${encodeURIComponent(team.id)}/users?${query}`);
+    if (!answer.ok) return message.show(messageOf(answer));
+    const items = answer.body.map((member) => h("li", {}, `${member.lastName}, ${member.firstName}`, " · ", member.email,
+      member.isTeamManager ? " · Team Manager" : " · Member", member.isActive ? "" : " · deactivated"));
+    if (!after) container.replaceChildren(h("ul", { class: "members", "aria-label": `Members of ${team.name}` }, items.length ? items : h("li", {}, "No members.")));
+    else container.querySelector("ul").append(...items);
+    container.querySelector("button.more")?.remove();
+    if (answer.next) container.append(h("button", { type: "button", class: "secondary more", onclick: () => members(team, container, button, answer.next) }, "More members"));
+    button.setAttribute("aria-expanded", "true");
+  };
+  const remove = (team) => dialog(`Delete the team ${team.name}?`, [h("p", {}, "Its members leave it; the users themselves stay.")], "Delete team", async (dialogMessage) => {
+    const answer = await api("DELETE", `/teams/${encodeURIComponent(team.id)}`);
+    if (!answer.ok) return dialogMessage.show(messageOf(answer)), false;
+    message.show(`The team ${team.name} is deleted.`, "success");
+    load();
+    return true;
+  });
+  const item = (team) => {
+    const container = h("div", { class: "member-box" });
+    const toggle = h("button", { type: "button", class: "secondary", "aria-expanded": "false" }, "Members");
+    toggle.addEventListener("click", () => {
+      if (toggle.getAttribute("aria-expanded") === "true") {
+        container.replaceChildren();
+        toggle.setAttribute("aria-expanded", "false");
+      } else {
+        members(team, container, toggle);
+      }
+    });
+    const deletable = viewer.isAdmin && !team.isOrganizationTeam;
+    return h("li", { "data-team": team.id },
+      h("div", { class: "team-row" },
+        h("span", { class: "team-name" }, team.name, team.isOrganizationTeam ? h("span", { class: "muted" }, " (everyone)") : ""),
+        h("div", { class: "row-actions" }, toggle, deletable ? h("button", { type: "button", class: "secondary", onclick: () => remove(team) }, "Delete") : null)),
+      container);
+  };
+  async function load() {
+    const answer = await api("GET", viewer.isAdmin ? "/teams" : "/teams?isEditable=true");
+    if (!answer.ok) return message.show(messageOf(answer));
+    list.replaceChildren(...answer.body.map(item));
+  }
+  const create = viewer.isAdmin
+    ? form("Create a team", [field("Team name", { name: "name", required: true, autocomplete: "off" })], "Create team", async (values, formMessage) => {
+      const answer = await api("POST", "/teams", { name: values.name });
+      if (!answer.ok) return formMessage.show(messageOf(answer));
+      createForm.reset();
+      message.show(`The team ${answer.body.name} is created.`, "success");
+      load();
+    })
+    : null;
+  const createForm = create;
+  create?.querySelector("h1").replaceWith(h("h2", {}, "Create a team"));
+  adminFrame(viewer, "Teams", viewer.isAdmin || isTeamManager(viewer), message,
+    h("p", {}, viewer.isAdmin ? "Every team of the organization." : "The teams you manage."), list, create);
+  if (viewer.isAdmin || isTeamManager(viewer)) await load();
+}
+
+function bytes(count) {
+  if (count === null || count === undefined) return "unlimited";
+  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+  let value = count;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: 1 })} ${units[unit]}`;
+}
+
+/** Tabs: buttons that show one panel each; the arrow keys move between them. */
+function tabs(label, entries) {
+  const buttons = [];
+  const panels = [];
+  const select = (index, focus) => {
+    buttons.forEach((button, i) => {
+      button.setAttribute("aria-selected", String(i === index));
+      button.tabIndex = i === index ? 0 : -1;
+      panels[i].hidden = i !== index;
+    });
+    if (focus) buttons[index].focus();
+  };
+  entries.forEach(([title, content], index) => {
+    const id = `tab-${++dialogCounter}`;
+    const button = h("button", { type: "button", role: "tab", id, "aria-controls": `${id}-panel`, class: "tab" }, title);
+    button.addEventListener("click", () => select(index, false));
+    button.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (step) {
+        event.preventDefault();
+        select((index + step + entries.length) % entries.length, true);
+      }
+    });
+    buttons.push(button);
+    panels.push(h("div", { role: "tabpanel", id: `${id}-panel`, "aria-labelledby": id, tabindex: 0 }, content));
+  });
+  select(0, false);
+  return [h("div", { role: "tablist", "aria-label": label, class: "tabs" }, buttons), ...panels];
+}
+
+async function organizationPage() {
+  const viewer = await signedIn();
+  if (!viewer) return;
+  if (!viewer.isAdmin) {
+    return show(h("section", {}, h("h1", {}, "Organization"), h("p", { class: "notice error", role: "status" }, "The organization's settings are for its admins.")));
+  }
+  const answer = await api("GET", `/organizations/${encodeURIComponent(viewer.organization)}`);
+  if (!answer.ok) return show(h("section", {}, h("h1", {}, "Organization"), h("p", { class: "notice error", role: "status" }, messageOf(answer))));
+  const organization = answer.body;
+  const message = notice();
+
+  const rename = form("Name", [field("Organization name", { name: "name", required: true, value: organization.name, autocomplete: "organization" })], "Save name", async (values, formMessage) => {
+    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { name: values.name });
+    if (!saved.ok) return formMessage.show(messageOf(saved));
+    organization.name = saved.body.name;
+    formMessage.show("The name is saved.", "success");
+  });
+  rename.querySelector("h1").replaceWith(h("h2", {}, "Name"));
+  const used = organization.usedStorageBytes;
+  const included = organization.includedStorageBytes;
+  const storage = included
+    ? [h("progress", { max: included, value: Math.min(used, included), "aria-label": "Storage used" }), ` ${bytes(used)} of ${bytes(included)} used`]
+    : [`${bytes(used)} used (no limit)`];
+  const facts = [
+    ["Owner", organization.ownerName || "—"],
+    ["Plan", `${organization.pricingPlan}${organization.paidUntil ? `, paid until ${date(organization.paidUntil)}` : ""}`],
+    ["Included users", organization.includedUsers ?? "unlimited"],
+    ["Storage", storage],
+    ["Members", `${organization.memberCount} (${organization.activeUserCount} active)`],
+    ["WEBKNOSSOS credits", ((organization.milliCreditBalance ?? 0) / 1000).toLocaleString(undefined, { maximumFractionDigits: 3 })],
+  ];
+  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))];
+
+  const recipientsId = `field-${++fieldCounter}`;
+  const aiRecipients = h("select", { id: recipientsId, name: "aiJobNotifications" },
+    h("option", { value: "jobOwner" }, "The person who started the job"),
+    h("option", { value: "jobOwnerAndAdmins" }, "That person and the admins"),
+    h("option", { value: "none" }, "Nobody"));
+  aiRecipients.value = organization.aiJobNotifications;
+  const notifications = form("Notifications", [
+    field("WEBKNOSSOS Plan & Subscription (e-mail; empty: the owner)", { name: "planSubscriptionEmail", type: "email", value: organization.planSubscriptionEmail, autocomplete: "off" }),
+    h("div", { class: "field" }, h("label", { for: recipientsId }, "AI Job Completion"), aiRecipients),
+    field("New User Signup (e-mail addresses, separated by commas)", { name: "newUserMailingList", value: organization.newUserMailingList, autocomplete: "off" }),
+  ], "Save notifications", async (values, formMessage) => {
+    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, values);
+    formMessage.show(saved.ok ? "The notification settings are saved." : messageOf(saved), saved.ok ? "success" : "error");
+  });
+  notifications.querySelector("h1").replaceWith(h("h2", {}, "Notifications"));
+
+  const entries = [["Overview", overview], ["Notifications", notifications]];
+  if (viewer.mayDeleteOrganization) {
+    const confirmId = `field-${++fieldCounter}`;
+    const confirmation = h("input", { id: confirmId, autocomplete: "off" });
+    const remove = h("button", { type: "submit", class: "danger", disabled: true }, "Delete organization");
+    confirmation.addEventListener("input", () => { remove.disabled = confirmation.value !== organization.name; });
+    const deleteMessage = notice();
+    const deletion = h("form", { class: "danger-zone" },
+      h("h2", {}, "Delete this organization"),
+      h("p", {}, "This removes the organization with all its users, teams, invitations and settings. It cannot be undone: export what you need first."),
+      deleteMessage,
+      h("div", { class: "field" }, h("label", { for: confirmId }, `Type the organization's name (${organization.name}) to confirm`), confirmation),
+      remove);
+    deletion.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      remove.disabled = true;
+      const deleted = await api("DELETE", `/organizations/${encodeURIComponent(organization.id)}`, { confirmation: confirmation.value });
+      if (!deleted.ok) {
+        remove.disabled = false;
+        return deleteMessage.show(messageOf(deleted));
+      }
+      await afterDeletion(organization.name);
+    });
+    entries.push(["Delete", deletion]);
+  }
+  show(h("section", { class: "wide" }, h("h1", {}, "Organization"), h("p", { class: "who" }, organization.name), message, ...tabs("Organization settings", entries)));
+}
+
+/** After the organization is gone: into another organization of the account if it has one, else signed out. */
+async function afterDeletion(name) {
+  const others = await api("GET", "/organizations?compact=true");
+  const target = others.ok ? others.body[0] : null;
+  if (target) {
+    const switched = await api("POST", `/auth/switchOrganization/${encodeURIComponent(target.id)}`);
+    if (switched.ok) {
+      await go("/");
+      return main.prepend(h("p", { class: "notice success", role: "status" }, `${name} is deleted. You are now in ${target.name}.`));
+    }
+  }
+  await api("POST", "/auth/logout");
+  navigation(null);
+  history.pushState(null, "", "/auth/login");
+  show(loginPage("/"));
+  main.querySelector("form").prepend(h("p", { class: "notice success", role: "status" }, `${name} is deleted, and you are signed out.`));
+}
+
 function notFoundPage() {
   return h("section", {}, h("h1", {}, "Page not found"), h("p", {}, "There is no page at this address. "), h("p", {}, link("/", "Go to your account")));
 }
@@ -359,6 +1021,10 @@ function route() {
   if (path === "/auth/signup") return show(signupPage());
   if (path === "/auth/resetPassword") return show(resetRequestPage());
   if (path === "/auth/finishResetPassword") return show(resetFinishPage());
+  if (path === "/users") return usersPage();
+  if (path === "/invites") return invitesPage();
+  if (path === "/teams") return teamsPage();
+  if (path === "/organization") return organizationPage();
   if (first === "invite" && second && rest.length === 0) return invitePage(decodeURIComponent(second));
   if (first === "verifyEmail" && second && rest.length === 0) return verifyPage(decodeURIComponent(second));
   show(notFoundPage());

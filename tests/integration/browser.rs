@@ -12,29 +12,29 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use tests::{Auth, PASSWORD, TestEnv, invite_token, link_token, mails_to, organization_name};
 
-const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (375, 812);
+pub(crate) const DESKTOP: (u32, u32) = (1280, 900);
+pub(crate) const PHONE: (u32, u32) = (375, 812);
 
-struct Page {
-    client: Client,
+pub(crate) struct Page {
+    pub(crate) client: Client,
     env_base: String,
-    name: &'static str,
+    pub(crate) name: &'static str,
     shots: std::sync::atomic::AtomicUsize,
 }
 
 impl Page {
-    async fn open(env: &TestEnv, name: &'static str, size: (u32, u32)) -> Page {
+    pub(crate) async fn open(env: &TestEnv, name: &'static str, size: (u32, u32)) -> Page {
         let client = tests::browser::session(size.0, size.1).await;
         Page { client, env_base: env.base_url.clone(), name, shots: Default::default() }
     }
 
-    async fn goto(&self, path_or_url: &str) {
+    pub(crate) async fn goto(&self, path_or_url: &str) {
         let url = if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.env_base) };
         self.client.goto(&url).await.unwrap();
     }
 
     /// Waits until the page's first heading is `text` (pages render after their API calls).
-    async fn heading(&self, text: &str) {
+    pub(crate) async fn heading(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let current = match self.client.find(Locator::Css("main h1")).await {
@@ -53,7 +53,7 @@ impl Page {
         }
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         match self.client.find(Locator::Css("main")).await {
             Ok(main) => main.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -61,7 +61,7 @@ impl Page {
     }
 
     /// Waits until the page's text contains `wanted`.
-    async fn shows(&self, wanted: &str) {
+    pub(crate) async fn shows(&self, wanted: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.text().await.contains(wanted) {
             if Instant::now() > deadline {
@@ -73,7 +73,7 @@ impl Page {
     }
 
     /// Types into the input labelled `label` in the page's `form`-th form (from 1).
-    async fn fill(&self, form: usize, label: &str, value: &str) {
+    pub(crate) async fn fill(&self, form: usize, label: &str, value: &str) {
         let xpath = format!("(//main//form)[{form}]//label[normalize-space()='{label}']");
         let label_element = self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no field {label:?}: {e}", self.name));
         let id = label_element.attr("for").await.unwrap().unwrap();
@@ -82,12 +82,12 @@ impl Page {
         input.send_keys(value).await.unwrap();
     }
 
-    async fn click(&self, button: &str) {
+    pub(crate) async fn click(&self, button: &str) {
         let xpath = format!("//main//button[normalize-space()='{button}']");
         self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no button {button:?}: {e}", self.name)).click().await.unwrap();
     }
 
-    async fn screenshot(&self, what: &str) -> PathBuf {
+    pub(crate) async fn screenshot(&self, what: &str) -> PathBuf {
         let directory = devstack::repo_root().join("target/browser");
         std::fs::create_dir_all(&directory).unwrap();
         let shot = self.shots.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -97,7 +97,7 @@ impl Page {
     }
 
     /// axe-core on the page as it is: no serious or critical violation.
-    async fn accessible(&self) {
+    pub(crate) async fn accessible(&self) {
         static AXE: OnceLock<String> = OnceLock::new();
         let axe = AXE.get_or_init(|| {
             std::fs::read_to_string(devstack::repo_root().join("infra/node_modules/axe-core/axe.min.js")).expect("axe-core is installed (npm ci in infra/)")
@@ -109,13 +109,13 @@ impl Page {
     }
 
     /// The page fits the window's width (no sideways scrolling).
-    async fn fits_width(&self) {
+    pub(crate) async fn fits_width(&self) {
         let widths = self.client.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await.unwrap();
         let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
         assert!(scroll <= inner, "{}: the page is {scroll}px wide in a {inner}px window", self.name);
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let _ = self.client.close().await;
     }
 }
@@ -130,7 +130,7 @@ async fn invite_link(env: &TestEnv, auth: &Auth, email: &str) -> String {
     format!("{}/invite/{token}", env.base_url)
 }
 
-fn address(name: &str) -> String {
+pub(crate) fn address(name: &str) -> String {
     format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
 }
 

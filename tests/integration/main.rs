@@ -1,5 +1,6 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
+mod admin_pages;
 mod bad_input;
 mod binaries;
 mod browser;

@@ -34,7 +34,10 @@ async fn team_lists_show_your_teams_and_admins_all() {
     env.team(&owner.auth(), "blue").await;
     let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
     let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
-    assert_eq!(names(&env.get("/api/teams", &owner.auth()).await.body), ["blue", "Default", "Red"]);
+    let teams = env.get("/api/teams", &owner.auth()).await.body;
+    assert_eq!(names(&teams), ["blue", "Default", "Red"]);
+    let marked: Vec<bool> = teams.as_array().unwrap().iter().map(|t| t["isOrganizationTeam"].as_bool().unwrap()).collect();
+    assert_eq!(marked, [false, true, false], "only the Default team is the organization's");
     assert_eq!(names(&env.get("/api/v16/teams", &member.auth()).await.body), ["Default", "Red"]);
     assert_eq!(names(&env.get("/api/teams?isEditable=true", &member.auth()).await.body), Vec::<String>::new());
     assert_eq!(names(&env.get("/api/teams?isEditable=true", &manager.auth()).await.body), ["Red"]);

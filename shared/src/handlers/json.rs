@@ -134,8 +134,16 @@ pub struct TeamJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub organization: &'a str,
+    /// The organization's Default team, which every member is in and which cannot be deleted (beyond
+    /// WEBKNOSSOS, so the Teams page can leave out its Delete button).
+    pub is_organization_team: bool,
 }
 
 pub fn team(team: &Team) -> TeamJson<'_> {
-    TeamJson { id: &team.id, name: &team.name, organization: &team.organization }
+    TeamJson {
+        id: &team.id,
+        name: &team.name,
+        organization: &team.organization,
+        is_organization_team: team.is_organization_team,
+    }
 }

@@ -18,7 +18,19 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Page addresses, as path patterns (`*` stands for one segment).
-const PAGES: &[&str] = &["/", "/auth/login", "/auth/signup", "/auth/resetPassword", "/auth/finishResetPassword", "/invite/*", "/verifyEmail/*"];
+const PAGES: &[&str] = &[
+    "/",
+    "/auth/login",
+    "/auth/signup",
+    "/auth/resetPassword",
+    "/auth/finishResetPassword",
+    "/invite/*",
+    "/verifyEmail/*",
+    "/users",
+    "/invites",
+    "/teams",
+    "/organization",
+];
 
 struct Asset {
     path: String,
@@ -104,7 +116,7 @@ mod tests {
 
     #[test]
     fn page_addresses_are_known_and_assets_are_named_by_their_content() {
-        for page in ["/", "/auth/login", "/invite/abc.def", "/verifyEmail/x.y", "/auth/finishResetPassword"] {
+        for page in ["/", "/auth/login", "/invite/abc.def", "/verifyEmail/x.y", "/auth/finishResetPassword", "/users", "/organization"] {
             assert!(is_page(page), "{page}");
         }
         for other in ["/invite", "/invite/", "/invite/a/b", "/auth", "/nothing", "/verifyEmail/"] {
