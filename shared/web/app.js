@@ -923,11 +923,15 @@ async function organizationPage() {
   if (!answer.ok) return show(h("section", {}, h("h1", {}, "Organization"), h("p", { class: "notice error", role: "status" }, messageOf(answer))));
   const organization = answer.body;
   const message = notice();
+  const heading = h("p", { class: "who" }, organization.name);
 
+  let renamed = () => {};
   const rename = form("Name", [field("Organization name", { name: "name", required: true, value: organization.name, autocomplete: "organization" })], "Save name", async (values, formMessage) => {
     const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { name: values.name });
     if (!saved.ok) return formMessage.show(messageOf(saved));
     organization.name = saved.body.name;
+    heading.textContent = organization.name;
+    renamed();
     formMessage.show("The name is saved.", "success");
   });
   rename.querySelector("h1").replaceWith(h("h2", {}, "Name"));
@@ -966,6 +970,9 @@ async function organizationPage() {
   if (viewer.mayDeleteOrganization) {
     const confirmId = `field-${++fieldCounter}`;
     const confirmation = h("input", { id: confirmId, autocomplete: "off" });
+    const confirmLabel = h("label", { for: confirmId });
+    renamed = () => { confirmLabel.textContent = `Type the name of the organization (${organization.name}) to confirm`; };
+    renamed();
     const remove = h("button", { type: "submit", class: "danger", disabled: true }, "Delete organization");
     confirmation.addEventListener("input", () => { remove.disabled = confirmation.value !== organization.name; });
     const deleteMessage = notice();
@@ -973,39 +980,33 @@ async function organizationPage() {
       h("h2", {}, "Delete this organization"),
       h("p", {}, "This removes the organization with all its users, teams, invitations and settings. It cannot be undone: export what you need first."),
       deleteMessage,
-      h("div", { class: "field" }, h("label", { for: confirmId }, `Type the organization's name (${organization.name}) to confirm`), confirmation),
+      h("div", { class: "field" }, confirmLabel, confirmation),
       remove);
     deletion.addEventListener("submit", async (event) => {
       event.preventDefault();
       remove.disabled = true;
+      const memberships = await api("GET", "/organizations?compact=true");
+      const others = memberships.ok ? memberships.body.filter((o) => o.id !== organization.id) : [];
       const deleted = await api("DELETE", `/organizations/${encodeURIComponent(organization.id)}`, { confirmation: confirmation.value });
       if (!deleted.ok) {
         remove.disabled = false;
         return deleteMessage.show(messageOf(deleted));
       }
-      await afterDeletion(organization.name);
+      afterDeletion(organization.name, others);
     });
     entries.push(["Delete", deletion]);
   }
-  show(h("section", { class: "wide" }, h("h1", {}, "Organization"), h("p", { class: "who" }, organization.name), message, ...tabs("Organization settings", entries)));
+  show(h("section", { class: "wide" }, h("h1", {}, "Organization"), heading, message, ...tabs("Organization settings", entries)));
 }
 
-/** After the organization is gone: into another organization of the account if it has one, else signed out. */
-async function afterDeletion(name) {
-  const others = await api("GET", "/organizations?compact=true");
-  const target = others.ok ? others.body[0] : null;
-  if (target) {
-    const switched = await api("POST", `/auth/switchOrganization/${encodeURIComponent(target.id)}`);
-    if (switched.ok) {
-      await go("/");
-      return main.prepend(h("p", { class: "notice success", role: "status" }, `${name} is deleted. You are now in ${target.name}.`));
-    }
-  }
-  await api("POST", "/auth/logout");
+/** After the organization is gone, its sessions are too: the person is signed out, and told where a new
+ * login takes them if the account is in other organizations. */
+function afterDeletion(name, others) {
   navigation(null);
   history.pushState(null, "", "/auth/login");
   show(loginPage("/"));
-  main.querySelector("form").prepend(h("p", { class: "notice success", role: "status" }, `${name} is deleted, and you are signed out.`));
+  const next = others.length ? ` Log in again to continue in ${others.map((o) => o.name).join(" or ")}.` : "";
+  main.querySelector("form").prepend(h("p", { class: "notice success", role: "status" }, `${name} is deleted, and you are signed out.${next}`));
 }
 
 function notFoundPage() {
