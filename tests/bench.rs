@@ -277,7 +277,8 @@ async fn main() {
         let _ = writeln!(report, "{row}");
     }
     let _ = writeln!(report, "\n## Pages\n");
-    let _ = writeln!(report, "Budgets (issue \"Web pages, part 1\"): all JS + CSS of a page under 100 KB compressed; the invite page's first");
+    let _ = writeln!(report, "Budgets (issues \"Web pages, part 1 and 2\"): all JS + CSS of a page under 100 KB compressed (part 2 allows 150 KB;");
+    let _ = writeln!(report, "every page loads the same two files, so the stricter budget holds for all); the invite page's and the Users page's first");
     let _ = writeln!(report, "render in Chromium against the local stack under 500 ms; the `web` function's cold start (row `web` above)");
     let _ = writeln!(report, "within the other functions' range. First render: Debian's headless Chromium through chromedriver, the");
     let _ = writeln!(report, "invite link loaded {PAGE_LOADS} times in one browser (the assets cached after the first), timed from navigation");
@@ -443,9 +444,39 @@ async fn pages() -> Vec<String> {
         paints.push(timing[0].as_f64().unwrap());
         headings.push(timing[1].as_f64().unwrap());
     }
-    let _ = client.close().await;
     let (paints, headings) = (sorted(paints), sorted(headings));
     rows.push(format!("| invite page: document and module loaded (DOMContentLoaded), median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
     rows.push(format!("| invite page: its heading shown (after GET byInvite and GET /user), median / max | {:.0} / {:.0} ms | 500 ms |", percentile(&headings, 0.5), headings.last().unwrap()));
+
+    // The Users page of a 10,000-user organization, signed in as its owner: time to the first page's rows.
+    eprintln!("pages: seeding 10,000 users for the Users page");
+    tests::seed::seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
+    client.goto(&format!("{}/auth/login", env.base_url)).await.unwrap();
+    client.wait().for_element(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys(&owner.email).await.unwrap();
+    client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    client.find(fantoccini::Locator::Css("main button[type=submit]")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(fantoccini::Locator::Css("main h2#token-heading")).await.unwrap();
+    let mut firsts = Vec::new();
+    for _ in 0..PAGE_LOADS {
+        client.goto(&format!("{}/users", env.base_url)).await.unwrap();
+        let timing = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\n\
+                 const check = () => { if (document.querySelectorAll('main tbody tr').length === 50) { done(performance.now()); }\n\
+                   else { requestAnimationFrame(check); } };\n\
+                 check();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        firsts.push(timing.as_f64().unwrap());
+    }
+    let _ = client.close().await;
+    let firsts = sorted(firsts);
+    rows.push(format!(
+        "| users page of a 10,000-user organization: its first 50 rows shown (after GET /user and GET /users), median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |",
+        percentile(&firsts, 0.5),
+        firsts.last().unwrap()
+    ));
     rows
 }

@@ -317,7 +317,7 @@ async fn names_from_people_are_shown_as_text_never_run() {
 #[tokio::test]
 async fn every_page_is_served_with_its_security_headers() {
     let env = TestEnv::for_pages().await;
-    for path in ["/", "/auth/login", "/invite/abc", "/verifyEmail/x", "/no/such/page"] {
+    for path in ["/", "/auth/login", "/invite/abc", "/verifyEmail/x", "/users", "/organization", "/no/such/page"] {
         let response = env.request_raw("GET", path, Vec::new(), &Auth::None).await;
         assert_eq!(response.status, if path == "/no/such/page" { 404 } else { 200 }, "{path}");
         let csp = response.header("content-security-policy").unwrap();
