@@ -61,7 +61,8 @@ fn request_logs(output: &str) -> Vec<RequestLog> {
                 aws_wait_us: fields["aws_wait_us"].as_u64().unwrap_or_default(),
                 round_trips: fields["dynamodb_round_trips"].as_u64().unwrap_or_default(),
                 ses_requests: fields["ses_requests"].as_u64().unwrap_or_default(),
-                capacity: fields["read_capacity"].as_f64().unwrap_or_default() + fields["write_capacity"].as_f64().unwrap_or_default(),
+                capacity: fields["read_capacity"].as_f64().unwrap_or_default()
+                    + fields["write_capacity"].as_f64().unwrap_or_default(),
                 read: fields["read_capacity"].as_f64().unwrap_or_default(),
                 write: fields["write_capacity"].as_f64().unwrap_or_default(),
             }
@@ -152,7 +153,8 @@ async fn guests_with_invites(env: &TestEnv, owner_session: &str, count: usize) -
     }
     for chunk in emails.chunks(100) {
         let recipients: Vec<&str> = chunk.iter().map(|(email, _)| email.as_str()).collect();
-        let sent = env.post("/api/auth/sendInvites", json!({"recipients": recipients, "autoActivate": true}), &owner).await;
+        let sent =
+            env.post("/api/auth/sendInvites", json!({"recipients": recipients, "autoActivate": true}), &owner).await;
         assert_eq!(sent.status, 200, "{:?}", sent.body);
     }
     let mut joins = Vec::new();
@@ -179,7 +181,8 @@ async fn main() {
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
     eprintln!("preparing {} invites to accept", COLD_STARTS + WARM_REQUESTS);
     let joins = guests_with_invites(&env, &session, COLD_STARTS + WARM_REQUESTS).await;
-    let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, 2 * (COLD_STARTS + WARM_REQUESTS), |_| Vec::new()).await;
+    let seeded =
+        tests::seed::seed_members(&env, HOME_ORGANIZATION, 2 * (COLD_STARTS + WARM_REQUESTS), |_| Vec::new()).await;
     let mut recovering = Vec::new();
     for (account_id, email) in seeded.account_ids.iter().zip(&seeded.emails) {
         recovering.push((email.clone(), env.seed_password_reset_for(account_id, email).await));
@@ -251,38 +254,90 @@ async fn main() {
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1_048_576))
+        .and_then(|m| {
+            m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1_048_576)
+        })
         .unwrap_or(0);
     let _ = writeln!(report, "# Performance\n");
-    let _ = writeln!(report, "Written by `bash infra/bench.sh` (release binaries of every function, then `cargo run --release -p tests --bin bench`).");
-    let _ = writeln!(report, "Machine: {cpu}, {cores} cores, {memory} GiB; DynamoDB Local (Java) on the same machine, so every");
-    let _ = writeln!(report, "DynamoDB wait below is DynamoDB Local's, not DynamoDB's (single-digit milliseconds on AWS).\n");
+    let _ = writeln!(
+        report,
+        "Written by `bash infra/bench.sh` (release binaries of every function, then `cargo run --release -p tests --bin bench`)."
+    );
+    let _ = writeln!(
+        report,
+        "Machine: {cpu}, {cores} cores, {memory} GiB; DynamoDB Local (Java) on the same machine, so every"
+    );
+    let _ = writeln!(
+        report,
+        "DynamoDB wait below is DynamoDB Local's, not DynamoDB's (single-digit milliseconds on AWS).\n"
+    );
     let _ = writeln!(report, "Each function binary runs as Lambda runs it, under the Lambda runtime API emulator of");
-    let _ = writeln!(report, "`infra/devstack/src/runtime_api.rs`, with Lambda's environment and {MEMORY_MB} MB declared.");
-    let _ = writeln!(report, "- **init**: process start to its first request for an event (the end of Lambda's init phase), median / max of {COLD_STARTS} starts.");
-    let _ = writeln!(report, "- **cold**: process start to the end of its first response, median / max of {COLD_STARTS} starts.");
+    let _ =
+        writeln!(report, "`infra/devstack/src/runtime_api.rs`, with Lambda's environment and {MEMORY_MB} MB declared.");
+    let _ = writeln!(
+        report,
+        "- **init**: process start to its first request for an event (the end of Lambda's init phase), median / max of {COLD_STARTS} starts."
+    );
+    let _ = writeln!(
+        report,
+        "- **cold**: process start to the end of its first response, median / max of {COLD_STARTS} starts."
+    );
     let _ = writeln!(report, "- **warm**: one process, event handed out to response received, p50 / p99.");
-    let _ = writeln!(report, "- **AWS wait**: time the request spent waiting on DynamoDB / SES (the SDK interceptor `request_metrics.rs`), p50.");
+    let _ = writeln!(
+        report,
+        "- **AWS wait**: time the request spent waiting on DynamoDB / SES (the SDK interceptor `request_metrics.rs`), p50."
+    );
     let _ = writeln!(report, "- **own**: the handler's time minus the AWS wait: the bundle's own overhead, p50 / p99.");
-    let _ = writeln!(report, "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing.");
-    let _ = writeln!(report, "- **binary**: the x86_64 release binary (`cargo build --release`); **peak RSS**: the process's VmHWM after all its requests.\n");
-    let _ = writeln!(report, "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | binary MB | peak RSS MB |");
+    let _ = writeln!(
+        report,
+        "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing."
+    );
+    let _ = writeln!(
+        report,
+        "- **binary**: the x86_64 release binary (`cargo build --release`); **peak RSS**: the process's VmHWM after all its requests.\n"
+    );
+    let _ = writeln!(
+        report,
+        "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | binary MB | peak RSS MB |"
+    );
     let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in rows {
         let _ = writeln!(report, "{row}");
     }
     let _ = writeln!(report, "\n## Pages\n");
-    let _ = writeln!(report, "Budgets (issues \"Web pages, part 1 and 2\"): all JS + CSS of a page under 100 KB compressed (part 2 allows 150 KB;");
-    let _ = writeln!(report, "every page loads the same two files, so the stricter budget holds for all); the invite page's and the Users page's first");
-    let _ = writeln!(report, "render in Chromium against the local stack under 500 ms; the `web` function's cold start (row `web` above)");
-    let _ = writeln!(report, "within the other functions' range. First render: Debian's headless Chromium through chromedriver, the");
-    let _ = writeln!(report, "invite link loaded {PAGE_LOADS} times in one browser (the assets cached after the first), timed from navigation");
-    let _ = writeln!(report, "start to DOMContentLoaded (document and module loaded), and to the page's heading shown (its first render with");
+    let _ = writeln!(
+        report,
+        "Budgets (issues \"Web pages, part 1 and 2\"): all JS + CSS of a page under 100 KB compressed (part 2 allows 150 KB;"
+    );
+    let _ = writeln!(
+        report,
+        "every page loads the same two files, so the stricter budget holds for all); the invite page's and the Users page's first"
+    );
+    let _ = writeln!(
+        report,
+        "render in Chromium against the local stack under 500 ms; the `web` function's cold start (row `web` above)"
+    );
+    let _ = writeln!(
+        report,
+        "within the other functions' range. First render: Debian's headless Chromium through chromedriver, the"
+    );
+    let _ = writeln!(
+        report,
+        "invite link loaded {PAGE_LOADS} times in one browser (the assets cached after the first), timed from navigation"
+    );
+    let _ = writeln!(
+        report,
+        "start to DOMContentLoaded (document and module loaded), and to the page's heading shown (its first render with"
+    );
     let _ = writeln!(report, "content, after its two API calls).\n");
     let _ = writeln!(report, "| measure | value | budget |");
     let _ = writeln!(report, "| --- | --- | --- |");
@@ -290,12 +345,25 @@ async fn main() {
         let _ = writeln!(report, "{row}");
     }
     let _ = writeln!(report, "\n## Scale\n");
-    let _ = writeln!(report, "Organizations of {SCALES:?} active users (seeded with `tests/support/seed.rs`; member i has");
-    let _ = writeln!(report, "`nuclei` = i mod 10), {SCALE_REQUESTS} warm requests per operation through the release binaries. A page");
-    let _ = writeln!(report, "of users is 50, of the experience query 100 (its default); the bulk edit changes 100 users per request.");
-    let _ = writeln!(report, "Deletion: the `DELETE` request (which purges for up to 4 s), then the scheduled purge function until");
+    let _ =
+        writeln!(report, "Organizations of {SCALES:?} active users (seeded with `tests/support/seed.rs`; member i has");
+    let _ = writeln!(
+        report,
+        "`nuclei` = i mod 10), {SCALE_REQUESTS} warm requests per operation through the release binaries. A page"
+    );
+    let _ = writeln!(
+        report,
+        "of users is 50, of the experience query 100 (its default); the bulk edit changes 100 users per request."
+    );
+    let _ = writeln!(
+        report,
+        "Deletion: the `DELETE` request (which purges for up to 4 s), then the scheduled purge function until"
+    );
     let _ = writeln!(report, "nothing is left; its round trips are the purge's log lines' sum.\n");
-    let _ = writeln!(report, "| users | operation | warm p50 ms | DynamoDB round trips | read + write capacity units (mean) |");
+    let _ = writeln!(
+        report,
+        "| users | operation | warm p50 ms | DynamoDB round trips | read + write capacity units (mean) |"
+    );
     let _ = writeln!(report, "| --- | --- | --- | --- | --- |");
     for row in scale_rows {
         let _ = writeln!(report, "{row}");
@@ -325,7 +393,8 @@ async fn warm_figures(function: &str, environment: &[(String, String)], events: 
     let logs = request_logs(&process.output());
     let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
     let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len().max(1) as f64;
-    let trips = format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
+    let trips =
+        format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
     (percentile(&sorted(latencies), 0.5), trips, capacity)
 }
 
@@ -346,7 +415,8 @@ async fn scale() -> Vec<String> {
         let env = TestEnv::new().await;
         let owner = env.create_home_organization().await;
         let team = env.team(&owner.auth(), "Bulk").await;
-        let seeded = tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
+        let seeded =
+            tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
         let environment = function_environment(&env);
         let values = vec![
             ("SESSION", owner.session.clone()),
@@ -378,10 +448,14 @@ async fn scale() -> Vec<String> {
         }
         eprintln!("scale {users}: deleting the organization");
         let started = Instant::now();
-        let (p50, trips, capacity) = warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)]).await;
-        let mut purge = FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
+        let (p50, trips, capacity) =
+            warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)])
+                .await;
+        let mut purge =
+            FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
         loop {
-            let run = purge.invoke(&event_with("organization_purge", &values, None), Duration::from_secs(900)).await.unwrap();
+            let run =
+                purge.invoke(&event_with("organization_purge", &values, None), Duration::from_secs(900)).await.unwrap();
             let Outcome::Response(result) = run.outcome else { panic!("the purge failed: {:?}", run.outcome) };
             if result["finished"].as_u64() == Some(0) {
                 break;
@@ -396,7 +470,10 @@ async fn scale() -> Vec<String> {
             "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | {trips} (request) + {purge_trips} (purge) | {capacity:.0} (request) + {purge_capacity:.0} (purge) |",
             total.as_secs_f64()
         ));
-        assert!(env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))), "the purge left items");
+        assert!(
+            env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))),
+            "the purge left items"
+        );
     }
     rows
 }
@@ -422,7 +499,8 @@ async fn pages() -> Vec<String> {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     let email = format!("bench-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
+    let sent =
+        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
     assert_eq!(sent.status, 200);
     let link = format!("{}/invite/{}", env.base_url, invite_token(&mails_to(&email).await.pop().unwrap()));
     let client = tests::browser::session(1280, 900).await;
@@ -452,7 +530,14 @@ async fn pages() -> Vec<String> {
     eprintln!("pages: seeding 10,000 users for the Users page");
     tests::seed::seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
     client.goto(&format!("{}/auth/login", env.base_url)).await.unwrap();
-    client.wait().for_element(fantoccini::Locator::Css("input[name=email]")).await.unwrap().send_keys(&owner.email).await.unwrap();
+    client
+        .wait()
+        .for_element(fantoccini::Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(&owner.email)
+        .await
+        .unwrap();
     client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     client.find(fantoccini::Locator::Css("main button[type=submit]")).await.unwrap().click().await.unwrap();
     client.wait().for_element(fantoccini::Locator::Css("main h2#token-heading")).await.unwrap();

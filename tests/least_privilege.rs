@@ -14,9 +14,11 @@ const PROBE: &str = "declared_actions_probe";
 
 #[test]
 fn every_declared_action_is_used_by_some_tested_path() {
-    let path = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG)
-        .expect("ACTIONS_USED_LOG names the log the integration tests wrote: run the README's test command (infra/test.sh)");
-    let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}: run the integration tests first (infra/test.sh does)"));
+    let path = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG).expect(
+        "ACTIONS_USED_LOG names the log the integration tests wrote: run the README's test command (infra/test.sh)",
+    );
+    let log = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}: run the integration tests first (infra/test.sh does)"));
     let mut used: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut problems = Vec::new();
     for line in log.lines() {
@@ -28,7 +30,9 @@ fn every_declared_action_is_used_by_some_tested_path() {
             // The guard's own test (`declared_actions_probe`) is refused on purpose; anything else refused
             // means a path needs an action its function is not granted, even if it swallowed the error.
             [function, _, "refused"] if function.starts_with(PROBE) => {}
-            [function, action, "refused"] => problems.push(format!("{function}: refused (not declared, so not granted) but needed: {action}")),
+            [function, action, "refused"] => {
+                problems.push(format!("{function}: refused (not declared, so not granted) but needed: {action}"))
+            }
             _ => panic!("{path}: malformed line {line:?}"),
         }
     }

@@ -60,7 +60,11 @@ impl App {
         if let Some(endpoint) = endpoint_override("SES_ENDPOINT") {
             mail = mail.endpoint_url(endpoint);
         }
-        Ok(App::new(config, aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), aws_sdk_sesv2::Client::from_conf(mail.build())))
+        Ok(App::new(
+            config,
+            aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            aws_sdk_sesv2::Client::from_conf(mail.build()),
+        ))
     }
 }
 
@@ -84,7 +88,9 @@ pub fn sdk_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
 }
 
 pub fn sdk_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
-    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS).with_max_backoff(AWS_MAX_BACKOFF)
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(AWS_MAX_ATTEMPTS)
+        .with_max_backoff(AWS_MAX_BACKOFF)
 }
 
 fn endpoint_override(name: &str) -> Option<String> {

@@ -87,7 +87,11 @@ impl Keys {
     pub fn api_token(&self, organization: &str, user_id: &str, nonce: &str) -> String {
         let message = format!("{organization}\u{0}{user_id}\u{0}{nonce}");
         let mac = hmac::sign(&self.token_key, message.as_bytes());
-        format!("{API_TOKEN_PREFIX}.{}.{user_id}.{}", URL_SAFE_NO_PAD.encode(organization), URL_SAFE_NO_PAD.encode(mac.as_ref()))
+        format!(
+            "{API_TOKEN_PREFIX}.{}.{user_id}.{}",
+            URL_SAFE_NO_PAD.encode(organization),
+            URL_SAFE_NO_PAD.encode(mac.as_ref())
+        )
     }
 }
 
@@ -117,7 +121,10 @@ pub fn parse_invite_token(token: &str) -> Option<(String, String)> {
         return None;
     };
     let organization = URL_SAFE_NO_PAD.decode(org).ok().and_then(|b| String::from_utf8(b).ok())?;
-    let valid = !organization.is_empty() && !organization.contains('#') && crate::ids::is_object_id(invite_id) && mac.len() >= 22;
+    let valid = !organization.is_empty()
+        && !organization.contains('#')
+        && crate::ids::is_object_id(invite_id)
+        && mac.len() >= 22;
     valid.then(|| (organization, invite_id.to_owned()))
 }
 
@@ -200,8 +207,14 @@ pub fn check_cookie_request(public_uri: &str, req: &Request) -> Result<(), ApiEr
     if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
         return Ok(());
     }
-    let refused = || ApiError::forbidden("auth.cookie.crossSite", "A request authenticated by the session cookie must come from this site's pages as JSON");
-    let json = http::header(req, "content-type").is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let refused = || {
+        ApiError::forbidden(
+            "auth.cookie.crossSite",
+            "A request authenticated by the session cookie must come from this site's pages as JSON",
+        )
+    };
+    let json = http::header(req, "content-type")
+        .is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     let own_origin = http::header(req, "origin").is_some_and(|origin| origin == site_origin(public_uri));
     if json && own_origin { Ok(()) } else { Err(refused()) }
 }
@@ -292,12 +305,19 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     let (genuine, current) = match &credential {
         Credential::Session { session_epoch, user_id, .. } => {
             let session: Session = store::from_item(credential_item)?;
-            (session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(), *session_epoch == user.session_epoch)
+            (
+                session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(),
+                *session_epoch == user.session_epoch,
+            )
         }
         Credential::ApiToken { token, .. } => {
             let stored: ApiToken = store::from_item(credential_item)?;
             let presented_hash = sha256_hex(token);
-            let genuine = aws_lc_rs::constant_time::verify_slices_are_equal(presented_hash.as_bytes(), stored.token_hash.as_bytes()).is_ok();
+            let genuine = aws_lc_rs::constant_time::verify_slices_are_equal(
+                presented_hash.as_bytes(),
+                stored.token_hash.as_bytes(),
+            )
+            .is_ok();
             (genuine, stored.session_epoch == user.session_epoch)
         }
     };
@@ -340,7 +360,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        for bad in ["wkt", "wkt.a.b", "wkt.U2FtcGxl.notanid.mac", "wkt.!!!.0123456789abcdef01234567.mac", "wkt.a.0123456789abcdef01234567.m.x"] {
+        for bad in [
+            "wkt",
+            "wkt.a.b",
+            "wkt.U2FtcGxl.notanid.mac",
+            "wkt.!!!.0123456789abcdef01234567.mac",
+            "wkt.a.0123456789abcdef01234567.m.x",
+        ] {
             assert!(parse_api_token(bad).is_err(), "{bad}");
         }
     }
@@ -365,7 +391,11 @@ mod tests {
             vec![("content-type", "application/json"), ("origin", "https://evil.example")],
             vec![("content-type", "application/json"), ("origin", "https://lab.example.org.evil.example")],
         ] {
-            assert_eq!(check_cookie_request(site, &request("DELETE", &bad)).unwrap_err().code, "auth.cookie.crossSite", "{bad:?}");
+            assert_eq!(
+                check_cookie_request(site, &request("DELETE", &bad)).unwrap_err().code,
+                "auth.cookie.crossSite",
+                "{bad:?}"
+            );
         }
         assert_eq!(site_origin("http://localhost:3000"), "http://localhost:3000");
     }

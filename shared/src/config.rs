@@ -50,8 +50,14 @@ impl OrganizationCreation {
             "" | "anyone" => Ok(OrganizationCreation::Anyone),
             "operators" => Ok(OrganizationCreation::OperatorsOnly),
             other => {
-                let list = other.strip_prefix("domains:").ok_or_else(|| invalid("must be anyone, operators or domains:a.org,b.org"))?;
-                let domains: Vec<String> = list.split(',').map(|d| d.trim().trim_start_matches('@').to_lowercase()).filter(|d| !d.is_empty()).collect();
+                let list = other
+                    .strip_prefix("domains:")
+                    .ok_or_else(|| invalid("must be anyone, operators or domains:a.org,b.org"))?;
+                let domains: Vec<String> = list
+                    .split(',')
+                    .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect();
                 if domains.is_empty() {
                     return Err(invalid("domains: needs at least one domain"));
                 }
@@ -65,7 +71,9 @@ impl OrganizationCreation {
         match self {
             OrganizationCreation::Anyone => true,
             OrganizationCreation::OperatorsOnly => false,
-            OrganizationCreation::Domains(domains) => email.rsplit_once('@').is_some_and(|(_, domain)| domains.iter().any(|d| d == domain)),
+            OrganizationCreation::Domains(domains) => {
+                email.rsplit_once('@').is_some_and(|(_, domain)| domains.iter().any(|d| d == domain))
+            }
         }
     }
 }
@@ -82,7 +90,11 @@ pub struct MailLimits {
 
 impl Default for MailLimits {
     fn default() -> Self {
-        MailLimits { per_organization_per_day: 500, per_recipient_per_day: 5, resend_cooldown: Duration::from_secs(10 * 60) }
+        MailLimits {
+            per_organization_per_day: 500,
+            per_recipient_per_day: 5,
+            resend_cooldown: Duration::from_secs(10 * 60),
+        }
     }
 }
 
@@ -90,7 +102,10 @@ impl MailLimits {
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = MailLimits::default();
         Ok(MailLimits {
-            per_organization_per_day: count_from_env("MAIL_QUOTA_PER_ORGANIZATION_PER_DAY", defaults.per_organization_per_day)?,
+            per_organization_per_day: count_from_env(
+                "MAIL_QUOTA_PER_ORGANIZATION_PER_DAY",
+                defaults.per_organization_per_day,
+            )?,
             per_recipient_per_day: count_from_env("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", defaults.per_recipient_per_day)?,
             resend_cooldown: duration_from_env("INVITE_RESEND_COOLDOWN_MINUTES", 60, defaults.resend_cooldown)?,
         })
@@ -122,7 +137,12 @@ pub struct LoginLimits {
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        LoginLimits { failures_per_address_and_client: 5, failures_per_client: 100, window: Duration::from_secs(15 * 60), lock: Duration::from_secs(15 * 60) }
+        LoginLimits {
+            failures_per_address_and_client: 5,
+            failures_per_client: 100,
+            window: Duration::from_secs(15 * 60),
+            lock: Duration::from_secs(15 * 60),
+        }
     }
 }
 
@@ -131,7 +151,10 @@ impl LoginLimits {
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = LoginLimits::default();
         Ok(LoginLimits {
-            failures_per_address_and_client: count_from_env("LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT", defaults.failures_per_address_and_client)?,
+            failures_per_address_and_client: count_from_env(
+                "LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT",
+                defaults.failures_per_address_and_client,
+            )?,
             failures_per_client: count_from_env("LOGIN_FAILURES_PER_CLIENT", defaults.failures_per_client)?,
             window: defaults.window,
             lock: duration_from_env("LOGIN_LOCK_MINUTES", 60, defaults.lock)?,
@@ -241,24 +264,37 @@ pub const MIN_SECRET_BYTES: usize = 32;
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name: &'static str| std::env::var(name).map_err(|_| ConfigError::Missing(name));
-        Self::from_env_with(var("TABLE_NAME")?, var("JWT_SECRET")?.into_bytes(), "http://localhost:3000", "no-reply@example.com")
+        Self::from_env_with(
+            var("TABLE_NAME")?,
+            var("JWT_SECRET")?.into_bytes(),
+            "http://localhost:3000",
+            "no-reply@example.com",
+        )
     }
 
     /// The configuration from the environment as a deployed function reads it, with the table and signing
     /// key given, and defaults for `PUBLIC_URI` and `MAIL_SENDER` (the local stack and its tools use this,
     /// so they read every other setting exactly as the functions do).
-    pub fn from_env_with(table_name: String, jwt_secret: Vec<u8>, default_public_uri: &str, default_mail_sender: &str) -> Result<Self, ConfigError> {
+    pub fn from_env_with(
+        table_name: String,
+        jwt_secret: Vec<u8>,
+        default_public_uri: &str,
+        default_mail_sender: &str,
+    ) -> Result<Self, ConfigError> {
         let optional = |name: &'static str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        let session_hours: u64 = optional("SESSION_LIFETIME_HOURS", "168")
-            .parse()
-            .map_err(|e: std::num::ParseIntError| ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() })?;
+        let session_hours: u64 =
+            optional("SESSION_LIFETIME_HOURS", "168").parse().map_err(|e: std::num::ParseIntError| {
+                ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: e.to_string() }
+            })?;
         let config = Config {
             table_name,
             jwt_secret,
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             session_lifetime: Duration::from_secs(session_hours * 3600),
-            self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION").ok().filter(|s| !s.trim().is_empty()),
+            self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
             invite_lifetime: duration_from_env("INVITE_LIFETIME_DAYS", 24 * 3600, DEFAULT_INVITE_LIFETIME)?,
             invite_retention: duration_from_env("INVITE_RETENTION_DAYS", 24 * 3600, DEFAULT_INVITE_RETENTION)?,
             super_users: optional("SUPER_USER_EMAILS", "")
@@ -287,10 +323,16 @@ impl Config {
             return Err(ConfigError::Invalid { name: "INVITE_LIFETIME_DAYS", reason: "must be positive".into() });
         }
         if self.password_reset_lifetime.is_zero() {
-            return Err(ConfigError::Invalid { name: "PASSWORD_RESET_LIFETIME_HOURS", reason: "must be positive".into() });
+            return Err(ConfigError::Invalid {
+                name: "PASSWORD_RESET_LIFETIME_HOURS",
+                reason: "must be positive".into(),
+            });
         }
         if self.email_verification.link_lifetime.is_zero() {
-            return Err(ConfigError::Invalid { name: "EMAIL_VERIFICATION_LINK_DAYS", reason: "must be positive".into() });
+            return Err(ConfigError::Invalid {
+                name: "EMAIL_VERIFICATION_LINK_DAYS",
+                reason: "must be positive".into(),
+            });
         }
         if self.login.lock.is_zero() {
             return Err(ConfigError::Invalid { name: "LOGIN_LOCK_MINUTES", reason: "must be positive".into() });
@@ -313,7 +355,11 @@ mod tests {
         assert!(!OrganizationCreation::parse("operators").unwrap().admits("x@y.org"));
         let domains = OrganizationCreation::parse("domains: Uni.example , @lab.example").unwrap();
         assert!(domains.admits("ada@uni.example") && domains.admits("bob@lab.example"));
-        assert!(!domains.admits("eve@evil.example") && !domains.admits("eve@sub.uni.example") && !domains.admits("uni.example"));
+        assert!(
+            !domains.admits("eve@evil.example")
+                && !domains.admits("eve@sub.uni.example")
+                && !domains.admits("uni.example")
+        );
         for bad in ["everyone", "domains:", "domains: , "] {
             assert!(OrganizationCreation::parse(bad).is_err(), "{bad}");
         }

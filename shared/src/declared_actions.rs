@@ -51,7 +51,11 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
         ("SESv2", "SendEmail") => vec!["ses:SendEmail"],
         ("DynamoDB", "TransactWriteItems") => {
             let mut actions = BTreeSet::new();
-            for item in input.downcast_ref::<TransactWriteItemsInput>().and_then(|i| i.transact_items.as_deref()).unwrap_or_default() {
+            for item in input
+                .downcast_ref::<TransactWriteItemsInput>()
+                .and_then(|i| i.transact_items.as_deref())
+                .unwrap_or_default()
+            {
                 if item.put.is_some() {
                     actions.insert("PutItem");
                 }
@@ -75,8 +79,20 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
 /// The SDK's operation names are the IAM action names; intern them as `&'static str`.
 fn action_name(name: &str) -> &'static str {
     const KNOWN: &[&str] = &[
-        "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Query", "Scan",
-        "ConditionCheckItem", "CreateTable", "DeleteTable", "DescribeTable", "UpdateTimeToLive", "ListTables",
+        "GetItem",
+        "BatchGetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "Query",
+        "Scan",
+        "ConditionCheckItem",
+        "CreateTable",
+        "DeleteTable",
+        "DescribeTable",
+        "UpdateTimeToLive",
+        "ListTables",
     ];
     KNOWN.iter().find(|known| **known == name).copied().unwrap_or("(unknown action)")
 }
@@ -110,16 +126,29 @@ impl Intercept for DeclaredActionsGuard {
     }
 
     // Not `read_before_execution`: a client interceptor runs that before the operation's metadata is set.
-    fn read_before_serialization(&self, context: &BeforeSerializationInterceptorContextRef<'_>, _components: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         // Outside an operation (the local stack's table set-up, tests preparing data) nothing is declared.
         let Ok(declaration) = CURRENT.try_with(|d| *d) else { return Ok(()) };
         let Some(metadata) = cfg.load::<Metadata>() else { return Ok(()) };
         for action in needed_actions(metadata, context) {
             if !declaration.actions.contains(&action) {
-                tracing::error!(operation = declaration.operation, action, "call outside the operation's declared actions");
+                tracing::error!(
+                    operation = declaration.operation,
+                    action,
+                    "call outside the operation's declared actions"
+                );
                 // Recorded too: a caller that swallows the error (a best-effort mail) must still fail the tests.
                 record(declaration.operation, action, true);
-                return Err(format!("{} is not declared for operation {} (routes.rs), so IAM would deny it", action, declaration.operation).into());
+                return Err(format!(
+                    "{} is not declared for operation {} (routes.rs), so IAM would deny it",
+                    action, declaration.operation
+                )
+                .into());
             }
             record(declaration.operation, action, false);
         }

@@ -67,7 +67,11 @@ fn validated_key(req: &Request) -> Result<Option<&str>, ApiError> {
     }
     match header(req, HEADER) {
         None => Ok(None),
-        Some(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| (0x21..=0x7e).contains(&b)) => Ok(Some(key)),
+        Some(key)
+            if !key.is_empty() && key.len() <= MAX_KEY_LENGTH && key.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            Ok(Some(key))
+        }
         Some(_) => Err(invalid_key()),
     }
 }
@@ -80,7 +84,13 @@ fn invalid_key() -> ApiError {
 }
 
 /// Runs `work` (the route's handler body) once per `Idempotency-Key`; without the header it just runs it.
-pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<'_>, work: impl Future<Output = HandlerResult>) -> HandlerResult {
+pub async fn once(
+    app: &App,
+    req: &Request,
+    operation: &Operation,
+    scope: Scope<'_>,
+    work: impl Future<Output = HandlerResult>,
+) -> HandlerResult {
     let Some(key) = validated_key(req)? else { return work.await };
     // The path too: the same key on another invite, organization or token is another request.
     let mut request = req.uri().path().as_bytes().to_vec();
@@ -124,7 +134,8 @@ pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<
             // The first request failed meanwhile: this one may run.
             IdempotencyState::Released => {
                 let now = crate::ids::now_millis();
-                let retry = IdempotencyRecord { created: now, lease_until: now + LEASE.as_millis() as i64, ..claimed.clone() };
+                let retry =
+                    IdempotencyRecord { created: now, lease_until: now + LEASE.as_millis() as i64, ..claimed.clone() };
                 match idempotency::claim(&app.db, &retry, now).await? {
                     Claimed::Ours => return run_claimed(app, retry, work).await,
                     Claimed::Taken(again) => existing = again,
@@ -151,7 +162,11 @@ pub async fn once(app: &App, req: &Request, operation: &Operation, scope: Scope<
     }
 }
 
-async fn run_claimed(app: &App, claimed: IdempotencyRecord, work: impl Future<Output = HandlerResult>) -> HandlerResult {
+async fn run_claimed(
+    app: &App,
+    claimed: IdempotencyRecord,
+    work: impl Future<Output = HandlerResult>,
+) -> HandlerResult {
     let outcome = work.await;
     let settled = match &outcome {
         Ok(response) if response.status().is_success() => IdempotencyRecord {
@@ -164,9 +179,13 @@ async fn run_claimed(app: &App, claimed: IdempotencyRecord, work: impl Future<Ou
     };
     match idempotency::settle(&app.db, &settled).await {
         Ok(true) => {}
-        Ok(false) => tracing::error!(operation = settled.operation, "idempotency claim was taken over before the work finished"),
+        Ok(false) => {
+            tracing::error!(operation = settled.operation, "idempotency claim was taken over before the work finished")
+        }
         // The work is done; a retry after the lease would run it again, which is logged here.
-        Err(err) => tracing::error!(operation = settled.operation, error = %err, "could not record the idempotent response"),
+        Err(err) => {
+            tracing::error!(operation = settled.operation, error = %err, "could not record the idempotent response")
+        }
     }
     outcome
 }
@@ -197,7 +216,8 @@ mod tests {
 
     #[test]
     fn fingerprints_leave_out_passwords_and_need_the_server_key() {
-        let a = br#"{"email":"a@x.org","password":{"password1":"secret one","password2":"secret one"},"firstName":"A"}"#;
+        let a =
+            br#"{"email":"a@x.org","password":{"password1":"secret one","password2":"secret one"},"firstName":"A"}"#;
         let b = br#"{"firstName":"A","password":{"password1":"other","password2":"other"},"email":"a@x.org"}"#;
         assert_eq!(without_secrets(a), without_secrets(b), "same request but for the password, keys in any order");
         assert!(!String::from_utf8(without_secrets(a)).unwrap().contains("secret"));

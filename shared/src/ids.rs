@@ -34,10 +34,7 @@ pub fn is_object_id(s: &str) -> bool {
 
 /// Milliseconds since the Unix epoch (WEBKNOSSOS's time format on the wire).
 pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 pub fn now_seconds() -> i64 {

@@ -10,7 +10,10 @@ pub use lambda_http::Error;
 
 /// Structured JSON logs at the configured level, the AWS SDK capped at DEBUG (see [`crate::logging`]).
 pub fn init_tracing() {
-    let _ = tracing::subscriber::set_global_default(crate::logging::subscriber(&crate::logging::configured_level(), std::io::stdout));
+    let _ = tracing::subscriber::set_global_default(crate::logging::subscriber(
+        &crate::logging::configured_level(),
+        std::io::stdout,
+    ));
 }
 
 /// The runtime of every function: single-threaded, as Lambda sends one request at a time, and one
@@ -53,27 +56,29 @@ where
     let runtime = runtime()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-        lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
-            // The domain function the handler calls enters the function's declaration itself.
-            let started = std::time::Instant::now();
-            let metrics = std::sync::Arc::new(RequestMetrics::default());
-            let result = request_metrics::measure(metrics.clone(), handler(app, event.payload)).await;
-            tracing::info!(
-                function = function.name,
-                ok = result.is_ok(),
-                duration_us = started.elapsed().as_micros() as u64,
-                dynamodb_round_trips = metrics.dynamodb_round_trips(),
-                ses_requests = metrics.ses_requests(),
-                aws_wait_us = metrics.wait_micros(),
-                read_capacity = metrics.read_capacity_units(),
-                write_capacity = metrics.write_capacity_units(),
-                "run"
-            );
-            result.map_err(|e| {
-                tracing::error!(function = function.name, error = %e, "background function failed");
-                Error::from(e.to_string())
-            })
-        }))
+        lambda_http::lambda_runtime::run(lambda_http::service_fn(
+            move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+                // The domain function the handler calls enters the function's declaration itself.
+                let started = std::time::Instant::now();
+                let metrics = std::sync::Arc::new(RequestMetrics::default());
+                let result = request_metrics::measure(metrics.clone(), handler(app, event.payload)).await;
+                tracing::info!(
+                    function = function.name,
+                    ok = result.is_ok(),
+                    duration_us = started.elapsed().as_micros() as u64,
+                    dynamodb_round_trips = metrics.dynamodb_round_trips(),
+                    ses_requests = metrics.ses_requests(),
+                    aws_wait_us = metrics.wait_micros(),
+                    read_capacity = metrics.read_capacity_units(),
+                    write_capacity = metrics.write_capacity_units(),
+                    "run"
+                );
+                result.map_err(|e| {
+                    tracing::error!(function = function.name, error = %e, "background function failed");
+                    Error::from(e.to_string())
+                })
+            },
+        ))
         .await
     })
 }
@@ -82,7 +87,12 @@ where
 pub fn run_invite_maintenance() -> Result<(), Error> {
     run_event(&crate::routes::INVITE_MAINTENANCE, |app, _event| async move {
         let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await?;
-        tracing::info!(reminded = report.reminded, reminders_failed = report.reminders_failed, deleted = report.deleted, "invite maintenance");
+        tracing::info!(
+            reminded = report.reminded,
+            reminders_failed = report.reminders_failed,
+            deleted = report.deleted,
+            "invite maintenance"
+        );
         Ok(serde_json::to_value(report).expect("the report serializes"))
     })
 }
@@ -90,7 +100,9 @@ pub fn run_invite_maintenance() -> Result<(), Error> {
 /// The scheduled purge of deleted organizations, within the function's time (leaving a margin).
 pub fn run_organization_purge() -> Result<(), Error> {
     run_event(&crate::routes::ORGANIZATION_PURGE, |app, _event| async move {
-        let budget = std::time::Duration::from_secs(u64::from(crate::routes::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60)));
+        let budget = std::time::Duration::from_secs(u64::from(
+            crate::routes::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60),
+        ));
         let finished = crate::domain::organizations::purge_pending(app, std::time::Instant::now() + budget).await?;
         tracing::info!(finished, "organization purge");
         Ok(serde_json::json!({ "finished": finished }))
@@ -100,8 +112,9 @@ pub fn run_organization_purge() -> Result<(), Error> {
 /// A storage-usage report: `{"organization": "...", "usedStorageBytes": N, "reportedAt": ms}`.
 pub fn run_report_storage_usage() -> Result<(), Error> {
     run_event(&crate::routes::REPORT_STORAGE_USAGE, |app, event| async move {
-        let report: crate::domain::organizations::StorageReport = serde_json::from_value(event)
-            .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Invalid storage report: {e}")))?;
+        let report: crate::domain::organizations::StorageReport = serde_json::from_value(event).map_err(|e| {
+            crate::ApiError::bad_request("request.body.invalid", format!("Invalid storage report: {e}"))
+        })?;
         let stored = crate::domain::organizations::report_storage(app, &report).await?;
         Ok(serde_json::json!({ "stored": stored }))
     })

@@ -16,13 +16,10 @@ fn hasher() -> Argon2<'static> {
 pub async fn hash(password: &str) -> Result<String, ApiError> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
-        hasher()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ApiError::internal()
-            })
+        hasher().hash_password(password.as_bytes()).map(|hash| hash.to_string()).map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
     })
     .await
     .map_err(|_| ApiError::internal())?

@@ -64,7 +64,10 @@ impl Access {
     pub fn refusal_code(self) -> Option<&'static str> {
         match self {
             Access::Public | Access::AnyMember => None,
-            Access::TeamManagerOrAdmin(code) | Access::Admin(code) | Access::OwnerOrDeletionGrantee(code) | Access::SuperUser(code) => Some(code),
+            Access::TeamManagerOrAdmin(code)
+            | Access::Admin(code)
+            | Access::OwnerOrDeletionGrantee(code)
+            | Access::SuperUser(code) => Some(code),
         }
     }
 
@@ -74,7 +77,9 @@ impl Access {
             Access::Public | Access::AnyMember => true,
             Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
             Access::Admin(_) => user.is_admin,
-            Access::OwnerOrDeletionGrantee(_) => user.is_organization_owner || (user.is_admin && user.may_delete_organization),
+            Access::OwnerOrDeletionGrantee(_) => {
+                user.is_organization_owner || (user.is_admin && user.may_delete_organization)
+            }
             Access::SuperUser(_) => is_super_user(config, user),
         }
     }

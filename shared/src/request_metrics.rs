@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
-    BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextRef,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -123,21 +123,43 @@ impl Intercept for AwsCallMetrics {
         "AwsCallMetrics"
     }
 
-    fn modify_before_serialization(&self, context: &mut BeforeSerializationInterceptorContextMut<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         ask_for_capacity!(
             context.input_mut(),
-            GetItemInput, PutItemInput, UpdateItemInput, DeleteItemInput, QueryInput, BatchGetItemInput, BatchWriteItemInput,
-            TransactWriteItemsInput, TransactGetItemsInput
+            GetItemInput,
+            PutItemInput,
+            UpdateItemInput,
+            DeleteItemInput,
+            QueryInput,
+            BatchGetItemInput,
+            BatchWriteItemInput,
+            TransactWriteItemsInput,
+            TransactGetItemsInput
         );
         Ok(())
     }
 
-    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         cfg.interceptor_state().store_put(TransmitStarted(Instant::now()));
         Ok(())
     }
 
-    fn read_after_transmit(&self, _: &BeforeDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_after_transmit(
+        &self,
+        _: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if let Some(TransmitStarted(started)) = cfg.load::<TransmitStarted>() {
             let waited = started.elapsed().as_micros() as u64;
             let is_mail = cfg.load::<Metadata>().is_some_and(|metadata| metadata.service() == "SESv2");
@@ -150,7 +172,12 @@ impl Intercept for AwsCallMetrics {
         Ok(())
     }
 
-    fn read_after_deserialization(&self, context: &AfterDeserializationInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if let Ok(output) = context.output_or_error() {
             let (read, write) = consumed(output);
             with_current(|metrics| {

@@ -13,11 +13,11 @@ use lambda_http::RequestExt;
 use crate::App;
 use crate::auth;
 use crate::declared_actions::{self, Declaration};
-use crate::policy::Access::{self, *};
-use crate::request_metrics::{self, RequestMetrics};
 use crate::error::ApiError;
 use crate::handlers::{self, HandlerResult};
 use crate::http::{Body, Request, Response, error_response};
+use crate::policy::Access::{self, *};
+use crate::request_metrics::{self, RequestMetrics};
 
 /// Newest and oldest API versions served. The `webknossos` Python package 4.3 speaks 13 to 16.
 pub const CURRENT_API_VERSION: u32 = 16;
@@ -49,7 +49,11 @@ pub struct Operation {
 impl Operation {
     /// `METHOD /api{path}`, as errors and `docs/permissions.md` name the route.
     pub fn route(&self) -> String {
-        if self.path == DEFAULT_ROUTE { "any other route".to_owned() } else { format!("{} /api{}", self.method, self.path) }
+        if self.path == DEFAULT_ROUTE {
+            "any other route".to_owned()
+        } else {
+            format!("{} /api{}", self.method, self.path)
+        }
     }
 
     /// The API Gateway route paths: `/api{path}` and `/api/{apiVersion}{path}`.
@@ -220,7 +224,11 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
     }
     let declaration = Declaration { operation: operation.name, actions: operation.actions };
     let metrics = Arc::new(RequestMetrics::default());
-    let handled = request_metrics::measure(metrics.clone(), declared_actions::scope(declaration, admit_and_handle(app, operation, req))).await;
+    let handled = request_metrics::measure(
+        metrics.clone(),
+        declared_actions::scope(declaration, admit_and_handle(app, operation, req)),
+    )
+    .await;
     let response = match handled {
         Ok(response) => response,
         Err(err) => error_response(&err),
@@ -258,7 +266,12 @@ mod tests {
     #[test]
     fn versions_in_range_are_supported() {
         assert!(supported_version("v16") && supported_version("v13"));
-        assert!(!supported_version("v12") && !supported_version("v17") && !supported_version("16") && !supported_version("vx"));
+        assert!(
+            !supported_version("v12")
+                && !supported_version("v17")
+                && !supported_version("16")
+                && !supported_version("vx")
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub const MAX_ORGANIZATION_ID_LENGTH: usize = 64;
 /// Trimmed and lowercased, or a 400 naming the problem.
 pub fn email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
-    let invalid = |why: &str| ApiError::bad_request("user.email.invalid", format!("{raw:?} is not a valid e-mail address: {why}"));
+    let invalid = |why: &str| {
+        ApiError::bad_request("user.email.invalid", format!("{raw:?} is not a valid e-mail address: {why}"))
+    };
     if email.is_empty() {
         return Err(ApiError::bad_request("user.email.invalid", "The e-mail address is empty"));
     }
@@ -105,7 +107,10 @@ pub fn password(password: &str) -> Result<&str, ApiError> {
 /// An organization's display name: trimmed, inner white space collapsed, not empty.
 pub fn organization_name(raw: &str) -> Result<String, ApiError> {
     if raw.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("organization.name.invalid", "The organization name contains control characters"));
+        return Err(ApiError::bad_request(
+            "organization.name.invalid",
+            "The organization name contains control characters",
+        ));
     }
     if raw.chars().any(is_invisible) {
         return Err(ApiError::bad_request(
@@ -201,7 +206,9 @@ pub fn experience_value(domain: &str, value: i64) -> Result<i64, ApiError> {
 }
 
 /// A user's experiences (domain -> value), validated, with domains trimmed.
-pub fn experiences(raw: &std::collections::BTreeMap<String, i64>) -> Result<std::collections::BTreeMap<String, i64>, ApiError> {
+pub fn experiences(
+    raw: &std::collections::BTreeMap<String, i64>,
+) -> Result<std::collections::BTreeMap<String, i64>, ApiError> {
     if raw.len() > MAX_EXPERIENCES_PER_USER {
         return Err(ApiError::bad_request(
             "experience.tooMany",
@@ -213,7 +220,10 @@ pub fn experiences(raw: &std::collections::BTreeMap<String, i64>) -> Result<std:
         let domain = experience_domain(domain)?;
         let value = experience_value(&domain, *value)?;
         if result.insert(domain.clone(), value).is_some() {
-            return Err(ApiError::bad_request("experience.domain.duplicate", format!("Experience domain {domain:?} is given twice")));
+            return Err(ApiError::bad_request(
+                "experience.domain.duplicate",
+                format!("Experience domain {domain:?} is given twice"),
+            ));
         }
     }
     Ok(result)
@@ -226,10 +236,16 @@ pub fn team_name(raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::bad_request("team.name.empty", "The team name must not be empty"));
     }
     if name.chars().count() > MAX_TEAM_NAME_LENGTH {
-        return Err(ApiError::bad_request("team.name.tooLong", format!("The team name must have at most {MAX_TEAM_NAME_LENGTH} characters")));
+        return Err(ApiError::bad_request(
+            "team.name.tooLong",
+            format!("The team name must have at most {MAX_TEAM_NAME_LENGTH} characters"),
+        ));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_. ß".contains(c)) {
-        return Err(ApiError::bad_request("team.name.invalid", "The team name may contain only letters, digits, spaces and - _ . ß"));
+        return Err(ApiError::bad_request(
+            "team.name.invalid",
+            "The team name may contain only letters, digits, spaces and - _ . ß",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -260,7 +276,18 @@ mod tests {
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
         assert_eq!(email("  Alice.Smith@Example.ORG ").unwrap(), "alice.smith@example.org");
-        for bad in ["", "alice", "alice@", "@example.org", "alice@example", "a b@example.org", "alice@-x.org", "alice@example.1", "a..b@example.org", "alice@@example.org"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.org",
+            "alice@example",
+            "a b@example.org",
+            "alice@-x.org",
+            "alice@example.1",
+            "a..b@example.org",
+            "alice@@example.org",
+        ] {
             assert_eq!(email(bad).unwrap_err().code, "user.email.invalid", "{bad:?} should be invalid");
         }
         assert!(email(&format!("{}@example.org", "a".repeat(65))).is_err());

@@ -96,11 +96,13 @@ async fn dialog_text(page: &Page) -> String {
 }
 
 async fn dialog_shows(page: &Page, wanted: &str) {
-    wait_for(page, &format!("the dialog showing {wanted:?}"), || async { dialog_text(page).await.contains(wanted) }).await;
+    wait_for(page, &format!("the dialog showing {wanted:?}"), || async { dialog_text(page).await.contains(wanted) })
+        .await;
 }
 
 async fn dialog_closed(page: &Page) {
-    wait_for(page, "the dialog closing", || async { page.client.find(Locator::Css("dialog[open]")).await.is_err() }).await;
+    wait_for(page, "the dialog closing", || async { page.client.find(Locator::Css("dialog[open]")).await.is_err() })
+        .await;
 }
 
 /// Chooses in the select labelled `label` on the page.
@@ -142,22 +144,39 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     // Invite two people with the Lab team preset.
     let (first, second) = (address("invited-one"), address("invited-two"));
     page.click("Invite Users").await;
-    dialog_type(&page, "E-mail addresses (one per line, or separated by commas)", &format!("{first}\n{second}, not-an-address")).await;
+    dialog_type(
+        &page,
+        "E-mail addresses (one per line, or separated by commas)",
+        &format!("{first}\n{second}, not-an-address"),
+    )
+    .await;
     dialog_choose(&page, "Lab", "Member").await;
     page.accessible().await;
     dialog_click(&page, "Send invites").await;
     dialog_shows(&page, "2 invitations sent.").await;
     let shown = dialog_text(&page).await;
-    assert!(shown.contains(&format!("{first}: Invitation sent")) && shown.contains("not-an-address: Not a valid e-mail address"), "{shown}");
+    assert!(
+        shown.contains(&format!("{first}: Invitation sent"))
+            && shown.contains("not-an-address: Not a valid e-mail address"),
+        "{shown}"
+    );
     page.screenshot("invite-result").await;
     dialog_click(&page, "Cancel").await;
     dialog_closed(&page).await;
     let invites = env.get("/api/invites", &owner.auth()).await.body;
     for email in [&first, &second] {
-        let invite = invites.as_array().unwrap().iter().find(|i| i["email"] == email.as_str()).expect("an invite for each address");
+        let invite = invites
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["email"] == email.as_str())
+            .expect("an invite for each address");
         assert_eq!(invite["state"], "pending");
         let teams = invite["teamMemberships"].as_array().unwrap();
-        assert!(teams.contains(&json!({"id": lab, "isTeamManager": false})) && teams.len() == 2, "Lab, and Default as always: {teams:?}");
+        assert!(
+            teams.contains(&json!({"id": lab, "isTeamManager": false})) && teams.len() == 2,
+            "Lab, and Default as always: {teams:?}"
+        );
         assert_eq!(mails_to(email).await.len(), 1);
     }
 
@@ -173,7 +192,10 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     dialog_closed(&page).await;
     page.shows("Eve Evans is active.").await;
     let activated = user(&env, &owner.auth(), &eve_id).await;
-    assert_eq!((activated["isActive"].as_bool(), activated["isDatasetManager"].as_bool(), role_in(&activated, &lab)), (Some(true), Some(true), Some(true)));
+    assert_eq!(
+        (activated["isActive"].as_bool(), activated["isDatasetManager"].as_bool(), role_in(&activated, &lab)),
+        (Some(true), Some(true), Some(true))
+    );
 
     // Three users at once: Lab as Team Manager, all or nothing in one request.
     choose(&page, "Status", "Active").await;
@@ -194,7 +216,14 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     page.shows("Lab (Team Manager)").await;
 
     // Two users get a domain that did not exist.
-    assert!(!env.get("/api/tasks/experienceDomains", &owner.auth()).await.body.as_array().unwrap().contains(&json!("nuclei")));
+    assert!(
+        !env.get("/api/tasks/experienceDomains", &owner.auth())
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .contains(&json!("nuclei"))
+    );
     select_rows(&page, &["Brown, Bob", "Carter, Cleo"]).await;
     page.click("Change Experience").await;
     dialog_type(&page, "Domain (pick one or type a new one)", "nuclei").await;
@@ -207,7 +236,14 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
         assert_eq!(user(&env, &owner.auth(), &member.user_id).await["experiences"], json!({"nuclei": 7}));
     }
     assert_eq!(user(&env, &owner.auth(), &dan.user_id).await["experiences"], json!({}));
-    assert!(env.get("/api/tasks/experienceDomains", &owner.auth()).await.body.as_array().unwrap().contains(&json!("nuclei")));
+    assert!(
+        env.get("/api/tasks/experienceDomains", &owner.auth())
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .contains(&json!("nuclei"))
+    );
     page.shows("nuclei: 7").await;
 
     // Deactivate, then reactivate from the Deactivated list: the teams are still there.
@@ -266,7 +302,11 @@ async fn the_dialogs_work_with_the_keyboard_alone_and_the_users_page_fits_a_phon
     active(&page).await.send_keys(&address("keyboard")).await.unwrap();
     for _ in 0..12 {
         press(&page, Key::Tab).await;
-        let inside = page.client.execute("return document.activeElement.closest('dialog[open]') !== null;", vec![]).await.unwrap();
+        let inside = page
+            .client
+            .execute("return document.activeElement.closest('dialog[open]') !== null;", vec![])
+            .await
+            .unwrap();
         assert_eq!(inside, json!(true), "the focus stays in the dialog");
     }
     page.fits_width().await;
@@ -306,7 +346,12 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     let (kept, revoked) = (address("resent"), address("revoked"));
     let sent = env.post("/api/auth/sendInvites", json!({"recipients": [kept, revoked]}), &owner.auth()).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
-    let id_of = |email: &str| sent.body["recipients"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["inviteId"].as_str().unwrap().to_owned();
+    let id_of = |email: &str| {
+        sent.body["recipients"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["inviteId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let (kept_id, revoked_id) = (id_of(&kept), id_of(&revoked));
 
     let page = Page::open(&env, "invites", DESKTOP).await;
@@ -314,15 +359,33 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     page.shows(&kept).await;
     page.accessible().await;
     page.screenshot("list").await;
-    find(&page, &format!("//tr[td[normalize-space()='{kept}']]//button[normalize-space()='Resend']")).await.click().await.unwrap();
+    find(&page, &format!("//tr[td[normalize-space()='{kept}']]//button[normalize-space()='Resend']"))
+        .await
+        .click()
+        .await
+        .unwrap();
     page.shows(&format!("The invitation to {kept} was sent again.")).await;
     assert_eq!(mails_to(&kept).await.len(), 2, "a second mail");
-    find(&page, &format!("//tr[td[normalize-space()='{revoked}']]//button[normalize-space()='Revoke']")).await.click().await.unwrap();
+    find(&page, &format!("//tr[td[normalize-space()='{revoked}']]//button[normalize-space()='Revoke']"))
+        .await
+        .click()
+        .await
+        .unwrap();
     page.shows(&format!("The invitation to {revoked} is revoked.")).await;
     let state = |id: String| {
         let env = &env;
         let auth = owner.auth();
-        async move { env.get("/api/invites", &auth).await.body.as_array().unwrap().iter().find(|i| i["id"] == id.as_str()).unwrap()["state"].clone() }
+        async move {
+            env.get("/api/invites", &auth)
+                .await
+                .body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id.as_str())
+                .unwrap()["state"]
+                .clone()
+        }
     };
     assert_eq!((state(kept_id).await, state(revoked_id).await), (json!("pending"), json!("revoked")));
     // A revoked invitation offers nothing more; the filter shows one state.
@@ -351,7 +414,10 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     page.click("Create team").await;
     page.shows("The team Optics is created.").await;
     let teams = env.get("/api/teams", &owner.auth()).await.body;
-    let optics = teams.as_array().unwrap().iter().find(|t| t["name"] == "Optics").expect("the new team")["id"].as_str().unwrap().to_owned();
+    let optics = teams.as_array().unwrap().iter().find(|t| t["name"] == "Optics").expect("the new team")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     env.member(&owner, "Olga", "Optic", &[(&optics, true)]).await;
 
     let team_row = |id: &str| format!("//li[@data-team='{id}']");
@@ -361,15 +427,24 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     page.accessible().await;
     page.screenshot("members").await;
     // The Default team has no Delete button; Optics has.
-    let default_id = teams.as_array().unwrap().iter().find(|t| t["isOrganizationTeam"] == true).unwrap()["id"].as_str().unwrap().to_owned();
-    assert!(page.client.find(Locator::XPath(&format!("{}//button[normalize-space()='Delete']", team_row(&default_id)))).await.is_err());
+    let default_id = teams.as_array().unwrap().iter().find(|t| t["isOrganizationTeam"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.client
+            .find(Locator::XPath(&format!("{}//button[normalize-space()='Delete']", team_row(&default_id))))
+            .await
+            .is_err()
+    );
     find(&page, &format!("{}//button[normalize-space()='Delete']", team_row(&optics))).await.click().await.unwrap();
     dialog_shows(&page, "Delete the team Optics?").await;
     page.accessible().await;
     dialog_click(&page, "Delete team").await;
     dialog_closed(&page).await;
     page.shows("The team Optics is deleted.").await;
-    let names: Vec<Value> = env.get("/api/teams", &owner.auth()).await.body.as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
+    let names: Vec<Value> =
+        env.get("/api/teams", &owner.auth()).await.body.as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
     assert_eq!(names, [json!("Default")]);
     page.close().await;
 }
@@ -406,7 +481,11 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     page.shows("The notification settings are saved.").await;
     let saved = env.get(&organization_path, &owner.auth()).await.body;
     assert_eq!(
-        (saved["planSubscriptionEmail"].clone(), saved["newUserMailingList"].clone(), saved["aiJobNotifications"].clone()),
+        (
+            saved["planSubscriptionEmail"].clone(),
+            saved["newUserMailingList"].clone(),
+            saved["aiJobNotifications"].clone()
+        ),
         (json!("billing@example.org"), json!("a@example.org, b@example.org"), json!("jobOwnerAndAdmins"))
     );
     // A bad address is refused with the API's message.
@@ -470,7 +549,10 @@ async fn a_team_manager_sees_only_their_teams_members_and_cannot_grant_admin_rig
     assert!(shown.contains("Redman, Rita") && !shown.contains("Blau") && !shown.contains("Lovelace"), "{shown}");
     let links = find(&page, "//header//nav").await.text().await.unwrap();
     assert!(links.contains("Users") && !links.contains("Organization"), "{links}");
-    assert!(page.client.find(Locator::XPath("//main//button[normalize-space()='Deactivate']")).await.is_err(), "deactivating is for admins");
+    assert!(
+        page.client.find(Locator::XPath("//main//button[normalize-space()='Deactivate']")).await.is_err(),
+        "deactivating is for admins"
+    );
     page.accessible().await;
     page.screenshot("users").await;
 
@@ -479,10 +561,17 @@ async fn a_team_manager_sees_only_their_teams_members_and_cannot_grant_admin_rig
     page.click("Edit Teams & Permissions").await;
     dialog_shows(&page, "Teams").await;
     let offered = dialog_text(&page).await;
-    assert!(offered.contains("Red") && !offered.contains("Blue") && !offered.contains("Admin") && !offered.contains("Dataset manager"), "{offered}");
+    assert!(
+        offered.contains("Red")
+            && !offered.contains("Blue")
+            && !offered.contains("Admin")
+            && !offered.contains("Dataset manager"),
+        "{offered}"
+    );
     page.screenshot("dialog").await;
     // Rights taken away meanwhile: the page shows the API's refusal instead of pretending.
-    let demoted = env.patch_user(&manager.user_id, json!({"teams": [{"id": red, "isTeamManager": false}]}), &owner.auth()).await;
+    let demoted =
+        env.patch_user(&manager.user_id, json!({"teams": [{"id": red, "isTeamManager": false}]}), &owner.auth()).await;
     assert_eq!(demoted.status, 200, "{:?}", demoted.body);
     dialog_choose(&page, "Red", "Team Manager").await;
     dialog_click(&page, "Set Teams & Permissions").await;
@@ -524,7 +613,8 @@ async fn an_admin_pages_through_a_thousand_users_and_finds_one_by_search() {
     page.shows("Page 20").await;
     let search = find(&page, "//main//input[@type='search']").await;
     search.send_keys("member00999").await.unwrap();
-    wait_for(&page, "one match", || async { page.client.find_all(Locator::Css("tbody tr")).await.unwrap().len() == 1 }).await;
+    wait_for(&page, "one match", || async { page.client.find_all(Locator::Css("tbody tr")).await.unwrap().len() == 1 })
+        .await;
     page.shows("Member00999, Seed").await;
     page.shows("Page 1").await;
     page.screenshot("search").await;

@@ -17,25 +17,86 @@ fn body_routes(organization: &str, user: &str, team: &str) -> Vec<(&'static str,
         ("create_organization_with_admin", "POST", "/api/auth/createOrganizationWithAdmin".into(), form.clone()),
         ("login", "POST", "/api/auth/login".into(), json!({"email": SUPER_USER, "password": PASSWORD})),
         ("register", "POST", "/api/auth/register".into(), form),
-        ("update_user", "PATCH", format!("/api/users/{user}"), json!({"firstName": "Ada", "lastName": "Byron", "isAdmin": true, "teams": [{"id": team, "isTeamManager": false}], "experiences": {"nuclei": 2}})),
-        ("bulk_edit_teams_and_permissions", "PATCH", "/api/users/teamsAndPermissions".into(), json!({"userIds": [user], "teams": [{"id": team, "isTeamManager": true}], "isAdmin": false})),
+        (
+            "update_user",
+            "PATCH",
+            format!("/api/users/{user}"),
+            json!({"firstName": "Ada", "lastName": "Byron", "isAdmin": true, "teams": [{"id": team, "isTeamManager": false}], "experiences": {"nuclei": 2}}),
+        ),
+        (
+            "bulk_edit_teams_and_permissions",
+            "PATCH",
+            "/api/users/teamsAndPermissions".into(),
+            json!({"userIds": [user], "teams": [{"id": team, "isTeamManager": true}], "isAdmin": false}),
+        ),
         ("create_team", "POST", "/api/teams".into(), json!({"name": "Tracers"})),
-        ("send_invites", "POST", "/api/auth/sendInvites".into(), json!({"recipients": ["new@example.org"], "autoActivate": true, "isAdmin": false, "teamMemberships": [{"id": team, "isTeamManager": false}]})),
-        ("bulk_change_experiences", "PATCH", "/api/users/experiences".into(), json!({"userIds": [user], "set": {"nuclei": 1}, "remove": ["axons"]})),
-        ("create_organization", "POST", "/api/organizations".into(), json!({"ownerEmail": "boss@example.org", "organizationName": "Boss Lab", "organization": "boss_lab"})),
-        ("update_organization", "PATCH", format!("/api/organizations/{organization}"), json!({"name": "Renamed Lab", "newUserMailingList": "list@example.org"})),
-        ("delete_organization", "DELETE", format!("/api/organizations/{organization}"), json!({"confirmation": "Operator Lab"})),
-        ("change_plan", "PATCH", format!("/api/organizations/{organization}/plan"), json!({"pricingPlan": "Team", "paidUntil": 4102444800000i64, "includedUsers": 10})),
-        ("add_credits", "POST", format!("/api/organizations/{organization}/credits"), json!({"milliCredits": 1000, "comment": "top-up"})),
-        ("start_reset_password", "POST", "/api/auth/startResetPassword".into(), json!({"email": "someone@example.org"})),
-        ("reset_password", "POST", "/api/auth/resetPassword".into(), json!({"token": "not-a-token", "password": {"password1": PASSWORD, "password2": PASSWORD}})),
-        ("change_password", "POST", "/api/auth/changePassword".into(), json!({"oldPassword": PASSWORD, "password": {"password1": PASSWORD, "password2": PASSWORD}})),
+        (
+            "send_invites",
+            "POST",
+            "/api/auth/sendInvites".into(),
+            json!({"recipients": ["new@example.org"], "autoActivate": true, "isAdmin": false, "teamMemberships": [{"id": team, "isTeamManager": false}]}),
+        ),
+        (
+            "bulk_change_experiences",
+            "PATCH",
+            "/api/users/experiences".into(),
+            json!({"userIds": [user], "set": {"nuclei": 1}, "remove": ["axons"]}),
+        ),
+        (
+            "create_organization",
+            "POST",
+            "/api/organizations".into(),
+            json!({"ownerEmail": "boss@example.org", "organizationName": "Boss Lab", "organization": "boss_lab"}),
+        ),
+        (
+            "update_organization",
+            "PATCH",
+            format!("/api/organizations/{organization}"),
+            json!({"name": "Renamed Lab", "newUserMailingList": "list@example.org"}),
+        ),
+        (
+            "delete_organization",
+            "DELETE",
+            format!("/api/organizations/{organization}"),
+            json!({"confirmation": "Operator Lab"}),
+        ),
+        (
+            "change_plan",
+            "PATCH",
+            format!("/api/organizations/{organization}/plan"),
+            json!({"pricingPlan": "Team", "paidUntil": 4102444800000i64, "includedUsers": 10}),
+        ),
+        (
+            "add_credits",
+            "POST",
+            format!("/api/organizations/{organization}/credits"),
+            json!({"milliCredits": 1000, "comment": "top-up"}),
+        ),
+        (
+            "start_reset_password",
+            "POST",
+            "/api/auth/startResetPassword".into(),
+            json!({"email": "someone@example.org"}),
+        ),
+        (
+            "reset_password",
+            "POST",
+            "/api/auth/resetPassword".into(),
+            json!({"token": "not-a-token", "password": {"password1": PASSWORD, "password2": PASSWORD}}),
+        ),
+        (
+            "change_password",
+            "POST",
+            "/api/auth/changePassword".into(),
+            json!({"oldPassword": PASSWORD, "password": {"password1": PASSWORD, "password2": PASSWORD}}),
+        ),
     ]
 }
 
 /// operationId -> the fields openapi.yaml requires, for every operation it gives a request body.
 fn documented_body_operations() -> BTreeMap<String, Vec<String>> {
-    let document: Value = serde_norway::from_str(&std::fs::read_to_string(devstack::repo_root().join("openapi.yaml")).unwrap()).unwrap();
+    let document: Value =
+        serde_norway::from_str(&std::fs::read_to_string(devstack::repo_root().join("openapi.yaml")).unwrap()).unwrap();
     let mut found = BTreeMap::new();
     for (_, item) in document["paths"].as_object().unwrap() {
         for (_, operation) in item.as_object().unwrap() {
@@ -44,7 +105,10 @@ fn documented_body_operations() -> BTreeMap<String, Vec<String>> {
             if let Some(reference) = schema["$ref"].as_str() {
                 schema = &document["components"]["schemas"][reference.rsplit('/').next().unwrap()];
             }
-            let required = schema["required"].as_array().map(|r| r.iter().map(|f| f.as_str().unwrap().to_owned()).collect()).unwrap_or_default();
+            let required = schema["required"]
+                .as_array()
+                .map(|r| r.iter().map(|f| f.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default();
             found.insert(operation["operationId"].as_str().unwrap().to_owned(), required);
         }
     }
@@ -72,10 +136,25 @@ fn bad_bodies(valid: &Value) -> Vec<(String, Vec<u8>, u16, &'static str)> {
     let mut invalid_utf8 = format!("{{\"{first_key}\": \"ab\"}}").into_bytes();
     invalid_utf8.insert(invalid_utf8.len() - 3, 0xff);
     let mut cases: Vec<(String, Vec<u8>, u16, &'static str)> = vec![
-        ("an oversized body (70 KiB)".into(), format!("{{\"{first_key}\": \"{}\"}}", "a".repeat(70 * 1024)).into_bytes(), 413, "request.body.tooLarge"),
-        (format!("{first_key}: an array of a million elements").into(), million.into_bytes(), 413, "request.body.tooLarge"),
+        (
+            "an oversized body (70 KiB)".into(),
+            format!("{{\"{first_key}\": \"{}\"}}", "a".repeat(70 * 1024)).into_bytes(),
+            413,
+            "request.body.tooLarge",
+        ),
+        (
+            format!("{first_key}: an array of a million elements").into(),
+            million.into_bytes(),
+            413,
+            "request.body.tooLarge",
+        ),
         (format!("{first_key}: an array of 5,000 numbers"), many.into_bytes(), 400, "request.body.invalid"),
-        ("10,000 levels of nesting".into(), format!("{{\"{first_key}\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(), 400, "request.body.tooDeep"),
+        (
+            "10,000 levels of nesting".into(),
+            format!("{{\"{first_key}\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+            400,
+            "request.body.tooDeep",
+        ),
         ("invalid UTF-8".into(), invalid_utf8, 400, "request.body.invalidUtf8"),
         ("an empty body".into(), Vec::new(), 400, "request.body.missing"),
         ("form data".into(), b"email=ada%40example.org&password=x".to_vec(), 400, "request.body.invalid"),
@@ -102,7 +181,8 @@ fn bad_bodies(valid: &Value) -> Vec<(String, Vec<u8>, u16, &'static str)> {
 fn assert_error_shape(what: &str, response: &TestResponse) {
     let message = &response.body["messages"][0];
     assert!(
-        message["error"].as_str().is_some_and(|e| !e.is_empty()) && message["code"].as_str().is_some_and(|c| !c.is_empty()),
+        message["error"].as_str().is_some_and(|e| !e.is_empty())
+            && message["code"].as_str().is_some_and(|c| !c.is_empty()),
         "{what}: not WEBKNOSSOS's error shape: {:?}",
         response.body
     );
@@ -155,7 +235,8 @@ async fn every_route_with_a_body_refuses_bad_bodies_with_a_clear_4xx_and_changes
 async fn names_with_invisible_or_text_direction_characters_are_refused_and_unicode_names_normalised() {
     let (env, owner, member, _team) = operator_env().await;
     let before = env.scan().await;
-    let hidden = ["Eve\u{202E}nimda", "Ada\u{200B}", "\u{2066}Ada\u{2069}", "A\u{FEFF}da", "Ad\u{0007}a", "Ada\u{E0041}"];
+    let hidden =
+        ["Eve\u{202E}nimda", "Ada\u{200B}", "\u{2066}Ada\u{2069}", "A\u{FEFF}da", "Ad\u{0007}a", "Ada\u{E0041}"];
     for name in hidden {
         let mut form = signup_form("hidden@example.org", "Hidden Lab");
         form["firstName"] = json!(name);
@@ -163,13 +244,28 @@ async fn names_with_invisible_or_text_direction_characters_are_refused_and_unico
             ("POST", "/api/auth/createOrganizationWithAdmin".to_owned(), form.clone(), "user.name.invalid"),
             ("POST", "/api/auth/register".to_owned(), form, "user.name.invalid"),
             ("PATCH", format!("/api/users/{member}"), json!({"lastName": name}), "user.name.invalid"),
-            ("PATCH", format!("/api/organizations/{}", owner.organization), json!({"name": name}), "organization.name.invalid"),
-            ("POST", "/api/organizations".to_owned(), json!({"ownerEmail": "boss@example.org", "organizationName": name}), "organization.name.invalid"),
+            (
+                "PATCH",
+                format!("/api/organizations/{}", owner.organization),
+                json!({"name": name}),
+                "organization.name.invalid",
+            ),
+            (
+                "POST",
+                "/api/organizations".to_owned(),
+                json!({"ownerEmail": "boss@example.org", "organizationName": name}),
+                "organization.name.invalid",
+            ),
             ("POST", "/api/teams".to_owned(), json!({"name": name}), "team.name.invalid"),
         ];
         for (method, path, body, code) in cases {
             let response = env.request(method, &path, Some(body), &owner.auth()).await;
-            assert_eq!((response.status, response.error_code()), (400, code), "{method} {path} with {name:?}: {:?}", response.body);
+            assert_eq!(
+                (response.status, response.error_code()),
+                (400, code),
+                "{method} {path} with {name:?}: {:?}",
+                response.body
+            );
         }
     }
     assert_eq!(env.scan().await, before);
@@ -179,14 +275,19 @@ async fn names_with_invisible_or_text_direction_characters_are_refused_and_unico
     form["lastName"] = json!("Ñúñez-Østergård");
     let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
-    assert_eq!((created.body["user"]["firstName"].as_str(), created.body["user"]["lastName"].as_str()), (Some("Zoe Li"), Some("Nunez-Ostergard")));
+    assert_eq!(
+        (created.body["user"]["firstName"].as_str(), created.body["user"]["lastName"].as_str()),
+        (Some("Zoe Li"), Some("Nunez-Ostergard"))
+    );
     assert_eq!(created.body["organization"]["name"], "Labor für Neuro-Anatomie 神经");
 }
 
 #[tokio::test]
 async fn unknown_fields_are_ignored() {
     let (env, owner, _member, _team) = operator_env().await;
-    let response = env.post("/api/teams", json!({"name": "Extra", "color": "red", "isOrganizationTeam": true}), &owner.auth()).await;
+    let response = env
+        .post("/api/teams", json!({"name": "Extra", "color": "red", "isOrganizationTeam": true}), &owner.auth())
+        .await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     let teams = env.get("/api/teams", &owner.auth()).await;
     assert!(teams.body.as_array().unwrap().iter().any(|t| t["name"] == "Extra"));

@@ -60,7 +60,11 @@ pub fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value),
         Outcome::Response(response) if response.get("statusCode").is_some() => {
             let status = response["statusCode"].as_u64().unwrap_or_default() as u16;
             let text = response["body"].as_str().unwrap_or_default();
-            let body = if text.is_empty() { Value::Null } else { serde_json::from_str(text).map_err(|e| format!("{function}: body is not JSON ({e}): {text}"))? };
+            let body = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(text).map_err(|e| format!("{function}: body is not JSON ({e}): {text}"))?
+            };
             Ok((status, body))
         }
         Outcome::Response(result) => Ok((200, result)),
@@ -76,11 +80,19 @@ async fn every_function_binary_answers_its_sample_event() {
     for sample in SAMPLES {
         let path = devstack::repo_root().join("events").join(format!("{}.json", sample.function));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let event: Value = serde_json::from_str(&fill(&text, &values)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let mut function = FunctionProcess::start(&binary("debug", sample.function), 256, &environment).await.expect("the binary starts");
+        let event: Value =
+            serde_json::from_str(&fill(&text, &values)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut function = FunctionProcess::start(&binary("debug", sample.function), 256, &environment)
+            .await
+            .expect("the binary starts");
         let answer = match function.invoke(&event, Duration::from_secs(30)).await {
             Ok(invocation) => {
-                println!("{}: init {:?}, answered in {:?}", sample.function, function.init_duration().unwrap_or_default(), invocation.duration);
+                println!(
+                    "{}: init {:?}, answered in {:?}",
+                    sample.function,
+                    function.init_duration().unwrap_or_default(),
+                    invocation.duration
+                );
                 status_and_body(sample.function, invocation.outcome)
             }
             Err(reason) => Err(reason),
@@ -95,7 +107,10 @@ async fn every_function_binary_answers_its_sample_event() {
             if status == sample.expected_status && body_ok {
                 Ok(())
             } else {
-                Err(format!("{}: expected {} with {pointer} = {expected}, got {status}: {body}", sample.function, sample.expected_status))
+                Err(format!(
+                    "{}: expected {} with {pointer} = {expected}, got {status}: {body}",
+                    sample.function, sample.expected_status
+                ))
             }
         });
         if let Err(failure) = checked {

@@ -29,7 +29,11 @@ impl Page {
     }
 
     pub(crate) async fn goto(&self, path_or_url: &str) {
-        let url = if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.env_base) };
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.env_base)
+        };
         self.client.goto(&url).await.unwrap();
     }
 
@@ -75,7 +79,11 @@ impl Page {
     /// Types into the input labelled `label` in the page's `form`-th form (from 1).
     pub(crate) async fn fill(&self, form: usize, label: &str, value: &str) {
         let xpath = format!("(//main//form)[{form}]//label[normalize-space()='{label}']");
-        let label_element = self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no field {label:?}: {e}", self.name));
+        let label_element = self
+            .client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no field {label:?}: {e}", self.name));
         let id = label_element.attr("for").await.unwrap().unwrap();
         let input = self.client.find(Locator::Id(&id)).await.unwrap();
         input.clear().await.unwrap();
@@ -84,7 +92,13 @@ impl Page {
 
     pub(crate) async fn click(&self, button: &str) {
         let xpath = format!("//main//button[normalize-space()='{button}']");
-        self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|e| panic!("{}: no button {button:?}: {e}", self.name)).click().await.unwrap();
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no button {button:?}: {e}", self.name))
+            .click()
+            .await
+            .unwrap();
     }
 
     pub(crate) async fn screenshot(&self, what: &str) -> PathBuf {
@@ -100,17 +114,29 @@ impl Page {
     pub(crate) async fn accessible(&self) {
         static AXE: OnceLock<String> = OnceLock::new();
         let axe = AXE.get_or_init(|| {
-            std::fs::read_to_string(devstack::repo_root().join("infra/node_modules/axe-core/axe.min.js")).expect("axe-core is installed (npm ci in infra/)")
+            std::fs::read_to_string(devstack::repo_root().join("infra/node_modules/axe-core/axe.min.js"))
+                .expect("axe-core is installed (npm ci in infra/)")
         });
-        let script = format!("{axe}\nconst done = arguments[arguments.length - 1];\naxe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html)}}))), e => done([{{id: 'axe-error', impact: 'critical', help: String(e)}}]));");
+        let script = format!(
+            "{axe}\nconst done = arguments[arguments.length - 1];\naxe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html)}}))), e => done([{{id: 'axe-error', impact: 'critical', help: String(e)}}]));"
+        );
         let violations = self.client.execute_async(&script, vec![]).await.unwrap();
-        let serious: Vec<&Value> = violations.as_array().unwrap().iter().filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical"))).collect();
+        let serious: Vec<&Value> = violations
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .collect();
         assert!(serious.is_empty(), "{}: accessibility violations: {serious:#?}", self.name);
     }
 
     /// The page fits the window's width (no sideways scrolling).
     pub(crate) async fn fits_width(&self) {
-        let widths = self.client.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await.unwrap();
+        let widths = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+            .await
+            .unwrap();
         let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
         assert!(scroll <= inner, "{}: the page is {scroll}px wide in a {inner}px window", self.name);
     }
@@ -126,7 +152,11 @@ async fn invite_link(env: &TestEnv, auth: &Auth, email: &str) -> String {
     assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
     let mail = mails_to(email).await.pop().expect("the invite mail");
     let token = invite_token(&mail);
-    assert!(mail.text.contains(&format!("{}/invite/{token}", env.base_url)), "the mail links to this site: {}", mail.text);
+    assert!(
+        mail.text.contains(&format!("{}/invite/{token}", env.base_url)),
+        "the mail links to this site: {}",
+        mail.text
+    );
     format!("{}/invite/{token}", env.base_url)
 }
 
@@ -307,7 +337,11 @@ async fn names_from_people_are_shown_as_text_never_run() {
     let page = Page::open(&env, "xss", DESKTOP).await;
     page.goto(&link).await;
     page.shows(&format!("<b>Mal</b> Lovelace invited you to the organization {hostile}")).await;
-    let markup = page.client.execute("return [document.querySelectorAll('main img, main b').length, document.title];", vec![]).await.unwrap();
+    let markup = page
+        .client
+        .execute("return [document.querySelectorAll('main img, main b').length, document.title];", vec![])
+        .await
+        .unwrap();
     assert_eq!(markup[0], 0, "no element was made from a name");
     assert_ne!(markup[1], "owned");
     page.screenshot("names-as-text").await;
@@ -321,7 +355,10 @@ async fn every_page_is_served_with_its_security_headers() {
         let response = env.request_raw("GET", path, Vec::new(), &Auth::None).await;
         assert_eq!(response.status, if path == "/no/such/page" { 404 } else { 200 }, "{path}");
         let csp = response.header("content-security-policy").unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
         assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
         assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(response.header("cache-control"), Some("no-store"));

@@ -47,7 +47,10 @@ fn template_functions_are_generated_from_the_route_table() {
 #[test]
 fn permissions_doc_is_generated_from_the_route_table() {
     let stored = std::fs::read_to_string(devstack::docs::permissions_path()).unwrap_or_default();
-    assert!(stored == devstack::docs::permissions(), "docs/permissions.md is out of date: run `cargo run -p devstack --bin sync-docs`");
+    assert!(
+        stored == devstack::docs::permissions(),
+        "docs/permissions.md is out of date: run `cargo run -p devstack --bin sync-docs`"
+    );
 }
 
 #[test]
@@ -59,17 +62,23 @@ fn template_routes_match_the_route_table() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("every function names its binary");
+        let binary =
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("every function names its binary");
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         functions.insert(binary.to_owned());
         let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
         for (_, event) in events {
             if event["Type"].as_str() == Some("Schedule") {
                 // `Schedule: !Ref <Parameter>`: the expression is the parameter's default.
-                let Value::Tagged(reference) = &event["Properties"]["Schedule"] else { panic!("{binary}: the schedule is a parameter") };
+                let Value::Tagged(reference) = &event["Properties"]["Schedule"] else {
+                    panic!("{binary}: the schedule is a parameter")
+                };
                 assert_eq!(reference.tag.to_string(), "!Ref");
                 let parameter = reference.value.as_str().unwrap();
-                let schedule = template["Parameters"][parameter]["Default"].as_str().unwrap_or_else(|| panic!("no parameter {parameter}")).to_owned();
+                let schedule = template["Parameters"][parameter]["Default"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no parameter {parameter}"))
+                    .to_owned();
                 found.insert((binary.to_owned(), "SCHEDULE".to_owned(), schedule));
                 continue;
             }
@@ -83,7 +92,8 @@ fn template_routes_match_the_route_table() {
         }
     }
     assert_eq!(found, expected_events());
-    let expected_functions: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
+    let expected_functions: BTreeSet<String> =
+        ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
     assert_eq!(functions, expected_functions);
 }
 
@@ -103,7 +113,8 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
         binaries.insert(name);
     }
-    let operations: BTreeSet<String> = ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
+    let operations: BTreeSet<String> =
+        ALL.iter().map(|op| op.name.to_owned()).chain(BACKGROUND.iter().map(|f| f.name.to_owned())).collect();
     assert_eq!(binaries, operations);
 }
 
@@ -131,7 +142,8 @@ fn openapi_describes_every_route_and_nothing_else() {
             if method == "parameters" {
                 continue;
             }
-            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path:?} has no operationId"));
+            let id =
+                operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path:?} has no operationId"));
             assert!(operation["responses"].as_mapping().is_some_and(|r| !r.is_empty()), "{id} has no responses");
             found.insert((id.to_owned(), method.to_uppercase(), path.as_str().unwrap().to_owned()));
         }
@@ -148,7 +160,8 @@ fn openapi_describes_every_route_and_nothing_else() {
 fn openapi_documents_the_refusals_of_each_routes_access_rule() {
     let document = yaml("openapi.yaml");
     for op in ALL.iter().filter(|op| op.path != DEFAULT_ROUTE) {
-        let responses = &document["paths"][format!("/api{}", op.path).as_str()][op.method.to_lowercase().as_str()]["responses"];
+        let responses =
+            &document["paths"][format!("/api{}", op.path).as_str()][op.method.to_lowercase().as_str()]["responses"];
         if op.access.needs_caller() {
             assert!(responses.get("401").is_some(), "{}: openapi.yaml lacks its 401", op.name);
         }

@@ -23,8 +23,21 @@ async fn expire(env: &TestEnv, pk: &str, sk: &str) {
 /// The three operator routes, as `auth`: their statuses.
 async fn operator_statuses(env: &TestEnv, auth: &Auth, organization: &str) -> [u16; 3] {
     let create = env.post("/api/organizations", json!({"ownerEmail": format!("new-{}@example.org", &accounts::ids::new_object_id()[..10]), "organizationName": organization_name("Claimed")}), auth).await;
-    let plan = env.request("PATCH", &format!("/api/organizations/{organization}/plan"), Some(json!({"includedUsers": 100000})), auth).await;
-    let credits = env.post(&format!("/api/organizations/{organization}/credits"), json!({"milliCredits": 100000000, "comment": "mine"}), auth).await;
+    let plan = env
+        .request(
+            "PATCH",
+            &format!("/api/organizations/{organization}/plan"),
+            Some(json!({"includedUsers": 100000})),
+            auth,
+        )
+        .await;
+    let credits = env
+        .post(
+            &format!("/api/organizations/{organization}/credits"),
+            json!({"milliCredits": 100000000, "comment": "mine"}),
+            auth,
+        )
+        .await;
     [create.status, plan.status, credits.status]
 }
 
@@ -37,24 +50,41 @@ async fn changing_ones_address_to_an_operators_grants_nothing_until_the_link_mai
     })
     .await;
     let owner = env.create_organization(&organization_name("Escalating")).await;
-    let changed = env.patch_user(&owner.user_id, json!({"email": ops, "currentPassword": PASSWORD}), &owner.auth()).await;
+    let changed =
+        env.patch_user(&owner.user_id, json!({"email": ops, "currentPassword": PASSWORD}), &owner.auth()).await;
     assert_eq!((changed.status, &changed.body["isEmailVerified"]), (200, &json!(false)), "{:?}", changed.body);
     let session = Auth::Bearer(env.login(&ops, PASSWORD).await);
     let before = env.scan().await;
     assert_eq!(operator_statuses(&env, &session, &owner.organization).await, [403, 403, 403]);
     assert_eq!(env.scan().await, before, "the refusals changed nothing");
     // The old address was told; the new one got the link.
-    assert!(mails_to(&owner.email).await.iter().any(|m| m.subject.contains("e-mail address was changed") && m.text.contains(&ops)));
-    let key = link_token(&ops, "/verifyEmail/", &env.account_id(&ops).await).await.expect("a link went to the new address");
+    assert!(
+        mails_to(&owner.email)
+            .await
+            .iter()
+            .any(|m| m.subject.contains("e-mail address was changed") && m.text.contains(&ops))
+    );
+    let key =
+        link_token(&ops, "/verifyEmail/", &env.account_id(&ops).await).await.expect("a link went to the new address");
     assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await.status, 200);
     assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], true);
-    assert_eq!(operator_statuses(&env, &session, &owner.organization).await, [200, 200, 200], "the mailbox's owner is the operator");
+    assert_eq!(
+        operator_statuses(&env, &session, &owner.organization).await,
+        [200, 200, 200],
+        "the mailbox's owner is the operator"
+    );
 }
 
 #[tokio::test]
 async fn signing_up_with_an_unclaimed_operator_address_grants_nothing_until_verified() {
     let env = TestEnv::new().await;
-    let signed_up = env.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Squatters")), &Auth::None).await;
+    let signed_up = env
+        .post(
+            "/api/auth/createOrganizationWithAdmin",
+            signup_form(SUPER_USER, &organization_name("Squatters")),
+            &Auth::None,
+        )
+        .await;
     assert_eq!(signed_up.status, 200);
     let organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();
     let session = Auth::Bearer(env.login(SUPER_USER, PASSWORD).await);
@@ -68,12 +98,21 @@ async fn an_operator_creating_an_organization_for_an_unproven_account_invites_th
     let env = TestEnv::new().await;
     let operator = env.operator().await;
     let claimant = env.create_organization(&organization_name("Claimant")).await;
-    let created = env.post("/api/organizations", json!({"ownerEmail": claimant.email, "organizationName": "Big Lab", "organization": "big"}), &operator.auth()).await;
+    let created = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": claimant.email, "organizationName": "Big Lab", "organization": "big"}),
+            &operator.auth(),
+        )
+        .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(created.body["owner"], json!(null), "nobody owns it yet: {:?}", created.body);
     let listed = env.get("/api/organizations", &claimant.auth()).await;
     assert!(!listed.body.to_string().contains("\"big\""), "the claimant is not a member: {}", listed.body);
-    assert!(mails_to(&claimant.email).await.iter().any(|m| m.text.contains("/invite/")), "the address got the owner invite");
+    assert!(
+        mails_to(&claimant.email).await.iter().any(|m| m.text.contains("/invite/")),
+        "the address got the owner invite"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +120,8 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Forgetful")).await;
     let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
-    let api_token = Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let api_token =
+        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
     let account_id = env.account_id(&owner.email).await;
 
     // The same answer for an address with and without an account; only the account's gets mail.
@@ -101,13 +141,23 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     for (token, password, code) in [
         (first.as_str(), NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
         ("garbage", NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
-        (&format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), NEW_PASSWORD, "auth.resetPassword.tokenInvalid"),
+        (
+            &format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            NEW_PASSWORD,
+            "auth.resetPassword.tokenInvalid",
+        ),
         (newest.as_str(), "short", "user.password.tooShort"),
     ] {
         let refused = env.post("/api/auth/resetPassword", reset_body(token, password), &Auth::None).await;
         assert_eq!((refused.status, refused.error_code()), (400, code), "{token}: {:?}", refused.body);
     }
-    let mismatched = env.post("/api/auth/resetPassword", json!({"token": newest, "password": {"password1": NEW_PASSWORD, "password2": "something else entirely"}}), &Auth::None).await;
+    let mismatched = env
+        .post(
+            "/api/auth/resetPassword",
+            json!({"token": newest, "password": {"password1": NEW_PASSWORD, "password2": "something else entirely"}}),
+            &Auth::None,
+        )
+        .await;
     assert_eq!(mismatched.status, 400);
     assert_eq!(env.scan().await, before, "refused resets changed nothing");
 
@@ -119,7 +169,11 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     let old = env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await;
     assert_eq!(old.status, 401);
     let session = Auth::Bearer(env.login(&owner.email, NEW_PASSWORD).await);
-    assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], true, "following the link proved the address");
+    assert_eq!(
+        env.get("/api/user", &session).await.body["isEmailVerified"],
+        true,
+        "following the link proved the address"
+    );
     assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password changed"));
     let again = env.post("/api/auth/resetPassword", reset_body(&newest, PASSWORD), &Auth::None).await;
     assert_eq!((again.status, again.error_code()), (400, "auth.resetPassword.tokenInvalid"), "single use");
@@ -140,12 +194,17 @@ async fn of_concurrent_resets_with_one_token_exactly_one_succeeds() {
     let attempts = (0..6).map(|i| {
         let env = &env;
         let token = token.clone();
-        async move { env.post("/api/auth/resetPassword", reset_body(&token, &format!("{NEW_PASSWORD} {i}")), &Auth::None).await }
+        async move {
+            env.post("/api/auth/resetPassword", reset_body(&token, &format!("{NEW_PASSWORD} {i}")), &Auth::None).await
+        }
     });
     let answers = futures_util::future::join_all(attempts).await;
     let statuses: Vec<(u16, String)> = answers.iter().map(|a| (a.status, a.error_code().to_owned())).collect();
     assert_eq!(statuses.iter().filter(|(s, _)| *s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|(s, code)| *s == 200 || (*s, code.as_str()) == (400, "auth.resetPassword.tokenInvalid")), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|(s, code)| *s == 200 || (*s, code.as_str()) == (400, "auth.resetPassword.tokenInvalid")),
+        "{statuses:?}"
+    );
     let winner = answers.iter().position(|a| a.status == 200).unwrap();
     env.login(&owner.email, &format!("{NEW_PASSWORD} {winner}")).await;
 }
@@ -157,7 +216,10 @@ async fn reset_requests_are_throttled_per_address_known_or_not() {
     let stranger = format!("stranger-{}@example.org", &accounts::ids::new_object_id()[..8]);
     for email in [owner.email.as_str(), stranger.as_str()] {
         for _ in 0..MAIL_REQUESTS_PER_EMAIL {
-            assert_eq!(env.post("/api/auth/startResetPassword", json!({"email": email}), &Auth::None).await.status, 200);
+            assert_eq!(
+                env.post("/api/auth/startResetPassword", json!({"email": email}), &Auth::None).await.status,
+                200
+            );
         }
         let refused = env.post("/api/auth/startResetPassword", json!({"email": email}), &Auth::None).await;
         assert_eq!((refused.status, refused.error_code()), (429, "auth.mail.tooManyRequests"), "{email}");
@@ -174,7 +236,8 @@ async fn changing_the_password_checks_the_old_one_and_ends_every_other_credentia
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Careful")).await;
     let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
-    let api_token = Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let api_token =
+        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
     let body = |old: &str, new: &str| json!({"oldPassword": old, "password": {"password1": new, "password2": new}});
 
     let before = env.scan().await;
@@ -191,7 +254,9 @@ async fn changing_the_password_checks_the_old_one_and_ends_every_other_credentia
     assert!(changed.header("set-cookie").is_some_and(|c| c.starts_with("id=")));
     let renewed = Auth::Bearer(changed.body["token"].as_str().unwrap().to_owned());
     assert_eq!(env.get("/api/user", &renewed).await.status, 200, "the caller goes on with the new session");
-    for (name, auth) in [("presented session", owner.auth()), ("other session", other_session), ("API token", api_token)] {
+    for (name, auth) in
+        [("presented session", owner.auth()), ("other session", other_session), ("API token", api_token)]
+    {
         assert_eq!(env.get("/api/user", &auth).await.status, 401, "the {name} ended");
     }
     env.login(&owner.email, NEW_PASSWORD).await;
@@ -207,7 +272,12 @@ async fn wrong_current_passwords_count_like_failed_logins_on_both_routes() {
         let answer = if attempt % 2 == 0 {
             env.post("/api/auth/changePassword", body.clone(), &owner.auth()).await
         } else {
-            env.patch_user(&owner.user_id, json!({"email": "new@example.org", "currentPassword": "guess"}), &owner.auth()).await
+            env.patch_user(
+                &owner.user_id,
+                json!({"email": "new@example.org", "currentPassword": "guess"}),
+                &owner.auth(),
+            )
+            .await
         };
         assert_eq!((answer.status, answer.error_code()), (403, "user.currentPassword.wrong"), "attempt {attempt}");
     }
@@ -217,8 +287,16 @@ async fn wrong_current_passwords_count_like_failed_logins_on_both_routes() {
     // is not locked out by whoever holds a stolen session).
     let right = json!({"oldPassword": PASSWORD, "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
     assert_eq!(env.post("/api/auth/changePassword", right, &owner.auth()).await.status, 429);
-    assert_eq!(env.patch_user(&owner.user_id, json!({"email": "new@example.org", "currentPassword": PASSWORD}), &owner.auth()).await.status, 429);
-    assert_eq!(env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await.status, 200);
+    assert_eq!(
+        env.patch_user(&owner.user_id, json!({"email": "new@example.org", "currentPassword": PASSWORD}), &owner.auth())
+            .await
+            .status,
+        429
+    );
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -230,7 +308,10 @@ async fn a_right_current_password_after_wrong_ones_clears_the_count() {
     assert!(env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("LOGIN#EMAIL#{}", owner.email)));
     let right = json!({"oldPassword": PASSWORD, "password": {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}});
     assert_eq!(env.post("/api/auth/changePassword", right, &owner.auth()).await.status, 200);
-    assert!(!env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("LOGIN#EMAIL#{}", owner.email)), "the count was cleared");
+    assert!(
+        !env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("LOGIN#EMAIL#{}", owner.email)),
+        "the count was cleared"
+    );
 }
 
 #[tokio::test]
@@ -261,7 +342,12 @@ async fn verification_links_prove_the_current_address_once() {
     // A link for the address before a change is refused as such; the new address is unverified.
     let spare = env.seed_email_verification(&owner.email).await;
     let new_email = format!("moved-{}@example.org", &account_id[..8]);
-    assert_eq!(env.patch_user(&owner.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth()).await.status, 200);
+    assert_eq!(
+        env.patch_user(&owner.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth())
+            .await
+            .status,
+        200
+    );
     let stale = env.post(&format!("/api/verifyEmail/{spare}"), json!({}), &Auth::None).await;
     assert_eq!((stale.status, stale.error_code()), (400, "user.email.verification.emailDoesNotMatch"));
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
@@ -282,7 +368,9 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
     })
     .await;
     let email = format!("strict-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let signed_up = env.post("/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Strict")), &Auth::None).await;
+    let signed_up = env
+        .post("/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Strict")), &Auth::None)
+        .await;
     assert_eq!(signed_up.status, 200);
     let account_id = env.account_id(&email).await;
     let first = link_token(&email, "/verifyEmail/", &account_id).await.expect("sign-up mailed a link");
@@ -295,7 +383,8 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
 
     // An invite sign-up with the invited address is proven by the invite: no link, and logins work.
     let invited = format!("invited-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [invited], "autoActivate": true}), &session).await;
+    let sent =
+        env.post("/api/auth/sendInvites", json!({"recipients": [invited], "autoActivate": true}), &session).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let token = tests::invite_token(mails_to(&invited).await.last().unwrap());
     let mut form = signup_form(&invited, "ignored");
@@ -323,7 +412,11 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
             // A login with the old password that won the race: its session began before the reset, which
             // ended it (a session made after the reset from a password checked before it is refused).
             let session = Auth::Bearer(login.body["token"].as_str().unwrap().to_owned());
-            assert_eq!(env.get("/api/user", &session).await.status, 401, "round {round}: the old password's session outlived the reset");
+            assert_eq!(
+                env.get("/api/user", &session).await.status,
+                401,
+                "round {round}: the old password's session outlived the reset"
+            );
         }
         env.check_invariants().await;
     }
@@ -341,7 +434,8 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
         );
         assert_eq!(changed.status, 200, "{:?}", changed.body);
         assert!(
-            verified.status == 200 || (verified.status, verified.error_code()) == (400, "user.email.verification.emailDoesNotMatch"),
+            verified.status == 200
+                || (verified.status, verified.error_code()) == (400, "user.email.verification.emailDoesNotMatch"),
             "{:?}",
             verified.body
         );

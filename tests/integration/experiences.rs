@@ -27,19 +27,27 @@ async fn the_distribution_query_follows_values_deactivation_and_reactivation() {
     assert_eq!(env.patch_user(&d.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
 
     assert_eq!(query(&env, &owner, "/api/users/byExperience?domain=nuclei&minValue=6").await, ["Alpha", "Gamma"]);
-    assert_eq!(query(&env, &owner, "/api/users/byExperience?domain=nuclei").await, ["Alpha", "Gamma", "Beta"], "any level");
+    assert_eq!(
+        query(&env, &owner, "/api/users/byExperience?domain=nuclei").await,
+        ["Alpha", "Gamma", "Beta"],
+        "any level"
+    );
     assert_eq!(query(&env, &owner, "/api/users/byExperience?domain=mito").await, ["Alpha"]);
     assert!(query(&env, &owner, "/api/users/byExperience?domain=unknown").await.is_empty());
     // A value changes; a user is deactivated; another comes back with its experiences intact.
     set_experiences(&env, &owner, &b, json!({"nuclei": 8})).await;
     assert_eq!(env.patch_user(&c.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
     assert_eq!(env.patch_user(&d.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
-    assert_eq!(query(&env, &owner, "/api/users/byExperience?domain=nuclei&minValue=6").await, ["Delta", "Alpha", "Beta"]);
+    assert_eq!(
+        query(&env, &owner, "/api/users/byExperience?domain=nuclei&minValue=6").await,
+        ["Delta", "Alpha", "Beta"]
+    );
     // Removing a domain takes the user out of it.
     set_experiences(&env, &owner, &a, json!({"mito": 2})).await;
     assert_eq!(query(&env, &owner, "/api/users/byExperience?domain=nuclei").await, ["Delta", "Beta"]);
     // The index holds exactly the active users' experiences.
-    let items: Vec<String> = env.scan().await.iter().filter(|i| text(i, "entity") == "UserExperience").map(|i| text(i, "SK")).collect();
+    let items: Vec<String> =
+        env.scan().await.iter().filter(|i| text(i, "entity") == "UserExperience").map(|i| text(i, "SK")).collect();
     assert_eq!(items.len(), 3, "{items:?}");
 
     // Pages of one, in order.
@@ -78,7 +86,10 @@ async fn the_domain_list_grows_on_first_use() {
     set_experiences(&env, &owner, &member, json!({"nuclei": 1, " axons ": 3})).await;
     let bulk = json!({"userIds": [member.user_id], "set": {"synapses": 4}});
     assert_eq!(env.request("PATCH", "/api/users/experiences", Some(bulk), &owner.auth()).await.status, 200);
-    assert_eq!(env.get("/api/v16/tasks/experienceDomains", &member.auth()).await.body, json!(["axons", "nuclei", "synapses"]));
+    assert_eq!(
+        env.get("/api/v16/tasks/experienceDomains", &member.auth()).await.body,
+        json!(["axons", "nuclei", "synapses"])
+    );
 }
 
 #[tokio::test]
@@ -114,7 +125,10 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
         (json!({"userIds": [in_red.user_id], "set": {"x": -5}}), "experience.value.outOfRange"),
         (json!({"userIds": [in_red.user_id]}), "experience.change.empty"),
         (json!({"userIds": [], "set": {"x": 1}}), "request.userIds.empty"),
-        (json!({"userIds": (0..101).map(|i| format!("{i:024x}")).collect::<Vec<_>>(), "set": {"x": 1}}), "request.tooManyUsers"),
+        (
+            json!({"userIds": (0..101).map(|i| format!("{i:024x}")).collect::<Vec<_>>(), "set": {"x": 1}}),
+            "request.tooManyUsers",
+        ),
     ] {
         let response = env.request("PATCH", "/api/users/experiences", Some(body.clone()), &owner.auth()).await;
         assert_eq!((response.status, response.error_code()), (400, code), "{body}");
@@ -128,7 +142,13 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     let owner = env.create_home_organization().await;
     // Active users, so each needs three item writes (the user and two experience items).
     let organization = accounts::model::Key::organization("home");
-    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true)).await;
+    env.set_attribute(
+        &organization.pk,
+        &organization.sk,
+        "enableAutoVerify",
+        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+    )
+    .await;
     let mut ids = Vec::new();
     for i in 0..60 {
         let (_, user) = env.register("Many", &format!("User{i:02}")).await;
@@ -233,7 +253,10 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
     trigger.lock().unwrap().take();
     assert_eq!((refused.status, refused.error_code()), (409, "request.conflict"), "{:?}", refused.body);
     let (earlier, renames) = *counts.lock().unwrap();
-    assert!(renames >= 2 && earlier >= renames, "each attempt committed earlier transactions first: {earlier} {renames}");
+    assert!(
+        renames >= 2 && earlier >= renames,
+        "each attempt committed earlier transactions first: {earlier} {renames}"
+    );
 
     // Everything is as before (versions included) except the last user's renames by someone else.
     let mut expected = before;
@@ -243,6 +266,11 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
     let version: u64 = text(renamed, "version").parse().unwrap();
     renamed.insert("version".into(), AttributeValue::N((version + renames as u64).to_string()));
     assert_eq!(env.scan().await, expected);
-    assert!(!env.scan().await.iter().any(|i| text(i, "entity") == "UserExperience" || text(i, "entity") == "ExperienceDomain"));
+    assert!(
+        !env.scan()
+            .await
+            .iter()
+            .any(|i| text(i, "entity") == "UserExperience" || text(i, "entity") == "ExperienceDomain")
+    );
     assert_eq!(env.get("/api/tasks/experienceDomains", &owner.auth()).await.body, json!([]));
 }

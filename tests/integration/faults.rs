@@ -25,7 +25,11 @@ struct Dynamo {
 
 impl Dynamo {
     async fn start() -> Dynamo {
-        let dir = std::env::temp_dir().join(format!("faults-dynamodb-{}-{}", std::process::id(), accounts::ids::new_object_id()));
+        let dir = std::env::temp_dir().join(format!(
+            "faults-dynamodb-{}-{}",
+            std::process::id(),
+            accounts::ids::new_object_id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut dynamo = Dynamo { dir, port: free_port(), process: None };
         dynamo.up().await;
@@ -68,7 +72,8 @@ fn consistency_problems(items: &[Item]) -> Vec<String> {
             for (organization, user) in identities {
                 let user = if let AttributeValue::S(user) = user { user } else { continue };
                 if !keys.contains(&(format!("ORG#{organization}"), format!("USER#{user}"))) {
-                    problems.push(format!("account {} names a missing user {user} of {organization}", text(account, "id")));
+                    problems
+                        .push(format!("account {} names a missing user {user} of {organization}", text(account, "id")));
                 }
             }
         }
@@ -81,9 +86,17 @@ fn consistency_problems(items: &[Item]) -> Vec<String> {
     for organization in entity("Organization") {
         let partition = text(organization, "PK");
         let users: Vec<&Item> = entity("User").filter(|u| text(u, "PK") == partition).collect();
-        let active = users.iter().filter(|u| !matches!(u.get("isDeactivated"), Some(AttributeValue::Bool(true)))).count();
-        if text(organization, "memberCount") != users.len().to_string() || text(organization, "activeUserCount") != active.to_string() {
-            problems.push(format!("{partition}: counters {}/{} but {} users, {active} active", text(organization, "memberCount"), text(organization, "activeUserCount"), users.len()));
+        let active =
+            users.iter().filter(|u| !matches!(u.get("isDeactivated"), Some(AttributeValue::Bool(true)))).count();
+        if text(organization, "memberCount") != users.len().to_string()
+            || text(organization, "activeUserCount") != active.to_string()
+        {
+            problems.push(format!(
+                "{partition}: counters {}/{} but {} users, {active} active",
+                text(organization, "memberCount"),
+                text(organization, "activeUserCount"),
+                users.len()
+            ));
         }
     }
     let mut from_memberships = BTreeSet::new();
@@ -110,7 +123,12 @@ fn assert_consistent(items: &[Item]) {
 }
 
 /// One request of each kind that reads or writes: (method, path, body, auth).
-fn requests(owner: &Owner, member: &Member, team: &str, invite: &str) -> Vec<(&'static str, String, Option<Value>, Auth)> {
+fn requests(
+    owner: &Owner,
+    member: &Member,
+    team: &str,
+    invite: &str,
+) -> Vec<(&'static str, String, Option<Value>, Auth)> {
     let new_email = |who: &str| format!("{who}-{}@example.org", &accounts::ids::new_object_id()[..10]);
     let mut register = signup_form(&new_email("newcomer"), "ignored");
     register["firstName"] = json!("New");
@@ -120,15 +138,35 @@ fn requests(owner: &Owner, member: &Member, team: &str, invite: &str) -> Vec<(&'
         ("GET", "/api/users".into(), None, owner.auth()),
         ("GET", "/api/auth/token".into(), None, member.auth()),
         ("POST", "/api/auth/register".into(), Some(register), Auth::None),
-        ("POST", "/api/auth/createOrganizationWithAdmin".into(), Some(signup_form(&new_email("founder"), &organization_name("Down Lab"))), Auth::None),
+        (
+            "POST",
+            "/api/auth/createOrganizationWithAdmin".into(),
+            Some(signup_form(&new_email("founder"), &organization_name("Down Lab"))),
+            Auth::None,
+        ),
         ("POST", "/api/teams".into(), Some(json!({"name": "Created While Down"})), owner.auth()),
         ("PATCH", format!("/api/users/{}", member.user_id), Some(json!({"isAdmin": true, "teams": []})), owner.auth()),
-        ("PATCH", "/api/users/teamsAndPermissions".into(), Some(json!({"userIds": [member.user_id], "teams": [{"id": team, "isTeamManager": true}]})), owner.auth()),
-        ("PATCH", "/api/users/experiences".into(), Some(json!({"userIds": [member.user_id], "set": {"nuclei": 3}})), owner.auth()),
+        (
+            "PATCH",
+            "/api/users/teamsAndPermissions".into(),
+            Some(json!({"userIds": [member.user_id], "teams": [{"id": team, "isTeamManager": true}]})),
+            owner.auth(),
+        ),
+        (
+            "PATCH",
+            "/api/users/experiences".into(),
+            Some(json!({"userIds": [member.user_id], "set": {"nuclei": 3}})),
+            owner.auth(),
+        ),
         ("POST", "/api/auth/sendInvites".into(), Some(json!({"recipients": [new_email("invitee")]})), owner.auth()),
         ("POST", format!("/api/invites/{invite}/resend"), Some(json!({})), owner.auth()),
         ("DELETE", format!("/api/teams/{team}"), None, owner.auth()),
-        ("PATCH", format!("/api/organizations/{}", owner.organization), Some(json!({"name": "Renamed While Down"})), owner.auth()),
+        (
+            "PATCH",
+            format!("/api/organizations/{}", owner.organization),
+            Some(json!({"name": "Renamed While Down"})),
+            owner.auth(),
+        ),
         ("POST", "/api/auth/logoutEverywhere".into(), None, member.auth()),
     ]
 }
@@ -155,8 +193,17 @@ async fn dynamodb_down_answers_503_quickly_writes_nothing_and_everything_works_o
         }
     });
     for (method, path, response, took) in futures_util::future::join_all(calls).await {
-        assert_eq!((response.status, response.error_code()), (503, "service.unavailable"), "{method} {path}: {:?}", response.body);
-        assert!(response.body["messages"][0]["error"].as_str().is_some_and(|e| e.contains("retry")), "{:?}", response.body);
+        assert_eq!(
+            (response.status, response.error_code()),
+            (503, "service.unavailable"),
+            "{method} {path}: {:?}",
+            response.body
+        );
+        assert!(
+            response.body["messages"][0]["error"].as_str().is_some_and(|e| e.contains("retry")),
+            "{:?}",
+            response.body
+        );
         assert!(took < DOWN_ANSWER_WITHIN, "{method} {path} took {took:?} while DynamoDB was down");
     }
 
@@ -188,17 +235,38 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
     let mut changes: Vec<(&'static str, String, Option<Value>, Auth)> = Vec::new();
     for round in 0..3 {
         for name in ["Fran", "Hedy", "Lise"] {
-            let email = format!("{}-{round}-{}@example.org", name.to_lowercase(), &accounts::ids::new_object_id()[..10]);
+            let email =
+                format!("{}-{round}-{}@example.org", name.to_lowercase(), &accounts::ids::new_object_id()[..10]);
             let mut form = signup_form(&email, "ignored");
             form["firstName"] = json!(name);
             changes.push(("POST", "/api/auth/register".into(), Some(form), Auth::None));
         }
         let founder = format!("founder-{round}-{}@example.org", &accounts::ids::new_object_id()[..10]);
-        changes.push(("POST", "/api/auth/createOrganizationWithAdmin".into(), Some(signup_form(&founder, &organization_name("Burst"))), Auth::None));
+        changes.push((
+            "POST",
+            "/api/auth/createOrganizationWithAdmin".into(),
+            Some(signup_form(&founder, &organization_name("Burst"))),
+            Auth::None,
+        ));
         let teams = json!([{"id": red, "isTeamManager": round % 2 == 0}, {"id": blue, "isTeamManager": false}]);
-        changes.push(("PATCH", "/api/users/teamsAndPermissions".into(), Some(json!({"userIds": user_ids, "teams": teams})), owner.auth()));
-        changes.push(("PATCH", format!("/api/users/{}", members[round].user_id), Some(json!({"isActive": round != 1, "teams": [{"id": blue, "isTeamManager": true}]})), owner.auth()));
-        changes.push(("PATCH", "/api/users/experiences".into(), Some(json!({"userIds": user_ids, "set": {format!("domain{round}"): round}})), owner.auth()));
+        changes.push((
+            "PATCH",
+            "/api/users/teamsAndPermissions".into(),
+            Some(json!({"userIds": user_ids, "teams": teams})),
+            owner.auth(),
+        ));
+        changes.push((
+            "PATCH",
+            format!("/api/users/{}", members[round].user_id),
+            Some(json!({"isActive": round != 1, "teams": [{"id": blue, "isTeamManager": true}]})),
+            owner.auth(),
+        ));
+        changes.push((
+            "PATCH",
+            "/api/users/experiences".into(),
+            Some(json!({"userIds": user_ids, "set": {format!("domain{round}"): round}})),
+            owner.auth(),
+        ));
     }
     changes.push(("DELETE", format!("/api/teams/{red}"), None, owner.auth()));
 
@@ -246,7 +314,8 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
     let items = env.scan().await;
     assert_consistent(&items);
     // The team deletion finished: no membership of it and no user naming it remain.
-    let gone = |i: &Item| text(i, "SK") == format!("TEAM#{red}") || text(i, "SK").starts_with(&format!("MEMBER#{red}#"));
+    let gone =
+        |i: &Item| text(i, "SK") == format!("TEAM#{red}") || text(i, "SK").starts_with(&format!("MEMBER#{red}#"));
     assert!(!items.iter().any(gone), "the deleted team is gone");
     let counts: BTreeMap<String, usize> = items.iter().fold(BTreeMap::new(), |mut counts, i| {
         *counts.entry(text(i, "entity")).or_default() += 1;

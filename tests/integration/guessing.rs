@@ -36,7 +36,8 @@ async fn login(env: &TestEnv, client: &str, email: &str, password: &str) -> Answ
         .unwrap();
     let response = http.request(request).await.unwrap();
     let status = response.status().as_u16();
-    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().expect("Retry-After is seconds"));
+    let retry_after =
+        response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().expect("Retry-After is seconds"));
     let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).expect("JSON");
     assert!(status < 500, "{status} {body}");
     Answer {
@@ -115,9 +116,15 @@ async fn failures_of_one_address_from_one_client_lock_that_pair_only_and_locks_g
     let after = login(&env, guesser, &owner.email, PASSWORD).await;
     assert_eq!(after.status, 200, "{}", after.message);
     let cleared = throttle(&env, &pk).await;
-    assert!(cleared.is_none() || text(cleared.as_ref().unwrap(), "failures") == "0", "a success clears the failures: {cleared:?}");
+    assert!(
+        cleared.is_none() || text(cleared.as_ref().unwrap(), "failures") == "0",
+        "a success clears the failures: {cleared:?}"
+    );
     for i in 1..per_pair {
-        assert_wrong(&login(&env, guesser, &owner.email, "wrong guess").await, &format!("counting afresh: failure {i}"));
+        assert_wrong(
+            &login(&env, guesser, &owner.email, "wrong guess").await,
+            &format!("counting afresh: failure {i}"),
+        );
     }
     assert_eq!(login(&env, guesser, &owner.email, PASSWORD).await.status, 200, "4 failures and a success: no lock");
 }
@@ -143,7 +150,8 @@ async fn failures_from_one_client_lock_that_client_only_at_the_configured_limit(
     let pk = format!("LOGIN#CLIENT#{guesser}");
     // Spread over e-mail addresses so that no pair reaches its own limit.
     let per_pair = (limits().failures_per_address_and_client - 1) as usize;
-    let targets: Vec<String> = (0..per_client as usize).map(|i| format!("target{}@example.org", i / per_pair)).collect();
+    let targets: Vec<String> =
+        (0..per_client as usize).map(|i| format!("target{}@example.org", i / per_pair)).collect();
     for (i, target) in targets.iter().enumerate().take(targets.len() - 1) {
         assert_wrong(&login(&env, guesser, target, "guess").await, &format!("client failure {}", i + 1));
     }

@@ -14,18 +14,41 @@ async fn cookie_requests_that_change_something_need_json_from_the_sites_origin()
     let before = env.scan().await;
     let body = serde_json::to_vec(&json!({"name": "Forged"})).unwrap();
     for (what, headers) in [
-        ("a cross-site form", vec![("cookie", cookie.as_str()), ("content-type", "application/x-www-form-urlencoded"), ("origin", "https://evil.example")]),
-        ("text/plain from the site", vec![("cookie", cookie.as_str()), ("content-type", "text/plain"), ("origin", site.as_str())]),
+        (
+            "a cross-site form",
+            vec![
+                ("cookie", cookie.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", "https://evil.example"),
+            ],
+        ),
+        (
+            "text/plain from the site",
+            vec![("cookie", cookie.as_str()), ("content-type", "text/plain"), ("origin", site.as_str())],
+        ),
         ("JSON without an Origin", vec![("cookie", cookie.as_str()), ("content-type", "application/json")]),
-        ("JSON from another origin", vec![("cookie", cookie.as_str()), ("content-type", "application/json"), ("origin", "https://evil.example")]),
+        (
+            "JSON from another origin",
+            vec![("cookie", cookie.as_str()), ("content-type", "application/json"), ("origin", "https://evil.example")],
+        ),
     ] {
         let refused = env.request_with_headers("POST", "/api/teams", body.clone(), &Auth::None, &headers).await;
-        assert_eq!((refused.status, refused.error_code()), (403, "auth.cookie.crossSite"), "{what}: {:?}", refused.body);
+        assert_eq!(
+            (refused.status, refused.error_code()),
+            (403, "auth.cookie.crossSite"),
+            "{what}: {:?}",
+            refused.body
+        );
     }
     assert_eq!(env.scan().await, before, "nothing was created");
     // The site's own request, reads by cookie, and bearer tokens work.
     assert_eq!(env.post("/api/teams", json!({"name": "Real"}), &Auth::Cookie(owner.session.clone())).await.status, 200);
-    assert_eq!(env.request_with_headers("GET", "/api/user", Vec::new(), &Auth::None, &[("cookie", cookie.as_str())]).await.status, 200);
+    assert_eq!(
+        env.request_with_headers("GET", "/api/user", Vec::new(), &Auth::None, &[("cookie", cookie.as_str())])
+            .await
+            .status,
+        200
+    );
     assert_eq!(env.post("/api/teams", json!({"name": "By token"}), &owner.auth()).await.status, 200);
 }
 
@@ -39,7 +62,13 @@ async fn every_answer_forbids_content_sniffing() {
         env.get("/api/no/such/route", &Auth::None).await,
         env.request_raw("POST", "/api/auth/login", b"not json".to_vec(), &Auth::None).await,
     ] {
-        assert_eq!(response.header("x-content-type-options"), Some("nosniff"), "{} {:?}", response.status, response.body);
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{} {:?}",
+            response.status,
+            response.body
+        );
     }
 }
 
@@ -52,7 +81,14 @@ async fn nobody_takes_the_owners_admin_rights() {
     let before = env.scan().await;
     let refused = env.patch_user(&owner.user_id, json!({"isAdmin": false}), &admin.auth()).await;
     assert_eq!((refused.status, refused.error_code()), (403, "user.admin.owner"));
-    let bulk = env.request("PATCH", "/api/users/teamsAndPermissions", Some(json!({"userIds": [owner.user_id], "teams": [], "isAdmin": false})), &admin.auth()).await;
+    let bulk = env
+        .request(
+            "PATCH",
+            "/api/users/teamsAndPermissions",
+            Some(json!({"userIds": [owner.user_id], "teams": [], "isAdmin": false})),
+            &admin.auth(),
+        )
+        .await;
     assert_eq!((bulk.status, bulk.error_code()), (403, "user.admin.owner"), "{:?}", bulk.body);
     assert_eq!(env.scan().await, before);
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isAdmin"], true);
@@ -82,7 +118,9 @@ async fn a_deleted_organizations_id_is_never_taken_again() {
     let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     let owner = Auth::Bearer(env.login(&format!("first-{id}@example.org"), tests::PASSWORD).await);
-    let deleted = env.request("DELETE", &format!("/api/organizations/{id}"), Some(json!({"confirmation": "Gone Lab"})), &owner).await;
+    let deleted = env
+        .request("DELETE", &format!("/api/organizations/{id}"), Some(json!({"confirmation": "Gone Lab"})), &owner)
+        .await;
     assert_eq!((deleted.status, &deleted.body["purgeComplete"]), (200, &json!(true)), "{:?}", deleted.body);
     assert!(env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("ORGID#{id}")), "the tombstone");
 
@@ -91,9 +129,21 @@ async fn a_deleted_organizations_id_is_never_taken_again() {
     again["organization"] = json!(id);
     let refused = env.post("/api/auth/createOrganizationWithAdmin", again, &Auth::None).await;
     assert_eq!((refused.status, refused.error_code()), (409, "organization.id.alreadyInUse"));
-    let by_operator = env.post("/api/organizations", json!({"ownerEmail": "x@example.org", "organizationName": "Gone", "organization": id}), &operator.auth()).await;
+    let by_operator = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": "x@example.org", "organizationName": "Gone", "organization": id}),
+            &operator.auth(),
+        )
+        .await;
     assert_eq!((by_operator.status, by_operator.error_code()), (409, "organization.id.alreadyInUse"));
-    let for_account = env.post("/api/organizations", json!({"ownerEmail": operator.email, "organizationName": "Gone", "organization": id}), &operator.auth()).await;
+    let for_account = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": operator.email, "organizationName": "Gone", "organization": id}),
+            &operator.auth(),
+        )
+        .await;
     assert_eq!((for_account.status, for_account.error_code()), (409, "organization.id.alreadyInUse"));
     assert_eq!(env.scan().await, before);
 }
@@ -115,22 +165,38 @@ async fn the_self_registration_organization_is_the_deployments_to_create() {
 #[tokio::test]
 async fn who_may_create_organizations_is_a_deployment_setting() {
     use accounts::config::OrganizationCreation;
-    let env = TestEnv::with_config(|config| config.organization_creation = OrganizationCreation::Domains(vec!["uni.example".into()])).await;
+    let env = TestEnv::with_config(|config| {
+        config.organization_creation = OrganizationCreation::Domains(vec!["uni.example".into()])
+    })
+    .await;
     let before = env.scan().await;
-    let stranger = env.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("eve@evil.example", "Spam Lab"), &Auth::None).await;
+    let stranger = env
+        .post("/api/auth/createOrganizationWithAdmin", tests::signup_form("eve@evil.example", "Spam Lab"), &Auth::None)
+        .await;
     assert_eq!((stranger.status, stranger.error_code()), (403, "organization.creation.notAllowed"));
     assert_eq!(env.scan().await, before);
-    let member = env.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None).await;
+    let member = env
+        .post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None)
+        .await;
     assert_eq!(member.status, 200, "{:?}", member.body);
 
-    let closed = TestEnv::with_config(|config| config.organization_creation = OrganizationCreation::OperatorsOnly).await;
-    let refused = closed.post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None).await;
+    let closed =
+        TestEnv::with_config(|config| config.organization_creation = OrganizationCreation::OperatorsOnly).await;
+    let refused = closed
+        .post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None)
+        .await;
     assert_eq!((refused.status, refused.error_code()), (403, "organization.creation.notAllowed"));
     // Operators still create organizations (for an owner address), and their own first one... by another way
     // in: here the harness provisions the operator's home organization as a deployment would.
     let operator = closed.home_organization_for(tests::SUPER_USER).await;
     closed.verify_email(tests::SUPER_USER, &operator.auth()).await;
-    let created = closed.post("/api/organizations", json!({"ownerEmail": "boss@uni.example", "organizationName": "Boss Lab"}), &operator.auth()).await;
+    let created = closed
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": "boss@uni.example", "organizationName": "Boss Lab"}),
+            &operator.auth(),
+        )
+        .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
 }
 
@@ -175,9 +241,11 @@ async fn invite_mail_is_capped_per_organization_and_per_recipient_each_day() {
 
 #[tokio::test]
 async fn a_delivered_invite_is_resent_only_after_a_cooldown() {
-    let env = TestEnv::with_config(|config| config.mail_limits.resend_cooldown = std::time::Duration::from_secs(600)).await;
+    let env =
+        TestEnv::with_config(|config| config.mail_limits.resend_cooldown = std::time::Duration::from_secs(600)).await;
     let owner = env.create_organization(&tests::organization_name("Patient")).await;
-    let sent = invite_to(&env, &owner.auth(), &format!("wait-{}@example.org", &accounts::ids::new_object_id()[..8])).await;
+    let sent =
+        invite_to(&env, &owner.auth(), &format!("wait-{}@example.org", &accounts::ids::new_object_id()[..8])).await;
     let id = sent["inviteId"].as_str().unwrap();
     let before = env.scan().await;
     let early = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
@@ -219,12 +287,19 @@ async fn an_invite_stops_working_when_its_sender_can_no_longer_give_what_it_gran
     assert_eq!(env.scan().await, before);
     // Nor can the manager mail it again; an admin, who may grant it, can.
     let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
-    let id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == dropped.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
+    let id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == dropped.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &manager.auth()).await;
     assert_eq!((resent.status, resent.error_code()), (403, "invite.rights.notAllowed"), "{:?}", resent.body);
     assert_eq!(env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await.status, 200);
     let resent_token = token(&dropped).await;
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{resent_token}"), &Auth::None).await.status, 200, "the admin vouches for it now");
+    assert_eq!(
+        env.get(&format!("/api/organizations/byInvite/{resent_token}"), &Auth::None).await.status,
+        200,
+        "the admin vouches for it now"
+    );
 }
 
 #[tokio::test]
@@ -232,7 +307,8 @@ async fn a_sign_up_with_a_taken_address_says_nothing_about_it_and_tells_the_addr
     let env = TestEnv::new().await;
     let owner = env.create_organization(&tests::organization_name("Known")).await;
     env.create_home_organization().await;
-    let before = env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
+    let before =
+        env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
     let mut register = tests::signup_form(&owner.email, "ignored");
     register["firstName"] = json!("Someone");
     for (path, body) in [
@@ -244,8 +320,10 @@ async fn a_sign_up_with_a_taken_address_says_nothing_about_it_and_tells_the_addr
         let message = refused.body["messages"][0]["error"].as_str().unwrap();
         assert!(!message.contains(&owner.email) && !message.contains("exists"), "{path}: {message}");
     }
-    let after = env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
+    let after =
+        env.scan().await.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
     assert_eq!(after, before, "only the mail throttle counted");
-    let notices = tests::mails_to(&owner.email).await.into_iter().filter(|m| m.subject.contains("tried to sign up")).count();
+    let notices =
+        tests::mails_to(&owner.email).await.into_iter().filter(|m| m.subject.contains("tried to sign up")).count();
     assert_eq!(notices, 2, "the address was told each time");
 }

@@ -45,13 +45,21 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     let env = TestEnv::new().await;
     // createOrganizationWithAdmin (anonymous)
     let email = address("founder");
-    let created = sent_twice(&env, "POST", "/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Once")), &Auth::None).await;
+    let created = sent_twice(
+        &env,
+        "POST",
+        "/api/auth/createOrganizationWithAdmin",
+        signup_form(&email, &organization_name("Once")),
+        &Auth::None,
+    )
+    .await;
     assert_eq!(created.body["user"]["email"], email.as_str());
     // register (anonymous)
     let (owner, red, member) = lab(&env).await;
     let email = address("newcomer");
     sent_twice(&env, "POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None).await;
-    let accounts = env.scan().await.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count();
+    let accounts =
+        env.scan().await.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count();
     assert_eq!(accounts, 1);
     // sendInvites: one invite, one mail
     let invited = address("guest");
@@ -76,17 +84,21 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     assert_eq!(mails_to(&invited).await.len(), 2, "the invite and one resend");
     // joinOrganization
     let joining = env.create_organization(&organization_name("Joining")).await;
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [joining.email], "autoActivate": true}), &owner.auth()).await;
+    let sent = env
+        .post("/api/auth/sendInvites", json!({"recipients": [joining.email], "autoActivate": true}), &owner.auth())
+        .await;
     assert_eq!(sent.status, 200);
     let token = tests::invite_token(mails_to(&joining.email).await.last().unwrap());
-    let joined = sent_twice(&env, "POST", &format!("/api/auth/joinOrganization/{token}"), json!({}), &joining.auth()).await;
+    let joined =
+        sent_twice(&env, "POST", &format!("/api/auth/joinOrganization/{token}"), json!({}), &joining.auth()).await;
     assert_eq!(joined.body["organization"], tests::HOME_ORGANIZATION);
     // the operator's organization creation and credits: credited once
     let operator = env.operator().await;
     let body = json!({"ownerEmail": address("boss"), "organizationName": organization_name("Bossed")});
     sent_twice(&env, "POST", "/api/organizations", body, &operator.auth()).await;
     let credits = format!("/api/organizations/{}/credits", tests::HOME_ORGANIZATION);
-    let credited = sent_twice(&env, "POST", &credits, json!({"milliCredits": 700, "comment": "once"}), &operator.auth()).await;
+    let credited =
+        sent_twice(&env, "POST", &credits, json!({"milliCredits": 700, "comment": "once"}), &operator.auth()).await;
     assert_eq!(credited.body["milliCreditBalance"], 700);
     let overview = env.get(&format!("/api/organizations/{}", tests::HOME_ORGANIZATION), &owner.auth()).await;
     assert_eq!(overview.body["milliCreditBalance"], 700, "credited once");
@@ -99,7 +111,8 @@ async fn the_same_key_on_another_path_is_another_request() {
     let key = key();
     let credits = |organization: &str| format!("/api/organizations/{organization}/credits");
     let body = json!({"milliCredits": 5, "comment": "x"});
-    let first = env.request_idempotent("POST", &credits(&operator.organization), body.clone(), &operator.auth(), &key).await;
+    let first =
+        env.request_idempotent("POST", &credits(&operator.organization), body.clone(), &operator.auth(), &key).await;
     assert_eq!(first.status, 200);
     let owner = env.create_home_organization().await;
     let other = env.request_idempotent("POST", &credits(&owner.organization), body, &operator.auth(), &key).await;
@@ -122,10 +135,14 @@ async fn concurrent_duplicate_team_creations_make_one_team() {
     let attempts = (0..6).map(|_| env.request_idempotent("POST", "/api/teams", json!({"name": "Racers"}), &auth, &key));
     let answers = futures_util::future::join_all(attempts).await;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
-    assert!(statuses.iter().all(|s| *s == 200), "every duplicate waits for the first and gets its answer: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every duplicate waits for the first and gets its answer: {statuses:?}"
+    );
     assert!(answers.iter().all(|a| a.body["name"] == "Racers" && a.body["id"] == answers[0].body["id"]));
     assert_eq!(answers.iter().filter(|a| a.header("idempotent-replayed") == Some("true")).count(), 5);
-    let teams = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Team" && text(i, "name") == "Racers").count();
+    let teams =
+        env.scan().await.into_iter().filter(|i| text(i, "entity") == "Team" && text(i, "name") == "Racers").count();
     assert_eq!(teams, 1);
 }
 
@@ -137,8 +154,24 @@ async fn keys_belong_to_their_caller_and_failures_release_them() {
     assert_eq!(env.patch_user(&other_admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
     // The same key from another caller is another key: both requests run.
     let key = key();
-    let first = env.request_idempotent("PATCH", "/api/users/experiences", json!({"userIds": [member], "set": {"a": 1}}), &owner.auth(), &key).await;
-    let second = env.request_idempotent("PATCH", "/api/users/experiences", json!({"userIds": [member], "set": {"b": 2}}), &other_admin.auth(), &key).await;
+    let first = env
+        .request_idempotent(
+            "PATCH",
+            "/api/users/experiences",
+            json!({"userIds": [member], "set": {"a": 1}}),
+            &owner.auth(),
+            &key,
+        )
+        .await;
+    let second = env
+        .request_idempotent(
+            "PATCH",
+            "/api/users/experiences",
+            json!({"userIds": [member], "set": {"b": 2}}),
+            &other_admin.auth(),
+            &key,
+        )
+        .await;
     assert_eq!((first.status, second.status), (200, 200), "{:?}", second.body);
     assert_eq!(second.header("idempotent-replayed"), None);
     // A refused request did nothing, so its key is free again: a corrected request under it runs.
@@ -148,12 +181,15 @@ async fn keys_belong_to_their_caller_and_failures_release_them() {
     form["password"]["password2"] = json!("something else");
     let refused = env.request_idempotent("POST", "/api/auth/register", form, &Auth::None, &key).await;
     assert_eq!(refused.status, 400, "{:?}", refused.body);
-    let fixed = env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key).await;
+    let fixed =
+        env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key).await;
     assert_eq!(fixed.status, 200, "{:?}", fixed.body);
     // Keys must be sensible.
     for bad in ["", "with space", &"x".repeat(256)] {
         let before = env.scan().await;
-        let response = env.request_idempotent("POST", "/api/auth/register", signup_form(&address("bad"), "ignored"), &Auth::None, bad).await;
+        let response = env
+            .request_idempotent("POST", "/api/auth/register", signup_form(&address("bad"), "ignored"), &Auth::None, bad)
+            .await;
         assert_eq!((response.status, response.error_code()), (400, "idempotency.key.invalid"), "{bad:?}");
         assert_eq!(env.scan().await, before);
     }
@@ -165,14 +201,19 @@ async fn concurrent_duplicates_do_the_work_once_and_all_get_its_answer() {
     env.create_home_organization().await;
     let email = address("eager");
     let key = key();
-    let attempts = (0..10).map(|_| env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key));
+    let attempts = (0..10).map(|_| {
+        env.request_idempotent("POST", "/api/auth/register", signup_form(&email, "ignored"), &Auth::None, &key)
+    });
     let responses = futures_util::future::join_all(attempts).await;
     let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
     let successes: Vec<&Value> = responses.iter().filter(|r| r.status == 200).map(|r| &r.body).collect();
     assert!(!successes.is_empty(), "{answers:?}");
     assert!(successes.iter().all(|body| *body == successes[0]), "every success is the one answer");
     // The rest (if the first took long) are told it is still in progress, never "e-mail in use".
-    assert!(responses.iter().all(|r| r.status == 200 || (r.status, r.error_code()) == (409, "idempotency.inProgress")), "{answers:?}");
+    assert!(
+        responses.iter().all(|r| r.status == 200 || (r.status, r.error_code()) == (409, "idempotency.inProgress")),
+        "{answers:?}"
+    );
     let scan = env.scan().await;
     assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count(), 1);
     assert_eq!(mails_to(&email).await.len(), 1, "one welcome mail");
@@ -186,7 +227,8 @@ async fn stored_fingerprints_hold_nothing_to_test_a_password_against() {
     let form = signup_form(&email, "ignored");
     let first = env.request_idempotent("POST", "/api/auth/register", form.clone(), &Auth::None, &key).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let record = env.scan().await.into_iter().find(|i| tests::text(i, "entity") == "IdempotencyRecord").expect("the record");
+    let record =
+        env.scan().await.into_iter().find(|i| tests::text(i, "entity") == "IdempotencyRecord").expect("the record");
     let fingerprint = tests::text(&record, "requestHash");
     let body = form.to_string();
     for unkeyed in [accounts::auth::sha256_hex(&body), accounts::auth::sha256_hex(&format!("register\u{0}{body}"))] {

@@ -37,29 +37,53 @@ async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_o
     let owner = env.create_organization(&organization_name("Inviting Lab")).await;
     let red = env.team(&owner.auth(), "Red").await;
     let invited = address("ivy");
-    let token = invite(&env, &owner.auth(), &invited, json!({"isDatasetManager": true, "teamMemberships": [{"id": red, "isTeamManager": true}]})).await;
+    let token = invite(
+        &env,
+        &owner.auth(),
+        &invited,
+        json!({"isDatasetManager": true, "teamMemberships": [{"id": red, "isTeamManager": true}]}),
+    )
+    .await;
     let mail = mails_to(&invited).await.pop().unwrap();
     // The sender's and the organization's names are the sender's choice: quoted in the text, never in the subject.
     assert_eq!(mail.subject, "You are invited to an organization on WEBKNOSSOS");
-    assert!(mail.text.contains("\u{201c}Ada Lovelace\u{201d} invited you") && mail.text.contains("\u{201c}Inviting Lab"), "{}", mail.text);
+    assert!(
+        mail.text.contains("\u{201c}Ada Lovelace\u{201d} invited you") && mail.text.contains("\u{201c}Inviting Lab"),
+        "{}",
+        mail.text
+    );
     assert!(mail.text.contains(&format!("http://localhost:3000/invite/{token}")));
     assert!(mail.html.contains(&format!("href=\"http://localhost:3000/invite/{token}\"")));
     assert!(!format!("{:?}", env.scan().await).contains(&token), "the token is stored only as a hash");
 
     let shown = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
     assert_eq!(shown.status, 200);
-    assert_eq!((shown.body["id"].as_str(), shown.body["invitedBy"].as_str()), (Some(owner.organization.as_str()), Some("Ada Lovelace")));
+    assert_eq!(
+        (shown.body["id"].as_str(), shown.body["invitedBy"].as_str()),
+        (Some(owner.organization.as_str()), Some("Ada Lovelace"))
+    );
 
     // Whoever holds the link may accept it, with another address too.
     let accepting = address("other");
     let registered = env.post("/api/auth/register", register_form(&accepting, &token), &Auth::None).await;
     assert_eq!(registered.status, 200, "{:?}", registered.body);
     let user = &registered.body;
-    assert_eq!((user["isActive"].as_bool(), user["isDatasetManager"].as_bool(), user["isAdmin"].as_bool()), (Some(true), Some(true), Some(false)));
-    let mut teams: Vec<(String, bool)> = user["teams"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap().to_owned(), t["isTeamManager"].as_bool().unwrap())).collect();
+    assert_eq!(
+        (user["isActive"].as_bool(), user["isDatasetManager"].as_bool(), user["isAdmin"].as_bool()),
+        (Some(true), Some(true), Some(false))
+    );
+    let mut teams: Vec<(String, bool)> = user["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["isTeamManager"].as_bool().unwrap()))
+        .collect();
     teams.sort();
     assert_eq!(teams, [("Default".to_owned(), false), ("Red".to_owned(), true)]);
-    assert_eq!(env.post("/api/auth/login", json!({"email": accepting, "password": PASSWORD}), &Auth::None).await.status, 200);
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": accepting, "password": PASSWORD}), &Auth::None).await.status,
+        200
+    );
     // The owner is told, with both addresses.
     let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&accepting)).expect("join notice");
     assert!(notice.text.contains(&invited), "{}", notice.text);
@@ -69,7 +93,10 @@ async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_o
     assert_eq!((again.status, again.error_code()), (410, "invite.used"));
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.error_code(), "invite.used");
     let listed = env.get("/api/invites", &owner.auth()).await.body;
-    assert_eq!((listed[0]["state"].as_str(), listed[0]["acceptedByEmail"].as_str(), listed[0]["email"].as_str()), (Some("accepted"), Some(accepting.as_str()), Some(invited.as_str())));
+    assert_eq!(
+        (listed[0]["state"].as_str(), listed[0]["acceptedByEmail"].as_str(), listed[0]["email"].as_str()),
+        (Some("accepted"), Some(accepting.as_str()), Some(invited.as_str()))
+    );
     for bad in ["nonsense", "a.b.c", &format!("{token}x")] {
         assert_eq!(env.get(&format!("/api/organizations/byInvite/{bad}"), &Auth::None).await.status, 404, "{bad}");
     }
@@ -92,10 +119,20 @@ async fn sending_follows_webknossos_rules_and_answers_per_recipient() {
     for (auth, extra, status, code) in [
         (member.auth(), json!({}), 403, "invite.notAllowed"),
         (manager.auth(), json!({"isAdmin": true}), 403, "invite.rights.notAllowed"),
-        (manager.auth(), json!({"teamMemberships": [{"id": blue, "isTeamManager": false}]}), 403, "invite.team.notAllowed"),
+        (
+            manager.auth(),
+            json!({"teamMemberships": [{"id": blue, "isTeamManager": false}]}),
+            403,
+            "invite.team.notAllowed",
+        ),
         (owner.auth(), json!({"teamMemberships": [{"id": "0123456789abcdef01234567"}]}), 400, "team.notFound"),
         (owner.auth(), json!({"recipients": []}), 400, "invite.recipients.empty"),
-        (owner.auth(), json!({"recipients": (0..101).map(|i| format!("r{i}@example.org")).collect::<Vec<_>>()}), 400, "invite.recipients.tooMany"),
+        (
+            owner.auth(),
+            json!({"recipients": (0..101).map(|i| format!("r{i}@example.org")).collect::<Vec<_>>()}),
+            400,
+            "invite.recipients.tooMany",
+        ),
     ] {
         let response = send(&env, &auth, body(extra.clone())).await;
         assert_eq!((response.status, response.error_code()), (status, code), "{extra}");
@@ -104,8 +141,14 @@ async fn sending_follows_webknossos_rules_and_answers_per_recipient() {
 
     let fresh = address("fresh");
     let recipients = json!([fresh, "not an address", fresh.to_uppercase(), member.email, owner.email]);
-    let response = send(&env, &manager.auth(), body(json!({"recipients": recipients, "teamMemberships": [{"id": red, "isTeamManager": false}]}))).await;
-    let statuses: Vec<&str> = response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let response = send(
+        &env,
+        &manager.auth(),
+        body(json!({"recipients": recipients, "teamMemberships": [{"id": red, "isTeamManager": false}]})),
+    )
+    .await;
+    let statuses: Vec<&str> =
+        response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["invited", "invalid", "duplicate", "alreadyMember", "alreadyMember"]);
     let again = send(&env, &owner.auth(), body(json!({"recipients": [fresh]}))).await;
     assert_eq!(again.body["recipients"][0]["status"], "alreadyInvited");
@@ -125,7 +168,10 @@ async fn twenty_concurrent_accepts_of_one_invite_make_one_user() {
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     // The losers get the clear answer, never a 5xx from the transaction conflict.
-    assert!(responses.iter().all(|r| r.status == 200 || (r.status, r.error_code()) == (410, "invite.used")), "{statuses:?}");
+    assert!(
+        responses.iter().all(|r| r.status == 200 || (r.status, r.error_code()) == (410, "invite.used")),
+        "{statuses:?}"
+    );
     let users = env.scan().await.iter().filter(|i| text(i, "entity") == "User").count();
     let accounts = env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count();
     assert_eq!((users, accounts), (2, 2), "the owner and exactly one invited user");
@@ -147,11 +193,18 @@ async fn concurrent_joins_of_one_invite_by_different_accounts_make_one_member() 
     let responses = futures_util::future::join_all(attempts).await;
     let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
     assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "{answers:?}");
-    assert!(answers.iter().all(|(status, code)| *status == 200 || (*status, code.as_str()) == (410, "invite.used")), "{answers:?}");
+    assert!(
+        answers.iter().all(|(status, code)| *status == 200 || (*status, code.as_str()) == (410, "invite.used")),
+        "{answers:?}"
+    );
     let scan = env.scan().await;
-    let members = scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "PK") == format!("ORG#{}", host.organization)).count();
+    let members = scan
+        .iter()
+        .filter(|i| text(i, "entity") == "User" && text(i, "PK") == format!("ORG#{}", host.organization))
+        .count();
     assert_eq!(members, 2, "the host's owner and exactly one guest");
-    let organization = scan.iter().find(|i| text(i, "PK") == format!("ORG#{}", host.organization) && text(i, "SK") == "ORG").unwrap();
+    let organization =
+        scan.iter().find(|i| text(i, "PK") == format!("ORG#{}", host.organization) && text(i, "SK") == "ORG").unwrap();
     assert_eq!(text(organization, "memberCount"), "2", "the counter moved once");
     let with_two = scan.iter().filter(|i| text(i, "entity") == "Account").filter(|i| match i.get("identities") {
         Some(aws_sdk_dynamodb::types::AttributeValue::M(identities)) => identities.len() == 2,
@@ -170,7 +223,12 @@ async fn a_logged_in_account_joins_a_second_organization_once() {
     assert_eq!(joined.status, 200, "{:?}", joined.body);
     assert_eq!(joined.body["organization"], host.organization.as_str());
     assert_eq!(joined.body["email"], guest.email.as_str());
-    let account = env.scan().await.into_iter().find(|i| text(i, "entity") == "Account" && text(i, "email") == guest.email).unwrap();
+    let account = env
+        .scan()
+        .await
+        .into_iter()
+        .find(|i| text(i, "entity") == "Account" && text(i, "email") == guest.email)
+        .unwrap();
     match account.get("identities") {
         Some(aws_sdk_dynamodb::types::AttributeValue::M(identities)) => assert_eq!(identities.len(), 2),
         other => panic!("{other:?}"),
@@ -213,7 +271,10 @@ async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
     // Resent once mail works: delivered, and the link works.
     let id = result["inviteId"].as_str().unwrap();
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!((resent.status, resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (200, Some(true), Some("sent")));
+    assert_eq!(
+        (resent.status, resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()),
+        (200, Some(true), Some("sent"))
+    );
     let token = invite_token(&mails_to(&email).await.pop().unwrap());
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
 }
@@ -245,7 +306,10 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     expire(&env, &pk, &sk, &email).await;
     let expired = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
     assert_eq!((expired.status, expired.error_code()), (410, "invite.expired"));
-    assert_eq!(env.post("/api/auth/register", register_form(&address("x"), &token), &Auth::None).await.error_code(), "invite.expired");
+    assert_eq!(
+        env.post("/api/auth/register", register_form(&address("x"), &token), &Auth::None).await.error_code(),
+        "invite.expired"
+    );
     assert_eq!(env.get("/api/invites?state=expired", &owner.auth()).await.body.as_array().unwrap().len(), 1);
     // Resend an expired invite: new link and expiry; the old link is dead.
     let id = text(&invite_item, "id");
@@ -257,8 +321,14 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     // Revoked: refused at once, listed as revoked, and the address can be invited again.
     let revoked = env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await;
     assert_eq!(revoked.body["state"], "revoked");
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.error_code(), "invite.revoked");
-    assert_eq!(env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await.error_code(), "invite.ended");
+    assert_eq!(
+        env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.error_code(),
+        "invite.revoked"
+    );
+    assert_eq!(
+        env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await.error_code(),
+        "invite.ended"
+    );
     assert_eq!(env.get("/api/invites?state=revoked", &owner.auth()).await.body.as_array().unwrap().len(), 1);
     let after_revocation = invite(&env, &owner.auth(), &email, json!({})).await;
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{after_revocation}"), &Auth::None).await.status, 200);
@@ -266,7 +336,8 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     // Another address: invited again after its invite expired, without resending.
     let other = address("other");
     invite(&env, &owner.auth(), &other, json!({})).await;
-    let other_invite = env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == other).unwrap();
+    let other_invite =
+        env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == other).unwrap();
     expire(&env, &pk, &text(&other_invite, "SK"), &other).await;
     let fresh = invite(&env, &owner.auth(), &other, json!({})).await;
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{fresh}"), &Auth::None).await.status, 200);
@@ -284,8 +355,22 @@ async fn team_managers_manage_the_invites_they_sent() {
     assert_eq!(env.get("/api/invites", &owner.auth()).await.body.as_array().unwrap().len(), 2);
     let mine = env.get("/api/invites", &manager.auth()).await.body;
     assert_eq!(mine.as_array().unwrap().len(), 1);
-    let owners_invite = env.get("/api/invites", &owner.auth()).await.body.as_array().unwrap().iter().find(|i| i["sentBy"] == owner.user_id.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(env.request("DELETE", &format!("/api/invites/{owners_invite}"), None, &manager.auth()).await.status, 404);
+    let owners_invite = env
+        .get("/api/invites", &owner.auth())
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sentBy"] == owner.user_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        env.request("DELETE", &format!("/api/invites/{owners_invite}"), None, &manager.auth()).await.status,
+        404
+    );
     // Pages, newest first.
     let first = env.get("/api/invites?limit=1", &owner.auth()).await;
     let cursor = first.header("x-next-cursor").unwrap().to_owned();
@@ -320,7 +405,8 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     // The pending one goes after its expiry (14 days) plus the retention.
     let report = accounts::domain::invites::maintain(&env.app, now + 22 * day).await.unwrap();
     assert_eq!(report.deleted, 1);
-    let left: Vec<String> = env.scan().await.iter().map(|i| text(i, "entity")).filter(|e| e.starts_with("Invite")).collect();
+    let left: Vec<String> =
+        env.scan().await.iter().map(|i| text(i, "entity")).filter(|e| e.starts_with("Invite")).collect();
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 404);
 }
@@ -333,7 +419,8 @@ async fn another_organizations_admin_gets_nothing_from_any_invite_route() {
     invite(&env, &owner.auth(), &address("private"), json!({})).await;
     let id = env.get("/api/invites", &owner.auth()).await.body[0]["id"].as_str().unwrap().to_owned();
     env.assert_foreign_caller_refused("DELETE", &format!("/api/invites/{id}"), None, &stranger.auth()).await;
-    env.assert_foreign_caller_refused("POST", &format!("/api/invites/{id}/resend"), Some(json!({})), &stranger.auth()).await;
+    env.assert_foreign_caller_refused("POST", &format!("/api/invites/{id}/resend"), Some(json!({})), &stranger.auth())
+        .await;
     assert_eq!(env.get("/api/invites", &stranger.auth()).await.body, json!([]));
     let foreign_team = json!({"recipients": [address("y")], "autoActivate": true, "isAdmin": false, "isDatasetManager": false,
         "teamMemberships": [{"id": env.get("/api/teams", &owner.auth()).await.body[0]["id"], "isTeamManager": false}]});
@@ -354,7 +441,8 @@ async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
     let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, &doomed.organization);
     assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
     let day = 24 * 3600 * 1000;
-    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
+    let report =
+        accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
     assert_eq!(report.reminded, 1, "only the living organization's invite");
     assert!(mails_to(&alive_address).await.iter().any(|m| m.subject.starts_with("Reminder")));
     assert!(mails_to(&doomed_address).await.iter().all(|m| !m.subject.starts_with("Reminder")));
@@ -369,16 +457,27 @@ async fn the_invite_email_guard_carries_a_ttl_that_never_outlives_its_invite() {
     let check = |scan: Vec<tests::Item>| {
         let invite = scan.iter().find(|i| text(i, "entity") == "Invite").unwrap().clone();
         let guard = scan.iter().find(|i| text(i, "entity") == "InviteEmailGuard").unwrap().clone();
-        let number = |item: &tests::Item, name: &str| text(item, name).parse::<i64>().unwrap_or_else(|_| panic!("{name} is set"));
+        let number = |item: &tests::Item, name: &str| {
+            text(item, name).parse::<i64>().unwrap_or_else(|_| panic!("{name} is set"))
+        };
         assert_eq!(number(&guard, "validUntil"), number(&invite, "validUntil"));
         assert_eq!(number(&guard, "expiresAt"), number(&guard, "validUntil") / 1000 + 24 * 3600);
         assert!(number(&guard, "expiresAt") <= number(&invite, "expiresAt"));
-        assert!(matches!(guard.get("expiresAt"), Some(aws_sdk_dynamodb::types::AttributeValue::N(_))), "TTL needs a number");
+        assert!(
+            matches!(guard.get("expiresAt"), Some(aws_sdk_dynamodb::types::AttributeValue::N(_))),
+            "TTL needs a number"
+        );
         (text(&invite, "id"), number(&guard, "expiresAt"))
     };
     let (id, first) = check(env.scan().await);
     // Resending moves the guard along with the new validity, TTL included.
-    env.set_attribute(&format!("ORG#{}", owner.organization), &format!("INVITEEMAIL#{email}"), "validUntil", aws_sdk_dynamodb::types::AttributeValue::N("1000".into())).await;
+    env.set_attribute(
+        &format!("ORG#{}", owner.organization),
+        &format!("INVITEEMAIL#{email}"),
+        "validUntil",
+        aws_sdk_dynamodb::types::AttributeValue::N("1000".into()),
+    )
+    .await;
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
     assert_eq!(resent.status, 200, "{:?}", resent.body);
     let (_, second) = check(env.scan().await);
@@ -390,9 +489,17 @@ async fn joining_by_invite_notifies_the_new_user_mailing_list_when_set() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Listed Lab")).await;
     let list = address("signups");
-    let patched = env.request("PATCH", &format!("/api/organizations/{}", owner.organization), Some(json!({"newUserMailingList": list})), &owner.auth()).await;
+    let patched = env
+        .request(
+            "PATCH",
+            &format!("/api/organizations/{}", owner.organization),
+            Some(json!({"newUserMailingList": list})),
+            &owner.auth(),
+        )
+        .await;
     assert_eq!(patched.status, 200, "{:?}", patched.body);
-    let notices_to_owner = || async { mails_to(&owner.email).await.into_iter().filter(|m| m.subject.starts_with("New user in")).count() };
+    let notices_to_owner =
+        || async { mails_to(&owner.email).await.into_iter().filter(|m| m.subject.starts_with("New user in")).count() };
     // Register with an invite.
     let newcomer = address("newcomer");
     let token = invite(&env, &owner.auth(), &newcomer, json!({})).await;
@@ -427,7 +534,9 @@ async fn refusing_ses() -> (String, tokio::task::JoinHandle<()>) {
                             .unwrap(),
                     )
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -449,11 +558,19 @@ async fn when_ses_refuses_the_invite_is_kept_marked_failed_and_can_be_resent() {
     }
     let listed = env.get("/api/invites", &owner.auth()).await.body;
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert!(listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed" && i["state"] == "pending"), "{listed}");
+    assert!(
+        listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed" && i["state"] == "pending"),
+        "{listed}"
+    );
     // Resending through an SES that refuses again says so; through a working one it delivers.
     let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
     let again = refusing.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!((again.status, again.body["mailed"].as_bool(), again.body["delivery"].as_str()), (200, Some(false), Some("failed")), "{:?}", again.body);
+    assert_eq!(
+        (again.status, again.body["mailed"].as_bool(), again.body["delivery"].as_str()),
+        (200, Some(false), Some("failed")),
+        "{:?}",
+        again.body
+    );
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
     assert_eq!((resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (Some(true), Some("sent")));
     let token = invite_token(&mails_to(&first).await.pop().unwrap());
@@ -473,7 +590,10 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
             let allowed = allowed.clone();
             Box::pin(async move {
                 // Storing invites fails; counting their mails against the daily quota does not.
-                if operation == "TransactWriteItems" && !body.contains("MAILQUOTA") && allowed.fetch_sub(1, Ordering::SeqCst) <= 0 {
+                if operation == "TransactWriteItems"
+                    && !body.contains("MAILQUOTA")
+                    && allowed.fetch_sub(1, Ordering::SeqCst) <= 0
+                {
                     panic!("injected failure: DynamoDB does not answer");
                 }
             })
@@ -484,10 +604,12 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     let (one, two, three, four) = (address("one"), address("two"), address("three"), address("four"));
     // Two invites are stored, then storing fails; the delivery states of the two mailed ones are not recorded.
     allowed.store(2, Ordering::SeqCst);
-    let response = send(&env, &owner.auth(), json!({"recipients": [one, two, three, four], "autoActivate": true})).await;
+    let response =
+        send(&env, &owner.auth(), json!({"recipients": [one, two, three, four], "autoActivate": true})).await;
     allowed.store(i64::MAX, Ordering::SeqCst);
     assert_eq!(response.status, 200, "{:?}", response.body);
-    let statuses: Vec<&str> = response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["invited", "invited", "notStored", "notStored"], "{:?}", response.body);
     assert!(response.body["recipients"][2]["error"].as_str().unwrap().contains("Not invited"));
     // What was answered is what is stored: two pending invites (with their guards), mailed, their delivery
@@ -507,7 +629,11 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
     assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("sent")), "{:?}", resent.body);
     let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
-    assert!(retried.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"), "{:?}", retried.body);
+    assert!(
+        retried.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"),
+        "{:?}",
+        retried.body
+    );
 }
 
 #[tokio::test]
@@ -520,7 +646,9 @@ async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again
     expire(&env, &text(&old, "PK"), &text(&old, "SK"), &email).await;
     invite(&env, &owner.auth(), &email, json!({})).await;
     // The guard is the new invite's now; the old one still goes when its retention has passed.
-    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 8 * 24 * 3600 * 1000).await.unwrap();
+    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 8 * 24 * 3600 * 1000)
+        .await
+        .unwrap();
     assert_eq!(report.deleted, 1);
     let scan = env.scan().await;
     let invites: Vec<String> = scan.iter().filter(|i| text(i, "entity") == "Invite").map(|i| text(i, "id")).collect();

@@ -1,7 +1,9 @@
-use serde_json::json;
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::json;
 use tests::seed::seed_members;
-use tests::{Auth, HOME_ORGANIZATION, Owner, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+use tests::{
+    Auth, HOME_ORGANIZATION, Owner, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text,
+};
 
 /// Whether any attribute of `item`, at any depth, is the string `organization` or a map key equal to it.
 fn names_organization(item: &tests::Item, organization: &str) -> bool {
@@ -24,7 +26,8 @@ fn names_organization(item: &tests::Item, organization: &str) -> bool {
 
 /// Invites `email` into `host`'s organization and lets the account with the session `guest` join it.
 async fn join(env: &TestEnv, host: &Owner, email: &str, guest: &Auth) {
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &host.auth()).await;
+    let sent =
+        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &host.auth()).await;
     assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
     let token = invite_token(&mails_to(email).await.pop().unwrap());
     let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), guest).await;
@@ -44,14 +47,21 @@ async fn the_overview_shows_plan_storage_members_and_credits_to_whom_it_should()
     assert_eq!((seen["memberCount"].as_u64(), seen["activeUserCount"].as_u64()), (Some(3), Some(2)));
     assert_eq!((seen["pricingPlan"].as_str(), seen["includedUsers"].as_u64()), (Some("Custom"), None));
     assert_eq!((seen["usedStorageBytes"].as_u64(), seen["milliCreditBalance"].as_i64()), (Some(0), Some(0)));
-    assert_eq!((seen["newUserMailingList"].as_str(), seen["aiJobNotifications"].as_str()), (Some(""), Some("jobOwner")));
+    assert_eq!(
+        (seen["newUserMailingList"].as_str(), seen["aiJobNotifications"].as_str()),
+        (Some(""), Some("jobOwner"))
+    );
     let by_member = env.get(&format!("/api/v16/organizations/{HOME_ORGANIZATION}"), &member.auth()).await.body;
     assert_eq!(by_member["milliCreditBalance"], 0, "credits for members");
-    assert!(by_member.get("newUserMailingList").is_none() && by_member.get("planSubscriptionEmail").is_none(), "settings for admins only");
+    assert!(
+        by_member.get("newUserMailingList").is_none() && by_member.get("planSubscriptionEmail").is_none(),
+        "settings for admins only"
+    );
     let stranger = env.create_organization(&organization_name("Elsewhere")).await;
     env.assert_foreign_caller_refused("GET", &path, None, &stranger.auth()).await;
     env.assert_foreign_caller_refused("PATCH", &path, Some(json!({"name": "Taken over"})), &stranger.auth()).await;
-    env.assert_foreign_caller_refused("DELETE", &path, Some(json!({"confirmation": "Home Lab"})), &stranger.auth()).await;
+    env.assert_foreign_caller_refused("DELETE", &path, Some(json!({"confirmation": "Home Lab"})), &stranger.auth())
+        .await;
 }
 
 #[tokio::test]
@@ -67,10 +77,23 @@ async fn admins_change_the_name_and_notification_settings() {
     assert_eq!(changed.body["newUserMailingList"], "signups@example.org");
     assert_eq!(changed.body["planSubscriptionEmail"], "billing@example.org");
     assert_eq!(changed.body["aiJobNotifications"], "jobOwnerAndAdmins");
-    assert_eq!(env.request("PATCH", &path, Some(json!({"newUserMailingList": ""})), &owner.auth()).await.body["newUserMailingList"], "");
+    assert_eq!(
+        env.request("PATCH", &path, Some(json!({"newUserMailingList": ""})), &owner.auth()).await.body["newUserMailingList"],
+        ""
+    );
     // Several new-user recipients, each checked; auto-verification switched by admins.
-    let list = env.request("PATCH", &path, Some(json!({"newUserMailingList": "A@example.org, b@example.org", "enableAutoVerify": true})), &owner.auth()).await;
-    assert_eq!((list.body["newUserMailingList"].as_str(), list.body["enableAutoVerify"].as_bool()), (Some("a@example.org, b@example.org"), Some(true)));
+    let list = env
+        .request(
+            "PATCH",
+            &path,
+            Some(json!({"newUserMailingList": "A@example.org, b@example.org", "enableAutoVerify": true})),
+            &owner.auth(),
+        )
+        .await;
+    assert_eq!(
+        (list.body["newUserMailingList"].as_str(), list.body["enableAutoVerify"].as_bool()),
+        (Some("a@example.org, b@example.org"), Some(true))
+    );
     let (email, registered) = env.register("Auto", "Verified").await;
     assert_eq!(registered["isActive"], true, "auto-verified on sign-up");
     for address in ["a@example.org", "b@example.org"] {
@@ -110,15 +133,31 @@ async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
     assert_eq!(ids, expected);
     assert!(mine[0].get("pricingPlan").is_none(), "compact");
 
-    let switched = env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    let switched =
+        env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
     assert_eq!(switched.status, 200, "{:?}", switched.body);
     assert!(switched.header("set-cookie").unwrap().contains("HttpOnly"));
     let there = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
     let me = env.get("/api/user", &there).await.body;
-    assert_eq!((me["organization"].as_str(), me["isAdmin"].as_bool()), (Some(other.organization.as_str()), Some(false)));
-    let users: Vec<String> = env.get("/api/users", &there).await.body.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        (me["organization"].as_str(), me["isAdmin"].as_bool()),
+        (Some(other.organization.as_str()), Some(false))
+    );
+    let users: Vec<String> = env
+        .get("/api/users", &there)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(users, vec![home.email.clone()], "a plain member sees only themselves there");
-    assert_eq!(env.get(&format!("/api/users/{}", colleague.user_id), &there).await.status, 404, "home's users are invisible there");
+    assert_eq!(
+        env.get(&format!("/api/users/{}", colleague.user_id), &there).await.status,
+        404,
+        "home's users are invisible there"
+    );
     assert_eq!(env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &there).await.status, 404);
     // The home session still works at home; login now picks the organization used last.
     assert_eq!(env.get("/api/user", &home.auth()).await.body["organization"], HOME_ORGANIZATION);
@@ -126,10 +165,16 @@ async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
     assert_eq!(login.body["user"]["organization"], other.organization.as_str());
     // Switching to an organization you are not in, or are deactivated in, is refused.
     let stranger_org = env.create_organization(&organization_name("Stranger Lab")).await;
-    assert_eq!(env.post(&format!("/api/auth/switchOrganization/{}", stranger_org.organization), json!({}), &home.auth()).await.status, 404);
+    assert_eq!(
+        env.post(&format!("/api/auth/switchOrganization/{}", stranger_org.organization), json!({}), &home.auth())
+            .await
+            .status,
+        404
+    );
     let my_id_there = me["id"].as_str().unwrap().to_owned();
     assert_eq!(env.patch_user(&my_id_there, json!({"isActive": false}), &other.auth()).await.status, 200);
-    let deactivated = env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    let deactivated =
+        env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
     assert_eq!((deactivated.status, deactivated.error_code()), (403, "user.deactivated"));
     let _ = other_member_email;
 }
@@ -142,47 +187,117 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     // An account becomes owner at once only with a proven address (see security.rs for the other case).
     env.verify_email(&owner.email, &owner.auth()).await;
 
-    let created = env.post("/api/organizations", json!({"ownerEmail": owner.email, "organizationName": "Second Lab", "organization": "second"}), &operator).await;
+    let created = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": owner.email, "organizationName": "Second Lab", "organization": "second"}),
+            &operator,
+        )
+        .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(created.body["owner"]["isOrganizationOwner"], true);
     let switched = env.post("/api/auth/switchOrganization/second", json!({}), &owner.auth()).await;
     assert_eq!(switched.status, 200, "the owner uses the same login there");
     // An e-mail without an account: the organization waits for its owner, who is invited.
     let newcomer = format!("new-owner-{}", &owner.email);
-    let awaiting = env.post("/api/organizations", json!({"ownerEmail": newcomer, "organizationName": "Fresh Lab", "organization": "fresh"}), &operator).await;
+    let awaiting = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": newcomer, "organizationName": "Fresh Lab", "organization": "fresh"}),
+            &operator,
+        )
+        .await;
     assert_eq!(awaiting.status, 200, "{:?}", awaiting.body);
     assert!(awaiting.body["owner"].is_null());
-    assert_eq!((awaiting.body["ownerInvite"]["email"].as_str(), awaiting.body["ownerInvite"]["isAdmin"].as_bool(), awaiting.body["mailed"].as_bool()), (Some(newcomer.as_str()), Some(true), Some(true)));
+    assert_eq!(
+        (
+            awaiting.body["ownerInvite"]["email"].as_str(),
+            awaiting.body["ownerInvite"]["isAdmin"].as_bool(),
+            awaiting.body["mailed"].as_bool()
+        ),
+        (Some(newcomer.as_str()), Some(true), Some(true))
+    );
     let token = invite_token(&mails_to(&newcomer).await.pop().unwrap());
     let mut form = signup_form(&newcomer, "ignored");
     form["inviteToken"] = json!(token);
     let registered = env.post("/api/auth/register", form, &Auth::None).await;
     assert_eq!(registered.status, 200, "{:?}", registered.body);
-    assert_eq!((registered.body["isOrganizationOwner"].as_bool(), registered.body["isAdmin"].as_bool(), registered.body["isActive"].as_bool()), (Some(true), Some(true), Some(true)));
+    assert_eq!(
+        (
+            registered.body["isOrganizationOwner"].as_bool(),
+            registered.body["isAdmin"].as_bool(),
+            registered.body["isActive"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true))
+    );
     let new_owner = Auth::Bearer(env.login(&newcomer, PASSWORD).await);
     let fresh = env.get("/api/organizations/fresh", &new_owner).await.body;
-    assert_eq!((fresh["ownerName"].as_str(), fresh["memberCount"].as_u64()), (Some("Ada Lovelace"), Some(1)), "{fresh}");
+    assert_eq!(
+        (fresh["ownerName"].as_str(), fresh["memberCount"].as_u64()),
+        (Some("Ada Lovelace"), Some(1)),
+        "{fresh}"
+    );
     let stored = env.scan().await.into_iter().find(|i| text(i, "PK") == "ORG#fresh" && text(i, "SK") == "ORG").unwrap();
     assert_eq!(text(&stored, "ownerUserId"), registered.body["id"].as_str().unwrap());
-    assert_eq!(env.post("/api/organizations", json!({"ownerEmail": "someone-else@example.org", "organizationName": "Fresh", "organization": "fresh"}), &operator).await.error_code(), "organization.id.alreadyInUse");
-    let taken = env.post("/api/organizations", json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}), &operator).await;
+    assert_eq!(
+        env.post(
+            "/api/organizations",
+            json!({"ownerEmail": "someone-else@example.org", "organizationName": "Fresh", "organization": "fresh"}),
+            &operator
+        )
+        .await
+        .error_code(),
+        "organization.id.alreadyInUse"
+    );
+    let taken = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}),
+            &operator,
+        )
+        .await;
     assert_eq!(taken.error_code(), "organization.id.alreadyInUse");
 
     let plan = json!({"pricingPlan": "Team", "includedUsers": 10, "includedStorageBytes": 1_000_000, "paidUntil": 1_900_000_000_000_i64});
-    let planned = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(plan), &operator).await;
+    let planned =
+        env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(plan), &operator).await;
     assert_eq!(planned.status, 200, "{:?}", planned.body);
     let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
     assert_eq!((overview["pricingPlan"].as_str(), overview["includedUsers"].as_u64()), (Some("Team"), Some(10)));
-    let unlimited = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"includedUsers": null})), &operator).await;
+    let unlimited = env
+        .request(
+            "PATCH",
+            &format!("/api/organizations/{}/plan", owner.organization),
+            Some(json!({"includedUsers": null})),
+            &operator,
+        )
+        .await;
     assert!(unlimited.body["includedUsers"].is_null());
     // An empty change writes nothing and answers the organization as stored.
     let before_empty = env.scan().await;
-    let unchanged = env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({})), &operator).await;
+    let unchanged = env
+        .request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({})), &operator)
+        .await;
     assert_eq!(unchanged.status, 200, "{:?}", unchanged.body);
-    assert_eq!((unchanged.body["pricingPlan"].as_str(), unchanged.body["includedStorageBytes"].as_u64()), (Some("Team"), Some(1_000_000)), "{:?}", unchanged.body);
+    assert_eq!(
+        (unchanged.body["pricingPlan"].as_str(), unchanged.body["includedStorageBytes"].as_u64()),
+        (Some("Team"), Some(1_000_000)),
+        "{:?}",
+        unchanged.body
+    );
     assert!(unchanged.body["includedUsers"].is_null());
     assert_eq!(env.scan().await, before_empty);
-    assert_eq!(env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({"pricingPlan": "Gold"})), &operator).await.error_code(), "organization.plan.invalid");
+    assert_eq!(
+        env.request(
+            "PATCH",
+            &format!("/api/organizations/{}/plan", owner.organization),
+            Some(json!({"pricingPlan": "Gold"})),
+            &operator
+        )
+        .await
+        .error_code(),
+        "organization.plan.invalid"
+    );
 
     let credits = format!("/api/organizations/{}/credits", owner.organization);
     let added = env.post(&credits, json!({"milliCredits": 5000, "comment": "welcome"}), &operator).await;
@@ -192,7 +307,10 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     let overdrawn = env.post(&credits, json!({"milliCredits": -3000}), &operator).await;
     assert_eq!((overdrawn.status, overdrawn.error_code()), (409, "credits.insufficient"));
     assert_eq!(env.post(&credits, json!({"milliCredits": 0}), &operator).await.error_code(), "credits.amount.invalid");
-    assert_eq!(env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["milliCreditBalance"], 2000);
+    assert_eq!(
+        env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["milliCreditBalance"],
+        2000
+    );
     let transactions = env.scan().await.into_iter().filter(|i| text(i, "entity") == "CreditTransaction").count();
     assert_eq!(transactions, 2, "the failed debit left no transaction");
 
@@ -214,14 +332,27 @@ async fn the_overview_shows_the_latest_storage_report() {
     use accounts::domain::organizations::{StorageReport, report_storage};
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Storage Lab")).await;
-    let report = |bytes: u64, at: i64| StorageReport { organization: owner.organization.clone(), used_storage_bytes: bytes, reported_at: Some(at) };
+    let report = |bytes: u64, at: i64| StorageReport {
+        organization: owner.organization.clone(),
+        used_storage_bytes: bytes,
+        reported_at: Some(at),
+    };
     assert!(report_storage(&env.app, &report(500, 2_000)).await.unwrap());
-    assert!(!report_storage(&env.app, &report(100, 1_000)).await.unwrap(), "an older report never replaces a newer one");
+    assert!(
+        !report_storage(&env.app, &report(100, 1_000)).await.unwrap(),
+        "an older report never replaces a newer one"
+    );
     let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
-    assert_eq!((overview["usedStorageBytes"].as_u64(), overview["storageReportedAt"].as_i64()), (Some(500), Some(2_000)));
+    assert_eq!(
+        (overview["usedStorageBytes"].as_u64(), overview["storageReportedAt"].as_i64()),
+        (Some(500), Some(2_000))
+    );
     let unknown = StorageReport { organization: "no-such-org".into(), used_storage_bytes: 1, reported_at: None };
     assert!(!report_storage(&env.app, &unknown).await.unwrap());
-    assert!(env.scan().await.iter().all(|i| !text(i, "PK").contains("no-such-org")), "nothing is created for unknown organizations");
+    assert!(
+        env.scan().await.iter().all(|i| !text(i, "PK").contains("no-such-org")),
+        "nothing is created for unknown organizations"
+    );
 }
 
 #[tokio::test]
@@ -243,8 +374,14 @@ async fn deletion_needs_the_owner_or_a_granted_admin_and_the_typed_name() {
     assert_eq!(env.request("DELETE", &path, None, &owner.auth()).await.error_code(), "request.body.missing");
     assert_eq!(env.scan().await, before);
     // Only the owner grants the right, and only to admins.
-    assert_eq!(env.patch_user(&admin.user_id, json!({"mayDeleteOrganization": true}), &admin.auth()).await.error_code(), "user.deletionRight.notAllowed");
-    assert_eq!(env.patch_user(&member.user_id, json!({"mayDeleteOrganization": true}), &owner.auth()).await.error_code(), "user.deletionRight.adminsOnly");
+    assert_eq!(
+        env.patch_user(&admin.user_id, json!({"mayDeleteOrganization": true}), &admin.auth()).await.error_code(),
+        "user.deletionRight.notAllowed"
+    );
+    assert_eq!(
+        env.patch_user(&member.user_id, json!({"mayDeleteOrganization": true}), &owner.auth()).await.error_code(),
+        "user.deletionRight.adminsOnly"
+    );
     assert_eq!(env.patch_user(&admin.user_id, json!({"mayDeleteOrganization": true}), &owner.auth()).await.status, 200);
     let deleted = env.request("DELETE", &path, Some(confirm), &admin.auth()).await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
@@ -264,22 +401,45 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
     // Someone from elsewhere is in home too, and used home last.
     let traveller_session = Auth::Bearer(elsewhere.session.clone());
     join(&env, &home, &elsewhere.email, &traveller_session).await;
-    let switched = env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
+    let switched =
+        env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
     let traveller_at_home = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
     // Credits (a grant and a debit by an operator) and a storage report.
     let operator = env.operator().await.auth();
     let credits = format!("/api/organizations/{HOME_ORGANIZATION}/credits");
     assert_eq!(env.post(&credits, json!({"milliCredits": 5000, "comment": "grant"}), &operator).await.status, 200);
     assert_eq!(env.post(&credits, json!({"milliCredits": -1500, "comment": "job"}), &operator).await.status, 200);
-    let report = accounts::domain::organizations::StorageReport { organization: HOME_ORGANIZATION.into(), used_storage_bytes: 123_456, reported_at: None };
+    let report = accounts::domain::organizations::StorageReport {
+        organization: HOME_ORGANIZATION.into(),
+        used_storage_bytes: 123_456,
+        reported_at: None,
+    };
     assert!(accounts::domain::organizations::report_storage(&env.app, &report).await.unwrap());
     let scan = env.scan().await;
-    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "CreditTransaction" && text(i, "PK") == "ORG#home").count(), 2);
+    assert_eq!(
+        scan.iter().filter(|i| text(i, "entity") == "CreditTransaction" && text(i, "PK") == "ORG#home").count(),
+        2
+    );
     let home_item = scan.iter().find(|i| text(i, "PK") == "ORG#home" && text(i, "SK") == "ORG").unwrap();
-    assert_eq!((text(home_item, "usedStorageBytes"), text(home_item, "milliCreditBalance")), ("123456".into(), "3500".into()));
-    let elsewhere_before: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization))).collect();
+    assert_eq!(
+        (text(home_item, "usedStorageBytes"), text(home_item, "milliCreditBalance")),
+        ("123456".into(), "3500".into())
+    );
+    let elsewhere_before: Vec<_> = env
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization)))
+        .collect();
 
-    let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &home.auth()).await;
+    let deleted = env
+        .request(
+            "DELETE",
+            &format!("/api/organizations/{HOME_ORGANIZATION}"),
+            Some(json!({"confirmation": "Home Lab"})),
+            &home.auth(),
+        )
+        .await;
     assert_eq!((deleted.status, deleted.body["purgeComplete"].as_bool()), (200, Some(true)), "{:?}", deleted.body);
 
     // Nothing of home is left anywhere in the table, indexes' keys included.
@@ -288,24 +448,54 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
         .await
         .iter()
         .map(|i| format!("{:?}", i))
-        .filter(|i| i.contains("ORG#home") || i.contains(&home.email) || i.contains(&local.email) || i.contains("pending@example.org"))
+        .filter(|i| {
+            i.contains("ORG#home")
+                || i.contains(&home.email)
+                || i.contains(&local.email)
+                || i.contains("pending@example.org")
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:#?}");
     // Nor does any item name the organization by its id (identity maps, last used organization, credits).
     assert!(env.scan().await.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "an item still names home");
-    assert!(env.scan().await.iter().any(|i| text(i, "PK") == format!("ORGID#{HOME_ORGANIZATION}")), "its id stays reserved");
+    assert!(
+        env.scan().await.iter().any(|i| text(i, "PK") == format!("ORGID#{HOME_ORGANIZATION}")),
+        "its id stays reserved"
+    );
     assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "CreditTransaction").count(), 0);
     // Home's people are refused; their e-mails are free again.
     for auth in [home.auth(), local.auth(), traveller_at_home] {
         assert_eq!(env.get("/api/user", &auth).await.status, 401);
     }
-    assert_eq!(env.post("/api/auth/login", json!({"email": local.email, "password": PASSWORD}), &Auth::None).await.status, 401);
-    assert_eq!(env.post("/api/auth/createOrganizationWithAdmin", signup_form(&local.email, "New Start"), &Auth::None).await.status, 200);
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": local.email, "password": PASSWORD}), &Auth::None).await.status,
+        401
+    );
+    assert_eq!(
+        env.post("/api/auth/createOrganizationWithAdmin", signup_form(&local.email, "New Start"), &Auth::None)
+            .await
+            .status,
+        200
+    );
     // The traveller keeps the other organization, which falls back to being the last used one.
     let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
-    assert_eq!((login.status, login.body["user"]["organization"].as_str()), (200, Some(elsewhere.organization.as_str())));
-    let elsewhere_after: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization))).collect();
-    let keys = |items: &Vec<tests::Item>| items.iter().map(|i| (text(i, "PK"), text(i, "SK"))).filter(|(_, sk)| !sk.starts_with("SESSION#")).collect::<Vec<_>>();
+    assert_eq!(
+        (login.status, login.body["user"]["organization"].as_str()),
+        (200, Some(elsewhere.organization.as_str()))
+    );
+    let elsewhere_after: Vec<_> = env
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization)))
+        .collect();
+    let keys = |items: &Vec<tests::Item>| {
+        items
+            .iter()
+            .map(|i| (text(i, "PK"), text(i, "SK")))
+            .filter(|(_, sk)| !sk.starts_with("SESSION#"))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&elsewhere_after), keys(&elsewhere_before), "nothing of another organization is touched");
 }
 
@@ -314,7 +504,13 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     let env = TestEnv::new().await;
     let home = env.create_home_organization().await;
     let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
-    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true)).await;
+    env.set_attribute(
+        &organization.pk,
+        &organization.sk,
+        "enableAutoVerify",
+        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+    )
+    .await;
     for i in 0..150 {
         env.register("Many", &format!("User{i:03}")).await;
     }
@@ -326,7 +522,15 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     .await
     .unwrap();
     // No time at all: one page is purged, then it stops.
-    let finished = accounts::domain::organizations::delete(&env.app, &caller, HOME_ORGANIZATION, "Home Lab", std::time::Duration::ZERO).await.unwrap();
+    let finished = accounts::domain::organizations::delete(
+        &env.app,
+        &caller,
+        HOME_ORGANIZATION,
+        "Home Lab",
+        std::time::Duration::ZERO,
+    )
+    .await
+    .unwrap();
     assert!(!finished);
     let remaining = env.scan().await.iter().filter(|i| text(i, "PK") == "ORG#home").count();
     assert!(remaining > 50, "half-way: {remaining} items left");
@@ -336,11 +540,26 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     // so either may hold here). Never a login.
     assert!(matches!(login.status, 401 | 403), "{:?}", login.body);
     // The scheduled purge resumes and finishes it.
-    let done = accounts::domain::organizations::purge_pending(&env.app, std::time::Instant::now() + std::time::Duration::from_secs(120)).await.unwrap();
+    let done = accounts::domain::organizations::purge_pending(
+        &env.app,
+        std::time::Instant::now() + std::time::Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
     assert_eq!(done, 1);
-    let leftovers: Vec<String> = env.scan().await.iter().map(|i| format!("{i:?}")).filter(|i| i.contains("ORG#home") || i.contains("Many")).collect();
+    let leftovers: Vec<String> = env
+        .scan()
+        .await
+        .iter()
+        .map(|i| format!("{i:?}"))
+        .filter(|i| i.contains("ORG#home") || i.contains("Many"))
+        .collect();
     assert!(leftovers.is_empty(), "{} items left", leftovers.len());
-    assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count(), 0, "accounts left with no organization are gone");
+    assert_eq!(
+        env.scan().await.iter().filter(|i| text(i, "entity") == "Account").count(),
+        0,
+        "accounts left with no organization are gone"
+    );
 }
 
 #[tokio::test]
@@ -351,7 +570,13 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     let env = TestEnv::new().await;
     let home = env.create_home_organization().await;
     let organization = Key::organization(HOME_ORGANIZATION);
-    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true)).await;
+    env.set_attribute(
+        &organization.pk,
+        &organization.sk,
+        "enableAutoVerify",
+        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+    )
+    .await;
     // Invites sent before the deletion: one for a new address, one for an account of another organization.
     let newcomer = format!("newcomer-{}", &home.email);
     let sent = env.post("/api/auth/sendInvites", json!({"recipients": [newcomer]}), &home.auth()).await;
@@ -376,9 +601,17 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
         (format!("/api/auth/joinOrganization/{guest_token}"), json!({}), guest.auth()),
     ] {
         let refused = env.post(&path, body, &auth).await;
-        assert_eq!((refused.status, refused.error_code()), (410, "organization.deleting"), "{path}: {:?}", refused.body);
+        assert_eq!(
+            (refused.status, refused.error_code()),
+            (410, "organization.deleting"),
+            "{path}: {:?}",
+            refused.body
+        );
     }
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{guest_token}"), &Auth::None).await.error_code(), "organization.deleting");
+    assert_eq!(
+        env.get(&format!("/api/organizations/byInvite/{guest_token}"), &Auth::None).await.error_code(),
+        "organization.deleting"
+    );
     assert_eq!(env.scan().await, before, "nothing was written");
 
     // The window: a request that read the organization before the deletion was accepted still cannot add
@@ -407,7 +640,8 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
         is_dataset_manager: false,
         is_deactivated: false,
         is_email_verified: false,
-        teams: [(text(team, "id"), accounts::model::TeamRole { name: text(team, "name"), is_team_manager: false })].into(),
+        teams: [(text(team, "id"), accounts::model::TeamRole { name: text(team, "name"), is_team_manager: false })]
+            .into(),
         experiences: Default::default(),
         last_activity: now,
         created: now,
@@ -423,10 +657,21 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
         Ok(()) => panic!("an identity joined an organization being deleted"),
     }
     let deactivated = User { is_deactivated: true, ..user.clone() };
-    assert!(create_account_with_identity(&env.app.db, &store, &account, &deactivated).await.is_err(), "deactivated neither");
+    assert!(
+        create_account_with_identity(&env.app.db, &store, &account, &deactivated).await.is_err(),
+        "deactivated neither"
+    );
     assert_eq!(env.scan().await, before, "nothing was written");
     // And the purge then leaves nothing.
-    assert!(accounts::domain::organizations::purge(&env.app, HOME_ORGANIZATION, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap());
+    assert!(
+        accounts::domain::organizations::purge(
+            &env.app,
+            HOME_ORGANIZATION,
+            std::time::Instant::now() + std::time::Duration::from_secs(60)
+        )
+        .await
+        .unwrap()
+    );
     assert!(env.scan().await.iter().all(|i| !format!("{i:?}").contains("ORG#home")));
 }
 
@@ -458,14 +703,26 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     let page = store.partition_page(200).await.unwrap();
     let users: Vec<_> = page.iter().filter(|i| text(i, "entity") == "User").collect();
     for user in users.iter().take(users.len() / 2) {
-        accounts::store::accounts::detach_identity(&env.app.db, &text(user, "accountId"), HOME_ORGANIZATION).await.unwrap();
+        accounts::store::accounts::detach_identity(&env.app.db, &text(user, "accountId"), HOME_ORGANIZATION)
+            .await
+            .unwrap();
     }
-    let some_keys: Vec<Key> = page.iter().step_by(3).map(|i| Key { pk: text(i, "PK"), sk: text(i, "SK") }).filter(|k| k.sk != "ORG").collect();
+    let some_keys: Vec<Key> = page
+        .iter()
+        .step_by(3)
+        .map(|i| Key { pk: text(i, "PK"), sk: text(i, "SK") })
+        .filter(|k| k.sk != "ORG")
+        .collect();
     env.app.db.delete_all(&some_keys).await.unwrap();
     // Crashes at arbitrary points: the purge future is dropped part-way (mid-detach or mid-delete) a few times.
     let mut crashed = 0;
     for budget_ms in [15, 40, 25, 60, 10] {
-        match tokio::time::timeout(Duration::from_millis(budget_ms), purge(&env.app, HOME_ORGANIZATION, Instant::now() + Duration::from_secs(600))).await {
+        match tokio::time::timeout(
+            Duration::from_millis(budget_ms),
+            purge(&env.app, HOME_ORGANIZATION, Instant::now() + Duration::from_secs(600)),
+        )
+        .await
+        {
             Err(_) => crashed += 1,
             Ok(finished) => assert!(finished.unwrap(), "only stops when done"),
         }
@@ -482,7 +739,10 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     }
     assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
     let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
-    assert_eq!((login.status, login.body["user"]["organization"].as_str()), (200, Some(elsewhere.organization.as_str())));
+    assert_eq!(
+        (login.status, login.body["user"]["organization"].as_str()),
+        (200, Some(elsewhere.organization.as_str()))
+    );
 }
 
 #[tokio::test]
@@ -499,17 +759,36 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
     let seeded = started.elapsed();
     let overview = env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &home.auth()).await.body;
     assert_eq!(overview["memberCount"], 10_002);
-    let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &home.auth()).await;
+    let deleted = env
+        .request(
+            "DELETE",
+            &format!("/api/organizations/{HOME_ORGANIZATION}"),
+            Some(json!({"confirmation": "Home Lab"})),
+            &home.auth(),
+        )
+        .await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     let purge_started = Instant::now();
     if deleted.body["purgeComplete"] != true {
-        assert_eq!(accounts::domain::organizations::purge_pending(&env.app, Instant::now() + Duration::from_secs(600)).await.unwrap(), 1);
+        assert_eq!(
+            accounts::domain::organizations::purge_pending(&env.app, Instant::now() + Duration::from_secs(600))
+                .await
+                .unwrap(),
+            1
+        );
     }
-    eprintln!("seeded 10,000 users in {seeded:?}; purge finished {:?} after the request returned", purge_started.elapsed());
+    eprintln!(
+        "seeded 10,000 users in {seeded:?}; purge finished {:?} after the request returned",
+        purge_started.elapsed()
+    );
     let scan = env.scan().await;
     assert!(partition_keys(&scan, HOME_ORGANIZATION).is_empty());
     assert!(scan.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "nothing names home");
-    assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account").count(), 1, "only elsewhere's owner's account is left");
+    assert_eq!(
+        scan.iter().filter(|i| text(i, "entity") == "Account").count(),
+        1,
+        "only elsewhere's owner's account is left"
+    );
     assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
     assert_eq!(env.get("/api/user", &elsewhere.auth()).await.status, 200);
 }
@@ -522,18 +801,32 @@ async fn the_pricing_status_follows_the_plan_users_and_paid_until() {
     let status = || async { env.get("/api/pricing/status", &owner.auth()).await.body };
     assert_eq!(status().await, json!({"pricingPlan": "Custom", "isExceeded": false, "isAlmostExceeded": false}));
     let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
-    assert_eq!(env.request("PATCH", &plan, Some(json!({"pricingPlan": "Team", "includedUsers": 3})), &operator).await.status, 200);
-    assert_eq!(status().await, json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}), "1 of 3 users");
+    assert_eq!(
+        env.request("PATCH", &plan, Some(json!({"pricingPlan": "Team", "includedUsers": 3})), &operator).await.status,
+        200
+    );
+    assert_eq!(
+        status().await,
+        json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}),
+        "1 of 3 users"
+    );
     env.member(&owner, "Mo", "Member", &[]).await;
     env.member(&owner, "Max", "Member", &[]).await;
     assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": 2})), &operator).await.status, 200);
     assert_eq!(status().await["isExceeded"], true, "3 active users, 2 included");
     let past = accounts::ids::now_millis() - 1000;
-    assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": null, "paidUntil": past})), &operator).await.status, 200);
+    assert_eq!(
+        env.request("PATCH", &plan, Some(json!({"includedUsers": null, "paidUntil": past})), &operator).await.status,
+        200
+    );
     assert_eq!(status().await["isExceeded"], true, "paidUntil passed");
     let later = accounts::ids::now_millis() + 30 * 24 * 3600 * 1000;
     assert_eq!(env.request("PATCH", &plan, Some(json!({"paidUntil": later})), &operator).await.status, 200);
-    assert_eq!(status().await, json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}), "30 days left");
+    assert_eq!(
+        status().await,
+        json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}),
+        "30 days left"
+    );
     assert_eq!(env.get("/api/pricing/status", &Auth::None).await.status, 401);
 }
 
@@ -545,7 +838,10 @@ async fn admins_page_through_the_credit_transactions_newest_first() {
     let member = env.member(&owner, "Mo", "Member", &[]).await;
     let credits = format!("/api/organizations/{HOME_ORGANIZATION}/credits");
     for (amount, comment) in [(5000, "grant"), (-1500, "job"), (250, "refund")] {
-        assert_eq!(env.post(&credits, json!({"milliCredits": amount, "comment": comment}), &operator).await.status, 200);
+        assert_eq!(
+            env.post(&credits, json!({"milliCredits": amount, "comment": comment}), &operator).await.status,
+            200
+        );
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     let first = env.get("/api/creditTransactions?limit=2", &owner.auth()).await;
@@ -569,14 +865,16 @@ async fn someone_invited_when_the_plan_is_full_joins_deactivated_and_both_sides_
     let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
     assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": 1})), &operator).await.status, 200);
     let email = format!("late-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
+    let sent =
+        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
     assert_eq!(sent.body["recipients"][0]["status"], "invited");
     let token = invite_token(mails_to(&email).await.last().unwrap());
     let mut form = signup_form(&email, "ignored");
     form["inviteToken"] = json!(token);
     let registered = env.post("/api/auth/register", form, &Auth::None).await;
     assert_eq!((registered.status, &registered.body["isActive"]), (200, &json!(false)), "{:?}", registered.body);
-    let welcome = mails_to(&email).await.into_iter().find(|m| m.subject == "Welcome to WEBKNOSSOS").expect("the welcome mail");
+    let welcome =
+        mails_to(&email).await.into_iter().find(|m| m.subject == "Welcome to WEBKNOSSOS").expect("the welcome mail");
     assert!(welcome.text.contains("plan includes 1 users, and all are in use"), "{}", welcome.text);
     let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&email)).expect("the owner is told");
     assert!(notice.text.contains("included users are all active"), "{}", notice.text);

@@ -73,17 +73,20 @@ impl Caller {
 /// the target's team, team manager of another team, admin, owner, super user; then the same eight of B.
 fn expected(function: &str) -> [u16; 17] {
     const ANY_MEMBER: [u16; 17] = [401, 401, 200, 200, 200, 200, 200, 200, 200, 401, 200, 200, 200, 200, 200, 200, 200];
-    const OWN_ORGANIZATION_ONLY: [u16; 17] = [401, 401, 200, 200, 200, 200, 200, 200, 200, 401, 404, 404, 404, 404, 404, 404, 404];
-    const SUPER_USERS: [u16; 17] = [401, 401, 403, 403, 403, 403, 403, 403, 200, 401, 403, 403, 403, 403, 403, 403, 200];
-    const MANAGED_INVITE: [u16; 17] = [401, 401, 403, 403, 404, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403];
+    const OWN_ORGANIZATION_ONLY: [u16; 17] =
+        [401, 401, 200, 200, 200, 200, 200, 200, 200, 401, 404, 404, 404, 404, 404, 404, 404];
+    const SUPER_USERS: [u16; 17] =
+        [401, 401, 403, 403, 403, 403, 403, 403, 200, 401, 403, 403, 403, 403, 403, 403, 200];
+    const MANAGED_INVITE: [u16; 17] =
+        [401, 401, 403, 403, 404, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403];
     match function {
         "buildinfo" | "create_organization_with_admin" | "login" | "register" | "organization_by_invite" => [200; 17],
         // Public: the token or key names the account, whoever sends it (each call gets a fresh one).
         "start_reset_password" | "reset_password" | "verify_email" => [200; 17],
         "change_password" | "request_verification" | "pricing_status" => ANY_MEMBER,
         "web" => [404; 17],
-        "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users" | "list_organizations"
-        | "experience_domains" | "list_teams" => ANY_MEMBER,
+        "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users"
+        | "list_organizations" | "experience_domains" | "list_teams" => ANY_MEMBER,
         // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).
         "send_invites" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 400, 400, 400, 400, 403],
         "switch_organization" | "get_organization" => OWN_ORGANIZATION_ONLY,
@@ -96,9 +99,15 @@ fn expected(function: &str) -> [u16; 17] {
         // A new first name for someone else: admins only (the team manager: 403).
         "update_user" => [401, 401, 404, 404, 403, 404, 200, 200, 404, 401, 404, 404, 404, 404, 404, 404, 404],
         // Dataset manager rights: admins only.
-        "bulk_edit_teams_and_permissions" => [401, 401, 403, 403, 403, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
-        "bulk_change_experiences" => [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
-        "users_by_experience" | "create_team" | "list_credit_transactions" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403],
+        "bulk_edit_teams_and_permissions" => {
+            [401, 401, 403, 403, 403, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403]
+        }
+        "bulk_change_experiences" => {
+            [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403]
+        }
+        "users_by_experience" | "create_team" | "list_credit_transactions" => {
+            [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403]
+        }
         "list_team_members" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
         "delete_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
         // A's identities are members already (409); B's join A with A's invite: what an invite is for.
@@ -142,7 +151,9 @@ async fn session_in(env: &TestEnv, email: &str, organization: &str) -> String {
     if response.body["user"]["organization"] == organization {
         return session;
     }
-    let switched = env.request("POST", &format!("/api/auth/switchOrganization/{organization}"), None, &Auth::Bearer(session)).await;
+    let switched = env
+        .request("POST", &format!("/api/auth/switchOrganization/{organization}"), None, &Auth::Bearer(session))
+        .await;
     assert_eq!(switched.status, 200, "{:?}", switched.body);
     switched.body["token"].as_str().unwrap().to_owned()
 }
@@ -186,7 +197,13 @@ async fn prepare() -> World {
     let blue = env.team(&owner.auth(), "Blue").await;
     let target = env.member(&owner, "Tia", "Target", &[(&red, false)]).await;
     let recovering = env.member(&owner, "Rico", "Recovering", &[]).await;
-    let mut callers = vec![Caller { kind: Kind::Anonymous, foreign: false, email: String::new(), organization: String::new(), session: None }];
+    let mut callers = vec![Caller {
+        kind: Kind::Anonymous,
+        foreign: false,
+        email: String::new(),
+        organization: String::new(),
+        session: None,
+    }];
     for kind in KINDS {
         let (email, session) = match kind {
             Kind::Owner => (owner.email.clone(), owner.session.clone()),
@@ -218,12 +235,24 @@ async fn prepare() -> World {
                 (member.email, member.session)
             }
         };
-        callers.push(Caller { kind, foreign: false, email, organization: HOME_ORGANIZATION.into(), session: Some(session) });
+        callers.push(Caller {
+            kind,
+            foreign: false,
+            email,
+            organization: HOME_ORGANIZATION.into(),
+            session: Some(session),
+        });
     }
 
     // Organization B: the same kinds of caller, from another organization.
     let owner_b = env.create_organization(&organization_name("Other Lab")).await;
-    let owner_b_caller = Caller { kind: Kind::Owner, foreign: true, email: owner_b.email.clone(), organization: owner_b.organization.clone(), session: Some(owner_b.session.clone()) };
+    let owner_b_caller = Caller {
+        kind: Kind::Owner,
+        foreign: true,
+        email: owner_b.email.clone(),
+        organization: owner_b.organization.clone(),
+        session: Some(owner_b.session.clone()),
+    };
     let red_b = env.team(&owner_b.auth(), "Red").await;
     let blue_b = env.team(&owner_b.auth(), "Blue").await;
     for kind in KINDS {
@@ -249,7 +278,13 @@ async fn prepare() -> World {
             }
             (email, session)
         };
-        callers.push(Caller { kind, foreign: true, email, organization: owner_b.organization.clone(), session: Some(session) });
+        callers.push(Caller {
+            kind,
+            foreign: true,
+            email,
+            organization: owner_b.organization.clone(),
+            session: Some(session),
+        });
     }
     World {
         env,
@@ -276,7 +311,8 @@ fn route_order() -> Vec<&'static devstack::events::Sample> {
 
 #[tokio::test]
 async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_change_nothing() {
-    let World { env, owner_a_email, setup, organization_a_name, red, target_id, recovering_email, mut callers } = prepare().await;
+    let World { env, owner_a_email, setup, organization_a_name, red, target_id, recovering_email, mut callers } =
+        prepare().await;
     let env = &env;
     let covered: BTreeSet<&str> = route_order().iter().map(|s| s.function).collect();
     let routes: BTreeSet<&str> = ALL.iter().map(|op| op.name).collect();
@@ -300,21 +336,37 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
             let caller = &callers[index];
             let expected_status = statuses[index];
             // Fresh targets for calls that use them up.
-            let token = if sample.function == "join_organization" { invite(env, &setup, json!({})).await.2 } else { shared_invite.2.clone() };
+            let token = if sample.function == "join_organization" {
+                invite(env, &setup, json!({})).await.2
+            } else {
+                shared_invite.2.clone()
+            };
             let invite_id = if matches!(sample.function, "revoke_invite" | "resend_invite") {
                 invite(env, &setup, json!({})).await.1
             } else {
                 shared_invite.1.clone()
             };
-            let spare_team = if sample.function == "delete_team" { env.team(&setup, &format!("Spare {}", unique())).await } else { String::new() };
+            let spare_team = if sample.function == "delete_team" {
+                env.team(&setup, &format!("Spare {}", unique())).await
+            } else {
+                String::new()
+            };
             // A new address each: mail requests are throttled per address.
             let email = if matches!(sample.function, "create_organization" | "start_reset_password") {
                 format!("new-owner-{}@example.org", unique())
             } else {
                 owner_a_email.clone()
             };
-            let reset_token = if sample.function == "reset_password" { env.seed_password_reset(&recovering_email).await } else { String::new() };
-            let verify_key = if sample.function == "verify_email" { env.seed_email_verification(&recovering_email).await } else { String::new() };
+            let reset_token = if sample.function == "reset_password" {
+                env.seed_password_reset(&recovering_email).await
+            } else {
+                String::new()
+            };
+            let verify_key = if sample.function == "verify_email" {
+                env.seed_email_verification(&recovering_email).await
+            } else {
+                String::new()
+            };
             let auth = match (sample.function, caller.kind) {
                 // Logging out ends the presented session: a fresh one (a deactivated identity cannot log in).
                 ("logout" | "logout_everywhere", kind) if !matches!(kind, Kind::Anonymous | Kind::Deactivated) => {
@@ -343,7 +395,8 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 path = format!("{path}?{}", fill(sample.query, &values));
             }
             let method = if op.method == "ANY" { "GET" } else { op.method };
-            let body: Option<Value> = sample.body.map(|b| serde_json::from_str(&fill(b, &values)).expect("sample bodies are JSON"));
+            let body: Option<Value> =
+                sample.body.map(|b| serde_json::from_str(&fill(b, &values)).expect("sample bodies are JSON"));
             let what = format!("{}: {method} {path}", caller.label());
 
             calls += 1;

@@ -30,7 +30,9 @@ async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account(
     // The losers are told the address is taken. On a heavily loaded machine DynamoDB Local may answer
     // some of the 50 too slowly for the SDK's timeouts: those get the retryable 503, never anything else.
     assert!(
-        answers.iter().all(|(s, c)| *s == 200 || (*s, c.as_str()) == (409, "user.email.alreadyInUse") || (*s, c.as_str()) == (503, "service.unavailable")),
+        answers.iter().all(|(s, c)| *s == 200
+            || (*s, c.as_str()) == (409, "user.email.alreadyInUse")
+            || (*s, c.as_str()) == (503, "service.unavailable")),
         "{answers:?}"
     );
     let unavailable = answers.iter().filter(|(s, _)| *s == 503).count();
@@ -72,23 +74,34 @@ async fn an_invite_accept_racing_the_daily_cleanup_ends_consistent_either_way() 
         let email = address("accepting");
         let token = invite(&env, &owner.auth(), &email).await;
         let later = accounts::ids::now_millis() + 22 * DAY;
-        let (accepted, cleaned) = tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
-            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-            accounts::domain::invites::maintain(&env.app, later).await
-        });
+        let (accepted, cleaned) =
+            tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
+                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                accounts::domain::invites::maintain(&env.app, later).await
+            });
         cleaned.expect("the daily job does not fail");
         let scan = env.scan().await;
         let users = scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count();
         let accounts = scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count();
-        let invites: Vec<String> = scan.iter().filter(|i| text(i, "entity") == "Invite" && text(i, "email") == email).map(|i| text(i, "state")).collect();
-        let guards = scan.iter().filter(|i| text(i, "entity") == "InviteEmailGuard" && text(i, "email") == email).count();
+        let invites: Vec<String> = scan
+            .iter()
+            .filter(|i| text(i, "entity") == "Invite" && text(i, "email") == email)
+            .map(|i| text(i, "state"))
+            .collect();
+        let guards =
+            scan.iter().filter(|i| text(i, "entity") == "InviteEmailGuard" && text(i, "email") == email).count();
         assert_eq!(guards, 0, "the guard goes with the accept or with the cleanup");
         if accepted.status == 200 {
             assert_eq!((users, accounts), (1, 1), "delay {delay_ms} ms");
             assert!(invites.is_empty() || invites == ["accepted"], "{invites:?}");
             outcomes.push("accepted");
         } else {
-            assert!(matches!(accepted.status, 404 | 410), "delay {delay_ms} ms: {} {:?}", accepted.status, accepted.body);
+            assert!(
+                matches!(accepted.status, 404 | 410),
+                "delay {delay_ms} ms: {} {:?}",
+                accepted.status,
+                accepted.body
+            );
             assert_eq!((users, accounts), (0, 0), "delay {delay_ms} ms: a refused accept leaves nothing");
             assert!(invites.is_empty(), "the job deleted the invite: {invites:?}");
             outcomes.push("cleaned");
@@ -104,22 +117,27 @@ async fn an_invite_accept_racing_the_daily_cleanup_ends_consistent_either_way() 
 #[tokio::test]
 async fn an_invite_accept_racing_the_daily_reminders_succeeds_and_ends_consistent() {
     // Used invites are kept 30 days here, so the job at day 12.5 reminds but deletes nothing.
-    let env = TestEnv::with_config(|config| config.invite_retention = std::time::Duration::from_secs(30 * 24 * 3600)).await;
+    let env =
+        TestEnv::with_config(|config| config.invite_retention = std::time::Duration::from_secs(30 * 24 * 3600)).await;
     let owner = env.create_organization(&organization_name("Reminded Lab")).await;
     for delay_ms in [0u64, 50, 150, 400] {
         let email = address("reminded");
         let token = invite(&env, &owner.auth(), &email).await;
         let reminder_time = accounts::ids::now_millis() + 12 * DAY + DAY / 2;
-        let (accepted, job) = tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
-            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-            accounts::domain::invites::maintain(&env.app, reminder_time).await
-        });
+        let (accepted, job) =
+            tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
+                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                accounts::domain::invites::maintain(&env.app, reminder_time).await
+            });
         assert_eq!(accepted.status, 200, "delay {delay_ms} ms: {:?}", accepted.body);
         assert_eq!(job.expect("the daily job does not fail").deleted, 0);
         let scan = env.scan().await;
         let invite = scan.iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == email).unwrap();
         assert_eq!(text(invite, "state"), "accepted");
-        assert!(!invite.contains_key("remindPartition") && !invite.contains_key("remindAt"), "an accepted invite is never reminded again");
+        assert!(
+            !invite.contains_key("remindPartition") && !invite.contains_key("remindAt"),
+            "an accepted invite is never reminded again"
+        );
         env.check_invariants().await;
     }
 }

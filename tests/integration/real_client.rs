@@ -39,6 +39,11 @@ async fn the_webknossos_python_client_manages_users_and_teams() {
     let token = token(&env, &owner.auth()).await;
     run_client("check_users_and_teams.py", &env, &token, &[("MEMBER_ID", member.user_id.as_str())]).await;
     let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
-    let team = stored["teams"].as_array().unwrap().iter().find(|t| t["name"] == "Client Team").expect("assigned by the client");
+    let team = stored["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Client Team")
+        .expect("assigned by the client");
     assert_eq!(team["isTeamManager"], true);
 }

@@ -21,7 +21,10 @@ async fn each_role_gets_exactly_its_rights() {
     let red_manager = env.member(&owner, "Rita", "Redmanager", &[(&red, true)]).await;
     let blue_manager = env.member(&owner, "Bert", "Bluemanager", &[(&blue, true)]).await;
     let dataset_manager = env.member(&owner, "Dan", "Datasets", &[(&red, false)]).await;
-    assert_eq!(env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await.status, 200);
+    assert_eq!(
+        env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await.status,
+        200
+    );
     let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
     let deactivated = env.member(&owner, "Dee", "Deactivated", &[(&red, true)]).await;
     let target = env.member(&owner, "Tia", "Target", &[(&red, false)]).await;
@@ -50,9 +53,19 @@ async fn each_role_gets_exactly_its_rights() {
         for (case, status) in cases.iter().zip(expected) {
             let before = env.scan().await;
             let response = env.request(case.method, &case.path, case.body.clone(), &auth).await;
-            assert_eq!(response.status, status, "{who}: {} {} {:?} -> {:?}", case.method, case.path, case.body, response.body);
+            assert_eq!(
+                response.status, status,
+                "{who}: {} {} {:?} -> {:?}",
+                case.method, case.path, case.body, response.body
+            );
             if status != 200 {
-                assert_eq!(env.scan().await, before, "{who}: a refused {} {} changed the table", case.method, case.path);
+                assert_eq!(
+                    env.scan().await,
+                    before,
+                    "{who}: a refused {} {} changed the table",
+                    case.method,
+                    case.path
+                );
             }
         }
         // Undo what the allowed changes did, so every caller meets the same state.
@@ -82,7 +95,10 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
     let red_manager = env.member(&owner, "Rita", "Redmanager", &[(&red, true)]).await;
     let blue_manager = env.member(&owner, "Bert", "Bluemanager", &[(&blue, true)]).await;
     let dataset_manager = env.member(&owner, "Dan", "Datasets", &[(&red, false)]).await;
-    assert_eq!(env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await.status, 200);
+    assert_eq!(
+        env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await.status,
+        200
+    );
     let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
     let deactivated = env.member(&owner, "Dee", "Deactivated", &[(&red, true)]).await;
     let to_deactivate = env.member(&owner, "Tod", "Todeactivate", &[(&red, false)]).await;
@@ -95,23 +111,74 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
     assert_eq!(env.patch_user(&deactivated.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
 
     let everyone: Vec<&str> = vec![
-        &owner.user_id, &admin.user_id, &other_admin.user_id, &red_manager.user_id, &blue_manager.user_id, &dataset_manager.user_id,
-        &member.user_id, &deactivated.user_id, &to_deactivate.user_id, &target.user_id, &pending_id,
+        &owner.user_id,
+        &admin.user_id,
+        &other_admin.user_id,
+        &red_manager.user_id,
+        &blue_manager.user_id,
+        &dataset_manager.user_id,
+        &member.user_id,
+        &deactivated.user_id,
+        &to_deactivate.user_id,
+        &target.user_id,
+        &pending_id,
     ];
     let red_members: Vec<&str> = vec![
-        &red_manager.user_id, &dataset_manager.user_id, &member.user_id, &deactivated.user_id, &to_deactivate.user_id, &target.user_id, &pending_id,
+        &red_manager.user_id,
+        &dataset_manager.user_id,
+        &member.user_id,
+        &deactivated.user_id,
+        &to_deactivate.user_id,
+        &target.user_id,
+        &pending_id,
     ];
     let manager_of_red = json!([{"id": default_team}, {"id": red, "isTeamManager": true}]);
     // (who, auth, expected statuses in the order of `actions` below, users seen, teams seen)
     let callers: Vec<(&str, Auth, [u16; 9], Vec<&str>, Vec<&str>)> = vec![
-        ("owner", owner.auth(), [200, 200, 200, 200, 200, 200, 200, 200, 200], everyone.clone(), vec!["Blue", "Default", "Red", "Throwaway"]),
+        (
+            "owner",
+            owner.auth(),
+            [200, 200, 200, 200, 200, 200, 200, 200, 200],
+            everyone.clone(),
+            vec!["Blue", "Default", "Red", "Throwaway"],
+        ),
         // Admins differ from the owner in one rule: only the owner grants the right to delete the organization.
-        ("admin", admin.auth(), [200, 200, 200, 403, 200, 200, 200, 200, 200], everyone.clone(), vec!["Blue", "Default", "Red", "Throwaway"]),
-        ("team manager of the user's team", red_manager.auth(), [200, 403, 403, 404, 200, 200, 403, 200, 200], red_members.clone(), vec!["Default", "Red"]),
-        ("team manager of another team", blue_manager.auth(), [404, 404, 404, 404, 404, 404, 403, 200, 200], vec![&blue_manager.user_id], vec!["Blue", "Default"]),
+        (
+            "admin",
+            admin.auth(),
+            [200, 200, 200, 403, 200, 200, 200, 200, 200],
+            everyone.clone(),
+            vec!["Blue", "Default", "Red", "Throwaway"],
+        ),
+        (
+            "team manager of the user's team",
+            red_manager.auth(),
+            [200, 403, 403, 404, 200, 200, 403, 200, 200],
+            red_members.clone(),
+            vec!["Default", "Red"],
+        ),
+        (
+            "team manager of another team",
+            blue_manager.auth(),
+            [404, 404, 404, 404, 404, 404, 403, 200, 200],
+            vec![&blue_manager.user_id],
+            vec!["Blue", "Default"],
+        ),
         // Bulk edits are for admins and team managers: others are refused whatever the target (403).
-        ("dataset manager", dataset_manager.auth(), [404, 404, 404, 404, 404, 403, 403, 200, 200], vec![&dataset_manager.user_id], vec!["Default", "Red"]),
-        ("member", member.auth(), [404, 404, 404, 404, 404, 403, 403, 200, 200], vec![&member.user_id], vec!["Default", "Red"]),
+        (
+            "dataset manager",
+            dataset_manager.auth(),
+            [404, 404, 404, 404, 404, 403, 403, 200, 200],
+            vec![&dataset_manager.user_id],
+            vec!["Default", "Red"],
+        ),
+        (
+            "member",
+            member.auth(),
+            [404, 404, 404, 404, 404, 403, 403, 200, 200],
+            vec![&member.user_id],
+            vec!["Default", "Red"],
+        ),
         ("deactivated", deactivated.auth(), [401; 9], vec![], vec![]),
     ];
     for (who, auth, expected, users_seen, teams_seen) in callers {
@@ -122,7 +189,11 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
             ("PATCH", format!("/api/users/{}", target.user_id), Some(json!({"isAdmin": true}))),
             ("PATCH", format!("/api/users/{}", other_admin.user_id), Some(json!({"mayDeleteOrganization": true}))),
             ("PATCH", format!("/api/users/{}", target.user_id), Some(json!({"teams": manager_of_red}))),
-            ("PATCH", "/api/users/teamsAndPermissions".into(), Some(json!({"userIds": [to_deactivate.user_id], "teams": manager_of_red}))),
+            (
+                "PATCH",
+                "/api/users/teamsAndPermissions".into(),
+                Some(json!({"userIds": [to_deactivate.user_id], "teams": manager_of_red})),
+            ),
             ("DELETE", format!("/api/teams/{throwaway}"), None),
             ("GET", "/api/users".into(), None),
             ("GET", "/api/teams".into(), None),
@@ -135,14 +206,20 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
                 assert!(!response.error_code().is_empty(), "{who}: {method} {path}: a clear error code");
                 assert_eq!(env.scan().await, before, "{who}: a refused {method} {path} changed the table");
             } else if path == "/api/users" {
-                let mut seen: Vec<&str> = response.body.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+                let mut seen: Vec<&str> =
+                    response.body.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
                 seen.sort();
                 let mut wanted = users_seen.clone();
                 wanted.sort();
                 assert_eq!(seen, wanted, "{who}: GET /api/users");
             } else if path == "/api/teams" {
-                let seen: Vec<&str> = response.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-                let wanted: Vec<&str> = teams_seen.iter().copied().filter(|t| *t != "Throwaway" || status != 200 || expected[6] != 200).collect();
+                let seen: Vec<&str> =
+                    response.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+                let wanted: Vec<&str> = teams_seen
+                    .iter()
+                    .copied()
+                    .filter(|t| *t != "Throwaway" || status != 200 || expected[6] != 200)
+                    .collect();
                 assert_eq!(seen, wanted, "{who}: GET /api/teams");
             }
         }
@@ -161,7 +238,10 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
             assert_eq!(reset.status, 200, "reset after {who}: {:?}", reset.body);
         }
         if expected[6] != 200 {
-            assert_eq!(env.request("DELETE", &format!("/api/teams/{throwaway}"), None, &owner.auth()).await.status, 200);
+            assert_eq!(
+                env.request("DELETE", &format!("/api/teams/{throwaway}"), None, &owner.auth()).await.status,
+                200
+            );
         }
     }
 }

@@ -54,7 +54,14 @@ impl Run<'_> {
     }
 
     /// A call whose answer is the token at `field` (checked against the other secrets, not itself).
-    async fn call_returning(&mut self, what: &str, method: &str, path: &str, body: Option<Value>, auth: &Auth) -> String {
+    async fn call_returning(
+        &mut self,
+        what: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        auth: &Auth,
+    ) -> String {
         let response = self.env.request(method, path, body, auth).await;
         assert_eq!(response.status, 200, "{what}: {:?}", response.body);
         let token = response.body["token"].as_str().unwrap().to_owned();
@@ -63,7 +70,14 @@ impl Run<'_> {
     }
 
     async fn login(&mut self, email: &str, password: &str) -> String {
-        self.call_returning("login", "POST", "/api/auth/login", Some(json!({"email": email, "password": password})), &Auth::None).await
+        self.call_returning(
+            "login",
+            "POST",
+            "/api/auth/login",
+            Some(json!({"email": email, "password": password})),
+            &Auth::None,
+        )
+        .await
     }
 }
 
@@ -80,7 +94,10 @@ fn encodings(secret: &str) -> Vec<String> {
         STANDARD.encode(secret),
         URL_SAFE_NO_PAD.encode(secret),
         serde_json::to_string(secret).unwrap().trim_matches('"').to_owned(),
-        secret.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect(),
+        secret
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect(),
         secret.bytes().map(|b| format!("{b:02x}")).collect(),
     ];
     forms.retain(|f| f.len() >= 8);
@@ -115,7 +132,15 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     let owner_email = format!("owner-{}@example.org", &accounts::ids::new_object_id()[..10]);
     env.home_organization_for(&owner_email).await;
     let other_email = format!("other-{}@example.org", &accounts::ids::new_object_id()[..10]);
-    let signed_up = run.call("sign-up", "POST", "/api/auth/createOrganizationWithAdmin", Some(signup_form(&other_email, &organization_name("Other"))), &Auth::None).await;
+    let signed_up = run
+        .call(
+            "sign-up",
+            "POST",
+            "/api/auth/createOrganizationWithAdmin",
+            Some(signup_form(&other_email, &organization_name("Other"))),
+            &Auth::None,
+        )
+        .await;
     let _other_organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();
 
     let owner_session = run.login(&owner_email, PASSWORD).await;
@@ -128,10 +153,21 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     // (accepted by joining), one resent, one left pending.
     let newcomer = format!("ivy-{}@example.org", &accounts::ids::new_object_id()[..10]);
     let pending = format!("pat-{}@example.org", &accounts::ids::new_object_id()[..10]);
-    let sent = run.call("invites", "POST", "/api/auth/sendInvites", Some(json!({"recipients": [newcomer, other_email, pending], "autoActivate": true})), &owner).await;
+    let sent = run
+        .call(
+            "invites",
+            "POST",
+            "/api/auth/sendInvites",
+            Some(json!({"recipients": [newcomer, other_email, pending], "autoActivate": true})),
+            &owner,
+        )
+        .await;
     assert!(sent.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"), "{:?}", sent.body);
     let listed = run.call("invite list", "GET", "/api/invites", None, &owner).await;
-    let pending_id = listed.body.as_array().unwrap().iter().find(|i| i["email"] == pending.as_str()).unwrap()["id"].as_str().unwrap().to_owned();
+    let pending_id = listed.body.as_array().unwrap().iter().find(|i| i["email"] == pending.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     run.call("resend", "POST", &format!("/api/invites/{pending_id}/resend"), Some(json!({})), &owner).await;
     // The table while the invites and the owner's personal token are all there (their nonces).
     let mut table = unlogged(env.scan()).await;
@@ -145,21 +181,34 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     }
     assert_eq!(invite_tokens.len(), 4, "three invites and a resend");
     let newcomer_invite = invite_token(&unlogged(mails_to(&newcomer)).await.pop().unwrap());
-    let other_invite = invite_token(&unlogged(mails_to(&other_email)).await.into_iter().rfind(|m| m.text.contains("/invite/")).unwrap());
+    let other_invite = invite_token(
+        &unlogged(mails_to(&other_email)).await.into_iter().rfind(|m| m.text.contains("/invite/")).unwrap(),
+    );
     run.call("invite shown", "GET", &format!("/api/organizations/byInvite/{newcomer_invite}"), None, &Auth::None).await;
     let mut register = signup_form(&newcomer, "ignored");
     register["inviteToken"] = json!(newcomer_invite);
     let registered = run.call("register by invite", "POST", "/api/auth/register", Some(register), &Auth::None).await;
     let newcomer_id = registered.body["id"].as_str().unwrap().to_owned();
-    let used = run.call("used invite", "GET", &format!("/api/organizations/byInvite/{newcomer_invite}"), None, &Auth::None).await;
+    let used = run
+        .call("used invite", "GET", &format!("/api/organizations/byInvite/{newcomer_invite}"), None, &Auth::None)
+        .await;
     assert_eq!(used.status, 410);
     let other_session = run.login(&other_email, PASSWORD).await;
     let other = Auth::Bearer(other_session.clone());
     run.call("join", "POST", &format!("/api/auth/joinOrganization/{other_invite}"), Some(json!({})), &other).await;
-    let switched = run.call_returning("switch", "POST", &format!("/api/auth/switchOrganization/{}", tests::HOME_ORGANIZATION), Some(json!({})), &other).await;
+    let switched = run
+        .call_returning(
+            "switch",
+            "POST",
+            &format!("/api/auth/switchOrganization/{}", tests::HOME_ORGANIZATION),
+            Some(json!({})),
+            &other,
+        )
+        .await;
 
     // Self-registration, users, a password change, a failed login, logouts.
-    let mut self_registered = signup_form(&format!("sam-{}@example.org", &accounts::ids::new_object_id()[..10]), "ignored");
+    let mut self_registered =
+        signup_form(&format!("sam-{}@example.org", &accounts::ids::new_object_id()[..10]), "ignored");
     self_registered["firstName"] = json!("Sam");
     run.call("register", "POST", "/api/auth/register", Some(self_registered), &Auth::None).await;
     run.call("users", "GET", "/api/users", None, &owner).await;
@@ -168,31 +217,71 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     let newcomer_auth = Auth::Bearer(newcomer_session.clone());
     let newcomer_token = run.call_returning("token", "GET", "/api/auth/token", None, &newcomer_auth).await;
     let change = json!({"password": new_password, "currentPassword": PASSWORD});
-    let changed = run.call("password change", "PATCH", &format!("/api/users/{newcomer_id}"), Some(change), &newcomer_auth).await;
+    let changed =
+        run.call("password change", "PATCH", &format!("/api/users/{newcomer_id}"), Some(change), &newcomer_auth).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     let wrong = json!({"password": "short", "currentPassword": wrong_password});
-    run.call("password change, wrong current", "PATCH", &format!("/api/users/{newcomer_id}"), Some(wrong), &Auth::Bearer(switched.clone())).await;
+    run.call(
+        "password change, wrong current",
+        "PATCH",
+        &format!("/api/users/{newcomer_id}"),
+        Some(wrong),
+        &Auth::Bearer(switched.clone()),
+    )
+    .await;
     run.call("old session", "GET", "/api/user", None, &newcomer_auth).await;
-    let failed = run.call("failed login", "POST", "/api/auth/login", Some(json!({"email": newcomer, "password": wrong_password})), &Auth::None).await;
+    let failed = run
+        .call(
+            "failed login",
+            "POST",
+            "/api/auth/login",
+            Some(json!({"email": newcomer, "password": wrong_password})),
+            &Auth::None,
+        )
+        .await;
     assert_eq!(failed.status, 401);
     let newcomer_again = run.login(&newcomer, new_password).await;
     // Recovery: a reset requested and followed, a verification link asked for and followed, a password
     // change. The reset and verification items are in the table only until used: snapshot it first.
     let reset_password = "a reset password for the owner";
     let changed_password = "a changed password for the owner";
-    run.call("reset requested", "POST", "/api/auth/startResetPassword", Some(json!({"email": owner_email})), &Auth::None).await;
+    run.call(
+        "reset requested",
+        "POST",
+        "/api/auth/startResetPassword",
+        Some(json!({"email": owner_email})),
+        &Auth::None,
+    )
+    .await;
     let owner_account = unlogged(env.account_id(&owner_email)).await;
-    let reset_token = unlogged(tests::link_token(&owner_email, "finishResetPassword?token=", &owner_account)).await.expect("the reset mail");
+    let reset_token = unlogged(tests::link_token(&owner_email, "finishResetPassword?token=", &owner_account))
+        .await
+        .expect("the reset mail");
     run.call("verification asked", "POST", "/api/verifyEmail", Some(json!({})), &other).await;
     let other_account = unlogged(env.account_id(&other_email)).await;
-    let verify_key = unlogged(tests::link_token(&other_email, "/verifyEmail/", &other_account)).await.expect("the verification mail");
+    let verify_key = unlogged(tests::link_token(&other_email, "/verifyEmail/", &other_account))
+        .await
+        .expect("the verification mail");
     table.extend(unlogged(env.scan()).await);
     let reset = json!({"token": reset_token, "password": {"password1": reset_password, "password2": reset_password}});
     assert_eq!(run.call("reset", "POST", "/api/auth/resetPassword", Some(reset), &Auth::None).await.status, 200);
-    assert_eq!(run.call("verify", "POST", &format!("/api/verifyEmail/{verify_key}"), Some(json!({})), &Auth::None).await.status, 200);
+    assert_eq!(
+        run.call("verify", "POST", &format!("/api/verifyEmail/{verify_key}"), Some(json!({})), &Auth::None)
+            .await
+            .status,
+        200
+    );
     let owner_after_reset = run.login(&owner_email, reset_password).await;
     let change = json!({"oldPassword": reset_password, "password": {"password1": changed_password, "password2": changed_password}});
-    let owner_after_change = run.call_returning("change password", "POST", "/api/auth/changePassword", Some(change), &Auth::Bearer(owner_after_reset.clone())).await;
+    let owner_after_change = run
+        .call_returning(
+            "change password",
+            "POST",
+            "/api/auth/changePassword",
+            Some(change),
+            &Auth::Bearer(owner_after_reset.clone()),
+        )
+        .await;
     run.call("logout", "POST", "/api/auth/logout", Some(json!({})), &Auth::Bearer(newcomer_again.clone())).await;
     run.call("logout everywhere", "POST", "/api/auth/logoutEverywhere", Some(json!({})), &other).await;
     run.call("revoke token", "DELETE", "/api/auth/token", None, &Auth::Token(owner_token.clone())).await;
@@ -214,9 +303,9 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
         ("reset password", reset_password),
         ("changed password", changed_password),
     ]
-        .into_iter()
-        .map(|(what, s)| (what.to_owned(), s.to_owned()))
-        .collect();
+    .into_iter()
+    .map(|(what, s)| (what.to_owned(), s.to_owned()))
+    .collect();
     for item in &table {
         for attribute in ["passwordHash", "nonce", "tokenHash", "keyHash"] {
             let value = text(item, attribute);
@@ -230,10 +319,30 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
         }
     }
     assert!(secrets.iter().any(|(what, _)| what.starts_with("passwordHash")), "the table has password hashes");
-    assert!(secrets.iter().filter(|(what, _)| what.starts_with("nonce")).count() >= 4, "personal token and invite nonces");
-    assert!(secrets.iter().any(|(what, _)| what.starts_with("keyHash")) && secrets.iter().any(|(what, _)| what == "tokenHash of PasswordReset"), "reset and verification hashes");
-    let sessions = [&owner_session, &other_session, &switched, &newcomer_session, &newcomer_again, &owner_after_reset, &owner_after_change];
-    for token in sessions.iter().copied().chain([&owner_token, &newcomer_token, &reset_token, &verify_key]).chain(invite_tokens.iter()) {
+    assert!(
+        secrets.iter().filter(|(what, _)| what.starts_with("nonce")).count() >= 4,
+        "personal token and invite nonces"
+    );
+    assert!(
+        secrets.iter().any(|(what, _)| what.starts_with("keyHash"))
+            && secrets.iter().any(|(what, _)| what == "tokenHash of PasswordReset"),
+        "reset and verification hashes"
+    );
+    let sessions = [
+        &owner_session,
+        &other_session,
+        &switched,
+        &newcomer_session,
+        &newcomer_again,
+        &owner_after_reset,
+        &owner_after_change,
+    ];
+    for token in sessions
+        .iter()
+        .copied()
+        .chain([&owner_token, &newcomer_token, &reset_token, &verify_key])
+        .chain(invite_tokens.iter())
+    {
         for part in token_secrets(token) {
             secrets.push((format!("token {}", &token[..10]), part));
         }

@@ -18,7 +18,9 @@ async fn deactivate(env: &TestEnv, organization: &str, user_id: &str) {
 async fn login_returns_the_session_in_the_body_and_a_secure_cookie() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let response = env.post("/api/auth/login", json!({"email": owner.email.to_uppercase(), "password": PASSWORD}), &Auth::None).await;
+    let response = env
+        .post("/api/auth/login", json!({"email": owner.email.to_uppercase(), "password": PASSWORD}), &Auth::None)
+        .await;
     assert_eq!(response.status, 200);
     let token = response.body["token"].as_str().unwrap();
     assert_eq!(response.body["user"]["id"], owner.user_id.as_str());
@@ -112,11 +114,22 @@ async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64)
         text(guard, "accountId")
     };
     let user = User { account_id: account_id.clone(), ..user };
-    env.app.db.client.put_item().table_name(&env.table).set_item(Some(accounts::store::to_item(&user))).send().await.unwrap();
+    env.app
+        .db
+        .client
+        .put_item()
+        .table_name(&env.table)
+        .set_item(Some(accounts::store::to_item(&user)))
+        .send()
+        .await
+        .unwrap();
     let account = Key::account(&account_id);
     let identities = AttributeValue::M(
-        [(owner.organization.clone(), AttributeValue::S(owner.user_id.clone())), (other.organization.clone(), AttributeValue::S(user_id.clone()))]
-            .into(),
+        [
+            (owner.organization.clone(), AttributeValue::S(owner.user_id.clone())),
+            (other.organization.clone(), AttributeValue::S(user_id.clone())),
+        ]
+        .into(),
     );
     env.set_attribute(&account.pk, &account.sk, "identities", identities).await;
     let counters = Key::organization(&other.organization);
@@ -132,15 +145,18 @@ async fn login_picks_the_last_used_identity_if_active_else_the_first_active_one(
     let bob = env.create_organization(&organization_name("Second")).await;
     let second_identity = add_identity(&env, &ada, &bob, accounts::ids::now_millis()).await;
     let login_organization = || async {
-        let response = env.post("/api/auth/login", json!({"email": ada.email, "password": PASSWORD}), &Auth::None).await;
+        let response =
+            env.post("/api/auth/login", json!({"email": ada.email, "password": PASSWORD}), &Auth::None).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
         response.body["user"]["organization"].as_str().unwrap().to_owned()
     };
     // Last used is the first organization (where the account was made).
     assert_eq!(login_organization().await, ada.organization);
-    let account_id = text(env.scan().await.iter().find(|i| text(i, "PK") == format!("EMAIL#{}", ada.email)).unwrap(), "accountId");
+    let account_id =
+        text(env.scan().await.iter().find(|i| text(i, "PK") == format!("EMAIL#{}", ada.email)).unwrap(), "accountId");
     let account = Key::account(&account_id);
-    env.set_attribute(&account.pk, &account.sk, "lastUsedOrganization", AttributeValue::S(bob.organization.clone())).await;
+    env.set_attribute(&account.pk, &account.sk, "lastUsedOrganization", AttributeValue::S(bob.organization.clone()))
+        .await;
     assert_eq!(login_organization().await, bob.organization);
     // The last used identity is deactivated: the first active one is chosen and remembered.
     deactivate(&env, &bob.organization, &second_identity).await;
@@ -155,7 +171,23 @@ async fn current_user_needs_a_valid_credential_and_records_activity() {
     let owner = env.create_organization(&organization_name("Lab")).await;
     let first = env.get("/api/v16/user", &owner.auth()).await;
     assert_eq!(first.status, 200);
-    for field in ["id", "email", "firstName", "lastName", "isAdmin", "isOrganizationOwner", "isDatasetManager", "isActive", "teams", "experiences", "lastActivity", "isAnonymous", "isEditable", "organization", "created"] {
+    for field in [
+        "id",
+        "email",
+        "firstName",
+        "lastName",
+        "isAdmin",
+        "isOrganizationOwner",
+        "isDatasetManager",
+        "isActive",
+        "teams",
+        "experiences",
+        "lastActivity",
+        "isAnonymous",
+        "isEditable",
+        "organization",
+        "created",
+    ] {
         assert!(first.body.get(field).is_some(), "user JSON lacks {field}");
     }
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -181,7 +213,11 @@ async fn the_personal_token_is_found_again_stored_only_as_a_hash_and_revocable()
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let token = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
-    assert_eq!(env.get("/api/v16/auth/token", &owner.auth()).await.body["token"], token.as_str(), "found, not created again");
+    assert_eq!(
+        env.get("/api/v16/auth/token", &owner.auth()).await.body["token"],
+        token.as_str(),
+        "found, not created again"
+    );
     assert!(!format!("{:?}", env.scan().await).contains(&token), "the token itself is never stored");
     let me = env.get("/api/user", &Auth::Token(token.clone())).await;
     assert_eq!(me.body["id"], owner.user_id.as_str());
@@ -203,7 +239,8 @@ async fn concurrent_token_requests_agree_on_one_token() {
     let owner = env.create_organization(&organization_name("Lab")).await;
     let auth = owner.auth();
     let requests = (0..8).map(|_| env.get("/api/auth/token", &auth));
-    let tokens: Vec<_> = futures_util::future::join_all(requests).await.into_iter().map(|r| r.body["token"].clone()).collect();
+    let tokens: Vec<_> =
+        futures_util::future::join_all(requests).await.into_iter().map(|r| r.body["token"].clone()).collect();
     assert!(tokens.iter().all(|t| *t == tokens[0] && t.is_string()), "{tokens:?}");
 }
 
@@ -256,7 +293,13 @@ async fn every_authenticated_route_refuses_missing_and_invalid_credentials_witho
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let before = env.scan().await;
-    let routes = [("GET", "/api/user"), ("GET", "/api/auth/token"), ("DELETE", "/api/auth/token"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/logoutEverywhere")];
+    let routes = [
+        ("GET", "/api/user"),
+        ("GET", "/api/auth/token"),
+        ("DELETE", "/api/auth/token"),
+        ("POST", "/api/auth/logout"),
+        ("POST", "/api/auth/logoutEverywhere"),
+    ];
     for (method, path) in routes {
         for (auth, code) in [
             (Auth::None, "auth.required"),

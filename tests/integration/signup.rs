@@ -5,7 +5,8 @@ use tests::{Auth, PASSWORD, TestEnv, organization_name, signup_form, text};
 async fn creating_an_organization_makes_its_owner_team_and_account_in_one_go() {
     let env = TestEnv::new().await;
     let name = organization_name("Sample Lab");
-    let response = env.post("/api/auth/createOrganizationWithAdmin", signup_form("  Ada@Example.ORG ", &name), &Auth::None).await;
+    let response =
+        env.post("/api/auth/createOrganizationWithAdmin", signup_form("  Ada@Example.ORG ", &name), &Auth::None).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     let organization = &response.body["organization"];
     let user = &response.body["user"];
@@ -54,15 +55,33 @@ async fn an_explicit_organization_id_is_used_and_must_be_free() {
 #[tokio::test]
 async fn an_email_can_own_only_one_account() {
     let env = TestEnv::new().await;
-    let first = env.post("/api/auth/createOrganizationWithAdmin", signup_form("ada@example.org", &organization_name("A")), &Auth::None).await;
+    let first = env
+        .post(
+            "/api/auth/createOrganizationWithAdmin",
+            signup_form("ada@example.org", &organization_name("A")),
+            &Auth::None,
+        )
+        .await;
     assert_eq!(first.status, 200);
     let before = env.scan().await;
-    let again = env.post("/api/auth/createOrganizationWithAdmin", signup_form("ADA@example.org", &organization_name("B")), &Auth::None).await;
+    let again = env
+        .post(
+            "/api/auth/createOrganizationWithAdmin",
+            signup_form("ADA@example.org", &organization_name("B")),
+            &Auth::None,
+        )
+        .await;
     assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
     // Nothing of the second organization exists; only the throttle of the notice mailed to the address
     // (hardening.rs: the answer does not say the address has an account) was counted.
-    let without_throttles = |items: Vec<tests::Item>| items.into_iter().filter(|i| text(i, "entity") != "LoginThrottle").collect::<Vec<_>>();
-    assert_eq!(without_throttles(env.scan().await), without_throttles(before), "the second organization must not exist half-made");
+    let without_throttles = |items: Vec<tests::Item>| {
+        items.into_iter().filter(|i| text(i, "entity") != "LoginThrottle").collect::<Vec<_>>()
+    };
+    assert_eq!(
+        without_throttles(env.scan().await),
+        without_throttles(before),
+        "the second organization must not exist half-made"
+    );
 }
 
 #[tokio::test]
@@ -71,9 +90,13 @@ async fn concurrent_signups_with_one_email_make_exactly_one_account() {
     let attempts = (0..10).map(|i| {
         let env = &env;
         async move {
-            env.post("/api/auth/createOrganizationWithAdmin", signup_form("race@example.org", &format!("Race Lab {i}")), &Auth::None)
-                .await
-                .status
+            env.post(
+                "/api/auth/createOrganizationWithAdmin",
+                signup_form("race@example.org", &format!("Race Lab {i}")),
+                &Auth::None,
+            )
+            .await
+            .status
         }
     });
     let statuses = futures_util::future::join_all(attempts).await;
@@ -97,7 +120,10 @@ async fn every_bad_signup_gets_a_clear_4xx_and_writes_nothing() {
         (with("email", json!("not-an-email")), "user.email.invalid"),
         (with("email", json!("")), "user.email.invalid"),
         (with("password", json!({"password1": "short", "password2": "short"})), "user.password.tooShort"),
-        (with("password", json!({"password1": "long enough 1", "password2": "long enough 2"})), "user.password.mismatch"),
+        (
+            with("password", json!({"password1": "long enough 1", "password2": "long enough 2"})),
+            "user.password.mismatch",
+        ),
         (with("password", json!("a plain string")), "request.body.invalid"),
         (with("firstName", json!("   ")), "user.name.empty"),
         (with("lastName", json!(42)), "request.body.invalid"),

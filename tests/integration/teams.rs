@@ -36,7 +36,8 @@ async fn team_lists_show_your_teams_and_admins_all() {
     let member = env.member(&owner, "Max", "Member", &[(&red, false)]).await;
     let teams = env.get("/api/teams", &owner.auth()).await.body;
     assert_eq!(names(&teams), ["blue", "Default", "Red"]);
-    let marked: Vec<bool> = teams.as_array().unwrap().iter().map(|t| t["isOrganizationTeam"].as_bool().unwrap()).collect();
+    let marked: Vec<bool> =
+        teams.as_array().unwrap().iter().map(|t| t["isOrganizationTeam"].as_bool().unwrap()).collect();
     assert_eq!(marked, [false, true, false], "only the Default team is the organization's");
     assert_eq!(names(&env.get("/api/v16/teams", &member.auth()).await.body), ["Default", "Red"]);
     assert_eq!(names(&env.get("/api/teams?isEditable=true", &member.auth()).await.body), Vec::<String>::new());
@@ -61,13 +62,30 @@ async fn deleting_a_team_removes_it_from_every_member_and_leaves_nothing_behind(
         let user = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
         assert!(!user["teams"].as_array().unwrap().iter().any(|t| t["id"] == red.as_str()), "{user}");
     }
-    let leftovers: Vec<String> = env.scan().await.iter().map(|i| format!("{} {}", text(i, "SK"), text(i, "teamId"))).filter(|k| k.contains(&red)).collect();
+    let leftovers: Vec<String> = env
+        .scan()
+        .await
+        .iter()
+        .map(|i| format!("{} {}", text(i, "SK"), text(i, "teamId")))
+        .filter(|k| k.contains(&red))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(!names(&env.get("/api/teams", &owner.auth()).await.body).contains(&"Red".to_owned()));
     // The name is free again; deleting again finds nothing; the Default team cannot be deleted.
     env.team(&owner.auth(), "Red").await;
     assert_eq!(env.request("DELETE", &format!("/api/teams/{red}"), None, &owner.auth()).await.status, 404);
-    let default_team = env.get("/api/teams", &owner.auth()).await.body.as_array().unwrap().iter().find(|t| t["name"] == "Default").unwrap()["id"].as_str().unwrap().to_owned();
+    let default_team = env
+        .get("/api/teams", &owner.auth())
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Default")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let protected = env.request("DELETE", &format!("/api/teams/{default_team}"), None, &owner.auth()).await;
     assert_eq!((protected.status, protected.error_code()), (403, "team.organizationTeam"));
     assert_eq!(env.request("DELETE", "/api/teams/not-an-id", None, &owner.auth()).await.status, 404);
@@ -88,7 +106,13 @@ async fn a_teams_members_are_listed_with_roles_in_pages() {
     loop {
         let page = env.get(&path, &manager.auth()).await;
         assert_eq!(page.status, 200, "{:?}", page.body);
-        seen.extend(page.body.as_array().unwrap().iter().map(|m| (m["email"].as_str().unwrap().to_owned(), m["isTeamManager"].as_bool().unwrap())));
+        seen.extend(
+            page.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| (m["email"].as_str().unwrap().to_owned(), m["isTeamManager"].as_bool().unwrap())),
+        );
         match page.header("x-next-cursor") {
             Some(cursor) => path = format!("/api/teams/{red}/users?limit=2&cursor={cursor}"),
             None => break,
@@ -143,7 +167,9 @@ async fn deleting_a_team_takes_it_out_of_pending_invites() {
         "teamMemberships": [{"id": red, "isTeamManager": true}, {"id": blue, "isTeamManager": false}]});
     let sent = env.post("/api/auth/sendInvites", body, &owner.auth()).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
-    let invites = |scan: Vec<tests::Item>| -> Vec<tests::Item> { scan.into_iter().filter(|i| text(i, "entity") == "Invite").collect() };
+    let invites = |scan: Vec<tests::Item>| -> Vec<tests::Item> {
+        scan.into_iter().filter(|i| text(i, "entity") == "Invite").collect()
+    };
     let team_ids = |invite: &tests::Item| -> Vec<String> {
         match invite.get("teams") {
             Some(aws_sdk_dynamodb::types::AttributeValue::M(teams)) => {

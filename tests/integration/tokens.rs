@@ -43,8 +43,16 @@ fn with(claims: &Value, changes: Value) -> Value {
 /// A refusal: the status, WEBKNOSSOS's error JSON with a message and the stable code, no cookie set.
 fn assert_refused(response: &TestResponse, status: u16, codes: &[&str], what: &str) {
     assert_eq!(response.status, status, "{what}: {:?}", response.body);
-    assert!(codes.contains(&response.error_code()), "{what}: code {:?}, expected one of {codes:?}", response.error_code());
-    assert!(response.body["messages"][0]["error"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {:?}", response.body);
+    assert!(
+        codes.contains(&response.error_code()),
+        "{what}: code {:?}, expected one of {codes:?}",
+        response.error_code()
+    );
+    assert!(
+        response.body["messages"][0]["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: {:?}",
+        response.body
+    );
     assert!(response.header("set-cookie").is_none(), "{what}");
 }
 
@@ -90,7 +98,12 @@ async fn forged_tampered_and_out_of_date_session_tokens_are_refused() {
         ("truncated signature", format!("{header}.{payload}.{}", &signature[..signature.len() - 4])),
         ("another user id", tampered(json!({"sub": stranger.user_id}))),
         ("another organization", tampered(json!({"org": stranger.organization}))),
-        ("another user in another organization", tampered(json!({"sub": stranger_claims["sub"], "org": stranger_claims["org"], "sid": stranger_claims["sid"]}))),
+        (
+            "another user in another organization",
+            tampered(
+                json!({"sub": stranger_claims["sub"], "org": stranger_claims["org"], "sid": stranger_claims["sid"]}),
+            ),
+        ),
         ("another session epoch", tampered(json!({"epc": 7}))),
         ("a later expiry", tampered(json!({"exp": now() + 365 * 24 * 3600}))),
         ("expired an hour ago", signed(json!({"exp": now() - 3600}))),
@@ -167,7 +180,12 @@ async fn logout_everywhere_ends_sessions_and_personal_tokens() {
     let (session, token) = credentials(&env, &member).await;
     assert_eq!(env.post("/api/auth/logoutEverywhere", json!({}), &token).await.status, 200);
     for auth in [member.auth(), session, token] {
-        assert_refused(&env.get("/api/user", &auth).await, 401, &["auth.invalid"], &format!("{auth:?} after logoutEverywhere"));
+        assert_refused(
+            &env.get("/api/user", &auth).await,
+            401,
+            &["auth.invalid"],
+            &format!("{auth:?} after logoutEverywhere"),
+        );
     }
     assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200, "others are untouched");
 }
@@ -181,10 +199,20 @@ async fn deactivation_ends_sessions_and_personal_tokens() {
     let deactivated = env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await;
     assert_eq!(deactivated.status, 200, "{:?}", deactivated.body);
     for auth in [member.auth(), session.clone(), token.clone()] {
-        assert_refused(&env.get("/api/user", &auth).await, 401, &["user.deactivated"], &format!("{auth:?} after deactivation"));
+        assert_refused(
+            &env.get("/api/user", &auth).await,
+            401,
+            &["user.deactivated"],
+            &format!("{auth:?} after deactivation"),
+        );
     }
     // Refused on every route, not only GET /user.
-    assert_refused(&env.post("/api/auth/logoutEverywhere", json!({}), &token).await, 401, &["user.deactivated"], "deactivated token");
+    assert_refused(
+        &env.post("/api/auth/logoutEverywhere", json!({}), &token).await,
+        401,
+        &["user.deactivated"],
+        "deactivated token",
+    );
     assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200);
     // For good: reactivation brings none of them back; a new login works.
     assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
@@ -212,7 +240,11 @@ async fn a_team_manager_cannot_bring_back_a_deactivated_admin() {
     let plain = env.member(&owner, "Pia", "Plain", &[(&red, false)]).await;
     assert_eq!(env.patch_user(&plain.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
     assert_eq!(env.patch_user(&plain.user_id, json!({"isActive": true}), &manager.auth()).await.status, 200);
-    assert_eq!(env.patch_user(&admin.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200, "an admin may");
+    assert_eq!(
+        env.patch_user(&admin.user_id, json!({"isActive": true}), &owner.auth()).await.status,
+        200,
+        "an admin may"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +257,12 @@ async fn a_password_change_ends_sessions_and_personal_tokens() {
     let changed = env.patch_user(&member.user_id, change, &member.auth()).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     for auth in [member.auth(), session, token] {
-        assert_refused(&env.get("/api/user", &auth).await, 401, &["auth.invalid"], &format!("{auth:?} after a password change"));
+        assert_refused(
+            &env.get("/api/user", &auth).await,
+            401,
+            &["auth.invalid"],
+            &format!("{auth:?} after a password change"),
+        );
     }
     let again = env.login(&member.email, "a brand new password").await;
     assert_eq!(env.get("/api/user", &Auth::Bearer(again)).await.status, 200);
@@ -237,12 +274,19 @@ async fn organization_deletion_ends_sessions_and_personal_tokens() {
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "Del", "Eted", &[]).await;
     let (session, token) = credentials(&env, &member).await;
-    let owner_token = Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let owner_token =
+        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
     // Requested, not yet purged (the window before the purge): refused with organization.deleted.
     let organization = Key::organization(HOME_ORGANIZATION);
-    env.set_attribute(&organization.pk, &organization.sk, "deletionRequestedAt", AttributeValue::N(now().to_string())).await;
+    env.set_attribute(&organization.pk, &organization.sk, "deletionRequestedAt", AttributeValue::N(now().to_string()))
+        .await;
     for auth in [member.auth(), session.clone(), token.clone(), owner.auth(), owner_token.clone()] {
-        assert_refused(&env.get("/api/user", &auth).await, 401, &["organization.deleted"], &format!("{auth:?} while being deleted"));
+        assert_refused(
+            &env.get("/api/user", &auth).await,
+            401,
+            &["organization.deleted"],
+            &format!("{auth:?} while being deleted"),
+        );
     }
     // Withdrawn by hand, then deleted through the route: every credential is refused for good.
     env.app
@@ -256,9 +300,21 @@ async fn organization_deletion_ends_sessions_and_personal_tokens() {
         .send()
         .await
         .unwrap();
-    let deleted = env.request("DELETE", &format!("/api/organizations/{HOME_ORGANIZATION}"), Some(json!({"confirmation": "Home Lab"})), &owner.auth()).await;
+    let deleted = env
+        .request(
+            "DELETE",
+            &format!("/api/organizations/{HOME_ORGANIZATION}"),
+            Some(json!({"confirmation": "Home Lab"})),
+            &owner.auth(),
+        )
+        .await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     for auth in [member.auth(), session, token, owner.auth(), owner_token] {
-        assert_refused(&env.get("/api/user", &auth).await, 401, &["auth.invalid", "organization.deleted"], &format!("{auth:?} after deletion"));
+        assert_refused(
+            &env.get("/api/user", &auth).await,
+            401,
+            &["auth.invalid", "organization.deleted"],
+            &format!("{auth:?} after deletion"),
+        );
     }
 }

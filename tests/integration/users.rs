@@ -18,7 +18,12 @@ fn emails(users: &Value) -> Vec<String> {
 }
 
 async fn organization_counter(env: &TestEnv, name: &str) -> i64 {
-    let organization = env.scan().await.into_iter().find(|i| text(i, "PK") == format!("ORG#{HOME_ORGANIZATION}") && text(i, "SK") == "ORG").unwrap();
+    let organization = env
+        .scan()
+        .await
+        .into_iter()
+        .find(|i| text(i, "PK") == format!("ORG#{HOME_ORGANIZATION}") && text(i, "SK") == "ORG")
+        .unwrap();
     text(&organization, name).parse().unwrap()
 }
 
@@ -49,7 +54,10 @@ async fn registering_without_an_invite_needs_the_instance_to_allow_it() {
     assert!(mails_to(&email).await.iter().any(|m| m.subject == "Welcome to WEBKNOSSOS" && m.text.contains("Home Lab")));
     let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&email)).expect("the owner is told");
     assert!(notice.text.contains("activates it") && notice.html.contains("<p>"));
-    assert_eq!((organization_counter(&env, "memberCount").await, organization_counter(&env, "activeUserCount").await), (2, 1));
+    assert_eq!(
+        (organization_counter(&env, "memberCount").await, organization_counter(&env, "activeUserCount").await),
+        (2, 1)
+    );
 }
 
 #[tokio::test]
@@ -58,10 +66,19 @@ async fn auto_verify_and_the_mailing_list_are_respected() {
     let owner = env.create_home_organization().await;
     let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
     env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", AttributeValue::Bool(true)).await;
-    env.set_attribute(&organization.pk, &organization.sk, "newUserMailingList", AttributeValue::S("signups@example.org".into())).await;
+    env.set_attribute(
+        &organization.pk,
+        &organization.sk,
+        "newUserMailingList",
+        AttributeValue::S("signups@example.org".into()),
+    )
+    .await;
     let (email, user) = env.register("Alan", "Turing").await;
     assert_eq!(user["isActive"], true);
-    assert_eq!(env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await.status, 200);
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await.status,
+        200
+    );
     assert!(mails_to("signups@example.org").await.iter().any(|m| m.text.contains(&email)));
     assert!(!mails_to(&owner.email).await.iter().any(|m| m.text.contains(&email)), "the list replaces the owner");
     // When the plan's users are all taken, auto-verification leaves the new user deactivated.
@@ -79,7 +96,11 @@ async fn activation_carries_teams_mails_the_user_and_respects_included_users() {
     let id = user["id"].as_str().unwrap();
     let default_team = user["teams"][0]["id"].as_str().unwrap().to_owned();
     let activated = env
-        .patch_user(id, json!({"isActive": true, "teams": [{"id": default_team}, {"id": team, "isTeamManager": true}]}), &owner.auth())
+        .patch_user(
+            id,
+            json!({"isActive": true, "teams": [{"id": default_team}, {"id": team, "isTeamManager": true}]}),
+            &owner.auth(),
+        )
         .await;
     assert_eq!(activated.status, 200, "{:?}", activated.body);
     assert_eq!(activated.body["isActive"], true);
@@ -89,10 +110,16 @@ async fn activation_carries_teams_mails_the_user_and_respects_included_users() {
         t
     });
     assert!(mails_to(&email).await.iter().any(|m| m.subject.contains("activated")));
-    assert!(mails_to(&email).await.iter().any(|m| m.subject.contains("access") && m.text.contains("Tracers (team manager)")));
+    assert!(
+        mails_to(&email)
+            .await
+            .iter()
+            .any(|m| m.subject.contains("access") && m.text.contains("Tracers (team manager)"))
+    );
     assert_eq!(organization_counter(&env, "activeUserCount").await, 2);
     // Membership items follow the user's teams.
-    let memberships = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Membership" && text(i, "userId") == id).count();
+    let memberships =
+        env.scan().await.into_iter().filter(|i| text(i, "entity") == "Membership" && text(i, "userId") == id).count();
     assert_eq!(memberships, 2);
 
     let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
@@ -131,7 +158,10 @@ async fn deactivation_is_for_admins_keeps_the_record_and_can_be_undone() {
     assert_eq!(kept.body["email"], member.email.as_str());
     let reactivated = env.patch_user(&member.user_id, json!({"isActive": true}), &manager.auth()).await;
     assert_eq!(reactivated.body["isActive"], true, "{:?}", reactivated.body);
-    assert_eq!(env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status, 200);
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -215,14 +245,19 @@ async fn the_user_list_filters_sorts_by_last_name_and_pages() {
     let manager = env.member(&owner, "Carl", "carlson", &[(&team, true)]).await;
     env.register("Dora", "Deactivated").await;
 
-    let names = |users: &Value| users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |users: &Value| {
+        users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     let all = env.get("/api/users", &owner.auth()).await;
     assert_eq!(names(&all.body), ["adams", "Brown", "carlson", "Deactivated", "Lovelace", "Zimmer"]);
     assert!(all.header("x-next-cursor").is_none());
     assert_eq!(names(&env.get("/api/users?isActive=false", &owner.auth()).await.body), ["Deactivated"]);
     assert_eq!(names(&env.get("/api/users?isActive=true&isAdmin=true", &owner.auth()).await.body), ["Lovelace"]);
     assert_eq!(names(&env.get("/api/users?isTeamManagerOrAdmin", &owner.auth()).await.body), ["carlson", "Lovelace"]);
-    assert_eq!(names(&env.get("/api/users?isAdmin=false&isActive=true", &owner.auth()).await.body), ["adams", "Brown", "carlson", "Zimmer"]);
+    assert_eq!(
+        names(&env.get("/api/users?isAdmin=false&isActive=true", &owner.auth()).await.body),
+        ["adams", "Brown", "carlson", "Zimmer"]
+    );
     assert_eq!(env.get("/api/users?isEditable=false", &owner.auth()).await.body.as_array().unwrap().len(), 0);
     // A team manager edits the members of their team, themselves included.
     assert_eq!(names(&env.get("/api/users?isEditable=true", &manager.auth()).await.body), ["carlson"]);
@@ -244,20 +279,39 @@ async fn the_user_list_filters_sorts_by_last_name_and_pages() {
     // The search box: name or address, any case, combined with the other filters and paged.
     assert_eq!(names(&env.get("/api/users?search=ZIM", &owner.auth()).await.body), ["Zimmer"]);
     assert_eq!(names(&env.get("/api/users?search=amy%20zim", &owner.auth()).await.body), ["Zimmer"]);
-    assert_eq!(names(&env.get(&format!("/api/users?search={}", owner.email.to_uppercase()), &owner.auth()).await.body), ["Lovelace"]);
+    assert_eq!(
+        names(&env.get(&format!("/api/users?search={}", owner.email.to_uppercase()), &owner.auth()).await.body),
+        ["Lovelace"]
+    );
     // (Letters outside the hex ids and "example.org" of the generated addresses.)
-    assert_eq!(names(&env.get("/api/users?search=n&isActive=true", &owner.auth()).await.body), ["Brown", "carlson", "Lovelace"]);
+    assert_eq!(
+        names(&env.get("/api/users?search=n&isActive=true", &owner.auth()).await.body),
+        ["Brown", "carlson", "Lovelace"]
+    );
     assert_eq!(names(&env.get("/api/users?search=t", &owner.auth()).await.body), ["Deactivated"]);
     assert_eq!(names(&env.get("/api/users?search=t&isActive=true", &owner.auth()).await.body), Vec::<String>::new());
     let first = env.get("/api/users?search=n&limit=1", &owner.auth()).await;
     assert_eq!(names(&first.body), ["Brown"]);
     let cursor = first.header("x-next-cursor").expect("more matches").to_owned();
-    assert_eq!(names(&env.get(&format!("/api/users?search=n&limit=1&cursor={cursor}"), &owner.auth()).await.body), ["carlson"]);
+    assert_eq!(
+        names(&env.get(&format!("/api/users?search=n&limit=1&cursor={cursor}"), &owner.auth()).await.body),
+        ["carlson"]
+    );
     assert_eq!(names(&env.get("/api/users?search=carl", &manager.auth()).await.body), ["carlson"]);
-    assert_eq!(env.get("/api/users?search=zimmer", &manager.auth()).await.body, json!([]), "only what the manager may see");
+    assert_eq!(
+        env.get("/api/users?search=zimmer", &manager.auth()).await.body,
+        json!([]),
+        "only what the manager may see"
+    );
     let long = env.get(&format!("/api/users?search={}", "x".repeat(101)), &owner.auth()).await;
     assert_eq!((long.status, long.error_code()), (400, "request.search.invalid"));
-    for bad in ["/api/users?limit=0", "/api/users?limit=x", "/api/users?cursor=%%%", "/api/users?isAdmin=maybe", "/api/users?limit=1001"] {
+    for bad in [
+        "/api/users?limit=0",
+        "/api/users?limit=x",
+        "/api/users?cursor=%%%",
+        "/api/users?isAdmin=maybe",
+        "/api/users?limit=1001",
+    ] {
         assert_eq!(env.get(bad, &owner.auth()).await.status, 400, "{bad}");
     }
 }
@@ -272,33 +326,67 @@ async fn names_email_and_password_changes_follow_the_rules() {
 
     let renamed = env.patch_user(&member.user_id, json!({"firstName": "  Míà "}), &member.auth()).await;
     assert_eq!(renamed.body["firstName"], "Mia");
-    assert_eq!(env.patch_user(&member.user_id, json!({"lastName": "Other"}), &owner.auth()).await.body["lastName"], "Other");
+    assert_eq!(
+        env.patch_user(&member.user_id, json!({"lastName": "Other"}), &owner.auth()).await.body["lastName"],
+        "Other"
+    );
     let by_manager = env.patch_user(&member.user_id, json!({"lastName": "Nope"}), &manager.auth()).await;
     assert_eq!((by_manager.status, by_manager.error_code()), (403, "user.name.notAllowed"));
-    assert_eq!(env.patch_user(&member.user_id, json!({"lastName": " "}), &member.auth()).await.error_code(), "user.name.empty");
+    assert_eq!(
+        env.patch_user(&member.user_id, json!({"lastName": " "}), &member.auth()).await.error_code(),
+        "user.name.empty"
+    );
 
     // E-mail: only your own, with the current password, and the new one must be free.
     let new_email = format!("new-{}", member.email);
-    let others = env.patch_user(&member.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth()).await;
+    let others =
+        env.patch_user(&member.user_id, json!({"email": new_email, "currentPassword": PASSWORD}), &owner.auth()).await;
     assert_eq!(others.error_code(), "user.credentials.notAllowed");
     let missing = env.patch_user(&member.user_id, json!({"email": new_email}), &member.auth()).await;
     assert_eq!(missing.error_code(), "user.currentPassword.missing");
-    let wrong = env.patch_user(&member.user_id, json!({"email": new_email, "currentPassword": "wrong password"}), &member.auth()).await;
+    let wrong = env
+        .patch_user(&member.user_id, json!({"email": new_email, "currentPassword": "wrong password"}), &member.auth())
+        .await;
     assert_eq!(wrong.error_code(), "user.currentPassword.wrong");
-    let taken = env.patch_user(&member.user_id, json!({"email": owner.email, "currentPassword": PASSWORD}), &member.auth()).await;
+    let taken = env
+        .patch_user(&member.user_id, json!({"email": owner.email, "currentPassword": PASSWORD}), &member.auth())
+        .await;
     assert_eq!((taken.status, taken.error_code()), (409, "user.email.alreadyInUse"));
-    let changed = env.patch_user(&member.user_id, json!({"email": new_email.to_uppercase(), "currentPassword": PASSWORD}), &member.auth()).await;
+    let changed = env
+        .patch_user(
+            &member.user_id,
+            json!({"email": new_email.to_uppercase(), "currentPassword": PASSWORD}),
+            &member.auth(),
+        )
+        .await;
     assert_eq!(changed.body["email"], new_email.as_str(), "{:?}", changed.body);
-    assert_eq!(env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status, 401);
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status,
+        401
+    );
     let session = env.login(&new_email, PASSWORD).await;
-    assert!(!env.scan().await.iter().any(|i| text(i, "PK") == format!("EMAIL#{}", member.email)), "the old e-mail is free again");
+    assert!(
+        !env.scan().await.iter().any(|i| text(i, "PK") == format!("EMAIL#{}", member.email)),
+        "the old e-mail is free again"
+    );
 
     // A new password ends every session; the new one works.
     let new_password = json!({"password": "a brand new password", "currentPassword": PASSWORD});
     assert_eq!(env.patch_user(&member.user_id, new_password, &Auth::Bearer(session.clone())).await.status, 200);
     assert_eq!(env.get("/api/user", &Auth::Bearer(session)).await.status, 401);
-    assert_eq!(env.post("/api/auth/login", json!({"email": new_email, "password": "a brand new password"}), &Auth::None).await.status, 200);
-    let short = env.patch_user(&member.user_id, json!({"password": "short", "currentPassword": "a brand new password"}), &Auth::Bearer(env.login(&new_email, "a brand new password").await)).await;
+    assert_eq!(
+        env.post("/api/auth/login", json!({"email": new_email, "password": "a brand new password"}), &Auth::None)
+            .await
+            .status,
+        200
+    );
+    let short = env
+        .patch_user(
+            &member.user_id,
+            json!({"password": "short", "currentPassword": "a brand new password"}),
+            &Auth::Bearer(env.login(&new_email, "a brand new password").await),
+        )
+        .await;
     assert_eq!(short.error_code(), "user.password.tooShort");
 }
 
@@ -333,7 +421,8 @@ async fn team_managers_change_only_the_teams_they_manage() {
     assert_eq!((admin.status, admin.error_code()), (403, "user.admin.notAllowed"));
     let dataset = env.patch_user(&member.user_id, json!({"isDatasetManager": true}), &manager.auth()).await;
     assert_eq!(dataset.error_code(), "user.datasetManager.notAllowed");
-    let unknown = env.patch_user(&member.user_id, json!({"teams": [{"id": "0123456789abcdef01234567"}]}), &owner.auth()).await;
+    let unknown =
+        env.patch_user(&member.user_id, json!({"teams": [{"id": "0123456789abcdef01234567"}]}), &owner.auth()).await;
     assert_eq!((unknown.status, unknown.error_code()), (400, "team.notFound"));
     let twice = env.patch_user(&member.user_id, json!({"teams": [{"id": red}, {"id": red}]}), &owner.auth()).await;
     assert_eq!(twice.error_code(), "user.teams.duplicate");
@@ -376,11 +465,22 @@ async fn experiences_are_validated_and_join_the_domain_list() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "Max", "Member", &[]).await;
-    let changed = env.patch_user(&member.user_id, json!({"experiences": {" nuclei ": 10, "mito": 0}}), &owner.auth()).await;
+    let changed =
+        env.patch_user(&member.user_id, json!({"experiences": {" nuclei ": 10, "mito": 0}}), &owner.auth()).await;
     assert_eq!(changed.body["experiences"], json!({"mito": 0, "nuclei": 10}));
-    let domains: Vec<String> = env.scan().await.iter().filter(|i| text(i, "entity") == "ExperienceDomain").map(|i| text(i, "domain")).collect();
+    let domains: Vec<String> = env
+        .scan()
+        .await
+        .iter()
+        .filter(|i| text(i, "entity") == "ExperienceDomain")
+        .map(|i| text(i, "domain"))
+        .collect();
     assert_eq!(domains, ["mito", "nuclei"]);
-    for (experiences, code) in [(json!({"x": -1}), "experience.value.outOfRange"), (json!({"": 1}), "experience.domain.empty"), (json!({"x": 1.5}), "request.body.invalid")] {
+    for (experiences, code) in [
+        (json!({"x": -1}), "experience.value.outOfRange"),
+        (json!({"": 1}), "experience.domain.empty"),
+        (json!({"x": 1.5}), "request.body.invalid"),
+    ] {
         let response = env.patch_user(&member.user_id, json!({"experiences": experiences}), &owner.auth()).await;
         assert_eq!((response.status, response.error_code()), (400, code), "{experiences}");
     }
@@ -419,7 +519,14 @@ async fn bulk_edit_changes_all_selected_users_or_none() {
     assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(unknown), &owner.auth()).await.status, 404);
     assert_eq!(env.scan().await, before);
     let too_many: Vec<String> = (0..101).map(|i| format!("{i:024x}")).collect();
-    let limit = env.request("PATCH", "/api/users/teamsAndPermissions", Some(json!({"userIds": too_many, "teams": []})), &owner.auth()).await;
+    let limit = env
+        .request(
+            "PATCH",
+            "/api/users/teamsAndPermissions",
+            Some(json!({"userIds": too_many, "teams": []})),
+            &owner.auth(),
+        )
+        .await;
     assert_eq!((limit.status, limit.error_code()), (400, "request.tooManyUsers"));
 }
 
@@ -438,7 +545,8 @@ async fn bulk_edit_of_a_hundred_users_spans_transactions_and_stays_all_or_nothin
     let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(changed.body.as_array().unwrap().len(), 100);
-    let in_red = env.scan().await.iter().filter(|i| text(i, "entity") == "Membership" && text(i, "teamId") == red).count();
+    let in_red =
+        env.scan().await.iter().filter(|i| text(i, "entity") == "Membership" && text(i, "teamId") == red).count();
     assert_eq!(in_red, 100);
 }
 
@@ -450,12 +558,24 @@ async fn another_organizations_caller_gets_nothing_from_any_user_route() {
     let stranger = env.create_organization(&organization_name("Elsewhere")).await;
     let path = format!("/api/users/{}", member.user_id);
     env.assert_foreign_caller_refused("GET", &path, None, &stranger.auth()).await;
-    env.assert_foreign_caller_refused("PATCH", &path, Some(json!({"isActive": false, "firstName": "Hacked"})), &stranger.auth()).await;
+    env.assert_foreign_caller_refused(
+        "PATCH",
+        &path,
+        Some(json!({"isActive": false, "firstName": "Hacked"})),
+        &stranger.auth(),
+    )
+    .await;
     let bulk = json!({"userIds": [member.user_id], "teams": [], "isAdmin": true});
     env.assert_foreign_caller_refused("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &stranger.auth()).await;
     let listed = emails(&env.get("/api/users", &stranger.auth()).await.body);
     assert_eq!(listed, vec![stranger.email.clone()], "lists never show another organization's users");
-    for path in ["/api/users", "/api/users?isEditable=true", "/api/users?isActive=true&limit=1", "/api/users?isAdmin=true", "/api/v16/users"] {
+    for path in [
+        "/api/users",
+        "/api/users?isEditable=true",
+        "/api/users?isActive=true&limit=1",
+        "/api/users?isAdmin=true",
+        "/api/v16/users",
+    ] {
         let listed = env.assert_foreign_caller_isolated("GET", path, None, &stranger.auth(), &owner.organization).await;
         assert_eq!((listed.status, emails(&listed.body)), (200, vec![stranger.email.clone()]), "{path}");
     }
@@ -476,7 +596,11 @@ async fn a_user_change_is_checked_completely_before_anything_is_written() {
     assert_eq!(env.scan().await, before, "a refused change writes nothing");
     let body = json!({"password": "a brand new password", "currentPassword": PASSWORD, "teams": [{"id": "0123456789abcdef01234567"}]});
     let allowed = env.patch_user(&member.user_id, body, &member.auth()).await;
-    assert_eq!(allowed.status, 200, "a member's submitted teams are ignored, so this one is allowed: {:?}", allowed.body);
+    assert_eq!(
+        allowed.status, 200,
+        "a member's submitted teams are ignored, so this one is allowed: {:?}",
+        allowed.body
+    );
     // (The password changed: log in again.)
     let session = tests::Auth::Bearer(env.login(&member.email, "a brand new password").await);
     let before = env.scan().await;
@@ -487,14 +611,19 @@ async fn a_user_change_is_checked_completely_before_anything_is_written() {
     let body = json!({"email": new_email, "currentPassword": "wrong password", "firstName": "Renamed"});
     assert_eq!(env.patch_user(&member.user_id, body, &session).await.error_code(), "user.currentPassword.wrong");
     // Only the failure is counted (like a failed login); the user and the account are untouched.
-    let not_throttle = |items: Vec<tests::Item>| items.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>();
+    let not_throttle = |items: Vec<tests::Item>| {
+        items.into_iter().filter(|i| !tests::text(i, "PK").starts_with("LOGIN#")).collect::<Vec<_>>()
+    };
     assert_eq!(not_throttle(env.scan().await), not_throttle(before.clone()));
 
     // Allowed together: the name and the e-mail change in one write.
     let body = json!({"email": new_email, "currentPassword": "a brand new password", "firstName": "Renamed"});
     let changed = env.patch_user(&member.user_id, body, &session).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
-    assert_eq!((changed.body["email"].as_str(), changed.body["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
+    assert_eq!(
+        (changed.body["email"].as_str(), changed.body["firstName"].as_str()),
+        (Some(new_email.as_str()), Some("Renamed"))
+    );
     let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
     assert_eq!((stored["email"].as_str(), stored["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
     assert!(!env.login(&new_email, "a brand new password").await.is_empty());
@@ -548,7 +677,12 @@ async fn a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as
     }
     ids.sort();
     let before = env.scan().await;
-    *trigger.lock().unwrap() = Some((env.direct_dynamodb(), env.table.clone(), ids.last().unwrap().clone(), accounts::model::Key::team(HOME_ORGANIZATION, &teams[0])));
+    *trigger.lock().unwrap() = Some((
+        env.direct_dynamodb(),
+        env.table.clone(),
+        ids.last().unwrap().clone(),
+        accounts::model::Key::team(HOME_ORGANIZATION, &teams[0]),
+    ));
     // Each user leaves Default and joins four teams: 40 users need several transactions.
     let memberships: Vec<Value> = teams.iter().map(|id| json!({"id": id, "isTeamManager": false})).collect();
     let body = json!({"userIds": ids, "teams": memberships, "isDatasetManager": true});
@@ -572,14 +706,19 @@ async fn an_instance_without_self_registration_answers_with_a_clear_error() {
     // Even with an organization of the name other instances register into.
     env.create_home_organization().await;
     for organization in [None, Some(HOME_ORGANIZATION)] {
-        let mut form = tests::signup_form(&format!("walk-in-{}@example.org", &accounts::ids::new_object_id()[..10]), "x");
+        let mut form =
+            tests::signup_form(&format!("walk-in-{}@example.org", &accounts::ids::new_object_id()[..10]), "x");
         if let Some(organization) = organization {
             form["organization"] = json!(organization);
         }
         let before = env.scan().await;
         let refused = env.post("/api/auth/register", form, &Auth::None).await;
         assert_eq!((refused.status, refused.error_code()), (403, "registration.disabled"), "{:?}", refused.body);
-        assert!(refused.body["messages"][0]["error"].as_str().is_some_and(|m| m.contains("invite")), "{:?}", refused.body);
+        assert!(
+            refused.body["messages"][0]["error"].as_str().is_some_and(|m| m.contains("invite")),
+            "{:?}",
+            refused.body
+        );
         assert_eq!(env.scan().await, before, "nothing is written");
     }
 }
@@ -616,13 +755,25 @@ async fn activation_may_carry_admin_and_dataset_manager_rights_for_admins_only()
         "teams": [{"id": default_team}, {"id": red, "isTeamManager": true}]});
     let activated = env.patch_user(id, body, &owner.auth()).await;
     assert_eq!(activated.status, 200, "{:?}", activated.body);
-    assert_eq!((activated.body["isActive"].as_bool(), activated.body["isAdmin"].as_bool(), activated.body["isDatasetManager"].as_bool()), (Some(true), Some(true), Some(true)));
+    assert_eq!(
+        (
+            activated.body["isActive"].as_bool(),
+            activated.body["isAdmin"].as_bool(),
+            activated.body["isDatasetManager"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true))
+    );
     let stored = env.get(&format!("/api/users/{id}"), &owner.auth()).await.body;
-    assert_eq!((stored["isActive"].as_bool(), stored["isAdmin"].as_bool(), stored["isDatasetManager"].as_bool()), (Some(true), Some(true), Some(true)));
+    assert_eq!(
+        (stored["isActive"].as_bool(), stored["isAdmin"].as_bool(), stored["isDatasetManager"].as_bool()),
+        (Some(true), Some(true), Some(true))
+    );
     assert!(team_ids(&stored).contains(&(red.clone(), true)));
     let mails = mails_to(&email).await;
     assert!(mails.iter().any(|m| m.subject.contains("activated")));
-    assert!(mails.iter().any(|m| m.subject.contains("access") && m.text.contains("You are now an admin") && m.text.contains("You are now a dataset manager")));
+    assert!(mails.iter().any(|m| m.subject.contains("access")
+        && m.text.contains("You are now an admin")
+        && m.text.contains("You are now a dataset manager")));
     // The new admin can act as one right away.
     let session = Auth::Bearer(env.login(&email, PASSWORD).await);
     assert_eq!(env.get("/api/users", &session).await.body.as_array().unwrap().len(), 4);
@@ -657,7 +808,9 @@ async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() 
     for member in [&first, &second] {
         let mails = mails_to(&member.email).await;
         assert!(
-            mails.iter().any(|m| m.subject.contains("access") && m.text.contains("Red (team manager)") && m.text.contains("Rita Redmanager")),
+            mails.iter().any(|m| m.subject.contains("access")
+                && m.text.contains("Red (team manager)")
+                && m.text.contains("Rita Redmanager")),
             "{:?}",
             mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
         );
@@ -698,9 +851,15 @@ async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_ord
     ] {
         env.member(&owner, "X", last, &teams).await;
     }
-    let names = |users: &Value| users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |users: &Value| {
+        users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     let all = env.get("/api/users", &manager.auth()).await;
-    assert_eq!(names(&all.body), ["alpha", "Bravo", "Delta", "Echo", "Manager"], "members of managed teams and self, once each");
+    assert_eq!(
+        names(&all.body),
+        ["alpha", "Bravo", "Delta", "Echo", "Manager"],
+        "members of managed teams and self, once each"
+    );
     for limit in [1, 2, 3] {
         let mut seen = Vec::new();
         let mut path = format!("/api/users?limit={limit}");

@@ -12,7 +12,8 @@ static DRIVER: OnceLock<devstack::services::ServiceProcess> = OnceLock::new();
 fn driver_url() -> String {
     DRIVER
         .get_or_init(|| {
-            devstack::services::start_chromedriver(0).expect("chromedriver starts (the README's test command installs Debian's chromium-driver)")
+            devstack::services::start_chromedriver(0)
+                .expect("chromedriver starts (the README's test command installs Debian's chromium-driver)")
         })
         .endpoint
         .clone()

@@ -10,9 +10,14 @@ use crate::*;
 /// A function binary as `cargo build [--release] --workspace --bins` left it (`profile`: debug or
 /// release); the README's test command builds the debug ones first.
 pub fn binary(profile: &str, name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
     let path = target.join(profile).join(name);
-    assert!(path.is_file(), "{} is missing: build the functions first (`cargo build --workspace --bins`, which the README's test command runs)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: build the functions first (`cargo build --workspace --bins`, which the README's test command runs)",
+        path.display()
+    );
     path
 }
 
@@ -66,18 +71,31 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
     let resetting = env.member(&owner, "Reset", "Me", &[]).await;
     let asked = env.post("/api/auth/startResetPassword", json!({"email": resetting.email}), &Auth::None).await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
-    let reset_token = link_token(&resetting.email, "finishResetPassword?token=", &env.account_id(&resetting.email).await).await.expect("the reset mail arrived");
+    let reset_token =
+        link_token(&resetting.email, "finishResetPassword?token=", &env.account_id(&resetting.email).await)
+            .await
+            .expect("the reset mail arrived");
     let asked = env.post("/api/verifyEmail", json!({}), &guest.auth()).await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
-    let verify_key = link_token(&guest.email, "/verifyEmail/", &env.account_id(&guest.email).await).await.expect("the verification mail arrived");
+    let verify_key = link_token(&guest.email, "/verifyEmail/", &env.account_id(&guest.email).await)
+        .await
+        .expect("the verification mail arrived");
     // One invite for the guest to accept, another to resend and revoke.
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth()).await;
+    let sent = env
+        .post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth())
+        .await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let token = invite_token(mails_to(&guest.email).await.last().expect("the guest got the invite"));
     let pending_email = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
     let sent = env.post("/api/auth/sendInvites", json!({"recipients": [pending_email]}), &owner.auth()).await;
     let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
-    let invite_id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == pending_email.as_str()).unwrap_or_else(|| panic!("{:?}", sent.body))["id"]
+    let invite_id = invites
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == pending_email.as_str())
+        .unwrap_or_else(|| panic!("{:?}", sent.body))["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -102,4 +120,3 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
         ("UNIQUE", accounts::ids::new_object_id()[..10].to_owned()),
     ]
 }
-

@@ -25,7 +25,8 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// Called by a DynamoDB proxy (see [`TestEnv::with_dynamodb_hook`]) before it forwards a request, with the
 /// operation (`TransactWriteItems`, ...) and the request's JSON body.
-pub type DynamoDbHook = Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+pub type DynamoDbHook =
+    Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
 
 pub const PASSWORD: &str = "correct horse battery";
 /// The instance operator of a test env (configured by e-mail, as deployments do).
@@ -139,7 +140,9 @@ impl Drop for TestEnv {
 /// with a client of its own.
 pub async fn invariant_violations_at(endpoint: &str, table: &str) -> Vec<String> {
     let app = devstack::local_app(test_config(table), endpoint, &services().ses_endpoint);
-    devstack::invariants::check_table(&app.db.client, table, accounts::ids::now_millis()).await.unwrap_or_else(|e| vec![e])
+    devstack::invariants::check_table(&app.db.client, table, accounts::ids::now_millis())
+        .await
+        .unwrap_or_else(|e| vec![e])
 }
 
 /// An HTTP proxy in front of DynamoDB Local that awaits `hook` before forwarding each request.
@@ -156,21 +159,28 @@ async fn dynamodb_proxy(target: String, hook: DynamoDbHook) -> (String, tokio::t
                     async move {
                         let (parts, body) = request.into_parts();
                         let bytes = body.collect().await?.to_bytes();
-                        let operation = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                        let operation =
+                            parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
                         let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
                         hook(operation, String::from_utf8_lossy(&bytes).into_owned()).await;
                         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                        let mut forward = hyper::Request::builder().method(parts.method.clone()).uri(format!("{target}{path}"));
+                        let mut forward =
+                            hyper::Request::builder().method(parts.method.clone()).uri(format!("{target}{path}"));
                         for (name, value) in &parts.headers {
                             forward = forward.header(name, value);
                         }
-                        let response = client.request(forward.body(Full::new(bytes)).unwrap()).await.expect("DynamoDB Local answers");
+                        let response = client
+                            .request(forward.body(Full::new(bytes)).unwrap())
+                            .await
+                            .expect("DynamoDB Local answers");
                         let (parts, body) = response.into_parts();
                         let bytes = body.collect().await?.to_bytes();
                         Ok::<_, hyper::Error>(hyper::Response::from_parts(parts, Full::new(bytes)))
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -264,7 +274,10 @@ impl TestEnv {
 
     /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
     pub fn direct_dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        devstack::local_app(test_config(&self.table), &services().dynamodb_endpoint, &services().ses_endpoint).db.client.clone()
+        devstack::local_app(test_config(&self.table), &services().dynamodb_endpoint, &services().ses_endpoint)
+            .db
+            .client
+            .clone()
     }
 
     /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).
@@ -307,11 +320,26 @@ impl TestEnv {
     }
 
     /// A request with JSON `body` and the `Idempotency-Key` header.
-    pub async fn request_idempotent(&self, method: &str, path: &str, body: Value, auth: &Auth, key: &str) -> TestResponse {
-        self.request_with_headers(method, path, serde_json::to_vec(&body).unwrap(), auth, &[("idempotency-key", key)]).await
+    pub async fn request_idempotent(
+        &self,
+        method: &str,
+        path: &str,
+        body: Value,
+        auth: &Auth,
+        key: &str,
+    ) -> TestResponse {
+        self.request_with_headers(method, path, serde_json::to_vec(&body).unwrap(), auth, &[("idempotency-key", key)])
+            .await
     }
 
-    pub async fn request_with_headers(&self, method: &str, path: &str, body: Vec<u8>, auth: &Auth, headers: &[(&str, &str)]) -> TestResponse {
+    pub async fn request_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        auth: &Auth,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut builder = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base_url));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
@@ -329,7 +357,8 @@ impl TestEnv {
         if !body.is_empty() && !matches!(auth, Auth::Cookie(_)) {
             builder = builder.header("content-type", "application/json");
         }
-        let response = self.client.request(builder.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request sent");
+        let response =
+            self.client.request(builder.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request sent");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -361,7 +390,9 @@ impl TestEnv {
     /// Signs up a new organization with its owner and logs the owner in.
     pub async fn create_organization(&self, organization_name: &str) -> Owner {
         let email = format!("owner-{}@example.org", unique_suffix());
-        let created = self.post("/api/auth/createOrganizationWithAdmin", signup_form(&email, organization_name), &Auth::None).await;
+        let created = self
+            .post("/api/auth/createOrganizationWithAdmin", signup_form(&email, organization_name), &Auth::None)
+            .await;
         assert_eq!(created.status, 200, "{:?}", created.body);
         let session = self.login(&email, PASSWORD).await;
         Owner {
@@ -390,7 +421,10 @@ impl TestEnv {
             first_name: "Ada".into(),
             last_name: "Lovelace".into(),
         };
-        let (_, owner) = accounts::store::accounts::create_organization_with_owner(&self.app.db, new, accounts::ids::now_millis()).await.unwrap();
+        let (_, owner) =
+            accounts::store::accounts::create_organization_with_owner(&self.app.db, new, accounts::ids::now_millis())
+                .await
+                .unwrap();
         let session = self.login(email, PASSWORD).await;
         Owner { email: email.to_owned(), organization: HOME_ORGANIZATION.into(), user_id: owner.id, session }
     }
@@ -422,7 +456,12 @@ impl TestEnv {
 
     /// The account id of `email`, read from its e-mail guard.
     pub async fn account_id(&self, email: &str) -> String {
-        let guard = self.scan().await.into_iter().find(|i| text(i, "PK") == format!("EMAIL#{email}")).expect("the address has an account");
+        let guard = self
+            .scan()
+            .await
+            .into_iter()
+            .find(|i| text(i, "PK") == format!("EMAIL#{email}"))
+            .expect("the address has an account");
         text(&guard, "accountId")
     }
 
@@ -431,7 +470,9 @@ impl TestEnv {
     pub async fn verify_email(&self, email: &str, auth: &Auth) {
         let asked = self.post("/api/verifyEmail", json!({}), auth).await;
         assert_eq!(asked.status, 200, "{:?}", asked.body);
-        let key = link_token(email, "/verifyEmail/", &self.account_id(email).await).await.expect("the verification mail arrived");
+        let key = link_token(email, "/verifyEmail/", &self.account_id(email).await)
+            .await
+            .expect("the verification mail arrived");
         let verified = self.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
         assert_eq!(verified.status, 200, "{:?}", verified.body);
     }
@@ -478,7 +519,13 @@ impl TestEnv {
     /// The instance operator ([`SUPER_USER`], with a verified address, owner of an organization of its own),
     /// logged in.
     pub async fn operator(&self) -> Owner {
-        let created = self.post("/api/auth/createOrganizationWithAdmin", signup_form(SUPER_USER, &organization_name("Operators")), &Auth::None).await;
+        let created = self
+            .post(
+                "/api/auth/createOrganizationWithAdmin",
+                signup_form(SUPER_USER, &organization_name("Operators")),
+                &Auth::None,
+            )
+            .await;
         assert_eq!(created.status, 200, "{:?}", created.body);
         let session = self.login(SUPER_USER, PASSWORD).await;
         let auth = Auth::Bearer(session.clone());
@@ -572,12 +619,21 @@ impl TestEnv {
 
     /// Checks that `method path` by `foreign` (a caller from another organization) is refused with 403 or
     /// 404 and changes nothing in the table. Every route that takes an id or a token uses this.
-    pub async fn check_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) -> Result<(), String> {
+    pub async fn check_foreign_caller_refused(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+    ) -> Result<(), String> {
         let before = self.scan().await;
         let response = self.request(method, path, body, foreign).await;
         let after = self.scan().await;
         if response.status != 403 && response.status != 404 {
-            return Err(format!("{method} {path} by another organization's caller: {} {:?}", response.status, response.body));
+            return Err(format!(
+                "{method} {path} by another organization's caller: {} {:?}",
+                response.status, response.body
+            ));
         }
         if before != after {
             return Err(format!("{method} {path} by another organization's caller changed the table"));
@@ -608,7 +664,9 @@ impl TestEnv {
             for name in ["id", "email"] {
                 let value = text(item, name);
                 if !value.is_empty() && answer.contains(&value) {
-                    return Err(format!("{method} {path} by another organization's caller shows {name} {value} of {organization}"));
+                    return Err(format!(
+                        "{method} {path} by another organization's caller shows {name} {value} of {organization}"
+                    ));
                 }
             }
         }
@@ -618,8 +676,17 @@ impl TestEnv {
         Ok(response)
     }
 
-    pub async fn assert_foreign_caller_isolated(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth, organization: &str) -> TestResponse {
-        self.check_foreign_caller_isolated(method, path, body, foreign, organization).await.unwrap_or_else(|problem| panic!("{problem}"))
+    pub async fn assert_foreign_caller_isolated(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+        organization: &str,
+    ) -> TestResponse {
+        self.check_foreign_caller_isolated(method, path, body, foreign, organization)
+            .await
+            .unwrap_or_else(|problem| panic!("{problem}"))
     }
 
     pub async fn assert_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) {
@@ -673,7 +740,10 @@ pub async fn mails_to(address: &str) -> Vec<SentMail> {
         .unwrap()
         .iter()
         .map(|mail| SentMail {
-            to: mail["destination"]["to"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+            to: mail["destination"]["to"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
             subject: mail["subject"].as_str().unwrap_or_default().to_owned(),
             text: mail["body"]["text"].as_str().unwrap_or_default().to_owned(),
             html: mail["body"]["html"].as_str().unwrap_or_default().to_owned(),

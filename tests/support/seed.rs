@@ -3,7 +3,9 @@
 //! BatchWriteItem, and the organization's counters raised to match. For tests and benchmarks of
 //! organizations with thousands of users, where signing each one up (a password hash each) is too slow.
 
-use accounts::model::{Account, EmailGuard, ExperienceDomain, Key, Membership, Organization, TeamRole, User, UserExperience};
+use accounts::model::{
+    Account, EmailGuard, ExperienceDomain, Key, Membership, Organization, TeamRole, User, UserExperience,
+};
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures_util::StreamExt;
@@ -19,11 +21,20 @@ pub struct Seeded {
 
 /// Adds `count` active members to `organization_id`'s Default team; member `i` gets the experiences
 /// `experiences(i)` (domain, value), and every domain used joins the domain list.
-pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, experiences: impl Fn(usize) -> Vec<(&'static str, i64)>) -> Seeded {
+pub async fn seed_members(
+    env: &TestEnv,
+    organization_id: &str,
+    count: usize,
+    experiences: impl Fn(usize) -> Vec<(&'static str, i64)>,
+) -> Seeded {
     let organization: Organization = env.app.db.get(&Key::organization(organization_id)).await.unwrap().unwrap();
     let now = accounts::ids::now_millis();
     let mut items: Vec<Item> = Vec::with_capacity(count * 5);
-    let mut seeded = Seeded { user_ids: Vec::with_capacity(count), emails: Vec::with_capacity(count), account_ids: Vec::with_capacity(count) };
+    let mut seeded = Seeded {
+        user_ids: Vec::with_capacity(count),
+        emails: Vec::with_capacity(count),
+        account_ids: Vec::with_capacity(count),
+    };
     let mut domains = std::collections::BTreeSet::new();
     for i in 0..count {
         let (account_id, user_id) = (accounts::ids::new_object_id(), accounts::ids::new_object_id());
@@ -60,7 +71,11 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
             is_dataset_manager: false,
             is_deactivated: false,
             is_email_verified: false,
-            teams: [(organization.organization_team_id.clone(), TeamRole { name: "Default".into(), is_team_manager: false })].into(),
+            teams: [(
+                organization.organization_team_id.clone(),
+                TeamRole { name: "Default".into(), is_team_manager: false },
+            )]
+            .into(),
             experiences: experiences_of_user.iter().map(|(d, v)| ((*d).to_owned(), *v)).collect(),
             last_activity: now,
             created: now,
@@ -86,8 +101,14 @@ pub async fn seed_members(env: &TestEnv, organization_id: &str, count: usize, ex
     }
     let db = &env.app.db;
     let batches = items.chunks(25).map(|chunk| async move {
-        let mut requests: Vec<WriteRequest> =
-            chunk.iter().map(|item| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap()).build()).collect();
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
+                    .build()
+            })
+            .collect();
         loop {
             let output = db.client.batch_write_item().request_items(&db.table, requests).send().await.unwrap();
             match output.unprocessed_items.unwrap_or_default().remove(&db.table) {

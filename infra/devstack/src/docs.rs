@@ -23,7 +23,9 @@ const CLASSES: &[Access] = &[
 pub fn permissions() -> String {
     let mut out = String::new();
     out.push_str("# Permissions\n\n");
-    out.push_str("<!-- Generated from shared/src/routes.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n");
+    out.push_str(
+        "<!-- Generated from shared/src/routes.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n",
+    );
     out.push_str(
         "Who may call each route, and on which targets. The class is checked by `routes::dispatch` before the \
          handler runs: a route that is not public authenticates its caller once (one BatchGetItem of the \
@@ -40,10 +42,19 @@ pub fn permissions() -> String {
     }
     out.push_str("\nDataset managers have no user-administration rights: they are members for every route. A super user \
                   is admitted by SuperUser routes for any organization, and otherwise has the rights of its identity.\n");
-    out.push_str("\n## Routes\n\n| route | operation | who | refused (403) | targets |\n| --- | --- | --- | --- | --- |\n");
+    out.push_str(
+        "\n## Routes\n\n| route | operation | who | refused (403) | targets |\n| --- | --- | --- | --- | --- |\n",
+    );
     for op in ALL {
         let refused = op.access.refusal_code().map(|code| format!("`{code}`")).unwrap_or_else(|| "-".to_owned());
-        out.push_str(&format!("| `{}` | `{}` | {} | {} | {} |\n", op.route(), op.name, op.access.name(), refused, op.targets));
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            op.route(),
+            op.name,
+            op.access.name(),
+            refused,
+            op.targets
+        ));
     }
     out
 }

@@ -52,7 +52,13 @@ pub struct Sample {
     pub expected_status: u16,
 }
 
-const fn http(function: &'static str, path: &'static str, query: &'static str, body: Option<&'static str>, caller: Caller) -> Sample {
+const fn http(
+    function: &'static str,
+    path: &'static str,
+    query: &'static str,
+    body: Option<&'static str>,
+    caller: Caller,
+) -> Sample {
     Sample { function, path, query, body, caller, versioned: false, expected_status: 200 }
 }
 
@@ -70,7 +76,9 @@ pub const SAMPLES: &[Sample] = &[
         "create_organization_with_admin",
         "/auth/createOrganizationWithAdmin",
         "",
-        Some(r#"{"email":"ada-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Ada","lastName":"Lovelace","organizationName":"Sample Lab ${UNIQUE}"}"#),
+        Some(
+            r#"{"email":"ada-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Ada","lastName":"Lovelace","organizationName":"Sample Lab ${UNIQUE}"}"#,
+        ),
         Anonymous,
     ),
     http("login", "/auth/login", "", Some(r#"{"email":"${EMAIL}","password":"correct horse battery"}"#), Anonymous),
@@ -79,7 +87,9 @@ pub const SAMPLES: &[Sample] = &[
         "register",
         "/auth/register",
         "",
-        Some(r#"{"email":"grace-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Grace","lastName":"Hopper"}"#),
+        Some(
+            r#"{"email":"grace-${UNIQUE}@example.org","password":{"password1":"correct horse battery","password2":"correct horse battery"},"firstName":"Grace","lastName":"Hopper"}"#,
+        ),
         Anonymous,
     ),
     http("start_reset_password", "/auth/startResetPassword", "", Some(r#"{"email":"${EMAIL}"}"#), Anonymous),
@@ -87,7 +97,9 @@ pub const SAMPLES: &[Sample] = &[
         "reset_password",
         "/auth/resetPassword",
         "",
-        Some(r#"{"token":"${RESET_TOKEN}","password":{"password1":"a new horse battery","password2":"a new horse battery"}}"#),
+        Some(
+            r#"{"token":"${RESET_TOKEN}","password":{"password1":"a new horse battery","password2":"a new horse battery"}}"#,
+        ),
         Anonymous,
     ),
     http("request_verification", "/verifyEmail", "", None, Owner),
@@ -96,18 +108,44 @@ pub const SAMPLES: &[Sample] = &[
         "send_invites",
         "/auth/sendInvites",
         "",
-        Some(r#"{"recipients":["new-${UNIQUE}@example.org"],"autoActivate":true,"isAdmin":false,"isDatasetManager":false,"teamMemberships":[{"id":"${TEAM_ID}","isTeamManager":false}]}"#),
+        Some(
+            r#"{"recipients":["new-${UNIQUE}@example.org"],"autoActivate":true,"isAdmin":false,"isDatasetManager":false,"teamMemberships":[{"id":"${TEAM_ID}","isTeamManager":false}]}"#,
+        ),
         Owner,
     ),
     http("organization_by_invite", "/organizations/byInvite/${INVITE_TOKEN}", "", None, Anonymous),
     http("join_organization", "/auth/joinOrganization/${INVITE_TOKEN}", "", None, Guest),
     http("switch_organization", "/auth/switchOrganization/${ORGANIZATION}", "", None, Guest),
     http("get_organization", "/organizations/${ORGANIZATION}", "", None, Owner),
-    http("update_organization", "/organizations/${ORGANIZATION}", "", Some(r#"{"newUserMailingList":"lab-admins@example.org"}"#), Owner),
+    http(
+        "update_organization",
+        "/organizations/${ORGANIZATION}",
+        "",
+        Some(r#"{"newUserMailingList":"lab-admins@example.org"}"#),
+        Owner,
+    ),
     http("list_organizations", "/organizations", "compact=true", None, Owner),
-    http("create_organization", "/organizations", "", Some(r#"{"ownerEmail":"${EMAIL}","organizationName":"Second Lab ${UNIQUE}"}"#), Operator),
-    http("change_plan", "/organizations/${ORGANIZATION}/plan", "", Some(r#"{"pricingPlan":"Power","includedUsers":50}"#), Operator),
-    http("add_credits", "/organizations/${ORGANIZATION}/credits", "", Some(r#"{"milliCredits":5000,"comment":"welcome"}"#), Operator),
+    http(
+        "create_organization",
+        "/organizations",
+        "",
+        Some(r#"{"ownerEmail":"${EMAIL}","organizationName":"Second Lab ${UNIQUE}"}"#),
+        Operator,
+    ),
+    http(
+        "change_plan",
+        "/organizations/${ORGANIZATION}/plan",
+        "",
+        Some(r#"{"pricingPlan":"Power","includedUsers":50}"#),
+        Operator,
+    ),
+    http(
+        "add_credits",
+        "/organizations/${ORGANIZATION}/credits",
+        "",
+        Some(r#"{"milliCredits":5000,"comment":"welcome"}"#),
+        Operator,
+    ),
     http("pricing_status", "/pricing/status", "", None, Owner),
     http("list_credit_transactions", "/creditTransactions", "limit=10", None, Owner),
     http("list_invites", "/invites", "state=pending", None, Owner),
@@ -116,15 +154,29 @@ pub const SAMPLES: &[Sample] = &[
     versioned(http("current_user", "/user", "", None, Owner)),
     versioned(http("list_users", "/users", "isActive=true&limit=50", None, Owner)),
     versioned(http("get_user", "/users/${USER_ID}", "", None, Owner)),
-    versioned(http("update_user", "/users/${USER_ID}", "", Some(r#"{"firstName":"Rosalind","experiences":{"nuclei":5,"mito":2}}"#), Owner)),
+    versioned(http(
+        "update_user",
+        "/users/${USER_ID}",
+        "",
+        Some(r#"{"firstName":"Rosalind","experiences":{"nuclei":5,"mito":2}}"#),
+        Owner,
+    )),
     http(
         "bulk_edit_teams_and_permissions",
         "/users/teamsAndPermissions",
         "",
-        Some(r#"{"userIds":["${USER_ID}"],"teams":[{"id":"${TEAM_ID}","isTeamManager":true}],"isDatasetManager":true}"#),
+        Some(
+            r#"{"userIds":["${USER_ID}"],"teams":[{"id":"${TEAM_ID}","isTeamManager":true}],"isDatasetManager":true}"#,
+        ),
         Owner,
     ),
-    http("bulk_change_experiences", "/users/experiences", "", Some(r#"{"userIds":["${USER_ID}"],"set":{"nuclei":7},"remove":["mito"]}"#), Owner),
+    http(
+        "bulk_change_experiences",
+        "/users/experiences",
+        "",
+        Some(r#"{"userIds":["${USER_ID}"],"set":{"nuclei":7},"remove":["mito"]}"#),
+        Owner,
+    ),
     http("users_by_experience", "/users/byExperience", "domain=nuclei&minValue=3", None, Owner),
     versioned(http("experience_domains", "/tasks/experienceDomains", "", None, Owner)),
     versioned(http("list_teams", "/teams", "isEditable=true", None, Owner)),
@@ -135,14 +187,22 @@ pub const SAMPLES: &[Sample] = &[
         "change_password",
         "/auth/changePassword",
         "",
-        Some(r#"{"oldPassword":"correct horse battery","password":{"password1":"${NEW_PASSWORD}","password2":"${NEW_PASSWORD}"}}"#),
+        Some(
+            r#"{"oldPassword":"correct horse battery","password":{"password1":"${NEW_PASSWORD}","password2":"${NEW_PASSWORD}"}}"#,
+        ),
         Member,
     ),
     http("revoke_token", "/auth/token", "", None, Owner),
     http("logout", "/auth/logout", "", None, OwnerSpareSession),
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },
     http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
-    http("delete_organization", "/organizations/${GUEST_ORGANIZATION}", "", Some(r#"{"confirmation":"${GUEST_ORGANIZATION_NAME}"}"#), Guest),
+    http(
+        "delete_organization",
+        "/organizations/${GUEST_ORGANIZATION}",
+        "",
+        Some(r#"{"confirmation":"${GUEST_ORGANIZATION_NAME}"}"#),
+        Guest,
+    ),
     Sample { path: "", ..http("invite_maintenance", "", "", None, Anonymous) },
     Sample { path: "", ..http("organization_purge", "", "", None, Anonymous) },
     Sample { path: "", ..http("report_storage_usage", "", "", None, Anonymous) },
@@ -189,7 +249,8 @@ fn scheduled_event(function: &str) -> Value {
 
 fn http_event(op: &Operation, sample: &Sample) -> Value {
     let default_route = op.path == DEFAULT_ROUTE;
-    let prefix = if sample.versioned { format!("/api/v{}", accounts::routes::CURRENT_API_VERSION) } else { "/api".to_owned() };
+    let prefix =
+        if sample.versioned { format!("/api/v{}", accounts::routes::CURRENT_API_VERSION) } else { "/api".to_owned() };
     let raw_path = format!("{prefix}{}", sample.path);
     let route_key = if default_route {
         DEFAULT_ROUTE.to_owned()
@@ -230,7 +291,10 @@ fn http_event(op: &Operation, sample: &Sample) -> Value {
     }
     let mut parameters = serde_json::Map::new();
     if sample.versioned {
-        parameters.insert(accounts::routes::VERSION_PARAMETER.to_owned(), json!(format!("v{}", accounts::routes::CURRENT_API_VERSION)));
+        parameters.insert(
+            accounts::routes::VERSION_PARAMETER.to_owned(),
+            json!(format!("v{}", accounts::routes::CURRENT_API_VERSION)),
+        );
     }
     if !default_route {
         for (template, concrete) in op.path.split('/').zip(sample.path.split('/')) {

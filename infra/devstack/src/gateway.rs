@@ -81,7 +81,11 @@ fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lam
     lambda_http::request::RequestContext::ApiGatewayV2(context)
 }
 
-async fn handle(app: Arc<App>, peer: SocketAddr, req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    app: Arc<App>,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let context = request_context(&parts, peer);
     let (operation, parameters) = route(parts.method.as_str(), parts.uri.path());

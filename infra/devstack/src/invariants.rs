@@ -47,9 +47,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
-    Account, ApiToken, CreditTransaction, EmailGuard, Entity, ExperienceDomain, IdempotencyRecord, Invite,
-    EmailVerification, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone, PasswordReset, Session, Team, TeamNameGuard, User,
-    UserExperience,
+    Account, ApiToken, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain, IdempotencyRecord,
+    Invite, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone, PasswordReset, Session,
+    Team, TeamNameGuard, User, UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -92,7 +92,11 @@ pub async fn scan_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Resul
 
 /// Scans `table` and returns every violated invariant (empty: all hold). `now_millis` decides which
 /// invites are still valid.
-pub async fn check_table(client: &aws_sdk_dynamodb::Client, table: &str, now_millis: i64) -> Result<Vec<String>, String> {
+pub async fn check_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    now_millis: i64,
+) -> Result<Vec<String>, String> {
     Ok(check_items(scan_table(client, table).await?, now_millis))
 }
 
@@ -245,15 +249,22 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             // Counters of failed logins (written by UpdateItem only, not an `Entity`): keyed by address or
             // client, and always carrying their TTL.
             accounts::store::accounts::LOGIN_THROTTLE_KIND => {
-                if !pk.starts_with("LOGIN#") || sk != "LOGIN" || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_))) {
+                if !pk.starts_with("LOGIN#")
+                    || sk != "LOGIN"
+                    || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_)))
+                {
                     problems.push(format!("{at}: a login throttle is keyed LOGIN#.../LOGIN and carries expiresAt"));
                 }
             }
             // Daily mail counters (UpdateItem only): the organization's in its partition, the recipient's
             // under the address, both with their TTL.
             accounts::store::quotas::MAIL_QUOTA_KIND => {
-                let keyed = (pk.starts_with("ORG#") && sk.starts_with("MAILQUOTA#")) || (pk.starts_with("MAILQUOTA#") && sk.starts_with("DAY#"));
-                if !keyed || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_))) || !matches!(item.get("sent"), Some(AttributeValue::N(_))) {
+                let keyed = (pk.starts_with("ORG#") && sk.starts_with("MAILQUOTA#"))
+                    || (pk.starts_with("MAILQUOTA#") && sk.starts_with("DAY#"));
+                if !keyed
+                    || !matches!(item.get("expiresAt"), Some(AttributeValue::N(_)))
+                    || !matches!(item.get("sent"), Some(AttributeValue::N(_)))
+                {
                     problems.push(format!("{at}: a mail quota is keyed ORG#.../MAILQUOTA#day or MAILQUOTA#.../DAY#day and carries sent and expiresAt"));
                 }
             }
@@ -271,17 +282,21 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
     // Rule 3.
     for (email, guard) in &email_guards {
         match accounts.get(&guard.account_id) {
-            None => problems.push(format!("EmailGuard {email}: names account {} that does not exist", guard.account_id)),
-            Some(account) if &account.email != email => {
-                problems.push(format!("EmailGuard {email}: names account {} whose e-mail is {}", account.id, account.email))
+            None => {
+                problems.push(format!("EmailGuard {email}: names account {} that does not exist", guard.account_id))
             }
+            Some(account) if &account.email != email => problems
+                .push(format!("EmailGuard {email}: names account {} whose e-mail is {}", account.id, account.email)),
             Some(_) => {}
         }
     }
     for account in accounts.values() {
         match email_guards.get(&account.email) {
             Some(guard) if guard.account_id == account.id => {}
-            Some(guard) => problems.push(format!("Account {}: the guard of its e-mail {} names account {}", account.id, account.email, guard.account_id)),
+            Some(guard) => problems.push(format!(
+                "Account {}: the guard of its e-mail {} names account {}",
+                account.id, account.email, guard.account_id
+            )),
             None => problems.push(format!("Account {}: no e-mail guard for {}", account.id, account.email)),
         }
     }
@@ -306,9 +321,10 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             }
             match org.users.get(user_id) {
                 None => problems.push(format!("{at}: identity {organization} -> user {user_id}, which does not exist")),
-                Some(user) if user.account_id != account.id => {
-                    problems.push(format!("{at}: identity {organization} -> user {user_id}, which belongs to account {}", user.account_id))
-                }
+                Some(user) if user.account_id != account.id => problems.push(format!(
+                    "{at}: identity {organization} -> user {user_id}, which belongs to account {}",
+                    user.account_id
+                )),
                 Some(_) => {}
             }
         }
@@ -349,10 +365,19 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                         ));
                     }
                     if account.email != user.email {
-                        problems.push(format!("{}: e-mail differs from its account's {}", user_at(user), account.email));
+                        problems.push(format!(
+                            "{}: e-mail differs from its account's {}",
+                            user_at(user),
+                            account.email
+                        ));
                     }
                     if account.email_verified != user.is_email_verified {
-                        problems.push(format!("{}: isEmailVerified {} differs from its account's {}", user_at(user), user.is_email_verified, account.email_verified));
+                        problems.push(format!(
+                            "{}: isEmailVerified {} differs from its account's {}",
+                            user_at(user),
+                            user.is_email_verified,
+                            account.email_verified
+                        ));
                     }
                 }
             }
@@ -365,11 +390,15 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             problems.push(format!("{at}: memberCount {} but {members} users", organization.member_count));
         }
         if organization.active_user_count != active {
-            problems.push(format!("{at}: activeUserCount {} but {active} active users", organization.active_user_count));
+            problems
+                .push(format!("{at}: activeUserCount {} but {active} active users", organization.active_user_count));
         }
         let credits: i64 = org.credits.iter().map(|c| c.milli_credits).sum();
         if organization.milli_credit_balance != credits {
-            problems.push(format!("{at}: milliCreditBalance {} but its credit transactions sum to {credits}", organization.milli_credit_balance));
+            problems.push(format!(
+                "{at}: milliCreditBalance {} but its credit transactions sum to {credits}",
+                organization.milli_credit_balance
+            ));
         }
 
         // Rule 7.
@@ -379,11 +408,15 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 problems.push(format!("{at}: awaits its owner, yet users {owners:?} are owners"));
             }
         } else if owners != [&organization.owner_user_id] {
-            problems.push(format!("{at}: ownerUserId {} but the users marked owner are {owners:?}", organization.owner_user_id));
+            problems.push(format!(
+                "{at}: ownerUserId {} but the users marked owner are {owners:?}",
+                organization.owner_user_id
+            ));
         }
 
         // Rule 8.
-        let organization_teams: Vec<&String> = org.teams.values().filter(|t| t.is_organization_team).map(|t| &t.id).collect();
+        let organization_teams: Vec<&String> =
+            org.teams.values().filter(|t| t.is_organization_team).map(|t| &t.id).collect();
         if organization_teams != [&organization.organization_team_id] {
             problems.push(format!(
                 "{at}: organizationTeamId {} but the teams marked organization team are {organization_teams:?}",
@@ -401,13 +434,17 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             let sk = accounts::model::Key::team_name_guard(organization_id, &team.name).sk;
             match org.team_name_guards.get(&sk) {
                 Some(guard) if guard.team_id == team.id => {}
-                Some(guard) => problems.push(format!("{at}: team {} ({}): its name guard names team {}", team.id, team.name, guard.team_id)),
+                Some(guard) => problems.push(format!(
+                    "{at}: team {} ({}): its name guard names team {}",
+                    team.id, team.name, guard.team_id
+                )),
                 None => problems.push(format!("{at}: team {} ({}) has no name guard", team.id, team.name)),
             }
         }
         for (sk, guard) in &org.team_name_guards {
             match org.teams.get(&guard.team_id) {
-                None => problems.push(format!("{at}: team name guard {sk} names team {}, which does not exist", guard.team_id)),
+                None => problems
+                    .push(format!("{at}: team name guard {sk} names team {}, which does not exist", guard.team_id)),
                 Some(team) if accounts::model::Key::team_name_guard(organization_id, &team.name).sk != *sk => {
                     problems.push(format!("{at}: team name guard {sk} names team {} called {}", team.id, team.name))
                 }
@@ -427,9 +464,10 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 None => problems.push(format!("{where_}: the user does not exist")),
                 Some(user) => match user.teams.get(&membership.team_id) {
                     None => problems.push(format!("{where_}: not in the user's teams")),
-                    Some(role) if role.is_team_manager != membership.is_team_manager => {
-                        problems.push(format!("{where_}: manager {} but {} in the user's teams", membership.is_team_manager, role.is_team_manager))
-                    }
+                    Some(role) if role.is_team_manager != membership.is_team_manager => problems.push(format!(
+                        "{where_}: manager {} but {} in the user's teams",
+                        membership.is_team_manager, role.is_team_manager
+                    )),
                     Some(_) => {}
                 },
             }
@@ -441,9 +479,12 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 }
                 match org.teams.get(team_id) {
                     None => problems.push(format!("{}: in team {team_id}, which does not exist", user_at(user))),
-                    Some(team) if team.name != role.name => {
-                        problems.push(format!("{}: team {team_id} named {:?} in the user's teams but {:?}", user_at(user), role.name, team.name))
-                    }
+                    Some(team) if team.name != role.name => problems.push(format!(
+                        "{}: team {team_id} named {:?} in the user's teams but {:?}",
+                        user_at(user),
+                        role.name,
+                        team.name
+                    )),
                     Some(_) => {}
                 }
             }
@@ -468,12 +509,21 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
         for (key, value) in &expected {
             match found.get(key) {
                 Some(stored) if stored == value => {}
-                Some(stored) => problems.push(format!("{at}: experience item of user {} in {:?} holds {stored}, the user {value}", key.0, key.1)),
-                None => problems.push(format!("{at}: active user {} has experience {:?} = {value} but no experience item", key.0, key.1)),
+                Some(stored) => problems.push(format!(
+                    "{at}: experience item of user {} in {:?} holds {stored}, the user {value}",
+                    key.0, key.1
+                )),
+                None => problems.push(format!(
+                    "{at}: active user {} has experience {:?} = {value} but no experience item",
+                    key.0, key.1
+                )),
             }
         }
         for key in found.keys().filter(|k| !expected.contains_key(*k)) {
-            problems.push(format!("{at}: experience item of user {} in {:?} matches no experience of an active user", key.0, key.1));
+            problems.push(format!(
+                "{at}: experience item of user {} in {:?} matches no experience of an active user",
+                key.0, key.1
+            ));
         }
 
         // Rule 14.
@@ -494,13 +544,20 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
         for guard in &org.invite_guards {
             guard_of.insert(guard.email.as_str(), guard);
             match org.invites.get(&guard.invite_id) {
-                None => problems.push(format!("{at}: invite guard of {} names invite {}, which does not exist", guard.email, guard.invite_id)),
-                Some(invite) if invite.state != InviteState::Pending || invite.email != guard.email || invite.valid_until != guard.valid_until => problems.push(
-                    format!(
+                None => problems.push(format!(
+                    "{at}: invite guard of {} names invite {}, which does not exist",
+                    guard.email, guard.invite_id
+                )),
+                Some(invite)
+                    if invite.state != InviteState::Pending
+                        || invite.email != guard.email
+                        || invite.valid_until != guard.valid_until =>
+                {
+                    problems.push(format!(
                         "{at}: invite guard of {} (valid until {}) names invite {} ({:?}, {}, valid until {})",
                         guard.email, guard.valid_until, invite.id, invite.state, invite.email, invite.valid_until
-                    ),
-                ),
+                    ))
+                }
                 Some(_) => {}
             }
         }
@@ -508,7 +565,9 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             let where_ = format!("{at}: invite {} to {}", invite.id, invite.email);
             match invite.state {
                 InviteState::Pending => {
-                    if invite.valid_until > now_millis && guard_of.get(invite.email.as_str()).is_none_or(|g| g.invite_id != invite.id) {
+                    if invite.valid_until > now_millis
+                        && guard_of.get(invite.email.as_str()).is_none_or(|g| g.invite_id != invite.id)
+                    {
                         problems.push(format!("{where_}: pending and valid, but the address's guard does not name it"));
                     }
                     // Rule 16.

@@ -100,7 +100,8 @@ impl FunctionProcess {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let server = tokio::spawn(serve(listener, Arc::new(tokio::sync::Mutex::new(received)), shared.clone()));
 
-        let log_file = std::env::temp_dir().join(format!("runtime-api-{}-{name}-{}.log", std::process::id(), address.port()));
+        let log_file =
+            std::env::temp_dir().join(format!("runtime-api-{}-{name}-{}.log", std::process::id(), address.port()));
         let log = std::fs::File::create(&log_file)?;
         let spawned_at = Instant::now();
         let child = tokio::process::Command::new(binary)
@@ -128,12 +129,16 @@ impl FunctionProcess {
 
     /// Hands `event` to the function and waits for its answer (at most `timeout`).
     pub async fn invoke(&mut self, event: &serde_json::Value, timeout: Duration) -> Result<Invocation, String> {
-        let id = format!("00000000-0000-4000-8000-{:012}", self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let id =
+            format!("00000000-0000-4000-8000-{:012}", self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let (answer, answered) = oneshot::channel();
         let (handed_out, handed_out_at) = oneshot::channel();
         self.shared.lock().unwrap().waiting.insert(id.clone(), answer);
         let payload = Bytes::from(serde_json::to_vec(event).expect("events serialize"));
-        self.events.send(PendingEvent { id, payload, handed_out }).await.map_err(|_| "the emulator stopped".to_owned())?;
+        self.events
+            .send(PendingEvent { id, payload, handed_out })
+            .await
+            .map_err(|_| "the emulator stopped".to_owned())?;
         let exited = async {
             loop {
                 if let Some(error) = self.shared.lock().unwrap().init_error.clone() {
@@ -165,7 +170,10 @@ impl FunctionProcess {
     /// The process's peak resident memory (VmHWM) in KiB, read from /proc.
     pub fn peak_memory_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
-        status.lines().find_map(|line| line.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 }
 
@@ -186,11 +194,18 @@ fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     Response::builder().status(status).body(Full::new(body)).expect("a valid response")
 }
 
-async fn handle(req: Request<Incoming>, received: Received, shared: Arc<Mutex<Shared>>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    received: Received,
+    shared: Arc<Mutex<Shared>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let parsed = || serde_json::from_slice(&body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let parsed = || {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::GET, ["2018-06-01", "runtime", "invocation", "next"]) => {
@@ -199,7 +214,8 @@ async fn handle(req: Request<Incoming>, received: Received, shared: Arc<Mutex<Sh
                 return Ok(reply(StatusCode::GONE, Bytes::new()));
             };
             let _ = event.handed_out.send(Instant::now());
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(900);
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+                + Duration::from_secs(900);
             Ok(Response::builder()
                 .status(StatusCode::OK)
                 .header("lambda-runtime-aws-request-id", &event.id)

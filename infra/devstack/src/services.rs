@@ -28,7 +28,13 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    fn spawn(name: &'static str, port: u16, program: &str, args: &[String], cwd: &std::path::Path) -> Result<Self, String> {
+    fn spawn(
+        name: &'static str,
+        port: u16,
+        program: &str,
+        args: &[String],
+        cwd: &std::path::Path,
+    ) -> Result<Self, String> {
         let log_file = std::env::temp_dir().join(format!("devstack-{}-{name}-{port}.log", std::process::id()));
         let log = std::fs::File::create(&log_file).map_err(|e| format!("{}: {e}", log_file.display()))?;
         let child = Command::new("sh")
@@ -123,7 +129,8 @@ pub fn start_ses_emulator(port: u16) -> Result<ServiceProcess, String> {
     if !cli.is_file() {
         return Err(format!("{} is missing; run the README's install step (npm ci in infra/)", cli.display()));
     }
-    let args = [cli.display().to_string(), "--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), port.to_string()];
+    let args =
+        [cli.display().to_string(), "--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), port.to_string()];
     ServiceProcess::spawn("SES v2 emulator", port, "node", &args, &crate::repo_root())
 }
 
@@ -138,7 +145,9 @@ impl Services {
     /// Reuses running services when `DYNAMODB_ENDPOINT` and `SES_ENDPOINT` are set; otherwise starts both
     /// (in parallel) on free ports.
     pub fn start_or_reuse() -> Result<Self, String> {
-        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint)) = (std::env::var("DYNAMODB_ENDPOINT"), std::env::var("SES_ENDPOINT")) {
+        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint)) =
+            (std::env::var("DYNAMODB_ENDPOINT"), std::env::var("SES_ENDPOINT"))
+        {
             return Ok(Services { dynamodb_endpoint, ses_endpoint, _processes: Vec::new() });
         }
         Self::start(0, 0)

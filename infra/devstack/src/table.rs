@@ -19,7 +19,11 @@ pub struct TableDefinition {
 }
 
 fn text(value: &Value, field: &str) -> Result<String, String> {
-    value.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("{TABLE_RESOURCE}: missing {field}"))
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{TABLE_RESOURCE}: missing {field}"))
 }
 
 fn key_schema(value: Option<&Value>) -> Result<Vec<(String, String)>, String> {
@@ -69,7 +73,12 @@ impl TableDefinition {
             .filter(|ttl| ttl.get("Enabled").and_then(Value::as_bool) == Some(true))
             .map(|ttl| text(ttl, "AttributeName"))
             .transpose()?;
-        Ok(TableDefinition { attributes, key_schema: key_schema(properties.get("KeySchema"))?, global_indexes, ttl_attribute })
+        Ok(TableDefinition {
+            attributes,
+            key_schema: key_schema(properties.get("KeySchema"))?,
+            global_indexes,
+            ttl_attribute,
+        })
     }
 
     pub fn from_repo_template() -> Result<Self, String> {
@@ -110,7 +119,9 @@ impl TableDefinition {
                 GlobalSecondaryIndex::builder()
                     .index_name(name)
                     .set_key_schema(Some(key_elements(schema)))
-                    .projection(Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build())
+                    .projection(
+                        Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build(),
+                    )
                     .build()
                     .expect("name and key schema are set"),
             );
@@ -134,13 +145,19 @@ impl TableDefinition {
                 .update_time_to_live()
                 .table_name(table_name)
                 .time_to_live_specification(
-                    TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build().expect("fields are set"),
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attribute)
+                        .enabled(true)
+                        .build()
+                        .expect("fields are set"),
                 )
                 .customize()
                 .config_override(set_up())
                 .send()
                 .await
-                .map_err(|e| format!("UpdateTimeToLive {table_name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    format!("UpdateTimeToLive {table_name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+                })?;
         }
         Ok(())
     }

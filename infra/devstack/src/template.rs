@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use accounts::routes::{ALL, BACKGROUND, BackgroundFunction, DEFAULT_ROUTE, Operation, Trigger};
 
-pub const BEGIN_MARKER: &str = "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
+pub const BEGIN_MARKER: &str =
+    "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
 pub const END_MARKER: &str = "  # END GENERATED FUNCTIONS";
 
 pub fn template_path() -> std::path::PathBuf {
@@ -52,7 +53,10 @@ fn policies(out: &mut String, actions: &[&str]) {
     if mails {
         let _ = writeln!(out, "            - Effect: Allow");
         let _ = writeln!(out, "              Action: ses:SendEmail");
-        let _ = writeln!(out, "              Resource: !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/*\"");
+        let _ = writeln!(
+            out,
+            "              Resource: !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/*\""
+        );
         let _ = writeln!(out, "              Condition:");
         let _ = writeln!(out, "                StringEquals:");
         let _ = writeln!(out, "                  ses:FromAddress: !Ref MailSender");
@@ -119,7 +123,8 @@ fn header(out: &mut String, name: &str, description: &str) {
 }
 
 fn function(out: &mut String, op: &Operation) {
-    let route = if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
+    let route =
+        if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
     header(out, op.name, &route);
     policies(out, op.actions);
     let _ = writeln!(out, "      Events:");

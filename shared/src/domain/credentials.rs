@@ -41,7 +41,10 @@ fn throttled(until: i64, now: i64) -> ApiError {
     let seconds = (until - now).max(1) as u64;
     ApiError::too_many_requests(
         "auth.mail.tooManyRequests",
-        format!("Too many requests for mail to this address or from your address; try again in {} minutes", seconds.div_ceil(60)),
+        format!(
+            "Too many requests for mail to this address or from your address; try again in {} minutes",
+            seconds.div_ceil(60)
+        ),
         seconds,
     )
 }
@@ -50,18 +53,36 @@ fn throttled(until: i64, now: i64) -> ApiError {
 /// its limit. Returns the account of the address, if any (read in the same round trip).
 async fn admit_mail_request(app: &App, email: &str, client: Option<&str>) -> Result<Option<Account>, ApiError> {
     let by_client = client.map(LoginSubject::MailFrom);
-    let (guard, to_email, from_client) = accounts::login_reads(&app.db, email, LoginSubject::MailTo(email), by_client).await?;
+    let (guard, to_email, from_client) =
+        accounts::login_reads(&app.db, email, LoginSubject::MailTo(email), by_client).await?;
     let now = ids::now_seconds();
     if let Some(until) = to_email.locked_until(now).max(from_client.as_ref().and_then(|t| t.locked_until(now))) {
         return Err(throttled(until, now));
     }
     let db = &app.db;
     let (email_count, client_count) = futures_util::future::join(
-        accounts::record_login_failure(db, LoginSubject::MailTo(email), &to_email, MAIL_REQUESTS_PER_EMAIL, MAIL_REQUEST_WINDOW_SECONDS, MAIL_REQUEST_LOCK_SECONDS, now),
+        accounts::record_login_failure(
+            db,
+            LoginSubject::MailTo(email),
+            &to_email,
+            MAIL_REQUESTS_PER_EMAIL,
+            MAIL_REQUEST_WINDOW_SECONDS,
+            MAIL_REQUEST_LOCK_SECONDS,
+            now,
+        ),
         async {
             match (by_client, &from_client) {
                 (Some(subject), Some(known)) => {
-                    accounts::record_login_failure(db, subject, known, MAIL_REQUESTS_PER_CLIENT, MAIL_REQUEST_WINDOW_SECONDS, MAIL_REQUEST_LOCK_SECONDS, now).await
+                    accounts::record_login_failure(
+                        db,
+                        subject,
+                        known,
+                        MAIL_REQUESTS_PER_CLIENT,
+                        MAIL_REQUEST_WINDOW_SECONDS,
+                        MAIL_REQUEST_LOCK_SECONDS,
+                        now,
+                    )
+                    .await
                 }
                 _ => Ok(None),
             }
@@ -81,7 +102,8 @@ async fn admit_mail_request(app: &App, email: &str, client: Option<&str>) -> Res
 }
 
 /// The answer to a reset request, the same whether or not the address has an account.
-pub const RESET_REQUESTED: &str = "If an account has this e-mail address, a link to reset its password has been sent to it";
+pub const RESET_REQUESTED: &str =
+    "If an account has this e-mail address, a link to reset its password has been sent to it";
 
 /// `POST /auth/startResetPassword`: mails a reset link when the address has an account; says the same
 /// either way (no account discovery). Throttled per address and per client.
@@ -121,11 +143,19 @@ pub async fn start_password_reset(app: &App, email: &str, client: Option<&str>) 
 }
 
 fn reset_token_invalid() -> ApiError {
-    ApiError::bad_request("auth.resetPassword.tokenInvalid", "This password reset link is invalid, was used already, or was replaced by a newer one; please ask for a new one")
+    ApiError::bad_request(
+        "auth.resetPassword.tokenInvalid",
+        "This password reset link is invalid, was used already, or was replaced by a newer one; please ask for a new one",
+    )
 }
 
 /// Why a presented reset token is refused, from what was read (pure).
-pub fn check_reset(reset: Option<&PasswordReset>, account: Option<&Account>, token: &str, now: i64) -> Result<(), ApiError> {
+pub fn check_reset(
+    reset: Option<&PasswordReset>,
+    account: Option<&Account>,
+    token: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     let (Some(reset), Some(account)) = (reset, account) else {
         return Err(reset_token_invalid());
     };
@@ -134,10 +164,16 @@ pub fn check_reset(reset: Option<&PasswordReset>, account: Option<&Account>, tok
         return Err(reset_token_invalid());
     }
     if reset.valid_until <= now {
-        return Err(ApiError::bad_request("auth.resetPassword.tokenExpired", "This password reset link has expired; please ask for a new one"));
+        return Err(ApiError::bad_request(
+            "auth.resetPassword.tokenExpired",
+            "This password reset link has expired; please ask for a new one",
+        ));
     }
     if reset.email != account.email {
-        return Err(ApiError::bad_request("auth.resetPassword.emailChanged", "The account's e-mail address changed after this link was sent; please ask for a new one"));
+        return Err(ApiError::bad_request(
+            "auth.resetPassword.emailChanged",
+            "The account's e-mail address changed after this link was sent; please ask for a new one",
+        ));
     }
     Ok(())
 }
@@ -148,7 +184,8 @@ pub async fn reset_password(app: &App, token: &str, password1: &str, password2: 
     let token = token.trim();
     let account_id = token_account(token).ok_or_else(reset_token_invalid)?;
     let new_password = validate::new_password(password1, password2)?;
-    let (account, reset) = accounts::account_with::<PasswordReset>(&app.db, account_id, &Key::password_reset(account_id)).await?;
+    let (account, reset) =
+        accounts::account_with::<PasswordReset>(&app.db, account_id, &Key::password_reset(account_id)).await?;
     let now = ids::now_millis();
     check_reset(reset.as_ref(), account.as_ref(), token, now)?;
     let (Some(account), Some(reset)) = (account, reset) else {
@@ -158,7 +195,9 @@ pub async fn reset_password(app: &App, token: &str, password1: &str, password2: 
     match accounts::redeem_password_reset(&app.db, &account, &reset, &hash, now).await {
         Ok(()) => {}
         Err(RedeemError::LinkGone) => return Err(reset_token_invalid()),
-        Err(RedeemError::AccountChanged) => return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again")),
+        Err(RedeemError::AccountChanged) => {
+            return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
+        }
         Err(RedeemError::Api(err)) => return Err(err),
     }
     mail::notify(app, vec![password_changed_mail(app, &account.email)]).await;
@@ -181,7 +220,13 @@ fn password_changed_mail(app: &App, email: &str) -> Mail {
 /// `POST /auth/changePassword`: checks the old password (wrong ones count like failed logins, and a
 /// locked address is refused with 429), sets the new one, ends every other session and token of the
 /// account, and returns a new session for the caller (its old one ends too). Mails "password changed".
-pub async fn change_password(app: &App, caller: &Caller, old_password: &str, password1: &str, password2: &str) -> Result<LoggedIn, ApiError> {
+pub async fn change_password(
+    app: &App,
+    caller: &Caller,
+    old_password: &str,
+    password1: &str,
+    password2: &str,
+) -> Result<LoggedIn, ApiError> {
     let new_password = validate::new_password(password1, password2)?;
     let user = &caller.user;
     let (account, throttle) = accounts::account_and_throttle(&app.db, &user.account_id, &user.email).await?;
@@ -190,11 +235,24 @@ pub async fn change_password(app: &App, caller: &Caller, old_password: &str, pas
     let hash = password::hash(new_password).await?;
     let now = ids::now_millis();
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
-    let session = Session { organization: user.organization.clone(), id: ids::new_secret(), user_id: user.id.clone(), created: now, expires_at: now / 1000 + lifetime_seconds };
+    let session = Session {
+        organization: user.organization.clone(),
+        id: ids::new_secret(),
+        user_id: user.id.clone(),
+        created: now,
+        expires_at: now / 1000 + lifetime_seconds,
+    };
     match accounts::change_password(&app.db, &account, &hash, &session).await {
         Ok(()) => {}
-        Err(RedeemError::LinkGone) => return Err(ApiError::conflict("request.conflict", "Your password was changed meanwhile; please log in again")),
-        Err(RedeemError::AccountChanged) => return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again")),
+        Err(RedeemError::LinkGone) => {
+            return Err(ApiError::conflict(
+                "request.conflict",
+                "Your password was changed meanwhile; please log in again",
+            ));
+        }
+        Err(RedeemError::AccountChanged) => {
+            return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
+        }
         Err(RedeemError::Api(err)) => return Err(err),
     }
     let token = app.keys.sign_session(&session, user.session_epoch + 1)?;
@@ -209,7 +267,12 @@ pub async fn change_password(app: &App, caller: &Caller, old_password: &str, pas
 /// account): wrong ones are counted per address like failed logins, and lock this check (429) at the same
 /// limit, so the password cannot be guessed without limit through a stolen session. They do not lock the
 /// address's logins. A right one clears the count.
-pub async fn check_current_password(app: &App, account: &Account, throttle: &LoginThrottle, attempt: &str) -> Result<(), ApiError> {
+pub async fn check_current_password(
+    app: &App,
+    account: &Account,
+    throttle: &LoginThrottle,
+    attempt: &str,
+) -> Result<(), ApiError> {
     let now = ids::now_seconds();
     let subject = LoginSubject::Email(&account.email);
     if let Some(until) = throttle.locked_until(now) {
@@ -218,7 +281,16 @@ pub async fn check_current_password(app: &App, account: &Account, throttle: &Log
     if !password::verify(attempt, Some(&account.password_hash)).await {
         let limits = &app.config.login;
         let (window, lock) = (limits.window.as_secs() as i64, limits.lock.as_secs() as i64);
-        let locked = accounts::record_login_failure(&app.db, subject, throttle, limits.failures_per_address_and_client, window, lock, now).await?;
+        let locked = accounts::record_login_failure(
+            &app.db,
+            subject,
+            throttle,
+            limits.failures_per_address_and_client,
+            window,
+            lock,
+            now,
+        )
+        .await?;
         return Err(match locked {
             Some(until) => session::locked(until, now, true),
             None => ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"),
@@ -250,7 +322,9 @@ pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Resu
         "Verify Your Email at WEBKNOSSOS",
         &[
             "Hello,".into(),
-            format!("please confirm that {email} is your e-mail address by following the link (it works for {days} days)."),
+            format!(
+                "please confirm that {email} is your e-mail address by following the link (it works for {days} days)."
+            ),
             "If you did not create or change a WEBKNOSSOS account, ignore this mail.".into(),
         ],
         Some(("Verify your e-mail address", &link)),
@@ -275,7 +349,12 @@ pub enum VerificationOutcome {
     AlreadyVerified,
 }
 
-pub fn check_verification(verification: Option<&EmailVerification>, account: Option<&Account>, key: &str, now: i64) -> Result<VerificationOutcome, ApiError> {
+pub fn check_verification(
+    verification: Option<&EmailVerification>,
+    account: Option<&Account>,
+    key: &str,
+    now: i64,
+) -> Result<VerificationOutcome, ApiError> {
     let invalid = || ApiError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
     let (Some(verification), Some(account)) = (verification, account) else {
         return Err(invalid());
@@ -284,10 +363,16 @@ pub fn check_verification(verification: Option<&EmailVerification>, account: Opt
         return Err(invalid());
     }
     if verification.used_at.is_some() {
-        return Err(ApiError::bad_request("user.email.verification.keyUsed", "This verification link was used already"));
+        return Err(ApiError::bad_request(
+            "user.email.verification.keyUsed",
+            "This verification link was used already",
+        ));
     }
     if verification.valid_until <= now {
-        return Err(ApiError::bad_request("user.email.verification.linkExpired", "This verification link has expired; log in and ask for a new one"));
+        return Err(ApiError::bad_request(
+            "user.email.verification.linkExpired",
+            "This verification link has expired; log in and ask for a new one",
+        ));
     }
     if verification.email != account.email {
         return Err(ApiError::bad_request(
@@ -306,7 +391,12 @@ pub async fn verify_email(app: &App, key: &str) -> Result<(), ApiError> {
     let key = key.trim();
     let invalid = || ApiError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
     let account_id = token_account(key).ok_or_else(invalid)?;
-    let (account, verification) = accounts::account_with::<EmailVerification>(&app.db, account_id, &Key::email_verification(account_id, &sha256_hex(key))).await?;
+    let (account, verification) = accounts::account_with::<EmailVerification>(
+        &app.db,
+        account_id,
+        &Key::email_verification(account_id, &sha256_hex(key)),
+    )
+    .await?;
     let now = ids::now_millis();
     if check_verification(verification.as_ref(), account.as_ref(), key, now)? == VerificationOutcome::AlreadyVerified {
         return Ok(());
@@ -317,7 +407,9 @@ pub async fn verify_email(app: &App, key: &str) -> Result<(), ApiError> {
     match accounts::confirm_email(&app.db, &account, &verification, now).await {
         Ok(()) => Ok(()),
         // Used by a concurrent request, or the address changed meanwhile: say which, as a fresh read would.
-        Err(RedeemError::LinkGone) => Err(ApiError::bad_request("user.email.verification.keyUsed", "This verification link was used already")),
+        Err(RedeemError::LinkGone) => {
+            Err(ApiError::bad_request("user.email.verification.keyUsed", "This verification link was used already"))
+        }
         Err(RedeemError::AccountChanged) => Err(ApiError::bad_request(
             "user.email.verification.emailDoesNotMatch",
             "This link was sent to an earlier e-mail address of the account; log in and ask for a new one",
@@ -364,7 +456,9 @@ pub async fn address_taken(app: &App, email: &str) -> ApiError {
 /// Whether a login must be refused until the address is verified (pure): verification is required, the
 /// address is unverified, and its grace period (from when it was set) has passed.
 pub fn login_needs_verification(config: &EmailVerificationConfig, account: &Account, now_millis: i64) -> bool {
-    config.required && !account.email_verified && now_millis >= account.email_since() + config.grace_period.as_millis() as i64
+    config.required
+        && !account.email_verified
+        && now_millis >= account.email_since() + config.grace_period.as_millis() as i64
 }
 
 /// After an e-mail change: a verification link to the new address, and a notice to the old one.
@@ -375,7 +469,9 @@ pub async fn email_changed(app: &App, account_id: &str, old_email: &str, new_ema
         "WEBKNOSSOS | Your e-mail address was changed",
         &[
             "Hello,".into(),
-            format!("the e-mail address of your WEBKNOSSOS account was changed from {old_email} to {new_email}. Mail about the account goes to the new address from now on."),
+            format!(
+                "the e-mail address of your WEBKNOSSOS account was changed from {old_email} to {new_email}. Mail about the account goes to the new address from now on."
+            ),
             "If this was not you, contact your organization's admins at once.".into(),
         ],
         None,
@@ -407,7 +503,14 @@ mod tests {
         assert_eq!(token_account(&token), Some("0123456789abcdef01234567"));
         assert_ne!(token, new_account_token("0123456789abcdef01234567"));
         assert_eq!(URL_SAFE_NO_PAD.decode(token.split_once('.').unwrap().1).unwrap().len(), 32);
-        for bad in ["", ".", "0123456789abcdef01234567", "0123456789abcdef01234567.short", "nothex.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "0123456789abcdef01234567.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*"] {
+        for bad in [
+            "",
+            ".",
+            "0123456789abcdef01234567",
+            "0123456789abcdef01234567.short",
+            "nothex.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "0123456789abcdef01234567.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*",
+        ] {
             assert_eq!(token_account(bad), None, "{bad}");
         }
     }
@@ -415,21 +518,46 @@ mod tests {
     #[test]
     fn a_reset_is_refused_unless_its_token_matches_is_valid_and_went_to_the_current_address() {
         let token = new_account_token("0123456789abcdef01234567");
-        let reset = PasswordReset { account_id: "0123456789abcdef01234567".into(), token_hash: sha256_hex(&token), email: "a@x.org".into(), valid_until: 5_000, created: 0 };
+        let reset = PasswordReset {
+            account_id: "0123456789abcdef01234567".into(),
+            token_hash: sha256_hex(&token),
+            email: "a@x.org".into(),
+            valid_until: 5_000,
+            created: 0,
+        };
         let code = |r: Result<(), ApiError>| r.err().map(|e| e.code).unwrap_or("ok");
         assert_eq!(code(check_reset(Some(&reset), Some(&account("a@x.org", false)), &token, 4_999)), "ok");
-        assert_eq!(code(check_reset(None, Some(&account("a@x.org", false)), &token, 0)), "auth.resetPassword.tokenInvalid");
+        assert_eq!(
+            code(check_reset(None, Some(&account("a@x.org", false)), &token, 0)),
+            "auth.resetPassword.tokenInvalid"
+        );
         assert_eq!(code(check_reset(Some(&reset), None, &token, 0)), "auth.resetPassword.tokenInvalid");
         let other = new_account_token("0123456789abcdef01234567");
-        assert_eq!(code(check_reset(Some(&reset), Some(&account("a@x.org", false)), &other, 0)), "auth.resetPassword.tokenInvalid");
-        assert_eq!(code(check_reset(Some(&reset), Some(&account("a@x.org", false)), &token, 5_000)), "auth.resetPassword.tokenExpired");
-        assert_eq!(code(check_reset(Some(&reset), Some(&account("b@x.org", false)), &token, 0)), "auth.resetPassword.emailChanged");
+        assert_eq!(
+            code(check_reset(Some(&reset), Some(&account("a@x.org", false)), &other, 0)),
+            "auth.resetPassword.tokenInvalid"
+        );
+        assert_eq!(
+            code(check_reset(Some(&reset), Some(&account("a@x.org", false)), &token, 5_000)),
+            "auth.resetPassword.tokenExpired"
+        );
+        assert_eq!(
+            code(check_reset(Some(&reset), Some(&account("b@x.org", false)), &token, 0)),
+            "auth.resetPassword.emailChanged"
+        );
     }
 
     #[test]
     fn verification_errors_come_in_webknossos_order() {
         let key = new_account_token("0123456789abcdef01234567");
-        let v = EmailVerification { account_id: "0123456789abcdef01234567".into(), key_hash: sha256_hex(&key), email: "a@x.org".into(), valid_until: 5_000, used_at: None, created: 0 };
+        let v = EmailVerification {
+            account_id: "0123456789abcdef01234567".into(),
+            key_hash: sha256_hex(&key),
+            email: "a@x.org".into(),
+            valid_until: 5_000,
+            used_at: None,
+            created: 0,
+        };
         let code = |r: Result<VerificationOutcome, ApiError>| match r {
             Ok(VerificationOutcome::Verify) => "verify",
             Ok(VerificationOutcome::AlreadyVerified) => "already",
@@ -441,14 +569,24 @@ mod tests {
         assert_eq!(code(check_verification(None, Some(&unverified), &key, 0)), "user.email.verification.keyInvalid");
         let used = EmailVerification { used_at: Some(1), ..v.clone() };
         // Used beats expired beats another address.
-        assert_eq!(code(check_verification(Some(&used), Some(&account("b@x.org", false)), &key, 9_000)), "user.email.verification.keyUsed");
-        assert_eq!(code(check_verification(Some(&v), Some(&account("b@x.org", false)), &key, 9_000)), "user.email.verification.linkExpired");
-        assert_eq!(code(check_verification(Some(&v), Some(&account("b@x.org", false)), &key, 0)), "user.email.verification.emailDoesNotMatch");
+        assert_eq!(
+            code(check_verification(Some(&used), Some(&account("b@x.org", false)), &key, 9_000)),
+            "user.email.verification.keyUsed"
+        );
+        assert_eq!(
+            code(check_verification(Some(&v), Some(&account("b@x.org", false)), &key, 9_000)),
+            "user.email.verification.linkExpired"
+        );
+        assert_eq!(
+            code(check_verification(Some(&v), Some(&account("b@x.org", false)), &key, 0)),
+            "user.email.verification.emailDoesNotMatch"
+        );
     }
 
     #[test]
     fn logins_need_verification_only_when_required_unverified_and_past_the_grace_period() {
-        let required = EmailVerificationConfig { required: true, grace_period: Duration::from_millis(100), ..Default::default() };
+        let required =
+            EmailVerificationConfig { required: true, grace_period: Duration::from_millis(100), ..Default::default() };
         let mut a = account("a@x.org", false);
         assert!(!login_needs_verification(&required, &a, 1_099));
         assert!(login_needs_verification(&required, &a, 1_100));

@@ -37,7 +37,10 @@ pub async fn bulk_change(app: &App, caller: &Caller, request: BulkExperiences) -
     for domain in &request.remove {
         let domain = validate::experience_domain(domain)?;
         if set.contains_key(&domain) {
-            return Err(ApiError::bad_request("experience.domain.setAndRemoved", format!("Experience domain {domain:?} is both set and removed")));
+            return Err(ApiError::bad_request(
+                "experience.domain.setAndRemoved",
+                format!("Experience domain {domain:?} is both set and removed"),
+            ));
         }
         remove.push(domain);
     }
@@ -73,7 +76,11 @@ fn encode_cursor(value: i64, user_id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     use base64::Engine;
     let invalid = || ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned");
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)?;
     let (value, user_id) = text.split_once(':').ok_or_else(invalid)?;
     let value = value.parse().map_err(|_| invalid())?;
     if !crate::ids::is_object_id(user_id) {
@@ -86,14 +93,21 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
 /// first, `limit` per page. Answered from the `UsersByExperience` index: the cost follows the number of
 /// matching users, not the organization's size. For the API route and for internal services (task
 /// distribution), which get their `OrgStore` with `OrgStore::for_internal_service`.
-pub async fn users_with_experience(store: &OrgStore<'_>, domain: &str, min_value: i64, limit: usize, cursor: Option<&str>) -> Result<ExperiencePage, ApiError> {
+pub async fn users_with_experience(
+    store: &OrgStore<'_>,
+    domain: &str,
+    min_value: i64,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<ExperiencePage, ApiError> {
     let domain = validate::experience_domain(domain)?;
     let min_value = validate::experience_value(&domain, min_value)?;
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"));
     }
     let after = cursor.map(decode_cursor).transpose()?;
-    let page = store.users_with_experience(&domain, min_value, after.as_ref().map(|(v, u)| (*v, u.as_str())), limit).await?;
+    let page =
+        store.users_with_experience(&domain, min_value, after.as_ref().map(|(v, u)| (*v, u.as_str())), limit).await?;
     let ids: Vec<String> = page.items.iter().map(|(id, _)| id.clone()).collect();
     let users = store.users(&ids).await?;
     let found: Vec<(User, i64)> = page
@@ -106,7 +120,14 @@ pub async fn users_with_experience(store: &OrgStore<'_>, domain: &str, min_value
 }
 
 /// The distribution query for a caller: admins only (it lists anyone in the organization).
-pub async fn users_with_experience_for(app: &App, caller: &Caller, domain: &str, min_value: i64, limit: usize, cursor: Option<&str>) -> Result<ExperiencePage, ApiError> {
+pub async fn users_with_experience_for(
+    app: &App,
+    caller: &Caller,
+    domain: &str,
+    min_value: i64,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<ExperiencePage, ApiError> {
     if !caller.user.is_admin {
         return Err(ApiError::forbidden("experience.query.notAllowed", "Only admins query users by experience"));
     }

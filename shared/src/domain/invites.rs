@@ -14,9 +14,9 @@ use crate::app::App;
 use crate::auth::{Caller, parse_invite_token, sha256_hex};
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
-use crate::store::quotas::{self, QuotaExceeded};
 use crate::model::{Account, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization, Team, TeamRole, User};
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
+use crate::store::quotas::{self, QuotaExceeded};
 use crate::store::{TransactError, maintenance};
 use crate::{ids, validate};
 
@@ -87,18 +87,26 @@ fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder
     let (subject, opening) = if reminder {
         (
             "Reminder: your invitation to WEBKNOSSOS expires soon".to_owned(),
-            format!("\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS; the invitation expires on {until}."),
+            format!(
+                "\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS; the invitation expires on {until}."
+            ),
         )
     } else {
         (
             "You are invited to an organization on WEBKNOSSOS".to_owned(),
-            format!("\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS. The invitation is valid until {until}."),
+            format!(
+                "\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS. The invitation is valid until {until}."
+            ),
         )
     };
     Mail::new(
         vec![invite.email.clone()],
         subject,
-        &["Hello,".to_owned(), opening, "Follow the link to create your account, or to join with the account you have.".to_owned()],
+        &[
+            "Hello,".to_owned(),
+            opening,
+            "Follow the link to create your account, or to join with the account you have.".to_owned(),
+        ],
         Some(("Accept the invitation", &link)),
     )
 }
@@ -124,19 +132,38 @@ fn time_text(millis: i64) -> String {
 /// Sends one invite mail, within the daily mail quotas, and records the outcome on the invite (a mail
 /// over a quota is not sent: the invite stays, marked failed, to be resent another day). Returns whether
 /// it was mailed.
-async fn deliver(app: &App, store: &OrgStore<'_>, invite: &Invite, organization: &Organization) -> Result<(bool, Invite), ApiError> {
+async fn deliver(
+    app: &App,
+    store: &OrgStore<'_>,
+    invite: &Invite,
+    organization: &Organization,
+) -> Result<(bool, Invite), ApiError> {
     let limits = &app.config.mail_limits;
-    let counted = quotas::count_mail(&app.db, &organization.id, &invite.email, limits.per_organization_per_day, limits.per_recipient_per_day, ids::now_seconds()).await;
+    let counted = quotas::count_mail(
+        &app.db,
+        &organization.id,
+        &invite.email,
+        limits.per_organization_per_day,
+        limits.per_recipient_per_day,
+        ids::now_seconds(),
+    )
+    .await;
     let outcome = match counted {
         Ok(None) => mail::send(app, &invite_mail(app, invite, organization, false)).await,
         Ok(Some(QuotaExceeded::Organization)) => Err(ApiError::too_many_requests(
             "invite.quota.organization",
-            format!("Not mailed: your organization has sent its {} invite mails for today; resend it tomorrow", limits.per_organization_per_day),
+            format!(
+                "Not mailed: your organization has sent its {} invite mails for today; resend it tomorrow",
+                limits.per_organization_per_day
+            ),
             3600,
         )),
         Ok(Some(QuotaExceeded::Recipient)) => Err(ApiError::too_many_requests(
             "invite.quota.recipient",
-            format!("Not mailed: this address has received {} invite mails today; resend it tomorrow", limits.per_recipient_per_day),
+            format!(
+                "Not mailed: this address has received {} invite mails today; resend it tomorrow",
+                limits.per_recipient_per_day
+            ),
             3600,
         )),
         Err(err) => Err(err),
@@ -180,19 +207,29 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
     if request.recipients.len() > MAX_RECIPIENTS {
         return Err(ApiError::bad_request(
             "invite.recipients.tooMany",
-            format!("At most {MAX_RECIPIENTS} recipients can be invited at once; {} were given", request.recipients.len()),
+            format!(
+                "At most {MAX_RECIPIENTS} recipients can be invited at once; {} were given",
+                request.recipients.len()
+            ),
         ));
     }
     let store = caller.store(app);
     let mut teams: BTreeMap<String, bool> = BTreeMap::new();
     if !request.team_memberships.is_empty() {
-        let existing: HashMap<String, Team> = store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect();
+        let existing: HashMap<String, Team> =
+            store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect();
         for membership in &request.team_memberships {
             if !existing.contains_key(&membership.id) {
-                return Err(ApiError::bad_request("team.notFound", format!("There is no team {} in your organization", membership.id)));
+                return Err(ApiError::bad_request(
+                    "team.notFound",
+                    format!("There is no team {} in your organization", membership.id),
+                ));
             }
             if !sender.is_admin && !sender.is_team_manager_of(&membership.id) {
-                return Err(ApiError::forbidden("invite.team.notAllowed", format!("You do not manage the team {}", existing[&membership.id].name)));
+                return Err(ApiError::forbidden(
+                    "invite.team.notAllowed",
+                    format!("You do not manage the team {}", existing[&membership.id].name),
+                ));
             }
             teams.insert(membership.id.clone(), membership.is_team_manager);
         }
@@ -205,9 +242,11 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
     for (index, raw) in request.recipients.iter().enumerate() {
         match validate::email(raw) {
             Err(err) => results.push(Some(RecipientResult::refused(raw, "invalid", err.message))),
-            Ok(email) if !seen.insert(email.clone()) => {
-                results.push(Some(RecipientResult::refused(&email, "duplicate", "This address is listed more than once".into())))
-            }
+            Ok(email) if !seen.insert(email.clone()) => results.push(Some(RecipientResult::refused(
+                &email,
+                "duplicate",
+                "This address is listed more than once".into(),
+            ))),
             Ok(email) => {
                 results.push(None);
                 valid.push((index, email));
@@ -235,11 +274,19 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
     let mut store_failure: Option<String> = None;
     for (index, email) in valid {
         if let Some(failure) = &store_failure {
-            results[index] = Some(RecipientResult::refused(&email, "notStored", format!("Not invited: {failure}; send the invite again")));
+            results[index] = Some(RecipientResult::refused(
+                &email,
+                "notStored",
+                format!("Not invited: {failure}; send the invite again"),
+            ));
             continue;
         }
         if members.contains(&email) {
-            results[index] = Some(RecipientResult::refused(&email, "alreadyMember", "This address already belongs to a member of your organization".into()));
+            results[index] = Some(RecipientResult::refused(
+                &email,
+                "alreadyMember",
+                "This address already belongs to a member of your organization".into(),
+            ));
             continue;
         }
         let grants = InviteGrants {
@@ -255,7 +302,11 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
             Ok(stored) => stored,
             Err(err) => {
                 tracing::warn!(error = %err, "storing an invite failed; the remaining recipients are not invited");
-                results[index] = Some(RecipientResult::refused(&email, "notStored", format!("Not invited: {}; send the invite again", err.message)));
+                results[index] = Some(RecipientResult::refused(
+                    &email,
+                    "notStored",
+                    format!("Not invited: {}; send the invite again", err.message),
+                ));
                 store_failure = Some(err.message);
                 continue;
             }
@@ -289,10 +340,21 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
 /// The invite that makes `email` the owner (and an admin) of `organization`, made by an instance operator
 /// without an owner: stored with its guard, then mailed. Returns it with whether it was mailed (if not, it
 /// can be resent like any invite).
-pub async fn invite_owner(app: &App, organization: &Organization, email: &str, sender: &User) -> Result<(Invite, bool), ApiError> {
+pub async fn invite_owner(
+    app: &App,
+    organization: &Organization,
+    email: &str,
+    sender: &User,
+) -> Result<(Invite, bool), ApiError> {
     let store = OrgStore::new(&app.db, &organization.id);
     let now = ids::now_millis();
-    let grants = InviteGrants { auto_activate: true, is_admin: true, is_dataset_manager: false, teams: BTreeMap::new(), makes_owner: true };
+    let grants = InviteGrants {
+        auto_activate: true,
+        is_admin: true,
+        is_dataset_manager: false,
+        teams: BTreeMap::new(),
+        makes_owner: true,
+    };
     let invite = new_invite(app, &organization.id, email, sender, grants, now);
     if !store.create_invite(&invite, now).await? {
         return Err(ApiError::internal());
@@ -314,30 +376,33 @@ struct InviteGrants {
 /// lifetime, with its token's hash.
 fn new_invite(app: &App, organization: &str, email: &str, sender: &User, grants: InviteGrants, now: i64) -> Invite {
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
-    with_token_hash(app, Invite {
-        id: ids::new_time_ordered_id(),
-        organization: organization.to_owned(),
-        email: email.to_owned(),
-        nonce: ids::new_secret(),
-        token_hash: String::new(),
-        state: InviteState::Pending,
-        auto_activate: grants.auto_activate,
-        is_admin: grants.is_admin,
-        is_dataset_manager: grants.is_dataset_manager,
-        teams: grants.teams,
-        makes_owner: grants.makes_owner,
-        sent_by: sender.id.clone(),
-        sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
-        created: now,
-        valid_until,
-        delivery: DeliveryState::Sending,
-        delivery_error: None,
-        reminded: false,
-        accepted_by_user: None,
-        accepted_by_email: None,
-        ended: None,
-        cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
-    })
+    with_token_hash(
+        app,
+        Invite {
+            id: ids::new_time_ordered_id(),
+            organization: organization.to_owned(),
+            email: email.to_owned(),
+            nonce: ids::new_secret(),
+            token_hash: String::new(),
+            state: InviteState::Pending,
+            auto_activate: grants.auto_activate,
+            is_admin: grants.is_admin,
+            is_dataset_manager: grants.is_dataset_manager,
+            teams: grants.teams,
+            makes_owner: grants.makes_owner,
+            sent_by: sender.id.clone(),
+            sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
+            created: now,
+            valid_until,
+            delivery: DeliveryState::Sending,
+            delivery_error: None,
+            reminded: false,
+            accepted_by_user: None,
+            accepted_by_email: None,
+            ended: None,
+            cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
+        },
+    )
 }
 
 fn with_token_hash(app: &App, mut invite: Invite) -> Invite {
@@ -368,7 +433,11 @@ async fn invite_by_token(app: &App, token: &str) -> Result<Option<Invite>, ApiEr
     let Some(invite) = OrgStore::new(&app.db, &organization).invite(&invite_id).await? else {
         return Ok(None);
     };
-    let matches = aws_lc_rs::constant_time::verify_slices_are_equal(sha256_hex(token.trim()).as_bytes(), invite.token_hash.as_bytes()).is_ok();
+    let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
+        sha256_hex(token.trim()).as_bytes(),
+        invite.token_hash.as_bytes(),
+    )
+    .is_ok();
     Ok(matches.then_some(invite))
 }
 
@@ -383,9 +452,14 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
     // read. An owner invite's sender is an instance operator, of another organization.
     let organization_key = Key::organization(&invite.organization);
     let sender_key = Key::user(&invite.organization, &invite.sent_by);
-    let keys = if invite.makes_owner { vec![organization_key.clone()] } else { vec![organization_key.clone(), sender_key.clone()] };
+    let keys = if invite.makes_owner {
+        vec![organization_key.clone()]
+    } else {
+        vec![organization_key.clone(), sender_key.clone()]
+    };
     let mut items = app.db.batch_get(&keys).await?;
-    let organization: Organization = items.remove(&organization_key).map(crate::store::from_item).transpose()?.ok_or_else(invalid_token)?;
+    let organization: Organization =
+        items.remove(&organization_key).map(crate::store::from_item).transpose()?.ok_or_else(invalid_token)?;
     if organization.is_being_deleted() {
         return Err(crate::store::org::organization_deleting());
     }
@@ -416,8 +490,17 @@ pub fn sender_may_grant(sender: &User, invite: &Invite) -> bool {
 
 /// The identity an invite gives: the organization team plus the invite's teams (those still there),
 /// roles and flags; active if the invite says so.
-async fn invited_user(store: &OrgStore<'_>, invite: &Invite, organization: &Organization, account: &Account, first_name: &str, last_name: &str, now: i64) -> Result<User, ApiError> {
-    let existing: HashMap<String, Team> = store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect();
+async fn invited_user(
+    store: &OrgStore<'_>,
+    invite: &Invite,
+    organization: &Organization,
+    account: &Account,
+    first_name: &str,
+    last_name: &str,
+    now: i64,
+) -> Result<User, ApiError> {
+    let existing: HashMap<String, Team> =
+        store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect();
     let mut teams = BTreeMap::new();
     if let Some(team) = existing.get(&organization.organization_team_id) {
         teams.insert(team.id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false });
@@ -479,12 +562,17 @@ async fn join_with_invite(
             claim_ownership: invite.makes_owner,
             ..UserWriteExtras::default()
         };
-        let (user_items, meanings) = store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
+        let (user_items, meanings) =
+            store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
         let mut items = leading.clone();
         let leading_count = items.len();
         items.extend(user_items);
         let accept_at = items.len();
-        items.extend(store.accept_invite_items(invite, &accepted(invite, &user, now, app.config.invite_retention), now));
+        items.extend(store.accept_invite_items(
+            invite,
+            &accepted(invite, &user, now, app.config.invite_retention),
+            now,
+        ));
         match app.db.transact(items).await {
             Ok(()) => return Ok(user),
             Err(TransactError::ConditionFailed { failed }) => {
@@ -494,9 +582,14 @@ async fn join_with_invite(
                 if failed[accept_at..].iter().any(|f| *f) {
                     // Used, revoked or expired meanwhile: say which.
                     let current = store.invite(&invite.id).await?.ok_or_else(invalid_token)?;
-                    return Err(JoinError::Api(unusable(&current, now).unwrap_or_else(|| ApiError::conflict("request.conflict", "The invite changed meanwhile; please retry"))));
+                    return Err(JoinError::Api(unusable(&current, now).unwrap_or_else(|| {
+                        ApiError::conflict("request.conflict", "The invite changed meanwhile; please retry")
+                    })));
                 }
-                let over_limit = failed[leading_count..accept_at].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
+                let over_limit = failed[leading_count..accept_at]
+                    .iter()
+                    .zip(&meanings)
+                    .any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
                 // The member counter's condition also refuses an organization being deleted.
                 if over_limit && !store.accepts_members().await? {
                     return Err(JoinError::Api(crate::store::org::organization_deleting()));
@@ -506,7 +599,10 @@ async fn join_with_invite(
                     user.is_deactivated = true;
                     continue;
                 }
-                return Err(JoinError::Api(ApiError::conflict("request.conflict", "The organization changed meanwhile; please retry")));
+                return Err(JoinError::Api(ApiError::conflict(
+                    "request.conflict",
+                    "The organization changed meanwhile; please retry",
+                )));
             }
             Err(TransactError::Api(err)) => return Err(JoinError::Api(err)),
         }
@@ -534,11 +630,22 @@ async fn notify_join(app: &App, organization: &Organization, invite: &Invite, us
     };
     let store = OrgStore::new(&app.db, &organization.id);
     let limit_reached = invite.auto_activate && !user.is_active();
-    mail::notify(app, crate::domain::signup::new_member_mails(app, &store, organization, user, &how, limit_reached).await).await;
+    mail::notify(
+        app,
+        crate::domain::signup::new_member_mails(app, &store, organization, user, &how, limit_reached).await,
+    )
+    .await;
 }
 
 /// `POST /auth/register` with `inviteToken`: a new account in the invite's organization.
-pub async fn register_with_invite(app: &App, token: &str, email: String, password_hash: String, first_name: String, last_name: String) -> Result<(User, Organization), ApiError> {
+pub async fn register_with_invite(
+    app: &App,
+    token: &str,
+    email: String,
+    password_hash: String,
+    first_name: String,
+    last_name: String,
+) -> Result<(User, Organization), ApiError> {
     let (invite, organization) = usable_invite(app, token).await?;
     let now = ids::now_millis();
     let mut account = Account {
@@ -555,7 +662,10 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
     let store = OrgStore::new(&app.db, &organization.id);
     let user = invited_user(&store, &invite, &organization, &account, &first_name, &last_name, now).await?;
     account.identities.insert(organization.id.clone(), user.id.clone());
-    let leading = vec![app.db.put_new(&EmailGuard { email: email.clone(), account_id: account.id.clone() }), app.db.put_new(&account)];
+    let leading = vec![
+        app.db.put_new(&EmailGuard { email: email.clone(), account_id: account.id.clone() }),
+        app.db.put_new(&account),
+    ];
     match join_with_invite(app, &invite, &organization, leading, user).await {
         Ok(user) => {
             notify_join(app, &organization, &invite, &user).await;
@@ -573,13 +683,28 @@ pub async fn register_with_invite(app: &App, token: &str, email: String, passwor
 /// identity (named like the caller's current one).
 pub async fn join_organization(app: &App, caller: &Caller, token: &str) -> Result<User, ApiError> {
     let (invite, organization) = usable_invite(app, token).await?;
-    let account = app.db.get::<Account>(&Key::account(&caller.user.account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
-    let already = || ApiError::conflict("organization.alreadyMember", format!("You are already a member of {}", organization.name));
+    let account = app
+        .db
+        .get::<Account>(&Key::account(&caller.user.account_id))
+        .await?
+        .ok_or_else(ApiError::invalid_credential)?;
+    let already = || {
+        ApiError::conflict("organization.alreadyMember", format!("You are already a member of {}", organization.name))
+    };
     if account.identities.contains_key(&organization.id) {
         return Err(already());
     }
     let store = OrgStore::new(&app.db, &organization.id);
-    let user = invited_user(&store, &invite, &organization, &account, &caller.user.first_name, &caller.user.last_name, ids::now_millis()).await?;
+    let user = invited_user(
+        &store,
+        &invite,
+        &organization,
+        &account,
+        &caller.user.first_name,
+        &caller.user.last_name,
+        ids::now_millis(),
+    )
+    .await?;
     // Claims the organization in the account's identity map: a second join finds it taken.
     let leading = vec![app.db.update(
         &Key::account(&account.id),
@@ -618,10 +743,19 @@ fn invite_not_found() -> ApiError {
 
 /// A page of the organization's invites (admins: all; team managers: those they sent), newest first,
 /// optionally of one shown state.
-pub async fn list(app: &App, caller: &Caller, state: Option<&str>, limit: usize, after: Option<&str>) -> Result<(Vec<Invite>, Option<String>), ApiError> {
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    state: Option<&str>,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<(Vec<Invite>, Option<String>), ApiError> {
     if let Some(state) = state {
         if !["pending", "accepted", "revoked", "expired"].contains(&state) {
-            return Err(ApiError::bad_request("request.query.invalid", "state must be pending, accepted, revoked or expired"));
+            return Err(ApiError::bad_request(
+                "request.query.invalid",
+                "state must be pending, accepted, revoked or expired",
+            ));
         }
     }
     if !caller.user.is_team_manager_or_admin() {
@@ -658,10 +792,18 @@ async fn managed_invite(app: &App, caller: &Caller, invite_id: &str) -> Result<I
 pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invite, ApiError> {
     let invite = managed_invite(app, caller, invite_id).await?;
     if invite.state != InviteState::Pending {
-        return Err(ApiError::conflict("invite.ended", format!("This invite is {} already", invite.shown_state(ids::now_millis()))));
+        return Err(ApiError::conflict(
+            "invite.ended",
+            format!("This invite is {} already", invite.shown_state(ids::now_millis())),
+        ));
     }
     let now = ids::now_millis();
-    let revoked = Invite { state: InviteState::Revoked, ended: Some(now), cleanup_at: cleanup_at(now, app.config.invite_retention), ..invite.clone() };
+    let revoked = Invite {
+        state: InviteState::Revoked,
+        ended: Some(now),
+        cleanup_at: cleanup_at(now, app.config.invite_retention),
+        ..invite.clone()
+    };
     if !caller.store(app).replace_pending_invite(&invite, &revoked).await? {
         return Err(ApiError::conflict("request.conflict", "The invite changed meanwhile; please retry"));
     }
@@ -672,10 +814,16 @@ pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invit
 pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invite, bool), ApiError> {
     let invite = managed_invite(app, caller, invite_id).await?;
     if invite.state != InviteState::Pending {
-        return Err(ApiError::conflict("invite.ended", format!("This invite is {}; send a new one instead", invite.shown_state(ids::now_millis()))));
+        return Err(ApiError::conflict(
+            "invite.ended",
+            format!("This invite is {}; send a new one instead", invite.shown_state(ids::now_millis())),
+        ));
     }
     if !invite.makes_owner && !sender_may_grant(&caller.user, &invite) {
-        return Err(ApiError::forbidden("invite.rights.notAllowed", "This invite grants more than you may give now; send a new one instead"));
+        return Err(ApiError::forbidden(
+            "invite.rights.notAllowed",
+            "This invite grants more than you may give now; send a new one instead",
+        ));
     }
     let now = ids::now_millis();
     if let Some(wait) = resend_wait(&invite, app.config.invite_lifetime, app.config.mail_limits.resend_cooldown, now) {
@@ -688,20 +836,26 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     // Whoever resends it vouches for it from now on (its grants are checked against them at acceptance).
     let sender = &caller.user;
-    let renewed = with_token_hash(app, Invite {
-        sent_by: sender.id.clone(),
-        sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
-        nonce: ids::new_secret(),
-        valid_until,
-        cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
-        delivery: DeliveryState::Sending,
-        delivery_error: None,
-        reminded: false,
-        ..invite.clone()
-    });
+    let renewed = with_token_hash(
+        app,
+        Invite {
+            sent_by: sender.id.clone(),
+            sent_by_name: format!("{} {}", sender.first_name, sender.last_name),
+            nonce: ids::new_secret(),
+            valid_until,
+            cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
+            delivery: DeliveryState::Sending,
+            delivery_error: None,
+            reminded: false,
+            ..invite.clone()
+        },
+    );
     let store = caller.store(app);
     if !store.replace_pending_invite(&invite, &renewed).await? {
-        return Err(ApiError::conflict("request.conflict", "The invite changed meanwhile, or the address was invited again; please reload"));
+        return Err(ApiError::conflict(
+            "request.conflict",
+            "The invite changed meanwhile, or the address was invited again; please reload",
+        ));
     }
     let (mailed, recorded) = deliver(app, &store, &renewed, &caller.organization).await?;
     Ok((recorded, mailed))
@@ -709,7 +863,12 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
 
 /// Seconds until a delivered invite may be mailed again (none: now). It was last (re)sent when its
 /// validity began; one whose mail failed may be resent at once.
-pub fn resend_wait(invite: &Invite, lifetime: std::time::Duration, cooldown: std::time::Duration, now_millis: i64) -> Option<u64> {
+pub fn resend_wait(
+    invite: &Invite,
+    lifetime: std::time::Duration,
+    cooldown: std::time::Duration,
+    now_millis: i64,
+) -> Option<u64> {
     if invite.delivery != DeliveryState::Sent {
         return None;
     }
@@ -731,7 +890,11 @@ pub struct MaintenanceReport {
 /// whose retention after expiry or use has passed. Works through the sparse indexes page by page, so any
 /// number of invites is handled.
 pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
-    crate::declared_actions::scope_unless_scoped(crate::routes::INVITE_MAINTENANCE.declaration(), maintain_in_scope(app, now_millis)).await
+    crate::declared_actions::scope_unless_scoped(
+        crate::routes::INVITE_MAINTENANCE.declaration(),
+        maintain_in_scope(app, now_millis),
+    )
+    .await
 }
 
 async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
@@ -751,7 +914,10 @@ async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceRepo
                 organizations.insert(invite.organization.clone(), organization);
             }
             // No reminders into an organization that is gone or being deleted (its purge removes the invite).
-            let Some(organization) = organizations[&invite.organization].clone().filter(|o| !o.is_being_deleted()) else { continue };
+            let Some(organization) = organizations[&invite.organization].clone().filter(|o| !o.is_being_deleted())
+            else {
+                continue;
+            };
             // Marked first: a crash between the two steps skips a reminder rather than sending two.
             if maintenance::mark_reminded(&app.db, &invite).await? {
                 match mail::send(app, &invite_mail(app, &invite, &organization, true)).await {
@@ -820,23 +986,38 @@ mod tests {
         let lifetime = std::time::Duration::from_secs(14 * 86_400);
         let cooldown = std::time::Duration::from_secs(600);
         let sent_at = 1_000_000_000_000;
-        let invite = |delivery| Invite { delivery, valid_until: sent_at + lifetime.as_millis() as i64, ..sample_invite() };
+        let invite =
+            |delivery| Invite { delivery, valid_until: sent_at + lifetime.as_millis() as i64, ..sample_invite() };
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, cooldown, sent_at + 1_000), Some(599));
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, cooldown, sent_at + 600_000), None);
-        assert_eq!(resend_wait(&invite(DeliveryState::Failed), lifetime, cooldown, sent_at + 1_000), None, "a failed mail may be resent at once");
+        assert_eq!(
+            resend_wait(&invite(DeliveryState::Failed), lifetime, cooldown, sent_at + 1_000),
+            None,
+            "a failed mail may be resent at once"
+        );
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, std::time::Duration::ZERO, sent_at), None);
     }
 
     #[test]
     fn only_senders_who_still_may_grant_an_invite_keep_it_working() {
-        let team = |id: &str, manager: bool| (id.to_owned(), TeamRole { name: id.to_uppercase(), is_team_manager: manager });
+        let team =
+            |id: &str, manager: bool| (id.to_owned(), TeamRole { name: id.to_uppercase(), is_team_manager: manager });
         let manager = crate::domain::users::tests::user("m", &[("red", true), ("blue", false)]);
-        let into = |teams: &[&str]| Invite { teams: teams.iter().map(|t| (t.to_string(), false)).collect(), ..sample_invite() };
+        let into = |teams: &[&str]| Invite {
+            teams: teams.iter().map(|t| (t.to_string(), false)).collect(),
+            ..sample_invite()
+        };
         assert!(sender_may_grant(&manager, &into(&["red"])));
         assert!(sender_may_grant(&manager, &into(&[])));
         assert!(!sender_may_grant(&manager, &into(&["blue"])), "not a manager of blue");
         assert!(!sender_may_grant(&manager, &Invite { is_dataset_manager: true, ..into(&["red"]) }));
-        assert!(!sender_may_grant(&User { teams: BTreeMap::from([team("red", false)]), ..manager.clone() }, &into(&["red"])), "demoted");
+        assert!(
+            !sender_may_grant(
+                &User { teams: BTreeMap::from([team("red", false)]), ..manager.clone() },
+                &into(&["red"])
+            ),
+            "demoted"
+        );
         assert!(!sender_may_grant(&User { is_deactivated: true, ..manager.clone() }, &into(&["red"])), "deactivated");
         let admin = User { is_admin: true, teams: BTreeMap::new(), ..manager };
         assert!(sender_may_grant(&admin, &Invite { is_admin: true, ..into(&["blue"]) }));

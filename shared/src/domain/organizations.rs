@@ -24,7 +24,11 @@ fn own(caller: &Caller, organization_id: &str) -> Result<(), ApiError> {
 
 /// The organization's overview and its owner: a fixed number of reads whatever its size (the counters
 /// live on the organization item).
-pub async fn overview(app: &App, caller: &Caller, organization_id: &str) -> Result<(Organization, Option<User>), ApiError> {
+pub async fn overview(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+) -> Result<(Organization, Option<User>), ApiError> {
     own(caller, organization_id)?;
     let owner = caller.store(app).user(&caller.organization.owner_user_id).await?;
     Ok((caller.organization.clone(), owner))
@@ -49,13 +53,17 @@ pub const MAX_MAILING_LIST: usize = 20;
 fn email_list(field: &str, raw: &str) -> Result<String, ApiError> {
     let mut addresses: Vec<String> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let address = validate::email(part).map_err(|e| ApiError::bad_request(e.code, format!("{field}: {part:?}: {}", e.message)))?;
+        let address = validate::email(part)
+            .map_err(|e| ApiError::bad_request(e.code, format!("{field}: {part:?}: {}", e.message)))?;
         if !addresses.contains(&address) {
             addresses.push(address);
         }
     }
     if addresses.len() > MAX_MAILING_LIST {
-        return Err(ApiError::bad_request("organization.mailingList.tooLong", format!("{field} takes at most {MAX_MAILING_LIST} addresses")));
+        return Err(ApiError::bad_request(
+            "organization.mailingList.tooLong",
+            format!("{field} takes at most {MAX_MAILING_LIST} addresses"),
+        ));
     }
     Ok(addresses.join(", "))
 }
@@ -68,7 +76,12 @@ fn optional_email(field: &str, raw: &str) -> Result<String, ApiError> {
     validate::email(raw).map_err(|e| ApiError::bad_request(e.code, format!("{field}: {}", e.message)))
 }
 
-pub async fn update(app: &App, caller: &Caller, organization_id: &str, patch: OrganizationPatch) -> Result<(Organization, Option<User>), ApiError> {
+pub async fn update(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+    patch: OrganizationPatch,
+) -> Result<(Organization, Option<User>), ApiError> {
     own(caller, organization_id)?;
     if !caller.user.is_admin {
         return Err(ApiError::forbidden("organization.notAllowed", "Only admins change the organization"));
@@ -103,7 +116,11 @@ pub async fn update(app: &App, caller: &Caller, organization_id: &str, patch: Or
 
 /// The caller's organizations (for the "Switch Organization" menu), by name.
 pub async fn of_caller(app: &App, caller: &Caller) -> Result<Vec<Organization>, ApiError> {
-    let account = app.db.get::<Account>(&Key::account(&caller.user.account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+    let account = app
+        .db
+        .get::<Account>(&Key::account(&caller.user.account_id))
+        .await?
+        .ok_or_else(ApiError::invalid_credential)?;
     let mut organizations: Vec<Organization> = accounts::identities(&app.db, &account)
         .await?
         .into_iter()
@@ -116,15 +133,26 @@ pub async fn of_caller(app: &App, caller: &Caller) -> Result<Vec<Organization>, 
 
 /// `POST /auth/switchOrganization/{id}`: a new session for the caller's identity there, which the account
 /// remembers as last used (so login picks it next time).
-pub async fn switch(app: &App, caller: &Caller, organization_id: &str) -> Result<crate::domain::session::LoggedIn, ApiError> {
-    let account = app.db.get::<Account>(&Key::account(&caller.user.account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+pub async fn switch(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+) -> Result<crate::domain::session::LoggedIn, ApiError> {
+    let account = app
+        .db
+        .get::<Account>(&Key::account(&caller.user.account_id))
+        .await?
+        .ok_or_else(ApiError::invalid_credential)?;
     let (user, organization) = accounts::identities(&app.db, &account)
         .await?
         .into_iter()
         .find(|(_, organization)| organization.id == organization_id && !organization.is_being_deleted())
         .ok_or_else(not_found)?;
     if user.is_deactivated {
-        return Err(ApiError::forbidden("user.deactivated", "Your account in that organization has not been activated by an admin yet"));
+        return Err(ApiError::forbidden(
+            "user.deactivated",
+            "Your account in that organization has not been activated by an admin yet",
+        ));
     }
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
     let basis = accounts::SessionBasis::CallerStillValid(&caller.user);
@@ -171,7 +199,11 @@ pub enum CreatedForOwner {
 
 /// Creates an organization owned by an existing account (who joins it with the same login), or, for an
 /// e-mail without an account, an organization awaiting its owner plus an owner invite to that e-mail.
-pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganization) -> Result<CreatedForOwner, ApiError> {
+pub async fn create_for_owner(
+    app: &App,
+    caller: &Caller,
+    request: NewOrganization,
+) -> Result<CreatedForOwner, ApiError> {
     if !is_super_user(app, caller) {
         return Err(super_users_only());
     }
@@ -180,7 +212,8 @@ pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganizati
     let id = validate::organization_id(request.organization.as_deref(), &name)?;
     // Only an account whose address is proven becomes owner at once: anyone can sign up with an address
     // first. Otherwise the mailbox decides, through the owner invite.
-    let Some(account) = accounts::account_by_email(&app.db, &email).await?.filter(|account| account.email_verified) else {
+    let Some(account) = accounts::account_by_email(&app.db, &email).await?.filter(|account| account.email_verified)
+    else {
         let organization = accounts::create_organization_awaiting_owner(&app.db, &id, &name, ids::now_millis()).await?;
         let (invite, mailed) = crate::domain::invites::invite_owner(app, &organization, &email, &caller.user).await?;
         return Ok(CreatedForOwner::OwnerInvited(organization, invite, mailed));
@@ -192,7 +225,15 @@ pub async fn create_for_owner(app: &App, caller: &Caller, request: NewOrganizati
         .next()
         .map(|(user, _)| (user.first_name, user.last_name))
         .unwrap_or_else(|| ("Owner".into(), email.clone()));
-    let (organization, owner) = accounts::create_organization_for_account(&app.db, &account, &id, &name, (&names.0, &names.1), ids::now_millis()).await?;
+    let (organization, owner) = accounts::create_organization_for_account(
+        &app.db,
+        &account,
+        &id,
+        &name,
+        (&names.0, &names.1),
+        ids::now_millis(),
+    )
+    .await?;
     Ok(CreatedForOwner::Owned(organization, owner))
 }
 
@@ -220,13 +261,21 @@ pub struct PlanChange {
     pub included_storage_bytes: Option<Option<u64>>,
 }
 
-pub async fn change_plan(app: &App, caller: &Caller, organization_id: &str, change: PlanChange) -> Result<Organization, ApiError> {
+pub async fn change_plan(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+    change: PlanChange,
+) -> Result<Organization, ApiError> {
     let store = operator_store(app, caller, organization_id)?;
     let mut set = Vec::new();
     let mut remove = Vec::new();
     if let Some(plan) = &change.pricing_plan {
         if !PRICING_PLANS.contains(&plan.as_str()) {
-            return Err(ApiError::bad_request("organization.plan.invalid", format!("pricingPlan must be one of {}", PRICING_PLANS.join(", "))));
+            return Err(ApiError::bad_request(
+                "organization.plan.invalid",
+                format!("pricingPlan must be one of {}", PRICING_PLANS.join(", ")),
+            ));
         }
         set.push(("pricingPlan", s(plan)));
     }
@@ -255,13 +304,24 @@ pub struct NewCredit {
 /// Most milli-credits one transaction may move.
 pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000_000;
 
-pub async fn add_credits(app: &App, caller: &Caller, organization_id: &str, credit: NewCredit) -> Result<(CreditTransaction, Organization), ApiError> {
+pub async fn add_credits(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+    credit: NewCredit,
+) -> Result<(CreditTransaction, Organization), ApiError> {
     let store = operator_store(app, caller, organization_id)?;
     if credit.milli_credits == 0 || credit.milli_credits.abs() > MAX_CREDIT_CHANGE {
-        return Err(ApiError::bad_request("credits.amount.invalid", format!("milliCredits must be non-zero and at most {MAX_CREDIT_CHANGE} either way")));
+        return Err(ApiError::bad_request(
+            "credits.amount.invalid",
+            format!("milliCredits must be non-zero and at most {MAX_CREDIT_CHANGE} either way"),
+        ));
     }
     if credit.comment.chars().count() > 500 || credit.comment.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("credits.comment.invalid", "The comment must be at most 500 characters, without control characters"));
+        return Err(ApiError::bad_request(
+            "credits.comment.invalid",
+            "The comment must be at most 500 characters, without control characters",
+        ));
     }
     let transaction = CreditTransaction {
         organization: organization_id.to_owned(),
@@ -272,7 +332,11 @@ pub async fn add_credits(app: &App, caller: &Caller, organization_id: &str, cred
         created: ids::now_millis(),
     };
     if !store.add_credit(&transaction).await? {
-        let exists = app.db.get::<Organization>(&Key::organization(organization_id)).await?.is_some_and(|o| !o.is_being_deleted());
+        let exists = app
+            .db
+            .get::<Organization>(&Key::organization(organization_id))
+            .await?
+            .is_some_and(|o| !o.is_being_deleted());
         return Err(if exists {
             ApiError::conflict("credits.insufficient", "The organization's balance is too low for this debit")
         } else {
@@ -296,7 +360,11 @@ pub struct StorageReport {
 
 /// Stores the report; `false` when the organization is unknown or a newer report is stored.
 pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
-    crate::declared_actions::scope_unless_scoped(crate::routes::REPORT_STORAGE_USAGE.declaration(), report_storage_in_scope(app, report)).await
+    crate::declared_actions::scope_unless_scoped(
+        crate::routes::REPORT_STORAGE_USAGE.declaration(),
+        report_storage_in_scope(app, report),
+    )
+    .await
 }
 
 async fn report_storage_in_scope(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
@@ -310,14 +378,26 @@ async fn report_storage_in_scope(app: &App, report: &StorageReport) -> Result<bo
 /// `DELETE /organizations/{id}` with the organization's name as confirmation: by the owner, or an admin
 /// the owner allowed to. From the moment it is accepted every request of the organization's identities is
 /// refused; the purge then runs for at most `budget` here, and the scheduled purge finishes the rest.
-pub async fn delete(app: &App, caller: &Caller, organization_id: &str, confirmation: &str, budget: std::time::Duration) -> Result<bool, ApiError> {
+pub async fn delete(
+    app: &App,
+    caller: &Caller,
+    organization_id: &str,
+    confirmation: &str,
+    budget: std::time::Duration,
+) -> Result<bool, ApiError> {
     own(caller, organization_id)?;
     let user = &caller.user;
     if !user.is_organization_owner && !(user.is_admin && user.may_delete_organization) {
-        return Err(ApiError::forbidden("organization.delete.notAllowed", "Only the owner, or an admin the owner allowed to, deletes the organization"));
+        return Err(ApiError::forbidden(
+            "organization.delete.notAllowed",
+            "Only the owner, or an admin the owner allowed to, deletes the organization",
+        ));
     }
     if confirmation.trim() != caller.organization.name {
-        return Err(ApiError::bad_request("organization.delete.confirmation", "Type the organization's name exactly to confirm its deletion"));
+        return Err(ApiError::bad_request(
+            "organization.delete.confirmation",
+            "Type the organization's name exactly to confirm its deletion",
+        ));
     }
     let store = caller.store(app);
     store.mark_deleting(ids::now_millis()).await?;
@@ -344,7 +424,10 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
             if key == organization_key {
                 let organization: Organization = crate::store::from_item(item.clone())?;
                 if !organization.is_being_deleted() {
-                    return Err(ApiError::conflict("organization.notDeleting", "This organization is not being deleted"));
+                    return Err(ApiError::conflict(
+                        "organization.notDeleting",
+                        "This organization is not being deleted",
+                    ));
                 }
                 continue;
             }
@@ -381,7 +464,11 @@ fn item_text(item: &crate::store::Item, name: &str) -> String {
 /// The scheduled purge: finishes every organization whose deletion was accepted, until `deadline`.
 /// Returns how many it finished.
 pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
-    crate::declared_actions::scope_unless_scoped(crate::routes::ORGANIZATION_PURGE.declaration(), purge_pending_in_scope(app, deadline)).await
+    crate::declared_actions::scope_unless_scoped(
+        crate::routes::ORGANIZATION_PURGE.declaration(),
+        purge_pending_in_scope(app, deadline),
+    )
+    .await
 }
 
 async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
@@ -398,7 +485,12 @@ async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Resu
 }
 
 /// A page of the caller's organization's credit transactions, newest first (admins).
-pub async fn credit_transactions(app: &App, caller: &Caller, limit: usize, after: Option<&str>) -> Result<(Vec<CreditTransaction>, Option<String>), ApiError> {
+pub async fn credit_transactions(
+    app: &App,
+    caller: &Caller,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<(Vec<CreditTransaction>, Option<String>), ApiError> {
     let page = caller.store(app).credit_transactions(after, limit).await?;
     let next = if page.more || page.items.len() == limit { page.items.last().map(|t| t.id.clone()) } else { None };
     Ok((page.items, next))

@@ -45,7 +45,8 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
         Some(client) => accounts::LoginSubject::Pair(&email, client),
         None => accounts::LoginSubject::Email(&email),
     };
-    let (guard, by_email, by_client) = accounts::login_reads(&app.db, &email, pair, client.map(accounts::LoginSubject::Client)).await?;
+    let (guard, by_email, by_client) =
+        accounts::login_reads(&app.db, &email, pair, client.map(accounts::LoginSubject::Client)).await?;
     let now = ids::now_seconds();
     let email_lock = by_email.locked_until(now);
     let client_lock = by_client.as_ref().and_then(|t| t.locked_until(now));
@@ -62,12 +63,29 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     let Some(account) = account.filter(|_| password_ok) else {
         let db = &app.db;
         let (email_locked, client_locked) = futures_util::future::join(
-            accounts::record_login_failure(db, pair, &by_email, limits.failures_per_address_and_client, limits.window.as_secs() as i64, limits.lock.as_secs() as i64, now),
+            accounts::record_login_failure(
+                db,
+                pair,
+                &by_email,
+                limits.failures_per_address_and_client,
+                limits.window.as_secs() as i64,
+                limits.lock.as_secs() as i64,
+                now,
+            ),
             async {
                 match (client, &by_client) {
                     (Some(client), Some(known)) => {
                         let subject = accounts::LoginSubject::Client(client);
-                        accounts::record_login_failure(db, subject, known, limits.failures_per_client, limits.window.as_secs() as i64, limits.lock.as_secs() as i64, now).await
+                        accounts::record_login_failure(
+                            db,
+                            subject,
+                            known,
+                            limits.failures_per_client,
+                            limits.window.as_secs() as i64,
+                            limits.lock.as_secs() as i64,
+                            now,
+                        )
+                        .await
                     }
                     _ => Ok(None),
                 }
@@ -84,7 +102,8 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     if by_email.failures > 0 || by_email.locked_until.is_some() {
         accounts::clear_login_failures(&app.db, pair, now).await?;
     }
-    if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis()) {
+    if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis())
+    {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
         return Err(ApiError::forbidden(
             "auth.emailNotVerified",
@@ -95,16 +114,21 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
     identities.sort_by_key(|(user, _)| user.created);
     let last_used = account.last_used_organization.as_deref();
-    let chosen = identities
-        .iter()
-        .position(|(user, _)| Some(user.organization.as_str()) == last_used)
-        .unwrap_or(0);
+    let chosen = identities.iter().position(|(user, _)| Some(user.organization.as_str()) == last_used).unwrap_or(0);
     if identities.is_empty() {
         return Err(ApiError::forbidden("user.deactivated", "Your account has not been activated by an admin yet"));
     }
     let (user, organization) = identities.swap_remove(chosen);
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
-    let session = accounts::start_session(&app.db, &account, &user, accounts::SessionBasis::PasswordChecked(&account), lifetime_seconds, ids::now_millis()).await?;
+    let session = accounts::start_session(
+        &app.db,
+        &account,
+        &user,
+        accounts::SessionBasis::PasswordChecked(&account),
+        lifetime_seconds,
+        ids::now_millis(),
+    )
+    .await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(LoggedIn { token, user, organization, lifetime_seconds })
 }

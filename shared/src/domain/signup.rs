@@ -55,11 +55,21 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
     let organization_id = validate::organization_id(form.organization.as_deref(), &organization_name)?;
     // The organization people register into is the deployment's: an operator creates it.
     if app.config.self_registration_organization.as_deref() == Some(organization_id.as_str()) {
-        return Err(ApiError::forbidden("organization.id.reserved", format!("The organization id {organization_id:?} is reserved on this instance; please choose another")));
+        return Err(ApiError::forbidden(
+            "organization.id.reserved",
+            format!("The organization id {organization_id:?} is reserved on this instance; please choose another"),
+        ));
     }
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
-    let new = NewOrganizationWithOwner { organization_id, organization_name, email: email.clone(), password_hash, first_name, last_name };
+    let new = NewOrganizationWithOwner {
+        organization_id,
+        organization_name,
+        email: email.clone(),
+        password_hash,
+        first_name,
+        last_name,
+    };
     let (organization, owner) = match accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await {
         Err(err) if err.code == "user.email.alreadyInUse" => return Err(credentials::address_taken(app, &email).await),
         other => other?,
@@ -71,7 +81,10 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
 }
 
 fn registration_disabled() -> ApiError {
-    ApiError::forbidden("registration.disabled", "Registering needs an invite on this instance; ask an admin of your organization for one")
+    ApiError::forbidden(
+        "registration.disabled",
+        "Registering needs an invite on this instance; ask an admin of your organization for one",
+    )
 }
 
 /// `POST /auth/register` without an invite: into the organization this instance lets people register
@@ -86,7 +99,8 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         // Check the invite before the (deliberately slow) password hash.
         crate::domain::invites::usable_invite(app, token).await?;
         let password_hash = password::hash(password).await?;
-        return crate::domain::invites::register_with_invite(app, token, email, password_hash, first_name, last_name).await;
+        return crate::domain::invites::register_with_invite(app, token, email, password_hash, first_name, last_name)
+            .await;
     }
     let organization_id = app.config.self_registration_organization.as_deref().ok_or_else(registration_disabled)?;
     if form.organization.as_deref().is_some_and(|o| !o.trim().is_empty() && o.trim() != organization_id) {
@@ -169,20 +183,35 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
 /// The welcome mail to a new member, and the notice to `newUserMailingList` or, if empty, the owner.
 /// `limit_reached`: the member was to start active (an auto-activating invite, or auto-verify) but joined
 /// deactivated because the plan's included users are all active; both mails say so.
-pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Organization, user: &User, how: &str, limit_reached: bool) -> Vec<Mail> {
+pub async fn new_member_mails(
+    app: &App,
+    store: &OrgStore<'_>,
+    organization: &Organization,
+    user: &User,
+    how: &str,
+    limit_reached: bool,
+) -> Vec<Mail> {
     let included = organization.included_users.unwrap_or_default();
     let mut welcome = vec![
         format!("Hello {},", user.first_name),
         if user.is_active() {
             format!("your account in the organization {} is ready.", organization.name)
         } else {
-            format!("your account in the organization {} waits for an admin to activate it; you will get a mail then.", organization.name)
+            format!(
+                "your account in the organization {} waits for an admin to activate it; you will get a mail then.",
+                organization.name
+            )
         },
     ];
     if limit_reached {
         welcome.push(format!("It could not start active: the organization's plan includes {included} users, and all are in use. Its admins have been told."));
     }
-    let mut mails = vec![Mail::new(vec![user.email.clone()], "Welcome to WEBKNOSSOS", &welcome, Some(("Open WEBKNOSSOS", &app.config.public_uri)))];
+    let mut mails = vec![Mail::new(
+        vec![user.email.clone()],
+        "Welcome to WEBKNOSSOS",
+        &welcome,
+        Some(("Open WEBKNOSSOS", &app.config.public_uri)),
+    )];
     let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
         match store.user(&organization.owner_user_id).await {
             Ok(Some(owner)) => vec![owner.email],
@@ -192,7 +221,10 @@ pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Or
         organization.new_user_mailing_list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()
     };
     if !recipients.is_empty() {
-        let mut lines = vec![format!("{} {} <{}> {how} in the organization {}.", user.first_name, user.last_name, user.email, organization.name)];
+        let mut lines = vec![format!(
+            "{} {} <{}> {how} in the organization {}.",
+            user.first_name, user.last_name, user.email, organization.name
+        )];
         if limit_reached {
             lines.push(format!(
                 "It was to start active, but the plan's {included} included users are all active: it stays deactivated until an admin activates it, after raising the plan (ask the instance's operators) or deactivating someone."
@@ -201,7 +233,12 @@ pub async fn new_member_mails(app: &App, store: &OrgStore<'_>, organization: &Or
             lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
         }
         // The names are the new user's choice: not in the subject.
-        mails.push(Mail::new(recipients, "New user in your organization on WEBKNOSSOS", &lines, Some(("Manage users", &format!("{}/users", app.config.public_uri)))));
+        mails.push(Mail::new(
+            recipients,
+            "New user in your organization on WEBKNOSSOS",
+            &lines,
+            Some(("Manage users", &format!("{}/users", app.config.public_uri))),
+        ));
     }
     mails
 }

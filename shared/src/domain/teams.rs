@@ -30,7 +30,8 @@ pub async fn list(app: &App, caller: &Caller, editable_only: bool) -> Result<Vec
         .into_iter()
         .filter(|team| !team.deleting)
         .filter(|team| {
-            user.is_admin || if editable_only { user.is_team_manager_of(&team.id) } else { user.teams.contains_key(&team.id) }
+            user.is_admin
+                || if editable_only { user.is_team_manager_of(&team.id) } else { user.teams.contains_key(&team.id) }
         })
         .collect();
     teams.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
@@ -110,7 +111,9 @@ async fn remove_from_pending_invites(store: &crate::store::org::OrgStore<'_>, te
         for invite in page.items {
             let mut current = Some(invite);
             for _ in 0..4 {
-                let Some(before) = current.take().filter(|i| i.state == InviteState::Pending && i.teams.contains_key(team_id)) else {
+                let Some(before) =
+                    current.take().filter(|i| i.state == InviteState::Pending && i.teams.contains_key(team_id))
+                else {
                     break;
                 };
                 let mut changed = before.clone();
@@ -128,11 +131,20 @@ async fn remove_from_pending_invites(store: &crate::store::org::OrgStore<'_>, te
 }
 
 /// One page of a team's members with their roles: for admins and the team's managers.
-pub async fn members(app: &App, caller: &Caller, team_id: &str, after: Option<&str>, limit: usize) -> Result<(Vec<(User, bool)>, Option<String>), ApiError> {
+pub async fn members(
+    app: &App,
+    caller: &Caller,
+    team_id: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<(User, bool)>, Option<String>), ApiError> {
     let store = caller.store(app);
     let team = store.team(team_id).await?.filter(|t| !t.deleting).ok_or_else(team_not_found)?;
     if !caller.user.is_admin && !caller.user.is_team_manager_of(&team.id) {
-        return Err(ApiError::forbidden("team.members.notAllowed", "Only admins and the team's managers list its members"));
+        return Err(ApiError::forbidden(
+            "team.members.notAllowed",
+            "Only admins and the team's managers list its members",
+        ));
     }
     let page = store.team_members(&team.id, after, limit).await?;
     let user_ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();

@@ -88,7 +88,10 @@ fn planned_teams(
     let mut wanted: BTreeMap<&str, bool> = BTreeMap::new();
     for membership in submitted {
         if wanted.insert(&membership.id, membership.is_team_manager).is_some() {
-            return Err(ApiError::bad_request("user.teams.duplicate", format!("Team {} is listed twice", membership.id)));
+            return Err(ApiError::bad_request(
+                "user.teams.duplicate",
+                format!("Team {} is listed twice", membership.id),
+            ));
         }
     }
     let mut result = BTreeMap::new();
@@ -118,7 +121,12 @@ fn planned_teams(
 
 /// Applies WEBKNOSSOS's rules to a change of `target` by `caller` (credentials excepted: see
 /// [`check_credentials`]). `teams` holds the submitted teams that exist in the organization.
-pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &HashMap<String, Team>) -> Result<Planned, ApiError> {
+pub fn plan_change(
+    caller: &User,
+    target: &User,
+    patch: &UserPatch,
+    teams: &HashMap<String, Team>,
+) -> Result<Planned, ApiError> {
     if !may_see_user(caller, target) {
         return Err(not_found());
     }
@@ -141,7 +149,10 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
     match patch.is_active {
         Some(true) if target.is_deactivated => {
             if !may_edit {
-                return Err(ApiError::forbidden("user.activate.notAllowed", "Only admins and the user's team managers activate users"));
+                return Err(ApiError::forbidden(
+                    "user.activate.notAllowed",
+                    "Only admins and the user's team managers activate users",
+                ));
             }
             // Bringing back admin, dataset-manager or deletion rights is an admin's decision (granting new
             // ones is refused below).
@@ -165,7 +176,10 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
                 return Err(ApiError::forbidden("user.deactivate.self", "You cannot deactivate yourself"));
             }
             if target.is_organization_owner {
-                return Err(ApiError::forbidden("user.deactivate.owner", "The organization's owner cannot be deactivated"));
+                return Err(ApiError::forbidden(
+                    "user.deactivate.owner",
+                    "The organization's owner cannot be deactivated",
+                ));
             }
             after.is_deactivated = true;
             // Ends every session and personal token of the identity for good: reactivation does not
@@ -182,14 +196,20 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
             return Err(ApiError::forbidden("user.admin.notAllowed", "Only admins grant or revoke admin rights"));
         }
         if !is_admin && target.is_organization_owner && !is_self {
-            return Err(ApiError::forbidden("user.admin.owner", "Only the organization's owner gives up its admin rights"));
+            return Err(ApiError::forbidden(
+                "user.admin.owner",
+                "Only the organization's owner gives up its admin rights",
+            ));
         }
         after.is_admin = is_admin;
         needs_admin = true;
     }
     if let Some(is_dataset_manager) = patch.is_dataset_manager.filter(|v| *v != target.is_dataset_manager) {
         if !caller.is_admin {
-            return Err(ApiError::forbidden("user.datasetManager.notAllowed", "Only admins grant or revoke dataset manager rights"));
+            return Err(ApiError::forbidden(
+                "user.datasetManager.notAllowed",
+                "Only admins grant or revoke dataset manager rights",
+            ));
         }
         after.is_dataset_manager = is_dataset_manager;
         needs_admin = true;
@@ -197,14 +217,20 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
 
     if let Some(may_delete) = patch.may_delete_organization.filter(|v| *v != target.may_delete_organization) {
         if !caller.is_organization_owner {
-            return Err(ApiError::forbidden("user.deletionRight.notAllowed", "Only the organization's owner grants the right to delete it"));
+            return Err(ApiError::forbidden(
+                "user.deletionRight.notAllowed",
+                "Only the organization's owner grants the right to delete it",
+            ));
         }
         after.may_delete_organization = may_delete;
     }
     if let Some(submitted) = &patch.teams {
         let teams_after = planned_teams(caller, target, submitted, teams)?;
         if teams_after != target.teams && !may_edit {
-            return Err(ApiError::forbidden("user.teams.notAllowed", "Only admins and team managers change team memberships"));
+            return Err(ApiError::forbidden(
+                "user.teams.notAllowed",
+                "Only admins and team managers change team memberships",
+            ));
         }
         after.teams = teams_after;
     }
@@ -212,14 +238,20 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
     if let Some(experiences) = &patch.experiences {
         let experiences = validate::experiences(experiences)?;
         if experiences != target.experiences && !may_edit {
-            return Err(ApiError::forbidden("user.experiences.notAllowed", "Only admins and the user's team managers change experiences"));
+            return Err(ApiError::forbidden(
+                "user.experiences.notAllowed",
+                "Only admins and the user's team managers change experiences",
+            ));
         }
         after.experiences = experiences;
     }
 
     if after.may_delete_organization && !after.is_admin {
         if patch.may_delete_organization == Some(true) {
-            return Err(ApiError::bad_request("user.deletionRight.adminsOnly", "Only admins can be allowed to delete the organization"));
+            return Err(ApiError::bad_request(
+                "user.deletionRight.adminsOnly",
+                "Only admins can be allowed to delete the organization",
+            ));
         }
         // Losing admin rights takes the deletion right with them.
         after.may_delete_organization = false;
@@ -229,7 +261,14 @@ pub fn plan_change(caller: &User, target: &User, patch: &UserPatch, teams: &Hash
     let access_changed = after.teams != target.teams
         || after.is_admin != target.is_admin
         || after.is_dataset_manager != target.is_dataset_manager;
-    Ok(Planned { after, activated, deactivated, loses_admin: was_active_admin && !is_active_admin, access_changed, needs_admin })
+    Ok(Planned {
+        after,
+        activated,
+        deactivated,
+        loses_admin: was_active_admin && !is_active_admin,
+        access_changed,
+        needs_admin,
+    })
 }
 
 /// The admin whose being an active admin the change must check at commit: the caller for admin-only
@@ -333,7 +372,13 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
             active_user_delta: i64::from(planned.activated) - i64::from(planned.deactivated),
             member_delta: 0,
             active_admin_check: admin_to_check(&store, &caller_now, &[&planned]).await?,
-            experience_domains: planned.after.experiences.keys().filter(|d| !target.experiences.contains_key(*d)).cloned().collect(),
+            experience_domains: planned
+                .after
+                .experiences
+                .keys()
+                .filter(|d| !target.experiences.contains_key(*d))
+                .cloned()
+                .collect(),
             ..UserWriteExtras::default()
         };
         let write = UserWrite { before: Some(target.clone()), after: planned.after.clone() };
@@ -347,7 +392,9 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 }
                 return Ok(stored);
             }
-            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => return Err(included_users_exceeded()),
+            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => {
+                return Err(included_users_exceeded());
+            }
             Err(UserWriteError::Conflict(UserWriteConflict::EmailInUse)) => {
                 return Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()));
             }
@@ -374,16 +421,27 @@ struct CredentialChange {
 
 /// E-mail and password changes: only your own, with your current password. A new password ends every
 /// session and token of the account. Checks only; nothing is written. `None`: nothing to change.
-async fn check_credentials(app: &App, caller: &User, target: &User, patch: &UserPatch) -> Result<Option<CredentialChange>, ApiError> {
+async fn check_credentials(
+    app: &App,
+    caller: &User,
+    target: &User,
+    patch: &UserPatch,
+) -> Result<Option<CredentialChange>, ApiError> {
     let new_email = patch.email.as_deref().map(validate::email).transpose()?.filter(|e| *e != target.email);
     if new_email.is_none() && patch.password.is_none() {
         return Ok(None);
     }
     if caller.id != target.id {
-        return Err(ApiError::forbidden("user.credentials.notAllowed", "Only the user themselves changes their e-mail address or password"));
+        return Err(ApiError::forbidden(
+            "user.credentials.notAllowed",
+            "Only the user themselves changes their e-mail address or password",
+        ));
     }
     let current = patch.current_password.as_deref().ok_or_else(|| {
-        ApiError::bad_request("user.currentPassword.missing", "Changing the e-mail address or password needs currentPassword")
+        ApiError::bad_request(
+            "user.currentPassword.missing",
+            "Changing the e-mail address or password needs currentPassword",
+        )
     })?;
     let (account, throttle) = accounts::account_and_throttle(&app.db, &caller.account_id, &caller.email).await?;
     let account = account.ok_or_else(ApiError::invalid_credential)?;
@@ -407,7 +465,10 @@ fn change_mails(app: &App, caller: &User, before: &User, planned: &Planned) -> V
             "Your WEBKNOSSOS account was activated",
             &[
                 format!("Hello {},", user.first_name),
-                format!("{} {} activated your account in the organization {}. You can log in now.", caller.first_name, caller.last_name, user.organization),
+                format!(
+                    "{} {} activated your account in the organization {}. You can log in now.",
+                    caller.first_name, caller.last_name, user.organization
+                ),
             ],
             Some(("Log in", &app.config.public_uri)),
         ));
@@ -416,18 +477,33 @@ fn change_mails(app: &App, caller: &User, before: &User, planned: &Planned) -> V
         let teams = if user.teams.is_empty() {
             "none".to_owned()
         } else {
-            user.teams.values().map(|r| if r.is_team_manager { format!("{} (team manager)", r.name) } else { r.name.clone() }).collect::<Vec<_>>().join(", ")
+            user.teams
+                .values()
+                .map(|r| if r.is_team_manager { format!("{} (team manager)", r.name) } else { r.name.clone() })
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let mut lines = vec![
             format!("Hello {},", user.first_name),
-            format!("{} {} changed your access in the organization {}.", caller.first_name, caller.last_name, user.organization),
+            format!(
+                "{} {} changed your access in the organization {}.",
+                caller.first_name, caller.last_name, user.organization
+            ),
             format!("Your teams: {teams}."),
         ];
         if before.is_admin != user.is_admin {
-            lines.push(if user.is_admin { "You are now an admin.".into() } else { "You are no longer an admin.".into() });
+            lines.push(if user.is_admin {
+                "You are now an admin.".into()
+            } else {
+                "You are no longer an admin.".into()
+            });
         }
         if before.is_dataset_manager != user.is_dataset_manager {
-            lines.push(if user.is_dataset_manager { "You are now a dataset manager.".into() } else { "You are no longer a dataset manager.".into() });
+            lines.push(if user.is_dataset_manager {
+                "You are now a dataset manager.".into()
+            } else {
+                "You are no longer a dataset manager.".into()
+            });
         }
         mails.push(Mail::new(vec![user.email.clone()], "Your access in WEBKNOSSOS changed", &lines, None));
     }
@@ -446,7 +522,11 @@ pub struct BulkTeamsAndPermissions {
 }
 
 /// Applies the same teams and permissions to every selected user: all of them change or none does.
-pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request: BulkTeamsAndPermissions) -> Result<Vec<User>, ApiError> {
+pub async fn bulk_edit_teams_and_permissions(
+    app: &App,
+    caller: &Caller,
+    request: BulkTeamsAndPermissions,
+) -> Result<Vec<User>, ApiError> {
     let patch = UserPatch {
         teams: Some(request.teams.clone()),
         is_admin: request.is_admin,
@@ -458,7 +538,12 @@ pub async fn bulk_edit_teams_and_permissions(app: &App, caller: &Caller, request
 
 /// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change
 /// or none does (at most [`BULK_LIMIT`] users).
-pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_for: impl Fn(&User) -> UserPatch) -> Result<Vec<User>, ApiError> {
+pub async fn bulk_write(
+    app: &App,
+    caller: &Caller,
+    user_ids: &[String],
+    patch_for: impl Fn(&User) -> UserPatch,
+) -> Result<Vec<User>, ApiError> {
     let mut ids: Vec<String> = user_ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -480,7 +565,10 @@ pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_f
         let targets = store.users(&ids).await?;
         if targets.len() != ids.len() {
             let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
-            return Err(ApiError::not_found("user.notFound", format!("There is no user {missing} in your organization")));
+            return Err(ApiError::not_found(
+                "user.notFound",
+                format!("There is no user {missing} in your organization"),
+            ));
         }
         let patches: Vec<UserPatch> = targets.iter().map(&patch_for).collect();
         let teams = submitted_teams(&store, &patches.iter().collect::<Vec<_>>()).await?;
@@ -503,14 +591,20 @@ pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_f
             active_admin_check: admin_to_check(&store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
             experience_domains: writes
                 .iter()
-                .flat_map(|w| w.after.experiences.keys().filter(|d| !w.before.as_ref().is_some_and(|b| b.experiences.contains_key(*d))))
+                .flat_map(|w| {
+                    w.after
+                        .experiences
+                        .keys()
+                        .filter(|d| !w.before.as_ref().is_some_and(|b| b.experiences.contains_key(*d)))
+                })
                 .cloned()
                 .collect(),
             ..UserWriteExtras::default()
         };
         match write_all_or_nothing(&store, &writes, &extras).await {
             Ok(changed) => {
-                let mails = targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
+                let mails =
+                    targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
                 mail::notify(app, mails).await;
                 return Ok(planned
                     .into_iter()
@@ -523,7 +617,9 @@ pub async fn bulk_write(app: &App, caller: &Caller, user_ids: &[String], patch_f
                     })
                     .collect());
             }
-            Err(UserWriteError::Conflict(UserWriteConflict::AdminCheckFailed)) if attempt + 1 == WRITE_ATTEMPTS => return Err(last_admin()),
+            Err(UserWriteError::Conflict(UserWriteConflict::AdminCheckFailed)) if attempt + 1 == WRITE_ATTEMPTS => {
+                return Err(last_admin());
+            }
             Err(UserWriteError::Conflict(_)) => continue,
             Err(UserWriteError::Api(err)) if err.status == 503 && attempt + 1 < WRITE_ATTEMPTS => {
                 tokio::time::sleep(retry_delay(attempt)).await;
@@ -546,7 +642,11 @@ pub const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
 /// restored exactly (each conditioned on the version this request wrote), so the request changes all
 /// users and the domain list, or none. Other readers may see the earlier transactions' users meanwhile
 /// (docs/data-model.md, "Changes spanning transactions").
-pub async fn write_all_or_nothing(store: &OrgStore<'_>, writes: &[UserWrite], extras: &UserWriteExtras) -> Result<HashMap<String, u64>, UserWriteError> {
+pub async fn write_all_or_nothing(
+    store: &OrgStore<'_>,
+    writes: &[UserWrite],
+    extras: &UserWriteExtras,
+) -> Result<HashMap<String, u64>, UserWriteError> {
     let versions_after = |writes: &[UserWrite], step: u64| -> HashMap<String, u64> {
         writes.iter().map(|w| (w.after.id.clone(), w.before.as_ref().map_or(0, |b| b.version + step))).collect()
     };
@@ -609,7 +709,9 @@ async fn undo(store: &OrgStore<'_>, done: &[UserWrite]) {
     for write in done {
         let Some(original) = &write.before else { continue };
         let restore = UserWrite { before: Some(write.after.clone()), after: original.clone() };
-        if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) = store.write_users(&[restore], &restore_extras).await {
+        if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) =
+            store.write_users(&[restore], &restore_extras).await
+        {
             tracing::error!(user = %original.id, "could not restore a user after a failed bulk change");
         }
     }
@@ -682,9 +784,18 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 /// `filter`. For admins a page reads only that page from the `UsersByName` index (per status); team
 /// managers' lists read their managed teams' whole member ranges and those users for every page, since
 /// memberships are ordered by user id, not name (docs/data-model.md, "Team managers' user list").
-pub async fn list_users(app: &App, caller: &Caller, filter: UserFilter, limit: Option<usize>, cursor: Option<&str>) -> Result<UserPage, ApiError> {
+pub async fn list_users(
+    app: &App,
+    caller: &Caller,
+    filter: UserFilter,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+) -> Result<UserPage, ApiError> {
     if limit.is_some_and(|l| l == 0 || l > MAX_PAGE_SIZE) {
-        return Err(ApiError::bad_request("request.limit.invalid", format!("limit must be between 1 and {MAX_PAGE_SIZE}")));
+        return Err(ApiError::bad_request(
+            "request.limit.invalid",
+            format!("limit must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
     }
     let after = cursor.map(decode_cursor).transpose()?;
     let viewer = &caller.user;
@@ -774,7 +885,10 @@ pub(crate) mod tests {
             is_dataset_manager: false,
             is_deactivated: false,
             is_email_verified: false,
-            teams: teams.iter().map(|(t, m)| (t.to_string(), TeamRole { name: t.to_uppercase(), is_team_manager: *m })).collect(),
+            teams: teams
+                .iter()
+                .map(|(t, m)| (t.to_string(), TeamRole { name: t.to_uppercase(), is_team_manager: *m }))
+                .collect(),
             experiences: BTreeMap::new(),
             last_activity: 0,
             created: 0,
@@ -805,13 +919,27 @@ pub(crate) mod tests {
     fn teams() -> HashMap<String, Team> {
         ["red", "blue", "green"]
             .iter()
-            .map(|t| (t.to_string(), Team { id: t.to_string(), organization: "lab".into(), name: t.to_uppercase(), is_organization_team: false, deleting: false, created: 0 }))
+            .map(|t| {
+                (
+                    t.to_string(),
+                    Team {
+                        id: t.to_string(),
+                        organization: "lab".into(),
+                        name: t.to_uppercase(),
+                        is_organization_team: false,
+                        deleting: false,
+                        created: 0,
+                    },
+                )
+            })
             .collect()
     }
 
     fn patch_teams(teams: &[(&str, bool)]) -> UserPatch {
         UserPatch {
-            teams: Some(teams.iter().map(|(id, m)| TeamMembershipInput { id: id.to_string(), is_team_manager: *m }).collect()),
+            teams: Some(
+                teams.iter().map(|(id, m)| TeamMembershipInput { id: id.to_string(), is_team_manager: *m }).collect(),
+            ),
             ..UserPatch::default()
         }
     }
@@ -838,7 +966,10 @@ pub(crate) mod tests {
     fn unseen_users_are_not_found_and_admin_fields_need_admins() {
         let manager = user("m", &[("red", true)]);
         let outsider = user("o", &[("blue", false)]);
-        assert_eq!(plan_change(&manager, &outsider, &UserPatch::default(), &teams()).unwrap_err().code, "user.notFound");
+        assert_eq!(
+            plan_change(&manager, &outsider, &UserPatch::default(), &teams()).unwrap_err().code,
+            "user.notFound"
+        );
         let member = user("t", &[("red", false)]);
         let promote = UserPatch { is_admin: Some(true), ..UserPatch::default() };
         assert_eq!(plan_change(&manager, &member, &promote, &teams()).unwrap_err().code, "user.admin.notAllowed");
@@ -871,7 +1002,10 @@ pub(crate) mod tests {
             User { is_dataset_manager: true, ..plain.clone() },
             User { is_admin: true, may_delete_organization: true, ..plain.clone() },
         ] {
-            assert_eq!(plan_change(&manager, &holder, &activate, &teams()).unwrap_err().code, "user.activate.adminRights");
+            assert_eq!(
+                plan_change(&manager, &holder, &activate, &teams()).unwrap_err().code,
+                "user.activate.adminRights"
+            );
             let planned = plan_change(&admin, &holder, &activate, &teams()).unwrap();
             assert!(planned.activated && planned.needs_admin);
         }

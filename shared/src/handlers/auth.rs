@@ -4,9 +4,9 @@ use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
 use crate::domain::{credentials, session, signup};
+use crate::http::{self, Request, ok, parse_json, success_message, with_header};
 use crate::idempotency::{self, Scope};
 use crate::routes;
-use crate::http::{self, Request, ok, parse_json, success_message, with_header};
 
 /// `POST /api/auth/createOrganizationWithAdmin`
 pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
@@ -42,7 +42,9 @@ pub async fn login(app: &App, req: Request) -> HandlerResult {
 fn client_address(req: &Request) -> Option<String> {
     use lambda_http::RequestExt;
     match req.request_context_ref()? {
-        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone().filter(|ip| !ip.is_empty()),
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+            context.http.source_ip.clone().filter(|ip| !ip.is_empty())
+        }
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -73,7 +75,11 @@ pub async fn logout(app: &App, req: Request) -> HandlerResult {
 pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     session::logout_everywhere(app, &caller).await?;
-    Ok(with_header(success_message("Every session and token of your account has ended"), "set-cookie", http::expired_session_cookie()))
+    Ok(with_header(
+        success_message("Every session and token of your account has ended"),
+        "set-cookie",
+        http::expired_session_cookie(),
+    ))
 }
 
 /// `POST /api/auth/register`: a new account in the organization this instance lets people register into.
@@ -108,7 +114,9 @@ struct ResetForm {
 pub async fn reset_password(app: &App, req: Request) -> HandlerResult {
     let form: ResetForm = parse_json(&req)?;
     credentials::reset_password(app, &form.token, &form.password.password1, &form.password.password2).await?;
-    Ok(success_message("Your password was changed; every session and personal API token of your account has ended. Log in with the new password"))
+    Ok(success_message(
+        "Your password was changed; every session and personal API token of your account has ended. Log in with the new password",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +131,14 @@ struct ChangePasswordForm {
 pub async fn change_password(app: &App, req: Request) -> HandlerResult {
     let form: ChangePasswordForm = parse_json(&req)?;
     let caller = authenticate(app, &req).await?;
-    let changed = credentials::change_password(app, &caller, &form.old_password, &form.password.password1, &form.password.password2).await?;
+    let changed = credentials::change_password(
+        app,
+        &caller,
+        &form.old_password,
+        &form.password.password1,
+        &form.password.password2,
+    )
+    .await?;
     let response = ok(&serde_json::json!({
         "token": changed.token,
         "user": json::user(&changed.user, &changed.user),
@@ -143,5 +158,9 @@ pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
 pub async fn request_verification(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let sent = credentials::request_verification(app, &caller, client_address(&req).as_deref()).await?;
-    Ok(success_message(if sent { "A verification link was sent to your e-mail address" } else { "Your e-mail address is verified already" }))
+    Ok(success_message(if sent {
+        "A verification link was sent to your e-mail address"
+    } else {
+        "Your e-mail address is verified already"
+    }))
 }

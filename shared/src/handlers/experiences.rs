@@ -5,9 +5,9 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::experiences::{self, BulkExperiences};
 use crate::error::ApiError;
+use crate::http::{Request, ok, parse_json, with_header};
 use crate::idempotency::{self, Scope};
 use crate::routes;
-use crate::http::{Request, ok, parse_json, with_header};
 
 /// `GET /api/tasks/experienceDomains`
 pub async fn experience_domains(app: &App, req: Request) -> HandlerResult {
@@ -34,13 +34,26 @@ pub async fn users_by_experience(app: &App, req: Request) -> HandlerResult {
     let text = |name: &str| query.and_then(|q| q.first(name)).map(str::to_owned);
     let number = |name: &str, default: i64| -> Result<i64, ApiError> {
         text(name)
-            .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request("request.query.invalid", format!("{name} must be a whole number"))))
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request("request.query.invalid", format!("{name} must be a whole number"))
+                })
+            })
             .transpose()
             .map(|v| v.unwrap_or(default))
     };
-    let domain = text("domain").ok_or_else(|| ApiError::bad_request("request.query.missing", "The query parameter domain is required"))?;
+    let domain = text("domain")
+        .ok_or_else(|| ApiError::bad_request("request.query.missing", "The query parameter domain is required"))?;
     let limit = usize::try_from(number("limit", 100)?).unwrap_or(0);
-    let page = experiences::users_with_experience_for(app, &caller, &domain, number("minValue", 0)?, limit, text("cursor").as_deref()).await?;
+    let page = experiences::users_with_experience_for(
+        app,
+        &caller,
+        &domain,
+        number("minValue", 0)?,
+        limit,
+        text("cursor").as_deref(),
+    )
+    .await?;
     let body: Vec<_> = page.users.iter().map(|(user, _)| json::user(user, &caller.user)).collect();
     let response = ok(&body);
     Ok(match page.next_cursor {

@@ -5,10 +5,10 @@ use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::authenticate;
 use crate::domain::invites::{self, SendInvites};
-use crate::idempotency::{self, Scope};
-use crate::routes;
 use crate::http::{Request, ok, parse_json, path_param, with_header};
+use crate::idempotency::{self, Scope};
 use crate::model::Invite;
+use crate::routes;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -16,4 +16,3 @@ use crate::error::ApiError;
 use crate::http::{Body, Response};
 
 pub type HandlerResult = Result<Response<Body>, ApiError>;
-

@@ -60,7 +60,8 @@ struct DeleteConfirmation {
 pub async fn delete_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let body: DeleteConfirmation = parse_json(&req)?;
-    let finished = organizations::delete(app, &caller, &path_param(&req, "id")?, &body.confirmation, DELETE_PURGE_BUDGET).await?;
+    let finished =
+        organizations::delete(app, &caller, &path_param(&req, "id")?, &body.confirmation, DELETE_PURGE_BUDGET).await?;
     Ok(ok(&serde_json::json!({
         "messages": [{ "success": "The organization was deleted" }],
         "purgeComplete": finished,
@@ -71,7 +72,8 @@ pub async fn delete_organization(app: &App, req: Request) -> HandlerResult {
 pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let switched = organizations::switch(app, &caller, &path_param(&req, "id")?).await?;
-    let response = ok(&serde_json::json!({ "token": switched.token, "user": json::user(&switched.user, &switched.user) }));
+    let response =
+        ok(&serde_json::json!({ "token": switched.token, "user": json::user(&switched.user, &switched.user) }));
     Ok(with_header(response, "set-cookie", http::session_cookie(&switched.token, switched.lifetime_seconds as u64)))
 }
 

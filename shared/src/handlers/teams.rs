@@ -22,10 +22,16 @@ struct NewTeam {
 pub async fn create_team(app: &App, req: Request) -> HandlerResult {
     let caller = authenticate(app, &req).await?;
     let body: NewTeam = parse_json(&req)?;
-    crate::idempotency::once(app, &req, &crate::routes::CREATE_TEAM, crate::idempotency::Scope::Caller(&caller), async {
-        let team = teams::create(app, &caller, &body.name).await?;
-        Ok(ok(&json::team(&team)))
-    })
+    crate::idempotency::once(
+        app,
+        &req,
+        &crate::routes::CREATE_TEAM,
+        crate::idempotency::Scope::Caller(&caller),
+        async {
+            let team = teams::create(app, &caller, &body.name).await?;
+            Ok(ok(&json::team(&team)))
+        },
+    )
     .await
 }
 

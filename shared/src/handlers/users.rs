@@ -5,9 +5,9 @@ use crate::App;
 use crate::auth::authenticate;
 use crate::domain::users::{self, BulkTeamsAndPermissions, UserFilter, UserPatch};
 use crate::error::ApiError;
+use crate::http::{Request, ok, parse_json, path_param, query_flag, with_header};
 use crate::idempotency::{self, Scope};
 use crate::routes;
-use crate::http::{Request, ok, parse_json, path_param, query_flag, with_header};
 
 /// Response header that carries the cursor of the next page (the body stays a JSON array).
 pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
@@ -27,7 +27,10 @@ pub async fn list_users(app: &App, req: Request) -> HandlerResult {
         search: query_text(&req, "search").map(users::search_text).transpose()?.flatten(),
     };
     let limit = query_text(&req, "limit")
-        .map(|l| l.parse::<usize>().map_err(|_| ApiError::bad_request("request.limit.invalid", "limit must be a positive number")))
+        .map(|l| {
+            l.parse::<usize>()
+                .map_err(|_| ApiError::bad_request("request.limit.invalid", "limit must be a positive number"))
+        })
         .transpose()?;
     let page = users::list_users(app, &caller, filter, limit, query_text(&req, "cursor")).await?;
     let body: Vec<_> = page.users.iter().map(|u| json::user(u, &caller.user)).collect();

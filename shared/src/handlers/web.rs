@@ -73,7 +73,8 @@ fn is_page(path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').collect();
     PAGES.iter().any(|pattern| {
         let expected: Vec<&str> = pattern.split('/').collect();
-        expected.len() == segments.len() && expected.iter().zip(&segments).all(|(e, s)| *e == *s || (*e == "*" && !s.is_empty()))
+        expected.len() == segments.len()
+            && expected.iter().zip(&segments).all(|(e, s)| *e == *s || (*e == "*" && !s.is_empty()))
     })
 }
 
@@ -116,7 +117,15 @@ mod tests {
 
     #[test]
     fn page_addresses_are_known_and_assets_are_named_by_their_content() {
-        for page in ["/", "/auth/login", "/invite/abc.def", "/verifyEmail/x.y", "/auth/finishResetPassword", "/users", "/organization"] {
+        for page in [
+            "/",
+            "/auth/login",
+            "/invite/abc.def",
+            "/verifyEmail/x.y",
+            "/auth/finishResetPassword",
+            "/users",
+            "/organization",
+        ] {
             assert!(is_page(page), "{page}");
         }
         for other in ["/invite", "/invite/", "/invite/a/b", "/auth", "/nothing", "/verifyEmail/"] {

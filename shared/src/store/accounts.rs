@@ -29,7 +29,14 @@ pub struct NewOrganizationWithOwner {
 
 /// A new organization with the default plan and settings, its organization team `team_id`, and
 /// `members` active members (the owner, or none while it awaits its owner).
-pub(crate) fn new_organization(id: &str, name: &str, owner_user_id: String, team_id: String, members: u64, now: i64) -> Organization {
+pub(crate) fn new_organization(
+    id: &str,
+    name: &str,
+    owner_user_id: String,
+    team_id: String,
+    members: u64,
+    now: i64,
+) -> Organization {
     Organization {
         id: id.to_owned(),
         name: name.to_owned(),
@@ -60,7 +67,8 @@ pub async fn create_organization_with_owner(
     let account_id = ids::new_object_id();
     let user_id = ids::new_object_id();
     let team_id = ids::new_object_id();
-    let organization = new_organization(&new.organization_id, &new.organization_name, user_id.clone(), team_id.clone(), 1, now);
+    let organization =
+        new_organization(&new.organization_id, &new.organization_name, user_id.clone(), team_id.clone(), 1, now);
     let team = Team {
         id: team_id.clone(),
         organization: organization.id.clone(),
@@ -107,7 +115,11 @@ pub async fn create_organization_with_owner(
         db.put_new(&organization),
         db.put_new(&user),
         db.put_new(&team),
-        db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
+        db.put_new(&TeamNameGuard {
+            organization: organization.id.clone(),
+            name: team.name.clone(),
+            team_id: team_id.clone(),
+        }),
         db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
         id_never_used(db, &organization.id),
     ];
@@ -115,7 +127,9 @@ pub async fn create_organization_with_owner(
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
         Err(TransactError::ConditionFailed { failed }) if failed[EMAIL_GUARD] => Err(email_in_use(&new.email)),
-        Err(TransactError::ConditionFailed { failed }) if failed[ORGANIZATION] || failed[tombstone] => Err(id_taken(&new.organization_id)),
+        Err(TransactError::ConditionFailed { failed }) if failed[ORGANIZATION] || failed[tombstone] => {
+            Err(id_taken(&new.organization_id))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -127,7 +141,10 @@ fn id_never_used(db: &Db, organization_id: &str) -> TransactWriteItem {
 
 /// Taken now, or by an organization that was deleted (the answer does not say which).
 fn id_taken(organization_id: &str) -> ApiError {
-    ApiError::conflict("organization.id.alreadyInUse", format!("The organization id {organization_id:?} is already taken; please choose another"))
+    ApiError::conflict(
+        "organization.id.alreadyInUse",
+        format!("The organization id {organization_id:?} is already taken; please choose another"),
+    )
 }
 
 /// The last step of a purge: the organization item goes, and its id's tombstone comes, in one
@@ -182,7 +199,14 @@ pub enum SessionBasis<'a> {
 
 /// Starts a session for `user` and remembers its organization as the account's last used one, in one
 /// transaction with the check of its `basis`.
-pub async fn start_session(db: &Db, account: &Account, user: &User, basis: SessionBasis<'_>, lifetime_seconds: i64, now: i64) -> Result<Session, ApiError> {
+pub async fn start_session(
+    db: &Db,
+    account: &Account,
+    user: &User,
+    basis: SessionBasis<'_>,
+    lifetime_seconds: i64,
+    now: i64,
+) -> Result<Session, ApiError> {
     let session = Session {
         organization: user.organization.clone(),
         id: ids::new_secret(),
@@ -202,13 +226,20 @@ pub async fn start_session(db: &Db, account: &Account, user: &User, basis: Sessi
             vec![last_used("passwordHash = :hash", vec![(":hash", s(&checked.password_hash))])]
         }
         SessionBasis::PasswordChecked(checked) => {
-            vec![db.condition_check(&Key::account(&checked.id), "passwordHash = :hash", vec![(":hash", s(&checked.password_hash))])]
+            vec![db.condition_check(
+                &Key::account(&checked.id),
+                "passwordHash = :hash",
+                vec![(":hash", s(&checked.password_hash))],
+            )]
         }
         SessionBasis::CallerStillValid(caller) => {
             let check = db.condition_check(
                 &Key::user(&caller.organization, &caller.id),
                 "sessionEpoch = :epoch AND isDeactivated = :false",
-                vec![(":epoch", n(caller.session_epoch)), (":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false))],
+                vec![
+                    (":epoch", n(caller.session_epoch)),
+                    (":false", aws_sdk_dynamodb::types::AttributeValue::Bool(false)),
+                ],
             );
             let mut items = vec![check];
             if changes_last_used {
@@ -265,10 +296,17 @@ pub fn credential_change_items(
     let mut values = vec![(":id", s(&account.id))];
     if let Some(email) = new_email {
         items.push((
-            db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(&account.id))]),
+            db.delete_with_values(
+                &Key::email_guard(&account.email),
+                Some("accountId = :id"),
+                vec![(":id", s(&account.id))],
+            ),
             UserWriteConflict::Stale,
         ));
-        items.push((db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }), UserWriteConflict::EmailInUse));
+        items.push((
+            db.put_new(&EmailGuard { email: email.to_owned(), account_id: account.id.clone() }),
+            UserWriteConflict::EmailInUse,
+        ));
         // A new address is unproven until its verification link is followed.
         account_update.push("email = :email, emailVerified = :unverified, emailSetAt = :now");
         values.push((":email", s(email)));
@@ -282,19 +320,37 @@ pub fn credential_change_items(
     if account_update.is_empty() {
         return items;
     }
-    items.push((db.update(&Key::account(&account.id), &format!("SET {}", account_update.join(", ")), Some("id = :id"), &[], values), UserWriteConflict::Stale));
+    items.push((
+        db.update(
+            &Key::account(&account.id),
+            &format!("SET {}", account_update.join(", ")),
+            Some("id = :id"),
+            &[],
+            values,
+        ),
+        UserWriteConflict::Stale,
+    ));
     for (organization, user_id) in &account.identities {
         if (organization.as_str(), user_id.as_str()) == written_with {
             continue;
         }
         let unverified = || (":unverified", aws_sdk_dynamodb::types::AttributeValue::Bool(false));
         let (expression, mut values) = match (new_email, new_password_hash.is_some()) {
-            (Some(email), true) => ("SET email = :email, isEmailVerified = :unverified ADD version :one, sessionEpoch :one", vec![(":email", s(email)), unverified()]),
-            (Some(email), false) => ("SET email = :email, isEmailVerified = :unverified ADD version :one", vec![(":email", s(email)), unverified()]),
+            (Some(email), true) => (
+                "SET email = :email, isEmailVerified = :unverified ADD version :one, sessionEpoch :one",
+                vec![(":email", s(email)), unverified()],
+            ),
+            (Some(email), false) => (
+                "SET email = :email, isEmailVerified = :unverified ADD version :one",
+                vec![(":email", s(email)), unverified()],
+            ),
             (None, _) => ("ADD version :one, sessionEpoch :one", vec![]),
         };
         values.push((":one", n(1)));
-        items.push((db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values), UserWriteConflict::Stale));
+        items.push((
+            db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values),
+            UserWriteConflict::Stale,
+        ));
     }
     items
 }
@@ -308,16 +364,29 @@ pub enum NewAccountError {
 
 /// Creates an account, its e-mail guard and its first identity (with memberships and the organization's
 /// counters) in one transaction.
-pub async fn create_account_with_identity(db: &Db, store: &OrgStore<'_>, account: &Account, user: &User) -> Result<(), NewAccountError> {
-    let extras = UserWriteExtras { member_delta: 1, active_user_delta: i64::from(user.is_active()), ..UserWriteExtras::default() };
+pub async fn create_account_with_identity(
+    db: &Db,
+    store: &OrgStore<'_>,
+    account: &Account,
+    user: &User,
+) -> Result<(), NewAccountError> {
+    let extras = UserWriteExtras {
+        member_delta: 1,
+        active_user_delta: i64::from(user.is_active()),
+        ..UserWriteExtras::default()
+    };
     let (user_items, meanings) = store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
-    let mut items = vec![db.put_new(&EmailGuard { email: account.email.clone(), account_id: account.id.clone() }), db.put_new(account)];
+    let mut items = vec![
+        db.put_new(&EmailGuard { email: account.email.clone(), account_id: account.id.clone() }),
+        db.put_new(account),
+    ];
     items.extend(user_items);
     match db.transact(items).await {
         Ok(()) => Ok(()),
         Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(NewAccountError::EmailInUse),
         Err(TransactError::ConditionFailed { failed }) => {
-            let exceeded = failed[2..].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
+            let exceeded =
+                failed[2..].iter().zip(&meanings).any(|(f, m)| *f && *m == UserWriteConflict::IncludedUsersExceeded);
             if exceeded {
                 // The same condition refuses a full plan and an organization being deleted: tell which.
                 match store.accepts_members().await {
@@ -326,7 +395,10 @@ pub async fn create_account_with_identity(db: &Db, store: &OrgStore<'_>, account
                     Err(err) => Err(NewAccountError::Api(err)),
                 }
             } else {
-                Err(NewAccountError::Api(ApiError::conflict("request.conflict", "The organization changed while registering; please retry")))
+                Err(NewAccountError::Api(ApiError::conflict(
+                    "request.conflict",
+                    "The organization changed while registering; please retry",
+                )))
             }
         }
         Err(TransactError::Api(err)) => Err(NewAccountError::Api(err)),
@@ -356,7 +428,11 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
     if account.identities.is_empty() {
         let items = vec![
             db.delete_with_values(&Key::account(account_id), Some("size(identities) = :zero"), vec![(":zero", n(0))]),
-            db.delete_with_values(&Key::email_guard(&account.email), Some("accountId = :id"), vec![(":id", s(account_id))]),
+            db.delete_with_values(
+                &Key::email_guard(&account.email),
+                Some("accountId = :id"),
+                vec![(":id", s(account_id))],
+            ),
         ];
         return match db.transact(items).await {
             // Joined another organization meanwhile: the account stays.
@@ -384,11 +460,25 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
 /// Creates an organization whose owner is an existing account (an instance operator's "create an
 /// organization for an owner e-mail"), in one transaction: the organization id is claimed, and the
 /// account gains the identity only if it has none there.
-pub async fn create_organization_for_account(db: &Db, account: &Account, organization_id: &str, organization_name: &str, owner_name: (&str, &str), now: i64) -> Result<(Organization, User), ApiError> {
+pub async fn create_organization_for_account(
+    db: &Db,
+    account: &Account,
+    organization_id: &str,
+    organization_name: &str,
+    owner_name: (&str, &str),
+    now: i64,
+) -> Result<(Organization, User), ApiError> {
     let user_id = ids::new_object_id();
     let team_id = ids::new_object_id();
     let organization = new_organization(organization_id, organization_name, user_id.clone(), team_id.clone(), 1, now);
-    let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
+    let team = Team {
+        id: team_id.clone(),
+        organization: organization.id.clone(),
+        name: ORGANIZATION_TEAM_NAME.into(),
+        is_organization_team: true,
+        deleting: false,
+        created: now,
+    };
     let user = User {
         id: user_id.clone(),
         organization: organization.id.clone(),
@@ -420,14 +510,20 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
         ),
         db.put_new(&user),
         db.put_new(&team),
-        db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id: team_id.clone() }),
+        db.put_new(&TeamNameGuard {
+            organization: organization.id.clone(),
+            name: team.name.clone(),
+            team_id: team_id.clone(),
+        }),
         db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
         id_never_used(db, &organization.id),
     ];
     let tombstone = items.len() - 1;
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
-        Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[tombstone] => Err(id_taken(organization_id)),
+        Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[tombstone] => {
+            Err(id_taken(organization_id))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -435,10 +531,22 @@ pub async fn create_organization_for_account(db: &Db, account: &Account, organiz
 /// Creates an organization with no owner yet (an instance operator's "create an organization for an owner
 /// e-mail" when that e-mail has no account): the organization, claimed by id, with its "Default" team, in
 /// one transaction. Its owner invite (`Invite::makes_owner`) makes whoever accepts it the owner.
-pub async fn create_organization_awaiting_owner(db: &Db, organization_id: &str, organization_name: &str, now: i64) -> Result<Organization, ApiError> {
+pub async fn create_organization_awaiting_owner(
+    db: &Db,
+    organization_id: &str,
+    organization_name: &str,
+    now: i64,
+) -> Result<Organization, ApiError> {
     let team_id = ids::new_object_id();
     let organization = new_organization(organization_id, organization_name, String::new(), team_id.clone(), 0, now);
-    let team = Team { id: team_id.clone(), organization: organization.id.clone(), name: ORGANIZATION_TEAM_NAME.into(), is_organization_team: true, deleting: false, created: now };
+    let team = Team {
+        id: team_id.clone(),
+        organization: organization.id.clone(),
+        name: ORGANIZATION_TEAM_NAME.into(),
+        is_organization_team: true,
+        deleting: false,
+        created: now,
+    };
     let items = vec![
         db.put_new(&organization),
         db.put_new(&team),
@@ -523,7 +631,9 @@ pub async fn login_reads(
     keys.extend(client_key.clone());
     let mut items = db.batch_get(&keys).await?;
     let throttle = |item: Option<super::Item>| -> Result<LoginThrottle, ApiError> {
-        item.map(|i| serde_dynamo::from_item(i).map_err(|_| ApiError::internal())).transpose().map(Option::unwrap_or_default)
+        item.map(|i| serde_dynamo::from_item(i).map_err(|_| ApiError::internal()))
+            .transpose()
+            .map(Option::unwrap_or_default)
     };
     let guard = items.remove(&guard_key).map(from_item::<EmailGuard>).transpose()?;
     let by_email = throttle(items.remove(&email_key))?;
@@ -571,7 +681,9 @@ pub async fn record_login_failure(
         } else {
             update
                 .update_expression("SET failures = :one, windowEnds = :end, expiresAt = :expires, entity = :entity")
-                .condition_expression(format!("(attribute_not_exists(windowEnds) OR windowEnds <= :now) AND {not_locked}"))
+                .condition_expression(format!(
+                    "(attribute_not_exists(windowEnds) OR windowEnds <= :now) AND {not_locked}"
+                ))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":end", n(now + window_seconds))
@@ -590,7 +702,9 @@ pub async fn record_login_failure(
             }
             Err(e) => match e.as_service_error() {
                 // Another failure changed the item meanwhile: it is locked now, or the window opened or ended.
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                    failed,
+                )) => {
                     current = decode(failed.item());
                     if let Some(until) = current.locked_until(now) {
                         return Ok(Some(until));
@@ -614,7 +728,9 @@ pub async fn record_login_failure(
         .update_item()
         .table_name(&db.table)
         .set_key(Some(super::key_attributes(&key)))
-        .update_expression("SET lockedUntil = :until, failures = :zero, windowEnds = :now, expiresAt = :expires ADD lockCount :one")
+        .update_expression(
+            "SET lockedUntil = :until, failures = :zero, windowEnds = :now, expiresAt = :expires ADD lockCount :one",
+        )
         .condition_expression(format!("failures >= :limit AND {not_locked}"))
         .expression_attribute_values(":until", n(until))
         .expression_attribute_values(":zero", n(0))
@@ -628,9 +744,9 @@ pub async fn record_login_failure(
     match locked {
         Ok(_) => Ok(Some(until)),
         Err(e) => match e.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                Ok(Some(decode(failed.item()).locked_until(now).unwrap_or(until)))
-            }
+            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                failed,
+            )) => Ok(Some(decode(failed.item()).locked_until(now).unwrap_or(until))),
             _ => Err(crate::error::sdk_error("UpdateItem", e)),
         },
     }
@@ -651,7 +767,11 @@ mod tests {
         assert_eq!((0..4).map(|n| lock_duration(900, n)).collect::<Vec<_>>(), [900, 1800, 3600, 7200]);
         assert_eq!(lock_duration(900, 7), 24 * 3600);
         assert_eq!(lock_duration(900, u32::MAX), 24 * 3600);
-        assert_eq!(lock_duration(2 * 24 * 3600, 3), 2 * 24 * 3600, "a configured lock longer than a day stays as it is");
+        assert_eq!(
+            lock_duration(2 * 24 * 3600, 3),
+            2 * 24 * 3600,
+            "a configured lock longer than a day stays as it is"
+        );
     }
 }
 
@@ -675,7 +795,11 @@ pub async fn clear_login_failures(db: &Db, subject: LoginSubject<'_>, now: i64) 
 
 /// The account and one of its items keyed under it (a password reset or an e-mail verification), in one
 /// strongly consistent BatchGetItem.
-pub async fn account_with<E: crate::model::Entity>(db: &Db, account_id: &str, key: &Key) -> Result<(Option<Account>, Option<E>), ApiError> {
+pub async fn account_with<E: crate::model::Entity>(
+    db: &Db,
+    account_id: &str,
+    key: &Key,
+) -> Result<(Option<Account>, Option<E>), ApiError> {
     let account_key = Key::account(account_id);
     let mut items = db.batch_get(&[account_key.clone(), key.clone()]).await?;
     let account = items.remove(&account_key).map(from_item::<Account>).transpose()?;
@@ -684,7 +808,11 @@ pub async fn account_with<E: crate::model::Entity>(db: &Db, account_id: &str, ke
 }
 
 /// The account and its login throttle (for checking a current password), in one BatchGetItem.
-pub async fn account_and_throttle(db: &Db, account_id: &str, email: &str) -> Result<(Option<Account>, LoginThrottle), ApiError> {
+pub async fn account_and_throttle(
+    db: &Db,
+    account_id: &str,
+    email: &str,
+) -> Result<(Option<Account>, LoginThrottle), ApiError> {
     let account_key = Key::account(account_id);
     let throttle_key = LoginSubject::Email(email).key();
     let mut items = db.batch_get(&[account_key.clone(), throttle_key.clone()]).await?;
@@ -730,18 +858,29 @@ impl From<TransactError> for RedeemError {
 }
 
 /// Updates of every identity of `account` (the same expression on each user item).
-fn identity_updates(db: &Db, account: &Account, expression: &str, values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>) -> Vec<TransactWriteItem> {
+fn identity_updates(
+    db: &Db,
+    account: &Account,
+    expression: &str,
+    values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> Vec<TransactWriteItem> {
     account
         .identities
         .iter()
-        .map(|(organization, user_id)| db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values.clone()))
+        .map(|(organization, user_id)| {
+            db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values.clone())
+        })
         .collect()
 }
 
 /// Writes `leading` (whose first item is the link's conditional write) and the identity updates: in one
 /// transaction when they fit (the usual case), else the leading ones with the first identities, then the
 /// rest (an account in more than ~98 organizations).
-async fn transact_leading(db: &Db, leading: Vec<TransactWriteItem>, rest: Vec<TransactWriteItem>) -> Result<(), RedeemError> {
+async fn transact_leading(
+    db: &Db,
+    leading: Vec<TransactWriteItem>,
+    rest: Vec<TransactWriteItem>,
+) -> Result<(), RedeemError> {
     let room = super::TRANSACTION_LIMIT.saturating_sub(leading.len());
     let (first, later) = rest.split_at(room.min(rest.len()));
     let mut items = leading;
@@ -760,7 +899,13 @@ async fn transact_leading(db: &Db, leading: Vec<TransactWriteItem>, rest: Vec<Tr
 /// of concurrent redemptions exactly one succeeds), the account gets the new password hash (conditioned
 /// on the address the link went to, which it thereby proves), every identity's sessions and tokens end,
 /// and the address's login lock is lifted.
-pub async fn redeem_password_reset(db: &Db, account: &Account, reset: &crate::model::PasswordReset, password_hash: &str, now: i64) -> Result<(), RedeemError> {
+pub async fn redeem_password_reset(
+    db: &Db,
+    account: &Account,
+    reset: &crate::model::PasswordReset,
+    password_hash: &str,
+    now: i64,
+) -> Result<(), RedeemError> {
     let leading = vec![
         db.delete_with_values(
             &Key::password_reset(&account.id),
@@ -772,7 +917,11 @@ pub async fn redeem_password_reset(db: &Db, account: &Account, reset: &crate::mo
             "SET passwordHash = :password, emailVerified = :verified",
             Some("email = :email"),
             &[],
-            vec![(":password", s(password_hash)), (":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":email", s(&reset.email))],
+            vec![
+                (":password", s(password_hash)),
+                (":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+                (":email", s(&reset.email)),
+            ],
         ),
         db.delete(&LoginSubject::Email(&reset.email).key(), None),
     ];
@@ -788,7 +937,12 @@ pub async fn redeem_password_reset(db: &Db, account: &Account, reset: &crate::mo
 /// Marks the address of `verification` verified: the link is marked used (conditioned on not being used
 /// yet and on its address), the account and every identity get `emailVerified` (conditioned on the account
 /// still having that address).
-pub async fn confirm_email(db: &Db, account: &Account, verification: &crate::model::EmailVerification, now: i64) -> Result<(), RedeemError> {
+pub async fn confirm_email(
+    db: &Db,
+    account: &Account,
+    verification: &crate::model::EmailVerification,
+    now: i64,
+) -> Result<(), RedeemError> {
     let verified = aws_sdk_dynamodb::types::AttributeValue::Bool(true);
     let leading = vec![
         db.update(
@@ -798,16 +952,32 @@ pub async fn confirm_email(db: &Db, account: &Account, verification: &crate::mod
             &[],
             vec![(":now", n(now))],
         ),
-        db.update(&Key::account(&account.id), "SET emailVerified = :verified", Some("email = :email"), &[], vec![(":verified", verified.clone()), (":email", s(&verification.email))]),
+        db.update(
+            &Key::account(&account.id),
+            "SET emailVerified = :verified",
+            Some("email = :email"),
+            &[],
+            vec![(":verified", verified.clone()), (":email", s(&verification.email))],
+        ),
     ];
-    let rest = identity_updates(db, account, "SET isEmailVerified = :verified ADD version :one", vec![(":verified", verified), (":one", n(1))]);
+    let rest = identity_updates(
+        db,
+        account,
+        "SET isEmailVerified = :verified ADD version :one",
+        vec![(":verified", verified), (":one", n(1))],
+    );
     transact_leading(db, leading, rest).await
 }
 
 /// Changes the account's password, ends every session and token of all its identities, and starts
 /// `session` (made with the caller's new session epoch) in the same transaction. Conditioned on the
 /// password hash that was checked, so a concurrent change cannot be overwritten unseen.
-pub async fn change_password(db: &Db, account: &Account, password_hash: &str, session: &Session) -> Result<(), RedeemError> {
+pub async fn change_password(
+    db: &Db,
+    account: &Account,
+    password_hash: &str,
+    session: &Session,
+) -> Result<(), RedeemError> {
     let leading = vec![
         db.update(
             &Key::account(&account.id),

@@ -10,7 +10,14 @@ pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
 
 /// One page of invites from `index` whose due time (`attribute`, epoch seconds) is at or before `now`,
 /// after the key `start` of the previous page.
-async fn due(db: &Db, index: &str, partition: &str, attribute: &str, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+async fn due(
+    db: &Db,
+    index: &str,
+    partition: &str,
+    attribute: &str,
+    now: i64,
+    start: Option<super::Item>,
+) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
     let output = db
         .client
         .query()
@@ -29,11 +36,19 @@ async fn due(db: &Db, index: &str, partition: &str, attribute: &str, now: i64, s
     Ok((QueryPage { items, more: next.is_some() }, next))
 }
 
-pub async fn due_for_reminder(db: &Db, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+pub async fn due_for_reminder(
+    db: &Db,
+    now: i64,
+    start: Option<super::Item>,
+) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
     due(db, INVITES_TO_REMIND_INDEX, "remindPartition", "remindAt", now, start).await
 }
 
-pub async fn due_for_cleanup(db: &Db, now: i64, start: Option<super::Item>) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+pub async fn due_for_cleanup(
+    db: &Db,
+    now: i64,
+    start: Option<super::Item>,
+) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
     due(db, INVITES_TO_CLEAN_INDEX, "cleanupPartition", "cleanupAt", now, start).await
 }
 
@@ -61,7 +76,11 @@ pub async fn mark_reminded(db: &Db, invite: &Invite) -> Result<bool, ApiError> {
 /// e-mail guard if that still points to it.
 pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<bool, ApiError> {
     let items = vec![
-        db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some("cleanupAt <= :now"), vec![(":now", n(now))]),
+        db.delete_with_values(
+            &Key::invite(&invite.organization, &invite.id),
+            Some("cleanupAt <= :now"),
+            vec![(":now", n(now))],
+        ),
         db.delete_with_values(
             &Key::invite_email_guard(&invite.organization, &invite.email),
             Some("attribute_not_exists(PK) OR inviteId = :id"),
@@ -73,7 +92,11 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<boo
         // The address was invited again after this invite expired: its guard is the new invite's, so
         // this one goes alone.
         Err(super::TransactError::ConditionFailed { failed }) if failed.first() == Some(&false) => {
-            let alone = vec![db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some("cleanupAt <= :now"), vec![(":now", n(now))])];
+            let alone = vec![db.delete_with_values(
+                &Key::invite(&invite.organization, &invite.id),
+                Some("cleanupAt <= :now"),
+                vec![(":now", n(now))],
+            )];
             match db.transact(alone).await {
                 Ok(()) => Ok(true),
                 Err(super::TransactError::ConditionFailed { .. }) => Ok(false),

@@ -48,7 +48,9 @@ pub struct Db {
 #[derive(Debug)]
 pub enum TransactError {
     /// A condition failed; `failed[i]` is true where the condition of item `i` did not hold.
-    ConditionFailed { failed: Vec<bool> },
+    ConditionFailed {
+        failed: Vec<bool>,
+    },
     Api(ApiError),
 }
 
@@ -121,7 +123,12 @@ impl Db {
     }
 
     /// A Put for a transaction that replaces `entity` only if `condition` holds for the stored item.
-    pub fn put_conditioned<E: Entity>(&self, entity: &E, condition: &str, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+    pub fn put_conditioned<E: Entity>(
+        &self,
+        entity: &E,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
         self.put_conditioned_named(entity, condition, &[], values)
     }
 
@@ -133,7 +140,8 @@ impl Db {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> TransactWriteItem {
-        let mut put = Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).condition_expression(condition);
+        let mut put =
+            Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).condition_expression(condition);
         for (placeholder, name) in names {
             put = put.expression_attribute_names(*placeholder, *name);
         }
@@ -144,7 +152,12 @@ impl Db {
     }
 
     /// A ConditionCheck for a transaction.
-    pub fn condition_check(&self, key: &Key, condition: &str, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+    pub fn condition_check(
+        &self,
+        key: &Key,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
         let mut check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
@@ -158,7 +171,13 @@ impl Db {
     /// A Put for a transaction that writes `entity` whatever is there.
     pub fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
         TransactWriteItem::builder()
-            .put(Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).build().expect("table and item are set"))
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(entity)))
+                    .build()
+                    .expect("table and item are set"),
+            )
             .build()
     }
 
@@ -188,7 +207,12 @@ impl Db {
         self.delete_with_values(key, condition_expression, Vec::new())
     }
 
-    pub fn delete_with_values(&self, key: &Key, condition_expression: Option<&str>, values: Vec<(&str, AttributeValue)>) -> TransactWriteItem {
+    pub fn delete_with_values(
+        &self,
+        key: &Key,
+        condition_expression: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
         let mut delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
@@ -266,7 +290,9 @@ impl Db {
                 .iter()
                 .map(|key| {
                     WriteRequest::builder()
-                        .delete_request(DeleteRequest::builder().set_key(Some(key_attributes(key))).build().expect("key is set"))
+                        .delete_request(
+                            DeleteRequest::builder().set_key(Some(key_attributes(key))).build().expect("key is set"),
+                        )
                         .build()
                 })
                 .collect();
@@ -321,7 +347,9 @@ impl Db {
                 }
                 return Err(TransactError::ConditionFailed { failed });
             }
-            let retryable = reasons.iter().all(|r| matches!(r.code(), None | Some("None") | Some("TransactionConflict") | Some("ThrottlingError")));
+            let retryable = reasons.iter().all(|r| {
+                matches!(r.code(), None | Some("None") | Some("TransactionConflict") | Some("ThrottlingError"))
+            });
             tracing::warn!(attempt, reasons = ?reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), "transaction cancelled");
             if !retryable {
                 return Err(TransactError::Api(ApiError::unavailable()));

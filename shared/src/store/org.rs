@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
-    ApiToken, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, Organization, ExperienceDomain, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key,
-    Membership, TEAM_PREFIX, Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix,
-    org_partition, users_by_name_partition,
+    ApiToken, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX, Invite,
+    InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
+    UserExperience, experience_partition, members_prefix, org_partition, users_by_name_partition,
 };
 
 /// Name of the index that lists an organization's users by name.
@@ -104,8 +104,11 @@ impl<'a> OrgStore<'a> {
 
     /// The users with these ids that exist (one BatchGetItem per 100).
     pub async fn users(&self, user_ids: &[String]) -> Result<Vec<User>, ApiError> {
-        let keys: Vec<Key> =
-            user_ids.iter().filter(|id| crate::ids::is_object_id(id)).map(|id| Key::user(&self.organization, id)).collect();
+        let keys: Vec<Key> = user_ids
+            .iter()
+            .filter(|id| crate::ids::is_object_id(id))
+            .map(|id| Key::user(&self.organization, id))
+            .collect();
         let mut items = self.db.batch_get(&keys).await?;
         keys.iter().filter_map(|key| items.remove(key)).map(from_item).collect()
     }
@@ -157,16 +160,26 @@ impl<'a> OrgStore<'a> {
 
     /// One page of the organization's active (or deactivated) users sorted by name, after `after`
     /// (a `User::name_key`). The index is eventually consistent, as lists may be.
-    pub async fn users_by_name(&self, active: bool, after: Option<&str>, limit: usize) -> Result<QueryPage<User>, ApiError> {
+    pub async fn users_by_name(
+        &self,
+        active: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<QueryPage<User>, ApiError> {
         let output = self
             .db
             .client
             .query()
             .table_name(&self.db.table)
             .index_name(USERS_BY_NAME_INDEX)
-            .key_condition_expression(if after.is_some() { "usersByName = :p AND nameKey > :after" } else { "usersByName = :p" })
+            .key_condition_expression(if after.is_some() {
+                "usersByName = :p AND nameKey > :after"
+            } else {
+                "usersByName = :p"
+            })
             .set_expression_attribute_values(Some({
-                let mut values = HashMap::from([(":p".to_owned(), s(users_by_name_partition(&self.organization, active)))]);
+                let mut values =
+                    HashMap::from([(":p".to_owned(), s(users_by_name_partition(&self.organization, active)))]);
                 if let Some(after) = after {
                     values.insert(":after".to_owned(), s(after));
                 }
@@ -237,7 +250,12 @@ impl<'a> OrgStore<'a> {
     }
 
     /// One page of a team's memberships, by user id, after the user id `after`.
-    pub async fn team_members(&self, team_id: &str, after: Option<&str>, limit: usize) -> Result<QueryPage<Membership>, ApiError> {
+    pub async fn team_members(
+        &self,
+        team_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<QueryPage<Membership>, ApiError> {
         let prefix = members_prefix(team_id);
         let output = self
             .db
@@ -246,7 +264,10 @@ impl<'a> OrgStore<'a> {
             .table_name(&self.db.table)
             .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
             .expression_attribute_values(":pk", s(org_partition(&self.organization)))
-            .expression_attribute_values(":from", s(format!("{prefix}{}", after.map(|a| format!("{a}\u{1}")).unwrap_or_default())))
+            .expression_attribute_values(
+                ":from",
+                s(format!("{prefix}{}", after.map(|a| format!("{a}\u{1}")).unwrap_or_default())),
+            )
             .expression_attribute_values(":to", s(format!("{prefix}\u{10FFFF}")))
             .consistent_read(true)
             .limit(limit.clamp(1, 1000) as i32)
@@ -261,7 +282,11 @@ impl<'a> OrgStore<'a> {
     /// Creates a team whose name is free in the organization (case-insensitively), in one transaction.
     pub async fn create_team(&self, team: &Team) -> Result<(), ApiError> {
         debug_assert_eq!(team.organization, self.organization);
-        let guard = TeamNameGuard { organization: self.organization.clone(), name: team.name.clone(), team_id: team.id.clone() };
+        let guard = TeamNameGuard {
+            organization: self.organization.clone(),
+            name: team.name.clone(),
+            team_id: team.id.clone(),
+        };
         match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team)]).await {
             Ok(()) => Ok(()),
             Err(TransactError::ConditionFailed { .. }) => Err(ApiError::conflict(
@@ -308,7 +333,11 @@ impl<'a> OrgStore<'a> {
 
     /// The transaction items that write `writes` (user items conditioned on the version read, and the
     /// membership items that follow from their team changes) and `extras`.
-    pub fn user_write_items(&self, writes: &[UserWrite], extras: &UserWriteExtras) -> (Vec<TransactWriteItem>, Vec<UserWriteConflict>) {
+    pub fn user_write_items(
+        &self,
+        writes: &[UserWrite],
+        extras: &UserWriteExtras,
+    ) -> (Vec<TransactWriteItem>, Vec<UserWriteConflict>) {
         let mut items = Vec::new();
         // What a failed condition of each item means.
         let mut meanings = Vec::new();
@@ -393,11 +422,20 @@ impl<'a> OrgStore<'a> {
                 Some(owner) => {
                     values.push((":owner", s(&owner.after.id)));
                     values.push((":unowned", s("")));
-                    ("ADD activeUserCount :active, memberCount :members SET ownerUserId = :owner", format!("{condition} AND ownerUserId = :unowned"))
+                    (
+                        "ADD activeUserCount :active, memberCount :members SET ownerUserId = :owner",
+                        format!("{condition} AND ownerUserId = :unowned"),
+                    )
                 }
                 None => ("ADD activeUserCount :active, memberCount :members", condition.to_owned()),
             };
-            items.push(self.db.update(&Key::organization(&self.organization), expression, Some(&condition), &[], values));
+            items.push(self.db.update(
+                &Key::organization(&self.organization),
+                expression,
+                Some(&condition),
+                &[],
+                values,
+            ));
             meanings.push(UserWriteConflict::IncludedUsersExceeded);
         }
         if let Some(admin) = &extras.active_admin_check {
@@ -411,7 +449,9 @@ impl<'a> OrgStore<'a> {
             }
         }
         for domain in &extras.experience_domains {
-            items.push(self.db.put(&ExperienceDomain { organization: self.organization.clone(), domain: domain.clone() }));
+            items.push(
+                self.db.put(&ExperienceDomain { organization: self.organization.clone(), domain: domain.clone() }),
+            );
             meanings.push(UserWriteConflict::Stale);
         }
         (items, meanings)
@@ -438,7 +478,10 @@ impl<'a> OrgStore<'a> {
         if items.len() > super::TRANSACTION_LIMIT {
             return Err(UserWriteError::Api(ApiError::bad_request(
                 "request.tooManyChanges",
-                format!("This change needs more than {} item writes; change fewer users or teams at once", super::TRANSACTION_LIMIT),
+                format!(
+                    "This change needs more than {} item writes; change fewer users or teams at once",
+                    super::TRANSACTION_LIMIT
+                ),
             )));
         }
         match self.db.transact(items).await {
@@ -522,13 +565,23 @@ impl<'a> OrgStore<'a> {
     }
 
     /// One page of the organization's credit transactions, newest first, after the transaction id `after`.
-    pub async fn credit_transactions(&self, after: Option<&str>, limit: usize) -> Result<QueryPage<CreditTransaction>, ApiError> {
+    pub async fn credit_transactions(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<QueryPage<CreditTransaction>, ApiError> {
         self.newest_first(CREDIT_PREFIX, after, limit, |transaction: &CreditTransaction| transaction.id.as_str()).await
     }
 
     /// One page of the items under `prefix` (whose time-ordered ids follow it in the sort key), newest first,
     /// after the item whose id is `after`.
-    async fn newest_first<E: crate::model::Entity>(&self, prefix: &str, after: Option<&str>, limit: usize, id: impl Fn(&E) -> &str) -> Result<QueryPage<E>, ApiError> {
+    async fn newest_first<E: crate::model::Entity>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        id: impl Fn(&E) -> &str,
+    ) -> Result<QueryPage<E>, ApiError> {
         let upper = match after {
             Some(after) => format!("{prefix}{after}"),
             None => format!("{prefix}\u{10FFFF}"),
@@ -549,7 +602,8 @@ impl<'a> OrgStore<'a> {
             .await
             .map_err(|e| sdk_error("Query", e))?;
         let more = output.last_evaluated_key.is_some();
-        let mut items: Vec<E> = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let mut items: Vec<E> =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
         // BETWEEN includes its upper bound: the item the previous page ended with.
         items.retain(|item| Some(id(item)) != after);
         items.truncate(limit);
@@ -595,10 +649,18 @@ impl<'a> OrgStore<'a> {
                     invite_id: after.id.clone(),
                     valid_until: after.valid_until,
                 };
-                items.push(self.db.put_conditioned(&guard, "attribute_not_exists(PK) OR inviteId = :id", vec![(":id", s(&after.id))]));
+                items.push(self.db.put_conditioned(
+                    &guard,
+                    "attribute_not_exists(PK) OR inviteId = :id",
+                    vec![(":id", s(&after.id))],
+                ));
             }
         } else {
-            items.push(self.db.delete_with_values(&guard_key, Some("attribute_not_exists(PK) OR inviteId = :id"), vec![(":id", s(&after.id))]));
+            items.push(self.db.delete_with_values(
+                &guard_key,
+                Some("attribute_not_exists(PK) OR inviteId = :id"),
+                vec![(":id", s(&after.id))],
+            ));
         }
         match self.db.transact(items).await {
             Ok(()) => Ok(true),
@@ -627,7 +689,11 @@ impl<'a> OrgStore<'a> {
 
     /// Updates the organization item (SET and REMOVE of the named attributes) unless it is being deleted;
     /// returns it as stored.
-    pub async fn update_organization(&self, set: Vec<(&str, AttributeValue)>, remove: &[&str]) -> Result<Organization, ApiError> {
+    pub async fn update_organization(
+        &self,
+        set: Vec<(&str, AttributeValue)>,
+        remove: &[&str],
+    ) -> Result<Organization, ApiError> {
         let mut names = HashMap::new();
         let mut values = HashMap::new();
         let mut clauses = Vec::new();
@@ -716,7 +782,9 @@ impl<'a> OrgStore<'a> {
             .table_name(&self.db.table)
             .set_key(Some(super::key_attributes(&Key::organization(&self.organization))))
             .update_expression("SET usedStorageBytes = :bytes, storageReportedAt = :at")
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)",
+            )
             .expression_attribute_values(":bytes", n(used_bytes))
             .expression_attribute_values(":at", n(reported_at))
             .send()

@@ -27,7 +27,14 @@ pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
 
 /// Counts one mail from `organization` to `recipient` today, unless either quota is used up (then
 /// nothing is counted). One round trip.
-pub async fn count_mail(db: &Db, organization: &str, recipient: &str, per_organization: u32, per_recipient: u32, now_seconds: i64) -> Result<Option<QuotaExceeded>, ApiError> {
+pub async fn count_mail(
+    db: &Db,
+    organization: &str,
+    recipient: &str,
+    per_organization: u32,
+    per_recipient: u32,
+    now_seconds: i64,
+) -> Result<Option<QuotaExceeded>, ApiError> {
     let day = now_seconds.div_euclid(86_400);
     let expires = (day + 2) * 86_400;
     let update = |key: &Key, limit: u32| {

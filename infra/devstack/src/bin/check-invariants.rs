@@ -25,7 +25,9 @@ async fn run() -> Result<usize, String> {
         match flag.as_str() {
             "--dynamodb-endpoint" | "--dynamodb" => endpoint = value,
             "--table" => table = value,
-            other => return Err(format!("unknown argument {other:?} (use --table NAME [--dynamodb-endpoint URL|aws])")),
+            other => {
+                return Err(format!("unknown argument {other:?} (use --table NAME [--dynamodb-endpoint URL|aws])"));
+            }
         }
     }
     let client = if endpoint == "aws" {

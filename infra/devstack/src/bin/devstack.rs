@@ -18,7 +18,8 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { port: 3000, dynamodb_port: 8000, ses_port: 8005, table: "webknossos-accounts-local".into() };
+    let mut options =
+        Options { port: 3000, dynamodb_port: 8000, ses_port: 8005, table: "webknossos-accounts-local".into() };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -55,12 +56,20 @@ fn jwt_secret() -> Result<Vec<u8>, String> {
 async fn main() -> Result<(), String> {
     let options = options()?;
     accounts::lambda::init_tracing();
-    println!("devstack: starting DynamoDB Local on port {} and the SES v2 emulator on port {} ...", options.dynamodb_port, options.ses_port);
+    println!(
+        "devstack: starting DynamoDB Local on port {} and the SES v2 emulator on port {} ...",
+        options.dynamodb_port, options.ses_port
+    );
     let services = tokio::task::spawn_blocking(move || Services::start(options.dynamodb_port, options.ses_port))
         .await
         .map_err(|e| e.to_string())??;
-    let config = Config::from_env_with(options.table.clone(), jwt_secret()?, &format!("http://localhost:{}", options.port), "no-reply@webknossos.local")
-        .map_err(|e| e.to_string())?;
+    let config = Config::from_env_with(
+        options.table.clone(),
+        jwt_secret()?,
+        &format!("http://localhost:{}", options.port),
+        "no-reply@webknossos.local",
+    )
+    .map_err(|e| e.to_string())?;
     let public_uri = config.public_uri.clone();
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
     println!("devstack: creating table {} from template.yaml ...", options.table);

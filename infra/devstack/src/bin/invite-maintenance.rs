@@ -27,8 +27,13 @@ async fn main() -> Result<(), String> {
         Err(_) => std::fs::read_to_string(devstack::repo_root().join("infra/.local/jwt-secret"))
             .map_err(|e| format!("infra/.local/jwt-secret: {e} (start the local stack first)"))?,
     };
-    let config = Config::from_env_with(table, secret.trim().as_bytes().to_vec(), "http://localhost:3000", "no-reply@webknossos.local")
-        .map_err(|e| e.to_string())?;
+    let config = Config::from_env_with(
+        table,
+        secret.trim().as_bytes().to_vec(),
+        "http://localhost:3000",
+        "no-reply@webknossos.local",
+    )
+    .map_err(|e| e.to_string())?;
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
     let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;
