@@ -23,6 +23,11 @@ need_rust() {
     echo "cargo is missing: install Rust with rustup (https://rustup.rs) and run this again" >&2
     exit 1
   fi
+  # The test command checks the format and the lints.
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    say "Installing the rustfmt and clippy components (rustup component add)"
+    rustup component add rustfmt clippy
+  fi
 }
 
 # Java 17 runs DynamoDB Local.

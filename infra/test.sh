@@ -10,6 +10,9 @@ need_node_modules
 need_chromium
 need_venv tools
 need_venv client
+say "Checking the format and the lints (cargo fmt --check; cargo clippy --all-targets -D warnings)"
+cargo fmt --all --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 say "Building every Lambda function binary (cargo build --workspace --bins)"
 cargo build --quiet --workspace --bins
 say "Running the tests: unit tests, then integration and end-to-end tests (cargo test)"

@@ -113,13 +113,13 @@ impl Inputs {
         // one writes.
         let body = match function {
             "update_user" => {
-                let first_name = if n % 2 == 0 { "Rosalind" } else { "Rosa" };
+                let first_name = if n.is_multiple_of(2) { "Rosalind" } else { "Rosa" };
                 Some(json!({"firstName": first_name, "experiences": {"nuclei": n % 2 + 5}}))
             }
             "bulk_edit_teams_and_permissions" => {
                 let user = &self.values.iter().find(|(name, _)| *name == "USER_ID").unwrap().1;
                 let team = &self.values.iter().find(|(name, _)| *name == "TEAM_ID").unwrap().1;
-                Some(json!({"userIds": [user], "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
+                Some(json!({"userIds": [user], "teams": [{"id": team, "isTeamManager": n.is_multiple_of(2)}]}))
             }
             "start_reset_password" => Some(json!({"email": self.recovering[n].0})),
             "reset_password" => {

@@ -77,9 +77,7 @@ impl Access {
             Access::Public | Access::AnyMember => true,
             Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
             Access::Admin(_) => user.is_admin,
-            Access::OwnerOrDeletionGrantee(_) => {
-                user.is_organization_owner || (user.is_admin && user.may_delete_organization)
-            }
+            Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
             Access::SuperUser(_) => is_super_user(config, user),
         }
     }
@@ -92,6 +90,11 @@ impl Access {
         let code = self.refusal_code().unwrap_or("access.denied");
         Err(ApiError::forbidden(code, format!("Only {} may call {route}", self.description())))
     }
+}
+
+/// The owner, or an admin the owner granted the deletion right.
+pub fn may_delete_organization(user: &User) -> bool {
+    user.is_organization_owner || (user.is_admin && user.may_delete_organization)
 }
 
 /// Whether `user` is an instance operator: its e-mail is named in the configuration AND proven to be the

@@ -212,15 +212,15 @@ fn supported_version(segment: &str) -> bool {
 /// a Lambda error would reach the client as an opaque 502.
 pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Response<Body> {
     let started = std::time::Instant::now();
-    if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned) {
-        if !supported_version(&version) {
-            return error_response(&ApiError::not_found(
-                "api.version.unsupported",
-                format!(
-                    "API version {version:?} is not supported; use v{OLDEST_SUPPORTED_API_VERSION} to v{CURRENT_API_VERSION}"
-                ),
-            ));
-        }
+    if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned)
+        && !supported_version(&version)
+    {
+        return error_response(&ApiError::not_found(
+            "api.version.unsupported",
+            format!(
+                "API version {version:?} is not supported; use v{OLDEST_SUPPORTED_API_VERSION} to v{CURRENT_API_VERSION}"
+            ),
+        ));
     }
     let declaration = Declaration { operation: operation.name, actions: operation.actions };
     let metrics = Arc::new(RequestMetrics::default());
@@ -257,34 +257,6 @@ async fn admit_and_handle(app: &App, operation: &Operation, req: Request) -> Han
     let caller = auth::read_caller(app, &req).await?;
     operation.access.check(&app.config, &caller, &operation.route())?;
     auth::admitted(caller, (operation.handler)(app, req)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_in_range_are_supported() {
-        assert!(supported_version("v16") && supported_version("v13"));
-        assert!(
-            !supported_version("v12")
-                && !supported_version("v17")
-                && !supported_version("16")
-                && !supported_version("vx")
-        );
-    }
-
-    #[test]
-    fn operation_names_and_routes_are_unique() {
-        let mut names: Vec<_> = ALL.iter().map(|op| op.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), ALL.len());
-        let mut routes: Vec<_> = ALL.iter().map(|op| (op.method, op.path)).collect();
-        routes.sort();
-        routes.dedup();
-        assert_eq!(routes.len(), ALL.len());
-    }
 }
 
 /// What starts a background function.
@@ -337,3 +309,31 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
 };
 
 pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_in_range_are_supported() {
+        assert!(supported_version("v16") && supported_version("v13"));
+        assert!(
+            !supported_version("v12")
+                && !supported_version("v17")
+                && !supported_version("16")
+                && !supported_version("vx")
+        );
+    }
+
+    #[test]
+    fn operation_names_and_routes_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|op| op.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        let mut routes: Vec<_> = ALL.iter().map(|op| (op.method, op.path)).collect();
+        routes.sort();
+        routes.dedup();
+        assert_eq!(routes.len(), ALL.len());
+    }
+}

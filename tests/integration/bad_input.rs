@@ -142,12 +142,7 @@ fn bad_bodies(valid: &Value) -> Vec<(String, Vec<u8>, u16, &'static str)> {
             413,
             "request.body.tooLarge",
         ),
-        (
-            format!("{first_key}: an array of a million elements").into(),
-            million.into_bytes(),
-            413,
-            "request.body.tooLarge",
-        ),
+        (format!("{first_key}: an array of a million elements"), million.into_bytes(), 413, "request.body.tooLarge"),
         (format!("{first_key}: an array of 5,000 numbers"), many.into_bytes(), 400, "request.body.invalid"),
         (
             "10,000 levels of nesting".into(),
@@ -158,7 +153,7 @@ fn bad_bodies(valid: &Value) -> Vec<(String, Vec<u8>, u16, &'static str)> {
         ("invalid UTF-8".into(), invalid_utf8, 400, "request.body.invalidUtf8"),
         ("an empty body".into(), Vec::new(), 400, "request.body.missing"),
         ("form data".into(), b"email=ada%40example.org&password=x".to_vec(), 400, "request.body.invalid"),
-        ("truncated JSON".into(), valid_text[..valid_text.len() - 1].as_bytes().to_vec(), 400, "request.body.invalid"),
+        ("truncated JSON".into(), valid_text.as_bytes()[..valid_text.len() - 1].to_vec(), 400, "request.body.invalid"),
         ("two JSON values".into(), format!("{valid_text} {valid_text}").into_bytes(), 400, "request.body.invalid"),
         ("an array".into(), format!("[{valid_text}]").into_bytes(), 400, "request.body.invalid"),
         ("a string".into(), b"\"text\"".to_vec(), 400, "request.body.invalid"),

@@ -121,7 +121,7 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
 #[test]
 fn the_local_gateway_routes_every_template_route_to_its_operation() {
     for (binary, method, path) in expected_routes() {
-        let concrete = path.replace("{apiVersion}", "v16").replace('{', "").replace('}', "");
+        let concrete = path.replace("{apiVersion}", "v16").replace(['{', '}'], "");
         let (operation, _) = if path == DEFAULT_ROUTE {
             devstack::gateway::route("GET", "/no/such/route")
         } else {

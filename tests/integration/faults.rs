@@ -233,7 +233,7 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
     // counters), organizations with their owner, bulk team changes (several transactions), a team deletion
     // (members removed page by page), user changes (user, memberships, counters).
     let mut changes: Vec<(&'static str, String, Option<Value>, Auth)> = Vec::new();
-    for round in 0..3 {
+    for (round, member) in members.iter().enumerate().take(3) {
         for name in ["Fran", "Hedy", "Lise"] {
             let email =
                 format!("{}-{round}-{}@example.org", name.to_lowercase(), &accounts::ids::new_object_id()[..10]);
@@ -257,7 +257,7 @@ async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_
         ));
         changes.push((
             "PATCH",
-            format!("/api/users/{}", members[round].user_id),
+            format!("/api/users/{}", member.user_id),
             Some(json!({"isActive": round != 1, "teams": [{"id": blue, "isTeamManager": true}]})),
             owner.auth(),
         ));

@@ -134,7 +134,8 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
     ];
     let manager_of_red = json!([{"id": default_team}, {"id": red, "isTeamManager": true}]);
     // (who, auth, expected statuses in the order of `actions` below, users seen, teams seen)
-    let callers: Vec<(&str, Auth, [u16; 9], Vec<&str>, Vec<&str>)> = vec![
+    type Expectation<'a> = (&'a str, Auth, [u16; 9], Vec<&'a str>, Vec<&'a str>);
+    let callers: Vec<Expectation> = vec![
         (
             "owner",
             owner.auth(),

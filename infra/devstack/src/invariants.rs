@@ -328,10 +328,10 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 Some(_) => {}
             }
         }
-        if let Some(last) = &account.last_used_organization {
-            if !account.identities.contains_key(last) {
-                problems.push(format!("{at}: last used organization {last} is not one of its organizations"));
-            }
+        if let Some(last) = &account.last_used_organization
+            && !account.identities.contains_key(last)
+        {
+            problems.push(format!("{at}: last used organization {last} is not one of its organizations"));
         }
     }
 

@@ -9,12 +9,14 @@ use serde_norway::Value;
 
 pub const TABLE_RESOURCE: &str = "AccountsTable";
 
+/// A global index: (index name, key schema, projection type).
+pub type GlobalIndex = (String, Vec<(String, String)>, String);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableDefinition {
     pub attributes: Vec<(String, String)>,
     pub key_schema: Vec<(String, String)>,
-    /// (index name, key schema, projection type)
-    pub global_indexes: Vec<(String, Vec<(String, String)>, String)>,
+    pub global_indexes: Vec<GlobalIndex>,
     pub ttl_attribute: Option<String>,
 }
 

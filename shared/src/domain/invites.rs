@@ -750,13 +750,13 @@ pub async fn list(
     limit: usize,
     after: Option<&str>,
 ) -> Result<(Vec<Invite>, Option<String>), ApiError> {
-    if let Some(state) = state {
-        if !["pending", "accepted", "revoked", "expired"].contains(&state) {
-            return Err(ApiError::bad_request(
-                "request.query.invalid",
-                "state must be pending, accepted, revoked or expired",
-            ));
-        }
+    if let Some(state) = state
+        && !["pending", "accepted", "revoked", "expired"].contains(&state)
+    {
+        return Err(ApiError::bad_request(
+            "request.query.invalid",
+            "state must be pending, accepted, revoked or expired",
+        ));
     }
     if !caller.user.is_team_manager_or_admin() {
         return Err(ApiError::forbidden("invite.notAllowed", "Only admins and team managers see invites"));

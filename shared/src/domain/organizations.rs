@@ -11,7 +11,7 @@ use crate::model::{AI_JOB_RECIPIENTS, Account, CreditTransaction, Invite, Key, O
 use crate::store::accounts;
 use crate::store::org::OrgStore;
 use crate::store::s;
-use crate::{ids, validate};
+use crate::{ids, policy, validate};
 
 fn not_found() -> ApiError {
     ApiError::not_found("organization.notFound", "There is no such organization, or you are not a member")
@@ -127,7 +127,7 @@ pub async fn of_caller(app: &App, caller: &Caller) -> Result<Vec<Organization>, 
         .filter(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted())
         .map(|(_, organization)| organization)
         .collect();
-    organizations.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    organizations.sort_by_key(|a| a.name.to_lowercase());
     Ok(organizations)
 }
 
@@ -387,7 +387,7 @@ pub async fn delete(
 ) -> Result<bool, ApiError> {
     own(caller, organization_id)?;
     let user = &caller.user;
-    if !user.is_organization_owner && !(user.is_admin && user.may_delete_organization) {
+    if !policy::may_delete_organization(user) {
         return Err(ApiError::forbidden(
             "organization.delete.notAllowed",
             "Only the owner, or an admin the owner allowed to, deletes the organization",

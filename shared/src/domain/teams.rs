@@ -34,7 +34,7 @@ pub async fn list(app: &App, caller: &Caller, editable_only: bool) -> Result<Vec
                 || if editable_only { user.is_team_manager_of(&team.id) } else { user.teams.contains_key(&team.id) }
         })
         .collect();
-    teams.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    teams.sort_by_key(|a| a.name.to_lowercase());
     Ok(teams)
 }
 

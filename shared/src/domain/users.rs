@@ -817,7 +817,7 @@ pub async fn list_users(
             let mut found = Vec::new();
             loop {
                 // A search drops most users: read in the largest pages then.
-                let read = if filter.search.is_some() { MAX_PAGE_SIZE } else { wanted.min(MAX_PAGE_SIZE).max(25) };
+                let read = if filter.search.is_some() { MAX_PAGE_SIZE } else { wanted.clamp(25, MAX_PAGE_SIZE) };
                 let page = store.users_by_name(active, position.as_deref(), read).await?;
                 position = page.items.last().map(User::name_key);
                 found.extend(page.items.into_iter().filter(|u| filter.accepts(viewer, u)));

@@ -23,9 +23,9 @@ pub struct NewOrganizationWithOwner {
     pub last_name: String,
 }
 
-/// Creates the organization, its "Default" team, the owner's account, e-mail guard and identity, and the
-/// owner's membership, all in one transaction: the e-mail and the organization id are claimed by
-/// conditions, so two concurrent requests cannot both get them, and a failure leaves nothing behind.
+// Creating an organization writes the organization, its "Default" team, the owner's account, e-mail guard
+// and identity, and the owner's membership, all in one transaction: the e-mail and the organization id are
+// claimed by conditions, so two concurrent requests cannot both get them, and a failure leaves nothing.
 
 /// A new organization with the default plan and settings, its organization team `team_id`, and
 /// `members` active members (the owner, or none while it awaits its owner).

@@ -127,10 +127,10 @@ pub async fn organizations_being_deleted(db: &Db) -> Result<Vec<String>, ApiErro
             .await
             .map_err(|e| sdk_error("Query", e))?;
         for item in output.items.unwrap_or_default() {
-            if let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = item.get("PK") {
-                if let Some(id) = pk.strip_prefix("ORG#") {
-                    ids.push(id.to_owned());
-                }
+            if let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = item.get("PK")
+                && let Some(id) = pk.strip_prefix("ORG#")
+            {
+                ids.push(id.to_owned());
             }
         }
         start = output.last_evaluated_key;

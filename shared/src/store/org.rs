@@ -411,12 +411,12 @@ impl<'a> OrgStore<'a> {
         if extras.active_user_delta != 0 || extras.member_delta != 0 || extras.claim_ownership {
             // The organization must not be being deleted: no identity joins (or is activated in) an
             // organization whose purge may already have passed its part of the partition.
-            let condition = (extras.active_user_delta > 0)
-                .then_some(
-                    "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) \
-                     AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)",
-                )
-                .unwrap_or("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)");
+            let condition = if extras.active_user_delta > 0 {
+                "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) \
+                     AND (attribute_not_exists(includedUsers) OR activeUserCount < includedUsers)"
+            } else {
+                "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)"
+            };
             let mut values = vec![(":active", n(extras.active_user_delta)), (":members", n(extras.member_delta))];
             let (expression, condition) = match writes.first().filter(|_| extras.claim_ownership) {
                 Some(owner) => {
@@ -438,15 +438,15 @@ impl<'a> OrgStore<'a> {
             ));
             meanings.push(UserWriteConflict::IncludedUsersExceeded);
         }
-        if let Some(admin) = &extras.active_admin_check {
-            if !writes.iter().any(|w| &w.after.id == admin) {
-                items.push(self.db.condition_check(
-                    &Key::user(&self.organization, admin),
-                    "isAdmin = :t AND isDeactivated = :f",
-                    vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
-                ));
-                meanings.push(UserWriteConflict::AdminCheckFailed);
-            }
+        if let Some(admin) = &extras.active_admin_check
+            && !writes.iter().any(|w| &w.after.id == admin)
+        {
+            items.push(self.db.condition_check(
+                &Key::user(&self.organization, admin),
+                "isAdmin = :t AND isDeactivated = :f",
+                vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
+            ));
+            meanings.push(UserWriteConflict::AdminCheckFailed);
         }
         for domain in &extras.experience_domains {
             items.push(
