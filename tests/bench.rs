@@ -47,7 +47,7 @@ struct RequestLog {
     write: f64,
 }
 
-/// The `request` lines a function logged (see `routes::dispatch`).
+/// The `request` lines a function logged (see `dispatch::dispatch`).
 fn request_logs(output: &str) -> Vec<RequestLog> {
     output
         .lines()

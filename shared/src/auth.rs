@@ -263,26 +263,6 @@ impl Caller {
     }
 }
 
-tokio::task_local! {
-    /// The caller `routes::dispatch` authenticated and admitted for the running request.
-    static ADMITTED: Caller;
-}
-
-/// Runs a handler with the caller `routes::dispatch` already authenticated and admitted by the route's
-/// access rule: [`authenticate`] inside returns it without another read.
-pub async fn admitted<F: std::future::Future>(caller: Caller, work: F) -> F::Output {
-    ADMITTED.scope(caller, work).await
-}
-
-/// The caller of the running request: the one `routes::dispatch` admitted (every non-public route has
-/// one), else read from the table as [`read_caller`] does.
-pub async fn authenticate(app: &App, req: &Request) -> Result<Caller, ApiError> {
-    if let Ok(caller) = ADMITTED.try_with(Caller::clone) {
-        return Ok(caller);
-    }
-    read_caller(app, req).await
-}
-
 /// The caller, or 401 when no valid, unrevoked credential of an active identity is presented.
 pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     let credential = credential(&app.keys, req)?.ok_or_else(ApiError::not_authenticated)?;

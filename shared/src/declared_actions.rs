@@ -1,5 +1,5 @@
 //! Least privilege, checked where the calls are made. Each operation declares the AWS actions it uses
-//! (`routes.rs`), template.yaml grants exactly those, and this SDK interceptor refuses any call outside
+//! (`operations.rs`, `background.rs`), template.yaml grants exactly those, and this SDK interceptor refuses any call outside
 //! the running operation's declaration, locally exactly as IAM would on AWS. So a code path that needs
 //! an action its function is not granted fails in the tests, not after deployment.
 //!
@@ -25,6 +25,18 @@ pub const ACTIONS_USED_LOG: &str = "ACTIONS_USED_LOG";
 pub struct Declaration {
     pub operation: &'static str,
     pub actions: &'static [&'static str],
+}
+
+impl From<&crate::operations::Operation> for Declaration {
+    fn from(operation: &crate::operations::Operation) -> Self {
+        Declaration { operation: operation.name, actions: operation.actions }
+    }
+}
+
+impl From<&crate::background::BackgroundFunction> for Declaration {
+    fn from(function: &crate::background::BackgroundFunction) -> Self {
+        Declaration { operation: function.name, actions: function.actions }
+    }
 }
 
 tokio::task_local! {
@@ -145,7 +157,7 @@ impl Intercept for DeclaredActionsGuard {
                 // Recorded too: a caller that swallows the error (a best-effort mail) must still fail the tests.
                 record(declaration.operation, action, true);
                 return Err(format!(
-                    "{} is not declared for operation {} (routes.rs), so IAM would deny it",
+                    "{} is not declared for operation {} (operations.rs, background.rs), so IAM would deny it",
                     action, declaration.operation
                 )
                 .into());

@@ -9,6 +9,9 @@ use crate::error::ApiError;
 
 pub use lambda_http::{Body, Request, Response};
 
+/// What a handler answers: a response, or an error [`error_response`] maps.
+pub type HandlerResult = Result<Response<Body>, ApiError>;
+
 /// Largest JSON body any route accepts (the largest legitimate one, 100 invite recipients of 254
 /// characters, is about 26 KB); checked before parsing. API Gateway itself stops at 10 MB.
 pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;

@@ -19,10 +19,10 @@ use std::future::Future;
 use crate::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::handlers::HandlerResult;
+use crate::http::HandlerResult;
 use crate::http::{Body, Request, Response, header};
 use crate::model::{Entity, IdempotencyRecord, IdempotencyState};
-use crate::routes::Operation;
+use crate::operations::Operation;
 use crate::store::idempotency::{self, Claimed};
 
 pub const HEADER: &str = "idempotency-key";

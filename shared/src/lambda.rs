@@ -3,8 +3,10 @@
 use std::convert::Infallible;
 
 use crate::App;
+use crate::background::BackgroundFunction;
+use crate::dispatch::dispatch;
+use crate::operations::Operation;
 use crate::request_metrics::{self, RequestMetrics};
-use crate::routes::{BackgroundFunction, Operation, dispatch};
 
 pub use lambda_http::Error;
 
@@ -85,7 +87,7 @@ where
 
 /// The daily invite job (EventBridge schedule; the event's content is not used).
 pub fn run_invite_maintenance() -> Result<(), Error> {
-    run_event(&crate::routes::INVITE_MAINTENANCE, |app, _event| async move {
+    run_event(&crate::background::INVITE_MAINTENANCE, |app, _event| async move {
         let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await?;
         tracing::info!(
             reminded = report.reminded,
@@ -99,9 +101,9 @@ pub fn run_invite_maintenance() -> Result<(), Error> {
 
 /// The scheduled purge of deleted organizations, within the function's time (leaving a margin).
 pub fn run_organization_purge() -> Result<(), Error> {
-    run_event(&crate::routes::ORGANIZATION_PURGE, |app, _event| async move {
+    run_event(&crate::background::ORGANIZATION_PURGE, |app, _event| async move {
         let budget = std::time::Duration::from_secs(u64::from(
-            crate::routes::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60),
+            crate::background::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60),
         ));
         let finished = crate::domain::organizations::purge_pending(app, std::time::Instant::now() + budget).await?;
         tracing::info!(finished, "organization purge");
@@ -111,7 +113,7 @@ pub fn run_organization_purge() -> Result<(), Error> {
 
 /// A storage-usage report: `{"organization": "...", "usedStorageBytes": N, "reportedAt": ms}`.
 pub fn run_report_storage_usage() -> Result<(), Error> {
-    run_event(&crate::routes::REPORT_STORAGE_USAGE, |app, event| async move {
+    run_event(&crate::background::REPORT_STORAGE_USAGE, |app, event| async move {
         let report: crate::domain::organizations::StorageReport = serde_json::from_value(event).map_err(|e| {
             crate::ApiError::bad_request("request.body.invalid", format!("Invalid storage report: {e}"))
         })?;

@@ -1,12 +1,14 @@
 //! Domain crate of the accounts backend.
 //!
 //! Every Lambda binary in `functions/` and the local gateway in `infra/devstack` call into this crate
-//! through [`routes::dispatch`], so the code that runs locally is the code that runs on AWS.
+//! through [`dispatch::dispatch`], so the code that runs locally is the code that runs on AWS.
 
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod declared_actions;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod handlers;
@@ -17,10 +19,10 @@ pub mod lambda;
 pub mod logging;
 pub mod mail;
 pub mod model;
+pub mod operations;
 pub mod password;
 pub mod policy;
 pub mod request_metrics;
-pub mod routes;
 pub mod store;
 pub mod validate;
 

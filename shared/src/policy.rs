@@ -1,7 +1,7 @@
 //! WEBKNOSSOS's permission rules. Two levels:
 //!
 //! - [`Access`]: who may call a route at all, by the class of the caller. Every operation in
-//!   [`crate::routes`] names its class (with a short text naming the finer target rules); `routes::dispatch`
+//!   [`crate::operations`] names its class (with a short text naming the finer target rules); `dispatch::dispatch`
 //!   authenticates the caller of every non-public route once and refuses an excluded class before the
 //!   handler runs. `docs/permissions.md` is generated from that table (`cargo run -p devstack --bin sync-docs`).
 //! - Target rules (which user, team, invite or organization a caller of an admitted class may act on): pure
@@ -12,65 +12,9 @@ use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::model::User;
-
-/// Who may call a route. Refusals carry the route's stable error code (403).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// No credential needed (a credential, if sent, is ignored).
-    Public,
-    /// Any active identity: the caller acts for itself or in its own organization.
-    AnyMember,
-    /// Admins (anyone in their organization) and team managers (members of the teams they manage).
-    TeamManagerOrAdmin(&'static str),
-    /// Admins of the organization.
-    Admin(&'static str),
-    /// The organization's owner, or an admin the owner granted the deletion right.
-    OwnerOrDeletionGrantee(&'static str),
-    /// Instance operators: identities whose e-mail is in `SUPER_USER_EMAILS`, acting on any organization.
-    SuperUser(&'static str),
-}
+use crate::operations::Access;
 
 impl Access {
-    /// Whether a route of this class needs an authenticated caller.
-    pub fn needs_caller(self) -> bool {
-        self != Access::Public
-    }
-
-    /// The class's name, as `docs/permissions.md` shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Access::Public => "Public",
-            Access::AnyMember => "AnyMember",
-            Access::TeamManagerOrAdmin(_) => "TeamManagerOrAdmin",
-            Access::Admin(_) => "Admin",
-            Access::OwnerOrDeletionGrantee(_) => "OwnerOrDeletionGrantee",
-            Access::SuperUser(_) => "SuperUser",
-        }
-    }
-
-    /// Who the class admits, in words.
-    pub fn description(self) -> &'static str {
-        match self {
-            Access::Public => "anyone, no login",
-            Access::AnyMember => "any active identity",
-            Access::TeamManagerOrAdmin(_) => "admins and team managers",
-            Access::Admin(_) => "admins",
-            Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
-            Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
-        }
-    }
-
-    /// The error code of a refusal (403), for classes that refuse active identities.
-    pub fn refusal_code(self) -> Option<&'static str> {
-        match self {
-            Access::Public | Access::AnyMember => None,
-            Access::TeamManagerOrAdmin(code)
-            | Access::Admin(code)
-            | Access::OwnerOrDeletionGrantee(code)
-            | Access::SuperUser(code) => Some(code),
-        }
-    }
-
     /// Whether an authenticated, active `user` belongs to the class (`config` names the super users).
     pub fn admits(self, config: &Config, user: &User) -> bool {
         match self {

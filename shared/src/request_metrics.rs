@@ -1,6 +1,6 @@
 //! What a request costs in AWS calls, measured where the calls are made: DynamoDB round trips and SES
 //! requests (each attempt that went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
-//! DynamoDB request asks for `ReturnConsumedCapacity: TOTAL`). `routes::dispatch` logs the figures with
+//! DynamoDB request asks for `ReturnConsumedCapacity: TOTAL`). `dispatch::dispatch` logs the figures with
 //! every request, so CloudWatch shows them, and the benchmark reads them to separate the bundle's own
 //! time from DynamoDB's.
 

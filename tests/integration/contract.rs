@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use accounts::routes::{ALL, BACKGROUND, DEFAULT_ROUTE, Trigger};
+use accounts::background::{BACKGROUND, Trigger};
+use accounts::operations::{ALL, DEFAULT_ROUTE};
 use serde_norway::Value;
 
 fn read(path: &str) -> String {
@@ -108,7 +109,7 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         let call = if BACKGROUND.iter().any(|f| f.name == name) {
             format!("accounts::lambda::run_{name}()")
         } else {
-            format!("accounts::lambda::run(&accounts::routes::{})", name.to_uppercase())
+            format!("accounts::lambda::run(&accounts::operations::{})", name.to_uppercase())
         };
         assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
         binaries.insert(name);

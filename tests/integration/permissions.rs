@@ -1,4 +1,4 @@
-//! The authorization matrix: every route (`routes::ALL`) x every kind of caller -> the expected status,
+//! The authorization matrix: every route (`operations::ALL`) x every kind of caller -> the expected status,
 //! written out per route below (from WEBKNOSSOS's rules in the reference and this API's documented
 //! behaviour, not computed from the route table's access rules, so a wrong rule fails here).
 //!
@@ -16,8 +16,8 @@
 
 use std::collections::BTreeSet;
 
-use accounts::policy::Access;
-use accounts::routes::ALL;
+use accounts::operations::ALL;
+use accounts::operations::Access;
 use devstack::events::{SAMPLES, fill};
 use serde_json::{Value, json};
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form};

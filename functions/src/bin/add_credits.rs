@@ -1,5 +1,5 @@
-//! Lambda function for the `add_credits` operation (see `accounts::routes`).
+//! Lambda function for the `add_credits` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::ADD_CREDITS)
+    accounts::lambda::run(&accounts::operations::ADD_CREDITS)
 }

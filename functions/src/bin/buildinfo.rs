@@ -1,5 +1,5 @@
-//! Lambda function for the `buildinfo` operation (see `accounts::routes`).
+//! Lambda function for the `buildinfo` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::BUILDINFO)
+    accounts::lambda::run(&accounts::operations::BUILDINFO)
 }

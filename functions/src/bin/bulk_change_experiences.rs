@@ -1,5 +1,5 @@
-//! Lambda function for the `bulk_change_experiences` operation (see `accounts::routes`).
+//! Lambda function for the `bulk_change_experiences` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::BULK_CHANGE_EXPERIENCES)
+    accounts::lambda::run(&accounts::operations::BULK_CHANGE_EXPERIENCES)
 }

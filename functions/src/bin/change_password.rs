@@ -1,5 +1,5 @@
-//! Lambda function for the `change_password` operation (see `accounts::routes`).
+//! Lambda function for the `change_password` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::CHANGE_PASSWORD)
+    accounts::lambda::run(&accounts::operations::CHANGE_PASSWORD)
 }

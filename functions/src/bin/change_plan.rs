@@ -1,5 +1,5 @@
-//! Lambda function for the `change_plan` operation (see `accounts::routes`).
+//! Lambda function for the `change_plan` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::CHANGE_PLAN)
+    accounts::lambda::run(&accounts::operations::CHANGE_PLAN)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `create_team` operation (see `accounts::routes`).
+//! Lambda function for the `create_team` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::CREATE_TEAM)
+    accounts::lambda::run(&accounts::operations::CREATE_TEAM)
 }

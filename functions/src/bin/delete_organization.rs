@@ -1,5 +1,5 @@
-//! Lambda function for the `delete_organization` operation (see `accounts::routes`).
+//! Lambda function for the `delete_organization` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::DELETE_ORGANIZATION)
+    accounts::lambda::run(&accounts::operations::DELETE_ORGANIZATION)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `delete_team` operation (see `accounts::routes`).
+//! Lambda function for the `delete_team` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::DELETE_TEAM)
+    accounts::lambda::run(&accounts::operations::DELETE_TEAM)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `experience_domains` operation (see `accounts::routes`).
+//! Lambda function for the `experience_domains` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::EXPERIENCE_DOMAINS)
+    accounts::lambda::run(&accounts::operations::EXPERIENCE_DOMAINS)
 }

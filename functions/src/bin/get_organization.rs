@@ -1,5 +1,5 @@
-//! Lambda function for the `get_organization` operation (see `accounts::routes`).
+//! Lambda function for the `get_organization` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::GET_ORGANIZATION)
+    accounts::lambda::run(&accounts::operations::GET_ORGANIZATION)
 }

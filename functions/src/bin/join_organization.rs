@@ -1,5 +1,5 @@
-//! Lambda function for the `join_organization` operation (see `accounts::routes`).
+//! Lambda function for the `join_organization` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::JOIN_ORGANIZATION)
+    accounts::lambda::run(&accounts::operations::JOIN_ORGANIZATION)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `list_invites` operation (see `accounts::routes`).
+//! Lambda function for the `list_invites` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::LIST_INVITES)
+    accounts::lambda::run(&accounts::operations::LIST_INVITES)
 }

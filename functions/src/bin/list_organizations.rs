@@ -1,5 +1,5 @@
-//! Lambda function for the `list_organizations` operation (see `accounts::routes`).
+//! Lambda function for the `list_organizations` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::LIST_ORGANIZATIONS)
+    accounts::lambda::run(&accounts::operations::LIST_ORGANIZATIONS)
 }

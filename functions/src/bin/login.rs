@@ -1,5 +1,5 @@
-//! Lambda function for the `login` operation (see `accounts::routes`).
+//! Lambda function for the `login` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::LOGIN)
+    accounts::lambda::run(&accounts::operations::LOGIN)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `logout` operation (see `accounts::routes`).
+//! Lambda function for the `logout` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::LOGOUT)
+    accounts::lambda::run(&accounts::operations::LOGOUT)
 }

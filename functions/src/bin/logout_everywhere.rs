@@ -1,5 +1,5 @@
-//! Lambda function for the `logout_everywhere` operation (see `accounts::routes`).
+//! Lambda function for the `logout_everywhere` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::LOGOUT_EVERYWHERE)
+    accounts::lambda::run(&accounts::operations::LOGOUT_EVERYWHERE)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `organization_by_invite` operation (see `accounts::routes`).
+//! Lambda function for the `organization_by_invite` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::ORGANIZATION_BY_INVITE)
+    accounts::lambda::run(&accounts::operations::ORGANIZATION_BY_INVITE)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `pricing_status` operation (see `accounts::routes`).
+//! Lambda function for the `pricing_status` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::PRICING_STATUS)
+    accounts::lambda::run(&accounts::operations::PRICING_STATUS)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `register` operation (see `accounts::routes`).
+//! Lambda function for the `register` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::REGISTER)
+    accounts::lambda::run(&accounts::operations::REGISTER)
 }

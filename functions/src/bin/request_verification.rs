@@ -1,5 +1,5 @@
-//! Lambda function for the `request_verification` operation (see `accounts::routes`).
+//! Lambda function for the `request_verification` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::REQUEST_VERIFICATION)
+    accounts::lambda::run(&accounts::operations::REQUEST_VERIFICATION)
 }

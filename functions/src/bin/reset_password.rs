@@ -1,5 +1,5 @@
-//! Lambda function for the `reset_password` operation (see `accounts::routes`).
+//! Lambda function for the `reset_password` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::RESET_PASSWORD)
+    accounts::lambda::run(&accounts::operations::RESET_PASSWORD)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `revoke_invite` operation (see `accounts::routes`).
+//! Lambda function for the `revoke_invite` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::REVOKE_INVITE)
+    accounts::lambda::run(&accounts::operations::REVOKE_INVITE)
 }

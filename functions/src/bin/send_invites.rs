@@ -1,5 +1,5 @@
-//! Lambda function for the `send_invites` operation (see `accounts::routes`).
+//! Lambda function for the `send_invites` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::SEND_INVITES)
+    accounts::lambda::run(&accounts::operations::SEND_INVITES)
 }

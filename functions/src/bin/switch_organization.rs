@@ -1,5 +1,5 @@
-//! Lambda function for the `switch_organization` operation (see `accounts::routes`).
+//! Lambda function for the `switch_organization` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::SWITCH_ORGANIZATION)
+    accounts::lambda::run(&accounts::operations::SWITCH_ORGANIZATION)
 }

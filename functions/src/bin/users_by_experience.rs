@@ -1,5 +1,5 @@
-//! Lambda function for the `users_by_experience` operation (see `accounts::routes`).
+//! Lambda function for the `users_by_experience` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::USERS_BY_EXPERIENCE)
+    accounts::lambda::run(&accounts::operations::USERS_BY_EXPERIENCE)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `verify_email` operation (see `accounts::routes`).
+//! Lambda function for the `verify_email` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::VERIFY_EMAIL)
+    accounts::lambda::run(&accounts::operations::VERIFY_EMAIL)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `web` operation (see `accounts::routes`).
+//! Lambda function for the `web` operation (see `accounts::operations`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::routes::WEB)
+    accounts::lambda::run(&accounts::operations::WEB)
 }

@@ -1,9 +1,9 @@
-//! `docs/permissions.md`, generated from the route table's access rules (`accounts::routes::ALL`,
-//! `accounts::policy::Access`). `cargo run -p devstack --bin sync-docs` writes it; a contract test fails
+//! `docs/permissions.md`, generated from the route table's access rules (`accounts::operations::ALL`,
+//! `accounts::operations::Access`). `cargo run -p devstack --bin sync-docs` writes it; a contract test fails
 //! when it is out of date.
 
-use accounts::policy::Access;
-use accounts::routes::ALL;
+use accounts::operations::ALL;
+use accounts::operations::Access;
 
 /// Where the generated permissions document lives.
 pub fn permissions_path() -> std::path::PathBuf {
@@ -24,10 +24,10 @@ pub fn permissions() -> String {
     let mut out = String::new();
     out.push_str("# Permissions\n\n");
     out.push_str(
-        "<!-- Generated from shared/src/routes.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n",
+        "<!-- Generated from shared/src/operations.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n",
     );
     out.push_str(
-        "Who may call each route, and on which targets. The class is checked by `routes::dispatch` before the \
+        "Who may call each route, and on which targets. The class is checked by `dispatch::dispatch` before the \
          handler runs: a route that is not public authenticates its caller once (one BatchGetItem of the \
          identity, its organization and the session or token) and refuses a caller of an excluded class. The \
          target rules are enforced by the domain functions the table names.\n\n",

@@ -6,7 +6,8 @@
 //! Values that only exist once data does (sessions, ids, tokens) are `${PLACEHOLDER}`s, listed in
 //! `events/README.md`; [`fill`] replaces them.
 
-use accounts::routes::{ALL, BACKGROUND, DEFAULT_ROUTE, Operation};
+use accounts::background::BACKGROUND;
+use accounts::operations::{ALL, DEFAULT_ROUTE, Operation};
 use serde_json::{Value, json};
 
 /// How a sample request authenticates.
@@ -249,13 +250,16 @@ fn scheduled_event(function: &str) -> Value {
 
 fn http_event(op: &Operation, sample: &Sample) -> Value {
     let default_route = op.path == DEFAULT_ROUTE;
-    let prefix =
-        if sample.versioned { format!("/api/v{}", accounts::routes::CURRENT_API_VERSION) } else { "/api".to_owned() };
+    let prefix = if sample.versioned {
+        format!("/api/v{}", accounts::operations::CURRENT_API_VERSION)
+    } else {
+        "/api".to_owned()
+    };
     let raw_path = format!("{prefix}{}", sample.path);
     let route_key = if default_route {
         DEFAULT_ROUTE.to_owned()
     } else if sample.versioned {
-        format!("{} /api/{{{}}}{}", op.method, accounts::routes::VERSION_PARAMETER, op.path)
+        format!("{} /api/{{{}}}{}", op.method, accounts::operations::VERSION_PARAMETER, op.path)
     } else {
         format!("{} /api{}", op.method, op.path)
     };
@@ -292,8 +296,8 @@ fn http_event(op: &Operation, sample: &Sample) -> Value {
     let mut parameters = serde_json::Map::new();
     if sample.versioned {
         parameters.insert(
-            accounts::routes::VERSION_PARAMETER.to_owned(),
-            json!(format!("v{}", accounts::routes::CURRENT_API_VERSION)),
+            accounts::operations::VERSION_PARAMETER.to_owned(),
+            json!(format!("v{}", accounts::operations::CURRENT_API_VERSION)),
         );
     }
     if !default_route {

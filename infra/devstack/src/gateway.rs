@@ -1,7 +1,7 @@
 //! A local stand-in for API Gateway's HTTP API: matches a request to an operation the way API Gateway
 //! does (literal path segments beat `{parameters}`; no match goes to `$default`), turns it into the
 //! `lambda_http::Request` a Lambda function would receive (payload 2.0: path and query parameters), and
-//! runs the same `accounts::routes::dispatch` the Lambda binaries run.
+//! runs the same `accounts::dispatch::dispatch` the Lambda binaries run.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use accounts::App;
-use accounts::routes::{ALL, DEFAULT_ROUTE, Operation, WEB};
+use accounts::operations::{ALL, DEFAULT_ROUTE, Operation, WEB};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -113,7 +113,7 @@ async fn handle(
         .with_path_parameters(parameters)
         .with_query_string_parameters(query)
         .with_request_context(context);
-    Ok(to_hyper(accounts::routes::dispatch(&app, operation, request).await))
+    Ok(to_hyper(accounts::dispatch::dispatch(&app, operation, request).await))
 }
 
 fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {

@@ -1,11 +1,12 @@
-//! template.yaml: the per-function section is generated from the route table (`accounts::routes::ALL`),
+//! template.yaml: the per-function section is generated from the route table (`accounts::operations::ALL`),
 //! so each operation has exactly one function, its two HTTP API routes, and a policy granting exactly its
 //! declared DynamoDB actions. `cargo run -p devstack --bin sync-template` rewrites it; a test fails when it
 //! is out of date.
 
 use std::fmt::Write;
 
-use accounts::routes::{ALL, BACKGROUND, BackgroundFunction, DEFAULT_ROUTE, Operation, Trigger};
+use accounts::background::{BACKGROUND, BackgroundFunction, Trigger};
+use accounts::operations::{ALL, DEFAULT_ROUTE, Operation};
 
 pub const BEGIN_MARKER: &str =
     "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";

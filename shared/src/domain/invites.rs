@@ -891,7 +891,7 @@ pub struct MaintenanceReport {
 /// number of invites is handled.
 pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
     crate::declared_actions::scope_unless_scoped(
-        crate::routes::INVITE_MAINTENANCE.declaration(),
+        (&crate::background::INVITE_MAINTENANCE).into(),
         maintain_in_scope(app, now_millis),
     )
     .await

@@ -361,7 +361,7 @@ pub struct StorageReport {
 /// Stores the report; `false` when the organization is unknown or a newer report is stored.
 pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
     crate::declared_actions::scope_unless_scoped(
-        crate::routes::REPORT_STORAGE_USAGE.declaration(),
+        (&crate::background::REPORT_STORAGE_USAGE).into(),
         report_storage_in_scope(app, report),
     )
     .await
@@ -465,7 +465,7 @@ fn item_text(item: &crate::store::Item, name: &str) -> String {
 /// Returns how many it finished.
 pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
     crate::declared_actions::scope_unless_scoped(
-        crate::routes::ORGANIZATION_PURGE.declaration(),
+        (&crate::background::ORGANIZATION_PURGE).into(),
         purge_pending_in_scope(app, deadline),
     )
     .await

@@ -2,16 +2,16 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::{credentials, session, signup};
 use crate::http::{self, Request, ok, parse_json, success_message, with_header};
 use crate::idempotency::{self, Scope};
-use crate::routes;
+use crate::operations;
 
 /// `POST /api/auth/createOrganizationWithAdmin`
 pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
-    idempotency::once(app, &req, &routes::CREATE_ORGANIZATION_WITH_ADMIN, Scope::Anonymous, async {
+    idempotency::once(app, &req, &operations::CREATE_ORGANIZATION_WITH_ADMIN, Scope::Anonymous, async {
         let (organization, owner) = signup::create_organization_with_admin(app, form).await?;
         Ok(ok(&serde_json::json!({
             "organization": json::organization(&organization, Some(&owner), &owner),
@@ -51,29 +51,25 @@ fn client_address(req: &Request) -> Option<String> {
 }
 
 /// `GET /api/auth/token`: the caller's personal API token (found or created).
-pub async fn get_token(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn get_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     let token = session::api_token(app, &caller).await?;
     Ok(ok(&serde_json::json!({ "token": token })))
 }
 
 /// `DELETE /api/auth/token`
-pub async fn revoke_token(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn revoke_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::revoke_api_token(app, &caller).await?;
     Ok(success_message("Your personal API token was revoked"))
 }
 
 /// `POST /api/auth/logout`
-pub async fn logout(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn logout(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::logout(app, &caller).await?;
     Ok(with_header(success_message("You are logged out"), "set-cookie", http::expired_session_cookie()))
 }
 
 /// `POST /api/auth/logoutEverywhere`
-pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn logout_everywhere(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::logout_everywhere(app, &caller).await?;
     Ok(with_header(
         success_message("Every session and token of your account has ended"),
@@ -85,7 +81,7 @@ pub async fn logout_everywhere(app: &App, req: Request) -> HandlerResult {
 /// `POST /api/auth/register`: a new account in the organization this instance lets people register into.
 pub async fn register(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
-    idempotency::once(app, &req, &routes::REGISTER, Scope::Anonymous, async {
+    idempotency::once(app, &req, &operations::REGISTER, Scope::Anonymous, async {
         let (user, _organization) = signup::register(app, form).await?;
         Ok(ok(&json::user(&user, &user)))
     })
@@ -128,9 +124,8 @@ struct ChangePasswordForm {
 
 /// `POST /api/auth/changePassword`: a new session for the caller in the body and as the `id` cookie; every
 /// other session and token of the account has ended.
-pub async fn change_password(app: &App, req: Request) -> HandlerResult {
+pub async fn change_password(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let form: ChangePasswordForm = parse_json(&req)?;
-    let caller = authenticate(app, &req).await?;
     let changed = credentials::change_password(
         app,
         &caller,
@@ -155,8 +150,7 @@ pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `POST /api/verifyEmail`: mails the caller a new verification link (nothing when already verified).
-pub async fn request_verification(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn request_verification(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let sent = credentials::request_verification(app, &caller, client_address(&req).as_deref()).await?;
     Ok(success_message(if sent {
         "A verification link was sent to your e-mail address"

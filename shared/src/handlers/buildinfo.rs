@@ -1,7 +1,7 @@
 use super::HandlerResult;
 use crate::App;
 use crate::http::{Request, ok};
-use crate::routes::{CURRENT_API_VERSION, OLDEST_SUPPORTED_API_VERSION};
+use crate::operations::{CURRENT_API_VERSION, OLDEST_SUPPORTED_API_VERSION};
 
 /// `GET /api/buildinfo`: what clients read to choose an API version.
 pub async fn buildinfo(_app: &App, _req: Request) -> HandlerResult {

@@ -2,24 +2,22 @@ use lambda_http::RequestExt;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::experiences::{self, BulkExperiences};
 use crate::error::ApiError;
 use crate::http::{Request, ok, parse_json, with_header};
 use crate::idempotency::{self, Scope};
-use crate::routes;
+use crate::operations;
 
 /// `GET /api/tasks/experienceDomains`
-pub async fn experience_domains(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn experience_domains(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     Ok(ok(&experiences::domains(app, &caller).await?))
 }
 
 /// `PATCH /api/users/experiences` (beyond WEBKNOSSOS): set and remove experiences of many users at once.
-pub async fn bulk_change_experiences(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn bulk_change_experiences(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: BulkExperiences = parse_json(&req)?;
-    idempotency::once(app, &req, &routes::BULK_CHANGE_EXPERIENCES, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::BULK_CHANGE_EXPERIENCES, Scope::Caller(&caller), async {
         let changed = experiences::bulk_change(app, &caller, request).await?;
         Ok(ok(&changed.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>()))
     })
@@ -28,8 +26,7 @@ pub async fn bulk_change_experiences(app: &App, req: Request) -> HandlerResult {
 
 /// `GET /api/users/byExperience?domain&minValue&limit&cursor` (beyond WEBKNOSSOS): active users with at
 /// least minValue in domain, highest first.
-pub async fn users_by_experience(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn users_by_experience(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let query = req.query_string_parameters_ref();
     let text = |name: &str| query.and_then(|q| q.first(name)).map(str::to_owned);
     let number = |name: &str, default: i64| -> Result<i64, ApiError> {

@@ -3,12 +3,12 @@ use serde::Serialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::invites::{self, SendInvites};
 use crate::http::{Request, ok, parse_json, path_param, with_header};
 use crate::idempotency::{self, Scope};
 use crate::model::Invite;
-use crate::routes;
+use crate::operations;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,10 +58,9 @@ pub fn invite_json(invite: &Invite) -> InviteJson<'_> {
 }
 
 /// `POST /api/auth/sendInvites`: one answer per recipient.
-pub async fn send_invites(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn send_invites(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: SendInvites = parse_json(&req)?;
-    idempotency::once(app, &req, &routes::SEND_INVITES, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::SEND_INVITES, Scope::Caller(&caller), async {
         let results = invites::send_invites(app, &caller, request).await?;
         Ok(ok(&serde_json::json!({ "recipients": results })))
     })
@@ -81,10 +80,9 @@ pub async fn organization_by_invite(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `POST /api/auth/joinOrganization/{token}`: the logged-in account joins the invite's organization.
-pub async fn join_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn join_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let token = path_param(&req, "token")?;
-    idempotency::once(app, &req, &routes::JOIN_ORGANIZATION, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::JOIN_ORGANIZATION, Scope::Caller(&caller), async {
         let user = invites::join_organization(app, &caller, &token).await?;
         Ok(ok(&json::user(&user, &user)))
     })
@@ -92,8 +90,7 @@ pub async fn join_organization(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `GET /api/invites?state&limit&cursor` (beyond WEBKNOSSOS)
-pub async fn list_invites(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn list_invites(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let (limit, cursor) = crate::http::page_query(&req)?;
     let state = req.query_string_parameters_ref().and_then(|q| q.first("state"));
     let (found, next) = invites::list(app, &caller, state, limit, cursor.as_deref()).await?;
@@ -105,17 +102,15 @@ pub async fn list_invites(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `DELETE /api/invites/{id}`: revoke.
-pub async fn revoke_invite(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn revoke_invite(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let invite = invites::revoke(app, &caller, &path_param(&req, "id")?).await?;
     Ok(ok(&invite_json(&invite)))
 }
 
 /// `POST /api/invites/{id}/resend`: a fresh link and expiry, mailed again.
-pub async fn resend_invite(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn resend_invite(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let invite_id = path_param(&req, "id")?;
-    idempotency::once(app, &req, &routes::RESEND_INVITE, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::RESEND_INVITE, Scope::Caller(&caller), async {
         let (invite, mailed) = invites::resend(app, &caller, &invite_id).await?;
         let mut body = serde_json::to_value(invite_json(&invite)).expect("serializes");
         body["mailed"] = serde_json::Value::Bool(mailed);

@@ -1,5 +1,5 @@
 //! HTTP handlers: parse -> authorize -> one domain call -> map to HTTP. Each is an operation in
-//! [`crate::routes`] and the body of one Lambda binary.
+//! [`crate::operations`] (bound in [`crate::dispatch`]) and the body of one Lambda binary.
 
 pub mod auth;
 pub mod buildinfo;
@@ -12,7 +12,4 @@ pub mod user;
 pub mod users;
 pub mod web;
 
-use crate::error::ApiError;
-use crate::http::{Body, Response};
-
-pub type HandlerResult = Result<Response<Body>, ApiError>;
+pub use crate::http::HandlerResult;

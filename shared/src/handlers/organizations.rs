@@ -2,39 +2,35 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::organizations::{self, NewCredit, NewOrganization, OrganizationPatch, PlanChange};
 use crate::http::{self, Request, ok, parse_json, path_param, query_flag, with_header};
 use crate::idempotency::{self, Scope};
-use crate::routes;
+use crate::operations;
 
 /// How long `DELETE /organizations/{id}` purges before leaving the rest to the scheduled purge.
 pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// `GET /api/organizations/{id}`: the overview.
-pub async fn get_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn get_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let (organization, owner) = organizations::overview(app, &caller, &path_param(&req, "id")?).await?;
     Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
 }
 
 /// `GET /api/pricing/status`: the caller's organization's plan, and whether it is (almost) exceeded.
-pub async fn pricing_status(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn pricing_status(_app: &App, caller: Caller, _req: Request) -> HandlerResult {
     Ok(ok(&organizations::pricing_status(&caller.organization, crate::ids::now_millis())))
 }
 
 /// `PATCH /api/organizations/{id}`: name and notification settings (admins).
-pub async fn update_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn update_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let patch: OrganizationPatch = parse_json(&req)?;
     let (organization, owner) = organizations::update(app, &caller, &path_param(&req, "id")?, patch).await?;
     Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
 }
 
 /// `GET /api/organizations?compact`: the caller's organizations.
-pub async fn list_organizations(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn list_organizations(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let compact = query_flag(&req, "compact")?.unwrap_or(false);
     let organizations = organizations::of_caller(app, &caller).await?;
     let body: Vec<serde_json::Value> = organizations
@@ -57,8 +53,7 @@ struct DeleteConfirmation {
 }
 
 /// `DELETE /api/organizations/{id}` with `{"confirmation": "<organization name>"}`.
-pub async fn delete_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn delete_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let body: DeleteConfirmation = parse_json(&req)?;
     let finished =
         organizations::delete(app, &caller, &path_param(&req, "id")?, &body.confirmation, DELETE_PURGE_BUDGET).await?;
@@ -69,8 +64,7 @@ pub async fn delete_organization(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `POST /api/auth/switchOrganization/{id}`: a new session in another of the caller's organizations.
-pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn switch_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let switched = organizations::switch(app, &caller, &path_param(&req, "id")?).await?;
     let response =
         ok(&serde_json::json!({ "token": switched.token, "user": json::user(&switched.user, &switched.user) }));
@@ -78,10 +72,9 @@ pub async fn switch_organization(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `POST /api/organizations` (instance operators): an organization for an existing account as owner.
-pub async fn create_organization(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn create_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: NewOrganization = parse_json(&req)?;
-    idempotency::once(app, &req, &routes::CREATE_ORGANIZATION, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::CREATE_ORGANIZATION, Scope::Caller(&caller), async {
         match organizations::create_for_owner(app, &caller, request).await? {
             organizations::CreatedForOwner::Owned(organization, owner) => Ok(ok(&serde_json::json!({
                 "organization": json::organization(&organization, Some(&owner), &owner),
@@ -101,8 +94,7 @@ pub async fn create_organization(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `PATCH /api/organizations/{id}/plan` (instance operators)
-pub async fn change_plan(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn change_plan(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let change: PlanChange = parse_json(&req)?;
     let organization = organizations::change_plan(app, &caller, &path_param(&req, "id")?, change).await?;
     Ok(ok(&json::organization(&organization, None, &caller.user)))
@@ -120,8 +112,7 @@ fn credit_json(transaction: &crate::model::CreditTransaction) -> serde_json::Val
 }
 
 /// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
-pub async fn list_credit_transactions(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn list_credit_transactions(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let (limit, cursor) = http::page_query(&req)?;
     let (transactions, next) = organizations::credit_transactions(app, &caller, limit, cursor.as_deref()).await?;
     let response = ok(&transactions.iter().map(credit_json).collect::<Vec<_>>());
@@ -132,12 +123,11 @@ pub async fn list_credit_transactions(app: &App, req: Request) -> HandlerResult 
 }
 
 /// `POST /api/organizations/{id}/credits` (instance operators)
-pub async fn add_credits(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn add_credits(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let credit: NewCredit = parse_json(&req)?;
     let organization_id = path_param(&req, "id")?;
     // A retried grant with its Idempotency-Key credits once.
-    idempotency::once(app, &req, &routes::ADD_CREDITS, Scope::Caller(&caller), async {
+    idempotency::once(app, &req, &operations::ADD_CREDITS, Scope::Caller(&caller), async {
         let (transaction, organization) = organizations::add_credits(app, &caller, &organization_id, credit).await?;
         let mut body = credit_json(&transaction);
         body["milliCreditBalance"] = serde_json::json!(organization.milli_credit_balance);

@@ -2,13 +2,12 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::teams;
 use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message, with_header};
 
 /// `GET /api/teams?isEditable`
-pub async fn list_teams(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn list_teams(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let teams = teams::list(app, &caller, query_flag(&req, "isEditable")?.unwrap_or(false)).await?;
     Ok(ok(&teams.iter().map(json::team).collect::<Vec<_>>()))
 }
@@ -19,13 +18,12 @@ struct NewTeam {
 }
 
 /// `POST /api/teams {name}`
-pub async fn create_team(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn create_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let body: NewTeam = parse_json(&req)?;
     crate::idempotency::once(
         app,
         &req,
-        &crate::routes::CREATE_TEAM,
+        &crate::operations::CREATE_TEAM,
         crate::idempotency::Scope::Caller(&caller),
         async {
             let team = teams::create(app, &caller, &body.name).await?;
@@ -36,15 +34,13 @@ pub async fn create_team(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `DELETE /api/teams/{id}`
-pub async fn delete_team(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn delete_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
     teams::delete(app, &caller, &path_param(&req, "id")?).await?;
     Ok(success_message("The team was deleted"))
 }
 
 /// `GET /api/teams/{id}/users?limit&cursor` (beyond WEBKNOSSOS): the team's members and their roles.
-pub async fn list_team_members(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn list_team_members(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let (limit, after) = crate::http::page_query(&req)?;
     let (members, next) = teams::members(app, &caller, &path_param(&req, "id")?, after.as_deref(), limit).await?;
     let body: Vec<_> = members

@@ -1,12 +1,11 @@
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::authenticate;
+use crate::auth::Caller;
 use crate::domain::session;
 use crate::http::{Request, ok};
 
 /// `GET /api/user`: the caller (and records its activity).
-pub async fn current_user(app: &App, req: Request) -> HandlerResult {
-    let caller = authenticate(app, &req).await?;
+pub async fn current_user(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     let user = session::current_user(app, &caller).await?;
     Ok(ok(&json::user(&user, &user)))
 }

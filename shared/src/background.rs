@@ -1,0 +1,47 @@
+//! The functions that are not HTTP routes, as plain data: what starts each and the AWS actions its code
+//! performs (template.yaml grants exactly these; the body runs in a [`crate::declared_actions`] scope of them).
+//! Like [`crate::operations`], a leaf: it imports nothing of the crate.
+
+/// What starts a background function.
+pub enum Trigger {
+    /// An EventBridge schedule: the template parameter that sets its expression, and the parameter's default.
+    Schedule { parameter: &'static str, default: &'static str },
+    /// Invoked directly with IAM by another service (no public route).
+    Invoke,
+}
+
+/// A function that is not an HTTP route.
+pub struct BackgroundFunction {
+    /// Binary name in `functions/src/bin/{name}.rs` (whose main calls `accounts::lambda::run_{name}`) and
+    /// SAM function `{Name}Function`.
+    pub name: &'static str,
+    pub trigger: Trigger,
+    pub timeout_seconds: u32,
+    pub actions: &'static [&'static str],
+}
+
+/// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
+pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
+    name: "invite_maintenance",
+    trigger: Trigger::Schedule { parameter: "InviteMaintenanceSchedule", default: "rate(1 day)" },
+    timeout_seconds: 300,
+    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+};
+
+/// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
+pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
+    name: "organization_purge",
+    trigger: Trigger::Schedule { parameter: "OrganizationPurgeSchedule", default: "rate(5 minutes)" },
+    timeout_seconds: 900,
+    actions: &["Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
+};
+
+/// Storage usage reported by the dataset side (`domain::organizations::report_storage`).
+pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
+    name: "report_storage_usage",
+    trigger: Trigger::Invoke,
+    timeout_seconds: 10,
+    actions: &["UpdateItem"],
+};
+
+pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];

@@ -1,0 +1,183 @@
+//! The top layer: binds each operation of [`crate::operations`] to its handler, and runs a request through
+//! the operation's access rule, its handler and the error mapping, measuring it. The Lambda binaries and the
+//! local gateway both call [`dispatch`], so the code that runs locally is the code that runs on AWS.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lambda_http::RequestExt;
+
+use crate::App;
+use crate::auth::{self, Caller};
+use crate::declared_actions::{self, Declaration};
+use crate::error::ApiError;
+use crate::handlers;
+use crate::http::{Body, HandlerResult, Request, Response, error_response};
+use crate::operations::{self, CURRENT_API_VERSION, OLDEST_SUPPORTED_API_VERSION, Operation, VERSION_PARAMETER};
+use crate::request_metrics::{self, RequestMetrics};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A handler: a public route's gets the request; any other's also the caller the dispatch authenticated
+/// and admitted.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Public(for<'a> fn(&'a App, Request) -> BoxFuture<'a, HandlerResult>),
+    Caller(for<'a> fn(&'a App, Caller, Request) -> BoxFuture<'a, HandlerResult>),
+}
+
+macro_rules! handlers {
+    (@wrap public $handler:path) => {{
+        fn handle(app: &App, req: Request) -> BoxFuture<'_, HandlerResult> {
+            Box::pin($handler(app, req))
+        }
+        Handler::Public(handle)
+    }};
+    (@wrap caller $handler:path) => {{
+        fn handle(app: &App, caller: Caller, req: Request) -> BoxFuture<'_, HandlerResult> {
+            Box::pin($handler(app, caller, req))
+        }
+        Handler::Caller(handle)
+    }};
+    ($($kind:ident $constant:ident => $handler:path,)*) => {
+        /// The handler of `operation` (every operation has one of the kind its access needs: a test checks).
+        pub fn handler(operation: &Operation) -> Handler {
+            $(
+                if std::ptr::eq(operation, &operations::$constant) {
+                    return handlers!(@wrap $kind $handler);
+                }
+            )*
+            panic!("the operation {} has no handler in dispatch.rs", operation.name)
+        }
+    };
+}
+
+handlers! {
+    public BUILDINFO => handlers::buildinfo::buildinfo,
+    public CREATE_ORGANIZATION_WITH_ADMIN => handlers::auth::create_organization_with_admin,
+    public LOGIN => handlers::auth::login,
+    caller GET_TOKEN => handlers::auth::get_token,
+    caller REVOKE_TOKEN => handlers::auth::revoke_token,
+    caller LOGOUT => handlers::auth::logout,
+    caller LOGOUT_EVERYWHERE => handlers::auth::logout_everywhere,
+    public REGISTER => handlers::auth::register,
+    caller SEND_INVITES => handlers::invites::send_invites,
+    public START_RESET_PASSWORD => handlers::auth::start_reset_password,
+    public RESET_PASSWORD => handlers::auth::reset_password,
+    caller CHANGE_PASSWORD => handlers::auth::change_password,
+    public VERIFY_EMAIL => handlers::auth::verify_email,
+    caller REQUEST_VERIFICATION => handlers::auth::request_verification,
+    public ORGANIZATION_BY_INVITE => handlers::invites::organization_by_invite,
+    caller JOIN_ORGANIZATION => handlers::invites::join_organization,
+    caller GET_ORGANIZATION => handlers::organizations::get_organization,
+    caller UPDATE_ORGANIZATION => handlers::organizations::update_organization,
+    caller LIST_ORGANIZATIONS => handlers::organizations::list_organizations,
+    caller DELETE_ORGANIZATION => handlers::organizations::delete_organization,
+    caller SWITCH_ORGANIZATION => handlers::organizations::switch_organization,
+    caller CREATE_ORGANIZATION => handlers::organizations::create_organization,
+    caller CHANGE_PLAN => handlers::organizations::change_plan,
+    caller ADD_CREDITS => handlers::organizations::add_credits,
+    caller PRICING_STATUS => handlers::organizations::pricing_status,
+    caller LIST_CREDIT_TRANSACTIONS => handlers::organizations::list_credit_transactions,
+    caller LIST_INVITES => handlers::invites::list_invites,
+    caller REVOKE_INVITE => handlers::invites::revoke_invite,
+    caller RESEND_INVITE => handlers::invites::resend_invite,
+    caller CURRENT_USER => handlers::user::current_user,
+    caller LIST_USERS => handlers::users::list_users,
+    caller GET_USER => handlers::users::get_user,
+    caller UPDATE_USER => handlers::users::update_user,
+    caller BULK_EDIT_TEAMS_AND_PERMISSIONS => handlers::users::bulk_edit_teams_and_permissions,
+    caller BULK_CHANGE_EXPERIENCES => handlers::experiences::bulk_change_experiences,
+    caller USERS_BY_EXPERIENCE => handlers::experiences::users_by_experience,
+    caller EXPERIENCE_DOMAINS => handlers::experiences::experience_domains,
+    caller LIST_TEAMS => handlers::teams::list_teams,
+    caller CREATE_TEAM => handlers::teams::create_team,
+    caller DELETE_TEAM => handlers::teams::delete_team,
+    caller LIST_TEAM_MEMBERS => handlers::teams::list_team_members,
+    public WEB => handlers::web::serve,
+}
+
+fn supported_version(segment: &str) -> bool {
+    segment
+        .strip_prefix('v')
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| (OLDEST_SUPPORTED_API_VERSION..=CURRENT_API_VERSION).contains(&n))
+}
+
+/// Runs `operation` on `req` and turns every outcome, including domain errors, into an HTTP response:
+/// a Lambda error would reach the client as an opaque 502.
+pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
+    if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned)
+        && !supported_version(&version)
+    {
+        return error_response(&ApiError::not_found(
+            "api.version.unsupported",
+            format!(
+                "API version {version:?} is not supported; use v{OLDEST_SUPPORTED_API_VERSION} to v{CURRENT_API_VERSION}"
+            ),
+        ));
+    }
+    let declaration = Declaration::from(operation);
+    let metrics = Arc::new(RequestMetrics::default());
+    let handled = request_metrics::measure(
+        metrics.clone(),
+        declared_actions::scope(declaration, admit_and_handle(app, operation, req)),
+    )
+    .await;
+    let response = match handled {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    };
+    tracing::info!(
+        operation = operation.name,
+        status = response.status().as_u16(),
+        duration_us = started.elapsed().as_micros() as u64,
+        dynamodb_round_trips = metrics.dynamodb_round_trips(),
+        ses_requests = metrics.ses_requests(),
+        aws_wait_us = metrics.wait_micros(),
+        read_capacity = metrics.read_capacity_units(),
+        write_capacity = metrics.write_capacity_units(),
+        "request"
+    );
+    response
+}
+
+/// The operation's access rule, then its handler. A route that needs a caller authenticates it here (one
+/// BatchGetItem) and refuses a class its [`Operation::access`] excludes before the handler runs, which gets
+/// the caller as an argument.
+async fn admit_and_handle(app: &App, operation: &Operation, req: Request) -> HandlerResult {
+    match handler(operation) {
+        Handler::Public(handle) => handle(app, req).await,
+        Handler::Caller(handle) => {
+            let caller = auth::read_caller(app, &req).await?;
+            operation.access.check(&app.config, &caller, &operation.route())?;
+            handle(app, caller, req).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_in_range_are_supported() {
+        assert!(supported_version("v16") && supported_version("v13"));
+        assert!(
+            !supported_version("v12")
+                && !supported_version("v17")
+                && !supported_version("16")
+                && !supported_version("vx")
+        );
+    }
+
+    #[test]
+    fn every_operation_has_a_handler_that_gets_a_caller_exactly_when_its_access_needs_one() {
+        for operation in operations::ALL {
+            let gets_caller = matches!(handler(operation), Handler::Caller(_));
+            assert_eq!(gets_caller, operation.access.needs_caller(), "{}", operation.name);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The operations of the API, as plain data: one Lambda function each, with its route, the AWS actions its
+//! code performs and who may call it. This table is the source the local gateway routes by, template.yaml
+//! and docs/permissions.md are generated from, and a test checks openapi.yaml and the binaries in
+//! `functions/` against. The lowest layer: it imports nothing of the crate (see docs/architecture.md);
+//! [`crate::dispatch`] binds each operation to its handler.
+//!
+//! Every route is served under `/api{path}` and `/api/v{N}{path}` for each supported version N (API Gateway
+//! has a second route `/api/{apiVersion}{path}`; the dispatch refuses unsupported versions).
+
+/// Newest and oldest API versions served. The `webknossos` Python package 4.3 speaks 13 to 16.
+pub const CURRENT_API_VERSION: u32 = 16;
+pub const OLDEST_SUPPORTED_API_VERSION: u32 = 13;
+/// Name of the path parameter that carries `v{N}` in versioned routes.
+pub const VERSION_PARAMETER: &str = "apiVersion";
+/// Path of API Gateway's catch-all route.
+pub const DEFAULT_ROUTE: &str = "$default";
+
+/// Who may call a route. Refusals carry the route's stable error code (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credential needed (a credential, if sent, is ignored).
+    Public,
+    /// Any active identity: the caller acts for itself or in its own organization.
+    AnyMember,
+    /// Admins (anyone in their organization) and team managers (members of the teams they manage).
+    TeamManagerOrAdmin(&'static str),
+    /// Admins of the organization.
+    Admin(&'static str),
+    /// The organization's owner, or an admin the owner granted the deletion right.
+    OwnerOrDeletionGrantee(&'static str),
+    /// Instance operators: identities whose e-mail is in `SUPER_USER_EMAILS`, acting on any organization.
+    SuperUser(&'static str),
+}
+
+impl Access {
+    /// Whether a route of this class needs an authenticated caller.
+    pub fn needs_caller(self) -> bool {
+        self != Access::Public
+    }
+
+    /// The class's name, as `docs/permissions.md` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::Public => "Public",
+            Access::AnyMember => "AnyMember",
+            Access::TeamManagerOrAdmin(_) => "TeamManagerOrAdmin",
+            Access::Admin(_) => "Admin",
+            Access::OwnerOrDeletionGrantee(_) => "OwnerOrDeletionGrantee",
+            Access::SuperUser(_) => "SuperUser",
+        }
+    }
+
+    /// Who the class admits, in words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Access::Public => "anyone, no login",
+            Access::AnyMember => "any active identity",
+            Access::TeamManagerOrAdmin(_) => "admins and team managers",
+            Access::Admin(_) => "admins",
+            Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
+            Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
+        }
+    }
+
+    /// The error code of a refusal (403), for classes that refuse active identities.
+    pub fn refusal_code(self) -> Option<&'static str> {
+        match self {
+            Access::Public | Access::AnyMember => None,
+            Access::TeamManagerOrAdmin(code)
+            | Access::Admin(code)
+            | Access::OwnerOrDeletionGrantee(code)
+            | Access::SuperUser(code) => Some(code),
+        }
+    }
+}
+
+pub struct Operation {
+    /// Binary name in `functions/src/bin/{name}.rs`, SAM function `{Name}Function`, OpenAPI operationId.
+    pub name: &'static str,
+    pub method: &'static str,
+    /// Path below `/api`, with `{param}` segments; [`DEFAULT_ROUTE`] for the catch-all.
+    pub path: &'static str,
+    /// The actions its code performs: DynamoDB actions by name (granted on the table, and its indexes for
+    /// Query), and `ses:SendEmail` (granted for the configured sender only). template.yaml grants exactly these.
+    pub actions: &'static [&'static str],
+    /// Who may call it: checked by the dispatch before the handler runs (see [`crate::policy`]).
+    pub access: Access,
+    /// On which targets: the finer rules, enforced by the domain functions this text names.
+    pub targets: &'static str,
+}
+
+impl Operation {
+    /// `METHOD /api{path}`, as errors and `docs/permissions.md` name the route.
+    pub fn route(&self) -> String {
+        if self.path == DEFAULT_ROUTE {
+            "any other route".to_owned()
+        } else {
+            format!("{} /api{}", self.method, self.path)
+        }
+    }
+
+    /// The API Gateway route paths: `/api{path}` and `/api/{apiVersion}{path}`.
+    pub fn route_paths(&self) -> Vec<String> {
+        if self.path == DEFAULT_ROUTE {
+            return vec![DEFAULT_ROUTE.to_owned()];
+        }
+        vec![format!("/api{}", self.path), format!("/api/{{{VERSION_PARAMETER}}}{}", self.path)]
+    }
+}
+
+macro_rules! operations {
+    ($($constant:ident = $name:literal, $method:literal, $path:literal, [$($action:literal),*],
+        $access:expr, $targets:literal;)*) => {
+        $(
+            pub static $constant: Operation = Operation {
+                name: $name,
+                method: $method,
+                path: $path,
+                actions: &[$($action),*],
+                access: $access,
+                targets: $targets,
+            };
+        )*
+        pub static ALL: &[&Operation] = &[$(&$constant),*];
+    };
+}
+
+// Actions: IAM names. Authenticated routes read the caller with BatchGetItem; TransactWriteItems needs the
+// Put/Update/Delete/ConditionCheckItem actions of its items; functions that mail need ses:SendEmail.
+use Access::*;
+
+operations! {
+    BUILDINFO = "buildinfo", "GET", "/buildinfo",
+        [],
+        Public, "none";
+    CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin",
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
+        Public, "a new organization, with the caller as owner";
+    LOGIN = "login", "POST", "/auth/login",
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        Public,
+            "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
+    GET_TOKEN = "get_token", "GET", "/auth/token",
+        ["BatchGetItem", "GetItem", "PutItem"],
+        AnyMember, "the caller's own personal API token";
+    REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token",
+        ["BatchGetItem", "DeleteItem"],
+        AnyMember, "the caller's own personal API token";
+    LOGOUT = "logout", "POST", "/auth/logout",
+        ["BatchGetItem", "DeleteItem"],
+        AnyMember, "the session presented";
+    LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere",
+        ["BatchGetItem", "GetItem", "UpdateItem"],
+        AnyMember, "every session and token of the caller's account";
+    REGISTER = "register", "POST", "/auth/register",
+        ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem",
+         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        Public, "the organization of a usable invite token, else the self-registration organization (else 403) \
+            (domain::signup::register)";
+    SEND_INVITES = "send_invites", "POST", "/auth/sendInvites",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("invite.notAllowed"), "the caller's organization; team roles only in teams the caller \
+            manages (admins: all), admin and dataset manager rights only from admins \
+            (domain::invites::send_invites)";
+    START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword",
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
+            client (domain::credentials::start_password_reset)";
+    RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
+        ["BatchGetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+        Public, "the account named by a valid, unused, newest reset token; else 400 \
+            (domain::credentials::reset_password)";
+    CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ses:SendEmail"],
+        AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
+    VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
+        ["BatchGetItem", "UpdateItem"],
+        Public, "the account named by a valid, unused key sent to its current address; else 400 \
+            (domain::credentials::verify_email)";
+    REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        AnyMember, "the caller's own address; throttled per address and client \
+            (domain::credentials::request_verification)";
+    ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}",
+        ["GetItem", "BatchGetItem"],
+        Public, "the organization of a usable invite token; unknown, used, revoked or expired -> 404 \
+            (domain::invites::usable_invite)";
+    JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
+         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        AnyMember, "the caller's account joins the organization of a usable invite token (else 404); already a member \
+            -> 409 (domain::invites::join_organization)";
+    GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}",
+        ["BatchGetItem", "GetItem"],
+        AnyMember, "the caller's own organization; any other id -> 404 (domain::organizations::overview)";
+    UPDATE_ORGANIZATION = "update_organization", "PATCH", "/organizations/{id}",
+        ["BatchGetItem", "GetItem", "UpdateItem"],
+        Admin("organization.notAllowed"), "the caller's own organization; any other id -> 404 \
+            (domain::organizations::update)";
+    LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations",
+        ["BatchGetItem", "GetItem"],
+        AnyMember, "the organizations where the caller's account has an active identity \
+            (domain::organizations::of_caller)";
+    DELETE_ORGANIZATION = "delete_organization", "DELETE", "/organizations/{id}",
+        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
+        OwnerOrDeletionGrantee("organization.delete.notAllowed"),
+            "the caller's own organization (any other id -> 404), confirmed by its name \
+            (domain::organizations::delete)";
+    SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
+        AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) \
+            (domain::organizations::switch)";
+    CREATE_ORGANIZATION = "create_organization", "POST", "/organizations",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
+        SuperUser("superUser.required"), "a new organization for any owner e-mail \
+            (domain::organizations::create_for_owner)";
+    CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
+        ["BatchGetItem", "GetItem", "UpdateItem"],
+        SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
+    ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
+        SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
+    PRICING_STATUS = "pricing_status", "GET", "/pricing/status",
+        ["BatchGetItem"],
+        AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
+    LIST_CREDIT_TRANSACTIONS = "list_credit_transactions", "GET", "/creditTransactions",
+        ["BatchGetItem", "Query"],
+        Admin("credits.notAllowed"), "the credit transactions of the caller's organization, newest first \
+            (domain::organizations::credit_transactions)";
+    LIST_INVITES = "list_invites", "GET", "/invites",
+        ["BatchGetItem", "Query"],
+        TeamManagerOrAdmin("invite.notAllowed"),
+            "invites of the caller's organization: all for admins, those they sent for team managers \
+            (domain::invites::list)";
+    REVOKE_INVITE = "revoke_invite", "DELETE", "/invites/{id}",
+        ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
+        TeamManagerOrAdmin("invite.notAllowed"),
+            "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
+            (domain::invites::revoke)";
+    RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("invite.notAllowed"),
+            "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
+            (domain::invites::resend)";
+    CURRENT_USER = "current_user", "GET", "/user",
+        ["BatchGetItem", "UpdateItem"],
+        AnyMember, "the caller";
+    LIST_USERS = "list_users", "GET", "/users",
+        ["BatchGetItem", "Query"],
+        AnyMember, "users the caller may see: itself, members of teams it manages, everyone in the organization for \
+            admins (domain::users::list_users)";
+    GET_USER = "get_user", "GET", "/users/{id}",
+        ["BatchGetItem", "GetItem"],
+        AnyMember, "a user the caller may see, else 404 (domain::users::may_see_user)";
+    UPDATE_USER = "update_user", "PATCH", "/users/{id}",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
+         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        AnyMember, "a user the caller may see (else 404), field by field: own name, e-mail and password; teams, \
+            experiences and activation by its admins and team managers; deactivation, admin and dataset manager \
+            rights by admins; the deletion right by the owner (domain::users::plan_change)";
+    BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, \
+            under the rules of PATCH /users/{id} (domain::users::bulk_write)";
+    BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences",
+        ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
+        TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may edit (unseen -> 404), all or none \
+            (domain::users::bulk_write)";
+    USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience",
+        ["BatchGetItem", "Query"],
+        Admin("experience.query.notAllowed"), "active users of the caller's organization \
+            (domain::experiences::users_with_experience_for)";
+    EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains",
+        ["BatchGetItem", "Query"],
+        AnyMember, "the caller's organization's experience domains";
+    LIST_TEAMS = "list_teams", "GET", "/teams",
+        ["BatchGetItem", "Query"],
+        AnyMember, "teams of the caller's organization: all for admins, else its own (isEditable: those it manages) \
+            (domain::teams::list)";
+    CREATE_TEAM = "create_team", "POST", "/teams",
+        ["BatchGetItem", "GetItem", "PutItem"],
+        Admin("team.notAllowed"), "a new team in the caller's organization";
+    DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}",
+        ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"],
+        Admin("team.notAllowed"), "a team of the caller's organization (else 404) other than its Default team (403) \
+            (domain::teams::delete)";
+    LIST_TEAM_MEMBERS = "list_team_members", "GET", "/teams/{id}/users",
+        ["BatchGetItem", "GetItem", "Query"],
+        TeamManagerOrAdmin("team.members.notAllowed"),
+            "a team of the caller's organization (else 404): any for admins, one it manages for team managers (else \
+            403) (domain::teams::members)";
+    WEB = "web", "ANY", "$default",
+        [],
+        Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_and_routes_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|op| op.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        let mut routes: Vec<_> = ALL.iter().map(|op| (op.method, op.path)).collect();
+        routes.sort();
+        routes.dedup();
+        assert_eq!(routes.len(), ALL.len());
+    }
+}
