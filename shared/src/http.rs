@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::paging::{NEXT_CURSOR_HEADER, PageRequest};
 
 pub use lambda_http::{Body, Request, Response};
 
@@ -143,6 +144,11 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_request("request.path.missing", format!("Missing path parameter {name}")))
 }
 
+/// A query parameter's text.
+pub fn query_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name))
+}
+
 /// A boolean query flag in WEBKNOSSOS's style: `?flag` and `?flag=true` are true, `?flag=false` is false,
 /// absent is `None`.
 pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
@@ -157,23 +163,18 @@ pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
-/// The `limit` (1 to 1000, default 100) and `cursor` (an id this API returned) of a paged list.
-pub fn page_query(req: &Request) -> Result<(usize, Option<String>), ApiError> {
-    use lambda_http::RequestExt;
-    let query = req.query_string_parameters_ref();
-    let limit = match query.and_then(|q| q.first("limit")) {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"))?,
-    };
-    let cursor = query.and_then(|q| q.first("cursor")).map(str::to_owned);
-    if cursor.as_deref().is_some_and(|c| !crate::ids::is_object_id(c)) {
-        return Err(ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"));
+/// The page a list request asks for (`?limit=`, `default` when absent, and `?cursor=`).
+pub fn page_request(req: &Request, default_limit: usize) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(query_text(req, "limit"), query_text(req, "cursor"), default_limit)
+}
+
+/// A page's items as the JSON array, and the next page's cursor in [`NEXT_CURSOR_HEADER`].
+pub fn paged<T: Serialize + ?Sized>(items: &T, next_cursor: Option<String>) -> Response<Body> {
+    let response = ok(items);
+    match next_cursor {
+        Some(cursor) => with_header(response, NEXT_CURSOR_HEADER, cursor),
+        None => response,
     }
-    Ok((limit, cursor))
 }
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {

@@ -20,6 +20,7 @@ pub mod logging;
 pub mod mail;
 pub mod model;
 pub mod operations;
+pub mod paging;
 pub mod password;
 pub mod policy;
 pub mod request_metrics;

@@ -98,7 +98,7 @@ async fn nobody_takes_the_owners_admin_rights() {
 async fn listing_users_without_a_limit_answers_one_full_page_and_a_cursor() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;
-    let max = accounts::domain::users::MAX_PAGE_SIZE;
+    let max = accounts::paging::MAX_PAGE_SIZE;
     tests::seed::seed_members(&env, &owner.organization, max + 5, |_| Vec::new()).await;
     let first = env.get("/api/users", &owner.auth()).await;
     assert_eq!((first.status, first.body.as_array().unwrap().len()), (200, max));

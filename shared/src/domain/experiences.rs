@@ -10,6 +10,7 @@ use crate::auth::Caller;
 use crate::domain::users::{UserPatch, bulk_write};
 use crate::error::ApiError;
 use crate::model::User;
+use crate::paging::{Page, PageRequest, invalid_cursor};
 use crate::store::org::OrgStore;
 use crate::validate;
 
@@ -61,32 +62,18 @@ pub async fn bulk_change(app: &App, caller: &Caller, request: BulkExperiences) -
     .await
 }
 
-/// A page of the distribution query.
-pub struct ExperiencePage {
-    /// Users with their value in the domain, highest first.
-    pub users: Vec<(User, i64)>,
-    pub next_cursor: Option<String>,
+/// A position in the distribution query: the value, then the user id (`{value}:{userId}`).
+fn position(value: i64, user_id: &str) -> String {
+    format!("{value}:{user_id}")
 }
 
-fn encode_cursor(value: i64, user_id: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{value}:{user_id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
-    use base64::Engine;
-    let invalid = || ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned");
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(invalid)?;
-    let (value, user_id) = text.split_once(':').ok_or_else(invalid)?;
-    let value = value.parse().map_err(|_| invalid())?;
+fn parse_position(text: &str) -> Result<(i64, &str), ApiError> {
+    let (value, user_id) = text.split_once(':').ok_or_else(invalid_cursor)?;
+    let value = value.parse().map_err(|_| invalid_cursor())?;
     if !crate::ids::is_object_id(user_id) {
-        return Err(invalid());
+        return Err(invalid_cursor());
     }
-    Ok((value, user_id.to_owned()))
+    Ok((value, user_id))
 }
 
 /// Active users of the store's organization with at least `min_value` in `domain` (0: any level), highest
@@ -97,17 +84,12 @@ pub async fn users_with_experience(
     store: &OrgStore<'_>,
     domain: &str,
     min_value: i64,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<ExperiencePage, ApiError> {
+    request: &PageRequest,
+) -> Result<Page<(User, i64)>, ApiError> {
     let domain = validate::experience_domain(domain)?;
     let min_value = validate::experience_value(&domain, min_value)?;
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("request.limit.invalid", "limit must be between 1 and 1000"));
-    }
-    let after = cursor.map(decode_cursor).transpose()?;
-    let page =
-        store.users_with_experience(&domain, min_value, after.as_ref().map(|(v, u)| (*v, u.as_str())), limit).await?;
+    let after = request.after.as_deref().map(parse_position).transpose()?;
+    let page = store.users_with_experience(&domain, min_value, after, request.limit).await?;
     let ids: Vec<String> = page.items.iter().map(|(id, _)| id.clone()).collect();
     let users = store.users(&ids).await?;
     let found: Vec<(User, i64)> = page
@@ -115,8 +97,8 @@ pub async fn users_with_experience(
         .iter()
         .filter_map(|(id, value)| users.iter().find(|u| &u.id == id && u.is_active()).map(|u| (u.clone(), *value)))
         .collect();
-    let next_cursor = if page.more { page.items.last().map(|(id, value)| encode_cursor(*value, id)) } else { None };
-    Ok(ExperiencePage { users: found, next_cursor })
+    let next = if page.more { page.items.last().map(|(id, value)| position(*value, id)) } else { None };
+    Ok(Page::new(found, next.as_deref()))
 }
 
 /// The distribution query for a caller: admins only (it lists anyone in the organization).
@@ -125,11 +107,7 @@ pub async fn users_with_experience_for(
     caller: &Caller,
     domain: &str,
     min_value: i64,
-    limit: usize,
-    cursor: Option<&str>,
-) -> Result<ExperiencePage, ApiError> {
-    if !caller.user.is_admin {
-        return Err(ApiError::forbidden("experience.query.notAllowed", "Only admins query users by experience"));
-    }
-    users_with_experience(&caller.store(app), domain, min_value, limit, cursor).await
+    request: &PageRequest,
+) -> Result<Page<(User, i64)>, ApiError> {
+    users_with_experience(&caller.store(app), domain, min_value, request).await
 }

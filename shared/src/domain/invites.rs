@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::auth::{Caller, parse_invite_token, sha256_hex};
+use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
 use crate::model::{Account, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization, Team, TeamRole, User};
+use crate::paging::{Page, PageRequest};
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
 use crate::store::quotas::{self, QuotaExceeded};
 use crate::store::{TransactError, maintenance};
@@ -24,14 +26,6 @@ use crate::{ids, validate};
 pub const MAX_RECIPIENTS: usize = 100;
 /// Mails sent at once while inviting.
 const MAIL_CONCURRENCY: usize = 8;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TeamMembershipRequest {
-    pub id: String,
-    #[serde(default)]
-    pub is_team_manager: bool,
-}
 
 /// `POST /auth/sendInvites`, as WEBKNOSSOS takes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,7 +39,7 @@ pub struct SendInvites {
     #[serde(default)]
     pub is_dataset_manager: bool,
     #[serde(default)]
-    pub team_memberships: Vec<TeamMembershipRequest>,
+    pub team_memberships: Vec<TeamMembershipInput>,
 }
 
 fn default_true() -> bool {
@@ -195,9 +189,6 @@ async fn deliver(
 /// admin and dataset manager rights only from admins.
 pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> Result<Vec<RecipientResult>, ApiError> {
     let sender = &caller.user;
-    if !sender.is_team_manager_or_admin() {
-        return Err(ApiError::forbidden("invite.notAllowed", "Only admins and team managers invite users"));
-    }
     if (request.is_admin || request.is_dataset_manager) && !sender.is_admin {
         return Err(ApiError::forbidden("invite.rights.notAllowed", "Only admins invite admins or dataset managers"));
     }
@@ -747,9 +738,9 @@ pub async fn list(
     app: &App,
     caller: &Caller,
     state: Option<&str>,
-    limit: usize,
-    after: Option<&str>,
-) -> Result<(Vec<Invite>, Option<String>), ApiError> {
+    request: &PageRequest,
+) -> Result<Page<Invite>, ApiError> {
+    let (limit, after) = (request.limit, request.after_id()?);
     if let Some(state) = state
         && !["pending", "accepted", "revoked", "expired"].contains(&state)
     {
@@ -757,9 +748,6 @@ pub async fn list(
             "request.query.invalid",
             "state must be pending, accepted, revoked or expired",
         ));
-    }
-    if !caller.user.is_team_manager_or_admin() {
-        return Err(ApiError::forbidden("invite.notAllowed", "Only admins and team managers see invites"));
     }
     let store = caller.store(app);
     let now = ids::now_millis();
@@ -781,7 +769,7 @@ pub async fn list(
         }
     }
     let next = if more || found.len() == limit { position } else { None };
-    Ok((found, next))
+    Ok(Page::new(found, next.as_deref()))
 }
 
 async fn managed_invite(app: &App, caller: &Caller, invite_id: &str) -> Result<Invite, ApiError> {

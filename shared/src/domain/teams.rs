@@ -5,18 +5,24 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids;
 use crate::model::{InviteState, Membership, Team, User};
+use crate::paging::{Page, PageRequest};
 use crate::store::org::{UserWrite, UserWriteError, UserWriteExtras};
 use crate::validate;
 
 /// How many members one transaction of a team deletion updates (2 items each).
 const DELETION_BATCH: usize = 40;
 
-fn team_not_found() -> ApiError {
-    ApiError::not_found("team.notFound", "There is no such team in your organization")
+/// A team and the role in it, as requests name them (`{"id", "isTeamManager"}`): a user's teams, an invite's.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMembershipInput {
+    pub id: String,
+    #[serde(default)]
+    pub is_team_manager: bool,
 }
 
-fn admins_only(what: &str) -> ApiError {
-    ApiError::forbidden("team.notAllowed", format!("Only admins {what} teams"))
+fn team_not_found() -> ApiError {
+    ApiError::not_found("team.notFound", "There is no such team in your organization")
 }
 
 /// The teams the caller sees, by name: all for admins, else the caller's own; with `editable_only`, the
@@ -39,9 +45,6 @@ pub async fn list(app: &App, caller: &Caller, editable_only: bool) -> Result<Vec
 }
 
 pub async fn create(app: &App, caller: &Caller, name: &str) -> Result<Team, ApiError> {
-    if !caller.user.is_admin {
-        return Err(admins_only("create"));
-    }
     let team = Team {
         id: ids::new_object_id(),
         organization: caller.organization.id.clone(),
@@ -58,9 +61,6 @@ pub async fn create(app: &App, caller: &Caller, name: &str) -> Result<Team, ApiE
 /// and no one can join it), then left by its members in batches, then removed; a deletion cut short is
 /// finished by deleting again.
 pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), ApiError> {
-    if !caller.user.is_admin {
-        return Err(admins_only("delete"));
-    }
     let store = caller.store(app);
     let team = store.team(team_id).await?.ok_or_else(team_not_found)?;
     if team.is_organization_team {
@@ -135,9 +135,8 @@ pub async fn members(
     app: &App,
     caller: &Caller,
     team_id: &str,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<(Vec<(User, bool)>, Option<String>), ApiError> {
+    request: &PageRequest,
+) -> Result<Page<(User, bool)>, ApiError> {
     let store = caller.store(app);
     let team = store.team(team_id).await?.filter(|t| !t.deleting).ok_or_else(team_not_found)?;
     if !caller.user.is_admin && !caller.user.is_team_manager_of(&team.id) {
@@ -146,7 +145,7 @@ pub async fn members(
             "Only admins and the team's managers list its members",
         ));
     }
-    let page = store.team_members(&team.id, after, limit).await?;
+    let page = store.team_members(&team.id, request.after_id()?, request.limit).await?;
     let user_ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();
     let users = store.users(&user_ids).await?;
     let members = page
@@ -155,5 +154,5 @@ pub async fn members(
         .filter_map(|m| users.iter().find(|u| u.id == m.user_id).map(|u| (u.clone(), m.is_team_manager)))
         .collect();
     let next = page.more.then(|| page.items.last().map(|m| m.user_id.clone())).flatten();
-    Ok((members, next))
+    Ok(Page::new(members, next.as_deref()))
 }

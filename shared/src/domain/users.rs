@@ -11,9 +11,11 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::auth::Caller;
+use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
 use crate::model::{Team, TeamRole, User};
+use crate::paging::{MAX_PAGE_SIZE, Page, PageRequest};
 use crate::policy::may_edit_user;
 use crate::store::accounts;
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
@@ -24,14 +26,6 @@ pub const BULK_LIMIT: usize = 100;
 /// Most teams one user may be in.
 pub const MAX_TEAMS_PER_USER: usize = 40;
 const WRITE_ATTEMPTS: usize = 4;
-
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct TeamMembershipInput {
-    pub id: String,
-    #[serde(default)]
-    pub is_team_manager: bool,
-}
 
 /// `PATCH /users/{id}`: every field optional. Fields sent unchanged (as the `webknossos` client sends the
 /// whole user back) need no permission.
@@ -756,30 +750,6 @@ impl UserFilter {
     }
 }
 
-/// A page of users: after the cursor, at most `limit` (all when `None`), sorted by last name, then first
-/// name, case-insensitively; with the cursor of the next page, if any.
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub next_cursor: Option<String>,
-}
-
-fn encode_cursor(name_key: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name_key)
-}
-
-fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|position| !position.is_empty())
-        .ok_or_else(|| ApiError::bad_request("request.cursor.invalid", "The cursor is not one this API returned"))
-}
-
-pub const MAX_PAGE_SIZE: usize = 1000;
-
 /// The users the caller may see (yourself, members of teams you manage, everyone for admins) that pass
 /// `filter`. For admins a page reads only that page from the `UsersByName` index (per status); team
 /// managers' lists read their managed teams' whole member ranges and those users for every page, since
@@ -788,21 +758,12 @@ pub async fn list_users(
     app: &App,
     caller: &Caller,
     filter: UserFilter,
-    limit: Option<usize>,
-    cursor: Option<&str>,
-) -> Result<UserPage, ApiError> {
-    if limit.is_some_and(|l| l == 0 || l > MAX_PAGE_SIZE) {
-        return Err(ApiError::bad_request(
-            "request.limit.invalid",
-            format!("limit must be between 1 and {MAX_PAGE_SIZE}"),
-        ));
-    }
-    let after = cursor.map(decode_cursor).transpose()?;
+    request: &PageRequest,
+) -> Result<Page<User>, ApiError> {
+    let after = request.after.clone();
     let viewer = &caller.user;
     let store = caller.store(app);
-    // Without a limit, one full page (WEBKNOSSOS answers every user; a Lambda answer is limited to 6 MB,
-    // so a larger organization is read with the cursor in X-Next-Cursor).
-    let wanted = limit.unwrap_or(MAX_PAGE_SIZE);
+    let wanted = request.limit;
     let mut users: Vec<User> = Vec::new();
     let mut more = false;
     if viewer.is_admin {
@@ -858,8 +819,8 @@ pub async fn list_users(
         users.truncate(wanted);
         more = true;
     }
-    let next_cursor = if more { users.last().map(|u| encode_cursor(&u.name_key())) } else { None };
-    Ok(UserPage { users, next_cursor })
+    let next = if more { users.last().map(User::name_key) } else { None };
+    Ok(Page::new(users, next.as_deref()))
 }
 
 /// `GET /users/{id}`: a user the caller may see.

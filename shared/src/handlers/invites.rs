@@ -1,14 +1,14 @@
-use lambda_http::RequestExt;
 use serde::Serialize;
 
 use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::Caller;
 use crate::domain::invites::{self, SendInvites};
-use crate::http::{Request, ok, parse_json, path_param, with_header};
+use crate::http::{self, Request, ok, parse_json, path_param};
 use crate::idempotency::{self, Scope};
 use crate::model::Invite;
 use crate::operations;
+use crate::paging::DEFAULT_PAGE_SIZE;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,14 +91,9 @@ pub async fn join_organization(app: &App, caller: Caller, req: Request) -> Handl
 
 /// `GET /api/invites?state&limit&cursor` (beyond WEBKNOSSOS)
 pub async fn list_invites(app: &App, caller: Caller, req: Request) -> HandlerResult {
-    let (limit, cursor) = crate::http::page_query(&req)?;
-    let state = req.query_string_parameters_ref().and_then(|q| q.first("state"));
-    let (found, next) = invites::list(app, &caller, state, limit, cursor.as_deref()).await?;
-    let response = ok(&found.iter().map(invite_json).collect::<Vec<_>>());
-    Ok(match next {
-        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
-        None => response,
-    })
+    let request = http::page_request(&req, DEFAULT_PAGE_SIZE)?;
+    let page = invites::list(app, &caller, http::query_text(&req, "state"), &request).await?;
+    Ok(http::paged(&page.items.iter().map(invite_json).collect::<Vec<_>>(), page.next_cursor))
 }
 
 /// `DELETE /api/invites/{id}`: revoke.

@@ -7,6 +7,7 @@ use crate::domain::organizations::{self, NewCredit, NewOrganization, Organizatio
 use crate::http::{self, Request, ok, parse_json, path_param, query_flag, with_header};
 use crate::idempotency::{self, Scope};
 use crate::operations;
+use crate::paging::DEFAULT_PAGE_SIZE;
 
 /// How long `DELETE /organizations/{id}` purges before leaving the rest to the scheduled purge.
 pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
@@ -113,13 +114,9 @@ fn credit_json(transaction: &crate::model::CreditTransaction) -> serde_json::Val
 
 /// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
 pub async fn list_credit_transactions(app: &App, caller: Caller, req: Request) -> HandlerResult {
-    let (limit, cursor) = http::page_query(&req)?;
-    let (transactions, next) = organizations::credit_transactions(app, &caller, limit, cursor.as_deref()).await?;
-    let response = ok(&transactions.iter().map(credit_json).collect::<Vec<_>>());
-    Ok(match next {
-        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
-        None => response,
-    })
+    let request = http::page_request(&req, DEFAULT_PAGE_SIZE)?;
+    let page = organizations::credit_transactions(app, &caller, &request).await?;
+    Ok(http::paged(&page.items.iter().map(credit_json).collect::<Vec<_>>(), page.next_cursor))
 }
 
 /// `POST /api/organizations/{id}/credits` (instance operators)

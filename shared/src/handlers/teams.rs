@@ -4,7 +4,7 @@ use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::Caller;
 use crate::domain::teams;
-use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message, with_header};
+use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message};
 
 /// `GET /api/teams?isEditable`
 pub async fn list_teams(app: &App, caller: Caller, req: Request) -> HandlerResult {
@@ -41,9 +41,10 @@ pub async fn delete_team(app: &App, caller: Caller, req: Request) -> HandlerResu
 
 /// `GET /api/teams/{id}/users?limit&cursor` (beyond WEBKNOSSOS): the team's members and their roles.
 pub async fn list_team_members(app: &App, caller: Caller, req: Request) -> HandlerResult {
-    let (limit, after) = crate::http::page_query(&req)?;
-    let (members, next) = teams::members(app, &caller, &path_param(&req, "id")?, after.as_deref(), limit).await?;
-    let body: Vec<_> = members
+    let request = crate::http::page_request(&req, crate::paging::DEFAULT_PAGE_SIZE)?;
+    let page = teams::members(app, &caller, &path_param(&req, "id")?, &request).await?;
+    let body: Vec<_> = page
+        .items
         .iter()
         .map(|(user, is_team_manager)| {
             serde_json::json!({
@@ -56,9 +57,5 @@ pub async fn list_team_members(app: &App, caller: Caller, req: Request) -> Handl
             })
         })
         .collect();
-    let response = ok(&body);
-    Ok(match next {
-        Some(cursor) => with_header(response, super::users::NEXT_CURSOR_HEADER, cursor),
-        None => response,
-    })
+    Ok(crate::http::paged(&body, page.next_cursor))
 }

@@ -1,20 +1,11 @@
-use lambda_http::RequestExt;
-
 use super::{HandlerResult, json};
 use crate::App;
 use crate::auth::Caller;
 use crate::domain::users::{self, BulkTeamsAndPermissions, UserFilter, UserPatch};
-use crate::error::ApiError;
-use crate::http::{Request, ok, parse_json, path_param, query_flag, with_header};
+use crate::http::{Request, ok, page_request, paged, parse_json, path_param, query_flag, query_text};
 use crate::idempotency::{self, Scope};
 use crate::operations;
-
-/// Response header that carries the cursor of the next page (the body stays a JSON array).
-pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
-
-fn query_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name))
-}
+use crate::paging::MAX_PAGE_SIZE;
 
 /// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&search&limit&cursor`
 pub async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
@@ -25,19 +16,10 @@ pub async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResul
         is_active: query_flag(&req, "isActive")?,
         search: query_text(&req, "search").map(users::search_text).transpose()?.flatten(),
     };
-    let limit = query_text(&req, "limit")
-        .map(|l| {
-            l.parse::<usize>()
-                .map_err(|_| ApiError::bad_request("request.limit.invalid", "limit must be a positive number"))
-        })
-        .transpose()?;
-    let page = users::list_users(app, &caller, filter, limit, query_text(&req, "cursor")).await?;
-    let body: Vec<_> = page.users.iter().map(|u| json::user(u, &caller.user)).collect();
-    let response = ok(&body);
-    Ok(match page.next_cursor {
-        Some(cursor) => with_header(response, NEXT_CURSOR_HEADER, cursor),
-        None => response,
-    })
+    // Without a limit, one full page (WEBKNOSSOS answers every user; a Lambda answer is limited to 6 MB,
+    // so a larger organization is read with the cursor).
+    let page = users::list_users(app, &caller, filter, &page_request(&req, MAX_PAGE_SIZE)?).await?;
+    Ok(paged(&page.items.iter().map(|u| json::user(u, &caller.user)).collect::<Vec<_>>(), page.next_cursor))
 }
 
 /// `GET /api/users/{id}`
