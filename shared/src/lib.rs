@@ -11,6 +11,8 @@ pub mod declared_actions;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod handlers;
 pub mod http;
 pub mod idempotency;

@@ -173,7 +173,7 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     let last = writes.last_mut().unwrap();
     last.before.as_mut().unwrap().version += 7;
     last.after.version += 7;
-    let result = accounts::domain::users::write_all_or_nothing(&store, &writes, &UserWriteExtras::default()).await;
+    let result = store.write_all_or_nothing(&writes, &UserWriteExtras::default()).await;
     assert!(result.is_err(), "the last transaction must fail");
     // Everything the earlier transactions wrote is restored: same users, no experience items.
     let after_scan = env.scan().await;

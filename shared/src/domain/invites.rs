@@ -990,7 +990,7 @@ mod tests {
     fn only_senders_who_still_may_grant_an_invite_keep_it_working() {
         let team =
             |id: &str, manager: bool| (id.to_owned(), TeamRole { name: id.to_uppercase(), is_team_manager: manager });
-        let manager = crate::domain::users::tests::user("m", &[("red", true), ("blue", false)]);
+        let manager = crate::fixtures::user("m", &[("red", true), ("blue", false)]);
         let into = |teams: &[&str]| Invite {
             teams: teams.iter().map(|t| (t.to_string(), false)).collect(),
             ..sample_invite()

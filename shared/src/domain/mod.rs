@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod experiences;
 pub mod invites;
 pub mod organizations;
+pub mod retry;
 pub mod session;
 pub mod signup;
 pub mod teams;

@@ -280,6 +280,18 @@ pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError>
     Ok(())
 }
 
+/// [`credential_change_items`] for the account as it is now (read here).
+pub async fn credential_change_items_now(
+    db: &Db,
+    account_id: &str,
+    new_email: Option<&str>,
+    new_password_hash: Option<&str>,
+    identity: (&str, &str),
+) -> Result<Vec<(TransactWriteItem, UserWriteConflict)>, ApiError> {
+    let account = db.get::<Account>(&Key::account(account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
+    Ok(credential_change_items(db, &account, new_email, new_password_hash, identity))
+}
+
 /// The transaction items that change an account's e-mail address and/or password hash (moving its e-mail
 /// guard), and the user item of each of its identities except `written_with` (organization, user id),
 /// whose user item the caller writes in the same transaction: each gets the new address, and a new

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod maintenance;
 pub mod org;
 pub mod quotas;
+pub mod user_writes;
 
 use std::collections::HashMap;
 
