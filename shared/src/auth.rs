@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{self, Request};
-use crate::model::{ApiToken, Key, Organization, Session, User};
-use crate::store::{self, org::OrgStore};
+use crate::model::{Organization, Session, User};
+use crate::store::org::OrgStore;
+use crate::store::reads::{self, CredentialKey, StoredCredential};
 
 pub const JWT_AUDIENCE: &str = "webknossos-accounts";
 const API_TOKEN_PREFIX: &str = "wkt";
@@ -164,12 +165,6 @@ impl Credential {
             Credential::Session { user_id, .. } | Credential::ApiToken { user_id, .. } => user_id,
         }
     }
-    fn item_key(&self) -> Key {
-        match self {
-            Credential::Session { organization, session_id, .. } => Key::session(organization, session_id),
-            Credential::ApiToken { organization, user_id, .. } => Key::api_token(organization, user_id),
-        }
-    }
 }
 
 fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
@@ -269,29 +264,21 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     if presented(req).is_some_and(|(_, by_cookie)| by_cookie) {
         check_cookie_request(&app.config.public_uri, req)?;
     }
-    let organization_id = credential.organization();
-    let user_key = Key::user(organization_id, credential.user_id());
-    let organization_key = Key::organization(organization_id);
-    let credential_key = credential.item_key();
-    let mut items = app.db.batch_get(&[user_key.clone(), organization_key.clone(), credential_key.clone()]).await?;
-    let (Some(user), Some(organization), Some(credential_item)) =
-        (items.remove(&user_key), items.remove(&organization_key), items.remove(&credential_key))
-    else {
-        return Err(ApiError::invalid_credential());
+    let which = match &credential {
+        Credential::Session { session_id, .. } => CredentialKey::Session { session_id },
+        Credential::ApiToken { .. } => CredentialKey::ApiToken,
     };
-    let user: User = store::from_item(user)?;
-    let organization: Organization = store::from_item(organization)?;
+    let (user, organization, stored) =
+        reads::identity_with_credential(&app.db, credential.organization(), credential.user_id(), which)
+            .await?
+            .ok_or_else(ApiError::invalid_credential)?;
     // The credential is the stored one (`genuine`), and not ended by a newer session epoch (`current`).
-    let (genuine, current) = match &credential {
-        Credential::Session { session_epoch, user_id, .. } => {
-            let session: Session = store::from_item(credential_item)?;
-            (
-                session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(),
-                *session_epoch == user.session_epoch,
-            )
-        }
-        Credential::ApiToken { token, .. } => {
-            let stored: ApiToken = store::from_item(credential_item)?;
+    let (genuine, current) = match (&credential, stored) {
+        (Credential::Session { session_epoch, user_id, .. }, StoredCredential::Session(session)) => (
+            session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(),
+            *session_epoch == user.session_epoch,
+        ),
+        (Credential::ApiToken { token, .. }, StoredCredential::ApiToken(stored)) => {
             let presented_hash = sha256_hex(token);
             let genuine = aws_lc_rs::constant_time::verify_slices_are_equal(
                 presented_hash.as_bytes(),
@@ -300,6 +287,7 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
             .is_ok();
             (genuine, stored.session_epoch == user.session_epoch)
         }
+        _ => (false, false),
     };
     if !genuine {
         return Err(ApiError::invalid_credential());

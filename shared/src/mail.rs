@@ -62,3 +62,31 @@ pub async fn notify(app: &App, mails: Vec<Mail>) {
         }
     }
 }
+
+/// A UTC date and time for mails (`2026-11-22 15:53 UTC`).
+pub fn utc_time_text(millis: i64) -> String {
+    let seconds = millis / 1000;
+    let days = seconds.div_euclid(86_400);
+    let (hour, minute) = (seconds.rem_euclid(86_400) / 3600, seconds.rem_euclid(3600) / 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_as_utc_dates() {
+        assert_eq!(super::utc_time_text(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc_time_text(1_795_362_781_461), "2026-11-22 15:53 UTC");
+        assert_eq!(super::utc_time_text(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

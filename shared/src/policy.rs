@@ -55,3 +55,54 @@ pub fn may_edit_user(caller: &User, target: &User) -> bool {
     }
     caller.is_admin || target.teams.keys().any(|team_id| caller.is_team_manager_of(team_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::user;
+
+    fn config_with_operator(email: &str) -> Config {
+        let mut config = Config::from_env_with("table".into(), vec![7; 32], "http://localhost", "a@b.org").unwrap();
+        config.super_users = [email.to_owned()].into_iter().collect();
+        config
+    }
+
+    #[test]
+    fn each_access_class_admits_exactly_its_callers() {
+        let config = config_with_operator("op@example.org");
+        let member = user("member", &[("red", false)]);
+        let manager = user("manager", &[("red", true)]);
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let grantee = User { may_delete_organization: true, ..admin.clone() };
+        let owner = User { is_organization_owner: true, is_admin: true, ..user("owner", &[]) };
+        let claimed = User { email: "op@example.org".into(), is_email_verified: true, ..user("op", &[]) };
+        let unclaimed = User { is_email_verified: false, ..claimed.clone() };
+        let cases: [(Access, &[&User], &[&User]); 6] = [
+            (Access::Public, &[&member, &admin], &[]),
+            (Access::AnyMember, &[&member, &manager, &admin], &[]),
+            (Access::TeamManagerOrAdmin("x"), &[&manager, &admin, &owner], &[&member, &claimed]),
+            (Access::Admin("x"), &[&admin, &owner], &[&member, &manager]),
+            (Access::OwnerOrDeletionGrantee("x"), &[&owner, &grantee], &[&admin, &manager]),
+            (Access::SuperUser("x"), &[&claimed], &[&unclaimed, &owner, &admin]),
+        ];
+        for (access, admitted, refused) in cases {
+            for user in admitted {
+                assert!(access.admits(&config, user), "{} admits {}", access.name(), user.id);
+            }
+            for user in refused {
+                assert!(!access.admits(&config, user), "{} refuses {}", access.name(), user.id);
+            }
+        }
+        // A grantee who is no longer an admin has no deletion right.
+        assert!(!may_delete_organization(&User { is_admin: false, ..grantee }));
+    }
+
+    #[test]
+    fn team_managers_edit_only_members_of_their_teams_in_their_organization() {
+        let manager = user("manager", &[("red", true), ("blue", false)]);
+        assert!(may_edit_user(&manager, &user("r", &[("red", false)])));
+        assert!(!may_edit_user(&manager, &user("b", &[("blue", false)])), "member, not manager, of Blue");
+        let elsewhere = User { organization: "other".into(), ..user("r", &[("red", false)]) };
+        assert!(!may_edit_user(&manager, &elsewhere));
+    }
+}

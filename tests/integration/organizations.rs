@@ -701,18 +701,17 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     // A crash in the middle of a page, by hand: some of the first page's identities were taken out of
     // their accounts and some of its items deleted, the rest not.
     let page = store.partition_page(200).await.unwrap();
-    let users: Vec<_> = page.iter().filter(|i| text(i, "entity") == "User").collect();
-    for user in users.iter().take(users.len() / 2) {
-        accounts::store::accounts::detach_identity(&env.app.db, &text(user, "accountId"), HOME_ORGANIZATION)
-            .await
-            .unwrap();
-    }
-    let some_keys: Vec<Key> = page
+    let accounts_of_users: Vec<&str> = page
         .iter()
-        .step_by(3)
-        .map(|i| Key { pk: text(i, "PK"), sk: text(i, "SK") })
-        .filter(|k| k.sk != "ORG")
+        .filter_map(|i| match &i.kind {
+            accounts::store::org::PartitionItemKind::User { account_id } => Some(account_id.as_str()),
+            _ => None,
+        })
         .collect();
+    for account_id in accounts_of_users.iter().take(accounts_of_users.len() / 2) {
+        accounts::store::accounts::detach_identity(&env.app.db, account_id, HOME_ORGANIZATION).await.unwrap();
+    }
+    let some_keys: Vec<Key> = page.iter().step_by(3).map(|i| i.key.clone()).filter(|k| k.sk != "ORG").collect();
     env.app.db.delete_all(&some_keys).await.unwrap();
     // Crashes at arbitrary points: the purge future is dropped part-way (mid-detach or mid-delete) a few times.
     let mut crashed = 0;

@@ -6,9 +6,11 @@
 
 pub mod accounts;
 pub mod idempotency;
+pub mod joins;
 pub mod maintenance;
 pub mod org;
 pub mod quotas;
+pub mod reads;
 pub mod user_writes;
 
 use std::collections::HashMap;

@@ -1,0 +1,76 @@
+//! The daily job: reminders and cleanup.
+
+use super::*;
+
+/// What one run of the daily job did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MaintenanceReport {
+    pub reminded: usize,
+    pub reminders_failed: usize,
+    pub deleted: usize,
+}
+
+/// The daily job: reminds recipients whose invite expires within two days (once), and deletes invites
+/// whose retention after expiry or use has passed. Works through the sparse indexes page by page, so any
+/// number of invites is handled.
+pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
+    crate::declared_actions::scope_unless_scoped(
+        (&crate::background::INVITE_MAINTENANCE).into(),
+        maintain_in_scope(app, now_millis),
+    )
+    .await
+}
+
+pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
+    let now = now_millis / 1000;
+    let mut report = MaintenanceReport::default();
+    let mut organizations: HashMap<String, Option<Organization>> = HashMap::new();
+    let mut start = None;
+    loop {
+        let (page, next) = maintenance::due_for_reminder(&app.db, now, start).await?;
+        for invite in page.items {
+            if invite.state != InviteState::Pending || invite.is_expired(now_millis) {
+                maintenance::mark_reminded(&app.db, &invite).await?;
+                continue;
+            }
+            if !organizations.contains_key(&invite.organization) {
+                let organization = app.db.get::<Organization>(&Key::organization(&invite.organization)).await?;
+                organizations.insert(invite.organization.clone(), organization);
+            }
+            // No reminders into an organization that is gone or being deleted (its purge removes the invite).
+            let Some(organization) = organizations[&invite.organization].clone().filter(|o| !o.is_being_deleted())
+            else {
+                continue;
+            };
+            // Marked first: a crash between the two steps skips a reminder rather than sending two.
+            if maintenance::mark_reminded(&app.db, &invite).await? {
+                match mail::send(app, &invite_mail(app, &invite, &organization, true)).await {
+                    Ok(()) => report.reminded += 1,
+                    Err(err) => {
+                        report.reminders_failed += 1;
+                        tracing::warn!(invite = %invite.id, error = %err, "an invite reminder was not sent");
+                    }
+                }
+            }
+        }
+        start = next;
+        if start.is_none() {
+            break;
+        }
+    }
+    let mut start = None;
+    loop {
+        let (page, next) = maintenance::due_for_cleanup(&app.db, now, start).await?;
+        for invite in page.items {
+            if maintenance::delete_due_invite(&app.db, &invite, now).await? {
+                report.deleted += 1;
+            }
+        }
+        start = next;
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(report)
+}

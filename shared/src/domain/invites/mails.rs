@@ -1,0 +1,37 @@
+//! The invite mail (and its reminder).
+
+use super::*;
+
+/// The invite mail (HTML and text), naming the sender and the organization, with the link.
+pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder: bool) -> Mail {
+    let token = app.keys.invite_token(&invite.organization, &invite.id, &invite.nonce);
+    let link = format!("{}/invite/{token}", app.config.public_uri);
+    let until = mail::utc_time_text(invite.valid_until);
+    // Names are chosen by the sender: kept out of the subject, and quoted in the text.
+    let (sender, name) = (&invite.sent_by_name, &organization.name);
+    let (subject, opening) = if reminder {
+        (
+            "Reminder: your invitation to WEBKNOSSOS expires soon".to_owned(),
+            format!(
+                "\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS; the invitation expires on {until}."
+            ),
+        )
+    } else {
+        (
+            "You are invited to an organization on WEBKNOSSOS".to_owned(),
+            format!(
+                "\u{201c}{sender}\u{201d} invited you to join the organization \u{201c}{name}\u{201d} on WEBKNOSSOS. The invitation is valid until {until}."
+            ),
+        )
+    };
+    Mail::new(
+        vec![invite.email.clone()],
+        subject,
+        &[
+            "Hello,".to_owned(),
+            opening,
+            "Follow the link to create your account, or to join with the account you have.".to_owned(),
+        ],
+        Some(("Accept the invitation", &link)),
+    )
+}

@@ -1,0 +1,134 @@
+//! The items of the single table (see docs/data-model.md) and their keys.
+//!
+//! Every organization-scoped item lives in the partition `ORG#{organizationId}`, so its key always contains
+//! the organization id. Organization ids cannot contain `#` (see `validate::organization_id`), and the
+//! other ids are generated hex, so keys are unambiguous.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+mod accounts;
+mod invites;
+mod organizations;
+mod users;
+
+pub use accounts::*;
+pub use invites::*;
+pub use organizations::*;
+pub use users::*;
+
+pub const PLAN_CUSTOM: &str = "Custom";
+
+pub const ORGANIZATION_TEAM_NAME: &str = "Default";
+
+/// Primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn account(account_id: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: "ACCOUNT".into() }
+    }
+    pub fn password_reset(account_id: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: "RESET".into() }
+    }
+    pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
+        Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
+    }
+    pub fn organization_tombstone(organization_id: &str) -> Key {
+        Key { pk: format!("ORGID#{organization_id}"), sk: "TOMBSTONE".into() }
+    }
+    pub fn email_guard(email: &str) -> Key {
+        Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }
+    }
+    pub fn organization(organization_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: "ORG".into() }
+    }
+    pub fn user(organization_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("USER#{user_id}") }
+    }
+    pub fn team(organization_id: &str, team_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("TEAM#{team_id}") }
+    }
+    pub fn team_name_guard(organization_id: &str, team_name: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("TEAMNAME#{}", team_name.to_lowercase()) }
+    }
+    pub fn membership(organization_id: &str, team_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("MEMBER#{team_id}#{user_id}") }
+    }
+    pub fn session(organization_id: &str, session_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("SESSION#{session_id}") }
+    }
+    pub fn api_token(organization_id: &str, user_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("APITOKEN#{user_id}") }
+    }
+    pub fn invite(organization_id: &str, invite_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("{INVITE_PREFIX}{invite_id}") }
+    }
+    pub fn invite_email_guard(organization_id: &str, email: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("INVITEEMAIL#{email}") }
+    }
+    pub fn user_experience(organization_id: &str, user_id: &str, domain: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("EXPERIENCE#{user_id}#{domain}") }
+    }
+    pub fn experience_domain(organization_id: &str, domain: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: format!("EXPDOMAIN#{domain}") }
+    }
+}
+
+pub const TEAM_PREFIX: &str = "TEAM#";
+
+pub const INVITE_PREFIX: &str = "INVITE#";
+
+pub const CREDIT_PREFIX: &str = "CREDIT#";
+
+/// The one partition of each sparse invite index (invites are few; see docs/data-model.md).
+pub const INVITE_SCHEDULE_PARTITION: &str = "INVITES";
+
+/// The one partition of the index of organizations being deleted.
+pub const DELETION_PARTITION: &str = "ORGS";
+
+/// Who gets AI job completion notices.
+pub const AI_JOB_RECIPIENTS: &[&str] = &["jobOwner", "jobOwnerAndAdmins", "none"];
+
+pub const PRICING_PLANS: &[&str] = &["Personal", "Team", "Power", "Team_Trial", "Power_Trial", "Custom"];
+
+pub const EXPERIENCE_DOMAIN_PREFIX: &str = "EXPDOMAIN#";
+
+/// Sort-key prefix of a team's memberships.
+pub fn members_prefix(team_id: &str) -> String {
+    format!("MEMBER#{team_id}#")
+}
+
+/// Partition of the `UsersByExperience` index: an organization's active users with a domain.
+pub fn experience_partition(organization_id: &str, domain: &str) -> String {
+    format!("ORG#{organization_id}#{domain}")
+}
+
+/// Partition of the `UsersByName` index: an organization's active or deactivated users.
+pub fn users_by_name_partition(organization_id: &str, active: bool) -> String {
+    format!("ORG#{organization_id}#{}", if active { "ACTIVE" } else { "INACTIVE" })
+}
+
+pub fn org_partition(organization_id: &str) -> String {
+    format!("ORG#{organization_id}")
+}
+
+/// An item type of the table: how its key is derived from its fields, and its `entity` tag.
+pub trait Entity: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    fn key(&self) -> Key;
+    /// Attributes derived from the fields for the table's indexes, written with the item.
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Numeric attributes for indexes and TTL, written with the item.
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,181 @@
+//! Organizations, their tombstones, credit transactions, teams, memberships and experience domains.
+
+use super::*;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub owner_user_id: String,
+    pub pricing_plan: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_until: Option<i64>,
+    /// `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_users: Option<u64>,
+    /// `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_storage_bytes: Option<u64>,
+    #[serde(default)]
+    pub used_storage_bytes: u64,
+    #[serde(default)]
+    pub milli_credit_balance: i64,
+    #[serde(default)]
+    pub new_user_mailing_list: String,
+    /// Receives plan and subscription notices (empty: the owner).
+    #[serde(default)]
+    pub plan_subscription_email: String,
+    /// Who gets AI job completion notices: one of `AI_JOB_RECIPIENTS`.
+    #[serde(default = "default_ai_job_recipients")]
+    pub ai_job_notifications: String,
+    /// When the dataset side last reported `usedStorageBytes` (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_reported_at: Option<i64>,
+    #[serde(default)]
+    pub enable_auto_verify: bool,
+    /// Set when deletion was accepted (epoch ms): the organization is unusable from then on, and its
+    /// items are being purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_requested_at: Option<i64>,
+    /// The organization team ("Default") every new member joins.
+    pub organization_team_id: String,
+    /// Identities in the organization (active or not), kept in step transactionally.
+    pub member_count: u64,
+    /// Active identities, kept in step transactionally (for `includedUsers`).
+    pub active_user_count: u64,
+    pub created: i64,
+}
+
+pub(super) fn default_ai_job_recipients() -> String {
+    "jobOwner".into()
+}
+
+impl Organization {
+    pub fn is_being_deleted(&self) -> bool {
+        self.deletion_requested_at.is_some()
+    }
+}
+
+impl Entity for Organization {
+    const KIND: &'static str = "Organization";
+    fn key(&self) -> Key {
+        Key::organization(&self.id)
+    }
+    fn index_attributes(&self) -> Vec<(&'static str, String)> {
+        match self.deletion_requested_at {
+            Some(_) => vec![("deletionPartition", DELETION_PARTITION.to_owned())],
+            None => Vec::new(),
+        }
+    }
+    fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
+        self.deletion_requested_at.map(|at| vec![("deletionRequestedAt", at)]).unwrap_or_default()
+    }
+}
+
+/// Keeps a purged organization's id from being taken again (other systems key their data by it): written
+/// with the deletion of the organization item, checked by every creation of an organization.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationTombstone {
+    pub id: String,
+    /// Epoch ms.
+    pub deleted: i64,
+}
+
+impl Entity for OrganizationTombstone {
+    const KIND: &'static str = "OrganizationTombstone";
+    fn key(&self) -> Key {
+        Key::organization_tombstone(&self.id)
+    }
+}
+
+/// A change of the organization's credits; the balance on the organization item is their sum, kept in
+/// the same transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditTransaction {
+    pub organization: String,
+    pub id: String,
+    pub milli_credits: i64,
+    pub comment: String,
+    pub created_by: String,
+    pub created: i64,
+}
+
+impl Entity for CreditTransaction {
+    const KIND: &'static str = "CreditTransaction";
+    fn key(&self) -> Key {
+        Key { pk: org_partition(&self.organization), sk: format!("{CREDIT_PREFIX}{}", self.id) }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub id: String,
+    pub organization: String,
+    pub name: String,
+    /// The organization's "Default" team, which every member is in and which cannot be deleted.
+    #[serde(default)]
+    pub is_organization_team: bool,
+    /// Set while the team is being deleted: hidden, and no one can join it.
+    #[serde(default)]
+    pub deleting: bool,
+    pub created: i64,
+}
+
+impl Entity for Team {
+    const KIND: &'static str = "Team";
+    fn key(&self) -> Key {
+        Key::team(&self.organization, &self.id)
+    }
+}
+
+/// Makes a team name unique per organization (case-insensitively).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamNameGuard {
+    pub organization: String,
+    pub name: String,
+    pub team_id: String,
+}
+
+impl Entity for TeamNameGuard {
+    const KIND: &'static str = "TeamNameGuard";
+    fn key(&self) -> Key {
+        Key::team_name_guard(&self.organization, &self.name)
+    }
+}
+
+/// A user's membership in a team, in the team's key range (so a team's members are one Query).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub organization: String,
+    pub team_id: String,
+    pub user_id: String,
+    pub is_team_manager: bool,
+}
+
+impl Entity for Membership {
+    const KIND: &'static str = "Membership";
+    fn key(&self) -> Key {
+        Key::membership(&self.organization, &self.team_id, &self.user_id)
+    }
+}
+
+/// An experience domain of the organization's list (for the "Change Experience" dropdown).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperienceDomain {
+    pub organization: String,
+    pub domain: String,
+}
+
+impl Entity for ExperienceDomain {
+    const KIND: &'static str = "ExperienceDomain";
+    fn key(&self) -> Key {
+        Key::experience_domain(&self.organization, &self.domain)
+    }
+}

@@ -1,0 +1,131 @@
+//! Invites: creating, replacing (resend, revoke) and accepting them, newest first.
+
+use super::*;
+
+impl OrgStore<'_> {
+    pub async fn invite(&self, invite_id: &str) -> Result<Option<Invite>, ApiError> {
+        if !crate::ids::is_object_id(invite_id) {
+            return Ok(None);
+        }
+        self.db.get(&Key::invite(&self.organization, invite_id)).await
+    }
+
+    /// One page of the organization's invites, newest first, after the invite id `after`.
+    pub async fn invites(&self, after: Option<&str>, limit: usize) -> Result<QueryPage<Invite>, ApiError> {
+        self.newest_first(INVITE_PREFIX, after, limit, |invite: &Invite| invite.id.as_str()).await
+    }
+
+    /// One page of the items under `prefix` (whose time-ordered ids follow it in the sort key), newest first,
+    /// after the item whose id is `after`.
+    pub(super) async fn newest_first<E: crate::model::Entity>(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        id: impl Fn(&E) -> &str,
+    ) -> Result<QueryPage<E>, ApiError> {
+        let upper = match after {
+            Some(after) => format!("{prefix}{after}"),
+            None => format!("{prefix}\u{10FFFF}"),
+        };
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+            .expression_attribute_values(":from", s(prefix))
+            .expression_attribute_values(":to", s(upper))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let mut items: Vec<E> =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // BETWEEN includes its upper bound: the item the previous page ended with.
+        items.retain(|item| Some(id(item)) != after);
+        items.truncate(limit);
+        Ok(QueryPage { items, more })
+    }
+
+    /// Stores a new invite with its e-mail guard: fails with `false` while another invite for the address
+    /// is still valid.
+    pub async fn create_invite(&self, invite: &Invite, now: i64) -> Result<bool, ApiError> {
+        debug_assert_eq!(invite.organization, self.organization);
+        let guard = InviteEmailGuard {
+            organization: self.organization.clone(),
+            email: invite.email.clone(),
+            invite_id: invite.id.clone(),
+            valid_until: invite.valid_until,
+        };
+        let items = vec![
+            self.db.put_conditioned(&guard, "attribute_not_exists(PK) OR validUntil <= :now", vec![(":now", n(now))]),
+            self.db.put_new(invite),
+        ];
+        match self.db.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed { .. }) => Ok(false),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
+    /// Replaces a pending invite (delivery state, resend, revocation), conditioned on it being unchanged
+    /// since read (its nonce and state); moves its e-mail guard along. `false`: it changed meanwhile.
+    pub async fn replace_pending_invite(&self, before: &Invite, after: &Invite) -> Result<bool, ApiError> {
+        let mut items = vec![self.db.put_conditioned_named(
+            after,
+            "nonce = :nonce AND #state = :pending",
+            STATE_NAME,
+            vec![(":nonce", s(&before.nonce)), (":pending", s("pending"))],
+        )];
+        let guard_key = Key::invite_email_guard(&self.organization, &before.email);
+        if after.state == InviteState::Pending {
+            if after.valid_until != before.valid_until {
+                let guard = InviteEmailGuard {
+                    organization: self.organization.clone(),
+                    email: after.email.clone(),
+                    invite_id: after.id.clone(),
+                    valid_until: after.valid_until,
+                };
+                items.push(self.db.put_conditioned(
+                    &guard,
+                    "attribute_not_exists(PK) OR inviteId = :id",
+                    vec![(":id", s(&after.id))],
+                ));
+            }
+        } else {
+            items.push(self.db.delete_with_values(
+                &guard_key,
+                Some("attribute_not_exists(PK) OR inviteId = :id"),
+                vec![(":id", s(&after.id))],
+            ));
+        }
+        match self.db.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed { .. }) => Ok(false),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
+    /// The transaction items that mark `before` accepted as `after`: only if it is still pending, valid at
+    /// `now`, and has the token checked (its nonce); they also free its e-mail guard.
+    pub fn accept_invite_items(&self, before: &Invite, after: &Invite, now: i64) -> Vec<TransactWriteItem> {
+        vec![
+            self.db.put_conditioned_named(
+                after,
+                "nonce = :nonce AND #state = :pending AND validUntil > :now",
+                STATE_NAME,
+                vec![(":nonce", s(&before.nonce)), (":pending", s("pending")), (":now", n(now))],
+            ),
+            self.db.delete_with_values(
+                &Key::invite_email_guard(&self.organization, &before.email),
+                Some("attribute_not_exists(PK) OR inviteId = :id"),
+                vec![(":id", s(&before.id))],
+            ),
+        ]
+    }
+}

@@ -1,0 +1,179 @@
+//! Access to one organization's items. An `OrgStore` is made from an authenticated caller
+//! (`Caller::store`), or for an organization the request just proved membership of; every key it builds
+//! starts with that organization's partition, so no method can reach another organization's data.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::{Db, Item, TransactError, from_item, n, s};
+use crate::error::{ApiError, sdk_error};
+use crate::model::{
+    ApiToken, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX, Invite,
+    InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
+    UserExperience, experience_partition, members_prefix, org_partition, users_by_name_partition,
+};
+
+mod invites;
+mod organization;
+mod teams;
+mod users;
+
+pub use organization::{Field, OrganizationChange, PartitionItem, PartitionItemKind};
+pub use users::{UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
+
+/// Name of the index that lists an organization's users by name.
+pub const USERS_BY_NAME_INDEX: &str = "UsersByName";
+
+/// Name of the index of active users' experiences by organization and domain, by value.
+pub const USERS_BY_EXPERIENCE_INDEX: &str = "UsersByExperience";
+
+/// One DynamoDB page of a key-range or index query.
+pub struct QueryPage<T> {
+    pub items: Vec<T>,
+    /// Whether more items may follow.
+    pub more: bool,
+}
+
+pub struct OrgStore<'a> {
+    db: &'a Db,
+    organization: String,
+}
+
+impl<'a> OrgStore<'a> {
+    /// Only for the domain crate: callers outside it get an `OrgStore` from an authenticated `Caller`.
+    pub(crate) fn new(db: &'a Db, organization: &str) -> Self {
+        OrgStore { db, organization: organization.to_owned() }
+    }
+
+    /// For trusted internal services (such as task distribution) that act for an organization they name.
+    /// No HTTP handler uses it: requests get their store from the authenticated caller.
+    pub fn for_internal_service(db: &'a Db, organization: &str) -> Self {
+        Self::new(db, organization)
+    }
+
+    pub fn organization_id(&self) -> &str {
+        &self.organization
+    }
+
+    /// For the store's other modules (joins, user writes).
+    pub(super) fn db(&self) -> &'a Db {
+        self.db
+    }
+
+    /// Every item of the organization partition whose sort key starts with `prefix`.
+    async fn query_all(&self, prefix: &str) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .db
+                .client
+                .query()
+                .table_name(&self.db.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Records activity and returns the updated user (one UpdateItem; the user must still exist).
+    pub async fn touch_last_activity(&self, user_id: &str, now: i64) -> Result<User, ApiError> {
+        let output = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(crate::store::key_attributes(&Key::user(&self.organization, user_id))))
+            .update_expression("SET lastActivity = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => ApiError::invalid_credential(),
+                _ => sdk_error("UpdateItem", e),
+            })?;
+        super::from_item(output.attributes.unwrap_or_default())
+    }
+
+    pub async fn api_token(&self, user_id: &str) -> Result<Option<ApiToken>, ApiError> {
+        self.db.get(&Key::api_token(&self.organization, user_id)).await
+    }
+
+    /// Stores a new token record. `replacing` is the record read before (if any): the write only succeeds
+    /// if that is still what is stored, so two concurrent "get token" calls agree on one token.
+    pub async fn replace_api_token(&self, token: &ApiToken, replacing: Option<&ApiToken>) -> Result<bool, ApiError> {
+        debug_assert_eq!(token.organization, self.organization);
+        let mut put = self.db.client.put_item().table_name(&self.db.table).set_item(Some(super::to_item(token)));
+        put = match replacing {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(old) => put
+                .condition_expression("nonce = :old")
+                .expression_attribute_values(":old", AttributeValue::S(old.nonce.clone())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
+    pub async fn delete_api_token(&self, user_id: &str) -> Result<(), ApiError> {
+        self.delete(&Key::api_token(&self.organization, user_id)).await
+    }
+
+    pub async fn delete_membership(&self, team_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.delete(&Key::membership(&self.organization, team_id, user_id)).await
+    }
+
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), ApiError> {
+        self.delete(&Key::session(&self.organization, session_id)).await
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), ApiError> {
+        self.db
+            .client
+            .delete_item()
+            .table_name(&self.db.table)
+            .set_key(Some(crate::store::key_attributes(key)))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        Ok(())
+    }
+}
+
+impl From<TransactError> for ApiError {
+    fn from(err: TransactError) -> Self {
+        match err {
+            TransactError::Api(api) => api,
+            TransactError::ConditionFailed { .. } => {
+                ApiError::conflict("request.conflict", "The data changed while the request ran; please retry")
+            }
+        }
+    }
+}
+
+/// `state` is a DynamoDB reserved word: conditions name it `#state`.
+const STATE_NAME: &[(&str, &str)] = &[("#state", "state")];
+
+/// Refusal of anything that would add someone to an organization whose deletion was accepted.
+pub fn organization_deleting() -> ApiError {
+    ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
+}
+
+fn organization_gone() -> ApiError {
+    ApiError::not_found("organization.notFound", "There is no such organization, or it is being deleted")
+}

@@ -1,0 +1,100 @@
+//! Teams and their members.
+
+use super::*;
+
+impl OrgStore<'_> {
+    pub async fn team(&self, team_id: &str) -> Result<Option<Team>, ApiError> {
+        if !crate::ids::is_object_id(team_id) {
+            return Ok(None);
+        }
+        self.db.get(&Key::team(&self.organization, team_id)).await
+    }
+
+    /// Every team of the organization, including ones being deleted (one Query per 1 MB).
+    pub async fn teams(&self) -> Result<Vec<Team>, ApiError> {
+        let items = self.query_all(TEAM_PREFIX).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// One page of a team's memberships, by user id, after the user id `after`.
+    pub async fn team_members(
+        &self,
+        team_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<QueryPage<Membership>, ApiError> {
+        let prefix = members_prefix(team_id);
+        let output = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(org_partition(&self.organization)))
+            .expression_attribute_values(
+                ":from",
+                s(format!("{prefix}{}", after.map(|a| format!("{a}\u{1}")).unwrap_or_default())),
+            )
+            .expression_attribute_values(":to", s(format!("{prefix}\u{10FFFF}")))
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(QueryPage { items, more })
+    }
+
+    /// Creates a team whose name is free in the organization (case-insensitively), in one transaction.
+    pub async fn create_team(&self, team: &Team) -> Result<(), ApiError> {
+        debug_assert_eq!(team.organization, self.organization);
+        let guard = TeamNameGuard {
+            organization: self.organization.clone(),
+            name: team.name.clone(),
+            team_id: team.id.clone(),
+        };
+        match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team)]).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::ConditionFailed { .. }) => Err(ApiError::conflict(
+                "team.name.alreadyInUse",
+                format!("A team named {:?} already exists in this organization", team.name),
+            )),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
+    /// Marks a team as being deleted (so nobody joins it any more); false if it is gone already.
+    pub async fn mark_team_deleting(&self, team_id: &str) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.table)
+            .set_key(Some(crate::store::key_attributes(&Key::team(&self.organization, team_id))))
+            .update_expression("SET deleting = :t")
+            .condition_expression("attribute_exists(PK) AND isOrganizationTeam = :f")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// Deletes the team item and its name guard, once no membership is left.
+    pub async fn delete_team_items(&self, team: &Team) -> Result<(), ApiError> {
+        let items = vec![
+            self.db.delete_with_values(
+                &Key::team(&self.organization, &team.id),
+                Some("deleting = :t"),
+                vec![(":t", AttributeValue::Bool(true))],
+            ),
+            self.db.delete(&Key::team_name_guard(&self.organization, &team.name), None),
+        ];
+        self.db.transact(items).await.map_err(ApiError::from)
+    }
+}
