@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::auth::Keys;
 use crate::config::{Config, ConfigError};
 use crate::declared_actions::DeclaredActionsGuard;
 use crate::request_metrics::AwsCallMetrics;
 use crate::store::Db;
+use crate::tokens::Keys;
 
 pub struct App {
     pub config: Config,

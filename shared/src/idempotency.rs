@@ -105,7 +105,7 @@ pub async fn once(
     let claimed = IdempotencyRecord {
         organization,
         user_id,
-        key_hash: crate::auth::sha256_hex(key),
+        key_hash: crate::tokens::sha256_hex(key),
         operation: operation.name.to_owned(),
         request_hash,
         state: IdempotencyState::InProgress,
@@ -221,12 +221,12 @@ mod tests {
         let b = br#"{"firstName":"A","password":{"password1":"other","password2":"other"},"email":"a@x.org"}"#;
         assert_eq!(without_secrets(a), without_secrets(b), "same request but for the password, keys in any order");
         assert!(!String::from_utf8(without_secrets(a)).unwrap().contains("secret"));
-        let keys = crate::auth::Keys::new(&[7u8; 32], "http://localhost");
-        let other = crate::auth::Keys::new(&[8u8; 32], "http://localhost");
+        let keys = crate::tokens::Keys::new(&[7u8; 32], "http://localhost");
+        let other = crate::tokens::Keys::new(&[8u8; 32], "http://localhost");
         let fingerprint = keys.request_fingerprint("register", &without_secrets(a));
         assert_ne!(fingerprint, other.request_fingerprint("register", &without_secrets(a)));
         assert_ne!(fingerprint, keys.request_fingerprint("create_organization_with_admin", &without_secrets(a)));
-        assert_ne!(fingerprint, crate::auth::sha256_hex(std::str::from_utf8(a).unwrap()));
+        assert_ne!(fingerprint, crate::tokens::sha256_hex(std::str::from_utf8(a).unwrap()));
         assert_eq!(without_secrets(b"not json"), b"not json");
     }
 }

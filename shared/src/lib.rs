@@ -27,6 +27,7 @@ pub mod password;
 pub mod policy;
 pub mod request_metrics;
 pub mod store;
+pub mod tokens;
 pub mod validate;
 
 pub use app::App;

@@ -1,10 +1,11 @@
 //! Logging in and out, and personal API tokens.
 
 use crate::app::App;
-use crate::auth::{Caller, Credential, sha256_hex};
+use crate::auth::{Caller, Credential};
 use crate::error::ApiError;
 use crate::model::{ApiToken, Organization, User};
 use crate::store::accounts;
+use crate::tokens::sha256_hex;
 use crate::{ids, password, validate};
 
 pub struct LoggedIn {

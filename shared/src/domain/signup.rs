@@ -115,7 +115,7 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         registration_disabled()
     })?;
     if organization.is_being_deleted() {
-        return Err(crate::store::org::organization_deleting());
+        return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
     let team = app
         .db

@@ -5,6 +5,7 @@
 //!   carries the organization id of the authenticated caller and builds every key from it.
 
 pub mod accounts;
+pub mod errors;
 pub mod idempotency;
 pub mod joins;
 pub mod maintenance;
@@ -12,6 +13,8 @@ pub mod org;
 pub mod quotas;
 pub mod reads;
 pub mod user_writes;
+
+pub use errors::StoreError;
 
 use std::collections::HashMap;
 

@@ -8,13 +8,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::App;
-use crate::auth::{Caller, sha256_hex};
+use crate::auth::Caller;
 use crate::config::EmailVerificationConfig;
 use crate::domain::session::{self, LoggedIn};
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
 use crate::model::{Account, EmailVerification, Key, PasswordReset, Session};
 use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
+use crate::tokens::sha256_hex;
 use crate::{ids, password, validate};
 
 mod passwords;

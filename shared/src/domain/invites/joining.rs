@@ -32,7 +32,7 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
         crate::store::reads::organization_and_user(&app.db, &invite.organization, sender_id).await?;
     let organization = organization.ok_or_else(invalid_token)?;
     if organization.is_being_deleted() {
-        return Err(crate::store::org::organization_deleting());
+        return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
     if !invite.makes_owner && !sender.is_some_and(|sender| sender_may_grant(&sender, &invite)) {
         return Err(ApiError::new(
@@ -116,7 +116,7 @@ pub(super) async fn join_with_invite(
             Err(JoinError::Conflict(JoinConflict::IncludedUsersExceeded)) => {
                 // The member counter's condition also refuses an organization being deleted.
                 if !store.accepts_members().await? {
-                    return Err(JoinFailure::Api(crate::store::org::organization_deleting()));
+                    return Err(JoinFailure::Api(crate::store::StoreError::OrganizationDeleting.into()));
                 }
                 if !user.is_active() {
                     return Err(JoinFailure::Api(changed()));

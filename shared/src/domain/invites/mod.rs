@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::auth::{Caller, parse_invite_token, sha256_hex};
+use crate::auth::Caller;
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
@@ -22,6 +22,7 @@ use crate::store::joins::{JoinConflict, JoinError, Joiner};
 use crate::store::maintenance;
 use crate::store::org::OrgStore;
 use crate::store::quotas::{self, QuotaExceeded};
+use crate::tokens::{parse_invite_token, sha256_hex};
 use crate::{ids, validate};
 
 mod daily;

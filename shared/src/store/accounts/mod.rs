@@ -13,6 +13,7 @@ use crate::model::{
     Account, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
     TeamNameGuard, TeamRole, User,
 };
+use crate::store::StoreError;
 
 mod credentials;
 mod login;
@@ -25,7 +26,7 @@ pub use organizations::*;
 pub use sessions::*;
 
 pub fn email_in_use(email: &str) -> ApiError {
-    ApiError::conflict("user.email.alreadyInUse", format!("An account with the e-mail address {email} already exists"))
+    StoreError::EmailInUse(email.to_owned()).into()
 }
 
 /// The account with this (normalised) e-mail: the guard, then the account (two GetItems).

@@ -131,10 +131,7 @@ pub(super) fn id_never_used(db: &Db, organization_id: &str) -> TransactWriteItem
 
 /// Taken now, or by an organization that was deleted (the answer does not say which).
 pub(super) fn id_taken(organization_id: &str) -> ApiError {
-    ApiError::conflict(
-        "organization.id.alreadyInUse",
-        format!("The organization id {organization_id:?} is already taken; please choose another"),
-    )
+    StoreError::OrganizationIdTaken(organization_id.to_owned()).into()
 }
 
 /// The last step of a purge: the organization item goes, and its id's tombstone comes, in one
@@ -183,14 +180,11 @@ pub async fn create_account_with_identity(
                 // The same condition refuses a full plan and an organization being deleted: tell which.
                 match store.accepts_members().await {
                     Ok(true) => Err(NewAccountError::IncludedUsersExceeded),
-                    Ok(false) => Err(NewAccountError::Api(crate::store::org::organization_deleting())),
+                    Ok(false) => Err(NewAccountError::Api(StoreError::OrganizationDeleting.into())),
                     Err(err) => Err(NewAccountError::Api(err)),
                 }
             } else {
-                Err(NewAccountError::Api(ApiError::conflict(
-                    "request.conflict",
-                    "The organization changed while registering; please retry",
-                )))
+                Err(NewAccountError::Api(StoreError::Conflict.into()))
             }
         }
         Err(TransactError::Api(err)) => Err(NewAccountError::Api(err)),

@@ -13,6 +13,7 @@ use crate::model::{
     InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
     UserExperience, experience_partition, members_prefix, org_partition, users_by_name_partition,
 };
+use crate::store::StoreError;
 
 mod invites;
 mod organization;
@@ -159,9 +160,7 @@ impl From<TransactError> for ApiError {
     fn from(err: TransactError) -> Self {
         match err {
             TransactError::Api(api) => api,
-            TransactError::ConditionFailed { .. } => {
-                ApiError::conflict("request.conflict", "The data changed while the request ran; please retry")
-            }
+            TransactError::ConditionFailed { .. } => StoreError::Conflict.into(),
         }
     }
 }
@@ -169,11 +168,6 @@ impl From<TransactError> for ApiError {
 /// `state` is a DynamoDB reserved word: conditions name it `#state`.
 const STATE_NAME: &[(&str, &str)] = &[("#state", "state")];
 
-/// Refusal of anything that would add someone to an organization whose deletion was accepted.
-pub fn organization_deleting() -> ApiError {
-    ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
-}
-
 fn organization_gone() -> ApiError {
-    ApiError::not_found("organization.notFound", "There is no such organization, or it is being deleted")
+    StoreError::OrganizationGone.into()
 }

@@ -56,10 +56,7 @@ impl OrgStore<'_> {
         };
         match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team)]).await {
             Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed { .. }) => Err(ApiError::conflict(
-                "team.name.alreadyInUse",
-                format!("A team named {:?} already exists in this organization", team.name),
-            )),
+            Err(TransactError::ConditionFailed { .. }) => Err(StoreError::TeamNameTaken(team.name.clone()).into()),
             Err(TransactError::Api(err)) => Err(err),
         }
     }

@@ -313,13 +313,7 @@ impl OrgStore<'_> {
             meanings.push(meaning);
         }
         if items.len() > crate::store::TRANSACTION_LIMIT {
-            return Err(UserWriteError::Api(ApiError::bad_request(
-                "request.tooManyChanges",
-                format!(
-                    "This change needs more than {} item writes; change fewer users or teams at once",
-                    crate::store::TRANSACTION_LIMIT
-                ),
-            )));
+            return Err(UserWriteError::Api(StoreError::TooManyChanges.into()));
         }
         match self.db.transact(items).await {
             Ok(()) => Ok(()),
