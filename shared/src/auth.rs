@@ -7,32 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::App;
+use crate::caller::{Caller, Credential};
 use crate::error::ApiError;
 use crate::http::{self, Request};
-use crate::model::{Organization, User};
-use crate::store::org::OrgStore;
 use crate::store::reads::{self, CredentialKey, StoredCredential};
 use crate::tokens::{API_TOKEN_PREFIX, Keys, sha256_hex};
-
-/// The credential a request presented, after its signature or shape was checked.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    Session { organization: String, user_id: String, session_id: String, session_epoch: u64 },
-    ApiToken { organization: String, user_id: String, token: String },
-}
-
-impl Credential {
-    fn organization(&self) -> &str {
-        match self {
-            Credential::Session { organization, .. } | Credential::ApiToken { organization, .. } => organization,
-        }
-    }
-    fn user_id(&self) -> &str {
-        match self {
-            Credential::Session { user_id, .. } | Credential::ApiToken { user_id, .. } => user_id,
-        }
-    }
-}
 
 fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
     let mut parts = token.split('.');
@@ -108,21 +87,6 @@ pub fn credential(keys: &Keys, req: &Request) -> Result<Option<Credential>, ApiE
         session_id: claims.sid,
         session_epoch: claims.epc,
     }))
-}
-
-/// An authenticated, active identity and its organization.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: User,
-    pub organization: Organization,
-    pub credential: Credential,
-}
-
-impl Caller {
-    /// The store for the caller's organization: every key it builds is inside that organization.
-    pub fn store<'a>(&self, app: &'a App) -> OrgStore<'a> {
-        OrgStore::new(&app.db, &self.organization.id)
-    }
 }
 
 /// The caller, or 401 when no valid, unrevoked credential of an active identity is presented.

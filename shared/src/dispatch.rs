@@ -9,7 +9,8 @@ use std::sync::Arc;
 use lambda_http::RequestExt;
 
 use crate::App;
-use crate::auth::{self, Caller};
+use crate::auth;
+use crate::caller::Caller;
 use crate::declared_actions::{self, Declaration};
 use crate::error::ApiError;
 use crate::handlers;

@@ -17,7 +17,7 @@
 use std::future::Future;
 
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::http::HandlerResult;
 use crate::http::{Body, Request, Response, header};

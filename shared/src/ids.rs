@@ -40,3 +40,12 @@ pub fn now_millis() -> i64 {
 pub fn now_seconds() -> i64 {
     now_millis() / 1000
 }
+
+/// The SHA-256 digest of `text` in lowercase hex (how tokens and addresses are stored when only a match matters).
+pub fn sha256_hex(text: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

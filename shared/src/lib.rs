@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod background;
+pub mod caller;
 pub mod config;
 pub mod declared_actions;
 pub mod dispatch;

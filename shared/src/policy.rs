@@ -8,7 +8,7 @@
 //!   functions here and in the domain modules the table's `targets` text names. A target in another
 //!   organization is never found (404); a caller whose class is excluded gets 403 whatever the target.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::model::User;

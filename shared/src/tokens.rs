@@ -1,7 +1,7 @@
 //! The service's keys and what they make: session JWTs, personal API tokens, invite tokens and request
 //! fingerprints (HMACs of the configured secret), and SHA-256 digests of stored tokens.
 
-use aws_lc_rs::{digest, hmac};
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -124,9 +124,7 @@ pub fn parse_invite_token(token: &str) -> Option<(String, String)> {
     valid.then(|| (organization, invite_id.to_owned()))
 }
 
-pub fn sha256_hex(text: &str) -> String {
-    digest::digest(&digest::SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::ids::sha256_hex;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SessionClaims {

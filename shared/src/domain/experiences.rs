@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::users::{UserPatch, bulk_write};
 use crate::error::ApiError;
 use crate::model::User;

@@ -1,7 +1,7 @@
 //! Logging in and out, and personal API tokens.
 
 use crate::app::App;
-use crate::auth::{Caller, Credential};
+use crate::caller::{Caller, Credential};
 use crate::error::ApiError;
 use crate::model::{ApiToken, Organization, User};
 use crate::store::accounts;

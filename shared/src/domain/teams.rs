@@ -1,7 +1,7 @@
 //! Teams: listing, creating and deleting (admins), and a team's members.
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::ids;
 use crate::model::{InviteState, Membership, Team, User};
@@ -57,15 +57,21 @@ pub async fn create(app: &App, caller: &Caller, name: &str) -> Result<Team, ApiE
     Ok(team)
 }
 
+/// Any team but the organization's Default team (which every member is in) may be deleted.
+pub fn may_delete(team: &Team) -> Result<(), ApiError> {
+    if team.is_organization_team {
+        return Err(ApiError::forbidden("team.organizationTeam", "The organization's Default team cannot be deleted"));
+    }
+    Ok(())
+}
+
 /// Deletes a team and removes it from every member. The team is first marked as being deleted (hidden,
 /// and no one can join it), then left by its members in batches, then removed; a deletion cut short is
 /// finished by deleting again.
 pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), ApiError> {
     let store = caller.store(app);
     let team = store.team(team_id).await?.ok_or_else(team_not_found)?;
-    if team.is_organization_team {
-        return Err(ApiError::forbidden("team.organizationTeam", "The organization's Default team cannot be deleted"));
-    }
+    may_delete(&team)?;
     if !store.mark_team_deleting(&team.id).await? {
         return Err(team_not_found());
     }
@@ -155,4 +161,24 @@ pub async fn members(
         .collect();
     let next = page.more.then(|| page.items.last().map(|m| m.user_id.clone())).flatten();
     Ok(Page::new(members, next.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_team_cannot_be_deleted_and_others_can() {
+        let team = Team {
+            id: "t".into(),
+            organization: "lab".into(),
+            name: "Red".into(),
+            is_organization_team: false,
+            deleting: false,
+            created: 0,
+        };
+        assert!(may_delete(&team).is_ok());
+        let default = Team { is_organization_team: true, ..team };
+        assert_eq!(may_delete(&default).unwrap_err().code, "team.organizationTeam");
+    }
 }

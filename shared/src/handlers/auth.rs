@@ -2,7 +2,7 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::{credentials, session, signup};
 use crate::http::{self, Request, ok, parse_json, success_message, with_header};
 use crate::idempotency::{self, Scope};

@@ -1,6 +1,6 @@
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::experiences::{self, BulkExperiences};
 use crate::error::ApiError;
 use crate::http::{self, Request, ok, parse_json};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Organization, Team, User};
+use crate::model::{CreditTransaction, Invite, Organization, Team, User};
 use crate::policy;
 
 #[derive(Debug, Serialize)]
@@ -146,4 +146,106 @@ pub fn team(team: &Team) -> TeamJson<'_> {
         organization: &team.organization,
         is_organization_team: team.is_organization_team,
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamRoleJson<'a> {
+    id: &'a str,
+    is_team_manager: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteJson<'a> {
+    id: &'a str,
+    email: &'a str,
+    state: &'static str,
+    auto_activate: bool,
+    is_admin: bool,
+    is_dataset_manager: bool,
+    team_memberships: Vec<TeamRoleJson<'a>>,
+    sent_by: &'a str,
+    sent_by_name: &'a str,
+    created: i64,
+    valid_until: i64,
+    delivery: crate::model::DeliveryState,
+    delivery_error: Option<&'a str>,
+    accepted_by_user_id: Option<&'a str>,
+    accepted_by_email: Option<&'a str>,
+}
+
+pub fn invite(invite: &Invite) -> InviteJson<'_> {
+    InviteJson {
+        id: &invite.id,
+        email: &invite.email,
+        state: invite.shown_state(crate::ids::now_millis()),
+        auto_activate: invite.auto_activate,
+        is_admin: invite.is_admin,
+        is_dataset_manager: invite.is_dataset_manager,
+        team_memberships: invite.teams.iter().map(|(id, m)| TeamRoleJson { id, is_team_manager: *m }).collect(),
+        sent_by: &invite.sent_by,
+        sent_by_name: &invite.sent_by_name,
+        created: invite.created,
+        valid_until: invite.valid_until,
+        delivery: invite.delivery,
+        delivery_error: invite.delivery_error.as_deref(),
+        accepted_by_user_id: invite.accepted_by_user.as_deref(),
+        accepted_by_email: invite.accepted_by_email.as_deref(),
+    }
+}
+
+/// A credit transaction as WEBKNOSSOS lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreditTransactionJson<'a> {
+    pub id: &'a str,
+    pub milli_credits: i64,
+    pub comment: &'a str,
+    pub created_by: &'a str,
+    pub created: i64,
+}
+
+pub fn credit_transaction(transaction: &CreditTransaction) -> CreditTransactionJson<'_> {
+    CreditTransactionJson {
+        id: &transaction.id,
+        milli_credits: transaction.milli_credits,
+        comment: &transaction.comment,
+        created_by: &transaction.created_by,
+        created: transaction.created,
+    }
+}
+
+/// A member of a team with the role in it (`GET /teams/{id}/users`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMemberJson<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub is_active: bool,
+    pub is_team_manager: bool,
+}
+
+pub fn team_member(user: &User, is_team_manager: bool) -> TeamMemberJson<'_> {
+    TeamMemberJson {
+        id: &user.id,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        is_active: user.is_active(),
+        is_team_manager,
+    }
+}
+
+/// An organization in the switcher's compact list.
+#[derive(Debug, Serialize)]
+pub struct CompactOrganizationJson<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+pub fn compact_organization(organization: &Organization) -> CompactOrganizationJson<'_> {
+    CompactOrganizationJson { id: &organization.id, name: &organization.name }
 }

@@ -2,7 +2,7 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::organizations::{self, NewCredit, NewOrganization, OrganizationPatch, PlanChange};
 use crate::http::{self, Request, ok, parse_json, path_param, query_flag, with_header};
 use crate::idempotency::{self, Scope};
@@ -38,7 +38,7 @@ pub async fn list_organizations(app: &App, caller: Caller, req: Request) -> Hand
         .iter()
         .map(|o| {
             if compact {
-                serde_json::json!({ "id": o.id, "name": o.name })
+                serde_json::to_value(json::compact_organization(o)).expect("serializes")
             } else {
                 serde_json::to_value(json::organization(o, None, &caller.user)).expect("serializes")
             }
@@ -86,7 +86,7 @@ pub async fn create_organization(app: &App, caller: Caller, req: Request) -> Han
             organizations::CreatedForOwner::OwnerInvited(organization, invite, mailed) => Ok(ok(&serde_json::json!({
                 "organization": json::organization(&organization, None, &caller.user),
                 "owner": null,
-                "ownerInvite": super::invites::invite_json(&invite),
+                "ownerInvite": json::invite(&invite),
                 "mailed": mailed,
             }))),
         }
@@ -101,22 +101,11 @@ pub async fn change_plan(app: &App, caller: Caller, req: Request) -> HandlerResu
     Ok(ok(&json::organization(&organization, None, &caller.user)))
 }
 
-/// A credit transaction as WEBKNOSSOS lists it.
-fn credit_json(transaction: &crate::model::CreditTransaction) -> serde_json::Value {
-    serde_json::json!({
-        "id": transaction.id,
-        "milliCredits": transaction.milli_credits,
-        "comment": transaction.comment,
-        "createdBy": transaction.created_by,
-        "created": transaction.created,
-    })
-}
-
 /// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
 pub async fn list_credit_transactions(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request = http::page_request(&req, DEFAULT_PAGE_SIZE)?;
     let page = organizations::credit_transactions(app, &caller, &request).await?;
-    Ok(http::paged(&page.items.iter().map(credit_json).collect::<Vec<_>>(), page.next_cursor))
+    Ok(http::paged(&page.items.iter().map(json::credit_transaction).collect::<Vec<_>>(), page.next_cursor))
 }
 
 /// `POST /api/organizations/{id}/credits` (instance operators)
@@ -126,7 +115,7 @@ pub async fn add_credits(app: &App, caller: Caller, req: Request) -> HandlerResu
     // A retried grant with its Idempotency-Key credits once.
     idempotency::once(app, &req, &operations::ADD_CREDITS, Scope::Caller(&caller), async {
         let (transaction, organization) = organizations::add_credits(app, &caller, &organization_id, credit).await?;
-        let mut body = credit_json(&transaction);
+        let mut body = serde_json::to_value(json::credit_transaction(&transaction)).expect("serializes");
         body["milliCreditBalance"] = serde_json::json!(organization.milli_credit_balance);
         Ok(ok(&body))
     })

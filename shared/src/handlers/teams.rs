@@ -2,7 +2,7 @@ use serde::Deserialize;
 
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::teams;
 use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message};
 
@@ -43,19 +43,7 @@ pub async fn delete_team(app: &App, caller: Caller, req: Request) -> HandlerResu
 pub async fn list_team_members(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request = crate::http::page_request(&req, crate::paging::DEFAULT_PAGE_SIZE)?;
     let page = teams::members(app, &caller, &path_param(&req, "id")?, &request).await?;
-    let body: Vec<_> = page
-        .items
-        .iter()
-        .map(|(user, is_team_manager)| {
-            serde_json::json!({
-                "id": user.id,
-                "email": user.email,
-                "firstName": user.first_name,
-                "lastName": user.last_name,
-                "isActive": user.is_active(),
-                "isTeamManager": is_team_manager,
-            })
-        })
-        .collect();
+    let body: Vec<_> =
+        page.items.iter().map(|(user, is_team_manager)| json::team_member(user, *is_team_manager)).collect();
     Ok(crate::http::paged(&body, page.next_cursor))
 }

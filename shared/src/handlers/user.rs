@@ -1,6 +1,6 @@
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::session;
 use crate::http::{Request, ok};
 

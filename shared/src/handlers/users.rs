@@ -1,6 +1,6 @@
 use super::{HandlerResult, json};
 use crate::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::users::{self, BulkTeamsAndPermissions, UserFilter, UserPatch};
 use crate::http::{Request, ok, page_request, paged, parse_json, path_param, query_flag, query_text};
 use crate::idempotency::{self, Scope};

@@ -21,7 +21,7 @@ pub enum QuotaExceeded {
 pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
     [
         Key { pk: org_partition(organization), sk: format!("MAILQUOTA#{day}") },
-        Key { pk: format!("MAILQUOTA#{}", crate::tokens::sha256_hex(recipient)), sk: format!("DAY#{day}") },
+        Key { pk: format!("MAILQUOTA#{}", crate::ids::sha256_hex(recipient)), sk: format!("DAY#{day}") },
     ]
 }
 

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::config::EmailVerificationConfig;
 use crate::domain::session::{self, LoggedIn};
 use crate::error::ApiError;

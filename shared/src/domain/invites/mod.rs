@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
@@ -151,42 +151,13 @@ async fn deliver(
 /// admin and dataset manager rights only from admins.
 pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> Result<Vec<RecipientResult>, ApiError> {
     let sender = &caller.user;
-    if (request.is_admin || request.is_dataset_manager) && !sender.is_admin {
-        return Err(ApiError::forbidden("invite.rights.notAllowed", "Only admins invite admins or dataset managers"));
-    }
-    if request.recipients.is_empty() {
-        return Err(ApiError::bad_request("invite.recipients.empty", "Name at least one recipient"));
-    }
-    if request.recipients.len() > MAX_RECIPIENTS {
-        return Err(ApiError::bad_request(
-            "invite.recipients.tooMany",
-            format!(
-                "At most {MAX_RECIPIENTS} recipients can be invited at once; {} were given",
-                request.recipients.len()
-            ),
-        ));
-    }
     let store = caller.store(app);
-    let mut teams: BTreeMap<String, bool> = BTreeMap::new();
-    if !request.team_memberships.is_empty() {
-        let existing: HashMap<String, Team> =
-            store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect();
-        for membership in &request.team_memberships {
-            if !existing.contains_key(&membership.id) {
-                return Err(ApiError::bad_request(
-                    "team.notFound",
-                    format!("There is no team {} in your organization", membership.id),
-                ));
-            }
-            if !sender.is_admin && !sender.is_team_manager_of(&membership.id) {
-                return Err(ApiError::forbidden(
-                    "invite.team.notAllowed",
-                    format!("You do not manage the team {}", existing[&membership.id].name),
-                ));
-            }
-            teams.insert(membership.id.clone(), membership.is_team_manager);
-        }
-    }
+    let existing: HashMap<String, Team> = if request.team_memberships.is_empty() {
+        HashMap::new()
+    } else {
+        store.teams().await?.into_iter().filter(|t| !t.deleting).map(|t| (t.id.clone(), t)).collect()
+    };
+    let teams = check_request(sender, &request, &existing)?;
 
     // Validate every address first; each gets its own answer.
     let mut results: Vec<Option<RecipientResult>> = Vec::with_capacity(request.recipients.len());

@@ -70,6 +70,47 @@ pub fn resend_wait(
     (now_millis < ready_at).then(|| ((ready_at - now_millis) as u64).div_ceil(1000))
 }
 
+/// What an invite request may give: rights only admins give, and team roles only in existing teams the
+/// sender manages (admins: any), to 1 to [`MAX_RECIPIENTS`] recipients. Returns the teams and roles.
+pub(super) fn check_request(
+    sender: &User,
+    request: &SendInvites,
+    existing: &HashMap<String, Team>,
+) -> Result<BTreeMap<String, bool>, ApiError> {
+    if (request.is_admin || request.is_dataset_manager) && !sender.is_admin {
+        return Err(ApiError::forbidden("invite.rights.notAllowed", "Only admins invite admins or dataset managers"));
+    }
+    if request.recipients.is_empty() {
+        return Err(ApiError::bad_request("invite.recipients.empty", "Name at least one recipient"));
+    }
+    if request.recipients.len() > MAX_RECIPIENTS {
+        return Err(ApiError::bad_request(
+            "invite.recipients.tooMany",
+            format!(
+                "At most {MAX_RECIPIENTS} recipients can be invited at once; {} were given",
+                request.recipients.len()
+            ),
+        ));
+    }
+    let mut teams = BTreeMap::new();
+    for membership in &request.team_memberships {
+        let Some(team) = existing.get(&membership.id) else {
+            return Err(ApiError::bad_request(
+                "team.notFound",
+                format!("There is no team {} in your organization", membership.id),
+            ));
+        };
+        if !sender.is_admin && !sender.is_team_manager_of(&membership.id) {
+            return Err(ApiError::forbidden(
+                "invite.team.notAllowed",
+                format!("You do not manage the team {}", team.name),
+            ));
+        }
+        teams.insert(membership.id.clone(), membership.is_team_manager);
+    }
+    Ok(teams)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +220,46 @@ mod tests {
         assert_eq!((taken.accepted_by_user.as_deref(), taken.ended), (Some("u"), Some(2_000_000)));
         assert_eq!(taken.cleanup_at, 2_000 + 30 * 86_400, "counted from the acceptance, in seconds");
         assert_eq!(cleanup_at(5_000_000, retention), 5_000 + 30 * 86_400);
+    }
+
+    #[test]
+    fn team_managers_invite_into_their_teams_without_rights_and_admins_give_anything() {
+        let team = |id: &str| {
+            (
+                id.to_owned(),
+                Team {
+                    id: id.into(),
+                    organization: "lab".into(),
+                    name: id.to_uppercase(),
+                    is_organization_team: false,
+                    deleting: false,
+                    created: 0,
+                },
+            )
+        };
+        let existing: HashMap<String, Team> = [team("red"), team("blue")].into_iter().collect();
+        let request = |teams: &[(&str, bool)], is_admin: bool| SendInvites {
+            recipients: vec!["a@x.org".into()],
+            auto_activate: true,
+            is_admin,
+            is_dataset_manager: false,
+            team_memberships: teams
+                .iter()
+                .map(|(id, m)| TeamMembershipInput { id: id.to_string(), is_team_manager: *m })
+                .collect(),
+        };
+        let manager = crate::fixtures::user("m", &[("red", true)]);
+        let admin = User { is_admin: true, ..crate::fixtures::user("admin", &[]) };
+        let granted = check_request(&manager, &request(&[("red", true)], false), &existing).unwrap();
+        assert_eq!(granted, BTreeMap::from([("red".to_owned(), true)]));
+        let code = |sender: &User, r: &SendInvites| check_request(sender, r, &existing).unwrap_err().code;
+        assert_eq!(code(&manager, &request(&[("blue", false)], false)), "invite.team.notAllowed");
+        assert_eq!(code(&manager, &request(&[], true)), "invite.rights.notAllowed");
+        assert_eq!(code(&admin, &request(&[("green", false)], false)), "team.notFound");
+        assert!(check_request(&admin, &request(&[("blue", true)], true), &existing).is_ok());
+        let none = SendInvites { recipients: vec![], ..request(&[], false) };
+        assert_eq!(code(&admin, &none), "invite.recipients.empty");
+        let many = SendInvites { recipients: vec!["a@x.org".into(); MAX_RECIPIENTS + 1], ..request(&[], false) };
+        assert_eq!(code(&admin, &many), "invite.recipients.tooMany");
     }
 }

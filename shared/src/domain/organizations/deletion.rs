@@ -14,12 +14,7 @@ pub async fn delete(
     budget: std::time::Duration,
 ) -> Result<bool, ApiError> {
     own(caller, organization_id)?;
-    if confirmation.trim() != caller.organization.name {
-        return Err(ApiError::bad_request(
-            "organization.delete.confirmation",
-            "Type the organization's name exactly to confirm its deletion",
-        ));
-    }
+    confirms_deletion(confirmation, &caller.organization.name)?;
     let store = caller.store(app);
     store.mark_deleting(ids::now_millis()).await?;
     purge(app, organization_id, std::time::Instant::now() + budget).await
@@ -96,4 +91,28 @@ pub(super) async fn purge_pending_in_scope(app: &App, deadline: std::time::Insta
         }
     }
     Ok(finished)
+}
+
+/// A deletion is confirmed by the organization's name, typed exactly (surrounding spaces aside).
+pub fn confirms_deletion(confirmation: &str, name: &str) -> Result<(), ApiError> {
+    if confirmation.trim() != name {
+        return Err(ApiError::bad_request(
+            "organization.delete.confirmation",
+            "Type the organization's name exactly to confirm its deletion",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_name_confirms_a_deletion() {
+        assert!(confirms_deletion(" Home Lab ", "Home Lab").is_ok());
+        for wrong in ["home lab", "Home", "", "Home  Lab"] {
+            assert_eq!(confirms_deletion(wrong, "Home Lab").unwrap_err().code, "organization.delete.confirmation");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::model::{AI_JOB_RECIPIENTS, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
 use crate::paging::{Page, PageRequest};

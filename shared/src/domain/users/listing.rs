@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::model::User;
 use crate::paging::{MAX_PAGE_SIZE, Page, PageRequest};

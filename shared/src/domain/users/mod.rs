@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::domain::retry::{self, Attempt};
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
@@ -28,7 +28,9 @@ mod mails;
 mod rules;
 
 pub use listing::{MAX_SEARCH_LENGTH, UserFilter, get_user, list_users, search_text};
-pub use rules::{BULK_LIMIT, MAX_TEAMS_PER_USER, Planned, UserPatch, may_see_user, plan_change};
+pub use rules::{
+    AdminCheck, BULK_LIMIT, MAX_TEAMS_PER_USER, Planned, UserPatch, admin_check, may_see_user, plan_change,
+};
 
 use mails::change_mails;
 use rules::{included_users_exceeded, last_admin, not_found};
@@ -36,11 +38,11 @@ use rules::{included_users_exceeded, last_admin, not_found};
 /// The admin whose being an active admin the change must check at commit: the caller for admin-only
 /// changes (so revoked rights cannot race), and whenever an admin is lost someone else who stays one.
 async fn admin_to_check(store: &OrgStore<'_>, caller: &User, planned: &[&Planned]) -> Result<Option<String>, ApiError> {
-    let losing: BTreeSet<&str> = planned.iter().filter(|p| p.loses_admin).map(|p| p.after.id.as_str()).collect();
-    if !losing.contains(caller.id.as_str()) {
-        let needed = planned.iter().any(|p| p.needs_admin || p.loses_admin);
-        return Ok(needed.then(|| caller.id.clone()));
-    }
+    let losing = match admin_check(caller, planned) {
+        AdminCheck::None => return Ok(None),
+        AdminCheck::Caller => return Ok(Some(caller.id.clone())),
+        AdminCheck::AnotherAdmin { losing } => losing,
+    };
     // The caller gives up their own admin rights: another active admin must remain.
     let mut after = None;
     loop {

@@ -1,7 +1,7 @@
 //! The rules of a user change, as pure functions: who may see whom, and what a `PATCH /users/{id}` (or one
 //! user of a bulk change) does to the target as read, or why it is refused. Unit-tested without services.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Deserialize;
 
@@ -266,6 +266,29 @@ pub(super) fn included_users_exceeded() -> ApiError {
     )
 }
 
+/// Which admin a change must find still an active admin when it commits (the last-admin rule, enforced by a
+/// condition in the same transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminCheck {
+    /// The change needs no admin rights and takes none away.
+    None,
+    /// The caller, whose admin rights the change needs (so rights revoked meanwhile cannot race it).
+    Caller,
+    /// An active admin other than these users, who lose their admin rights (the caller among them).
+    AnotherAdmin { losing: BTreeSet<String> },
+}
+
+pub fn admin_check(caller: &User, planned: &[&Planned]) -> AdminCheck {
+    let losing: BTreeSet<String> = planned.iter().filter(|p| p.loses_admin).map(|p| p.after.id.clone()).collect();
+    if losing.contains(&caller.id) {
+        AdminCheck::AnotherAdmin { losing }
+    } else if planned.iter().any(|p| p.needs_admin || p.loses_admin) {
+        AdminCheck::Caller
+    } else {
+        AdminCheck::None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,5 +503,28 @@ mod tests {
         assert!(!may_see_user(&stranger, &member), "never across organizations");
         let deactivated_admin = User { is_deactivated: true, ..admin };
         assert!(!may_edit_user(&deactivated_admin, &member));
+    }
+
+    #[test]
+    fn the_last_admin_rule_checks_the_caller_or_another_admin_who_stays() {
+        let admin = User { is_admin: true, ..user("admin", &[]) };
+        let other_admin = User { is_admin: true, ..user("other", &[]) };
+        let member = user("member", &[("red", false)]);
+        let rename =
+            plan_change(&admin, &member, &UserPatch { first_name: Some("X".into()), ..UserPatch::default() }, &teams())
+                .unwrap();
+        assert_eq!(admin_check(&admin, &[&rename]), AdminCheck::None);
+        let promote =
+            plan_change(&admin, &member, &UserPatch { is_admin: Some(true), ..UserPatch::default() }, &teams())
+                .unwrap();
+        assert_eq!(admin_check(&admin, &[&promote]), AdminCheck::Caller);
+        let demote = UserPatch { is_admin: Some(false), ..UserPatch::default() };
+        let demote_other = plan_change(&admin, &other_admin, &demote, &teams()).unwrap();
+        assert_eq!(admin_check(&admin, &[&demote_other]), AdminCheck::Caller, "the caller stays an admin");
+        let demote_self = plan_change(&admin, &admin, &demote, &teams()).unwrap();
+        assert_eq!(
+            admin_check(&admin, &[&demote_self, &demote_other]),
+            AdminCheck::AnotherAdmin { losing: ["admin".to_owned(), "other".to_owned()].into_iter().collect() }
+        );
     }
 }
