@@ -136,24 +136,15 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         email_set_at: None,
     };
     let mut user = User {
-        id: user_id,
-        organization: organization.id.clone(),
-        account_id: account.id.clone(),
-        email: email.clone(),
-        is_email_verified: false,
-        first_name,
-        last_name,
-        is_admin: false,
-        is_organization_owner: false,
-        is_dataset_manager: false,
         is_deactivated: !organization.enable_auto_verify,
-        teams: BTreeMap::from([(team.id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
-        experiences: BTreeMap::new(),
-        last_activity: now,
-        created: now,
-        session_epoch: 0,
-        version: 0,
-        may_delete_organization: false,
+        ..User::new_member(
+            user_id,
+            &organization.id,
+            (&account.id, &email, false),
+            (first_name, last_name),
+            BTreeMap::from([(team.id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
+            now,
+        )
     };
     let store = OrgStore::new(&app.db, &organization.id);
     match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {

@@ -52,6 +52,39 @@ pub struct User {
 }
 
 impl User {
+    /// A new identity of `account` in `organization`, named and in `teams`, with no rights, experiences or
+    /// sessions yet; active. Callers set what differs (`User { is_admin: true, ..User::new_member(..) }`).
+    pub fn new_member(
+        id: String,
+        organization: &str,
+        account: (&str, &str, bool),
+        name: (String, String),
+        teams: BTreeMap<String, TeamRole>,
+        now: i64,
+    ) -> User {
+        let (account_id, email, is_email_verified) = account;
+        User {
+            id,
+            organization: organization.to_owned(),
+            account_id: account_id.to_owned(),
+            email: email.to_owned(),
+            is_email_verified,
+            first_name: name.0,
+            last_name: name.1,
+            is_admin: false,
+            is_organization_owner: false,
+            is_dataset_manager: false,
+            is_deactivated: false,
+            teams,
+            experiences: BTreeMap::new(),
+            last_activity: now,
+            created: now,
+            session_epoch: 0,
+            version: 0,
+            may_delete_organization: false,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         !self.is_deactivated
     }

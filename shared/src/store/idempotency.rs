@@ -1,9 +1,7 @@
 //! Idempotency records (see `crate::idempotency`): one conditional PutItem claims a key, a GetItem reads
 //! what another request recorded under it, and a PutItem conditioned on the claim records the outcome.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::{Db, from_item, key_attributes, n, s, to_item};
+use super::{Db, n, s, to_item};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{Entity, IdempotencyRecord, Key};
 
@@ -50,32 +48,10 @@ pub async fn claim(db: &Db, record: &IdempotencyRecord, now_millis: i64) -> Resu
 
 /// The record under `key`, if any.
 pub async fn read(db: &Db, key: &Key) -> Result<Option<IdempotencyRecord>, ApiError> {
-    let output = db
-        .client
-        .get_item()
-        .table_name(&db.table)
-        .set_key(Some(key_attributes(key)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| sdk_error("GetItem", e))?;
-    output.item.map(from_item).transpose()
+    db.get(key).await
 }
 
 /// Replaces the claimed record by `record` (completed or released), if the claim is still ours.
 pub async fn settle(db: &Db, record: &IdempotencyRecord) -> Result<bool, ApiError> {
-    let result = db
-        .client
-        .put_item()
-        .table_name(&db.table)
-        .set_item(Some(to_item(record)))
-        .condition_expression("claim = :claim")
-        .expression_attribute_values(":claim", AttributeValue::S(record.claim.clone()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(sdk_error("PutItem", e)),
-    }
+    db.put_if(record, "claim = :claim", vec![(":claim", s(&record.claim))]).await
 }

@@ -54,22 +54,13 @@ pub async fn due_for_cleanup(
 
 /// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read.
 pub async fn mark_reminded(db: &Db, invite: &Invite) -> Result<bool, ApiError> {
-    let result = db
-        .client
-        .update_item()
-        .table_name(&db.table)
-        .set_key(Some(super::key_attributes(&Key::invite(&invite.organization, &invite.id))))
-        .update_expression("SET reminded = :t REMOVE remindPartition, remindAt")
-        .condition_expression("nonce = :nonce")
-        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-        .expression_attribute_values(":nonce", s(&invite.nonce))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(sdk_error("UpdateItem", e)),
-    }
+    db.update_if(
+        &Key::invite(&invite.organization, &invite.id),
+        "SET reminded = :t REMOVE remindPartition, remindAt",
+        "nonce = :nonce",
+        vec![(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":nonce", s(&invite.nonce))],
+    )
+    .await
 }
 
 /// Deletes an invite that is due for cleanup, if still due (a resend may have renewed it), with its

@@ -187,6 +187,54 @@ impl Db {
             .build()
     }
 
+    /// One conditional UpdateItem: `false` when the condition did not hold (nothing changed).
+    pub async fn update_if(
+        &self,
+        key: &Key,
+        update_expression: &str,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, ApiError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression(update_expression)
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    /// One conditional PutItem of `entity`: `false` when the condition did not hold (nothing written).
+    pub async fn put_if<E: Entity>(
+        &self,
+        entity: &E,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, ApiError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(entity)))
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            put = put.expression_attribute_values(placeholder, value);
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
     pub fn update(
         &self,
         key: &Key,

@@ -67,24 +67,18 @@ pub(super) async fn invited_user(
         }
     }
     Ok(User {
-        id: ids::new_object_id(),
-        organization: organization.id.clone(),
-        account_id: account.id.clone(),
-        email: account.email.clone(),
-        is_email_verified: account.email_verified,
-        first_name: first_name.to_owned(),
-        last_name: last_name.to_owned(),
         is_admin: invite.is_admin,
         is_organization_owner: invite.makes_owner,
         is_dataset_manager: invite.is_dataset_manager,
         is_deactivated: !invite.auto_activate,
-        teams,
-        experiences: BTreeMap::new(),
-        last_activity: now,
-        created: now,
-        session_epoch: 0,
-        version: 0,
-        may_delete_organization: false,
+        ..User::new_member(
+            ids::new_object_id(),
+            &organization.id,
+            (&account.id, &account.email, account.email_verified),
+            (first_name.to_owned(), last_name.to_owned()),
+            teams,
+            now,
+        )
     })
 }
 

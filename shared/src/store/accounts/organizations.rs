@@ -55,38 +55,14 @@ pub async fn create_organization_with_owner(
     now: i64,
 ) -> Result<(Organization, User), ApiError> {
     let account_id = ids::new_object_id();
-    let user_id = ids::new_object_id();
-    let team_id = ids::new_object_id();
-    let organization =
-        new_organization(&new.organization_id, &new.organization_name, user_id.clone(), team_id.clone(), 1, now);
-    let team = Team {
-        id: team_id.clone(),
-        organization: organization.id.clone(),
-        name: ORGANIZATION_TEAM_NAME.into(),
-        is_organization_team: true,
-        deleting: false,
-        created: now,
-    };
-    let user = User {
-        id: user_id.clone(),
-        organization: organization.id.clone(),
-        account_id: account_id.clone(),
-        email: new.email.clone(),
-        is_email_verified: false,
-        first_name: new.first_name,
-        last_name: new.last_name,
-        is_admin: true,
-        is_organization_owner: true,
-        is_dataset_manager: false,
-        is_deactivated: false,
-        teams: BTreeMap::from([(team_id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
-        experiences: BTreeMap::new(),
-        last_activity: now,
-        created: now,
-        session_epoch: 0,
-        version: 0,
-        may_delete_organization: false,
-    };
+    let (organization, team, user) = founded(
+        &new.organization_id,
+        &new.organization_name,
+        (&account_id, &new.email, false),
+        (new.first_name, new.last_name),
+        now,
+    );
+    let user_id = user.id.clone();
     let account = Account {
         id: account_id.clone(),
         email: new.email.clone(),
@@ -99,20 +75,12 @@ pub async fn create_organization_with_owner(
     };
     const EMAIL_GUARD: usize = 0;
     const ORGANIZATION: usize = 2;
-    let items = vec![
+    let mut items = vec![
         db.put_new(&EmailGuard { email: new.email.clone(), account_id: account_id.clone() }),
         db.put_new(&account),
         db.put_new(&organization),
-        db.put_new(&user),
-        db.put_new(&team),
-        db.put_new(&TeamNameGuard {
-            organization: organization.id.clone(),
-            name: team.name.clone(),
-            team_id: team_id.clone(),
-        }),
-        db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
-        id_never_used(db, &organization.id),
     ];
+    items.extend(owner_and_team_items(db, &organization, &user, &team));
     let tombstone = items.len() - 1;
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
@@ -122,6 +90,56 @@ pub async fn create_organization_with_owner(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// A new organization with its Default team and its owner's identity (an admin, in the Default team) for
+/// the account `owner` (id, address, whether verified).
+fn founded(
+    organization_id: &str,
+    organization_name: &str,
+    owner: (&str, &str, bool),
+    owner_name: (String, String),
+    now: i64,
+) -> (Organization, Team, User) {
+    let (user_id, team_id) = (ids::new_object_id(), ids::new_object_id());
+    let organization = new_organization(organization_id, organization_name, user_id.clone(), team_id.clone(), 1, now);
+    let team = Team {
+        id: team_id.clone(),
+        organization: organization.id.clone(),
+        name: ORGANIZATION_TEAM_NAME.into(),
+        is_organization_team: true,
+        deleting: false,
+        created: now,
+    };
+    let teams = BTreeMap::from([(team_id, TeamRole { name: team.name.clone(), is_team_manager: false })]);
+    let user = User {
+        is_admin: true,
+        is_organization_owner: true,
+        ..User::new_member(user_id, &organization.id, owner, owner_name, teams, now)
+    };
+    (organization, team, user)
+}
+
+/// The items every new organization has besides itself and its owner's account: the owner's identity, the
+/// Default team with its name guard and the owner's membership, and the check that the id was never used
+/// (last, so its failure is the transaction's last item).
+fn owner_and_team_items(db: &Db, organization: &Organization, owner: &User, team: &Team) -> Vec<TransactWriteItem> {
+    vec![
+        db.put_new(owner),
+        db.put_new(team),
+        db.put_new(&TeamNameGuard {
+            organization: organization.id.clone(),
+            name: team.name.clone(),
+            team_id: team.id.clone(),
+        }),
+        db.put_new(&Membership {
+            organization: organization.id.clone(),
+            team_id: team.id.clone(),
+            user_id: owner.id.clone(),
+            is_team_manager: false,
+        }),
+        id_never_used(db, &organization.id),
+    ]
 }
 
 /// The transaction item that refuses an organization id a deleted organization had (its tombstone).
@@ -254,38 +272,15 @@ pub async fn create_organization_for_account(
     owner_name: (&str, &str),
     now: i64,
 ) -> Result<(Organization, User), ApiError> {
-    let user_id = ids::new_object_id();
-    let team_id = ids::new_object_id();
-    let organization = new_organization(organization_id, organization_name, user_id.clone(), team_id.clone(), 1, now);
-    let team = Team {
-        id: team_id.clone(),
-        organization: organization.id.clone(),
-        name: ORGANIZATION_TEAM_NAME.into(),
-        is_organization_team: true,
-        deleting: false,
-        created: now,
-    };
-    let user = User {
-        id: user_id.clone(),
-        organization: organization.id.clone(),
-        account_id: account.id.clone(),
-        email: account.email.clone(),
-        is_email_verified: account.email_verified,
-        first_name: owner_name.0.to_owned(),
-        last_name: owner_name.1.to_owned(),
-        is_admin: true,
-        is_organization_owner: true,
-        is_dataset_manager: false,
-        is_deactivated: false,
-        teams: BTreeMap::from([(team_id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
-        experiences: BTreeMap::new(),
-        last_activity: now,
-        created: now,
-        session_epoch: 0,
-        version: 0,
-        may_delete_organization: false,
-    };
-    let items = vec![
+    let (organization, team, user) = founded(
+        organization_id,
+        organization_name,
+        (&account.id, &account.email, account.email_verified),
+        (owner_name.0.to_owned(), owner_name.1.to_owned()),
+        now,
+    );
+    let user_id = user.id.clone();
+    let mut items = vec![
         db.put_new(&organization),
         db.update(
             &Key::account(&account.id),
@@ -294,16 +289,8 @@ pub async fn create_organization_for_account(
             &[("#organization", organization.id.as_str())],
             vec![(":user", s(&user_id))],
         ),
-        db.put_new(&user),
-        db.put_new(&team),
-        db.put_new(&TeamNameGuard {
-            organization: organization.id.clone(),
-            name: team.name.clone(),
-            team_id: team_id.clone(),
-        }),
-        db.put_new(&Membership { organization: organization.id.clone(), team_id, user_id, is_team_manager: false }),
-        id_never_used(db, &organization.id),
     ];
+    items.extend(owner_and_team_items(db, &organization, &user, &team));
     let tombstone = items.len() - 1;
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),

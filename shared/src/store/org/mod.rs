@@ -117,17 +117,9 @@ impl<'a> OrgStore<'a> {
     /// if that is still what is stored, so two concurrent "get token" calls agree on one token.
     pub async fn replace_api_token(&self, token: &ApiToken, replacing: Option<&ApiToken>) -> Result<bool, ApiError> {
         debug_assert_eq!(token.organization, self.organization);
-        let mut put = self.db.client.put_item().table_name(&self.db.table).set_item(Some(super::to_item(token)));
-        put = match replacing {
-            None => put.condition_expression("attribute_not_exists(PK)"),
-            Some(old) => put
-                .condition_expression("nonce = :old")
-                .expression_attribute_values(":old", AttributeValue::S(old.nonce.clone())),
-        };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("PutItem", e)),
+        match replacing {
+            None => self.db.put_if(token, "attribute_not_exists(PK)", Vec::new()).await,
+            Some(old) => self.db.put_if(token, "nonce = :old", vec![(":old", s(&old.nonce))]).await,
         }
     }
 

@@ -147,46 +147,26 @@ impl OrgStore<'_> {
     /// Stores a storage-usage report unless a newer one is already stored (reports may arrive out of
     /// order). `false`: the organization is gone or the report is older.
     pub async fn report_storage(&self, used_bytes: u64, reported_at: i64) -> Result<bool, ApiError> {
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(&self.db.table)
-            .set_key(Some(crate::store::key_attributes(&Key::organization(&self.organization))))
-            .update_expression("SET usedStorageBytes = :bytes, storageReportedAt = :at")
-            .condition_expression(
+        self.db
+            .update_if(
+                &Key::organization(&self.organization),
+                "SET usedStorageBytes = :bytes, storageReportedAt = :at",
                 "attribute_exists(PK) AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)",
+                vec![(":bytes", n(used_bytes)), (":at", n(reported_at))],
             )
-            .expression_attribute_values(":bytes", n(used_bytes))
-            .expression_attribute_values(":at", n(reported_at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+            .await
     }
 
     /// Marks the organization as being deleted (it is unusable from this moment). `false`: it already is.
     pub async fn mark_deleting(&self, now: i64) -> Result<bool, ApiError> {
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(&self.db.table)
-            .set_key(Some(crate::store::key_attributes(&Key::organization(&self.organization))))
-            .update_expression("SET deletionRequestedAt = :now, deletionPartition = :partition")
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)")
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":partition", s(crate::model::DELETION_PARTITION))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+        self.db
+            .update_if(
+                &Key::organization(&self.organization),
+                "SET deletionRequestedAt = :now, deletionPartition = :partition",
+                "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)",
+                vec![(":now", n(now)), (":partition", s(crate::model::DELETION_PARTITION))],
+            )
+            .await
     }
 
     /// The first items of the organization's partition (strongly consistent): what a purge deletes next.

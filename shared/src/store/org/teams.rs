@@ -63,23 +63,14 @@ impl OrgStore<'_> {
 
     /// Marks a team as being deleted (so nobody joins it any more); false if it is gone already.
     pub async fn mark_team_deleting(&self, team_id: &str) -> Result<bool, ApiError> {
-        let result = self
-            .db
-            .client
-            .update_item()
-            .table_name(&self.db.table)
-            .set_key(Some(crate::store::key_attributes(&Key::team(&self.organization, team_id))))
-            .update_expression("SET deleting = :t")
-            .condition_expression("attribute_exists(PK) AND isOrganizationTeam = :f")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .expression_attribute_values(":f", AttributeValue::Bool(false))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+        self.db
+            .update_if(
+                &Key::team(&self.organization, team_id),
+                "SET deleting = :t",
+                "attribute_exists(PK) AND isOrganizationTeam = :f",
+                vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
+            )
+            .await
     }
 
     /// Deletes the team item and its name guard, once no membership is left.
