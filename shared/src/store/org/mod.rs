@@ -36,6 +36,15 @@ pub struct QueryPage<T> {
     pub more: bool,
 }
 
+impl<E: crate::model::Entity> QueryPage<E> {
+    /// A Query's items as entities, and whether more follow.
+    fn of(output: aws_sdk_dynamodb::operation::query::QueryOutput) -> Result<Self, ApiError> {
+        let more = output.last_evaluated_key.is_some();
+        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(QueryPage { items, more })
+    }
+}
+
 pub struct OrgStore<'a> {
     db: &'a Db,
     organization: String,

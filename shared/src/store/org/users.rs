@@ -108,9 +108,7 @@ impl OrgStore<'_> {
             .send()
             .await
             .map_err(|e| sdk_error("Query", e))?;
-        let more = output.last_evaluated_key.is_some();
-        let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        Ok(QueryPage { items, more })
+        QueryPage::of(output)
     }
 
     /// One page of the active users with at least `min_value` in `domain`, highest first, after the
