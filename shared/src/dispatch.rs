@@ -28,6 +28,20 @@ pub enum Handler {
     Caller(for<'a> fn(&'a App, Caller, Request) -> BoxFuture<'a, HandlerResult>),
 }
 
+/// An operation bound to its handler. Each Lambda binary names its own route, so it links only its handler.
+pub struct Route {
+    pub operation: &'static Operation,
+    pub handler: Handler,
+}
+
+/// The route of `operation` (for the local gateway, which serves them all).
+pub fn route_of(operation: &Operation) -> &'static Route {
+    ROUTES
+        .iter()
+        .find(|route| std::ptr::eq(route.operation, operation))
+        .unwrap_or_else(|| panic!("the operation {} has no route in dispatch.rs", operation.name))
+}
+
 macro_rules! handlers {
     (@wrap public $handler:path) => {{
         fn handle(app: &App, req: Request) -> BoxFuture<'_, HandlerResult> {
@@ -42,15 +56,12 @@ macro_rules! handlers {
         Handler::Caller(handle)
     }};
     ($($kind:ident $constant:ident => $handler:path,)*) => {
-        /// The handler of `operation` (every operation has one of the kind its access needs: a test checks).
-        pub fn handler(operation: &Operation) -> Handler {
-            $(
-                if std::ptr::eq(operation, &operations::$constant) {
-                    return handlers!(@wrap $kind $handler);
-                }
-            )*
-            panic!("the operation {} has no handler in dispatch.rs", operation.name)
-        }
+        $(
+            pub static $constant: Route =
+                Route { operation: &operations::$constant, handler: handlers!(@wrap $kind $handler) };
+        )*
+        /// Every route, in the order of [`operations::ALL`] (a test checks).
+        pub static ROUTES: &[&Route] = &[$(&$constant),*];
     };
 }
 
@@ -108,7 +119,8 @@ fn supported_version(segment: &str) -> bool {
 
 /// Runs `operation` on `req` and turns every outcome, including domain errors, into an HTTP response:
 /// a Lambda error would reach the client as an opaque 502.
-pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Response<Body> {
+pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> {
+    let operation = route.operation;
     let started = std::time::Instant::now();
     if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned)
         && !supported_version(&version)
@@ -124,7 +136,7 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
     let metrics = Arc::new(RequestMetrics::default());
     let handled = request_metrics::measure(
         metrics.clone(),
-        declared_actions::scope(declaration, admit_and_handle(app, operation, req)),
+        declared_actions::scope(declaration, admit_and_handle(app, route, req)),
     )
     .await;
     let response = match handled {
@@ -148,8 +160,9 @@ pub async fn dispatch(app: &App, operation: &Operation, req: Request) -> Respons
 /// The operation's access rule, then its handler. A route that needs a caller authenticates it here (one
 /// BatchGetItem) and refuses a class its [`Operation::access`] excludes before the handler runs, which gets
 /// the caller as an argument.
-async fn admit_and_handle(app: &App, operation: &Operation, req: Request) -> HandlerResult {
-    match handler(operation) {
+async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResult {
+    let operation = route.operation;
+    match route.handler {
         Handler::Public(handle) => handle(app, req).await,
         Handler::Caller(handle) => {
             let caller = auth::read_caller(app, &req).await?;
@@ -176,8 +189,10 @@ mod tests {
 
     #[test]
     fn every_operation_has_a_handler_that_gets_a_caller_exactly_when_its_access_needs_one() {
-        for operation in operations::ALL {
-            let gets_caller = matches!(handler(operation), Handler::Caller(_));
+        assert_eq!(ROUTES.len(), operations::ALL.len());
+        for (route, operation) in ROUTES.iter().zip(operations::ALL) {
+            assert!(std::ptr::eq(route.operation, *operation), "{} is out of order", operation.name);
+            let gets_caller = matches!(route.handler, Handler::Caller(_));
             assert_eq!(gets_caller, operation.access.needs_caller(), "{}", operation.name);
         }
     }

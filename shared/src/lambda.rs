@@ -4,8 +4,7 @@ use std::convert::Infallible;
 
 use crate::App;
 use crate::background::BackgroundFunction;
-use crate::dispatch::dispatch;
-use crate::operations::Operation;
+use crate::dispatch::{Route, dispatch};
 use crate::request_metrics::{self, RequestMetrics};
 
 pub use lambda_http::Error;
@@ -35,13 +34,13 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Runs `operation` as a Lambda function.
-pub fn run(operation: &'static Operation) -> Result<(), Error> {
+pub fn run(route: &'static Route) -> Result<(), Error> {
     init_tracing();
     let runtime = runtime()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
         lambda_http::run(lambda_http::service_fn(move |req| async move {
-            Ok::<_, Infallible>(dispatch(app, operation, req).await)
+            Ok::<_, Infallible>(dispatch(app, route, req).await)
         }))
         .await
     })

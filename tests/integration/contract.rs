@@ -109,7 +109,7 @@ fn every_operation_has_its_binary_and_no_binary_is_extra() {
         let call = if BACKGROUND.iter().any(|f| f.name == name) {
             format!("accounts::lambda::run_{name}()")
         } else {
-            format!("accounts::lambda::run(&accounts::operations::{})", name.to_uppercase())
+            format!("accounts::lambda::run(&accounts::dispatch::{})", name.to_uppercase())
         };
         assert!(source.contains(&call), "{} must run its own operation: {call}", path.display());
         binaries.insert(name);

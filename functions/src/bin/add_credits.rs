@@ -1,5 +1,5 @@
-//! Lambda function for the `add_credits` operation (see `accounts::operations`).
+//! Lambda function for the `add_credits` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::ADD_CREDITS)
+    accounts::lambda::run(&accounts::dispatch::ADD_CREDITS)
 }

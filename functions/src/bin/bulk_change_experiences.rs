@@ -1,5 +1,5 @@
-//! Lambda function for the `bulk_change_experiences` operation (see `accounts::operations`).
+//! Lambda function for the `bulk_change_experiences` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::BULK_CHANGE_EXPERIENCES)
+    accounts::lambda::run(&accounts::dispatch::BULK_CHANGE_EXPERIENCES)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `bulk_edit_teams_and_permissions` operation (see `accounts::operations`).
+//! Lambda function for the `bulk_edit_teams_and_permissions` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::BULK_EDIT_TEAMS_AND_PERMISSIONS)
+    accounts::lambda::run(&accounts::dispatch::BULK_EDIT_TEAMS_AND_PERMISSIONS)
 }

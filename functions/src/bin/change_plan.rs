@@ -1,5 +1,5 @@
-//! Lambda function for the `change_plan` operation (see `accounts::operations`).
+//! Lambda function for the `change_plan` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::CHANGE_PLAN)
+    accounts::lambda::run(&accounts::dispatch::CHANGE_PLAN)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `create_organization_with_admin` operation (see `accounts::operations`).
+//! Lambda function for the `create_organization_with_admin` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::CREATE_ORGANIZATION_WITH_ADMIN)
+    accounts::lambda::run(&accounts::dispatch::CREATE_ORGANIZATION_WITH_ADMIN)
 }

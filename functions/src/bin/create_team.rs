@@ -1,5 +1,5 @@
-//! Lambda function for the `create_team` operation (see `accounts::operations`).
+//! Lambda function for the `create_team` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::CREATE_TEAM)
+    accounts::lambda::run(&accounts::dispatch::CREATE_TEAM)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `experience_domains` operation (see `accounts::operations`).
+//! Lambda function for the `experience_domains` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::EXPERIENCE_DOMAINS)
+    accounts::lambda::run(&accounts::dispatch::EXPERIENCE_DOMAINS)
 }

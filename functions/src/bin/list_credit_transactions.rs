@@ -1,5 +1,5 @@
-//! Lambda function for the `list_credit_transactions` operation (see `accounts::operations`).
+//! Lambda function for the `list_credit_transactions` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::LIST_CREDIT_TRANSACTIONS)
+    accounts::lambda::run(&accounts::dispatch::LIST_CREDIT_TRANSACTIONS)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `list_team_members` operation (see `accounts::operations`).
+//! Lambda function for the `list_team_members` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::LIST_TEAM_MEMBERS)
+    accounts::lambda::run(&accounts::dispatch::LIST_TEAM_MEMBERS)
 }

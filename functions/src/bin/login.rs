@@ -1,5 +1,5 @@
-//! Lambda function for the `login` operation (see `accounts::operations`).
+//! Lambda function for the `login` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::LOGIN)
+    accounts::lambda::run(&accounts::dispatch::LOGIN)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `organization_by_invite` operation (see `accounts::operations`).
+//! Lambda function for the `organization_by_invite` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::ORGANIZATION_BY_INVITE)
+    accounts::lambda::run(&accounts::dispatch::ORGANIZATION_BY_INVITE)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `pricing_status` operation (see `accounts::operations`).
+//! Lambda function for the `pricing_status` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::PRICING_STATUS)
+    accounts::lambda::run(&accounts::dispatch::PRICING_STATUS)
 }

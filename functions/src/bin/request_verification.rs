@@ -1,5 +1,5 @@
-//! Lambda function for the `request_verification` operation (see `accounts::operations`).
+//! Lambda function for the `request_verification` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::REQUEST_VERIFICATION)
+    accounts::lambda::run(&accounts::dispatch::REQUEST_VERIFICATION)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `reset_password` operation (see `accounts::operations`).
+//! Lambda function for the `reset_password` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::RESET_PASSWORD)
+    accounts::lambda::run(&accounts::dispatch::RESET_PASSWORD)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `revoke_invite` operation (see `accounts::operations`).
+//! Lambda function for the `revoke_invite` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::REVOKE_INVITE)
+    accounts::lambda::run(&accounts::dispatch::REVOKE_INVITE)
 }

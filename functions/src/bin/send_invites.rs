@@ -1,5 +1,5 @@
-//! Lambda function for the `send_invites` operation (see `accounts::operations`).
+//! Lambda function for the `send_invites` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::SEND_INVITES)
+    accounts::lambda::run(&accounts::dispatch::SEND_INVITES)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `start_reset_password` operation (see `accounts::operations`).
+//! Lambda function for the `start_reset_password` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::START_RESET_PASSWORD)
+    accounts::lambda::run(&accounts::dispatch::START_RESET_PASSWORD)
 }

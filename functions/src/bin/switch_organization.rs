@@ -1,5 +1,5 @@
-//! Lambda function for the `switch_organization` operation (see `accounts::operations`).
+//! Lambda function for the `switch_organization` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::SWITCH_ORGANIZATION)
+    accounts::lambda::run(&accounts::dispatch::SWITCH_ORGANIZATION)
 }

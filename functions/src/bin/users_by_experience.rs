@@ -1,5 +1,5 @@
-//! Lambda function for the `users_by_experience` operation (see `accounts::operations`).
+//! Lambda function for the `users_by_experience` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::USERS_BY_EXPERIENCE)
+    accounts::lambda::run(&accounts::dispatch::USERS_BY_EXPERIENCE)
 }

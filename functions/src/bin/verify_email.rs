@@ -1,5 +1,5 @@
-//! Lambda function for the `verify_email` operation (see `accounts::operations`).
+//! Lambda function for the `verify_email` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::VERIFY_EMAIL)
+    accounts::lambda::run(&accounts::dispatch::VERIFY_EMAIL)
 }

@@ -1,5 +1,5 @@
-//! Lambda function for the `web` operation (see `accounts::operations`).
+//! Lambda function for the `web` operation (see `accounts::operations` and `accounts::dispatch`).
 
 fn main() -> Result<(), accounts::lambda::Error> {
-    accounts::lambda::run(&accounts::operations::WEB)
+    accounts::lambda::run(&accounts::dispatch::WEB)
 }

@@ -113,7 +113,7 @@ async fn handle(
         .with_path_parameters(parameters)
         .with_query_string_parameters(query)
         .with_request_context(context);
-    Ok(to_hyper(accounts::dispatch::dispatch(&app, operation, request).await))
+    Ok(to_hyper(accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await))
 }
 
 fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
