@@ -10,8 +10,9 @@ use crate::app::App;
 use crate::caller::{Caller, Credential};
 use crate::error::ApiError;
 use crate::http::{self, Request};
+use crate::ids::sha256_hex;
 use crate::store::reads::{self, CredentialKey, StoredCredential};
-use crate::tokens::{API_TOKEN_PREFIX, Keys, sha256_hex};
+use crate::tokens::{API_TOKEN_PREFIX, Keys};
 
 fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
     let mut parts = token.split('.');

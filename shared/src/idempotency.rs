@@ -105,7 +105,7 @@ pub async fn once(
     let claimed = IdempotencyRecord {
         organization,
         user_id,
-        key_hash: crate::tokens::sha256_hex(key),
+        key_hash: crate::ids::sha256_hex(key),
         operation: operation.name.to_owned(),
         request_hash,
         state: IdempotencyState::InProgress,
@@ -226,7 +226,7 @@ mod tests {
         let fingerprint = keys.request_fingerprint("register", &without_secrets(a));
         assert_ne!(fingerprint, other.request_fingerprint("register", &without_secrets(a)));
         assert_ne!(fingerprint, keys.request_fingerprint("create_organization_with_admin", &without_secrets(a)));
-        assert_ne!(fingerprint, crate::tokens::sha256_hex(std::str::from_utf8(a).unwrap()));
+        assert_ne!(fingerprint, crate::ids::sha256_hex(std::str::from_utf8(a).unwrap()));
         assert_eq!(without_secrets(b"not json"), b"not json");
     }
 }

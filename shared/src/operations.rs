@@ -269,7 +269,7 @@ operations! {
     USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience",
         ["BatchGetItem", "Query"],
         Admin("experience.query.notAllowed"), "active users of the caller's organization \
-            (domain::experiences::users_with_experience_for)";
+            (domain::experiences::users_with_experience)";
     EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains",
         ["BatchGetItem", "Query"],
         AnyMember, "the caller's organization's experience domains";

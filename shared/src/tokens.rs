@@ -124,8 +124,6 @@ pub fn parse_invite_token(token: &str) -> Option<(String, String)> {
     valid.then(|| (organization, invite_id.to_owned()))
 }
 
-pub use crate::ids::sha256_hex;
-
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SessionClaims {
     pub(crate) sub: String,

@@ -859,12 +859,11 @@ async function teamsPage() {
     ? form("Create a team", [field("Team name", { name: "name", required: true, autocomplete: "off" })], "Create team", async (values, formMessage) => {
       const answer = await api("POST", "/teams", { name: values.name });
       if (!answer.ok) return formMessage.show(messageOf(answer));
-      createForm.reset();
+      create.reset();
       message.show(`The team ${answer.body.name} is created.`, "success");
       load();
     })
     : null;
-  const createForm = create;
   create?.querySelector("h1").replaceWith(h("h2", {}, "Create a team"));
   adminFrame(viewer, "Teams", viewer.isAdmin || isTeamManager(viewer), message,
     h("p", {}, viewer.isAdmin ? "Every team of the organization." : "The teams you manage."), list, create);

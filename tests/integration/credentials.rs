@@ -353,7 +353,7 @@ async fn verification_links_prove_the_current_address_once() {
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
     let fresh = link_token(&new_email, "/verifyEmail/", &account_id).await.expect("the new address got a link");
     // An expired link.
-    let hash = accounts::tokens::sha256_hex(&fresh);
+    let hash = accounts::ids::sha256_hex(&fresh);
     expire(&env, &format!("ACCOUNT#{account_id}"), &format!("VERIFY#{hash}")).await;
     let expired = env.post(&format!("/api/verifyEmail/{fresh}"), json!({}), &Auth::None).await;
     assert_eq!((expired.status, expired.error_code()), (400, "user.email.verification.linkExpired"));

@@ -231,8 +231,7 @@ async fn stored_fingerprints_hold_nothing_to_test_a_password_against() {
         env.scan().await.into_iter().find(|i| tests::text(i, "entity") == "IdempotencyRecord").expect("the record");
     let fingerprint = tests::text(&record, "requestHash");
     let body = form.to_string();
-    for unkeyed in [accounts::tokens::sha256_hex(&body), accounts::tokens::sha256_hex(&format!("register\u{0}{body}"))]
-    {
+    for unkeyed in [accounts::ids::sha256_hex(&body), accounts::ids::sha256_hex(&format!("register\u{0}{body}"))] {
         assert_ne!(fingerprint, unkeyed, "an unkeyed hash of the body would let a table reader test password guesses");
     }
     assert!(!format!("{record:?}").contains(tests::PASSWORD));

@@ -490,7 +490,7 @@ impl TestEnv {
         let now = accounts::ids::now_millis();
         let reset = accounts::model::PasswordReset {
             account_id,
-            token_hash: accounts::tokens::sha256_hex(&token),
+            token_hash: accounts::ids::sha256_hex(&token),
             email: email.to_owned(),
             valid_until: now + 3_600_000,
             created: now,
@@ -506,7 +506,7 @@ impl TestEnv {
         let now = accounts::ids::now_millis();
         let verification = accounts::model::EmailVerification {
             account_id,
-            key_hash: accounts::tokens::sha256_hex(&key),
+            key_hash: accounts::ids::sha256_hex(&key),
             email: email.to_owned(),
             valid_until: now + 3_600_000,
             used_at: None,

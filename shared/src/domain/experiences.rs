@@ -100,14 +100,3 @@ pub async fn users_with_experience(
     let next = if page.more { page.items.last().map(|(id, value)| position(*value, id)) } else { None };
     Ok(Page::new(found, next.as_deref()))
 }
-
-/// The distribution query for a caller: admins only (it lists anyone in the organization).
-pub async fn users_with_experience_for(
-    app: &App,
-    caller: &Caller,
-    domain: &str,
-    min_value: i64,
-    request: &PageRequest,
-) -> Result<Page<(User, i64)>, ApiError> {
-    users_with_experience(&caller.store(app), domain, min_value, request).await
-}

@@ -3,9 +3,9 @@
 use crate::app::App;
 use crate::caller::{Caller, Credential};
 use crate::error::ApiError;
+use crate::ids::sha256_hex;
 use crate::model::{ApiToken, Organization, User};
 use crate::store::accounts;
-use crate::tokens::sha256_hex;
 use crate::{ids, password, validate};
 
 pub struct LoggedIn {

@@ -36,7 +36,7 @@ pub async fn users_by_experience(app: &App, caller: Caller, req: Request) -> Han
         .transpose()?
         .unwrap_or(0);
     let request = http::page_request(&req, DEFAULT_PAGE_SIZE)?;
-    let page = experiences::users_with_experience_for(app, &caller, domain, min_value, &request).await?;
+    let page = experiences::users_with_experience(&caller.store(app), domain, min_value, &request).await?;
     let body: Vec<_> = page.items.iter().map(|(user, _)| json::user(user, &caller.user)).collect();
     Ok(http::paged(&body, page.next_cursor))
 }

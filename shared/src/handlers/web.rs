@@ -50,7 +50,7 @@ fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
     SITE.get_or_init(|| {
         let hashed = |name: &str, extension: &str, body: &'static str, content_type| Asset {
-            path: format!("/assets/{name}.{}.{extension}", &crate::tokens::sha256_hex(body)[..12]),
+            path: format!("/assets/{name}.{}.{extension}", &crate::ids::sha256_hex(body)[..12]),
             content_type,
             body,
         };

@@ -12,10 +12,10 @@ use crate::caller::Caller;
 use crate::config::EmailVerificationConfig;
 use crate::domain::session::{self, LoggedIn};
 use crate::error::ApiError;
+use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
 use crate::model::{Account, EmailVerification, Key, PasswordReset, Session};
 use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
-use crate::tokens::sha256_hex;
 use crate::{ids, password, validate};
 
 mod passwords;

@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
+use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
 use crate::model::{Account, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization, Team, TeamRole, User};
 use crate::paging::{Page, PageRequest};
@@ -22,7 +23,7 @@ use crate::store::joins::{JoinConflict, JoinError, Joiner};
 use crate::store::maintenance;
 use crate::store::org::OrgStore;
 use crate::store::quotas::{self, QuotaExceeded};
-use crate::tokens::{parse_invite_token, sha256_hex};
+use crate::tokens::parse_invite_token;
 use crate::{ids, validate};
 
 mod daily;

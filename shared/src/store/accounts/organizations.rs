@@ -92,6 +92,18 @@ pub async fn create_organization_with_owner(
     }
 }
 
+/// The Default team of a new organization (every member is in it; it cannot be deleted).
+fn default_team(organization: &Organization, now: i64) -> Team {
+    Team {
+        id: organization.organization_team_id.clone(),
+        organization: organization.id.clone(),
+        name: ORGANIZATION_TEAM_NAME.into(),
+        is_organization_team: true,
+        deleting: false,
+        created: now,
+    }
+}
+
 /// A new organization with its Default team and its owner's identity (an admin, in the Default team) for
 /// the account `owner` (id, address, whether verified).
 fn founded(
@@ -103,14 +115,7 @@ fn founded(
 ) -> (Organization, Team, User) {
     let (user_id, team_id) = (ids::new_object_id(), ids::new_object_id());
     let organization = new_organization(organization_id, organization_name, user_id.clone(), team_id.clone(), 1, now);
-    let team = Team {
-        id: team_id.clone(),
-        organization: organization.id.clone(),
-        name: ORGANIZATION_TEAM_NAME.into(),
-        is_organization_team: true,
-        deleting: false,
-        created: now,
-    };
+    let team = default_team(&organization, now);
     let teams = BTreeMap::from([(team_id, TeamRole { name: team.name.clone(), is_team_manager: false })]);
     let user = User {
         is_admin: true,
@@ -312,14 +317,7 @@ pub async fn create_organization_awaiting_owner(
 ) -> Result<Organization, ApiError> {
     let team_id = ids::new_object_id();
     let organization = new_organization(organization_id, organization_name, String::new(), team_id.clone(), 0, now);
-    let team = Team {
-        id: team_id.clone(),
-        organization: organization.id.clone(),
-        name: ORGANIZATION_TEAM_NAME.into(),
-        is_organization_team: true,
-        deleting: false,
-        created: now,
-    };
+    let team = default_team(&organization, now);
     let items = vec![
         db.put_new(&organization),
         db.put_new(&team),
