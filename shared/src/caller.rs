@@ -2,7 +2,7 @@
 //! credential it presented. Domain functions take it as their first argument after the app.
 
 use crate::app::App;
-use crate::model::{Organization, User};
+use crate::model::{AuditContext, Organization, User};
 use crate::store::org::OrgStore;
 
 /// The credential a request presented, after its signature or shape was checked.
@@ -31,6 +31,8 @@ pub struct Caller {
     pub user: User,
     pub organization: Organization,
     pub credential: Credential,
+    /// Where the request came from, for the audit log.
+    pub context: AuditContext,
 }
 
 impl Caller {

@@ -18,6 +18,8 @@ pub struct Config {
     pub invite_lifetime: Duration,
     /// How long ended (expired, used, revoked) invites stay listed before the daily job deletes them.
     pub invite_retention: Duration,
+    /// How long audit entries are kept before the table's TTL removes them.
+    pub audit_retention: Duration,
     /// E-mails of the instance operators (super users), lowercased. Rights only once the address is verified.
     pub super_users: Vec<String>,
     /// E-mail verification (WEBKNOSSOS's `emailVerification.*`).
@@ -229,6 +231,7 @@ impl Default for EmailVerificationConfig {
 
 pub const DEFAULT_INVITE_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
 pub const DEFAULT_INVITE_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -241,6 +244,7 @@ impl std::fmt::Debug for Config {
             .field("self_registration_organization", &self.self_registration_organization)
             .field("invite_lifetime", &self.invite_lifetime)
             .field("invite_retention", &self.invite_retention)
+            .field("audit_retention", &self.audit_retention)
             .field("super_users", &self.super_users)
             .field("email_verification", &self.email_verification)
             .field("password_reset_lifetime", &self.password_reset_lifetime)
@@ -297,6 +301,7 @@ impl Config {
                 .filter(|s| !s.trim().is_empty()),
             invite_lifetime: duration_from_env("INVITE_LIFETIME_DAYS", 24 * 3600, DEFAULT_INVITE_LIFETIME)?,
             invite_retention: duration_from_env("INVITE_RETENTION_DAYS", 24 * 3600, DEFAULT_INVITE_RETENTION)?,
+            audit_retention: duration_from_env("AUDIT_RETENTION_DAYS", 24 * 3600, DEFAULT_AUDIT_RETENTION)?,
             super_users: optional("SUPER_USER_EMAILS", "")
                 .split(',')
                 .map(|e| e.trim().to_lowercase())

@@ -177,6 +177,35 @@ pub fn paged<T: Serialize + ?Sized>(items: &T, next_cursor: Option<String>) -> R
     }
 }
 
+/// The caller's address as API Gateway saw it (the request context's source IP); none without one.
+pub fn client_address(req: &Request) -> Option<String> {
+    match req.request_context_ref()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+            context.http.source_ip.clone().filter(|ip| !ip.is_empty())
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// Longest user agent an audit entry keeps.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Where a request came from, for the audit log: source IP, user agent (cut to 256 characters) and
+/// API Gateway's request id.
+pub fn audit_context(req: &Request) -> crate::model::AuditContext {
+    let request_id = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    crate::model::AuditContext {
+        source_ip: client_address(req),
+        user_agent: header(req, "user-agent").map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        request_id: request_id.filter(|id| !id.is_empty()),
+    }
+}
+
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }

@@ -49,3 +49,10 @@ pub fn sha256_hex(text: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// A time-ordered id for audit entries: the milliseconds `now` in 12 hex digits (sorting as text sorts by
+/// time), then 64 random bits.
+pub fn new_audit_id(now_millis: i64) -> String {
+    let random: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{:012x}{random}", now_millis.max(0))
+}

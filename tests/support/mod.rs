@@ -196,6 +196,7 @@ pub fn test_config(table: &str) -> Config {
         session_lifetime: std::time::Duration::from_secs(3600),
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
+        audit_retention: accounts::config::DEFAULT_AUDIT_RETENTION,
         super_users: vec![SUPER_USER.into()],
         email_verification: Default::default(),
         password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,

@@ -64,7 +64,7 @@ fn query_parameters(query: Option<&str>) -> QueryMap {
     QueryMap::from(map)
 }
 
-/// API Gateway's request context as far as the handlers read it: the source IP. Locally that is the
+/// API Gateway's request context as far as the handlers read it: the source IP and a request id. Locally that is the
 /// first `x-forwarded-for` entry when there is one (tests play several clients that way), else the peer.
 fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lambda_http::request::RequestContext {
     let forwarded = parts
@@ -78,6 +78,7 @@ fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lam
     context.http.method = parts.method.clone();
     context.http.path = Some(parts.uri.path().to_owned());
     context.http.source_ip = Some(forwarded.unwrap_or_else(|| peer.ip().to_string()));
+    context.request_id = Some(accounts::ids::new_object_id());
     lambda_http::request::RequestContext::ApiGatewayV2(context)
 }
 

@@ -1,6 +1,7 @@
 //! The operations behind the routes: rules and orchestration over the store. Handlers parse, call one
 //! function here, and map the result to HTTP; other services can call these functions directly.
 
+pub mod audit;
 pub mod credentials;
 pub mod experiences;
 pub mod invites;

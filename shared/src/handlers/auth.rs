@@ -30,24 +30,12 @@ struct LoginForm {
 /// `POST /api/auth/login`: the session token in the body and as the `id` cookie.
 pub async fn login(app: &App, req: Request) -> HandlerResult {
     let form: LoginForm = parse_json(&req)?;
-    let logged_in = session::login(app, &form.email, &form.password, client_address(&req).as_deref()).await?;
+    let logged_in = session::login(app, &form.email, &form.password, http::client_address(&req).as_deref()).await?;
     let response = ok(&serde_json::json!({
         "token": logged_in.token,
         "user": json::user(&logged_in.user, &logged_in.user),
     }));
     Ok(with_header(response, "set-cookie", http::session_cookie(&logged_in.token, logged_in.lifetime_seconds as u64)))
-}
-
-/// The caller's address as API Gateway saw it (the request context's source IP); none without one.
-fn client_address(req: &Request) -> Option<String> {
-    use lambda_http::RequestExt;
-    match req.request_context_ref()? {
-        lambda_http::request::RequestContext::ApiGatewayV2(context) => {
-            context.http.source_ip.clone().filter(|ip| !ip.is_empty())
-        }
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
 }
 
 /// `GET /api/auth/token`: the caller's personal API token (found or created).
@@ -96,7 +84,7 @@ struct StartResetForm {
 /// `POST /api/auth/startResetPassword`: the same answer whether or not the address has an account.
 pub async fn start_reset_password(app: &App, req: Request) -> HandlerResult {
     let form: StartResetForm = parse_json(&req)?;
-    credentials::start_password_reset(app, &form.email, client_address(&req).as_deref()).await?;
+    credentials::start_password_reset(app, &form.email, http::client_address(&req).as_deref()).await?;
     Ok(success_message(credentials::RESET_REQUESTED))
 }
 
@@ -151,7 +139,7 @@ pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
 
 /// `POST /api/verifyEmail`: mails the caller a new verification link (nothing when already verified).
 pub async fn request_verification(app: &App, caller: Caller, req: Request) -> HandlerResult {
-    let sent = credentials::request_verification(app, &caller, client_address(&req).as_deref()).await?;
+    let sent = credentials::request_verification(app, &caller, http::client_address(&req).as_deref()).await?;
     Ok(success_message(if sent {
         "A verification link was sent to your e-mail address"
     } else {

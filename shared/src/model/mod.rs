@@ -10,11 +10,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod accounts;
+mod audit;
 mod invites;
 mod organizations;
 mod users;
 
 pub use accounts::*;
+pub use audit::*;
 pub use invites::*;
 pub use organizations::*;
 pub use users::*;

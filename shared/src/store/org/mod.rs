@@ -15,11 +15,13 @@ use crate::model::{
 };
 use crate::store::StoreError;
 
+mod audit;
 mod invites;
 mod organization;
 mod teams;
 mod users;
 
+pub use audit::{AUDIT_BY_ACTOR_INDEX, AUDIT_BY_TARGET_INDEX, AuditPage, AuditQuery, MAX_READS_PER_PAGE};
 pub use organization::{Field, OrganizationChange, PartitionItem, PartitionItemKind};
 pub use users::{UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 

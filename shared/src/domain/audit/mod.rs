@@ -1,0 +1,126 @@
+//! The audit log: one entry per state change, written in the same transaction as the change (the domain
+//! functions build entries with an [`Auditor`] and hand them to the store with the change), read by admins
+//! with filters and paging, and published to other systems by the stream consumer (docs/audit.md).
+
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::caller::Caller;
+use crate::model::{AuditActor, AuditContext, AuditEntry, AuditTarget};
+
+mod log;
+mod rules;
+
+pub use log::{AuditFilter, CSV_HEADER, csv_line, read_log};
+pub use rules::user_change_entries;
+
+/// Every action an entry can name, with what it records (docs/audit.md is generated from this list).
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("auth.signUp", "a person created an organization with themselves as its owner"),
+    ("auth.login", "a login started a session"),
+    ("auth.loginFailed", "a login with a wrong password for the identity's account"),
+    ("auth.loginLocked", "failed logins locked the account's address for the client"),
+    ("auth.logout", "a session ended"),
+    ("auth.logoutEverywhere", "every session and token of the account ended"),
+    ("auth.switchOrganization", "a person switched into this organization (a new session)"),
+    ("token.created", "a personal API token was created"),
+    ("token.revoked", "a personal API token was revoked"),
+    ("invite.sent", "an invite was created and mailed"),
+    ("invite.resent", "an invite was mailed again with a new link"),
+    ("invite.revoked", "an invite was revoked"),
+    ("invite.accepted", "an invite was used to join"),
+    ("invite.reminded", "the daily job mailed a reminder of a pending invite"),
+    ("invite.expired", "the daily job deleted an invite that ended"),
+    ("user.registered", "a new account registered an identity here (self-registration or an invite)"),
+    ("user.joined", "an existing account joined with an invite"),
+    ("user.activated", "a user who had not used the organization yet was activated"),
+    ("user.reactivated", "a deactivated user was activated again"),
+    ("user.deactivated", "a user was deactivated"),
+    ("user.changed", "a user's names changed"),
+    ("user.teamsAndPermissionsChanged", "a user's teams, roles or rights changed"),
+    ("user.experiencesChanged", "a user's experiences changed"),
+    ("user.restored", "a user was restored after a bulk change failed part-way (the change is undone)"),
+    ("team.created", "a team was created"),
+    ("team.deleted", "a team was deleted, its members taken out of it"),
+    ("organization.created", "an operator created the organization"),
+    ("organization.changed", "the organization's settings changed"),
+    ("organization.planChanged", "an operator changed the plan"),
+    ("organization.creditsAdded", "an operator added (or took) credits"),
+    ("organization.storageReported", "the dataset side reported the storage used"),
+    ("organization.deletionRequested", "the organization's deletion was accepted; its purge follows"),
+    ("organization.ownershipGranted", "a person became the organization's owner"),
+    ("account.passwordReset", "the account's password was reset with a mailed link"),
+    ("account.passwordChanged", "the account's password was changed"),
+    ("account.emailChanged", "the account's e-mail address changed"),
+    ("account.emailVerified", "the account's e-mail address was verified"),
+];
+
+/// Who acts, from where and when: makes the entries of one request.
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    actor: AuditActor,
+    context: AuditContext,
+    now: i64,
+    expires_at: i64,
+    group: Option<String>,
+}
+
+impl Auditor {
+    pub fn new(app: &App, actor: AuditActor, context: AuditContext) -> Self {
+        let now = crate::ids::now_millis();
+        let expires_at = now / 1000 + app.config.audit_retention.as_secs() as i64;
+        Auditor { actor, context, now, expires_at, group: None }
+    }
+
+    /// The caller acting in its organization.
+    pub fn caller(app: &App, caller: &Caller) -> Self {
+        Auditor::new(app, AuditActor::user(&caller.user), caller.context.clone())
+    }
+
+    /// An instance operator acting on any organization.
+    pub fn operator(app: &App, caller: &Caller) -> Self {
+        Auditor::new(app, AuditActor::operator(&caller.user), caller.context.clone())
+    }
+
+    /// A scheduled or background job.
+    pub fn system(app: &App, job: &str) -> Self {
+        Auditor::new(app, AuditActor::system(job), AuditContext::default())
+    }
+
+    /// The same actor, with `actor` instead (e.g. once a login knows who logged in).
+    pub fn acting_as(&self, actor: AuditActor) -> Self {
+        Auditor { actor, ..self.clone() }
+    }
+
+    /// Entries made from now on are tied together (the users of one bulk change).
+    pub fn grouped(mut self) -> Self {
+        self.group = Some(crate::ids::new_object_id());
+        self
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// An entry of `organization`'s log. `change` is `{}` or an object of facts (never a secret).
+    pub fn entry(&self, organization: &str, action: &str, targets: Vec<AuditTarget>, change: Value) -> AuditEntry {
+        debug_assert!(CATALOGUE.iter().any(|(name, _)| *name == action), "{action} is not in the catalogue");
+        AuditEntry {
+            organization: organization.to_owned(),
+            id: crate::ids::new_audit_id(self.now),
+            action: action.to_owned(),
+            occurred_at: self.now,
+            actor: self.actor.clone(),
+            targets,
+            context: self.context.clone(),
+            change: if change == json!({}) { String::new() } else { change.to_string() },
+            group: self.group.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// `{"old": old, "new": new}`: one changed field.
+pub fn old_new(old: impl Into<Value>, new: impl Into<Value>) -> Value {
+    json!({ "old": old.into(), "new": new.into() })
+}
