@@ -25,7 +25,7 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     name: "invite_maintenance",
     trigger: Trigger::Schedule { parameter: "InviteMaintenanceSchedule", default: "rate(1 day)" },
     timeout_seconds: 300,
-    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
 };
 
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
@@ -41,7 +41,7 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     name: "report_storage_usage",
     trigger: Trigger::Invoke,
     timeout_seconds: 10,
-    actions: &["UpdateItem"],
+    actions: &["UpdateItem", "PutItem"],
 };
 
 pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];

@@ -107,6 +107,7 @@ handlers! {
     caller CREATE_TEAM => handlers::teams::create_team,
     caller DELETE_TEAM => handlers::teams::delete_team,
     caller LIST_TEAM_MEMBERS => handlers::teams::list_team_members,
+    caller AUDIT_LOG => handlers::audit::audit_log,
     public WEB => handlers::web::serve,
 }
 

@@ -26,6 +26,8 @@ pub enum Access {
     TeamManagerOrAdmin(&'static str),
     /// Admins of the organization.
     Admin(&'static str),
+    /// Admins of the organization, and its owner (who may have given up admin rights).
+    AdminOrOwner(&'static str),
     /// The organization's owner, or an admin the owner granted the deletion right.
     OwnerOrDeletionGrantee(&'static str),
     /// Instance operators: identities whose e-mail is in `SUPER_USER_EMAILS`, acting on any organization.
@@ -45,6 +47,7 @@ impl Access {
             Access::AnyMember => "AnyMember",
             Access::TeamManagerOrAdmin(_) => "TeamManagerOrAdmin",
             Access::Admin(_) => "Admin",
+            Access::AdminOrOwner(_) => "AdminOrOwner",
             Access::OwnerOrDeletionGrantee(_) => "OwnerOrDeletionGrantee",
             Access::SuperUser(_) => "SuperUser",
         }
@@ -57,6 +60,7 @@ impl Access {
             Access::AnyMember => "any active identity",
             Access::TeamManagerOrAdmin(_) => "admins and team managers",
             Access::Admin(_) => "admins",
+            Access::AdminOrOwner(_) => "admins and the owner",
             Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
             Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
         }
@@ -68,6 +72,7 @@ impl Access {
             Access::Public | Access::AnyMember => None,
             Access::TeamManagerOrAdmin(code)
             | Access::Admin(code)
+            | Access::AdminOrOwner(code)
             | Access::OwnerOrDeletionGrantee(code)
             | Access::SuperUser(code) => Some(code),
         }
@@ -144,13 +149,13 @@ operations! {
         ["BatchGetItem", "GetItem", "PutItem"],
         AnyMember, "the caller's own personal API token";
     REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token",
-        ["BatchGetItem", "DeleteItem"],
+        ["BatchGetItem", "DeleteItem", "PutItem"],
         AnyMember, "the caller's own personal API token";
     LOGOUT = "logout", "POST", "/auth/logout",
-        ["BatchGetItem", "DeleteItem"],
+        ["BatchGetItem", "DeleteItem", "PutItem"],
         AnyMember, "the session presented";
     LOGOUT_EVERYWHERE = "logout_everywhere", "POST", "/auth/logoutEverywhere",
-        ["BatchGetItem", "GetItem", "UpdateItem"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem"],
         AnyMember, "every session and token of the caller's account";
     REGISTER = "register", "POST", "/auth/register",
         ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem",
@@ -167,14 +172,14 @@ operations! {
         Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
             client (domain::credentials::start_password_reset)";
     RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
-        ["BatchGetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
         ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ses:SendEmail"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
-        ["BatchGetItem", "UpdateItem"],
+        ["BatchGetItem", "UpdateItem", "PutItem"],
         Public, "the account named by a valid, unused key sent to its current address; else 400 \
             (domain::credentials::verify_email)";
     REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
@@ -194,7 +199,7 @@ operations! {
         ["BatchGetItem", "GetItem"],
         AnyMember, "the caller's own organization; any other id -> 404 (domain::organizations::overview)";
     UPDATE_ORGANIZATION = "update_organization", "PATCH", "/organizations/{id}",
-        ["BatchGetItem", "GetItem", "UpdateItem"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem"],
         Admin("organization.notAllowed"), "the caller's own organization; any other id -> 404 \
             (domain::organizations::update)";
     LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations",
@@ -215,7 +220,7 @@ operations! {
         SuperUser("superUser.required"), "a new organization for any owner e-mail \
             (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
-        ["BatchGetItem", "GetItem", "UpdateItem"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
@@ -289,6 +294,10 @@ operations! {
         TeamManagerOrAdmin("team.members.notAllowed"),
             "a team of the caller's organization (else 404): any for admins, one it manages for team managers (else \
             403) (domain::teams::members)";
+    AUDIT_LOG = "audit_log", "GET", "/auditLog",
+        ["BatchGetItem", "Query"],
+        AdminOrOwner("auditLog.notAllowed"), "the audit log of the caller's organization, newest first, filtered by \
+            action, actor, target and time; `format=csv` for a CSV export (domain::audit::read_log)";
     WEB = "web", "ANY", "$default",
         [],
         Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";

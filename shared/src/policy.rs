@@ -21,6 +21,7 @@ impl Access {
             Access::Public | Access::AnyMember => true,
             Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
             Access::Admin(_) => user.is_admin,
+            Access::AdminOrOwner(_) => user.is_admin || user.is_organization_owner,
             Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
             Access::SuperUser(_) => is_super_user(config, user),
         }
@@ -77,11 +78,13 @@ mod tests {
         let owner = User { is_organization_owner: true, is_admin: true, ..user("owner", &[]) };
         let claimed = User { email: "op@example.org".into(), is_email_verified: true, ..user("op", &[]) };
         let unclaimed = User { is_email_verified: false, ..claimed.clone() };
-        let cases: [(Access, &[&User], &[&User]); 6] = [
+        let former_admin_owner = User { is_admin: false, ..owner.clone() };
+        let cases: [(Access, &[&User], &[&User]); 7] = [
             (Access::Public, &[&member, &admin], &[]),
             (Access::AnyMember, &[&member, &manager, &admin], &[]),
             (Access::TeamManagerOrAdmin("x"), &[&manager, &admin, &owner], &[&member, &claimed]),
-            (Access::Admin("x"), &[&admin, &owner], &[&member, &manager]),
+            (Access::Admin("x"), &[&admin, &owner], &[&member, &manager, &former_admin_owner]),
+            (Access::AdminOrOwner("x"), &[&admin, &owner, &former_admin_owner], &[&member, &manager, &claimed]),
             (Access::OwnerOrDeletionGrantee("x"), &[&owner, &grantee], &[&admin, &manager]),
             (Access::SuperUser("x"), &[&claimed], &[&unclaimed, &owner, &admin]),
         ];

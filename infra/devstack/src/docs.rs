@@ -15,6 +15,7 @@ const CLASSES: &[Access] = &[
     Access::AnyMember,
     Access::TeamManagerOrAdmin(""),
     Access::Admin(""),
+    Access::AdminOrOwner(""),
     Access::OwnerOrDeletionGrantee(""),
     Access::SuperUser(""),
 ];

@@ -193,6 +193,7 @@ pub const SAMPLES: &[Sample] = &[
         ),
         Member,
     ),
+    http("audit_log", "/auditLog", "action=team.&limit=20", None, Owner),
     http("revoke_token", "/auth/token", "", None, Owner),
     http("logout", "/auth/logout", "", None, OwnerSpareSession),
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },

@@ -2,11 +2,13 @@
 
 use crate::app::App;
 use crate::caller::{Caller, Credential};
+use crate::domain::audit::Auditor;
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
-use crate::model::{ApiToken, Organization, User};
+use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, Organization, User};
 use crate::store::accounts;
 use crate::{ids, password, validate};
+use serde_json::json;
 
 pub struct LoggedIn {
     pub token: String,
@@ -39,7 +41,13 @@ pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
 ///
 /// Checks the password and starts a session for the identity last used if it is active, else for the
 /// first active one (oldest first). `client` is the caller's source IP, when known.
-pub async fn login(app: &App, email: &str, password_attempt: &str, client: Option<&str>) -> Result<LoggedIn, ApiError> {
+pub async fn login(
+    app: &App,
+    email: &str,
+    password_attempt: &str,
+    context: AuditContext,
+) -> Result<LoggedIn, ApiError> {
+    let client = context.source_ip.as_deref();
     let email = validate::email(email)?;
     let limits = &app.config.login;
     let pair = match client {
@@ -61,7 +69,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     };
     // The hash is computed even for unknown e-mails, so timing does not tell which e-mails exist.
     let password_ok = password::verify(password_attempt, account.as_ref().map(|a| a.password_hash.as_str())).await;
-    let Some(account) = account.filter(|_| password_ok) else {
+    let Some(account) = account.clone().filter(|_| password_ok) else {
         let db = &app.db;
         let (email_locked, client_locked) = futures_util::future::join(
             accounts::record_login_failure(
@@ -93,8 +101,25 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
             },
         )
         .await;
+        let (email_locked, client_locked) = (email_locked?, client_locked?);
+        // A failure for an existing account is logged in each of its organizations; unknown addresses
+        // belong to no organization.
+        if let Some(account) = &account {
+            let action = if email_locked.is_some() { "auth.loginLocked" } else { "auth.loginFailed" };
+            let auditor = Auditor::new(app, AuditActor::anonymous(), context.clone());
+            let facts = json!({ "email": email, "clientLocked": client_locked.is_some() });
+            let entries = account
+                .identities
+                .iter()
+                .map(|(organization, user_id)| {
+                    let target = AuditTarget { kind: "user".into(), id: user_id.clone(), name: email.clone() };
+                    auditor.entry(organization, action, vec![target], facts.clone())
+                })
+                .collect();
+            accounts::log_in_organizations(db, entries).await?;
+        }
         // The failure that reaches a limit already answers with the lock.
-        return Err(match (email_locked?, client_locked?) {
+        return Err(match (email_locked, client_locked) {
             (Some(until), _) => locked(until, now, true),
             (None, Some(until)) => locked(until, now, false),
             (None, None) => invalid_credentials(),
@@ -121,6 +146,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
     }
     let (user, organization) = identities.swap_remove(chosen);
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
+    let auditor = Auditor::new(app, AuditActor::user(&user), context);
     let session = accounts::start_session(
         &app.db,
         &account,
@@ -128,6 +154,7 @@ pub async fn login(app: &App, email: &str, password_attempt: &str, client: Optio
         accounts::SessionBasis::PasswordChecked(&account),
         lifetime_seconds,
         ids::now_millis(),
+        |session| auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], json!({})),
     )
     .await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
@@ -155,28 +182,59 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, ApiError> {
             session_epoch: user.session_epoch,
             created: ids::now_millis(),
         };
-        if store.replace_api_token(&record, existing.as_ref()).await? {
+        let entry = Auditor::caller(app, caller).entry(
+            &user.organization,
+            "token.created",
+            vec![token_target(user)],
+            json!({}),
+        );
+        if store.replace_api_token(&record, existing.as_ref(), &entry).await? {
             return Ok(token);
         }
     }
     Err(ApiError::unavailable())
 }
 
+/// The caller's token as an audit target (the token itself is never named).
+fn token_target(user: &User) -> AuditTarget {
+    AuditTarget { kind: "token".into(), id: user.id.clone(), name: format!("{} {}", user.first_name, user.last_name) }
+}
+
+/// A session as an audit target: the first characters of its id (enough to tell sessions apart, too few to
+/// use one).
+pub(crate) fn session_target(session_id: &str, user: &User) -> AuditTarget {
+    AuditTarget {
+        kind: "session".into(),
+        id: session_id.chars().take(8).collect(),
+        name: format!("{} {} <{}>", user.first_name, user.last_name, user.email),
+    }
+}
+
 pub async fn revoke_api_token(app: &App, caller: &Caller) -> Result<(), ApiError> {
-    caller.store(app).delete_api_token(&caller.user.id).await
+    let user = &caller.user;
+    let entry =
+        Auditor::caller(app, caller).entry(&user.organization, "token.revoked", vec![token_target(user)], json!({}));
+    caller.store(app).delete_api_token(&user.id, &entry).await.map(|_| ())
 }
 
 /// Ends the session the request came with (a request with an API token ends nothing).
 pub async fn logout(app: &App, caller: &Caller) -> Result<(), ApiError> {
     match &caller.credential {
-        Credential::Session { session_id, .. } => caller.store(app).delete_session(session_id).await,
+        Credential::Session { session_id, .. } => {
+            let user = &caller.user;
+            let target = session_target(session_id, user);
+            let entry = Auditor::caller(app, caller).entry(&user.organization, "auth.logout", vec![target], json!({}));
+            caller.store(app).delete_session(session_id, &entry).await
+        }
         Credential::ApiToken { .. } => Ok(()),
     }
 }
 
 /// Ends every session and API token of the caller's account, in all its organizations.
 pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), ApiError> {
-    accounts::end_all_sessions(&app.db, &caller.user.account_id).await
+    let auditor = Auditor::caller(app, caller);
+    let audit = auditor.account_entries(vec![("auth.logoutEverywhere", json!({}))], &caller.user.email);
+    accounts::end_all_sessions(&app.db, &caller.user.account_id, &audit).await
 }
 
 /// The caller, with its activity recorded.

@@ -6,12 +6,14 @@ use crate::app::App;
 use crate::error::ApiError;
 use std::collections::BTreeMap;
 
+use crate::domain::audit::Auditor;
 use crate::domain::credentials;
 use crate::mail::{self, Mail};
-use crate::model::{Account, Key, Organization, TeamRole, User};
+use crate::model::{Account, AuditActor, AuditContext, AuditEntry, AuditTarget, Key, Organization, TeamRole, User};
 use crate::store::accounts::{self, NewAccountError, NewOrganizationWithOwner};
 use crate::store::org::OrgStore;
 use crate::{ids, password, validate};
+use serde_json::json;
 
 #[derive(Debug, Deserialize)]
 pub struct PasswordPair {
@@ -36,7 +38,11 @@ pub struct SignUpForm {
     pub invite_token: Option<String>,
 }
 
-pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Result<(Organization, User), ApiError> {
+pub async fn create_organization_with_admin(
+    app: &App,
+    form: SignUpForm,
+    context: AuditContext,
+) -> Result<(Organization, User), ApiError> {
     let email = validate::email(&form.email)?;
     if !app.config.organization_creation.admits(&email) {
         return Err(ApiError::forbidden(
@@ -70,7 +76,18 @@ pub async fn create_organization_with_admin(app: &App, form: SignUpForm) -> Resu
         first_name,
         last_name,
     };
-    let (organization, owner) = match accounts::create_organization_with_owner(&app.db, new, ids::now_millis()).await {
+    let auditor = Auditor::new(app, AuditActor::anonymous(), context);
+    let audit = |organization: &Organization, owner: Option<&User>| {
+        let owner = owner.expect("a sign-up has its owner");
+        let targets = vec![AuditTarget::organization(organization), AuditTarget::user(owner)];
+        let facts = json!({ "name": organization.name, "email": owner.email });
+        vec![AuditEntry {
+            actor: AuditActor::user(owner),
+            ..auditor.entry(&organization.id, "auth.signUp", targets, facts)
+        }]
+    };
+    let signed_up = accounts::create_organization_with_owner(&app.db, new, ids::now_millis(), &audit).await;
+    let (organization, owner) = match signed_up {
         Err(err) if err.code == "user.email.alreadyInUse" => return Err(credentials::address_taken(app, &email).await),
         other => other?,
     };
@@ -90,7 +107,7 @@ fn registration_disabled() -> ApiError {
 /// `POST /auth/register` without an invite: into the organization this instance lets people register
 /// into, in its organization team; active only if the organization has `enableAutoVerify`. Mails the new
 /// user, and the organization's `newUserMailingList` (or, when empty, its owner).
-pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization), ApiError> {
+pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Result<(User, Organization), ApiError> {
     if let Some(token) = form.invite_token.as_deref().filter(|t| !t.trim().is_empty()) {
         let email = validate::email(&form.email)?;
         let first_name = validate::person_name("firstName", &form.first_name)?;
@@ -99,8 +116,8 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         // Check the invite before the (deliberately slow) password hash.
         crate::domain::invites::usable_invite(app, token).await?;
         let password_hash = password::hash(password).await?;
-        return crate::domain::invites::register_with_invite(app, token, email, password_hash, first_name, last_name)
-            .await;
+        let new = (email, password_hash, first_name, last_name);
+        return crate::domain::invites::register_with_invite(app, token, new, context).await;
     }
     let organization_id = app.config.self_registration_organization.as_deref().ok_or_else(registration_disabled)?;
     if form.organization.as_deref().is_some_and(|o| !o.trim().is_empty() && o.trim() != organization_id) {
@@ -147,13 +164,19 @@ pub async fn register(app: &App, form: SignUpForm) -> Result<(User, Organization
         )
     };
     let store = OrgStore::new(&app.db, &organization.id);
-    match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
+    let auditor = Auditor::new(app, AuditActor::anonymous(), context);
+    let registered = |user: &User| {
+        let facts = json!({ "email": user.email, "isDeactivated": user.is_deactivated });
+        let entry = auditor.entry(&organization.id, "user.registered", vec![AuditTarget::user(user)], facts);
+        vec![AuditEntry { actor: AuditActor::user(user), ..entry }]
+    };
+    match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user)).await {
         Ok(()) => {}
         Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
         // Auto-verification would exceed the plan's users: register deactivated, for an admin to decide.
         Err(NewAccountError::IncludedUsersExceeded) => {
             user.is_deactivated = true;
-            match accounts::create_account_with_identity(&app.db, &store, &account, &user).await {
+            match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user)).await {
                 Ok(()) => {}
                 Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
                 Err(NewAccountError::IncludedUsersExceeded) => return Err(ApiError::internal()),

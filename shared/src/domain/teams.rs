@@ -2,12 +2,14 @@
 
 use crate::app::App;
 use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
 use crate::error::ApiError;
 use crate::ids;
-use crate::model::{InviteState, Membership, Team, User};
+use crate::model::{AuditTarget, InviteState, Membership, Team, User};
 use crate::paging::{Page, PageRequest};
 use crate::store::org::{UserWrite, UserWriteError, UserWriteExtras};
 use crate::validate;
+use serde_json::json;
 
 /// How many members one transaction of a team deletion updates (2 items each).
 const DELETION_BATCH: usize = 40;
@@ -53,8 +55,14 @@ pub async fn create(app: &App, caller: &Caller, name: &str) -> Result<Team, ApiE
         deleting: false,
         created: ids::now_millis(),
     };
-    caller.store(app).create_team(&team).await?;
+    let entry =
+        Auditor::caller(app, caller).entry(&team.organization, "team.created", vec![team_target(&team)], json!({}));
+    caller.store(app).create_team(&team, &entry).await?;
     Ok(team)
+}
+
+fn team_target(team: &Team) -> AuditTarget {
+    AuditTarget::team(&team.id, &team.name)
 }
 
 /// Any team but the organization's Default team (which every member is in) may be deleted.
@@ -72,7 +80,11 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Api
     let store = caller.store(app);
     let team = store.team(team_id).await?.ok_or_else(team_not_found)?;
     may_delete(&team)?;
-    if !store.mark_team_deleting(&team.id).await? {
+    // The members leaving the team are logged as user changes tied to the deletion.
+    let auditor = Auditor::caller(app, caller).grouped();
+    let deleted = auditor.entry(&team.organization, "team.deleted", vec![team_target(&team)], json!({}));
+    // A deletion cut short is finished by deleting again: the team is marked already.
+    if !team.deleting && !store.mark_team_deleting(&team.id, &deleted).await? {
         return Err(team_not_found());
     }
     loop {
@@ -90,7 +102,16 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Api
                 UserWrite { before: Some(user), after }
             })
             .collect();
-        match store.write_users(&writes, &UserWriteExtras::default()).await {
+        let audit = writes
+            .iter()
+            .flat_map(|w| {
+                let before = w.before.as_ref().expect("members are existing users");
+                audit::user_change_entries(before, &w.after, false).into_iter().map(|(action, facts)| {
+                    auditor.entry(&team.organization, action, vec![AuditTarget::user(&w.after)], facts)
+                })
+            })
+            .collect();
+        match store.write_users(&writes, &UserWriteExtras { audit, ..UserWriteExtras::default() }).await {
             // A member changed meanwhile: the next round reads it again.
             Ok(()) | Err(UserWriteError::Conflict(_)) => {}
             Err(UserWriteError::Api(err)) => return Err(err),
@@ -124,7 +145,7 @@ async fn remove_from_pending_invites(store: &crate::store::org::OrgStore<'_>, te
                 };
                 let mut changed = before.clone();
                 changed.teams.remove(team_id);
-                if store.replace_pending_invite(&before, &changed).await? {
+                if store.replace_pending_invite(&before, &changed, None).await? {
                     break;
                 }
                 current = store.invite(&before.id).await?;

@@ -12,7 +12,8 @@ use crate::operations;
 pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
     idempotency::once(app, &req, &operations::CREATE_ORGANIZATION_WITH_ADMIN, Scope::Anonymous, async {
-        let (organization, owner) = signup::create_organization_with_admin(app, form).await?;
+        let (organization, owner) =
+            signup::create_organization_with_admin(app, form, http::audit_context(&req)).await?;
         Ok(ok(&serde_json::json!({
             "organization": json::organization(&organization, Some(&owner), &owner),
             "user": json::user(&owner, &owner),
@@ -30,7 +31,7 @@ struct LoginForm {
 /// `POST /api/auth/login`: the session token in the body and as the `id` cookie.
 pub async fn login(app: &App, req: Request) -> HandlerResult {
     let form: LoginForm = parse_json(&req)?;
-    let logged_in = session::login(app, &form.email, &form.password, http::client_address(&req).as_deref()).await?;
+    let logged_in = session::login(app, &form.email, &form.password, http::audit_context(&req)).await?;
     let response = ok(&serde_json::json!({
         "token": logged_in.token,
         "user": json::user(&logged_in.user, &logged_in.user),
@@ -70,7 +71,7 @@ pub async fn logout_everywhere(app: &App, caller: Caller, _req: Request) -> Hand
 pub async fn register(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
     idempotency::once(app, &req, &operations::REGISTER, Scope::Anonymous, async {
-        let (user, _organization) = signup::register(app, form).await?;
+        let (user, _organization) = signup::register(app, form, http::audit_context(&req)).await?;
         Ok(ok(&json::user(&user, &user)))
     })
     .await
@@ -97,7 +98,14 @@ struct ResetForm {
 /// `POST /api/auth/resetPassword`
 pub async fn reset_password(app: &App, req: Request) -> HandlerResult {
     let form: ResetForm = parse_json(&req)?;
-    credentials::reset_password(app, &form.token, &form.password.password1, &form.password.password2).await?;
+    credentials::reset_password(
+        app,
+        &form.token,
+        &form.password.password1,
+        &form.password.password2,
+        http::audit_context(&req),
+    )
+    .await?;
     Ok(success_message(
         "Your password was changed; every session and personal API token of your account has ended. Log in with the new password",
     ))
@@ -133,7 +141,7 @@ pub async fn change_password(app: &App, caller: Caller, req: Request) -> Handler
 /// `POST /api/verifyEmail/{key}`: 200 with an empty body, as WEBKNOSSOS answers.
 pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
     let key = http::path_param(&req, "key")?;
-    credentials::verify_email(app, &key).await?;
+    credentials::verify_email(app, &key, http::audit_context(&req)).await?;
     Ok(ok(&serde_json::json!({})))
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::model::{CreditTransaction, Invite, Organization, Team, User};
 use crate::policy;
@@ -248,4 +249,23 @@ pub struct CompactOrganizationJson<'a> {
 
 pub fn compact_organization(organization: &Organization) -> CompactOrganizationJson<'_> {
     CompactOrganizationJson { id: &organization.id, name: &organization.name }
+}
+
+/// An audit entry as `GET /api/auditLog` shows it (the change as a JSON object).
+pub fn audit_entry(entry: &crate::model::AuditEntry) -> Value {
+    let change: Value = if entry.change.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&entry.change).unwrap_or_else(|_| json!({}))
+    };
+    json!({
+        "id": entry.id,
+        "action": entry.action,
+        "occurredAt": entry.occurred_at,
+        "actor": entry.actor,
+        "targets": entry.targets,
+        "context": entry.context,
+        "change": change,
+        "group": entry.group,
+    })
 }

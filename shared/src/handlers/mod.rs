@@ -1,6 +1,7 @@
 //! HTTP handlers: parse -> authorize -> one domain call -> map to HTTP. Each is an operation in
 //! [`crate::operations`] (bound in [`crate::dispatch`]) and the body of one Lambda binary.
 
+pub mod audit;
 pub mod auth;
 pub mod buildinfo;
 pub mod experiences;

@@ -38,6 +38,12 @@ impl AuditActor {
         AuditActor { kind: "operator".into(), ..AuditActor::user(user) }
     }
 
+    /// The holder of an account's mailed link (a password reset, an e-mail verification), before it is known
+    /// as which identity: [`crate::domain::audit::Auditor::account_entries`] names the identity.
+    pub fn account(email: &str) -> Self {
+        AuditActor { kind: "user".into(), id: None, name: None, email: Some(email.to_owned()) }
+    }
+
     pub fn system(job: &str) -> Self {
         AuditActor { kind: "system".into(), id: None, name: Some(job.to_owned()), email: None }
     }

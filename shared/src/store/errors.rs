@@ -11,8 +11,6 @@ pub enum StoreError {
     TooManyChanges,
     /// The organization is being deleted: nobody joins it.
     OrganizationDeleting,
-    /// The organization does not exist, or is being deleted.
-    OrganizationGone,
     /// The address belongs to an account already.
     EmailInUse(String),
     /// The organization id is taken, now or by an organization that was deleted (not said which).
@@ -36,9 +34,6 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::OrganizationDeleting => {
                 ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
-            }
-            StoreError::OrganizationGone => {
-                ApiError::not_found("organization.notFound", "There is no such organization, or it is being deleted")
             }
             StoreError::EmailInUse(email) => ApiError::conflict(
                 "user.email.alreadyInUse",

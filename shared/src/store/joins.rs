@@ -3,7 +3,7 @@
 use super::TransactError;
 use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
 use crate::error::ApiError;
-use crate::model::{Account, EmailGuard, Invite, Key, User};
+use crate::model::{Account, AuditEntry, EmailGuard, Invite, Key, User};
 
 /// Who joins.
 pub enum Joiner<'a> {
@@ -40,8 +40,8 @@ impl From<ApiError> for JoinError {
 }
 
 impl OrgStore<'_> {
-    /// Writes `user` (with its memberships and the member counters) and `accepted`, the invite as accepted,
-    /// in one transaction after the joiner's items; `read` is the invite as read (its acceptance is
+    /// Writes `user` (with its memberships and the member counters), `accepted`, the invite as accepted, and
+    /// the audit entries, in one transaction after the joiner's items; `read` is the invite as read (its acceptance is
     /// conditioned on it).
     pub async fn join(
         &self,
@@ -50,6 +50,7 @@ impl OrgStore<'_> {
         accepted: &Invite,
         user: &User,
         now: i64,
+        audit: Vec<AuditEntry>,
     ) -> Result<(), JoinError> {
         let db = self.db();
         let mut items = match joiner {
@@ -77,6 +78,7 @@ impl OrgStore<'_> {
             member_delta: 1,
             active_user_delta: i64::from(user.is_active()),
             claim_ownership: read.makes_owner,
+            audit,
             ..UserWriteExtras::default()
         };
         let (user_items, meanings) = self.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);

@@ -3,7 +3,7 @@
 use super::org::QueryPage;
 use super::{Db, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
-use crate::model::{INVITE_SCHEDULE_PARTITION, Invite, Key};
+use crate::model::{AuditEntry, INVITE_SCHEDULE_PARTITION, Invite, Key};
 
 pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
 pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
@@ -52,20 +52,22 @@ pub async fn due_for_cleanup(
     due(db, INVITES_TO_CLEAN_INDEX, "cleanupPartition", "cleanupAt", now, start).await
 }
 
-/// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read.
-pub async fn mark_reminded(db: &Db, invite: &Invite) -> Result<bool, ApiError> {
-    db.update_if(
+/// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read, with
+/// the reminder's audit entry (none when it only leaves the index, having ended).
+pub async fn mark_reminded(db: &Db, invite: &Invite, entry: Option<&AuditEntry>) -> Result<bool, ApiError> {
+    let mark = db.update(
         &Key::invite(&invite.organization, &invite.id),
         "SET reminded = :t REMOVE remindPartition, remindAt",
-        "nonce = :nonce",
+        Some("nonce = :nonce"),
+        &[],
         vec![(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":nonce", s(&invite.nonce))],
-    )
-    .await
+    );
+    db.transact_if(std::iter::once(mark).chain(entry.map(|e| db.put_new(e))).collect()).await
 }
 
 /// Deletes an invite that is due for cleanup, if still due (a resend may have renewed it), with its
-/// e-mail guard if that still points to it.
-pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<bool, ApiError> {
+/// e-mail guard if that still points to it, and writes the deletion's audit entry.
+pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64, entry: &AuditEntry) -> Result<bool, ApiError> {
     let items = vec![
         db.delete_with_values(
             &Key::invite(&invite.organization, &invite.id),
@@ -77,17 +79,21 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64) -> Result<boo
             Some("attribute_not_exists(PK) OR inviteId = :id"),
             vec![(":id", s(&invite.id))],
         ),
+        db.put_new(entry),
     ];
     match db.transact(items).await {
         Ok(()) => Ok(true),
         // The address was invited again after this invite expired: its guard is the new invite's, so
         // this one goes alone.
         Err(super::TransactError::ConditionFailed { failed }) if failed.first() == Some(&false) => {
-            let alone = vec![db.delete_with_values(
-                &Key::invite(&invite.organization, &invite.id),
-                Some("cleanupAt <= :now"),
-                vec![(":now", n(now))],
-            )];
+            let alone = vec![
+                db.delete_with_values(
+                    &Key::invite(&invite.organization, &invite.id),
+                    Some("cleanupAt <= :now"),
+                    vec![(":now", n(now))],
+                ),
+                db.put_new(entry),
+            ];
             match db.transact(alone).await {
                 Ok(()) => Ok(true),
                 Err(super::TransactError::ConditionFailed { .. }) => Ok(false),

@@ -373,6 +373,16 @@ impl Db {
         Ok(())
     }
 
+    /// TransactWriteItems whose only possible failed condition is the change's own (the other items are new
+    /// audit entries): `false` when it did not hold (nothing written).
+    pub async fn transact_if(&self, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed { .. }) => Ok(false),
+            Err(TransactError::Api(err)) => Err(err),
+        }
+    }
+
     /// TransactWriteItems. A failed condition comes back as [`TransactError::ConditionFailed`] telling which
     /// items' conditions failed, so callers can say precisely what conflicted.
     ///

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::org::{OrgStore, UserWrite, UserWriteError, UserWriteExtras};
+use crate::model::AuditEntry;
 
 /// How far a transaction of a multi-transaction change that may still be undone moves a user's version
 /// (instead of 1): its undo restores the user exactly, version included, and since normal writes count
@@ -31,13 +32,24 @@ impl OrgStore<'_> {
             store.write_users(writes, extras).await?;
             return Ok(versions_after(writes, 1));
         }
+        // Each user's audit entries go in the transaction that writes the user; any others with the last.
+        let entries_of = |user_id: &str| -> Vec<AuditEntry> {
+            extras.audit.iter().filter(|e| e.targets.first().is_some_and(|t| t.id == user_id)).cloned().collect()
+        };
+        let others: Vec<AuditEntry> = extras
+            .audit
+            .iter()
+            .filter(|e| !writes.iter().any(|w| e.targets.first().is_some_and(|t| t.id == w.after.id)))
+            .cloned()
+            .collect();
         let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
         let mut size = 0;
         // Room for the admin check in every transaction. (Team checks are counted per user here, though a
         // transaction needs one per team: an overestimate.)
         let reserved = 1;
         for write in writes {
-            let (items, _) = store.user_write_items(std::slice::from_ref(write), &UserWriteExtras::default());
+            let own = UserWriteExtras { audit: entries_of(&write.after.id), ..UserWriteExtras::default() };
+            let (items, _) = store.user_write_items(std::slice::from_ref(write), &own);
             if size + items.len() > super::TRANSACTION_LIMIT - reserved && !chunks.last().unwrap().is_empty() {
                 chunks.push(Vec::new());
                 size = 0;
@@ -46,7 +58,7 @@ impl OrgStore<'_> {
             chunks.last_mut().unwrap().push(write);
         }
         // The new experience domains go with the last transaction; if they do not fit, in one of their own.
-        if size + extras.experience_domains.len() > super::TRANSACTION_LIMIT - reserved {
+        if size + extras.experience_domains.len() + others.len() > super::TRANSACTION_LIMIT - reserved {
             chunks.push(Vec::new());
         }
         let mut done: Vec<UserWrite> = Vec::new();
@@ -62,14 +74,19 @@ impl OrgStore<'_> {
                     UserWrite { before: w.before.clone(), after }
                 })
                 .collect();
+            let mut audit: Vec<AuditEntry> = owned.iter().flat_map(|w| entries_of(&w.after.id)).collect();
+            if last {
+                audit.extend(others.iter().cloned());
+            }
             let chunk_extras = UserWriteExtras {
                 active_admin_check: extras.active_admin_check.clone(),
                 experience_domains: if last { extras.experience_domains.clone() } else { Default::default() },
                 exact_versions: true,
+                audit,
                 ..UserWriteExtras::default()
             };
             if let Err(err) = store.write_users(&owned, &chunk_extras).await {
-                store.undo(&done).await;
+                store.undo(&done, &extras.audit).await;
                 return Err(err);
             }
             versions.extend(owned.iter().map(|w| (w.after.id.clone(), w.after.version)));
@@ -80,11 +97,26 @@ impl OrgStore<'_> {
 
     /// Restores the users a failed multi-transaction change had already written, exactly as they were read
     /// (version included). A user someone changed since (after this request's write) keeps that change.
-    async fn undo(&self, done: &[UserWrite]) {
+    /// Each restore is logged (`user.restored`, by the same actor) next to the entries of the undone change.
+    async fn undo(&self, done: &[UserWrite], audit: &[AuditEntry]) {
         let store = self;
-        let restore_extras = UserWriteExtras { exact_versions: true, ..UserWriteExtras::default() };
         for write in done {
             let Some(original) = &write.before else { continue };
+            let undone: Vec<&AuditEntry> =
+                audit.iter().filter(|e| e.targets.first().is_some_and(|t| t.id == original.id)).collect();
+            let restored = undone.first().map(|entry| AuditEntry {
+                id: crate::ids::new_audit_id(crate::ids::now_millis()),
+                action: "user.restored".into(),
+                occurred_at: crate::ids::now_millis(),
+                change: serde_json::json!({ "undone": undone.iter().map(|e| e.action.as_str()).collect::<Vec<_>>() })
+                    .to_string(),
+                ..(*entry).clone()
+            });
+            let restore_extras = UserWriteExtras {
+                exact_versions: true,
+                audit: restored.into_iter().collect(),
+                ..UserWriteExtras::default()
+            };
             let restore = UserWrite { before: Some(write.after.clone()), after: original.clone() };
             if let Err(UserWriteError::Conflict(_) | UserWriteError::Api(_)) =
                 store.write_users(&[restore], &restore_extras).await

@@ -30,7 +30,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("invite.revoked", "an invite was revoked"),
     ("invite.accepted", "an invite was used to join"),
     ("invite.reminded", "the daily job mailed a reminder of a pending invite"),
-    ("invite.expired", "the daily job deleted an invite that ended"),
+    ("invite.expired", "the daily job deleted an invite that expired unused"),
+    ("invite.deleted", "the daily job deleted a used or revoked invite whose listing time passed"),
     ("user.registered", "a new account registered an identity here (self-registration or an invite)"),
     ("user.joined", "an existing account joined with an invite"),
     ("user.activated", "a user who had not used the organization yet was activated"),
@@ -116,6 +117,32 @@ impl Auditor {
             change: if change == json!({}) { String::new() } else { change.to_string() },
             group: self.group.clone(),
             expires_at: self.expires_at,
+        }
+    }
+}
+
+impl Auditor {
+    /// The entries of an account change (password, address), one per organization of the account: `(organization,
+    /// user id) -> entry`, whose actor and subject are the account's identity there (the person acts as
+    /// themselves in each of their organizations; a job or anonymous actor stays as it is).
+    pub fn account_entries<'a>(
+        &'a self,
+        changes: Vec<(&'a str, Value)>,
+        email: &'a str,
+    ) -> impl Fn(&str, &str) -> Vec<AuditEntry> + Sync + 'a {
+        move |organization: &str, user_id: &str| {
+            let actor = match self.actor.kind.as_str() {
+                "user" => AuditActor { id: Some(user_id.to_owned()), ..self.actor.clone() },
+                _ => self.actor.clone(),
+            };
+            let target = AuditTarget { kind: "user".into(), id: user_id.to_owned(), name: email.to_owned() };
+            changes
+                .iter()
+                .map(|(action, change)| AuditEntry {
+                    actor: actor.clone(),
+                    ..self.entry(organization, action, vec![target.clone()], change.clone())
+                })
+                .collect()
         }
     }
 }

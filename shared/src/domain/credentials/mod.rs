@@ -10,13 +10,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::app::App;
 use crate::caller::Caller;
 use crate::config::EmailVerificationConfig;
+use crate::domain::audit::Auditor;
 use crate::domain::session::{self, LoggedIn};
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
-use crate::model::{Account, EmailVerification, Key, PasswordReset, Session};
+use crate::model::{Account, AuditActor, AuditContext, EmailVerification, Key, PasswordReset, Session};
 use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
 use crate::{ids, password, validate};
+use serde_json::json;
 
 mod passwords;
 mod throttles;

@@ -81,7 +81,13 @@ pub fn check_reset(
 
 /// `POST /auth/resetPassword`: sets the password, ends every session and token of the account, lifts the
 /// address's login lock, marks the address verified (the link proved it), and mails "password changed".
-pub async fn reset_password(app: &App, token: &str, password1: &str, password2: &str) -> Result<(), ApiError> {
+pub async fn reset_password(
+    app: &App,
+    token: &str,
+    password1: &str,
+    password2: &str,
+    context: AuditContext,
+) -> Result<(), ApiError> {
     let token = token.trim();
     let account_id = token_account(token).ok_or_else(reset_token_invalid)?;
     let new_password = validate::new_password(password1, password2)?;
@@ -93,7 +99,10 @@ pub async fn reset_password(app: &App, token: &str, password1: &str, password2: 
         return Err(reset_token_invalid());
     };
     let hash = password::hash(new_password).await?;
-    match accounts::redeem_password_reset(&app.db, &account, &reset, &hash, now).await {
+    // Whoever holds the mailed link acts as the account's owner.
+    let auditor = Auditor::new(app, AuditActor::account(&account.email), context);
+    let audit = auditor.account_entries(vec![("account.passwordReset", json!({}))], &account.email);
+    match accounts::redeem_password_reset(&app.db, &account, &reset, &hash, now, &audit).await {
         Ok(()) => {}
         Err(RedeemError::LinkGone) => return Err(reset_token_invalid()),
         Err(RedeemError::AccountChanged) => {
@@ -143,7 +152,9 @@ pub async fn change_password(
         created: now,
         expires_at: now / 1000 + lifetime_seconds,
     };
-    match accounts::change_password(&app.db, &account, &hash, &session).await {
+    let auditor = Auditor::caller(app, caller);
+    let audit = auditor.account_entries(vec![("account.passwordChanged", json!({}))], &account.email);
+    match accounts::change_password(&app.db, &account, &hash, &session, &audit).await {
         Ok(()) => {}
         Err(RedeemError::LinkGone) => {
             return Err(ApiError::conflict(

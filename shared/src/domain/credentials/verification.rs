@@ -87,7 +87,7 @@ pub fn check_verification(
 }
 
 /// `POST /verifyEmail/{key}`: marks the account's address (and every identity's copy) verified.
-pub async fn verify_email(app: &App, key: &str) -> Result<(), ApiError> {
+pub async fn verify_email(app: &App, key: &str, context: AuditContext) -> Result<(), ApiError> {
     let key = key.trim();
     let invalid = || ApiError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
     let account_id = token_account(key).ok_or_else(invalid)?;
@@ -104,7 +104,9 @@ pub async fn verify_email(app: &App, key: &str) -> Result<(), ApiError> {
     let (Some(account), Some(verification)) = (account, verification) else {
         return Err(invalid());
     };
-    match accounts::confirm_email(&app.db, &account, &verification, now).await {
+    let auditor = Auditor::new(app, AuditActor::account(&account.email), context);
+    let audit = auditor.account_entries(vec![("account.emailVerified", json!({}))], &account.email);
+    match accounts::confirm_email(&app.db, &account, &verification, now, &audit).await {
         Ok(()) => Ok(()),
         // Used by a concurrent request, or the address changed meanwhile: say which, as a fresh read would.
         Err(RedeemError::LinkGone) => {

@@ -25,13 +25,14 @@ pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, A
 pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
     let now = now_millis / 1000;
     let mut report = MaintenanceReport::default();
+    let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
     let mut organizations: HashMap<String, Option<Organization>> = HashMap::new();
     let mut start = None;
     loop {
         let (page, next) = maintenance::due_for_reminder(&app.db, now, start).await?;
         for invite in page.items {
             if invite.state != InviteState::Pending || invite.is_expired(now_millis) {
-                maintenance::mark_reminded(&app.db, &invite).await?;
+                maintenance::mark_reminded(&app.db, &invite, None).await?;
                 continue;
             }
             if !organizations.contains_key(&invite.organization) {
@@ -44,7 +45,9 @@ pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<Main
                 continue;
             };
             // Marked first: a crash between the two steps skips a reminder rather than sending two.
-            if maintenance::mark_reminded(&app.db, &invite).await? {
+            let entry =
+                auditor.entry(&invite.organization, "invite.reminded", vec![AuditTarget::invite(&invite)], json!({}));
+            if maintenance::mark_reminded(&app.db, &invite, Some(&entry)).await? {
                 match mail::send(app, &invite_mail(app, &invite, &organization, true)).await {
                     Ok(()) => report.reminded += 1,
                     Err(err) => {
@@ -63,7 +66,11 @@ pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<Main
     loop {
         let (page, next) = maintenance::due_for_cleanup(&app.db, now, start).await?;
         for invite in page.items {
-            if maintenance::delete_due_invite(&app.db, &invite, now).await? {
+            // An invite that ended unused expired; one used or revoked is only no longer listed.
+            let action = if invite.state == InviteState::Pending { "invite.expired" } else { "invite.deleted" };
+            let facts = json!({ "state": invite.shown_state(now_millis) });
+            let entry = auditor.entry(&invite.organization, action, vec![AuditTarget::invite(&invite)], facts);
+            if maintenance::delete_due_invite(&app.db, &invite, now, &entry).await? {
                 report.deleted += 1;
             }
         }

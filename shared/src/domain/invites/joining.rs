@@ -90,13 +90,15 @@ pub(super) async fn join_with_invite(
     organization: &Organization,
     joiner: Joiner<'_>,
     mut user: User,
+    auditor: &Auditor,
 ) -> Result<User, JoinFailure> {
     let store = OrgStore::new(&app.db, &organization.id);
     let now = ids::now_millis();
     let changed = || ApiError::conflict("request.conflict", "The organization changed meanwhile; please retry");
     for _ in 0..2 {
         let accepted = accepted(invite, &user, now, app.config.invite_retention);
-        match store.join(&joiner, invite, &accepted, &user, now).await {
+        let audit = join_entries(auditor, invite, organization, &user, matches!(joiner, Joiner::NewAccount { .. }));
+        match store.join(&joiner, invite, &accepted, &user, now, audit).await {
             Ok(()) => return Ok(user),
             Err(JoinError::Api(err)) => return Err(JoinFailure::Api(err)),
             Err(JoinError::Conflict(JoinConflict::Joiner)) => return Err(JoinFailure::Joiner),
@@ -121,6 +123,34 @@ pub(super) async fn join_with_invite(
         }
     }
     Err(JoinFailure::Api(changed()))
+}
+
+/// The entries of a join, by the person joining: the new identity, the invite's acceptance and, for an
+/// owner invite, the ownership.
+fn join_entries(
+    auditor: &Auditor,
+    invite: &Invite,
+    organization: &Organization,
+    user: &User,
+    new_account: bool,
+) -> Vec<crate::model::AuditEntry> {
+    let auditor = auditor.acting_as(AuditActor::user(user));
+    let action = if new_account { "user.registered" } else { "user.joined" };
+    let facts = json!({ "email": user.email, "isDeactivated": user.is_deactivated, "invite": invite.id });
+    let mut entries = vec![
+        auditor.entry(&organization.id, action, vec![AuditTarget::user(user)], facts),
+        auditor.entry(
+            &organization.id,
+            "invite.accepted",
+            vec![AuditTarget::invite(invite), AuditTarget::user(user)],
+            grants_of(invite),
+        ),
+    ];
+    if invite.makes_owner {
+        let targets = vec![AuditTarget::organization(organization), AuditTarget::user(user)];
+        entries.push(auditor.entry(&organization.id, "organization.ownershipGranted", targets, json!({})));
+    }
+    entries
 }
 
 /// Why joining with an invite failed.
@@ -152,14 +182,14 @@ pub(super) async fn notify_join(app: &App, organization: &Organization, invite: 
 }
 
 /// `POST /auth/register` with `inviteToken`: a new account in the invite's organization.
+/// `new`: the address, password hash, first and last name.
 pub async fn register_with_invite(
     app: &App,
     token: &str,
-    email: String,
-    password_hash: String,
-    first_name: String,
-    last_name: String,
+    new: (String, String, String, String),
+    context: AuditContext,
 ) -> Result<(User, Organization), ApiError> {
+    let (email, password_hash, first_name, last_name) = new;
     let (invite, organization) = usable_invite(app, token).await?;
     let now = ids::now_millis();
     let mut account = Account {
@@ -178,7 +208,8 @@ pub async fn register_with_invite(
     account.identities.insert(organization.id.clone(), user.id.clone());
     let guard = EmailGuard { email: email.clone(), account_id: account.id.clone() };
     let joiner = Joiner::NewAccount { guard: &guard, account: &account };
-    match join_with_invite(app, &invite, &organization, joiner, user).await {
+    let auditor = Auditor::new(app, AuditActor::anonymous(), context);
+    match join_with_invite(app, &invite, &organization, joiner, user, &auditor).await {
         Ok(user) => {
             notify_join(app, &organization, &invite, &user).await;
             if app.config.email_verification.activated && !user.is_email_verified {
@@ -215,7 +246,8 @@ pub async fn join_organization(app: &App, caller: &Caller, token: &str) -> Resul
     .await?;
     // Claims the organization in the account's identity map: a second join finds it taken.
     let joiner = Joiner::ExistingAccount { account_id: &account.id };
-    match join_with_invite(app, &invite, &organization, joiner, user).await {
+    let auditor = Auditor::new(app, AuditActor::user(&caller.user), caller.context.clone());
+    match join_with_invite(app, &invite, &organization, joiner, user, &auditor).await {
         Ok(user) => {
             notify_join(app, &organization, &invite, &user).await;
             Ok(user)

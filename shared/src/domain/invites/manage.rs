@@ -62,7 +62,13 @@ pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invit
         cleanup_at: cleanup_at(now, app.config.invite_retention),
         ..invite.clone()
     };
-    if !caller.store(app).replace_pending_invite(&invite, &revoked).await? {
+    let entry = Auditor::caller(app, caller).entry(
+        &invite.organization,
+        "invite.revoked",
+        vec![AuditTarget::invite(&invite)],
+        json!({}),
+    );
+    if !caller.store(app).replace_pending_invite(&invite, &revoked, Some(&entry)).await? {
         return Err(ApiError::conflict("request.conflict", "The invite changed meanwhile; please retry"));
     }
     Ok(revoked)
@@ -109,7 +115,13 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
         },
     );
     let store = caller.store(app);
-    if !store.replace_pending_invite(&invite, &renewed).await? {
+    let entry = Auditor::caller(app, caller).entry(
+        &invite.organization,
+        "invite.resent",
+        vec![AuditTarget::invite(&invite)],
+        json!({ "validUntil": audit::old_new(invite.valid_until, renewed.valid_until) }),
+    );
+    if !store.replace_pending_invite(&invite, &renewed, Some(&entry)).await? {
         return Err(ApiError::conflict(
             "request.conflict",
             "The invite changed meanwhile, or the address was invited again; please reload",

@@ -12,11 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
-use crate::model::{Account, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization, Team, TeamRole, User};
+use crate::model::{
+    Account, AuditActor, AuditContext, AuditTarget, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization,
+    Team, TeamRole, User,
+};
 use crate::paging::{Page, PageRequest};
 use crate::store::accounts;
 use crate::store::joins::{JoinConflict, JoinError, Joiner};
@@ -25,6 +29,7 @@ use crate::store::org::OrgStore;
 use crate::store::quotas::{self, QuotaExceeded};
 use crate::tokens::parse_invite_token;
 use crate::{ids, validate};
+use serde_json::json;
 
 mod daily;
 mod joining;
@@ -139,7 +144,7 @@ async fn deliver(
     // If the invite changed meanwhile (accepted, revoked, resent), its own state is newer: keep it. If the
     // outcome cannot be recorded, the mail (or its failure) still happened: that is the answer, and the
     // invite stays `sending` (pending, so it can be resent).
-    if let Err(err) = store.replace_pending_invite(invite, &recorded).await {
+    if let Err(err) = store.replace_pending_invite(invite, &recorded, None).await {
         tracing::warn!(invite = %invite.id, mailed = outcome.is_ok(), error = %err, "the delivery state of an invite was not recorded");
         let mut unrecorded = invite.clone();
         unrecorded.delivery_error = recorded.delivery_error.clone();
@@ -183,6 +188,7 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
     let members = crate::store::reads::member_addresses(&app.db, &caller.organization.id, &addresses).await?;
 
     let now = ids::now_millis();
+    let auditor = Auditor::caller(app, caller);
     let mut created: Vec<(usize, Invite)> = Vec::new();
     // Set once storing failed: the remaining recipients are not tried (the store is failing), and say so.
     let mut store_failure: Option<String> = None;
@@ -212,7 +218,9 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
         };
         let invite = new_invite(app, &caller.organization.id, &email, sender, grants, now);
         // Each invite is stored with its guard in one transaction: either both are there, or neither.
-        let stored = match store.create_invite(&invite, now).await {
+        let entry =
+            auditor.entry(&invite.organization, "invite.sent", vec![AuditTarget::invite(&invite)], grants_of(&invite));
+        let stored = match store.create_invite(&invite, now, &entry).await {
             Ok(stored) => stored,
             Err(err) => {
                 tracing::warn!(error = %err, "storing an invite failed; the remaining recipients are not invited");
@@ -259,6 +267,7 @@ pub async fn invite_owner(
     organization: &Organization,
     email: &str,
     sender: &User,
+    auditor: &Auditor,
 ) -> Result<(Invite, bool), ApiError> {
     let store = OrgStore::new(&app.db, &organization.id);
     let now = ids::now_millis();
@@ -270,7 +279,9 @@ pub async fn invite_owner(
         makes_owner: true,
     };
     let invite = new_invite(app, &organization.id, email, sender, grants, now);
-    if !store.create_invite(&invite, now).await? {
+    let entry =
+        auditor.entry(&invite.organization, "invite.sent", vec![AuditTarget::invite(&invite)], grants_of(&invite));
+    if !store.create_invite(&invite, now, &entry).await? {
         return Err(ApiError::internal());
     }
     let (mailed, recorded) = deliver(app, &store, &invite, organization).await?;
@@ -317,6 +328,19 @@ fn new_invite(app: &App, organization: &str, email: &str, sender: &User, grants:
             cleanup_at: cleanup_at(valid_until, app.config.invite_retention),
         },
     )
+}
+
+/// What an invite grants, as its audit entries record it.
+pub(super) fn grants_of(invite: &Invite) -> serde_json::Value {
+    serde_json::json!({
+        "email": invite.email,
+        "autoActivate": invite.auto_activate,
+        "isAdmin": invite.is_admin,
+        "isDatasetManager": invite.is_dataset_manager,
+        "teams": invite.teams,
+        "makesOwner": invite.makes_owner,
+        "validUntil": invite.valid_until,
+    })
 }
 
 fn with_token_hash(app: &App, mut invite: Invite) -> Invite {

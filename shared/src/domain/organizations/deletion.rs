@@ -16,7 +16,13 @@ pub async fn delete(
     own(caller, organization_id)?;
     confirms_deletion(confirmation, &caller.organization.name)?;
     let store = caller.store(app);
-    store.mark_deleting(ids::now_millis()).await?;
+    let entry = Auditor::caller(app, caller).entry(
+        organization_id,
+        "organization.deletionRequested",
+        vec![AuditTarget::organization(&caller.organization)],
+        serde_json::json!({ "memberCount": caller.organization.member_count }),
+    );
+    store.mark_deleting(ids::now_millis(), &entry).await?;
     purge(app, organization_id, std::time::Instant::now() + budget).await
 }
 

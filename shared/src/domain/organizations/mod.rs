@@ -6,8 +6,10 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::caller::Caller;
+use crate::domain::audit::Auditor;
+use crate::domain::retry::{self, Attempt};
 use crate::error::ApiError;
-use crate::model::{AI_JOB_RECIPIENTS, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
+use crate::model::{AI_JOB_RECIPIENTS, AuditTarget, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
 use crate::paging::{Page, PageRequest};
 use crate::store::accounts;
 use crate::store::org::{Field, OrgStore, OrganizationChange, PartitionItemKind};
@@ -82,6 +84,44 @@ fn optional_email(field: &str, raw: &str) -> Result<String, ApiError> {
     validate::email(raw).map_err(|e| ApiError::bad_request(e.code, format!("{field}: {}", e.message)))
 }
 
+/// Makes the change `plan(organization)` to an organization as read, with its audit entry; read again and
+/// retried when it changed meanwhile. `first_read`: the organization as the request read it already.
+async fn change_organization(
+    app: &App,
+    store: &OrgStore<'_>,
+    first_read: Option<&Organization>,
+    auditor: &Auditor,
+    action: &str,
+    plan: impl Fn(&Organization) -> Result<OrganizationChange, ApiError>,
+) -> Result<Organization, ApiError> {
+    let (plan, auditor) = (&plan, auditor);
+    let attempt = |n: usize| async move {
+        let read = match first_read.filter(|_| n == 0) {
+            Some(read) => read.clone(),
+            None => app
+                .db
+                .get::<Organization>(&Key::organization(store.organization_id()))
+                .await?
+                .filter(|o| !o.is_being_deleted())
+                .ok_or_else(not_found)?,
+        };
+        let change = plan(&read)?.without_no_ops(&read);
+        if change.is_empty() {
+            return Ok(Attempt::Done(read));
+        }
+        let entry = auditor.entry(&read.id, action, vec![AuditTarget::organization(&read)], change.audit_facts(&read));
+        Ok(match store.update_organization(&change, &read, &entry).await? {
+            Some(organization) => Attempt::Done(organization),
+            None => Attempt::Conflict,
+        })
+    };
+    retry::until_settled(
+        attempt,
+        ApiError::conflict("request.conflict", "The organization kept changing while this request ran; please retry"),
+    )
+    .await
+}
+
 pub async fn update(
     app: &App,
     caller: &Caller,
@@ -112,7 +152,12 @@ pub async fn update(
         change.set("enableAutoVerify", Field::Bool(enabled));
     }
     let store = caller.store(app);
-    let organization = store.update_organization(&change).await?;
+    let auditor = Auditor::caller(app, caller);
+    let organization =
+        change_organization(app, &store, Some(&caller.organization), &auditor, "organization.changed", |_| {
+            Ok(change.clone())
+        })
+        .await?;
     let owner = store.user(&organization.owner_user_id).await?;
     Ok((organization, owner))
 }
@@ -151,7 +196,14 @@ pub async fn switch(
     }
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
     let basis = accounts::SessionBasis::CallerStillValid(&caller.user);
-    let session = accounts::start_session(&app.db, &account, &user, basis, lifetime_seconds, ids::now_millis()).await?;
+    let auditor = Auditor::new(app, crate::model::AuditActor::user(&user), caller.context.clone());
+    let audit = |session: &crate::model::Session| {
+        let target = crate::domain::session::session_target(&session.id, &user);
+        let facts = serde_json::json!({ "from": caller.organization.id });
+        auditor.entry(&user.organization, "auth.switchOrganization", vec![target], facts)
+    };
+    let session =
+        accounts::start_session(&app.db, &account, &user, basis, lifetime_seconds, ids::now_millis(), audit).await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(crate::domain::session::LoggedIn { token, user, organization, lifetime_seconds })
 }
@@ -204,10 +256,19 @@ pub async fn create_for_owner(
     let id = validate::organization_id(request.organization.as_deref(), &name)?;
     // Only an account whose address is proven becomes owner at once: anyone can sign up with an address
     // first. Otherwise the mailbox decides, through the owner invite.
+    let auditor = Auditor::operator(app, caller);
+    let created = |organization: &Organization, owner: Option<&User>| {
+        let mut targets = vec![AuditTarget::organization(organization)];
+        targets.extend(owner.map(AuditTarget::user));
+        let facts = serde_json::json!({ "name": organization.name, "ownerEmail": email });
+        vec![auditor.entry(&organization.id, "organization.created", targets, facts)]
+    };
     let Some(account) = accounts::account_by_email(&app.db, &email).await?.filter(|account| account.email_verified)
     else {
-        let organization = accounts::create_organization_awaiting_owner(&app.db, &id, &name, ids::now_millis()).await?;
-        let (invite, mailed) = crate::domain::invites::invite_owner(app, &organization, &email, &caller.user).await?;
+        let organization =
+            accounts::create_organization_awaiting_owner(&app.db, &id, &name, ids::now_millis(), &created).await?;
+        let (invite, mailed) =
+            crate::domain::invites::invite_owner(app, &organization, &email, &caller.user, &auditor).await?;
         return Ok(CreatedForOwner::OwnerInvited(organization, invite, mailed));
     };
     // The owner is named as in their other organizations.
@@ -224,6 +285,7 @@ pub async fn create_for_owner(
         &name,
         (&names.0, &names.1),
         ids::now_millis(),
+        &created,
     )
     .await?;
     Ok(CreatedForOwner::Owned(organization, owner))

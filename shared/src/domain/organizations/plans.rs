@@ -54,7 +54,8 @@ pub async fn change_plan(
             None => {}
         }
     }
-    store.update_organization(&update).await
+    let auditor = Auditor::operator(app, caller);
+    change_organization(app, &store, None, &auditor, "organization.planChanged", |_| Ok(update.clone())).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +96,15 @@ pub async fn add_credits(
         created_by: caller.user.email.clone(),
         created: ids::now_millis(),
     };
-    if !store.add_credit(&transaction).await? {
+    let target =
+        crate::model::AuditTarget { kind: "organization".into(), id: organization_id.to_owned(), name: String::new() };
+    let facts = serde_json::json!({
+        "milliCredits": transaction.milli_credits,
+        "comment": transaction.comment,
+        "transaction": transaction.id,
+    });
+    let entry = Auditor::operator(app, caller).entry(organization_id, "organization.creditsAdded", vec![target], facts);
+    if !store.add_credit(&transaction, &entry).await? {
         let exists = app
             .db
             .get::<Organization>(&Key::organization(organization_id))
@@ -136,7 +145,16 @@ pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -
         return Err(ApiError::bad_request("organization.id.invalid", "Name the organization by its id"));
     }
     let at = report.reported_at.unwrap_or_else(ids::now_millis);
-    OrgStore::new(&app.db, &report.organization).report_storage(report.used_storage_bytes, at).await
+    let target =
+        crate::model::AuditTarget { kind: "organization".into(), id: report.organization.clone(), name: String::new() };
+    let facts = serde_json::json!({ "usedStorageBytes": report.used_storage_bytes, "reportedAt": at });
+    let entry = Auditor::system(app, crate::background::REPORT_STORAGE_USAGE.name).entry(
+        &report.organization,
+        "organization.storageReported",
+        vec![target],
+        facts,
+    );
+    OrgStore::new(&app.db, &report.organization).report_storage(report.used_storage_bytes, at, &entry).await
 }
 
 /// A page of the caller's organization's credit transactions, newest first (admins).

@@ -14,14 +14,16 @@ use tokio::sync::OnceCell;
 
 use crate::app::App;
 use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
 use crate::domain::retry::{self, Attempt};
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::ApiError;
 use crate::mail;
-use crate::model::{Team, User};
+use crate::model::{AuditTarget, Team, User};
 use crate::store::accounts;
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 use crate::{password, validate};
+use serde_json::json;
 
 mod listing;
 mod mails;
@@ -84,7 +86,8 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
     let teams = submitted_teams(&store, &[&patch]).await?;
     // The credentials are checked (current password, new password's rules) once, after the other rules.
     let credentials: OnceCell<Option<CredentialChange>> = OnceCell::new();
-    let (store, teams, patch, credentials) = (&store, &teams, &patch, &credentials);
+    let auditor = Auditor::caller(app, caller);
+    let (store, teams, patch, credentials, auditor) = (&store, &teams, &patch, &credentials, &auditor);
     let attempt = |n: usize| async move {
         let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
         let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or_else(not_found)?;
@@ -100,6 +103,18 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
             if change.new_password_hash.is_some() {
                 planned.after.session_epoch += 1;
             }
+            // The account's other identities get the entries of its credential change.
+            let mut changes = Vec::new();
+            if let Some(new) = &change.new_email {
+                changes.push((
+                    "account.emailChanged",
+                    json!({ "email": audit::old_new(target.email.as_str(), new.as_str()) }),
+                ));
+            }
+            if change.new_password_hash.is_some() {
+                changes.push(("account.passwordChanged", json!({})));
+            }
+            let entries = auditor.account_entries(changes, &planned.after.email);
             // The account as it is now: its e-mail guard moves in the same transaction.
             more = accounts::credential_change_items_now(
                 &app.db,
@@ -107,12 +122,20 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 change.new_email.as_deref(),
                 change.new_password_hash.as_deref(),
                 (&target.organization, &target.id),
+                &entries,
             )
             .await?;
         }
         if planned.after == target {
             return Ok(Attempt::Done(target));
         }
+        let password_changed = change.is_some_and(|c| c.new_password_hash.is_some());
+        let audit = audit::user_change_entries(&target, &planned.after, password_changed)
+            .into_iter()
+            .map(|(action, facts)| {
+                auditor.entry(&target.organization, action, vec![AuditTarget::user(&planned.after)], facts)
+            })
+            .collect();
         let extras = UserWriteExtras {
             active_user_delta: i64::from(planned.activated) - i64::from(planned.deactivated),
             member_delta: 0,
@@ -124,6 +147,7 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 .filter(|d| !target.experiences.contains_key(*d))
                 .cloned()
                 .collect(),
+            audit,
             ..UserWriteExtras::default()
         };
         let write = UserWrite { before: Some(target.clone()), after: planned.after.clone() };
@@ -240,7 +264,8 @@ pub async fn bulk_write(
         ));
     }
     let store = caller.store(app);
-    let (store, ids, patch_for) = (&store, &ids, &patch_for);
+    let auditor = Auditor::caller(app, caller).grouped();
+    let (store, ids, patch_for, auditor) = (&store, &ids, &patch_for, &auditor);
     let attempt = |n: usize| async move {
         let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
         let targets = store.users(ids).await?;
@@ -268,7 +293,18 @@ pub async fn bulk_write(
         if writes.is_empty() {
             return Ok(Attempt::Done(targets));
         }
+        // One entry per user and kind of change, tied together by the auditor's group.
+        let audit = writes
+            .iter()
+            .flat_map(|w| {
+                let before = w.before.as_ref().expect("bulk changes change existing users");
+                audit::user_change_entries(before, &w.after, false).into_iter().map(|(action, facts)| {
+                    auditor.entry(&w.after.organization, action, vec![AuditTarget::user(&w.after)], facts)
+                })
+            })
+            .collect();
         let extras = UserWriteExtras {
+            audit,
             active_admin_check: admin_to_check(store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
             experience_domains: writes
                 .iter()

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The audit entries of an account change in one of its organizations: `(organization, user id) -> entries`.
+pub type AccountAudit<'a> = &'a (dyn Fn(&str, &str) -> Vec<AuditEntry> + Sync);
+
 /// [`credential_change_items`] for the account as it is now (read here).
 pub async fn credential_change_items_now(
     db: &Db,
@@ -9,21 +12,24 @@ pub async fn credential_change_items_now(
     new_email: Option<&str>,
     new_password_hash: Option<&str>,
     identity: (&str, &str),
+    audit: AccountAudit<'_>,
 ) -> Result<Vec<(TransactWriteItem, UserWriteConflict)>, ApiError> {
     let account = account(db, account_id).await?.ok_or_else(ApiError::invalid_credential)?;
-    Ok(credential_change_items(db, &account, new_email, new_password_hash, identity))
+    Ok(credential_change_items(db, &account, new_email, new_password_hash, identity, audit))
 }
 
 /// The transaction items that change an account's e-mail address and/or password hash (moving its e-mail
 /// guard), and the user item of each of its identities except `written_with` (organization, user id),
 /// whose user item the caller writes in the same transaction: each gets the new address, and a new
-/// password ends its sessions (`sessionEpoch`). Each item comes with what its failed condition means.
+/// password ends its sessions (`sessionEpoch`), with the change's audit entry in that organization. Each item
+/// comes with what its failed condition means.
 pub fn credential_change_items(
     db: &Db,
     account: &Account,
     new_email: Option<&str>,
     new_password_hash: Option<&str>,
     written_with: (&str, &str),
+    audit: AccountAudit<'_>,
 ) -> Vec<(TransactWriteItem, UserWriteConflict)> {
     let mut items = Vec::new();
     let mut account_update = Vec::new();
@@ -85,6 +91,7 @@ pub fn credential_change_items(
             db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values),
             UserWriteConflict::Stale,
         ));
+        items.extend(audit(organization, user_id).iter().map(|entry| (db.put_new(entry), UserWriteConflict::Stale)));
     }
     items
 }
@@ -136,37 +143,51 @@ impl From<TransactError> for RedeemError {
     }
 }
 
-/// Updates of every identity of `account` (the same expression on each user item).
+/// Updates of every identity of `account` (the same expression on each user item), each with the audit
+/// entries of the change in that organization: one group per identity.
 pub(super) fn identity_updates(
     db: &Db,
     account: &Account,
     expression: &str,
     values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
-) -> Vec<TransactWriteItem> {
+    audit: AccountAudit<'_>,
+) -> Vec<Vec<TransactWriteItem>> {
     account
         .identities
         .iter()
         .map(|(organization, user_id)| {
-            db.update(&Key::user(organization, user_id), expression, Some("attribute_exists(PK)"), &[], values.clone())
+            let update = db.update(
+                &Key::user(organization, user_id),
+                expression,
+                Some("attribute_exists(PK)"),
+                &[],
+                values.clone(),
+            );
+            std::iter::once(update).chain(audit(organization, user_id).iter().map(|entry| db.put_new(entry))).collect()
         })
         .collect()
 }
 
-/// Writes `leading` (whose first item is the link's conditional write) and the identity updates: in one
-/// transaction when they fit (the usual case), else the leading ones with the first identities, then the
-/// rest (an account in more than ~98 organizations).
+/// Writes `leading` (whose first item is the link's conditional write) and the identity updates with their
+/// entries: in one transaction when they fit (the usual case), else the leading ones with the first
+/// identities, then the rest (an account in more than ~45 organizations); an identity's update and entries
+/// always share a transaction.
 pub(super) async fn transact_leading(
     db: &Db,
     leading: Vec<TransactWriteItem>,
-    rest: Vec<TransactWriteItem>,
+    rest: Vec<Vec<TransactWriteItem>>,
 ) -> Result<(), RedeemError> {
-    let room = crate::store::TRANSACTION_LIMIT.saturating_sub(leading.len());
-    let (first, later) = rest.split_at(room.min(rest.len()));
-    let mut items = leading;
-    items.extend_from_slice(first);
-    db.transact(items).await?;
-    for chunk in later.chunks(crate::store::TRANSACTION_LIMIT) {
-        db.transact(chunk.to_vec()).await.map_err(|e| match e {
+    let mut transactions = vec![leading];
+    for group in rest {
+        if transactions.last().is_some_and(|t| t.len() + group.len() > crate::store::TRANSACTION_LIMIT) {
+            transactions.push(Vec::new());
+        }
+        transactions.last_mut().expect("one transaction at least").extend(group);
+    }
+    for (index, items) in transactions.into_iter().enumerate() {
+        db.transact(items).await.map_err(|e| match e {
+            // The first transaction's failed conditions say which; later ones only hold identities.
+            e if index == 0 => RedeemError::from(e),
             TransactError::Api(err) => RedeemError::Api(err),
             TransactError::ConditionFailed { .. } => RedeemError::AccountChanged,
         })?;
@@ -184,6 +205,7 @@ pub async fn redeem_password_reset(
     reset: &crate::model::PasswordReset,
     password_hash: &str,
     now: i64,
+    audit: AccountAudit<'_>,
 ) -> Result<(), RedeemError> {
     let leading = vec![
         db.delete_with_values(
@@ -209,6 +231,7 @@ pub async fn redeem_password_reset(
         account,
         "SET isEmailVerified = :verified ADD sessionEpoch :one, version :one",
         vec![(":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true)), (":one", n(1))],
+        audit,
     );
     transact_leading(db, leading, rest).await
 }
@@ -221,6 +244,7 @@ pub async fn confirm_email(
     account: &Account,
     verification: &crate::model::EmailVerification,
     now: i64,
+    audit: AccountAudit<'_>,
 ) -> Result<(), RedeemError> {
     let verified = aws_sdk_dynamodb::types::AttributeValue::Bool(true);
     let leading = vec![
@@ -244,6 +268,7 @@ pub async fn confirm_email(
         account,
         "SET isEmailVerified = :verified ADD version :one",
         vec![(":verified", verified), (":one", n(1))],
+        audit,
     );
     transact_leading(db, leading, rest).await
 }
@@ -256,6 +281,7 @@ pub async fn change_password(
     account: &Account,
     password_hash: &str,
     session: &Session,
+    audit: AccountAudit<'_>,
 ) -> Result<(), RedeemError> {
     let leading = vec![
         db.update(
@@ -267,6 +293,6 @@ pub async fn change_password(
         ),
         db.put_new(session),
     ];
-    let rest = identity_updates(db, account, "ADD sessionEpoch :one, version :one", vec![(":one", n(1))]);
+    let rest = identity_updates(db, account, "ADD sessionEpoch :one, version :one", vec![(":one", n(1))], audit);
     transact_leading(db, leading, rest).await
 }

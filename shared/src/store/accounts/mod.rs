@@ -10,7 +10,7 @@ use super::{Db, TransactError, from_item, n, s};
 use crate::error::ApiError;
 use crate::ids;
 use crate::model::{
-    Account, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
+    Account, AuditEntry, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
     TeamNameGuard, TeamRole, User,
 };
 use crate::store::StoreError;

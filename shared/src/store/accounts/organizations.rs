@@ -49,10 +49,14 @@ pub(crate) fn new_organization(
     }
 }
 
+/// The audit entries of a new organization, made once its ids are drawn: `(organization, owner) -> entries`.
+pub type FoundingAudit<'a> = &'a (dyn Fn(&Organization, Option<&User>) -> Vec<AuditEntry> + Sync);
+
 pub async fn create_organization_with_owner(
     db: &Db,
     new: NewOrganizationWithOwner,
     now: i64,
+    audit: FoundingAudit<'_>,
 ) -> Result<(Organization, User), ApiError> {
     let account_id = ids::new_object_id();
     let (organization, team, user) = founded(
@@ -82,6 +86,7 @@ pub async fn create_organization_with_owner(
     ];
     items.extend(owner_and_team_items(db, &organization, &user, &team));
     let tombstone = items.len() - 1;
+    items.extend(audit(&organization, Some(&user)).iter().map(|entry| db.put_new(entry)));
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
         Err(TransactError::ConditionFailed { failed }) if failed[EMAIL_GUARD] => Err(email_in_use(&new.email)),
@@ -181,10 +186,12 @@ pub async fn create_account_with_identity(
     store: &OrgStore<'_>,
     account: &Account,
     user: &User,
+    audit: Vec<AuditEntry>,
 ) -> Result<(), NewAccountError> {
     let extras = UserWriteExtras {
         member_delta: 1,
         active_user_delta: i64::from(user.is_active()),
+        audit,
         ..UserWriteExtras::default()
     };
     let (user_items, meanings) = store.user_write_items(&[UserWrite { before: None, after: user.clone() }], &extras);
@@ -276,6 +283,7 @@ pub async fn create_organization_for_account(
     organization_name: &str,
     owner_name: (&str, &str),
     now: i64,
+    audit: FoundingAudit<'_>,
 ) -> Result<(Organization, User), ApiError> {
     let (organization, team, user) = founded(
         organization_id,
@@ -297,6 +305,7 @@ pub async fn create_organization_for_account(
     ];
     items.extend(owner_and_team_items(db, &organization, &user, &team));
     let tombstone = items.len() - 1;
+    items.extend(audit(&organization, Some(&user)).iter().map(|entry| db.put_new(entry)));
     match db.transact(items).await {
         Ok(()) => Ok((organization, user)),
         Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[tombstone] => {
@@ -314,16 +323,18 @@ pub async fn create_organization_awaiting_owner(
     organization_id: &str,
     organization_name: &str,
     now: i64,
+    audit: FoundingAudit<'_>,
 ) -> Result<Organization, ApiError> {
     let team_id = ids::new_object_id();
     let organization = new_organization(organization_id, organization_name, String::new(), team_id.clone(), 0, now);
     let team = default_team(&organization, now);
-    let items = vec![
+    let mut items = vec![
         db.put_new(&organization),
         db.put_new(&team),
         db.put_new(&TeamNameGuard { organization: organization.id.clone(), name: team.name.clone(), team_id }),
         id_never_used(db, &organization.id),
     ];
+    items.extend(audit(&organization, None).iter().map(|entry| db.put_new(entry)));
     match db.transact(items).await {
         Ok(()) => Ok(organization),
         Err(TransactError::ConditionFailed { failed }) if failed[0] || failed[3] => Err(id_taken(organization_id)),

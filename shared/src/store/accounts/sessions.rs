@@ -12,7 +12,7 @@ pub enum SessionBasis<'a> {
 }
 
 /// Starts a session for `user` and remembers its organization as the account's last used one, in one
-/// transaction with the check of its `basis`.
+/// transaction with the check of its `basis` and the audit entry `audit(session id)`.
 pub async fn start_session(
     db: &Db,
     account: &Account,
@@ -20,6 +20,7 @@ pub async fn start_session(
     basis: SessionBasis<'_>,
     lifetime_seconds: i64,
     now: i64,
+    audit: impl FnOnce(&Session) -> AuditEntry,
 ) -> Result<Session, ApiError> {
     let session = Session {
         organization: user.organization.clone(),
@@ -63,6 +64,7 @@ pub async fn start_session(
         }
     };
     items.push(db.put_new(&session));
+    items.push(db.put_new(&audit(&session)));
     match db.transact(items).await {
         Ok(()) => Ok(session),
         // The password was changed or the sessions ended meanwhile.
@@ -72,24 +74,59 @@ pub async fn start_session(
 }
 
 /// Ends every session and API token of the account, in every organization, at once: one transaction
-/// raises the session epoch of all its identities (after one GetItem for the account).
-pub async fn end_all_sessions(db: &Db, account_id: &str) -> Result<(), ApiError> {
+/// raises the session epoch of all its identities, each with its audit entry (after one GetItem for the
+/// account; an account in more than ~45 organizations takes more transactions).
+pub async fn end_all_sessions(db: &Db, account_id: &str, audit: AccountAudit<'_>) -> Result<(), ApiError> {
     let account = db.get::<Account>(&Key::account(account_id)).await?.ok_or_else(ApiError::invalid_credential)?;
-    let updates: Vec<_> = account
-        .identities
-        .iter()
-        .map(|(organization, user_id)| {
-            db.update(
-                &Key::user(organization, user_id),
-                "ADD sessionEpoch :one, version :one",
-                Some("attribute_exists(PK)"),
-                &[],
-                vec![(":one", n(1))],
-            )
-        })
-        .collect();
-    for chunk in updates.chunks(crate::store::TRANSACTION_LIMIT) {
-        db.transact(chunk.to_vec()).await?;
+    let updates = identity_updates(db, &account, "ADD sessionEpoch :one, version :one", vec![(":one", n(1))], audit);
+    let mut transactions: Vec<Vec<TransactWriteItem>> = vec![Vec::new()];
+    for group in updates {
+        if transactions.last().is_some_and(|t| t.len() + group.len() > crate::store::TRANSACTION_LIMIT) {
+            transactions.push(Vec::new());
+        }
+        transactions.last_mut().expect("one transaction at least").extend(group);
+    }
+    for items in transactions.into_iter().filter(|t| !t.is_empty()) {
+        db.transact(items).await?;
+    }
+    Ok(())
+}
+
+/// Writes audit entries of organizations that are outside any change of theirs (a failed login of an
+/// account, in each of its organizations): each conditioned on its organization existing and not being
+/// deleted, so none lands in a partition being purged; the others are written.
+pub async fn log_in_organizations(db: &Db, entries: Vec<AuditEntry>) -> Result<(), ApiError> {
+    let mut entries = entries;
+    for _ in 0..2 {
+        let items: Vec<TransactWriteItem> = entries
+            .iter()
+            .take(crate::store::TRANSACTION_LIMIT / 2)
+            .flat_map(|entry| {
+                [
+                    db.condition_check(
+                        &Key::organization(&entry.organization),
+                        "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)",
+                        Vec::new(),
+                    ),
+                    db.put_new(entry),
+                ]
+            })
+            .collect();
+        if items.is_empty() {
+            return Ok(());
+        }
+        match db.transact(items).await {
+            Ok(()) => return Ok(()),
+            Err(TransactError::ConditionFailed { failed }) => {
+                let gone: Vec<bool> = failed.chunks(2).map(|pair| pair.iter().any(|f| *f)).collect();
+                let mut index = 0;
+                entries.retain(|_| {
+                    index += 1;
+                    !gone.get(index - 1).copied().unwrap_or(false)
+                });
+            }
+            Err(TransactError::Api(err)) => return Err(err),
+        }
     }
     Ok(())
 }

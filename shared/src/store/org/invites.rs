@@ -52,9 +52,9 @@ impl OrgStore<'_> {
         Ok(QueryPage { items, more })
     }
 
-    /// Stores a new invite with its e-mail guard: fails with `false` while another invite for the address
-    /// is still valid.
-    pub async fn create_invite(&self, invite: &Invite, now: i64) -> Result<bool, ApiError> {
+    /// Stores a new invite with its e-mail guard and audit entry: fails with `false` while another invite for
+    /// the address is still valid.
+    pub async fn create_invite(&self, invite: &Invite, now: i64, entry: &AuditEntry) -> Result<bool, ApiError> {
         debug_assert_eq!(invite.organization, self.organization);
         let guard = InviteEmailGuard {
             organization: self.organization.clone(),
@@ -65,17 +65,20 @@ impl OrgStore<'_> {
         let items = vec![
             self.db.put_conditioned(&guard, "attribute_not_exists(PK) OR validUntil <= :now", vec![(":now", n(now))]),
             self.db.put_new(invite),
+            self.db.put_new(entry),
         ];
-        match self.db.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed { .. }) => Ok(false),
-            Err(TransactError::Api(err)) => Err(err),
-        }
+        self.db.transact_if(items).await
     }
 
     /// Replaces a pending invite (delivery state, resend, revocation), conditioned on it being unchanged
-    /// since read (its nonce and state); moves its e-mail guard along. `false`: it changed meanwhile.
-    pub async fn replace_pending_invite(&self, before: &Invite, after: &Invite) -> Result<bool, ApiError> {
+    /// since read (its nonce and state); moves its e-mail guard along, and writes the change's audit entry
+    /// (none for the delivery state, which the invite shows). `false`: it changed meanwhile.
+    pub async fn replace_pending_invite(
+        &self,
+        before: &Invite,
+        after: &Invite,
+        entry: Option<&AuditEntry>,
+    ) -> Result<bool, ApiError> {
         let mut items = vec![self.db.put_conditioned_named(
             after,
             "nonce = :nonce AND #state = :pending",
@@ -104,11 +107,8 @@ impl OrgStore<'_> {
                 vec![(":id", s(&after.id))],
             ));
         }
-        match self.db.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed { .. }) => Ok(false),
-            Err(TransactError::Api(err)) => Err(err),
-        }
+        items.extend(entry.map(|entry| self.db.put_new(entry)));
+        self.db.transact_if(items).await
     }
 
     /// The transaction items that mark `before` accepted as `after`: only if it is still pending, valid at

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
-    ApiToken, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX, Invite,
-    InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
+    ApiToken, AuditEntry, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX,
+    Invite, InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
     UserExperience, experience_partition, members_prefix, org_partition, users_by_name_partition,
 };
 use crate::store::StoreError;
@@ -124,26 +124,37 @@ impl<'a> OrgStore<'a> {
         self.db.get(&Key::api_token(&self.organization, user_id)).await
     }
 
-    /// Stores a new token record. `replacing` is the record read before (if any): the write only succeeds
-    /// if that is still what is stored, so two concurrent "get token" calls agree on one token.
-    pub async fn replace_api_token(&self, token: &ApiToken, replacing: Option<&ApiToken>) -> Result<bool, ApiError> {
+    /// Stores a new token record with its audit entry. `replacing` is the record read before (if any): the
+    /// write only succeeds if that is still what is stored, so two concurrent "get token" calls agree on one
+    /// token.
+    pub async fn replace_api_token(
+        &self,
+        token: &ApiToken,
+        replacing: Option<&ApiToken>,
+        entry: &AuditEntry,
+    ) -> Result<bool, ApiError> {
         debug_assert_eq!(token.organization, self.organization);
-        match replacing {
-            None => self.db.put_if(token, "attribute_not_exists(PK)", Vec::new()).await,
-            Some(old) => self.db.put_if(token, "nonce = :old", vec![(":old", s(&old.nonce))]).await,
-        }
+        let put = match replacing {
+            None => self.db.put_conditioned(token, "attribute_not_exists(PK)", Vec::new()),
+            Some(old) => self.db.put_conditioned(token, "nonce = :old", vec![(":old", s(&old.nonce))]),
+        };
+        self.db.transact_if(vec![put, self.db.put_new(entry)]).await
     }
 
-    pub async fn delete_api_token(&self, user_id: &str) -> Result<(), ApiError> {
-        self.delete(&Key::api_token(&self.organization, user_id)).await
+    /// Deletes the user's token record with its audit entry; `false` when there was none.
+    pub async fn delete_api_token(&self, user_id: &str, entry: &AuditEntry) -> Result<bool, ApiError> {
+        let delete = self.db.delete(&Key::api_token(&self.organization, user_id), Some("attribute_exists(PK)"));
+        self.db.transact_if(vec![delete, self.db.put_new(entry)]).await
     }
 
     pub async fn delete_membership(&self, team_id: &str, user_id: &str) -> Result<(), ApiError> {
         self.delete(&Key::membership(&self.organization, team_id, user_id)).await
     }
 
-    pub async fn delete_session(&self, session_id: &str) -> Result<(), ApiError> {
-        self.delete(&Key::session(&self.organization, session_id)).await
+    /// Ends a session with its audit entry (an expired session the TTL removed ends without one).
+    pub async fn delete_session(&self, session_id: &str, entry: &AuditEntry) -> Result<(), ApiError> {
+        let delete = self.db.delete(&Key::session(&self.organization, session_id), Some("attribute_exists(PK)"));
+        self.db.transact_if(vec![delete, self.db.put_new(entry)]).await.map(|_| ())
     }
 
     async fn delete(&self, key: &Key) -> Result<(), ApiError> {
@@ -170,7 +181,3 @@ impl From<TransactError> for ApiError {
 
 /// `state` is a DynamoDB reserved word: conditions name it `#state`.
 const STATE_NAME: &[(&str, &str)] = &[("#state", "state")];
-
-fn organization_gone() -> ApiError {
-    StoreError::OrganizationGone.into()
-}

@@ -35,6 +35,33 @@ pub struct OrganizationChange {
     remove: Vec<&'static str>,
 }
 
+impl Field {
+    fn attribute(&self) -> AttributeValue {
+        match self {
+            Field::Text(text) => s(text),
+            Field::Number(number) => AttributeValue::N(number.clone()),
+            Field::Bool(flag) => AttributeValue::Bool(*flag),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Field::Text(text) => serde_json::Value::String(text.clone()),
+            Field::Number(number) => number.parse::<serde_json::Number>().map_or(serde_json::Value::Null, Into::into),
+            Field::Bool(flag) => serde_json::Value::Bool(*flag),
+        }
+    }
+
+    fn of_json(value: &serde_json::Value) -> Option<Field> {
+        match value {
+            serde_json::Value::String(text) => Some(Field::Text(text.clone())),
+            serde_json::Value::Number(number) => Some(Field::Number(number.to_string())),
+            serde_json::Value::Bool(flag) => Some(Field::Bool(*flag)),
+            _ => None,
+        }
+    }
+}
+
 impl OrganizationChange {
     pub fn set(&mut self, attribute: &'static str, value: Field) {
         self.set.push((attribute, value));
@@ -43,64 +70,121 @@ impl OrganizationChange {
     pub fn remove(&mut self, attribute: &'static str) {
         self.remove.push(attribute);
     }
+
+    /// The attributes it changes with their values in `read` (`None`: absent).
+    fn old_values(&self, read: &Organization) -> Vec<(&'static str, Option<Field>)> {
+        let stored = serde_json::to_value(read).unwrap_or_default();
+        self.set
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(self.remove.iter().copied())
+            .map(|name| (name, stored.get(name).and_then(Field::of_json)))
+            .collect()
+    }
+
+    /// Leaves out what `read` has already: an empty change writes nothing.
+    pub fn without_no_ops(mut self, read: &Organization) -> Self {
+        let stored = serde_json::to_value(read).unwrap_or_default();
+        self.set.retain(|(name, value)| stored.get(*name).and_then(Field::of_json).as_ref() != Some(value));
+        self.remove.retain(|name| stored.get(*name).is_some_and(|v| !v.is_null()));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// `{"attribute": {"old": .., "new": ..}}` for the audit entry (`null`: absent).
+    pub fn audit_facts(&self, read: &Organization) -> serde_json::Value {
+        let stored = serde_json::to_value(read).unwrap_or_default();
+        let old = |name: &str| stored.get(name).cloned().unwrap_or(serde_json::Value::Null);
+        let mut facts = serde_json::Map::new();
+        for (name, value) in &self.set {
+            facts.insert((*name).to_owned(), serde_json::json!({ "old": old(name), "new": value.json() }));
+        }
+        for name in &self.remove {
+            facts.insert((*name).to_owned(), serde_json::json!({ "old": old(name), "new": null }));
+        }
+        serde_json::Value::Object(facts)
+    }
+
+    /// `read` with the change made.
+    pub fn applied_to(&self, read: &Organization) -> Organization {
+        let mut stored = serde_json::to_value(read).unwrap_or_default();
+        if let Some(fields) = stored.as_object_mut() {
+            for (name, value) in &self.set {
+                fields.insert((*name).to_owned(), value.json());
+            }
+            for name in &self.remove {
+                fields.remove(*name);
+            }
+        }
+        serde_json::from_value(stored).unwrap_or_else(|_| read.clone())
+    }
 }
 
 impl OrgStore<'_> {
-    /// Updates the organization item (SET and REMOVE of the named attributes) unless it is being deleted;
-    /// returns it as stored.
-    pub async fn update_organization(&self, change: &OrganizationChange) -> Result<Organization, ApiError> {
-        let remove = &change.remove;
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
+    /// Updates the organization item (SET and REMOVE of the named attributes) with the change's audit entry,
+    /// in one transaction conditioned on the organization not being deleted and on each changed attribute
+    /// still having the value `read` has (so the entry's old values are exact). Returns the organization as
+    /// stored, or `None` when the condition failed: it changed or went meanwhile (read it again to tell).
+    pub async fn update_organization(
+        &self,
+        change: &OrganizationChange,
+        read: &Organization,
+        entry: &AuditEntry,
+    ) -> Result<Option<Organization>, ApiError> {
+        debug_assert_eq!(read.id, self.organization);
+        let old = change.old_values(read);
+        let mut names = Vec::new();
+        let mut values = Vec::new();
         let mut clauses = Vec::new();
+        let mut conditions = vec!["attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)".to_owned()];
         for (index, (name, value)) in change.set.iter().enumerate() {
-            names.insert(format!("#s{index}"), (*name).to_owned());
-            values.insert(
-                format!(":s{index}"),
-                match value {
-                    Field::Text(text) => s(text),
-                    Field::Number(number) => AttributeValue::N(number.clone()),
-                    Field::Bool(flag) => AttributeValue::Bool(*flag),
-                },
-            );
+            names.push((format!("#s{index}"), *name));
+            values.push((format!(":s{index}"), value.attribute()));
             clauses.push(format!("#s{index} = :s{index}"));
         }
         let mut expression = String::new();
         if !clauses.is_empty() {
             expression = format!("SET {}", clauses.join(", "));
         }
-        if !remove.is_empty() {
-            let removed: Vec<String> = remove
+        if !change.remove.is_empty() {
+            let removed: Vec<String> = change
+                .remove
                 .iter()
                 .enumerate()
                 .map(|(index, name)| {
-                    names.insert(format!("#r{index}"), (*name).to_owned());
+                    names.push((format!("#r{index}"), *name));
                     format!("#r{index}")
                 })
                 .collect();
             expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
-        if expression.is_empty() {
-            return self.db.get(&Key::organization(&self.organization)).await?.ok_or_else(organization_gone);
+        for (index, (name, value)) in old.iter().enumerate() {
+            names.push((format!("#o{index}"), *name));
+            match value {
+                Some(value) => {
+                    values.push((format!(":o{index}"), value.attribute()));
+                    conditions.push(format!("#o{index} = :o{index}"));
+                }
+                None => conditions.push(format!("attribute_not_exists(#o{index})")),
+            }
         }
-        let output = self
-            .db
-            .client
-            .update_item()
-            .table_name(&self.db.table)
-            .set_key(Some(crate::store::key_attributes(&Key::organization(&self.organization))))
-            .update_expression(expression.trim())
-            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(se) if se.is_conditional_check_failed_exception() => organization_gone(),
-                _ => sdk_error("UpdateItem", e),
-            })?;
-        from_item(output.attributes.unwrap_or_default())
+        let names: Vec<(&str, &str)> = names.iter().map(|(placeholder, name)| (placeholder.as_str(), *name)).collect();
+        let values: Vec<(&str, AttributeValue)> =
+            values.iter().map(|(placeholder, value)| (placeholder.as_str(), value.clone())).collect();
+        let update = self.db.update(
+            &Key::organization(&self.organization),
+            expression.trim(),
+            Some(&conditions.join(" AND ")),
+            &names,
+            values,
+        );
+        if !self.db.transact_if(vec![update, self.db.put_new(entry)]).await? {
+            return Ok(None);
+        }
+        Ok(Some(change.applied_to(read)))
     }
 
     /// Whether the organization exists and is not being deleted (one GetItem): what tells a failed member
@@ -121,7 +205,7 @@ impl OrgStore<'_> {
 
     /// Records a credit transaction and adds it to the balance in one transaction; a debit must not take
     /// the balance below zero (`false` then).
-    pub async fn add_credit(&self, transaction: &CreditTransaction) -> Result<bool, ApiError> {
+    pub async fn add_credit(&self, transaction: &CreditTransaction, entry: &AuditEntry) -> Result<bool, ApiError> {
         let condition = if transaction.milli_credits < 0 {
             "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) AND milliCreditBalance >= :needed"
         } else {
@@ -136,37 +220,44 @@ impl OrgStore<'_> {
                 &[],
                 vec![(":amount", n(transaction.milli_credits)), (":needed", n(-transaction.milli_credits))],
             ),
+            self.db.put_new(entry),
         ];
-        match self.db.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed { .. }) => Ok(false),
-            Err(TransactError::Api(err)) => Err(err),
-        }
+        self.db.transact_if(items).await
     }
 
     /// Stores a storage-usage report unless a newer one is already stored (reports may arrive out of
-    /// order). `false`: the organization is gone or the report is older.
-    pub async fn report_storage(&self, used_bytes: u64, reported_at: i64) -> Result<bool, ApiError> {
-        self.db
-            .update_if(
-                &Key::organization(&self.organization),
-                "SET usedStorageBytes = :bytes, storageReportedAt = :at",
-                "attribute_exists(PK) AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)",
-                vec![(":bytes", n(used_bytes)), (":at", n(reported_at))],
-            )
-            .await
+    /// order), with its audit entry. `false`: the organization is gone or being deleted, or the report is
+    /// older.
+    pub async fn report_storage(
+        &self,
+        used_bytes: u64,
+        reported_at: i64,
+        entry: &AuditEntry,
+    ) -> Result<bool, ApiError> {
+        let update = self.db.update(
+            &Key::organization(&self.organization),
+            "SET usedStorageBytes = :bytes, storageReportedAt = :at",
+            Some(
+                "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) \
+                 AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)",
+            ),
+            &[],
+            vec![(":bytes", n(used_bytes)), (":at", n(reported_at))],
+        );
+        self.db.transact_if(vec![update, self.db.put_new(entry)]).await
     }
 
-    /// Marks the organization as being deleted (it is unusable from this moment). `false`: it already is.
-    pub async fn mark_deleting(&self, now: i64) -> Result<bool, ApiError> {
-        self.db
-            .update_if(
-                &Key::organization(&self.organization),
-                "SET deletionRequestedAt = :now, deletionPartition = :partition",
-                "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)",
-                vec![(":now", n(now)), (":partition", s(crate::model::DELETION_PARTITION))],
-            )
-            .await
+    /// Marks the organization as being deleted (it is unusable from this moment), with the audit entry of
+    /// the request. `false`: it already is.
+    pub async fn mark_deleting(&self, now: i64, entry: &AuditEntry) -> Result<bool, ApiError> {
+        let update = self.db.update(
+            &Key::organization(&self.organization),
+            "SET deletionRequestedAt = :now, deletionPartition = :partition",
+            Some("attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt)"),
+            &[],
+            vec![(":now", n(now)), (":partition", s(crate::model::DELETION_PARTITION))],
+        );
+        self.db.transact_if(vec![update, self.db.put_new(entry)]).await
     }
 
     /// The first items of the organization's partition (strongly consistent): what a purge deletes next.

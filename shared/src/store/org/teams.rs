@@ -44,31 +44,33 @@ impl OrgStore<'_> {
         QueryPage::of(output)
     }
 
-    /// Creates a team whose name is free in the organization (case-insensitively), in one transaction.
-    pub async fn create_team(&self, team: &Team) -> Result<(), ApiError> {
+    /// Creates a team whose name is free in the organization (case-insensitively), with its audit entry, in
+    /// one transaction.
+    pub async fn create_team(&self, team: &Team, entry: &AuditEntry) -> Result<(), ApiError> {
         debug_assert_eq!(team.organization, self.organization);
         let guard = TeamNameGuard {
             organization: self.organization.clone(),
             name: team.name.clone(),
             team_id: team.id.clone(),
         };
-        match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team)]).await {
+        match self.db.transact(vec![self.db.put_new(&guard), self.db.put_new(team), self.db.put_new(entry)]).await {
             Ok(()) => Ok(()),
             Err(TransactError::ConditionFailed { .. }) => Err(StoreError::TeamNameTaken(team.name.clone()).into()),
             Err(TransactError::Api(err)) => Err(err),
         }
     }
 
-    /// Marks a team as being deleted (so nobody joins it any more); false if it is gone already.
-    pub async fn mark_team_deleting(&self, team_id: &str) -> Result<bool, ApiError> {
-        self.db
-            .update_if(
-                &Key::team(&self.organization, team_id),
-                "SET deleting = :t",
-                "attribute_exists(PK) AND isOrganizationTeam = :f",
-                vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
-            )
-            .await
+    /// Marks a team as being deleted (so nobody joins it any more: for the organization it is gone), with the
+    /// deletion's audit entry; false if it is gone already.
+    pub async fn mark_team_deleting(&self, team_id: &str, entry: &AuditEntry) -> Result<bool, ApiError> {
+        let mark = self.db.update(
+            &Key::team(&self.organization, team_id),
+            "SET deleting = :t",
+            Some("attribute_exists(PK) AND isOrganizationTeam = :f AND deleting = :f"),
+            &[],
+            vec![(":t", AttributeValue::Bool(true)), (":f", AttributeValue::Bool(false))],
+        );
+        self.db.transact_if(vec![mark, self.db.put_new(entry)]).await
     }
 
     /// Deletes the team item and its name guard, once no membership is left.

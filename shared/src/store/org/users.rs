@@ -26,6 +26,8 @@ pub struct UserWriteExtras {
     pub exact_versions: bool,
     /// The (one, new) user written becomes the organization's owner, on the condition that it has none.
     pub claim_ownership: bool,
+    /// The audit entries of the change, written with it.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// Why a user change did not commit.
@@ -287,6 +289,11 @@ impl OrgStore<'_> {
             items.push(
                 self.db.put(&ExperienceDomain { organization: self.organization.clone(), domain: domain.clone() }),
             );
+            meanings.push(UserWriteConflict::Stale);
+        }
+        for entry in &extras.audit {
+            debug_assert_eq!(entry.organization, self.organization);
+            items.push(self.db.put_new(entry));
             meanings.push(UserWriteConflict::Stale);
         }
         (items, meanings)
