@@ -32,6 +32,8 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         // After change_plan's sample: Power, 50 users, the organization has 3 active.
         "pricing_status" => ("/pricingPlan", json!("Power")),
         "list_credit_transactions" => ("/0/milliCredits", json!(5000)),
+        // After delete_team's sample: the newest team entry is the deletion.
+        "audit_log" => ("/0/action", json!("team.deleted")),
         "list_invites" => ("/0/state", json!("pending")),
         "resend_invite" | "revoke_invite" => ("/id", value("INVITE_ID")),
         "current_user" => ("/email", value("EMAIL")),

@@ -140,6 +140,31 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 items.push(quota);
             }),
         ),
+        // Rule 21: an entry whose action is not in the catalogue, and one about a user who never existed.
+        (
+            "the action is not in the catalogue",
+            Box::new(|items| {
+                let entry = items.iter_mut().find(|i| text(i, "entity") == "AuditEntry").unwrap();
+                entry.insert("action".into(), AttributeValue::S("user.teleported".into()));
+            }),
+        ),
+        (
+            "is no user of the organization",
+            Box::new(|items| {
+                let mut entry = items.iter().find(|i| text(i, "entity") == "AuditEntry").unwrap().clone();
+                let ghost = accounts::ids::new_object_id();
+                let target = AttributeValue::M(
+                    [("type", "user"), ("id", ghost.as_str()), ("name", "Ghost")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), AttributeValue::S(v.to_owned())))
+                        .collect(),
+                );
+                entry.insert("targets".into(), AttributeValue::L(vec![target]));
+                entry.insert("auditTarget".into(), AttributeValue::S(format!("ORG#home#{ghost}")));
+                entry.insert("SK".into(), AttributeValue::S(format!("AUDIT#{}", accounts::ids::new_audit_id(1))));
+                items.push(entry);
+            }),
+        ),
     ];
     for (expected, break_it) in cases {
         let mut items = healthy.clone();

@@ -493,7 +493,8 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
         items
             .iter()
             .map(|i| (text(i, "PK"), text(i, "SK")))
-            .filter(|(_, sk)| !sk.starts_with("SESSION#"))
+            // The traveller's login: a session and its entry.
+            .filter(|(_, sk)| !sk.starts_with("SESSION#") && !sk.starts_with("AUDIT#"))
             .collect::<Vec<_>>()
     };
     assert_eq!(keys(&elsewhere_after), keys(&elsewhere_before), "nothing of another organization is touched");
@@ -589,7 +590,15 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
 
     // Deletion accepted; the purge has not run yet.
     let store = OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
-    assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
+    assert!(
+        store
+            .mark_deleting(
+                accounts::ids::now_millis(),
+                &env.audit_entry(HOME_ORGANIZATION, "organization.deletionRequested")
+            )
+            .await
+            .unwrap()
+    );
     let before = env.scan().await;
     let mut self_registration = signup_form(&format!("late-{}", &home.email), "ignored");
     self_registration["organization"] = json!(HOME_ORGANIZATION);
@@ -651,14 +660,14 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     };
     let mut account = account;
     account.identities.insert(HOME_ORGANIZATION.into(), user.id.clone());
-    match create_account_with_identity(&env.app.db, &store, &account, &user).await {
+    match create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new()).await {
         Err(NewAccountError::Api(err)) => assert_eq!(err.code, "organization.deleting"),
         Err(_) => panic!("refused for another reason"),
         Ok(()) => panic!("an identity joined an organization being deleted"),
     }
     let deactivated = User { is_deactivated: true, ..user.clone() };
     assert!(
-        create_account_with_identity(&env.app.db, &store, &account, &deactivated).await.is_err(),
+        create_account_with_identity(&env.app.db, &store, &account, &deactivated, Vec::new()).await.is_err(),
         "deactivated neither"
     );
     assert_eq!(env.scan().await, before, "nothing was written");
@@ -696,7 +705,15 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     let emails = seed_members(&env, HOME_ORGANIZATION, 700, |_| vec![]).await.emails;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
-    assert!(store.mark_deleting(accounts::ids::now_millis()).await.unwrap());
+    assert!(
+        store
+            .mark_deleting(
+                accounts::ids::now_millis(),
+                &env.audit_entry(HOME_ORGANIZATION, "organization.deletionRequested")
+            )
+            .await
+            .unwrap()
+    );
 
     // A crash in the middle of a page, by hand: some of the first page's identities were taken out of
     // their accounts and some of its items deleted, the rest not.

@@ -105,7 +105,7 @@ fn expected(function: &str) -> [u16; 17] {
         "bulk_change_experiences" => {
             [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403]
         }
-        "users_by_experience" | "create_team" | "list_credit_transactions" => {
+        "users_by_experience" | "create_team" | "list_credit_transactions" | "audit_log" => {
             [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403]
         }
         "list_team_members" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],

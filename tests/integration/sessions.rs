@@ -55,7 +55,11 @@ async fn failed_logins_say_so_and_write_only_their_count() {
     // Wrong passwords are counted (docs/data-model.md, LoginThrottle); bad requests are not. Nothing else changes.
     let after = env.scan().await;
     let (counts, rest): (Vec<_>, Vec<_>) = after.into_iter().partition(|i| text(i, "entity") == "LoginThrottle");
+    // The wrong password for an existing account is logged in its organization; the unknown address is not.
+    let (entries, rest): (Vec<_>, Vec<_>) = rest.into_iter().partition(|i| !before.contains(i));
     assert_eq!(rest, before);
+    assert_eq!(entries.iter().map(|i| text(i, "action")).collect::<Vec<_>>(), ["auth.loginFailed"]);
+    assert_eq!(text(&entries[0], "PK"), format!("ORG#{}", owner.organization));
     let mut keys: Vec<String> = counts.iter().map(|i| format!("{} {}", text(i, "PK"), text(i, "failures"))).collect();
     keys.sort();
     let mut expected = vec![

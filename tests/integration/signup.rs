@@ -28,7 +28,12 @@ async fn creating_an_organization_makes_its_owner_team_and_account_in_one_go() {
     let kinds: Vec<String> = env.scan().await.iter().map(|item| text(item, "entity")).collect();
     let mut sorted = kinds.clone();
     sorted.sort();
-    assert_eq!(sorted, ["Account", "EmailGuard", "Membership", "Organization", "Team", "TeamNameGuard", "User"]);
+    assert_eq!(
+        sorted,
+        ["Account", "AuditEntry", "EmailGuard", "Membership", "Organization", "Team", "TeamNameGuard", "User"]
+    );
+    let entry = env.scan().await.into_iter().find(|item| text(item, "entity") == "AuditEntry").unwrap();
+    assert_eq!(text(&entry, "action"), "auth.signUp");
     // The password is stored only as an argon2id hash.
     let account = env.scan().await.into_iter().find(|item| text(item, "entity") == "Account").unwrap();
     assert!(text(&account, "passwordHash").starts_with("$argon2id$"));

@@ -422,10 +422,20 @@ impl TestEnv {
             first_name: "Ada".into(),
             last_name: "Lovelace".into(),
         };
-        let (_, owner) =
-            accounts::store::accounts::create_organization_with_owner(&self.app.db, new, accounts::ids::now_millis())
-                .await
-                .unwrap();
+        let auditor = accounts::domain::audit::Auditor::system(&self.app, "provisioning");
+        let audit = |organization: &accounts::model::Organization, owner: Option<&accounts::model::User>| {
+            let mut targets = vec![accounts::model::AuditTarget::organization(organization)];
+            targets.extend(owner.map(accounts::model::AuditTarget::user));
+            vec![auditor.entry(&organization.id, "organization.created", targets, json!({}))]
+        };
+        let (_, owner) = accounts::store::accounts::create_organization_with_owner(
+            &self.app.db,
+            new,
+            accounts::ids::now_millis(),
+            &audit,
+        )
+        .await
+        .unwrap();
         let session = self.login(email, PASSWORD).await;
         Owner { email: email.to_owned(), organization: HOME_ORGANIZATION.into(), user_id: owner.id, session }
     }
@@ -537,6 +547,13 @@ impl TestEnv {
             user_id: created.body["user"]["id"].as_str().unwrap().to_owned(),
             session,
         }
+    }
+
+    /// An audit entry of `organization` by a test job, for tests that call the store directly.
+    pub fn audit_entry(&self, organization: &str, action: &str) -> accounts::model::AuditEntry {
+        let target =
+            accounts::model::AuditTarget { kind: "organization".into(), id: organization.into(), name: String::new() };
+        accounts::domain::audit::Auditor::system(&self.app, "test").entry(organization, action, vec![target], json!({}))
     }
 
     /// Creates a team as `admin` and returns its id.

@@ -43,13 +43,16 @@
 //! 19. An organization tombstone (`ORGID#{id}`/`TOMBSTONE`) names an id no organization has: a deleted
 //!     organization's id is never taken again.
 //! 20. Mail quota counters are keyed by organization or recipient and day, and carry their count and TTL.
+//! 21. Audit entries (rule 1 covers their index attributes `auditActor`, `auditTarget`) name an action of the
+//!     catalogue and have a subject; an actor or a subject that is a user names a user of the organization
+//!     (identities are never deleted), and the change is empty or a JSON object.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
-    Account, ApiToken, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain, IdempotencyRecord,
-    Invite, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone, PasswordReset, Session,
-    Team, TeamNameGuard, User, UserExperience,
+    Account, ApiToken, AuditEntry, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain,
+    IdempotencyRecord, Invite, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone,
+    PasswordReset, Session, Team, TeamNameGuard, User, UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -67,6 +70,8 @@ const DERIVED: &[&str] = &[
     "cleanupPartition",
     "cleanupAt",
     "expiresAt",
+    "auditActor",
+    "auditTarget",
 ];
 
 /// Every item of `table` (strongly consistent Scan, all pages).
@@ -122,6 +127,7 @@ struct Org {
     invites: BTreeMap<String, Invite>,
     invite_guards: Vec<InviteEmailGuard>,
     idempotency: Vec<IdempotencyRecord>,
+    audit: Vec<AuditEntry>,
     /// Keys of every item of the partition (for rule 2).
     keys: Vec<String>,
 }
@@ -245,6 +251,10 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             "IdempotencyRecord" => {
                 let value = decode!(IdempotencyRecord);
                 in_org(&mut orgs, &mut |o| o.idempotency.push(value.clone()));
+            }
+            "AuditEntry" => {
+                let value = decode!(AuditEntry);
+                in_org(&mut orgs, &mut |o| o.audit.push(value.clone()));
             }
             // Counters of failed logins (written by UpdateItem only, not an `Entity`): keyed by address or
             // client, and always carrying their TTL.
@@ -581,6 +591,30 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                     None => problems.push(format!("{where_}: accepted by nobody")),
                 },
                 InviteState::Revoked => {}
+            }
+        }
+
+        // Rule 21.
+        for entry in &org.audit {
+            let where_ = format!("{at}: audit entry {} ({})", entry.id, entry.action);
+            if !accounts::domain::audit::CATALOGUE.iter().any(|(action, _)| *action == entry.action) {
+                problems.push(format!("{where_}: the action is not in the catalogue"));
+            }
+            let Some(subject) = entry.targets.first() else {
+                problems.push(format!("{where_}: has no subject"));
+                continue;
+            };
+            let user_actor = matches!(entry.actor.kind.as_str(), "user") && entry.actor.id.is_some();
+            if user_actor && !org.users.contains_key(entry.actor.id.as_deref().unwrap_or_default()) {
+                problems.push(format!("{where_}: its actor {:?} is no user of the organization", entry.actor.id));
+            }
+            if subject.kind == "user" && !org.users.contains_key(&subject.id) {
+                problems.push(format!("{where_}: its subject {} is no user of the organization", subject.id));
+            }
+            if !entry.change.is_empty()
+                && !serde_json::from_str::<serde_json::Value>(&entry.change).is_ok_and(|c| c.is_object())
+            {
+                problems.push(format!("{where_}: its change is not a JSON object"));
             }
         }
     }

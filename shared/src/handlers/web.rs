@@ -30,6 +30,7 @@ const PAGES: &[&str] = &[
     "/invites",
     "/teams",
     "/organization",
+    "/audit",
 ];
 
 struct Asset {

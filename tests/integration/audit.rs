@@ -1,0 +1,405 @@
+//! The audit log: an entry for every action of the catalogue, written in the transaction of its change;
+//! reading it with paging, filters and CSV; who may read it.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+
+/// The log of the organization `auth` administers (all pages of `query`), newest first.
+async fn log(env: &TestEnv, auth: &Auth, query: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/auditLog?{query}&cursor={cursor}"),
+            None => format!("/api/auditLog?{query}"),
+        };
+        let page = env.get(&path, auth).await;
+        assert_eq!(page.status, 200, "{path}: {:?}", page.body);
+        entries.extend(page.body.as_array().unwrap().iter().cloned());
+        match page.header("x-next-cursor") {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return entries,
+        }
+    }
+}
+
+fn actions(entries: &[Value]) -> Vec<String> {
+    entries.iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The audit entries a recorded `TransactWriteItems` body puts, by action, and whether it writes anything
+/// else (the change the entries record).
+fn entries_in_transaction(body: &str) -> (Vec<String>, bool) {
+    let request: Value = serde_json::from_str(body).unwrap();
+    let mut entries = Vec::new();
+    let mut changes = false;
+    for item in request["TransactItems"].as_array().unwrap() {
+        let put_entity = item["Put"]["Item"]["entity"]["S"].as_str();
+        if put_entity == Some("AuditEntry") {
+            entries.push(item["Put"]["Item"]["action"]["S"].as_str().unwrap().to_owned());
+        } else if item.get("ConditionCheck").is_none() {
+            changes = true;
+        }
+    }
+    (entries, changes)
+}
+
+/// Runs every action of the catalogue through the API (and the two jobs), recording every DynamoDB request.
+/// Each entry must come in a `TransactWriteItems` with the change it records, and no other request may
+/// write one; the only entries without a change in their transaction are failed logins, which change no
+/// organization state (docs/audit.md).
+#[tokio::test]
+async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_change() {
+    let recorded: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = recorded.clone();
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        sink.lock().unwrap().push((operation, body));
+        Box::pin(async {})
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let operator = env.operator().await;
+
+    // People, teams, rights and experiences.
+    let team = env.team(&owner.auth(), "Tracing").await;
+    let doomed_team = env.team(&owner.auth(), "Short-lived").await;
+    let member = env.member(&owner, "Mia", "Member", &[(&team, false)]).await;
+    assert_eq!(env.get("/api/user", &member.auth()).await.status, 200, "the member uses the organization");
+    assert_eq!(env.patch_user(&member.user_id, json!({"firstName": "Maria"}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
+    let member_session = env.login(&member.email, PASSWORD).await;
+    let member_auth = Auth::Bearer(member_session);
+    let bulk = json!({"userIds": [member.user_id], "teams": [{"id": team, "isTeamManager": true}]});
+    assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &owner.auth()).await.status, 200);
+    let experiences = json!({"userIds": [member.user_id], "set": {"nuclei": 4}});
+    assert_eq!(env.request("PATCH", "/api/users/experiences", Some(experiences), &owner.auth()).await.status, 200);
+    assert_eq!(env.request("DELETE", &format!("/api/teams/{doomed_team}"), None, &owner.auth()).await.status, 200);
+
+    // Tokens and sessions.
+    assert_eq!(env.get("/api/auth/token", &member_auth).await.status, 200);
+    assert_eq!(env.request("DELETE", "/api/auth/token", None, &member_auth).await.status, 200);
+    let spare = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
+    assert_eq!(env.post("/api/auth/logout", json!({}), &spare).await.status, 200);
+    let wrong = json!({"email": member.email, "password": "not the password"});
+    let mut locked = false;
+    for _ in 0..10 {
+        let body = serde_json::to_vec(&wrong).unwrap();
+        let answer = env
+            .request_with_headers("POST", "/api/auth/login", body, &Auth::None, &[("x-forwarded-for", "203.0.113.7")])
+            .await;
+        if answer.status == 429 {
+            locked = true;
+            break;
+        }
+        assert_eq!(answer.status, 401);
+    }
+    assert!(locked, "failed logins from one client lock the address there");
+
+    // Credentials.
+    let changed = env
+        .patch_user(
+            &member.user_id,
+            json!({"email": format!("new-{}", member.email), "currentPassword": PASSWORD}),
+            &member_auth,
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    let member_email = format!("new-{}", member.email);
+    let key = env.seed_email_verification(&member_email).await;
+    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await.status, 200);
+    let new_password = json!({"password1": "another long passphrase", "password2": "another long passphrase"});
+    let change = json!({"oldPassword": PASSWORD, "password": new_password});
+    let changed = env.post("/api/auth/changePassword", change, &member_auth).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let reset_token = env.seed_password_reset(&member_email).await;
+    let reset = json!({"token": reset_token, "password": {"password1": PASSWORD, "password2": PASSWORD}});
+    assert_eq!(env.post("/api/auth/resetPassword", reset, &Auth::None).await.status, 200);
+    let member_auth = Auth::Bearer(env.login(&member_email, PASSWORD).await);
+
+    // Invites: sent, resent, revoked, accepted by a new account and by an existing one, reminded, expired.
+    let invitee = format!("invitee-{}@example.org", accounts::ids::new_object_id());
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [invitee]}), &owner.auth()).await;
+    let invite_id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    assert_eq!(env.post(&format!("/api/invites/{invite_id}/resend"), json!({}), &owner.auth()).await.status, 200);
+    let mut form = signup_form(&invitee, "ignored");
+    form["inviteToken"] = json!(invite_token(&mails_to(&invitee).await.pop().unwrap()));
+    assert_eq!(env.post("/api/auth/register", form, &Auth::None).await.status, 200);
+    let revoked_to = format!("revoked-{}@example.org", accounts::ids::new_object_id());
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [revoked_to]}), &owner.auth()).await;
+    let revoked_id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    assert_eq!(env.request("DELETE", &format!("/api/invites/{revoked_id}"), None, &owner.auth()).await.status, 200);
+    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [operator.email]}), &owner.auth()).await;
+    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let token = invite_token(&mails_to(&operator.email).await.pop().unwrap());
+    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &operator.auth()).await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    let switched =
+        env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &operator.auth()).await;
+    assert_eq!(switched.status, 200);
+    let pending = format!("pending-{}@example.org", accounts::ids::new_object_id());
+    env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &owner.auth()).await;
+    let day = 24 * 3600 * 1000;
+    let now = accounts::ids::now_millis();
+    accounts::domain::invites::maintain(&env.app, now + env.app.config.invite_lifetime.as_millis() as i64 - day)
+        .await
+        .unwrap();
+    accounts::domain::invites::maintain(&env.app, now + 60 * day).await.unwrap();
+
+    // The organization: settings, plan, credits, storage; created by an operator, owned through an invite.
+    let renamed =
+        env.request("PATCH", "/api/organizations/home", Some(json!({"name": "Home Lab 2"})), &owner.auth()).await;
+    assert_eq!(renamed.status, 200);
+    let plan = env
+        .request("PATCH", "/api/organizations/home/plan", Some(json!({"pricingPlan": "Power"})), &operator.auth())
+        .await;
+    assert_eq!(plan.status, 200);
+    let credits = json!({"milliCredits": 5000, "comment": "welcome"});
+    assert_eq!(env.post("/api/organizations/home/credits", credits, &operator.auth()).await.status, 200);
+    let report = accounts::domain::organizations::StorageReport {
+        organization: HOME_ORGANIZATION.into(),
+        used_storage_bytes: 1_000_000,
+        reported_at: None,
+    };
+    assert!(accounts::domain::organizations::report_storage(&env.app, &report).await.unwrap());
+    let future_owner = format!("future-owner-{}@example.org", accounts::ids::new_object_id());
+    let created = env
+        .post(
+            "/api/organizations",
+            json!({"ownerEmail": future_owner, "organizationName": organization_name("Operated")}),
+            &operator.auth(),
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    let mut form = signup_form(&future_owner, "ignored");
+    form["inviteToken"] = json!(invite_token(&mails_to(&future_owner).await.pop().unwrap()));
+    assert_eq!(env.post("/api/auth/register", form, &Auth::None).await.status, 200);
+    let doomed = env.create_organization(&organization_name("Doomed")).await;
+    let name =
+        env.get(&format!("/api/organizations/{}", doomed.organization), &doomed.auth()).await.body["name"].clone();
+    let deleted = env
+        .request(
+            "DELETE",
+            &format!("/api/organizations/{}", doomed.organization),
+            Some(json!({"confirmation": name})),
+            &doomed.auth(),
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(env.post("/api/auth/logoutEverywhere", json!({}), &member_auth).await.status, 200);
+
+    // Every action of the catalogue was logged, each entry in the transaction of its change.
+    let mut logged = BTreeSet::new();
+    for (operation, body) in recorded.lock().unwrap().iter() {
+        if operation == "TransactWriteItems" {
+            let (entries, changes) = entries_in_transaction(body);
+            for action in &entries {
+                assert!(
+                    changes || action.starts_with("auth.login"),
+                    "{action} was written without a change in its transaction"
+                );
+            }
+            logged.extend(entries);
+        } else {
+            assert!(!body.contains("\"AuditEntry\""), "{operation} wrote an audit entry outside a transaction");
+        }
+    }
+    let catalogue: BTreeSet<String> = accounts::domain::audit::CATALOGUE.iter().map(|(a, _)| a.to_string()).collect();
+    // `user.restored` needs a bulk change that fails part-way: users.rs forces one and checks its entries.
+    let expected: BTreeSet<String> = catalogue.iter().filter(|a| *a != "user.restored").cloned().collect();
+    let missing: Vec<_> = expected.difference(&logged).collect();
+    assert!(missing.is_empty(), "no entry for {missing:?}");
+
+    // The home organization's log, as its admins read it: who, what, on whom, from where.
+    let entries = log(&env, &owner.auth(), "limit=1000").await;
+    let times: Vec<i64> = entries.iter().map(|e| e["occurredAt"].as_i64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let renamed = entries.iter().find(|e| e["action"] == "user.changed").unwrap();
+    assert_eq!(renamed["actor"]["id"], owner.user_id);
+    assert_eq!(renamed["actor"]["type"], "user");
+    assert_eq!(
+        renamed["targets"][0],
+        json!({"type": "user", "id": member.user_id, "name": format!("Maria Member <{}>", member.email)})
+    );
+    assert_eq!(renamed["change"], json!({"firstName": {"old": "Mia", "new": "Maria"}}));
+    assert!(renamed["context"]["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(renamed["context"]["sourceIp"].as_str().is_some_and(|ip| !ip.is_empty()));
+    let failed = entries.iter().find(|e| e["action"] == "auth.loginFailed").unwrap();
+    assert_eq!(
+        (failed["actor"]["type"].as_str(), failed["context"]["sourceIp"].as_str()),
+        (Some("anonymous"), Some("203.0.113.7"))
+    );
+    let plan = entries.iter().find(|e| e["action"] == "organization.planChanged").unwrap();
+    assert_eq!(
+        (plan["actor"]["type"].as_str(), plan["actor"]["email"].as_str()),
+        (Some("operator"), Some(tests::SUPER_USER))
+    );
+    assert_eq!(plan["change"]["pricingPlan"], json!({"old": "Custom", "new": "Power"}));
+    let expired = entries.iter().find(|e| e["action"] == "invite.expired").unwrap();
+    assert_eq!(expired["actor"], json!({"type": "system", "name": "invite_maintenance"}));
+    let bulk: Vec<&Value> =
+        entries.iter().filter(|e| e["action"] == "user.teamsAndPermissionsChanged" && e["group"].is_string()).collect();
+    assert!(!bulk.is_empty(), "a bulk change's entries carry their group");
+    // The other organizations' logs hold their own entries: the account changes of the operator, who is in
+    // several organizations, are in each of them.
+    let operator_log = actions(&log(&env, &operator.auth(), "limit=1000").await);
+    assert!(
+        operator_log.contains(&"auth.signUp".to_owned()) && operator_log.contains(&"account.emailVerified".to_owned())
+    );
+}
+
+/// A change that is refused or fails its conditions writes no entry; nothing is half-written.
+#[tokio::test]
+async fn a_change_that_does_not_happen_leaves_no_entry() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    env.team(&owner.auth(), "Red").await;
+    let before = env.scan().await;
+    let cases = [
+        ("POST", "/api/teams".to_owned(), json!({"name": "red"}), owner.auth(), 409),
+        ("POST", "/api/teams".to_owned(), json!({"name": "Blue"}), member.auth(), 403),
+        ("PATCH", format!("/api/users/{}", owner.user_id), json!({"isAdmin": false}), member.auth(), 404),
+        ("PATCH", "/api/organizations/home".to_owned(), json!({"name": ""}), owner.auth(), 400),
+        ("PATCH", format!("/api/users/{}", owner.user_id), json!({"isActive": false}), owner.auth(), 403),
+    ];
+    for (method, path, body, auth, status) in cases {
+        let answer = env.request(method, &path, Some(body.clone()), &auth).await;
+        assert_eq!(answer.status, status, "{method} {path} {body}: {:?}", answer.body);
+    }
+    assert_eq!(env.scan().await, before, "refused changes wrote nothing, no entry either");
+    // A change that changes nothing is no change either.
+    let same = env.request("PATCH", "/api/organizations/home", Some(json!({"name": "Home Lab"})), &owner.auth()).await;
+    assert_eq!(same.status, 200);
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let start = accounts::ids::now_millis();
+    let mut teams = Vec::new();
+    for i in 0..12 {
+        let by = if i % 3 == 0 { admin.auth() } else { owner.auth() };
+        teams.push(env.team(&by, &format!("Team {i:02}")).await);
+    }
+    let middle = accounts::ids::now_millis();
+    assert_eq!(env.request("DELETE", &format!("/api/teams/{}", teams[5]), None, &owner.auth()).await.status, 200);
+
+    // Pages of 5 through all team entries: newest first, each once, the cursor in the header.
+    let first = env.get("/api/auditLog?action=team.&limit=5", &owner.auth()).await;
+    assert_eq!(first.body.as_array().unwrap().len(), 5);
+    assert!(first.header("x-next-cursor").is_some());
+    let all = log(&env, &owner.auth(), "action=team.&limit=5").await;
+
+    assert_eq!(all[0]["action"], "team.deleted");
+    let ids: BTreeSet<&str> = all.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), all.len(), "no entry twice across pages");
+    let names: Vec<&str> = all[1..].iter().map(|e| e["targets"][0]["name"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (0..12).rev().map(|i| format!("Team {i:02}")).collect();
+    assert_eq!(names, expected);
+
+    // Exact actions, and the start of an action.
+    assert_eq!(log(&env, &owner.auth(), "action=team.deleted").await.len(), 1);
+    assert_eq!(log(&env, &owner.auth(), "action=team.created").await.len(), 12);
+    // By actor: the admin registered, logged in and created 4 teams (the owner's changes of the admin are
+    // the owner's entries).
+    let by_admin = log(&env, &owner.auth(), &format!("actor={}", admin.user_id)).await;
+    assert!(by_admin.iter().all(|e| e["actor"]["id"] == admin.user_id.as_str()));
+    assert_eq!(actions(&by_admin).iter().filter(|a| *a == "team.created").count(), 4);
+    assert_eq!(by_admin.len(), 6, "{:?}", actions(&by_admin));
+    let by_admin_created =
+        log(&env, &owner.auth(), &format!("actor={}&action=team.created&limit=3", admin.user_id)).await;
+    assert_eq!(by_admin_created.len(), 4);
+    // By subject: the deleted team's whole history.
+    let about = log(&env, &owner.auth(), &format!("target={}", teams[5])).await;
+    assert_eq!(actions(&about), ["team.deleted", "team.created"]);
+    let about_the_admin = log(&env, &owner.auth(), &format!("target={}", admin.user_id)).await;
+    assert!(actions(&about_the_admin).contains(&"user.registered".to_owned()));
+    assert!(about_the_admin.iter().all(|e| e["targets"][0]["id"] == admin.user_id.as_str()));
+    // Actor and subject together.
+    let both = log(&env, &owner.auth(), &format!("actor={}&target={}", owner.user_id, teams[5])).await;
+    assert_eq!(actions(&both), ["team.deleted", "team.created"]);
+    // By time: entries from `from` to `to`, inclusive.
+    let early = log(&env, &owner.auth(), &format!("action=team.&from={start}&to={middle}")).await;
+    assert_eq!(early.len(), 12);
+    let late = log(&env, &owner.auth(), &format!("action=team.&from={}", middle + 1)).await;
+    assert_eq!(actions(&late), ["team.deleted"]);
+
+    // The CSV export of a filtered range: a header and one row per entry.
+    let csv = env.get(&format!("/api/auditLog?format=csv&action=team.&from={start}"), &owner.auth()).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = csv.body.as_str().unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("id,occurredAt,action,"));
+    assert_eq!(lines.len(), 14);
+    assert!(lines[1].contains(",team.deleted,user,"));
+
+    // Bad filters are 400s with a code, and change nothing.
+    for (query, code) in [
+        ("action=nothing", "auditLog.action.invalid"),
+        ("action=user%3B", "auditLog.action.invalid"),
+        ("actor=someone", "auditLog.actor.invalid"),
+        ("target=a%23b", "auditLog.target.invalid"),
+        ("from=yesterday", "auditLog.from.invalid"),
+        ("to=-5", "auditLog.to.invalid"),
+        ("from=10&to=5", "auditLog.range.invalid"),
+        ("format=xml", "auditLog.format.invalid"),
+        ("limit=0", "request.limit.invalid"),
+        ("cursor=bm90IG9ucw", "request.cursor.invalid"),
+    ] {
+        let answer = env.get(&format!("/api/auditLog?{query}"), &owner.auth()).await;
+        assert_eq!((answer.status, answer.error_code()), (400, code), "{query}");
+    }
+    // The valid form of the same filters is answered.
+    let valid = format!(
+        "action=user.&actor={}&target={}&from=10&to={}",
+        owner.user_id,
+        admin.user_id,
+        accounts::ids::now_millis()
+    );
+    assert_eq!(env.get(&format!("/api/auditLog?{valid}"), &owner.auth()).await.status, 200);
+}
+
+#[tokio::test]
+async fn only_admins_and_the_owner_read_the_log_and_only_their_organizations() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Red").await;
+    let manager = env.member(&owner, "Tea", "Manager", &[(&team, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    for auth in [member.auth(), manager.auth()] {
+        let refused = env.get("/api/auditLog", &auth).await;
+        assert_eq!((refused.status, refused.error_code()), (403, "auditLog.notAllowed"));
+    }
+    assert_eq!(env.get("/api/auditLog", &Auth::None).await.status, 401);
+    // An owner who gave up admin rights (another admin remains) still reads it.
+    let admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&owner.user_id, json!({"isAdmin": false}), &owner.auth()).await.status, 200);
+    let owners_view = log(&env, &owner.auth(), "").await;
+    assert!(actions(&owners_view).contains(&"team.created".to_owned()));
+    // Another organization's admin sees its own log only, whatever filter names this one's ids.
+    let stranger = env.create_organization(&organization_name("Elsewhere")).await;
+    let theirs = log(&env, &stranger.auth(), "").await;
+    assert!(!theirs.is_empty());
+    assert!(theirs.iter().all(|e| !e.to_string().contains(HOME_ORGANIZATION) && !e.to_string().contains(&team)));
+    for query in [format!("target={team}"), format!("actor={}", owner.user_id), format!("target={HOME_ORGANIZATION}")] {
+        assert_eq!(log(&env, &stranger.auth(), &query).await, Vec::<Value>::new(), "{query}");
+    }
+    // Entries are kept for the deployment's retention (the table's TTL).
+    let entry = env.scan().await.into_iter().find(|i| text(i, "entity") == "AuditEntry").unwrap();
+    let expires: i64 = match entry.get("expiresAt") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().unwrap(),
+        other => panic!("expiresAt {other:?}"),
+    };
+    let retention = env.app.config.audit_retention.as_secs() as i64;
+    assert!((expires - accounts::ids::now_seconds() - retention).abs() < 600);
+}
