@@ -620,3 +620,51 @@ async fn an_admin_pages_through_a_thousand_users_and_finds_one_by_search() {
     page.screenshot("search").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn on_the_audit_log_page_an_admin_sees_who_did_what_narrows_it_and_downloads_it() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Mia", "Member", &[]).await;
+    // A name that is markup must show as text.
+    let renamed = env.patch_user(&member.user_id, json!({"firstName": "<b>Bold</b>"}), &owner.auth()).await;
+    assert_eq!(renamed.status, 200);
+    env.team(&owner.auth(), "Optics").await;
+    let page = Page::open(&env, "audit", DESKTOP).await;
+    sign_in(&page, &owner.email, "/audit", "Audit log").await;
+    page.shows("team.created").await;
+    page.shows("firstName: Mia → <b>Bold</b>").await;
+    assert!(page.client.find(Locator::Css("main b")).await.is_err(), "no markup from a name is rendered");
+    page.accessible().await;
+    page.screenshot("all").await;
+
+    // Only team actions.
+    choose(&page, "Action", "Teams").await;
+    wait_for(&page, "only team entries", || async { !page.text().await.contains("user.changed") }).await;
+    page.shows("team: Optics").await;
+    // Narrowed to what the member did (registering, logging in): a chip says so, and undoes it.
+    choose(&page, "Action", "All actions").await;
+    let member_row = "//tr[td/code[normalize-space()='user.registered']]//button[contains(., 'Mia')]";
+    find(&page, member_row).await.click().await.unwrap();
+    page.shows("By Mia Member ×").await;
+    wait_for(&page, "only the member's entries", || async { !page.text().await.contains("team.created") }).await;
+    page.accessible().await;
+    page.screenshot("narrowed").await;
+    let download = find(&page, "//a[normalize-space()='Download CSV']").await;
+    let href = download.attr("href").await.unwrap().unwrap();
+    assert!(href.contains("format=csv") && href.contains(&format!("actor={}", member.user_id)), "{href}");
+    let csv = env.get(&href, &owner.auth()).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.as_str().unwrap().contains("user.registered"));
+    page.click("By Mia Member ×").await;
+    page.shows("team.created").await;
+    page.close().await;
+
+    // A member is told the page is not for them; at phone width it fits.
+    let page = Page::open(&env, "audit-member", PHONE).await;
+    sign_in(&page, &member.email, "/audit", "Audit log").await;
+    page.shows("The audit log is for the organization's admins and owner.").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.close().await;
+}

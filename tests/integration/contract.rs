@@ -55,6 +55,19 @@ fn permissions_doc_is_generated_from_the_route_table() {
 }
 
 #[test]
+fn the_audit_catalogue_in_docs_is_the_codes_catalogue() {
+    let doc = read("docs/audit.md");
+    let listed: Vec<&str> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once("` |").map(|(action, _)| action))
+        .filter(|action| action.contains('.'))
+        .collect();
+    let catalogue: Vec<&str> = accounts::domain::audit::CATALOGUE.iter().map(|(action, _)| *action).collect();
+    assert_eq!(listed, catalogue, "docs/audit.md's catalogue table lists the actions of the code, in its order");
+}
+
+#[test]
 fn template_routes_match_the_route_table() {
     let template = yaml("template.yaml");
     let mut found = BTreeSet::new();

@@ -285,6 +285,12 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     run.call("logout", "POST", "/api/auth/logout", Some(json!({})), &Auth::Bearer(newcomer_again.clone())).await;
     run.call("logout everywhere", "POST", "/api/auth/logoutEverywhere", Some(json!({})), &other).await;
     run.call("revoke token", "DELETE", "/api/auth/token", None, &Auth::Token(owner_token.clone())).await;
+    // The audit log of everything above, as admins read it and export it (its responses are searched like
+    // every other), and as stored.
+    let owner_now = Auth::Bearer(owner_after_change.clone());
+    let logged = run.call("audit log", "GET", "/api/auditLog?limit=1000", None, &owner_now).await;
+    assert!(logged.body.as_array().is_some_and(|entries| entries.len() > 10), "{:?}", logged.body);
+    run.call("audit log export", "GET", "/api/auditLog?format=csv", None, &owner_now).await;
 
     drop(guard);
     drop(keeper);
@@ -349,9 +355,15 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
     }
     secrets.push(("JWT secret".into(), String::from_utf8(tests::test_config("x").jwt_secret).unwrap()));
 
+    let entries: Vec<String> =
+        table.iter().filter(|item| text(item, "entity") == "AuditEntry").map(|item| format!("{item:?}")).collect();
+    assert!(!entries.is_empty(), "the table's audit entries are searched too");
     let mut leaks = Vec::new();
     for (what, secret) in &secrets {
         for form in encodings(secret) {
+            for entry in entries.iter().filter(|entry| entry.contains(&form)) {
+                leaks.push(format!("{what} in the audit entry {entry}"));
+            }
             for (index, line) in lines.iter().enumerate() {
                 if line.contains(&form) {
                     leaks.push(format!("{what} in log line {index}: {line}"));
