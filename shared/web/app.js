@@ -1057,7 +1057,7 @@ async function auditPage() {
   const narrow = (kind, value) => {
     narrowed[kind] = value;
     chips.replaceChildren(...Object.entries(narrowed).filter(([, v]) => v).map(([k, v]) =>
-      h("button", { type: "button", class: "chip", "aria-label": `Stop showing only ${k === "actor" ? "what" : "entries about"} ${v.label}`, onclick: () => narrow(k, null) },
+      h("button", { type: "button", class: "chip", title: "Show all entries again", onclick: () => narrow(k, null) },
         `${k === "actor" ? "By" : "About"} ${v.label} ×`)));
     reload();
   };
