@@ -33,6 +33,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("login", "login (argon2id)", "4 (2 + 1 + 1)"),
     ("start_reset_password", "start a password reset (address with an account)", "5 (1 + 2 throttles + 1 + 1)"),
     ("reset_password", "reset the password (argon2id)", "2"),
+    ("audit_log", "audit log page (team actions)", "2"),
     ("web", "a page (the web function, GET /auth/login)", "0"),
 ];
 
@@ -45,6 +46,8 @@ struct RequestLog {
     capacity: f64,
     read: f64,
     write: f64,
+    /// The part of `write` its audit entries took.
+    audit_write: f64,
 }
 
 /// The `request` lines a function logged (see `dispatch::dispatch`).
@@ -65,6 +68,7 @@ fn request_logs(output: &str) -> Vec<RequestLog> {
                     + fields["write_capacity"].as_f64().unwrap_or_default(),
                 read: fields["read_capacity"].as_f64().unwrap_or_default(),
                 write: fields["write_capacity"].as_f64().unwrap_or_default(),
+                audit_write: fields["audit_write_capacity"].as_f64().unwrap_or_default(),
             }
         })
         .collect()
@@ -228,10 +232,11 @@ async fn main() {
         let mails = sorted(logs.iter().map(|l| l.ses_requests as f64).collect());
         let read = logs.iter().map(|l| l.read).sum::<f64>() / logs.len() as f64;
         let write = logs.iter().map(|l| l.write).sum::<f64>() / logs.len() as f64;
+        let audit_write = logs.iter().map(|l| l.audit_write).sum::<f64>() / logs.len() as f64;
         let latencies = sorted(latencies);
         let (inits, firsts) = (sorted(inits), sorted(firsts));
         rows.push(format!(
-            "| {label} (`{function}`) | {:.1} / {:.1} | {:.1} / {:.1} | {warm} | {:.2} / {:.2} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {read:.2} / {write:.2} | {:.1} | {:.1} |",
+            "| {label} (`{function}`) | {:.1} / {:.1} | {:.1} / {:.1} | {warm} | {:.2} / {:.2} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {read:.2} / {write:.2} | {audit_write:.2} | {:.1} | {:.1} |",
             percentile(&inits, 0.5),
             inits.last().unwrap(),
             percentile(&firsts, 0.5),
@@ -299,7 +304,7 @@ async fn main() {
     let _ = writeln!(report, "- **own**: the handler's time minus the AWS wait: the bundle's own overhead, p50 / p99.");
     let _ = writeln!(
         report,
-        "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing."
+        "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing; **audit WCU**: the part of the WCU that the request's audit entries took (each entry: 2 units per started KB in the table, a transactional write, and 1 per started KB in each audit index it is in; docs/audit.md), the audit log's extra write capacity per operation."
     );
     let _ = writeln!(
         report,
@@ -307,9 +312,9 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | binary MB | peak RSS MB |"
+        "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | audit WCU | binary MB | peak RSS MB |"
     );
-    let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in rows {
         let _ = writeln!(report, "{row}");
     }

@@ -153,6 +153,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
         aws_wait_us = metrics.wait_micros(),
         read_capacity = metrics.read_capacity_units(),
         write_capacity = metrics.write_capacity_units(),
+        audit_write_capacity = metrics.audit_write_capacity_units(),
         "request"
     );
     response

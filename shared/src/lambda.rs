@@ -72,6 +72,7 @@ where
                     aws_wait_us = metrics.wait_micros(),
                     read_capacity = metrics.read_capacity_units(),
                     write_capacity = metrics.write_capacity_units(),
+                    audit_write_capacity = metrics.audit_write_capacity_units(),
                     "run"
                 );
                 result.map_err(|e| {

@@ -31,6 +31,8 @@ pub struct RequestMetrics {
     /// Consumed read and write capacity units, in thousandths (priced differently).
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// The part of the write capacity that audit entries took (see [`record_audit_writes`]).
+    audit_write_milli: AtomicU64,
 }
 
 impl RequestMetrics {
@@ -49,6 +51,17 @@ impl RequestMetrics {
     pub fn write_capacity_units(&self) -> f64 {
         self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0
     }
+    pub fn audit_write_capacity_units(&self) -> f64 {
+        self.audit_write_milli.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+}
+
+/// Counts the write capacity that committed audit entries took, by DynamoDB's rules (the consumed capacity
+/// DynamoDB reports is per request, not per item): what the audit log adds to each operation.
+pub fn record_audit_writes(units: f64) {
+    with_current(|metrics| {
+        metrics.audit_write_milli.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    });
 }
 
 tokio::task_local! {

@@ -101,6 +101,38 @@ pub fn from_item<E: Entity>(item: Item) -> Result<E, ApiError> {
     })
 }
 
+/// An item's size by DynamoDB's rules: attribute names and values in bytes (numbers about one byte per two
+/// digits, plus one; maps and lists 3 bytes plus one per element).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(value: &AttributeValue) -> usize {
+        match value {
+            AttributeValue::S(text) => text.len(),
+            AttributeValue::N(number) => number.len().div_ceil(2) + 1,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(values) => 3 + values.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+            AttributeValue::M(fields) => 3 + fields.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+            other => format!("{other:?}").len(),
+        }
+    }
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+}
+
+/// The write capacity the audit entries among `items` take when their transaction commits: per entry, two
+/// units per started KB in the table (a transactional write) and one per started KB in each audit index it
+/// is in.
+fn audit_write_capacity(items: &[TransactWriteItem]) -> f64 {
+    items
+        .iter()
+        .filter_map(|item| item.put().map(|put| put.item()))
+        .filter(|item| matches!(item.get("entity"), Some(AttributeValue::S(kind)) if kind == "AuditEntry"))
+        .map(|item| {
+            let kilobytes = item_size(item).div_ceil(1024) as f64;
+            let indexes = ["auditActor", "auditTarget"].iter().filter(|name| item.contains_key(**name)).count() as f64;
+            kilobytes * (2.0 + indexes)
+        })
+        .sum()
+}
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -395,7 +427,10 @@ impl Db {
         let count = items.len();
         for attempt in 0..TRANSACT_ATTEMPTS {
             let err = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    crate::request_metrics::record_audit_writes(audit_write_capacity(&items));
+                    return Ok(());
+                }
                 Err(err) => err,
             };
             let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
@@ -423,5 +458,48 @@ impl Db {
             }
         }
         Err(TransactError::Api(ApiError::unavailable()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuditActor, AuditEntry, AuditTarget};
+
+    fn entry(actor: AuditActor, change: String) -> AuditEntry {
+        AuditEntry {
+            organization: "lab".into(),
+            id: crate::ids::new_audit_id(1),
+            action: "user.changed".into(),
+            occurred_at: 1,
+            actor,
+            targets: vec![AuditTarget { kind: "user".into(), id: "u".into(), name: "U".into() }],
+            context: Default::default(),
+            change,
+            group: None,
+            expires_at: 1,
+        }
+    }
+
+    #[test]
+    fn audit_entries_cost_two_units_per_kilobyte_and_one_per_index() {
+        let db = Db::new(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            "table".into(),
+        );
+        let by_user = AuditActor { kind: "user".into(), id: Some("a".into()), name: None, email: None };
+        let small = entry(by_user.clone(), String::new());
+        let large = entry(by_user, "x".repeat(1500));
+        let by_job = entry(AuditActor::system("job"), String::new());
+        let other = db.put_new(&crate::model::ExperienceDomain { organization: "lab".into(), domain: "d".into() });
+        assert_eq!(audit_write_capacity(&[db.put_new(&small), other.clone()]), 4.0, "table and both indexes");
+        assert_eq!(audit_write_capacity(&[db.put_new(&large)]), 8.0, "two started kilobytes");
+        assert_eq!(audit_write_capacity(&[db.put_new(&by_job)]), 3.0, "no actor index for a job");
+        assert_eq!(audit_write_capacity(&[other]), 0.0);
+        assert!(item_size(&to_item(&small)) < 1024);
     }
 }
