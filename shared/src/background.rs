@@ -41,7 +41,7 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     name: "report_storage_usage",
     trigger: Trigger::Invoke,
     timeout_seconds: 10,
-    actions: &["UpdateItem", "PutItem"],
+    actions: &["GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
 };
 
 pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];

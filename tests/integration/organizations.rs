@@ -1,5 +1,5 @@
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::json;
+use serde_json::{Value, json};
 use tests::seed::seed_members;
 use tests::{
     Auth, HOME_ORGANIZATION, Owner, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text,
@@ -353,6 +353,70 @@ async fn the_overview_shows_the_latest_storage_report() {
         env.scan().await.iter().all(|i| !text(i, "PK").contains("no-such-org")),
         "nothing is created for unknown organizations"
     );
+}
+
+#[tokio::test]
+async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_address_or_the_owner() {
+    use accounts::domain::organizations::{StorageReport, report_storage};
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Storage Lab")).await;
+    let operator = env.operator().await;
+    let plan = json!({"includedStorageBytes": 1_000_000_000u64});
+    let path = format!("/api/organizations/{}/plan", owner.organization);
+    assert_eq!(env.request("PATCH", &path, Some(plan), &operator.auth()).await.status, 200);
+    let notices = |address: String| async move {
+        mails_to(&address).await.into_iter().filter(|m| m.subject.contains("storage")).collect::<Vec<_>>()
+    };
+    let mut at = 1_000;
+    let mut report = |bytes: u64| {
+        at += 1;
+        StorageReport { organization: owner.organization.clone(), used_storage_bytes: bytes, reported_at: Some(at) }
+    };
+    assert!(report_storage(&env.app, &report(500_000_000)).await.unwrap());
+    assert!(notices(owner.email.clone()).await.is_empty(), "half full: no notice");
+    assert!(report_storage(&env.app, &report(910_000_000)).await.unwrap());
+    let sent = notices(owner.email.clone()).await;
+    assert_eq!(sent.len(), 1, "90%: one notice, to the owner (no plan address is set)");
+    assert_eq!(sent[0].subject, "WEBKNOSSOS | Your organization's storage is almost used up");
+    assert!(
+        sent[0].text.contains("910.0 MB of 1.0 GB") && sent[0].html.contains("910.0 MB of 1.0 GB"),
+        "{}",
+        sent[0].text
+    );
+    assert!(report_storage(&env.app, &report(950_000_000)).await.unwrap());
+    assert_eq!(notices(owner.email.clone()).await.len(), 1, "still above 90%: no second notice");
+    assert!(report_storage(&env.app, &report(1_000_000_000)).await.unwrap());
+    let sent = notices(owner.email.clone()).await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].subject, "WEBKNOSSOS | Your organization's storage is used up");
+    // Below again, then across again: a new crossing, a new notice, now to the plan address.
+    assert!(report_storage(&env.app, &report(100_000_000)).await.unwrap());
+    let billing = format!("billing-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let settings = json!({"planSubscriptionEmail": billing});
+    let path = format!("/api/organizations/{}", owner.organization);
+    assert_eq!(env.request("PATCH", &path, Some(settings), &owner.auth()).await.status, 200);
+    assert!(report_storage(&env.app, &report(920_000_000)).await.unwrap());
+    assert_eq!(notices(owner.email.clone()).await.len(), 2, "the owner is not mailed when a plan address is set");
+    assert_eq!(notices(billing.clone()).await.len(), 1);
+    // An older report changes nothing and mails nothing.
+    let old = StorageReport {
+        organization: owner.organization.clone(),
+        used_storage_bytes: 2_000_000_000,
+        reported_at: Some(5),
+    };
+    assert!(!report_storage(&env.app, &old).await.unwrap());
+    assert_eq!(notices(billing).await.len(), 1);
+    // Each stored report is in the log with the level it reached.
+    let levels: Vec<Value> = env
+        .get("/api/auditLog?action=organization.storageReported&limit=100", &owner.auth())
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["change"]["storageNoticeLevel"]["new"].clone())
+        .collect();
+    assert_eq!(levels, [json!(90), json!(0), json!(100), json!(90), json!(90), json!(0)]);
 }
 
 #[tokio::test]

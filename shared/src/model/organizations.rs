@@ -34,6 +34,10 @@ pub struct Organization {
     pub storage_reported_at: Option<i64>,
     #[serde(default)]
     pub enable_auto_verify: bool,
+    /// The highest storage threshold (90 or 100, percent of `includedStorageBytes`) whose notice was mailed
+    /// since usage was last below it; 0 for none. Lowered when usage falls, so each crossing mails once.
+    #[serde(default)]
+    pub storage_notice_level: u8,
     /// Set when deletion was accepted (epoch ms): the organization is unusable from then on, and its
     /// items are being purged.
     #[serde(default, skip_serializing_if = "Option::is_none")]

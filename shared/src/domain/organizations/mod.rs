@@ -6,9 +6,10 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::caller::Caller;
-use crate::domain::audit::Auditor;
+use crate::domain::audit::{self, Auditor};
 use crate::domain::retry::{self, Attempt};
 use crate::error::ApiError;
+use crate::mail::{self, Mail};
 use crate::model::{AI_JOB_RECIPIENTS, AuditTarget, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
 use crate::paging::{Page, PageRequest};
 use crate::store::accounts;

@@ -131,7 +131,8 @@ pub struct StorageReport {
     pub reported_at: Option<i64>,
 }
 
-/// Stores the report; `false` when the organization is unknown or a newer report is stored.
+/// Stores the report; `false` when the organization is unknown or being deleted, or a newer report is
+/// stored. A report that crosses 90% or 100% of the plan's storage mails its notice, once per crossing.
 pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
     crate::declared_actions::scope_unless_scoped(
         (&crate::background::REPORT_STORAGE_USAGE).into(),
@@ -140,21 +141,123 @@ pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, A
     .await
 }
 
+/// The storage threshold `used` has reached of `included`: 100, 90 (percent) or 0; 0 for unlimited storage.
+pub fn storage_level(used: u64, included: Option<u64>) -> u8 {
+    match included {
+        Some(included) if used >= included => 100,
+        Some(included) if u128::from(used) * 10 >= u128::from(included) * 9 => 90,
+        _ => 0,
+    }
+}
+
+/// The notice a report from `notified` (the level last mailed) to `reached` mails: only a level above the
+/// one mailed since usage was last below it.
+pub fn storage_notice(notified: u8, reached: u8) -> Option<u8> {
+    (reached > notified).then_some(reached)
+}
+
 pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -> Result<bool, ApiError> {
     if report.organization.is_empty() || report.organization.contains('#') {
         return Err(ApiError::bad_request("organization.id.invalid", "Name the organization by its id"));
     }
     let at = report.reported_at.unwrap_or_else(ids::now_millis);
-    let target =
-        crate::model::AuditTarget { kind: "organization".into(), id: report.organization.clone(), name: String::new() };
-    let facts = serde_json::json!({ "usedStorageBytes": report.used_storage_bytes, "reportedAt": at });
-    let entry = Auditor::system(app, crate::background::REPORT_STORAGE_USAGE.name).entry(
-        &report.organization,
-        "organization.storageReported",
-        vec![target],
-        facts,
-    );
-    OrgStore::new(&app.db, &report.organization).report_storage(report.used_storage_bytes, at, &entry).await
+    let store = OrgStore::new(&app.db, &report.organization);
+    let auditor = Auditor::system(app, crate::background::REPORT_STORAGE_USAGE.name);
+    let (store, auditor) = (&store, &auditor);
+    let attempt = |_| async move {
+        let Some(organization) = app
+            .db
+            .get::<Organization>(&Key::organization(&report.organization))
+            .await?
+            .filter(|o| !o.is_being_deleted())
+        else {
+            return Ok(Attempt::Done(None));
+        };
+        if organization.storage_reported_at.is_some_and(|stored| stored >= at) {
+            return Ok(Attempt::Done(None));
+        }
+        let level = storage_level(report.used_storage_bytes, organization.included_storage_bytes);
+        let facts = serde_json::json!({
+            "usedStorageBytes": audit::old_new(organization.used_storage_bytes, report.used_storage_bytes),
+            "reportedAt": at,
+            "storageNoticeLevel": audit::old_new(organization.storage_notice_level, level),
+        });
+        let entry = auditor.entry(
+            &organization.id,
+            "organization.storageReported",
+            vec![crate::model::AuditTarget::organization(&organization)],
+            facts,
+        );
+        let stored = store
+            .report_storage(report.used_storage_bytes, at, (organization.storage_notice_level, level), &entry)
+            .await?;
+        // A newer report or another level came meanwhile: read again.
+        Ok(if stored { Attempt::Done(Some((organization, level))) } else { Attempt::Conflict })
+    };
+    let stored = retry::until_settled(
+        attempt,
+        ApiError::conflict("request.conflict", "Storage reports kept arriving; this one was not stored"),
+    )
+    .await?;
+    let Some((organization, level)) = stored else { return Ok(false) };
+    if let Some(notice) = storage_notice(organization.storage_notice_level, level) {
+        let mails = storage_notice_mail(app, &organization, report.used_storage_bytes, notice).await;
+        mail::notify(app, mails).await;
+    }
+    Ok(true)
+}
+
+/// Where plan and storage notices go: `planSubscriptionEmail`, else the owner.
+pub(super) async fn plan_recipient(app: &App, organization: &Organization) -> Result<Option<String>, ApiError> {
+    if !organization.plan_subscription_email.is_empty() {
+        return Ok(Some(organization.plan_subscription_email.clone()));
+    }
+    if organization.owner_user_id.is_empty() {
+        return Ok(None);
+    }
+    let owner = app.db.get::<User>(&Key::user(&organization.id, &organization.owner_user_id)).await?;
+    Ok(owner.map(|owner| owner.email))
+}
+
+/// A byte count as people read it (decimal units, as storage is sold).
+pub fn readable_bytes(bytes: u64) -> String {
+    let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", units[unit]) }
+}
+
+/// WEBKNOSSOS's storage warning: the organization reached `level` percent of its included storage.
+async fn storage_notice_mail(app: &App, organization: &Organization, used: u64, level: u8) -> Vec<Mail> {
+    let recipient = match plan_recipient(app, organization).await {
+        Ok(Some(recipient)) => recipient,
+        Ok(None) => return Vec::new(),
+        Err(err) => {
+            tracing::warn!(organization = %organization.id, error = %err, "no recipient for a storage notice");
+            return Vec::new();
+        }
+    };
+    let included = readable_bytes(organization.included_storage_bytes.unwrap_or_default());
+    let (subject, state) = if level >= 100 {
+        ("WEBKNOSSOS | Your organization's storage is used up", "has used all of the storage its plan includes")
+    } else {
+        ("WEBKNOSSOS | Your organization's storage is almost used up", "has used 90% of the storage its plan includes")
+    };
+    vec![Mail::new(
+        vec![recipient],
+        subject,
+        &[
+            "Hello,".into(),
+            format!("the organization \"{}\" {state}: {} of {included}.", organization.name, readable_bytes(used)),
+            "To keep adding data, delete datasets you no longer need or ask for more storage on the Organization page."
+                .into(),
+        ],
+        Some(("Organization", &format!("{}/organization", app.config.public_uri))),
+    )]
 }
 
 /// A page of the caller's organization's credit transactions, newest first (admins).
@@ -202,6 +305,23 @@ pub fn pricing_status(organization: &Organization, now_millis: i64) -> PricingSt
 #[cfg(test)]
 mod pricing_tests {
     use super::*;
+
+    #[test]
+    fn storage_notices_come_once_per_threshold_crossing() {
+        assert_eq!(storage_level(10, None), 0, "unlimited storage has no thresholds");
+        assert_eq!(
+            (storage_level(89, Some(100)), storage_level(90, Some(100)), storage_level(100, Some(100))),
+            (0, 90, 100)
+        );
+        assert_eq!(storage_level(u64::MAX, Some(u64::MAX - 1)), 100);
+        assert_eq!(storage_notice(0, 90), Some(90));
+        assert_eq!(storage_notice(90, 90), None, "not again while above 90%");
+        assert_eq!(storage_notice(90, 100), Some(100));
+        assert_eq!(storage_notice(0, 100), Some(100), "straight to full: one notice, the full one");
+        assert_eq!(storage_notice(100, 0), None, "falling below mails nothing (and lowers the level)");
+        assert_eq!(readable_bytes(999), "999 bytes");
+        assert_eq!(readable_bytes(1_500_000_000), "1.5 GB");
+    }
 
     #[test]
     fn plans_are_exceeded_by_users_or_time_and_almost_within_two_users_or_six_weeks() {

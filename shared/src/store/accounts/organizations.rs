@@ -41,6 +41,7 @@ pub(crate) fn new_organization(
         ai_job_notifications: "jobOwner".into(),
         storage_reported_at: None,
         enable_auto_verify: false,
+        storage_notice_level: 0,
         deletion_requested_at: None,
         organization_team_id: team_id,
         member_count: members,

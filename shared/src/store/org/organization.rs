@@ -225,24 +225,31 @@ impl OrgStore<'_> {
         self.db.transact_if(items).await
     }
 
-    /// Stores a storage-usage report unless a newer one is already stored (reports may arrive out of
-    /// order), with its audit entry. `false`: the organization is gone or being deleted, or the report is
-    /// older.
+    /// Stores a storage-usage report and the storage notice level it leads to, `levels` = (as read, new),
+    /// with its audit entry, unless a newer report is stored or the level changed since read (reports may
+    /// arrive out of order and at once). `false`: the organization is gone or being deleted, a newer report is
+    /// stored, or the level changed.
     pub async fn report_storage(
         &self,
         used_bytes: u64,
         reported_at: i64,
+        levels: (u8, u8),
         entry: &AuditEntry,
     ) -> Result<bool, ApiError> {
+        let level_read = if levels.0 == 0 {
+            "(attribute_not_exists(storageNoticeLevel) OR storageNoticeLevel = :read)"
+        } else {
+            "storageNoticeLevel = :read"
+        };
         let update = self.db.update(
             &Key::organization(&self.organization),
-            "SET usedStorageBytes = :bytes, storageReportedAt = :at",
-            Some(
+            "SET usedStorageBytes = :bytes, storageReportedAt = :at, storageNoticeLevel = :level",
+            Some(&format!(
                 "attribute_exists(PK) AND attribute_not_exists(deletionRequestedAt) \
-                 AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at)",
-            ),
+                 AND (attribute_not_exists(storageReportedAt) OR storageReportedAt < :at) AND {level_read}"
+            )),
             &[],
-            vec![(":bytes", n(used_bytes)), (":at", n(reported_at))],
+            vec![(":bytes", n(used_bytes)), (":at", n(reported_at)), (":read", n(levels.0)), (":level", n(levels.1))],
         );
         self.db.transact_if(vec![update, self.db.put_new(entry)]).await
     }
