@@ -56,3 +56,26 @@ pub fn new_audit_id(now_millis: i64) -> String {
     let random: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
     format!("{:012x}{random}", now_millis.max(0))
 }
+
+/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), without a date crate for one format.
+pub fn iso8601(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        millis.rem_euclid(1000)
+    )
+}

@@ -420,6 +420,64 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
 }
 
 #[tokio::test]
+async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_them_again() {
+    use accounts::domain::invites::maintain;
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Paid Lab")).await;
+    let operator = env.operator().await;
+    let day = 86_400_000;
+    let now = accounts::ids::now_millis();
+    let paid_until = now + 40 * day;
+    let path = format!("/api/organizations/{}/plan", owner.organization);
+    let plan = json!({"pricingPlan": "Team", "paidUntil": paid_until});
+    assert_eq!(env.request("PATCH", &path, Some(plan), &operator.auth()).await.status, 200);
+    let notices = || async {
+        mails_to(&owner.email).await.into_iter().filter(|m| m.subject.contains("plan")).collect::<Vec<_>>()
+    };
+    let run = |at: i64| {
+        let app = env.app.clone();
+        async move { maintain(&app, at).await.unwrap().plan_notices }
+    };
+    assert_eq!(run(now + 9 * day).await, 0, "41 days before the end: nothing yet");
+    assert_eq!(run(now + 10 * day + 3_600_000).await, 1, "30 days before");
+    assert_eq!(run(now + 11 * day).await, 0, "once");
+    assert_eq!(run(now + 34 * day).await, 1, "7 days before");
+    assert_eq!(run(now + 41 * day).await, 1, "ended");
+    assert_eq!(run(now + 90 * day).await, 0, "the end is told once");
+    let subjects: Vec<String> = notices().await.into_iter().map(|m| m.subject).collect();
+    assert_eq!(
+        subjects,
+        [
+            "WEBKNOSSOS | Your organization's plan ends in 30 days",
+            "WEBKNOSSOS | Your organization's plan ends in 7 days",
+            "WEBKNOSSOS | Your organization's plan has ended"
+        ]
+    );
+    let last = notices().await.pop().unwrap();
+    let until = &accounts::ids::iso8601(paid_until)[..10];
+    let name = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["name"].clone();
+    let told = format!("the Team plan of the organization \"{}\" ended on {until}.", name.as_str().unwrap());
+    assert!(
+        last.text.contains(&told) && last.html.contains(&told.replace('"', "&quot;")),
+        "{}\n{}",
+        last.text,
+        last.html
+    );
+    // A new end, 5 days away: only the 7-day notice, then the end again.
+    let extended = json!({"paidUntil": now + 95 * day});
+    assert_eq!(env.request("PATCH", &path, Some(extended), &operator.auth()).await.status, 200);
+    assert_eq!(run(now + 90 * day).await, 1);
+    assert_eq!(notices().await.last().unwrap().subject, "WEBKNOSSOS | Your organization's plan ends in 7 days");
+    assert_eq!(run(now + 91 * day).await, 0);
+    // No end: no notices.
+    let unlimited = json!({"paidUntil": null});
+    assert_eq!(env.request("PATCH", &path, Some(unlimited), &operator.auth()).await.status, 200);
+    assert_eq!(run(now + 400 * day).await, 0);
+    let logged = env.get("/api/auditLog?action=organization.planNoticeSent", &owner.auth()).await.body;
+    assert_eq!(logged.as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
 async fn deletion_needs_the_owner_or_a_granted_admin_and_the_typed_name() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;

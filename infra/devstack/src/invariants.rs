@@ -8,7 +8,8 @@
 //! 1. Every item has a string `PK` and `SK` and a known `entity`, decodes as that entity, has exactly the
 //!    key its fields derive, and carries exactly the index and TTL attributes the model derives
 //!    (`usersByName`, `nameKey`, `experienceKey`, `experienceValue`, `deletionPartition`,
-//!    `deletionRequestedAt`, `remindPartition`, `remindAt`, `cleanupPartition`, `cleanupAt`, `expiresAt`).
+//!    `deletionRequestedAt`, `remindPartition`, `remindAt`, `cleanupPartition`, `cleanupAt`, `expiresAt`,
+//!    `planNoticePartition`, `planNoticeAt`).
 //! 2. Every item of a partition `ORG#{id}` has its organization item there: nothing of a deleted (purged)
 //!    organization remains.
 //! 3. E-mail guards and accounts match both ways: each guard names an account with that e-mail, and each
@@ -72,6 +73,8 @@ const DERIVED: &[&str] = &[
     "expiresAt",
     "auditActor",
     "auditTarget",
+    "planNoticePartition",
+    "planNoticeAt",
 ];
 
 /// Every item of `table` (strongly consistent Scan, all pages).

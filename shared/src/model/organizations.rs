@@ -38,6 +38,10 @@ pub struct Organization {
     /// since usage was last below it; 0 for none. Lowered when usage falls, so each crossing mails once.
     #[serde(default)]
     pub storage_notice_level: u8,
+    /// Which plan expiry notices were mailed for the current `paidUntil`: 0 none, 1 the 30-day one, 2 the
+    /// 7-day one, 3 the expiry. A new `paidUntil` starts again at 0.
+    #[serde(default)]
+    pub plan_notice_stage: u8,
     /// Set when deletion was accepted (epoch ms): the organization is unusable from then on, and its
     /// items are being purged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,13 +71,39 @@ impl Entity for Organization {
         Key::organization(&self.id)
     }
     fn index_attributes(&self) -> Vec<(&'static str, String)> {
-        match self.deletion_requested_at {
-            Some(_) => vec![("deletionPartition", DELETION_PARTITION.to_owned())],
-            None => Vec::new(),
+        let mut attributes = Vec::new();
+        if self.deletion_requested_at.is_some() {
+            attributes.push(("deletionPartition", DELETION_PARTITION.to_owned()));
         }
+        if self.next_plan_notice_at().is_some() {
+            attributes.push(("planNoticePartition", PLAN_NOTICE_PARTITION.to_owned()));
+        }
+        attributes
     }
     fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
-        self.deletion_requested_at.map(|at| vec![("deletionRequestedAt", at)]).unwrap_or_default()
+        let mut attributes = Vec::new();
+        if let Some(at) = self.deletion_requested_at {
+            attributes.push(("deletionRequestedAt", at));
+        }
+        if let Some(at) = self.next_plan_notice_at() {
+            attributes.push(("planNoticeAt", at));
+        }
+        attributes
+    }
+}
+
+/// The one partition of the index of organizations with a plan notice to come.
+pub const PLAN_NOTICE_PARTITION: &str = "PLANS";
+
+/// How long before `paidUntil` the plan notices go: 30 days, 7 days, and at the end (milliseconds).
+pub const PLAN_NOTICE_OFFSETS: [i64; 3] = [30 * 86_400_000, 7 * 86_400_000, 0];
+
+impl Organization {
+    /// When (epoch seconds) the next plan expiry notice is due, if one is still to come.
+    pub fn next_plan_notice_at(&self) -> Option<i64> {
+        let paid_until = self.paid_until?;
+        let offset = PLAN_NOTICE_OFFSETS.get(usize::from(self.plan_notice_stage))?;
+        Some((paid_until - offset).div_euclid(1000))
     }
 }
 

@@ -1,30 +1,31 @@
-//! The daily invite job's access patterns: instance-wide, through the sparse invite indexes (never a scan).
+//! The daily job's access patterns: instance-wide, through the sparse invite and plan-notice indexes (never a
+//! scan).
 
 use super::org::QueryPage;
 use super::{Db, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
-use crate::model::{AuditEntry, INVITE_SCHEDULE_PARTITION, Invite, Key};
+use crate::model::{AuditEntry, INVITE_SCHEDULE_PARTITION, Invite, Key, Organization, PLAN_NOTICE_PARTITION};
 
 pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
 pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
 
-/// One page of invites from `index` whose due time (`attribute`, epoch seconds) is at or before `now`,
-/// after the key `start` of the previous page.
-async fn due(
+/// One page of items from `index` (whose one partition is `(attribute, value)`) with a due time
+/// (`due_attribute`, epoch seconds) at or before `now`, after the key `start` of the previous page.
+async fn due<E: crate::model::Entity>(
     db: &Db,
     index: &str,
-    partition: &str,
+    (partition, value): (&str, &str),
     attribute: &str,
     now: i64,
     start: Option<super::Item>,
-) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
+) -> Result<(QueryPage<E>, Option<super::Item>), ApiError> {
     let output = db
         .client
         .query()
         .table_name(&db.table)
         .index_name(index)
         .key_condition_expression(format!("{partition} = :p AND {attribute} <= :now"))
-        .expression_attribute_values(":p", s(INVITE_SCHEDULE_PARTITION))
+        .expression_attribute_values(":p", s(value))
         .expression_attribute_values(":now", n(now))
         .set_exclusive_start_key(start)
         .limit(100)
@@ -41,7 +42,7 @@ pub async fn due_for_reminder(
     now: i64,
     start: Option<super::Item>,
 ) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
-    due(db, INVITES_TO_REMIND_INDEX, "remindPartition", "remindAt", now, start).await
+    due(db, INVITES_TO_REMIND_INDEX, ("remindPartition", INVITE_SCHEDULE_PARTITION), "remindAt", now, start).await
 }
 
 pub async fn due_for_cleanup(
@@ -49,7 +50,7 @@ pub async fn due_for_cleanup(
     now: i64,
     start: Option<super::Item>,
 ) -> Result<(QueryPage<Invite>, Option<super::Item>), ApiError> {
-    due(db, INVITES_TO_CLEAN_INDEX, "cleanupPartition", "cleanupAt", now, start).await
+    due(db, INVITES_TO_CLEAN_INDEX, ("cleanupPartition", INVITE_SCHEDULE_PARTITION), "cleanupAt", now, start).await
 }
 
 /// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read, with
@@ -103,6 +104,51 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64, entry: &Audit
         Err(super::TransactError::ConditionFailed { .. }) => Ok(false),
         Err(super::TransactError::Api(err)) => Err(err),
     }
+}
+
+pub const PLAN_NOTICES_INDEX: &str = "PlanNotices";
+
+/// One page of organizations whose next plan expiry notice is due at `now` (epoch seconds).
+pub async fn due_for_plan_notice(
+    db: &Db,
+    now: i64,
+    start: Option<super::Item>,
+) -> Result<(QueryPage<Organization>, Option<super::Item>), ApiError> {
+    due(db, PLAN_NOTICES_INDEX, ("planNoticePartition", PLAN_NOTICE_PARTITION), "planNoticeAt", now, start).await
+}
+
+/// Records that the plan notice of `stage` was mailed (so the index offers the next one, or none), with its
+/// audit entry; conditioned on the organization's `paidUntil` and stage being those read and on it not being
+/// deleted. `false`: it changed meanwhile.
+pub async fn mark_plan_notice(
+    db: &Db,
+    organization: &Organization,
+    stage: u8,
+    entry: &AuditEntry,
+) -> Result<bool, ApiError> {
+    let after = Organization { plan_notice_stage: stage, ..organization.clone() };
+    let (expression, mut values) = match after.next_plan_notice_at() {
+        Some(at) => ("SET planNoticeStage = :stage, planNoticeAt = :at", vec![(":at", n(at))]),
+        None => ("SET planNoticeStage = :stage REMOVE planNoticeAt, planNoticePartition", Vec::new()),
+    };
+    values.extend([
+        (":stage", n(stage)),
+        (":read", n(organization.plan_notice_stage)),
+        (":paid", n(organization.paid_until.unwrap_or_default())),
+    ]);
+    let stage_read = if organization.plan_notice_stage == 0 {
+        "(attribute_not_exists(planNoticeStage) OR planNoticeStage = :read)"
+    } else {
+        "planNoticeStage = :read"
+    };
+    let update = db.update(
+        &Key::organization(&organization.id),
+        expression,
+        Some(&format!("attribute_not_exists(deletionRequestedAt) AND paidUntil = :paid AND {stage_read}")),
+        &[],
+        values,
+    );
+    db.transact_if(vec![update, db.put_new(entry)]).await
 }
 
 pub const ORGANIZATIONS_BEING_DELETED_INDEX: &str = "OrganizationsBeingDeleted";

@@ -114,7 +114,7 @@ pub const CSV_HEADER: &str =
 pub fn csv_line(entry: &AuditEntry) -> String {
     let targets =
         entry.targets.iter().map(|t| format!("{}:{}:{}", t.kind, t.id, t.name)).collect::<Vec<_>>().join("; ");
-    let occurred = chrono_free_iso8601(entry.occurred_at);
+    let occurred = crate::ids::iso8601(entry.occurred_at);
     let fields = [
         entry.id.as_str(),
         occurred.as_str(),
@@ -143,29 +143,6 @@ fn csv_field(field: &str) -> String {
     } else {
         defused
     }
-}
-
-/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), without a date crate for one format.
-fn chrono_free_iso8601(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        millis.rem_euclid(1000)
-    )
 }
 
 #[cfg(test)]

@@ -9,10 +9,12 @@ pub struct MaintenanceReport {
     pub reminded: usize,
     pub reminders_failed: usize,
     pub deleted: usize,
+    /// Plan expiry notices mailed (`domain::organizations::send_plan_notices`).
+    pub plan_notices: usize,
 }
 
-/// The daily job: reminds recipients whose invite expires within two days (once), and deletes invites
-/// whose retention after expiry or use has passed. Works through the sparse indexes page by page, so any
+/// The daily job: reminds recipients whose invite expires within two days (once), deletes invites whose
+/// retention after expiry or use has passed, and mails the plan expiry notices that are due. Works through the sparse indexes page by page, so any
 /// number of invites is handled.
 pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
     crate::declared_actions::scope_unless_scoped(
@@ -79,5 +81,6 @@ pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<Main
             break;
         }
     }
+    report.plan_notices = crate::domain::organizations::send_plan_notices(app, now_millis).await?;
     Ok(report)
 }

@@ -55,7 +55,88 @@ pub async fn change_plan(
         }
     }
     let auditor = Auditor::operator(app, caller);
-    change_organization(app, &store, None, &auditor, "organization.planChanged", |_| Ok(update.clone())).await
+    let paid_until = change.paid_until;
+    change_organization(app, &store, None, &auditor, "organization.planChanged", |read| {
+        let mut update = update.clone();
+        // A new end of the plan starts its expiry notices again.
+        if paid_until.is_some_and(|new| new != read.paid_until) {
+            update.set("planNoticeStage", Field::Number("0".into()));
+        }
+        Ok(update)
+    })
+    .await
+}
+
+/// The plan expiry notice due for `organization` at `now_millis`: the stage (1: 30 days before
+/// `paidUntil`, 2: 7 days before, 3: expired) of the latest notice whose time has come and that was not
+/// mailed yet. Only the latest: a plan extended to end in 5 days gets the 7-day notice, not both.
+pub fn plan_notice(organization: &Organization, now_millis: i64) -> Option<u8> {
+    let paid_until = organization.paid_until?;
+    let due = crate::model::PLAN_NOTICE_OFFSETS
+        .iter()
+        .rposition(|offset| now_millis >= paid_until - offset)
+        .map(|index| index as u8 + 1)?;
+    (due > organization.plan_notice_stage).then_some(due)
+}
+
+/// The daily job's plan notices: every organization whose next notice is due (the sparse `PlanNotices`
+/// index) gets the latest one, marked first (a crash between the two skips a notice rather than mailing
+/// it twice). Returns how many were mailed.
+pub async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usize, ApiError> {
+    let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
+    let mut sent = 0;
+    let mut start = None;
+    loop {
+        let (page, next) = crate::store::maintenance::due_for_plan_notice(&app.db, now_millis / 1000, start).await?;
+        for organization in page.items.into_iter().filter(|o| !o.is_being_deleted()) {
+            let Some(stage) = plan_notice(&organization, now_millis) else { continue };
+            let notice = ["", "30 days", "7 days", "expired"][usize::from(stage)];
+            let facts = serde_json::json!({ "paidUntil": organization.paid_until, "notice": notice });
+            let target = crate::model::AuditTarget::organization(&organization);
+            let entry = auditor.entry(&organization.id, "organization.planNoticeSent", vec![target], facts);
+            if !crate::store::maintenance::mark_plan_notice(&app.db, &organization, stage, &entry).await? {
+                continue;
+            }
+            match plan_recipient(app, &organization).await {
+                Ok(Some(recipient)) => {
+                    match mail::send(app, &plan_notice_mail(app, &organization, stage, recipient)).await {
+                        Ok(()) => sent += 1,
+                        Err(err) => {
+                            tracing::warn!(organization = %organization.id, error = %err, "a plan notice was not sent")
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(organization = %organization.id, error = %err, "no recipient for a plan notice")
+                }
+            }
+        }
+        start = next;
+        if start.is_none() {
+            return Ok(sent);
+        }
+    }
+}
+
+/// WEBKNOSSOS's plan expiry reminder: the plan ends in 30 or 7 days (`stage` 1, 2), or has ended (3).
+fn plan_notice_mail(app: &App, organization: &Organization, stage: u8, recipient: String) -> Mail {
+    let until = crate::ids::iso8601(organization.paid_until.unwrap_or_default())[..10].to_owned();
+    let (subject, state) = match stage {
+        1 => ("WEBKNOSSOS | Your organization's plan ends in 30 days", format!("ends on {until}, in 30 days")),
+        2 => ("WEBKNOSSOS | Your organization's plan ends in 7 days", format!("ends on {until}, in 7 days")),
+        _ => ("WEBKNOSSOS | Your organization's plan has ended", format!("ended on {until}")),
+    };
+    Mail::new(
+        vec![recipient],
+        subject,
+        &[
+            "Hello,".into(),
+            format!("the {} plan of the organization \"{}\" {state}.", organization.pricing_plan, organization.name),
+            "To keep using it, ask for an extension on the Organization page.".into(),
+        ],
+        Some(("Organization", &format!("{}/organization", app.config.public_uri))),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,6 +386,27 @@ pub fn pricing_status(organization: &Organization, now_millis: i64) -> PricingSt
 #[cfg(test)]
 mod pricing_tests {
     use super::*;
+
+    #[test]
+    fn the_latest_due_plan_notice_is_sent_once() {
+        let day = 86_400_000;
+        let paid = 100 * day;
+        let with = |stage: u8| Organization {
+            paid_until: Some(paid),
+            plan_notice_stage: stage,
+            ..crate::store::accounts::new_organization("lab", "Lab", String::new(), String::new(), 1, 0)
+        };
+        assert_eq!(plan_notice(&with(0), paid - 31 * day), None, "too early");
+        assert_eq!(plan_notice(&with(0), paid - 30 * day), Some(1));
+        assert_eq!(plan_notice(&with(1), paid - 20 * day), None, "the 30-day notice went already");
+        assert_eq!(plan_notice(&with(1), paid - 7 * day), Some(2));
+        assert_eq!(plan_notice(&with(0), paid - 5 * day), Some(2), "late: only the latest");
+        assert_eq!(plan_notice(&with(2), paid), Some(3));
+        assert_eq!(plan_notice(&with(3), paid + 90 * day), None, "the end is told once");
+        assert_eq!(plan_notice(&Organization { paid_until: None, ..with(0) }, paid), None, "no end, no notice");
+        assert_eq!(with(0).next_plan_notice_at(), Some((paid - 30 * day) / 1000));
+        assert_eq!(with(3).next_plan_notice_at(), None);
+    }
 
     #[test]
     fn storage_notices_come_once_per_threshold_crossing() {

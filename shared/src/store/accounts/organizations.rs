@@ -42,6 +42,7 @@ pub(crate) fn new_organization(
         storage_reported_at: None,
         enable_auto_verify: false,
         storage_notice_level: 0,
+        plan_notice_stage: 0,
         deletion_requested_at: None,
         organization_team_id: team_id,
         member_count: members,

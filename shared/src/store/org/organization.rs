@@ -1,6 +1,7 @@
 //! The organization item (settings, plan, counters, credits, storage, deletion) and its partition.
 
 use super::*;
+use crate::model::Entity;
 
 /// An item of an organization's partition, as a purge sees it.
 #[derive(Debug, Clone)]
@@ -145,22 +146,40 @@ impl OrgStore<'_> {
             values.push((format!(":s{index}"), value.attribute()));
             clauses.push(format!("#s{index} = :s{index}"));
         }
-        let mut expression = String::new();
-        if !clauses.is_empty() {
-            expression = format!("SET {}", clauses.join(", "));
+        let mut removed: Vec<String> = change
+            .remove
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                names.push((format!("#r{index}"), *name));
+                format!("#r{index}")
+            })
+            .collect();
+        // The index attributes the organization's fields derive (plan notices) follow the change.
+        let derived = |organization: &Organization| -> HashMap<&'static str, AttributeValue> {
+            let mut attributes: HashMap<&'static str, AttributeValue> =
+                organization.index_attributes().into_iter().map(|(name, value)| (name, s(value))).collect();
+            attributes.extend(organization.numeric_attributes().into_iter().map(|(name, value)| (name, n(value))));
+            attributes
+        };
+        let (derived_before, derived_after) = (derived(read), derived(&change.applied_to(read)));
+        let mut derived_set = Vec::new();
+        for (index, (name, value)) in derived_after.iter().enumerate() {
+            if derived_before.get(name) != Some(value) {
+                names.push((format!("#d{index}"), *name));
+                values.push((format!(":d{index}"), value.clone()));
+                derived_set.push(format!("#d{index} = :d{index}"));
+            }
         }
-        if !change.remove.is_empty() {
-            let removed: Vec<String> = change
-                .remove
-                .iter()
-                .enumerate()
-                .map(|(index, name)| {
-                    names.push((format!("#r{index}"), *name));
-                    format!("#r{index}")
-                })
-                .collect();
-            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
-        }
+        let derived_removed: Vec<String> = derived_before
+            .keys()
+            .filter(|name| !derived_after.contains_key(*name))
+            .enumerate()
+            .map(|(index, name)| {
+                names.push((format!("#x{index}"), *name));
+                format!("#x{index}")
+            })
+            .collect();
         for (index, (name, value)) in old.iter().enumerate() {
             names.push((format!("#o{index}"), *name));
             match value {
@@ -170,6 +189,15 @@ impl OrgStore<'_> {
                 }
                 None => conditions.push(format!("attribute_not_exists(#o{index})")),
             }
+        }
+        clauses.extend(derived_set);
+        removed.extend(derived_removed);
+        let mut expression = String::new();
+        if !clauses.is_empty() {
+            expression = format!("SET {}", clauses.join(", "));
+        }
+        if !removed.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
         let names: Vec<(&str, &str)> = names.iter().map(|(placeholder, name)| (placeholder.as_str(), *name)).collect();
         let values: Vec<(&str, AttributeValue)> =
