@@ -44,4 +44,14 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     actions: &["GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
 };
 
-pub static BACKGROUND: &[&BackgroundFunction] = &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE];
+/// A finished AI job reported by the platform's job system: mails its notice
+/// (`domain::organizations::notify_job_finished`).
+pub static NOTIFY_JOB_FINISHED: BackgroundFunction = BackgroundFunction {
+    name: "notify_job_finished",
+    trigger: Trigger::Invoke,
+    timeout_seconds: 30,
+    actions: &["BatchGetItem", "Query", "ses:SendEmail"],
+};
+
+pub static BACKGROUND: &[&BackgroundFunction] =
+    &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE, &NOTIFY_JOB_FINISHED];

@@ -121,3 +121,13 @@ pub fn run_report_storage_usage() -> Result<(), Error> {
         Ok(serde_json::json!({ "stored": stored }))
     })
 }
+
+/// A finished AI job: `{"organization", "jobId", "jobType", "ownerUserId", "state", "resultLink"}`.
+pub fn run_notify_job_finished() -> Result<(), Error> {
+    run_event(&crate::background::NOTIFY_JOB_FINISHED, |app, event| async move {
+        let job: crate::domain::organizations::JobFinished = serde_json::from_value(event)
+            .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Invalid job report: {e}")))?;
+        let mailed = crate::domain::organizations::notify_job_finished(app, &job).await?;
+        Ok(serde_json::json!({ "mailed": mailed }))
+    })
+}

@@ -49,6 +49,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "invite_maintenance" => ("/deleted", Value::Null),
         "organization_purge" => ("/finished", Value::Null),
         "report_storage_usage" => ("/stored", json!(true)),
+        "notify_job_finished" => ("/mailed", Value::Null),
         // Routes that answer with a success message.
         _ => ("/messages/0/success", Value::Null),
     }

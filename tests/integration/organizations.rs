@@ -478,6 +478,63 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
 }
 
 #[tokio::test]
+async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
+    use accounts::domain::organizations::{JobFinished, notify_job_finished};
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let runner = env.member(&owner, "Rune", "Runner", &[]).await;
+    let admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let job = |state: &str| JobFinished {
+        organization: HOME_ORGANIZATION.into(),
+        job_id: accounts::ids::new_object_id(),
+        job_type: "infer_neurons".into(),
+        owner_user_id: runner.user_id.clone(),
+        state: state.into(),
+        result_link: Some("https://wk.example.org/datasets/home/l4".into()),
+    };
+    let job_mails = |address: String| async move {
+        mails_to(&address).await.into_iter().filter(|m| m.subject.contains("infer_neurons")).collect::<Vec<_>>()
+    };
+    let setting = |value: &str| json!({"aiJobNotifications": value});
+    // Default: the job's owner only, with the link to the result.
+    assert_eq!(notify_job_finished(&env.app, &job("SUCCESS")).await.unwrap(), 1);
+    let mine = job_mails(runner.email.clone()).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].subject, "WEBKNOSSOS | Your infer_neurons job has finished");
+    assert!(mine[0].text.contains("See the result: https://wk.example.org/datasets/home/l4"), "{}", mine[0].text);
+    assert!(mine[0].html.contains("href=\"https://wk.example.org/datasets/home/l4\""));
+    assert!(job_mails(admin.email.clone()).await.is_empty() && job_mails(owner.email.clone()).await.is_empty());
+    // The owner and every admin, each their own mail.
+    let path = "/api/organizations/home";
+    assert_eq!(env.request("PATCH", path, Some(setting("jobOwnerAndAdmins")), &owner.auth()).await.status, 200);
+    assert_eq!(notify_job_finished(&env.app, &job("FAILURE")).await.unwrap(), 3);
+    let failed = job_mails(admin.email.clone()).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].to, [admin.email.clone()], "one recipient per mail");
+    assert_eq!(failed[0].subject, "WEBKNOSSOS | The infer_neurons job of a member has failed");
+    assert!(failed[0].text.contains("of Rune Runner") && failed[0].text.contains("/jobs"), "{}", failed[0].text);
+    assert_eq!(job_mails(owner.email.clone()).await.len(), 1);
+    assert_eq!(job_mails(runner.email.clone()).await[1].subject, "WEBKNOSSOS | Your infer_neurons job has failed");
+    // Nobody.
+    assert_eq!(env.request("PATCH", path, Some(setting("none")), &owner.auth()).await.status, 200);
+    assert_eq!(notify_job_finished(&env.app, &job("CANCELLED")).await.unwrap(), 0);
+    assert_eq!(job_mails(runner.email.clone()).await.len(), 2);
+    // Bad reports: a clear error, nothing mailed.
+    let stranger = accounts::ids::new_object_id();
+    for (report, code) in [
+        (JobFinished { state: "RUNNING".into(), ..job("SUCCESS") }, "job.state.invalid"),
+        (JobFinished { owner_user_id: stranger, ..job("SUCCESS") }, "user.notFound"),
+        (JobFinished { organization: "nowhere".into(), ..job("SUCCESS") }, "organization.notFound"),
+        (JobFinished { result_link: Some("javascript:alert(1)".into()), ..job("SUCCESS") }, "job.resultLink.invalid"),
+    ] {
+        let refused = notify_job_finished(&env.app, &report).await.unwrap_err();
+        assert_eq!(refused.code, code);
+    }
+    assert_eq!(job_mails(runner.email.clone()).await.len(), 2);
+}
+
+#[tokio::test]
 async fn deletion_needs_the_owner_or_a_granted_admin_and_the_typed_name() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;

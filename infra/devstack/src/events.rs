@@ -208,6 +208,7 @@ pub const SAMPLES: &[Sample] = &[
     Sample { path: "", ..http("invite_maintenance", "", "", None, Anonymous) },
     Sample { path: "", ..http("organization_purge", "", "", None, Anonymous) },
     Sample { path: "", ..http("report_storage_usage", "", "", None, Anonymous) },
+    Sample { path: "", ..http("notify_job_finished", "", "", None, Anonymous) },
 ];
 
 const API_ID: &str = "a1b2c3d4e5";
@@ -229,6 +230,14 @@ pub fn event(sample: &Sample) -> Value {
             "organization": "${ORGANIZATION}",
             "usedStorageBytes": 1_234_567_890u64,
             "reportedAt": TIME_EPOCH,
+        }),
+        "notify_job_finished" => json!({
+            "organization": "${ORGANIZATION}",
+            "jobId": "6571a3c2e4b0f1a2b3c4d5e6",
+            "jobType": "infer_neurons",
+            "ownerUserId": "${USER_ID}",
+            "state": "SUCCESS",
+            "resultLink": "https://webknossos.example.org/datasets/sample_organization/l4_sample",
         }),
         name => http_event(operation(name).unwrap_or_else(|| panic!("{name} is not an operation")), sample),
     }

@@ -17,9 +17,11 @@ use crate::store::org::{Field, OrgStore, OrganizationChange, PartitionItemKind};
 use crate::{ids, validate};
 
 mod deletion;
+mod jobs;
 mod plans;
 
 pub use deletion::*;
+pub use jobs::*;
 pub use plans::*;
 
 fn not_found() -> ApiError {
