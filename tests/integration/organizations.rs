@@ -511,7 +511,7 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
     assert_eq!(notify_job_finished(&env.app, &job("FAILURE")).await.unwrap(), 3);
     let failed = job_mails(admin.email.clone()).await;
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].to, [admin.email.clone()], "one recipient per mail");
+    assert_eq!(failed[0].to, vec![admin.email.clone()], "one recipient per mail");
     assert_eq!(failed[0].subject, "WEBKNOSSOS | The infer_neurons job of a member has failed");
     assert!(failed[0].text.contains("of Rune Runner") && failed[0].text.contains("/jobs"), "{}", failed[0].text);
     assert_eq!(job_mails(owner.email.clone()).await.len(), 1);
