@@ -88,6 +88,9 @@ pub struct MailLimits {
     pub per_organization_per_day: u32,
     pub per_recipient_per_day: u32,
     pub resend_cooldown: Duration,
+    /// Requests to the operators (`POST /pricing/request*`) an organization makes per day
+    /// (`PLAN_REQUESTS_PER_DAY`, 10): each mails every operator.
+    pub plan_requests_per_day: u32,
 }
 
 impl Default for MailLimits {
@@ -96,6 +99,7 @@ impl Default for MailLimits {
             per_organization_per_day: 500,
             per_recipient_per_day: 5,
             resend_cooldown: Duration::from_secs(10 * 60),
+            plan_requests_per_day: 10,
         }
     }
 }
@@ -110,6 +114,7 @@ impl MailLimits {
             )?,
             per_recipient_per_day: count_from_env("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", defaults.per_recipient_per_day)?,
             resend_cooldown: duration_from_env("INVITE_RESEND_COOLDOWN_MINUTES", 60, defaults.resend_cooldown)?,
+            plan_requests_per_day: count_from_env("PLAN_REQUESTS_PER_DAY", defaults.plan_requests_per_day)?,
         })
     }
 }

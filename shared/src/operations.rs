@@ -30,6 +30,8 @@ pub enum Access {
     AdminOrOwner(&'static str),
     /// The organization's owner, or an admin the owner granted the deletion right.
     OwnerOrDeletionGrantee(&'static str),
+    /// The organization's owner.
+    Owner(&'static str),
     /// Instance operators: identities whose e-mail is in `SUPER_USER_EMAILS`, acting on any organization.
     SuperUser(&'static str),
 }
@@ -49,6 +51,7 @@ impl Access {
             Access::Admin(_) => "Admin",
             Access::AdminOrOwner(_) => "AdminOrOwner",
             Access::OwnerOrDeletionGrantee(_) => "OwnerOrDeletionGrantee",
+            Access::Owner(_) => "Owner",
             Access::SuperUser(_) => "SuperUser",
         }
     }
@@ -62,6 +65,7 @@ impl Access {
             Access::Admin(_) => "admins",
             Access::AdminOrOwner(_) => "admins and the owner",
             Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
+            Access::Owner(_) => "the organization's owner",
             Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
         }
     }
@@ -74,6 +78,7 @@ impl Access {
             | Access::Admin(code)
             | Access::AdminOrOwner(code)
             | Access::OwnerOrDeletionGrantee(code)
+            | Access::Owner(code)
             | Access::SuperUser(code) => Some(code),
         }
     }
@@ -220,7 +225,7 @@ operations! {
         SuperUser("superUser.required"), "a new organization for any owner e-mail \
             (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
@@ -228,6 +233,34 @@ operations! {
     PRICING_STATUS = "pricing_status", "GET", "/pricing/status",
         ["BatchGetItem"],
         AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
+    REQUEST_EXTENSION = "request_extension", "POST", "/pricing/requestExtension",
+        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        Admin("pricing.notAllowed"), "the caller's organization: stored, mailed to the operators, at most 10 a day \
+            (domain::organizations::request_plan_change)";
+    REQUEST_UPGRADE = "request_upgrade", "POST", "/pricing/requestUpgrade",
+        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        Admin("pricing.notAllowed"), "the caller's organization, `requestedPlan` a known plan \
+            (domain::organizations::request_plan_change)";
+    REQUEST_USERS = "request_users", "POST", "/pricing/requestUsers",
+        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        Admin("pricing.notAllowed"), "the caller's organization, `requestedUsers` 1 to 1,000,000 \
+            (domain::organizations::request_plan_change)";
+    REQUEST_STORAGE = "request_storage", "POST", "/pricing/requestStorage",
+        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        Admin("pricing.notAllowed"), "the caller's organization, `requestedStorage` in MB, 1 to 10^9 \
+            (domain::organizations::request_plan_change)";
+    REQUEST_CREDITS = "request_credits", "POST", "/pricing/requestCredits",
+        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        Owner("pricing.credits.ownerOnly"), "the caller's organization, `requestedCredits` 1 to 10^9 \
+            (domain::organizations::request_plan_change)";
+    LIST_PLAN_REQUESTS = "list_plan_requests", "GET", "/pricing/requests",
+        ["BatchGetItem", "Query"],
+        SuperUser("superUser.required"), "every organization's requests, newest first \
+            (domain::organizations::plan_requests)";
+    LIST_PLAN_UPDATES = "list_plan_updates", "GET", "/pricing/planUpdates",
+        ["BatchGetItem", "Query"],
+        Admin("pricing.notAllowed"), "the plan history of the caller's organization, newest first \
+            (domain::organizations::plan_updates)";
     LIST_CREDIT_TRANSACTIONS = "list_credit_transactions", "GET", "/creditTransactions",
         ["BatchGetItem", "Query"],
         Admin("credits.notAllowed"), "the credit transactions of the caller's organization, newest first \

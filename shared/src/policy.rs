@@ -23,6 +23,7 @@ impl Access {
             Access::Admin(_) => user.is_admin,
             Access::AdminOrOwner(_) => user.is_admin || user.is_organization_owner,
             Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
+            Access::Owner(_) => user.is_organization_owner,
             Access::SuperUser(_) => is_super_user(config, user),
         }
     }
@@ -79,13 +80,14 @@ mod tests {
         let claimed = User { email: "op@example.org".into(), is_email_verified: true, ..user("op", &[]) };
         let unclaimed = User { is_email_verified: false, ..claimed.clone() };
         let former_admin_owner = User { is_admin: false, ..owner.clone() };
-        let cases: [(Access, &[&User], &[&User]); 7] = [
+        let cases: [(Access, &[&User], &[&User]); 8] = [
             (Access::Public, &[&member, &admin], &[]),
             (Access::AnyMember, &[&member, &manager, &admin], &[]),
             (Access::TeamManagerOrAdmin("x"), &[&manager, &admin, &owner], &[&member, &claimed]),
             (Access::Admin("x"), &[&admin, &owner], &[&member, &manager, &former_admin_owner]),
             (Access::AdminOrOwner("x"), &[&admin, &owner, &former_admin_owner], &[&member, &manager, &claimed]),
             (Access::OwnerOrDeletionGrantee("x"), &[&owner, &grantee], &[&admin, &manager]),
+            (Access::Owner("x"), &[&owner, &former_admin_owner], &[&admin, &grantee, &member]),
             (Access::SuperUser("x"), &[&claimed], &[&unclaimed, &owner, &admin]),
         ];
         for (access, admitted, refused) in cases {

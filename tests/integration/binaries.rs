@@ -32,6 +32,9 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         // After change_plan's sample: Power, 50 users, the organization has 3 active.
         "pricing_status" => ("/pricingPlan", json!("Power")),
         "list_credit_transactions" => ("/0/milliCredits", json!(5000)),
+        // After the request samples: the credits were asked for last.
+        "list_plan_requests" => ("/0/kind", json!("credits")),
+        "list_plan_updates" => ("/0/pricingPlan", json!("Power")),
         // After delete_team's sample: the newest team entry is the deletion.
         "audit_log" => ("/0/action", json!("team.deleted")),
         "list_invites" => ("/0/state", json!("pending")),

@@ -57,6 +57,25 @@ async fn the_overview_shows_plan_storage_members_and_credits_to_whom_it_should()
         by_member.get("newUserMailingList").is_none() && by_member.get("planSubscriptionEmail").is_none(),
         "settings for admins only"
     );
+    // Members get WEBKNOSSOS's public fields, exactly.
+    let mut fields: Vec<&str> = by_member.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "created",
+            "enableAutoVerify",
+            "id",
+            "includedStorageBytes",
+            "includedUsers",
+            "milliCreditBalance",
+            "name",
+            "ownerName",
+            "paidUntil",
+            "pricingPlan",
+            "usedStorageBytes"
+        ]
+    );
     let stranger = env.create_organization(&organization_name("Elsewhere")).await;
     env.assert_foreign_caller_refused("GET", &path, None, &stranger.auth()).await;
     env.assert_foreign_caller_refused("PATCH", &path, Some(json!({"name": "Taken over"})), &stranger.auth()).await;
@@ -432,7 +451,11 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
     let plan = json!({"pricingPlan": "Team", "paidUntil": paid_until});
     assert_eq!(env.request("PATCH", &path, Some(plan), &operator.auth()).await.status, 200);
     let notices = || async {
-        mails_to(&owner.email).await.into_iter().filter(|m| m.subject.contains("plan")).collect::<Vec<_>>()
+        mails_to(&owner.email)
+            .await
+            .into_iter()
+            .filter(|m| m.subject.contains("plan ") && !m.subject.ends_with("was changed"))
+            .collect::<Vec<_>>()
     };
     let run = |at: i64| {
         let app = env.app.clone();
@@ -532,6 +555,128 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
         assert_eq!(refused.code, code);
     }
     assert_eq!(job_mails(runner.email.clone()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn admins_ask_the_operators_for_plan_changes_and_the_owner_for_credits() {
+    let env = TestEnv::with_config(|config| config.mail_limits.plan_requests_per_day = 5).await;
+    let owner = env.create_home_organization().await;
+    let admin = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let operator = env.operator().await;
+    let operator_mails = || async {
+        mails_to(tests::SUPER_USER)
+            .await
+            .into_iter()
+            .filter(|m| m.subject.starts_with("WEBKNOSSOS | Plan request"))
+            .collect::<Vec<_>>()
+    };
+    // Bad values and callers who may not ask: a clear answer, nothing stored or mailed.
+    let before = env.scan().await;
+    for (path, auth, status, code) in [
+        ("/api/pricing/requestUpgrade?requestedPlan=Gold", admin.auth(), 400, "pricing.plan.invalid"),
+        ("/api/pricing/requestUpgrade", admin.auth(), 400, "pricing.plan.invalid"),
+        ("/api/pricing/requestUsers?requestedUsers=-1", admin.auth(), 400, "pricing.users.invalid"),
+        ("/api/pricing/requestStorage?requestedStorage=0", admin.auth(), 400, "pricing.storage.invalid"),
+        ("/api/pricing/requestCredits?requestedCredits=5", admin.auth(), 403, "pricing.credits.ownerOnly"),
+        ("/api/pricing/requestCredits?requestedCredits=abc", owner.auth(), 400, "pricing.credits.invalid"),
+        ("/api/pricing/requestExtension", member.auth(), 403, "pricing.notAllowed"),
+    ] {
+        let answer = env.post(path, json!({}), &auth).await;
+        assert_eq!((answer.status, answer.error_code()), (status, code), "{path}");
+    }
+    assert_eq!(env.scan().await, before);
+    assert!(operator_mails().await.is_empty());
+    // Each valid request: stored, mailed to the operators, confirmed to the requester, logged.
+    for (path, auth) in [
+        ("/api/pricing/requestExtension", admin.auth()),
+        ("/api/pricing/requestUpgrade?requestedPlan=Power", admin.auth()),
+        ("/api/pricing/requestUsers?requestedUsers=25", admin.auth()),
+        ("/api/pricing/requestStorage?requestedStorage=2000000", admin.auth()),
+        ("/api/pricing/requestCredits?requestedCredits=100", owner.auth()),
+    ] {
+        assert_eq!(env.post(path, json!({}), &auth).await.status, 200, "{path}");
+    }
+    let to_operators = operator_mails().await;
+    assert_eq!(to_operators.len(), 5);
+    assert!(
+        to_operators[3].text.contains("Ada Admin") && to_operators[3].text.contains("asks for 2.0 TB of storage"),
+        "{}",
+        to_operators[3].text
+    );
+    assert!(to_operators[4].text.contains("asks for 100 credits"));
+    let confirmations = mails_to(&admin.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "WEBKNOSSOS | Your request was received")
+        .count();
+    assert_eq!(confirmations, 4);
+    let listed = env.get("/api/pricing/requests", &operator.auth()).await;
+    let kinds: Vec<&str> = listed.body.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["credits", "storage", "users", "upgrade", "extension"]);
+    assert_eq!(listed.body[1]["requested"], "2000000");
+    assert_eq!(listed.body[1]["requestedBy"]["email"], admin.email.as_str());
+    assert_eq!(listed.body[0]["organization"], HOME_ORGANIZATION);
+    let refused = env.get("/api/pricing/requests", &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
+    let logged = env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body;
+    assert_eq!(logged.as_array().unwrap().len(), 5);
+    // The day's requests are used up: refused, nothing stored.
+    let before = env.scan().await;
+    let answer = env.post("/api/pricing/requestExtension", json!({}), &admin.auth()).await;
+    assert_eq!((answer.status, answer.error_code()), (429, "pricing.request.tooMany"));
+    assert_eq!(env.scan().await, before);
+    assert_eq!(operator_mails().await.len(), 5);
+}
+
+#[tokio::test]
+async fn an_operators_plan_changes_are_kept_as_history_and_mailed_to_the_organization() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Max", "Member", &[]).await;
+    let operator = env.operator().await;
+    let path = "/api/organizations/home/plan";
+    let first = json!({"pricingPlan": "Team", "includedUsers": 10, "includedStorageBytes": 5_000_000_000u64});
+    assert_eq!(env.request("PATCH", path, Some(first), &operator.auth()).await.status, 200);
+    let second = json!({"pricingPlan": "Power", "includedUsers": null, "paidUntil": 1_900_000_000_000i64});
+    assert_eq!(env.request("PATCH", path, Some(second.clone()), &operator.auth()).await.status, 200);
+    // The same plan again changes nothing: no history, no mail.
+    assert_eq!(env.request("PATCH", path, Some(second), &operator.auth()).await.status, 200);
+    let history = env.get("/api/pricing/planUpdates", &owner.auth()).await.body;
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(
+        (
+            &history[0]["pricingPlan"],
+            &history[0]["includedUsers"],
+            &history[0]["paidUntil"],
+            &history[0]["includedStorageBytes"]
+        ),
+        (&json!("Power"), &Value::Null, &json!(1_900_000_000_000i64), &json!(5_000_000_000u64))
+    );
+    assert_eq!((&history[1]["pricingPlan"], &history[1]["includedUsers"]), (&json!("Team"), &json!(10)));
+    assert_eq!(history[0]["changedBy"], tests::SUPER_USER);
+    let mails: Vec<_> = mails_to(&owner.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "WEBKNOSSOS | Your organization's plan was changed")
+        .collect();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1].text.contains("is now: Power")
+            && mails[1].text.contains("Users: unlimited")
+            && mails[1].text.contains("Paid until: 2030-03-17"),
+        "{}",
+        mails[1].text
+    );
+    let refused = env.get("/api/pricing/planUpdates", &member.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "pricing.notAllowed"));
+    let paged = env.get("/api/pricing/planUpdates?limit=1", &owner.auth()).await;
+    assert_eq!(paged.body.as_array().unwrap().len(), 1);
+    let next = paged.header("x-next-cursor").unwrap().to_owned();
+    let rest = env.get(&format!("/api/pricing/planUpdates?limit=1&cursor={next}"), &owner.auth()).await.body;
+    assert_eq!(rest[0]["pricingPlan"], "Team");
 }
 
 #[tokio::test]

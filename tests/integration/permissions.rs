@@ -91,7 +91,9 @@ fn expected(function: &str) -> [u16; 17] {
         "send_invites" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 400, 400, 400, 400, 403],
         "switch_organization" | "get_organization" => OWN_ORGANIZATION_ONLY,
         "update_organization" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
-        "create_organization" | "change_plan" | "add_credits" => SUPER_USERS,
+        "create_organization" | "change_plan" | "add_credits" | "list_plan_requests" => SUPER_USERS,
+        // The owner only (A's and B's).
+        "request_credits" => [401, 401, 403, 403, 403, 403, 403, 200, 403, 401, 403, 403, 403, 403, 403, 200, 403],
         "list_invites" => [401, 401, 403, 403, 200, 200, 200, 200, 403, 401, 403, 403, 200, 200, 200, 200, 403],
         // The invite was sent by A's owner: team managers manage only their own.
         "resend_invite" | "revoke_invite" => MANAGED_INVITE,
@@ -105,9 +107,15 @@ fn expected(function: &str) -> [u16; 17] {
         "bulk_change_experiences" => {
             [401, 401, 403, 403, 200, 404, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403]
         }
-        "users_by_experience" | "create_team" | "list_credit_transactions" | "audit_log" => {
-            [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403]
-        }
+        "users_by_experience"
+        | "create_team"
+        | "list_credit_transactions"
+        | "audit_log"
+        | "request_extension"
+        | "request_upgrade"
+        | "request_users"
+        | "request_storage"
+        | "list_plan_updates" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 200, 200, 403],
         "list_team_members" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 404, 404, 404, 404, 403],
         "delete_team" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
         // A's identities are members already (409); B's join A with A's invite: what an invite is for.

@@ -202,7 +202,12 @@ pub fn test_config(table: &str) -> Config {
         password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
         login: Default::default(),
         // No cooldown: tests resend at once; `invites.rs` tests the cooldown with its own configuration.
-        mail_limits: accounts::config::MailLimits { resend_cooldown: std::time::Duration::ZERO, ..Default::default() },
+        // Requests to the operators: enough for the permission matrix; `organizations.rs` tests the limit.
+        mail_limits: accounts::config::MailLimits {
+            resend_cooldown: std::time::Duration::ZERO,
+            plan_requests_per_day: 100,
+            ..Default::default()
+        },
         organization_creation: Default::default(),
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }

@@ -17,6 +17,7 @@ const CLASSES: &[Access] = &[
     Access::Admin(""),
     Access::AdminOrOwner(""),
     Access::OwnerOrDeletionGrantee(""),
+    Access::Owner(""),
     Access::SuperUser(""),
 ];
 

@@ -47,13 +47,15 @@
 //! 21. Audit entries (rule 1 covers their index attributes `auditActor`, `auditTarget`) name an action of the
 //!     catalogue and have a subject; an actor or a subject that is a user names a user of the organization
 //!     (identities are never deleted), and the change is empty or a JSON object.
+//! 22. Plan updates are in their organization's partition (rule 2); plan requests are keyed
+//!     `PLANREQUESTS`/`REQUEST#{id}` and carry their TTL (rule 1); they may outlive their organization.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, AuditEntry, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain,
     IdempotencyRecord, Invite, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone,
-    PasswordReset, Session, Team, TeamNameGuard, User, UserExperience,
+    PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, User, UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -258,6 +260,16 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             "AuditEntry" => {
                 let value = decode!(AuditEntry);
                 in_org(&mut orgs, &mut |o| o.audit.push(value.clone()));
+            }
+            // Rule 22.
+            "PlanUpdate" => {
+                decode!(PlanUpdate);
+            }
+            "PlanRequest" => {
+                let value = decode!(PlanRequest);
+                if value.expires_at <= 0 {
+                    problems.push(format!("{at}: a plan request carries its TTL"));
+                }
             }
             // Counters of failed logins (written by UpdateItem only, not an `Entity`): keyed by address or
             // client, and always carrying their TTL.

@@ -86,9 +86,13 @@ pub struct OrganizationJson<'a> {
     pub included_storage_bytes: Option<u64>,
     pub used_storage_bytes: u64,
     pub owner_name: Option<String>,
-    pub member_count: u64,
-    pub active_user_count: u64,
-    /// When the dataset side last reported the storage usage (epoch ms).
+    /// Admins only (beyond WEBKNOSSOS's public fields: the Overview tab).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_user_count: Option<u64>,
+    /// When the dataset side last reported the storage usage (epoch ms); admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_reported_at: Option<i64>,
     /// Members only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,9 +122,9 @@ pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, vi
         included_storage_bytes: organization.included_storage_bytes,
         used_storage_bytes: organization.used_storage_bytes,
         owner_name: owner.map(|o| format!("{} {}", o.first_name, o.last_name)),
-        member_count: organization.member_count,
-        active_user_count: organization.active_user_count,
-        storage_reported_at: organization.storage_reported_at,
+        member_count: admin.then_some(organization.member_count),
+        active_user_count: admin.then_some(organization.active_user_count),
+        storage_reported_at: organization.storage_reported_at.filter(|_| admin),
         milli_credit_balance: member.then_some(organization.milli_credit_balance),
         new_user_mailing_list: admin.then_some(organization.new_user_mailing_list.as_str()),
         plan_subscription_email: admin.then_some(organization.plan_subscription_email.as_str()),

@@ -8,6 +8,7 @@ pub mod experiences;
 pub mod invites;
 pub mod json;
 pub mod organizations;
+pub mod pricing;
 pub mod teams;
 pub mod user;
 pub mod users;

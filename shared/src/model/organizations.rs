@@ -124,6 +124,68 @@ impl Entity for OrganizationTombstone {
     }
 }
 
+/// One change of an organization's plan by an operator: the plan as it is from then on (the history
+/// `GET /api/pricing/planUpdates` lists), written in the transaction of the change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanUpdate {
+    pub organization: String,
+    /// Ordered by the millisecond of the change (`ids::new_millis_ordered_id`).
+    pub id: String,
+    pub pricing_plan: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_users: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_storage_bytes: Option<u64>,
+    /// The operator's address.
+    pub changed_by: String,
+    pub created: i64,
+}
+
+pub const PLAN_UPDATE_PREFIX: &str = "PLANUPDATE#";
+
+impl Entity for PlanUpdate {
+    const KIND: &'static str = "PlanUpdate";
+    fn key(&self) -> Key {
+        Key { pk: org_partition(&self.organization), sk: format!("{PLAN_UPDATE_PREFIX}{}", self.id) }
+    }
+}
+
+/// A request of an organization's admin (or owner) to the instance's operators: a longer, bigger or other
+/// plan, or credits. Instance-wide (the operators list them across organizations), so it outlives a deleted
+/// organization until its TTL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRequest {
+    /// Ordered by the millisecond of the request (`ids::new_millis_ordered_id`).
+    pub id: String,
+    pub organization: String,
+    pub organization_name: String,
+    /// `extension`, `upgrade`, `users`, `storage` or `credits`.
+    pub kind: String,
+    /// What is asked for: the plan, the number of users, megabytes, credits; empty for an extension.
+    pub requested: String,
+    pub requested_by: String,
+    pub requested_by_name: String,
+    pub requested_by_email: String,
+    pub created: i64,
+    /// Epoch seconds (TTL): a year after the request.
+    pub expires_at: i64,
+}
+
+/// The one partition of the plan requests.
+pub const PLAN_REQUEST_PARTITION: &str = "PLANREQUESTS";
+pub const PLAN_REQUEST_PREFIX: &str = "REQUEST#";
+
+impl Entity for PlanRequest {
+    const KIND: &'static str = "PlanRequest";
+    fn key(&self) -> Key {
+        Key { pk: PLAN_REQUEST_PARTITION.into(), sk: format!("{PLAN_REQUEST_PREFIX}{}", self.id) }
+    }
+}
+
 /// A change of the organization's credits; the balance on the organization item is their sum, kept in
 /// the same transaction.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -54,3 +54,62 @@ pub async fn count_mail(
         Err(TransactError::Api(err)) => Err(err),
     }
 }
+
+/// Stores a plan request with its audit entry, counting it on the organization's daily counter of plan
+/// requests (`MAILQUOTA#PLAN#{day}`: each request mails the operators) on the condition that fewer than
+/// `per_day` were made today. `false`: the day's requests are used up (nothing written).
+pub async fn store_plan_request(
+    db: &Db,
+    request: &crate::model::PlanRequest,
+    entry: &crate::model::AuditEntry,
+    per_day: u32,
+    now_seconds: i64,
+) -> Result<bool, ApiError> {
+    let day = now_seconds.div_euclid(86_400);
+    let counter = db.update(
+        &Key { pk: org_partition(&request.organization), sk: format!("MAILQUOTA#PLAN#{day}") },
+        "SET entity = :entity, expiresAt = :expires ADD sent :one",
+        Some("attribute_not_exists(sent) OR sent < :limit"),
+        &[],
+        vec![
+            (":entity", s(MAIL_QUOTA_KIND)),
+            (":expires", n((day + 2) * 86_400)),
+            (":one", n(1)),
+            (":limit", n(per_day)),
+        ],
+    );
+    db.transact_if(vec![counter, db.put_new(request), db.put_new(entry)]).await
+}
+
+/// One page of the plan requests of every organization, newest first, after the request id `after`.
+pub async fn plan_requests(
+    db: &Db,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<super::org::QueryPage<crate::model::PlanRequest>, ApiError> {
+    use crate::model::{PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX};
+    let upper = match after {
+        Some(after) => format!("{PLAN_REQUEST_PREFIX}{after}"),
+        None => format!("{PLAN_REQUEST_PREFIX}\u{10FFFF}"),
+    };
+    let output = db
+        .client
+        .query()
+        .table_name(&db.table)
+        .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+        .expression_attribute_values(":pk", s(PLAN_REQUEST_PARTITION))
+        .expression_attribute_values(":from", s(PLAN_REQUEST_PREFIX))
+        .expression_attribute_values(":to", s(upper))
+        .scan_index_forward(false)
+        .consistent_read(true)
+        .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
+        .send()
+        .await
+        .map_err(|e| crate::error::sdk_error("Query", e))?;
+    let more = output.last_evaluated_key.is_some();
+    let mut items: Vec<crate::model::PlanRequest> =
+        output.items.unwrap_or_default().into_iter().map(super::from_item).collect::<Result<_, _>>()?;
+    items.retain(|item| Some(item.id.as_str()) != after);
+    items.truncate(limit);
+    Ok(super::org::QueryPage { items, more })
+}

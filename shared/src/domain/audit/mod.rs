@@ -48,6 +48,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("organization.planChanged", "an operator changed the plan"),
     ("organization.creditsAdded", "an operator added (or took) credits"),
     ("organization.storageReported", "the dataset side reported the storage used (and the notice level it reached)"),
+    (
+        "organization.planRequested",
+        "an admin (or the owner, for credits) asked the operators for a plan change or credits",
+    ),
     ("organization.planNoticeSent", "the daily job mailed a plan expiry notice (30 days, 7 days, expired)"),
     ("organization.deletionRequested", "the organization's deletion was accepted; its purge follows"),
     ("organization.ownershipGranted", "a person became the organization's owner"),

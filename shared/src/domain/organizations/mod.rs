@@ -19,10 +19,12 @@ use crate::{ids, validate};
 mod deletion;
 mod jobs;
 mod plans;
+mod requests;
 
 pub use deletion::*;
 pub use jobs::*;
 pub use plans::*;
+pub use requests::*;
 
 fn not_found() -> ApiError {
     ApiError::not_found("organization.notFound", "There is no such organization, or you are not a member")
@@ -96,8 +98,9 @@ async fn change_organization(
     auditor: &Auditor,
     action: &str,
     plan: impl Fn(&Organization) -> Result<OrganizationChange, ApiError>,
+    history: impl Fn(&Organization) -> Option<crate::model::PlanUpdate>,
 ) -> Result<Organization, ApiError> {
-    let (plan, auditor) = (&plan, auditor);
+    let (plan, auditor, history) = (&plan, auditor, &history);
     let attempt = |n: usize| async move {
         let read = match first_read.filter(|_| n == 0) {
             Some(read) => read.clone(),
@@ -113,7 +116,8 @@ async fn change_organization(
             return Ok(Attempt::Done(read));
         }
         let entry = auditor.entry(&read.id, action, vec![AuditTarget::organization(&read)], change.audit_facts(&read));
-        Ok(match store.update_organization(&change, &read, &entry).await? {
+        let record = history(&change.applied_to(&read));
+        Ok(match store.update_organization(&change, &read, &entry, record.as_ref()).await? {
             Some(organization) => Attempt::Done(organization),
             None => Attempt::Conflict,
         })
@@ -156,11 +160,16 @@ pub async fn update(
     }
     let store = caller.store(app);
     let auditor = Auditor::caller(app, caller);
-    let organization =
-        change_organization(app, &store, Some(&caller.organization), &auditor, "organization.changed", |_| {
-            Ok(change.clone())
-        })
-        .await?;
+    let organization = change_organization(
+        app,
+        &store,
+        Some(&caller.organization),
+        &auditor,
+        "organization.changed",
+        |_| Ok(change.clone()),
+        |_| None,
+    )
+    .await?;
     let owner = store.user(&organization.owner_user_id).await?;
     Ok((organization, owner))
 }

@@ -56,15 +56,74 @@ pub async fn change_plan(
     }
     let auditor = Auditor::operator(app, caller);
     let paid_until = change.paid_until;
-    change_organization(app, &store, None, &auditor, "organization.planChanged", |read| {
+    let planned = |read: &Organization| {
         let mut update = update.clone();
         // A new end of the plan starts its expiry notices again.
         if paid_until.is_some_and(|new| new != read.paid_until) {
             update.set("planNoticeStage", Field::Number("0".into()));
         }
         Ok(update)
-    })
-    .await
+    };
+    let history = |after: &Organization| {
+        Some(crate::model::PlanUpdate {
+            organization: after.id.clone(),
+            id: ids::new_millis_ordered_id(),
+            pricing_plan: after.pricing_plan.clone(),
+            paid_until: after.paid_until,
+            included_users: after.included_users,
+            included_storage_bytes: after.included_storage_bytes,
+            changed_by: caller.user.email.clone(),
+            created: ids::now_millis(),
+        })
+    };
+    let before = app.db.get::<Organization>(&Key::organization(organization_id)).await?;
+    let organization =
+        change_organization(app, &store, before.as_ref(), &auditor, "organization.planChanged", planned, history)
+            .await?;
+    // The organization hears of its new plan (when it changed).
+    if before.is_some_and(|before| plan_differs(&before, &organization)) {
+        match plan_recipient(app, &organization).await {
+            Ok(Some(recipient)) => mail::notify(app, vec![new_plan_mail(app, &organization, recipient)]).await,
+            Ok(None) => {}
+            Err(err) => tracing::warn!(organization = %organization.id, error = %err, "no recipient for a plan change"),
+        }
+    }
+    Ok(organization)
+}
+
+fn plan_differs(before: &Organization, after: &Organization) -> bool {
+    (&before.pricing_plan, before.paid_until, before.included_users, before.included_storage_bytes)
+        != (&after.pricing_plan, after.paid_until, after.included_users, after.included_storage_bytes)
+}
+
+/// The organization's plan after an operator changed it.
+fn new_plan_mail(app: &App, organization: &Organization, recipient: String) -> Mail {
+    let users = organization.included_users.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    let storage = organization.included_storage_bytes.map_or_else(|| "unlimited".to_owned(), readable_bytes);
+    let until =
+        organization.paid_until.map_or_else(|| "no end date".to_owned(), |ms| crate::ids::iso8601(ms)[..10].to_owned());
+    Mail::new(
+        vec![recipient],
+        "WEBKNOSSOS | Your organization's plan was changed",
+        &[
+            "Hello,".into(),
+            format!("the plan of the organization \"{}\" is now: {}.", organization.name, organization.pricing_plan),
+            format!("Users: {users}. Storage: {storage}. Paid until: {until}."),
+        ],
+        Some(("Organization", &format!("{}/organization", app.config.public_uri))),
+    )
+}
+
+/// A page of the caller's organization's plan history, newest first (admins).
+pub async fn plan_updates(
+    app: &App,
+    caller: &Caller,
+    request: &PageRequest,
+) -> Result<Page<crate::model::PlanUpdate>, ApiError> {
+    let page = caller.store(app).plan_updates(request.after_id()?, request.limit).await?;
+    let next =
+        if page.more || page.items.len() == request.limit { page.items.last().map(|u| u.id.clone()) } else { None };
+    Ok(Page::new(page.items, next.as_deref()))
 }
 
 /// The plan expiry notice due for `organization` at `now_millis`: the stage (1: 30 days before

@@ -10,8 +10,9 @@ use super::{Db, Item, TransactError, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
 use crate::model::{
     ApiToken, AuditEntry, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX,
-    Invite, InviteEmailGuard, InviteState, Key, Membership, Organization, TEAM_PREFIX, Team, TeamNameGuard, User,
-    UserExperience, experience_partition, members_prefix, org_partition, users_by_name_partition,
+    Invite, InviteEmailGuard, InviteState, Key, Membership, Organization, PLAN_UPDATE_PREFIX, PlanUpdate, TEAM_PREFIX,
+    Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix, org_partition,
+    users_by_name_partition,
 };
 use crate::store::StoreError;
 

@@ -134,6 +134,7 @@ impl OrgStore<'_> {
         change: &OrganizationChange,
         read: &Organization,
         entry: &AuditEntry,
+        history: Option<&PlanUpdate>,
     ) -> Result<Option<Organization>, ApiError> {
         debug_assert_eq!(read.id, self.organization);
         let old = change.old_values(read);
@@ -209,7 +210,9 @@ impl OrgStore<'_> {
             &names,
             values,
         );
-        if !self.db.transact_if(vec![update, self.db.put_new(entry)]).await? {
+        let mut items = vec![update, self.db.put_new(entry)];
+        items.extend(history.map(|history| self.db.put_new(history)));
+        if !self.db.transact_if(items).await? {
             return Ok(None);
         }
         Ok(Some(change.applied_to(read)))
@@ -229,6 +232,11 @@ impl OrgStore<'_> {
         limit: usize,
     ) -> Result<QueryPage<CreditTransaction>, ApiError> {
         self.newest_first(CREDIT_PREFIX, after, limit, |transaction: &CreditTransaction| transaction.id.as_str()).await
+    }
+
+    /// One page of the organization's plan history, newest first, after the update id `after`.
+    pub async fn plan_updates(&self, after: Option<&str>, limit: usize) -> Result<QueryPage<PlanUpdate>, ApiError> {
+        self.newest_first(PLAN_UPDATE_PREFIX, after, limit, |update: &PlanUpdate| update.id.as_str()).await
     }
 
     /// Records a credit transaction and adds it to the balance in one transaction; a debit must not take
