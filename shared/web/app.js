@@ -966,7 +966,49 @@ async function organizationPage() {
   });
   notifications.querySelector("h1").replaceWith(h("h2", {}, "Notifications"));
 
-  const entries = [["Overview", overview], ["Notifications", notifications]];
+  // The plan: ask the operators for more, and what they changed so far.
+  const asks = [["extension", "A longer plan"], ["upgrade", "Another plan"], ["users", "More users"], ["storage", "More storage"]];
+  if (viewer.isOrganizationOwner) asks.push(["credits", "Credits"]);
+  const askId = `field-${++fieldCounter}`;
+  const ask = h("select", { id: askId, name: "kind" }, asks.map(([value, text]) => h("option", { value }, text)));
+  const planId = `field-${++fieldCounter}`;
+  const planChoice = h("div", { class: "field", hidden: true }, h("label", { for: planId }, "Plan"),
+    h("select", { id: planId, name: "plan" }, ["Team", "Power", "Personal"].map((plan) => h("option", { value: plan }, plan))));
+  const amount = field("How many users", { name: "amount", type: "number", min: 1, step: 1, inputmode: "numeric" });
+  amount.hidden = true;
+  const amountLabel = amount.querySelector("label");
+  const amountInput = amount.querySelector("input");
+  const labels = { users: "How many users", storage: "How much storage in total (GB)", credits: "How many credits" };
+  ask.addEventListener("change", () => {
+    planChoice.hidden = ask.value !== "upgrade";
+    amount.hidden = !labels[ask.value];
+    amountInput.required = !amount.hidden;
+    amountLabel.textContent = labels[ask.value] || "";
+  });
+  const requestForm = form("Ask the operators", [h("div", { class: "field" }, h("label", { for: askId }, "What do you need?"), ask), planChoice, amount], "Send request", async (values, formMessage) => {
+    const parameter = {
+      extension: ["requestExtension", null, null],
+      upgrade: ["requestUpgrade", "requestedPlan", values.plan],
+      users: ["requestUsers", "requestedUsers", values.amount],
+      storage: ["requestStorage", "requestedStorage", values.amount ? String(Math.round(Number(values.amount) * 1000)) : ""],
+      credits: ["requestCredits", "requestedCredits", values.amount],
+    }[values.kind];
+    const [route, name, value] = parameter;
+    const query = name ? `?${new URLSearchParams({ [name]: value ?? "" })}` : "";
+    const sent = await api("POST", `/pricing/${route}${query}`);
+    formMessage.show(sent.ok ? "Your request went to the instance's operators; you will get a confirmation by e-mail." : messageOf(sent), sent.ok ? "success" : "error");
+  });
+  requestForm.querySelector("h1").replaceWith(h("h2", {}, "Ask the operators"));
+  const history = h("ul", { class: "history" }, h("li", {}, "Loading the plan's history…"));
+  api("GET", "/pricing/planUpdates?limit=20").then((updates) => {
+    if (!updates.ok) return history.replaceChildren(h("li", {}, messageOf(updates)));
+    const items = updates.body.map((update) => h("li", {},
+      `${date(update.created)}: ${update.pricingPlan}, ${update.includedUsers ?? "unlimited"} users, ${update.includedStorageBytes ? bytes(update.includedStorageBytes) : "unlimited storage"}${update.paidUntil ? `, paid until ${date(update.paidUntil)}` : ""} (by ${update.changedBy})`));
+    history.replaceChildren(...(items.length ? items : [h("li", {}, "The operators have not changed the plan yet.")]));
+  });
+  const plan = [requestForm, h("h2", {}, "Plan history"), history];
+
+  const entries = [["Overview", overview], ["Plan", plan], ["Notifications", notifications]];
   if (viewer.mayDeleteOrganization) {
     const confirmId = `field-${++fieldCounter}`;
     const confirmation = h("input", { id: confirmId, autocomplete: "off" });

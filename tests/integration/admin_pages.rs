@@ -471,9 +471,29 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     let organization_path = format!("/api/organizations/{}", owner.organization);
     assert_eq!(env.get(&organization_path, &owner.auth()).await.body["name"], "Renamed Lab");
 
+    // The Plan tab: a request to the operators, and the plan's history.
+    page.click("Plan").await;
+    page.shows("The operators have not changed the plan yet.").await;
+    choose(&page, "What do you need?", "More users").await;
+    page.fill(2, "How many users", "30").await;
+    page.accessible().await;
+    page.screenshot("plan").await;
+    page.click("Send request").await;
+    page.shows("Your request went to the instance's operators").await;
+    let asked = env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body;
+    assert_eq!((&asked[0]["change"]["kind"], &asked[0]["change"]["requested"]), (&json!("users"), &json!("30")));
+    choose(&page, "What do you need?", "More storage").await;
+    page.fill(2, "How much storage in total (GB)", "1500").await;
+    page.click("Send request").await;
+    wait_for(&page, "the storage request", || async {
+        env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body[0]["change"]["requested"]
+            == json!("1500000")
+    })
+    .await;
+
     page.click("Notifications").await;
-    page.fill(2, "WEBKNOSSOS Plan & Subscription (e-mail; empty: the owner)", "billing@example.org").await;
-    page.fill(2, "New User Signup (e-mail addresses, separated by commas)", "a@example.org, b@example.org").await;
+    page.fill(3, "WEBKNOSSOS Plan & Subscription (e-mail; empty: the owner)", "billing@example.org").await;
+    page.fill(3, "New User Signup (e-mail addresses, separated by commas)", "a@example.org, b@example.org").await;
     choose(&page, "AI Job Completion", "That person and the admins").await;
     page.accessible().await;
     page.screenshot("notifications").await;
@@ -489,14 +509,14 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
         (json!("billing@example.org"), json!("a@example.org, b@example.org"), json!("jobOwnerAndAdmins"))
     );
     // A bad address is refused with the API's message.
-    page.fill(2, "New User Signup (e-mail addresses, separated by commas)", "not an address").await;
+    page.fill(3, "New User Signup (e-mail addresses, separated by commas)", "not an address").await;
     page.click("Save notifications").await;
     page.shows("newUserMailingList").await;
 
     page.click("Delete").await;
     let delete = find(&page, "//main//button[normalize-space()='Delete organization']").await;
     assert!(!delete.is_enabled().await.unwrap(), "disabled until the name is typed");
-    page.fill(3, "Type the name of the organization (Renamed Lab) to confirm", "Renamed Lab").await;
+    page.fill(4, "Type the name of the organization (Renamed Lab) to confirm", "Renamed Lab").await;
     page.accessible().await;
     page.screenshot("delete").await;
     page.click("Delete organization").await;
