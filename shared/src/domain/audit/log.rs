@@ -63,7 +63,10 @@ impl AuditFilter {
         if let Some(target) = &self.target
             && !plausible_id(target)
         {
-            return Err(bad("auditLog.target.invalid", "target must be the id of a user, team, invite or organization"));
+            return Err(bad(
+                "auditLog.target.invalid",
+                "target must be the id of a user, team, invite or organization",
+            ));
         }
         let from = millis(self.from.as_deref(), "auditLog.from.invalid", "from")?.unwrap_or(0);
         let to = millis(self.to.as_deref(), "auditLog.to.invalid", "to")?;
@@ -103,17 +106,14 @@ pub async fn read_log(
 }
 
 /// The CSV export's columns.
-pub const CSV_HEADER: &str = "id,occurredAt,action,actorType,actorId,actorName,actorEmail,targets,sourceIp,userAgent,requestId,group,change\r\n";
+pub const CSV_HEADER: &str =
+    "id,occurredAt,action,actorType,actorId,actorName,actorEmail,targets,sourceIp,userAgent,requestId,group,change\r\n";
 
 /// One entry as a CSV line (RFC 4180). Fields that a spreadsheet would run as a formula are prefixed with
 /// `'` (OWASP's CSV injection advice): the names come from users.
 pub fn csv_line(entry: &AuditEntry) -> String {
-    let targets = entry
-        .targets
-        .iter()
-        .map(|t| format!("{}:{}:{}", t.kind, t.id, t.name))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let targets =
+        entry.targets.iter().map(|t| format!("{}:{}:{}", t.kind, t.id, t.name)).collect::<Vec<_>>().join("; ");
     let occurred = chrono_free_iso8601(entry.occurred_at);
     let fields = [
         entry.id.as_str(),
@@ -136,7 +136,8 @@ pub fn csv_line(entry: &AuditEntry) -> String {
 }
 
 fn csv_field(field: &str) -> String {
-    let defused = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{field}") } else { field.to_owned() };
+    let defused =
+        if field.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{field}") } else { field.to_owned() };
     if defused.contains([',', '"', '\n', '\r']) || defused != field {
         format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
@@ -180,7 +181,10 @@ mod tests {
     fn filters_become_a_key_range_or_a_coded_refusal() {
         let query = AuditFilter { from: Some("16".into()), to: Some("255".into()), ..Default::default() };
         let range = query.query(&page(None)).unwrap();
-        assert_eq!((range.from_id.as_str(), range.to_id.as_str(), range.exclude_to), ("000000000010", "0000000000ffg", false));
+        assert_eq!(
+            (range.from_id.as_str(), range.to_id.as_str(), range.exclude_to),
+            ("000000000010", "0000000000ffg", false)
+        );
         let after = "0000000000800000000000000000";
         let continued = query.query(&page(Some(after))).unwrap();
         assert_eq!((continued.to_id.as_str(), continued.exclude_to), (after, true));
@@ -191,7 +195,10 @@ mod tests {
             (AuditFilter { target: Some("a#b".into()), ..Default::default() }, "auditLog.target.invalid"),
             (AuditFilter { from: Some("yesterday".into()), ..Default::default() }, "auditLog.from.invalid"),
             (AuditFilter { to: Some("-1".into()), ..Default::default() }, "auditLog.to.invalid"),
-            (AuditFilter { from: Some("5".into()), to: Some("4".into()), ..Default::default() }, "auditLog.range.invalid"),
+            (
+                AuditFilter { from: Some("5".into()), to: Some("4".into()), ..Default::default() },
+                "auditLog.range.invalid",
+            ),
         ] {
             assert_eq!(filter.query(&page(None)).err().map(|e| e.code), Some(code), "{filter:?}");
         }
@@ -209,7 +216,12 @@ mod tests {
             id: "0000000000010000000000000000".into(),
             action: "user.changed".into(),
             occurred_at: 1_700_000_000_123,
-            actor: AuditActor { kind: "user".into(), id: Some("a".into()), name: Some("=HYPERLINK(\"x\")".into()), email: None },
+            actor: AuditActor {
+                kind: "user".into(),
+                id: Some("a".into()),
+                name: Some("=HYPERLINK(\"x\")".into()),
+                email: None,
+            },
             targets: vec![AuditTarget { kind: "user".into(), id: "b".into(), name: "B, Jr.".into() }],
             context: AuditContext::default(),
             change: "{\"firstName\":{\"old\":\"a\",\"new\":\"b\"}}".into(),
@@ -217,7 +229,10 @@ mod tests {
             expires_at: 0,
         };
         let line = csv_line(&entry);
-        assert!(line.starts_with("0000000000010000000000000000,2023-11-14T22:13:20.123Z,user.changed,user,a,"), "{line}");
+        assert!(
+            line.starts_with("0000000000010000000000000000,2023-11-14T22:13:20.123Z,user.changed,user,a,"),
+            "{line}"
+        );
         assert!(line.contains(",\"'=HYPERLINK(\"\"x\"\")\","), "{line}");
         assert!(line.contains(",\"user:b:B, Jr.\","), "{line}");
         assert!(line.ends_with("\"{\"\"firstName\"\":{\"\"old\"\":\"\"a\"\",\"\"new\"\":\"\"b\"\"}}\"\r\n"), "{line}");

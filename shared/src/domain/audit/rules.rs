@@ -59,7 +59,8 @@ pub fn user_change_entries(before: &User, after: &User, password_changed: bool) 
         entries.push(("user.experiencesChanged", old_new(changed(before, after), changed(after, before))));
     }
     if before.email != after.email {
-        entries.push(("account.emailChanged", json!({ "email": old_new(before.email.as_str(), after.email.as_str()) })));
+        entries
+            .push(("account.emailChanged", json!({ "email": old_new(before.email.as_str(), after.email.as_str()) })));
     }
     if password_changed {
         entries.push(("account.passwordChanged", json!({})));

@@ -79,10 +79,8 @@ impl OrgStore<'_> {
                     .expression_attribute_values(":action", s(prefix));
             }
             if let (Some(_), Some(target)) = (query.actor, query.target) {
-                request = request.expression_attribute_values(
-                    ":target",
-                    s(audit_target_partition(&self.organization, target)),
-                );
+                request = request
+                    .expression_attribute_values(":target", s(audit_target_partition(&self.organization, target)));
             }
             if !filters.is_empty() {
                 request = request.filter_expression(filters.join(" AND "));
