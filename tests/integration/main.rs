@@ -1,6 +1,7 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
 mod admin_pages;
+mod audit_events;
 mod bad_input;
 mod binaries;
 mod browser;

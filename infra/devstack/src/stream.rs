@@ -2,10 +2,19 @@
 //! reads each shard from its oldest record (TRIM_HORIZON), parents before children, hands batches to a
 //! handler as the DynamoDB event Lambda sends, and, when the handler names a failed record
 //! (`ReportBatchItemFailures`), delivers again from that record; when the handler fails, the whole batch.
+//!
+//! GetRecords is read as plain JSON rather than through the SDK: DynamoDB Local writes an empty map
+//! attribute as `{}` instead of `{"M": {}}` in stream records (an audit entry of a job has an empty
+//! `context`), which the SDK refuses to parse. Lambda's records are the API's records with the stream's
+//! ARN added, so the JSON passes through with that one repair.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodbstreams::types::{Record, Shard, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{Shard, ShardIteratorType};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// Where a shard's delivery resumes.
@@ -18,6 +27,8 @@ enum Checkpoint {
 
 pub struct StreamMapping {
     client: aws_sdk_dynamodbstreams::Client,
+    endpoint: String,
+    http: Client<HttpConnector, Full<Bytes>>,
     pub stream_arn: String,
     batch_size: i32,
     checkpoints: HashMap<String, Checkpoint>,
@@ -29,37 +40,34 @@ fn error(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> St
     format!("{context}: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(e))
 }
 
-/// A DynamoDB-JSON image (`{"PK": {"S": ..}}`), as Lambda's event carries it.
-fn image(item: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>) -> Value {
-    serde_json::to_value(serde_dynamo::Item::from(item.clone())).expect("items serialize")
+/// Repairs DynamoDB Local's empty maps (`{}`) in an attribute value, recursively.
+fn repair_attribute(value: &mut Value) {
+    let Some(fields) = value.as_object_mut() else { return };
+    if fields.is_empty() {
+        fields.insert("M".into(), json!({}));
+        return;
+    }
+    if let Some(Value::Object(map)) = fields.get_mut("M") {
+        map.values_mut().for_each(repair_attribute);
+    }
+    if let Some(Value::Array(list)) = fields.get_mut("L") {
+        list.iter_mut().for_each(repair_attribute);
+    }
 }
 
-/// A stream record as a record of Lambda's DynamoDB event.
-pub fn lambda_record(record: &Record, stream_arn: &str) -> Value {
-    let change =
-        record.dynamodb.clone().unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
-    let mut dynamodb = json!({
-        "ApproximateCreationDateTime": change.approximate_creation_date_time.map_or(0.0, |t| t.as_secs_f64()),
-        "Keys": change.keys.as_ref().map(image).unwrap_or_else(|| json!({})),
-        "SequenceNumber": change.sequence_number,
-        "SizeBytes": change.size_bytes.unwrap_or_default(),
-        "StreamViewType": change.stream_view_type.as_ref().map(|t| t.as_str().to_owned()),
-    });
-    if let Some(new_image) = &change.new_image {
-        dynamodb["NewImage"] = image(new_image);
+/// A record of GetRecords as a record of Lambda's DynamoDB event.
+pub fn lambda_record(mut record: Value, stream_arn: &str) -> Value {
+    for image in ["Keys", "NewImage", "OldImage"] {
+        if let Some(Value::Object(item)) = record["dynamodb"].get_mut(image) {
+            item.values_mut().for_each(repair_attribute);
+        }
     }
-    if let Some(old_image) = &change.old_image {
-        dynamodb["OldImage"] = image(old_image);
-    }
-    json!({
-        "eventID": record.event_id,
-        "eventName": record.event_name.as_ref().map(|name| name.as_str().to_owned()),
-        "eventVersion": record.event_version,
-        "eventSource": record.event_source.clone().unwrap_or_else(|| "aws:dynamodb".into()),
-        "awsRegion": record.aws_region.clone().unwrap_or_else(|| "us-east-1".into()),
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    })
+    record["eventSourceARN"] = json!(stream_arn);
+    record
+}
+
+fn sequence(record: &Value) -> String {
+    record["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned()
 }
 
 /// The sequence number a handler's answer asks to resume from (`batchItemFailures`), if any.
@@ -90,7 +98,16 @@ impl StreamMapping {
             .last()
             .and_then(|stream| stream.stream_arn.clone())
             .ok_or_else(|| format!("table {table} has no stream"))?;
-        Ok(StreamMapping { client, stream_arn, batch_size, checkpoints: HashMap::new(), invocations: 0 })
+        let http = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        Ok(StreamMapping {
+            client,
+            endpoint: endpoint.to_owned(),
+            http,
+            stream_arn,
+            batch_size,
+            checkpoints: HashMap::new(),
+            invocations: 0,
+        })
     }
 
     async fn shards(&self) -> Result<Vec<Shard>, String> {
@@ -117,7 +134,7 @@ impl StreamMapping {
     }
 
     /// One batch of `shard` from its checkpoint: the records and whether the shard is closed and read.
-    async fn batch(&self, shard: &Shard) -> Result<(Vec<Record>, bool), String> {
+    async fn batch(&self, shard: &Shard) -> Result<(Vec<Value>, bool), String> {
         let shard_id = shard.shard_id.clone().unwrap_or_default();
         let request = self.client.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(&shard_id);
         let request = match self.checkpoints.get(&shard_id) {
@@ -132,16 +149,25 @@ impl StreamMapping {
         };
         let iterator = request.send().await.map_err(|e| error("GetShardIterator", e))?.shard_iterator;
         let Some(iterator) = iterator else { return Ok((Vec::new(), true)) };
-        let read = self
-            .client
-            .get_records()
-            .shard_iterator(iterator)
-            .limit(self.batch_size)
-            .send()
-            .await
-            .map_err(|e| error("GetRecords", e))?;
-        let closed = read.next_shard_iterator.is_none();
-        Ok((read.records.unwrap_or_default(), closed))
+        // DynamoDB Local runs with -sharedDb: it reads the credential's region but checks no signature.
+        let request = hyper::Request::post(&self.endpoint)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", "DynamoDBStreams_20120810.GetRecords")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(Full::new(Bytes::from(json!({"ShardIterator": iterator, "Limit": self.batch_size}).to_string())))
+            .expect("a valid request");
+        let response = self.http.request(request).await.map_err(|e| format!("GetRecords: {e}"))?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|e| format!("GetRecords: {e}"))?.to_bytes();
+        let read: Value = serde_json::from_slice(&body).map_err(|e| format!("GetRecords: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("GetRecords: {status} {read}"));
+        }
+        let closed = read["NextShardIterator"].as_str().is_none();
+        Ok((read["Records"].as_array().cloned().unwrap_or_default(), closed))
     }
 
     /// Delivers every record the stream holds now to `handler` (a Lambda handler: the event JSON in, its
@@ -176,11 +202,8 @@ impl StreamMapping {
                     return Err(format!("the handler did not take the stream's records in {max_invocations} calls"));
                 }
                 self.invocations += 1;
-                let sequence = |record: &Record| {
-                    record.dynamodb.as_ref().and_then(|d| d.sequence_number.clone()).unwrap_or_default()
-                };
                 let event = json!({
-                    "Records": records.iter().map(|r| lambda_record(r, &self.stream_arn)).collect::<Vec<_>>()
+                    "Records": records.iter().map(|r| lambda_record(r.clone(), &self.stream_arn)).collect::<Vec<_>>()
                 });
                 let resume = match handler(event).await {
                     Ok(answer) => match first_failure(&answer) {
