@@ -52,7 +52,9 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
 pub static PUBLISH_AUDIT_EVENTS: BackgroundFunction = BackgroundFunction {
     name: "publish_audit_events",
     trigger: Trigger::TableStream { batch_size: 100 },
-    timeout_seconds: 60,
+    // Ten PutEvents calls of a full batch, each bounded at 8 s (`app::AWS_OPERATION_TIMEOUT`), fit: a timeout
+    // would retry the whole batch, resending what was already accepted.
+    timeout_seconds: 120,
     actions: &["events:PutEvents"],
 };
 
