@@ -109,7 +109,7 @@ fn merge(
 /// The entries are written directly, without the changes they would record, so the table holds no
 /// organization for them: no invariant check.
 async fn env_with_entries_only() -> TestEnv {
-    let mut env = TestEnv::new().await;
+    let mut env = TestEnv::with_stream().await;
     env.skip_invariant_check();
     env
 }
