@@ -230,12 +230,16 @@ impl EventPublisher {
 
     async fn publish_in_scope(&self, event: &Event) -> Outcome {
         let sequence_number = |record: &EventRecord| record.change.sequence_number.clone().unwrap_or_default();
-        // The records to publish, up to the first that cannot be (which stops the batch there).
-        let mut pending: Vec<(String, PutEventsRequestEntry)> = Vec::new();
+        // The records to publish (their sequence numbers and entries), up to the first that cannot be
+        // (which stops the batch there).
+        let (mut sequence_numbers, mut entries) = (Vec::new(), Vec::new());
         let mut undecodable = None;
         for record in &event.records {
             match envelope(record, &self.public_uri) {
-                Ok(Some(envelope)) => pending.push((sequence_number(record), bus_entry(&envelope, &self.bus))),
+                Ok(Some(envelope)) => {
+                    sequence_numbers.push(sequence_number(record));
+                    entries.push(bus_entry(&envelope, &self.bus));
+                }
                 Ok(None) => {}
                 Err(error) => {
                     tracing::error!(sequence_number = sequence_number(record), %error, "a stream record does not decode");
@@ -244,7 +248,6 @@ impl EventPublisher {
                 }
             }
         }
-        let entries: Vec<PutEventsRequestEntry> = pending.iter().map(|(_, entry)| entry.clone()).collect();
         let mut outcome = Outcome::default();
         for range in calls(&entries) {
             let sent = self.client.put_events().set_entries(Some(entries[range.clone()].to_vec())).send().await;
@@ -257,7 +260,7 @@ impl EventPublisher {
                 Some((index, error)) => {
                     outcome.published += index;
                     tracing::error!(bus = self.bus, %error, "publishing audit events failed; Lambda retries the rest");
-                    outcome.first_unpublished = Some(pending[range.start + index].0.clone());
+                    outcome.first_unpublished = Some(sequence_numbers[range.start + index].clone());
                     outcome.error = Some(error);
                     return outcome;
                 }
