@@ -8,6 +8,10 @@ pub enum Trigger {
     Schedule { parameter: &'static str, default: &'static str },
     /// Invoked directly with IAM by another service (no public route).
     Invoke,
+    /// Lambda's event source mapping on the table's stream, one batch of records at a time, in order per
+    /// shard. The mapping reads the stream with the function's role, so the template grants the stream's
+    /// read actions from this trigger; the function's own code does not call them (not in `actions`).
+    TableStream { batch_size: u32 },
 }
 
 /// A function that is not an HTTP route.
@@ -53,5 +57,15 @@ pub static NOTIFY_JOB_FINISHED: BackgroundFunction = BackgroundFunction {
     actions: &["BatchGetItem", "Query", "ses:SendEmail"],
 };
 
+/// Publishes new audit entries and organization tombstones to the event bus (`events::EventPublisher`).
+pub static PUBLISH_AUDIT_EVENTS: BackgroundFunction = BackgroundFunction {
+    name: "publish_audit_events",
+    trigger: Trigger::TableStream { batch_size: 100 },
+    // Ten PutEvents calls of a full batch, each bounded at 8 s (`app::AWS_OPERATION_TIMEOUT`), fit: a timeout
+    // would retry the whole batch, resending what was already accepted.
+    timeout_seconds: 120,
+    actions: &["events:PutEvents"],
+};
+
 pub static BACKGROUND: &[&BackgroundFunction] =
-    &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE, &NOTIFY_JOB_FINISHED];
+    &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE, &NOTIFY_JOB_FINISHED, &PUBLISH_AUDIT_EVENTS];

@@ -61,6 +61,7 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
     let input = context.input();
     match (metadata.service(), metadata.name()) {
         ("SESv2", "SendEmail") => vec!["ses:SendEmail"],
+        ("EventBridge", "PutEvents") => vec!["events:PutEvents"],
         ("DynamoDB", "TransactWriteItems") => {
             let mut actions = BTreeSet::new();
             for item in input
@@ -128,7 +129,8 @@ fn record(operation: &'static str, action: &'static str, refused: bool) {
     }
 }
 
-/// The SDK interceptor (added to both clients in [`crate::App::new`]).
+/// The SDK interceptor (added to both clients in [`crate::App::new`], and to the event bus's client in
+/// [`crate::events::EventPublisher::new`]).
 #[derive(Debug)]
 pub struct DeclaredActionsGuard;
 

@@ -53,16 +53,30 @@ where
     F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, crate::ApiError>> + Send,
 {
+    run_event_with(function, |_| async { Ok(()) }, move |app, _: &'static (), event| handler(app, event))
+}
+
+/// [`run_event`] for a function that needs more than the App: `state` builds it once, before the first
+/// invocation, like the App's clients.
+fn run_event_with<S, B, BFut, F, Fut>(function: &'static BackgroundFunction, state: B, handler: F) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    B: FnOnce(&'static App) -> BFut,
+    BFut: std::future::Future<Output = Result<S, crate::config::ConfigError>>,
+    F: Fn(&'static App, &'static S, serde_json::Value) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, crate::ApiError>> + Send,
+{
     init_tracing();
     let runtime = runtime()?;
     runtime.block_on(async move {
         let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        let state: &'static S = Box::leak(Box::new(state(app).await?));
         lambda_http::lambda_runtime::run(lambda_http::service_fn(
             move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
                 // The domain function the handler calls enters the function's declaration itself.
                 let started = std::time::Instant::now();
                 let metrics = std::sync::Arc::new(RequestMetrics::default());
-                let result = request_metrics::measure(metrics.clone(), handler(app, event.payload)).await;
+                let result = request_metrics::measure(metrics.clone(), handler(app, state, event.payload)).await;
                 tracing::info!(
                     function = function.name,
                     ok = result.is_ok(),
@@ -130,4 +144,15 @@ pub fn run_notify_job_finished() -> Result<(), Error> {
         let mailed = crate::domain::organizations::notify_job_finished(app, &job).await?;
         Ok(serde_json::json!({ "mailed": mailed }))
     })
+}
+
+/// A batch of the table's stream (Lambda's DynamoDB event): publishes its new audit entries and tombstones
+/// in order and answers which record Lambda retries from (`ReportBatchItemFailures`). A bus that fails is
+/// such an answer, not a Lambda error: the records before the failed one are not delivered again.
+pub fn run_publish_audit_events() -> Result<(), Error> {
+    run_event_with(
+        &crate::background::PUBLISH_AUDIT_EVENTS,
+        |app| crate::events::EventPublisher::from_env(&app.config.public_uri),
+        |_app, publisher, event| crate::events::handle(publisher, event),
+    )
 }

@@ -12,6 +12,7 @@ pub mod declared_actions;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod events;
 #[cfg(test)]
 mod fixtures;
 pub mod handlers;

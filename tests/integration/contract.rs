@@ -22,7 +22,7 @@ fn expected_events() -> BTreeSet<(String, String, String)> {
     let mut events = expected_routes();
     events.extend(BACKGROUND.iter().filter_map(|f| match f.trigger {
         Trigger::Schedule { default, .. } => Some((f.name.to_owned(), "SCHEDULE".to_owned(), default.to_owned())),
-        Trigger::Invoke => None,
+        Trigger::Invoke | Trigger::TableStream { .. } => None,
     }));
     events
 }

@@ -2,6 +2,7 @@
 
 mod admin_pages;
 mod audit;
+mod audit_events;
 mod bad_input;
 mod binaries;
 mod browser;

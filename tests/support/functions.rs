@@ -21,6 +21,14 @@ pub fn binary(profile: &str, name: &str) -> PathBuf {
     path
 }
 
+static EVENT_BUS: std::sync::OnceLock<devstack::event_bus::FakeEventBus> = std::sync::OnceLock::new();
+
+/// The stand-in for EventBridge the function binaries publish to (one per test process; each test's
+/// events name its table as their bus).
+pub fn event_bus() -> &'static devstack::event_bus::FakeEventBus {
+    EVENT_BUS.get_or_init(devstack::event_bus::FakeEventBus::start)
+}
+
 /// The environment template.yaml gives every function, pointed at this test's table and services.
 pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let config = &env.app.config;
@@ -49,6 +57,8 @@ pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("INVITE_RESEND_COOLDOWN_MINUTES", "0".to_owned()),
         ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),
         ("SES_ENDPOINT", services().ses_endpoint.clone()),
+        (accounts::events::BUS_VARIABLE, env.table.clone()),
+        (accounts::events::ENDPOINT_VARIABLE, event_bus().endpoint.clone()),
         ("RUST_LOG", "info".to_owned()),
     ];
     if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {

@@ -216,6 +216,7 @@ pub const SAMPLES: &[Sample] = &[
     Sample { path: "", ..http("organization_purge", "", "", None, Anonymous) },
     Sample { path: "", ..http("report_storage_usage", "", "", None, Anonymous) },
     Sample { path: "", ..http("notify_job_finished", "", "", None, Anonymous) },
+    Sample { path: "", ..http("publish_audit_events", "", "", None, Anonymous) },
 ];
 
 const API_ID: &str = "a1b2c3d4e5";
@@ -246,6 +247,7 @@ pub fn event(sample: &Sample) -> Value {
             "state": "SUCCESS",
             "resultLink": "https://webknossos.example.org/datasets/sample_organization/l4_sample",
         }),
+        "publish_audit_events" => stream_event(),
         name => http_event(operation(name).unwrap_or_else(|| panic!("{name} is not an operation")), sample),
     }
 }
@@ -262,6 +264,53 @@ fn scheduled_event(function: &str) -> Value {
         "region": "eu-central-1",
         "resources": [format!("arn:aws:events:eu-central-1:123456789012:rule/webknossos-accounts-{rule}FunctionSchedule")],
         "detail": {}
+    })
+}
+
+/// Lambda's event of the table's stream: one new audit entry of `${ORGANIZATION}`.
+fn stream_event() -> Value {
+    let entry = accounts::model::AuditEntry {
+        organization: "${ORGANIZATION}".into(),
+        id: format!("{TIME_EPOCH:012x}9f3c2a1b4d5e6f70"),
+        action: "team.created".into(),
+        occurred_at: TIME_EPOCH as i64,
+        actor: accounts::model::AuditActor {
+            kind: "user".into(),
+            id: Some("${USER_ID}".into()),
+            name: Some("Ada Lovelace".into()),
+            email: Some("${EMAIL}".into()),
+        },
+        targets: vec![accounts::model::AuditTarget::team("5f0c1c0de0000000000000aa", "Red")],
+        context: accounts::model::AuditContext {
+            source_ip: Some(SOURCE_IP.into()),
+            user_agent: Some(USER_AGENT.into()),
+            request_id: Some("Yb3Xxg3vFiAEMHQ=".into()),
+        },
+        change: r#"{"name":"Red"}"#.into(),
+        group: None,
+        expires_at: (TIME_EPOCH / 1000 + 400 * 86_400) as i64,
+    };
+    let image =
+        serde_json::to_value(serde_dynamo::Item::from(accounts::store::to_item(&entry))).expect("items serialize");
+    let stream_arn =
+        "arn:aws:dynamodb:eu-central-1:123456789012:table/webknossos-accounts/stream/2026-11-25T00:00:00.000";
+    json!({
+        "Records": [{
+            "eventID": "c81e728d9d4c2f636f067f89cc14862c",
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-central-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": TIME_EPOCH / 1000,
+                "Keys": { "PK": image["PK"], "SK": image["SK"] },
+                "NewImage": image,
+                "SequenceNumber": "4421584500000000017450439091",
+                "SizeBytes": 412,
+                "StreamViewType": "NEW_IMAGE",
+            },
+            "eventSourceARN": stream_arn,
+        }]
     })
 }
 

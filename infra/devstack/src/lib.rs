@@ -3,11 +3,13 @@
 //! functions the Lambda binaries run. Used by the `devstack` command (README command 1) and by the tests.
 
 pub mod docs;
+pub mod event_bus;
 pub mod events;
 pub mod gateway;
 pub mod invariants;
 pub mod runtime_api;
 pub mod services;
+pub mod stream;
 pub mod table;
 pub mod template;
 

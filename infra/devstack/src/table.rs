@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -18,6 +18,8 @@ pub struct TableDefinition {
     pub key_schema: Vec<(String, String)>,
     pub global_indexes: Vec<GlobalIndex>,
     pub ttl_attribute: Option<String>,
+    /// The stream's view type (`NEW_IMAGE`), when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 fn text(value: &Value, field: &str) -> Result<String, String> {
@@ -75,11 +77,14 @@ impl TableDefinition {
             .filter(|ttl| ttl.get("Enabled").and_then(Value::as_bool) == Some(true))
             .map(|ttl| text(ttl, "AttributeName"))
             .transpose()?;
+        let stream_view_type =
+            properties.get("StreamSpecification").map(|stream| text(stream, "StreamViewType")).transpose()?;
         Ok(TableDefinition {
             attributes,
             key_schema: key_schema(properties.get("KeySchema"))?,
             global_indexes,
             ttl_attribute,
+            stream_view_type,
         })
     }
 
@@ -88,7 +93,7 @@ impl TableDefinition {
         Self::from_template(&std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?)
     }
 
-    /// Creates the table (pay per request, as deployed) and enables its TTL.
+    /// Creates the table (pay per request, as deployed, with its stream) and enables its TTL.
     pub async fn create(&self, client: &aws_sdk_dynamodb::Client, table_name: &str) -> Result<(), String> {
         let key_elements = |schema: &[(String, String)]| -> Vec<KeySchemaElement> {
             schema
@@ -107,6 +112,15 @@ impl TableDefinition {
             .table_name(table_name)
             .billing_mode(BillingMode::PayPerRequest)
             .set_key_schema(Some(key_elements(&self.key_schema)));
+        if let Some(view_type) = &self.stream_view_type {
+            request = request.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view_type.as_str()))
+                    .build()
+                    .expect("enabled is set"),
+            );
+        }
         for (name, kind) in &self.attributes {
             request = request.attribute_definitions(
                 AttributeDefinition::builder()
@@ -174,5 +188,6 @@ mod tests {
         let table = TableDefinition::from_repo_template().unwrap();
         assert_eq!(table.key_schema, vec![("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]);
         assert_eq!(table.ttl_attribute.as_deref(), Some("expiresAt"));
+        assert_eq!(table.stream_view_type.as_deref(), Some("NEW_IMAGE"));
     }
 }

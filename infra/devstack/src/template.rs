@@ -29,10 +29,17 @@ pub fn logical_id(operation_name: &str) -> String {
     id
 }
 
-fn policies(out: &mut String, actions: &[&str]) {
+/// The stream's read actions: Lambda's event source mapping reads the stream with the function's role.
+/// ListStreams has no resource type in IAM (it lists a region's streams), so it is granted on `*`.
+pub const STREAM_READ_ACTIONS: &[&str] =
+    &["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"];
+
+fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
     let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':')).collect();
     let mails = actions.contains(&"ses:SendEmail");
-    if dynamodb.is_empty() && !mails {
+    let events = actions.contains(&"events:PutEvents");
+    let stream = matches!(trigger, Trigger::TableStream { .. });
+    if dynamodb.is_empty() && !mails && !events && !stream {
         return;
     }
     let _ = writeln!(out, "      Policies:");
@@ -62,6 +69,63 @@ fn policies(out: &mut String, actions: &[&str]) {
         let _ = writeln!(out, "                StringEquals:");
         let _ = writeln!(out, "                  ses:FromAddress: !Ref MailSender");
     }
+    if events {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: events:PutEvents");
+        let _ = writeln!(out, "              Resource: !GetAtt AuditEventBus.Arn");
+    }
+    if stream {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action:");
+        for action in STREAM_READ_ACTIONS {
+            let _ = writeln!(out, "                - {action}");
+        }
+        let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.StreamArn");
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: dynamodb:ListStreams");
+        let _ = writeln!(out, "              Resource: \"*\"");
+        // The mapping sends what it gives up on to the dead-letter queue with the function's role.
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: sqs:SendMessage");
+        let _ = writeln!(out, "              Resource: !GetAtt AuditEventsDeadLetterQueue.Arn");
+    }
+}
+
+/// How long the stream's event source mapping retries a record before it gives up and sends the batch's
+/// description to the dead-letter queue: 23 hours, an hour before the stream drops the record (it keeps
+/// records 24 hours), so a record is never dropped without reaching the queue (docs/audit.md).
+pub const STREAM_MAXIMUM_RECORD_AGE_SECONDS: u32 = 23 * 3600;
+
+/// The event source mapping of a stream-triggered function: a plain `AWS::Lambda::EventSourceMapping`
+/// rather than SAM's `DynamoDB` event, which would attach AWS's managed policy for every stream in the
+/// account. One batch per shard at a time (order), from the oldest record (nothing missed at creation),
+/// retried from the first failed record; only new audit entries and tombstones invoke the function.
+fn stream_mapping(out: &mut String, function: &BackgroundFunction, batch_size: u32) {
+    let id = logical_id(function.name);
+    let _ = writeln!(out, "  {id}StreamMapping:");
+    let _ = writeln!(out, "    Type: AWS::Lambda::EventSourceMapping");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      FunctionName: !Ref {id}");
+    let _ = writeln!(out, "      EventSourceArn: !GetAtt AccountsTable.StreamArn");
+    let _ = writeln!(out, "      StartingPosition: TRIM_HORIZON");
+    let _ = writeln!(out, "      BatchSize: {batch_size}");
+    let _ = writeln!(out, "      ParallelizationFactor: 1");
+    let _ = writeln!(out, "      FunctionResponseTypes: [ReportBatchItemFailures]");
+    let _ = writeln!(out, "      BisectBatchOnFunctionError: false");
+    let _ = writeln!(out, "      MaximumRetryAttempts: -1");
+    let _ = writeln!(out, "      MaximumRecordAgeInSeconds: {STREAM_MAXIMUM_RECORD_AGE_SECONDS}");
+    let _ = writeln!(out, "      DestinationConfig:");
+    let _ = writeln!(out, "        OnFailure:");
+    let _ = writeln!(out, "          Destination: !GetAtt AuditEventsDeadLetterQueue.Arn");
+    let _ = writeln!(out, "      FilterCriteria:");
+    let _ = writeln!(out, "        Filters:");
+    let _ = writeln!(
+        out,
+        "          - Pattern: '{{\"eventName\": [\"INSERT\"], \"dynamodb\": {{\"NewImage\": {{\"entity\": {{\"S\": [\"{}\", \"{}\"]}}}}}}}}'",
+        <accounts::model::AuditEntry as accounts::model::Entity>::KIND,
+        <accounts::model::OrganizationTombstone as accounts::model::Entity>::KIND
+    );
+    out.push('\n');
 }
 
 /// Functions that hash or verify a password (argon2id, OWASP's 19 MiB and 2 passes). Lambda gives CPU
@@ -127,7 +191,7 @@ fn function(out: &mut String, op: &Operation) {
     let route =
         if op.path == DEFAULT_ROUTE { DEFAULT_ROUTE.to_owned() } else { format!("{} /api{}", op.method, op.path) };
     header(out, op.name, &route);
-    policies(out, op.actions);
+    policies(out, op.actions, &Trigger::Invoke);
     let _ = writeln!(out, "      Events:");
     for (index, path) in op.route_paths().iter().enumerate() {
         let method = if op.path == DEFAULT_ROUTE { "ANY" } else { op.method };
@@ -146,10 +210,18 @@ fn background(out: &mut String, function: &BackgroundFunction) {
     let description = match function.trigger {
         Trigger::Schedule { parameter, .. } => format!("scheduled (parameter {parameter})"),
         Trigger::Invoke => "internal, invoked with IAM".to_owned(),
+        Trigger::TableStream { .. } => "the table's stream (audit events to the event bus)".to_owned(),
     };
     header(out, function.name, &description);
     let _ = writeln!(out, "      Timeout: {}", function.timeout_seconds);
-    policies(out, function.actions);
+    if function.actions.contains(&"events:PutEvents") {
+        let _ = writeln!(out, "      Environment:");
+        let _ = writeln!(out, "        Variables:");
+        let _ = writeln!(out, "          {}: !Ref AuditEventBus", accounts::events::BUS_VARIABLE);
+        // Empty on AWS; declared so that `sam local invoke` can point it at a local stand-in.
+        let _ = writeln!(out, "          {}: \"\"", accounts::events::ENDPOINT_VARIABLE);
+    }
+    policies(out, function.actions, &function.trigger);
     if let Trigger::Schedule { parameter, .. } = function.trigger {
         let _ = writeln!(out, "      Events:");
         let _ = writeln!(out, "        Schedule:");
@@ -158,6 +230,9 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         let _ = writeln!(out, "            Schedule: !Ref {parameter}");
     }
     out.push('\n');
+    if let Trigger::TableStream { batch_size } = function.trigger {
+        stream_mapping(out, function, batch_size);
+    }
 }
 
 /// The generated section, markers included.

@@ -1,6 +1,8 @@
 //! README command 1: the whole system on this machine. Starts DynamoDB Local and the SES v2 emulator,
 //! creates the table from template.yaml, and serves every route on one localhost port through the local
-//! gateway. Ctrl-C stops everything it started.
+//! gateway. New audit entries are published as Lambda would: the table's stream is read by the local stream
+//! mapping, handed to the consumer's handler, and published to a local stand-in for EventBridge, which
+//! logs each event. Ctrl-C stops everything it started.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -74,6 +76,25 @@ async fn main() -> Result<(), String> {
     let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
+    let bus = devstack::event_bus::FakeEventBus::start();
+    let publisher = accounts::events::EventPublisher::new(
+        devstack::event_bus::local_client(&bus.endpoint),
+        &format!("{}-audit", options.table),
+        &public_uri,
+    );
+    let mut mapping =
+        devstack::stream::StreamMapping::for_table(&services.dynamodb_endpoint, &options.table, 100).await?;
+    let events = tokio::spawn(async move {
+        loop {
+            let publisher = &publisher;
+            let handler =
+                |event| async move { accounts::events::handle(publisher, event).await.map_err(|e| e.to_string()) };
+            if let Err(e) = mapping.deliver_all(handler, u32::MAX).await {
+                eprintln!("devstack: reading the table's stream: {e}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
     let (address, server) = devstack::gateway::spawn(Arc::new(app), SocketAddr::from(([127, 0, 0, 1], options.port)))
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", options.port))?;
@@ -82,11 +103,13 @@ async fn main() -> Result<(), String> {
     println!("  API:        http://{address}/api  (try: curl http://{address}/api/buildinfo)");
     println!("  Mail inbox: {}/  (sent mail as JSON: {}/store)", services.ses_endpoint, services.ses_endpoint);
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
+    println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
     println!();
     println!("devstack: running; press Ctrl-C to stop everything.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     println!("devstack: stopping ...");
     server.abort();
+    events.abort();
     drop(services);
     Ok(())
 }
