@@ -543,7 +543,7 @@ async fn an_owner_with_no_other_organization_is_signed_out_after_deleting_it() {
     sign_in(&page, &owner.email, "/organization", "Organization").await;
     page.fits_width().await;
     page.click("Delete").await;
-    page.fill(3, "Type the name of the organization (Only Lab) to confirm", "Only Lab").await;
+    page.fill(4, "Type the name of the organization (Only Lab) to confirm", "Only Lab").await;
     page.click("Delete organization").await;
     page.heading("Log in").await;
     page.shows("Only Lab is deleted, and you are signed out.").await;

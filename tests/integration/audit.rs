@@ -153,10 +153,21 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     let renamed =
         env.request("PATCH", "/api/organizations/home", Some(json!({"name": "Home Lab 2"})), &owner.auth()).await;
     assert_eq!(renamed.status, 200);
+    let ends = now + 20 * day;
     let plan = env
-        .request("PATCH", "/api/organizations/home/plan", Some(json!({"pricingPlan": "Power"})), &operator.auth())
+        .request(
+            "PATCH",
+            "/api/organizations/home/plan",
+            Some(json!({"pricingPlan": "Power", "paidUntil": ends})),
+            &operator.auth(),
+        )
         .await;
     assert_eq!(plan.status, 200);
+    // The plan's end comes: the daily job tells the organization.
+    let report = accounts::domain::invites::maintain(&env.app, ends + day).await.unwrap();
+    assert_eq!(report.plan_notices, 1);
+    let asked = env.post("/api/pricing/requestExtension", json!({}), &owner.auth()).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
     let credits = json!({"milliCredits": 5000, "comment": "welcome"});
     assert_eq!(env.post("/api/organizations/home/credits", credits, &operator.auth()).await.status, 200);
     let report = accounts::domain::organizations::StorageReport {
