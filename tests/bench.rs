@@ -33,7 +33,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("login", "login (argon2id)", "4 (2 + 1 + 1)"),
     ("start_reset_password", "start a password reset (address with an account)", "5 (1 + 2 throttles + 1 + 1)"),
     ("reset_password", "reset the password (argon2id)", "2"),
-    ("audit_log", "audit log page (team actions)", "2"),
+    ("audit_log", "audit log page (team actions)", "2 (up to 5 when the action filter skips many)"),
     ("web", "a page (the web function, GET /auth/login)", "0"),
 ];
 

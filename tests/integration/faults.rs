@@ -346,3 +346,54 @@ async fn the_guard_refuses_an_undeclared_call_as_iam_would_and_records_it() {
         assert!(log.lines().any(|l| l == "declared_actions_probe_allowed GetItem"));
     }
 }
+
+/// What DynamoDB answers when a transaction collided with another one on an item (DynamoDB Local
+/// serialises writes and practically never does): a cancellation whose reasons are `TransactionConflict`.
+const TRANSACTION_CONFLICT: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}"#;
+
+/// A transaction cancelled by a conflict wrote nothing, so it is sent again (with backoff), and succeeds
+/// once the conflict is gone; conflicts that persist through every attempt answer 503 and leave nothing.
+#[tokio::test]
+async fn transactions_cancelled_by_conflicts_are_sent_again_and_persistent_conflicts_answer_503() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+    let conflicts: Arc<AtomicI64> = Arc::default();
+    let sent: Arc<AtomicUsize> = Arc::default();
+    let (left, count) = (conflicts.clone(), sent.clone());
+    let responder: tests::DynamoDbResponder = Arc::new(move |operation, _body| {
+        let (left, count) = (left.clone(), count.clone());
+        Box::pin(async move {
+            if operation != "TransactWriteItems" {
+                return None;
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            (left.fetch_sub(1, Ordering::SeqCst) > 0).then(|| (400, TRANSACTION_CONFLICT.to_owned()))
+        })
+    });
+    let env = TestEnv::with_dynamodb_responder(responder).await;
+    let owner = env.create_home_organization().await;
+
+    // Three conflicts, then the fourth attempt commits: one team, one entry.
+    conflicts.store(3, Ordering::SeqCst);
+    sent.store(0, Ordering::SeqCst);
+    let created = env.post("/api/teams", json!({"name": "Red"}), &owner.auth()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(sent.load(Ordering::SeqCst), 4, "sent again after each conflict");
+    let teams = env.get("/api/teams", &owner.auth()).await.body;
+    assert_eq!(teams.as_array().unwrap().iter().filter(|t| t["name"] == "Red").count(), 1);
+    let entries = env.get("/api/auditLog?action=team.created", &owner.auth()).await.body;
+    assert_eq!(entries.as_array().unwrap().len(), 1, "one entry: the conflicts wrote nothing");
+
+    // Conflicts on every attempt: 503 after the last, nothing written.
+    conflicts.store(i64::MAX, Ordering::SeqCst);
+    sent.store(0, Ordering::SeqCst);
+    let before = env.scan().await;
+    let refused = env.post("/api/teams", json!({"name": "Blue"}), &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (503, "service.unavailable"), "{:?}", refused.body);
+    assert_eq!(sent.load(Ordering::SeqCst), 8, "every attempt, then no more");
+    conflicts.store(0, Ordering::SeqCst);
+    assert_eq!(env.scan().await, before);
+    // Afterwards everything works again.
+    let created = env.post("/api/teams", json!({"name": "Blue"}), &owner.auth()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+}

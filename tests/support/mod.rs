@@ -28,6 +28,14 @@ pub type Item = HashMap<String, AttributeValue>;
 pub type DynamoDbHook =
     Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
 
+/// Like a [`DynamoDbHook`], but may answer the request itself instead of forwarding it: `Some((status,
+/// JSON body))` is what the client gets (e.g. a `TransactionCanceledException` DynamoDB Local never sends).
+pub type DynamoDbResponder = Arc<
+    dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<(u16, String)>> + Send>>
+        + Send
+        + Sync,
+>;
+
 pub const PASSWORD: &str = "correct horse battery";
 /// The instance operator of a test env (configured by e-mail, as deployments do).
 pub const SUPER_USER: &str = "operator@instance.test";
@@ -157,7 +165,7 @@ pub async fn invariant_violations_at(endpoint: &str, table: &str) -> Vec<String>
 }
 
 /// An HTTP proxy in front of DynamoDB Local that awaits `hook` before forwarding each request.
-async fn dynamodb_proxy(target: String, hook: DynamoDbHook) -> (String, tokio::task::JoinHandle<()>) {
+async fn dynamodb_proxy(target: String, hook: DynamoDbResponder) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
@@ -173,7 +181,16 @@ async fn dynamodb_proxy(target: String, hook: DynamoDbHook) -> (String, tokio::t
                         let operation =
                             parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
                         let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
-                        hook(operation, String::from_utf8_lossy(&bytes).into_owned()).await;
+                        if let Some((status, answer)) =
+                            hook(operation, String::from_utf8_lossy(&bytes).into_owned()).await
+                        {
+                            let response = hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/x-amz-json-1.0")
+                                .body(Full::new(Bytes::from(answer)))
+                                .unwrap();
+                            return Ok(response);
+                        }
                         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
                         let mut forward =
                             hyper::Request::builder().method(parts.method.clone()).uri(format!("{target}{path}"));
@@ -266,9 +283,22 @@ impl TestEnv {
     /// A test env whose DynamoDB requests pass through a proxy that awaits `hook` before forwarding each
     /// one: for doing something "concurrently" at an exact point of a request.
     pub async fn with_dynamodb_hook(hook: DynamoDbHook) -> TestEnv {
+        let responder: DynamoDbResponder = Arc::new(move |operation, body| {
+            let hook = hook.clone();
+            Box::pin(async move {
+                hook(operation, body).await;
+                None
+            })
+        });
+        Self::with_dynamodb_responder(responder).await
+    }
+
+    /// A test env whose DynamoDB requests pass through a proxy that asks `responder` first: its answer, if
+    /// any, replaces DynamoDB Local's (for failures DynamoDB Local does not produce).
+    pub async fn with_dynamodb_responder(responder: DynamoDbResponder) -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
-        let (proxy, proxy_task) = dynamodb_proxy(services.dynamodb_endpoint.clone(), hook).await;
+        let (proxy, proxy_task) = dynamodb_proxy(services.dynamodb_endpoint.clone(), responder).await;
         let mut env = Self::serving_with(test_config(&table), &proxy, &services.ses_endpoint).await;
         env.proxy = Some(proxy_task);
         env.dynamodb_endpoint = services.dynamodb_endpoint.clone();

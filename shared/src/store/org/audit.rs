@@ -71,7 +71,13 @@ impl OrgStore<'_> {
                 .scan_index_forward(false)
                 // Indexes cannot be read strongly consistently; the partition is.
                 .consistent_read(index.is_none())
-                .limit(READ_PAGE.min(query.limit as i32 + 1 + i32::from(query.exclude_to)))
+                // Unfiltered, a page reads its own entries; filtered, whole pages of the range, so a rare
+                // action costs few round trips.
+                .limit(if filters.is_empty() {
+                    READ_PAGE.min(query.limit as i32 + 1 + i32::from(query.exclude_to))
+                } else {
+                    READ_PAGE
+                })
                 .set_exclusive_start_key(start.take());
             if let Some(prefix) = query.action_prefix {
                 request = request
