@@ -34,18 +34,21 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
 
     // Each change breaks one rule; the report names it.
     type Break = Box<dyn Fn(&mut Vec<Item>)>;
-    let cases: Vec<(&str, Break)> = vec![
+    let cases: Vec<(u8, &str, Break)> = vec![
         (
+            3,
             "no e-mail guard",
             Box::new(|items| items.retain(|i| text(i, "entity") != "EmailGuard" || !text(i, "PK").contains("max-"))),
         ),
         (
+            6,
             "memberCount",
             Box::new(|items| {
                 find(items, "Organization").insert("memberCount".into(), AttributeValue::N("7".into()));
             }),
         ),
         (
+            11,
             "without its membership item",
             Box::new(|items| {
                 items.retain(|i| {
@@ -55,21 +58,24 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 })
             }),
         ),
-        ("has no name guard", Box::new(|items| items.retain(|i| text(i, "SK") != "TEAMNAME#red"))),
-        ("but no experience item", Box::new(|items| items.retain(|i| text(i, "entity") != "UserExperience"))),
-        ("not in the domain list", Box::new(|items| items.retain(|i| text(i, "entity") != "ExperienceDomain"))),
+        (10, "has no name guard", Box::new(|items| items.retain(|i| text(i, "SK") != "TEAMNAME#red"))),
+        (12, "but no experience item", Box::new(|items| items.retain(|i| text(i, "entity") != "UserExperience"))),
+        (13, "not in the domain list", Box::new(|items| items.retain(|i| text(i, "entity") != "ExperienceDomain"))),
         (
+            15,
             "the address's guard does not name it",
             Box::new(|items| items.retain(|i| text(i, "entity") != "InviteEmailGuard")),
         ),
-        ("has no organization item", Box::new(|items| items.retain(|i| text(i, "entity") != "Organization"))),
+        (2, "has no organization item", Box::new(|items| items.retain(|i| text(i, "entity") != "Organization"))),
         (
+            1,
             "usersByName",
             Box::new(|items| {
                 find(items, "User").insert("usersByName".into(), AttributeValue::S("ORG#home#INACTIVE".into()));
             }),
         ),
         (
+            9,
             "no active admin",
             Box::new(|items| {
                 for item in items.iter_mut().filter(|i| text(i, "entity") == "User") {
@@ -79,6 +85,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
         // Rule 5: the verification state's copy.
         (
+            5,
             "isEmailVerified true differs from its account's false",
             Box::new(|items| {
                 find(items, "User").insert("isEmailVerified".into(), AttributeValue::Bool(true));
@@ -86,6 +93,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
         // Rule 18: a reset keyed under another account.
         (
+            18,
             "PasswordReset",
             Box::new(|items| {
                 let mut reset = find(items, "Account").clone();
@@ -109,6 +117,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
         // Rule 19: a tombstone of an organization that exists.
         (
+            19,
             "an organization has this id again",
             Box::new(|items| {
                 let tombstone: Item = [
@@ -126,6 +135,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
         // Rule 20: a mail counter without its count.
         (
+            20,
             "a mail quota is keyed",
             Box::new(|items| {
                 let quota: Item = [
@@ -142,6 +152,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
         // Rule 21: an entry whose action is not in the catalogue, and one about a user who never existed.
         (
+            21,
             "the action is not in the catalogue",
             Box::new(|items| {
                 let entry = items.iter_mut().find(|i| text(i, "entity") == "AuditEntry").unwrap();
@@ -149,6 +160,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             }),
         ),
         (
+            21,
             "is no user of the organization",
             Box::new(|items| {
                 let mut entry = items.iter().find(|i| text(i, "entity") == "AuditEntry").unwrap().clone();
@@ -165,13 +177,108 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 items.push(entry);
             }),
         ),
+        // Rule 4: an account left with no identity.
+        (
+            4,
+            "has no identity",
+            Box::new(|items| {
+                find(items, "Account").insert("identities".into(), AttributeValue::M(Default::default()));
+            }),
+        ),
+        // Rule 7: a second user marked owner.
+        (
+            7,
+            "but the users marked owner are",
+            Box::new(|items| {
+                for user in items.iter_mut().filter(|i| text(i, "entity") == "User") {
+                    user.insert("isOrganizationOwner".into(), AttributeValue::Bool(true));
+                }
+            }),
+        ),
+        // Rule 8: a second team marked as the organization's.
+        (
+            8,
+            "but the teams marked organization team are",
+            Box::new(|items| {
+                for team in items.iter_mut().filter(|i| text(i, "entity") == "Team") {
+                    team.insert("isOrganizationTeam".into(), AttributeValue::Bool(true));
+                }
+            }),
+        ),
+        // Rule 14: a session of a user who does not exist.
+        (
+            14,
+            "names user",
+            Box::new(|items| {
+                let ghost = accounts::ids::new_object_id();
+                find(items, "Session").insert("userId".into(), AttributeValue::S(ghost));
+            }),
+        ),
+        // Rule 16: a pending invite naming a team that does not exist.
+        (
+            16,
+            "names team",
+            Box::new(|items| {
+                let ghost = accounts::ids::new_object_id();
+                let teams = AttributeValue::M([(ghost, AttributeValue::Bool(false))].into_iter().collect());
+                find(items, "Invite").insert("teams".into(), teams);
+            }),
+        ),
+        // Rule 17: a login throttle without its TTL.
+        (
+            17,
+            "a login throttle is keyed",
+            Box::new(|items| {
+                let throttle: Item = [
+                    ("PK", AttributeValue::S("LOGIN#EMAIL#x@example.org".into())),
+                    ("SK", AttributeValue::S("LOGIN".into())),
+                    ("entity", AttributeValue::S("LoginThrottle".into())),
+                    ("failures", AttributeValue::N("1".into())),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                items.push(throttle);
+            }),
+        ),
+        // Rule 22: a plan request without its TTL.
+        (
+            22,
+            "a plan request carries its TTL",
+            Box::new(|items| {
+                let request = accounts::model::PlanRequest {
+                    id: accounts::ids::new_millis_ordered_id(),
+                    organization: "home".into(),
+                    organization_name: "Home Lab".into(),
+                    kind: "extension".into(),
+                    requested: String::new(),
+                    requested_by: accounts::ids::new_object_id(),
+                    requested_by_name: "A B".into(),
+                    requested_by_email: "a@example.org".into(),
+                    created: 1,
+                    expires_at: 0,
+                };
+                items.push(accounts::store::to_item(&request));
+            }),
+        ),
     ];
-    for (expected, break_it) in cases {
+    let mut covered = std::collections::BTreeSet::new();
+    for (rule, expected, break_it) in cases {
         let mut items = healthy.clone();
         break_it(&mut items);
         let problems = devstack::invariants::check_items(items, now);
-        assert!(problems.iter().any(|p| p.contains(expected)), "{expected}: {problems:#?}");
+        assert!(problems.iter().any(|p| p.contains(expected)), "rule {rule}, {expected}: {problems:#?}");
+        covered.insert(rule);
     }
+    // Every rule the checker documents has a case that shows it firing.
+    let documented: std::collections::BTreeSet<u8> =
+        std::fs::read_to_string(devstack::repo_root().join("infra/devstack/src/invariants.rs"))
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
+            .collect();
+    assert_eq!(documented, (1..=22).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.
     let run = || {
@@ -200,4 +307,22 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     assert!(report.contains("no e-mail guard") && report.contains("1 invariant violation(s)"), "{report}");
     // Repaired, so the test ends with a healthy table.
     env.app.db.client.put_item().table_name(&env.table).set_item(Some(guard.clone())).send().await.unwrap();
+}
+
+/// A passed test's table goes with its env (the shared DynamoDB Local would otherwise keep every test's
+/// table, a 10,000-user one among them, until the run ends); an env sharing the table leaves it alone.
+#[tokio::test]
+async fn a_tests_table_is_deleted_when_its_env_goes_and_not_before() {
+    let env = TestEnv::new().await;
+    env.create_home_organization().await;
+    let (table, client) = (env.table.clone(), env.direct_dynamodb());
+    let sharing = env.sharing_table(&tests::services().ses_endpoint).await;
+    drop(sharing);
+    assert!(
+        client.describe_table().table_name(&table).send().await.is_ok(),
+        "an env sharing the table does not delete it"
+    );
+    drop(env);
+    let gone = client.describe_table().table_name(&table).send().await.unwrap_err();
+    assert!(gone.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()), "the owner's env deleted it");
 }

@@ -117,6 +117,8 @@ pub struct TestEnv {
     check_invariants_at_end: bool,
     /// The DynamoDB the table is on, reached directly (past any proxy).
     dynamodb_endpoint: String,
+    /// Whether this env created its table (and deletes it when it goes): not an env sharing another's.
+    owns_table: bool,
 }
 
 impl Drop for TestEnv {
@@ -128,18 +130,31 @@ impl Drop for TestEnv {
         if let Some(proxy) = &self.proxy {
             proxy.abort();
         }
-        if self.check_invariants_at_end && !std::thread::panicking() {
-            let (table, endpoint) = (self.table.clone(), self.dynamodb_endpoint.clone());
-            // Drop cannot await: check on a thread of its own, with its own runtime and client.
-            let problems = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-                runtime.block_on(invariant_violations_at(&endpoint, &table))
+        let check = self.check_invariants_at_end && !std::thread::panicking();
+        // A failed test's table stays for a look at it; a passed test's goes, so a long run does not fill
+        // the shared DynamoDB Local with tables (one of them has 10,000 users).
+        let delete = self.owns_table && !std::thread::panicking();
+        if !check && !delete {
+            return;
+        }
+        let (table, endpoint) = (self.table.clone(), self.dynamodb_endpoint.clone());
+        // Drop cannot await: check and delete on a thread of its own, with its own runtime and client.
+        let problems = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let problems = if check { invariant_violations_at(&endpoint, &table).await } else { Vec::new() };
+                if delete && problems.is_empty() {
+                    let app = devstack::local_app(test_config(&table), &endpoint, &services().ses_endpoint);
+                    // A DynamoDB Local a fault test stopped has taken its tables with it.
+                    let _ = app.db.client.delete_table().table_name(&table).send().await;
+                }
+                problems
             })
-            .join()
-            .expect("the invariant checker runs");
-            if !problems.is_empty() {
-                panic!("invariants violated in table {} at the end of the test:\n{}", self.table, problems.join("\n"));
-            }
+        })
+        .join()
+        .expect("the invariant checker runs");
+        if !problems.is_empty() {
+            panic!("invariants violated in table {} at the end of the test:\n{}", self.table, problems.join("\n"));
         }
     }
 }
@@ -261,8 +276,9 @@ impl TestEnv {
         let table = format!("test-{}", unique_suffix());
         let mut config = test_config(&table);
         change(&mut config);
-        let env = Self::serving_with(config, &services.dynamodb_endpoint, &services.ses_endpoint).await;
+        let mut env = Self::serving_with(config, &services.dynamodb_endpoint, &services.ses_endpoint).await;
         create_table(&env.app.db.client, &table, stream).await;
+        env.owns_table = true;
         env
     }
 
@@ -277,6 +293,7 @@ impl TestEnv {
         let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, port).await;
         env.base_url = format!("http://localhost:{port}");
         create_table(&env.app.db.client, &table, false).await;
+        env.owns_table = true;
         env
     }
 
@@ -303,6 +320,7 @@ impl TestEnv {
         env.proxy = Some(proxy_task);
         env.dynamodb_endpoint = services.dynamodb_endpoint.clone();
         create_table(&env.app.db.client, &table, false).await;
+        env.owns_table = true;
         env
     }
 
@@ -312,6 +330,7 @@ impl TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
         let env = Self::serving_with(test_config(&table), dynamodb_endpoint, &services.ses_endpoint).await;
+        // Its DynamoDB Local is the test's own, and goes with its data when the test ends.
         create_table(&env.app.db.client, &table, false).await;
         env
     }
@@ -368,6 +387,7 @@ impl TestEnv {
             proxy: None,
             check_invariants_at_end: true,
             dynamodb_endpoint: dynamodb_endpoint.to_owned(),
+            owns_table: false,
         }
     }
 
