@@ -141,3 +141,89 @@ async fn an_invite_accept_racing_the_daily_reminders_succeeds_and_ends_consisten
         env.check_invariants().await;
     }
 }
+
+/// The race above, forced at its two exact moments with a DynamoDB proxy hook, so both outcomes happen
+/// and each is asserted. 1. The daily job deletes the (expired) invite just before the accept's
+/// transaction is sent: the accept is refused with 404 and leaves nothing. 2. The accept commits just
+/// before the job's deletion is sent: the person is a member and the job then deletes the used invite,
+/// as it deletes every ended invite past its retention; the user stays.
+#[tokio::test]
+async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_commit_first() {
+    use std::sync::{Arc, Mutex};
+    type Armed = Arc<Mutex<Option<(Arc<accounts::App>, &'static str, String, i64)>>>;
+    let armed: Armed = Arc::default();
+    let trigger = armed.clone();
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        let trigger = trigger.clone();
+        Box::pin(async move {
+            if operation != "TransactWriteItems" {
+                return;
+            }
+            // The accept's transaction puts the new user; the job's deletes the invite when it is due.
+            let accepting = body.contains(r#""entity":{"S":"User"}"#);
+            let cleaning = body.contains("cleanupAt <= :now");
+            let ready = {
+                let mut slot = trigger.lock().unwrap();
+                match slot.as_ref() {
+                    Some((_, "job first", _, _)) if accepting => slot.take(),
+                    Some((_, "accept first", _, _)) if cleaning => slot.take(),
+                    _ => None,
+                }
+            };
+            match ready {
+                Some((app, "job first", _, later)) => {
+                    accounts::domain::invites::maintain(&app, later).await.expect("the job runs");
+                }
+                Some((app, _, form, _)) => {
+                    let form: Value = serde_json::from_str(&form).unwrap();
+                    let registered = accounts::domain::signup::register(
+                        &app,
+                        serde_json::from_value(form).unwrap(),
+                        Default::default(),
+                    )
+                    .await;
+                    assert!(registered.is_ok(), "the accept commits first: {:?}", registered.err());
+                }
+                None => {}
+            }
+        })
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_organization(&organization_name("Race Lab")).await;
+    let later = accounts::ids::now_millis() + 22 * DAY;
+    let count = |scan: &[tests::Item], entity: &str, email: &str| {
+        scan.iter().filter(|i| text(i, "entity") == entity && text(i, "email") == email).count()
+    };
+
+    // 1. The job commits first.
+    let email = address("late");
+    let token = invite(&env, &owner.auth(), &email).await;
+    *armed.lock().unwrap() = Some((env.app.clone(), "job first", String::new(), later));
+    let refused = env.post("/api/auth/register", register_form(&email, &token), &Auth::None).await;
+    assert!(armed.lock().unwrap().is_none(), "the job ran inside the accept");
+    assert_eq!(refused.status, 404, "{:?}", refused.body);
+    let scan = env.scan().await;
+    assert_eq!((count(&scan, "User", &email), count(&scan, "Account", &email)), (0, 0), "nothing of the person");
+    assert_eq!((count(&scan, "Invite", &email), count(&scan, "InviteEmailGuard", &email)), (0, 0));
+    env.check_invariants().await;
+
+    // 2. The accept commits first.
+    let email = address("early");
+    let token = invite(&env, &owner.auth(), &email).await;
+    let form = register_form(&email, &token).to_string();
+    *armed.lock().unwrap() = Some((env.app.clone(), "accept first", form, later));
+    let report = accounts::domain::invites::maintain(&env.app, later).await.unwrap();
+    assert!(armed.lock().unwrap().is_none(), "the accept ran inside the job");
+    let scan = env.scan().await;
+    assert_eq!((count(&scan, "User", &email), count(&scan, "Account", &email)), (1, 1), "a member");
+    // The job read a pending invite and finds an accepted one: it leaves it (its entry would have called
+    // it expired); the next run deletes it as the used invite it is.
+    let accepted = scan.iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == email).unwrap();
+    assert_eq!((text(accepted, "state"), count(&scan, "InviteEmailGuard", &email)), ("accepted".to_owned(), 0));
+    assert_eq!(report.deleted, 0, "{report:?}");
+    env.check_invariants().await;
+    let next = accounts::domain::invites::maintain(&env.app, later).await.unwrap();
+    assert_eq!(next.deleted, 1);
+    let deleted = env.get("/api/auditLog?action=invite.deleted", &owner.auth()).await.body;
+    assert_eq!(deleted.as_array().unwrap().len(), 1, "logged as the used invite it was");
+}

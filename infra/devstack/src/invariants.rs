@@ -44,7 +44,7 @@
 //! 19. An organization tombstone (`ORGID#{id}`/`TOMBSTONE`) names an id no organization has: a deleted
 //!     organization's id is never taken again.
 //! 20. Mail quota counters are keyed by organization or recipient and day, and carry their count and TTL.
-//! 21. Audit entries (rule 1 covers their index attributes `auditActor`, `auditTarget`) name an action of the
+//! 21. Audit entries (rule 1 covers their index attributes `auditActor`, `auditTarget`, `auditCategory`) name an action of the
 //!     catalogue and have a subject; an actor or a subject that is a user names a user of the organization
 //!     (identities are never deleted), and the change is empty or a JSON object.
 //! 22. Plan updates are in their organization's partition (rule 2); plan requests are keyed
@@ -75,6 +75,7 @@ const DERIVED: &[&str] = &[
     "expiresAt",
     "auditActor",
     "auditTarget",
+    "auditCategory",
     "planNoticePartition",
     "planNoticeAt",
 ];

@@ -127,6 +127,12 @@ pub fn audit_actor_partition(organization_id: &str, actor_id: &str) -> String {
     format!("ORG#{organization_id}#{actor_id}")
 }
 
+/// Partition of the `AuditByCategory` index: an organization's entries of one category (`user`, `team`, ...:
+/// the part of the action before its dot).
+pub fn audit_category_partition(organization_id: &str, category: &str) -> String {
+    format!("ORG#{organization_id}#{category}.")
+}
+
 /// Partition of the `AuditByTarget` index: an organization's entries about one subject.
 pub fn audit_target_partition(organization_id: &str, target_id: &str) -> String {
     format!("ORG#{organization_id}#{target_id}")
@@ -145,6 +151,8 @@ impl Entity for AuditEntry {
         if let Some(subject) = self.targets.first() {
             attributes.push(("auditTarget", audit_target_partition(&self.organization, &subject.id)));
         }
+        let category = self.action.split('.').next().unwrap_or_default();
+        attributes.push(("auditCategory", audit_category_partition(&self.organization, category)));
         attributes
     }
 }

@@ -66,15 +66,17 @@ pub async fn mark_reminded(db: &Db, invite: &Invite, entry: Option<&AuditEntry>)
     db.transact_if(std::iter::once(mark).chain(entry.map(|e| db.put_new(e))).collect()).await
 }
 
-/// Deletes an invite that is due for cleanup, if still due (a resend may have renewed it), with its
+/// Deletes an invite that is due for cleanup, if still due (a resend may have renewed it) and still ended or
+/// pending as read (an accept meanwhile makes it another invite, whose entry would say otherwise), with its
 /// e-mail guard if that still points to it, and writes the deletion's audit entry.
 pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64, entry: &AuditEntry) -> Result<bool, ApiError> {
+    let (as_read, mut values) = match invite.ended {
+        Some(ended) => ("cleanupAt <= :now AND ended = :ended", vec![(":ended", n(ended))]),
+        None => ("cleanupAt <= :now AND attribute_not_exists(ended)", Vec::new()),
+    };
+    values.push((":now", n(now)));
     let items = vec![
-        db.delete_with_values(
-            &Key::invite(&invite.organization, &invite.id),
-            Some("cleanupAt <= :now"),
-            vec![(":now", n(now))],
-        ),
+        db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some(as_read), values.clone()),
         db.delete_with_values(
             &Key::invite_email_guard(&invite.organization, &invite.email),
             Some("attribute_not_exists(PK) OR inviteId = :id"),
@@ -88,11 +90,7 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64, entry: &Audit
         // this one goes alone.
         Err(super::TransactError::ConditionFailed { failed }) if failed.first() == Some(&false) => {
             let alone = vec![
-                db.delete_with_values(
-                    &Key::invite(&invite.organization, &invite.id),
-                    Some("cleanupAt <= :now"),
-                    vec![(":now", n(now))],
-                ),
+                db.delete_with_values(&Key::invite(&invite.organization, &invite.id), Some(as_read), values),
                 db.put_new(entry),
             ];
             match db.transact(alone).await {

@@ -2,12 +2,14 @@
 //! entries themselves are written by the other store methods, in the transactions of their changes.
 
 use super::*;
-use crate::model::{AUDIT_PREFIX, AuditEntry, audit_actor_partition, audit_target_partition};
+use crate::model::{AUDIT_PREFIX, AuditEntry, audit_actor_partition, audit_category_partition, audit_target_partition};
 
 /// Name of the index of an organization's entries by actor.
 pub const AUDIT_BY_ACTOR_INDEX: &str = "AuditByActor";
 /// Name of the index of an organization's entries by subject (first target).
 pub const AUDIT_BY_TARGET_INDEX: &str = "AuditByTarget";
+/// Name of the index of an organization's entries by category (the action before its dot).
+pub const AUDIT_BY_CATEGORY_INDEX: &str = "AuditByCategory";
 
 /// Most entries one DynamoDB page reads.
 const READ_PAGE: i32 = 1000;
@@ -34,21 +36,31 @@ pub struct AuditPage {
 }
 
 impl OrgStore<'_> {
-    /// One page of the log. The key range is the partition (or the actor's or subject's index partition)
-    /// between the two ids, so a page costs the same however long the log is; an action filter is applied
-    /// to what the range reads, at most [`MAX_READS_PER_PAGE`] Queries.
+    /// One page of the log. The key range is the partition (or the actor's, subject's or category's index
+    /// partition) between the two ids, so a page costs the same however long the log is; what the range
+    /// does not select (an action within a category, a start shorter than a category, an action with an
+    /// actor or subject filter) is filtered from what it reads, at most [`MAX_READS_PER_PAGE`] Queries.
     pub async fn audit_entries(&self, query: &AuditQuery<'_>) -> Result<AuditPage, ApiError> {
-        let (index, partition_attribute, partition) = match (query.actor, query.target) {
-            (Some(actor), _) => {
+        // An action filter of a whole category (`team.`) or one action reads that category's range; only
+        // a shorter start (`te`) is a filter on the whole log's range.
+        let category = query.action_prefix.and_then(|prefix| prefix.split_once('.')).map(|(category, _)| category);
+        let (index, partition_attribute, partition) = match (query.actor, query.target, category) {
+            (Some(actor), _, _) => {
                 (Some(AUDIT_BY_ACTOR_INDEX), "auditActor", audit_actor_partition(&self.organization, actor))
             }
-            (None, Some(target)) => {
+            (None, Some(target), _) => {
                 (Some(AUDIT_BY_TARGET_INDEX), "auditTarget", audit_target_partition(&self.organization, target))
             }
-            (None, None) => (None, "PK", org_partition(&self.organization)),
+            (None, None, Some(category)) => {
+                (Some(AUDIT_BY_CATEGORY_INDEX), "auditCategory", audit_category_partition(&self.organization, category))
+            }
+            (None, None, None) => (None, "PK", org_partition(&self.organization)),
         };
+        let whole_category =
+            index == Some(AUDIT_BY_CATEGORY_INDEX) && query.action_prefix.is_some_and(|prefix| prefix.ends_with('.'));
+        let action_filter = query.action_prefix.filter(|_| !whole_category);
         let mut filters = Vec::new();
-        if query.action_prefix.is_some() {
+        if action_filter.is_some() {
             filters.push("begins_with(#action, :action)");
         }
         if query.actor.is_some() && query.target.is_some() {
@@ -79,7 +91,7 @@ impl OrgStore<'_> {
                     READ_PAGE
                 })
                 .set_exclusive_start_key(start.take());
-            if let Some(prefix) = query.action_prefix {
+            if let Some(prefix) = action_filter {
                 request = request
                     .expression_attribute_names("#action", "action")
                     .expression_attribute_values(":action", s(prefix));

@@ -22,7 +22,9 @@ mod organization;
 mod teams;
 mod users;
 
-pub use audit::{AUDIT_BY_ACTOR_INDEX, AUDIT_BY_TARGET_INDEX, AuditPage, AuditQuery, MAX_READS_PER_PAGE};
+pub use audit::{
+    AUDIT_BY_ACTOR_INDEX, AUDIT_BY_CATEGORY_INDEX, AUDIT_BY_TARGET_INDEX, AuditPage, AuditQuery, MAX_READS_PER_PAGE,
+};
 pub use organization::{Field, OrganizationChange, PartitionItem, PartitionItemKind};
 pub use users::{UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 
