@@ -15,6 +15,10 @@ cargo fmt --all --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 say "Building every Lambda function binary (cargo build --workspace --bins)"
 cargo build --quiet --workspace --bins
+# A short fuzzing run with a fixed seed (about a minute): any server error, any answer that does not match
+# openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones.
+say "Fuzzing the API from openapi.yaml (schemathesis, seed 20261126, 50 examples per operation)"
+FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50
 say "Running the tests: unit tests, then integration and end-to-end tests (cargo test)"
 # The integration tests record the AWS actions each function used; the least-privilege test then checks
 # that template.yaml grants none that no test needed (the other direction is refused at the call).
