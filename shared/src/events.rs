@@ -52,7 +52,7 @@ impl Envelope {
             id,
             source: format!("{}/organizations/{organization}", public_uri.trim_end_matches('/')),
             kind: kind.to_owned(),
-            time: rfc3339(millis),
+            time: crate::ids::iso8601(millis),
             subject: organization.to_owned(),
             datacontenttype: "application/json".into(),
             data,
@@ -65,12 +65,6 @@ impl Envelope {
             .ok()
             .and_then(|time| time.to_millis().ok())
     }
-}
-
-fn rfc3339(millis: i64) -> String {
-    aws_smithy_types::DateTime::from_millis(millis)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }
 
 /// The envelope a stream record publishes: `Ok(None)` for records that publish nothing (changes and

@@ -64,7 +64,8 @@ pub fn new_audit_id(now_millis: i64) -> String {
     format!("{:012x}{random}", now_millis.max(0))
 }
 
-/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), without a date crate for one format.
+/// Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC): the one date formatting of the crate (audit
+/// entries, events, mails). Total over every i64 (no panic for an absurd `paidUntil`).
 pub fn iso8601(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -85,4 +86,10 @@ pub fn iso8601(millis: i64) -> String {
         rest % 60,
         millis.rem_euclid(1000)
     )
+}
+
+/// The UTC date (`YYYY-MM-DD`) of epoch milliseconds.
+pub fn iso_date(millis: i64) -> String {
+    let time = iso8601(millis);
+    time.split_once('T').map_or(time.clone(), |(date, _)| date.to_owned())
 }

@@ -107,6 +107,7 @@ pub fn run_invite_maintenance() -> Result<(), Error> {
             reminded = report.reminded,
             reminders_failed = report.reminders_failed,
             deleted = report.deleted,
+            plan_notices = report.plan_notices,
             "invite maintenance"
         );
         Ok(serde_json::to_value(report).expect("the report serializes"))

@@ -65,20 +65,9 @@ pub async fn notify(app: &App, mails: Vec<Mail>) {
 
 /// A UTC date and time for mails (`2026-11-22 15:53 UTC`).
 pub fn utc_time_text(millis: i64) -> String {
-    let seconds = millis / 1000;
-    let days = seconds.div_euclid(86_400);
-    let (hour, minute) = (seconds.rem_euclid(86_400) / 3600, seconds.rem_euclid(3600) / 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+    let time = crate::ids::iso8601(millis);
+    let (date, clock) = time.split_once('T').unwrap_or((time.as_str(), ""));
+    format!("{date} {} UTC", clock.get(..5).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -64,6 +64,17 @@ impl<T> Page<T> {
     pub fn new(items: Vec<T>, next_position: Option<&str>) -> Self {
         Page { items, next_cursor: next_position.map(|position| URL_SAFE_NO_PAD.encode(position)) }
     }
+
+    /// A page read as up to `request.limit` items in key order: continued after its last item (its
+    /// `position`) when the read says more may follow or the page is full.
+    pub fn of_read(items: Vec<T>, more: bool, request: &PageRequest, position: impl Fn(&T) -> &str) -> Self {
+        let next = if more || items.len() == request.limit {
+            items.last().map(|item| position(item).to_owned())
+        } else {
+            None
+        };
+        Page::new(items, next.as_deref())
+    }
 }
 
 pub fn invalid_cursor() -> ApiError {

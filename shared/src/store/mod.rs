@@ -311,6 +311,43 @@ impl Db {
         TransactWriteItem::builder().delete(delete.build().expect("table and key are set")).build()
     }
 
+    /// One page of the items of partition `pk` under `prefix` (whose time-ordered ids follow it in the sort
+    /// key), newest first, after the item whose id is `after`. Strongly consistent.
+    pub async fn newest_first<E: Entity>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        id: impl Fn(&E) -> &str,
+    ) -> Result<org::QueryPage<E>, ApiError> {
+        let upper = match after {
+            Some(after) => format!("{prefix}{after}"),
+            None => format!("{prefix}\u{10FFFF}"),
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(prefix))
+            .expression_attribute_values(":to", s(upper))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let mut items: Vec<E> =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // BETWEEN includes its upper bound: the item the previous page ended with.
+        items.retain(|item| Some(id(item)) != after);
+        items.truncate(limit);
+        Ok(org::QueryPage { items, more })
+    }
+
     /// One strongly consistent GetItem.
     pub async fn get<E: Entity>(&self, key: &Key) -> Result<Option<E>, ApiError> {
         let output = self

@@ -87,29 +87,6 @@ pub async fn plan_requests(
     after: Option<&str>,
     limit: usize,
 ) -> Result<super::org::QueryPage<crate::model::PlanRequest>, ApiError> {
-    use crate::model::{PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX};
-    let upper = match after {
-        Some(after) => format!("{PLAN_REQUEST_PREFIX}{after}"),
-        None => format!("{PLAN_REQUEST_PREFIX}\u{10FFFF}"),
-    };
-    let output = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-        .expression_attribute_values(":pk", s(PLAN_REQUEST_PARTITION))
-        .expression_attribute_values(":from", s(PLAN_REQUEST_PREFIX))
-        .expression_attribute_values(":to", s(upper))
-        .scan_index_forward(false)
-        .consistent_read(true)
-        .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
-        .send()
-        .await
-        .map_err(|e| crate::error::sdk_error("Query", e))?;
-    let more = output.last_evaluated_key.is_some();
-    let mut items: Vec<crate::model::PlanRequest> =
-        output.items.unwrap_or_default().into_iter().map(super::from_item).collect::<Result<_, _>>()?;
-    items.retain(|item| Some(item.id.as_str()) != after);
-    items.truncate(limit);
-    Ok(super::org::QueryPage { items, more })
+    use crate::model::{PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX, PlanRequest};
+    db.newest_first(PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX, after, limit, |r: &PlanRequest| r.id.as_str()).await
 }

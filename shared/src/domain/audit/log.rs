@@ -21,16 +21,12 @@ pub struct AuditFilter {
     pub to: Option<String>,
 }
 
-fn bad(code: &'static str, message: &str) -> ApiError {
-    ApiError::bad_request(code, message)
-}
-
 fn millis(text: Option<&str>, code: &'static str, name: &str) -> Result<Option<i64>, ApiError> {
     text.map(|t| {
         t.parse::<i64>()
             .ok()
             .filter(|ms| (0..=0xffff_ffff_ffff).contains(ms))
-            .ok_or_else(|| bad(code, &format!("{name} must be a time in milliseconds since 1970")))
+            .ok_or_else(|| ApiError::bad_request(code, format!("{name} must be a time in milliseconds since 1970")))
     })
     .transpose()
 }
@@ -53,17 +49,20 @@ impl AuditFilter {
                 || !action.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
                 || !super::CATALOGUE.iter().any(|(name, _)| name.starts_with(action.as_str())))
         {
-            return Err(bad("auditLog.action.invalid", "action must be an action of the catalogue or its start"));
+            return Err(ApiError::bad_request(
+                "auditLog.action.invalid",
+                "action must be an action of the catalogue or its start",
+            ));
         }
         if let Some(actor) = &self.actor
             && !crate::ids::is_object_id(actor)
         {
-            return Err(bad("auditLog.actor.invalid", "actor must be a user id"));
+            return Err(ApiError::bad_request("auditLog.actor.invalid", "actor must be a user id"));
         }
         if let Some(target) = &self.target
             && !plausible_id(target)
         {
-            return Err(bad(
+            return Err(ApiError::bad_request(
                 "auditLog.target.invalid",
                 "target must be the id of a user, team, invite or organization",
             ));
@@ -71,7 +70,7 @@ impl AuditFilter {
         let from = millis(self.from.as_deref(), "auditLog.from.invalid", "from")?.unwrap_or(0);
         let to = millis(self.to.as_deref(), "auditLog.to.invalid", "to")?;
         if to.is_some_and(|to| to < from) {
-            return Err(bad("auditLog.range.invalid", "to must not be before from"));
+            return Err(ApiError::bad_request("auditLog.range.invalid", "to must not be before from"));
         }
         // The range's ends as ids: every id of a millisecond starts with its 12 hex digits.
         let from_id = format!("{from:012x}");

@@ -22,10 +22,6 @@ pub struct JobFinished {
 /// The final job states a notice is sent for.
 pub const FINAL_JOB_STATES: &[&str] = &["SUCCESS", "FAILURE", "CANCELLED"];
 
-fn bad(code: &'static str, message: &str) -> ApiError {
-    ApiError::bad_request(code, message)
-}
-
 /// Checks a report before anything is read: an identifier-like job id and type, a final state, a plain
 /// http(s) result link.
 pub fn check_job(job: &JobFinished) -> Result<(), ApiError> {
@@ -35,26 +31,29 @@ pub fn check_job(job: &JobFinished) -> Result<(), ApiError> {
             && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
     };
     if job.organization.is_empty() || job.organization.contains('#') {
-        return Err(bad("organization.id.invalid", "Name the organization by its id"));
+        return Err(ApiError::bad_request("organization.id.invalid", "Name the organization by its id"));
     }
     if !identifier(&job.job_id) {
-        return Err(bad("job.id.invalid", "jobId must be 1 to 64 letters, digits, '-', '_' or '.'"));
+        return Err(ApiError::bad_request("job.id.invalid", "jobId must be 1 to 64 letters, digits, '-', '_' or '.'"));
     }
     if !identifier(&job.job_type) {
-        return Err(bad("job.type.invalid", "jobType must be 1 to 64 letters, digits, '-', '_' or '.'"));
+        return Err(ApiError::bad_request(
+            "job.type.invalid",
+            "jobType must be 1 to 64 letters, digits, '-', '_' or '.'",
+        ));
     }
     if !crate::ids::is_object_id(&job.owner_user_id) {
-        return Err(bad("job.owner.invalid", "ownerUserId must be a user id"));
+        return Err(ApiError::bad_request("job.owner.invalid", "ownerUserId must be a user id"));
     }
     if !FINAL_JOB_STATES.contains(&job.state.as_str()) {
-        return Err(bad("job.state.invalid", "state must be SUCCESS, FAILURE or CANCELLED"));
+        return Err(ApiError::bad_request("job.state.invalid", "state must be SUCCESS, FAILURE or CANCELLED"));
     }
     if let Some(link) = &job.result_link
         && (!(link.starts_with("https://") || link.starts_with("http://"))
             || link.len() > 2000
             || link.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>'))
     {
-        return Err(bad("job.resultLink.invalid", "resultLink must be an http(s) address"));
+        return Err(ApiError::bad_request("job.resultLink.invalid", "resultLink must be an http(s) address"));
     }
     Ok(())
 }

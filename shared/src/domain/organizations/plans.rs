@@ -100,8 +100,7 @@ fn plan_differs(before: &Organization, after: &Organization) -> bool {
 fn new_plan_mail(app: &App, organization: &Organization, recipient: String) -> Mail {
     let users = organization.included_users.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
     let storage = organization.included_storage_bytes.map_or_else(|| "unlimited".to_owned(), readable_bytes);
-    let until =
-        organization.paid_until.map_or_else(|| "no end date".to_owned(), |ms| crate::ids::iso8601(ms)[..10].to_owned());
+    let until = organization.paid_until.map_or_else(|| "no end date".to_owned(), crate::ids::iso_date);
     Mail::new(
         vec![recipient],
         "WEBKNOSSOS | Your organization's plan was changed",
@@ -121,9 +120,7 @@ pub async fn plan_updates(
     request: &PageRequest,
 ) -> Result<Page<crate::model::PlanUpdate>, ApiError> {
     let page = caller.store(app).plan_updates(request.after_id()?, request.limit).await?;
-    let next =
-        if page.more || page.items.len() == request.limit { page.items.last().map(|u| u.id.clone()) } else { None };
-    Ok(Page::new(page.items, next.as_deref()))
+    Ok(Page::of_read(page.items, page.more, request, |u: &crate::model::PlanUpdate| u.id.as_str()))
 }
 
 /// The plan expiry notice due for `organization` at `now_millis`: the stage (1: 30 days before
@@ -180,7 +177,7 @@ pub async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usize, ApiE
 
 /// WEBKNOSSOS's plan expiry reminder: the plan ends in 30 or 7 days (`stage` 1, 2), or has ended (3).
 fn plan_notice_mail(app: &App, organization: &Organization, stage: u8, recipient: String) -> Mail {
-    let until = crate::ids::iso8601(organization.paid_until.unwrap_or_default())[..10].to_owned();
+    let until = crate::ids::iso_date(organization.paid_until.unwrap_or_default());
     let (subject, state) = match stage {
         1 => ("WEBKNOSSOS | Your organization's plan ends in 30 days", format!("ends on {until}, in 30 days")),
         2 => ("WEBKNOSSOS | Your organization's plan ends in 7 days", format!("ends on {until}, in 7 days")),
@@ -407,9 +404,7 @@ pub async fn credit_transactions(
     request: &PageRequest,
 ) -> Result<Page<CreditTransaction>, ApiError> {
     let page = caller.store(app).credit_transactions(request.after_id()?, request.limit).await?;
-    let next =
-        if page.more || page.items.len() == request.limit { page.items.last().map(|t| t.id.clone()) } else { None };
-    Ok(Page::new(page.items, next.as_deref()))
+    Ok(Page::of_read(page.items, page.more, request, |t: &CreditTransaction| t.id.as_str()))
 }
 
 /// WEBKNOSSOS's `GET /pricing/status` for an organization.

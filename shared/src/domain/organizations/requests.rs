@@ -121,9 +121,7 @@ pub async fn request_plan_change(app: &App, caller: &Caller, ask: PlanAsk) -> Re
                     format!(
                         "The organization's plan now: {}, paid until {}, {} users, {} of storage.",
                         organization.pricing_plan,
-                        organization
-                            .paid_until
-                            .map_or_else(|| "no end date".into(), |ms| ids::iso8601(ms)[..10].to_owned()),
+                        organization.paid_until.map_or_else(|| "no end date".into(), ids::iso_date),
                         organization.included_users.map_or_else(|| "unlimited".into(), |n| n.to_string()),
                         organization.included_storage_bytes.map_or_else(|| "unlimited".into(), readable_bytes),
                     ),
@@ -148,9 +146,7 @@ pub async fn request_plan_change(app: &App, caller: &Caller, ask: PlanAsk) -> Re
 /// A page of every organization's requests, newest first (operators).
 pub async fn plan_requests(app: &App, request: &PageRequest) -> Result<Page<crate::model::PlanRequest>, ApiError> {
     let page = crate::store::quotas::plan_requests(&app.db, request.after_id()?, request.limit).await?;
-    let next =
-        if page.more || page.items.len() == request.limit { page.items.last().map(|r| r.id.clone()) } else { None };
-    Ok(Page::new(page.items, next.as_deref()))
+    Ok(Page::of_read(page.items, page.more, request, |r: &crate::model::PlanRequest| r.id.as_str()))
 }
 
 #[cfg(test)]

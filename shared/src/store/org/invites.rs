@@ -15,8 +15,8 @@ impl OrgStore<'_> {
         self.newest_first(INVITE_PREFIX, after, limit, |invite: &Invite| invite.id.as_str()).await
     }
 
-    /// One page of the items under `prefix` (whose time-ordered ids follow it in the sort key), newest first,
-    /// after the item whose id is `after`.
+    /// One page of the organization's items under `prefix`, newest first, after the item whose id is
+    /// `after` ([`crate::store::Db::newest_first`] in its partition).
     pub(super) async fn newest_first<E: crate::model::Entity>(
         &self,
         prefix: &str,
@@ -24,32 +24,7 @@ impl OrgStore<'_> {
         limit: usize,
         id: impl Fn(&E) -> &str,
     ) -> Result<QueryPage<E>, ApiError> {
-        let upper = match after {
-            Some(after) => format!("{prefix}{after}"),
-            None => format!("{prefix}\u{10FFFF}"),
-        };
-        let output = self
-            .db
-            .client
-            .query()
-            .table_name(&self.db.table)
-            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(org_partition(&self.organization)))
-            .expression_attribute_values(":from", s(prefix))
-            .expression_attribute_values(":to", s(upper))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("Query", e))?;
-        let more = output.last_evaluated_key.is_some();
-        let mut items: Vec<E> =
-            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        // BETWEEN includes its upper bound: the item the previous page ended with.
-        items.retain(|item| Some(id(item)) != after);
-        items.truncate(limit);
-        Ok(QueryPage { items, more })
+        self.db.newest_first(&org_partition(&self.organization), prefix, after, limit, id).await
     }
 
     /// Stores a new invite with its e-mail guard and audit entry: fails with `false` while another invite for

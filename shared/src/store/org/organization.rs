@@ -163,7 +163,8 @@ impl OrgStore<'_> {
             attributes.extend(organization.numeric_attributes().into_iter().map(|(name, value)| (name, n(value))));
             attributes
         };
-        let (derived_before, derived_after) = (derived(read), derived(&change.applied_to(read)));
+        let after = change.applied_to(read);
+        let (derived_before, derived_after) = (derived(read), derived(&after));
         let mut derived_set = Vec::new();
         for (index, (name, value)) in derived_after.iter().enumerate() {
             if derived_before.get(name) != Some(value) {
@@ -215,7 +216,7 @@ impl OrgStore<'_> {
         if !self.db.transact_if(items).await? {
             return Ok(None);
         }
-        Ok(Some(change.applied_to(read)))
+        Ok(Some(after))
     }
 
     /// Whether the organization exists and is not being deleted (one GetItem): what tells a failed member
