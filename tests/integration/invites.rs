@@ -438,16 +438,7 @@ async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
     let alive_address = address("alive");
     invite(&env, &doomed.auth(), &doomed_address, json!({})).await;
     invite(&env, &alive.auth(), &alive_address, json!({})).await;
-    let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, &doomed.organization);
-    assert!(
-        store
-            .mark_deleting(
-                accounts::ids::now_millis(),
-                &env.audit_entry(&doomed.organization, "organization.deletionRequested")
-            )
-            .await
-            .unwrap()
-    );
+    env.mark_deletion_requested(&doomed.organization).await;
     let day = 24 * 3600 * 1000;
     let report =
         accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();

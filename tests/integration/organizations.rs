@@ -477,7 +477,7 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
         ]
     );
     let last = notices().await.pop().unwrap();
-    let until = &accounts::ids::iso8601(paid_until)[..10];
+    let until = &accounts::ids::iso_date(paid_until);
     let name = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["name"].clone();
     let told = format!("the Team plan of the organization \"{}\" ended on {until}.", name.as_str().unwrap());
     assert!(
@@ -920,15 +920,7 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
 
     // Deletion accepted; the purge has not run yet.
     let store = OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
-    assert!(
-        store
-            .mark_deleting(
-                accounts::ids::now_millis(),
-                &env.audit_entry(HOME_ORGANIZATION, "organization.deletionRequested")
-            )
-            .await
-            .unwrap()
-    );
+    env.mark_deletion_requested(HOME_ORGANIZATION).await;
     let before = env.scan().await;
     let mut self_registration = signup_form(&format!("late-{}", &home.email), "ignored");
     self_registration["organization"] = json!(HOME_ORGANIZATION);
@@ -1035,15 +1027,7 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     let emails = seed_members(&env, HOME_ORGANIZATION, 700, |_| vec![]).await.emails;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
-    assert!(
-        store
-            .mark_deleting(
-                accounts::ids::now_millis(),
-                &env.audit_entry(HOME_ORGANIZATION, "organization.deletionRequested")
-            )
-            .await
-            .unwrap()
-    );
+    env.mark_deletion_requested(HOME_ORGANIZATION).await;
 
     // A crash in the middle of a page, by hand: some of the first page's identities were taken out of
     // their accounts and some of its items deleted, the rest not.

@@ -624,11 +624,19 @@ impl TestEnv {
         }
     }
 
-    /// An audit entry of `organization` by a test job, for tests that call the store directly.
-    pub fn audit_entry(&self, organization: &str, action: &str) -> accounts::model::AuditEntry {
+    /// Accepts the deletion of `organization` as its request would (the store's marking, with its audit
+    /// entry by a test job), without running the purge.
+    pub async fn mark_deletion_requested(&self, organization: &str) {
         let target =
             accounts::model::AuditTarget { kind: "organization".into(), id: organization.into(), name: String::new() };
-        accounts::domain::audit::Auditor::system(&self.app, "test").entry(organization, action, vec![target], json!({}))
+        let entry = accounts::domain::audit::Auditor::system(&self.app, "test").entry(
+            organization,
+            "organization.deletionRequested",
+            vec![target],
+            json!({}),
+        );
+        let store = accounts::store::org::OrgStore::for_internal_service(&self.app.db, organization);
+        assert!(store.mark_deleting(accounts::ids::now_millis(), &entry).await.unwrap(), "not being deleted before");
     }
 
     /// Creates a team as `admin` and returns its id.
