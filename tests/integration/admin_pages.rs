@@ -680,6 +680,27 @@ async fn on_the_audit_log_page_an_admin_sees_who_did_what_narrows_it_and_downloa
     page.shows("team.created").await;
     page.close().await;
 
+    // At phone width, with a long name in the log and the API's refusal of a bad day range shown.
+    let long = "Maximiliane-Friederike von und zu Langenbruckenhausen-Oberschwaigenfeld";
+    assert_eq!(env.patch_user(&member.user_id, json!({"lastName": long}), &owner.auth()).await.status, 200);
+    let page = Page::open(&env, "audit-phone", PHONE).await;
+    sign_in(&page, &owner.email, "/audit", "Audit log").await;
+    page.shows(long).await;
+    page.fits_width().await;
+    page.client
+        .execute(
+            "const [from, to] = document.querySelectorAll('main input[type=date]');
+             from.value = '2026-11-27'; to.value = '2026-11-20'; to.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    page.shows("to must not be before from").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("phone-error").await;
+    page.close().await;
+
     // A member is told the page is not for them; at phone width it fits.
     let page = Page::open(&env, "audit-member", PHONE).await;
     sign_in(&page, &member.email, "/audit", "Audit log").await;
