@@ -20,6 +20,15 @@ fn every_declared_action_is_used_by_some_tested_path() {
     );
     let log = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{path}: {e}: run the integration tests first (infra/test.sh does)"));
+    let declared: Vec<(&str, &[&str])> =
+        ALL.iter().map(|op| (op.name, op.actions)).chain(BACKGROUND.iter().map(|f| (f.name, f.actions))).collect();
+    let problems = problems(&log, &declared).unwrap_or_else(|line| panic!("{path}: malformed line {line:?}"));
+    assert!(problems.is_empty(), "template.yaml grants do not match what the code needs:\n{}", problems.join("\n"));
+}
+
+/// What is wrong between the log of actions used (`function action` and `function action refused` lines)
+/// and the declarations (function, actions); Err(line) for a line that is neither.
+fn problems<'a>(log: &'a str, declared: &[(&'a str, &'a [&'a str])]) -> Result<Vec<String>, &'a str> {
     let mut used: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut problems = Vec::new();
     for line in log.lines() {
@@ -28,16 +37,15 @@ fn every_declared_action_is_used_by_some_tested_path() {
             [function, action] => {
                 used.entry(function).or_default().insert(action);
             }
-            // The guard's own test (`declared_actions_probe`) is refused on purpose; anything else refused
+            // The guard's own tests (`declared_actions_probe*`) are refused on purpose; anything else refused
             // means a path needs an action its function is not granted, even if it swallowed the error.
             [function, _, "refused"] if function.starts_with(PROBE) => {}
             [function, action, "refused"] => {
                 problems.push(format!("{function}: refused (not declared, so not granted) but needed: {action}"))
             }
-            _ => panic!("{path}: malformed line {line:?}"),
+            _ => return Err(line),
         }
     }
-    let declared = ALL.iter().map(|op| (op.name, op.actions)).chain(BACKGROUND.iter().map(|f| (f.name, f.actions)));
     for (function, actions) in declared {
         let used_here = used.remove(function).unwrap_or_default();
         let unused: Vec<&str> = actions.iter().copied().filter(|a| !used_here.contains(a)).collect();
@@ -54,5 +62,29 @@ fn every_declared_action_is_used_by_some_tested_path() {
             "{function}: in the log but not an operation (operations.rs) or a background function (background.rs)"
         ));
     }
-    assert!(problems.is_empty(), "template.yaml grants do not match what the code needs:\n{}", problems.join("\n"));
+    Ok(problems)
+}
+
+/// Each way the grants and the log can disagree is reported (the check itself, on made-up logs).
+#[test]
+fn the_check_reports_each_kind_of_mismatch_and_passes_a_matching_log() {
+    let declared: &[(&str, &[&str])] = &[("login", &["GetItem", "PutItem"]), ("logout", &["DeleteItem"])];
+    let matching = "login GetItem\nlogin PutItem\nlogout DeleteItem\ndeclared_actions_probe_x Query refused\n";
+    assert_eq!(problems(matching, declared), Ok(vec![]));
+    let cases = [
+        ("login GetItem\nlogout DeleteItem\n", "login: declared (so granted) but used by no test: [\"PutItem\"]"),
+        ("login GetItem\nlogin PutItem\nlogin Query\nlogout DeleteItem\n", "login: used but not declared: [\"Query\"]"),
+        (
+            "login GetItem\nlogin PutItem\nlogout DeleteItem\nlogout ses:SendEmail refused\n",
+            "logout: refused (not declared, so not granted) but needed: ses:SendEmail",
+        ),
+        (
+            "login GetItem\nlogin PutItem\nlogout DeleteItem\nsomething GetItem\n",
+            "something: in the log but not an operation (operations.rs) or a background function (background.rs)",
+        ),
+    ];
+    for (log, expected) in cases {
+        assert_eq!(problems(log, declared), Ok(vec![expected.to_owned()]), "{log}");
+    }
+    assert_eq!(problems("login GetItem extra words\n", declared), Err("login GetItem extra words"));
 }

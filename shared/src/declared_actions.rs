@@ -6,6 +6,10 @@
 //! With `ACTIONS_USED_LOG` set to a file, every (operation, action) pair used is appended to it once per
 //! process, and every refused one too (marked `refused`, since a best-effort path may swallow the error);
 //! `tests/least_privilege.rs` reads it to find declared actions no test ever needed and refused calls.
+//!
+//! The guard fails closed: a call made outside any declaration is refused too, since on AWS it would run
+//! with some function's grants that nobody checked. Work that is not a function (the local stack creating
+//! its table, the invariant checker, tests preparing data) says so with [`unchecked`].
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -39,20 +43,38 @@ impl From<&crate::background::BackgroundFunction> for Declaration {
     }
 }
 
+/// What the running task's AWS calls are checked against.
+#[derive(Clone, Copy)]
+enum Scope {
+    Declared(Declaration),
+    /// Not a function's work: tools and test set-up, which no deployed function runs.
+    Unchecked,
+}
+
 tokio::task_local! {
-    static CURRENT: Declaration;
+    static CURRENT: Scope;
 }
 
 /// Runs `work` as `declaration`'s operation: its AWS calls are checked against the declared actions.
 pub async fn scope<F: std::future::Future>(declaration: Declaration, work: F) -> F::Output {
-    CURRENT.scope(declaration, work).await
+    CURRENT.scope(Scope::Declared(declaration), work).await
+}
+
+/// Runs `work` with its AWS calls unchecked and unrecorded: for what no deployed function runs (the local
+/// stack's table set-up, the invariant checker, tests preparing and reading data). An operation's
+/// declaration entered inside it is checked as usual.
+pub async fn unchecked<F: std::future::Future>(work: F) -> F::Output {
+    CURRENT.scope(Scope::Unchecked, work).await
 }
 
 /// Runs `work` as `declaration`'s function unless an operation's declaration is active already (which then
 /// stays in force). For functions that run on their own (background functions, and tests that call them
 /// directly) but may also be called inside an operation.
 pub async fn scope_unless_scoped<F: std::future::Future>(declaration: Declaration, work: F) -> F::Output {
-    if CURRENT.try_with(|_| ()).is_ok() { work.await } else { CURRENT.scope(declaration, work).await }
+    match CURRENT.try_with(|scope| *scope) {
+        Ok(Scope::Declared(_)) => work.await,
+        _ => scope(declaration, work).await,
+    }
 }
 
 /// The IAM actions one SDK call needs. A transaction needs the item actions it contains (IAM has no
@@ -146,9 +168,23 @@ impl Intercept for DeclaredActionsGuard {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // Outside an operation (the local stack's table set-up, tests preparing data) nothing is declared.
-        let Ok(declaration) = CURRENT.try_with(|d| *d) else { return Ok(()) };
-        let Some(metadata) = cfg.load::<Metadata>() else { return Ok(()) };
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Err("an AWS call without operation metadata cannot be checked against a declaration".into());
+        };
+        let declaration = match CURRENT.try_with(|scope| *scope) {
+            Ok(Scope::Declared(declaration)) => declaration,
+            Ok(Scope::Unchecked) => return Ok(()),
+            // Fail closed: a call nobody declared would run with grants nobody checked.
+            Err(_) => {
+                tracing::error!(call = metadata.name(), "AWS call outside any operation's declaration");
+                return Err(format!(
+                    "{} {} was called outside any operation's declaration (declared_actions::scope), so it is refused",
+                    metadata.service(),
+                    metadata.name()
+                )
+                .into());
+            }
+        };
         for action in needed_actions(metadata, context) {
             if !declaration.actions.contains(&action) {
                 tracing::error!(
@@ -167,5 +203,62 @@ impl Intercept for DeclaredActionsGuard {
             record(declaration.operation, action, false);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::error::DisplayErrorContext;
+
+    /// A guarded client aimed at a closed port: a call the guard lets through fails to connect instead.
+    fn guarded_client() -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("unit", "unit", None, None, "unit"))
+            .endpoint_url("http://127.0.0.1:1")
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .interceptor(DeclaredActionsGuard)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    async fn get_item(client: &aws_sdk_dynamodb::Client) -> String {
+        let key = aws_sdk_dynamodb::types::AttributeValue::S("k".into());
+        let error = client.get_item().table_name("t").key("PK", key).send().await.expect_err("nothing listens");
+        DisplayErrorContext(error).to_string()
+    }
+
+    const REFUSED_OUTSIDE: &str = "outside any operation's declaration";
+    const NOT_DECLARED: &str = "is not declared for operation";
+
+    #[tokio::test]
+    async fn a_call_outside_any_declaration_is_refused() {
+        let error = get_item(&guarded_client()).await;
+        assert!(error.contains(REFUSED_OUTSIDE), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_call_its_operation_did_not_declare_is_refused() {
+        let declaration = Declaration { operation: "declared_actions_probe_unit", actions: &["Query", "PutItem"] };
+        let error = scope(declaration, get_item(&guarded_client())).await;
+        assert!(error.contains(NOT_DECLARED) && error.contains("GetItem"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn declared_and_unchecked_calls_go_through_to_the_endpoint() {
+        let declaration = Declaration { operation: "declared_actions_probe_unit", actions: &["GetItem"] };
+        for error in
+            [scope(declaration, get_item(&guarded_client())).await, unchecked(get_item(&guarded_client())).await]
+        {
+            assert!(!error.contains(REFUSED_OUTSIDE) && !error.contains(NOT_DECLARED), "{error}");
+            assert!(error.contains("dispatch failure"), "it reached the (closed) endpoint: {error}");
+        }
+        // A declaration entered inside unchecked work is checked as usual.
+        let undeclared = Declaration { operation: "declared_actions_probe_unit", actions: &["Query"] };
+        let error = unchecked(scope_unless_scoped(undeclared, get_item(&guarded_client()))).await;
+        assert!(error.contains(NOT_DECLARED), "{error}");
     }
 }

@@ -84,7 +84,8 @@ async fn write_entries(env: &TestEnv, organizations: [&str; 2], count: usize) ->
 }
 
 async fn put(env: &TestEnv, item: tests::Item) {
-    env.app.db.client.put_item().table_name(&env.table).set_item(Some(item)).send().await.unwrap();
+    let put = env.app.db.client.put_item().table_name(&env.table).set_item(Some(item)).send();
+    accounts::declared_actions::unchecked(put).await.unwrap();
 }
 
 /// The published ids per organization (the subject), in publication order.
@@ -152,9 +153,7 @@ async fn changes_removals_and_other_items_publish_nothing() {
     let key = accounts::model::Entity::key(&entry);
     // A change of the entry (MODIFY), its removal (REMOVE), and items of other kinds (INSERTs).
     env.set_attribute(&key.pk, &key.sk, "change", accounts::store::s("{}")).await;
-    env.app
-        .db
-        .client
+    env.direct_dynamodb()
         .delete_item()
         .table_name(&env.table)
         .key("PK", accounts::store::s(key.pk))

@@ -1,5 +1,5 @@
 use serde_json::{Value, json};
-use tests::{Auth, Member, Owner, TestEnv, organization_name, text};
+use tests::{Auth, Member, Owner, TestEnv, as_function, organization_name, text};
 
 async fn set_experiences(env: &TestEnv, owner: &Owner, member: &Member, experiences: Value) {
     let response = env.patch_user(&member.user_id, json!({ "experiences": experiences }), &owner.auth()).await;
@@ -105,6 +105,7 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
     let body = json!({"userIds": [in_red.user_id, outside.user_id], "set": {"nuclei": 9}, "remove": ["mito"]});
     let changed = env.request("PATCH", "/api/users/experiences", Some(body.clone()), &owner.auth()).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body.as_array().unwrap().len(), 2, "both users answered");
     for user in changed.body.as_array().unwrap() {
         assert_eq!(user["experiences"], json!({"nuclei": 9}));
     }
@@ -156,8 +157,10 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     }
     // Activate all with experiences: each user then needs several item writes, so 60 users span
     // transactions.
+    // The operation's own steps, under its declaration.
+    let bulk_change = &accounts::operations::BULK_CHANGE_EXPERIENCES;
     let store = OrgStore::for_internal_service(&env.app.db, "home");
-    let users = store.users(&ids).await.unwrap();
+    let users = as_function(bulk_change, store.users(&ids)).await.unwrap();
     let before_scan = env.scan().await;
     let mut writes: Vec<UserWrite> = users
         .iter()
@@ -173,7 +176,7 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     let last = writes.last_mut().unwrap();
     last.before.as_mut().unwrap().version += 7;
     last.after.version += 7;
-    let result = store.write_all_or_nothing(&writes, &UserWriteExtras::default()).await;
+    let result = as_function(bulk_change, store.write_all_or_nothing(&writes, &UserWriteExtras::default())).await;
     assert!(result.is_err(), "the last transaction must fail");
     // Everything the earlier transactions wrote is restored: same users, no experience items.
     let after_scan = env.scan().await;

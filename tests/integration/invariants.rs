@@ -291,9 +291,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stdout));
     assert!(String::from_utf8_lossy(&clean.stdout).contains("0 invariant violation(s)"));
     let guard = healthy.iter().find(|i| text(i, "entity") == "EmailGuard" && text(i, "email") == member.email).unwrap();
-    env.app
-        .db
-        .client
+    env.direct_dynamodb()
         .delete_item()
         .table_name(&env.table)
         .key("PK", guard["PK"].clone())
@@ -306,7 +304,8 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     assert_eq!(broken.status.code(), Some(1), "{report}");
     assert!(report.contains("no e-mail guard") && report.contains("1 invariant violation(s)"), "{report}");
     // Repaired, so the test ends with a healthy table.
-    env.app.db.client.put_item().table_name(&env.table).set_item(Some(guard.clone())).send().await.unwrap();
+    let repair = env.direct_dynamodb().put_item().table_name(&env.table).set_item(Some(guard.clone())).send();
+    repair.await.unwrap();
 }
 
 /// A passed test's table goes with its env (the shared DynamoDB Local would otherwise keep every test's

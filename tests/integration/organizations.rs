@@ -845,23 +845,22 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     for i in 0..150 {
         env.register("Many", &format!("User{i:03}")).await;
     }
-    let caller = accounts::auth::read_caller(&env.app, &{
+    // The route's steps, with no time at all: one page is purged, then it stops.
+    let finished = tests::as_function(&accounts::operations::DELETE_ORGANIZATION, async {
         let mut request = lambda_http::Request::default();
         request.headers_mut().insert("authorization", format!("Bearer {}", home.session).parse().unwrap());
-        request
+        let caller = accounts::auth::read_caller(&env.app, &request).await.unwrap();
+        accounts::domain::organizations::delete(
+            &env.app,
+            &caller,
+            HOME_ORGANIZATION,
+            "Home Lab",
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap()
     })
-    .await
-    .unwrap();
-    // No time at all: one page is purged, then it stops.
-    let finished = accounts::domain::organizations::delete(
-        &env.app,
-        &caller,
-        HOME_ORGANIZATION,
-        "Home Lab",
-        std::time::Duration::ZERO,
-    )
-    .await
-    .unwrap();
+    .await;
     assert!(!finished);
     let remaining = env.scan().await.iter().filter(|i| text(i, "PK") == "ORG#home").count();
     assert!(remaining > 50, "half-way: {remaining} items left");
@@ -982,27 +981,29 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     };
     let mut account = account;
     account.identities.insert(HOME_ORGANIZATION.into(), user.id.clone());
-    match create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new()).await {
+    let register = &accounts::operations::REGISTER;
+    match tests::as_function(register, create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new()))
+        .await
+    {
         Err(NewAccountError::Api(err)) => assert_eq!(err.code, "organization.deleting"),
         Err(_) => panic!("refused for another reason"),
         Ok(()) => panic!("an identity joined an organization being deleted"),
     }
     let deactivated = User { is_deactivated: true, ..user.clone() };
     assert!(
-        create_account_with_identity(&env.app.db, &store, &account, &deactivated, Vec::new()).await.is_err(),
+        tests::as_function(
+            register,
+            create_account_with_identity(&env.app.db, &store, &account, &deactivated, Vec::new())
+        )
+        .await
+        .is_err(),
         "deactivated neither"
     );
     assert_eq!(env.scan().await, before, "nothing was written");
     // And the purge then leaves nothing.
-    assert!(
-        accounts::domain::organizations::purge(
-            &env.app,
-            HOME_ORGANIZATION,
-            std::time::Instant::now() + std::time::Duration::from_secs(60)
-        )
-        .await
-        .unwrap()
-    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let purge = accounts::domain::organizations::purge(&env.app, HOME_ORGANIZATION, deadline);
+    assert!(tests::as_function(&accounts::background::ORGANIZATION_PURGE, purge).await.unwrap());
     assert!(env.scan().await.iter().all(|i| !format!("{i:?}").contains("ORG#home")));
 }
 
@@ -1031,7 +1032,8 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
 
     // A crash in the middle of a page, by hand: some of the first page's identities were taken out of
     // their accounts and some of its items deleted, the rest not.
-    let page = store.partition_page(200).await.unwrap();
+    let purge_function = &accounts::background::ORGANIZATION_PURGE;
+    let page = tests::as_function(purge_function, store.partition_page(200)).await.unwrap();
     let accounts_of_users: Vec<&str> = page
         .iter()
         .filter_map(|i| match &i.kind {
@@ -1040,16 +1042,20 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
         })
         .collect();
     for account_id in accounts_of_users.iter().take(accounts_of_users.len() / 2) {
-        accounts::store::accounts::detach_identity(&env.app.db, account_id, HOME_ORGANIZATION).await.unwrap();
+        let detach = accounts::store::accounts::detach_identity(&env.app.db, account_id, HOME_ORGANIZATION);
+        tests::as_function(purge_function, detach).await.unwrap();
     }
     let some_keys: Vec<Key> = page.iter().step_by(3).map(|i| i.key.clone()).filter(|k| k.sk != "ORG").collect();
-    env.app.db.delete_all(&some_keys).await.unwrap();
+    tests::as_function(purge_function, env.app.db.delete_all(&some_keys)).await.unwrap();
     // Crashes at arbitrary points: the purge future is dropped part-way (mid-detach or mid-delete) a few times.
     let mut crashed = 0;
     for budget_ms in [15, 40, 25, 60, 10] {
         match tokio::time::timeout(
             Duration::from_millis(budget_ms),
-            purge(&env.app, HOME_ORGANIZATION, Instant::now() + Duration::from_secs(600)),
+            tests::as_function(
+                purge_function,
+                purge(&env.app, HOME_ORGANIZATION, Instant::now() + Duration::from_secs(600)),
+            ),
         )
         .await
         {

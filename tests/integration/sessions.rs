@@ -118,9 +118,7 @@ async fn add_identity(env: &TestEnv, owner: &Owner, other: &Owner, created: i64)
         text(guard, "accountId")
     };
     let user = User { account_id: account_id.clone(), ..user };
-    env.app
-        .db
-        .client
+    env.direct_dynamodb()
         .put_item()
         .table_name(&env.table)
         .set_item(Some(accounts::store::to_item(&user)))
@@ -297,20 +295,28 @@ async fn every_authenticated_route_refuses_missing_and_invalid_credentials_witho
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let before = env.scan().await;
-    let routes = [
-        ("GET", "/api/user"),
-        ("GET", "/api/auth/token"),
-        ("DELETE", "/api/auth/token"),
-        ("POST", "/api/auth/logout"),
-        ("POST", "/api/auth/logoutEverywhere"),
-    ];
-    for (method, path) in routes {
+    // Every route of the route table that needs a caller, unversioned and versioned, its path parameters
+    // filled with an id of the right form.
+    let routes: Vec<(&str, String)> = accounts::operations::ALL
+        .iter()
+        .filter(|op| op.access.needs_caller())
+        .flat_map(|op| {
+            let path =
+                op.path.split('/').map(|part| if part.starts_with('{') { "5f0a1b2c3d4e5f6a7b8c9d0e" } else { part });
+            let path = path.collect::<Vec<_>>().join("/");
+            [(op.method, format!("/api{path}")), (op.method, format!("/api/v16{path}"))]
+        })
+        .collect();
+    assert!(routes.len() >= 2 * 40, "the route table has its routes: {}", routes.len());
+    for (method, path) in &routes {
+        let (method, path) = (*method, path.as_str());
+        let body = matches!(method, "POST" | "PATCH" | "PUT").then(|| json!({}));
         for (auth, code) in [
             (Auth::None, "auth.required"),
             (Auth::Bearer("not.a.jwt".into()), "auth.invalid"),
             (Auth::Token(format!("wkt.{}.{}.forged", "U2FtcGxl", owner.user_id)), "auth.invalid"),
         ] {
-            let response = env.request(method, path, None, &auth).await;
+            let response = env.request(method, path, body.clone(), &auth).await;
             assert_eq!((response.status, response.error_code()), (401, code), "{method} {path} with {auth:?}");
         }
     }

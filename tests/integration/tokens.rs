@@ -289,9 +289,7 @@ async fn organization_deletion_ends_sessions_and_personal_tokens() {
         );
     }
     // Withdrawn by hand, then deleted through the route: every credential is refused for good.
-    env.app
-        .db
-        .client
+    env.direct_dynamodb()
         .update_item()
         .table_name(&env.table)
         .key("PK", AttributeValue::S(organization.pk.clone()))

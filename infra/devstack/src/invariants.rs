@@ -80,8 +80,13 @@ const DERIVED: &[&str] = &[
     "planNoticeAt",
 ];
 
-/// Every item of `table` (strongly consistent Scan, all pages).
+/// Every item of `table` (strongly consistent Scan, all pages; a tool's read, not checked against a
+/// function's declaration).
 pub async fn scan_table(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
+    accounts::declared_actions::unchecked(scan_all(client, table)).await
+}
+
+async fn scan_all(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut start = None;
     loop {

@@ -18,21 +18,32 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
 }
 
-/// An `App` (the same one a Lambda function builds) pointed at local endpoints with dummy credentials.
+/// Dummy credentials: the local stand-ins accept any.
+fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
+    aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "devstack")
+}
+
+/// An `App` (the same one a Lambda function builds, its clients guarded by the declared actions) pointed
+/// at local endpoints with dummy credentials.
 pub fn local_app(config: accounts::config::Config, dynamodb_endpoint: &str, ses_endpoint: &str) -> accounts::App {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let credentials = Credentials::new("local", "local", None, None, "devstack");
-    let dynamodb = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials.clone())
-        .endpoint_url(dynamodb_endpoint)
-        .build();
     let ses = aws_sdk_sesv2::Config::builder()
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
         .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-        .credentials_provider(credentials)
+        .credentials_provider(local_credentials())
         .endpoint_url(ses_endpoint)
         .build();
-    accounts::App::new(config, aws_sdk_dynamodb::Client::from_conf(dynamodb), aws_sdk_sesv2::Client::from_conf(ses))
+    accounts::App::new(config, local_dynamodb(dynamodb_endpoint), aws_sdk_sesv2::Client::from_conf(ses))
+}
+
+/// A plain DynamoDB client for `endpoint` (no declared-actions guard, no metrics): a tool's or a test's
+/// own client, never a function's.
+pub fn local_dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(local_credentials())
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }

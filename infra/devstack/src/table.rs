@@ -94,7 +94,13 @@ impl TableDefinition {
     }
 
     /// Creates the table (pay per request, as deployed, with its stream) and enables its TTL.
+    /// Creates the table (a set-up step, not a function's work: its calls are not checked against a
+    /// declaration).
     pub async fn create(&self, client: &aws_sdk_dynamodb::Client, table_name: &str) -> Result<(), String> {
+        accounts::declared_actions::unchecked(self.create_unchecked(client, table_name)).await
+    }
+
+    async fn create_unchecked(&self, client: &aws_sdk_dynamodb::Client, table_name: &str) -> Result<(), String> {
         let key_elements = |schema: &[(String, String)]| -> Vec<KeySchemaElement> {
             schema
                 .iter()
