@@ -258,7 +258,8 @@ async fn joining_an_organization_you_belong_to_is_refused_clearly() {
 async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let broken = env.sharing_table(&TestEnv::unreachable_ses()).await;
+    let ses = TestEnv::unreachable_ses().await;
+    let broken = env.sharing_table(&ses.endpoint()).await;
     let email = address("unlucky");
     let response = send(&broken, &owner.auth(), json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []})).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
@@ -551,6 +552,7 @@ async fn when_ses_refuses_the_invite_is_kept_marked_failed_and_can_be_resent() {
     let (first, second) = (address("refused1"), address("refused2"));
     let response = send(&refusing, &owner.auth(), json!({"recipients": [first, second], "autoActivate": true})).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
+    assert_eq!(response.body["recipients"].as_array().unwrap().len(), 2, "{:?}", response.body);
     for result in response.body["recipients"].as_array().unwrap() {
         assert_eq!(result["status"], "notMailed", "{result}");
         assert!(result["error"].as_str().unwrap().len() > 5, "{result}");
@@ -628,6 +630,7 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
     assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("sent")), "{:?}", resent.body);
     let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
+    assert_eq!(retried.body["recipients"].as_array().unwrap().len(), 2, "{:?}", retried.body);
     assert!(
         retried.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"),
         "{:?}",

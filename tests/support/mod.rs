@@ -2,15 +2,18 @@
 //! reused from `DYNAMODB_ENDPOINT` / `SES_ENDPOINT`), a fresh table per test so tests run in parallel
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
+pub mod barrier;
 pub mod browser;
 pub mod functions;
 pub mod seed;
+pub mod switch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use accounts::App;
 use accounts::config::Config;
+use accounts::declared_actions::unchecked;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::services::Services;
 use devstack::table::TableDefinition;
@@ -20,6 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+pub use switch::PortSwitch;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -144,9 +148,8 @@ impl Drop for TestEnv {
             runtime.block_on(async {
                 let problems = if check { invariant_violations_at(&endpoint, &table).await } else { Vec::new() };
                 if delete && problems.is_empty() {
-                    let app = devstack::local_app(test_config(&table), &endpoint, &services().ses_endpoint);
                     // A DynamoDB Local a fault test stopped has taken its tables with it.
-                    let _ = app.db.client.delete_table().table_name(&table).send().await;
+                    let _ = devstack::local_dynamodb(&endpoint).delete_table().table_name(&table).send().await;
                 }
                 problems
             })
@@ -173,8 +176,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str, stream: bo
 /// The violated invariants of `table` on the DynamoDB at `endpoint` (see `devstack::invariants`), read
 /// with a client of its own.
 pub async fn invariant_violations_at(endpoint: &str, table: &str) -> Vec<String> {
-    let app = devstack::local_app(test_config(table), endpoint, &services().ses_endpoint);
-    devstack::invariants::check_table(&app.db.client, table, accounts::ids::now_millis())
+    devstack::invariants::check_table(&devstack::local_dynamodb(endpoint), table, accounts::ids::now_millis())
         .await
         .unwrap_or_else(|e| vec![e])
 }
@@ -228,6 +230,16 @@ async fn dynamodb_proxy(target: String, hook: DynamoDbResponder) -> (String, tok
         }
     });
     (format!("http://{address}"), task)
+}
+
+/// Runs `work` (a test doing a function's steps itself) under that function's declared actions, as the
+/// function would run them: an operation (`accounts::operations`) or a background function
+/// (`accounts::background`).
+pub async fn as_function<F: std::future::Future>(
+    function: impl Into<accounts::declared_actions::Declaration>,
+    work: F,
+) -> F::Output {
+    accounts::declared_actions::scope(function.into(), work).await
 }
 
 pub fn test_config(table: &str) -> Config {
@@ -287,10 +299,12 @@ impl TestEnv {
     pub async fn for_pages() -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
-        let port = devstack::services::free_port();
+        // Bound first (and held), since the public URI names the port.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         let mut config = test_config(&table);
         config.public_uri = format!("http://localhost:{port}");
-        let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, port).await;
+        let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, listener).await;
         env.base_url = format!("http://localhost:{port}");
         create_table(&env.app.db.client, &table, false).await;
         env.owns_table = true;
@@ -349,10 +363,7 @@ impl TestEnv {
 
     /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
     pub fn direct_dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        devstack::local_app(test_config(&self.table), &services().dynamodb_endpoint, &services().ses_endpoint)
-            .db
-            .client
-            .clone()
+        devstack::local_dynamodb(&services().dynamodb_endpoint)
     }
 
     /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).
@@ -360,9 +371,9 @@ impl TestEnv {
         Self::serving(&self.table, ses_endpoint).await
     }
 
-    /// An SES endpoint that refuses connections.
-    pub fn unreachable_ses() -> String {
-        format!("http://127.0.0.1:{}", devstack::services::free_port())
+    /// An SES endpoint that refuses connections (its port held by the switch, refusing, until it is dropped).
+    pub async fn unreachable_ses() -> PortSwitch {
+        PortSwitch::new(switch::Mode::Refuse).await
     }
 
     async fn serving(table: &str, ses_endpoint: &str) -> TestEnv {
@@ -370,14 +381,20 @@ impl TestEnv {
     }
 
     async fn serving_with(config: Config, dynamodb_endpoint: &str, ses_endpoint: &str) -> TestEnv {
-        Self::serving_on(config, dynamodb_endpoint, ses_endpoint, 0).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serving_on(config, dynamodb_endpoint, ses_endpoint, listener).await
     }
 
-    async fn serving_on(config: Config, dynamodb_endpoint: &str, ses_endpoint: &str, port: u16) -> TestEnv {
+    async fn serving_on(
+        config: Config,
+        dynamodb_endpoint: &str,
+        ses_endpoint: &str,
+        listener: tokio::net::TcpListener,
+    ) -> TestEnv {
         let table = config.table_name.clone();
         let app = devstack::local_app(config, dynamodb_endpoint, ses_endpoint);
         let app = Arc::new(app);
-        let (address, server) = devstack::gateway::spawn(app.clone(), ([127, 0, 0, 1], port).into()).await.unwrap();
+        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener).unwrap();
         TestEnv {
             app,
             base_url: format!("http://{address}"),
@@ -503,12 +520,12 @@ impl TestEnv {
             targets.extend(owner.map(accounts::model::AuditTarget::user));
             vec![auditor.entry(&organization.id, "organization.created", targets, json!({}))]
         };
-        let (_, owner) = accounts::store::accounts::create_organization_with_owner(
+        let (_, owner) = unchecked(accounts::store::accounts::create_organization_with_owner(
             &self.app.db,
             new,
             accounts::ids::now_millis(),
             &audit,
-        )
+        ))
         .await
         .unwrap();
         let session = self.login(email, PASSWORD).await;
@@ -581,7 +598,7 @@ impl TestEnv {
             valid_until: now + 3_600_000,
             created: now,
         };
-        accounts::store::accounts::put_link(&self.app.db, &reset).await.unwrap();
+        unchecked(accounts::store::accounts::put_link(&self.app.db, &reset)).await.unwrap();
         token
     }
 
@@ -598,7 +615,7 @@ impl TestEnv {
             used_at: None,
             created: now,
         };
-        accounts::store::accounts::put_link(&self.app.db, &verification).await.unwrap();
+        unchecked(accounts::store::accounts::put_link(&self.app.db, &verification)).await.unwrap();
         key
     }
 
@@ -636,7 +653,8 @@ impl TestEnv {
             json!({}),
         );
         let store = accounts::store::org::OrgStore::for_internal_service(&self.app.db, organization);
-        assert!(store.mark_deleting(accounts::ids::now_millis(), &entry).await.unwrap(), "not being deleted before");
+        let marked = unchecked(store.mark_deleting(accounts::ids::now_millis(), &entry)).await.unwrap();
+        assert!(marked, "not being deleted before");
     }
 
     /// Creates a team as `admin` and returns its id.
@@ -659,33 +677,15 @@ impl TestEnv {
 
     /// Every item of the table, sorted by key: a snapshot to compare before and after a request.
     pub async fn scan(&self) -> Vec<Item> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .app
-                .db
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
-            items.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut items = devstack::invariants::scan_table(&self.app.db.client, &self.table).await.unwrap();
         items.sort_by_key(|item| (text(item, "PK"), text(item, "SK")));
         items
     }
 
     /// Sets attributes of an item directly in the table (for states no route of this slice produces).
     pub async fn set_attribute(&self, pk: &str, sk: &str, name: &str, value: AttributeValue) {
-        self.app
+        let update = self
+            .app
             .db
             .client
             .update_item()
@@ -695,15 +695,15 @@ impl TestEnv {
             .update_expression("SET #n = :v")
             .expression_attribute_names("#n", name)
             .expression_attribute_values(":v", value)
-            .send()
-            .await
-            .unwrap();
+            .send();
+        unchecked(update).await.unwrap();
     }
 
     /// Adds `delta` to a number attribute of an item directly in the table (keeps counters in step with
     /// items a test writes directly).
     pub async fn add_to_number(&self, pk: &str, sk: &str, name: &str, delta: i64) {
-        self.app
+        let update = self
+            .app
             .db
             .client
             .update_item()
@@ -713,9 +713,8 @@ impl TestEnv {
             .update_expression("ADD #n :v")
             .expression_attribute_names("#n", name)
             .expression_attribute_values(":v", AttributeValue::N(delta.to_string()))
-            .send()
-            .await
-            .unwrap();
+            .send();
+        unchecked(update).await.unwrap();
     }
 
     /// Checks that `method path` by `foreign` (a caller from another organization) is refused with 403 or

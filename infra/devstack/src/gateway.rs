@@ -144,7 +144,14 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
 
 /// Binds `address` and serves the API in a background task; returns the bound address.
 pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
+    spawn_on(app, tokio::net::TcpListener::bind(address).await?)
+}
+
+/// Serves on a listener bound already (e.g. before the app, whose public URI names its port).
+pub fn spawn_on(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
     Ok((bound, tokio::spawn(serve(app, listener))))
 }

@@ -14,9 +14,31 @@ pub fn node_modules() -> PathBuf {
     crate::repo_root().join("infra/node_modules")
 }
 
-/// A free TCP port on the loopback interface.
+/// A free loopback port for a service this process starts (which binds it itself, a moment later).
+///
+/// Chosen below the kernel's ephemeral range (`ip_local_port_range`): the kernel never hands such a port
+/// to a `bind(0)` or an outgoing connection, so in that moment only another `free_port` caller could
+/// take it, and this process never hands out one port twice. (A port picked by `bind(0)` and freed
+/// again would be back in the pool the other tests' sockets draw from.)
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral_start.max(10_001));
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Start somewhere different in each process (two test runs at once pick apart), then walk.
+    let span = u32::from(high - low);
+    let mut candidate = low + (std::process::id().wrapping_mul(7919) % span) as u16;
+    for _ in 0..span {
+        candidate = if candidate + 1 >= high { low } else { candidate + 1 };
+        if !handed_out.contains(&candidate) && TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+            handed_out.push(candidate);
+            return candidate;
+        }
+    }
+    panic!("no free loopback port between {low} and {high}")
 }
 
 /// A service process, stopped when this value is dropped or this process exits.
