@@ -25,20 +25,28 @@ async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account(
         env.post("/api/auth/register", form, &Auth::None)
     });
     let responses = futures_util::future::join_all(attempts).await;
-    let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
-    assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "{answers:?}");
-    // The losers are told the address is taken. On a heavily loaded machine DynamoDB Local may answer
-    // some of the 50 too slowly for the SDK's timeouts: those get the retryable 503, never anything else.
+    let mut answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
+    // On a heavily loaded machine DynamoDB Local may answer some of the 50 too slowly for the SDK's
+    // timeouts: those get the retryable 503, and do what its message says (retry) until they get an answer.
+    let mut lost_answers = 0;
+    for (i, answer) in answers.iter_mut().enumerate() {
+        while answer.0 == 503 {
+            assert_eq!(answer.1, "service.unavailable", "a 503 is only ever the retryable one");
+            lost_answers += 1;
+            let mut form = signup_form(&email, "ignored");
+            form["firstName"] = json!(format!("Racer{i}"));
+            let retried = env.post("/api/auth/register", form, &Auth::None).await;
+            *answer = (retried.status, retried.error_code().to_owned());
+        }
+    }
+    // Exactly one registration wins; every other is told the address is taken. (A 503 whose write
+    // committed nonetheless makes its retry a 409 and leaves no 200: only then may none be seen.)
+    let winners = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert!(winners == 1 || (winners == 0 && lost_answers > 0), "{answers:?}");
     assert!(
-        answers.iter().all(|(s, c)| *s == 200
-            || (*s, c.as_str()) == (409, "user.email.alreadyInUse")
-            || (*s, c.as_str()) == (503, "service.unavailable")),
+        answers.iter().all(|(s, c)| *s == 200 || (*s, c.as_str()) == (409, "user.email.alreadyInUse")),
         "{answers:?}"
     );
-    let unavailable = answers.iter().filter(|(s, _)| *s == 503).count();
-    if unavailable > 0 {
-        eprintln!("{unavailable} of 50 registrations got 503 service.unavailable (load)");
-    }
     let scan = env.scan().await;
     assert_eq!(scan.iter().filter(|i| text(i, "entity") == "Account" && text(i, "email") == email).count(), 1);
     assert_eq!(scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count(), 1);
@@ -176,12 +184,12 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
                 }
                 Some((app, _, form, _)) => {
                     let form: Value = serde_json::from_str(&form).unwrap();
-                    let registered = accounts::domain::signup::register(
+                    let register = accounts::domain::signup::register(
                         &app,
                         serde_json::from_value(form).unwrap(),
                         Default::default(),
-                    )
-                    .await;
+                    );
+                    let registered = tests::as_function(&accounts::operations::REGISTER, register).await;
                     assert!(registered.is_ok(), "the accept commits first: {:?}", registered.err());
                 }
                 None => {}

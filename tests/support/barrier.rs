@@ -1,0 +1,62 @@
+//! Forcing a race: a DynamoDB proxy hook that holds write transactions until all parties of the race
+//! have sent theirs, then lets them go together. Every request in the race has done its reads before any
+//! of them writes, so what decides the race is DynamoDB's conditions, never the order the requests
+//! happened to run in.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Barrier;
+
+use crate::DynamoDbHook;
+
+/// How long a held transaction waits for the others before it goes alone (and the race counts as not met).
+const WAIT_FOR_THE_OTHERS: Duration = Duration::from_secs(10);
+
+/// The barrier the next parties wait at, and what marks their transactions.
+type Armed = Option<(Arc<Barrier>, &'static str)>;
+
+#[derive(Clone, Default)]
+pub struct WriteBarrier {
+    armed: Arc<Mutex<Armed>>,
+    met: Arc<AtomicUsize>,
+}
+
+impl WriteBarrier {
+    /// The hook for [`crate::TestEnv::with_dynamodb_hook`].
+    pub fn hook(&self) -> DynamoDbHook {
+        let barrier = self.clone();
+        Arc::new(move |operation, body| {
+            let barrier = barrier.clone();
+            Box::pin(async move { barrier.hold(&operation, &body).await })
+        })
+    }
+
+    /// Holds the next `parties` write transactions whose request contains `marker`, until all have arrived.
+    pub fn arm(&self, parties: usize, marker: &'static str) {
+        self.met.store(0, Ordering::SeqCst);
+        *self.armed.lock().unwrap() = Some((Arc::new(Barrier::new(parties)), marker));
+    }
+
+    /// How many transactions were held and released together since [`WriteBarrier::arm`] (all parties when
+    /// the race was forced; fewer if some never came and the rest went alone after the wait).
+    pub fn met(&self) -> usize {
+        self.met.load(Ordering::SeqCst)
+    }
+
+    async fn hold(&self, operation: &str, body: &str) {
+        if operation != "TransactWriteItems" {
+            return;
+        }
+        let barrier = match self.armed.lock().unwrap().as_ref() {
+            Some((barrier, marker)) if body.contains(marker) => barrier.clone(),
+            _ => return,
+        };
+        if tokio::time::timeout(WAIT_FOR_THE_OTHERS, barrier.wait()).await.is_ok() {
+            self.met.fetch_add(1, Ordering::SeqCst);
+        }
+        // Once the parties went, later transactions (a retry, the next step) pass freely.
+        self.armed.lock().unwrap().take();
+    }
+}
