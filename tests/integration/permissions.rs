@@ -408,6 +408,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
             let method = if op.method == "ANY" { "GET" } else { op.method };
             let body: Option<Value> =
                 sample.body.map(|b| serde_json::from_str(&fill(b, &values)).expect("sample bodies are JSON"));
+            let sent = body.clone();
             let what = format!("{}: {method} {path}", caller.label());
 
             calls += 1;
@@ -449,6 +450,15 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 }
                 if changes {
                     shown_to_change.insert(sample.function);
+                }
+            }
+            // A changed object answers with the values it was sent (a field the API dropped would not be).
+            if method == "PATCH" && !refused {
+                for (field, value) in sent.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    let answered = &response.body[field];
+                    if !value.is_object() && !value.is_array() && !answered.is_null() && answered != value {
+                        failures.push(format!("{what}: sent {field} = {value}, answered {answered}"));
+                    }
                 }
             }
             if sample.function == "logout_everywhere" && response.status == 200 {
