@@ -120,9 +120,17 @@ pub fn run_organization_purge() -> Result<(), Error> {
         let budget = std::time::Duration::from_secs(u64::from(
             crate::background::ORGANIZATION_PURGE.timeout_seconds.saturating_sub(60),
         ));
-        let finished = crate::domain::organizations::purge_pending(app, std::time::Instant::now() + budget).await?;
-        tracing::info!(finished, "organization purge");
-        Ok(serde_json::json!({ "finished": finished }))
+        let deadline = std::time::Instant::now() + budget;
+        match crate::domain::organizations::purge_pending(app, deadline).await? {
+            Some(finished) => {
+                tracing::info!(finished, "organization purge");
+                Ok(serde_json::json!({ "finished": finished }))
+            }
+            None => {
+                tracing::info!("organization purge skipped: another run holds the lease");
+                Ok(serde_json::json!({ "skipped": "another run holds the lease" }))
+            }
+        }
     })
 }
 

@@ -261,6 +261,14 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 items.push(accounts::store::to_item(&request));
             }),
         ),
+        // Rule 23: a lease of a job that does not exist.
+        (
+            23,
+            "a job lease names a background function",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::JobLease::new("no_such_job", 1_000)));
+            }),
+        ),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (rule, expected, break_it) in cases {
@@ -277,7 +285,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=22).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=23).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

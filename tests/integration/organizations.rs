@@ -876,7 +876,7 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     )
     .await
     .unwrap();
-    assert_eq!(done, 1);
+    assert_eq!(done, Some(1));
     let leftovers: Vec<String> = env
         .scan()
         .await
@@ -1015,6 +1015,64 @@ fn partition_keys(scan: &[tests::Item], organization: &str) -> Vec<(String, Stri
         .collect()
 }
 
+/// One purge at a time: a run holds the purge's lease and others find it held and do nothing (`None`),
+/// two runs starting together (forced: both take the lease at the same moment) purge once, and a lease
+/// whose run died lapses at its time and is taken over; the dead run cannot give back its successor's.
+#[tokio::test]
+async fn purges_never_overlap_and_a_dead_runs_lease_lapses() {
+    use accounts::domain::organizations::purge_pending;
+    use accounts::model::{Entity, JobLease};
+    use accounts::store::maintenance::{release_job_lease, take_job_lease};
+    use std::time::{Duration, Instant};
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let purge_function = &accounts::background::ORGANIZATION_PURGE;
+    let lease_key = JobLease::new(purge_function.name, 0).key();
+    let lease_of = |scan: &[tests::Item]| scan.iter().find(|i| text(i, "PK") == lease_key.pk).cloned();
+    let deadline = || Instant::now() + Duration::from_secs(60);
+
+    // Held by another run: this one does nothing.
+    let now = accounts::ids::now_millis();
+    let held = JobLease::new(purge_function.name, now + 60_000);
+    assert!(tests::as_function(purge_function, take_job_lease(&env.app.db, &held, now)).await.unwrap());
+    env.create_home_organization().await;
+    seed_members(&env, HOME_ORGANIZATION, 300, |_| vec![]).await;
+    env.mark_deletion_requested(HOME_ORGANIZATION).await;
+    let before = env.scan().await;
+    assert_eq!(purge_pending(&env.app, deadline()).await.unwrap(), None);
+    assert_eq!(env.scan().await, before, "a run that found the lease held wrote nothing");
+
+    // Its run died: the lease lapses at its time, and the next run takes it over and purges.
+    let lapsed = accounts::ids::now_millis() - 1;
+    env.set_attribute(&lease_key.pk, &lease_key.sk, "leaseUntil", AttributeValue::N(lapsed.to_string())).await;
+    assert_eq!(purge_pending(&env.app, deadline()).await.unwrap(), Some(1));
+    assert!(env.scan().await.iter().all(|i| !text(i, "PK").contains("ORG#home")), "home is purged");
+    assert_eq!(lease_of(&env.scan().await), None, "the run gave its lease back");
+
+    // Two runs at once: both send their lease at the same moment, one gets it and purges alone.
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    env.mark_deletion_requested(&elsewhere.organization).await;
+    barrier.arm_on("PutItem", 2, "JOB#");
+    let (a, b) = tokio::join!(purge_pending(&env.app, deadline()), purge_pending(&env.app, deadline()));
+    assert_eq!(barrier.met(), 2, "the two runs did not take the lease at the same moment");
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort();
+    assert_eq!(outcomes, [None, Some(1)]);
+
+    // A dead run coming back late cannot give back the lease its successor took over.
+    let dead = JobLease::new(purge_function.name, accounts::ids::now_millis() - 1);
+    let successor = JobLease::new(purge_function.name, accounts::ids::now_millis() + 60_000);
+    tests::as_function(purge_function, async {
+        assert!(take_job_lease(&env.app.db, &dead, accounts::ids::now_millis() - 2).await.unwrap());
+        assert!(take_job_lease(&env.app.db, &successor, accounts::ids::now_millis()).await.unwrap());
+        release_job_lease(&env.app.db, &dead).await.unwrap();
+    })
+    .await;
+    let kept = lease_of(&env.scan().await).expect("the successor's lease stays");
+    assert_eq!(text(&kept, "leaseHolder"), successor.lease_holder);
+    tests::as_function(purge_function, release_job_lease(&env.app.db, &successor)).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_again() {
     use accounts::domain::organizations::{purge, purge_pending};
@@ -1066,7 +1124,7 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     assert!(crashed > 0, "at least one purge was cut off");
     assert!(!partition_keys(&env.scan().await, HOME_ORGANIZATION).is_empty(), "still half-way");
     // The scheduled purge resumes and finishes.
-    assert_eq!(purge_pending(&env.app, Instant::now() + Duration::from_secs(300)).await.unwrap(), 1);
+    assert_eq!(purge_pending(&env.app, Instant::now() + Duration::from_secs(300)).await.unwrap(), Some(1));
     let scan = env.scan().await;
     assert!(partition_keys(&scan, HOME_ORGANIZATION).is_empty());
     assert!(scan.iter().all(|i| !names_organization(i, HOME_ORGANIZATION)), "no account still names home");
@@ -1110,7 +1168,7 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
             accounts::domain::organizations::purge_pending(&env.app, Instant::now() + Duration::from_secs(600))
                 .await
                 .unwrap(),
-            1
+            Some(1)
         );
     }
     eprintln!(

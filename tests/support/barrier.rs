@@ -1,5 +1,5 @@
-//! Forcing a race: a DynamoDB proxy hook that holds write transactions until all parties of the race
-//! have sent theirs, then lets them go together. Every request in the race has done its reads before any
+//! Forcing a race: a DynamoDB proxy hook that holds writes (transactions, or another operation) until all
+//! parties of the race have sent theirs, then lets them go together. Every request in the race has done its reads before any
 //! of them writes, so what decides the race is DynamoDB's conditions, never the order the requests
 //! happened to run in.
 
@@ -14,8 +14,8 @@ use crate::DynamoDbHook;
 /// How long a held transaction waits for the others before it goes alone (and the race counts as not met).
 const WAIT_FOR_THE_OTHERS: Duration = Duration::from_secs(10);
 
-/// The barrier the next parties wait at, and what marks their transactions.
-type Armed = Option<(Arc<Barrier>, &'static str)>;
+/// The barrier the next parties wait at, the operation they send, and what marks their requests.
+type Armed = Option<(Arc<Barrier>, &'static str, &'static str)>;
 
 #[derive(Clone, Default)]
 pub struct WriteBarrier {
@@ -35,8 +35,13 @@ impl WriteBarrier {
 
     /// Holds the next `parties` write transactions whose request contains `marker`, until all have arrived.
     pub fn arm(&self, parties: usize, marker: &'static str) {
+        self.arm_on("TransactWriteItems", parties, marker);
+    }
+
+    /// Holds the next `parties` requests of `operation` (e.g. `PutItem`) that contain `marker`.
+    pub fn arm_on(&self, operation: &'static str, parties: usize, marker: &'static str) {
         self.met.store(0, Ordering::SeqCst);
-        *self.armed.lock().unwrap() = Some((Arc::new(Barrier::new(parties)), marker));
+        *self.armed.lock().unwrap() = Some((Arc::new(Barrier::new(parties)), operation, marker));
     }
 
     /// How many transactions were held and released together since [`WriteBarrier::arm`] (all parties when
@@ -46,11 +51,8 @@ impl WriteBarrier {
     }
 
     async fn hold(&self, operation: &str, body: &str) {
-        if operation != "TransactWriteItems" {
-            return;
-        }
         let barrier = match self.armed.lock().unwrap().as_ref() {
-            Some((barrier, marker)) if body.contains(marker) => barrier.clone(),
+            Some((barrier, held, marker)) if operation == *held && body.contains(marker) => barrier.clone(),
             _ => return,
         };
         if tokio::time::timeout(WAIT_FOR_THE_OTHERS, barrier.wait()).await.is_ok() {

@@ -363,7 +363,7 @@ impl TestEnv {
 
     /// A DynamoDB client that talks to DynamoDB Local directly (past any proxy of this env).
     pub fn direct_dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        devstack::local_dynamodb(&services().dynamodb_endpoint)
+        devstack::local_dynamodb(&self.dynamodb_endpoint)
     }
 
     /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).

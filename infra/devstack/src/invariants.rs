@@ -49,13 +49,14 @@
 //!     (identities are never deleted), and the change is empty or a JSON object.
 //! 22. Plan updates are in their organization's partition (rule 2); plan requests are keyed
 //!     `PLANREQUESTS`/`REQUEST#{id}` and carry their TTL (rule 1); they may outlive their organization.
+//! 23. Job leases are keyed `JOB#{job}`/`LEASE` for a background function's name and carry their TTL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, AuditEntry, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain,
-    IdempotencyRecord, Invite, InviteEmailGuard, InviteState, Membership, Organization, OrganizationTombstone,
-    PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, User, UserExperience,
+    IdempotencyRecord, Invite, InviteEmailGuard, InviteState, JobLease, Membership, Organization,
+    OrganizationTombstone, PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, User, UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -270,6 +271,14 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             // Rule 22.
             "PlanUpdate" => {
                 decode!(PlanUpdate);
+            }
+            // Rule 23.
+            "JobLease" => {
+                let value = decode!(JobLease);
+                let known = accounts::background::BACKGROUND.iter().any(|f| f.name == value.job);
+                if !known || value.expires_at <= 0 {
+                    problems.push(format!("{at}: a job lease names a background function and carries its TTL"));
+                }
             }
             "PlanRequest" => {
                 let value = decode!(PlanRequest);

@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 mod accounts;
 mod audit;
 mod invites;
+mod jobs;
 mod organizations;
 mod users;
 
 pub use accounts::*;
 pub use audit::*;
 pub use invites::*;
+pub use jobs::*;
 pub use organizations::*;
 pub use users::*;
 
@@ -41,6 +43,9 @@ impl Key {
     }
     pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
         Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
+    }
+    pub fn job_lease(job: &str) -> Key {
+        Key { pk: format!("JOB#{job}"), sk: "LEASE".into() }
     }
     pub fn organization_tombstone(organization_id: &str) -> Key {
         Key { pk: format!("ORGID#{organization_id}"), sk: "TOMBSTONE".into() }

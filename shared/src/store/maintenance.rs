@@ -1,10 +1,24 @@
-//! The daily job's access patterns: instance-wide, through the sparse invite and plan-notice indexes (never a
-//! scan).
+//! The scheduled jobs' access patterns: instance-wide, through the sparse invite and plan-notice indexes (never
+//! a scan), and the jobs' leases.
 
 use super::org::QueryPage;
 use super::{Db, from_item, n, s};
 use crate::error::{ApiError, sdk_error};
-use crate::model::{AuditEntry, INVITE_SCHEDULE_PARTITION, Invite, Key, Organization, PLAN_NOTICE_PARTITION};
+use crate::model::{
+    AuditEntry, Entity, INVITE_SCHEDULE_PARTITION, Invite, JobLease, Key, Organization, PLAN_NOTICE_PARTITION,
+};
+
+/// Takes `lease` (one conditional PutItem) unless another run's lease of the job still runs at `now`:
+/// `false` when it does (nothing written).
+pub async fn take_job_lease(db: &Db, lease: &JobLease, now: i64) -> Result<bool, ApiError> {
+    db.put_if(lease, "attribute_not_exists(PK) OR leaseUntil <= :now", vec![(":now", n(now))]).await
+}
+
+/// Gives `lease` back (one conditional DeleteItem), unless another run took it over meanwhile (after it
+/// lapsed), whose lease then stays.
+pub async fn release_job_lease(db: &Db, lease: &JobLease) -> Result<(), ApiError> {
+    db.delete_if(&lease.key(), "leaseHolder = :holder", vec![(":holder", s(&lease.lease_holder))]).await.map(|_| ())
+}
 
 pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
 pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";

@@ -246,6 +246,29 @@ impl Db {
         }
     }
 
+    /// One conditional DeleteItem: `false` when the condition did not hold (nothing deleted).
+    pub async fn delete_if(
+        &self,
+        key: &Key,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, ApiError> {
+        let mut delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            delete = delete.expression_attribute_values(placeholder, value);
+        }
+        match delete.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("DeleteItem", e)),
+        }
+    }
+
     /// One conditional PutItem of `entity`: `false` when the condition did not hold (nothing written).
     pub async fn put_if<E: Entity>(
         &self,

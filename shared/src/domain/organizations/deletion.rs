@@ -2,6 +2,8 @@
 //! purge finishes.
 
 use super::*;
+use crate::model::JobLease;
+use crate::store::maintenance;
 
 /// `DELETE /organizations/{id}` with the organization's name as confirmation: by the owner, or an admin
 /// the owner allowed to. From the moment it is accepted every request of the organization's identities is
@@ -78,17 +80,38 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
 
 /// The scheduled purge: finishes every organization whose deletion was accepted, until `deadline`.
 /// Returns how many it finished.
-pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
+///
+/// One run at a time: a run holds the purge's lease (until its deadline and a margin) and gives it back
+/// when it ends. `None` when another run holds it: this one does nothing.
+pub async fn purge_pending(app: &App, deadline: std::time::Instant) -> Result<Option<usize>, ApiError> {
     crate::declared_actions::scope_unless_scoped(
         (&crate::background::ORGANIZATION_PURGE).into(),
-        purge_pending_in_scope(app, deadline),
+        purge_pending_alone(app, deadline),
     )
     .await
 }
 
-pub(super) async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
+/// How long a purge run's lease outlasts its deadline: the page in flight when the deadline comes.
+const PURGE_LEASE_MARGIN_MS: i64 = 60_000;
+
+async fn purge_pending_alone(app: &App, deadline: std::time::Instant) -> Result<Option<usize>, ApiError> {
+    let now = crate::ids::now_millis();
+    let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i64;
+    let lease = JobLease::new(crate::background::ORGANIZATION_PURGE.name, now + left + PURGE_LEASE_MARGIN_MS);
+    if !maintenance::take_job_lease(&app.db, &lease, now).await? {
+        return Ok(None);
+    }
+    let purged = purge_pending_in_scope(app, deadline).await;
+    // Given back after a failure too, so the next run starts at once.
+    let released = maintenance::release_job_lease(&app.db, &lease).await;
+    let finished = purged?;
+    released?;
+    Ok(Some(finished))
+}
+
+async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Result<usize, ApiError> {
     let mut finished = 0;
-    for organization_id in crate::store::maintenance::organizations_being_deleted(&app.db).await? {
+    for organization_id in maintenance::organizations_being_deleted(&app.db).await? {
         if std::time::Instant::now() >= deadline {
             break;
         }
