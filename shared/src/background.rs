@@ -5,13 +5,20 @@
 /// What starts a background function.
 pub enum Trigger {
     /// An EventBridge schedule: the template parameter that sets its expression, and the parameter's default.
-    Schedule { parameter: &'static str, default: &'static str },
+    Schedule { parameter: &'static str, default: &'static str, missed: MissedRunAlarm },
     /// Invoked directly with IAM by another service (no public route).
     Invoke,
     /// Lambda's event source mapping on the table's stream, one batch of records at a time, in order per
     /// shard. The mapping reads the stream with the function's role, so the template grants the stream's
     /// read actions from this trigger; the function's own code does not call them (not in `actions`).
     TableStream { batch_size: u32 },
+}
+
+/// The alarm of a scheduled function that stopped running: no invocation in `parameter` consecutive periods
+/// of `period_seconds` (the template parameter's default allows for one late run).
+pub struct MissedRunAlarm {
+    pub parameter: &'static str,
+    pub period_seconds: u32,
 }
 
 /// A function that is not an HTTP route.
@@ -27,7 +34,11 @@ pub struct BackgroundFunction {
 /// The daily invite job: reminders and cleanup (`domain::invites::maintain`).
 pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     name: "invite_maintenance",
-    trigger: Trigger::Schedule { parameter: "InviteMaintenanceSchedule", default: "rate(1 day)" },
+    trigger: Trigger::Schedule {
+        parameter: "InviteMaintenanceSchedule",
+        default: "rate(1 day)",
+        missed: MissedRunAlarm { parameter: "InviteMaintenanceMissedAfterHours", period_seconds: 3600 },
+    },
     timeout_seconds: 300,
     actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
 };
@@ -35,8 +46,14 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
 pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
     name: "organization_purge",
-    trigger: Trigger::Schedule { parameter: "OrganizationPurgeSchedule", default: "rate(5 minutes)" },
-    timeout_seconds: 900,
+    trigger: Trigger::Schedule {
+        parameter: "OrganizationPurgeSchedule",
+        default: "rate(5 minutes)",
+        missed: MissedRunAlarm { parameter: "OrganizationPurgeMissedAfterMinutes", period_seconds: 60 },
+    },
+    // Below the schedule's 5 minutes, so runs do not overlap on their own; the purge's lease keeps a retried
+    // invocation or a shorter schedule from running two at once.
+    timeout_seconds: 240,
     actions: &["Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
 };
 

@@ -185,6 +185,96 @@ fn openapi_documents_the_refusals_of_each_routes_access_rule() {
     }
 }
 
+/// `!Ref Name`'s name, or None.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+/// The seconds between runs of a `rate(N unit)` schedule.
+fn rate_seconds(expression: &str) -> u64 {
+    let inner = expression.strip_prefix("rate(").and_then(|e| e.strip_suffix(')')).expect("a rate expression");
+    let (count, unit) = inner.split_once(' ').expect("rate(N unit)");
+    let unit = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        other => panic!("unit {other}"),
+    };
+    count.parse::<u64>().unwrap() * unit
+}
+
+/// The production guards, in the template itself: a throttle on every route and a tighter one on each
+/// credential route; a JSON access log line per request; the password-hashing functions' concurrency
+/// capped; every background function invoked asynchronously sends what fails for good to the failures
+/// queue, a scheduled one without a retry that could overlap its next run; each scheduled function is
+/// alarmed when it stops running and times out before its next run starts; Lambda's REPORT lines kept.
+#[test]
+fn the_template_throttles_the_edge_and_watches_every_background_function() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let parameter_exists = |name: &str| template["Parameters"][name].is_mapping();
+
+    let api = &resources["HttpApi"]["Properties"];
+    assert_eq!(reference(&api["DefaultRouteSettings"]["ThrottlingRateLimit"]), Some("ApiThrottlingRateLimit"));
+    assert_eq!(reference(&api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), Some("ApiThrottlingBurstLimit"));
+    let credential_routes = devstack::template::credential_routes();
+    for route in ["POST /api/auth/login", "POST /api/{apiVersion}/auth/register", "POST /api/auth/resetPassword"] {
+        assert!(credential_routes.iter().any(|r| r == route), "{route} is a credential route");
+    }
+    assert!(!credential_routes.iter().any(|r| r.contains("buildinfo")), "buildinfo is not");
+    let settings = api["RouteSettings"].as_mapping().expect("route settings");
+    assert_eq!(settings.len(), credential_routes.len(), "only the credential routes have their own throttle");
+    for route in &credential_routes {
+        let throttle = settings.get(route.as_str()).unwrap_or_else(|| panic!("{route} has no throttle of its own"));
+        assert_eq!(reference(&throttle["ThrottlingRateLimit"]), Some("AuthThrottlingRateLimit"), "{route}");
+        assert_eq!(reference(&throttle["ThrottlingBurstLimit"]), Some("AuthThrottlingBurstLimit"), "{route}");
+    }
+    // The access log format is JSON once API Gateway fills it in (the quoted error aside).
+    let format = api["AccessLogSettings"]["Format"].as_str().expect("an access log format");
+    let filled = format.replace("$context.error.messageString", "\"Too Many Requests\"");
+    let line: serde_json::Value = serde_json::from_str(&filled).expect("the access log format is JSON");
+    for field in ["requestId", "ip", "routeKey", "status", "latencyMs", "error"] {
+        assert!(line.get(field).is_some(), "the access log has {field}: {format}");
+    }
+    for parameter in ["ApiThrottlingRateLimit", "AuthThrottlingRateLimit", "PasswordHashingConcurrency"] {
+        assert!(parameter_exists(parameter), "{parameter}");
+    }
+
+    for name in devstack::template::PASSWORD_HASHING_FUNCTIONS {
+        let properties = &resources[devstack::template::logical_id(name)]["Properties"];
+        assert!(!properties["ReservedConcurrentExecutions"].is_null(), "{name}'s concurrency is capped");
+    }
+    for function in BACKGROUND {
+        let id = devstack::template::logical_id(function.name);
+        let properties = &resources[&id]["Properties"];
+        let invoke = &properties["EventInvokeConfig"];
+        match &function.trigger {
+            Trigger::TableStream { .. } => assert!(invoke.is_null(), "{id}: its stream mapping retries"),
+            trigger => {
+                let retries = if matches!(trigger, Trigger::Schedule { .. }) { 0 } else { 2 };
+                assert_eq!(invoke["MaximumRetryAttempts"].as_u64(), Some(retries), "{id}");
+                let destination = &invoke["DestinationConfig"]["OnFailure"];
+                assert_eq!(destination["Type"].as_str(), Some("SQS"), "{id}");
+                assert!(format!("{:?}", destination["Destination"]).contains("BackgroundFailuresQueue"), "{id}");
+            }
+        }
+        if let Trigger::Schedule { parameter, missed, .. } = &function.trigger {
+            let alarm = &resources[format!("{id}MissedRunAlarm")]["Properties"];
+            assert_eq!(alarm["MetricName"].as_str(), Some("Invocations"), "{id}");
+            assert_eq!(alarm["TreatMissingData"].as_str(), Some("breaching"), "{id}: no data is a missed run");
+            assert_eq!(reference(&alarm["EvaluationPeriods"]), Some(missed.parameter), "{id}");
+            assert!(parameter_exists(missed.parameter), "{}", missed.parameter);
+            let every = rate_seconds(template["Parameters"][*parameter]["Default"].as_str().unwrap());
+            assert!(u64::from(function.timeout_seconds) < every, "{id} would still run when the next run starts");
+        }
+    }
+    let logging = &template["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(logging["SystemLogLevel"].as_str(), Some("INFO"), "Lambda's REPORT lines are INFO");
+}
+
 #[test]
 fn sam_validate_lint_passes() {
     let sam = devstack::repo_root().join("infra/.venv-tools/bin/sam");

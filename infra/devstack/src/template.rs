@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-use accounts::background::{BACKGROUND, BackgroundFunction, Trigger};
-use accounts::operations::{ALL, DEFAULT_ROUTE, Operation};
+use accounts::background::{BACKGROUND, BackgroundFunction, MissedRunAlarm, Trigger};
+use accounts::operations::{ALL, Access, DEFAULT_ROUTE, Operation};
 
 pub const BEGIN_MARKER: &str =
     "  # BEGIN GENERATED FUNCTIONS: `cargo run -p devstack --bin sync-template` writes this part";
@@ -184,7 +184,111 @@ fn header(out: &mut String, name: &str, description: &str) {
     let _ = writeln!(out, "        LogGroup: !Ref {id}LogGroup");
     if PASSWORD_HASHING_FUNCTIONS.contains(&name) {
         let _ = writeln!(out, "      MemorySize: {PASSWORD_HASHING_MEMORY_MB}");
+        // A flood of sign-ups or logins takes at most this many of the account's concurrent executions,
+        // never all of them (every other function would be throttled).
+        let _ = writeln!(
+            out,
+            "      ReservedConcurrentExecutions: !If [HasPasswordHashingConcurrency, !Ref PasswordHashingConcurrency, !Ref AWS::NoValue]"
+        );
     }
+}
+
+/// The routes anyone may call that check or set a password, mail a link or redeem one: the HTTP API
+/// throttles them tighter than the rest (parameters `AuthThrottling*`). Pages and buildinfo are not among them.
+pub fn credential_routes() -> Vec<String> {
+    ALL.iter()
+        .filter(|op| op.access == Access::Public && op.path != DEFAULT_ROUTE && op.name != "buildinfo")
+        .flat_map(|op| op.route_paths().into_iter().map(move |path| format!("{} {path}", op.method)))
+        .collect()
+}
+
+/// The HTTP API: a throttle for every route and a tighter one for the credential routes, and a JSON access
+/// log line per request.
+fn http_api(out: &mut String) {
+    let _ = writeln!(out, "  HttpApi:");
+    let _ = writeln!(out, "    Type: AWS::Serverless::HttpApi");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      StageName: $default");
+    let _ = writeln!(out, "      CorsConfiguration: !If");
+    let _ = writeln!(out, "        - HasCorsOrigins");
+    let _ = writeln!(out, "        - AllowOrigins: !Ref CorsAllowedOrigins");
+    let _ = writeln!(out, "          AllowMethods: [GET, POST, PATCH, DELETE]");
+    let _ = writeln!(out, "          AllowHeaders: [Authorization, Content-Type, X-Auth-Token, Idempotency-Key]");
+    let _ = writeln!(out, "          AllowCredentials: true");
+    let _ = writeln!(out, "          MaxAge: 600");
+    let _ = writeln!(out, "        - !Ref AWS::NoValue");
+    let _ = writeln!(out, "      DefaultRouteSettings:");
+    let _ = writeln!(out, "        ThrottlingRateLimit: !Ref ApiThrottlingRateLimit");
+    let _ = writeln!(out, "        ThrottlingBurstLimit: !Ref ApiThrottlingBurstLimit");
+    let _ = writeln!(out, "      RouteSettings:");
+    for route in credential_routes() {
+        let _ = writeln!(out, "        \"{route}\":");
+        let _ = writeln!(out, "          ThrottlingRateLimit: !Ref AuthThrottlingRateLimit");
+        let _ = writeln!(out, "          ThrottlingBurstLimit: !Ref AuthThrottlingBurstLimit");
+    }
+    let _ = writeln!(out, "      AccessLogSettings:");
+    let _ = writeln!(out, "        DestinationArn: !GetAtt ApiAccessLogGroup.Arn");
+    let fields = [
+        ("requestId", "$context.requestId"),
+        ("time", "$context.requestTimeEpoch"),
+        ("ip", "$context.identity.sourceIp"),
+        ("userAgent", "$context.identity.userAgent"),
+        ("routeKey", "$context.routeKey"),
+        ("path", "$context.path"),
+        ("status", "$context.status"),
+        ("responseLength", "$context.responseLength"),
+        ("latencyMs", "$context.responseLatency"),
+        ("integrationLatencyMs", "$context.integrationLatency"),
+        ("integrationError", "$context.integrationErrorMessage"),
+    ];
+    let mut format: Vec<String> = fields.iter().map(|(name, value)| format!("\"{name}\":\"{value}\"")).collect();
+    // API Gateway's own error ("Too Many Requests" when throttled), which it quotes itself.
+    format.push("\"error\":$context.error.messageString".to_owned());
+    let _ = writeln!(out, "        Format: '{{{}}}'", format.join(","));
+    out.push('\n');
+}
+
+/// Retries and the failure destination of a background function invoked asynchronously (a schedule, or
+/// another service's asynchronous invoke): a scheduled run is not retried (the next run does its work,
+/// and a retry could overlap it); an invoked one is retried twice, as Lambda does by default. What still
+/// fails goes to the background failures queue, which alarms.
+fn invoke_config(out: &mut String, function: &BackgroundFunction) {
+    let retries = if matches!(function.trigger, Trigger::Schedule { .. }) { 0 } else { 2 };
+    let _ = writeln!(out, "      EventInvokeConfig:");
+    let _ = writeln!(out, "        MaximumRetryAttempts: {retries}");
+    let _ = writeln!(out, "        DestinationConfig:");
+    let _ = writeln!(out, "          OnFailure:");
+    let _ = writeln!(out, "            Type: SQS");
+    let _ = writeln!(out, "            Destination: !GetAtt BackgroundFailuresQueue.Arn");
+}
+
+/// The alarm of a scheduled function that has not run: fewer than one invocation in each of the last
+/// `alarm.parameter` periods (missing data, when nothing ran, counts as breaching).
+fn missed_run_alarm(out: &mut String, function: &BackgroundFunction, alarm: &MissedRunAlarm) {
+    let id = logical_id(function.name);
+    let name = function.name;
+    let _ = writeln!(out, "  {id}MissedRunAlarm:");
+    let _ = writeln!(out, "    Type: AWS::CloudWatch::Alarm");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(
+        out,
+        "      AlarmDescription: !Sub \"${{AWS::StackName}} {name}: has not run on schedule (no invocation for ${{{}}} periods of {} s)\"",
+        alarm.parameter, alarm.period_seconds
+    );
+    let _ = writeln!(out, "      AlarmActions: [!Ref AlarmTopic]");
+    let _ = writeln!(out, "      Namespace: AWS/Lambda");
+    let _ = writeln!(out, "      MetricName: Invocations");
+    let _ = writeln!(out, "      Dimensions:");
+    let _ = writeln!(out, "        - Name: FunctionName");
+    let _ = writeln!(out, "          Value: !Ref {id}");
+    let _ = writeln!(out, "      Statistic: Sum");
+    let _ = writeln!(out, "      Period: {}", alarm.period_seconds);
+    let _ = writeln!(out, "      EvaluationPeriods: !Ref {}", alarm.parameter);
+    let _ = writeln!(out, "      DatapointsToAlarm: !Ref {}", alarm.parameter);
+    let _ = writeln!(out, "      ComparisonOperator: LessThanThreshold");
+    let _ = writeln!(out, "      Threshold: 1");
+    let _ = writeln!(out, "      TreatMissingData: breaching");
+    out.push('\n');
 }
 
 fn function(out: &mut String, op: &Operation) {
@@ -222,6 +326,9 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         let _ = writeln!(out, "          {}: \"\"", accounts::events::ENDPOINT_VARIABLE);
     }
     policies(out, function.actions, &function.trigger);
+    if !matches!(function.trigger, Trigger::TableStream { .. }) {
+        invoke_config(out, function);
+    }
     if let Trigger::Schedule { parameter, .. } = function.trigger {
         let _ = writeln!(out, "      Events:");
         let _ = writeln!(out, "        Schedule:");
@@ -230,14 +337,17 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         let _ = writeln!(out, "            Schedule: !Ref {parameter}");
     }
     out.push('\n');
-    if let Trigger::TableStream { batch_size } = function.trigger {
-        stream_mapping(out, function, batch_size);
+    match &function.trigger {
+        Trigger::TableStream { batch_size } => stream_mapping(out, function, *batch_size),
+        Trigger::Schedule { missed, .. } => missed_run_alarm(out, function, missed),
+        Trigger::Invoke => {}
     }
 }
 
 /// The generated section, markers included.
 pub fn functions_section() -> String {
     let mut out = format!("{BEGIN_MARKER}\n");
+    http_api(&mut out);
     for op in ALL {
         function(&mut out, op);
     }
