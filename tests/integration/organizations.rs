@@ -1274,3 +1274,64 @@ async fn someone_invited_when_the_plan_is_full_joins_deactivated_and_both_sides_
     assert!(notice.text.contains("included users are all active"), "{}", notice.text);
     assert!(notice.html.contains("included users are all active"));
 }
+
+/// One organization exported (every item of it, and its people's accounts with only its identity),
+/// imported into an empty table where the invariant checker finds it whole and its people log in, and
+/// exported from there as the same bytes. Imported again: nothing to do. Into a table where an address of
+/// it belongs to another account: refused, with nothing written.
+#[tokio::test]
+async fn an_organization_exported_and_imported_into_an_empty_table_round_trips_exactly() {
+    use devstack::organization_export::{export, from_json_lines, import, to_json_lines};
+    use std::collections::BTreeSet;
+    let env = TestEnv::new().await;
+    let home = env.create_home_organization().await;
+    let team = env.team(&home.auth(), "Tracers").await;
+    let member = env.member(&home, "Grace", "Hopper", &[(&team, true)]).await;
+    // Someone of another organization who joined home too: only home's identity goes with the export.
+    let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
+    join(&env, &home, &elsewhere.email, &elsewhere.auth()).await;
+    let pending = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &home.auth()).await;
+    let asked = env.post("/api/pricing/requestExtension", json!({}), &home.auth()).await;
+    assert_eq!(asked.status, 200, "{:?}", asked.body);
+    let source = env.direct_dynamodb();
+
+    let items = export(&source, &env.table, HOME_ORGANIZATION).await.unwrap();
+    let lines = to_json_lines(&items);
+    let kinds: BTreeSet<String> = items.iter().map(|i| text(i, "entity")).collect();
+    for kind in ["Organization", "User", "Team", "Membership", "Invite", "AuditEntry", "Account", "EmailGuard"] {
+        assert!(kinds.contains(kind), "the export holds {kind}s: {kinds:?}");
+    }
+    assert!(kinds.contains("PlanRequest"), "and the organization's plan requests: {kinds:?}");
+    assert!(!lines.contains(&elsewhere.organization), "nothing of the other organization");
+
+    // Into an empty table: whole (the target env checks its invariants when it goes, and now), and live.
+    let target = TestEnv::new().await;
+    let written = import(&target.direct_dynamodb(), &target.table, &from_json_lines(&lines).unwrap()).await.unwrap();
+    assert_eq!(written, items.len());
+    target.check_invariants().await;
+    let again = export(&target.direct_dynamodb(), &target.table, HOME_ORGANIZATION).await.unwrap();
+    assert_eq!(to_json_lines(&again), lines, "exported from the import: the same bytes");
+    let session = target.login(&home.email, PASSWORD).await;
+    let users = target.get("/api/users", &Auth::Bearer(session)).await;
+    assert_eq!(users.body.as_array().map(Vec::len), Some(3), "the owner, the member, the guest: {:?}", users.body);
+    target.login(&member.email, PASSWORD).await;
+    let guest = target.login(&elsewhere.email, PASSWORD).await;
+    let organizations = target.get("/api/organizations", &Auth::Bearer(guest)).await;
+    assert_eq!(organizations.body.as_array().map(Vec::len), Some(1), "only home: {:?}", organizations.body);
+
+    // Again: everything is there as the file has it, so nothing is in the way.
+    let before = target.scan().await;
+    import(&target.direct_dynamodb(), &target.table, &items).await.unwrap();
+    assert_eq!(target.scan().await, before);
+
+    // A table where the member's address is someone else's account: refused, nothing written.
+    let occupied = TestEnv::new().await;
+    let mut form = signup_form(&member.email, &organization_name("Other"));
+    form["organization"] = json!(format!("other_{}", &accounts::ids::new_object_id()[..8]));
+    assert_eq!(occupied.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await.status, 200);
+    let before = occupied.scan().await;
+    let refused = import(&occupied.direct_dynamodb(), &occupied.table, &items).await.unwrap_err();
+    assert!(refused.contains("nothing imported") && refused.contains(&format!("EMAIL#{}", member.email)), "{refused}");
+    assert_eq!(occupied.scan().await, before);
+}

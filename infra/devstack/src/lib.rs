@@ -7,6 +7,7 @@ pub mod event_bus;
 pub mod events;
 pub mod gateway;
 pub mod invariants;
+pub mod organization_export;
 pub mod runtime_api;
 pub mod services;
 pub mod stream;
@@ -33,6 +34,17 @@ pub fn local_app(config: accounts::config::Config, dynamodb_endpoint: &str, ses_
         .endpoint_url(ses_endpoint)
         .build();
     accounts::App::new(config, local_dynamodb(dynamodb_endpoint), aws_sdk_sesv2::Client::from_conf(ses))
+}
+
+/// An operator tool's DynamoDB client: `aws` for AWS with the environment's credentials and region,
+/// otherwise the endpoint of a DynamoDB Local.
+pub async fn tool_dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    if endpoint == "aws" {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+    } else {
+        local_dynamodb(endpoint)
+    }
 }
 
 /// A plain DynamoDB client for `endpoint` (no declared-actions guard, no metrics): a tool's or a test's

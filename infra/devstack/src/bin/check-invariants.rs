@@ -30,19 +30,7 @@ async fn run() -> Result<usize, String> {
             }
         }
     }
-    let client = if endpoint == "aws" {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        aws_sdk_dynamodb::Client::new(&sdk)
-    } else {
-        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "check-invariants"))
-            .endpoint_url(endpoint)
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
-    };
+    let client = devstack::tool_dynamodb(&endpoint).await;
     let items = invariants::scan_table(&client, &table).await?;
     let count = items.len();
     let problems = invariants::check_items(items, accounts::ids::now_millis());
