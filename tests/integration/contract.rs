@@ -275,6 +275,21 @@ fn the_template_throttles_the_edge_and_watches_every_background_function() {
     assert_eq!(logging["SystemLogLevel"].as_str(), Some("INFO"), "Lambda's REPORT lines are INFO");
 }
 
+/// The table is backed up beyond point-in-time recovery: a daily plan kept as the parameter says,
+/// selecting the table, into a vault that stays when the stack goes.
+#[test]
+fn the_template_backs_the_table_up() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let rule = &resources["BackupPlan"]["Properties"]["BackupPlan"]["BackupPlanRule"][0];
+    assert_eq!(reference(&rule["Lifecycle"]["DeleteAfterDays"]), Some("BackupRetentionDays"));
+    assert_eq!(reference(&rule["ScheduleExpression"]), Some("BackupSchedule"));
+    assert_eq!(reference(&rule["TargetBackupVault"]), Some("BackupVault"));
+    assert_eq!(resources["BackupVault"]["DeletionPolicy"].as_str(), Some("Retain"));
+    let selected = format!("{:?}", resources["BackupSelection"]["Properties"]["BackupSelection"]["Resources"]);
+    assert!(selected.contains("AccountsTable"), "{selected}");
+}
+
 #[test]
 fn sam_validate_lint_passes() {
     let sam = devstack::repo_root().join("infra/.venv-tools/bin/sam");

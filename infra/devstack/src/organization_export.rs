@@ -34,18 +34,17 @@ fn key_attributes((pk, sk): &(String, String)) -> Item {
 }
 
 /// Every item of `organization` and its accounts' parts, sorted by key.
-pub async fn export(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    organization: &str,
-) -> Result<Vec<Item>, String> {
+pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization: &str) -> Result<Vec<Item>, String> {
     let partition = format!("{ORG_PREFIX}{organization}");
     let mut items = query_all(client, table, &partition, None).await?;
     if !items.iter().any(|i| key_of(i) == (partition.clone(), "ORG".to_owned())) {
         return Err(format!("{table} has no organization {organization:?}"));
     }
-    let account_ids: BTreeSet<String> =
-        items.iter().filter(|i| text(i, "entity").as_deref() == Some("User")).filter_map(|i| text(i, "accountId")).collect();
+    let account_ids: BTreeSet<String> = items
+        .iter()
+        .filter(|i| text(i, "entity").as_deref() == Some("User"))
+        .filter_map(|i| text(i, "accountId"))
+        .collect();
     let account_keys: Vec<(String, String)> =
         account_ids.iter().map(|id| (format!("ACCOUNT#{id}"), "ACCOUNT".to_owned())).collect();
     let mut accounts = Vec::new();
@@ -59,16 +58,14 @@ pub async fn export(
         }
         accounts.push(account);
     }
-    let guard_keys: Vec<(String, String)> =
-        accounts.iter().filter_map(|a| text(a, "email")).map(|email| (format!("EMAIL#{email}"), "EMAIL".into())).collect();
+    let guard_keys: Vec<(String, String)> = accounts
+        .iter()
+        .filter_map(|a| text(a, "email"))
+        .map(|email| (format!("EMAIL#{email}"), "EMAIL".into()))
+        .collect();
     let guards = batch_get(client, table, &guard_keys).await?;
-    let requests = query_all(
-        client,
-        table,
-        accounts::model::PLAN_REQUEST_PARTITION,
-        Some(("organization", organization)),
-    )
-    .await?;
+    let requests =
+        query_all(client, table, accounts::model::PLAN_REQUEST_PARTITION, Some(("organization", organization))).await?;
     items.extend(accounts);
     items.extend(guards.into_values());
     items.extend(requests);
