@@ -84,11 +84,8 @@ fn template_routes_match_the_route_table() {
         for (_, event) in events {
             if event["Type"].as_str() == Some("Schedule") {
                 // `Schedule: !Ref <Parameter>`: the expression is the parameter's default.
-                let Value::Tagged(reference) = &event["Properties"]["Schedule"] else {
-                    panic!("{binary}: the schedule is a parameter")
-                };
-                assert_eq!(reference.tag.to_string(), "!Ref");
-                let parameter = reference.value.as_str().unwrap();
+                let parameter = reference(&event["Properties"]["Schedule"])
+                    .unwrap_or_else(|| panic!("{binary}: the schedule is a parameter"));
                 let schedule = template["Parameters"][parameter]["Default"]
                     .as_str()
                     .unwrap_or_else(|| panic!("no parameter {parameter}"))

@@ -12,6 +12,7 @@ pub mod runtime_api;
 pub mod services;
 pub mod stream;
 pub mod table;
+pub mod table_tool;
 pub mod template;
 
 /// The repository's root directory (this crate is at `infra/devstack`).

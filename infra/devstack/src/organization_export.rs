@@ -13,7 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use accounts::store::Item;
+use accounts::model::Key;
+use accounts::store::{Item, key_attributes};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 
 const ORG_PREFIX: &str = "ORG#";
@@ -25,19 +26,16 @@ fn text(item: &Item, name: &str) -> Option<String> {
     }
 }
 
-fn key_of(item: &Item) -> (String, String) {
-    (text(item, "PK").unwrap_or_default(), text(item, "SK").unwrap_or_default())
-}
-
-fn key_attributes((pk, sk): &(String, String)) -> Item {
-    [("PK".to_owned(), AttributeValue::S(pk.clone())), ("SK".to_owned(), AttributeValue::S(sk.clone()))].into()
+/// An item's key: items here always have one (read from a table, or checked by [`from_json_lines`]).
+fn key_of(item: &Item) -> Key {
+    accounts::store::key_of(item).expect("items here have a string PK and SK")
 }
 
 /// Every item of `organization` and its accounts' parts, sorted by key.
 pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization: &str) -> Result<Vec<Item>, String> {
     let partition = format!("{ORG_PREFIX}{organization}");
     let mut items = query_all(client, table, &partition, None).await?;
-    if !items.iter().any(|i| key_of(i) == (partition.clone(), "ORG".to_owned())) {
+    if !items.iter().any(|i| key_of(i) == Key::organization(organization)) {
         return Err(format!("{table} has no organization {organization:?}"));
     }
     let account_ids: BTreeSet<String> = items
@@ -45,8 +43,7 @@ pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization
         .filter(|i| text(i, "entity").as_deref() == Some("User"))
         .filter_map(|i| text(i, "accountId"))
         .collect();
-    let account_keys: Vec<(String, String)> =
-        account_ids.iter().map(|id| (format!("ACCOUNT#{id}"), "ACCOUNT".to_owned())).collect();
+    let account_keys: Vec<Key> = account_ids.iter().map(|id| Key::account(id)).collect();
     let mut accounts = Vec::new();
     for mut account in batch_get(client, table, &account_keys).await?.into_values() {
         // Only this organization's identity goes with it: the others are not in the export.
@@ -58,11 +55,7 @@ pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization
         }
         accounts.push(account);
     }
-    let guard_keys: Vec<(String, String)> = accounts
-        .iter()
-        .filter_map(|a| text(a, "email"))
-        .map(|email| (format!("EMAIL#{email}"), "EMAIL".into()))
-        .collect();
+    let guard_keys: Vec<Key> = accounts.iter().filter_map(|a| text(a, "email")).map(|e| Key::email_guard(&e)).collect();
     let guards = batch_get(client, table, &guard_keys).await?;
     let requests =
         query_all(client, table, accounts::model::PLAN_REQUEST_PARTITION, Some(("organization", organization))).await?;
@@ -91,18 +84,12 @@ pub fn from_json_lines(text: &str) -> Result<Vec<Item>, String> {
         let item: serde_dynamo::Item =
             serde_json::from_str(line).map_err(|e| format!("line {}: not a DynamoDB item: {e}", number + 1))?;
         let item: Item = item.into();
-        if text_of_key(&item).is_none() {
+        if accounts::store::key_of(&item).is_none() {
             return Err(format!("line {}: an item without a string PK and SK", number + 1));
         }
         items.push(item);
     }
     Ok(items)
-}
-
-fn text_of_key(item: &Item) -> Option<()> {
-    text(item, "PK")?;
-    text(item, "SK")?;
-    Some(())
 }
 
 /// The one organization `items` are an export of, or why they are not one.
@@ -117,7 +104,7 @@ pub fn organization_of(items: &[Item]) -> Result<String, String> {
     };
     let partition = format!("{ORG_PREFIX}{organization}");
     for item in items {
-        let (pk, sk) = key_of(item);
+        let Key { pk, sk } = key_of(item);
         let belongs = pk == partition
             || (pk.starts_with("ACCOUNT#") && sk == "ACCOUNT")
             || (pk.starts_with("EMAIL#") && sk == "EMAIL")
@@ -133,18 +120,18 @@ pub fn organization_of(items: &[Item]) -> Result<String, String> {
 /// What importing `items` into `table` would run into: keys holding something else, a tombstone of the id.
 pub async fn conflicts(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Item]) -> Result<Vec<String>, String> {
     let organization = organization_of(items)?;
-    let mut keys: Vec<(String, String)> = items.iter().map(key_of).collect();
-    let tombstone = accounts::model::Key::organization_tombstone(&organization);
-    keys.push((tombstone.pk.clone(), tombstone.sk.clone()));
+    let mut keys: Vec<Key> = items.iter().map(key_of).collect();
+    let tombstone = Key::organization_tombstone(&organization);
+    keys.push(tombstone.clone());
     let existing = batch_get(client, table, &keys).await?;
     let mut problems = Vec::new();
-    if existing.contains_key(&(tombstone.pk, tombstone.sk)) {
+    if existing.contains_key(&tombstone) {
         problems.push(format!("organization {organization:?} was deleted in {table}; its id is not taken again"));
     }
     for item in items {
         let key = key_of(item);
         if existing.get(&key).is_some_and(|there| there != item) {
-            problems.push(format!("{}/{} exists in {table} with other contents", key.0, key.1));
+            problems.push(format!("{}/{} exists in {table} with other contents", key.pk, key.sk));
         }
     }
     Ok(problems)
@@ -222,11 +209,11 @@ async fn query_all(
 async fn batch_get(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    keys: &[(String, String)],
-) -> Result<BTreeMap<(String, String), Item>, String> {
+    keys: &[Key],
+) -> Result<BTreeMap<Key, Item>, String> {
     let mut found = BTreeMap::new();
-    let unique: BTreeSet<&(String, String)> = keys.iter().collect();
-    let unique: Vec<&(String, String)> = unique.into_iter().collect();
+    let unique: BTreeSet<&Key> = keys.iter().collect();
+    let unique: Vec<&Key> = unique.into_iter().collect();
     for chunk in unique.chunks(100) {
         let mut request = KeysAndAttributes::builder().consistent_read(true);
         for key in chunk {
@@ -254,7 +241,7 @@ mod tests {
     use super::*;
 
     fn item(pk: &str, sk: &str, extra: &[(&str, &str)]) -> Item {
-        let mut item = key_attributes(&(pk.to_owned(), sk.to_owned()));
+        let mut item = key_attributes(&Key { pk: pk.to_owned(), sk: sk.to_owned() });
         for (name, value) in extra {
             item.insert((*name).to_owned(), AttributeValue::S((*value).to_owned()));
         }

@@ -27,8 +27,8 @@ pub const PLAN_CUSTOM: &str = "Custom";
 
 pub const ORGANIZATION_TEAM_NAME: &str = "Default";
 
-/// Primary key of an item.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Primary key of an item (ordered by PK, then SK).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     pub pk: String,
     pub sk: String,

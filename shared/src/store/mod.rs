@@ -73,7 +73,8 @@ pub fn key_attributes(key: &Key) -> Item {
     ])
 }
 
-fn key_of(item: &Item) -> Option<Key> {
+/// The key of `item`, if it has a string `PK` and `SK`.
+pub fn key_of(item: &Item) -> Option<Key> {
     match (item.get("PK"), item.get("SK")) {
         (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key { pk: pk.clone(), sk: sk.clone() }),
         _ => None,

@@ -4,45 +4,26 @@
 //! --dynamodb-endpoint URL (default the local stack's; `aws` for AWS with the environment's credentials),
 //! --file PATH.
 
+use std::process::ExitCode;
+
 use devstack::organization_export;
+use devstack::table_tool::{TableTool, exit};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("export-organization: {problem}");
-            std::process::ExitCode::from(2)
-        }
-    }
+async fn main() -> ExitCode {
+    exit("export-organization", run().await)
 }
 
-async fn run() -> Result<(), String> {
-    let (mut endpoint, mut table) = ("http://127.0.0.1:8000".to_owned(), "webknossos-accounts-local".to_owned());
-    let (mut organization, mut file) = (None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--dynamodb-endpoint" | "--dynamodb" => endpoint = value,
-            "--table" => table = value,
-            "--organization" => organization = Some(value),
-            "--file" => file = Some(value),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?} (use --organization ID [--table NAME] [--dynamodb-endpoint URL|aws] [--file PATH])"
-                ));
-            }
-        }
-    }
-    let organization = organization.ok_or("--organization ID is required")?;
-    let client = devstack::tool_dynamodb(&endpoint).await;
-    let items = organization_export::export(&client, &table, &organization).await?;
+async fn run() -> Result<ExitCode, String> {
+    let usage = "--organization ID [--table NAME] [--dynamodb-endpoint URL|aws] [--file PATH]";
+    let tool = TableTool::from_args(&["--organization", "--file"], usage).await?;
+    let organization = tool.required("--organization", "ID")?;
+    let items = organization_export::export(&tool.client, &tool.table, organization).await?;
     let lines = organization_export::to_json_lines(&items);
-    match file {
-        Some(path) => std::fs::write(&path, lines).map_err(|e| format!("{path}: {e}"))?,
+    match tool.option("--file") {
+        Some(path) => std::fs::write(path, lines).map_err(|e| format!("{path}: {e}"))?,
         None => print!("{lines}"),
     }
-    eprintln!("export-organization: {organization}: {} items from {table}", items.len());
-    Ok(())
+    eprintln!("export-organization: {organization}: {} items from {}", items.len(), tool.table);
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,42 +4,23 @@
 //! Options: --file PATH (required), --table NAME (default webknossos-accounts-local), --dynamodb-endpoint URL
 //! (default the local stack's; `aws` for AWS with the environment's credentials).
 
+use std::process::ExitCode;
+
 use devstack::organization_export;
+use devstack::table_tool::{TableTool, exit};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(problem) => {
-            eprintln!("import-organization: {problem}");
-            std::process::ExitCode::from(2)
-        }
-    }
+async fn main() -> ExitCode {
+    exit("import-organization", run().await)
 }
 
-async fn run() -> Result<(), String> {
-    let (mut endpoint, mut table) = ("http://127.0.0.1:8000".to_owned(), "webknossos-accounts-local".to_owned());
-    let mut file = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--dynamodb-endpoint" | "--dynamodb" => endpoint = value,
-            "--table" => table = value,
-            "--file" => file = Some(value),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?} (use --file PATH [--table NAME] [--dynamodb-endpoint URL|aws])"
-                ));
-            }
-        }
-    }
-    let path = file.ok_or("--file PATH is required")?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+async fn run() -> Result<ExitCode, String> {
+    let tool = TableTool::from_args(&["--file"], "--file PATH [--table NAME] [--dynamodb-endpoint URL|aws]").await?;
+    let path = tool.required("--file", "PATH")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let items = organization_export::from_json_lines(&text).map_err(|e| format!("{path}: {e}"))?;
     let organization = organization_export::organization_of(&items).map_err(|e| format!("{path}: {e}"))?;
-    let client = devstack::tool_dynamodb(&endpoint).await;
-    let written = organization_export::import(&client, &table, &items).await?;
-    eprintln!("import-organization: {organization}: {written} items into {table}");
-    Ok(())
+    let written = organization_export::import(&tool.client, &tool.table, &items).await?;
+    eprintln!("import-organization: {organization}: {written} items into {}", tool.table);
+    Ok(ExitCode::SUCCESS)
 }
