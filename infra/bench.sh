@@ -8,6 +8,7 @@ cd "$REPO_ROOT"
 need_rust
 need_java
 need_node_modules
+need_venv secrets
 say "Building release binaries of every function (cargo build --release --workspace --bins)"
 cargo build --quiet --release --workspace --bins
 say "Running the benchmark (cargo run --release -p tests --bin bench); it writes docs/performance.md"

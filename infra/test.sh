@@ -10,6 +10,7 @@ need_node_modules
 need_chromium
 need_venv tools
 need_venv client
+need_venv secrets
 say "Checking the format and the lints (cargo fmt --check; cargo clippy --all-targets -D warnings)"
 cargo fmt --all --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings

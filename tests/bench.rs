@@ -181,7 +181,7 @@ async fn main() {
     // An organization that sends invites all day long (the benchmark's thousands), in its own table.
     let env = TestEnv::with_config(|config| config.mail_limits.per_organization_per_day = 1_000_000).await;
     let values = prepare(&env).await;
-    let environment = function_environment(&env);
+    let environment = function_environment(&env).await;
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
     eprintln!("preparing {} invites to accept", COLD_STARTS + WARM_REQUESTS);
     let joins = guests_with_invites(&env, &session, COLD_STARTS + WARM_REQUESTS).await;
@@ -422,7 +422,7 @@ async fn scale() -> Vec<String> {
         let team = env.team(&owner.auth(), "Bulk").await;
         let seeded =
             tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
-        let environment = function_environment(&env);
+        let environment = function_environment(&env).await;
         let values = vec![
             ("SESSION", owner.session.clone()),
             ("ORGANIZATION", HOME_ORGANIZATION.to_owned()),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::config::{Config, ConfigError};
 use crate::declared_actions::DeclaredActionsGuard;
 use crate::request_metrics::AwsCallMetrics;
+use crate::signing::{self, SigningSecrets};
 use crate::store::Db;
 use crate::tokens::Keys;
 
@@ -41,7 +42,7 @@ impl App {
                 .build(),
         );
         let db = Db::new(dynamodb, config.table_name.clone());
-        let keys = Keys::new(&config.jwt_secret, &config.public_uri);
+        let keys = Keys::new(&config.signing, &config.public_uri);
         App { config, db, mail, keys }
     }
 
@@ -49,9 +50,10 @@ impl App {
     /// `DYNAMODB_ENDPOINT` and `SES_ENDPOINT` point the clients at DynamoDB Local and the SES emulator;
     /// template.yaml declares them empty (so `sam local invoke --env-vars events/env.json` can set them),
     /// and empty means AWS.
+    /// The signing keys come from Secrets Manager (`SIGNING_SECRET_ID`, `SECRETS_MANAGER_ENDPOINT`).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let config = Config::from_env(signing_secrets_from_env(&sdk).await?)?;
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
         if let Some(endpoint) = endpoint_override("DYNAMODB_ENDPOINT") {
             dynamodb = dynamodb.endpoint_url(endpoint);
@@ -66,6 +68,24 @@ impl App {
             aws_sdk_sesv2::Client::from_conf(mail.build()),
         ))
     }
+}
+
+/// Reads the signing keys named by `SIGNING_SECRET_ID` from Secrets Manager (or the local one at
+/// `SECRETS_MANAGER_ENDPOINT`), with the same guard and time limits as every other AWS call.
+pub async fn signing_secrets_from_env(sdk: &aws_config::SdkConfig) -> Result<SigningSecrets, ConfigError> {
+    let secret_id = std::env::var(signing::SECRET_ID_VARIABLE)
+        .ok()
+        .filter(|id| !id.trim().is_empty())
+        .ok_or(ConfigError::Missing(signing::SECRET_ID_VARIABLE))?;
+    let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(sdk_timeouts())
+        .retry_config(sdk_retries())
+        .interceptor(DeclaredActionsGuard)
+        .interceptor(AwsCallMetrics);
+    if let Some(endpoint) = endpoint_override(signing::ENDPOINT_VARIABLE) {
+        secrets = secrets.endpoint_url(endpoint);
+    }
+    signing::load(&aws_sdk_secretsmanager::Client::from_conf(secrets.build()), &secret_id).await
 }
 
 /// Time limits of one AWS call (DynamoDB or SES). The SDK sets no attempt or operation timeout by default,

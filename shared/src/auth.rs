@@ -143,7 +143,7 @@ mod tests {
     use super::*;
 
     fn keys() -> Keys {
-        Keys::new(&[7u8; 32], "http://localhost:3000")
+        Keys::from_secret(&[7u8; 32], "http://localhost:3000")
     }
 
     #[test]
@@ -180,7 +180,10 @@ mod tests {
         let token = keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1");
         assert_eq!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1"));
         assert_ne!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-2"));
-        assert_ne!(token, Keys::new(&[8u8; 32], "x").api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1"));
+        assert_ne!(
+            token,
+            Keys::from_secret(&[8u8; 32], "x").api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1")
+        );
         match parse_api_token(&token).unwrap() {
             Credential::ApiToken { organization, user_id, .. } => {
                 assert_eq!(organization, "Sample Lab");

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use crate::signing::SigningSecrets;
+
 #[derive(Clone)]
 pub struct Config {
     pub table_name: String,
-    /// HMAC key for session JWTs and personal API tokens. At least 32 bytes.
-    pub jwt_secret: Vec<u8>,
+    /// HMAC keys for session JWTs, personal API tokens and invite links (read from Secrets Manager at
+    /// start-up, `crate::signing`). Each at least 32 bytes.
+    pub signing: SigningSecrets,
     /// Base URI of the web front end, used for links in mails and as the JWT issuer.
     pub public_uri: String,
     pub mail_sender: String,
@@ -242,7 +245,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
-            .field("jwt_secret", &"<redacted>")
+            .field("signing", &self.signing)
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
             .field("session_lifetime", &self.session_lifetime)
@@ -271,22 +274,18 @@ pub enum ConfigError {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let var = |name: &'static str| std::env::var(name).map_err(|_| ConfigError::Missing(name));
-        Self::from_env_with(
-            var("TABLE_NAME")?,
-            var("JWT_SECRET")?.into_bytes(),
-            "http://localhost:3000",
-            "no-reply@example.com",
-        )
+    /// The configuration from the environment, with the signing keys read from Secrets Manager.
+    pub fn from_env(signing: SigningSecrets) -> Result<Self, ConfigError> {
+        let table_name = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
+        Self::from_env_with(table_name, signing, "http://localhost:3000", "no-reply@example.com")
     }
 
     /// The configuration from the environment as a deployed function reads it, with the table and signing
-    /// key given, and defaults for `PUBLIC_URI` and `MAIL_SENDER` (the local stack and its tools use this,
+    /// keys given, and defaults for `PUBLIC_URI` and `MAIL_SENDER` (the local stack and its tools use this,
     /// so they read every other setting exactly as the functions do).
     pub fn from_env_with(
         table_name: String,
-        jwt_secret: Vec<u8>,
+        signing: SigningSecrets,
         default_public_uri: &str,
         default_mail_sender: &str,
     ) -> Result<Self, ConfigError> {
@@ -297,7 +296,7 @@ impl Config {
             })?;
         let config = Config {
             table_name,
-            jwt_secret,
+            signing,
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             session_lifetime: Duration::from_secs(session_hours * 3600),
@@ -323,12 +322,6 @@ impl Config {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.jwt_secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
-                reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
-            });
-        }
         if self.invite_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "INVITE_LIFETIME_DAYS", reason: "must be positive".into() });
         }

@@ -84,6 +84,7 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
     match (metadata.service(), metadata.name()) {
         ("SESv2", "SendEmail") => vec!["ses:SendEmail"],
         ("EventBridge", "PutEvents") => vec!["events:PutEvents"],
+        (_, "GetSecretValue") => vec!["secretsmanager:GetSecretValue"],
         ("DynamoDB", "TransactWriteItems") => {
             let mut actions = BTreeSet::new();
             for item in input

@@ -28,6 +28,7 @@ pub mod paging;
 pub mod password;
 pub mod policy;
 pub mod request_metrics;
+pub mod signing;
 pub mod store;
 pub mod tokens;
 pub mod validate;

@@ -64,7 +64,13 @@ mod tests {
     use crate::fixtures::user;
 
     fn config_with_operator(email: &str) -> Config {
-        let mut config = Config::from_env_with("table".into(), vec![7; 32], "http://localhost", "a@b.org").unwrap();
+        let mut config = Config::from_env_with(
+            "table".into(),
+            crate::signing::SigningSecrets::new(vec![7; 32], vec![]).unwrap(),
+            "http://localhost",
+            "a@b.org",
+        )
+        .unwrap();
         config.super_users = [email.to_owned()].into_iter().collect();
         config
     }

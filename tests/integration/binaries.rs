@@ -83,7 +83,7 @@ pub fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value),
 async fn every_function_binary_answers_its_sample_event() {
     let env = TestEnv::new().await;
     let values = prepare(&env).await;
-    let environment = function_environment(&env);
+    let environment = function_environment(&env).await;
     let mut failures = Vec::new();
     for sample in SAMPLES {
         let path = devstack::repo_root().join("events").join(format!("{}.json", sample.function));

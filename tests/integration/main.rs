@@ -20,6 +20,7 @@ mod permissions;
 mod races;
 mod real_client;
 mod roles;
+mod rotation;
 mod routing;
 mod secrets;
 mod sessions;

@@ -355,7 +355,7 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
             secrets.push((format!("token {}", &token[..10]), part));
         }
     }
-    secrets.push(("JWT secret".into(), String::from_utf8(tests::test_config("x").jwt_secret).unwrap()));
+    secrets.push(("JWT secret".into(), tests::TEST_SECRET.to_owned()));
 
     let entries: Vec<String> =
         table.iter().filter(|item| text(item, "entity") == "AuditEntry").map(|item| format!("{item:?}")).collect();

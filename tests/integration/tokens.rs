@@ -7,10 +7,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, TestResponse, organization_name, test_config};
+use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, TestResponse, organization_name};
 
 fn secret() -> Vec<u8> {
-    test_config("unused").jwt_secret
+    tests::TEST_SECRET.as_bytes().to_vec()
 }
 
 /// The claims of a session JWT, read without checking it.

@@ -29,12 +29,17 @@ pub fn event_bus() -> &'static devstack::event_bus::FakeEventBus {
     EVENT_BUS.get_or_init(devstack::event_bus::FakeEventBus::start)
 }
 
-/// The environment template.yaml gives every function, pointed at this test's table and services.
-pub fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
+/// The environment template.yaml gives every function, pointed at this test's table and services. The
+/// signing secret (named after the table) is put into the local Secrets Manager, where the functions read
+/// it when they start.
+pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let config = &env.app.config;
+    let secrets = devstack::signing_key::client(&services().secrets_manager_endpoint).await;
+    devstack::signing_key::ensure(&secrets, &env.table, TEST_SECRET).await.expect("the signing secret is stored");
     let mut vars = vec![
         ("TABLE_NAME", env.table.clone()),
-        ("JWT_SECRET", String::from_utf8(config.jwt_secret.clone()).unwrap()),
+        (accounts::signing::SECRET_ID_VARIABLE, env.table.clone()),
+        (accounts::signing::ENDPOINT_VARIABLE, services().secrets_manager_endpoint.clone()),
         ("PUBLIC_URI", config.public_uri.clone()),
         ("MAIL_SENDER", config.mail_sender.clone()),
         ("SESSION_LIFETIME_HOURS", "1".to_owned()),

@@ -242,10 +242,14 @@ pub async fn as_function<F: std::future::Future>(
     accounts::declared_actions::scope(function.into(), work).await
 }
 
+/// The tests' signing secret (`test_config`, and the secret the function binaries read at start-up).
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
 pub fn test_config(table: &str) -> Config {
     Config {
         table_name: table.to_owned(),
-        jwt_secret: b"test-secret-that-is-long-enough-for-hs256!".to_vec(),
+        signing: accounts::signing::SigningSecrets::new(TEST_SECRET.as_bytes().to_vec(), vec![])
+            .expect("the test secret is long enough"),
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         session_lifetime: std::time::Duration::from_secs(3600),
@@ -369,6 +373,13 @@ impl TestEnv {
     /// Another gateway on the same table whose mail goes to `ses_endpoint` (e.g. one nobody listens on).
     pub async fn sharing_table(&self, ses_endpoint: &str) -> TestEnv {
         Self::serving(&self.table, ses_endpoint).await
+    }
+
+    /// Another gateway on the same table whose functions started with `signing` (a rotation's phases).
+    pub async fn sharing_table_with_keys(&self, signing: accounts::signing::SigningSecrets) -> TestEnv {
+        let mut config = test_config(&self.table);
+        config.signing = signing;
+        Self::serving_with(config, &services().dynamodb_endpoint, &services().ses_endpoint).await
     }
 
     /// An SES endpoint that refuses connections (its port held by the switch, refusing, until it is dropped).

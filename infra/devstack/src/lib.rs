@@ -10,6 +10,7 @@ pub mod invariants;
 pub mod organization_export;
 pub mod runtime_api;
 pub mod services;
+pub mod signing_key;
 pub mod stream;
 pub mod table;
 pub mod table_tool;
@@ -21,7 +22,7 @@ pub fn repo_root() -> std::path::PathBuf {
 }
 
 /// Dummy credentials: the local stand-ins accept any.
-fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
+pub(crate) fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "devstack")
 }
 

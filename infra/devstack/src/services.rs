@@ -156,33 +156,51 @@ pub fn start_ses_emulator(port: u16) -> Result<ServiceProcess, String> {
     ServiceProcess::spawn("SES v2 emulator", port, "node", &args, &crate::repo_root())
 }
 
+/// Starts a local Secrets Manager (moto's server, from infra/.venv-secrets) on `port` (0: a free one).
+/// It keeps versions and their staging labels as Secrets Manager does, which a rotation relies on.
+pub fn start_secrets_manager(port: u16) -> Result<ServiceProcess, String> {
+    let port = if port == 0 { free_port() } else { port };
+    let server = crate::repo_root().join("infra/.venv-secrets/bin/moto_server");
+    if !server.is_file() {
+        return Err(format!("{} is missing; run the README's install step (infra/setup.sh)", server.display()));
+    }
+    let args = ["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()];
+    ServiceProcess::spawn("Secrets Manager (moto)", port, &server.display().to_string(), &args, &std::env::temp_dir())
+}
+
 /// Endpoints of the local AWS stand-ins, and the processes if this process started them.
 pub struct Services {
     pub dynamodb_endpoint: String,
     pub ses_endpoint: String,
+    pub secrets_manager_endpoint: String,
     _processes: Vec<ServiceProcess>,
 }
 
 impl Services {
-    /// Reuses running services when `DYNAMODB_ENDPOINT` and `SES_ENDPOINT` are set; otherwise starts both
-    /// (in parallel) on free ports.
+    /// Reuses running services when `DYNAMODB_ENDPOINT`, `SES_ENDPOINT` and `SECRETS_MANAGER_ENDPOINT` are
+    /// set; otherwise starts all three (in parallel) on free ports.
     pub fn start_or_reuse() -> Result<Self, String> {
-        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint)) =
-            (std::env::var("DYNAMODB_ENDPOINT"), std::env::var("SES_ENDPOINT"))
-        {
-            return Ok(Services { dynamodb_endpoint, ses_endpoint, _processes: Vec::new() });
+        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint), Ok(secrets_manager_endpoint)) = (
+            std::env::var("DYNAMODB_ENDPOINT"),
+            std::env::var("SES_ENDPOINT"),
+            std::env::var(accounts::signing::ENDPOINT_VARIABLE),
+        ) {
+            return Ok(Services { dynamodb_endpoint, ses_endpoint, secrets_manager_endpoint, _processes: Vec::new() });
         }
-        Self::start(0, 0)
+        Self::start(0, 0, 0)
     }
 
-    pub fn start(dynamodb_port: u16, ses_port: u16) -> Result<Self, String> {
+    pub fn start(dynamodb_port: u16, ses_port: u16, secrets_manager_port: u16) -> Result<Self, String> {
         let dynamodb = std::thread::spawn(move || start_dynamodb_local(dynamodb_port));
+        let secrets = std::thread::spawn(move || start_secrets_manager(secrets_manager_port));
         let ses = start_ses_emulator(ses_port)?;
         let dynamodb = dynamodb.join().map_err(|_| "starting DynamoDB Local panicked".to_owned())??;
+        let secrets = secrets.join().map_err(|_| "starting the local Secrets Manager panicked".to_owned())??;
         Ok(Services {
             dynamodb_endpoint: dynamodb.endpoint.clone(),
             ses_endpoint: ses.endpoint.clone(),
-            _processes: vec![dynamodb, ses],
+            secrets_manager_endpoint: secrets.endpoint.clone(),
+            _processes: vec![dynamodb, ses, secrets],
         })
     }
 }

@@ -39,11 +39,17 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
     let mails = actions.contains(&"ses:SendEmail");
     let events = actions.contains(&"events:PutEvents");
     let stream = matches!(trigger, Trigger::TableStream { .. });
-    if dynamodb.is_empty() && !mails && !events && !stream {
-        return;
-    }
     let _ = writeln!(out, "      Policies:");
     let _ = writeln!(out, "        - Statement:");
+    // Every function reads the signing secret when it starts (accounts::signing::START_UP), that one only.
+    for action in accounts::signing::START_UP.actions {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: {action}");
+        let _ = writeln!(
+            out,
+            "              Resource: !Sub \"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{JwtSecretName}}-??????\""
+        );
+    }
     if !dynamodb.is_empty() {
         let _ = writeln!(out, "            - Effect: Allow");
         let _ = writeln!(out, "              Action:");

@@ -169,8 +169,14 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, ApiError> {
     // A few attempts: a concurrent request may create or renew the record between our read and our write.
     for _ in 0..3 {
         let existing = store.api_token(&user.id).await?;
-        if let Some(token) = existing.as_ref().filter(|t| t.session_epoch == user.session_epoch) {
-            return Ok(app.keys.api_token(&token.organization, &token.user_id, &token.nonce));
+        // Shown again under the key that made it; made anew when that key is gone (or after a logout
+        // everywhere, which raises the session epoch).
+        let shown_again = existing
+            .as_ref()
+            .filter(|t| t.session_epoch == user.session_epoch)
+            .and_then(|t| app.keys.api_token_again(&t.organization, &t.user_id, &t.nonce, &t.token_hash));
+        if let Some(token) = shown_again {
+            return Ok(token);
         }
         let nonce = ids::new_secret();
         let token = app.keys.api_token(store.organization_id(), &user.id, &nonce);

@@ -10,18 +10,25 @@ use std::sync::Arc;
 use accounts::config::Config;
 use devstack::{local_app, services::Services, table::TableDefinition};
 
-const USAGE: &str = "usage: devstack [--port N] [--dynamodb-port N] [--ses-port N] [--table NAME]";
+const USAGE: &str =
+    "usage: devstack [--port N] [--dynamodb-port N] [--ses-port N] [--secrets-manager-port N] [--table NAME]";
 
 struct Options {
     port: u16,
     dynamodb_port: u16,
     ses_port: u16,
+    secrets_manager_port: u16,
     table: String,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options =
-        Options { port: 3000, dynamodb_port: 8000, ses_port: 8005, table: "webknossos-accounts-local".into() };
+    let mut options = Options {
+        port: 3000,
+        dynamodb_port: 8000,
+        ses_port: 8005,
+        secrets_manager_port: 8010,
+        table: "webknossos-accounts-local".into(),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
@@ -30,6 +37,7 @@ fn options() -> Result<Options, String> {
             "--port" => options.port = port(value()?)?,
             "--dynamodb-port" => options.dynamodb_port = port(value()?)?,
             "--ses-port" => options.ses_port = port(value()?)?,
+            "--secrets-manager-port" => options.secrets_manager_port = port(value()?)?,
             "--table" => options.table = value()?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -38,20 +46,21 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The signing secret: `JWT_SECRET` if set, else a random development key kept in infra/.local/.
-fn jwt_secret() -> Result<Vec<u8>, String> {
+/// The value of the local signing secret: `JWT_SECRET` if set, else a random development key kept in
+/// infra/.local/ (so sessions survive a restart of the local stack).
+fn development_secret() -> Result<String, String> {
     if let Ok(secret) = std::env::var("JWT_SECRET") {
-        return Ok(secret.into_bytes());
+        return Ok(secret);
     }
     let path = devstack::repo_root().join("infra/.local/jwt-secret");
     if let Ok(secret) = std::fs::read_to_string(&path) {
-        return Ok(secret.trim().as_bytes().to_vec());
+        return Ok(secret.trim().to_owned());
     }
-    let secret: String = accounts::ids::random_bytes::<32>().iter().map(|b| format!("{b:02x}")).collect();
+    let secret = devstack::signing_key::random_secret();
     std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| e.to_string())?;
     std::fs::write(&path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("devstack: generated a development signing key in {}", path.display());
-    Ok(secret.into_bytes())
+    Ok(secret)
 }
 
 #[tokio::main]
@@ -59,15 +68,21 @@ async fn main() -> Result<(), String> {
     let options = options()?;
     accounts::lambda::init_tracing();
     println!(
-        "devstack: starting DynamoDB Local on port {} and the SES v2 emulator on port {} ...",
-        options.dynamodb_port, options.ses_port
+        "devstack: starting DynamoDB Local on port {}, the SES v2 emulator on port {} and Secrets Manager (moto) on port {} ...",
+        options.dynamodb_port, options.ses_port, options.secrets_manager_port
     );
-    let services = tokio::task::spawn_blocking(move || Services::start(options.dynamodb_port, options.ses_port))
+    let (dynamodb_port, ses_port, secrets_port) =
+        (options.dynamodb_port, options.ses_port, options.secrets_manager_port);
+    let services = tokio::task::spawn_blocking(move || Services::start(dynamodb_port, ses_port, secrets_port))
         .await
         .map_err(|e| e.to_string())??;
+    // The functions' signing keys, read from the local Secrets Manager as a function reads them on AWS.
+    let secret_id = devstack::signing_key::LOCAL_SECRET_ID;
+    let secrets = devstack::signing_key::client(&services.secrets_manager_endpoint).await;
+    devstack::signing_key::ensure(&secrets, secret_id, &development_secret()?).await?;
     let config = Config::from_env_with(
         options.table.clone(),
-        jwt_secret()?,
+        devstack::signing_key::signing_secrets(&services.secrets_manager_endpoint, secret_id).await?,
         &format!("http://localhost:{}", options.port),
         "no-reply@webknossos.local",
     )
@@ -103,6 +118,7 @@ async fn main() -> Result<(), String> {
     println!("  API:        http://{address}/api  (try: curl http://{address}/api/buildinfo)");
     println!("  Mail inbox: {}/  (sent mail as JSON: {}/store)", services.ses_endpoint, services.ses_endpoint);
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
+    println!("  Secrets:    {}  (the signing secret {secret_id})", services.secrets_manager_endpoint);
     println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
     println!();
     println!("devstack: running; press Ctrl-C to stop everything.");

@@ -1,6 +1,6 @@
 //! Runs the daily invite job once against the local stack (README command 1 must be running), the same
-//! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --table NAME, --days-ahead N
-//! (pretend it is N days later, to see reminders and cleanup happen).
+//! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --secrets-manager URL,
+//! --table NAME, --days-ahead N (pretend it is N days later, to see reminders and cleanup happen).
 
 use accounts::config::Config;
 
@@ -8,6 +8,7 @@ use accounts::config::Config;
 async fn main() -> Result<(), String> {
     let mut dynamodb = "http://127.0.0.1:8000".to_owned();
     let mut ses = "http://127.0.0.1:8005".to_owned();
+    let mut secrets_manager = devstack::signing_key::LOCAL_ENDPOINT.to_owned();
     let mut table = "webknossos-accounts-local".to_owned();
     let mut days_ahead: i64 = 0;
     let mut args = std::env::args().skip(1);
@@ -16,24 +17,18 @@ async fn main() -> Result<(), String> {
         match flag.as_str() {
             "--dynamodb" => dynamodb = value,
             "--ses" => ses = value,
+            "--secrets-manager" => secrets_manager = value,
             "--table" => table = value,
             "--days-ahead" => days_ahead = value.parse().map_err(|_| format!("{value:?} is not a number of days"))?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    // The key the local stack signs with, so reminders carry working links.
-    let secret = match std::env::var("JWT_SECRET") {
-        Ok(secret) => secret,
-        Err(_) => std::fs::read_to_string(devstack::repo_root().join("infra/.local/jwt-secret"))
-            .map_err(|e| format!("infra/.local/jwt-secret: {e} (start the local stack first)"))?,
-    };
-    let config = Config::from_env_with(
-        table,
-        secret.trim().as_bytes().to_vec(),
-        "http://localhost:3000",
-        "no-reply@webknossos.local",
-    )
-    .map_err(|e| e.to_string())?;
+    // The keys the local stack's functions read, so reminders carry working links.
+    let signing = devstack::signing_key::signing_secrets(&secrets_manager, devstack::signing_key::LOCAL_SECRET_ID)
+        .await
+        .map_err(|e| format!("{e} (start the local stack first)"))?;
+    let config = Config::from_env_with(table, signing, "http://localhost:3000", "no-reply@webknossos.local")
+        .map_err(|e| e.to_string())?;
     let app = devstack::local_app(config, &dynamodb, &ses);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
     let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;

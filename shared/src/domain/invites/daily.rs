@@ -50,7 +50,12 @@ pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<Main
             let entry =
                 auditor.entry(&invite.organization, "invite.reminded", vec![AuditTarget::invite(&invite)], json!({}));
             if maintenance::mark_reminded(&app.db, &invite, Some(&entry)).await? {
-                match mail::send(app, &invite_mail(app, &invite, &organization, true)).await {
+                let Some(reminder) = invite_mail(app, &invite, &organization, true) else {
+                    report.reminders_failed += 1;
+                    tracing::warn!(invite = %invite.id, "no reminder: the key that made its link is no longer accepted");
+                    continue;
+                };
+                match mail::send(app, &reminder).await {
                     Ok(()) => report.reminded += 1,
                     Err(err) => {
                         report.reminders_failed += 1;

@@ -2,9 +2,11 @@
 
 use super::*;
 
-/// The invite mail (HTML and text), naming the sender and the organization, with the link.
-pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder: bool) -> Mail {
-    let token = app.keys.invite_token(&invite.organization, &invite.id, &invite.nonce);
+/// The invite mail (HTML and text), naming the sender and the organization, with the link: the invite's
+/// token derived again under the key that made it, or `None` once that key is no longer accepted (two
+/// rotations later; resending the invite makes a new link).
+pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder: bool) -> Option<Mail> {
+    let token = app.keys.invite_token_again(&invite.organization, &invite.id, &invite.nonce, &invite.token_hash)?;
     let link = format!("{}/invite/{token}", app.config.public_uri);
     let until = mail::utc_time_text(invite.valid_until);
     // Names are chosen by the sender: kept out of the subject, and quoted in the text.
@@ -24,7 +26,7 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
             ),
         )
     };
-    Mail::new(
+    Some(Mail::new(
         vec![invite.email.clone()],
         subject,
         &[
@@ -33,5 +35,5 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
             "Follow the link to create your account, or to join with the account you have.".to_owned(),
         ],
         Some(("Accept the invitation", &link)),
-    )
+    ))
 }

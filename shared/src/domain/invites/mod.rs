@@ -111,7 +111,11 @@ async fn deliver(
     )
     .await;
     let outcome = match counted {
-        Ok(None) => mail::send(app, &invite_mail(app, invite, organization, false)).await,
+        // The invite's hash was just made under the current key, so its link can always be derived.
+        Ok(None) => match invite_mail(app, invite, organization, false) {
+            Some(message) => mail::send(app, &message).await,
+            None => Err(ApiError::internal()),
+        },
         Ok(Some(QuotaExceeded::Organization)) => Err(ApiError::too_many_requests(
             "invite.quota.organization",
             format!(
