@@ -43,6 +43,17 @@ fn template_functions_are_generated_from_the_route_table() {
     let template = read("template.yaml");
     let synced = devstack::template::synced(&template).unwrap();
     assert!(synced == template, "template.yaml is out of date: run `cargo run -p devstack --bin sync-template`");
+    let makefile = std::fs::read_to_string(devstack::template::makefile_path()).unwrap_or_default();
+    assert!(
+        makefile == devstack::template::makefile(),
+        "infra/build/Makefile is out of date: run `cargo run -p devstack --bin sync-template`"
+    );
+    // Every function of the template has its target.
+    for id in template.lines().filter_map(|l| l.strip_prefix("  ").and_then(|l| l.strip_suffix(":"))) {
+        if template.contains(&format!("  {id}:\n    Type: AWS::Serverless::Function")) {
+            assert!(makefile.contains(&format!("\nbuild-{id}:\n")), "no Makefile target for {id}");
+        }
+    }
 }
 
 #[test]

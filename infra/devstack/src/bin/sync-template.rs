@@ -1,4 +1,5 @@
-//! Rewrites the generated functions section of template.yaml from the route table.
+//! Rewrites the generated functions section of template.yaml, and infra/build/Makefile, from the route
+//! table.
 
 fn main() -> Result<(), String> {
     let path = devstack::template::template_path();
@@ -9,6 +10,15 @@ fn main() -> Result<(), String> {
     } else {
         std::fs::write(&path, synced).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("template.yaml: functions section rewritten from the route table");
+    }
+    let makefile = devstack::template::makefile_path();
+    let wanted = devstack::template::makefile();
+    if std::fs::read_to_string(&makefile).ok().as_deref() == Some(wanted.as_str()) {
+        println!("infra/build/Makefile is up to date");
+    } else {
+        std::fs::create_dir_all(makefile.parent().expect("has a parent")).map_err(|e| e.to_string())?;
+        std::fs::write(&makefile, wanted).map_err(|e| format!("{}: {e}", makefile.display()))?;
+        println!("infra/build/Makefile: rewritten from the route table");
     }
     Ok(())
 }
