@@ -38,6 +38,21 @@ where
     }
 }
 
+/// Clicks the element at `xpath` once it is there. A list re-rendered after an earlier action may replace
+/// the element between finding and clicking it (a stale element): then it is found again.
+async fn click(page: &Page, xpath: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match find(page, xpath).await.click().await {
+            Ok(_) => return,
+            Err(error) if Instant::now() < deadline && error.to_string().contains("stale element") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("{}: clicking {xpath}: {error}", page.name),
+        }
+    }
+}
+
 async fn find(page: &Page, xpath: &str) -> Element {
     let mut last_error = None;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -58,12 +73,12 @@ fn row(name: &str) -> String {
 }
 
 async fn click_in_row(page: &Page, name: &str, button: &str) {
-    find(page, &format!("{}//button[normalize-space()='{button}']", row(name))).await.click().await.unwrap();
+    click(page, &format!("{}//button[normalize-space()='{button}']", row(name))).await;
 }
 
 async fn select_rows(page: &Page, names: &[&str]) {
     for name in names {
-        find(page, &format!("{}//input[@type='checkbox']", row(name))).await.click().await.unwrap();
+        click(page, &format!("{}//input[@type='checkbox']", row(name))).await;
     }
 }
 
@@ -85,7 +100,7 @@ async fn dialog_choose(page: &Page, label: &str, option: &str) {
 }
 
 async fn dialog_click(page: &Page, button: &str) {
-    find(page, &format!("//dialog[@open]//button[normalize-space()='{button}']")).await.click().await.unwrap();
+    click(page, &format!("//dialog[@open]//button[normalize-space()='{button}']")).await;
 }
 
 async fn dialog_text(page: &Page) -> String {
@@ -185,7 +200,7 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     page.shows("Evans, Eve").await;
     click_in_row(&page, "Evans, Eve", "Activate").await;
     dialog_choose(&page, "Lab", "Team Manager").await;
-    find(&page, "//dialog[@open]//label[normalize-space()='Dataset manager']").await.click().await.unwrap();
+    click(&page, "//dialog[@open]//label[normalize-space()='Dataset manager']").await;
     page.accessible().await;
     page.screenshot("activate").await;
     dialog_click(&page, "Activate user").await;
@@ -359,18 +374,10 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     page.shows(&kept).await;
     page.accessible().await;
     page.screenshot("list").await;
-    find(&page, &format!("//tr[td[normalize-space()='{kept}']]//button[normalize-space()='Resend']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&page, &format!("//tr[td[normalize-space()='{kept}']]//button[normalize-space()='Resend']")).await;
     page.shows(&format!("The invitation to {kept} was sent again.")).await;
     assert_eq!(mails_to(&kept).await.len(), 2, "a second mail");
-    find(&page, &format!("//tr[td[normalize-space()='{revoked}']]//button[normalize-space()='Revoke']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&page, &format!("//tr[td[normalize-space()='{revoked}']]//button[normalize-space()='Revoke']")).await;
     page.shows(&format!("The invitation to {revoked} is revoked.")).await;
     let state = |id: String| {
         let env = &env;
@@ -421,7 +428,7 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     env.member(&owner, "Olga", "Optic", &[(&optics, true)]).await;
 
     let team_row = |id: &str| format!("//li[@data-team='{id}']");
-    find(&page, &format!("{}//button[normalize-space()='Members']", team_row(&optics))).await.click().await.unwrap();
+    click(&page, &format!("{}//button[normalize-space()='Members']", team_row(&optics))).await;
     page.shows("Optic, Olga").await;
     assert!(page.text().await.contains("Team Manager"));
     page.accessible().await;
@@ -437,7 +444,7 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
             .await
             .is_err()
     );
-    find(&page, &format!("{}//button[normalize-space()='Delete']", team_row(&optics))).await.click().await.unwrap();
+    click(&page, &format!("{}//button[normalize-space()='Delete']", team_row(&optics))).await;
     dialog_shows(&page, "Delete the team Optics?").await;
     page.accessible().await;
     dialog_click(&page, "Delete team").await;
@@ -665,7 +672,7 @@ async fn on_the_audit_log_page_an_admin_sees_who_did_what_narrows_it_and_downloa
     // Narrowed to what the member did (registering, logging in): a chip says so, and undoes it.
     choose(&page, "Action", "All actions").await;
     let member_row = "//tr[td/code[normalize-space()='user.registered']]//button[contains(., 'Mia')]";
-    find(&page, member_row).await.click().await.unwrap();
+    click(&page, member_row).await;
     page.shows("By Mia Member ×").await;
     wait_for(&page, "only the member's entries", || async { !page.text().await.contains("team.created") }).await;
     page.accessible().await;
