@@ -12,6 +12,9 @@ pub enum Trigger {
     /// shard. The mapping reads the stream with the function's role, so the template grants the stream's
     /// read actions from this trigger; the function's own code does not call them (not in `actions`).
     TableStream { batch_size: u32 },
+    /// The SNS topic of the SES configuration set's bounce and complaint events (template.yaml's
+    /// `MailEventsTopic`); SNS retries a failed delivery, then Lambda's own retries apply.
+    MailEvents,
 }
 
 /// The alarm of a scheduled function that stopped running: no invocation in `parameter` consecutive periods
@@ -40,7 +43,7 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
         missed: MissedRunAlarm { parameter: "InviteMaintenanceMissedAfterHours", period_seconds: 3600 },
     },
     timeout_seconds: 300,
-    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
+    actions: &["Query", "GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
 };
 
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
@@ -62,7 +65,7 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     name: "report_storage_usage",
     trigger: Trigger::Invoke,
     timeout_seconds: 10,
-    actions: &["GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+    actions: &["GetItem", "BatchGetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
 };
 
 /// A finished AI job reported by the platform's job system: mails its notice
@@ -84,5 +87,20 @@ pub static PUBLISH_AUDIT_EVENTS: BackgroundFunction = BackgroundFunction {
     actions: &["events:PutEvents"],
 };
 
-pub static BACKGROUND: &[&BackgroundFunction] =
-    &[&INVITE_MAINTENANCE, &ORGANIZATION_PURGE, &REPORT_STORAGE_USAGE, &NOTIFY_JOB_FINISHED, &PUBLISH_AUDIT_EVENTS];
+/// Records SES's bounces and complaints: marks the addresses undeliverable and the invites they were for
+/// (`domain::mail_events::record`).
+pub static RECORD_MAIL_EVENTS: BackgroundFunction = BackgroundFunction {
+    name: "record_mail_events",
+    trigger: Trigger::MailEvents,
+    timeout_seconds: 30,
+    actions: &["PutItem", "UpdateItem"],
+};
+
+pub static BACKGROUND: &[&BackgroundFunction] = &[
+    &INVITE_MAINTENANCE,
+    &ORGANIZATION_PURGE,
+    &REPORT_STORAGE_USAGE,
+    &NOTIFY_JOB_FINISHED,
+    &PUBLISH_AUDIT_EVENTS,
+    &RECORD_MAIL_EVENTS,
+];

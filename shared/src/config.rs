@@ -14,6 +14,9 @@ pub struct Config {
     /// Base URI of the web front end, used for links in mails and as the JWT issuer.
     pub public_uri: String,
     pub mail_sender: String,
+    /// The SES configuration set mail is sent with (`MAIL_CONFIGURATION_SET`; its events report bounces and
+    /// complaints); `None`: none (the local SES emulator).
+    pub mail_configuration_set: Option<String>,
     pub session_lifetime: Duration,
     /// The organization people may register into without an invite; `None`: invite only.
     pub self_registration_organization: Option<String>,
@@ -248,6 +251,7 @@ impl std::fmt::Debug for Config {
             .field("signing", &self.signing)
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
+            .field("mail_configuration_set", &self.mail_configuration_set)
             .field("session_lifetime", &self.session_lifetime)
             .field("self_registration_organization", &self.self_registration_organization)
             .field("invite_lifetime", &self.invite_lifetime)
@@ -299,6 +303,7 @@ impl Config {
             signing,
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
+            mail_configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),
             session_lifetime: Duration::from_secs(session_hours * 3600),
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION")
                 .ok()

@@ -155,6 +155,21 @@ pub fn run_notify_job_finished() -> Result<(), Error> {
     })
 }
 
+/// SES's bounce and complaint events, delivered by SNS (Lambda's SNS event: one record per message).
+pub fn run_record_mail_events() -> Result<(), Error> {
+    run_event(&crate::background::RECORD_MAIL_EVENTS, |app, event| async move {
+        let event: aws_lambda_events::event::sns::SnsEvent = serde_json::from_value(event)
+            .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Not an SNS event: {e}")))?;
+        let mut total = crate::domain::mail_events::Recorded::default();
+        for record in &event.records {
+            let recorded = crate::domain::mail_events::record(app, &record.sns.message).await?;
+            total.addresses += recorded.addresses;
+            total.invites += recorded.invites;
+        }
+        Ok(serde_json::to_value(total).expect("the summary serializes"))
+    })
+}
+
 /// A batch of the table's stream (Lambda's DynamoDB event): publishes its new audit entries and tombstones
 /// in order and answers which record Lambda retries from (`ReportBatchItemFailures`). A bus that fails is
 /// such an answer, not a Lambda error: the records before the failed one are not delivered again.

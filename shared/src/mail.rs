@@ -1,10 +1,16 @@
 //! Mail through SES v2: each mail in HTML and plain text. Notifications are best effort: a mail that cannot
-//! be sent is logged and never undoes the change it reports.
+//! be sent is logged and never undoes the change it reports. No mail goes to an address SES reported as
+//! undeliverable (`record_mail_events`); mail is sent with the configured SES configuration set, whose
+//! bounce and complaint events report those addresses, and tagged with the invite it carries, if any.
 
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
 use crate::app::App;
 use crate::error::{ApiError, sdk_error};
+
+/// The SES message tags that name the invite a mail carries, so its bounce can be recorded on it.
+pub const INVITE_TAG: &str = "invite";
+pub const ORGANIZATION_TAG: &str = "organization";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mail {
@@ -12,6 +18,8 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// SES message tags (names and values of letters, digits, `_` and `-`).
+    pub tags: Vec<(String, String)>,
 }
 
 fn escape_html(text: &str) -> String {
@@ -27,17 +35,41 @@ impl Mail {
             text.push_str(&format!("\n\n{label}: {url}"));
             html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape_html(url), escape_html(label)));
         }
-        Mail { to, subject: subject.into(), text, html: format!("<html><body>{html}</body></html>") }
+        Mail { to, subject: subject.into(), text, html: format!("<html><body>{html}</body></html>"), tags: Vec::new() }
+    }
+
+    /// The mail tagged with the invite it carries (the organization's id is base64url-encoded: tag values
+    /// allow no spaces or dots).
+    pub fn for_invite(mut self, organization: &str, invite_id: &str) -> Self {
+        use base64::Engine;
+        let organization = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(organization);
+        self.tags = vec![(ORGANIZATION_TAG.to_owned(), organization), (INVITE_TAG.to_owned(), invite_id.to_owned())];
+        self
     }
 }
 
-/// Sends one mail. SES refusing or being unreachable is an error the caller decides about.
+/// Sends one mail to those of its recipients not marked undeliverable (one BatchGetItem first). SES refusing
+/// or being unreachable, or every recipient being undeliverable (`mail.undeliverable`), is an error the
+/// caller decides about.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
+    let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
+    let to: Vec<String> = mail.to.iter().filter(|a| !marks.iter().any(|m| &m.email == *a)).cloned().collect();
+    if to.is_empty() {
+        let explanation = marks.first().map(|m| m.explanation()).unwrap_or_default();
+        return Err(ApiError::new(422, "mail.undeliverable", explanation));
+    }
     let content = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
+    let tags = mail
+        .tags
+        .iter()
+        .map(|(name, value)| MessageTag::builder().name(name).value(value).build().expect("name and value are set"))
+        .collect();
     app.mail
         .send_email()
         .from_email_address(&app.config.mail_sender)
-        .destination(Destination::builder().set_to_addresses(Some(mail.to.clone())).build())
+        .set_configuration_set_name(app.config.mail_configuration_set.clone())
+        .set_email_tags(Some(tags).filter(|t: &Vec<MessageTag>| !t.is_empty()))
+        .destination(Destination::builder().set_to_addresses(Some(to)).build())
         .content(
             EmailContent::builder()
                 .simple(

@@ -766,7 +766,10 @@ async function invitesPage() {
     if (invite.state === "pending") {
       actions.push(h("button", { type: "button", class: "secondary", onclick: () => act(invite, "DELETE", `/invites/${encodeURIComponent(invite.id)}`, `The invitation to ${invite.email} is revoked.`) }, "Revoke"));
     }
-    const delivery = invite.delivery === "failed" ? `Mail failed${invite.deliveryError ? `: ${invite.deliveryError}` : ""}` : invite.delivery;
+    const delivery =
+      invite.delivery === "failed" ? `Mail failed${invite.deliveryError ? `: ${invite.deliveryError}` : ""}`
+      : invite.delivery === "undeliverable" ? `Undeliverable${invite.deliveryError ? `: ${invite.deliveryError}` : ""}`
+      : invite.delivery;
     return h("tr", { "data-invite": invite.id },
       h("td", {}, invite.email),
       h("td", {}, INVITE_STATE[invite.state] || invite.state, invite.acceptedByEmail ? ` by ${invite.acceptedByEmail}` : ""),

@@ -22,6 +22,7 @@ fn expected_events() -> BTreeSet<(String, String, String)> {
     let mut events = expected_routes();
     events.extend(BACKGROUND.iter().filter_map(|f| match f.trigger {
         Trigger::Schedule { default, .. } => Some((f.name.to_owned(), "SCHEDULE".to_owned(), default.to_owned())),
+        Trigger::MailEvents => Some((f.name.to_owned(), "SNS".to_owned(), "MailEventsTopic".to_owned())),
         Trigger::Invoke | Trigger::TableStream { .. } => None,
     }));
     events
@@ -110,6 +111,11 @@ fn template_routes_match_the_route_table() {
                     .unwrap_or_else(|| panic!("no parameter {parameter}"))
                     .to_owned();
                 found.insert((binary.to_owned(), "SCHEDULE".to_owned(), schedule));
+                continue;
+            }
+            if event["Type"].as_str() == Some("SNS") {
+                let topic = reference(&event["Properties"]["Topic"]).expect("the topic is a resource of the stack");
+                found.insert((binary.to_owned(), "SNS".to_owned(), topic.to_owned()));
                 continue;
             }
             assert_eq!(event["Type"].as_str(), Some("HttpApi"));
@@ -304,6 +310,47 @@ fn the_template_backs_the_table_up() {
     assert_eq!(resources["BackupVault"]["DeletionPolicy"].as_str(), Some("Retain"));
     let selected = format!("{:?}", resources["BackupSelection"]["Properties"]["BackupSelection"]["Resources"]);
     assert!(selected.contains("AccountsTable"), "{selected}");
+}
+
+/// Every mail goes out with the configuration set, whose bounce and complaint events reach the function
+/// that records them; each function that mails may use that configuration set (SES checks it as well as
+/// the sending identity).
+#[test]
+fn the_template_reports_every_mails_bounces_and_complaints() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let environment = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&environment["MAIL_CONFIGURATION_SET"]), Some("MailConfigurationSet"));
+    assert_eq!(resources["MailConfigurationSet"]["Type"].as_str(), Some("AWS::SES::ConfigurationSet"));
+    let destination = &resources["MailConfigurationSetEvents"]["Properties"];
+    assert_eq!(reference(&destination["ConfigurationSetName"]), Some("MailConfigurationSet"));
+    let matching: Vec<&str> = destination["EventDestination"]["MatchingEventTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert_eq!(matching, ["bounce", "complaint"]);
+    assert_eq!(destination["EventDestination"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(reference(&destination["EventDestination"]["SnsDestination"]["TopicARN"]), Some("MailEventsTopic"));
+    let statement = &resources["MailEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"].as_str(), Some("ses.amazonaws.com"));
+    assert_eq!(statement["Action"].as_str(), Some("sns:Publish"));
+    assert_eq!(reference(&statement["Condition"]["StringEquals"]["AWS:SourceAccount"]), Some("AWS::AccountId"));
+    let record = &resources["RecordMailEventsFunction"]["Properties"]["Events"]["MailEvents"];
+    assert_eq!(
+        (record["Type"].as_str(), reference(&record["Properties"]["Topic"])),
+        (Some("SNS"), Some("MailEventsTopic"))
+    );
+    let mut mailing = 0;
+    for (id, resource) in resources.as_mapping().unwrap() {
+        let policies = format!("{:?}", resource["Properties"]["Policies"]);
+        if resource["Type"].as_str() == Some("AWS::Serverless::Function") && policies.contains("ses:SendEmail") {
+            mailing += 1;
+            assert!(policies.contains("configuration-set/${MailConfigurationSet}"), "{id:?}: {policies}");
+        }
+    }
+    assert!(mailing > 10, "{mailing} functions mail");
 }
 
 #[test]

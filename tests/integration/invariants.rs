@@ -269,6 +269,19 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 items.push(accounts::store::to_item(&accounts::model::JobLease::new("no_such_job", 1_000)));
             }),
         ),
+        // Rule 24: an undeliverable address that is not a lowercased address.
+        (
+            24,
+            "an undeliverable address is a lowercased e-mail address",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::UndeliverableAddress {
+                    email: "Gone@Example.org".into(),
+                    reason: accounts::model::UndeliverableReason::Bounce,
+                    detail: "General".into(),
+                    reported: 1,
+                }));
+            }),
+        ),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (rule, expected, break_it) in cases {
@@ -285,7 +298,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=23).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=24).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

@@ -15,6 +15,7 @@ mod hardening;
 mod idempotency;
 mod invariants;
 mod invites;
+mod mail_events;
 mod organizations;
 mod permissions;
 mod races;

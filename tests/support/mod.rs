@@ -252,6 +252,7 @@ pub fn test_config(table: &str) -> Config {
             .expect("the test secret is long enough"),
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
+        mail_configuration_set: None,
         session_lifetime: std::time::Duration::from_secs(3600),
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,

@@ -217,6 +217,7 @@ pub const SAMPLES: &[Sample] = &[
     Sample { path: "", ..http("report_storage_usage", "", "", None, Anonymous) },
     Sample { path: "", ..http("notify_job_finished", "", "", None, Anonymous) },
     Sample { path: "", ..http("publish_audit_events", "", "", None, Anonymous) },
+    Sample { path: "", ..http("record_mail_events", "", "", None, Anonymous) },
 ];
 
 const API_ID: &str = "a1b2c3d4e5";
@@ -248,6 +249,7 @@ pub fn event(sample: &Sample) -> Value {
             "resultLink": "https://webknossos.example.org/datasets/sample_organization/l4_sample",
         }),
         "publish_audit_events" => stream_event(),
+        "record_mail_events" => mail_event(),
         name => http_event(operation(name).unwrap_or_else(|| panic!("{name} is not an operation")), sample),
     }
 }
@@ -264,6 +266,52 @@ fn scheduled_event(function: &str) -> Value {
         "region": "eu-central-1",
         "resources": [format!("arn:aws:events:eu-central-1:123456789012:rule/webknossos-accounts-{rule}FunctionSchedule")],
         "detail": {}
+    })
+}
+
+/// SNS's event with one SES event of the configuration set: a permanent bounce.
+fn mail_event() -> Value {
+    let ses_event = json!({
+        "eventType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{
+                "emailAddress": "no-such-person@example.org",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown"
+            }],
+            "timestamp": "2026-11-25T10:00:01.000Z",
+            "feedbackId": "0102017f3c6e3b7a-6b2c1d4e-0000-0000-0000-000000000000-000000"
+        },
+        "mail": {
+            "timestamp": "2026-11-25T10:00:00.000Z",
+            "source": "no-reply@example.org",
+            "messageId": "0102017f3c6e3a11-4f5e6d7c-0000-0000-0000-000000000000-000000",
+            "destination": ["no-such-person@example.org"],
+            "tags": {"ses:configuration-set": ["webknossos-accounts-mail"]}
+        }
+    });
+    json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:eu-central-1:123456789012:webknossos-accounts-mail-events:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "TopicArn": "arn:aws:sns:eu-central-1:123456789012:webknossos-accounts-mail-events",
+                "Subject": null,
+                "Message": ses_event.to_string(),
+                "Timestamp": "2026-11-25T10:00:02.000Z",
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+                "UnsubscribeUrl": "https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {}
+            }
+        }]
     })
 }
 

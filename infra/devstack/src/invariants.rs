@@ -50,13 +50,16 @@
 //! 22. Plan updates are in their organization's partition (rule 2); plan requests are keyed
 //!     `PLANREQUESTS`/`REQUEST#{id}` and carry their TTL (rule 1); they may outlive their organization.
 //! 23. Job leases are keyed `JOB#{job}`/`LEASE` for a background function's name and carry their TTL.
+//! 24. Undeliverable addresses are keyed `UNDELIVERABLE#{email}`/`UNDELIVERABLE` (rule 1) by a lowercased
+//!     address; they name nothing else and outlive any organization or account.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, AuditEntry, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain,
     IdempotencyRecord, Invite, InviteEmailGuard, InviteState, JobLease, Membership, Organization,
-    OrganizationTombstone, PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, User, UserExperience,
+    OrganizationTombstone, PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, UndeliverableAddress,
+    User, UserExperience,
 };
 use accounts::store::{Item, to_item};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -278,6 +281,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 let known = accounts::background::BACKGROUND.iter().any(|f| f.name == value.job);
                 if !known || value.expires_at <= 0 {
                     problems.push(format!("{at}: a job lease names a background function and carries its TTL"));
+                }
+            }
+            // Rule 24.
+            "UndeliverableAddress" => {
+                let value = decode!(UndeliverableAddress);
+                if value.email != value.email.to_lowercase() || !value.email.contains('@') {
+                    problems.push(format!("{at}: an undeliverable address is a lowercased e-mail address"));
                 }
             }
             "PlanRequest" => {

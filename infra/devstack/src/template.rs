@@ -67,9 +67,15 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
     if mails {
         let _ = writeln!(out, "            - Effect: Allow");
         let _ = writeln!(out, "              Action: ses:SendEmail");
+        // SES checks the sending identity and the configuration set the mail is sent with.
+        let _ = writeln!(out, "              Resource:");
         let _ = writeln!(
             out,
-            "              Resource: !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/*\""
+            "                - !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/*\""
+        );
+        let _ = writeln!(
+            out,
+            "                - !Sub \"arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{MailConfigurationSet}}\""
         );
         let _ = writeln!(out, "              Condition:");
         let _ = writeln!(out, "                StringEquals:");
@@ -319,6 +325,7 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         Trigger::Schedule { parameter, .. } => format!("scheduled (parameter {parameter})"),
         Trigger::Invoke => "internal, invoked with IAM".to_owned(),
         Trigger::TableStream { .. } => "the table's stream (audit events to the event bus)".to_owned(),
+        Trigger::MailEvents => "SES's bounce and complaint events (SNS)".to_owned(),
     };
     header(out, function.name, &description);
     let _ = writeln!(out, "      Timeout: {}", function.timeout_seconds);
@@ -340,11 +347,18 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         let _ = writeln!(out, "          Properties:");
         let _ = writeln!(out, "            Schedule: !Ref {parameter}");
     }
+    if let Trigger::MailEvents = function.trigger {
+        let _ = writeln!(out, "      Events:");
+        let _ = writeln!(out, "        MailEvents:");
+        let _ = writeln!(out, "          Type: SNS");
+        let _ = writeln!(out, "          Properties:");
+        let _ = writeln!(out, "            Topic: !Ref MailEventsTopic");
+    }
     out.push('\n');
     match &function.trigger {
         Trigger::TableStream { batch_size } => stream_mapping(out, function, *batch_size),
         Trigger::Schedule { missed, .. } => missed_run_alarm(out, function, missed),
-        Trigger::Invoke => {}
+        Trigger::Invoke | Trigger::MailEvents => {}
     }
 }
 

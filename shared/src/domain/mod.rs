@@ -5,6 +5,7 @@ pub mod audit;
 pub mod credentials;
 pub mod experiences;
 pub mod invites;
+pub mod mail_events;
 pub mod organizations;
 pub mod retry;
 pub mod session;

@@ -19,6 +19,8 @@ pub enum DeliveryState {
     Sent,
     /// SES refused or was unreachable; the invite can be resent.
     Failed,
+    /// SES reported a permanent bounce or a complaint for the address: it is not mailed again.
+    Undeliverable,
 }
 
 /// An invitation to join an organization. The token is never stored: it is derived from `nonce` with

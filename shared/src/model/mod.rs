@@ -13,6 +13,7 @@ mod accounts;
 mod audit;
 mod invites;
 mod jobs;
+mod mail;
 mod organizations;
 mod users;
 
@@ -20,6 +21,7 @@ pub use accounts::*;
 pub use audit::*;
 pub use invites::*;
 pub use jobs::*;
+pub use mail::*;
 pub use organizations::*;
 pub use users::*;
 
@@ -49,6 +51,9 @@ impl Key {
     }
     pub fn organization_tombstone(organization_id: &str) -> Key {
         Key { pk: format!("ORGID#{organization_id}"), sk: "TOMBSTONE".into() }
+    }
+    pub fn undeliverable_address(email: &str) -> Key {
+        Key { pk: format!("UNDELIVERABLE#{email}"), sk: "UNDELIVERABLE".into() }
     }
     pub fn email_guard(email: &str) -> Key {
         Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }

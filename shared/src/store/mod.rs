@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod errors;
 pub mod idempotency;
 pub mod joins;
+pub mod mail;
 pub mod maintenance;
 pub mod org;
 pub mod quotas;

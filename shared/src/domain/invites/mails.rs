@@ -26,14 +26,17 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
             ),
         )
     };
-    Some(Mail::new(
-        vec![invite.email.clone()],
-        subject,
-        &[
-            "Hello,".to_owned(),
-            opening,
-            "Follow the link to create your account, or to join with the account you have.".to_owned(),
-        ],
-        Some(("Accept the invitation", &link)),
-    ))
+    Some(
+        Mail::new(
+            vec![invite.email.clone()],
+            subject,
+            &[
+                "Hello,".to_owned(),
+                opening,
+                "Follow the link to create your account, or to join with the account you have.".to_owned(),
+            ],
+            Some(("Accept the invitation", &link)),
+        )
+        .for_invite(&invite.organization, &invite.id),
+    )
 }

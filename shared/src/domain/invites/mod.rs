@@ -141,7 +141,9 @@ async fn deliver(
             recorded.delivery_error = None;
         }
         Err(err) => {
-            recorded.delivery = DeliveryState::Failed;
+            // An address SES reported as undeliverable is not mailed; anything else can be resent.
+            recorded.delivery =
+                if err.code == "mail.undeliverable" { DeliveryState::Undeliverable } else { DeliveryState::Failed };
             recorded.delivery_error = Some(err.message.clone());
         }
     }

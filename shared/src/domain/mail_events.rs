@@ -1,0 +1,192 @@
+//! SES's reports about sent mail (the configuration set's event destination, through SNS): a permanent
+//! bounce or a complaint marks the address undeliverable, so nothing is mailed to it again, and the invite
+//! the mail carried (its tags) shows it in the invites list. Transient bounces and other events (sends,
+//! deliveries) change nothing.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::mail::{INVITE_TAG, ORGANIZATION_TAG};
+use crate::model::{UndeliverableAddress, UndeliverableReason};
+use crate::store::mail as store;
+
+/// One SES event as its event publishing writes it (the parts used; `notificationType` is the name of
+/// the same field in SES's older notifications).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SesEvent {
+    #[serde(alias = "notificationType")]
+    event_type: String,
+    bounce: Option<Bounce>,
+    complaint: Option<Complaint>,
+    #[serde(default)]
+    mail: MailInfo,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bounce {
+    bounce_type: String,
+    #[serde(default)]
+    bounce_sub_type: String,
+    #[serde(default)]
+    bounced_recipients: Vec<Recipient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Complaint {
+    #[serde(default)]
+    complained_recipients: Vec<Recipient>,
+    complaint_feedback_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    email_address: String,
+    diagnostic_code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MailInfo {
+    #[serde(default)]
+    tags: BTreeMap<String, Vec<String>>,
+}
+
+/// What one event changes: the addresses to mark, and the invite (organization, id) its mail carried.
+#[derive(Debug, PartialEq)]
+pub struct Consequences {
+    pub marks: Vec<UndeliverableAddress>,
+    pub invite: Option<(String, String)>,
+}
+
+/// The consequences of `event`, reported at `now` (ms). Pure.
+pub fn consequences(event: &SesEvent, now: i64) -> Consequences {
+    let mark = |recipient: &Recipient, reason, detail: String| UndeliverableAddress {
+        email: recipient.email_address.trim().to_lowercase(),
+        reason,
+        detail,
+        reported: now,
+    };
+    let marks: Vec<UndeliverableAddress> = match (event.event_type.as_str(), &event.bounce, &event.complaint) {
+        ("Bounce", Some(bounce), _) if bounce.bounce_type == "Permanent" => bounce
+            .bounced_recipients
+            .iter()
+            .map(|r| {
+                let detail = r.diagnostic_code.clone().unwrap_or_else(|| bounce.bounce_sub_type.clone());
+                mark(r, UndeliverableReason::Bounce, detail)
+            })
+            .collect(),
+        ("Complaint", _, Some(complaint)) => complaint
+            .complained_recipients
+            .iter()
+            .map(|r| {
+                mark(r, UndeliverableReason::Complaint, complaint.complaint_feedback_type.clone().unwrap_or_default())
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let marks: Vec<UndeliverableAddress> = marks.into_iter().filter(|m| m.email.contains('@')).collect();
+    let tag = |name: &str| event.mail.tags.get(name).and_then(|values| values.first());
+    let invite = match (tag(ORGANIZATION_TAG), tag(INVITE_TAG)) {
+        (Some(organization), Some(invite)) if !marks.is_empty() => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(organization)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|organization| !organization.is_empty() && crate::ids::is_object_id(invite))
+            .map(|organization| (organization, invite.clone())),
+        _ => None,
+    };
+    Consequences { marks, invite }
+}
+
+/// What recording one SNS message did.
+#[derive(Debug, Default, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded {
+    pub addresses: usize,
+    pub invites: usize,
+}
+
+/// Records one SNS message holding an SES event. A message that is not such an event is refused (so the
+/// invocation fails and is kept by the function's failure destination, not lost).
+pub async fn record(app: &App, message: &str) -> Result<Recorded, ApiError> {
+    let event: SesEvent = serde_json::from_str(message)
+        .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
+    let Consequences { marks, invite } = consequences(&event, crate::ids::now_millis());
+    for mark in &marks {
+        store::mark_undeliverable(&app.db, mark).await?;
+        tracing::info!(reason = ?mark.reason, "an address was marked undeliverable");
+    }
+    let mut recorded = Recorded { addresses: marks.len(), invites: 0 };
+    if let (Some((organization, invite_id)), Some(mark)) = (invite, marks.first())
+        && store::mark_invite_undeliverable(&app.db, &organization, &invite_id, &mark.explanation()).await?
+    {
+        recorded.invites = 1;
+    }
+    Ok(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: serde_json::Value) -> SesEvent {
+        serde_json::from_value(json).unwrap()
+    }
+
+    const ORGANIZATION: &str = "Sample Lab";
+    const INVITE: &str = "0123456789abcdef01234567";
+
+    fn tags() -> serde_json::Value {
+        let organization = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ORGANIZATION);
+        serde_json::json!({"ses:configuration-set": ["accounts"], "organization": [organization], "invite": [INVITE]})
+    }
+
+    #[test]
+    fn a_permanent_bounce_marks_each_recipient_and_names_the_invite() {
+        let bounce = event(serde_json::json!({
+            "eventType": "Bounce",
+            "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [
+                {"emailAddress": "Gone@Example.org", "diagnosticCode": "smtp; 550 5.1.1 user unknown"},
+                {"emailAddress": "other@example.org"}
+            ]},
+            "mail": {"tags": tags()}
+        }));
+        let found = consequences(&bounce, 7);
+        assert_eq!(found.marks.len(), 2);
+        assert_eq!(
+            (found.marks[0].email.as_str(), found.marks[0].detail.as_str(), found.marks[0].reported),
+            ("gone@example.org", "smtp; 550 5.1.1 user unknown", 7)
+        );
+        assert_eq!(found.marks[1].detail, "General");
+        assert_eq!(found.invite, Some((ORGANIZATION.to_owned(), INVITE.to_owned())));
+    }
+
+    #[test]
+    fn a_complaint_marks_its_recipient_and_transient_bounces_and_other_events_change_nothing() {
+        let complaint = event(serde_json::json!({
+            "notificationType": "Complaint",
+            "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.org"}], "complaintFeedbackType": "abuse"},
+            "mail": {}
+        }));
+        let found = consequences(&complaint, 1);
+        assert_eq!(found.marks.len(), 1);
+        assert_eq!((found.marks[0].reason, found.invite), (UndeliverableReason::Complaint, None));
+        for nothing in [
+            serde_json::json!({"eventType": "Bounce", "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "full@example.org"}]}, "mail": {"tags": tags()}}),
+            serde_json::json!({"eventType": "Delivery", "mail": {"tags": tags()}}),
+            serde_json::json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "no-at-sign"}]}, "mail": {"tags": tags()}}),
+        ] {
+            assert_eq!(consequences(&event(nothing), 1), Consequences { marks: Vec::new(), invite: None });
+        }
+        // Tags that do not name an invite properly name none.
+        let bad_tags = serde_json::json!({"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "a@b.org"}]}, "mail": {"tags": {"organization": ["%%%"], "invite": [INVITE]}}});
+        assert_eq!(consequences(&event(bad_tags), 1).invite, None);
+    }
+}

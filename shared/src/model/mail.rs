@@ -1,0 +1,50 @@
+//! What SES reported about the mail sent.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Entity, Key};
+
+/// Why an address gets no more mail.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum UndeliverableReason {
+    /// A permanent bounce: the address does not exist or refuses mail for good.
+    Bounce,
+    /// The recipient marked a mail as spam.
+    Complaint,
+}
+
+/// An address SES reported as undeliverable (a permanent bounce) or whose recipient complained: no mail is
+/// sent to it again (`mail::send`). Not an organization's: the address itself bounced, whoever wrote to it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UndeliverableAddress {
+    /// Lowercased.
+    pub email: String,
+    pub reason: UndeliverableReason,
+    /// What the receiving server or SES said (a bounce's diagnostic, or the complaint's feedback type).
+    pub detail: String,
+    /// Epoch ms of the report.
+    pub reported: i64,
+}
+
+impl UndeliverableAddress {
+    /// The sentence people are shown about it (invites list, the send's answer).
+    pub fn explanation(&self) -> String {
+        match self.reason {
+            UndeliverableReason::Bounce => {
+                format!("Mail to this address bounced ({}); it is not mailed again", self.detail)
+            }
+            UndeliverableReason::Complaint => {
+                "The recipient marked a mail from us as spam; this address is not mailed again".to_owned()
+            }
+        }
+    }
+}
+
+impl Entity for UndeliverableAddress {
+    const KIND: &'static str = "UndeliverableAddress";
+    fn key(&self) -> Key {
+        Key::undeliverable_address(&self.email)
+    }
+}

@@ -1,0 +1,35 @@
+//! Undeliverable addresses (SES's bounces and complaints), instance-wide like the e-mail guards.
+
+use super::{Db, from_item, n, s};
+use crate::error::ApiError;
+use crate::model::{Key, UndeliverableAddress};
+
+/// The marks among `addresses` (one BatchGetItem).
+pub async fn undeliverable(db: &Db, addresses: &[String]) -> Result<Vec<UndeliverableAddress>, ApiError> {
+    let keys: Vec<Key> = addresses.iter().map(|a| Key::undeliverable_address(a)).collect();
+    db.batch_get(&keys).await?.into_values().map(from_item).collect()
+}
+
+/// Marks an address (one conditional PutItem); a report older than the stored one changes nothing.
+pub async fn mark_undeliverable(db: &Db, mark: &UndeliverableAddress) -> Result<(), ApiError> {
+    db.put_if(mark, "attribute_not_exists(PK) OR reported <= :reported", vec![(":reported", n(mark.reported))])
+        .await
+        .map(|_| ())
+}
+
+/// Records on an invite that its address is undeliverable (one conditional UpdateItem): `false` when the
+/// invite is gone (ended and cleaned up, or its organization deleted).
+pub async fn mark_invite_undeliverable(
+    db: &Db,
+    organization: &str,
+    invite_id: &str,
+    explanation: &str,
+) -> Result<bool, ApiError> {
+    db.update_if(
+        &Key::invite(organization, invite_id),
+        "SET delivery = :undeliverable, deliveryError = :explanation",
+        "attribute_exists(PK)",
+        vec![(":undeliverable", s("undeliverable")), (":explanation", s(explanation))],
+    )
+    .await
+}
