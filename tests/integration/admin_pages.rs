@@ -368,10 +368,27 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
             .to_owned()
     };
     let (kept_id, revoked_id) = (id_of(&kept), id_of(&revoked));
+    // A third invite's mail bounced (SES's event, as record_mail_events gets it): the list says so.
+    let bounced = address("bounced");
+    let third = env.post("/api/auth/sendInvites", json!({"recipients": [bounced]}), &owner.auth()).await;
+    let bounced_id = third.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let tags = accounts::mail::Mail::new(vec![], "", &[], None).for_invite(&owner.organization, &bounced_id).tags;
+    let event = json!({
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": bounced, "diagnosticCode": "550 user unknown"}]},
+        "mail": {"tags": tags.into_iter().map(|(name, value)| (name, json!([value]))).collect::<serde_json::Map<_, _>>()}
+    });
+    tests::as_function(
+        &accounts::background::RECORD_MAIL_EVENTS,
+        accounts::domain::mail_events::record(&env.app, &event.to_string()),
+    )
+    .await
+    .unwrap();
 
     let page = Page::open(&env, "invites", DESKTOP).await;
     sign_in(&page, &owner.email, "/invites", "Invites").await;
     page.shows(&kept).await;
+    page.shows("Undeliverable: Mail to this address bounced (550 user unknown); it is not mailed again").await;
     page.accessible().await;
     page.screenshot("list").await;
     click(&page, &format!("//tr[td[normalize-space()='{kept}']]//button[normalize-space()='Resend']")).await;
