@@ -55,6 +55,8 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "notify_job_finished" => ("/mailed", Value::Null),
         // Published: no record for Lambda to retry.
         "publish_audit_events" => ("/batchItemFailures", json!([])),
+        // The sample's permanent bounce marks its one address.
+        "record_mail_events" => ("/addresses", json!(1)),
         // Routes that answer with a success message.
         _ => ("/messages/0/success", Value::Null),
     }

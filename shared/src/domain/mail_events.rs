@@ -113,23 +113,28 @@ pub struct Recorded {
     pub invites: usize,
 }
 
-/// Records one SNS message holding an SES event. A message that is not such an event is refused (so the
-/// invocation fails and is kept by the function's failure destination, not lost).
+/// Records one SNS message holding an SES event, as `record_mail_events` (its declaration entered unless
+/// one is in force). A message that is not such an event is refused (so the invocation fails and is kept
+/// by the function's failure destination, not lost).
 pub async fn record(app: &App, message: &str) -> Result<Recorded, ApiError> {
-    let event: SesEvent = serde_json::from_str(message)
-        .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
-    let Consequences { marks, invite } = consequences(&event, crate::ids::now_millis());
-    for mark in &marks {
-        store::mark_undeliverable(&app.db, mark).await?;
-        tracing::info!(reason = ?mark.reason, "an address was marked undeliverable");
-    }
-    let mut recorded = Recorded { addresses: marks.len(), invites: 0 };
-    if let (Some((organization, invite_id)), Some(mark)) = (invite, marks.first())
-        && store::mark_invite_undeliverable(&app.db, &organization, &invite_id, &mark.explanation()).await?
-    {
-        recorded.invites = 1;
-    }
-    Ok(recorded)
+    let declaration = (&crate::background::RECORD_MAIL_EVENTS).into();
+    crate::declared_actions::scope_unless_scoped(declaration, async {
+        let event: SesEvent = serde_json::from_str(message)
+            .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
+        let Consequences { marks, invite } = consequences(&event, crate::ids::now_millis());
+        for mark in &marks {
+            store::mark_undeliverable(&app.db, mark).await?;
+            tracing::info!(reason = ?mark.reason, "an address was marked undeliverable");
+        }
+        let mut recorded = Recorded { addresses: marks.len(), invites: 0 };
+        if let (Some((organization, invite_id)), Some(mark)) = (invite, marks.first())
+            && store::mark_invite_undeliverable(&app.db, &organization, &invite_id, &mark.explanation()).await?
+        {
+            recorded.invites = 1;
+        }
+        Ok(recorded)
+    })
+    .await
 }
 
 #[cfg(test)]
