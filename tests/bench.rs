@@ -45,7 +45,7 @@ struct RequestLog {
     duration_us: u64,
     aws_wait_us: u64,
     round_trips: u64,
-    ses_requests: u64,
+    mail_requests: u64,
     /// Read plus write capacity units.
     capacity: f64,
     read: f64,
@@ -67,7 +67,7 @@ fn request_logs(output: &str) -> Vec<RequestLog> {
                 duration_us: fields["duration_us"].as_u64().unwrap_or_default(),
                 aws_wait_us: fields["aws_wait_us"].as_u64().unwrap_or_default(),
                 round_trips: fields["dynamodb_round_trips"].as_u64().unwrap_or_default(),
-                ses_requests: fields["ses_requests"].as_u64().unwrap_or_default(),
+                mail_requests: fields["mail_requests"].as_u64().unwrap_or_default(),
                 capacity: fields["read_capacity"].as_f64().unwrap_or_default()
                     + fields["write_capacity"].as_f64().unwrap_or_default(),
                 read: fields["read_capacity"].as_f64().unwrap_or_default(),
@@ -233,7 +233,7 @@ async fn main() {
         let waits = sorted(logs.iter().map(|l| l.aws_wait_us as f64 / 1000.0).collect());
         let own = sorted(logs.iter().map(|l| l.duration_us.saturating_sub(l.aws_wait_us) as f64 / 1000.0).collect());
         let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
-        let mails = sorted(logs.iter().map(|l| l.ses_requests as f64).collect());
+        let mails = sorted(logs.iter().map(|l| l.mail_requests as f64).collect());
         let read = logs.iter().map(|l| l.read).sum::<f64>() / logs.len() as f64;
         let write = logs.iter().map(|l| l.write).sum::<f64>() / logs.len() as f64;
         let audit_write = logs.iter().map(|l| l.audit_write).sum::<f64>() / logs.len() as f64;
@@ -304,12 +304,12 @@ async fn main() {
     let _ = writeln!(report, "- **warm**: one process, event handed out to response received, p50 / p99.");
     let _ = writeln!(
         report,
-        "- **AWS wait**: time the request spent waiting on DynamoDB / SES (the SDK interceptor `request_metrics.rs`), p50."
+        "- **AWS wait**: time the request spent waiting on DynamoDB / SQS / SES (the SDK interceptor `request_metrics.rs`), p50."
     );
     let _ = writeln!(report, "- **own**: the handler's time minus the AWS wait: the bundle's own overhead, p50 / p99.");
     let _ = writeln!(
         report,
-        "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **SES**: mails sent per request; **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing; **audit WCU**: the part of the WCU that the request's audit entries took (each entry: 2 units per started KB in the table, a transactional write, and 1 per started KB in each audit index it is in; docs/audit.md), the audit log's extra write capacity per operation."
+        "- **DynamoDB round trips**: DynamoDB requests per API request (min – max), beside what docs/data-model.md documents; **mails**: mails queued per request (SQS SendMessage; `send_mail` sends them through SES later); **RCU / WCU**: DynamoDB's consumed read and write capacity units per request (ReturnConsumedCapacity TOTAL, mean), the basis of on-demand pricing; **audit WCU**: the part of the WCU that the request's audit entries took (each entry: 2 units per started KB in the table, a transactional write, and 1 per started KB in each audit index it is in; docs/audit.md), the audit log's extra write capacity per operation."
     );
     let _ = writeln!(
         report,
@@ -317,7 +317,7 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | SES | RCU / WCU | audit WCU | binary MB | peak RSS MB |"
+        "| operation | init ms | cold ms | warm n | warm p50 / p99 ms | AWS wait p50 ms | own p50 / p99 ms | DynamoDB round trips | documented | mails | RCU / WCU | audit WCU | binary MB | peak RSS MB |"
     );
     let _ = writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in rows {

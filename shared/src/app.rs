@@ -12,7 +12,10 @@ use crate::tokens::Keys;
 pub struct App {
     pub config: Config,
     pub db: Db,
+    /// SES: only the mail queue's drainer (`send_mail`) sends.
     pub mail: aws_sdk_sesv2::Client,
+    /// SQS: every other function queues its mail (`mail::send`).
+    pub queue: aws_sdk_sqs::Client,
     pub keys: Keys,
 }
 
@@ -21,7 +24,12 @@ impl App {
     /// running operation's declared actions, and [`AwsCallMetrics`], so every request's AWS cost is known.
     /// Also bounds every AWS call in time ([`sdk_timeouts`], [`sdk_retries`]): a dead or hanging endpoint
     /// is a 503 within seconds, not a request that hangs until the Lambda timeout.
-    pub fn new(config: Config, dynamodb: aws_sdk_dynamodb::Client, mail: aws_sdk_sesv2::Client) -> Self {
+    pub fn new(
+        config: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        mail: aws_sdk_sesv2::Client,
+        queue: aws_sdk_sqs::Client,
+    ) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
             dynamodb
                 .config()
@@ -41,13 +49,24 @@ impl App {
                 .interceptor(AwsCallMetrics)
                 .build(),
         );
+        let queue = aws_sdk_sqs::Client::from_conf(
+            queue
+                .config()
+                .to_builder()
+                .timeout_config(sdk_timeouts())
+                .retry_config(sdk_retries())
+                .interceptor(DeclaredActionsGuard)
+                .interceptor(AwsCallMetrics)
+                .build(),
+        );
         let db = Db::new(dynamodb, config.table_name.clone());
         let keys = Keys::new(&config.signing, &config.public_uri);
-        App { config, db, mail, keys }
+        App { config, db, mail, queue, keys }
     }
 
     /// Reads the configuration and the AWS SDK settings (region, credentials) from the environment.
-    /// `DYNAMODB_ENDPOINT` and `SES_ENDPOINT` point the clients at DynamoDB Local and the SES emulator;
+    /// `DYNAMODB_ENDPOINT`, `SES_ENDPOINT` and `SQS_ENDPOINT` point the clients at DynamoDB Local, the SES
+    /// emulator and the local SQS;
     /// template.yaml declares them empty (so `sam local invoke --env-vars events/env.json` can set them),
     /// and empty means AWS.
     /// The signing keys come from Secrets Manager (`SIGNING_SECRET_ID`, `SECRETS_MANAGER_ENDPOINT`).
@@ -62,10 +81,15 @@ impl App {
         if let Some(endpoint) = endpoint_override("SES_ENDPOINT") {
             mail = mail.endpoint_url(endpoint);
         }
+        let mut queue = aws_sdk_sqs::config::Builder::from(&sdk);
+        if let Some(endpoint) = endpoint_override("SQS_ENDPOINT") {
+            queue = queue.endpoint_url(endpoint);
+        }
         Ok(App::new(
             config,
             aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             aws_sdk_sesv2::Client::from_conf(mail.build()),
+            aws_sdk_sqs::Client::from_conf(queue.build()),
         ))
     }
 }

@@ -15,6 +15,11 @@ pub enum Trigger {
     /// The SNS topic of the SES configuration set's bounce and complaint events (template.yaml's
     /// `MailEventsTopic`); SNS retries a failed delivery, then Lambda's own retries apply.
     MailEvents,
+    /// Lambda's event source mapping on the mail queue (template.yaml's `MailQueue`): batches of up to
+    /// `batch_size` messages, at most `mail::DRAINERS` invocations at once, reporting which messages to keep.
+    /// The mapping reads and deletes the messages with the function's role, so the template grants those
+    /// actions from this trigger; the function's own code does not call them (not in `actions`).
+    MailQueue { batch_size: u32 },
 }
 
 /// The alarm of a scheduled function that stopped running: no invocation in `parameter` consecutive periods
@@ -43,7 +48,7 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
         missed: MissedRunAlarm { parameter: "InviteMaintenanceMissedAfterHours", period_seconds: 3600 },
     },
     timeout_seconds: 300,
-    actions: &["Query", "GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
+    actions: &["Query", "GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
 };
 
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
@@ -65,7 +70,7 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     name: "report_storage_usage",
     trigger: Trigger::Invoke,
     timeout_seconds: 10,
-    actions: &["GetItem", "BatchGetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+    actions: &["GetItem", "BatchGetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
 };
 
 /// A finished AI job reported by the platform's job system: mails its notice
@@ -74,7 +79,7 @@ pub static NOTIFY_JOB_FINISHED: BackgroundFunction = BackgroundFunction {
     name: "notify_job_finished",
     trigger: Trigger::Invoke,
     timeout_seconds: 30,
-    actions: &["BatchGetItem", "Query", "ses:SendEmail"],
+    actions: &["BatchGetItem", "Query", "sqs:SendMessage"],
 };
 
 /// Publishes new audit entries and organization tombstones to the event bus (`events::EventPublisher`).
@@ -96,6 +101,16 @@ pub static RECORD_MAIL_EVENTS: BackgroundFunction = BackgroundFunction {
     actions: &["PutItem", "UpdateItem"],
 };
 
+/// Sends the queued mail through SES at the configured rate (`mail::drain`).
+pub static SEND_MAIL: BackgroundFunction = BackgroundFunction {
+    name: "send_mail",
+    trigger: Trigger::MailQueue { batch_size: 10 },
+    // Ten mails at the slowest pace (2 s each at 1 mail per second) and SES's time, with room to spare;
+    // the queue's visibility timeout is six times this (template.yaml).
+    timeout_seconds: 60,
+    actions: &["UpdateItem", "ses:SendEmail"],
+};
+
 pub static BACKGROUND: &[&BackgroundFunction] = &[
     &INVITE_MAINTENANCE,
     &ORGANIZATION_PURGE,
@@ -103,4 +118,5 @@ pub static BACKGROUND: &[&BackgroundFunction] = &[
     &NOTIFY_JOB_FINISHED,
     &PUBLISH_AUDIT_EVENTS,
     &RECORD_MAIL_EVENTS,
+    &SEND_MAIL,
 ];

@@ -17,6 +17,11 @@ pub struct Config {
     /// The SES configuration set mail is sent with (`MAIL_CONFIGURATION_SET`; its events report bounces and
     /// complaints); `None`: none (the local SES emulator).
     pub mail_configuration_set: Option<String>,
+    /// The queue every mail goes through (`MAIL_QUEUE_URL`); `send_mail` drains it into SES.
+    pub mail_queue_url: String,
+    /// Mails per second the drainer sends at, in all (`MAIL_SEND_RATE`; SES's sending rate: 1 in the
+    /// sandbox, about 14 in production).
+    pub mail_send_rate: f64,
     pub session_lifetime: Duration,
     /// The organization people may register into without an invite; `None`: invite only.
     pub self_registration_organization: Option<String>,
@@ -252,6 +257,8 @@ impl std::fmt::Debug for Config {
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
             .field("mail_configuration_set", &self.mail_configuration_set)
+            .field("mail_queue_url", &self.mail_queue_url)
+            .field("mail_send_rate", &self.mail_send_rate)
             .field("session_lifetime", &self.session_lifetime)
             .field("self_registration_organization", &self.self_registration_organization)
             .field("invite_lifetime", &self.invite_lifetime)
@@ -304,6 +311,10 @@ impl Config {
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             mail_configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),
+            mail_queue_url: optional("MAIL_QUEUE_URL", ""),
+            mail_send_rate: optional("MAIL_SEND_RATE", "1").parse().map_err(|e: std::num::ParseFloatError| {
+                ConfigError::Invalid { name: "MAIL_SEND_RATE", reason: e.to_string() }
+            })?,
             session_lifetime: Duration::from_secs(session_hours * 3600),
             self_registration_organization: std::env::var("SELF_REGISTRATION_ORGANIZATION")
                 .ok()
@@ -327,6 +338,9 @@ impl Config {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
+        if !(self.mail_send_rate.is_finite() && self.mail_send_rate > 0.0) {
+            return Err(ConfigError::Invalid { name: "MAIL_SEND_RATE", reason: "must be a positive number".into() });
+        }
         if self.invite_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "INVITE_LIFETIME_DAYS", reason: "must be positive".into() });
         }

@@ -156,7 +156,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
         status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64,
         dynamodb_round_trips = metrics.dynamodb_round_trips(),
-        ses_requests = metrics.ses_requests(),
+        mail_requests = metrics.mail_requests(),
         aws_wait_us = metrics.wait_micros(),
         read_capacity = metrics.read_capacity_units(),
         write_capacity = metrics.write_capacity_units(),

@@ -82,7 +82,7 @@ where
                     ok = result.is_ok(),
                     duration_us = started.elapsed().as_micros() as u64,
                     dynamodb_round_trips = metrics.dynamodb_round_trips(),
-                    ses_requests = metrics.ses_requests(),
+                    mail_requests = metrics.mail_requests(),
                     aws_wait_us = metrics.wait_micros(),
                     read_capacity = metrics.read_capacity_units(),
                     write_capacity = metrics.write_capacity_units(),
@@ -152,6 +152,17 @@ pub fn run_notify_job_finished() -> Result<(), Error> {
             .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Invalid job report: {e}")))?;
         let mailed = crate::domain::organizations::notify_job_finished(app, &job).await?;
         Ok(serde_json::json!({ "mailed": mailed }))
+    })
+}
+
+/// A batch of the mail queue (Lambda's SQS event): sends it through SES and answers which messages SQS
+/// keeps for another try (`ReportBatchItemFailures`).
+pub fn run_send_mail() -> Result<(), Error> {
+    run_event(&crate::background::SEND_MAIL, |app, event| async move {
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event)
+            .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Not an SQS event: {e}")))?;
+        let response = crate::mail::drain(app, event).await;
+        Ok(serde_json::to_value(response).expect("the answer serializes"))
     })
 }
 

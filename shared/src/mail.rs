@@ -1,9 +1,17 @@
-//! Mail through SES v2: each mail in HTML and plain text. Notifications are best effort: a mail that cannot
-//! be sent is logged and never undoes the change it reports. No mail goes to an address SES reported as
-//! undeliverable (`record_mail_events`); mail is sent with the configured SES configuration set, whose
-//! bounce and complaint events report those addresses, and tagged with the invite it carries, if any.
+//! Mail: each mail in HTML and plain text, queued in SQS by the function that makes it and sent through
+//! SES v2 by the queue's drainer (`send_mail`) at the configured rate, so no request waits for SES or
+//! outruns its sending rate. A mail SES does not take for the moment (throttled, unreachable) stays in the
+//! queue and is tried again; after `MailMaxAttempts` tries it goes to the dead-letter queue, which has an
+//! alarm. Notifications are best effort: a mail that cannot be queued is logged and never undoes the
+//! change it reports. No mail goes to an address SES reported as undeliverable (`record_mail_events`);
+//! mail is sent with the configured SES configuration set, whose bounce and complaint events report those
+//! addresses, and tagged with the invite it carries, if any.
 
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::{ApiError, sdk_error};
@@ -12,14 +20,34 @@ use crate::error::{ApiError, sdk_error};
 pub const INVITE_TAG: &str = "invite";
 pub const ORGANIZATION_TAG: &str = "organization";
 
-#[derive(Debug, Clone, PartialEq)]
+/// How many drainers run at once at most (the queue's event source mapping: `MaximumConcurrency`, whose
+/// least is 2); each paces itself to its share of the sending rate.
+pub const DRAINERS: u32 = 2;
+
+/// A mail, as it is queued (the SQS message's body is its JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Mail {
     pub to: Vec<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
     /// SES message tags (names and values of letters, digits, `_` and `-`).
+    #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The invite whose delivery state the drainer records (its first mail or a resend; not a reminder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_of: Option<InviteDelivery>,
+}
+
+/// An invite as one mail of it was made: the drainer records the outcome only if the invite was not
+/// resent meanwhile (`nonce`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteDelivery {
+    pub organization: String,
+    pub invite_id: String,
+    pub nonce: String,
 }
 
 fn escape_html(text: &str) -> String {
@@ -35,7 +63,14 @@ impl Mail {
             text.push_str(&format!("\n\n{label}: {url}"));
             html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape_html(url), escape_html(label)));
         }
-        Mail { to, subject: subject.into(), text, html: format!("<html><body>{html}</body></html>"), tags: Vec::new() }
+        Mail {
+            to,
+            subject: subject.into(),
+            text,
+            html: format!("<html><body>{html}</body></html>"),
+            tags: Vec::new(),
+            delivery_of: None,
+        }
     }
 
     /// The mail tagged with the invite it carries (the organization's id is base64url-encoded: tag values
@@ -46,11 +81,21 @@ impl Mail {
         self.tags = vec![(ORGANIZATION_TAG.to_owned(), organization), (INVITE_TAG.to_owned(), invite_id.to_owned())];
         self
     }
+
+    /// The mail records its outcome on the invite it was made for (`nonce`: the invite as it was then).
+    pub fn recording_delivery_of(mut self, organization: &str, invite_id: &str, nonce: &str) -> Self {
+        self.delivery_of = Some(InviteDelivery {
+            organization: organization.to_owned(),
+            invite_id: invite_id.to_owned(),
+            nonce: nonce.to_owned(),
+        });
+        self
+    }
 }
 
-/// Sends one mail to those of its recipients not marked undeliverable (one BatchGetItem first). SES refusing
-/// or being unreachable, or every recipient being undeliverable (`mail.undeliverable`), is an error the
-/// caller decides about.
+/// Queues one mail for those of its recipients not marked undeliverable (one BatchGetItem, then one SQS
+/// SendMessage). The queue refusing or being unreachable, or every recipient being undeliverable
+/// (`mail.undeliverable`), is an error the caller decides about.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
     let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
     let to: Vec<String> = mail.to.iter().filter(|a| !marks.iter().any(|m| &m.email == *a)).cloned().collect();
@@ -58,18 +103,120 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
         let explanation = marks.first().map(|m| m.explanation()).unwrap_or_default();
         return Err(ApiError::new(422, "mail.undeliverable", explanation));
     }
+    let queued = Mail { to, ..mail.clone() };
+    app.queue
+        .send_message()
+        .queue_url(&app.config.mail_queue_url)
+        .message_body(serde_json::to_string(&queued).expect("a mail serializes"))
+        .send()
+        .await
+        .map_err(|e| sdk_error("SendMessage", e))?;
+    Ok(())
+}
+
+/// Queues notifications, logging (not returning) failures.
+pub async fn notify(app: &App, mails: Vec<Mail>) {
+    for mail in mails {
+        if let Err(err) = send(app, &mail).await {
+            tracing::warn!(subject = %mail.subject, error = %err, "a notification mail was not queued");
+        }
+    }
+}
+
+/// What SES said to one mail.
+#[derive(Debug, PartialEq)]
+pub enum SesOutcome {
+    Sent,
+    /// Not now (throttled, unreachable, failing): the mail stays queued and is tried again.
+    TryAgain(String),
+    /// Never (refused, a bad address, a sender not verified): recorded and not tried again.
+    Refused(String),
+}
+
+/// Whether an SES error is worth another try: throttling and anything SES or the network may get over.
+/// Refusals of the mail itself are not.
+pub fn classify(error_code: Option<&str>, message: String) -> SesOutcome {
+    match error_code {
+        Some(
+            "MessageRejected"
+            | "BadRequestException"
+            | "MailFromDomainNotVerifiedException"
+            | "AccountSuspendedException",
+        ) => SesOutcome::Refused(message),
+        _ => SesOutcome::TryAgain(message),
+    }
+}
+
+/// The pause between two mails of one drainer: its share of the sending rate.
+pub fn pace(mail_send_rate: f64) -> Duration {
+    Duration::from_secs_f64(f64::from(DRAINERS) / mail_send_rate)
+}
+
+/// The drainer (`send_mail`, its declaration entered unless one is in force): sends a batch of queued mails one after another at its pace, records each invite's
+/// outcome, and answers which messages SQS keeps for another try (`ReportBatchItemFailures`). A message
+/// that is no mail is reported as failed too (it ends in the dead-letter queue, for someone to look at).
+pub async fn drain(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let declaration = (&crate::background::SEND_MAIL).into();
+    crate::declared_actions::scope_unless_scoped(declaration, drain_batch(app, event)).await
+}
+
+async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let pause = pace(app.config.mail_send_rate);
+    for (index, message) in event.records.iter().enumerate() {
+        let id = message.message_id.clone().unwrap_or_default();
+        let Some(mail) = message.body.as_deref().and_then(|body| serde_json::from_str::<Mail>(body).ok()) else {
+            tracing::error!(message = %id, "a queued message is not a mail");
+            response.batch_item_failures.push(failure(id));
+            continue;
+        };
+        if index > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        let outcome = send_now(app, &mail).await;
+        let recorded = match (&outcome, &mail.delivery_of) {
+            (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
+            (SesOutcome::Refused(reason), Some(delivery)) => {
+                crate::store::mail::record_delivery(&app.db, delivery, Some(reason)).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(err) = recorded {
+            tracing::warn!(message = %id, error = %err, "the delivery state of an invite was not recorded");
+        }
+        match outcome {
+            SesOutcome::Sent => {}
+            SesOutcome::Refused(reason) => tracing::warn!(message = %id, reason, "SES refused a mail"),
+            SesOutcome::TryAgain(reason) => {
+                tracing::warn!(message = %id, reason, "SES did not take a mail; it is tried again");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+    }
+    response
+}
+
+fn failure(item_identifier: String) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = item_identifier;
+    failure
+}
+
+/// Sends one mail through SES.
+async fn send_now(app: &App, mail: &Mail) -> SesOutcome {
     let content = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
     let tags = mail
         .tags
         .iter()
         .map(|(name, value)| MessageTag::builder().name(name).value(value).build().expect("name and value are set"))
         .collect();
-    app.mail
+    let sent = app
+        .mail
         .send_email()
         .from_email_address(&app.config.mail_sender)
         .set_configuration_set_name(app.config.mail_configuration_set.clone())
         .set_email_tags(Some(tags).filter(|t: &Vec<MessageTag>| !t.is_empty()))
-        .destination(Destination::builder().set_to_addresses(Some(to)).build())
+        .destination(Destination::builder().set_to_addresses(Some(mail.to.clone())).build())
         .content(
             EmailContent::builder()
                 .simple(
@@ -81,16 +228,16 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
                 .build(),
         )
         .send()
-        .await
-        .map_err(|e| sdk_error("SendEmail", e))?;
-    Ok(())
-}
-
-/// Sends notifications, logging (not returning) failures.
-pub async fn notify(app: &App, mails: Vec<Mail>) {
-    for mail in mails {
-        if let Err(err) = send(app, &mail).await {
-            tracing::warn!(subject = %mail.subject, error = %err, "a notification mail was not sent");
+        .await;
+    match sent {
+        Ok(_) => SesOutcome::Sent,
+        Err(err) => {
+            let code = err
+                .as_service_error()
+                .and_then(|e| aws_sdk_sesv2::error::ProvideErrorMetadata::code(e))
+                .map(str::to_owned);
+            let message = aws_sdk_sesv2::error::DisplayErrorContext(&err).to_string();
+            classify(code.as_deref(), message)
         }
     }
 }
@@ -104,6 +251,40 @@ pub fn utc_time_text(millis: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_not_tried_again_and_everything_else_is() {
+        for code in [
+            "MessageRejected",
+            "BadRequestException",
+            "MailFromDomainNotVerifiedException",
+            "AccountSuspendedException",
+        ] {
+            assert_eq!(classify(Some(code), "x".into()), SesOutcome::Refused("x".into()), "{code}");
+        }
+        for code in [Some("TooManyRequestsException"), Some("LimitExceededException"), Some("InternalFailure"), None] {
+            assert_eq!(classify(code, "x".into()), SesOutcome::TryAgain("x".into()), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn each_drainer_waits_its_share_of_the_sending_rate() {
+        assert_eq!(pace(1.0), Duration::from_secs(2));
+        assert_eq!(pace(14.0), Duration::from_secs_f64(2.0 / 14.0));
+    }
+
+    #[test]
+    fn a_queued_mail_reads_back_as_it_was_written() {
+        let mail =
+            Mail::new(vec!["a@example.org".into()], "Hi", &["Hello".into()], Some(("Go", "https://x.org/?a=1&b=<2>")))
+                .for_invite("Sample Lab", "0123456789abcdef01234567")
+                .recording_delivery_of("Sample Lab", "0123456789abcdef01234567", "nonce");
+        let read: Mail = serde_json::from_str(&serde_json::to_string(&mail).unwrap()).unwrap();
+        assert_eq!(read, mail);
+        assert!(mail.html.contains("a=1&amp;b=&lt;2&gt;"));
+    }
+
     #[test]
     fn times_are_written_as_utc_dates() {
         assert_eq!(super::utc_time_text(0), "1970-01-01 00:00 UTC");

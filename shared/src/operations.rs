@@ -91,7 +91,8 @@ pub struct Operation {
     /// Path below `/api`, with `{param}` segments; [`DEFAULT_ROUTE`] for the catch-all.
     pub path: &'static str,
     /// The actions its code performs: DynamoDB actions by name (granted on the table, and its indexes for
-    /// Query), and `ses:SendEmail` (granted for the configured sender only). template.yaml grants exactly these.
+    /// Query), and `sqs:SendMessage` (queueing a mail on the mail queue; only the background function
+    /// `send_mail` has `ses:SendEmail`). template.yaml grants exactly these.
     pub actions: &'static [&'static str],
     /// Who may call it: checked by the dispatch before the handler runs (see [`crate::policy`]).
     pub access: Access,
@@ -136,7 +137,7 @@ macro_rules! operations {
 }
 
 // Actions: IAM names. Authenticated routes read the caller with BatchGetItem; TransactWriteItems needs the
-// Put/Update/Delete/ConditionCheckItem actions of its items; functions that mail need ses:SendEmail.
+// Put/Update/Delete/ConditionCheckItem actions of its items; functions that mail queue it (sqs:SendMessage).
 use Access::*;
 
 operations! {
@@ -144,10 +145,10 @@ operations! {
         [],
         Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin",
-        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Public, "a new organization, with the caller as owner";
     LOGIN = "login", "POST", "/auth/login",
-        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         Public,
             "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
     GET_TOKEN = "get_token", "GET", "/auth/token",
@@ -164,31 +165,31 @@ operations! {
         AnyMember, "every session and token of the caller's account";
     REGISTER = "register", "POST", "/auth/register",
         ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem",
-         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         Public, "the organization of a usable invite token, else the self-registration organization (else 403) \
             (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("invite.notAllowed"), "the caller's organization; team roles only in teams the caller \
             manages (admins: all), admin and dataset manager rights only from admins \
             (domain::invites::send_invites)";
     START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
         Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
             client (domain::credentials::start_password_reset)";
     RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
-        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ses:SendEmail"],
+        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
-        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ses:SendEmail"],
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
         ["BatchGetItem", "UpdateItem", "PutItem"],
         Public, "the account named by a valid, unused key sent to its current address; else 400 \
             (domain::credentials::verify_email)";
     REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
         AnyMember, "the caller's own address; throttled per address and client \
             (domain::credentials::request_verification)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}",
@@ -197,7 +198,7 @@ operations! {
             (domain::invites::usable_invite)";
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}",
         ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
-         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "the caller's account joins the organization of a usable invite token (else 404); already a member \
             -> 409 (domain::invites::join_organization)";
     GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}",
@@ -221,11 +222,11 @@ operations! {
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) \
             (domain::organizations::switch)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "a new organization for any owner e-mail \
             (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
@@ -234,23 +235,23 @@ operations! {
         ["BatchGetItem"],
         AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
     REQUEST_EXTENSION = "request_extension", "POST", "/pricing/requestExtension",
-        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization: stored, mailed to the operators, at most 10 a day \
             (domain::organizations::request_plan_change)";
     REQUEST_UPGRADE = "request_upgrade", "POST", "/pricing/requestUpgrade",
-        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedPlan` a known plan \
             (domain::organizations::request_plan_change)";
     REQUEST_USERS = "request_users", "POST", "/pricing/requestUsers",
-        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedUsers` 1 to 1,000,000 \
             (domain::organizations::request_plan_change)";
     REQUEST_STORAGE = "request_storage", "POST", "/pricing/requestStorage",
-        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedStorage` in MB, 1 to 10^9 \
             (domain::organizations::request_plan_change)";
     REQUEST_CREDITS = "request_credits", "POST", "/pricing/requestCredits",
-        ["BatchGetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         Owner("pricing.credits.ownerOnly"), "the caller's organization, `requestedCredits` 1 to 10^9 \
             (domain::organizations::request_plan_change)";
     LIST_PLAN_REQUESTS = "list_plan_requests", "GET", "/pricing/requests",
@@ -276,7 +277,7 @@ operations! {
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::revoke)";
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("invite.notAllowed"),
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::resend)";
@@ -292,12 +293,12 @@ operations! {
         AnyMember, "a user the caller may see, else 404 (domain::users::may_see_user)";
     UPDATE_USER = "update_user", "PATCH", "/users/{id}",
         ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
-         "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "a user the caller may see (else 404), field by field: own name, e-mail and password; teams, \
             experiences and activation by its admins and team managers; deactivation, admin and dataset manager \
             rights by admins; the deletion right by the owner (domain::users::plan_change)";
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, \
             under the rules of PATCH /users/{id} (domain::users::bulk_write)";
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences",

@@ -1,5 +1,5 @@
-//! What a request costs in AWS calls, measured where the calls are made: DynamoDB round trips and SES
-//! requests (each attempt that went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
+//! What a request costs in AWS calls, measured where the calls are made: DynamoDB round trips and mail
+//! requests (SQS's, queueing a mail, or SES's, sending one; each attempt that went over the network), the time spent waiting for them, and DynamoDB's consumed capacity (every
 //! DynamoDB request asks for `ReturnConsumedCapacity: TOTAL`). `dispatch::dispatch` logs the figures with
 //! every request, so CloudWatch shows them, and the benchmark reads them to separate the bundle's own
 //! time from DynamoDB's.
@@ -26,7 +26,7 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 #[derive(Default, Debug)]
 pub struct RequestMetrics {
     dynamodb_round_trips: AtomicU32,
-    ses_requests: AtomicU32,
+    mail_requests: AtomicU32,
     wait_micros: AtomicU64,
     /// Consumed read and write capacity units, in thousandths (priced differently).
     read_milli: AtomicU64,
@@ -39,8 +39,8 @@ impl RequestMetrics {
     pub fn dynamodb_round_trips(&self) -> u32 {
         self.dynamodb_round_trips.load(Ordering::Relaxed)
     }
-    pub fn ses_requests(&self) -> u32 {
-        self.ses_requests.load(Ordering::Relaxed)
+    pub fn mail_requests(&self) -> u32 {
+        self.mail_requests.load(Ordering::Relaxed)
     }
     pub fn wait_micros(&self) -> u64 {
         self.wait_micros.load(Ordering::Relaxed)
@@ -175,9 +175,9 @@ impl Intercept for AwsCallMetrics {
     ) -> Result<(), BoxError> {
         if let Some(TransmitStarted(started)) = cfg.load::<TransmitStarted>() {
             let waited = started.elapsed().as_micros() as u64;
-            let is_mail = cfg.load::<Metadata>().is_some_and(|metadata| metadata.service() == "SESv2");
+            let is_mail = cfg.load::<Metadata>().is_some_and(|metadata| matches!(metadata.service(), "SESv2" | "SQS"));
             with_current(|metrics| {
-                let counter = if is_mail { &metrics.ses_requests } else { &metrics.dynamodb_round_trips };
+                let counter = if is_mail { &metrics.mail_requests } else { &metrics.dynamodb_round_trips };
                 counter.fetch_add(1, Ordering::Relaxed);
                 metrics.wait_micros.fetch_add(waited, Ordering::Relaxed);
             });

@@ -23,7 +23,7 @@ fn expected_events() -> BTreeSet<(String, String, String)> {
     events.extend(BACKGROUND.iter().filter_map(|f| match f.trigger {
         Trigger::Schedule { default, .. } => Some((f.name.to_owned(), "SCHEDULE".to_owned(), default.to_owned())),
         Trigger::MailEvents => Some((f.name.to_owned(), "SNS".to_owned(), "MailEventsTopic".to_owned())),
-        Trigger::Invoke | Trigger::TableStream { .. } => None,
+        Trigger::Invoke | Trigger::TableStream { .. } | Trigger::MailQueue { .. } => None,
     }));
     events
 }
@@ -274,7 +274,9 @@ fn the_template_throttles_the_edge_and_watches_every_background_function() {
         let properties = &resources[&id]["Properties"];
         let invoke = &properties["EventInvokeConfig"];
         match &function.trigger {
-            Trigger::TableStream { .. } => assert!(invoke.is_null(), "{id}: its stream mapping retries"),
+            Trigger::TableStream { .. } | Trigger::MailQueue { .. } => {
+                assert!(invoke.is_null(), "{id}: its event source mapping retries")
+            }
             trigger => {
                 let retries = if matches!(trigger, Trigger::Schedule { .. }) { 0 } else { 2 };
                 assert_eq!(invoke["MaximumRetryAttempts"].as_u64(), Some(retries), "{id}");
@@ -342,15 +344,64 @@ fn the_template_reports_every_mails_bounces_and_complaints() {
         (record["Type"].as_str(), reference(&record["Properties"]["Topic"])),
         (Some("SNS"), Some("MailEventsTopic"))
     );
-    let mut mailing = 0;
+    // Only the queue's drainer sends through SES; every other function that mails queues it.
+    let (mut sending, mut queueing) = (Vec::new(), 0);
     for (id, resource) in resources.as_mapping().unwrap() {
         let policies = format!("{:?}", resource["Properties"]["Policies"]);
-        if resource["Type"].as_str() == Some("AWS::Serverless::Function") && policies.contains("ses:SendEmail") {
-            mailing += 1;
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        if policies.contains("ses:SendEmail") {
+            sending.push(id.as_str().unwrap().to_owned());
             assert!(policies.contains("configuration-set/${MailConfigurationSet}"), "{id:?}: {policies}");
         }
+        let name = id.as_str().unwrap();
+        let declared = ALL
+            .iter()
+            .map(|op| (op.name, op.actions))
+            .chain(BACKGROUND.iter().map(|f| (f.name, f.actions)))
+            .find(|(function, _)| devstack::template::logical_id(function) == name);
+        if declared.is_some_and(|(_, actions)| actions.contains(&"sqs:SendMessage")) {
+            queueing += 1;
+            assert!(policies.contains("MailQueue.Arn"), "{id:?}: {policies}");
+        }
     }
-    assert!(mailing > 10, "{mailing} functions mail");
+    assert_eq!(sending, ["SendMailFunction"]);
+    assert!(queueing > 10, "{queueing} functions queue mail");
+}
+
+/// The mail queue: drained by send_mail at the configured rate, a mail not taken tried again after six
+/// times the drainer's timeout and `MailMaxAttempts` times in all, then kept in the dead-letter queue,
+/// which has an alarm, as has mail waiting too long.
+#[test]
+fn the_template_queues_every_mail_and_watches_the_queue() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let environment = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(reference(&environment["MAIL_QUEUE_URL"]), Some("MailQueue"));
+    assert_eq!(reference(&environment["MAIL_SEND_RATE"]), Some("MailSendRatePerSecond"));
+    let queue = &resources["MailQueue"]["Properties"];
+    let timeout = u64::from(accounts::background::SEND_MAIL.timeout_seconds);
+    assert_eq!(queue["VisibilityTimeout"].as_u64(), Some(6 * timeout));
+    assert_eq!(reference(&queue["RedrivePolicy"]["maxReceiveCount"]), Some("MailMaxAttempts"));
+    assert!(format!("{:?}", queue["RedrivePolicy"]["deadLetterTargetArn"]).contains("MailDeadLetterQueue"));
+    let mapping = &resources["SendMailFunctionQueueMapping"]["Properties"];
+    assert!(format!("{:?}", mapping["EventSourceArn"]).contains("MailQueue"));
+    assert_eq!(mapping["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(u64::from(accounts::mail::DRAINERS)));
+    assert_eq!(mapping["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    for (alarm, metric, queue) in [
+        ("MailDeadLetterAlarm", "ApproximateNumberOfMessagesVisible", "MailDeadLetterQueue"),
+        ("MailQueueDelayAlarm", "ApproximateAgeOfOldestMessage", "MailQueue"),
+    ] {
+        let properties = &resources[alarm]["Properties"];
+        assert_eq!(properties["MetricName"].as_str(), Some(metric), "{alarm}");
+        assert!(format!("{:?}", properties["Dimensions"]).contains(queue), "{alarm}");
+        assert_eq!(reference(&properties["AlarmActions"][0]), Some("AlarmTopic"), "{alarm}");
+    }
+    let policies = format!("{:?}", resources["SendMailFunction"]["Properties"]["Policies"]);
+    for action in devstack::template::QUEUE_READ_ACTIONS {
+        assert!(policies.contains(action), "send_mail may {action}");
+    }
 }
 
 #[test]

@@ -255,29 +255,82 @@ async fn joining_an_organization_you_belong_to_is_refused_clearly() {
 }
 
 #[tokio::test]
-async fn when_mail_fails_the_invite_is_kept_marked_and_can_be_resent() {
+async fn while_ses_is_unreachable_the_mail_waits_in_the_queue_and_goes_out_once_it_is_back() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let ses = TestEnv::unreachable_ses().await;
     let broken = env.sharing_table(&ses.endpoint()).await;
     let email = address("unlucky");
+    // The request answers as soon as the mail is queued: the invite is made, its mail on its way.
     let response = send(&broken, &owner.auth(), json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []})).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     let result = &response.body["recipients"][0];
-    assert_eq!(result["status"], "notMailed");
-    assert!(result["error"].as_str().unwrap().contains("unavailable"));
+    assert_eq!(result["status"], "invited");
     let listed = env.get("/api/invites", &owner.auth()).await.body;
-    assert_eq!((listed[0]["delivery"].as_str(), listed[0]["state"].as_str()), (Some("failed"), Some("pending")));
+    assert_eq!((listed[0]["delivery"].as_str(), listed[0]["state"].as_str()), (Some("queued"), Some("pending")));
     assert!(mails_to(&email).await.is_empty());
-    // Resent once mail works: delivered, and the link works.
-    let id = result["inviteId"].as_str().unwrap();
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!(
-        (resent.status, resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()),
-        (200, Some(true), Some("sent"))
-    );
+    // Tried again after the queue's visibility timeout: SES is still away, the mail still waits.
+    tests::until_mail_is_visible_again().await;
+    assert_eq!(broken.deliver_mail().await, 0);
+    assert!(mails_to(&email).await.is_empty());
+    // SES is back: the next try sends it, the invite says so, and the link works.
+    tests::until_mail_is_visible_again().await;
+    assert_eq!(env.deliver_mail().await, 1);
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!(listed[0]["delivery"].as_str(), Some("sent"));
     let token = invite_token(&mails_to(&email).await.pop().unwrap());
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
+    assert!(env.mail_queue.dead_letters().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_mail_ses_never_takes_ends_in_the_dead_letter_queue_after_its_tries() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let ses = TestEnv::unreachable_ses().await;
+    let broken = env.sharing_table(&ses.endpoint()).await;
+    let email = address("never");
+    let response = send(&broken, &owner.auth(), json!({"recipients": [email]})).await;
+    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    // The request's own try was the first; each later one comes after the visibility timeout.
+    for _ in 1..tests::MAIL_QUEUE_MAX_RECEIVES {
+        tests::until_mail_is_visible_again().await;
+        assert_eq!(broken.deliver_mail().await, 0);
+    }
+    tests::until_mail_is_visible_again().await;
+    // Tried as often as allowed: SQS moves it to the dead-letter queue (its alarm goes off on AWS), and a
+    // working SES does not see it any more.
+    assert_eq!(env.deliver_mail().await, 0);
+    let dead = env.mail_queue.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let mail: accounts::mail::Mail = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(mail.to, vec![email.clone()]);
+    assert!(mails_to(&email).await.is_empty());
+    // The invite still waits for its mail, and can be resent.
+    let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!(listed[0]["delivery"].as_str(), Some("queued"));
+    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    assert_eq!(resent.body["delivery"].as_str(), Some("queued"), "{:?}", resent.body);
+    assert_eq!(mails_to(&email).await.len(), 1, "the resent mail went out");
+}
+
+#[tokio::test]
+async fn the_queue_is_sent_at_the_configured_rate() {
+    // Five mails a second: each of the two drainers sends one every 0.4 s.
+    let env = TestEnv::with_config(|config| config.mail_send_rate = 5.0).await;
+    let owner = env.create_organization(&organization_name("Lab")).await;
+    let recipients: Vec<String> = (0..4).map(|i| address(&format!("paced{i}"))).collect();
+    let queued = std::time::Instant::now();
+    let response = send(&env, &owner.auth(), json!({"recipients": recipients})).await;
+    assert!(response.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"));
+    // The four went out in one batch, paced: at least three pauses of 0.4 s.
+    let elapsed = queued.elapsed();
+    assert!(elapsed >= std::time::Duration::from_millis(1_200), "{elapsed:?}");
+    for recipient in &recipients {
+        assert_eq!(mails_to(recipient).await.len(), 1, "{recipient}");
+    }
+    assert_eq!(accounts::mail::pace(5.0), std::time::Duration::from_millis(400));
 }
 
 /// Moves a pending invite's validity into the past, with what derives from it (the reminder and cleanup
@@ -399,6 +452,7 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     // Twelve and a half days in, the pending invite expires within two days: one reminder, same link.
     let report = accounts::domain::invites::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
     assert_eq!((report.reminded, report.deleted), (1, 0));
+    env.deliver_mail().await;
     let reminder = mails_to(&email).await.pop().unwrap();
     assert!(reminder.subject.starts_with("Reminder"));
     assert_eq!(invite_token(&reminder), token);
@@ -444,6 +498,7 @@ async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
     let report =
         accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
     assert_eq!(report.reminded, 1, "only the living organization's invite");
+    env.deliver_mail().await;
     assert!(mails_to(&alive_address).await.iter().any(|m| m.subject.starts_with("Reminder")));
     assert!(mails_to(&doomed_address).await.iter().all(|m| !m.subject.starts_with("Reminder")));
 }
@@ -544,7 +599,7 @@ async fn refusing_ses() -> (String, tokio::task::JoinHandle<()>) {
 }
 
 #[tokio::test]
-async fn when_ses_refuses_the_invite_is_kept_marked_failed_and_can_be_resent() {
+async fn when_ses_refuses_a_queued_mail_the_invite_is_marked_failed_and_can_be_resent() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let (endpoint, server) = refusing_ses().await;
@@ -554,26 +609,26 @@ async fn when_ses_refuses_the_invite_is_kept_marked_failed_and_can_be_resent() {
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(response.body["recipients"].as_array().unwrap().len(), 2, "{:?}", response.body);
     for result in response.body["recipients"].as_array().unwrap() {
-        assert_eq!(result["status"], "notMailed", "{result}");
-        assert!(result["error"].as_str().unwrap().len() > 5, "{result}");
+        assert_eq!(result["status"], "invited", "{result}");
     }
+    // SES refused both for good: recorded on the invites with its reason, and not tried again.
     let listed = env.get("/api/invites", &owner.auth()).await.body;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert!(
-        listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed" && i["state"] == "pending"),
+        listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed"
+            && i["state"] == "pending"
+            && i["deliveryError"].as_str().unwrap_or_default().contains("not verified")),
         "{listed}"
     );
-    // Resending through an SES that refuses again says so; through a working one it delivers.
+    tests::until_mail_is_visible_again().await;
+    assert_eq!(env.deliver_mail().await, 0, "nothing was left in the queue");
+    assert!(env.mail_queue.dead_letters().await.unwrap().is_empty());
+    // Resent through a working SES, it is delivered.
     let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
-    let again = refusing.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!(
-        (again.status, again.body["mailed"].as_bool(), again.body["delivery"].as_str()),
-        (200, Some(false), Some("failed")),
-        "{:?}",
-        again.body
-    );
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!((resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (Some(true), Some("sent")));
+    assert_eq!((resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (Some(true), Some("queued")));
+    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert!(listed.as_array().unwrap().iter().any(|i| i["id"] == id && i["delivery"] == "sent"), "{listed}");
     let token = invite_token(&mails_to(&first).await.pop().unwrap());
     assert_eq!(env.post("/api/auth/register", register_form(&first, &token), &Auth::None).await.status, 200);
     server.abort();
@@ -628,7 +683,7 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     // Resending one records its delivery; sending again to the others just works.
     let id = text(invites[0], "id");
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
-    assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("sent")), "{:?}", resent.body);
+    assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("queued")), "{:?}", resent.body);
     let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
     assert_eq!(retried.body["recipients"].as_array().unwrap().len(), 2, "{:?}", retried.body);
     assert!(

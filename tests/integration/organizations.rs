@@ -357,6 +357,7 @@ async fn the_overview_shows_the_latest_storage_report() {
         reported_at: Some(at),
     };
     assert!(report_storage(&env.app, &report(500, 2_000)).await.unwrap());
+    env.deliver_mail().await;
     assert!(
         !report_storage(&env.app, &report(100, 1_000)).await.unwrap(),
         "an older report never replaces a newer one"
@@ -368,6 +369,7 @@ async fn the_overview_shows_the_latest_storage_report() {
     );
     let unknown = StorageReport { organization: "no-such-org".into(), used_storage_bytes: 1, reported_at: None };
     assert!(!report_storage(&env.app, &unknown).await.unwrap());
+    env.deliver_mail().await;
     assert!(
         env.scan().await.iter().all(|i| !text(i, "PK").contains("no-such-org")),
         "nothing is created for unknown organizations"
@@ -392,8 +394,10 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
         StorageReport { organization: owner.organization.clone(), used_storage_bytes: bytes, reported_at: Some(at) }
     };
     assert!(report_storage(&env.app, &report(500_000_000)).await.unwrap());
+    env.deliver_mail().await;
     assert!(notices(owner.email.clone()).await.is_empty(), "half full: no notice");
     assert!(report_storage(&env.app, &report(910_000_000)).await.unwrap());
+    env.deliver_mail().await;
     let sent = notices(owner.email.clone()).await;
     assert_eq!(sent.len(), 1, "90%: one notice, to the owner (no plan address is set)");
     assert_eq!(sent[0].subject, "WEBKNOSSOS | Your organization's storage is almost used up");
@@ -403,18 +407,22 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
         sent[0].text
     );
     assert!(report_storage(&env.app, &report(950_000_000)).await.unwrap());
+    env.deliver_mail().await;
     assert_eq!(notices(owner.email.clone()).await.len(), 1, "still above 90%: no second notice");
     assert!(report_storage(&env.app, &report(1_000_000_000)).await.unwrap());
+    env.deliver_mail().await;
     let sent = notices(owner.email.clone()).await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].subject, "WEBKNOSSOS | Your organization's storage is used up");
     // Below again, then across again: a new crossing, a new notice, now to the plan address.
     assert!(report_storage(&env.app, &report(100_000_000)).await.unwrap());
+    env.deliver_mail().await;
     let billing = format!("billing-{}@example.org", &accounts::ids::new_object_id()[..8]);
     let settings = json!({"planSubscriptionEmail": billing});
     let path = format!("/api/organizations/{}", owner.organization);
     assert_eq!(env.request("PATCH", &path, Some(settings), &owner.auth()).await.status, 200);
     assert!(report_storage(&env.app, &report(920_000_000)).await.unwrap());
+    env.deliver_mail().await;
     assert_eq!(notices(owner.email.clone()).await.len(), 2, "the owner is not mailed when a plan address is set");
     assert_eq!(notices(billing.clone()).await.len(), 1);
     // An older report changes nothing and mails nothing.
@@ -424,6 +432,7 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
         reported_at: Some(5),
     };
     assert!(!report_storage(&env.app, &old).await.unwrap());
+    env.deliver_mail().await;
     assert_eq!(notices(billing).await.len(), 1);
     // Each stored report is in the log with the level it reached.
     let levels: Vec<Value> = env
@@ -458,8 +467,12 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
             .collect::<Vec<_>>()
     };
     let run = |at: i64| {
-        let app = env.app.clone();
-        async move { maintain(&app, at).await.unwrap().plan_notices }
+        let env = &env;
+        async move {
+            let notices = maintain(&env.app, at).await.unwrap().plan_notices;
+            env.deliver_mail().await;
+            notices
+        }
     };
     assert_eq!(run(now + 9 * day).await, 0, "41 days before the end: nothing yet");
     assert_eq!(run(now + 10 * day + 3_600_000).await, 1, "30 days before");
@@ -522,6 +535,7 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
     let setting = |value: &str| json!({"aiJobNotifications": value});
     // Default: the job's owner only, with the link to the result.
     assert_eq!(notify_job_finished(&env.app, &job("SUCCESS")).await.unwrap(), 1);
+    env.deliver_mail().await;
     let mine = job_mails(runner.email.clone()).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].subject, "WEBKNOSSOS | Your infer_neurons job has finished");
@@ -532,6 +546,7 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
     let path = "/api/organizations/home";
     assert_eq!(env.request("PATCH", path, Some(setting("jobOwnerAndAdmins")), &owner.auth()).await.status, 200);
     assert_eq!(notify_job_finished(&env.app, &job("FAILURE")).await.unwrap(), 3);
+    env.deliver_mail().await;
     let failed = job_mails(admin.email.clone()).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].to, vec![admin.email.clone()], "one recipient per mail");
@@ -542,6 +557,7 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
     // Nobody.
     assert_eq!(env.request("PATCH", path, Some(setting("none")), &owner.auth()).await.status, 200);
     assert_eq!(notify_job_finished(&env.app, &job("CANCELLED")).await.unwrap(), 0);
+    env.deliver_mail().await;
     assert_eq!(job_mails(runner.email.clone()).await.len(), 2);
     // Bad reports: a clear error, nothing mailed.
     let stranger = accounts::ids::new_object_id();
@@ -552,6 +568,7 @@ async fn a_finished_ai_job_is_mailed_as_the_organizations_setting_says() {
         (JobFinished { result_link: Some("javascript:alert(1)".into()), ..job("SUCCESS") }, "job.resultLink.invalid"),
     ] {
         let refused = notify_job_finished(&env.app, &report).await.unwrap_err();
+        env.deliver_mail().await;
         assert_eq!(refused.code, code);
     }
     assert_eq!(job_mails(runner.email.clone()).await.len(), 2);
@@ -745,6 +762,7 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
         reported_at: None,
     };
     assert!(accounts::domain::organizations::report_storage(&env.app, &report).await.unwrap());
+    env.deliver_mail().await;
     let scan = env.scan().await;
     assert_eq!(
         scan.iter().filter(|i| text(i, "entity") == "CreditTransaction" && text(i, "PK") == "ORG#home").count(),

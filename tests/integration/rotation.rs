@@ -74,6 +74,7 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     let due = accounts::ids::now_millis() + after.app.config.invite_lifetime.as_millis() as i64 - day;
     let report = accounts::domain::invites::maintain(&after.app, due).await.unwrap();
     assert!(report.reminded >= 1, "{report:?}");
+    after.deliver_mail().await;
     let reminder = mails_to(&invited).await.pop().expect("the reminder");
     assert!(reminder.subject.starts_with("Reminder"), "{}", reminder.subject);
     assert_eq!(invite_token(&reminder), link);

@@ -123,6 +123,9 @@ pub struct TestEnv {
     dynamodb_endpoint: String,
     /// Whether this env created its table (and deletes it when it goes): not an env sharing another's.
     owns_table: bool,
+    /// The table's mail queue in the local SQS (shared by envs sharing the table). The env's gateway
+    /// hands its visible mail to the drainer before it answers a request.
+    pub mail_queue: Arc<devstack::mail_queue::MailQueue>,
 }
 
 impl Drop for TestEnv {
@@ -242,6 +245,16 @@ pub async fn as_function<F: std::future::Future>(
     accounts::declared_actions::scope(function.into(), work).await
 }
 
+/// A test's mail queue: a mail SES did not take is received again after three seconds (longer than a
+/// drainer's tries of an unreachable SES take), three times in all, then it is in the dead-letter queue.
+pub const MAIL_QUEUE_MAX_RECEIVES: u32 = 3;
+pub const MAIL_QUEUE_VISIBILITY_SECONDS: u32 = 3;
+
+/// Waits until a mail a drainer did not take is visible in the queue again.
+pub async fn until_mail_is_visible_again() {
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(MAIL_QUEUE_VISIBILITY_SECONDS) * 1000 + 200)).await;
+}
+
 /// The tests' signing secret (`test_config`, and the secret the function binaries read at start-up).
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 
@@ -253,6 +266,10 @@ pub fn test_config(table: &str) -> Config {
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         mail_configuration_set: None,
+        // Set by the env to its own queue.
+        mail_queue_url: String::new(),
+        // Fast enough not to slow the tests; `mail_queue.rs` checks the pace at a lower rate.
+        mail_send_rate: 1000.0,
         session_lifetime: std::time::Duration::from_secs(3600),
         invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
         invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
@@ -376,6 +393,12 @@ impl TestEnv {
         Self::serving(&self.table, ses_endpoint).await
     }
 
+    /// Hands the mail queue's visible mail to the drainer (what the env's gateway does after each request):
+    /// for mail that a test's direct call of a function's code queued. Returns how many were sent.
+    pub async fn deliver_mail(&self) -> usize {
+        self.mail_queue.deliver_visible(&self.app).await.expect("the mail queue is read")
+    }
+
     /// Another gateway on the same table whose functions started with `signing` (a rotation's phases).
     pub async fn sharing_table_with_keys(&self, signing: accounts::signing::SigningSecrets) -> TestEnv {
         let mut config = test_config(&self.table);
@@ -404,9 +427,20 @@ impl TestEnv {
         listener: tokio::net::TcpListener,
     ) -> TestEnv {
         let table = config.table_name.clone();
-        let app = devstack::local_app(config, dynamodb_endpoint, ses_endpoint);
-        let app = Arc::new(app);
-        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener).unwrap();
+        let sqs = &services().sqs_endpoint;
+        let mail_queue = devstack::mail_queue::MailQueue::create(
+            sqs,
+            &table,
+            MAIL_QUEUE_MAX_RECEIVES,
+            MAIL_QUEUE_VISIBILITY_SECONDS,
+        )
+        .await
+        .expect("the mail queue is created");
+        let mut config = config;
+        config.mail_queue_url = mail_queue.url.clone();
+        let app = Arc::new(devstack::local_app(config, dynamodb_endpoint, ses_endpoint, sqs));
+        let mail_queue = Arc::new(mail_queue);
+        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener, Some(mail_queue.clone())).unwrap();
         TestEnv {
             app,
             base_url: format!("http://{address}"),
@@ -417,6 +451,7 @@ impl TestEnv {
             check_invariants_at_end: true,
             dynamodb_endpoint: dynamodb_endpoint.to_owned(),
             owns_table: false,
+            mail_queue,
         }
     }
 

@@ -218,6 +218,7 @@ pub const SAMPLES: &[Sample] = &[
     Sample { path: "", ..http("notify_job_finished", "", "", None, Anonymous) },
     Sample { path: "", ..http("publish_audit_events", "", "", None, Anonymous) },
     Sample { path: "", ..http("record_mail_events", "", "", None, Anonymous) },
+    Sample { path: "", ..http("send_mail", "", "", None, Anonymous) },
 ];
 
 const API_ID: &str = "a1b2c3d4e5";
@@ -250,6 +251,7 @@ pub fn event(sample: &Sample) -> Value {
         }),
         "publish_audit_events" => stream_event(),
         "record_mail_events" => mail_event(),
+        "send_mail" => queue_event(),
         name => http_event(operation(name).unwrap_or_else(|| panic!("{name} is not an operation")), sample),
     }
 }
@@ -266,6 +268,34 @@ fn scheduled_event(function: &str) -> Value {
         "region": "eu-central-1",
         "resources": [format!("arn:aws:events:eu-central-1:123456789012:rule/webknossos-accounts-{rule}FunctionSchedule")],
         "detail": {}
+    })
+}
+
+/// SQS's event with one queued mail (a notice to `${EMAIL}`).
+fn queue_event() -> Value {
+    let mail = accounts::mail::Mail::new(
+        vec!["${EMAIL}".into()],
+        "WEBKNOSSOS | Your account was activated",
+        &["Hello,".into(), "your account in the organization \u{201c}Sample Lab\u{201d} was activated.".into()],
+        Some(("Sign in", "http://localhost:3000/auth/login")),
+    );
+    json!({
+        "Records": [{
+            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+            "body": serde_json::to_string(&mail).expect("a mail serializes"),
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": TIME_EPOCH.to_string(),
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": (TIME_EPOCH + 5).to_string()
+            },
+            "messageAttributes": {},
+            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:webknossos-accounts-MailQueue-1A2B3C4D5E6F",
+            "awsRegion": "eu-central-1"
+        }]
     })
 }
 

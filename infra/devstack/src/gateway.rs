@@ -3,6 +3,7 @@
 //! `lambda_http::Request` a Lambda function would receive (payload 2.0: path and query parameters), and
 //! runs the same `accounts::dispatch::dispatch` the Lambda binaries run.
 
+use crate::mail_queue::MailQueue;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -84,6 +85,7 @@ fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lam
 
 async fn handle(
     app: Arc<App>,
+    mail: Option<Arc<MailQueue>>,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
@@ -114,7 +116,13 @@ async fn handle(
         .with_path_parameters(parameters)
         .with_query_string_parameters(query)
         .with_request_context(context);
-    Ok(to_hyper(accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await))
+    let response = accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await;
+    if let Some(queue) = mail
+        && let Err(e) = queue.deliver_visible(&app).await
+    {
+        eprintln!("gateway: sending the mail queue: {e}");
+    }
+    Ok(to_hyper(response))
 }
 
 fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
@@ -128,13 +136,16 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-/// Serves the API on `listener` until the task is dropped.
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
+/// Serves the API on `listener` until the task is dropped. With `mail`, each request's answer waits until
+/// the mail queue's visible mail has been handed to the drainer (the tests' gateways: a test sees a
+/// request's mail when its answer arrives); without, the queue is someone else's (the local stack drains
+/// it in the background, as Lambda does).
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Option<Arc<MailQueue>>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else { continue };
-        let app = app.clone();
+        let (app, mail) = (app.clone(), mail.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(app.clone(), peer, req));
+            let service = hyper::service::service_fn(move |req| handle(app.clone(), mail.clone(), peer, req));
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -144,16 +155,17 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
 
 /// Binds `address` and serves the API in a background task; returns the bound address.
 pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    spawn_on(app, tokio::net::TcpListener::bind(address).await?)
+    spawn_on(app, tokio::net::TcpListener::bind(address).await?, None)
 }
 
 /// Serves on a listener bound already (e.g. before the app, whose public URI names its port).
 pub fn spawn_on(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
+    mail: Option<Arc<MailQueue>>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(serve(app, listener))))
+    Ok((bound, tokio::spawn(serve(app, listener, mail))))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod event_bus;
 pub mod events;
 pub mod gateway;
 pub mod invariants;
+pub mod mail_queue;
 pub mod organization_export;
 pub mod runtime_api;
 pub mod services;
@@ -27,15 +28,26 @@ pub(crate) fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
 }
 
 /// An `App` (the same one a Lambda function builds, its clients guarded by the declared actions) pointed
-/// at local endpoints with dummy credentials.
-pub fn local_app(config: accounts::config::Config, dynamodb_endpoint: &str, ses_endpoint: &str) -> accounts::App {
+/// at local endpoints with dummy credentials: DynamoDB Local, the SES emulator, and the local SQS (its mail
+/// queue: `config.mail_queue_url`).
+pub fn local_app(
+    config: accounts::config::Config,
+    dynamodb_endpoint: &str,
+    ses_endpoint: &str,
+    sqs_endpoint: &str,
+) -> accounts::App {
     let ses = aws_sdk_sesv2::Config::builder()
         .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
         .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
         .credentials_provider(local_credentials())
         .endpoint_url(ses_endpoint)
         .build();
-    accounts::App::new(config, local_dynamodb(dynamodb_endpoint), aws_sdk_sesv2::Client::from_conf(ses))
+    accounts::App::new(
+        config,
+        local_dynamodb(dynamodb_endpoint),
+        aws_sdk_sesv2::Client::from_conf(ses),
+        mail_queue::local_sqs(sqs_endpoint),
+    )
 }
 
 /// An operator tool's DynamoDB client: `aws` for AWS with the environment's credentials and region,

@@ -156,8 +156,9 @@ pub fn start_ses_emulator(port: u16) -> Result<ServiceProcess, String> {
     ServiceProcess::spawn("SES v2 emulator", port, "node", &args, &crate::repo_root())
 }
 
-/// Starts a local Secrets Manager (moto's server, from infra/.venv-secrets) on `port` (0: a free one).
-/// It keeps versions and their staging labels as Secrets Manager does, which a rotation relies on.
+/// Starts moto's server (from infra/.venv-secrets) on `port` (0: a free one): the local Secrets Manager,
+/// which keeps versions and their staging labels as Secrets Manager does (a rotation relies on them), and
+/// the local SQS of the mail queue (redrive to a dead-letter queue included).
 pub fn start_secrets_manager(port: u16) -> Result<ServiceProcess, String> {
     let port = if port == 0 { free_port() } else { port };
     let server = crate::repo_root().join("infra/.venv-secrets/bin/moto_server");
@@ -173,19 +174,28 @@ pub struct Services {
     pub dynamodb_endpoint: String,
     pub ses_endpoint: String,
     pub secrets_manager_endpoint: String,
+    /// The local SQS: the same moto server as the Secrets Manager.
+    pub sqs_endpoint: String,
     _processes: Vec<ServiceProcess>,
 }
 
 impl Services {
-    /// Reuses running services when `DYNAMODB_ENDPOINT`, `SES_ENDPOINT` and `SECRETS_MANAGER_ENDPOINT` are
-    /// set; otherwise starts all three (in parallel) on free ports.
+    /// Reuses running services when `DYNAMODB_ENDPOINT`, `SES_ENDPOINT`, `SECRETS_MANAGER_ENDPOINT` and
+    /// `SQS_ENDPOINT` are set; otherwise starts them (in parallel) on free ports.
     pub fn start_or_reuse() -> Result<Self, String> {
-        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint), Ok(secrets_manager_endpoint)) = (
+        if let (Ok(dynamodb_endpoint), Ok(ses_endpoint), Ok(secrets_manager_endpoint), Ok(sqs_endpoint)) = (
             std::env::var("DYNAMODB_ENDPOINT"),
             std::env::var("SES_ENDPOINT"),
             std::env::var(accounts::signing::ENDPOINT_VARIABLE),
+            std::env::var("SQS_ENDPOINT"),
         ) {
-            return Ok(Services { dynamodb_endpoint, ses_endpoint, secrets_manager_endpoint, _processes: Vec::new() });
+            return Ok(Services {
+                dynamodb_endpoint,
+                ses_endpoint,
+                secrets_manager_endpoint,
+                sqs_endpoint,
+                _processes: Vec::new(),
+            });
         }
         Self::start(0, 0, 0)
     }
@@ -200,6 +210,7 @@ impl Services {
             dynamodb_endpoint: dynamodb.endpoint.clone(),
             ses_endpoint: ses.endpoint.clone(),
             secrets_manager_endpoint: secrets.endpoint.clone(),
+            sqs_endpoint: secrets.endpoint.clone(),
             _processes: vec![dynamodb, ses, secrets],
         })
     }

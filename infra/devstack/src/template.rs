@@ -34,9 +34,15 @@ pub fn logical_id(operation_name: &str) -> String {
 pub const STREAM_READ_ACTIONS: &[&str] =
     &["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"];
 
+/// The mail queue's read actions: Lambda's event source mapping receives and deletes with the function's role.
+pub const QUEUE_READ_ACTIONS: &[&str] =
+    &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"];
+
 fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
     let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':')).collect();
     let mails = actions.contains(&"ses:SendEmail");
+    let queues_mail = actions.contains(&"sqs:SendMessage");
+    let drains_mail = matches!(trigger, Trigger::MailQueue { .. });
     let events = actions.contains(&"events:PutEvents");
     let stream = matches!(trigger, Trigger::TableStream { .. });
     let _ = writeln!(out, "      Policies:");
@@ -80,6 +86,20 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
         let _ = writeln!(out, "              Condition:");
         let _ = writeln!(out, "                StringEquals:");
         let _ = writeln!(out, "                  ses:FromAddress: !Ref MailSender");
+    }
+    if queues_mail {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: sqs:SendMessage");
+        let _ = writeln!(out, "              Resource: !GetAtt MailQueue.Arn");
+    }
+    if drains_mail {
+        // The queue's event source mapping reads and deletes the messages with the function's role.
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action:");
+        for action in QUEUE_READ_ACTIONS {
+            let _ = writeln!(out, "                - {action}");
+        }
+        let _ = writeln!(out, "              Resource: !GetAtt MailQueue.Arn");
     }
     if events {
         let _ = writeln!(out, "            - Effect: Allow");
@@ -272,6 +292,23 @@ fn invoke_config(out: &mut String, function: &BackgroundFunction) {
     let _ = writeln!(out, "            Destination: !GetAtt BackgroundFailuresQueue.Arn");
 }
 
+/// The mail queue's event source mapping: batches of `batch_size`, at most `mail::DRAINERS` invocations at
+/// once (each paces itself to its share of the sending rate), keeping the messages the function reports as
+/// failed for another try (the queue's redrive policy moves a message tried too often to its dead-letter queue).
+fn queue_mapping(out: &mut String, function: &BackgroundFunction, batch_size: u32) {
+    let id = logical_id(function.name);
+    let _ = writeln!(out, "  {id}QueueMapping:");
+    let _ = writeln!(out, "    Type: AWS::Lambda::EventSourceMapping");
+    let _ = writeln!(out, "    Properties:");
+    let _ = writeln!(out, "      FunctionName: !Ref {id}");
+    let _ = writeln!(out, "      EventSourceArn: !GetAtt MailQueue.Arn");
+    let _ = writeln!(out, "      BatchSize: {batch_size}");
+    let _ = writeln!(out, "      FunctionResponseTypes: [ReportBatchItemFailures]");
+    let _ = writeln!(out, "      ScalingConfig:");
+    let _ = writeln!(out, "        MaximumConcurrency: {}", accounts::mail::DRAINERS);
+    out.push('\n');
+}
+
 /// The alarm of a scheduled function that has not run: fewer than one invocation in each of the last
 /// `alarm.parameter` periods (missing data, when nothing ran, counts as breaching).
 fn missed_run_alarm(out: &mut String, function: &BackgroundFunction, alarm: &MissedRunAlarm) {
@@ -326,6 +363,7 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         Trigger::Invoke => "internal, invoked with IAM".to_owned(),
         Trigger::TableStream { .. } => "the table's stream (audit events to the event bus)".to_owned(),
         Trigger::MailEvents => "SES's bounce and complaint events (SNS)".to_owned(),
+        Trigger::MailQueue { .. } => "the mail queue (sends its mail through SES)".to_owned(),
     };
     header(out, function.name, &description);
     let _ = writeln!(out, "      Timeout: {}", function.timeout_seconds);
@@ -337,7 +375,7 @@ fn background(out: &mut String, function: &BackgroundFunction) {
         let _ = writeln!(out, "          {}: \"\"", accounts::events::ENDPOINT_VARIABLE);
     }
     policies(out, function.actions, &function.trigger);
-    if !matches!(function.trigger, Trigger::TableStream { .. }) {
+    if !matches!(function.trigger, Trigger::TableStream { .. } | Trigger::MailQueue { .. }) {
         invoke_config(out, function);
     }
     if let Trigger::Schedule { parameter, .. } = function.trigger {
@@ -358,6 +396,7 @@ fn background(out: &mut String, function: &BackgroundFunction) {
     match &function.trigger {
         Trigger::TableStream { batch_size } => stream_mapping(out, function, *batch_size),
         Trigger::Schedule { missed, .. } => missed_run_alarm(out, function, missed),
+        Trigger::MailQueue { batch_size } => queue_mapping(out, function, *batch_size),
         Trigger::Invoke | Trigger::MailEvents => {}
     }
 }

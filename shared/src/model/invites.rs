@@ -14,8 +14,10 @@ pub enum InviteState {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum DeliveryState {
-    /// Stored; the mail is being sent (stays so if the sender died before it knew the outcome).
+    /// Stored; the mail is being queued (stays so if the sender died before it knew the outcome).
     Sending,
+    /// The mail is in the queue; the drainer records `sent` or `failed` when SES has taken or refused it.
+    Queued,
     Sent,
     /// SES refused or was unreachable; the invite can be resent.
     Failed,

@@ -2,6 +2,7 @@
 
 use super::{Db, from_item, n, s};
 use crate::error::ApiError;
+use crate::mail::InviteDelivery;
 use crate::model::{Key, UndeliverableAddress};
 
 /// The marks among `addresses` (one BatchGetItem).
@@ -32,4 +33,25 @@ pub async fn mark_invite_undeliverable(
         vec![(":undeliverable", s("undeliverable")), (":explanation", s(explanation))],
     )
     .await
+}
+
+/// Records what SES did with an invite's queued mail (one conditional UpdateItem): sent (`refused: None`)
+/// or refused for good. Nothing changes when the invite is gone, was resent meanwhile (another nonce) or
+/// is no longer waiting for this mail.
+pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option<&String>) -> Result<(), ApiError> {
+    let key = Key::invite(&delivery.organization, &delivery.invite_id);
+    let condition = "attribute_exists(PK) AND nonce = :nonce AND delivery = :queued";
+    let mut values = vec![(":nonce", s(&delivery.nonce)), (":queued", s("queued"))];
+    let update = match refused {
+        None => {
+            values.push((":sent", s("sent")));
+            "SET delivery = :sent REMOVE deliveryError"
+        }
+        Some(reason) => {
+            values.push((":failed", s("failed")));
+            values.push((":reason", s(reason)));
+            "SET delivery = :failed, deliveryError = :reason"
+        }
+    };
+    db.update_if(&key, update, condition, values).await.map(|_| ())
 }

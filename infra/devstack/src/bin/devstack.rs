@@ -2,7 +2,8 @@
 //! creates the table from template.yaml, and serves every route on one localhost port through the local
 //! gateway. New audit entries are published as Lambda would: the table's stream is read by the local stream
 //! mapping, handed to the consumer's handler, and published to a local stand-in for EventBridge, which
-//! logs each event. Ctrl-C stops everything it started.
+//! logs each event. Mail is queued in the local SQS and sent by the mail queue's drainer, as on AWS.
+//! Ctrl-C stops everything it started.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,17 +81,30 @@ async fn main() -> Result<(), String> {
     let secret_id = devstack::signing_key::LOCAL_SECRET_ID;
     let secrets = devstack::signing_key::client(&services.secrets_manager_endpoint).await;
     devstack::signing_key::ensure(&secrets, secret_id, &development_secret()?).await?;
-    let config = Config::from_env_with(
+    let mut config = Config::from_env_with(
         options.table.clone(),
         devstack::signing_key::signing_secrets(&services.secrets_manager_endpoint, secret_id).await?,
         &format!("http://localhost:{}", options.port),
         "no-reply@webknossos.local",
     )
     .map_err(|e| e.to_string())?;
+    // Every mail goes through the mail queue in the local SQS, sent by the drainer below.
+    let queue = devstack::mail_queue::MailQueue::local_stack(&services.sqs_endpoint, &options.table).await?;
+    config.mail_queue_url = queue.url.clone();
     let public_uri = config.public_uri.clone();
-    let app = local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint);
+    let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
+    // Lambda's event source mapping of the mail queue: one batch at a time, waiting up to a second for one.
+    let drainer_app = app.clone();
+    let mail = tokio::spawn(async move {
+        loop {
+            if let Err(e) = queue.deliver_batch(&drainer_app, 1).await {
+                eprintln!("devstack: sending the mail queue: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
     let bus = devstack::event_bus::FakeEventBus::start();
     let publisher = accounts::events::EventPublisher::new(
         devstack::event_bus::local_client(&bus.endpoint),
@@ -110,13 +124,16 @@ async fn main() -> Result<(), String> {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
-    let (address, server) = devstack::gateway::spawn(Arc::new(app), SocketAddr::from(([127, 0, 0, 1], options.port)))
+    let (address, server) = devstack::gateway::spawn(app, SocketAddr::from(([127, 0, 0, 1], options.port)))
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", options.port))?;
     println!();
     println!("  Pages:      {public_uri}/  (open it in a browser; links in mails point here)");
     println!("  API:        http://{address}/api  (try: curl http://{address}/api/buildinfo)");
-    println!("  Mail inbox: {}/  (sent mail as JSON: {}/store)", services.ses_endpoint, services.ses_endpoint);
+    println!(
+        "  Mail inbox: {}/  (sent mail as JSON: {}/store; mail goes through the queue at {})",
+        services.ses_endpoint, services.ses_endpoint, services.sqs_endpoint
+    );
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
     println!("  Secrets:    {}  (the signing secret {secret_id})", services.secrets_manager_endpoint);
     println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
@@ -126,6 +143,7 @@ async fn main() -> Result<(), String> {
     println!("devstack: stopping ...");
     server.abort();
     events.abort();
+    mail.abort();
     drop(services);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Runs the daily invite job once against the local stack (README command 1 must be running), the same
-//! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --secrets-manager URL,
+//! code the scheduled Lambda function runs. Options: --dynamodb URL, --ses URL, --secrets-manager URL (the
+//! local stack's moto server: its Secrets Manager and SQS),
 //! --table NAME, --days-ahead N (pretend it is N days later, to see reminders and cleanup happen).
 
 use accounts::config::Config;
@@ -27,9 +28,13 @@ async fn main() -> Result<(), String> {
     let signing = devstack::signing_key::signing_secrets(&secrets_manager, devstack::signing_key::LOCAL_SECRET_ID)
         .await
         .map_err(|e| format!("{e} (start the local stack first)"))?;
-    let config = Config::from_env_with(table, signing, "http://localhost:3000", "no-reply@webknossos.local")
+    let config = Config::from_env_with(table.clone(), signing, "http://localhost:3000", "no-reply@webknossos.local")
         .map_err(|e| e.to_string())?;
-    let app = devstack::local_app(config, &dynamodb, &ses);
+    // Its mail goes into the local stack's queue, which the local stack sends.
+    let queue = devstack::mail_queue::MailQueue::local_stack(&secrets_manager, &table).await?;
+    let mut config = config;
+    config.mail_queue_url = queue.url.clone();
+    let app = devstack::local_app(config, &dynamodb, &ses, &secrets_manager);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
     let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string(&report).expect("serializes"));

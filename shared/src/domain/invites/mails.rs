@@ -39,4 +39,10 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
         )
         .for_invite(&invite.organization, &invite.id),
     )
+    // The first mail and a resend record their outcome on the invite; a reminder leaves its state alone.
+    .map(
+        |mail| {
+            if reminder { mail } else { mail.recording_delivery_of(&invite.organization, &invite.id, &invite.nonce) }
+        },
+    )
 }

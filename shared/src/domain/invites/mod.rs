@@ -137,7 +137,7 @@ async fn deliver(
     let mut recorded = invite.clone();
     match &outcome {
         Ok(()) => {
-            recorded.delivery = DeliveryState::Sent;
+            recorded.delivery = DeliveryState::Queued;
             recorded.delivery_error = None;
         }
         Err(err) => {

@@ -54,15 +54,15 @@ pub(super) fn invite_not_found() -> ApiError {
     ApiError::not_found("invite.notFound", "There is no such invite in your organization")
 }
 
-/// Seconds until a delivered invite may be mailed again (none: now). It was last (re)sent when its
-/// validity began; one whose mail failed may be resent at once.
+/// Seconds until a queued or delivered invite may be mailed again (none: now). It was last (re)sent when
+/// its validity began; one whose mail failed may be resent at once.
 pub fn resend_wait(
     invite: &Invite,
     lifetime: std::time::Duration,
     cooldown: std::time::Duration,
     now_millis: i64,
 ) -> Option<u64> {
-    if invite.delivery != DeliveryState::Sent {
+    if !matches!(invite.delivery, DeliveryState::Sent | DeliveryState::Queued) {
         return None;
     }
     let sent_at = invite.valid_until - lifetime.as_millis() as i64;
@@ -157,6 +157,9 @@ mod tests {
             "a failed mail may be resent at once"
         );
         assert_eq!(resend_wait(&invite(DeliveryState::Sent), lifetime, std::time::Duration::ZERO, sent_at), None);
+        // A queued mail counts as sent: no second mail moments after the first.
+        assert_eq!(resend_wait(&invite(DeliveryState::Queued), lifetime, cooldown, sent_at + 1_000), Some(599));
+        assert_eq!(resend_wait(&invite(DeliveryState::Undeliverable), lifetime, cooldown, sent_at + 1_000), None);
     }
 
     #[test]

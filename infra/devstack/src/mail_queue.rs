@@ -1,0 +1,171 @@
+//! The local mail queue: a queue and its dead-letter queue in the local SQS (moto's server, the one that
+//! also holds the signing secret), and what Lambda's event source mapping does with them on AWS: receive a
+//! batch, hand it to `send_mail`'s code (`accounts::mail::drain`, which enters its declaration), delete what it
+//! took and leave what it reports as failed, which SQS shows again after the visibility timeout and moves
+//! to the dead-letter queue after `max_receives` receives.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+
+/// A plain SQS client for a local endpoint (a tool's or a test's, never a function's).
+pub fn local_sqs(endpoint: &str) -> Client {
+    use aws_sdk_sqs::config::{BehaviorVersion, Region};
+    Client::from_conf(
+        aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(crate::local_credentials())
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+fn failed<E: std::error::Error>(what: &str, err: E) -> String {
+    format!("{what}: {}", DisplayErrorContext(err))
+}
+
+pub struct MailQueue {
+    client: Client,
+    pub url: String,
+    pub dead_letter_url: String,
+}
+
+impl MailQueue {
+    /// Creates (or finds: creating is idempotent) the queue `name` and its dead-letter queue `{name}-dead`
+    /// at `endpoint`: a message received `max_receives` times without being deleted goes there.
+    pub async fn create(
+        endpoint: &str,
+        name: &str,
+        max_receives: u32,
+        visibility_seconds: u32,
+    ) -> Result<Self, String> {
+        let client = local_sqs(endpoint);
+        let dead_letter_url = client
+            .create_queue()
+            .queue_name(format!("{name}-dead"))
+            .send()
+            .await
+            .map_err(|e| failed("creating the mail dead-letter queue", e))?
+            .queue_url
+            .unwrap_or_default();
+        let dead_letter_arn = client
+            .get_queue_attributes()
+            .queue_url(&dead_letter_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| failed("reading the dead-letter queue's ARN", e))?
+            .attributes
+            .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+            .unwrap_or_default();
+        let redrive = serde_json::json!({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receives});
+        let url = client
+            .create_queue()
+            .queue_name(name)
+            .attributes(QueueAttributeName::VisibilityTimeout, visibility_seconds.to_string())
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .send()
+            .await
+            .map_err(|e| failed("creating the mail queue", e))?
+            .queue_url
+            .unwrap_or_default();
+        Ok(MailQueue { client, url, dead_letter_url })
+    }
+
+    /// The local stack's mail queue for `table` (`{table}-mail`): a mail not taken is tried again after 10 s,
+    /// 5 times.
+    pub async fn local_stack(endpoint: &str, table: &str) -> Result<Self, String> {
+        Self::create(endpoint, &format!("{table}-mail"), 5, 10).await
+    }
+
+    /// One batch as the event source mapping makes it: up to 10 visible messages (waiting up to
+    /// `wait_seconds` for one), handed to the drainer; the ones it took are deleted. Returns how many were
+    /// received and how many of them the drainer left for another try.
+    pub async fn deliver_batch(&self, app: &accounts::App, wait_seconds: i32) -> Result<(usize, usize), String> {
+        let received = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| failed("receiving from the mail queue", e))?
+            .messages
+            .unwrap_or_default();
+        if received.is_empty() {
+            return Ok((0, 0));
+        }
+        let records: Vec<serde_json::Value> = received
+            .iter()
+            .map(|message| {
+                serde_json::json!({
+                    "messageId": message.message_id,
+                    "receiptHandle": message.receipt_handle,
+                    "body": message.body,
+                    "md5OfBody": message.md5_of_body,
+                    "attributes": message.attributes.as_ref().map(|attributes| attributes
+                        .iter()
+                        .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                        .collect::<std::collections::BTreeMap<_, _>>()),
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:local-mail",
+                    "awsRegion": "us-east-1",
+                })
+            })
+            .collect();
+        let event: SqsEvent =
+            serde_json::from_value(serde_json::json!({ "Records": records })).map_err(|e| format!("the batch: {e}"))?;
+        let response = accounts::mail::drain(app, event).await;
+        let kept: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        for message in &received {
+            if kept.contains(&message.message_id.as_deref().unwrap_or_default()) {
+                continue;
+            }
+            self.client
+                .delete_message()
+                .queue_url(&self.url)
+                .receipt_handle(message.receipt_handle.as_deref().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| failed("deleting a sent mail from the queue", e))?;
+        }
+        Ok((received.len(), kept.len()))
+    }
+
+    /// Delivers batches until none is visible: what the queue held is sent, or left for another try.
+    pub async fn deliver_visible(&self, app: &accounts::App) -> Result<usize, String> {
+        let mut delivered = 0;
+        loop {
+            let (received, kept) = self.deliver_batch(app, 0).await?;
+            if received == 0 {
+                return Ok(delivered);
+            }
+            delivered += received - kept;
+            if kept == received {
+                // Nothing was taken: the rest are invisible until their timeout; no point in asking again now.
+                return Ok(delivered);
+            }
+        }
+    }
+
+    /// The bodies of the messages in the dead-letter queue (read without taking them: made visible again at once).
+    pub async fn dead_letters(&self) -> Result<Vec<String>, String> {
+        let messages = self
+            .client
+            .receive_message()
+            .queue_url(&self.dead_letter_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| failed("receiving from the dead-letter queue", e))?
+            .messages
+            .unwrap_or_default();
+        Ok(messages.into_iter().filter_map(|m| m.body).collect())
+    }
+}
