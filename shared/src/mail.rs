@@ -163,17 +163,16 @@ pub async fn drain(app: &App, event: SqsEvent) -> SqsBatchResponse {
 async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let pause = pace(app.config.mail_send_rate);
-    for (index, message) in event.records.iter().enumerate() {
+    for message in &event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let Some(mail) = message.body.as_deref().and_then(|body| serde_json::from_str::<Mail>(body).ok()) else {
             tracing::error!(message = %id, "a queued message is not a mail");
             response.batch_item_failures.push(failure(id));
             continue;
         };
-        if index > 0 {
-            tokio::time::sleep(pause).await;
-        }
         let outcome = send_now(app, &mail).await;
+        // After every mail, the last of a batch too: the drainer's next batch may follow at once.
+        tokio::time::sleep(pause).await;
         let recorded = match (&outcome, &mail.delivery_of) {
             (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
             (SesOutcome::Refused(reason), Some(delivery)) => {
