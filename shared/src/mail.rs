@@ -98,7 +98,8 @@ impl Mail {
 /// (`mail.undeliverable`), is an error the caller decides about.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
     let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
-    let to: Vec<String> = mail.to.iter().filter(|a| !marks.iter().any(|m| &m.email == *a)).cloned().collect();
+    let marked = |address: &String| marks.iter().any(|m| m.email == address.trim().to_lowercase());
+    let to: Vec<String> = mail.to.iter().filter(|a| !marked(a)).cloned().collect();
     if to.is_empty() {
         let explanation = marks.first().map(|m| m.explanation()).unwrap_or_default();
         return Err(ApiError::new(422, "mail.undeliverable", explanation));

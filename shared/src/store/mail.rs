@@ -5,9 +5,10 @@ use crate::error::ApiError;
 use crate::mail::InviteDelivery;
 use crate::model::{Key, UndeliverableAddress};
 
-/// The marks among `addresses` (one BatchGetItem).
+/// The marks among `addresses` (one BatchGetItem; marks are kept lowercased, whatever case an address is
+/// written in).
 pub async fn undeliverable(db: &Db, addresses: &[String]) -> Result<Vec<UndeliverableAddress>, ApiError> {
-    let keys: Vec<Key> = addresses.iter().map(|a| Key::undeliverable_address(a)).collect();
+    let keys: Vec<Key> = addresses.iter().map(|a| Key::undeliverable_address(&a.trim().to_lowercase())).collect();
     db.batch_get(&keys).await?.into_values().map(from_item).collect()
 }
 
