@@ -288,7 +288,7 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "DynamoDB wait below is DynamoDB Local's, not DynamoDB's (single-digit milliseconds on AWS), and a mail's\nwait is moto's SQS (a Python server: about 40 ms per SendMessage here), not SQS's (a few milliseconds).\n"
+        "DynamoDB wait below is DynamoDB Local's, not DynamoDB's (single-digit milliseconds on AWS), and a mail's\nwait is moto's SQS (a Python server: 15 to 80 ms per SendMessage here), not SQS's (a few milliseconds).\n"
     );
     let _ = writeln!(report, "Each function binary runs as Lambda runs it, under the Lambda runtime API emulator of");
     let _ =
