@@ -9,6 +9,22 @@ use crate::signing::{self, SigningSecrets};
 use crate::store::Db;
 use crate::tokens::Keys;
 
+/// A function's client of `$service` from the config `$builder`, with what every AWS call of a function has:
+/// the time limits and retries ([`sdk_timeouts`], [`sdk_retries`]), the [`DeclaredActionsGuard`] and the
+/// [`AwsCallMetrics`]. (A macro: each service's config builder is its own type.)
+macro_rules! guarded_client {
+    ($service:ident, $builder:expr) => {
+        $service::Client::from_conf(
+            $builder
+                .timeout_config(sdk_timeouts())
+                .retry_config(sdk_retries())
+                .interceptor(DeclaredActionsGuard)
+                .interceptor(AwsCallMetrics)
+                .build(),
+        )
+    };
+}
+
 pub struct App {
     pub config: Config,
     pub db: Db,
@@ -20,7 +36,7 @@ pub struct App {
 }
 
 impl App {
-    /// Adds the [`DeclaredActionsGuard`] to both clients, so every AWS call is checked against the
+    /// Adds the [`DeclaredActionsGuard`] to every client, so every AWS call is checked against the
     /// running operation's declared actions, and [`AwsCallMetrics`], so every request's AWS cost is known.
     /// Also bounds every AWS call in time ([`sdk_timeouts`], [`sdk_retries`]): a dead or hanging endpoint
     /// is a 503 within seconds, not a request that hangs until the Lambda timeout.
@@ -30,35 +46,9 @@ impl App {
         mail: aws_sdk_sesv2::Client,
         queue: aws_sdk_sqs::Client,
     ) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            dynamodb
-                .config()
-                .to_builder()
-                .timeout_config(sdk_timeouts())
-                .retry_config(sdk_retries())
-                .interceptor(DeclaredActionsGuard)
-                .interceptor(AwsCallMetrics)
-                .build(),
-        );
-        let mail = aws_sdk_sesv2::Client::from_conf(
-            mail.config()
-                .to_builder()
-                .timeout_config(sdk_timeouts())
-                .retry_config(sdk_retries())
-                .interceptor(DeclaredActionsGuard)
-                .interceptor(AwsCallMetrics)
-                .build(),
-        );
-        let queue = aws_sdk_sqs::Client::from_conf(
-            queue
-                .config()
-                .to_builder()
-                .timeout_config(sdk_timeouts())
-                .retry_config(sdk_retries())
-                .interceptor(DeclaredActionsGuard)
-                .interceptor(AwsCallMetrics)
-                .build(),
-        );
+        let dynamodb = guarded_client!(aws_sdk_dynamodb, dynamodb.config().to_builder());
+        let mail = guarded_client!(aws_sdk_sesv2, mail.config().to_builder());
+        let queue = guarded_client!(aws_sdk_sqs, queue.config().to_builder());
         let db = Db::new(dynamodb, config.table_name.clone());
         let keys = Keys::new(&config.signing, &config.public_uri);
         App { config, db, mail, queue, keys }
@@ -101,15 +91,11 @@ pub async fn signing_secrets_from_env(sdk: &aws_config::SdkConfig) -> Result<Sig
         .ok()
         .filter(|id| !id.trim().is_empty())
         .ok_or(ConfigError::Missing(signing::SECRET_ID_VARIABLE))?;
-    let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk)
-        .timeout_config(sdk_timeouts())
-        .retry_config(sdk_retries())
-        .interceptor(DeclaredActionsGuard)
-        .interceptor(AwsCallMetrics);
+    let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk);
     if let Some(endpoint) = endpoint_override(signing::ENDPOINT_VARIABLE) {
         secrets = secrets.endpoint_url(endpoint);
     }
-    signing::load(&aws_sdk_secretsmanager::Client::from_conf(secrets.build()), &secret_id).await
+    signing::load(&guarded_client!(aws_sdk_secretsmanager, secrets), &secret_id).await
 }
 
 /// Time limits of one AWS call (DynamoDB or SES). The SDK sets no attempt or operation timeout by default,

@@ -20,6 +20,9 @@ use crate::error::{ApiError, sdk_error};
 pub const INVITE_TAG: &str = "invite";
 pub const ORGANIZATION_TAG: &str = "organization";
 
+/// The error code of a mail none of whose recipients may be mailed (SES reported them undeliverable).
+pub const UNDELIVERABLE: &str = "mail.undeliverable";
+
 /// How many drainers run at once at most (the queue's event source mapping: `MaximumConcurrency`, whose
 /// least is 2); each paces itself to its share of the sending rate.
 pub const DRAINERS: u32 = 2;
@@ -95,14 +98,14 @@ impl Mail {
 
 /// Queues one mail for those of its recipients not marked undeliverable (one BatchGetItem, then one SQS
 /// SendMessage). The queue refusing or being unreachable, or every recipient being undeliverable
-/// (`mail.undeliverable`), is an error the caller decides about.
+/// ([`UNDELIVERABLE`]), is an error the caller decides about.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
     let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
     let marked = |address: &String| marks.iter().any(|m| m.email == address.trim().to_lowercase());
     let to: Vec<String> = mail.to.iter().filter(|a| !marked(a)).cloned().collect();
     if to.is_empty() {
         let explanation = marks.first().map(|m| m.explanation()).unwrap_or_default();
-        return Err(ApiError::new(422, "mail.undeliverable", explanation));
+        return Err(ApiError::new(422, UNDELIVERABLE, explanation));
     }
     let queued = Mail { to, ..mail.clone() };
     app.queue
@@ -177,7 +180,7 @@ async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
         let recorded = match (&outcome, &mail.delivery_of) {
             (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
             (SesOutcome::Refused(reason), Some(delivery)) => {
-                crate::store::mail::record_delivery(&app.db, delivery, Some(reason)).await
+                crate::store::mail::record_delivery(&app.db, delivery, Some(reason.as_str())).await
             }
             _ => Ok(()),
         };

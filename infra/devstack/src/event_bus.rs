@@ -165,13 +165,5 @@ fn put_events(state: &Mutex<State>, body: &[u8]) -> (u16, Value) {
 
 /// An EventBridge client for the stand-in at `endpoint` (dummy credentials, like [`crate::local_app`]).
 pub fn local_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
-    use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "devstack"))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_eventbridge::Client::new(&crate::local_sdk_config(endpoint))
 }

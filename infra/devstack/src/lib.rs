@@ -22,9 +22,18 @@ pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root exists")
 }
 
-/// Dummy credentials: the local stand-ins accept any.
-pub(crate) fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
-    aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "devstack")
+/// The SDK settings for a local stand-in at `endpoint` (DynamoDB Local, the SES emulator, moto, the stand-in
+/// bus): dummy credentials, which they accept, and a fixed region. Every local client of any service is
+/// `Client::new(&local_sdk_config(endpoint))`: a tool's or a test's own, unguarded (a function's clients
+/// are made by `accounts::App`).
+pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let credentials = aws_credential_types::Credentials::new("local", "local", None, None, "devstack");
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+        .endpoint_url(endpoint)
+        .build()
 }
 
 /// An `App` (the same one a Lambda function builds, its clients guarded by the declared actions) pointed
@@ -36,17 +45,11 @@ pub fn local_app(
     ses_endpoint: &str,
     sqs_endpoint: &str,
 ) -> accounts::App {
-    let ses = aws_sdk_sesv2::Config::builder()
-        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-        .credentials_provider(local_credentials())
-        .endpoint_url(ses_endpoint)
-        .build();
     accounts::App::new(
         config,
         local_dynamodb(dynamodb_endpoint),
-        aws_sdk_sesv2::Client::from_conf(ses),
-        mail_queue::local_sqs(sqs_endpoint),
+        aws_sdk_sesv2::Client::new(&local_sdk_config(ses_endpoint)),
+        aws_sdk_sqs::Client::new(&local_sdk_config(sqs_endpoint)),
     )
 }
 
@@ -64,12 +67,5 @@ pub async fn tool_dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// A plain DynamoDB client for `endpoint` (no declared-actions guard, no metrics): a tool's or a test's
 /// own client, never a function's.
 pub fn local_dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(local_credentials())
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    aws_sdk_dynamodb::Client::new(&local_sdk_config(endpoint))
 }

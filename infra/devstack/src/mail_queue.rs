@@ -9,19 +9,6 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
-/// A plain SQS client for a local endpoint (a tool's or a test's, never a function's).
-pub fn local_sqs(endpoint: &str) -> Client {
-    use aws_sdk_sqs::config::{BehaviorVersion, Region};
-    Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(crate::local_credentials())
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
 fn failed<E: std::error::Error>(what: &str, err: E) -> String {
     format!("{what}: {}", DisplayErrorContext(err))
 }
@@ -41,7 +28,7 @@ impl MailQueue {
         max_receives: u32,
         visibility_seconds: u32,
     ) -> Result<Self, String> {
-        let client = local_sqs(endpoint);
+        let client = Client::new(&crate::local_sdk_config(endpoint));
         let dead_letter_url = client
             .create_queue()
             .queue_name(format!("{name}-dead"))

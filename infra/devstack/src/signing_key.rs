@@ -28,15 +28,7 @@ pub async fn client(endpoint: &str) -> Client {
     if endpoint == "aws" {
         Client::new(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
     } else {
-        use aws_sdk_secretsmanager::config::{BehaviorVersion, Region};
-        Client::from_conf(
-            aws_sdk_secretsmanager::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(crate::local_credentials())
-                .endpoint_url(endpoint)
-                .build(),
-        )
+        Client::new(&crate::local_sdk_config(endpoint))
     }
 }
 

@@ -83,15 +83,7 @@ fn first_failure(answer: &Value) -> Option<String> {
 impl StreamMapping {
     /// The mapping of `table`'s (latest) stream on the DynamoDB at `endpoint`.
     pub async fn for_table(endpoint: &str, table: &str, batch_size: i32) -> Result<Self, String> {
-        use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
-        let client = aws_sdk_dynamodbstreams::Client::from_conf(
-            aws_sdk_dynamodbstreams::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("local", "local", None, None, "devstack"))
-                .endpoint_url(endpoint)
-                .build(),
-        );
+        let client = aws_sdk_dynamodbstreams::Client::new(&crate::local_sdk_config(endpoint));
         let streams = client.list_streams().table_name(table).send().await.map_err(|e| error("ListStreams", e))?;
         let stream_arn = streams
             .streams()

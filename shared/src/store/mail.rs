@@ -39,7 +39,7 @@ pub async fn mark_invite_undeliverable(
 /// Records what SES did with an invite's queued mail (one conditional UpdateItem): sent (`refused: None`)
 /// or refused for good. Nothing changes when the invite is gone, was resent meanwhile (another nonce) or
 /// is no longer waiting for this mail.
-pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option<&String>) -> Result<(), ApiError> {
+pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option<&str>) -> Result<(), ApiError> {
     let key = Key::invite(&delivery.organization, &delivery.invite_id);
     let condition = "attribute_exists(PK) AND nonce = :nonce AND delivery = :queued";
     let mut values = vec![(":nonce", s(&delivery.nonce)), (":queued", s("queued"))];

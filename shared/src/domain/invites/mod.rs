@@ -142,8 +142,11 @@ async fn deliver(
         }
         Err(err) => {
             // An address SES reported as undeliverable is not mailed; anything else can be resent.
-            recorded.delivery =
-                if err.code == "mail.undeliverable" { DeliveryState::Undeliverable } else { DeliveryState::Failed };
+            recorded.delivery = if err.code == crate::mail::UNDELIVERABLE {
+                DeliveryState::Undeliverable
+            } else {
+                DeliveryState::Failed
+            };
             recorded.delivery_error = Some(err.message.clone());
         }
     }
