@@ -425,6 +425,14 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     .await;
     page.screenshot("revoked").await;
     page.close().await;
+    // On a phone, the long reason of the bounced invite still fits the screen.
+    let phone = Page::open(&env, "invites-phone", PHONE).await;
+    sign_in(&phone, &owner.email, "/invites", "Invites").await;
+    phone.shows("Undeliverable: Mail to this address bounced (550 user unknown); it is not mailed again").await;
+    phone.accessible().await;
+    phone.fits_width().await;
+    phone.screenshot("list").await;
+    phone.close().await;
 }
 
 #[tokio::test]
