@@ -17,8 +17,8 @@ need_rust
 need_java
 need_node_modules
 need_venv fuzz
-say "Building the local stack (cargo build -p devstack)"
-cargo build --quiet -p devstack --bin devstack
+say "Building the local stack and the operator command (cargo build -p devstack)"
+cargo build --quiet -p devstack --bin devstack --bin grant-operator
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); DYNAMODB_PORT=$(free_port); SES_PORT=$(free_port)
@@ -64,13 +64,16 @@ login() {
 # wrong passwords have locked the owner's logins for a while).
 SESSION=$(login)
 SECOND_SESSION=$(login)
-say "Claiming the operator role (following the verification link mailed to $OWNER)"
+say "Making $OWNER the operator (verifying the address with the link mailed to it, then grant-operator)"
 curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/verifyEmail" >/dev/null
 KEY=$(curl -sf "http://localhost:$SES_PORT/store" | python3 -c '
 import json, re, sys
 texts = [m["body"]["text"] for m in json.load(sys.stdin)["emails"] if "/verifyEmail/" in m["body"].get("text", "")]
 print(re.search(r"/verifyEmail/(\S+)", texts[-1]).group(1))')
-curl -sf -X POST "$API/api/verifyEmail/$KEY" >/dev/null
+curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "Content-Type: application/json" -d '{}' \
+  "$API/api/verifyEmail/$KEY" >/dev/null
+"$REPO_ROOT/target/debug/grant-operator" --email "$OWNER" --table "fuzz-$RUN" \
+  --dynamodb-endpoint "http://127.0.0.1:$DYNAMODB_PORT" >/dev/null
 say "Creating the self-registration organization fuzz_home as the operator (its id is reserved)"
 curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/organizations" -d "{\"ownerEmail\": \"$OWNER\",
   \"organizationName\": \"Fuzz Home\", \"organization\": \"fuzz_home\"}" >/dev/null

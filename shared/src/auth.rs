@@ -135,7 +135,7 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     if user.is_deactivated {
         return Err(ApiError::unauthorized("user.deactivated", "Your account has been deactivated by an admin"));
     }
-    Ok(Caller { user, organization, credential, context: crate::http::audit_context(req) })
+    Ok(Caller { user, organization, credential, context: crate::http::audit_context(req), is_operator: false })
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub struct Caller {
     pub credential: Credential,
     /// Where the request came from, for the audit log.
     pub context: AuditContext,
+    /// Whether the account holds the operator role: read (one GetItem) only for operator routes, whose
+    /// access class needs it; `false` on every other route.
+    pub is_operator: bool,
 }
 
 impl Caller {

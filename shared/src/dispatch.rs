@@ -90,6 +90,7 @@ handlers! {
     caller CREATE_ORGANIZATION => handlers::organizations::create_organization,
     caller CHANGE_PLAN => handlers::organizations::change_plan,
     caller ADD_CREDITS => handlers::organizations::add_credits,
+    caller GRANT_OPERATOR => handlers::organizations::grant_operator,
     caller PRICING_STATUS => handlers::organizations::pricing_status,
     caller REQUEST_EXTENSION => handlers::pricing::request_extension,
     caller REQUEST_UPGRADE => handlers::pricing::request_upgrade,
@@ -167,15 +168,18 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
 }
 
 /// The operation's access rule, then its handler. A route that needs a caller authenticates it here (one
-/// BatchGetItem) and refuses a class its [`Operation::access`] excludes before the handler runs, which gets
-/// the caller as an argument.
+/// BatchGetItem; an operator route also reads the account's operator grant, one GetItem) and refuses a
+/// class its [`Operation::access`] excludes before the handler runs, which gets the caller as an argument.
 async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResult {
     let operation = route.operation;
     match route.handler {
         Handler::Public(handle) => handle(app, req).await,
         Handler::Caller(handle) => {
-            let caller = auth::read_caller(app, &req).await?;
-            operation.access.check(&app.config, &caller, &operation.route())?;
+            let mut caller = auth::read_caller(app, &req).await?;
+            if matches!(operation.access, operations::Access::SuperUser(_)) {
+                caller.is_operator = crate::domain::operators::is_operator(app, &caller.user.account_id).await?;
+            }
+            operation.access.check(&caller, &operation.route())?;
             handle(app, caller, req).await
         }
     }

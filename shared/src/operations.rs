@@ -32,7 +32,8 @@ pub enum Access {
     OwnerOrDeletionGrantee(&'static str),
     /// The organization's owner.
     Owner(&'static str),
-    /// Instance operators: identities whose e-mail is in `SUPER_USER_EMAILS`, acting on any organization.
+    /// Instance operators: accounts granted the role (by the `grant-operator` command or another operator; an
+    /// address alone never is), acting on any organization.
     SuperUser(&'static str),
 }
 
@@ -66,7 +67,7 @@ impl Access {
             Access::AdminOrOwner(_) => "admins and the owner",
             Access::OwnerOrDeletionGrantee(_) => "the owner, or an admin the owner granted the deletion right",
             Access::Owner(_) => "the organization's owner",
-            Access::SuperUser(_) => "instance operators (SUPER_USER_EMAILS, address verified)",
+            Access::SuperUser(_) => "instance operators (accounts granted the role)",
         }
     }
 
@@ -185,8 +186,9 @@ operations! {
         ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
-        ["BatchGetItem", "UpdateItem", "PutItem"],
-        Public, "the account named by a valid, unused key sent to its current address; else 400 \
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem"],
+        Public, "the account named by a valid, unused key sent to its current address (else 400), presented by \
+            that account: signed in as it (else 403) or with its password (else 401) \
             (domain::credentials::verify_email)";
     REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
         ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
@@ -231,6 +233,10 @@ operations! {
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
+    GRANT_OPERATOR = "grant_operator", "POST", "/operators",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        SuperUser("superUser.required"), "the account of a verified address; audited, mailed to every operator \
+            (domain::operators::grant)";
     PRICING_STATUS = "pricing_status", "GET", "/pricing/status",
         ["BatchGetItem"],
         AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
@@ -255,7 +261,7 @@ operations! {
         Owner("pricing.credits.ownerOnly"), "the caller's organization, `requestedCredits` 1 to 10^9 \
             (domain::organizations::request_plan_change)";
     LIST_PLAN_REQUESTS = "list_plan_requests", "GET", "/pricing/requests",
-        ["BatchGetItem", "Query"],
+        ["BatchGetItem", "GetItem", "Query"],
         SuperUser("superUser.required"), "every organization's requests, newest first \
             (domain::organizations::plan_requests)";
     LIST_PLAN_UPDATES = "list_plan_updates", "GET", "/pricing/planUpdates",

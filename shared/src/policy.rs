@@ -9,14 +9,14 @@
 //!   organization is never found (404); a caller whose class is excluded gets 403 whatever the target.
 
 use crate::caller::Caller;
-use crate::config::Config;
 use crate::error::ApiError;
 use crate::model::User;
 use crate::operations::Access;
 
 impl Access {
-    /// Whether an authenticated, active `user` belongs to the class (`config` names the super users).
-    pub fn admits(self, config: &Config, user: &User) -> bool {
+    /// Whether an authenticated, active `user` belongs to the class; `is_operator`: whether its account
+    /// holds the operator role (a grant, never an address: [`crate::domain::operators`]).
+    pub fn admits(self, user: &User, is_operator: bool) -> bool {
         match self {
             Access::Public | Access::AnyMember => true,
             Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
@@ -24,13 +24,13 @@ impl Access {
             Access::AdminOrOwner(_) => user.is_admin || user.is_organization_owner,
             Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
             Access::Owner(_) => user.is_organization_owner,
-            Access::SuperUser(_) => is_super_user(config, user),
+            Access::SuperUser(_) => is_operator,
         }
     }
 
     /// `Ok` when `caller` belongs to the class, else the 403 for `route` (e.g. "DELETE /teams/{id}").
-    pub fn check(self, config: &Config, caller: &Caller, route: &str) -> Result<(), ApiError> {
-        if self.admits(config, &caller.user) {
+    pub fn check(self, caller: &Caller, route: &str) -> Result<(), ApiError> {
+        if self.admits(&caller.user, caller.is_operator) {
             return Ok(());
         }
         let code = self.refusal_code().unwrap_or("access.denied");
@@ -41,13 +41,6 @@ impl Access {
 /// The owner, or an admin the owner granted the deletion right.
 pub fn may_delete_organization(user: &User) -> bool {
     user.is_organization_owner || (user.is_admin && user.may_delete_organization)
-}
-
-/// Whether `user` is an instance operator: its e-mail is named in the configuration AND proven to be the
-/// account's (followed verification link, password reset link or invite). A string alone grants nothing:
-/// anyone can sign up with, or change their address to, an operator address nobody has claimed yet.
-pub fn is_super_user(config: &Config, user: &User) -> bool {
-    user.is_email_verified && config.super_users.contains(&user.email)
 }
 
 /// Admins edit everyone in their organization; team managers edit members of the teams they manage.
@@ -63,45 +56,34 @@ mod tests {
     use super::*;
     use crate::fixtures::user;
 
-    fn config_with_operator(email: &str) -> Config {
-        let mut config = Config::from_env_with(
-            "table".into(),
-            crate::signing::SigningSecrets::new(vec![7; 32], vec![]).unwrap(),
-            "http://localhost",
-            "a@b.org",
-        )
-        .unwrap();
-        config.super_users = [email.to_owned()].into_iter().collect();
-        config
-    }
-
     #[test]
     fn each_access_class_admits_exactly_its_callers() {
-        let config = config_with_operator("op@example.org");
         let member = user("member", &[("red", false)]);
         let manager = user("manager", &[("red", true)]);
         let admin = User { is_admin: true, ..user("admin", &[]) };
         let grantee = User { may_delete_organization: true, ..admin.clone() };
         let owner = User { is_organization_owner: true, is_admin: true, ..user("owner", &[]) };
-        let claimed = User { email: "op@example.org".into(), is_email_verified: true, ..user("op", &[]) };
-        let unclaimed = User { is_email_verified: false, ..claimed.clone() };
+        // A verified address alone is nothing: only the account's grant (`is_operator`) admits.
+        let operator = user("op", &[]);
+        let verified = User { email: "op@example.org".into(), is_email_verified: true, ..user("listed", &[]) };
         let former_admin_owner = User { is_admin: false, ..owner.clone() };
         let cases: [(Access, &[&User], &[&User]); 8] = [
             (Access::Public, &[&member, &admin], &[]),
             (Access::AnyMember, &[&member, &manager, &admin], &[]),
-            (Access::TeamManagerOrAdmin("x"), &[&manager, &admin, &owner], &[&member, &claimed]),
+            (Access::TeamManagerOrAdmin("x"), &[&manager, &admin, &owner], &[&member, &verified]),
             (Access::Admin("x"), &[&admin, &owner], &[&member, &manager, &former_admin_owner]),
-            (Access::AdminOrOwner("x"), &[&admin, &owner, &former_admin_owner], &[&member, &manager, &claimed]),
+            (Access::AdminOrOwner("x"), &[&admin, &owner, &former_admin_owner], &[&member, &manager, &verified]),
             (Access::OwnerOrDeletionGrantee("x"), &[&owner, &grantee], &[&admin, &manager]),
             (Access::Owner("x"), &[&owner, &former_admin_owner], &[&admin, &grantee, &member]),
-            (Access::SuperUser("x"), &[&claimed], &[&unclaimed, &owner, &admin]),
+            (Access::SuperUser("x"), &[&operator], &[&verified, &owner, &admin]),
         ];
         for (access, admitted, refused) in cases {
             for user in admitted {
-                assert!(access.admits(&config, user), "{} admits {}", access.name(), user.id);
+                let is_operator = user.id == operator.id;
+                assert!(access.admits(user, is_operator), "{} admits {}", access.name(), user.id);
             }
             for user in refused {
-                assert!(!access.admits(&config, user), "{} refuses {}", access.name(), user.id);
+                assert!(!access.admits(user, false), "{} refuses {}", access.name(), user.id);
             }
         }
         // A grantee who is no longer an admin has no deletion right.

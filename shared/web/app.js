@@ -186,16 +186,51 @@ function resetFinishPage() {
   );
 }
 
+// Opening the link changes nothing: the account that asked for it confirms, by pressing the button while
+// logged in as itself or by giving its password (a mail scanner or someone else's mailbox cannot).
 async function verifyPage(key) {
-  show(h("section", {}, h("h1", {}, "Verifying your e-mail address"), h("p", {}, "One moment…")));
-  const answer = await api("POST", `/verifyEmail/${encodeURIComponent(key)}`);
+  show(h("section", {}, h("h1", {}, "Verify your e-mail address"), h("p", {}, "One moment…")));
+  const path = `/verifyEmail/${encodeURIComponent(key)}`;
+  const verified = () =>
+    show(
+      h(
+        "section",
+        {},
+        h("h1", {}, "E-mail address verified"),
+        h("p", { class: "notice success", role: "status" }, "Thank you: your e-mail address is verified."),
+        h("p", {}, link("/", "Go to your account")),
+      ),
+    );
+  const redeem = async (body, message) => {
+    const answer = await api("POST", path, body);
+    if (answer.ok) verified();
+    else message.show(messageOf(answer));
+  };
+  const me = await api("GET", "/user");
+  if (me.ok) {
+    const message = notice();
+    const button = h("button", { type: "button", onclick: async () => { button.disabled = true; await redeem({}, message); button.disabled = false; } }, "Verify my address");
+    return show(
+      h(
+        "section",
+        {},
+        h("h1", {}, "Verify your e-mail address"),
+        h("p", {}, "You are logged in as ", h("strong", {}, me.body.email), ". If this link was sent for this account, confirm the address."),
+        message,
+        button,
+      ),
+    );
+  }
   show(
-    h(
-      "section",
-      {},
-      h("h1", {}, answer.ok ? "E-mail address verified" : "This link did not work"),
-      h("p", { class: answer.ok ? "notice success" : "notice error", role: "status" }, answer.ok ? "Thank you: your e-mail address is verified." : messageOf(answer)),
-      h("p", {}, link("/", "Go to your account")),
+    form(
+      "Verify your e-mail address",
+      [
+        h("p", {}, "Give the password of the account that asked for this link. Nothing changes until you confirm."),
+        field("Password", { name: "password", type: "password", required: true, autocomplete: "current-password" }),
+      ],
+      "Verify my address",
+      (values, message) => redeem({ password: values.password }, message),
+      h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?")),
     ),
   );
 }

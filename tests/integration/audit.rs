@@ -110,7 +110,14 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     assert_eq!(changed.status, 200);
     let member_email = format!("new-{}", member.email);
     let key = env.seed_email_verification(&member_email).await;
-    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await.status, 200);
+    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &member_auth).await.status, 200);
+    // The operator role, granted by an operator and taken back by the command.
+    let granted = env.post("/api/operators", json!({"email": member_email}), &operator.auth()).await;
+    assert_eq!(granted.status, 200, "{:?}", granted.body);
+    let grantor = accounts::domain::operators::Grantor::Command;
+    let revoked =
+        accounts::declared_actions::unchecked(accounts::domain::operators::revoke(&env.app, grantor, &member_email));
+    revoked.await.unwrap();
     let new_password = json!({"password1": "another long passphrase", "password2": "another long passphrase"});
     let change = json!({"oldPassword": PASSWORD, "password": new_password});
     let changed = env.post("/api/auth/changePassword", change, &member_auth).await;

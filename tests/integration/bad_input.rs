@@ -42,6 +42,7 @@ fn body_routes(organization: &str, user: &str, team: &str) -> Vec<(&'static str,
             "/api/users/experiences".into(),
             json!({"userIds": [user], "set": {"nuclei": 1}, "remove": ["axons"]}),
         ),
+        ("grant_operator", "POST", "/api/operators".into(), json!({"email": SUPER_USER})),
         (
             "create_organization",
             "POST",
@@ -189,6 +190,7 @@ async fn operator_env() -> (TestEnv, Owner, String, String) {
     let env = TestEnv::new().await;
     let owner = env.home_organization_for(SUPER_USER).await;
     env.verify_email(SUPER_USER, &owner.auth()).await;
+    env.grant_operator(SUPER_USER).await;
     let team = env.team(&owner.auth(), "Tracers One").await;
     let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;
     (env, owner, member.user_id, team)
@@ -247,6 +249,8 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
         let expected = match id {
             // The body is well-formed; the made-up token in it is not a link anybody was sent.
             "reset_password" => (400, "auth.resetPassword.tokenInvalid"),
+            // Well-formed; the operator it names holds the role already.
+            "grant_operator" => (409, "operator.alreadyGranted"),
             _ => (200, ""),
         };
         assert_eq!((response.status, response.error_code()), expected, "{id}: {:?}", response.body);

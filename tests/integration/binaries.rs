@@ -29,6 +29,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "list_organizations" => ("/0/id", Value::Null),
         "create_organization" => ("/organization/id", Value::Null),
         "add_credits" => ("/milliCreditBalance", json!(5000)),
+        "grant_operator" => ("/email", value("EMAIL")),
         // After change_plan's sample: Power, 50 users, the organization has 3 active.
         "pricing_status" => ("/pricingPlan", json!("Power")),
         "list_credit_transactions" => ("/0/milliCredits", json!(5000)),

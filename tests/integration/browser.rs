@@ -271,23 +271,104 @@ async fn the_reset_flow_goes_from_the_mail_to_a_login_with_the_new_password() {
 }
 
 #[tokio::test]
-async fn the_verification_link_verifies_and_says_so() {
+async fn the_verification_link_changes_nothing_on_opening_and_verifies_when_its_account_confirms() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     assert_eq!(env.post("/api/verifyEmail", json!({}), &owner.auth()).await.status, 200);
     let key = link_token(&owner.email, "/verifyEmail/", &env.account_id(&owner.email).await).await.unwrap();
     let mail = mails_to(&owner.email).await.pop().unwrap();
     assert!(mail.text.contains(&format!("{}/verifyEmail/{key}", env.base_url)));
-    let page = Page::open(&env, "verify", DESKTOP).await;
+    // Opened without a session (a mail scanner, or someone else's mailbox): a form, and nothing changed.
+    let page = Page::open(&env, "verify", PHONE).await;
+    let before = env.scan().await;
     page.goto(&format!("/verifyEmail/{key}")).await;
+    page.heading("Verify your e-mail address").await;
+    page.shows("Give the password of the account that asked for this link").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("asks").await;
+    assert_eq!(env.scan().await, before, "opening the link changed nothing");
+    page.fill(1, "Password", "not the password").await;
+    page.click("Verify my address").await;
+    page.shows("The current password is wrong").await;
+    page.screenshot("wrong-password").await;
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    page.fill(1, "Password", PASSWORD).await;
+    page.click("Verify my address").await;
     page.heading("E-mail address verified").await;
     page.accessible().await;
     page.screenshot("verified").await;
-    page.goto(&format!("/verifyEmail/{key}")).await;
-    page.heading("This link did not work").await;
-    page.shows("used already").await;
     page.close().await;
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
+}
+
+/// What proves addresses and grants roles: the accounts, their verification links and the operator grants
+/// (a page's reads also note the user's last activity, which is no proof of anything).
+async fn proofs(env: &TestEnv) -> Vec<tests::Item> {
+    let mut items = env.scan().await;
+    items.retain(|item| {
+        let entity = item.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str);
+        matches!(entity, Some("Account" | "EmailVerification" | "OperatorGrant"))
+    });
+    items
+}
+
+/// The escalation of the third security round, as the mailbox's owner meets it: someone signs up with an
+/// address the deployment lists as an operator's (moving an account onto it is refused), and the operator
+/// opens the verification mail in a browser. Opening it verifies nothing, the operator's own login there
+/// is another account's (refused), and even a verified listed address grants nothing: only a grant does.
+#[tokio::test]
+async fn opening_a_verification_mail_for_a_listed_operator_address_grants_nobody_anything() {
+    let listed = format!("ops-{}@instance.test", &accounts::ids::new_object_id()[..10]);
+    let env = TestEnv::for_pages_with({
+        let listed = listed.clone();
+        move |config| config.super_users.push(listed)
+    })
+    .await;
+    // Moving an existing account onto the listed address is refused outright.
+    let schemer = env.create_organization(&organization_name("Schemers")).await;
+    let moved =
+        env.patch_user(&schemer.user_id, json!({"email": listed, "currentPassword": PASSWORD}), &schemer.auth()).await;
+    assert_eq!((moved.status, moved.error_code()), (403, "user.email.reserved"), "{:?}", moved.body);
+    // Signing up with it is possible; the link goes to the operator's mailbox.
+    let signed_up = env
+        .post(
+            "/api/auth/createOrganizationWithAdmin",
+            tests::signup_form(&listed, &organization_name("Squatters")),
+            &Auth::None,
+        )
+        .await;
+    assert_eq!(signed_up.status, 200, "{:?}", signed_up.body);
+    let squatter = Auth::Bearer(env.login(&listed, PASSWORD).await);
+    assert_eq!(env.post("/api/verifyEmail", json!({}), &squatter).await.status, 200);
+    let key = link_token(&listed, "/verifyEmail/", &env.account_id(&listed).await).await.expect("the mail");
+    // The operator opens it, logged in to their own account in this browser.
+    let operator = env.operator().await;
+    let page = Page::open(&env, "operator-verify", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", &operator.email).await;
+    page.fill(1, "Password", PASSWORD).await;
+    page.click("Log in").await;
+    page.heading("Ada Lovelace").await;
+    let before = proofs(&env).await;
+    page.goto(&format!("/verifyEmail/{key}")).await;
+    page.heading("Verify your e-mail address").await;
+    page.shows("You are logged in as").await;
+    assert_eq!(proofs(&env).await, before, "opening the link changed nothing");
+    page.click("Verify my address").await;
+    page.shows("This link belongs to another account").await;
+    page.accessible().await;
+    page.screenshot("another-account").await;
+    page.close().await;
+    assert_eq!(proofs(&env).await, before, "another account's confirmation changed nothing");
+    let create = json!({"ownerEmail": "someone@example.org", "organizationName": organization_name("Grabbed")});
+    let refused = env.post("/api/organizations", create.clone(), &squatter).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
+    // Even verified by its own account, the listed address is no operator's.
+    env.verify_email(&listed, &squatter).await;
+    let refused = env.post("/api/organizations", create, &squatter).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
 }
 
 #[tokio::test]
@@ -394,7 +475,7 @@ async fn every_page_passes_axe_and_fits_a_phone() {
         ("/auth/signup", "Create an organization"),
         ("/auth/resetPassword", "Reset your password"),
         ("/auth/finishResetPassword?token=x", "Choose a new password"),
-        ("/verifyEmail/not-a-key", "This link did not work"),
+        ("/verifyEmail/not-a-key", "Verify your e-mail address"),
         (link.as_str(), "Join Home Lab"),
         ("/no/such/page", "Page not found"),
     ] {

@@ -1,11 +1,10 @@
-//! Account recovery and proven e-mail addresses: password reset, password change, e-mail verification,
-//! and operator rights that need a verified address (the escalation through an e-mail change or a sign-up
-//! with an unclaimed operator address, as regression tests).
+//! Account recovery and proven e-mail addresses: password reset, password change, e-mail verification
+//! (operator rights, which no address grants, are in `operators.rs`).
 
 use accounts::domain::credentials::{MAIL_REQUESTS_PER_EMAIL, RESET_REQUESTED};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
-use tests::{Auth, PASSWORD, SUPER_USER, TestEnv, link_token, mails_to, organization_name, signup_form};
+use tests::{Auth, PASSWORD, TestEnv, link_token, mails_to, organization_name, signup_form};
 
 const NEW_PASSWORD: &str = "a brand new horse battery";
 
@@ -18,79 +17,6 @@ async fn expire(env: &TestEnv, pk: &str, sk: &str) {
     let now = accounts::ids::now_millis();
     env.set_attribute(pk, sk, "validUntil", AttributeValue::N(now.to_string())).await;
     env.set_attribute(pk, sk, "expiresAt", AttributeValue::N((now / 1000 + 24 * 3600).to_string())).await;
-}
-
-/// The three operator routes, as `auth`: their statuses.
-async fn operator_statuses(env: &TestEnv, auth: &Auth, organization: &str) -> [u16; 3] {
-    let create = env.post("/api/organizations", json!({"ownerEmail": format!("new-{}@example.org", &accounts::ids::new_object_id()[..10]), "organizationName": organization_name("Claimed")}), auth).await;
-    let plan = env
-        .request(
-            "PATCH",
-            &format!("/api/organizations/{organization}/plan"),
-            Some(json!({"includedUsers": 100000})),
-            auth,
-        )
-        .await;
-    let credits = env
-        .post(
-            &format!("/api/organizations/{organization}/credits"),
-            json!({"milliCredits": 100000000, "comment": "mine"}),
-            auth,
-        )
-        .await;
-    [create.status, plan.status, credits.status]
-}
-
-#[tokio::test]
-async fn changing_ones_address_to_an_operators_grants_nothing_until_the_link_mailed_there_is_followed() {
-    let ops = format!("ops-{}@instance.test", &accounts::ids::new_object_id()[..10]);
-    let env = TestEnv::with_config({
-        let ops = ops.clone();
-        move |config| config.super_users.push(ops)
-    })
-    .await;
-    let owner = env.create_organization(&organization_name("Escalating")).await;
-    let changed =
-        env.patch_user(&owner.user_id, json!({"email": ops, "currentPassword": PASSWORD}), &owner.auth()).await;
-    assert_eq!((changed.status, &changed.body["isEmailVerified"]), (200, &json!(false)), "{:?}", changed.body);
-    let session = Auth::Bearer(env.login(&ops, PASSWORD).await);
-    let before = env.scan().await;
-    assert_eq!(operator_statuses(&env, &session, &owner.organization).await, [403, 403, 403]);
-    assert_eq!(env.scan().await, before, "the refusals changed nothing");
-    // The old address was told; the new one got the link.
-    assert!(
-        mails_to(&owner.email)
-            .await
-            .iter()
-            .any(|m| m.subject.contains("e-mail address was changed") && m.text.contains(&ops))
-    );
-    let key =
-        link_token(&ops, "/verifyEmail/", &env.account_id(&ops).await).await.expect("a link went to the new address");
-    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await.status, 200);
-    assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], true);
-    assert_eq!(
-        operator_statuses(&env, &session, &owner.organization).await,
-        [200, 200, 200],
-        "the mailbox's owner is the operator"
-    );
-}
-
-#[tokio::test]
-async fn signing_up_with_an_unclaimed_operator_address_grants_nothing_until_verified() {
-    let env = TestEnv::new().await;
-    let signed_up = env
-        .post(
-            "/api/auth/createOrganizationWithAdmin",
-            signup_form(SUPER_USER, &organization_name("Squatters")),
-            &Auth::None,
-        )
-        .await;
-    assert_eq!(signed_up.status, 200);
-    let organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();
-    let session = Auth::Bearer(env.login(SUPER_USER, PASSWORD).await);
-    assert_eq!(operator_statuses(&env, &session, &organization).await, [403, 403, 403]);
-    env.verify_email(SUPER_USER, &session).await;
-    assert_eq!(operator_statuses(&env, &session, &organization).await, [200, 200, 200]);
 }
 
 #[tokio::test]
@@ -327,14 +253,27 @@ async fn verification_links_prove_the_current_address_once() {
 
     let before = env.scan().await;
     for bad in ["garbage", &format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
-        let refused = env.post(&format!("/api/verifyEmail/{bad}"), json!({}), &Auth::None).await;
+        let refused = env.post(&format!("/api/verifyEmail/{bad}"), json!({}), &owner.auth()).await;
         assert_eq!((refused.status, refused.error_code()), (400, "user.email.verification.keyInvalid"));
     }
     assert_eq!(env.scan().await, before);
-    let verified = env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+    // The key alone (a mail scanner, a forwarded mail, a stranger's mailbox) and another account's session
+    // change nothing: the key's account presents it.
+    let path = format!("/api/verifyEmail/{key}");
+    let unproven = env.post(&path, json!({}), &Auth::None).await;
+    assert_eq!((unproven.status, unproven.error_code()), (401, "user.email.verification.loginRequired"));
+    let stranger = env.create_organization(&organization_name("Stranger")).await;
+    let before = env.scan().await;
+    let foreign = env.post(&path, json!({}), &stranger.auth()).await;
+    assert_eq!((foreign.status, foreign.error_code()), (403, "user.email.verification.otherAccount"));
+    assert_eq!(env.scan().await, before, "the refusals changed nothing");
+    let guessed = env.post(&path, json!({"password": "not the password"}), &Auth::None).await;
+    assert_eq!((guessed.status, guessed.error_code()), (403, "user.currentPassword.wrong"));
+    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    let verified = env.post(&path, json!({}), &owner.auth()).await;
     assert_eq!((verified.status, &verified.body), (200, &json!({})));
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
-    let used = env.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+    let used = env.post(&path, json!({}), &owner.auth()).await;
     assert_eq!((used.status, used.error_code()), (400, "user.email.verification.keyUsed"));
     let already = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
     assert_eq!(already.body["messages"][0]["success"], "Your e-mail address is verified already");
@@ -348,14 +287,14 @@ async fn verification_links_prove_the_current_address_once() {
             .status,
         200
     );
-    let stale = env.post(&format!("/api/verifyEmail/{spare}"), json!({}), &Auth::None).await;
+    let stale = env.post(&format!("/api/verifyEmail/{spare}"), json!({}), &owner.auth()).await;
     assert_eq!((stale.status, stale.error_code()), (400, "user.email.verification.emailDoesNotMatch"));
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
     let fresh = link_token(&new_email, "/verifyEmail/", &account_id).await.expect("the new address got a link");
     // An expired link.
     let hash = accounts::ids::sha256_hex(&fresh);
     expire(&env, &format!("ACCOUNT#{account_id}"), &format!("VERIFY#{hash}")).await;
-    let expired = env.post(&format!("/api/verifyEmail/{fresh}"), json!({}), &Auth::None).await;
+    let expired = env.post(&format!("/api/verifyEmail/{fresh}"), json!({}), &owner.auth()).await;
     assert_eq!((expired.status, expired.error_code()), (400, "user.email.verification.linkExpired"));
 }
 
@@ -378,7 +317,9 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
     assert_eq!((refused.status, refused.error_code()), (403, "auth.emailNotVerified"));
     let second = link_token(&email, "/verifyEmail/", &account_id).await.unwrap();
     assert_ne!(first, second, "the refused login mailed a fresh link");
-    assert_eq!(env.post(&format!("/api/verifyEmail/{second}"), json!({}), &Auth::None).await.status, 200);
+    // Logins are held, so the account presents its password with the key.
+    let path = format!("/api/verifyEmail/{second}");
+    assert_eq!(env.post(&path, json!({"password": PASSWORD}), &Auth::None).await.status, 200);
     let session = Auth::Bearer(env.login(&email, PASSWORD).await);
 
     // An invite sign-up with the invited address is proven by the invite: no link, and logins work.
@@ -429,7 +370,7 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
         let moved = format!("moved-{round}-{}@example.org", &user_id[..6]);
         let path = format!("/api/verifyEmail/{key}");
         let (verified, changed) = tokio::join!(
-            env.post(&path, json!({}), &Auth::None),
+            env.post(&path, json!({}), &session),
             env.patch_user(&user_id, json!({"email": moved, "currentPassword": current_password}), &session),
         );
         assert_eq!(changed.status, 200, "{:?}", changed.body);

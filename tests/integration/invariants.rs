@@ -282,6 +282,19 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 25: an operator grant of an account that does not exist.
+        (
+            25,
+            "an operator grant names no existing account",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::OperatorGrant {
+                    account_id: accounts::ids::new_object_id(),
+                    email: "gone@example.org".into(),
+                    granted_by: accounts::domain::operators::COMMAND.into(),
+                    granted_at: 1,
+                }));
+            }),
+        ),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (rule, expected, break_it) in cases {
@@ -298,7 +311,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=24).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=25).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

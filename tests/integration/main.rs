@@ -16,6 +16,7 @@ mod idempotency;
 mod invariants;
 mod invites;
 mod mail_events;
+mod operators;
 mod organizations;
 mod permissions;
 mod races;

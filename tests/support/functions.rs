@@ -85,6 +85,8 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
     let guest_organization_name = organization_name("Guest Lab");
     let guest = env.create_organization(&guest_organization_name).await;
     let operator_session = env.operator().await.session;
+    // The operator grants the role to the owner, which needs the owner's address verified.
+    env.verify_email(&owner.email, &owner.auth()).await;
     // A reset link for another member, and a verification link for the guest.
     let resetting = env.member(&owner, "Reset", "Me", &[]).await;
     let asked = env.post("/api/auth/startResetPassword", json!({"email": resetting.email}), &Auth::None).await;

@@ -319,6 +319,11 @@ impl TestEnv {
     /// A test env for the pages: its public URI is its own address (`http://localhost:{port}`), as on a
     /// deployment, so links in mails open here and the browser's `Origin` is the site's.
     pub async fn for_pages() -> TestEnv {
+        Self::for_pages_with(|_| {}).await
+    }
+
+    /// [`TestEnv::for_pages`] with a changed configuration.
+    pub async fn for_pages_with(change: impl FnOnce(&mut Config)) -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
         // Bound first (and held), since the public URI names the port.
@@ -326,6 +331,7 @@ impl TestEnv {
         let port = listener.local_addr().unwrap().port();
         let mut config = test_config(&table);
         config.public_uri = format!("http://localhost:{port}");
+        change(&mut config);
         let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, listener).await;
         env.base_url = format!("http://localhost:{port}");
         create_table(&env.app.db.client, &table, false).await;
@@ -623,7 +629,7 @@ impl TestEnv {
         let key = link_token(email, "/verifyEmail/", &self.account_id(email).await)
             .await
             .expect("the verification mail arrived");
-        let verified = self.post(&format!("/api/verifyEmail/{key}"), json!({}), &Auth::None).await;
+        let verified = self.post(&format!("/api/verifyEmail/{key}"), json!({}), auth).await;
         assert_eq!(verified.status, 200, "{:?}", verified.body);
     }
 
@@ -666,8 +672,14 @@ impl TestEnv {
         key
     }
 
-    /// The instance operator ([`SUPER_USER`], with a verified address, owner of an organization of its own),
-    /// logged in.
+    /// Grants the operator role to the account of `email` (verified), as the `grant-operator` command does.
+    pub async fn grant_operator(&self, email: &str) {
+        let grantor = accounts::domain::operators::Grantor::Command;
+        unchecked(accounts::domain::operators::grant(&self.app, grantor, email)).await.expect("granted");
+    }
+
+    /// The instance operator ([`SUPER_USER`], with a verified address and the role granted, owner of an
+    /// organization of its own), logged in.
     pub async fn operator(&self) -> Owner {
         let created = self
             .post(
@@ -680,6 +692,7 @@ impl TestEnv {
         let session = self.login(SUPER_USER, PASSWORD).await;
         let auth = Auth::Bearer(session.clone());
         self.verify_email(SUPER_USER, &auth).await;
+        self.grant_operator(SUPER_USER).await;
         Owner {
             email: SUPER_USER.into(),
             organization: created.body["organization"]["id"].as_str().unwrap().to_owned(),

@@ -52,12 +52,14 @@
 //! 23. Job leases are keyed `JOB#{job}`/`LEASE` for a background function's name and carry their TTL.
 //! 24. Undeliverable addresses are keyed `UNDELIVERABLE#{email}`/`UNDELIVERABLE` (rule 1) by a lowercased
 //!     address; they name nothing else and outlive any organization or account.
+//! 25. Operator grants are keyed `OPERATORS`/`ACCOUNT#{id}` (rule 1) and name an existing account: the role
+//!     goes with the account.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{
     Account, ApiToken, AuditEntry, CreditTransaction, EmailGuard, EmailVerification, Entity, ExperienceDomain,
-    IdempotencyRecord, Invite, InviteEmailGuard, InviteState, JobLease, Membership, Organization,
+    IdempotencyRecord, Invite, InviteEmailGuard, InviteState, JobLease, Membership, OperatorGrant, Organization,
     OrganizationTombstone, PasswordReset, PlanRequest, PlanUpdate, Session, Team, TeamNameGuard, UndeliverableAddress,
     User, UserExperience,
 };
@@ -154,6 +156,7 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
     let mut email_guards: BTreeMap<String, EmailGuard> = BTreeMap::new();
     let mut orgs: BTreeMap<String, Org> = BTreeMap::new();
     let mut tombstones: Vec<String> = Vec::new();
+    let mut operator_grants: Vec<OperatorGrant> = Vec::new();
 
     // Rule 1, and sorting the items by kind.
     for item in items {
@@ -197,6 +200,9 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             }
             "EmailVerification" => {
                 decode!(EmailVerification);
+            }
+            "OperatorGrant" => {
+                operator_grants.push(decode!(OperatorGrant));
             }
             "OrganizationTombstone" => {
                 tombstones.push(decode!(OrganizationTombstone).id);
@@ -319,6 +325,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 }
             }
             other => problems.push(format!("{at}: unknown entity {other:?}")),
+        }
+    }
+
+    // Rule 25.
+    for grant in &operator_grants {
+        if !accounts.contains_key(&grant.account_id) {
+            problems.push(format!("OperatorGrant {}: an operator grant names no existing account", grant.account_id));
         }
     }
 

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod experiences;
 pub mod invites;
 pub mod mail_events;
+pub mod operators;
 pub mod organizations;
 pub mod retry;
 pub mod session;

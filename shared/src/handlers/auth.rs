@@ -138,10 +138,29 @@ pub async fn change_password(app: &App, caller: Caller, req: Request) -> Handler
     Ok(with_header(response, "set-cookie", http::session_cookie(&changed.token, changed.lifetime_seconds as u64)))
 }
 
-/// `POST /api/verifyEmail/{key}`: 200 with an empty body, as WEBKNOSSOS answers.
+/// The optional body of `POST /api/verifyEmail/{key}`.
+#[derive(Deserialize, Default)]
+struct VerificationProof {
+    password: Option<String>,
+}
+
+/// `POST /api/verifyEmail/{key}`: 200 with an empty body, as WEBKNOSSOS answers. Unlike WEBKNOSSOS, the key's
+/// account must present it: signed in as that account, or with `{"password"}` (see docs/security.md).
 pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
     let key = http::path_param(&req, "key")?;
-    credentials::verify_email(app, &key, http::audit_context(&req)).await?;
+    let proof: VerificationProof =
+        if http::body_bytes(&req).iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&req)? };
+    // A public route that reads a credential when one is presented (the dispatch reads none for it).
+    let caller = match crate::auth::credential(&app.keys, &req)? {
+        Some(_) => Some(crate::auth::read_caller(app, &req).await?),
+        None => None,
+    };
+    let redeemer = match (&caller, proof.password.as_deref()) {
+        (Some(caller), _) => credentials::Redeemer::Caller(caller),
+        (None, Some(password)) => credentials::Redeemer::Password(password),
+        (None, None) => credentials::Redeemer::Unproven,
+    };
+    credentials::verify_email(app, &key, redeemer, http::audit_context(&req)).await?;
     Ok(ok(&serde_json::json!({})))
 }
 

@@ -121,3 +121,18 @@ pub async fn add_credits(app: &App, caller: Caller, req: Request) -> HandlerResu
     })
     .await
 }
+
+/// The body of `POST /api/operators`.
+#[derive(Deserialize)]
+struct NewOperator {
+    email: String,
+}
+
+/// `POST /api/operators` (instance operators): grants the role to the account of a verified address.
+pub async fn grant_operator(app: &App, caller: Caller, req: Request) -> HandlerResult {
+    let NewOperator { email } = parse_json(&req)?;
+    let grant =
+        crate::domain::operators::grant(app, crate::domain::operators::Grantor::Operator(&caller), &email).await?;
+    // The grant as stored: accountId, email, grantedBy, grantedAt.
+    Ok(ok(&grant))
+}

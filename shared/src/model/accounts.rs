@@ -39,6 +39,28 @@ impl Entity for Account {
     }
 }
 
+/// The instance operator role, held by an account (never by an address): granted by a deployment
+/// administrator's command (`grant-operator`) or by an operator through the API, only to an account whose
+/// address is verified. Operator routes check that this item exists for the caller's account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorGrant {
+    pub account_id: String,
+    /// The account's address when it was granted (for the record; the account's current one is mailed).
+    pub email: String,
+    /// Who granted it: an operator's e-mail, or `grant-operator` (the command).
+    pub granted_by: String,
+    /// Epoch ms.
+    pub granted_at: i64,
+}
+
+impl Entity for OperatorGrant {
+    const KIND: &'static str = "OperatorGrant";
+    fn key(&self) -> Key {
+        Key::operator_grant(&self.account_id)
+    }
+}
+
 /// Makes an e-mail address unique across the instance: created with the account in one transaction,
 /// on the condition that it does not exist.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -46,6 +46,9 @@ impl Key {
     pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
         Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
     }
+    pub fn operator_grant(account_id: &str) -> Key {
+        Key { pk: OPERATORS_PARTITION.into(), sk: format!("ACCOUNT#{account_id}") }
+    }
     pub fn job_lease(job: &str) -> Key {
         Key { pk: format!("JOB#{job}"), sk: "LEASE".into() }
     }
@@ -101,6 +104,9 @@ pub const CREDIT_PREFIX: &str = "CREDIT#";
 
 /// The one partition of each sparse invite index (invites are few; see docs/data-model.md).
 pub const INVITE_SCHEDULE_PARTITION: &str = "INVITES";
+
+/// The one partition of the operator grants (few: one Query lists them all).
+pub const OPERATORS_PARTITION: &str = "OPERATORS";
 
 /// The one partition of the index of organizations being deleted.
 pub const DELETION_PARTITION: &str = "ORGS";

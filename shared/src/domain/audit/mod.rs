@@ -59,6 +59,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("account.passwordChanged", "the account's password was changed"),
     ("account.emailChanged", "the account's e-mail address changed"),
     ("account.emailVerified", "the account's e-mail address was verified"),
+    (
+        "account.operatorGranted",
+        "the account was made an instance operator (by an operator or the grant-operator command)",
+    ),
+    ("account.operatorRevoked", "the account's instance operator role was taken back"),
 ];
 
 /// Who acts, from where and when: makes the entries of one request.

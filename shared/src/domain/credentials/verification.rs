@@ -86,11 +86,40 @@ pub fn check_verification(
     Ok(VerificationOutcome::Verify)
 }
 
-/// `POST /verifyEmail/{key}`: marks the account's address (and every identity's copy) verified.
-pub async fn verify_email(app: &App, key: &str, context: AuditContext) -> Result<(), ApiError> {
+/// Who presents a verification key. The key alone proves only that its mail was opened, which a mail
+/// scanner, a forwarded mail or someone who moved their account onto a stranger's address also achieves:
+/// the account itself must be proven too, by a session of it or its password.
+pub enum Redeemer<'a> {
+    /// Signed in: must be the key's account.
+    Caller(&'a Caller),
+    /// Not signed in (a login may be refused until the address is verified): the account's password,
+    /// throttled like a current password.
+    Password(&'a str),
+    /// Neither: refused (401), nothing read.
+    Unproven,
+}
+
+/// `POST /verifyEmail/{key}`: marks the account's address (and every identity's copy) verified, when the
+/// account itself presents the key (`redeemer`); anyone else's attempt changes nothing.
+pub async fn verify_email(app: &App, key: &str, redeemer: Redeemer<'_>, context: AuditContext) -> Result<(), ApiError> {
     let key = key.trim();
     let invalid = || ApiError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
     let account_id = token_account(key).ok_or_else(invalid)?;
+    match &redeemer {
+        Redeemer::Unproven => {
+            return Err(ApiError::unauthorized(
+                "user.email.verification.loginRequired",
+                "Log in as the account that asked for this link (or give its password) to verify the address",
+            ));
+        }
+        Redeemer::Caller(caller) if caller.user.account_id != account_id => {
+            return Err(ApiError::forbidden(
+                "user.email.verification.otherAccount",
+                "This link belongs to another account: log out, then log in as the account that asked for it",
+            ));
+        }
+        _ => {}
+    }
     let (account, verification) = accounts::account_with::<EmailVerification>(
         &app.db,
         account_id,
@@ -98,12 +127,17 @@ pub async fn verify_email(app: &App, key: &str, context: AuditContext) -> Result
     )
     .await?;
     let now = ids::now_millis();
-    if check_verification(verification.as_ref(), account.as_ref(), key, now)? == VerificationOutcome::AlreadyVerified {
-        return Ok(());
-    }
+    let outcome = check_verification(verification.as_ref(), account.as_ref(), key, now)?;
     let (Some(account), Some(verification)) = (account, verification) else {
         return Err(invalid());
     };
+    if let Redeemer::Password(attempt) = redeemer {
+        let (_, throttle) = accounts::account_and_throttle(&app.db, &account.id, &account.email).await?;
+        check_current_password(app, &account, &throttle, attempt).await?;
+    }
+    if outcome == VerificationOutcome::AlreadyVerified {
+        return Ok(());
+    }
     let auditor = Auditor::new(app, AuditActor::account(&account.email), context);
     let audit = auditor.account_entries(vec![("account.emailVerified", json!({}))], &account.email);
     match accounts::confirm_email(&app.db, &account, &verification, now, &audit).await {

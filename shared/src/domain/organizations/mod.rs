@@ -220,11 +220,6 @@ pub async fn switch(
     Ok(crate::domain::session::LoggedIn { token, user, organization, lifetime_seconds })
 }
 
-/// Whether the caller is an instance operator (named by e-mail in the configuration).
-pub fn is_super_user(app: &App, caller: &Caller) -> bool {
-    crate::policy::is_super_user(&app.config, &caller.user)
-}
-
 fn super_users_only() -> ApiError {
     ApiError::forbidden("superUser.required", "Only the instance's operators do this")
 }
@@ -232,7 +227,7 @@ fn super_users_only() -> ApiError {
 /// An instance operator's store for any organization (the one place that crosses organizations, after
 /// the operator check).
 fn operator_store<'a>(app: &'a App, caller: &Caller, organization_id: &str) -> Result<OrgStore<'a>, ApiError> {
-    if !is_super_user(app, caller) {
+    if !caller.is_operator {
         return Err(super_users_only());
     }
     Ok(OrgStore::new(&app.db, organization_id))

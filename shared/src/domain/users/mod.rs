@@ -200,6 +200,9 @@ async fn check_credentials(
             "Only the user themselves changes their e-mail address or password",
         ));
     }
+    if let Some(email) = &new_email {
+        crate::domain::operators::refuse_listed_address(&app.config, email)?;
+    }
     let current = patch.current_password.as_deref().ok_or_else(|| {
         ApiError::bad_request(
             "user.currentPassword.missing",

@@ -17,11 +17,13 @@ use crate::store::StoreError;
 
 mod credentials;
 mod login;
+mod operators;
 mod organizations;
 mod sessions;
 
 pub use credentials::*;
 pub use login::*;
+pub use operators::*;
 pub use organizations::*;
 pub use sessions::*;
 

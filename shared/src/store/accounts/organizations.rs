@@ -251,6 +251,8 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
                 Some("accountId = :id"),
                 vec![(":id", s(account_id))],
             ),
+            // The operator role goes with the account.
+            db.delete(&Key::operator_grant(account_id), None),
         ];
         return match db.transact(items).await {
             // Joined another organization meanwhile: the account stays.

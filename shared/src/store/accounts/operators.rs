@@ -1,0 +1,74 @@
+//! The operator role: one grant item per account, all in one partition (`OPERATORS`).
+
+use super::*;
+use crate::model::{OPERATORS_PARTITION, OperatorGrant};
+
+/// Whether the account holds the operator role (one strongly consistent GetItem).
+pub async fn is_operator(db: &Db, account_id: &str) -> Result<bool, ApiError> {
+    Ok(db.get::<OperatorGrant>(&Key::operator_grant(account_id)).await?.is_some())
+}
+
+/// Why a grant was not written.
+#[derive(Debug)]
+pub enum GrantRefused {
+    /// The account's address changed, or is not verified (checked in the transaction).
+    AddressNotVerified,
+    /// The account holds the role already.
+    AlreadyOperator,
+    Api(ApiError),
+}
+
+/// Writes `grant` with its audit entries, on the condition that the account still has the grant's address
+/// verified and holds no grant yet (one transaction).
+pub async fn grant_operator(db: &Db, grant: &OperatorGrant, audit: Vec<AuditEntry>) -> Result<(), GrantRefused> {
+    let mut items = vec![
+        db.condition_check(
+            &Key::account(&grant.account_id),
+            "email = :email AND emailVerified = :verified",
+            vec![(":email", s(&grant.email)), (":verified", aws_sdk_dynamodb::types::AttributeValue::Bool(true))],
+        ),
+        db.put_new(grant),
+    ];
+    items.extend(audit.iter().map(|entry| db.put_new(entry)));
+    match db.transact(items).await {
+        Ok(()) => Ok(()),
+        Err(TransactError::ConditionFailed { failed }) if failed.first() == Some(&true) => {
+            Err(GrantRefused::AddressNotVerified)
+        }
+        Err(TransactError::ConditionFailed { .. }) => Err(GrantRefused::AlreadyOperator),
+        Err(TransactError::Api(err)) => Err(GrantRefused::Api(err)),
+    }
+}
+
+/// Deletes the account's grant with its audit entries: `false` when it held none (nothing written).
+pub async fn revoke_operator(db: &Db, account_id: &str, audit: Vec<AuditEntry>) -> Result<bool, ApiError> {
+    let mut items = vec![db.delete(&Key::operator_grant(account_id), Some("attribute_exists(PK)"))];
+    items.extend(audit.iter().map(|entry| db.put_new(entry)));
+    db.transact_if(items).await
+}
+
+/// Every grant (one Query: operators are few).
+pub async fn operator_grants(db: &Db) -> Result<Vec<OperatorGrant>, ApiError> {
+    let mut grants = Vec::new();
+    let mut start = None;
+    loop {
+        let output = db
+            .client
+            .query()
+            .table_name(&db.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(OPERATORS_PARTITION))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| crate::error::sdk_error("Query", e))?;
+        for item in output.items.unwrap_or_default() {
+            grants.push(from_item::<OperatorGrant>(item)?);
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(grants);
+        }
+    }
+}
