@@ -2,6 +2,7 @@
 //! template.yaml's definition, and a local API gateway that routes HTTP requests to the same handler
 //! functions the Lambda binaries run. Used by the `devstack` command (README command 1) and by the tests.
 
+pub mod access_log;
 pub mod docs;
 pub mod event_bus;
 pub mod events;

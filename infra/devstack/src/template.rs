@@ -258,23 +258,8 @@ fn http_api(out: &mut String) {
     }
     let _ = writeln!(out, "      AccessLogSettings:");
     let _ = writeln!(out, "        DestinationArn: !GetAtt ApiAccessLogGroup.Arn");
-    let fields = [
-        ("requestId", "$context.requestId"),
-        ("time", "$context.requestTimeEpoch"),
-        ("ip", "$context.identity.sourceIp"),
-        ("userAgent", "$context.identity.userAgent"),
-        ("routeKey", "$context.routeKey"),
-        ("path", "$context.path"),
-        ("status", "$context.status"),
-        ("responseLength", "$context.responseLength"),
-        ("latencyMs", "$context.responseLatency"),
-        ("integrationLatencyMs", "$context.integrationLatency"),
-        ("integrationError", "$context.integrationErrorMessage"),
-    ];
-    let mut format: Vec<String> = fields.iter().map(|(name, value)| format!("\"{name}\":\"{value}\"")).collect();
-    // API Gateway's own error ("Too Many Requests" when throttled), which it quotes itself.
-    format.push("\"error\":$context.error.messageString".to_owned());
-    let _ = writeln!(out, "        Format: '{{{}}}'", format.join(","));
+    // The route key, never the path, which may carry a token (crate::access_log).
+    let _ = writeln!(out, "        Format: '{}'", crate::access_log::format());
     out.push('\n');
 }
 
