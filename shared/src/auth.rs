@@ -14,13 +14,19 @@ use crate::ids::sha256_hex;
 use crate::store::reads::{self, CredentialKey, StoredCredential};
 use crate::tokens::{API_TOKEN_PREFIX, Keys};
 
+/// A personal API token's parts: `wkt.{organization, base64url}.{user id}.{HMAC-SHA256, base64url}`. A MAC
+/// that is not 32 bytes is refused here, before any read; a well-formed one is checked against the stored
+/// token (whose SHA-256 covers it) in [`read_caller`].
 fn parse_api_token(token: &str) -> Result<Credential, ApiError> {
     let mut parts = token.split('.');
-    let (Some(API_TOKEN_PREFIX), Some(org), Some(user_id), Some(_mac), None) =
+    let (Some(API_TOKEN_PREFIX), Some(org), Some(user_id), Some(mac), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ApiError::invalid_credential());
     };
+    if URL_SAFE_NO_PAD.decode(mac).map_or(true, |mac| mac.len() != 32) {
+        return Err(ApiError::invalid_credential());
+    }
     let organization = URL_SAFE_NO_PAD
         .decode(org)
         .ok()
@@ -190,6 +196,15 @@ mod tests {
                 assert_eq!(user_id, "0123456789abcdef01234567");
             }
             other => panic!("unexpected {other:?}"),
+        }
+        // The MAC part must be an HMAC-SHA256: a token with another one, cut short or extended, is refused
+        // before any read.
+        let (named, mac) = token.rsplit_once('.').unwrap();
+        let short = format!("{named}.{}", &mac[..mac.len() - 2]);
+        let long = format!("{token}AA");
+        let blank = format!("{named}.");
+        for bad in [short.as_str(), long.as_str(), blank.as_str()] {
+            assert!(parse_api_token(bad).is_err(), "{bad}");
         }
         for bad in [
             "wkt",

@@ -263,7 +263,8 @@ async function invitePage(token) {
       intro,
       field("First name", { name: "firstName", required: true, autocomplete: "given-name" }),
       field("Last name", { name: "lastName", required: true, autocomplete: "family-name" }),
-      field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "email", value: invitedEmail }),
+      // The invitation proves only the address it was mailed to, so that is the one an account is made for.
+      field("E-mail address (the invited one)", { name: "email", type: "email", required: true, autocomplete: "email", value: invitedEmail, readonly: true }),
       password("Password (8 characters or more)", "password1"),
       password("Password again", "password2"),
     ],

@@ -714,3 +714,27 @@ async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again
     let guard = scan.iter().find(|i| text(i, "entity") == "InviteEmailGuard").unwrap();
     assert_eq!(text(guard, "inviteId"), invites[0]);
 }
+
+/// The third security round's address squatting: an invite token registered another address than the
+/// one it was mailed to, with the registrant's password, and the address's real owner could not sign up.
+#[tokio::test]
+async fn an_invite_registers_only_the_address_it_was_mailed_to() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Inviting Lab")).await;
+    let invited = address("invited");
+    let token = invite(&env, &owner.auth(), &invited, json!({})).await;
+    let victim = address("victim");
+    let before = env.scan().await;
+    let squatting = env.post("/api/auth/register", register_form(&victim, &token), &Auth::None).await;
+    assert_eq!((squatting.status, squatting.error_code()), (400, "auth.register.inviteEmailMismatch"));
+    assert!(squatting.body["messages"][0]["error"].as_str().unwrap().contains(&invited), "{:?}", squatting.body);
+    assert_eq!(env.scan().await, before, "no account, no member, no mail");
+    assert!(mails_to(&victim).await.is_empty());
+    // The address's owner signs up as usual; the invite still works for its own address.
+    let signed_up = env
+        .post("/api/auth/createOrganizationWithAdmin", signup_form(&victim, &organization_name("Own Lab")), &Auth::None)
+        .await;
+    assert_eq!(signed_up.status, 200, "{:?}", signed_up.body);
+    let registered = env.post("/api/auth/register", register_form(&invited, &token), &Auth::None).await;
+    assert_eq!((registered.status, &registered.body["isEmailVerified"]), (200, &json!(true)), "{:?}", registered.body);
+}

@@ -1,5 +1,5 @@
 use serde_json::json;
-use tests::{Auth, PASSWORD, TestEnv, organization_name, signup_form, text};
+use tests::{Auth, PASSWORD, TestEnv, mails_to, organization_name, signup_form, text};
 
 #[tokio::test]
 async fn creating_an_organization_makes_its_owner_team_and_account_in_one_go() {
@@ -153,4 +153,27 @@ async fn every_bad_signup_gets_a_clear_4xx_and_writes_nothing() {
         assert_eq!((response.status, response.error_code()), (status, code));
     }
     assert!(env.scan().await.is_empty(), "no bad request may write anything");
+}
+
+/// WEBKNOSSOS's sign-up honeypot: bots fill in the `referral` field the pages never show.
+#[tokio::test]
+async fn a_filled_in_referral_honeypot_is_refused_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    let before = env.scan().await;
+    for path in ["/api/auth/createOrganizationWithAdmin", "/api/auth/register"] {
+        let email = format!("bot-{}@example.org", &accounts::ids::new_object_id()[..10]);
+        let mut form = signup_form(&email, &organization_name("Bots"));
+        form["referral"] = json!("https://spam.example");
+        let refused = env.post(path, form, &Auth::None).await;
+        assert_eq!((refused.status, refused.error_code()), (400, "auth.signUp.refused"), "{path}");
+        assert!(mails_to(&email).await.is_empty());
+    }
+    assert_eq!(env.scan().await, before, "nothing written");
+    // Empty, as the pages and the webknossos client send it (or leave it out), it is no obstacle.
+    let mut form = signup_form(
+        &format!("person-{}@example.org", &accounts::ids::new_object_id()[..10]),
+        &organization_name("People"),
+    );
+    form["referral"] = json!("");
+    assert_eq!(env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await.status, 200);
 }

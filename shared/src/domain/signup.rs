@@ -36,6 +36,19 @@ pub struct SignUpForm {
     /// `POST /auth/register` only: join by invite.
     #[serde(default)]
     pub invite_token: Option<String>,
+    /// WEBKNOSSOS's honeypot: a field the pages never fill in, which form-filling bots do.
+    #[serde(default)]
+    pub referral: Option<String>,
+}
+
+impl SignUpForm {
+    /// Refuses a form whose honeypot is filled in (400, before anything is read or written).
+    fn refuse_bots(&self) -> Result<(), ApiError> {
+        if self.referral.as_deref().is_some_and(|r| !r.trim().is_empty()) {
+            return Err(ApiError::bad_request("auth.signUp.refused", "This sign-up was refused"));
+        }
+        Ok(())
+    }
 }
 
 pub async fn create_organization_with_admin(
@@ -43,6 +56,7 @@ pub async fn create_organization_with_admin(
     form: SignUpForm,
     context: AuditContext,
 ) -> Result<(Organization, User), ApiError> {
+    form.refuse_bots()?;
     let email = validate::email(&form.email)?;
     if !app.config.organization_creation.admits(&email) {
         return Err(ApiError::forbidden(
@@ -108,13 +122,15 @@ fn registration_disabled() -> ApiError {
 /// into, in its organization team; active only if the organization has `enableAutoVerify`. Mails the new
 /// user, and the organization's `newUserMailingList` (or, when empty, its owner).
 pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Result<(User, Organization), ApiError> {
+    form.refuse_bots()?;
     if let Some(token) = form.invite_token.as_deref().filter(|t| !t.trim().is_empty()) {
         let email = validate::email(&form.email)?;
         let first_name = validate::person_name("firstName", &form.first_name)?;
         let last_name = validate::person_name("lastName", &form.last_name)?;
         let password = validate::new_password(&form.password.password1, &form.password.password2)?;
-        // Check the invite before the (deliberately slow) password hash.
-        crate::domain::invites::usable_invite(app, token).await?;
+        // Check the invite, and that it was mailed to this address, before the (deliberately slow) hash.
+        let (invite, _) = crate::domain::invites::usable_invite(app, token).await?;
+        crate::domain::invites::check_invited_address(&invite, &email)?;
         let password_hash = password::hash(password).await?;
         let new = (email, password_hash, first_name, last_name);
         return crate::domain::invites::register_with_invite(app, token, new, context).await;

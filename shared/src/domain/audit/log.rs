@@ -134,10 +134,13 @@ pub fn csv_line(entry: &AuditEntry) -> String {
     line
 }
 
+/// One cell: a formula start is defused with `'`; a cell with a separator (`,`, or `;`, the list separator
+/// spreadsheets use in many locales, where an unquoted `a;=cmd()` would become a second cell holding a
+/// formula), a quote or a line break is quoted.
 fn csv_field(field: &str) -> String {
     let defused =
         if field.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{field}") } else { field.to_owned() };
-    if defused.contains([',', '"', '\n', '\r']) || defused != field {
+    if defused.contains([',', ';', '"', '\n', '\r']) || defused != field {
         format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
         defused
@@ -211,6 +214,9 @@ mod tests {
         );
         assert!(line.contains(",\"'=HYPERLINK(\"\"x\"\")\","), "{line}");
         assert!(line.contains(",\"user:b:B, Jr.\","), "{line}");
+        // With `;` as the list separator, a name holding `;=...` stays one quoted cell.
+        assert_eq!(csv_field("Eve;=cmd|' /C calc'!A0"), "\"Eve;=cmd|' /C calc'!A0\"");
+        assert_eq!(csv_field("plain"), "plain");
         assert!(line.ends_with("\"{\"\"firstName\"\":{\"\"old\"\":\"\"a\"\",\"\"new\"\":\"\"b\"\"}}\"\r\n"), "{line}");
     }
 }

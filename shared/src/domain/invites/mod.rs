@@ -41,7 +41,7 @@ use mails::*;
 use rules::*;
 
 pub use daily::{MaintenanceReport, maintain};
-pub use joining::{join_organization, register_with_invite, usable_invite};
+pub use joining::{check_invited_address, join_organization, register_with_invite, usable_invite};
 pub use manage::{list, resend, revoke};
 pub use rules::{resend_wait, sender_may_grant};
 
