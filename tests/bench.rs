@@ -34,7 +34,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "start_reset_password",
         "start a password reset (address with an account)",
-        "6 (1 + 2 throttles + 1 + 1 + 1 before the mail)",
+        "7 (1 + 3 throttles + 1 + 1 + 1 before the mail)",
     ),
     ("reset_password", "reset the password (argon2id)", "3 (2 + 1 before the notice)"),
     ("audit_log", "audit log page (team actions)", "2 (up to 5 when the action filter skips many)"),

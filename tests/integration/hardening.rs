@@ -190,6 +190,7 @@ async fn who_may_create_organizations_is_a_deployment_setting() {
     // in: here the harness provisions the operator's home organization as a deployment would.
     let operator = closed.home_organization_for(tests::SUPER_USER).await;
     closed.verify_email(tests::SUPER_USER, &operator.auth()).await;
+    closed.grant_operator(tests::SUPER_USER).await;
     let created = closed
         .post(
             "/api/organizations",

@@ -44,7 +44,7 @@ pub fn token_account(token: &str) -> Option<&str> {
 /// discovery), the answer is generic and the address itself is told, at most as often as reset links
 /// (throttled per address; a throttled or failed mail is only logged).
 pub async fn address_taken(app: &App, email: &str) -> ApiError {
-    if let Ok(Some(_)) = admit_mail_request(app, email, None).await {
+    if let Ok(MailAdmission { account: Some(_), mail: true }) = admit_mail_request(app, email, None).await {
         let mail = Mail::new(
             vec![email.to_owned()],
             "WEBKNOSSOS | Someone tried to sign up with your address",

@@ -10,7 +10,8 @@ pub const RESET_REQUESTED: &str =
 /// either way (no account discovery). Throttled per address and per client.
 pub async fn start_password_reset(app: &App, email: &str, client: Option<&str>) -> Result<(), ApiError> {
     let email = validate::email(email)?;
-    let Some(account) = admit_mail_request(app, &email, client).await? else {
+    let admission = admit_mail_request(app, &email, client).await?;
+    let Some(account) = admission.account.filter(|_| admission.mail) else {
         return Ok(());
     };
     let now = ids::now_millis();

@@ -161,8 +161,9 @@ pub async fn request_verification(app: &App, caller: &Caller, client: Option<&st
     if user.is_email_verified {
         return Ok(false);
     }
-    admit_mail_request(app, &user.email, client).await?;
-    send_verification(app, &user.account_id, &user.email).await?;
+    if admit_mail_request(app, &user.email, client).await?.mail {
+        send_verification(app, &user.account_id, &user.email).await?;
+    }
     Ok(true)
 }
 

@@ -14,8 +14,11 @@ pub enum LoginSubject<'a> {
     /// out, the address's owner included).
     Pair(&'a str, &'a str),
     /// Requests that mail a link to an e-mail address (password reset, verification), counted whether or
-    /// not an account has it.
+    /// not an account has it: the address-wide ceiling, past which mail is only suppressed.
     MailTo(&'a str),
+    /// Requests that mail a link to an e-mail address from one client (refused past the limit: nobody else
+    /// is, the address's owner elsewhere included).
+    MailPair(&'a str, &'a str),
     /// Requests that mail a link, from the client's source IP address.
     MailFrom(&'a str),
 }
@@ -27,6 +30,7 @@ impl LoginSubject<'_> {
             LoginSubject::Client(address) => format!("LOGIN#CLIENT#{address}"),
             LoginSubject::Pair(email, address) => format!("LOGIN#PAIR#{email}#{address}"),
             LoginSubject::MailTo(email) => format!("LOGIN#MAILTO#{email}"),
+            LoginSubject::MailPair(email, address) => format!("LOGIN#MAILPAIR#{email}#{address}"),
             LoginSubject::MailFrom(address) => format!("LOGIN#MAILFROM#{address}"),
         };
         Key { pk, sk: "LOGIN".into() }
@@ -57,30 +61,43 @@ impl LoginThrottle {
 
 pub const LOGIN_THROTTLE_KIND: &str = "LoginThrottle";
 
-/// What login (and a request that mails a link) reads first, in one BatchGetItem: the e-mail guard and the
-/// throttles of the e-mail address and of the client. The account itself follows with a GetItem once the
-/// guard names it.
+/// What login reads first, in one BatchGetItem: the e-mail guard and the throttles of the e-mail address
+/// and of the client. The account itself follows with a GetItem once the guard names it.
 pub async fn login_reads(
     db: &Db,
     email: &str,
     by_email: LoginSubject<'_>,
     by_client: Option<LoginSubject<'_>>,
 ) -> Result<(Option<EmailGuard>, LoginThrottle, Option<LoginThrottle>), ApiError> {
+    let subjects: Vec<LoginSubject> = std::iter::once(by_email).chain(by_client).collect();
+    let (guard, mut throttles) = throttle_reads(db, email, &subjects).await?;
+    let by_client = by_client.map(|_| throttles.pop().unwrap_or_default());
+    Ok((guard, throttles.pop().unwrap_or_default(), by_client))
+}
+
+/// The e-mail guard of `email` and the throttle of each of `subjects` (in their order; a throttle never
+/// written is the default), in one BatchGetItem.
+pub async fn throttle_reads(
+    db: &Db,
+    email: &str,
+    subjects: &[LoginSubject<'_>],
+) -> Result<(Option<EmailGuard>, Vec<LoginThrottle>), ApiError> {
     let guard_key = Key::email_guard(email);
-    let email_key = by_email.key();
-    let client_key = by_client.map(|c| c.key());
-    let mut keys = vec![guard_key.clone(), email_key.clone()];
-    keys.extend(client_key.clone());
+    let mut keys = vec![guard_key.clone()];
+    keys.extend(subjects.iter().map(LoginSubject::key));
     let mut items = db.batch_get(&keys).await?;
-    let throttle = |item: Option<crate::store::Item>| -> Result<LoginThrottle, ApiError> {
-        item.map(|i| serde_dynamo::from_item(i).map_err(|_| ApiError::internal()))
-            .transpose()
-            .map(Option::unwrap_or_default)
-    };
     let guard = items.remove(&guard_key).map(from_item::<EmailGuard>).transpose()?;
-    let by_email = throttle(items.remove(&email_key))?;
-    let by_client = client_key.map(|key| throttle(items.remove(&key))).transpose()?;
-    Ok((guard, by_email, by_client))
+    let throttles = subjects
+        .iter()
+        .map(|subject| {
+            items
+                .remove(&subject.key())
+                .map(|i| serde_dynamo::from_item(i).map_err(|_| ApiError::internal()))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((guard, throttles))
 }
 
 /// Counts a failed login of `subject` (`known`: its throttle as read before) and locks it for
