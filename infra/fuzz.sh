@@ -53,11 +53,12 @@ done
 curl -sf "$API/api/buildinfo" >/dev/null || { cat "$LOG" >&2; echo "the local stack did not answer" >&2; exit 1; }
 
 say "Signing up the fuzzing organization and logging in as its owner ($OWNER, also the operator)"
-curl -sf -X POST "$API/api/auth/createOrganizationWithAdmin" -d "{\"email\": \"$OWNER\",
+JSON="Content-Type: application/json"
+curl -sf -X POST -H "$JSON" "$API/api/auth/createOrganizationWithAdmin" -d "{\"email\": \"$OWNER\",
   \"password\": {\"password1\": \"$PASSWORD\", \"password2\": \"$PASSWORD\"}, \"firstName\": \"Fuzz\",
   \"lastName\": \"Owner\", \"organizationName\": \"Fuzz Lab\", \"organization\": \"fuzz_lab\"}" >/dev/null
 login() {
-  curl -sf -X POST "$API/api/auth/login" -d "{\"email\": \"$OWNER\", \"password\": \"$PASSWORD\"}" \
+  curl -sf -X POST -H "$JSON" "$API/api/auth/login" -d "{\"email\": \"$OWNER\", \"password\": \"$PASSWORD\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
 # Two sessions up front: the second for the run of the session-ending operations (by then the fuzzer's
@@ -70,12 +71,12 @@ KEY=$(curl -sf "http://localhost:$SES_PORT/store" | python3 -c '
 import json, re, sys
 texts = [m["body"]["text"] for m in json.load(sys.stdin)["emails"] if "/verifyEmail/" in m["body"].get("text", "")]
 print(re.search(r"/verifyEmail/(\S+)", texts[-1]).group(1))')
-curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "Content-Type: application/json" -d '{}' \
+curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "$JSON" -d '{}' \
   "$API/api/verifyEmail/$KEY" >/dev/null
 "$REPO_ROOT/target/debug/grant-operator" --email "$OWNER" --table "fuzz-$RUN" \
   --dynamodb-endpoint "http://127.0.0.1:$DYNAMODB_PORT" >/dev/null
 say "Creating the self-registration organization fuzz_home as the operator (its id is reserved)"
-curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/organizations" -d "{\"ownerEmail\": \"$OWNER\",
+curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "$JSON" "$API/api/organizations" -d "{\"ownerEmail\": \"$OWNER\",
   \"organizationName\": \"Fuzz Home\", \"organization\": \"fuzz_home\"}" >/dev/null
 
 CHECKS="not_a_server_error,response_schema_conformance,status_code_conformance"

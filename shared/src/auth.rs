@@ -61,10 +61,39 @@ pub fn check_cookie_request(public_uri: &str, req: &Request) -> Result<(), ApiEr
             "A request authenticated by the session cookie must come from this site's pages as JSON",
         )
     };
-    let json = http::header(req, "content-type")
-        .is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let json = is_json(req);
     let own_origin = http::header(req, "origin").is_some_and(|origin| origin == site_origin(public_uri));
     if json && own_origin { Ok(()) } else { Err(refused()) }
+}
+
+/// Whether the request's body is declared JSON (`application/json`, with parameters or not).
+fn is_json(req: &Request) -> bool {
+    http::header(req, "content-type")
+        .is_some_and(|c| c.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")))
+}
+
+/// Login cross-site request forgery: a public request that changes something must be JSON (or empty), which a
+/// cross-site form cannot send without the browser asking first (415 otherwise); one whose answer sets the
+/// session cookie (`sets_cookie`) must not come from another site's page (a browser's `Origin` other than
+/// the public URI's: 403), or a stranger's page could sign the visitor in to the stranger's account.
+/// Clients that are no browser send no `Origin`.
+pub fn check_public_request(public_uri: &str, req: &Request, sets_cookie: bool) -> Result<(), ApiError> {
+    if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return Ok(());
+    }
+    // No body needs no type (the handler says what is missing); any body, or any other declared type, must be JSON.
+    let typed = http::header(req, "content-type").is_some();
+    if (typed || !http::body_bytes(req).is_empty()) && !is_json(req) {
+        return Err(ApiError::new(
+            415,
+            "request.contentType.unsupported",
+            "Send the body as JSON, with Content-Type: application/json",
+        ));
+    }
+    if sets_cookie && http::header(req, "origin").is_some_and(|origin| origin != site_origin(public_uri)) {
+        return Err(ApiError::forbidden("auth.login.crossSite", "Log in from this site's own pages"));
+    }
+    Ok(())
 }
 
 /// `scheme://host[:port]` of a URI (what browsers send as `Origin`).

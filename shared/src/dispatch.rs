@@ -173,7 +173,14 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
 async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResult {
     let operation = route.operation;
     match route.handler {
-        Handler::Public(handle) => handle(app, req).await,
+        Handler::Public(handle) => {
+            // The pages' catch-all answers any method itself.
+            if operation.path != operations::DEFAULT_ROUTE {
+                let sets_cookie = std::ptr::eq(operation, &operations::LOGIN);
+                auth::check_public_request(&app.config.public_uri, &req, sets_cookie)?;
+            }
+            handle(app, req).await
+        }
         Handler::Caller(handle) => {
             let mut caller = auth::read_caller(app, &req).await?;
             if matches!(operation.access, operations::Access::SuperUser(_)) {

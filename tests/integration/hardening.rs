@@ -3,7 +3,45 @@
 //! fingerprints in `idempotency.rs`).
 
 use serde_json::json;
-use tests::{Auth, TestEnv};
+use tests::{Auth, TestEnv, signup_form};
+
+/// Login CSRF: a stranger's page posting a form to the login (or any public route) would sign the visitor
+/// in to the stranger's account, or act in the visitor's name. Public routes take JSON only, and the login,
+/// which sets the session cookie, refuses another site's `Origin`.
+#[tokio::test]
+async fn public_posts_take_only_json_and_a_login_from_another_sites_page_is_refused() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let site = env.app.config.public_uri.clone();
+    let login = serde_json::to_vec(&json!({"email": owner.email, "password": tests::PASSWORD})).unwrap();
+    let before = env.scan().await;
+    for (path, body) in [
+        ("/api/auth/login", login.clone()),
+        ("/api/auth/startResetPassword", serde_json::to_vec(&json!({"email": owner.email})).unwrap()),
+        ("/api/auth/createOrganizationWithAdmin", serde_json::to_vec(&signup_form("x@example.org", "X Lab")).unwrap()),
+    ] {
+        for content_type in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"] {
+            let headers = [("content-type", content_type), ("origin", "https://evil.example")];
+            let refused = env.request_with_headers("POST", path, body.clone(), &Auth::None, &headers).await;
+            assert_eq!(
+                (refused.status, refused.error_code()),
+                (415, "request.contentType.unsupported"),
+                "{path} as {content_type}: {:?}",
+                refused.body
+            );
+        }
+    }
+    let json = [("content-type", "application/json"), ("origin", "https://evil.example")];
+    let cross_site = env.request_with_headers("POST", "/api/auth/login", login.clone(), &Auth::None, &json).await;
+    assert_eq!((cross_site.status, cross_site.error_code()), (403, "auth.login.crossSite"), "{:?}", cross_site.body);
+    assert!(cross_site.header("set-cookie").is_none());
+    assert_eq!(env.scan().await, before, "no session, no mail, no account");
+    // From the site's own page, and from a client that is no browser (no Origin), the login works.
+    let own = [("content-type", "application/json"), ("origin", site.as_str())];
+    assert_eq!(env.request_with_headers("POST", "/api/auth/login", login.clone(), &Auth::None, &own).await.status, 200);
+    let plain = [("content-type", "application/json; charset=utf-8")];
+    assert_eq!(env.request_with_headers("POST", "/api/auth/login", login, &Auth::None, &plain).await.status, 200);
+}
 
 #[tokio::test]
 async fn cookie_requests_that_change_something_need_json_from_the_sites_origin() {

@@ -500,7 +500,8 @@ impl TestEnv {
                 .header("content-type", "application/json"),
             Auth::Token(token) => builder.header("x-auth-token", token),
         };
-        if !body.is_empty() && !matches!(auth, Auth::Cookie(_)) {
+        let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if !body.is_empty() && !typed && !matches!(auth, Auth::Cookie(_)) {
             builder = builder.header("content-type", "application/json");
         }
         let response =
