@@ -227,6 +227,17 @@ pub fn session_cookie(token: &str, max_age_seconds: u64) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_seconds}; HttpOnly; Secure; SameSite=Lax")
 }
 
+/// The device cookie's name: it marks a browser that logged in to an address before (see
+/// `domain::session::login`).
+pub const DEVICE_COOKIE: &str = "device";
+
+/// Header value that sets the device cookie: sent only to the login, never readable by scripts.
+pub fn device_cookie(value: &str, max_age_seconds: u64) -> String {
+    format!(
+        "{DEVICE_COOKIE}={value}; Path=/api/auth/login; Max-Age={max_age_seconds}; HttpOnly; Secure; SameSite=Strict"
+    )
+}
+
 pub fn expired_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
 }

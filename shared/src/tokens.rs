@@ -34,6 +34,8 @@ struct KeySet {
     /// Fingerprints idempotent requests, so a stored fingerprint cannot be checked against guesses
     /// without the server's key.
     fingerprint_key: hmac::Key,
+    /// Signs device cookies (a browser that logged in to an address before).
+    device_key: hmac::Key,
 }
 
 impl KeySet {
@@ -41,7 +43,13 @@ impl KeySet {
         let master = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let token_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"personal-api-token-v1").as_ref());
         let fingerprint_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"idempotent-request-v1").as_ref());
-        KeySet { decoding: DecodingKey::from_secret(secret), token_key, fingerprint_key }
+        let device_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"login-device-v1").as_ref());
+        KeySet { decoding: DecodingKey::from_secret(secret), token_key, fingerprint_key, device_key }
+    }
+
+    fn device_mac(&self, email: &str, expires: i64) -> String {
+        let mac = hmac::sign(&self.device_key, format!("{email}\u{0}{expires}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.as_ref())
     }
 
     fn api_token(&self, organization: &str, user_id: &str, nonce: &str) -> String {
@@ -153,6 +161,27 @@ impl Keys {
         self.sets.iter().any(|set| set.request_fingerprint(operation, bytes) == fingerprint)
     }
 
+    /// A device cookie's value (OWASP's device cookies): this browser logged in to `email` successfully;
+    /// `{expires}.{HMAC of email and expires}` under the current key, valid until `expires` (epoch seconds).
+    pub fn device_cookie(&self, email: &str, expires: i64) -> String {
+        format!("{expires}.{}", self.current().device_mac(email, expires))
+    }
+
+    /// Whether `cookie` is a device cookie for `email`, unexpired at `now`, under any accepted key.
+    pub fn is_device_of(&self, cookie: &str, email: &str, now: i64) -> bool {
+        let Some((expires, mac)) = cookie.split_once('.') else {
+            return false;
+        };
+        let Ok(expires) = expires.parse::<i64>() else {
+            return false;
+        };
+        expires > now
+            && self.sets.iter().any(|set| {
+                let expected = set.device_mac(email, expires);
+                aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), mac.as_bytes()).is_ok()
+            })
+    }
+
     /// The invite token for `(organization, invite, nonce)` under the current key: 256 bits of HMAC,
     /// derived so a reminder can repeat the link while the table keeps only its hash.
     pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> String {
@@ -206,6 +235,23 @@ pub(crate) struct SessionClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_cookies_are_bound_to_their_address_and_expiry_and_survive_a_rotation() {
+        let keys = Keys::from_secret(&[7u8; 32], "x");
+        let cookie = keys.device_cookie("ada@example.org", 2_000);
+        assert!(keys.is_device_of(&cookie, "ada@example.org", 1_999));
+        assert!(!keys.is_device_of(&cookie, "ada@example.org", 2_000), "expired");
+        assert!(!keys.is_device_of(&cookie, "eve@example.org", 1_000), "another address");
+        let (_, mac) = cookie.split_once('.').unwrap();
+        assert!(!keys.is_device_of(&format!("3000.{mac}"), "ada@example.org", 1_000), "another expiry");
+        for junk in ["", "2000", "x.y", "2000."] {
+            assert!(!keys.is_device_of(junk, "ada@example.org", 1_000), "{junk:?}");
+        }
+        assert!(!Keys::from_secret(&[8u8; 32], "x").is_device_of(&cookie, "ada@example.org", 1_000), "another key");
+        let rotated = Keys::new(&SigningSecrets::new(vec![8u8; 32], vec![vec![7u8; 32]]).unwrap(), "x");
+        assert!(rotated.is_device_of(&cookie, "ada@example.org", 1_000), "an accepted earlier key");
+    }
 
     fn keys() -> Keys {
         Keys::from_secret(&[7u8; 32], "http://localhost:3000")

@@ -27,25 +27,46 @@ struct Answer {
 
 /// `POST /api/auth/login` from `client` (its address, as API Gateway reports the source IP).
 async fn login(env: &TestEnv, client: &str, email: &str, password: &str) -> Answer {
+    login_with_device(env, client, None, email, password).await.0
+}
+
+/// [`login`] by a browser with the device cookie `device`; also returns the device cookie the answer sets.
+async fn login_with_device(
+    env: &TestEnv,
+    client: &str,
+    device: Option<&str>,
+    email: &str,
+    password: &str,
+) -> (Answer, Option<String>) {
     let http: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let body = serde_json::to_vec(&json!({"email": email, "password": password})).unwrap();
-    let request = hyper::Request::post(format!("{}/api/auth/login", env.base_url))
+    let mut request = hyper::Request::post(format!("{}/api/auth/login", env.base_url))
         .header("content-type", "application/json")
-        .header("x-forwarded-for", client)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
+        .header("x-forwarded-for", client);
+    if let Some(device) = device {
+        request = request.header("cookie", format!("device={device}"));
+    }
+    let request = request.body(Full::new(Bytes::from(body))).unwrap();
     let response = http.request(request).await.unwrap();
     let status = response.status().as_u16();
+    let set_device = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.strip_prefix("device="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .next();
     let retry_after =
         response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().expect("Retry-After is seconds"));
     let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).expect("JSON");
     assert!(status < 500, "{status} {body}");
-    Answer {
+    let answer = Answer {
         status,
         code: body["messages"][0]["code"].as_str().unwrap_or_default().to_owned(),
         message: body["messages"][0]["error"].as_str().unwrap_or_default().to_owned(),
         retry_after,
-    }
+    };
+    (answer, set_device)
 }
 
 fn assert_locked(answer: &Answer, what: &str) {
@@ -194,4 +215,37 @@ async fn concurrent_failures_are_all_counted() {
     assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "locked");
     let item = throttle(&env, &format!("LOGIN#PAIR#{}#{guesser}", owner.email)).await.unwrap();
     assert_eq!(text(&item, "lockCount"), "1", "one lock");
+}
+
+/// OWASP's device cookies: 100 failures behind one NAT address lock that client, but a browser that logged
+/// in to its address there before keeps logging in; the cookie is bound to the address and signed.
+#[tokio::test]
+async fn a_browser_that_logged_in_before_keeps_logging_in_while_its_network_is_locked() {
+    let per_client = 8;
+    let env = TestEnv::with_config(move |config| config.login.failures_per_client = per_client).await;
+    let owner = env.create_organization(&organization_name("Behind NAT")).await;
+    let colleague = env.create_organization(&organization_name("Also behind NAT")).await;
+    let nat = "198.51.100.44";
+    let (first, device) = login_with_device(&env, nat, None, &owner.email, PASSWORD).await;
+    assert_eq!(first.status, 200);
+    let device = device.expect("a successful login sets the device cookie");
+    // Someone behind the same address guesses at other addresses until the client is locked.
+    let per_pair = (limits().failures_per_address_and_client - 1) as usize;
+    for i in 0..per_client as usize {
+        login(&env, nat, &format!("target{}@example.org", i / per_pair), "guess").await;
+    }
+    assert_locked(&login(&env, nat, &colleague.email, PASSWORD).await, "a browser without a device cookie");
+    // The owner's browser is not held, and its failures do not count against the client.
+    let (wrong, _) = login_with_device(&env, nat, Some(&device), &owner.email, "typo").await;
+    assert_wrong(&wrong, "a typo from the trusted browser");
+    let (again, renewed) = login_with_device(&env, nat, Some(&device), &owner.email, PASSWORD).await;
+    assert_eq!(again.status, 200, "{}", again.message);
+    assert!(renewed.is_some(), "the cookie is renewed");
+    // Bound to its address, and signed: it opens no other address, and a changed one opens nothing.
+    let (other, _) = login_with_device(&env, nat, Some(&device), &colleague.email, PASSWORD).await;
+    assert_locked(&other, "the owner's device cookie for the colleague's address");
+    let (expires, mac) = device.split_once('.').unwrap();
+    let extended = format!("{}.{mac}", expires.parse::<i64>().unwrap() + 1);
+    let (forged, _) = login_with_device(&env, nat, Some(&extended), &owner.email, PASSWORD).await;
+    assert_locked(&forged, "a device cookie with another expiry");
 }

@@ -10,6 +10,9 @@ use crate::store::accounts;
 use crate::{ids, password, validate};
 use serde_json::json;
 
+/// How long a device cookie vouches for a browser after its last successful login.
+pub const DEVICE_LIFETIME_SECONDS: i64 = 90 * 24 * 3600;
+
 pub struct LoggedIn {
     pub token: String,
     pub user: User,
@@ -39,21 +42,31 @@ pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
 /// never cleared by a success, so one good account cannot shield guessing at others). The same address
 /// from another client is never locked out.
 ///
+/// A browser that logged in to an address before carries a device cookie for it (OWASP's device cookies):
+/// its logins of that address are not held by its network's client lock, nor counted against it, so a
+/// hundred failures behind a shared NAT address lock out only the browsers that never logged in there
+/// (the pair's own limit still holds for it).
+///
 /// Checks the password and starts a session for the identity last used if it is active, else for the
-/// first active one (oldest first). `client` is the caller's source IP, when known.
+/// first active one (oldest first). The client is the caller's source IP (`context`), when known;
+/// `device` the device cookie presented, if any.
 pub async fn login(
     app: &App,
     email: &str,
     password_attempt: &str,
+    device: Option<&str>,
     context: AuditContext,
 ) -> Result<LoggedIn, ApiError> {
-    let client = context.source_ip.as_deref();
     let email = validate::email(email)?;
+    let trusted_device = device.is_some_and(|cookie| app.keys.is_device_of(cookie, &email, ids::now_seconds()));
+    let source = context.source_ip.as_deref();
     let limits = &app.config.login;
-    let pair = match client {
-        Some(client) => accounts::LoginSubject::Pair(&email, client),
+    let pair = match source {
+        Some(source) => accounts::LoginSubject::Pair(&email, source),
         None => accounts::LoginSubject::Email(&email),
     };
+    // The client's throttle, unless a trusted device asks.
+    let client = source.filter(|_| !trusted_device);
     let (guard, by_email, by_client) =
         accounts::login_reads(&app.db, &email, pair, client.map(accounts::LoginSubject::Client)).await?;
     let now = ids::now_seconds();
