@@ -421,3 +421,32 @@ async fn only_admins_and_the_owner_read_the_log_and_only_their_organizations() {
     let retention = env.app.config.audit_retention.as_secs() as i64;
     assert!((expires - accounts::ids::now_seconds() - retention).abs() < 600);
 }
+
+/// An account-level entry (password, address, logout everywhere) goes to every organization of the account,
+/// but only the organization the request acted in learns where it came from: the others see what changed,
+/// never the person's address or browser.
+#[tokio::test]
+async fn an_account_change_shows_its_address_and_browser_only_in_the_organization_it_was_made_in() {
+    let env = TestEnv::new().await;
+    let home = env.create_organization(&organization_name("Home")).await;
+    let other = env.create_organization(&organization_name("Other")).await;
+    let sent = env
+        .post("/api/auth/sendInvites", json!({"recipients": [home.email], "autoActivate": true}), &other.auth())
+        .await;
+    let token = invite_token(&mails_to(&home.email).await.pop().expect("the invite"));
+    assert_eq!(sent.status, 200);
+    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &home.auth()).await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    let new_password = "another long passphrase";
+    let change = json!({"oldPassword": PASSWORD, "password": {"password1": new_password, "password2": new_password}});
+    let changed = env.post("/api/auth/changePassword", change, &home.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let home_entry =
+        log(&env, &Auth::Bearer(changed.body["token"].as_str().unwrap().to_owned()), "action=account.passwordChanged")
+            .await;
+    assert!(home_entry[0]["context"]["sourceIp"].as_str().is_some_and(|ip| !ip.is_empty()), "{home_entry:?}");
+    let other_entry = log(&env, &other.auth(), "action=account.passwordChanged").await;
+    assert_eq!(other_entry.len(), 1, "{other_entry:?}");
+    assert_eq!(other_entry[0]["context"].get("sourceIp"), None, "{other_entry:?}");
+    assert_eq!(other_entry[0]["context"].get("userAgent"), None, "{other_entry:?}");
+}

@@ -74,18 +74,28 @@ pub struct Auditor {
     now: i64,
     expires_at: i64,
     group: Option<String>,
+    /// The organization the request acted in, whose log alone gets the request's address and user agent in
+    /// an account-level entry: the account's other organizations learn what changed, not where from.
+    home: Option<String>,
 }
 
 impl Auditor {
     pub fn new(app: &App, actor: AuditActor, context: AuditContext) -> Self {
         let now = crate::ids::now_millis();
         let expires_at = now / 1000 + app.config.audit_retention.as_secs() as i64;
-        Auditor { actor, context, now, expires_at, group: None }
+        Auditor { actor, context, now, expires_at, group: None, home: None }
     }
 
     /// The caller acting in its organization.
     pub fn caller(app: &App, caller: &Caller) -> Self {
         Auditor::new(app, AuditActor::user(&caller.user), caller.context.clone())
+            .at_home(Some(&caller.user.organization))
+    }
+
+    /// Account-level entries in `organization` keep the request's address and user agent (see `home`).
+    pub fn at_home(mut self, organization: Option<&str>) -> Self {
+        self.home = organization.map(str::to_owned);
+        self
     }
 
     /// An instance operator acting on any organization.
@@ -134,7 +144,8 @@ impl Auditor {
 impl Auditor {
     /// The entries of an account change (password, address), one per organization of the account: `(organization,
     /// user id) -> entry`, whose actor and subject are the account's identity there (the person acts as
-    /// themselves in each of their organizations; a job or anonymous actor stays as it is).
+    /// themselves in each of their organizations; a job or anonymous actor stays as it is). Only the home
+    /// organization's entry carries the request's address and user agent.
     pub fn account_entries<'a>(
         &'a self,
         changes: Vec<(&'a str, Value)>,
@@ -146,10 +157,17 @@ impl Auditor {
                 _ => self.actor.clone(),
             };
             let target = AuditTarget { kind: "user".into(), id: user_id.to_owned(), name: email.to_owned() };
+            let home = self.home.as_deref() == Some(organization);
+            let context = AuditContext {
+                source_ip: self.context.source_ip.clone().filter(|_| home),
+                user_agent: self.context.user_agent.clone().filter(|_| home),
+                request_id: self.context.request_id.clone(),
+            };
             changes
                 .iter()
                 .map(|(action, change)| AuditEntry {
                     actor: actor.clone(),
+                    context: context.clone(),
                     ..self.entry(organization, action, vec![target.clone()], change.clone())
                 })
                 .collect()

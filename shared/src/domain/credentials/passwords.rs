@@ -101,7 +101,9 @@ pub async fn reset_password(
     };
     let hash = password::hash(new_password).await?;
     // Whoever holds the mailed link acts as the account's owner.
-    let auditor = Auditor::new(app, AuditActor::account(&account.email), context);
+    // Not made in an organization: the one the account used last keeps where it came from.
+    let auditor = Auditor::new(app, AuditActor::account(&account.email), context)
+        .at_home(account.last_used_organization.as_deref());
     let audit = auditor.account_entries(vec![("account.passwordReset", json!({}))], &account.email);
     match accounts::redeem_password_reset(&app.db, &account, &reset, &hash, now, &audit).await {
         Ok(()) => {}

@@ -138,7 +138,8 @@ pub async fn verify_email(app: &App, key: &str, redeemer: Redeemer<'_>, context:
     if outcome == VerificationOutcome::AlreadyVerified {
         return Ok(());
     }
-    let auditor = Auditor::new(app, AuditActor::account(&account.email), context);
+    let auditor = Auditor::new(app, AuditActor::account(&account.email), context)
+        .at_home(account.last_used_organization.as_deref());
     let audit = auditor.account_entries(vec![("account.emailVerified", json!({}))], &account.email);
     match accounts::confirm_email(&app.db, &account, &verification, now, &audit).await {
         Ok(()) => Ok(()),
