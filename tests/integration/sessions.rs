@@ -322,3 +322,27 @@ async fn every_authenticated_route_refuses_missing_and_invalid_credentials_witho
     }
     assert_eq!(env.scan().await, before);
 }
+
+/// A personal API token stands for its account in its own organization only: a script holding one cannot
+/// mint a session in the account's other organizations.
+#[tokio::test]
+async fn a_personal_token_cannot_mint_a_session_in_another_organization() {
+    let env = TestEnv::new().await;
+    let home = env.create_organization(&organization_name("Home")).await;
+    let other = env.create_organization(&organization_name("Other")).await;
+    let sent = env
+        .post("/api/auth/sendInvites", json!({"recipients": [home.email], "autoActivate": true}), &other.auth())
+        .await;
+    assert_eq!(sent.status, 200);
+    let token = tests::invite_token(&tests::mails_to(&home.email).await.pop().expect("the invite"));
+    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &home.auth()).await.status, 200);
+    let api_token = Auth::Token(env.get("/api/auth/token", &home.auth()).await.body["token"].as_str().unwrap().into());
+    let path = format!("/api/auth/switchOrganization/{}", other.organization);
+    let before = env.scan().await;
+    let refused = env.post(&path, json!({}), &api_token).await;
+    assert_eq!((refused.status, refused.error_code()), (403, "auth.token.otherOrganization"), "{:?}", refused.body);
+    assert!(refused.header("set-cookie").is_none());
+    assert_eq!(env.scan().await, before, "no session was made");
+    // A session of the account switches as before.
+    assert_eq!(env.post(&path, json!({}), &home.auth()).await.status, 200);
+}

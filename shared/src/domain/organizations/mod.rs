@@ -194,6 +194,16 @@ pub async fn switch(
     caller: &Caller,
     organization_id: &str,
 ) -> Result<crate::domain::session::LoggedIn, ApiError> {
+    // A personal API token stands for the account in its own organization only: a script holding one gets
+    // no session anywhere else.
+    if matches!(caller.credential, crate::caller::Credential::ApiToken { .. })
+        && organization_id != caller.user.organization
+    {
+        return Err(ApiError::forbidden(
+            "auth.token.otherOrganization",
+            "A personal API token works only in its own organization; log in to switch organizations",
+        ));
+    }
     let account = accounts::account_of(&app.db, &caller.user).await?;
     let (user, organization) = accounts::identities(&app.db, &account)
         .await?
