@@ -7,9 +7,15 @@
 //! Lines of DynamoDB's attribute-value JSON (what `aws dynamodb put-item --item` takes), one item per line,
 //! sorted by key with sorted attributes, so two exports of the same data are the same bytes.
 //!
+//! Secrets stay behind unless asked for ([`ExportOptions`]): sessions and personal API tokens (live
+//! credentials) are left out, and the accounts' password hashes are emptied (people then reset their
+//! password), so a file that leaks gives nobody a way in.
+//!
 //! An import writes such a file into a table only where nothing is in the way: every key of the file must
 //! be absent there or hold exactly the file's item (so an import cut short is finished by running it
-//! again), and the organization's id must not be a deleted organization's. Otherwise nothing is written.
+//! again), and the organization's id must not be a deleted organization's. It refuses what it cannot
+//! vouch for ([`vouch`]): credentials (sessions, tokens), and accounts, guards or users that would reach
+//! beyond the organization. Otherwise nothing is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,10 +37,30 @@ fn key_of(item: &Item) -> Key {
     accounts::store::key_of(item).expect("items here have a string PK and SK")
 }
 
-/// Every item of `organization` and its accounts' parts, sorted by key.
-pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization: &str) -> Result<Vec<Item>, String> {
+/// What an export carries besides the organization's data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// The accounts' password hashes (otherwise emptied: logins then need a password reset).
+    pub password_hashes: bool,
+    /// Sessions and personal API tokens (for inspection only: an import refuses them).
+    pub credentials: bool,
+}
+
+/// The entities that are live credentials.
+const CREDENTIALS: [&str; 2] = ["Session", "ApiToken"];
+
+/// Every item of `organization` and its accounts' parts, sorted by key, with the secrets `options` ask for.
+pub async fn export(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    organization: &str,
+    options: ExportOptions,
+) -> Result<Vec<Item>, String> {
     let partition = format!("{ORG_PREFIX}{organization}");
     let mut items = query_all(client, table, &partition, None).await?;
+    if !options.credentials {
+        items.retain(|item| !text(item, "entity").is_some_and(|entity| CREDENTIALS.contains(&entity.as_str())));
+    }
     if !items.iter().any(|i| key_of(i) == Key::organization(organization)) {
         return Err(format!("{table} has no organization {organization:?}"));
     }
@@ -52,6 +78,9 @@ pub async fn export(client: &aws_sdk_dynamodb::Client, table: &str, organization
         }
         if text(&account, "lastUsedOrganization").is_some_and(|last| last != organization) {
             account.insert("lastUsedOrganization".into(), AttributeValue::S(organization.to_owned()));
+        }
+        if !options.password_hashes {
+            account.insert("passwordHash".into(), AttributeValue::S(String::new()));
         }
         accounts.push(account);
     }
@@ -117,9 +146,68 @@ pub fn organization_of(items: &[Item]) -> Result<String, String> {
     Ok(organization.clone())
 }
 
-/// What importing `items` into `table` would run into: keys holding something else, a tombstone of the id.
+/// What in `items` (an export of `organization`) grants rights the import cannot vouch for: credentials,
+/// an account with an identity or last-used organization other than the file's own user, an e-mail guard
+/// or a user naming an account the file does not hold with that address.
+pub fn vouch(items: &[Item], organization: &str) -> Vec<String> {
+    let at = |item: &Item| {
+        let Key { pk, sk } = key_of(item);
+        format!("{pk}/{sk}")
+    };
+    let entity = |item: &Item| text(item, "entity").unwrap_or_default();
+    let users: BTreeMap<String, String> = items
+        .iter()
+        .filter(|i| entity(i) == "User")
+        .filter_map(|i| Some((text(i, "id")?, text(i, "accountId")?)))
+        .collect();
+    let accounts: BTreeMap<String, String> = items
+        .iter()
+        .filter(|i| entity(i) == "Account")
+        .filter_map(|i| Some((text(i, "id")?, text(i, "email")?)))
+        .collect();
+    let mut problems = Vec::new();
+    for item in items {
+        match entity(item).as_str() {
+            kind if CREDENTIALS.contains(&kind) => {
+                problems.push(format!("{}: a {kind} is a live credential; export without them", at(item)))
+            }
+            "Account" => {
+                let id = text(item, "id").unwrap_or_default();
+                let identities = match item.get("identities") {
+                    Some(AttributeValue::M(map)) => map.clone(),
+                    _ => Default::default(),
+                };
+                let own = identities.len() == 1
+                    && matches!(identities.get(organization), Some(AttributeValue::S(user))
+                        if users.get(user) == Some(&id));
+                let last = text(item, "lastUsedOrganization");
+                if !own || last.is_some_and(|last| last != organization) {
+                    problems.push(format!("{}: an account must name only its user of {organization}", at(item)));
+                }
+            }
+            "EmailGuard" => {
+                let named = text(item, "accountId").and_then(|id| accounts.get(&id));
+                if named != text(item, "email").as_ref() {
+                    problems.push(format!("{}: names no account of the file with its address", at(item)));
+                }
+            }
+            "User" if !text(item, "accountId").is_some_and(|id| accounts.contains_key(&id)) => {
+                problems.push(format!("{}: names no account of the file", at(item)));
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+/// What importing `items` into `table` would run into: what the import cannot vouch for, keys holding
+/// something else, a tombstone of the id.
 pub async fn conflicts(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Item]) -> Result<Vec<String>, String> {
     let organization = organization_of(items)?;
+    let refused = vouch(items, &organization);
+    if !refused.is_empty() {
+        return Ok(refused);
+    }
     let mut keys: Vec<Key> = items.iter().map(key_of).collect();
     let tombstone = Key::organization_tombstone(&organization);
     keys.push(tombstone.clone());
