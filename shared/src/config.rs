@@ -92,7 +92,7 @@ impl OrganizationCreation {
 }
 
 /// Daily caps on invite mail: per organization (`MAIL_QUOTA_PER_ORGANIZATION_PER_DAY`, 500), per recipient
-/// address over all organizations (`MAIL_QUOTA_PER_RECIPIENT_PER_DAY`, 5), and the wait before a delivered
+/// address from one organization (`MAIL_QUOTA_PER_RECIPIENT_PER_DAY`, 5; each organization has its own), and the wait before a delivered
 /// invite can be resent (`INVITE_RESEND_COOLDOWN_MINUTES`, 10).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailLimits {

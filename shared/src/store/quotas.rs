@@ -1,6 +1,8 @@
-//! Daily mail quotas: counters of the invite mails sent per organization and per recipient address (over
-//! all organizations) on one day, raised together in one transaction on the condition that neither is at
-//! its limit. Not model entities (written by UpdateItem only, like login throttles); TTL removes them.
+//! Daily mail quotas: counters of the invite mails sent per organization and per recipient address from
+//! that organization on one day, raised together in one transaction on the condition that neither is at
+//! its limit. The recipient's counter is the organization's own, so no other organization can use up an
+//! address's quota for its real inviters. Not model entities (written by UpdateItem only, like login
+//! throttles); TTL removes them.
 
 use super::{Db, TransactError, n, s};
 use crate::error::ApiError;
@@ -16,12 +18,13 @@ pub enum QuotaExceeded {
 }
 
 /// The counter keys of `day` (days since the epoch): the organization's (in its partition, so its purge
-/// removes it) and the recipient's, keyed by a hash of the address (it outlives the organizations that
-/// mailed it, until its TTL, and need not name anyone).
+/// removes it) and the recipient's from that organization, keyed by hashes of the address and the
+/// organization (it outlives the organization, until its TTL, and need not name anyone).
 pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
+    let sender = &crate::ids::sha256_hex(organization)[..16];
     [
         Key { pk: org_partition(organization), sk: format!("MAILQUOTA#{day}") },
-        Key { pk: format!("MAILQUOTA#{}", crate::ids::sha256_hex(recipient)), sk: format!("DAY#{day}") },
+        Key { pk: format!("MAILQUOTA#{}", crate::ids::sha256_hex(recipient)), sk: format!("DAY#{day}#{sender}") },
     ]
 }
 

@@ -127,7 +127,7 @@ async fn deliver(
         Ok(Some(QuotaExceeded::Recipient)) => Err(ApiError::too_many_requests(
             "invite.quota.recipient",
             format!(
-                "Not mailed: this address has received {} invite mails today; resend it tomorrow",
+                "Not mailed: this address has received {} invite mails from your organization today; resend it tomorrow",
                 limits.per_recipient_per_day
             ),
             3600,
