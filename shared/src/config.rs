@@ -31,7 +31,8 @@ pub struct Config {
     pub invite_retention: Duration,
     /// How long audit entries are kept before the table's TTL removes them.
     pub audit_retention: Duration,
-    /// E-mails of the instance operators (super users), lowercased. Rights only once the address is verified.
+    /// Candidate addresses of instance operators, lowercased: no account may move onto one. The role itself
+    /// is granted to accounts (`crate::domain::operators`).
     pub super_users: Vec<String>,
     /// E-mail verification (WEBKNOSSOS's `emailVerification.*`).
     pub email_verification: EmailVerificationConfig,
@@ -151,6 +152,9 @@ pub struct LoginLimits {
     pub failures_per_client: u32,
     pub window: Duration,
     pub lock: Duration,
+    /// A failed login and a reset request answer no sooner than this after they arrived, whether or not
+    /// the address has an account (whose extra reads and writes would otherwise tell).
+    pub response_floor: Duration,
 }
 
 impl Default for LoginLimits {
@@ -160,12 +164,14 @@ impl Default for LoginLimits {
             failures_per_client: 100,
             window: Duration::from_secs(15 * 60),
             lock: Duration::from_secs(15 * 60),
+            response_floor: Duration::from_millis(400),
         }
     }
 }
 
 impl LoginLimits {
-    /// `LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT` (5), `LOGIN_FAILURES_PER_CLIENT` (100), `LOGIN_LOCK_MINUTES` (15).
+    /// `LOGIN_FAILURES_PER_ADDRESS_AND_CLIENT` (5), `LOGIN_FAILURES_PER_CLIENT` (100), `LOGIN_LOCK_MINUTES` (15);
+    /// the response floor is 400 ms.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = LoginLimits::default();
         Ok(LoginLimits {
@@ -176,6 +182,7 @@ impl LoginLimits {
             failures_per_client: count_from_env("LOGIN_FAILURES_PER_CLIENT", defaults.failures_per_client)?,
             window: defaults.window,
             lock: duration_from_env("LOGIN_LOCK_MINUTES", 60, defaults.lock)?,
+            response_floor: defaults.response_floor,
         })
     }
 }

@@ -426,3 +426,24 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
         env.check_invariants().await;
     }
 }
+
+/// Whether an address has an account shows in no timing: a reset request and a failed login answer no
+/// sooner than the configured floor either way (an account's path does more reads and writes). Checked as
+/// a lower bound, which the floor guarantees.
+#[tokio::test]
+async fn reset_requests_and_failed_logins_take_the_floor_whether_or_not_the_account_exists() {
+    let floor = std::time::Duration::from_millis(300);
+    let env = TestEnv::with_config(move |config| config.login.response_floor = floor).await;
+    let owner = env.create_organization(&organization_name("Timed")).await;
+    let nobody = format!("nobody-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    for email in [owner.email.as_str(), nobody.as_str()] {
+        let started = std::time::Instant::now();
+        let asked = env.post("/api/auth/startResetPassword", json!({ "email": email }), &Auth::None).await;
+        assert_eq!(asked.status, 200);
+        assert!(started.elapsed() >= floor, "reset for {email}: {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        let failed = env.post("/api/auth/login", json!({"email": email, "password": "wrong guess"}), &Auth::None).await;
+        assert_eq!(failed.status, 401);
+        assert!(started.elapsed() >= floor, "failed login for {email}: {:?}", started.elapsed());
+    }
+}

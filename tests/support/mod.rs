@@ -277,7 +277,8 @@ pub fn test_config(table: &str) -> Config {
         super_users: vec![SUPER_USER.into()],
         email_verification: Default::default(),
         password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
-        login: Default::default(),
+        // No response floor: tests fail logins by the hundred; `credentials.rs` tests the floor.
+        login: accounts::config::LoginLimits { response_floor: std::time::Duration::ZERO, ..Default::default() },
         // No cooldown: tests resend at once; `invites.rs` tests the cooldown with its own configuration.
         // Requests to the operators: enough for the permission matrix; `organizations.rs` tests the limit.
         mail_limits: accounts::config::MailLimits {

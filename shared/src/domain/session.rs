@@ -57,6 +57,7 @@ pub async fn login(
     device: Option<&str>,
     context: AuditContext,
 ) -> Result<LoggedIn, ApiError> {
+    let arrived = tokio::time::Instant::now();
     let email = validate::email(email)?;
     let trusted_device = device.is_some_and(|cookie| app.keys.is_device_of(cookie, &email, ids::now_seconds()));
     let source = context.source_ip.as_deref();
@@ -131,6 +132,8 @@ pub async fn login(
                 .collect();
             accounts::log_in_organizations(db, entries).await?;
         }
+        // As slow for an unknown address as for an account's (whose failure also wrote audit entries).
+        tokio::time::sleep_until(arrived + limits.response_floor).await;
         // The failure that reaches a limit already answers with the lock.
         return Err(match (email_locked, client_locked) {
             (Some(until), _) => locked(until, now, true),

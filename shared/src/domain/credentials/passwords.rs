@@ -9,11 +9,19 @@ pub const RESET_REQUESTED: &str =
 /// `POST /auth/startResetPassword`: mails a reset link when the address has an account; says the same
 /// either way (no account discovery). Throttled per address and per client.
 pub async fn start_password_reset(app: &App, email: &str, client: Option<&str>) -> Result<(), ApiError> {
+    let arrived = tokio::time::Instant::now();
     let email = validate::email(email)?;
     let admission = admit_mail_request(app, &email, client).await?;
-    let Some(account) = admission.account.filter(|_| admission.mail) else {
-        return Ok(());
-    };
+    if let Some(account) = admission.account.filter(|_| admission.mail) {
+        mail_reset_link(app, &account).await?;
+    }
+    // As slow for an unknown address as for an account's, which its link's write and mail take longer.
+    tokio::time::sleep_until(arrived + app.config.login.response_floor).await;
+    Ok(())
+}
+
+/// Stores a new reset link for `account` (replacing an earlier one) and mails it.
+async fn mail_reset_link(app: &App, account: &Account) -> Result<(), ApiError> {
     let now = ids::now_millis();
     let token = new_account_token(&account.id);
     let reset = PasswordReset {
