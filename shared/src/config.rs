@@ -17,6 +17,9 @@ pub struct Config {
     /// The SES configuration set mail is sent with (`MAIL_CONFIGURATION_SET`; its events report bounces and
     /// complaints); `None`: none (the local SES emulator).
     pub mail_configuration_set: Option<String>,
+    /// Where SES's bounce and complaint events for this stack come from (`MAIL_EVENTS_TOPIC_ARN` with the
+    /// configuration set); `None`: every event is dropped.
+    pub mail_events: Option<crate::domain::mail_events::MailEventsSource>,
     /// The queue every mail goes through (`MAIL_QUEUE_URL`); `send_mail` drains it into SES.
     pub mail_queue_url: String,
     /// Mails per second the drainer sends at, in all (`MAIL_SEND_RATE`; SES's sending rate: 1 in the
@@ -264,6 +267,7 @@ impl std::fmt::Debug for Config {
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
             .field("mail_configuration_set", &self.mail_configuration_set)
+            .field("mail_events", &self.mail_events)
             .field("mail_queue_url", &self.mail_queue_url)
             .field("mail_send_rate", &self.mail_send_rate)
             .field("session_lifetime", &self.session_lifetime)
@@ -318,6 +322,15 @@ impl Config {
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             mail_configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),
+            mail_events: match (
+                std::env::var("MAIL_EVENTS_TOPIC_ARN").ok().filter(|s| !s.trim().is_empty()),
+                std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),
+            ) {
+                (Some(topic_arn), Some(configuration_set)) => {
+                    Some(crate::domain::mail_events::MailEventsSource { topic_arn, configuration_set })
+                }
+                _ => None,
+            },
             mail_queue_url: optional("MAIL_QUEUE_URL", ""),
             mail_send_rate: optional("MAIL_SEND_RATE", "1").parse().map_err(|e: std::num::ParseFloatError| {
                 ConfigError::Invalid { name: "MAIL_SEND_RATE", reason: e.to_string() }

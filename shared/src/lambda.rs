@@ -173,9 +173,10 @@ pub fn run_record_mail_events() -> Result<(), Error> {
             .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Not an SNS event: {e}")))?;
         let mut total = crate::domain::mail_events::Recorded::default();
         for record in &event.records {
-            let recorded = crate::domain::mail_events::record(app, &record.sns.message).await?;
+            let recorded = crate::domain::mail_events::record(app, &record.sns.topic_arn, &record.sns.message).await?;
             total.addresses += recorded.addresses;
             total.invites += recorded.invites;
+            total.foreign += recorded.foreign;
         }
         Ok(serde_json::to_value(total).expect("the summary serializes"))
     })

@@ -3,7 +3,7 @@
 //! outruns its sending rate. A mail SES does not take for the moment (throttled, unreachable) stays in the
 //! queue and is tried again; after `MailMaxAttempts` tries it goes to the dead-letter queue, which has an
 //! alarm. Notifications are best effort: a mail that cannot be queued is logged and never undoes the
-//! change it reports. No mail goes to an address SES reported as undeliverable (`record_mail_events`);
+//! change it reports. No mail but security mail goes to an address SES reported as undeliverable (`record_mail_events`);
 //! mail is sent with the configured SES configuration set, whose bounce and complaint events report those
 //! addresses, and tagged with the invite it carries, if any.
 
@@ -41,6 +41,10 @@ pub struct Mail {
     /// The invite whose delivery state the drainer records (its first mail or a resend; not a reminder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_of: Option<InviteDelivery>,
+    /// A security mail (a reset or verification link, "password changed", "address changed"): sent even
+    /// to an address marked undeliverable, where SES's own suppression list decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub security: bool,
 }
 
 /// An invite as one mail of it was made: the drainer records the outcome only if the invite was not
@@ -73,7 +77,14 @@ impl Mail {
             html: format!("<html><body>{html}</body></html>"),
             tags: Vec::new(),
             delivery_of: None,
+            security: false,
         }
+    }
+
+    /// The mail as a security mail (see [`Mail::security`]).
+    pub fn security(mut self) -> Self {
+        self.security = true;
+        self
     }
 
     /// The mail tagged with the invite it carries (the organization's id is base64url-encoded: tag values
@@ -97,15 +108,19 @@ impl Mail {
 }
 
 /// Queues one mail for those of its recipients not marked undeliverable (one BatchGetItem, then one SQS
-/// SendMessage). The queue refusing or being unreachable, or every recipient being undeliverable
-/// ([`UNDELIVERABLE`]), is an error the caller decides about.
+/// SendMessage); a security mail goes to all of them. The queue refusing or being unreachable, or every
+/// recipient being undeliverable ([`UNDELIVERABLE`], saying only "not mailed": the mark may come from
+/// another organization's mail), is an error the caller decides about.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
-    let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
-    let marked = |address: &String| marks.iter().any(|m| m.email == address.trim().to_lowercase());
-    let to: Vec<String> = mail.to.iter().filter(|a| !marked(a)).cloned().collect();
+    let to: Vec<String> = if mail.security {
+        mail.to.clone()
+    } else {
+        let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
+        let marked = |address: &String| marks.iter().any(|m| m.email == address.trim().to_lowercase());
+        mail.to.iter().filter(|a| !marked(a)).cloned().collect()
+    };
     if to.is_empty() {
-        let explanation = marks.first().map(|m| m.explanation()).unwrap_or_default();
-        return Err(ApiError::new(422, UNDELIVERABLE, explanation));
+        return Err(ApiError::new(422, UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
     }
     let queued = Mail { to, ..mail.clone() };
     app.queue

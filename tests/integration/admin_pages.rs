@@ -373,14 +373,16 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     let third = env.post("/api/auth/sendInvites", json!({"recipients": [bounced]}), &owner.auth()).await;
     let bounced_id = third.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
     let tags = accounts::mail::Mail::new(vec![], "", &[], None).for_invite(&owner.organization, &bounced_id).tags;
+    let mut tags: serde_json::Map<_, _> = tags.into_iter().map(|(name, value)| (name, json!([value]))).collect();
+    tags.insert("ses:configuration-set".into(), json!([tests::MAIL_CONFIGURATION_SET]));
     let event = json!({
         "eventType": "Bounce",
         "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": bounced, "diagnosticCode": "550 user unknown"}]},
-        "mail": {"tags": tags.into_iter().map(|(name, value)| (name, json!([value]))).collect::<serde_json::Map<_, _>>()}
+        "mail": {"tags": tags, "destination": [bounced], "sendingAccountId": tests::MAIL_ACCOUNT}
     });
     tests::as_function(
         &accounts::background::RECORD_MAIL_EVENTS,
-        accounts::domain::mail_events::record(&env.app, &event.to_string()),
+        accounts::domain::mail_events::record(&env.app, tests::MAIL_EVENTS_TOPIC, &event.to_string()),
     )
     .await
     .unwrap();

@@ -339,6 +339,10 @@ fn the_template_reports_every_mails_bounces_and_complaints() {
     assert_eq!(statement["Principal"]["Service"].as_str(), Some("ses.amazonaws.com"));
     assert_eq!(statement["Action"].as_str(), Some("sns:Publish"));
     assert_eq!(reference(&statement["Condition"]["StringEquals"]["AWS:SourceAccount"]), Some("AWS::AccountId"));
+    // Only the configuration set's events: not any SES identity's of the account.
+    let source = format!("{:?}", statement["Condition"]["ArnEquals"]["AWS:SourceArn"]);
+    assert!(source.contains("configuration-set/${MailConfigurationSet}"), "{source}");
+    assert_eq!(reference(&environment["MAIL_EVENTS_TOPIC_ARN"]), Some("MailEventsTopic"));
     let record = &resources["RecordMailEventsFunction"]["Properties"]["Events"]["MailEvents"];
     assert_eq!(
         (record["Type"].as_str(), reference(&record["Properties"]["Topic"])),

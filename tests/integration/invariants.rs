@@ -279,6 +279,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                     reason: accounts::model::UndeliverableReason::Bounce,
                     detail: "General".into(),
                     reported: 1,
+                    expires_at: 1,
                 }));
             }),
         ),

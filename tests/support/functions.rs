@@ -42,6 +42,8 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         (accounts::signing::ENDPOINT_VARIABLE, services().secrets_manager_endpoint.clone()),
         ("PUBLIC_URI", config.public_uri.clone()),
         ("MAIL_SENDER", config.mail_sender.clone()),
+        ("MAIL_CONFIGURATION_SET", crate::MAIL_CONFIGURATION_SET.to_owned()),
+        ("MAIL_EVENTS_TOPIC_ARN", crate::MAIL_EVENTS_TOPIC.to_owned()),
         ("SESSION_LIFETIME_HOURS", "1".to_owned()),
         ("SELF_REGISTRATION_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
         ("INVITE_LIFETIME_DAYS", "14".to_owned()),

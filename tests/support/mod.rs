@@ -43,6 +43,12 @@ pub type DynamoDbResponder = Arc<
 pub const PASSWORD: &str = "correct horse battery";
 /// The instance operator of a test env (configured by e-mail, as deployments do).
 pub const SUPER_USER: &str = "operator@instance.test";
+/// The topic and configuration set this stack's mail events come from (as `template.yaml` names them for a
+/// stack `webknossos-accounts` in the sample account).
+pub const MAIL_EVENTS_TOPIC: &str = "arn:aws:sns:eu-central-1:123456789012:webknossos-accounts-mail-events";
+pub const MAIL_CONFIGURATION_SET: &str = "webknossos-accounts-mail";
+/// The account mail is sent from (the topic's).
+pub const MAIL_ACCOUNT: &str = "123456789012";
 /// The organization a test env lets people register into without an invite (create it to use it).
 pub const HOME_ORGANIZATION: &str = "home";
 
@@ -266,6 +272,10 @@ pub fn test_config(table: &str) -> Config {
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         mail_configuration_set: None,
+        mail_events: Some(accounts::domain::mail_events::MailEventsSource {
+            topic_arn: MAIL_EVENTS_TOPIC.into(),
+            configuration_set: MAIL_CONFIGURATION_SET.into(),
+        }),
         // Set by the env to its own queue.
         mail_queue_url: String::new(),
         // Fast enough not to slow the tests; `mail_queue.rs` checks the pace at a lower rate.

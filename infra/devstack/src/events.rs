@@ -322,6 +322,7 @@ fn mail_event() -> Value {
             "timestamp": "2026-11-25T10:00:00.000Z",
             "source": "no-reply@example.org",
             "messageId": "0102017f3c6e3a11-4f5e6d7c-0000-0000-0000-000000000000-000000",
+            "sendingAccountId": "123456789012",
             "destination": ["no-such-person@example.org"],
             "tags": {"ses:configuration-set": ["webknossos-accounts-mail"]}
         }

@@ -51,7 +51,7 @@
 //!     `PLANREQUESTS`/`REQUEST#{id}` and carry their TTL (rule 1); they may outlive their organization.
 //! 23. Job leases are keyed `JOB#{job}`/`LEASE` for a background function's name and carry their TTL.
 //! 24. Undeliverable addresses are keyed `UNDELIVERABLE#{email}`/`UNDELIVERABLE` (rule 1) by a lowercased
-//!     address; they name nothing else and outlive any organization or account.
+//!     address and carry their TTL; they name nothing else and outlive any organization or account.
 //! 25. Operator grants are keyed `OPERATORS`/`ACCOUNT#{id}` (rule 1) and name an existing account: the role
 //!     goes with the account.
 
@@ -294,6 +294,9 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
                 let value = decode!(UndeliverableAddress);
                 if value.email != value.email.to_lowercase() || !value.email.contains('@') {
                     problems.push(format!("{at}: an undeliverable address is a lowercased e-mail address"));
+                }
+                if value.expires_at <= 0 {
+                    problems.push(format!("{at}: an undeliverable address carries its TTL"));
                 }
             }
             "PlanRequest" => {

@@ -1,7 +1,11 @@
 //! SES's reports about sent mail (the configuration set's event destination, through SNS): a permanent
-//! bounce or a complaint marks the address undeliverable, so nothing is mailed to it again, and the invite
-//! the mail carried (its tags) shows it in the invites list. Transient bounces and other events (sends,
-//! deliveries) change nothing.
+//! bounce or a complaint marks the address undeliverable, so nothing but security mail is sent to it again
+//! until the mark expires or the address is verified, and the invite the mail carried (its tags) shows it
+//! in the invites list. Transient bounces and other events (sends, deliveries) change nothing.
+//!
+//! Only this stack's reports count ([`MailEventsSource`]): from its topic, about mail sent with its
+//! configuration set from its account, and only for addresses that were recipients of that mail. Anything
+//! else is dropped and logged, never retried.
 
 use std::collections::BTreeMap;
 
@@ -53,9 +57,44 @@ struct Recipient {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct MailInfo {
     #[serde(default)]
     tags: BTreeMap<String, Vec<String>>,
+    /// The mail's recipients.
+    #[serde(default)]
+    destination: Vec<String>,
+    #[serde(default)]
+    sending_account_id: String,
+}
+
+/// Where this stack's mail events come from (configuration: `MAIL_EVENTS_TOPIC_ARN`, whose account is the
+/// sending account, and `MAIL_CONFIGURATION_SET`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailEventsSource {
+    pub topic_arn: String,
+    pub configuration_set: String,
+}
+
+impl MailEventsSource {
+    /// The account of the topic (`arn:partition:sns:region:account:name`).
+    fn account(&self) -> &str {
+        self.topic_arn.split(':').nth(4).unwrap_or_default()
+    }
+
+    /// Why an event delivered by `topic_arn` is not this stack's, if it is not (pure).
+    pub fn foreign(&self, topic_arn: &str, event: &SesEvent) -> Option<&'static str> {
+        let configuration_set = event.mail.tags.get("ses:configuration-set").and_then(|values| values.first());
+        if topic_arn != self.topic_arn {
+            Some("another topic")
+        } else if configuration_set != Some(&self.configuration_set) {
+            Some("another configuration set")
+        } else if self.account().is_empty() || event.mail.sending_account_id != self.account() {
+            Some("another account")
+        } else {
+            None
+        }
+    }
 }
 
 /// What one event changes: the addresses to mark, and the invite (organization, id) its mail carried.
@@ -65,14 +104,16 @@ pub struct Consequences {
     pub invite: Option<(String, String)>,
 }
 
-/// The consequences of `event`, reported at `now` (ms). Pure.
+/// The consequences of `event`, reported at `now` (ms): marks only for the mail's own recipients. Pure.
 pub fn consequences(event: &SesEvent, now: i64) -> Consequences {
     let mark = |recipient: &Recipient, reason, detail: String| UndeliverableAddress {
         email: recipient.email_address.trim().to_lowercase(),
         reason,
         detail,
         reported: now,
+        expires_at: now / 1000 + UndeliverableAddress::LIFETIME_SECONDS,
     };
+    let recipients: Vec<String> = event.mail.destination.iter().map(|a| a.trim().to_lowercase()).collect();
     let marks: Vec<UndeliverableAddress> = match (event.event_type.as_str(), &event.bounce, &event.complaint) {
         ("Bounce", Some(bounce), _) if bounce.bounce_type == "Permanent" => bounce
             .bounced_recipients
@@ -91,7 +132,8 @@ pub fn consequences(event: &SesEvent, now: i64) -> Consequences {
             .collect(),
         _ => Vec::new(),
     };
-    let marks: Vec<UndeliverableAddress> = marks.into_iter().filter(|m| m.email.contains('@')).collect();
+    let marks: Vec<UndeliverableAddress> =
+        marks.into_iter().filter(|m| m.email.contains('@') && recipients.contains(&m.email)).collect();
     let tag = |name: &str| event.mail.tags.get(name).and_then(|values| values.first());
     let invite = match (tag(ORGANIZATION_TAG), tag(INVITE_TAG)) {
         (Some(organization), Some(invite)) if !marks.is_empty() => base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -111,22 +153,33 @@ pub fn consequences(event: &SesEvent, now: i64) -> Consequences {
 pub struct Recorded {
     pub addresses: usize,
     pub invites: usize,
+    /// Events dropped as not this stack's.
+    pub foreign: usize,
 }
 
-/// Records one SNS message holding an SES event, as `record_mail_events` (its declaration entered unless
-/// one is in force). A message that is not such an event is refused (so the invocation fails and is kept
-/// by the function's failure destination, not lost).
-pub async fn record(app: &App, message: &str) -> Result<Recorded, ApiError> {
+/// Records one SNS message holding an SES event, delivered by `topic_arn`, as `record_mail_events` (its
+/// declaration entered unless one is in force). A message that is not such an event is refused (so the
+/// invocation fails and is kept by the function's failure destination, not lost); one that is not this
+/// stack's is dropped (counted as `foreign`).
+pub async fn record(app: &App, topic_arn: &str, message: &str) -> Result<Recorded, ApiError> {
     let declaration = (&crate::background::RECORD_MAIL_EVENTS).into();
     crate::declared_actions::scope_unless_scoped(declaration, async {
         let event: SesEvent = serde_json::from_str(message)
             .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
+        let why = match &app.config.mail_events {
+            Some(source) => source.foreign(topic_arn, &event),
+            None => Some("no MAIL_EVENTS_TOPIC_ARN is configured"),
+        };
+        if let Some(why) = why {
+            tracing::warn!(topic = topic_arn, why, "a mail event that is not this stack's was dropped");
+            return Ok(Recorded { foreign: 1, ..Default::default() });
+        }
         let Consequences { marks, invite } = consequences(&event, crate::ids::now_millis());
         for mark in &marks {
             store::mark_undeliverable(&app.db, mark).await?;
             tracing::info!(reason = ?mark.reason, "an address was marked undeliverable");
         }
-        let mut recorded = Recorded { addresses: marks.len(), invites: 0 };
+        let mut recorded = Recorded { addresses: marks.len(), ..Default::default() };
         if let (Some((organization, invite_id)), Some(mark)) = (invite, marks.first())
             && store::mark_invite_undeliverable(&app.db, &organization, &invite_id, &mark.explanation()).await?
         {
@@ -153,18 +206,23 @@ mod tests {
         serde_json::json!({"ses:configuration-set": ["accounts"], "organization": [organization], "invite": [INVITE]})
     }
 
+    fn mail(recipients: &[&str]) -> serde_json::Value {
+        serde_json::json!({"tags": tags(), "destination": recipients, "sendingAccountId": "123456789012"})
+    }
+
     #[test]
     fn a_permanent_bounce_marks_each_recipient_and_names_the_invite() {
         let bounce = event(serde_json::json!({
             "eventType": "Bounce",
             "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [
                 {"emailAddress": "Gone@Example.org", "diagnosticCode": "smtp; 550 5.1.1 user unknown"},
-                {"emailAddress": "other@example.org"}
+                {"emailAddress": "other@example.org"},
+                {"emailAddress": "not-a-recipient@example.org"}
             ]},
-            "mail": {"tags": tags()}
+            "mail": mail(&["gone@example.org", "Other@example.org"])
         }));
         let found = consequences(&bounce, 7);
-        assert_eq!(found.marks.len(), 2);
+        assert_eq!(found.marks.len(), 2, "the mail's recipients only");
         assert_eq!(
             (found.marks[0].email.as_str(), found.marks[0].detail.as_str(), found.marks[0].reported),
             ("gone@example.org", "smtp; 550 5.1.1 user unknown", 7)
@@ -178,7 +236,7 @@ mod tests {
         let complaint = event(serde_json::json!({
             "notificationType": "Complaint",
             "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.org"}], "complaintFeedbackType": "abuse"},
-            "mail": {}
+            "mail": {"destination": ["angry@example.org"]}
         }));
         let found = consequences(&complaint, 1);
         assert_eq!(found.marks.len(), 1);
@@ -191,7 +249,26 @@ mod tests {
             assert_eq!(consequences(&event(nothing), 1), Consequences { marks: Vec::new(), invite: None });
         }
         // Tags that do not name an invite properly name none.
-        let bad_tags = serde_json::json!({"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "a@b.org"}]}, "mail": {"tags": {"organization": ["%%%"], "invite": [INVITE]}}});
+        let bad_tags = serde_json::json!({"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "a@b.org"}]}, "mail": {"destination": ["a@b.org"], "tags": {"organization": ["%%%"], "invite": [INVITE]}}});
         assert_eq!(consequences(&event(bad_tags), 1).invite, None);
+    }
+
+    #[test]
+    fn only_this_stacks_topic_configuration_set_and_account_are_believed() {
+        let source = MailEventsSource {
+            topic_arn: "arn:aws:sns:eu-central-1:123456789012:accounts-mail-events".into(),
+            configuration_set: "accounts".into(),
+        };
+        let ours = event(serde_json::json!({"eventType": "Delivery", "mail": mail(&["a@b.org"])}));
+        assert_eq!(source.foreign(&source.topic_arn, &ours), None);
+        assert_eq!(source.foreign("arn:aws:sns:eu-central-1:123456789012:other", &ours), Some("another topic"));
+        let mut other_set = mail(&["a@b.org"]);
+        other_set["tags"]["ses:configuration-set"] = serde_json::json!(["someone-elses"]);
+        let other_set = event(serde_json::json!({"eventType": "Delivery", "mail": other_set}));
+        assert_eq!(source.foreign(&source.topic_arn, &other_set), Some("another configuration set"));
+        let mut other_account = mail(&["a@b.org"]);
+        other_account["sendingAccountId"] = serde_json::json!("999999999999");
+        let other_account = event(serde_json::json!({"eventType": "Delivery", "mail": other_account}));
+        assert_eq!(source.foreign(&source.topic_arn, &other_account), Some("another account"));
     }
 }

@@ -26,10 +26,22 @@ pub struct UndeliverableAddress {
     pub detail: String,
     /// Epoch ms of the report.
     pub reported: i64,
+    /// Epoch seconds when the table's TTL removes the mark ([`UndeliverableAddress::LIFETIME_SECONDS`]
+    /// after the report): an address may take mail again some day. A verified or reset address loses it at
+    /// once.
+    pub expires_at: i64,
 }
 
 impl UndeliverableAddress {
-    /// The sentence people are shown about it (invites list, the send's answer).
+    /// How long a mark lasts.
+    pub const LIFETIME_SECONDS: i64 = 180 * 24 * 3600;
+
+    /// The sentence anyone whose mail the mark stops is shown: never the reason, which another
+    /// organization's mail caused.
+    pub const NOT_MAILED: &'static str =
+        "Not mailed: mail to this address was refused before; it is tried again once the address is verified";
+
+    /// The sentence the organization whose own mail bounced is shown (its invites list).
     pub fn explanation(&self) -> String {
         match self.reason {
             UndeliverableReason::Bounce => {

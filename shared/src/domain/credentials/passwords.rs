@@ -43,7 +43,8 @@ async fn mail_reset_link(app: &App, account: &Account) -> Result<(), ApiError> {
             format!("The link works once, for {hours} hour{}. If you did not ask for it, ignore this mail: your password stays as it is.", if hours == 1 { "" } else { "s" }),
         ],
         Some(("Reset your password", &link)),
-    );
+    )
+    .security();
     // A mail that cannot be sent is not told to the requester either (that would tell the address has an
     // account); it is logged, and the person can ask again.
     if let Err(err) = mail::send(app, &mail).await {
@@ -136,6 +137,7 @@ pub(super) fn password_changed_mail(app: &App, email: &str) -> Mail {
         ],
         Some(("Log in", &format!("{}/auth/login", app.config.public_uri))),
     )
+    .security()
 }
 
 /// `POST /auth/changePassword`: checks the old password (wrong ones count like failed logins, and a

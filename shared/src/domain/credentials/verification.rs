@@ -28,7 +28,8 @@ pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Resu
             "If you did not create or change a WEBKNOSSOS account, ignore this mail.".into(),
         ],
         Some(("Verify your e-mail address", &link)),
-    );
+    )
+    .security();
     mail::send(app, &mail).await
 }
 
@@ -190,6 +191,7 @@ pub async fn email_changed(app: &App, account_id: &str, old_email: &str, new_ema
             "If this was not you, contact your organization's admins at once.".into(),
         ],
         None,
-    );
+    )
+    .security();
     mail::notify(app, vec![notice]).await;
 }

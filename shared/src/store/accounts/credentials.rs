@@ -198,7 +198,7 @@ pub(super) async fn transact_leading(
 /// Redeems a password reset: the reset is deleted (conditioned on the token's hash and its validity, so
 /// of concurrent redemptions exactly one succeeds), the account gets the new password hash (conditioned
 /// on the address the link went to, which it thereby proves), every identity's sessions and tokens end,
-/// and the address's login lock is lifted.
+/// and the address's login lock and undeliverable mark are lifted.
 pub async fn redeem_password_reset(
     db: &Db,
     account: &Account,
@@ -225,6 +225,8 @@ pub async fn redeem_password_reset(
             ],
         ),
         db.delete(&LoginSubject::Email(&reset.email).key(), None),
+        // A link that arrived proves the address takes mail: an earlier bounce or complaint mark goes.
+        db.delete(&Key::undeliverable_address(&reset.email.to_lowercase()), None),
     ];
     let rest = identity_updates(
         db,
@@ -238,7 +240,7 @@ pub async fn redeem_password_reset(
 
 /// Marks the address of `verification` verified: the link is marked used (conditioned on not being used
 /// yet and on its address), the account and every identity get `emailVerified` (conditioned on the account
-/// still having that address).
+/// still having that address), and the address's undeliverable mark is lifted.
 pub async fn confirm_email(
     db: &Db,
     account: &Account,
@@ -262,6 +264,8 @@ pub async fn confirm_email(
             &[],
             vec![(":verified", verified.clone()), (":email", s(&verification.email))],
         ),
+        // A link that arrived proves the address takes mail: an earlier bounce or complaint mark goes.
+        db.delete(&Key::undeliverable_address(&verification.email.to_lowercase()), None),
     ];
     let rest = identity_updates(
         db,
