@@ -22,6 +22,9 @@ pub struct Config {
     pub mail_events: Option<crate::domain::mail_events::MailEventsSource>,
     /// The queue every mail goes through (`MAIL_QUEUE_URL`); `send_mail` drains it into SES.
     pub mail_queue_url: String,
+    /// The security lane (`MAIL_SECURITY_QUEUE_URL`): reset and verification links, "password changed",
+    /// "address changed" go through it, so a backlog of other mail never delays them; empty: the one queue.
+    pub mail_security_queue_url: String,
     /// Mails per second the drainer sends at, in all (`MAIL_SEND_RATE`; SES's sending rate: 1 in the
     /// sandbox, about 14 in production).
     pub mail_send_rate: f64,
@@ -269,6 +272,7 @@ impl std::fmt::Debug for Config {
             .field("mail_configuration_set", &self.mail_configuration_set)
             .field("mail_events", &self.mail_events)
             .field("mail_queue_url", &self.mail_queue_url)
+            .field("mail_security_queue_url", &self.mail_security_queue_url)
             .field("mail_send_rate", &self.mail_send_rate)
             .field("session_lifetime", &self.session_lifetime)
             .field("self_registration_organization", &self.self_registration_organization)
@@ -332,6 +336,7 @@ impl Config {
                 _ => None,
             },
             mail_queue_url: optional("MAIL_QUEUE_URL", ""),
+            mail_security_queue_url: optional("MAIL_SECURITY_QUEUE_URL", ""),
             mail_send_rate: optional("MAIL_SEND_RATE", "1").parse().map_err(|e: std::num::ParseFloatError| {
                 ConfigError::Invalid { name: "MAIL_SEND_RATE", reason: e.to_string() }
             })?,

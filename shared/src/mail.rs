@@ -123,9 +123,14 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
         return Err(ApiError::new(422, UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
     }
     let queued = Mail { to, ..mail.clone() };
+    // Security mail takes its own lane, which a backlog of other mail never delays.
+    let lane = match &app.config.mail_security_queue_url {
+        security if mail.security && !security.is_empty() => security,
+        _ => &app.config.mail_queue_url,
+    };
     app.queue
         .send_message()
-        .queue_url(&app.config.mail_queue_url)
+        .queue_url(lane)
         .message_body(serde_json::to_string(&queued).expect("a mail serializes"))
         .send()
         .await
@@ -166,9 +171,15 @@ pub fn classify(error_code: Option<&str>, message: String) -> SesOutcome {
     }
 }
 
-/// The pause between two mails of one drainer: its share of the sending rate.
-pub fn pace(mail_send_rate: f64) -> Duration {
-    Duration::from_secs_f64(f64::from(DRAINERS) / mail_send_rate)
+/// The part of the sending rate the security lane has (the other lane has the rest), so that the two lanes
+/// together never outrun SES's rate, and security mail moves even while the other lane is full.
+pub const SECURITY_LANE_SHARE: f64 = 0.25;
+
+/// The pause after each mail of one drainer of a lane (`security`: the security lane's; each lane has
+/// [`DRAINERS`] drainers at most).
+pub fn lane_pace(mail_send_rate: f64, security: bool) -> Duration {
+    let share = if security { SECURITY_LANE_SHARE } else { 1.0 - SECURITY_LANE_SHARE };
+    Duration::from_secs_f64(f64::from(DRAINERS) / (mail_send_rate * share))
 }
 
 /// The drainer (`send_mail`, its declaration entered unless one is in force): sends a batch of queued mails one after another at its pace, records each invite's
@@ -181,7 +192,6 @@ pub async fn drain(app: &App, event: SqsEvent) -> SqsBatchResponse {
 
 async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    let pause = pace(app.config.mail_send_rate);
     for message in &event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let Some(mail) = message.body.as_deref().and_then(|body| serde_json::from_str::<Mail>(body).ok()) else {
@@ -190,8 +200,9 @@ async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             continue;
         };
         let outcome = send_now(app, &mail).await;
-        // After every mail, the last of a batch too: the drainer's next batch may follow at once.
-        tokio::time::sleep(pause).await;
+        // After every mail, the last of a batch too: the drainer's next batch may follow at once. Each lane
+        // at its share of the rate (a batch comes from one lane).
+        tokio::time::sleep(lane_pace(app.config.mail_send_rate, mail.security)).await;
         let recorded = match (&outcome, &mail.delivery_of) {
             (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
             (SesOutcome::Refused(reason), Some(delivery)) => {
@@ -287,9 +298,15 @@ mod tests {
     }
 
     #[test]
-    fn each_drainer_waits_its_share_of_the_sending_rate() {
-        assert_eq!(pace(1.0), Duration::from_secs(2));
-        assert_eq!(pace(14.0), Duration::from_secs_f64(2.0 / 14.0));
+    fn each_drainer_waits_its_share_of_its_lanes_share_of_the_sending_rate() {
+        // Two drainers a lane; the security lane a quarter of the rate, the other three quarters.
+        assert_eq!(lane_pace(1.0, true), Duration::from_secs(8));
+        assert_eq!(lane_pace(1.0, false), Duration::from_secs_f64(8.0 / 3.0));
+        assert_eq!(lane_pace(14.0, false), Duration::from_secs_f64(2.0 / 10.5));
+        // Both lanes busy, all four drainers together send at the rate, never faster.
+        let per_second =
+            |rate: f64| 2.0 / lane_pace(rate, true).as_secs_f64() + 2.0 / lane_pace(rate, false).as_secs_f64();
+        assert!((per_second(14.0) - 14.0).abs() < 1e-9);
     }
 
     #[test]

@@ -383,19 +383,34 @@ fn the_template_queues_every_mail_and_watches_the_queue() {
     let resources = &template["Resources"];
     let environment = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(reference(&environment["MAIL_QUEUE_URL"]), Some("MailQueue"));
+    assert_eq!(reference(&environment["MAIL_SECURITY_QUEUE_URL"]), Some("SecurityMailQueue"));
     assert_eq!(reference(&environment["MAIL_SEND_RATE"]), Some("MailSendRatePerSecond"));
-    let queue = &resources["MailQueue"]["Properties"];
-    let timeout = u64::from(accounts::background::SEND_MAIL.timeout_seconds);
-    assert_eq!(queue["VisibilityTimeout"].as_u64(), Some(6 * timeout));
-    assert_eq!(reference(&queue["RedrivePolicy"]["maxReceiveCount"]), Some("MailMaxAttempts"));
-    assert!(format!("{:?}", queue["RedrivePolicy"]["deadLetterTargetArn"]).contains("MailDeadLetterQueue"));
-    let mapping = &resources["SendMailFunctionQueueMapping"]["Properties"];
-    assert!(format!("{:?}", mapping["EventSourceArn"]).contains("MailQueue"));
-    assert_eq!(mapping["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(u64::from(accounts::mail::DRAINERS)));
-    assert_eq!(mapping["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    // Two lanes, each tried as often, given up into the one dead-letter queue, drained by send_mail.
+    for (queue, mapping) in
+        [("MailQueue", "SendMailFunctionQueueMapping"), ("SecurityMailQueue", "SendMailFunctionSecurityQueueMapping")]
+    {
+        let properties = &resources[queue]["Properties"];
+        let timeout = u64::from(accounts::background::SEND_MAIL.timeout_seconds);
+        assert_eq!(properties["VisibilityTimeout"].as_u64(), Some(6 * timeout), "{queue}");
+        assert_eq!(reference(&properties["RedrivePolicy"]["maxReceiveCount"]), Some("MailMaxAttempts"), "{queue}");
+        assert!(format!("{:?}", properties["RedrivePolicy"]["deadLetterTargetArn"]).contains("MailDeadLetterQueue"));
+        let mapping = &resources[mapping]["Properties"];
+        assert!(format!("{:?}", mapping["EventSourceArn"]).contains(&format!("\"{queue}.Arn\"")), "{queue}");
+        let drainers = Some(u64::from(accounts::mail::DRAINERS));
+        assert_eq!(mapping["ScalingConfig"]["MaximumConcurrency"].as_u64(), drainers, "{queue}");
+        assert_eq!(mapping["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    }
+    // Every function that queues mail may queue it on both lanes.
+    for (id, resource) in resources.as_mapping().unwrap() {
+        let policies = format!("{:?}", resource["Properties"]["Policies"]);
+        if policies.contains("sqs:SendMessage") && policies.contains("MailQueue.Arn") {
+            assert!(policies.contains("SecurityMailQueue") && policies.contains("\"MailQueue"), "{id:?}: {policies}");
+        }
+    }
     for (alarm, metric, queue) in [
         ("MailDeadLetterAlarm", "ApproximateNumberOfMessagesVisible", "MailDeadLetterQueue"),
         ("MailQueueDelayAlarm", "ApproximateAgeOfOldestMessage", "MailQueue"),
+        ("SecurityMailQueueDelayAlarm", "ApproximateAgeOfOldestMessage", "SecurityMailQueue"),
     ] {
         let properties = &resources[alarm]["Properties"];
         assert_eq!(properties["MetricName"].as_str(), Some(metric), "{alarm}");

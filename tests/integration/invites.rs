@@ -284,7 +284,7 @@ async fn while_ses_is_unreachable_the_mail_waits_in_the_queue_and_goes_out_once_
     assert_eq!(listed[0]["delivery"].as_str(), Some("sent"));
     let token = invite_token(&mails_to(&email).await.pop().unwrap());
     assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
-    assert!(env.mail_queue.dead_letters().await.unwrap().is_empty());
+    assert!(env.mail_queue().dead_letters().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -305,7 +305,7 @@ async fn a_mail_ses_never_takes_ends_in_the_dead_letter_queue_after_its_tries() 
     // Tried as often as allowed: SQS moves it to the dead-letter queue (its alarm goes off on AWS), and a
     // working SES does not see it any more.
     assert_eq!(env.deliver_mail().await, 0);
-    let dead = env.mail_queue.dead_letters().await.unwrap();
+    let dead = env.mail_queue().dead_letters().await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     let mail: accounts::mail::Mail = serde_json::from_str(&dead[0]).unwrap();
     assert_eq!(mail.to, vec![email.clone()]);
@@ -321,20 +321,22 @@ async fn a_mail_ses_never_takes_ends_in_the_dead_letter_queue_after_its_tries() 
 
 #[tokio::test]
 async fn the_queue_is_sent_at_the_configured_rate() {
-    // Five mails a second: each of the two drainers sends one every 0.4 s.
+    // Five mails a second, of which the invites' lane has three quarters: each of its two drainers sends
+    // one every 0.53 s.
     let env = TestEnv::with_config(|config| config.mail_send_rate = 5.0).await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let recipients: Vec<String> = (0..4).map(|i| address(&format!("paced{i}"))).collect();
     let queued = std::time::Instant::now();
     let response = send(&env, &owner.auth(), json!({"recipients": recipients})).await;
     assert!(response.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"));
-    // The four went out in one batch, paced: a pause of 0.4 s after each.
+    // The four went out in one batch, paced: a pause of 0.53 s after each.
+    let pause = accounts::mail::lane_pace(5.0, false);
+    assert_eq!(pause, std::time::Duration::from_secs_f64(2.0 / 3.75));
     let elapsed = queued.elapsed();
-    assert!(elapsed >= std::time::Duration::from_millis(1_600), "{elapsed:?}");
+    assert!(elapsed >= pause * 4, "{elapsed:?}");
     for recipient in &recipients {
         assert_eq!(mails_to(recipient).await.len(), 1, "{recipient}");
     }
-    assert_eq!(accounts::mail::pace(5.0), std::time::Duration::from_millis(400));
 }
 
 /// Moves a pending invite's validity into the past, with what derives from it (the reminder and cleanup
@@ -626,7 +628,7 @@ async fn when_ses_refuses_a_queued_mail_the_invite_is_marked_failed_and_can_be_r
     );
     tests::until_mail_is_visible_again().await;
     assert_eq!(env.deliver_mail().await, 0, "nothing was left in the queue");
-    assert!(env.mail_queue.dead_letters().await.unwrap().is_empty());
+    assert!(env.mail_queue().dead_letters().await.unwrap().is_empty());
     // Resent through a working SES, it is delivered.
     let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
     let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;

@@ -49,7 +49,7 @@ fn grant_operator_command(env: &TestEnv, args: &[&str]) -> std::process::Output 
     std::process::Command::new(tests::functions::binary("debug", "grant-operator"))
         .args(args)
         .args(["--table", &env.table, "--dynamodb-endpoint", &services.dynamodb_endpoint])
-        .args(["--sqs-endpoint", &services.sqs_endpoint, "--mail-queue", &env.mail_queue.url])
+        .args(["--sqs-endpoint", &services.sqs_endpoint, "--mail-queue", &env.mail_queue().url])
         .output()
         .expect("grant-operator runs")
 }

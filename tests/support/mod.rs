@@ -131,7 +131,8 @@ pub struct TestEnv {
     owns_table: bool,
     /// The table's mail queue in the local SQS (shared by envs sharing the table). The env's gateway
     /// hands its visible mail to the drainer before it answers a request.
-    pub mail_queue: Arc<devstack::mail_queue::MailQueue>,
+    /// The mail lanes' queues: the security lane's, then the other mail's ([`TestEnv::mail_queue`]).
+    mail_lanes: Arc<Vec<devstack::mail_queue::MailQueue>>,
 }
 
 impl Drop for TestEnv {
@@ -278,6 +279,7 @@ pub fn test_config(table: &str) -> Config {
         }),
         // Set by the env to its own queue.
         mail_queue_url: String::new(),
+        mail_security_queue_url: String::new(),
         // Fast enough not to slow the tests; `mail_queue.rs` checks the pace at a lower rate.
         mail_send_rate: 1000.0,
         session_lifetime: std::time::Duration::from_secs(3600),
@@ -413,7 +415,21 @@ impl TestEnv {
     /// Hands the mail queue's visible mail to the drainer (what the env's gateway does after each request):
     /// for mail that a test's direct call of a function's code queued. Returns how many were sent.
     pub async fn deliver_mail(&self) -> usize {
-        self.mail_queue.deliver_visible(&self.app).await.expect("the mail queue is read")
+        let mut delivered = 0;
+        for lane in self.mail_lanes.iter() {
+            delivered += lane.deliver_visible(&self.app).await.expect("the mail queue is read");
+        }
+        delivered
+    }
+
+    /// The queue of the mail that is not security mail (`config.mail_queue_url`).
+    pub fn mail_queue(&self) -> &devstack::mail_queue::MailQueue {
+        &self.mail_lanes[1]
+    }
+
+    /// The security lane's queue (`config.mail_security_queue_url`).
+    pub fn security_mail_queue(&self) -> &devstack::mail_queue::MailQueue {
+        &self.mail_lanes[0]
     }
 
     /// Another gateway on the same table whose functions started with `signing` (a rotation's phases).
@@ -445,19 +461,18 @@ impl TestEnv {
     ) -> TestEnv {
         let table = config.table_name.clone();
         let sqs = &services().sqs_endpoint;
-        let mail_queue = devstack::mail_queue::MailQueue::create(
-            sqs,
-            &table,
-            MAIL_QUEUE_MAX_RECEIVES,
-            MAIL_QUEUE_VISIBILITY_SECONDS,
-        )
-        .await
-        .expect("the mail queue is created");
+        let lane = |name: String| async move {
+            devstack::mail_queue::MailQueue::create(sqs, &name, MAIL_QUEUE_MAX_RECEIVES, MAIL_QUEUE_VISIBILITY_SECONDS)
+                .await
+                .expect("the mail queue is created")
+        };
+        // The security lane first: the gateway hands each lane's mail to the drainer in this order.
+        let lanes = Arc::new(vec![lane(format!("{table}-security")).await, lane(table.clone()).await]);
         let mut config = config;
-        config.mail_queue_url = mail_queue.url.clone();
+        config.mail_security_queue_url = lanes[0].url.clone();
+        config.mail_queue_url = lanes[1].url.clone();
         let app = Arc::new(devstack::local_app(config, dynamodb_endpoint, ses_endpoint, sqs));
-        let mail_queue = Arc::new(mail_queue);
-        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener, Some(mail_queue.clone())).unwrap();
+        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener, lanes.clone()).unwrap();
         TestEnv {
             app,
             base_url: format!("http://{address}"),
@@ -468,7 +483,7 @@ impl TestEnv {
             check_invariants_at_end: true,
             dynamodb_endpoint: dynamodb_endpoint.to_owned(),
             owns_table: false,
-            mail_queue,
+            mail_lanes: lanes,
         }
     }
 

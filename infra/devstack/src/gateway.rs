@@ -85,7 +85,7 @@ fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lam
 
 async fn handle(
     app: Arc<App>,
-    mail: Option<Arc<MailQueue>>,
+    mail: Arc<Vec<MailQueue>>,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
@@ -117,10 +117,10 @@ async fn handle(
         .with_query_string_parameters(query)
         .with_request_context(context);
     let response = accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await;
-    if let Some(queue) = mail
-        && let Err(e) = queue.deliver_visible(&app).await
-    {
-        eprintln!("gateway: sending the mail queue: {e}");
+    for queue in mail.iter() {
+        if let Err(e) = queue.deliver_visible(&app).await {
+            eprintln!("gateway: sending the mail queue: {e}");
+        }
     }
     Ok(to_hyper(response))
 }
@@ -136,11 +136,11 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-/// Serves the API on `listener` until the task is dropped. With `mail`, each request's answer waits until
-/// the mail queue's visible mail has been handed to the drainer (the tests' gateways: a test sees a
-/// request's mail when its answer arrives); without, the queue is someone else's (the local stack drains
-/// it in the background, as Lambda does).
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Option<Arc<MailQueue>>) {
+/// Serves the API on `listener` until the task is dropped. With `mail` (the mail lanes' queues), each
+/// request's answer waits until their visible mail has been handed to the drainer (the tests' gateways: a
+/// test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
+/// stack drains them in the background, as Lambda does).
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<Vec<MailQueue>>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else { continue };
         let (app, mail) = (app.clone(), mail.clone());
@@ -155,14 +155,14 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Optio
 
 /// Binds `address` and serves the API in a background task; returns the bound address.
 pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    spawn_on(app, tokio::net::TcpListener::bind(address).await?, None)
+    spawn_on(app, tokio::net::TcpListener::bind(address).await?, Arc::new(Vec::new()))
 }
 
 /// Serves on a listener bound already (e.g. before the app, whose public URI names its port).
 pub fn spawn_on(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
-    mail: Option<Arc<MailQueue>>,
+    mail: Arc<Vec<MailQueue>>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
     Ok((bound, tokio::spawn(serve(app, listener, mail))))

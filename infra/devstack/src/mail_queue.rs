@@ -67,6 +67,11 @@ impl MailQueue {
         Self::create(endpoint, &format!("{table}-mail"), 5, 10).await
     }
 
+    /// The local stack's security lane for `table` (`{table}-security-mail`), tried as the mail queue is.
+    pub async fn local_security_lane(endpoint: &str, table: &str) -> Result<Self, String> {
+        Self::create(endpoint, &format!("{table}-security-mail"), 5, 10).await
+    }
+
     /// One batch as the event source mapping makes it: up to 10 visible messages (waiting up to
     /// `wait_seconds` for one), handed to the drainer; the ones it took are deleted. Returns how many were
     /// received and how many of them the drainer left for another try.

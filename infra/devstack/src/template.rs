@@ -88,9 +88,13 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
         let _ = writeln!(out, "                  ses:FromAddress: !Ref MailSender");
     }
     if queues_mail {
+        // Both lanes: which one a mail takes depends on the mail (security mail has its own).
         let _ = writeln!(out, "            - Effect: Allow");
         let _ = writeln!(out, "              Action: sqs:SendMessage");
-        let _ = writeln!(out, "              Resource: !GetAtt MailQueue.Arn");
+        let _ = writeln!(out, "              Resource:");
+        for queue in MAIL_LANES {
+            let _ = writeln!(out, "                - !GetAtt {queue}.Arn");
+        }
     }
     if drains_mail {
         // The queue's event source mapping reads and deletes the messages with the function's role.
@@ -99,7 +103,10 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
         for action in QUEUE_READ_ACTIONS {
             let _ = writeln!(out, "                - {action}");
         }
-        let _ = writeln!(out, "              Resource: !GetAtt MailQueue.Arn");
+        let _ = writeln!(out, "              Resource:");
+        for queue in MAIL_LANES {
+            let _ = writeln!(out, "                - !GetAtt {queue}.Arn");
+        }
     }
     if events {
         let _ = writeln!(out, "            - Effect: Allow");
@@ -277,22 +284,29 @@ fn invoke_config(out: &mut String, function: &BackgroundFunction) {
     let _ = writeln!(out, "            Destination: !GetAtt BackgroundFailuresQueue.Arn");
 }
 
-/// The mail queue's event source mapping: batches of `batch_size`, at most `mail::DRAINERS` invocations at
-/// once (each paces itself to its share of the sending rate), keeping the messages the function reports as
+/// The mail lanes' event source mappings: batches of `batch_size`, at most `mail::DRAINERS` invocations at
+/// once per lane (each paces itself to its share of its lane's share of the sending rate), keeping the messages the function reports as
 /// failed for another try (the queue's redrive policy moves a message tried too often to its dead-letter queue).
 fn queue_mapping(out: &mut String, function: &BackgroundFunction, batch_size: u32) {
     let id = logical_id(function.name);
-    let _ = writeln!(out, "  {id}QueueMapping:");
-    let _ = writeln!(out, "    Type: AWS::Lambda::EventSourceMapping");
-    let _ = writeln!(out, "    Properties:");
-    let _ = writeln!(out, "      FunctionName: !Ref {id}");
-    let _ = writeln!(out, "      EventSourceArn: !GetAtt MailQueue.Arn");
-    let _ = writeln!(out, "      BatchSize: {batch_size}");
-    let _ = writeln!(out, "      FunctionResponseTypes: [ReportBatchItemFailures]");
-    let _ = writeln!(out, "      ScalingConfig:");
-    let _ = writeln!(out, "        MaximumConcurrency: {}", accounts::mail::DRAINERS);
-    out.push('\n');
+    for queue in MAIL_LANES {
+        // `MailQueue` keeps its mapping's name from before the lanes.
+        let lane = queue.strip_suffix("MailQueue").unwrap_or_default();
+        let _ = writeln!(out, "  {id}{lane}QueueMapping:");
+        let _ = writeln!(out, "    Type: AWS::Lambda::EventSourceMapping");
+        let _ = writeln!(out, "    Properties:");
+        let _ = writeln!(out, "      FunctionName: !Ref {id}");
+        let _ = writeln!(out, "      EventSourceArn: !GetAtt {queue}.Arn");
+        let _ = writeln!(out, "      BatchSize: {batch_size}");
+        let _ = writeln!(out, "      FunctionResponseTypes: [ReportBatchItemFailures]");
+        let _ = writeln!(out, "      ScalingConfig:");
+        let _ = writeln!(out, "        MaximumConcurrency: {}", accounts::mail::DRAINERS);
+        out.push('\n');
+    }
 }
+
+/// The mail lanes' queues (template.yaml's static part defines them): the other mail's and the security lane's.
+pub const MAIL_LANES: [&str; 2] = ["MailQueue", "SecurityMailQueue"];
 
 /// The alarm of a scheduled function that has not run: fewer than one invocation in each of the last
 /// `alarm.parameter` periods (missing data, when nothing ran, counts as breaching).

@@ -88,23 +88,28 @@ async fn main() -> Result<(), String> {
         "no-reply@webknossos.local",
     )
     .map_err(|e| e.to_string())?;
-    // Every mail goes through the mail queue in the local SQS, sent by the drainer below.
+    // Every mail goes through one of the two mail lanes in the local SQS, each sent by a drainer below.
     let queue = devstack::mail_queue::MailQueue::local_stack(&services.sqs_endpoint, &options.table).await?;
+    let security = devstack::mail_queue::MailQueue::local_security_lane(&services.sqs_endpoint, &options.table).await?;
     config.mail_queue_url = queue.url.clone();
+    config.mail_security_queue_url = security.url.clone();
     let public_uri = config.public_uri.clone();
     let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
-    // Lambda's event source mapping of the mail queue: one batch at a time, waiting up to a second for one.
-    let drainer_app = app.clone();
-    let mail = tokio::spawn(async move {
-        loop {
-            if let Err(e) = queue.deliver_batch(&drainer_app, 1).await {
-                eprintln!("devstack: sending the mail queue: {e}");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // Lambda's event source mappings of the mail lanes: one batch at a time each, waiting up to a second.
+    let drain = |queue: devstack::mail_queue::MailQueue| {
+        let drainer_app = app.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = queue.deliver_batch(&drainer_app, 1).await {
+                    eprintln!("devstack: sending the mail queue: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
             }
-        }
-    });
+        })
+    };
+    let mail = (drain(queue), drain(security));
     let bus = devstack::event_bus::FakeEventBus::start();
     let publisher = accounts::events::EventPublisher::new(
         devstack::event_bus::local_client(&bus.endpoint),
@@ -143,7 +148,8 @@ async fn main() -> Result<(), String> {
     println!("devstack: stopping ...");
     server.abort();
     events.abort();
-    mail.abort();
+    mail.0.abort();
+    mail.1.abort();
     drop(services);
     Ok(())
 }
