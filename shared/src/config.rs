@@ -109,6 +109,12 @@ pub struct MailLimits {
     /// Requests to the operators (`POST /pricing/request*`) an organization makes per day
     /// (`PLAN_REQUESTS_PER_DAY`, 10): each mails every operator.
     pub plan_requests_per_day: u32,
+    /// The one mail budget in front of every mail (`crate::mail::send`): mails an account's actions may
+    /// cause per day (20: verification links and address-change notices), an organization's (2,000), and mails one address may receive per day (30;
+    /// security mail is not counted against its recipient, so nobody can use it up against them).
+    pub per_account_all_per_day: u32,
+    pub per_organization_all_per_day: u32,
+    pub per_recipient_all_per_day: u32,
 }
 
 impl Default for MailLimits {
@@ -118,6 +124,9 @@ impl Default for MailLimits {
             per_recipient_per_day: 5,
             resend_cooldown: Duration::from_secs(10 * 60),
             plan_requests_per_day: 10,
+            per_account_all_per_day: 20,
+            per_organization_all_per_day: 2_000,
+            per_recipient_all_per_day: 30,
         }
     }
 }
@@ -133,6 +142,7 @@ impl MailLimits {
             per_recipient_per_day: count_from_env("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", defaults.per_recipient_per_day)?,
             resend_cooldown: duration_from_env("INVITE_RESEND_COOLDOWN_MINUTES", 60, defaults.resend_cooldown)?,
             plan_requests_per_day: count_from_env("PLAN_REQUESTS_PER_DAY", defaults.plan_requests_per_day)?,
+            ..defaults
         })
     }
 }

@@ -23,6 +23,9 @@ pub const ORGANIZATION_TAG: &str = "organization";
 /// The error code of a mail none of whose recipients may be mailed (SES reported them undeliverable).
 pub const UNDELIVERABLE: &str = "mail.undeliverable";
 
+/// The error code of a mail over a daily mail budget (see [`send`]).
+pub const OVER_BUDGET: &str = "mail.budget.exceeded";
+
 /// How many drainers run at once at most (the queue's event source mapping: `MaximumConcurrency`, whose
 /// least is 2); each paces itself to its share of the sending rate.
 pub const DRAINERS: u32 = 2;
@@ -45,6 +48,16 @@ pub struct Mail {
     /// to an address marked undeliverable, where SES's own suppression list decides.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub security: bool,
+    /// Whose budget the mail is counted on (see [`send`]); not queued.
+    #[serde(skip)]
+    pub payer: Payer,
+}
+
+/// The account whose action causes a mail and its organization: their daily mail budgets pay for it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payer {
+    pub account: Option<String>,
+    pub organization: Option<String>,
 }
 
 /// An invite as one mail of it was made: the drainer records the outcome only if the invite was not
@@ -78,7 +91,14 @@ impl Mail {
             tags: Vec::new(),
             delivery_of: None,
             security: false,
+            payer: Payer::default(),
         }
+    }
+
+    /// The mail counted on the budgets of `account` and `organization` (whose action causes it).
+    pub fn paid_by(mut self, account: Option<&str>, organization: Option<&str>) -> Self {
+        self.payer = Payer { account: account.map(str::to_owned), organization: organization.map(str::to_owned) };
+        self
     }
 
     /// The mail as a security mail (see [`Mail::security`]).
@@ -107,20 +127,51 @@ impl Mail {
     }
 }
 
-/// Queues one mail for those of its recipients not marked undeliverable (one BatchGetItem, then one SQS
-/// SendMessage); a security mail goes to all of them. The queue refusing or being unreachable, or every
-/// recipient being undeliverable ([`UNDELIVERABLE`], saying only "not mailed": the mark may come from
-/// another organization's mail), is an error the caller decides about.
+/// Queues one mail for those of its recipients not marked undeliverable (a security mail: for all of them),
+/// within the one mail budget in front of every mail (`config.mail_limits`): the paying account's and
+/// organization's daily budgets, and each recipient's (not for security mail, which nobody may use up
+/// against its recipient; its requests have their own throttles). One transaction checks the marks and
+/// counts the budgets (one round trip; another only when a recipient is marked), then one SQS SendMessage.
+/// The queue refusing or being unreachable, every recipient being undeliverable ([`UNDELIVERABLE`], saying
+/// only "not mailed": the mark may come from another organization's mail), or a budget used up (429
+/// [`OVER_BUDGET`]) is an error the caller decides about: notices log it, producers that exist only to mail
+/// answer it.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
-    let to: Vec<String> = if mail.security {
-        mail.to.clone()
-    } else {
-        let marks = crate::store::mail::undeliverable(&app.db, &mail.to).await?;
-        let marked = |address: &String| marks.iter().any(|m| m.email == address.trim().to_lowercase());
-        mail.to.iter().filter(|a| !marked(a)).cloned().collect()
-    };
-    if to.is_empty() {
-        return Err(ApiError::new(422, UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
+    use crate::store::quotas::{self, MailAdmission};
+    let limits = &app.config.mail_limits;
+    let now = crate::ids::now_seconds();
+    let day = now.div_euclid(86_400);
+    let mut to = mail.to.clone();
+    loop {
+        if to.is_empty() {
+            return Err(ApiError::new(422, UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
+        }
+        let mut budgets = Vec::new();
+        if let Some(account) = &mail.payer.account {
+            budgets.push(quotas::account_budget(account, day, limits.per_account_all_per_day));
+        }
+        if let Some(organization) = &mail.payer.organization {
+            budgets.push(quotas::organization_budget(organization, day, limits.per_organization_all_per_day));
+        }
+        let checked: &[String] = if mail.security { &[] } else { &to };
+        budgets.extend(checked.iter().map(|r| quotas::recipient_budget(r, day, limits.per_recipient_all_per_day)));
+        if budgets.is_empty() {
+            break;
+        }
+        match quotas::admit_mail(&app.db, checked, &budgets, now).await? {
+            MailAdmission::Admitted => break,
+            MailAdmission::Undeliverable(marked) => {
+                to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
+            }
+            MailAdmission::OverBudget(whose) => {
+                tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
+                return Err(ApiError::too_many_requests(
+                    OVER_BUDGET,
+                    format!("Not mailed: the {whose}'s mail budget for today is used up; it is mailed again tomorrow"),
+                    (86_400 - now.rem_euclid(86_400)) as u64,
+                ));
+            }
+        }
     }
     let queued = Mail { to, ..mail.clone() };
     // Security mail takes its own lane, which a backlog of other mail never delays.

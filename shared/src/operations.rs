@@ -170,20 +170,20 @@ operations! {
         Public, "the organization of a usable invite token, else the self-registration organization (else 403) \
             (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("invite.notAllowed"), "the caller's organization; team roles only in teams the caller \
             manages (admins: all), admin and dataset manager rights only from admins \
             (domain::invites::send_invites)";
     START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
             client (domain::credentials::start_password_reset)";
     RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
-        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
+        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
-        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage"],
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
         ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem"],
@@ -191,7 +191,7 @@ operations! {
             that account: signed in as it (else 403) or with its password (else 401) \
             (domain::credentials::verify_email)";
     REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "the caller's own address; throttled per address and client \
             (domain::credentials::request_verification)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}",
@@ -228,36 +228,36 @@ operations! {
         SuperUser("superUser.required"), "a new organization for any owner e-mail \
             (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
     GRANT_OPERATOR = "grant_operator", "POST", "/operators",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "the account of a verified address; audited, mailed to every operator \
             (domain::operators::grant)";
     PRICING_STATUS = "pricing_status", "GET", "/pricing/status",
         ["BatchGetItem"],
         AnyMember, "the caller's own organization (domain::organizations::pricing_status)";
     REQUEST_EXTENSION = "request_extension", "POST", "/pricing/requestExtension",
-        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization: stored, mailed to the operators, at most 10 a day \
             (domain::organizations::request_plan_change)";
     REQUEST_UPGRADE = "request_upgrade", "POST", "/pricing/requestUpgrade",
-        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedPlan` a known plan \
             (domain::organizations::request_plan_change)";
     REQUEST_USERS = "request_users", "POST", "/pricing/requestUsers",
-        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedUsers` 1 to 1,000,000 \
             (domain::organizations::request_plan_change)";
     REQUEST_STORAGE = "request_storage", "POST", "/pricing/requestStorage",
-        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Admin("pricing.notAllowed"), "the caller's organization, `requestedStorage` in MB, 1 to 10^9 \
             (domain::organizations::request_plan_change)";
     REQUEST_CREDITS = "request_credits", "POST", "/pricing/requestCredits",
-        ["BatchGetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         Owner("pricing.credits.ownerOnly"), "the caller's organization, `requestedCredits` 1 to 10^9 \
             (domain::organizations::request_plan_change)";
     LIST_PLAN_REQUESTS = "list_plan_requests", "GET", "/pricing/requests",
@@ -283,7 +283,7 @@ operations! {
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::revoke)";
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("invite.notAllowed"),
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::resend)";
@@ -304,7 +304,7 @@ operations! {
             experiences and activation by its admins and team managers; deactivation, admin and dataset manager \
             rights by admins; the deletion right by the owner (domain::users::plan_change)";
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage"],
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, \
             under the rules of PATCH /users/{id} (domain::users::bulk_write)";
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences",

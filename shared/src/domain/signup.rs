@@ -241,7 +241,8 @@ pub async fn new_member_mails(
         "Welcome to WEBKNOSSOS",
         &welcome,
         Some(("Open WEBKNOSSOS", &app.config.public_uri)),
-    )];
+    )
+    .paid_by(Some(&user.account_id), Some(&organization.id))];
     let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
         match store.user(&organization.owner_user_id).await {
             Ok(Some(owner)) => vec![owner.email],
@@ -268,7 +269,8 @@ pub async fn new_member_mails(
             "New user in your organization on WEBKNOSSOS",
             &lines,
             Some(("Manage users", &format!("{}/users", app.config.public_uri))),
-        ));
+        )
+        .paid_by(Some(&user.account_id), Some(&organization.id)));
     }
     mails
 }

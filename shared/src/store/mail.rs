@@ -1,16 +1,9 @@
 //! Undeliverable addresses (SES's bounces and complaints), instance-wide like the e-mail guards.
 
-use super::{Db, from_item, n, s};
+use super::{Db, n, s};
 use crate::error::ApiError;
 use crate::mail::InviteDelivery;
 use crate::model::{Key, UndeliverableAddress};
-
-/// The marks among `addresses` (one BatchGetItem; marks are kept lowercased, whatever case an address is
-/// written in).
-pub async fn undeliverable(db: &Db, addresses: &[String]) -> Result<Vec<UndeliverableAddress>, ApiError> {
-    let keys: Vec<Key> = addresses.iter().map(|a| Key::undeliverable_address(&a.trim().to_lowercase())).collect();
-    db.batch_get(&keys).await?.into_values().map(from_item).collect()
-}
 
 /// Marks an address (one conditional PutItem); a report older than the stored one changes nothing.
 pub async fn mark_undeliverable(db: &Db, mark: &UndeliverableAddress) -> Result<(), ApiError> {

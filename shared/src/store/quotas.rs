@@ -93,3 +93,82 @@ pub async fn plan_requests(
     use crate::model::{PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX, PlanRequest};
     db.newest_first(PLAN_REQUEST_PARTITION, PLAN_REQUEST_PREFIX, after, limit, |r: &PlanRequest| r.id.as_str()).await
 }
+
+/// One daily mail budget: its counter's key and limit, and what it is called in the refusal.
+pub struct Budget {
+    pub key: Key,
+    pub limit: u32,
+    pub name: &'static str,
+}
+
+/// The daily budgets of `day` (days since the epoch): the paying account's (`MAILQUOTA#ACCOUNT#{id}` /
+/// `DAY#{day}`), the paying organization's (in its partition: `MAILQUOTA#ALL#{day}`) and each recipient's
+/// (`MAILQUOTA#{SHA-256 of the address}` / `DAY#{day}#ALL`).
+pub fn account_budget(account_id: &str, day: i64, limit: u32) -> Budget {
+    Budget { key: Key { pk: format!("MAILQUOTA#ACCOUNT#{account_id}"), sk: format!("DAY#{day}") }, limit, name: "account" }
+}
+
+pub fn organization_budget(organization: &str, day: i64, limit: u32) -> Budget {
+    Budget { key: Key { pk: org_partition(organization), sk: format!("MAILQUOTA#ALL#{day}") }, limit, name: "organization" }
+}
+
+pub fn recipient_budget(recipient: &str, day: i64, limit: u32) -> Budget {
+    let pk = format!("MAILQUOTA#{}", crate::ids::sha256_hex(&recipient.trim().to_lowercase()));
+    Budget { key: Key { pk, sk: format!("DAY#{day}#ALL") }, limit, name: "recipient" }
+}
+
+/// What admitting one mail found.
+#[derive(Debug, PartialEq)]
+pub enum MailAdmission {
+    /// Counted on every budget: send it.
+    Admitted,
+    /// These recipients (indexes of the checked ones) are marked undeliverable: nothing was counted.
+    Undeliverable(Vec<usize>),
+    /// This budget is used up for today: nothing was counted.
+    OverBudget(&'static str),
+}
+
+/// Admits one mail in one transaction: each of `checked` (recipients) must bear no undeliverable mark, and
+/// each budget is raised by one on the condition that it is below its limit. One round trip.
+pub async fn admit_mail(
+    db: &Db,
+    checked: &[String],
+    budgets: &[Budget],
+    now_seconds: i64,
+) -> Result<MailAdmission, ApiError> {
+    let day = now_seconds.div_euclid(86_400);
+    let expires = (day + 2) * 86_400;
+    let mut items: Vec<_> = checked
+        .iter()
+        .map(|address| {
+            let key = Key::undeliverable_address(&address.trim().to_lowercase());
+            db.condition_check(&key, "attribute_not_exists(PK)", Vec::new())
+        })
+        .collect();
+    items.extend(budgets.iter().map(|budget| {
+        db.update(
+            &budget.key,
+            "SET entity = :entity, expiresAt = :expires ADD sent :one",
+            Some("attribute_not_exists(sent) OR sent < :limit"),
+            &[],
+            vec![
+                (":entity", s(MAIL_QUOTA_KIND)),
+                (":expires", n(expires)),
+                (":one", n(1)),
+                (":limit", n(budget.limit)),
+            ],
+        )
+    }));
+    match db.transact(items).await {
+        Ok(()) => Ok(MailAdmission::Admitted),
+        Err(TransactError::ConditionFailed { failed }) => {
+            let marked: Vec<usize> = (0..checked.len()).filter(|&i| failed[i]).collect();
+            if !marked.is_empty() {
+                return Ok(MailAdmission::Undeliverable(marked));
+            }
+            let over = budgets.iter().enumerate().find(|(i, _)| failed[checked.len() + i]);
+            Ok(MailAdmission::OverBudget(over.map_or("mail", |(_, budget)| budget.name)))
+        }
+        Err(TransactError::Api(err)) => Err(err),
+    }
+}

@@ -29,7 +29,9 @@ pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Resu
         ],
         Some(("Verify your e-mail address", &link)),
     )
-    .security();
+    .security()
+    // On the account's budget: its address changes and requests cannot mail strangers without end.
+    .paid_by(Some(account_id), None);
     mail::send(app, &mail).await
 }
 
@@ -192,6 +194,7 @@ pub async fn email_changed(app: &App, account_id: &str, old_email: &str, new_ema
         ],
         None,
     )
-    .security();
+    .security()
+    .paid_by(Some(account_id), None);
     mail::notify(app, vec![notice]).await;
 }

@@ -37,7 +37,8 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
             ],
             Some(("Accept the invitation", &link)),
         )
-        .for_invite(&invite.organization, &invite.id),
+        .for_invite(&invite.organization, &invite.id)
+        .paid_by(None, Some(&invite.organization)),
     )
     // The first mail and a resend record their outcome on the invite; a reminder leaves its state alone.
     .map(

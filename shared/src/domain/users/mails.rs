@@ -7,7 +7,7 @@ use crate::model::User;
 use super::rules::Planned;
 
 /// The mails a change sends: "you were activated", and "your access changed" when someone else changed
-/// the user's teams or roles.
+/// the user's teams or roles; on the organization's mail budget.
 pub(super) fn change_mails(app: &App, caller: &User, before: &User, planned: &Planned) -> Vec<Mail> {
     let user = &planned.after;
     let mut mails = Vec::new();
@@ -23,7 +23,8 @@ pub(super) fn change_mails(app: &App, caller: &User, before: &User, planned: &Pl
                 ),
             ],
             Some(("Log in", &app.config.public_uri)),
-        ));
+        )
+        .paid_by(None, Some(&user.organization)));
     }
     if planned.access_changed && caller.id != user.id {
         let teams = if user.teams.is_empty() {
@@ -57,7 +58,8 @@ pub(super) fn change_mails(app: &App, caller: &User, before: &User, planned: &Pl
                 "You are no longer a dataset manager.".into()
             });
         }
-        mails.push(Mail::new(vec![user.email.clone()], "Your access in WEBKNOSSOS changed", &lines, None));
+        let mail = Mail::new(vec![user.email.clone()], "Your access in WEBKNOSSOS changed", &lines, None);
+        mails.push(mail.paid_by(None, Some(&user.organization)));
     }
     mails
 }
