@@ -48,7 +48,16 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
         missed: MissedRunAlarm { parameter: "InviteMaintenanceMissedAfterHours", period_seconds: 3600 },
     },
     timeout_seconds: 300,
-    actions: &["Query", "GetItem", "BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+    actions: &[
+        "Query",
+        "GetItem",
+        "BatchGetItem",
+        "UpdateItem",
+        "DeleteItem",
+        "PutItem",
+        "ConditionCheckItem",
+        "sqs:SendMessage",
+    ],
 };
 
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).

@@ -110,7 +110,8 @@ pub struct MailLimits {
     /// (`PLAN_REQUESTS_PER_DAY`, 10): each mails every operator.
     pub plan_requests_per_day: u32,
     /// The one mail budget in front of every mail (`crate::mail::send`): mails an account's actions may
-    /// cause per day (20: verification links and address-change notices), an organization's (2,000), and mails one address may receive per day (30;
+    /// cause per day (10: verification links and address-change notices, so one account cannot fill the
+    /// security lane), an organization's (2,000), and mails one address may receive per day (30;
     /// security mail is not counted against its recipient, so nobody can use it up against them).
     pub per_account_all_per_day: u32,
     pub per_organization_all_per_day: u32,
@@ -124,7 +125,7 @@ impl Default for MailLimits {
             per_recipient_per_day: 5,
             resend_cooldown: Duration::from_secs(10 * 60),
             plan_requests_per_day: 10,
-            per_account_all_per_day: 20,
+            per_account_all_per_day: 10,
             per_organization_all_per_day: 2_000,
             per_recipient_all_per_day: 30,
         }

@@ -15,6 +15,7 @@ mod hardening;
 mod idempotency;
 mod invariants;
 mod invites;
+mod mail_budget;
 mod mail_events;
 mod operators;
 mod organizations;

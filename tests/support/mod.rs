@@ -129,10 +129,12 @@ pub struct TestEnv {
     dynamodb_endpoint: String,
     /// Whether this env created its table (and deletes it when it goes): not an env sharing another's.
     owns_table: bool,
-    /// The table's mail queue in the local SQS (shared by envs sharing the table). The env's gateway
-    /// hands its visible mail to the drainer before it answers a request.
-    /// The mail lanes' queues: the security lane's, then the other mail's ([`TestEnv::mail_queue`]).
+    /// The mail lanes' queues in the local SQS (shared by envs sharing the table): the security lane's,
+    /// then the other mail's ([`TestEnv::mail_queue`]). The env's gateway hands their visible mail to the
+    /// drainer before it answers a request, unless they drain in the background.
     mail_lanes: Arc<Vec<devstack::mail_queue::MailQueue>>,
+    /// The background drainers of [`TestEnv::draining_in_background`].
+    drainers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestEnv {
@@ -143,6 +145,9 @@ impl Drop for TestEnv {
         self.server.abort();
         if let Some(proxy) = &self.proxy {
             proxy.abort();
+        }
+        for drainer in &self.drainers {
+            drainer.abort();
         }
         let check = self.check_invariants_at_end && !std::thread::panicking();
         // A failed test's table stays for a look at it; a passed test's goes, so a long run does not fill
@@ -422,6 +427,26 @@ impl TestEnv {
         delivered
     }
 
+    /// The env with its mail sent as on AWS: each lane drained by its own drainer in the background (one
+    /// batch at a time, as its event source mapping hands them out), while the gateway answers at once.
+    pub async fn draining_in_background(mut self) -> TestEnv {
+        self.server.abort();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (address, server) = devstack::gateway::spawn_on(self.app.clone(), listener, Arc::new(Vec::new())).unwrap();
+        (self.server, self.base_url) = (server, format!("http://{address}"));
+        for lane in 0..self.mail_lanes.len() {
+            let (lanes, app) = (self.mail_lanes.clone(), self.app.clone());
+            self.drainers.push(tokio::spawn(async move {
+                loop {
+                    if lanes[lane].deliver_batch(&app, 1).await.is_err() {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }));
+        }
+        self
+    }
+
     /// The queue of the mail that is not security mail (`config.mail_queue_url`).
     pub fn mail_queue(&self) -> &devstack::mail_queue::MailQueue {
         &self.mail_lanes[1]
@@ -484,6 +509,7 @@ impl TestEnv {
             dynamodb_endpoint: dynamodb_endpoint.to_owned(),
             owns_table: false,
             mail_lanes: lanes,
+            drainers: Vec::new(),
         }
     }
 

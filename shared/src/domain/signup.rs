@@ -236,13 +236,15 @@ pub async fn new_member_mails(
     if limit_reached {
         welcome.push(format!("It could not start active: the organization's plan includes {included} users, and all are in use. Its admins have been told."));
     }
-    let mut mails = vec![Mail::new(
-        vec![user.email.clone()],
-        "Welcome to WEBKNOSSOS",
-        &welcome,
-        Some(("Open WEBKNOSSOS", &app.config.public_uri)),
-    )
-    .paid_by(Some(&user.account_id), Some(&organization.id))];
+    let mut mails = vec![
+        Mail::new(
+            vec![user.email.clone()],
+            "Welcome to WEBKNOSSOS",
+            &welcome,
+            Some(("Open WEBKNOSSOS", &app.config.public_uri)),
+        )
+        .paid_by(Some(&user.account_id), Some(&organization.id)),
+    ];
     let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
         match store.user(&organization.owner_user_id).await {
             Ok(Some(owner)) => vec![owner.email],
@@ -264,13 +266,15 @@ pub async fn new_member_mails(
             lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
         }
         // The names are the new user's choice: not in the subject.
-        mails.push(Mail::new(
-            recipients,
-            "New user in your organization on WEBKNOSSOS",
-            &lines,
-            Some(("Manage users", &format!("{}/users", app.config.public_uri))),
-        )
-        .paid_by(Some(&user.account_id), Some(&organization.id)));
+        mails.push(
+            Mail::new(
+                recipients,
+                "New user in your organization on WEBKNOSSOS",
+                &lines,
+                Some(("Manage users", &format!("{}/users", app.config.public_uri))),
+            )
+            .paid_by(Some(&user.account_id), Some(&organization.id)),
+        );
     }
     mails
 }

@@ -105,11 +105,19 @@ pub struct Budget {
 /// `DAY#{day}`), the paying organization's (in its partition: `MAILQUOTA#ALL#{day}`) and each recipient's
 /// (`MAILQUOTA#{SHA-256 of the address}` / `DAY#{day}#ALL`).
 pub fn account_budget(account_id: &str, day: i64, limit: u32) -> Budget {
-    Budget { key: Key { pk: format!("MAILQUOTA#ACCOUNT#{account_id}"), sk: format!("DAY#{day}") }, limit, name: "account" }
+    Budget {
+        key: Key { pk: format!("MAILQUOTA#ACCOUNT#{account_id}"), sk: format!("DAY#{day}") },
+        limit,
+        name: "account",
+    }
 }
 
 pub fn organization_budget(organization: &str, day: i64, limit: u32) -> Budget {
-    Budget { key: Key { pk: org_partition(organization), sk: format!("MAILQUOTA#ALL#{day}") }, limit, name: "organization" }
+    Budget {
+        key: Key { pk: org_partition(organization), sk: format!("MAILQUOTA#ALL#{day}") },
+        limit,
+        name: "organization",
+    }
 }
 
 pub fn recipient_budget(recipient: &str, day: i64, limit: u32) -> Budget {

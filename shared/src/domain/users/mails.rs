@@ -12,19 +12,21 @@ pub(super) fn change_mails(app: &App, caller: &User, before: &User, planned: &Pl
     let user = &planned.after;
     let mut mails = Vec::new();
     if planned.activated {
-        mails.push(Mail::new(
-            vec![user.email.clone()],
-            "Your WEBKNOSSOS account was activated",
-            &[
-                format!("Hello {},", user.first_name),
-                format!(
-                    "{} {} activated your account in the organization {}. You can log in now.",
-                    caller.first_name, caller.last_name, user.organization
-                ),
-            ],
-            Some(("Log in", &app.config.public_uri)),
-        )
-        .paid_by(None, Some(&user.organization)));
+        mails.push(
+            Mail::new(
+                vec![user.email.clone()],
+                "Your WEBKNOSSOS account was activated",
+                &[
+                    format!("Hello {},", user.first_name),
+                    format!(
+                        "{} {} activated your account in the organization {}. You can log in now.",
+                        caller.first_name, caller.last_name, user.organization
+                    ),
+                ],
+                Some(("Log in", &app.config.public_uri)),
+            )
+            .paid_by(None, Some(&user.organization)),
+        );
     }
     if planned.access_changed && caller.id != user.id {
         let teams = if user.teams.is_empty() {
