@@ -357,7 +357,7 @@ mod tests {
         // Both lanes busy, all four drainers together send at the rate, never faster.
         let per_second =
             |rate: f64| 2.0 / lane_pace(rate, true).as_secs_f64() + 2.0 / lane_pace(rate, false).as_secs_f64();
-        assert!((per_second(14.0) - 14.0).abs() < 1e-9);
+        assert!((per_second(14.0) - 14.0).abs() < 1e-6, "{}", per_second(14.0));
     }
 
     #[test]

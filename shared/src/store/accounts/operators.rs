@@ -47,28 +47,8 @@ pub async fn revoke_operator(db: &Db, account_id: &str, audit: Vec<AuditEntry>) 
     db.transact_if(items).await
 }
 
-/// Every grant (one Query: operators are few).
+/// Every grant (one Query page: operators are few).
 pub async fn operator_grants(db: &Db) -> Result<Vec<OperatorGrant>, ApiError> {
-    let mut grants = Vec::new();
-    let mut start = None;
-    loop {
-        let output = db
-            .client
-            .query()
-            .table_name(&db.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(OPERATORS_PARTITION))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| crate::error::sdk_error("Query", e))?;
-        for item in output.items.unwrap_or_default() {
-            grants.push(from_item::<OperatorGrant>(item)?);
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(grants);
-        }
-    }
+    let page = db.newest_first(OPERATORS_PARTITION, "ACCOUNT#", None, 1000, |g: &OperatorGrant| &g.account_id).await?;
+    Ok(page.items)
 }
