@@ -204,12 +204,15 @@ async function verifyPage(key) {
   const redeem = async (body, message) => {
     const answer = await api("POST", path, body);
     if (answer.ok) verified();
+    else if (codeOf(answer) === "user.currentPassword.wrong") message.show("This is not the password of the account the link is for.");
     else message.show(messageOf(answer));
   };
   const me = await api("GET", "/user");
   if (me.ok) {
     const message = notice();
     const button = h("button", { type: "button", onclick: async () => { button.disabled = true; await redeem({}, message); button.disabled = false; } }, "Verify my address");
+    // The link may be another account's: log out here and confirm with that account's password.
+    const other = h("button", { type: "button", class: "secondary", onclick: async () => { await api("POST", "/auth/logout"); verifyPage(key); } }, "Log out and use another account");
     return show(
       h(
         "section",
@@ -217,7 +220,7 @@ async function verifyPage(key) {
         h("h1", {}, "Verify your e-mail address"),
         h("p", {}, "You are logged in as ", h("strong", {}, me.body.email), ". If this link was sent for this account, confirm the address."),
         message,
-        button,
+        h("div", { class: "actions" }, button, other),
       ),
     );
   }

@@ -290,7 +290,7 @@ async fn the_verification_link_changes_nothing_on_opening_and_verifies_when_its_
     assert_eq!(env.scan().await, before, "opening the link changed nothing");
     page.fill(1, "Password", "not the password").await;
     page.click("Verify my address").await;
-    page.shows("The current password is wrong").await;
+    page.shows("This is not the password of the account the link is for").await;
     page.screenshot("wrong-password").await;
     assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
     page.fill(1, "Password", PASSWORD).await;
@@ -360,6 +360,14 @@ async fn opening_a_verification_mail_for_a_listed_operator_address_grants_nobody
     page.shows("This link belongs to another account").await;
     page.accessible().await;
     page.screenshot("another-account").await;
+    // Logged out, the page asks for the password of the account the link is for, which the operator
+    // does not have (in this test every account's password is the same: the operator's own differs here).
+    page.click("Log out and use another account").await;
+    page.shows("Give the password of the account that asked for this link").await;
+    page.fill(1, "Password", "the operator's own passphrase").await;
+    page.click("Verify my address").await;
+    page.shows("This is not the password of the account the link is for").await;
+    page.screenshot("logged-out").await;
     page.close().await;
     assert_eq!(proofs(&env).await, before, "another account's confirmation changed nothing");
     let create = json!({"ownerEmail": "someone@example.org", "organizationName": organization_name("Grabbed")});
