@@ -130,17 +130,7 @@ fn operator_notice(to: Vec<String>, what: &str) -> Mail {
 /// Mails every operator (their accounts' current addresses) a notice; a failure is logged, never undoing the
 /// change it reports.
 async fn tell_operators(app: &App, what: &str) {
-    let addresses = async {
-        let grants = accounts::operator_grants(&app.db).await?;
-        let mut addresses = Vec::with_capacity(grants.len());
-        for grant in grants {
-            if let Some(account) = accounts::account(&app.db, &grant.account_id).await? {
-                addresses.push(account.email);
-            }
-        }
-        Ok::<_, ApiError>(addresses)
-    };
-    match addresses.await {
+    match accounts::operator_addresses(&app.db).await {
         Ok(addresses) => {
             mail::notify(app, addresses.into_iter().map(|to| operator_notice(vec![to], what)).collect()).await
         }

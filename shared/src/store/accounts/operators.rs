@@ -47,6 +47,16 @@ pub async fn revoke_operator(db: &Db, account_id: &str, audit: Vec<AuditEntry>) 
     db.transact_if(items).await
 }
 
+/// The current addresses of every operator's account: one Query page of the grants (operators are few),
+/// then one BatchGetItem of their accounts.
+pub async fn operator_addresses(db: &Db) -> Result<Vec<String>, ApiError> {
+    let keys: Vec<Key> = operator_grants(db).await?.iter().map(|grant| Key::account(&grant.account_id)).collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.batch_get(&keys).await?.into_values().map(|item| from_item::<Account>(item).map(|a| a.email)).collect()
+}
+
 /// Every grant (one Query page: operators are few).
 pub async fn operator_grants(db: &Db) -> Result<Vec<OperatorGrant>, ApiError> {
     let page = db.newest_first(OPERATORS_PARTITION, "ACCOUNT#", None, 1000, |g: &OperatorGrant| &g.account_id).await?;
