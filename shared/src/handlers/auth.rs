@@ -156,10 +156,12 @@ pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
     let key = http::path_param(&req, "key")?;
     let proof: VerificationProof =
         if http::body_bytes(&req).iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&req)? };
-    // A public route that reads a credential when one is presented (the dispatch reads none for it).
-    let caller = match crate::auth::credential(&app.keys, &req)? {
-        Some(_) => Some(crate::auth::read_caller(app, &req).await?),
-        None => None,
+    // A public route: the password, when given, proves the account (a stale session cookie beside it is
+    // ignored); otherwise a presented credential is read (the dispatch reads none for this route).
+    let caller = match (&proof.password, crate::auth::credential(&app.keys, &req)) {
+        (None, Ok(Some(_))) => Some(crate::auth::read_caller(app, &req).await?),
+        (None, Err(err)) => return Err(err),
+        _ => None,
     };
     let redeemer = match (&caller, proof.password.as_deref()) {
         (Some(caller), _) => credentials::Redeemer::Caller(caller),
