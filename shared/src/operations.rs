@@ -175,15 +175,15 @@ operations! {
             manages (admins: all), admin and dataset manager rights only from admins \
             (domain::invites::send_invites)";
     START_RESET_PASSWORD = "start_reset_password", "POST", "/auth/startResetPassword",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
         Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
             client (domain::credentials::start_password_reset)";
     RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
-        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
-        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
         ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem"],
@@ -191,7 +191,7 @@ operations! {
             that account: signed in as it (else 403) or with its password (else 401) \
             (domain::credentials::verify_email)";
     REQUEST_VERIFICATION = "request_verification", "POST", "/verifyEmail",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "sqs:SendMessage"],
         AnyMember, "the caller's own address; throttled per address and client \
             (domain::credentials::request_verification)";
     ORGANIZATION_BY_INVITE = "organization_by_invite", "GET", "/organizations/byInvite/{token}",
