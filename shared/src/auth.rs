@@ -75,9 +75,14 @@ fn is_json(req: &Request) -> bool {
 /// Login cross-site request forgery: a public request that changes something must be JSON (or empty), which a
 /// cross-site form cannot send without the browser asking first (415 otherwise); one whose answer sets the
 /// session cookie (`sets_cookie`) must not come from another site's page (a browser's `Origin` other than
-/// the public URI's: 403), or a stranger's page could sign the visitor in to the stranger's account.
-/// Clients that are no browser send no `Origin`.
-pub fn check_public_request(public_uri: &str, req: &Request, sets_cookie: bool) -> Result<(), ApiError> {
+/// the public URI's or one of `allowed` (the CORS origins): 403), or a stranger's page could sign the visitor
+/// in to the stranger's account. Clients that are no browser send no `Origin`.
+pub fn check_public_request(
+    public_uri: &str,
+    allowed: &[String],
+    req: &Request,
+    sets_cookie: bool,
+) -> Result<(), ApiError> {
     if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
         return Ok(());
     }
@@ -90,7 +95,8 @@ pub fn check_public_request(public_uri: &str, req: &Request, sets_cookie: bool) 
             "Send the body as JSON, with Content-Type: application/json",
         ));
     }
-    if sets_cookie && http::header(req, "origin").is_some_and(|origin| origin != site_origin(public_uri)) {
+    let foreign = |origin: &str| origin != site_origin(public_uri) && !allowed.iter().any(|a| a == origin);
+    if sets_cookie && http::header(req, "origin").is_some_and(foreign) {
         return Err(ApiError::forbidden("auth.login.crossSite", "Log in from this site's own pages"));
     }
     Ok(())

@@ -20,6 +20,9 @@ pub struct Config {
     /// Where SES's bounce and complaint events for this stack come from (`MAIL_EVENTS_TOPIC_ARN` with the
     /// configuration set); `None`: every event is dropped.
     pub mail_events: Option<crate::domain::mail_events::MailEventsSource>,
+    /// Other origins whose pages may call the API from a browser (`CORS_ALLOWED_ORIGINS`, comma-separated;
+    /// API Gateway's CORS settings name the same): their logins are not refused as cross-site.
+    pub cors_allowed_origins: Vec<String>,
     /// The queue every mail goes through (`MAIL_QUEUE_URL`); `send_mail` drains it into SES.
     pub mail_queue_url: String,
     /// The security lane (`MAIL_SECURITY_QUEUE_URL`): reset and verification links, "password changed",
@@ -282,6 +285,7 @@ impl std::fmt::Debug for Config {
             .field("mail_sender", &self.mail_sender)
             .field("mail_configuration_set", &self.mail_configuration_set)
             .field("mail_events", &self.mail_events)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("mail_queue_url", &self.mail_queue_url)
             .field("mail_security_queue_url", &self.mail_security_queue_url)
             .field("mail_send_rate", &self.mail_send_rate)
@@ -337,6 +341,11 @@ impl Config {
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             mail_configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),
+            cors_allowed_origins: optional("CORS_ALLOWED_ORIGINS", "")
+                .split(',')
+                .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
             mail_events: match (
                 std::env::var("MAIL_EVENTS_TOPIC_ARN").ok().filter(|s| !s.trim().is_empty()),
                 std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),

@@ -177,7 +177,12 @@ async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResu
             // The pages' catch-all answers any method itself.
             if operation.path != operations::DEFAULT_ROUTE {
                 let sets_cookie = std::ptr::eq(operation, &operations::LOGIN);
-                auth::check_public_request(&app.config.public_uri, &req, sets_cookie)?;
+                auth::check_public_request(
+                    &app.config.public_uri,
+                    &app.config.cors_allowed_origins,
+                    &req,
+                    sets_cookie,
+                )?;
             }
             handle(app, req).await
         }

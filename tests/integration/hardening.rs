@@ -40,7 +40,13 @@ async fn public_posts_take_only_json_and_a_login_from_another_sites_page_is_refu
     let own = [("content-type", "application/json"), ("origin", site.as_str())];
     assert_eq!(env.request_with_headers("POST", "/api/auth/login", login.clone(), &Auth::None, &own).await.status, 200);
     let plain = [("content-type", "application/json; charset=utf-8")];
-    assert_eq!(env.request_with_headers("POST", "/api/auth/login", login, &Auth::None, &plain).await.status, 200);
+    assert_eq!(
+        env.request_with_headers("POST", "/api/auth/login", login.clone(), &Auth::None, &plain).await.status,
+        200
+    );
+    // And from a page of an origin the deployment allows (its CORS origins).
+    let allowed = [("content-type", "application/json"), ("origin", tests::CORS_ORIGIN)];
+    assert_eq!(env.request_with_headers("POST", "/api/auth/login", login, &Auth::None, &allowed).await.status, 200);
 }
 
 #[tokio::test]

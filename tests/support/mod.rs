@@ -47,6 +47,8 @@ pub const SUPER_USER: &str = "operator@instance.test";
 /// stack `webknossos-accounts` in the sample account).
 pub const MAIL_EVENTS_TOPIC: &str = "arn:aws:sns:eu-central-1:123456789012:webknossos-accounts-mail-events";
 pub const MAIL_CONFIGURATION_SET: &str = "webknossos-accounts-mail";
+/// The other origin a test env lets call the API from a browser (`CORS_ALLOWED_ORIGINS`).
+pub const CORS_ORIGIN: &str = "https://lab.example.org";
 /// The account mail is sent from (the topic's).
 pub const MAIL_ACCOUNT: &str = "123456789012";
 /// The organization a test env lets people register into without an invite (create it to use it).
@@ -285,6 +287,7 @@ pub fn test_config(table: &str) -> Config {
         // Set by the env to its own queue.
         mail_queue_url: String::new(),
         mail_security_queue_url: String::new(),
+        cors_allowed_origins: vec![CORS_ORIGIN.into()],
         // Fast enough not to slow the tests; `mail_queue.rs` checks the pace at a lower rate.
         mail_send_rate: 1000.0,
         session_lifetime: std::time::Duration::from_secs(3600),
