@@ -34,9 +34,9 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "start_reset_password",
         "start a password reset (address with an account)",
-        "7 (1 + 3 throttles + 1 + 1 + 1 before the mail)",
+        "6 (1 + 3 throttles + 1 + 1; a reset link is security mail nobody pays for: no check before it)",
     ),
-    ("reset_password", "reset the password (argon2id)", "3 (2 + 1 before the notice)"),
+    ("reset_password", "reset the password (argon2id)", "2 (the notice is security mail: no check before it)"),
     ("audit_log", "audit log page (team actions)", "2 (up to 5 when the action filter skips many)"),
     ("web", "a page (the web function, GET /auth/login)", "0"),
 ];
