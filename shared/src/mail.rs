@@ -141,7 +141,13 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
     let limits = &app.config.mail_limits;
     let now = crate::ids::now_seconds();
     let day = now.div_euclid(86_400);
-    let mut to = mail.to.clone();
+    // Each address once (a transaction takes each item once).
+    let mut to: Vec<String> = Vec::with_capacity(mail.to.len());
+    for address in &mail.to {
+        if !to.iter().any(|a| a.trim().eq_ignore_ascii_case(address.trim())) {
+            to.push(address.clone());
+        }
+    }
     loop {
         if to.is_empty() {
             return Err(ApiError::new(422, UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
@@ -167,7 +173,7 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
                 tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
                 return Err(ApiError::too_many_requests(
                     OVER_BUDGET,
-                    format!("Not mailed: the {whose}'s mail budget for today is used up; it is mailed again tomorrow"),
+                    format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),
                     (86_400 - now.rem_euclid(86_400)) as u64,
                 ));
             }
