@@ -48,7 +48,16 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
         missed: MissedRunAlarm { parameter: "InviteMaintenanceMissedAfterHours", period_seconds: 3600 },
     },
     timeout_seconds: 300,
-    actions: &["Query", "GetItem", "UpdateItem", "DeleteItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+    actions: &[
+        "Query",
+        "GetItem",
+        "BatchGetItem",
+        "UpdateItem",
+        "DeleteItem",
+        "PutItem",
+        "ConditionCheckItem",
+        "sqs:SendMessage",
+    ],
 };
 
 /// Finishes the purge of organizations whose deletion was accepted (`domain::organizations::purge_pending`).
@@ -70,7 +79,7 @@ pub static REPORT_STORAGE_USAGE: BackgroundFunction = BackgroundFunction {
     name: "report_storage_usage",
     trigger: Trigger::Invoke,
     timeout_seconds: 10,
-    actions: &["GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+    actions: &["GetItem", "BatchGetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
 };
 
 /// A finished AI job reported by the platform's job system: mails its notice

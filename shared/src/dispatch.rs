@@ -90,6 +90,7 @@ handlers! {
     caller CREATE_ORGANIZATION => handlers::organizations::create_organization,
     caller CHANGE_PLAN => handlers::organizations::change_plan,
     caller ADD_CREDITS => handlers::organizations::add_credits,
+    public CONFIRM_NOTIFICATION_ADDRESS => handlers::organizations::confirm_notification_address,
     caller GRANT_OPERATOR => handlers::organizations::grant_operator,
     caller PRICING_STATUS => handlers::organizations::pricing_status,
     caller REQUEST_EXTENSION => handlers::pricing::request_extension,

@@ -207,7 +207,7 @@ operations! {
         ["BatchGetItem", "GetItem"],
         AnyMember, "the caller's own organization; any other id -> 404 (domain::organizations::overview)";
     UPDATE_ORGANIZATION = "update_organization", "PATCH", "/organizations/{id}",
-        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem"],
+        ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         Admin("organization.notAllowed"), "the caller's own organization; any other id -> 404 \
             (domain::organizations::update)";
     LIST_ORGANIZATIONS = "list_organizations", "GET", "/organizations",
@@ -233,6 +233,10 @@ operations! {
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
+    CONFIRM_NOTIFICATION_ADDRESS = "confirm_notification_address", "POST", "/notificationAddresses/{token}",
+        ["GetItem", "UpdateItem", "PutItem"],
+        Public, "the notification address of a valid, unexpired token mailed to it; else 400 \
+            (domain::organizations::confirm_notification_address)";
     GRANT_OPERATOR = "grant_operator", "POST", "/operators",
         ["BatchGetItem", "GetItem", "Query", "PutItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "the account of a verified address; audited, mailed to every operator \

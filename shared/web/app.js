@@ -238,6 +238,28 @@ async function verifyPage(key) {
   );
 }
 
+// The mailbox named for an organization's notices confirms them; opening the link changes nothing.
+function confirmNotificationsPage(token) {
+  const message = notice();
+  const button = h("button", { type: "button", onclick: async () => {
+    button.disabled = true;
+    const answer = await api("POST", `/notificationAddresses/${encodeURIComponent(token)}`);
+    button.disabled = false;
+    if (!answer.ok) return message.show(messageOf(answer));
+    show(h("section", {}, h("h1", {}, "Notices confirmed"), h("p", { class: "notice success", role: "status" }, "This address gets the organization's notices from now on.")));
+  } }, "Yes, send the notices here");
+  show(
+    h(
+      "section",
+      {},
+      h("h1", {}, "Confirm notices to this address"),
+      h("p", {}, "An admin of an organization on WEBKNOSSOS asked to send its notices (new users, plan and storage) to this address. Nothing is sent here until you confirm."),
+      message,
+      button,
+    ),
+  );
+}
+
 async function invitePage(token) {
   show(h("section", {}, h("h1", {}, "Invitation"), h("p", {}, "Loading the invitation…")));
   const path = encodeURIComponent(token);
@@ -1217,6 +1239,7 @@ function route() {
   if (path === "/audit") return auditPage();
   if (first === "invite" && second && rest.length === 0) return invitePage(decodeURIComponent(second));
   if (first === "verifyEmail" && second && rest.length === 0) return verifyPage(decodeURIComponent(second));
+  if (first === "confirmNotifications" && second && rest.length === 0) return confirmNotificationsPage(decodeURIComponent(second));
   show(notFoundPage());
 }
 

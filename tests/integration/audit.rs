@@ -111,6 +111,10 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     let member_email = format!("new-{}", member.email);
     let key = env.seed_email_verification(&member_email).await;
     assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &member_auth).await.status, 200);
+    // A notification address its mailbox confirmed.
+    let listed = format!("list-{}@example.org", accounts::ids::new_object_id());
+    let notify_token = env.notification_token(&owner.auth(), &owner.organization, &listed).await;
+    env.confirm_notifications(&notify_token).await;
     // The operator role, granted by an operator and taken back by the command.
     let granted = env.post("/api/operators", json!({"email": member_email}), &operator.auth()).await;
     assert_eq!(granted.status, 200, "{:?}", granted.body);

@@ -21,6 +21,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "login" | "get_token" | "switch_organization" | "change_password" => ("/token", Value::Null),
         // WEBKNOSSOS answers an empty body; here an empty object.
         "verify_email" => ("", json!({})),
+        "confirm_notification_address" => ("/organization", value("ORGANIZATION")),
         "register" => ("/email", Value::Null),
         "send_invites" => ("/recipients/0/email", Value::Null),
         "organization_by_invite" => ("/id", value("ORGANIZATION")),

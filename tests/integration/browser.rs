@@ -509,3 +509,29 @@ async fn every_page_passes_axe_and_fits_a_phone() {
     page.fits_width().await;
     page.close().await;
 }
+
+/// The confirmation link of a notification address: opening it changes nothing; the mailbox confirms with
+/// the button.
+#[tokio::test]
+async fn the_notification_link_confirms_only_when_its_mailbox_presses_the_button() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let listed = address("listed");
+    let token = env.notification_token(&owner.auth(), &owner.organization, &listed).await;
+    let mail = mails_to(&listed).await.pop().unwrap();
+    assert!(mail.text.contains(&format!("{}/confirmNotifications/{token}", env.base_url)), "{}", mail.text);
+    let page = Page::open(&env, "notifications", PHONE).await;
+    let before = env.scan().await;
+    page.goto(&format!("/confirmNotifications/{token}")).await;
+    page.heading("Confirm notices to this address").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("asks").await;
+    assert_eq!(env.scan().await, before, "opening the link changed nothing");
+    page.click("Yes, send the notices here").await;
+    page.heading("Notices confirmed").await;
+    page.accessible().await;
+    page.screenshot("confirmed").await;
+    page.close().await;
+    assert_ne!(env.scan().await, before, "confirmed");
+}

@@ -283,6 +283,21 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 26: an unconfirmed notification address without its TTL.
+        (
+            26,
+            "an unconfirmed notification address carries its TTL",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::NotificationAddress {
+                    organization: "home".into(),
+                    email: "list@example.org".into(),
+                    token_hash: "0".repeat(64),
+                    requested_at: 1,
+                    confirmed_at: None,
+                    expires_at: None,
+                }));
+            }),
+        ),
         // Rule 25: an operator grant of an account that does not exist.
         (
             25,
@@ -312,7 +327,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=25).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=26).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

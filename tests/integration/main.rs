@@ -17,6 +17,7 @@ mod invariants;
 mod invites;
 mod mail_budget;
 mod mail_events;
+mod notifications;
 mod operators;
 mod organizations;
 mod permissions;

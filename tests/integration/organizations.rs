@@ -100,22 +100,28 @@ async fn admins_change_the_name_and_notification_settings() {
         env.request("PATCH", &path, Some(json!({"newUserMailingList": ""})), &owner.auth()).await.body["newUserMailingList"],
         ""
     );
-    // Several new-user recipients, each checked; auto-verification switched by admins.
+    // Several new-user recipients, each checked (and, once its mailbox confirmed, told); auto-verification
+    // switched by admins.
+    let unique = &accounts::ids::new_object_id()[..8];
+    let (a, b) = (format!("a-{unique}@example.org"), format!("b-{unique}@example.org"));
     let list = env
         .request(
             "PATCH",
             &path,
-            Some(json!({"newUserMailingList": "A@example.org, b@example.org", "enableAutoVerify": true})),
+            Some(json!({"newUserMailingList": format!("{}, {b}", a.to_uppercase()), "enableAutoVerify": true})),
             &owner.auth(),
         )
         .await;
     assert_eq!(
         (list.body["newUserMailingList"].as_str(), list.body["enableAutoVerify"].as_bool()),
-        (Some("a@example.org, b@example.org"), Some(true))
+        (Some(format!("{a}, {b}").as_str()), Some(true))
     );
+    for address in [&a, &b] {
+        env.confirm_notifications(&tests::confirmation_token(address).await.expect("the confirmation link")).await;
+    }
     let (email, registered) = env.register("Auto", "Verified").await;
     assert_eq!(registered["isActive"], true, "auto-verified on sign-up");
-    for address in ["a@example.org", "b@example.org"] {
+    for address in [&a, &b] {
         assert!(tests::mails_to(address).await.iter().any(|m| m.text.contains(&email)), "{address} was told");
     }
     let before = env.scan().await;
@@ -421,6 +427,9 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
     let settings = json!({"planSubscriptionEmail": billing});
     let path = format!("/api/organizations/{}", owner.organization);
     assert_eq!(env.request("PATCH", &path, Some(settings), &owner.auth()).await.status, 200);
+    // Confirmed by its mailbox (the opt-in), the plan address gets the notices.
+    let confirmation = tests::confirmation_token(&billing).await.expect("the confirmation mail");
+    env.confirm_notifications(&confirmation).await;
     assert!(report_storage(&env.app, &report(920_000_000)).await.unwrap());
     env.deliver_mail().await;
     assert_eq!(notices(owner.email.clone()).await.len(), 2, "the owner is not mailed when a plan address is set");

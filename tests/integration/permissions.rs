@@ -84,6 +84,8 @@ fn expected(function: &str) -> [u16; 17] {
         "buildinfo" | "create_organization_with_admin" | "login" | "register" | "organization_by_invite" => [200; 17],
         // Public: the token or key names the account, whoever sends it (each call gets a fresh one).
         "start_reset_password" | "reset_password" => [200; 17],
+        // The link's token is all it takes; confirming again answers the same.
+        "confirm_notification_address" => [200; 17],
         // The key belongs to another account than every caller's: only its own account presents it (a
         // deactivated identity's session is refused as such).
         "verify_email" => [401, 401, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403, 403, 403, 403, 403],
@@ -152,6 +154,8 @@ struct World {
     recovering_email: String,
     /// A member of A with a verified address, whom the operators grant the role.
     operator_candidate: String,
+    /// The token of a link confirming notices to an address named in A's mailing list.
+    notify_token: String,
     callers: Vec<Caller>,
 }
 
@@ -212,6 +216,8 @@ async fn prepare() -> World {
     let recovering = env.member(&owner, "Rico", "Recovering", &[]).await;
     let candidate = env.member(&owner, "Otto", "Candidate", &[]).await;
     env.verify_email(&candidate.email, &candidate.auth()).await;
+    let listed = format!("list-{}@example.org", unique());
+    let notify_token = env.notification_token(&owner.auth(), HOME_ORGANIZATION, &listed).await;
     let mut callers = vec![Caller {
         kind: Kind::Anonymous,
         foreign: false,
@@ -310,6 +316,7 @@ async fn prepare() -> World {
         target_id: target.user_id,
         recovering_email: recovering.email,
         operator_candidate: candidate.email,
+        notify_token,
         callers,
     }
 }
@@ -336,6 +343,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
         target_id,
         recovering_email,
         operator_candidate,
+        notify_token,
         mut callers,
     } = prepare().await;
     let env = &env;
@@ -417,6 +425,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 // The callers log in again later with the same password.
                 ("NEW_PASSWORD", PASSWORD.to_owned()),
                 ("VERIFY_KEY", verify_key),
+                ("NOTIFY_TOKEN", notify_token.clone()),
                 ("UNIQUE", unique()),
             ];
             let mut path = format!("/api{}", fill(sample.path, &values));

@@ -88,6 +88,8 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
     let guest_organization_name = organization_name("Guest Lab");
     let guest = env.create_organization(&guest_organization_name).await;
     let operator_session = env.operator().await.session;
+    let listed = format!("list-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let notify_token = env.notification_token(&owner.auth(), &owner.organization, &listed).await;
     // The operator grants the role to the owner, which needs the owner's address verified.
     env.verify_email(&owner.email, &owner.auth()).await;
     // A reset link for another member, and a verification link for the guest.
@@ -131,6 +133,7 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
         ("NEW_PASSWORD", "another horse battery".to_owned()),
         ("RESET_TOKEN", reset_token),
         ("VERIFY_KEY", verify_key),
+        ("NOTIFY_TOKEN", notify_token),
         ("EMAIL", owner.email.clone()),
         ("ORGANIZATION", owner.organization.clone()),
         ("GUEST_ORGANIZATION", guest.organization.clone()),

@@ -728,6 +728,21 @@ impl TestEnv {
         key
     }
 
+    /// Names `address` in the organization's `newUserMailingList` (as `auth`, an admin of `organization`) and
+    /// returns the token of the confirmation link mailed there.
+    pub async fn notification_token(&self, auth: &Auth, organization: &str, address: &str) -> String {
+        let patch = json!({ "newUserMailingList": address });
+        let changed = self.request("PATCH", &format!("/api/organizations/{organization}"), Some(patch), auth).await;
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        confirmation_token(address).await.expect("the confirmation mail")
+    }
+
+    /// Confirms the notices to `address` as its mailbox would (the token from [`TestEnv::notification_token`]).
+    pub async fn confirm_notifications(&self, token: &str) {
+        let confirmed = self.post(&format!("/api/notificationAddresses/{token}"), json!({}), &Auth::None).await;
+        assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    }
+
     /// Grants the operator role to the account of `email` (verified), as the `grant-operator` command does.
     pub async fn grant_operator(&self, email: &str) {
         let grantor = accounts::domain::operators::Grantor::Command;
@@ -976,6 +991,15 @@ pub fn invite_token(mail: &SentMail) -> String {
 
 /// The token in the newest mail to `address` whose link contains `marker` followed by `{account_id}.`
 /// (mails of other tests' accounts to the same address are skipped: the SES emulator is shared).
+/// The token of the newest link confirming an organization's notices mailed to `address`, if any.
+pub async fn confirmation_token(address: &str) -> Option<String> {
+    let marker = "/confirmNotifications/";
+    mails_to(address).await.iter().rev().find_map(|mail| {
+        let start = mail.text.find(marker)? + marker.len();
+        Some(mail.text[start..].split_whitespace().next()?.to_owned())
+    })
+}
+
 pub async fn link_token(address: &str, marker: &str, account_id: &str) -> Option<String> {
     let prefix = format!("{marker}{account_id}.");
     mails_to(address).await.iter().rev().find_map(|mail| {

@@ -148,6 +148,7 @@ pub const SAMPLES: &[Sample] = &[
         Some(r#"{"milliCredits":5000,"comment":"welcome"}"#),
         Operator,
     ),
+    http("confirm_notification_address", "/notificationAddresses/${NOTIFY_TOKEN}", "", None, Anonymous),
     // The owner's address is verified by then (tests/support/functions.rs prepares it).
     http("grant_operator", "/operators", "", Some(r#"{"email":"${EMAIL}"}"#), Operator),
     http("pricing_status", "/pricing/status", "", None, Owner),

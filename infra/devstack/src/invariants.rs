@@ -54,6 +54,8 @@
 //!     address and carry their TTL; they name nothing else and outlive any organization or account.
 //! 25. Operator grants are keyed `OPERATORS`/`ACCOUNT#{id}` (rule 1) and name an existing account: the role
 //!     goes with the account.
+//! 26. Notification addresses are in their organization's partition (rule 2) and, while unconfirmed, carry
+//!     their TTL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -200,6 +202,13 @@ pub fn check_items(items: Vec<Item>, now_millis: i64) -> Vec<String> {
             }
             "EmailVerification" => {
                 decode!(EmailVerification);
+            }
+            // Rule 26.
+            "NotificationAddress" => {
+                let value = decode!(accounts::model::NotificationAddress);
+                if value.confirmed_at.is_none() && value.expires_at.is_none() {
+                    problems.push(format!("{at}: an unconfirmed notification address carries its TTL"));
+                }
             }
             "OperatorGrant" => {
                 operator_grants.push(decode!(OperatorGrant));

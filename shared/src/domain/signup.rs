@@ -245,14 +245,16 @@ pub async fn new_member_mails(
         )
         .paid_by(Some(&user.account_id), Some(&organization.id)),
     ];
-    let recipients: Vec<String> = if organization.new_user_mailing_list.trim().is_empty() {
-        match store.user(&organization.owner_user_id).await {
-            Ok(Some(owner)) => vec![owner.email],
-            _ => Vec::new(),
-        }
-    } else {
-        organization.new_user_mailing_list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()
-    };
+    // The mailing list's confirmed addresses (opt-in), else the owner.
+    let listed: Vec<String> =
+        organization.new_user_mailing_list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+    let mut recipients =
+        crate::domain::organizations::confirmed_addresses(app, &organization.id, &listed).await.unwrap_or_default();
+    if recipients.is_empty()
+        && let Ok(Some(owner)) = store.user(&organization.owner_user_id).await
+    {
+        recipients.push(owner.email);
+    }
     if !recipients.is_empty() {
         let mut lines = vec![format!(
             "{} {} <{}> {how} in the organization {}.",

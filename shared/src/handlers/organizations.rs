@@ -136,3 +136,11 @@ pub async fn grant_operator(app: &App, caller: Caller, req: Request) -> HandlerR
     // The grant as stored: accountId, email, grantedBy, grantedAt.
     Ok(ok(&grant))
 }
+
+/// `POST /api/notificationAddresses/{token}` (anyone with the link): the mailbox confirms the organization's
+/// notices.
+pub async fn confirm_notification_address(app: &App, req: Request) -> HandlerResult {
+    let token = path_param(&req, "token")?;
+    let address = organizations::confirm_notification_address(app, &token, http::audit_context(&req)).await?;
+    Ok(ok(&serde_json::json!({ "email": address.email, "organization": address.organization })))
+}

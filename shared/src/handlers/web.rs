@@ -26,6 +26,7 @@ const PAGES: &[&str] = &[
     "/auth/finishResetPassword",
     "/invite/*",
     "/verifyEmail/*",
+    "/confirmNotifications/*",
     "/users",
     "/invites",
     "/teams",

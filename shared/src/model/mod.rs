@@ -46,6 +46,9 @@ impl Key {
     pub fn email_verification(account_id: &str, key_hash: &str) -> Key {
         Key { pk: format!("ACCOUNT#{account_id}"), sk: format!("VERIFY#{key_hash}") }
     }
+    pub fn notification_address(organization: &str, email: &str) -> Key {
+        Key { pk: org_partition(organization), sk: format!("NOTIFY#{email}") }
+    }
     pub fn operator_grant(account_id: &str) -> Key {
         Key { pk: OPERATORS_PARTITION.into(), sk: format!("ACCOUNT#{account_id}") }
     }

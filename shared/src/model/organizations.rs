@@ -275,3 +275,35 @@ impl Entity for ExperienceDomain {
         Key::experience_domain(&self.organization, &self.domain)
     }
 }
+
+/// An address an organization's notices go to (`newUserMailingList`, `planSubscriptionEmail`): mailed only
+/// once its mailbox confirmed it by the link mailed there (an opt-in), so no admin can make the instance
+/// mail strangers. A request lapses after [`NotificationAddress::REQUEST_LIFETIME_SECONDS`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationAddress {
+    pub organization: String,
+    /// Lowercased.
+    pub email: String,
+    /// SHA-256 of the confirmation link's token.
+    pub token_hash: String,
+    /// Epoch ms.
+    pub requested_at: i64,
+    /// Epoch ms; `None` until confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
+    /// The TTL of an unconfirmed request (epoch seconds); none once confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+impl NotificationAddress {
+    pub const REQUEST_LIFETIME_SECONDS: i64 = 14 * 24 * 3600;
+}
+
+impl Entity for NotificationAddress {
+    const KIND: &'static str = "NotificationAddress";
+    fn key(&self) -> Key {
+        Key::notification_address(&self.organization, &self.email)
+    }
+}

@@ -55,6 +55,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("organization.planNoticeSent", "the daily job mailed a plan expiry notice (30 days, 7 days, expired)"),
     ("organization.deletionRequested", "the organization's deletion was accepted; its purge follows"),
     ("organization.ownershipGranted", "a person became the organization's owner"),
+    (
+        "organization.notificationAddressConfirmed",
+        "an address named for the organization's notices confirmed them (opt-in)",
+    ),
     ("account.passwordReset", "the account's password was reset with a mailed link"),
     ("account.passwordChanged", "the account's password was changed"),
     ("account.emailChanged", "the account's e-mail address changed"),

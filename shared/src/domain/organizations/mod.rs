@@ -18,11 +18,13 @@ use crate::{ids, validate};
 
 mod deletion;
 mod jobs;
+mod notifications;
 mod plans;
 mod requests;
 
 pub use deletion::*;
 pub use jobs::*;
+pub use notifications::*;
 pub use plans::*;
 pub use requests::*;
 
@@ -170,6 +172,9 @@ pub async fn update(
         |_| None,
     )
     .await?;
+    if patch.new_user_mailing_list.is_some() || patch.plan_subscription_email.is_some() {
+        request_confirmations(app, &organization).await;
+    }
     let owner = store.user(&organization.owner_user_id).await?;
     Ok((organization, owner))
 }

@@ -344,10 +344,13 @@ pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -
     Ok(true)
 }
 
-/// Where plan and storage notices go: `planSubscriptionEmail`, else the owner.
+/// Where plan and storage notices go: `planSubscriptionEmail` once its mailbox confirmed it, else the owner.
 pub(super) async fn plan_recipient(app: &App, organization: &Organization) -> Result<Option<String>, ApiError> {
     if !organization.plan_subscription_email.is_empty() {
-        return Ok(Some(organization.plan_subscription_email.clone()));
+        let named = [organization.plan_subscription_email.clone()];
+        if let Some(confirmed) = super::confirmed_addresses(app, &organization.id, &named).await?.pop() {
+            return Ok(Some(confirmed));
+        }
     }
     if organization.owner_user_id.is_empty() {
         return Ok(None);

@@ -345,3 +345,53 @@ impl OrgStore<'_> {
         self.db.delete_all(keys).await
     }
 }
+
+/// Notification addresses (the opt-in of `newUserMailingList` and `planSubscriptionEmail`).
+impl OrgStore<'_> {
+    /// The items of `emails` (one BatchGetItem; none for none).
+    pub async fn notification_addresses(
+        &self,
+        emails: &[String],
+    ) -> Result<Vec<crate::model::NotificationAddress>, ApiError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Key> = emails.iter().map(|e| Key::notification_address(&self.organization, e)).collect();
+        self.db.batch_get(&keys).await?.into_values().map(from_item).collect()
+    }
+
+    /// Stores a request unless the address has an item already (one conditional PutItem): `false` if it had.
+    pub async fn request_notification_address(
+        &self,
+        address: &crate::model::NotificationAddress,
+    ) -> Result<bool, ApiError> {
+        self.db.put_if(address, "attribute_not_exists(PK)", Vec::new()).await
+    }
+
+    /// The one notification address item of `email` (one GetItem).
+    pub async fn notification_address(
+        &self,
+        email: &str,
+    ) -> Result<Option<crate::model::NotificationAddress>, ApiError> {
+        self.db.get(&Key::notification_address(&self.organization, email)).await
+    }
+
+    /// Confirms a request with its audit entry (one transaction, conditioned on the token's hash, on not being
+    /// confirmed and on the request not having lapsed): `false` when the condition failed (nothing written).
+    pub async fn confirm_notification_address(
+        &self,
+        email: &str,
+        token_hash: &str,
+        now_millis: i64,
+        entry: &AuditEntry,
+    ) -> Result<bool, ApiError> {
+        let confirm = self.db.update(
+            &Key::notification_address(&self.organization, email),
+            "SET confirmedAt = :now REMOVE expiresAt",
+            Some("tokenHash = :hash AND attribute_not_exists(confirmedAt) AND expiresAt > :seconds"),
+            &[],
+            vec![(":now", n(now_millis)), (":hash", s(token_hash)), (":seconds", n(now_millis / 1000))],
+        );
+        self.db.transact_if(vec![confirm, self.db.put_new(entry)]).await
+    }
+}
