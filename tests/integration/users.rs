@@ -69,20 +69,17 @@ async fn auto_verify_and_the_mailing_list_are_respected() {
     let owner = env.create_home_organization().await;
     let organization = accounts::model::Key::organization(HOME_ORGANIZATION);
     env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", AttributeValue::Bool(true)).await;
-    env.set_attribute(
-        &organization.pk,
-        &organization.sk,
-        "newUserMailingList",
-        AttributeValue::S("signups@example.org".into()),
-    )
-    .await;
+    // The list's address, confirmed by its mailbox (the opt-in).
+    let list = format!("signups-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let token = env.notification_token(&owner.auth(), HOME_ORGANIZATION, &list).await;
+    env.confirm_notifications(&token).await;
     let (email, user) = env.register("Alan", "Turing").await;
     assert_eq!(user["isActive"], true);
     assert_eq!(
         env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await.status,
         200
     );
-    assert!(mails_to("signups@example.org").await.iter().any(|m| m.text.contains(&email)));
+    assert!(mails_to(&list).await.iter().any(|m| m.text.contains(&email)));
     assert!(!mails_to(&owner.email).await.iter().any(|m| m.text.contains(&email)), "the list replaces the owner");
     // When the plan's users are all taken, auto-verification leaves the new user deactivated.
     env.set_attribute(&organization.pk, &organization.sk, "includedUsers", AttributeValue::N("2".into())).await;
