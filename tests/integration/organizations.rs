@@ -508,11 +508,20 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
         last.text,
         last.html
     );
+    // From now on the plan address gets them, its mailbox having confirmed it (the opt-in).
+    let billing = format!("billing-{}@example.org", &accounts::ids::new_object_id()[..8]);
+    let settings = format!("/api/organizations/{}", owner.organization);
+    let named = env.request("PATCH", &settings, Some(json!({"planSubscriptionEmail": billing})), &owner.auth()).await;
+    assert_eq!(named.status, 200, "{:?}", named.body);
+    env.confirm_notifications(&tests::confirmation_token(&billing).await.expect("the confirmation link")).await;
     // A new end, 5 days away: only the 7-day notice, then the end again.
     let extended = json!({"paidUntil": now + 95 * day});
     assert_eq!(env.request("PATCH", &path, Some(extended), &operator.auth()).await.status, 200);
+    let before = notices().await.len();
     assert_eq!(run(now + 90 * day).await, 1);
-    assert_eq!(notices().await.last().unwrap().subject, "WEBKNOSSOS | Your organization's plan ends in 7 days");
+    let to_billing = mails_to(&billing).await;
+    assert_eq!(to_billing.last().unwrap().subject, "WEBKNOSSOS | Your organization's plan ends in 7 days");
+    assert_eq!(notices().await.len(), before, "the owner is not mailed when a plan address is confirmed");
     assert_eq!(run(now + 91 * day).await, 0);
     // No end: no notices.
     let unlimited = json!({"paidUntil": null});
