@@ -434,13 +434,7 @@ async fn an_account_change_shows_its_address_and_browser_only_in_the_organizatio
     let env = TestEnv::new().await;
     let home = env.create_organization(&organization_name("Home")).await;
     let other = env.create_organization(&organization_name("Other")).await;
-    let sent = env
-        .post("/api/auth/sendInvites", json!({"recipients": [home.email], "autoActivate": true}), &other.auth())
-        .await;
-    let token = invite_token(&mails_to(&home.email).await.pop().expect("the invite"));
-    assert_eq!(sent.status, 200);
-    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &home.auth()).await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    env.join_by_invite(&other, &home.email, &home.auth()).await;
     let new_password = "another long passphrase";
     let change = json!({"oldPassword": PASSWORD, "password": {"password1": new_password, "password2": new_password}});
     let changed = env.post("/api/auth/changePassword", change, &home.auth()).await;

@@ -1,9 +1,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use tests::seed::seed_members;
-use tests::{
-    Auth, HOME_ORGANIZATION, Owner, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text,
-};
+use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 /// Whether any attribute of `item`, at any depth, is the string `organization` or a map key equal to it.
 fn names_organization(item: &tests::Item, organization: &str) -> bool {
@@ -25,15 +23,6 @@ fn names_organization(item: &tests::Item, organization: &str) -> bool {
 }
 
 /// Invites `email` into `host`'s organization and lets the account with the session `guest` join it.
-async fn join(env: &TestEnv, host: &Owner, email: &str, guest: &Auth) {
-    let sent =
-        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &host.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
-    let token = invite_token(&mails_to(email).await.pop().unwrap());
-    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), guest).await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-}
-
 #[tokio::test]
 async fn the_overview_shows_plan_storage_members_and_credits_to_whom_it_should() {
     let env = TestEnv::new().await;
@@ -149,7 +138,7 @@ async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
     let other = env.create_organization(&organization_name("Other Lab")).await;
     let other_member_email = format!("peer-{}", &other.email);
     // Ada (home's owner) joins the other organization with the same login.
-    join(&env, &other, &home.email, &home.auth()).await;
+    env.join_by_invite(&other, &home.email, &home.auth()).await;
     let mine = env.get("/api/organizations?compact", &home.auth()).await.body;
     let mut ids: Vec<&str> = mine.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     ids.sort();
@@ -765,7 +754,7 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
     // Someone from elsewhere is in home too, and used home last.
     let traveller_session = Auth::Bearer(elsewhere.session.clone());
-    join(&env, &home, &elsewhere.email, &traveller_session).await;
+    env.join_by_invite(&home, &elsewhere.email, &traveller_session).await;
     let switched =
         env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
     let traveller_at_home = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
@@ -1118,7 +1107,7 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     let home = env.create_home_organization().await;
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
     // One of home's people also belongs elsewhere.
-    join(&env, &home, &elsewhere.email, &elsewhere.auth()).await;
+    env.join_by_invite(&home, &elsewhere.email, &elsewhere.auth()).await;
     let emails = seed_members(&env, HOME_ORGANIZATION, 700, |_| vec![]).await.emails;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let store = accounts::store::org::OrgStore::for_internal_service(&env.app.db, HOME_ORGANIZATION);
@@ -1327,7 +1316,7 @@ async fn an_organization_exported_and_imported_into_an_empty_table_round_trips_e
     let member = env.member(&home, "Grace", "Hopper", &[(&team, true)]).await;
     // Someone of another organization who joined home too: only home's identity goes with the export.
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
-    join(&env, &home, &elsewhere.email, &elsewhere.auth()).await;
+    env.join_by_invite(&home, &elsewhere.email, &elsewhere.auth()).await;
     let pending = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
     env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &home.auth()).await;
     let asked = env.post("/api/pricing/requestExtension", json!({}), &home.auth()).await;

@@ -330,12 +330,7 @@ async fn a_personal_token_cannot_mint_a_session_in_another_organization() {
     let env = TestEnv::new().await;
     let home = env.create_organization(&organization_name("Home")).await;
     let other = env.create_organization(&organization_name("Other")).await;
-    let sent = env
-        .post("/api/auth/sendInvites", json!({"recipients": [home.email], "autoActivate": true}), &other.auth())
-        .await;
-    assert_eq!(sent.status, 200);
-    let token = tests::invite_token(&tests::mails_to(&home.email).await.pop().expect("the invite"));
-    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &home.auth()).await.status, 200);
+    env.join_by_invite(&other, &home.email, &home.auth()).await;
     let api_token = Auth::Token(env.get("/api/auth/token", &home.auth()).await.body["token"].as_str().unwrap().into());
     let path = format!("/api/auth/switchOrganization/{}", other.organization);
     let before = env.scan().await;

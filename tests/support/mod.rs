@@ -728,6 +728,16 @@ impl TestEnv {
         key
     }
 
+    /// `host` invites `email`, whose account (signed in as `guest`) joins the host's organization by the link.
+    pub async fn join_by_invite(&self, host: &Owner, email: &str, guest: &Auth) {
+        let recipients = json!({"recipients": [email], "autoActivate": true});
+        let sent = self.post("/api/auth/sendInvites", recipients, &host.auth()).await;
+        assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+        let token = invite_token(&mails_to(email).await.pop().unwrap());
+        let joined = self.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), guest).await;
+        assert_eq!(joined.status, 200, "{:?}", joined.body);
+    }
+
     /// Names `address` in the organization's `newUserMailingList` (as `auth`, an admin of `organization`) and
     /// returns the token of the confirmation link mailed there.
     pub async fn notification_token(&self, auth: &Auth, organization: &str, address: &str) -> String {
