@@ -67,10 +67,17 @@ SESSION=$(login)
 SECOND_SESSION=$(login)
 say "Making $OWNER the operator (verifying the address with the link mailed to it, then grant-operator)"
 curl -sf -X POST -H "Authorization: Bearer $SESSION" "$API/api/verifyEmail" >/dev/null
-KEY=$(curl -sf "http://localhost:$SES_PORT/store" | python3 -c '
+# The link arrives once the local stack's drainer has sent it (in the background, as on AWS): wait for it.
+KEY=""
+for _ in $(seq 1 80); do
+  KEY=$(curl -sf "http://localhost:$SES_PORT/store" | python3 -c '
 import json, re, sys
 texts = [m["body"]["text"] for m in json.load(sys.stdin)["emails"] if "/verifyEmail/" in m["body"].get("text", "")]
-print(re.search(r"/verifyEmail/(\S+)", texts[-1]).group(1))')
+print(re.search(r"/verifyEmail/(\S+)", texts[-1]).group(1) if texts else "")')
+  [ -n "$KEY" ] && break
+  sleep 0.25
+done
+[ -n "$KEY" ] || { cat "$LOG" >&2; echo "the verification mail did not arrive within 20 s" >&2; exit 1; }
 curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "$JSON" -d '{}' \
   "$API/api/verifyEmail/$KEY" >/dev/null
 "$REPO_ROOT/target/debug/grant-operator" --email "$OWNER" --table "fuzz-$RUN" \
