@@ -227,8 +227,10 @@ async fn dynamodb_down_answers_503_quickly_writes_nothing_and_everything_works_o
 }
 
 /// How the changes below may refuse each other, DynamoDB being up: bulk edits of the same users at once
-/// (the later one's condition fails), the team deleted while changes put people into it.
-const REFUSED_BY_EACH_OTHER: &[(u16, &str)] = &[(409, "request.conflict"), (404, "team.notFound")];
+/// (the later one's condition fails), the team deleted while changes put people into it (a single user's
+/// change answers 404; a bulk edit, which checks every team it names first, 400).
+const REFUSED_BY_EACH_OTHER: &[(u16, &str)] =
+    &[(409, "request.conflict"), (404, "team.notFound"), (400, "team.notFound")];
 
 #[tokio::test]
 async fn dynamodb_stopped_during_multi_item_changes_leaves_each_change_whole_or_absent() {
