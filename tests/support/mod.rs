@@ -437,15 +437,8 @@ impl TestEnv {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (address, server) = devstack::gateway::spawn_on(self.app.clone(), listener, Arc::new(Vec::new())).unwrap();
         (self.server, self.base_url) = (server, format!("http://{address}"));
-        for lane in 0..self.mail_lanes.len() {
-            let (lanes, app) = (self.mail_lanes.clone(), self.app.clone());
-            self.drainers.push(tokio::spawn(async move {
-                loop {
-                    if lanes[lane].deliver_batch(&app, 1).await.is_err() {
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    }
-                }
-            }));
+        for lane in self.mail_lanes.iter() {
+            self.drainers.push(lane.clone().drain_in_background(self.app.clone()));
         }
         self
     }
@@ -1003,17 +996,18 @@ pub fn invite_token(mail: &SentMail) -> String {
 /// (mails of other tests' accounts to the same address are skipped: the SES emulator is shared).
 /// The token of the newest link confirming an organization's notices mailed to `address`, if any.
 pub async fn confirmation_token(address: &str) -> Option<String> {
-    let marker = "/confirmNotifications/";
-    mails_to(address).await.iter().rev().find_map(|mail| {
-        let start = mail.text.find(marker)? + marker.len();
-        Some(mail.text[start..].split_whitespace().next()?.to_owned())
-    })
+    newest_token(address, "/confirmNotifications/", "").await
 }
 
 pub async fn link_token(address: &str, marker: &str, account_id: &str) -> Option<String> {
-    let prefix = format!("{marker}{account_id}.");
+    newest_token(address, marker, &format!("{account_id}.")).await
+}
+
+/// The token after `marker` in the newest mail to `address` whose token there starts with `start`.
+async fn newest_token(address: &str, marker: &str, start: &str) -> Option<String> {
+    let prefix = format!("{marker}{start}");
     mails_to(address).await.iter().rev().find_map(|mail| {
-        let start = mail.text.find(&prefix)? + marker.len();
-        Some(mail.text[start..].split_whitespace().next()?.to_owned())
+        let at = mail.text.find(&prefix)? + marker.len();
+        Some(mail.text[at..].split_whitespace().next()?.to_owned())
     })
 }

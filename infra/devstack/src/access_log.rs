@@ -64,8 +64,7 @@ pub fn render(format: &str, request: &Request) -> String {
             "$context.integrationErrorMessage" => "-".to_owned(),
             "$context.error.messageString" => "\"-\"".to_owned(),
             // Everything that names what was asked for beyond the route.
-            "$context.path" => path.to_owned(),
-            "$context.requestOverride.path" | "$request.path" => path.to_owned(),
+            "$context.path" | "$context.requestOverride.path" | "$request.path" => path.to_owned(),
             "$context.domainName" | "$context.domainPrefix" => "api.example.org".to_owned(),
             other => panic!("the access log's variable {other} has no value in devstack::access_log::render"),
         }

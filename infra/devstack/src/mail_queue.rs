@@ -13,6 +13,7 @@ fn failed<E: std::error::Error>(what: &str, err: E) -> String {
     format!("{what}: {}", DisplayErrorContext(err))
 }
 
+#[derive(Clone)]
 pub struct MailQueue {
     client: Client,
     pub url: String,
@@ -70,6 +71,19 @@ impl MailQueue {
     /// The local stack's security lane for `table` (`{table}-security-mail`), tried as the mail queue is.
     pub async fn local_security_lane(endpoint: &str, table: &str) -> Result<Self, String> {
         Self::create(endpoint, &format!("{table}-security-mail"), 5, 10).await
+    }
+
+    /// Lambda's event source mapping of the queue: one batch at a time, waiting up to a second for one, for
+    /// as long as the task runs.
+    pub fn drain_in_background(self, app: std::sync::Arc<accounts::App>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.deliver_batch(&app, 1).await {
+                    eprintln!("devstack: sending the mail queue: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        })
     }
 
     /// One batch as the event source mapping makes it: up to 10 visible messages (waiting up to

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::domain::audit::Auditor;
 use crate::error::ApiError;
 use crate::mail::{self, Mail};
-use crate::model::{AuditActor, AuditContext, OperatorGrant};
+use crate::model::OperatorGrant;
 use crate::store::accounts::{self, GrantRefused};
 use crate::{ids, validate};
 use serde_json::json;
@@ -36,7 +36,7 @@ impl Grantor<'_> {
     fn auditor(&self, app: &App) -> Auditor {
         match self {
             Grantor::Operator(caller) => Auditor::operator(app, caller),
-            Grantor::Command => Auditor::new(app, AuditActor::system(COMMAND), AuditContext::default()),
+            Grantor::Command => Auditor::system(app, COMMAND),
         }
     }
 }

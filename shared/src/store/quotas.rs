@@ -28,6 +28,23 @@ pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
     ]
 }
 
+/// A transaction item that counts one more on the daily counter `key` of `day` (days since the epoch), on
+/// the condition that it is below `limit`; the counter's TTL is the day after next.
+fn count_today(db: &Db, key: &Key, limit: u32, day: i64) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    db.update(
+        key,
+        "SET entity = :entity, expiresAt = :expires ADD sent :one",
+        Some("attribute_not_exists(sent) OR sent < :limit"),
+        &[],
+        vec![
+            (":entity", s(MAIL_QUOTA_KIND)),
+            (":expires", n((day + 2) * 86_400)),
+            (":one", n(1)),
+            (":limit", n(limit)),
+        ],
+    )
+}
+
 /// Counts one mail from `organization` to `recipient` today, unless either quota is used up (then
 /// nothing is counted). One round trip.
 pub async fn count_mail(
@@ -39,18 +56,12 @@ pub async fn count_mail(
     now_seconds: i64,
 ) -> Result<Option<QuotaExceeded>, ApiError> {
     let day = now_seconds.div_euclid(86_400);
-    let expires = (day + 2) * 86_400;
-    let update = |key: &Key, limit: u32| {
-        db.update(
-            key,
-            "SET entity = :entity, expiresAt = :expires ADD sent :one",
-            Some("attribute_not_exists(sent) OR sent < :limit"),
-            &[],
-            vec![(":entity", s(MAIL_QUOTA_KIND)), (":expires", n(expires)), (":one", n(1)), (":limit", n(limit))],
-        )
-    };
     let [organization_key, recipient_key] = quota_keys(organization, recipient, day);
-    match db.transact(vec![update(&organization_key, per_organization), update(&recipient_key, per_recipient)]).await {
+    let counts = vec![
+        count_today(db, &organization_key, per_organization, day),
+        count_today(db, &recipient_key, per_recipient, day),
+    ];
+    match db.transact(counts).await {
         Ok(()) => Ok(None),
         Err(TransactError::ConditionFailed { failed }) if failed[0] => Ok(Some(QuotaExceeded::Organization)),
         Err(TransactError::ConditionFailed { .. }) => Ok(Some(QuotaExceeded::Recipient)),
@@ -69,18 +80,8 @@ pub async fn store_plan_request(
     now_seconds: i64,
 ) -> Result<bool, ApiError> {
     let day = now_seconds.div_euclid(86_400);
-    let counter = db.update(
-        &Key { pk: org_partition(&request.organization), sk: format!("MAILQUOTA#PLAN#{day}") },
-        "SET entity = :entity, expiresAt = :expires ADD sent :one",
-        Some("attribute_not_exists(sent) OR sent < :limit"),
-        &[],
-        vec![
-            (":entity", s(MAIL_QUOTA_KIND)),
-            (":expires", n((day + 2) * 86_400)),
-            (":one", n(1)),
-            (":limit", n(per_day)),
-        ],
-    );
+    let key = Key { pk: org_partition(&request.organization), sk: format!("MAILQUOTA#PLAN#{day}") };
+    let counter = count_today(db, &key, per_day, day);
     db.transact_if(vec![counter, db.put_new(request), db.put_new(entry)]).await
 }
 
@@ -145,7 +146,6 @@ pub async fn admit_mail(
     now_seconds: i64,
 ) -> Result<MailAdmission, ApiError> {
     let day = now_seconds.div_euclid(86_400);
-    let expires = (day + 2) * 86_400;
     let mut items: Vec<_> = checked
         .iter()
         .map(|address| {
@@ -153,20 +153,7 @@ pub async fn admit_mail(
             db.condition_check(&key, "attribute_not_exists(PK)", Vec::new())
         })
         .collect();
-    items.extend(budgets.iter().map(|budget| {
-        db.update(
-            &budget.key,
-            "SET entity = :entity, expiresAt = :expires ADD sent :one",
-            Some("attribute_not_exists(sent) OR sent < :limit"),
-            &[],
-            vec![
-                (":entity", s(MAIL_QUOTA_KIND)),
-                (":expires", n(expires)),
-                (":one", n(1)),
-                (":limit", n(budget.limit)),
-            ],
-        )
-    }));
+    items.extend(budgets.iter().map(|budget| count_today(db, &budget.key, budget.limit, day)));
     match db.transact(items).await {
         Ok(()) => Ok(MailAdmission::Admitted),
         Err(TransactError::ConditionFailed { failed }) => {

@@ -97,19 +97,8 @@ async fn main() -> Result<(), String> {
     let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
-    // Lambda's event source mappings of the mail lanes: one batch at a time each, waiting up to a second.
-    let drain = |queue: devstack::mail_queue::MailQueue| {
-        let drainer_app = app.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = queue.deliver_batch(&drainer_app, 1).await {
-                    eprintln!("devstack: sending the mail queue: {e}");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        })
-    };
-    let mail = (drain(queue), drain(security));
+    // Lambda's event source mappings of the mail lanes.
+    let mail = (queue.drain_in_background(app.clone()), security.drain_in_background(app.clone()));
     let bus = devstack::event_bus::FakeEventBus::start();
     let publisher = accounts::events::EventPublisher::new(
         devstack::event_bus::local_client(&bus.endpoint),
