@@ -53,6 +53,10 @@ pub struct Config {
     pub mail_limits: MailLimits,
     /// Who may create an organization with `POST /auth/createOrganizationWithAdmin`.
     pub organization_creation: OrganizationCreation,
+    /// With the edge (CloudFront and its web ACL, template parameter `EdgeProtection`): the value of the
+    /// origin header CloudFront adds to every request (`EDGE_ORIGIN_VERIFY`). A request without it did not
+    /// come through the edge (403), and the client address is the viewer's (`crate::edge`). `None`: no edge.
+    pub edge_origin_verify: Option<String>,
 }
 
 /// Who may sign up with a new organization (`ORGANIZATION_CREATION`): `anyone` (WEBKNOSSOS's behaviour),
@@ -300,6 +304,7 @@ impl std::fmt::Debug for Config {
             .field("login", &self.login)
             .field("mail_limits", &self.mail_limits)
             .field("organization_creation", &self.organization_creation)
+            .field("edge_origin_verify", &self.edge_origin_verify.as_ref().map(|_| "(set)"))
             .finish()
     }
 }
@@ -377,6 +382,7 @@ impl Config {
             login: LoginLimits::from_env()?,
             mail_limits: MailLimits::from_env()?,
             organization_creation: OrganizationCreation::parse(&optional("ORGANIZATION_CREATION", "anyone"))?,
+            edge_origin_verify: std::env::var("EDGE_ORIGIN_VERIFY").ok().filter(|v| !v.trim().is_empty()),
         };
         config.check()?;
         Ok(config)
@@ -403,6 +409,12 @@ impl Config {
         }
         if self.login.lock.is_zero() {
             return Err(ConfigError::Invalid { name: "LOGIN_LOCK_MINUTES", reason: "must be positive".into() });
+        }
+        if self.edge_origin_verify.as_ref().is_some_and(|value| value.trim().len() < 16) {
+            return Err(ConfigError::Invalid {
+                name: "EDGE_ORIGIN_VERIFY",
+                reason: "must be at least 16 characters".into(),
+            });
         }
         if self.session_lifetime.is_zero() {
             return Err(ConfigError::Invalid { name: "SESSION_LIFETIME_HOURS", reason: "must be positive".into() });

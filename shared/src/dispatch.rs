@@ -132,6 +132,10 @@ fn supported_version(segment: &str) -> bool {
 pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> {
     let operation = route.operation;
     let started = std::time::Instant::now();
+    let req = match crate::edge::admit(app.config.edge_origin_verify.as_deref(), req) {
+        Ok(req) => req,
+        Err(err) => return error_response(&err),
+    };
     if let Some(version) = req.path_parameters_ref().and_then(|p| p.first(VERSION_PARAMETER)).map(str::to_owned)
         && !supported_version(&version)
     {

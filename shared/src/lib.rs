@@ -11,6 +11,7 @@ pub mod config;
 pub mod declared_actions;
 pub mod dispatch;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod events;
 #[cfg(test)]

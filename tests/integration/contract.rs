@@ -436,3 +436,130 @@ fn sam_validate_lint_passes() {
     let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success() && printed.contains("is a valid SAM Template"), "{printed}");
 }
+
+fn number_default(template: &Value, parameter: &str) -> u64 {
+    let default = &template["Parameters"][parameter]["Default"];
+    default.as_u64().or_else(|| default.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("{parameter}"))
+}
+
+/// The edge is on by default: CloudFront with infra/edge.yaml's web ACL in front of the API, adding the
+/// origin header the functions require (the same value the functions are given), the execute-api endpoint
+/// off when a domain serves the API. The route throttles are a backstop above ten clients at their edge
+/// limits, and alarm when reached. infra/edge.yaml is generated, lints, and its credential patterns match
+/// every credential route and nothing else.
+#[test]
+fn the_template_puts_the_edge_in_front_by_default() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    assert_eq!(template["Parameters"]["EdgeProtection"]["Default"].as_str(), Some("true"));
+    assert!(template["Rules"]["EdgeProtectionNeedsItsWebAcl"].is_mapping(), "a deploy without the web ACL stops early");
+
+    let distribution = &resources["EdgeDistribution"];
+    assert_eq!(distribution["Condition"].as_str(), Some("HasEdge"));
+    let config = &distribution["Properties"]["DistributionConfig"];
+    assert_eq!(reference(&config["WebACLId"]), Some("EdgeWebAclArn"));
+    assert_eq!(
+        config["DefaultCacheBehavior"]["CachePolicyId"].as_str(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+        "nothing is cached (CachingDisabled)"
+    );
+    let origin = &config["Origins"][0];
+    let header = &origin["OriginCustomHeaders"][0];
+    assert!(header["HeaderName"].as_str().unwrap().eq_ignore_ascii_case(accounts::edge::ORIGIN_VERIFY_HEADER));
+    let verify = &template["Globals"]["Function"]["Environment"]["Variables"]["EDGE_ORIGIN_VERIFY"];
+    let Value::Tagged(verify) = verify else { panic!("EDGE_ORIGIN_VERIFY is !If: {verify:?}") };
+    assert_eq!(verify.tag, "!If");
+    assert_eq!(verify.value[0].as_str(), Some("HasEdge"));
+    assert_eq!(verify.value[1], header["HeaderValue"], "the functions require the header CloudFront adds");
+    assert_eq!(verify.value[2].as_str(), Some(""), "without the edge, no header is required");
+
+    let disabled = format!("{:?}", resources["HttpApi"]["Properties"]["DisableExecuteApiEndpoint"]);
+    assert!(disabled.contains("HasEdgeDomain") && disabled.contains("Bool(true)"), "{disabled}");
+
+    let edge = yaml("infra/edge.yaml");
+    assert_eq!(read("infra/edge.yaml"), devstack::edge_template::edge_template(), "run sync-template");
+    for (throttle, per_client) in
+        [("AuthThrottlingRateLimit", "CredentialRequestsPerClient"), ("ApiThrottlingRateLimit", "RequestsPerClient")]
+    {
+        let backstop = number_default(&template, throttle) * 300;
+        let client = number_default(&edge, per_client);
+        assert!(backstop >= 10 * client, "{throttle} ({backstop} per 5 minutes) is below ten clients at {per_client}");
+    }
+    let filter = &resources["ApiThrottledRequests"]["Properties"];
+    assert!(filter["FilterPattern"].as_str().unwrap().contains("$.error = \"Too Many Requests\""));
+    assert!(devstack::access_log::format().contains("\"error\":$context.error.messageString"), "the field it reads");
+    let alarm = &resources["ApiThrottledAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], filter["MetricTransformations"][0]["MetricName"]);
+    assert_eq!(alarm["Namespace"], filter["MetricTransformations"][0]["MetricNamespace"]);
+
+    let acl = &edge["Resources"]["WebAcl"]["Properties"];
+    assert_eq!(acl["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rules = acl["Rules"].as_sequence().unwrap();
+    assert_eq!(rules.len(), 2);
+    for rule in rules {
+        assert_eq!(rule["Action"]["Block"]["CustomResponse"]["ResponseCode"].as_u64(), Some(429));
+        assert_eq!(rule["Statement"]["RateBasedStatement"]["AggregateKeyType"].as_str(), Some("IP"));
+    }
+    let body = acl["CustomResponseBodies"]["rateLimited"]["Content"].as_str().unwrap();
+    let body: serde_json::Value = serde_json::from_str(body).expect("the refusal is JSON");
+    assert_eq!(body["messages"][0]["code"], "request.rateLimited");
+
+    // The patterns, as WAF would run them (Python's re, close enough for these expressions).
+    let patterns: Vec<&str> = edge["Resources"]["CredentialRoutes"]["Properties"]["RegularExpressionList"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let sample = |route: &str| -> String {
+        let path = route.split_once(' ').unwrap().1;
+        path.split('/')
+            .map(|s| {
+                if s == "{apiVersion}" {
+                    "v9"
+                } else if s.starts_with('{') {
+                    "a1B2"
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let credential: Vec<String> = devstack::template::credential_routes().iter().map(|r| sample(r)).collect();
+    let others: Vec<String> = ALL
+        .iter()
+        .flat_map(|op| op.route_paths().into_iter().map(move |p| format!("{} {p}", op.method)))
+        .filter(|route| !devstack::template::credential_routes().contains(route))
+        .filter(|route| !route.ends_with(DEFAULT_ROUTE))
+        .map(|r| sample(&r))
+        .collect();
+    let script = "import json,re,sys\np,c,o=json.load(sys.stdin)\nprint(json.dumps([[any(re.search(x,s) for x in p) for s in c],[any(re.search(x,s) for x in p) for s in o]]))";
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&(&patterns, &credential, &others)).unwrap().as_bytes())
+        .unwrap();
+    let output = python.wait_with_output().unwrap();
+    let (matched, matched_others): (Vec<bool>, Vec<bool>) =
+        serde_json::from_slice(&output.stdout).expect("python's answer");
+    for (path, matched) in credential.iter().zip(matched) {
+        assert!(matched, "{path} is a credential route the edge does not limit tighter");
+    }
+    for (path, matched) in others.iter().zip(matched_others) {
+        assert!(!matched, "{path} is no credential route");
+    }
+
+    let lint = devstack::repo_root().join("infra/.venv-tools/bin/cfn-lint");
+    let output =
+        std::process::Command::new(lint).arg("infra/edge.yaml").current_dir(devstack::repo_root()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}

@@ -8,6 +8,7 @@ mod binaries;
 mod browser;
 mod contract;
 mod credentials;
+mod edge;
 mod experiences;
 mod faults;
 mod guessing;

@@ -307,6 +307,7 @@ pub fn test_config(table: &str) -> Config {
             ..Default::default()
         },
         organization_creation: Default::default(),
+        edge_origin_verify: None,
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }
@@ -537,6 +538,13 @@ impl TestEnv {
         let mut builder = hyper::Request::builder().method(method).uri(format!("{}{path}", self.base_url));
         for (name, value) in headers {
             builder = builder.header(*name, *value);
+        }
+        // Behind an edge, as CloudFront forwards every request (unless the test plays one that went around it).
+        let origin_header = accounts::edge::ORIGIN_VERIFY_HEADER;
+        if let Some(secret) = &self.app.config.edge_origin_verify
+            && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(origin_header))
+        {
+            builder = builder.header(origin_header, secret.as_str());
         }
         builder = match auth {
             Auth::None => builder,

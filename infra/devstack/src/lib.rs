@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod docs;
+pub mod edge_template;
 pub mod event_bus;
 pub mod events;
 pub mod gateway;

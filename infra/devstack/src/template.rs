@@ -246,6 +246,8 @@ fn http_api(out: &mut String) {
     let _ = writeln!(out, "    Type: AWS::Serverless::HttpApi");
     let _ = writeln!(out, "    Properties:");
     let _ = writeln!(out, "      StageName: $default");
+    // Behind the edge with a domain, the API is reached only through CloudFront (template.yaml, EdgeDistribution).
+    let _ = writeln!(out, "      DisableExecuteApiEndpoint: !If [HasEdgeDomain, true, false]");
     let _ = writeln!(out, "      CorsConfiguration: !If");
     let _ = writeln!(out, "        - HasCorsOrigins");
     let _ = writeln!(out, "        - AllowOrigins: !Ref CorsAllowedOrigins");
