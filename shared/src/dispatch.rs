@@ -157,6 +157,11 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
         Ok(response) => response,
         Err(err) => error_response(&err),
     };
+    // Over a mail budget the change still happens and the mail is skipped: the answer says so.
+    let response = match metrics.mails_skipped() {
+        0 => response,
+        skipped => crate::http::with_header(response, crate::http::MAILS_SKIPPED_HEADER, skipped.to_string()),
+    };
     tracing::info!(
         operation = operation.name,
         status = response.status().as_u16(),
@@ -167,6 +172,7 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
         read_capacity = metrics.read_capacity_units(),
         write_capacity = metrics.write_capacity_units(),
         audit_write_capacity = metrics.audit_write_capacity_units(),
+        mails_skipped = metrics.mails_skipped(),
         "request"
     );
     response

@@ -177,7 +177,12 @@ pub fn paged<T: Serialize + ?Sized>(items: &T, next_cursor: Option<String>) -> R
     }
 }
 
-/// The caller's address as API Gateway saw it (the request context's source IP); none without one.
+/// How many mails the request's change caused that a mail budget skipped (`crate::mail::send`): the change
+/// happened, those mails were not sent. Absent when none was skipped.
+pub const MAILS_SKIPPED_HEADER: &str = "x-mails-skipped";
+
+/// The caller's address as API Gateway saw it (the request context's source IP; behind the edge the viewer's,
+/// `crate::edge`); none without one.
 pub fn client_address(req: &Request) -> Option<String> {
     match req.request_context_ref()? {
         lambda_http::request::RequestContext::ApiGatewayV2(context) => {

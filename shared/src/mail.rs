@@ -171,6 +171,7 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), ApiError> {
             }
             MailAdmission::OverBudget(whose) => {
                 tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
+                crate::request_metrics::record_mail_skipped();
                 return Err(ApiError::too_many_requests(
                     OVER_BUDGET,
                     format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),

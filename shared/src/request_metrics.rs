@@ -33,6 +33,8 @@ pub struct RequestMetrics {
     write_milli: AtomicU64,
     /// The part of the write capacity that audit entries took (see [`record_audit_writes`]).
     audit_write_milli: AtomicU64,
+    /// Mails the request's change caused that a mail budget skipped (see [`record_mail_skipped`]).
+    mails_skipped: AtomicU32,
 }
 
 impl RequestMetrics {
@@ -54,6 +56,17 @@ impl RequestMetrics {
     pub fn audit_write_capacity_units(&self) -> f64 {
         self.audit_write_milli.load(Ordering::Relaxed) as f64 / 1000.0
     }
+    pub fn mails_skipped(&self) -> u32 {
+        self.mails_skipped.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a mail the request caused that was skipped over its budget: the change happened, and the answer
+/// says the mail was not sent (`dispatch`, header [`crate::http::MAILS_SKIPPED_HEADER`]).
+pub fn record_mail_skipped() {
+    with_current(|metrics| {
+        metrics.mails_skipped.fetch_add(1, Ordering::Relaxed);
+    });
 }
 
 /// Counts the write capacity that committed audit entries took, by DynamoDB's rules (the consumed capacity

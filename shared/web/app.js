@@ -38,7 +38,13 @@ async function api(method, path, body) {
   } catch {
     parsed = null;
   }
-  return { ok: response.ok, status: response.status, body: parsed, next: response.headers.get("x-next-cursor") };
+  const skipped = Number(response.headers.get("x-mails-skipped") || 0);
+  return { ok: response.ok, status: response.status, body: parsed, next: response.headers.get("x-next-cursor"), skipped };
+}
+
+/** What a saved change adds when its mails were skipped over today's mail budget (the change itself happened). */
+function skippedNote(answer) {
+  return answer.skipped ? ` Its notification ${answer.skipped === 1 ? "mail was" : "mails were"} not sent: today's mail budget is used up.` : "";
 }
 
 /** The readable message of an API answer (its error text, or a fallback). */
@@ -571,7 +577,7 @@ async function teamsAndPermissionsDialog(viewer, users, done) {
     async (message) => {
       const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: users.map((u) => u.id), teams: roles.value(), ...rights.value() });
       if (!answer.ok) return message.show(messageOf(answer)), false;
-      done(`Teams and permissions set for ${whom}.`);
+      done(`Teams and permissions set for ${whom}.${skippedNote(answer)}`);
       return true;
     },
   );
@@ -588,7 +594,7 @@ async function activateDialog(viewer, user, done) {
     async (message) => {
       const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, { isActive: true, teams: roles.value(), ...rights.value() });
       if (!answer.ok) return message.show(messageOf(answer)), false;
-      done(`${fullName(user)} is active.`);
+      done(`${fullName(user)} is active.${skippedNote(answer)}`);
       return true;
     },
   );
@@ -626,7 +632,7 @@ function editUserDialog(viewer, user, done) {
     const patch = Object.fromEntries(new FormData(element.querySelector("form")).entries());
     const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, patch);
     if (!answer.ok) return message.show(messageOf(answer)), false;
-    done(`${fullName(answer.body)} saved.`);
+    done(`${fullName(answer.body)} saved.${skippedNote(answer)}`);
     return true;
   });
 }

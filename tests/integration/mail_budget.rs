@@ -10,19 +10,25 @@ fn address(name: &str) -> String {
 }
 
 /// The reproduction: 40 address changes by one account sent 79 mails to two strangers. Now every change
-/// happens, and the mails they cause stop at the account's daily budget.
+/// happens, the mails they cause stop at the account's daily budget, and each answer says when its mails
+/// were skipped.
 #[tokio::test]
 async fn one_account_changing_its_address_over_and_over_mails_only_its_budget() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Flooding")).await;
     let strangers = [address("stranger-a"), address("stranger-b")];
     let budget = env.app.config.mail_limits.per_account_all_per_day as usize;
+    let mut skipped = Vec::new();
     for round in 0..20 {
         let email = &strangers[round % 2];
         let changed =
             env.patch_user(&owner.user_id, json!({"email": email, "currentPassword": PASSWORD}), &owner.auth()).await;
         assert_eq!((changed.status, changed.body["email"].as_str()), (200, Some(email.as_str())), "round {round}");
+        skipped.push(changed.header(accounts::http::MAILS_SKIPPED_HEADER).map(|n| n.parse::<u32>().unwrap()));
     }
+    // The answers say which changes had their mails skipped: none at first, each one once the budget is gone.
+    assert_eq!(skipped[0], None);
+    assert!(skipped[15..].iter().all(|n| n.is_some_and(|n| n > 0)), "{skipped:?}");
     let mailed = mails_to(&strangers[0]).await.len() + mails_to(&strangers[1]).await.len();
     assert!(mailed <= budget, "{mailed} mails to the strangers, over the account's budget of {budget}");
     assert!(mailed > 0, "the first changes were mailed as usual");
