@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use crate::config::SigningSecrets;
 use crate::config::{Config, ConfigError};
 use crate::declared_actions::DeclaredActionsGuard;
 use crate::request_metrics::AwsCallMetrics;
-use crate::signing::{self, SigningSecrets};
+use crate::signing;
 use crate::store::Db;
 use crate::tokens::Keys;
 

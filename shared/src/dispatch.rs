@@ -202,7 +202,7 @@ async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResu
             if matches!(operation.access, operations::Access::SuperUser(_)) {
                 caller.is_operator = crate::domain::operators::is_operator(app, &caller.user.account_id).await?;
             }
-            operation.access.check(&caller, &operation.route())?;
+            crate::policy::check(operation.access, &caller, &operation.route())?;
             handle(app, caller, req).await
         }
     }

@@ -1,6 +1,7 @@
 //! The one error type every handler returns. It becomes WEBKNOSSOS's error JSON
 //! `{"messages":[{"error":"...","code":"..."}]}`; clients that only read `error` keep working.
 
+use accounts_store::StoreError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,34 +53,49 @@ impl ApiError {
     }
 }
 
-/// Maps a DynamoDB or SES SDK failure: transient faults (network, timeouts, throttling, the service's own
-/// errors) are a 503 the client may retry; anything else is a bug on our side and is logged as such.
+/// Maps an AWS SDK failure outside the store (SES, SQS, EventBridge, Secrets Manager) as the store maps
+/// DynamoDB's ([`crate::store::StoreError::sdk`]): transient faults are a 503 the client may retry; anything
+/// else is a bug on our side and is logged as such.
 pub fn sdk_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let transient = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => matches!(
-            service.err().code(),
-            Some(
-                "ThrottlingException"
-                    | "ProvisionedThroughputExceededException"
-                    | "RequestLimitExceeded"
-                    | "InternalServerError"
-                    | "ServiceUnavailable"
-                    | "TransactionInProgressException"
-                    | "TooManyRequestsException"
-            )
-        ),
-        _ => false,
-    };
-    if transient {
-        tracing::warn!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "transient AWS error");
-        ApiError::unavailable()
-    } else {
-        tracing::error!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "unexpected AWS error");
-        ApiError::internal()
+    StoreError::sdk(operation, err).into()
+}
+
+/// The one place where a store failure becomes an HTTP error (wire codes as WEBKNOSSOS's).
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable => ApiError::unavailable(),
+            StoreError::Unexpected => ApiError::internal(),
+            StoreError::CredentialGone => ApiError::invalid_credential(),
+            StoreError::Conflict => {
+                ApiError::conflict("request.conflict", "The data changed while the request ran; please retry")
+            }
+            StoreError::TooManyChanges => ApiError::bad_request(
+                "request.tooManyChanges",
+                format!(
+                    "This change needs more than {} item writes; change fewer users or teams at once",
+                    accounts_store::TRANSACTION_LIMIT
+                ),
+            ),
+            StoreError::OrganizationDeleting => {
+                ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
+            }
+            StoreError::EmailInUse(email) => ApiError::conflict(
+                "user.email.alreadyInUse",
+                format!("An account with the e-mail address {email} already exists"),
+            ),
+            StoreError::OrganizationIdTaken(id) => ApiError::conflict(
+                "organization.id.alreadyInUse",
+                format!("The organization id {id:?} is already taken; please choose another"),
+            ),
+            StoreError::TeamNameTaken(name) => ApiError::conflict(
+                "team.name.alreadyInUse",
+                format!("A team named {name:?} already exists in this organization"),
+            ),
+        }
     }
 }

@@ -24,6 +24,7 @@ pub fn init_tracing() {
 /// then raises its mmap threshold to the block's size, so later blocks come from the heap, whose freed
 /// space is fragmented and kept: a login function grew to 125 MB (docs/performance.md). A fixed
 /// threshold keeps every large block in mmap, returned to the system when freed.
+#[allow(unsafe_code)]
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes the allocator's parameters; called before any other thread exists.
@@ -102,7 +103,7 @@ where
 /// The daily invite job (EventBridge schedule; the event's content is not used).
 pub fn run_invite_maintenance() -> Result<(), Error> {
     run_event(&crate::background::INVITE_MAINTENANCE, |app, _event| async move {
-        let report = crate::domain::invites::maintain(app, crate::ids::now_millis()).await?;
+        let report = crate::domain::daily::maintain(app, crate::ids::now_millis()).await?;
         tracing::info!(
             reminded = report.reminded,
             reminders_failed = report.reminders_failed,

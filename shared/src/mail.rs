@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::{ApiError, sdk_error};
+use crate::model::InviteDelivery;
 
 /// The SES message tags that name the invite a mail carries, so its bounce can be recorded on it.
 pub const INVITE_TAG: &str = "invite";
@@ -58,16 +59,6 @@ pub struct Mail {
 pub struct Payer {
     pub account: Option<String>,
     pub organization: Option<String>,
-}
-
-/// An invite as one mail of it was made: the drainer records the outcome only if the invite was not
-/// resent meanwhile (`nonce`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InviteDelivery {
-    pub organization: String,
-    pub invite_id: String,
-    pub nonce: String,
 }
 
 fn escape_html(text: &str) -> String {

@@ -13,29 +13,27 @@ use crate::error::ApiError;
 use crate::model::User;
 use crate::operations::Access;
 
-impl Access {
-    /// Whether an authenticated, active `user` belongs to the class; `is_operator`: whether its account
-    /// holds the operator role (a grant, never an address: [`crate::domain::operators`]).
-    pub fn admits(self, user: &User, is_operator: bool) -> bool {
-        match self {
-            Access::Public | Access::AnyMember => true,
-            Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
-            Access::Admin(_) => user.is_admin,
-            Access::AdminOrOwner(_) => user.is_admin || user.is_organization_owner,
-            Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
-            Access::Owner(_) => user.is_organization_owner,
-            Access::SuperUser(_) => is_operator,
-        }
+/// Whether an authenticated, active `user` belongs to the class `access`; `is_operator`: whether its
+/// account holds the operator role (a grant, never an address: [`crate::domain::operators`]).
+pub fn admits(access: Access, user: &User, is_operator: bool) -> bool {
+    match access {
+        Access::Public | Access::AnyMember => true,
+        Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
+        Access::Admin(_) => user.is_admin,
+        Access::AdminOrOwner(_) => user.is_admin || user.is_organization_owner,
+        Access::OwnerOrDeletionGrantee(_) => may_delete_organization(user),
+        Access::Owner(_) => user.is_organization_owner,
+        Access::SuperUser(_) => is_operator,
     }
+}
 
-    /// `Ok` when `caller` belongs to the class, else the 403 for `route` (e.g. "DELETE /teams/{id}").
-    pub fn check(self, caller: &Caller, route: &str) -> Result<(), ApiError> {
-        if self.admits(&caller.user, caller.is_operator) {
-            return Ok(());
-        }
-        let code = self.refusal_code().unwrap_or("access.denied");
-        Err(ApiError::forbidden(code, format!("Only {} may call {route}", self.description())))
+/// `Ok` when `caller` belongs to the class `access`, else the 403 for `route` (e.g. "DELETE /teams/{id}").
+pub fn check(access: Access, caller: &Caller, route: &str) -> Result<(), ApiError> {
+    if admits(access, &caller.user, caller.is_operator) {
+        return Ok(());
     }
+    let code = access.refusal_code().unwrap_or("access.denied");
+    Err(ApiError::forbidden(code, format!("Only {} may call {route}", access.description())))
 }
 
 /// The owner, or an admin the owner granted the deletion right.
@@ -80,10 +78,10 @@ mod tests {
         for (access, admitted, refused) in cases {
             for user in admitted {
                 let is_operator = user.id == operator.id;
-                assert!(access.admits(user, is_operator), "{} admits {}", access.name(), user.id);
+                assert!(admits(access, user, is_operator), "{} admits {}", access.name(), user.id);
             }
             for user in refused {
-                assert!(!access.admits(user, false), "{} refuses {}", access.name(), user.id);
+                assert!(!admits(access, user, false), "{} refuses {}", access.name(), user.id);
             }
         }
         // A grantee who is no longer an admin has no deletion right.

@@ -7,15 +7,12 @@
 //! accepted. So at no moment does one function sign with a key another refuses, whatever mix of old and
 //! new execution environments is running.
 
-use std::fmt;
-
 use aws_sdk_secretsmanager::Client;
 
-use crate::config::{ConfigError, MIN_SECRET_BYTES};
+pub use crate::config::SECRET_ID_VARIABLE;
+use crate::config::{ConfigError, SigningSecrets};
 use crate::declared_actions::{self, Declaration};
 
-/// The secret's name or ARN.
-pub const SECRET_ID_VARIABLE: &str = "SIGNING_SECRET_ID";
 /// Points the client at a local Secrets Manager (empty or unset: AWS).
 pub const ENDPOINT_VARIABLE: &str = "SECRETS_MANAGER_ENDPOINT";
 
@@ -28,44 +25,6 @@ pub const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// What every function does once when it starts, granted to each on the one secret (template.rs).
 pub const START_UP: Declaration = Declaration { operation: "start-up", actions: &["secretsmanager:GetSecretValue"] };
-
-/// The keys a process signs and verifies with: the current one signs; it and the others verify.
-#[derive(Clone, PartialEq)]
-pub struct SigningSecrets {
-    current: Vec<u8>,
-    others: Vec<Vec<u8>>,
-}
-
-impl SigningSecrets {
-    /// `current` signs and verifies; `others` (a staged next key, the previous key) only verify.
-    pub fn new(current: Vec<u8>, others: Vec<Vec<u8>>) -> Result<Self, ConfigError> {
-        if std::iter::once(&current).chain(&others).any(|secret| secret.len() < MIN_SECRET_BYTES) {
-            return Err(ConfigError::Invalid {
-                name: SECRET_ID_VARIABLE,
-                reason: format!("every version of the signing secret must be at least {MIN_SECRET_BYTES} bytes"),
-            });
-        }
-        let mut others: Vec<Vec<u8>> = others.into_iter().filter(|other| *other != current).collect();
-        others.dedup();
-        Ok(SigningSecrets { current, others })
-    }
-
-    /// The key that signs.
-    pub fn current(&self) -> &[u8] {
-        &self.current
-    }
-
-    /// Every accepted key, the signing one first.
-    pub fn accepted(&self) -> impl Iterator<Item = &[u8]> {
-        std::iter::once(self.current.as_slice()).chain(self.others.iter().map(Vec::as_slice))
-    }
-}
-
-impl fmt::Debug for SigningSecrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningSecrets(<redacted>, {} accepted)", 1 + self.others.len())
-    }
-}
 
 /// Reads the secret's current, pending and previous versions (three requests at once, under
 /// [`START_UP`]). The current one must exist; the other two exist only around a rotation.

@@ -7,10 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::config::SigningSecrets;
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::model::Session;
-use crate::signing::SigningSecrets;
 
 pub const JWT_AUDIENCE: &str = "webknossos-accounts";
 

@@ -155,10 +155,10 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &owner.auth()).await;
     let day = 24 * 3600 * 1000;
     let now = accounts::ids::now_millis();
-    accounts::domain::invites::maintain(&env.app, now + env.app.config.invite_lifetime.as_millis() as i64 - day)
+    accounts::domain::daily::maintain(&env.app, now + env.app.config.invite_lifetime.as_millis() as i64 - day)
         .await
         .unwrap();
-    accounts::domain::invites::maintain(&env.app, now + 60 * day).await.unwrap();
+    accounts::domain::daily::maintain(&env.app, now + 60 * day).await.unwrap();
 
     // The organization: settings, plan, credits, storage; created by an operator, owned through an invite.
     let renamed =
@@ -175,7 +175,7 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
         .await;
     assert_eq!(plan.status, 200);
     // The plan's end comes: the daily job tells the organization.
-    let report = accounts::domain::invites::maintain(&env.app, ends + day).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, ends + day).await.unwrap();
     assert_eq!(report.plan_notices, 1);
     let asked = env.post("/api/pricing/requestExtension", json!({}), &owner.auth()).await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);

@@ -450,21 +450,21 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     assert_eq!(env.post("/api/auth/register", register_form(&used, &used_token), &Auth::None).await.status, 200);
     let now = accounts::ids::now_millis();
     let day = 24 * 3600 * 1000;
-    let report = accounts::domain::invites::maintain(&env.app, now).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, now).await.unwrap();
     assert_eq!((report.reminded, report.deleted), (0, 0));
     // The used invite goes after its retention (7 days).
-    let report = accounts::domain::invites::maintain(&env.app, now + 8 * day).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, now + 8 * day).await.unwrap();
     assert_eq!((report.reminded, report.deleted), (0, 1));
     // Twelve and a half days in, the pending invite expires within two days: one reminder, same link.
-    let report = accounts::domain::invites::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
     assert_eq!((report.reminded, report.deleted), (1, 0));
     env.deliver_mail().await;
     let reminder = mails_to(&email).await.pop().unwrap();
     assert!(reminder.subject.starts_with("Reminder"));
     assert_eq!(invite_token(&reminder), token);
-    assert_eq!(accounts::domain::invites::maintain(&env.app, now + 13 * day).await.unwrap().reminded, 0, "only once");
+    assert_eq!(accounts::domain::daily::maintain(&env.app, now + 13 * day).await.unwrap().reminded, 0, "only once");
     // The pending one goes after its expiry (14 days) plus the retention.
-    let report = accounts::domain::invites::maintain(&env.app, now + 22 * day).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, now + 22 * day).await.unwrap();
     assert_eq!(report.deleted, 1);
     let left: Vec<String> =
         env.scan().await.iter().map(|i| text(i, "entity")).filter(|e| e.starts_with("Invite")).collect();
@@ -502,7 +502,7 @@ async fn the_daily_job_sends_no_reminders_into_an_organization_being_deleted() {
     env.mark_deletion_requested(&doomed.organization).await;
     let day = 24 * 3600 * 1000;
     let report =
-        accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
+        accounts::domain::daily::maintain(&env.app, accounts::ids::now_millis() + 12 * day + day / 2).await.unwrap();
     assert_eq!(report.reminded, 1, "only the living organization's invite");
     env.deliver_mail().await;
     assert!(mails_to(&alive_address).await.iter().any(|m| m.subject.starts_with("Reminder")));
@@ -703,9 +703,8 @@ async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again
     expire(&env, &text(&old, "PK"), &text(&old, "SK"), &email).await;
     invite(&env, &owner.auth(), &email, json!({})).await;
     // The guard is the new invite's now; the old one still goes when its retention has passed.
-    let report = accounts::domain::invites::maintain(&env.app, accounts::ids::now_millis() + 8 * 24 * 3600 * 1000)
-        .await
-        .unwrap();
+    let report =
+        accounts::domain::daily::maintain(&env.app, accounts::ids::now_millis() + 8 * 24 * 3600 * 1000).await.unwrap();
     assert_eq!(report.deleted, 1);
     let scan = env.scan().await;
     let invites: Vec<String> = scan.iter().filter(|i| text(i, "entity") == "Invite").map(|i| text(i, "id")).collect();

@@ -447,7 +447,7 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
 
 #[tokio::test]
 async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_them_again() {
-    use accounts::domain::invites::maintain;
+    use accounts::domain::daily::maintain;
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Paid Lab")).await;
     let operator = env.operator().await;
@@ -1010,7 +1010,7 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     match tests::as_function(register, create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new()))
         .await
     {
-        Err(NewAccountError::Api(err)) => assert_eq!(err.code, "organization.deleting"),
+        Err(NewAccountError::Store(err)) => assert_eq!(err, accounts::store::StoreError::OrganizationDeleting),
         Err(_) => panic!("refused for another reason"),
         Ok(()) => panic!("an identity joined an organization being deleted"),
     }

@@ -85,7 +85,7 @@ async fn an_invite_accept_racing_the_daily_cleanup_ends_consistent_either_way() 
         let (accepted, cleaned) =
             tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
                 tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                accounts::domain::invites::maintain(&env.app, later).await
+                accounts::domain::daily::maintain(&env.app, later).await
             });
         cleaned.expect("the daily job does not fail");
         let scan = env.scan().await;
@@ -135,7 +135,7 @@ async fn an_invite_accept_racing_the_daily_reminders_succeeds_and_ends_consisten
         let (accepted, job) =
             tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
                 tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                accounts::domain::invites::maintain(&env.app, reminder_time).await
+                accounts::domain::daily::maintain(&env.app, reminder_time).await
             });
         assert_eq!(accepted.status, 200, "delay {delay_ms} ms: {:?}", accepted.body);
         assert_eq!(job.expect("the daily job does not fail").deleted, 0);
@@ -180,7 +180,7 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
             };
             match ready {
                 Some((app, "job first", _, later)) => {
-                    accounts::domain::invites::maintain(&app, later).await.expect("the job runs");
+                    accounts::domain::daily::maintain(&app, later).await.expect("the job runs");
                 }
                 Some((app, _, form, _)) => {
                     let form: Value = serde_json::from_str(&form).unwrap();
@@ -220,7 +220,7 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
     let token = invite(&env, &owner.auth(), &email).await;
     let form = register_form(&email, &token).to_string();
     *armed.lock().unwrap() = Some((env.app.clone(), "accept first", form, later));
-    let report = accounts::domain::invites::maintain(&env.app, later).await.unwrap();
+    let report = accounts::domain::daily::maintain(&env.app, later).await.unwrap();
     assert!(armed.lock().unwrap().is_none(), "the accept ran inside the job");
     let scan = env.scan().await;
     assert_eq!((count(&scan, "User", &email), count(&scan, "Account", &email)), (1, 1), "a member");
@@ -230,7 +230,7 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
     assert_eq!((text(accepted, "state"), count(&scan, "InviteEmailGuard", &email)), ("accepted".to_owned(), 0));
     assert_eq!(report.deleted, 0, "{report:?}");
     env.check_invariants().await;
-    let next = accounts::domain::invites::maintain(&env.app, later).await.unwrap();
+    let next = accounts::domain::daily::maintain(&env.app, later).await.unwrap();
     assert_eq!(next.deleted, 1);
     let deleted = env.get("/api/auditLog?action=invite.deleted", &owner.auth()).await.body;
     assert_eq!(deleted.as_array().unwrap().len(), 1, "logged as the used invite it was");

@@ -72,7 +72,7 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     // The invite's reminder carries the very link of the first mail, and the link works.
     let day = 24 * 3600 * 1000;
     let due = accounts::ids::now_millis() + after.app.config.invite_lifetime.as_millis() as i64 - day;
-    let report = accounts::domain::invites::maintain(&after.app, due).await.unwrap();
+    let report = accounts::domain::daily::maintain(&after.app, due).await.unwrap();
     assert!(report.reminded >= 1, "{report:?}");
     after.deliver_mail().await;
     let reminder = mails_to(&invited).await.pop().expect("the reminder");

@@ -275,12 +275,12 @@ pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 pub fn test_config(table: &str) -> Config {
     Config {
         table_name: table.to_owned(),
-        signing: accounts::signing::SigningSecrets::new(TEST_SECRET.as_bytes().to_vec(), vec![])
+        signing: accounts::config::SigningSecrets::new(TEST_SECRET.as_bytes().to_vec(), vec![])
             .expect("the test secret is long enough"),
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         mail_configuration_set: None,
-        mail_events: Some(accounts::domain::mail_events::MailEventsSource {
+        mail_events: Some(accounts::config::MailEventsSource {
             topic_arn: MAIL_EVENTS_TOPIC.into(),
             configuration_set: MAIL_CONFIGURATION_SET.into(),
         }),
@@ -455,7 +455,7 @@ impl TestEnv {
     }
 
     /// Another gateway on the same table whose functions started with `signing` (a rotation's phases).
-    pub async fn sharing_table_with_keys(&self, signing: accounts::signing::SigningSecrets) -> TestEnv {
+    pub async fn sharing_table_with_keys(&self, signing: accounts::config::SigningSecrets) -> TestEnv {
         let mut config = test_config(&self.table);
         config.signing = signing;
         Self::serving_with(config, &services().dynamodb_endpoint, &services().ses_endpoint).await

@@ -26,7 +26,7 @@ pub fn permissions() -> String {
     let mut out = String::new();
     out.push_str("# Permissions\n\n");
     out.push_str(
-        "<!-- Generated from shared/src/operations.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n",
+        "<!-- Generated from shared/core/src/operations.rs by `cargo run -p devstack --bin sync-docs`; do not edit. -->\n\n",
     );
     out.push_str(
         "Who may call each route, and on which targets. The class is checked by `dispatch::dispatch` before the \

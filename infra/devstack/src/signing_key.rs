@@ -18,7 +18,7 @@ pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8010";
 
 /// The keys a function started now would read from the Secrets Manager at `endpoint` (the same reading,
 /// `accounts::signing::load`).
-pub async fn signing_secrets(endpoint: &str, secret_id: &str) -> Result<accounts::signing::SigningSecrets, String> {
+pub async fn signing_secrets(endpoint: &str, secret_id: &str) -> Result<accounts::config::SigningSecrets, String> {
     accounts::signing::load(&client(endpoint).await, secret_id).await.map_err(|e| e.to_string())
 }
 

@@ -17,7 +17,7 @@ use crate::validate;
 /// The organization's experience domains, sorted (for the "Change Experience" dropdown; a new domain
 /// joins the list when it is first saved with a user).
 pub async fn domains(app: &App, caller: &Caller) -> Result<Vec<String>, ApiError> {
-    caller.store(app).experience_domains().await
+    caller.store(app).experience_domains().await.map_err(Into::into)
 }
 
 /// "Change Experience" for many selected users (beyond WEBKNOSSOS): set some domains to values and remove

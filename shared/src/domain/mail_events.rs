@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
+
+use crate::config::MailEventsSource;
 use serde::Deserialize;
 
 use crate::app::App;
@@ -68,32 +70,17 @@ struct MailInfo {
     sending_account_id: String,
 }
 
-/// Where this stack's mail events come from (configuration: `MAIL_EVENTS_TOPIC_ARN`, whose account is the
-/// sending account, and `MAIL_CONFIGURATION_SET`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MailEventsSource {
-    pub topic_arn: String,
-    pub configuration_set: String,
-}
-
-impl MailEventsSource {
-    /// The account of the topic (`arn:partition:sns:region:account:name`).
-    fn account(&self) -> &str {
-        self.topic_arn.split(':').nth(4).unwrap_or_default()
-    }
-
-    /// Why an event delivered by `topic_arn` is not this stack's, if it is not (pure).
-    pub fn foreign(&self, topic_arn: &str, event: &SesEvent) -> Option<&'static str> {
-        let configuration_set = event.mail.tags.get("ses:configuration-set").and_then(|values| values.first());
-        if topic_arn != self.topic_arn {
-            Some("another topic")
-        } else if configuration_set != Some(&self.configuration_set) {
-            Some("another configuration set")
-        } else if self.account().is_empty() || event.mail.sending_account_id != self.account() {
-            Some("another account")
-        } else {
-            None
-        }
+/// Why an event delivered by `topic_arn` is not this stack's (`source`), if it is not (pure).
+pub fn foreign(source: &MailEventsSource, topic_arn: &str, event: &SesEvent) -> Option<&'static str> {
+    let configuration_set = event.mail.tags.get("ses:configuration-set").and_then(|values| values.first());
+    if topic_arn != source.topic_arn {
+        Some("another topic")
+    } else if configuration_set != Some(&source.configuration_set) {
+        Some("another configuration set")
+    } else if source.account().is_empty() || event.mail.sending_account_id != source.account() {
+        Some("another account")
+    } else {
+        None
     }
 }
 
@@ -167,7 +154,7 @@ pub async fn record(app: &App, topic_arn: &str, message: &str) -> Result<Recorde
         let event: SesEvent = serde_json::from_str(message)
             .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
         let why = match &app.config.mail_events {
-            Some(source) => source.foreign(topic_arn, &event),
+            Some(source) => foreign(source, topic_arn, &event),
             None => Some("no MAIL_EVENTS_TOPIC_ARN is configured"),
         };
         if let Some(why) = why {
@@ -260,15 +247,15 @@ mod tests {
             configuration_set: "accounts".into(),
         };
         let ours = event(serde_json::json!({"eventType": "Delivery", "mail": mail(&["a@b.org"])}));
-        assert_eq!(source.foreign(&source.topic_arn, &ours), None);
-        assert_eq!(source.foreign("arn:aws:sns:eu-central-1:123456789012:other", &ours), Some("another topic"));
+        assert_eq!(foreign(&source, &source.topic_arn, &ours), None);
+        assert_eq!(foreign(&source, "arn:aws:sns:eu-central-1:123456789012:other", &ours), Some("another topic"));
         let mut other_set = mail(&["a@b.org"]);
         other_set["tags"]["ses:configuration-set"] = serde_json::json!(["someone-elses"]);
         let other_set = event(serde_json::json!({"eventType": "Delivery", "mail": other_set}));
-        assert_eq!(source.foreign(&source.topic_arn, &other_set), Some("another configuration set"));
+        assert_eq!(foreign(&source, &source.topic_arn, &other_set), Some("another configuration set"));
         let mut other_account = mail(&["a@b.org"]);
         other_account["sendingAccountId"] = serde_json::json!("999999999999");
         let other_account = event(serde_json::json!({"eventType": "Delivery", "mail": other_account}));
-        assert_eq!(source.foreign(&source.topic_arn, &other_account), Some("another account"));
+        assert_eq!(foreign(&source, &source.topic_arn, &other_account), Some("another account"));
     }
 }

@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod daily;
 pub mod experiences;
 pub mod invites;
 pub mod mail_events;
+pub mod notifications;
 pub mod operators;
 pub mod organizations;
 pub mod retry;

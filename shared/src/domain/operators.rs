@@ -84,7 +84,7 @@ pub async fn grant(app: &App, grantor: Grantor<'_>, email: &str) -> Result<Opera
         Err(GrantRefused::AlreadyOperator) => {
             return Err(ApiError::conflict("operator.alreadyGranted", format!("{email} is an operator already")));
         }
-        Err(GrantRefused::Api(err)) => return Err(err),
+        Err(GrantRefused::Store(err)) => return Err(err.into()),
     }
     tell_operators(app, &format!("{email} was made an instance operator by {}.", grant.granted_by)).await;
     Ok(grant)
@@ -111,7 +111,7 @@ pub async fn revoke(app: &App, grantor: Grantor<'_>, email: &str) -> Result<(), 
 
 /// Whether the account holds the role.
 pub async fn is_operator(app: &App, account_id: &str) -> Result<bool, ApiError> {
-    accounts::is_operator(&app.db, account_id).await
+    accounts::is_operator(&app.db, account_id).await.map_err(Into::into)
 }
 
 fn operator_notice(to: Vec<String>, what: &str) -> Mail {
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn listed_addresses_cannot_be_moved_onto() {
-        let secrets = crate::signing::SigningSecrets::new(vec![7; 32], vec![]).unwrap();
+        let secrets = crate::config::SigningSecrets::new(vec![7; 32], vec![]).unwrap();
         let mut config = Config::from_env_with("table".into(), secrets, "http://localhost", "a@b.org").unwrap();
         config.super_users = vec!["ops@instance.test".into()];
         assert_eq!(refuse_listed_address(&config, "ops@instance.test").unwrap_err().code, "user.email.reserved");

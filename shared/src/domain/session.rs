@@ -3,9 +3,10 @@
 use crate::app::App;
 use crate::caller::{Caller, Credential};
 use crate::domain::audit::Auditor;
+use crate::domain::credentials::{LoggedIn, locked};
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
-use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, Organization, User};
+use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, User};
 use crate::store::accounts;
 use crate::{ids, password, validate};
 use serde_json::json;
@@ -13,26 +14,8 @@ use serde_json::json;
 /// How long a device cookie vouches for a browser after its last successful login.
 pub const DEVICE_LIFETIME_SECONDS: i64 = 90 * 24 * 3600;
 
-pub struct LoggedIn {
-    pub token: String,
-    pub user: User,
-    pub organization: Organization,
-    pub lifetime_seconds: i64,
-}
-
 fn invalid_credentials() -> ApiError {
     ApiError::unauthorized("auth.invalidCredentials", "The e-mail address or the password is wrong")
-}
-
-pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
-    let seconds = (until - now).max(1) as u64;
-    let minutes = seconds.div_ceil(60);
-    let whose = if by_email { "for this e-mail address" } else { "from your address" };
-    ApiError::too_many_requests(
-        "auth.login.locked",
-        format!("Too many failed logins {whose}; try again in {minutes} minute{}", if minutes == 1 { "" } else { "s" }),
-        seconds,
-    )
 }
 
 /// Login's guard against guessing ([`crate::config::LoginLimits`]): failures of an e-mail address (whether or
@@ -236,7 +219,7 @@ pub async fn revoke_api_token(app: &App, caller: &Caller) -> Result<(), ApiError
     let user = &caller.user;
     let entry =
         Auditor::caller(app, caller).entry(&user.organization, "token.revoked", vec![token_target(user)], json!({}));
-    caller.store(app).delete_api_token(&user.id, &entry).await.map(|_| ())
+    caller.store(app).delete_api_token(&user.id, &entry).await.map(|_| ()).map_err(Into::into)
 }
 
 /// Ends the session the request came with (a request with an API token ends nothing).
@@ -246,7 +229,7 @@ pub async fn logout(app: &App, caller: &Caller) -> Result<(), ApiError> {
             let user = &caller.user;
             let target = session_target(session_id, user);
             let entry = Auditor::caller(app, caller).entry(&user.organization, "auth.logout", vec![target], json!({}));
-            caller.store(app).delete_session(session_id, &entry).await
+            caller.store(app).delete_session(session_id, &entry).await.map_err(Into::into)
         }
         Credential::ApiToken { .. } => Ok(()),
     }
@@ -256,10 +239,10 @@ pub async fn logout(app: &App, caller: &Caller) -> Result<(), ApiError> {
 pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), ApiError> {
     let auditor = Auditor::caller(app, caller);
     let audit = auditor.account_entries(vec![("auth.logoutEverywhere", json!({}))], &caller.user.email);
-    accounts::end_all_sessions(&app.db, &caller.user.account_id, &audit).await
+    accounts::end_all_sessions(&app.db, &caller.user.account_id, &audit).await.map_err(Into::into)
 }
 
 /// The caller, with its activity recorded.
 pub async fn current_user(app: &App, caller: &Caller) -> Result<User, ApiError> {
-    caller.store(app).touch_last_activity(&caller.user.id, ids::now_millis()).await
+    caller.store(app).touch_last_activity(&caller.user.id, ids::now_millis()).await.map_err(Into::into)
 }

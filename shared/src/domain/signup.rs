@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::audit::Auditor;
 use crate::domain::credentials;
-use crate::mail::{self, Mail};
+use crate::mail;
 use crate::model::{Account, AuditActor, AuditContext, AuditEntry, AuditTarget, Key, Organization, TeamRole, User};
 use crate::store::accounts::{self, NewAccountError, NewOrganizationWithOwner};
 use crate::store::org::OrgStore;
@@ -102,7 +102,7 @@ pub async fn create_organization_with_admin(
     };
     let signed_up = accounts::create_organization_with_owner(&app.db, new, ids::now_millis(), &audit).await;
     let (organization, owner) = match signed_up {
-        Err(err) if err.code == "user.email.alreadyInUse" => return Err(credentials::address_taken(app, &email).await),
+        Err(crate::store::StoreError::EmailInUse(_)) => return Err(credentials::address_taken(app, &email).await),
         other => other?,
     };
     if app.config.email_verification.activated {
@@ -196,87 +196,21 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
                 Ok(()) => {}
                 Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
                 Err(NewAccountError::IncludedUsersExceeded) => return Err(ApiError::internal()),
-                Err(NewAccountError::Api(err)) => return Err(err),
+                Err(NewAccountError::Store(err)) => return Err(err.into()),
             }
         }
-        Err(NewAccountError::Api(err)) => return Err(err),
+        Err(NewAccountError::Store(err)) => return Err(err.into()),
     }
     // Meant to start active (auto-verify) but deactivated: the plan's users were all taken.
     let limit_reached = organization.enable_auto_verify && !user.is_active();
-    mail::notify(app, new_member_mails(app, &store, &organization, &user, "registered", limit_reached).await).await;
+    mail::notify(
+        app,
+        crate::domain::notifications::new_member_mails(app, &store, &organization, &user, "registered", limit_reached)
+            .await,
+    )
+    .await;
     if app.config.email_verification.activated {
         credentials::send_verification_best_effort(app, &account.id, &account.email).await;
     }
     Ok((user, organization))
-}
-
-/// The welcome mail to a new member, and the notice to `newUserMailingList` or, if empty, the owner.
-/// `limit_reached`: the member was to start active (an auto-activating invite, or auto-verify) but joined
-/// deactivated because the plan's included users are all active; both mails say so.
-pub async fn new_member_mails(
-    app: &App,
-    store: &OrgStore<'_>,
-    organization: &Organization,
-    user: &User,
-    how: &str,
-    limit_reached: bool,
-) -> Vec<Mail> {
-    let included = organization.included_users.unwrap_or_default();
-    let mut welcome = vec![
-        format!("Hello {},", user.first_name),
-        if user.is_active() {
-            format!("your account in the organization {} is ready.", organization.name)
-        } else {
-            format!(
-                "your account in the organization {} waits for an admin to activate it; you will get a mail then.",
-                organization.name
-            )
-        },
-    ];
-    if limit_reached {
-        welcome.push(format!("It could not start active: the organization's plan includes {included} users, and all are in use. Its admins have been told."));
-    }
-    let mut mails = vec![
-        Mail::new(
-            vec![user.email.clone()],
-            "Welcome to WEBKNOSSOS",
-            &welcome,
-            Some(("Open WEBKNOSSOS", &app.config.public_uri)),
-        )
-        .paid_by(Some(&user.account_id), Some(&organization.id)),
-    ];
-    // The mailing list's confirmed addresses (opt-in), else the owner.
-    let listed: Vec<String> =
-        organization.new_user_mailing_list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
-    let mut recipients =
-        crate::domain::organizations::confirmed_addresses(app, &organization.id, &listed).await.unwrap_or_default();
-    if recipients.is_empty()
-        && let Ok(Some(owner)) = store.user(&organization.owner_user_id).await
-    {
-        recipients.push(owner.email);
-    }
-    if !recipients.is_empty() {
-        let mut lines = vec![format!(
-            "{} {} <{}> {how} in the organization {}.",
-            user.first_name, user.last_name, user.email, organization.name
-        )];
-        if limit_reached {
-            lines.push(format!(
-                "It was to start active, but the plan's {included} included users are all active: it stays deactivated until an admin activates it, after raising the plan (ask the instance's operators) or deactivating someone."
-            ));
-        } else if !user.is_active() {
-            lines.push("The account is deactivated until an admin or team manager activates it (Admin > Users, Status: Deactivated).".into());
-        }
-        // The names are the new user's choice: not in the subject.
-        mails.push(
-            Mail::new(
-                recipients,
-                "New user in your organization on WEBKNOSSOS",
-                &lines,
-                Some(("Manage users", &format!("{}/users", app.config.public_uri))),
-            )
-            .paid_by(Some(&user.account_id), Some(&organization.id)),
-        );
-    }
-    mails
 }

@@ -114,7 +114,7 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Api
         match store.write_users(&writes, &UserWriteExtras { audit, ..UserWriteExtras::default() }).await {
             // A member changed meanwhile: the next round reads it again.
             Ok(()) | Err(UserWriteError::Conflict(_)) => {}
-            Err(UserWriteError::Api(err)) => return Err(err),
+            Err(UserWriteError::Store(err)) => return Err(err.into()),
         }
         // Memberships whose user item is missing cannot be left by a user write; remove them directly.
         let orphans: Vec<&Membership> =
@@ -124,7 +124,7 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Api
         }
     }
     remove_from_pending_invites(&store, &team.id).await?;
-    store.delete_team_items(&team).await
+    store.delete_team_items(&team).await.map_err(Into::into)
 }
 
 /// Takes a team out of every pending invite of the organization (reading its invites page by page), so

@@ -28,7 +28,7 @@ async fn run() -> Result<ExitCode, String> {
         _ => return Err(format!("give one of --email and --revoke (use {usage})")),
     };
     // Nothing here signs: the keys only complete the configuration.
-    let signing = accounts::signing::SigningSecrets::new(accounts::ids::random_bytes::<32>().to_vec(), vec![])
+    let signing = accounts::config::SigningSecrets::new(accounts::ids::random_bytes::<32>().to_vec(), vec![])
         .map_err(|e| e.to_string())?;
     let mut config =
         accounts::config::Config::from_env_with(tool.table.clone(), signing, "http://localhost:3000", "unused@local")

@@ -36,7 +36,7 @@ async fn main() -> Result<(), String> {
     config.mail_queue_url = queue.url.clone();
     let app = devstack::local_app(config, &dynamodb, &ses, &secrets_manager);
     let now = accounts::ids::now_millis() + days_ahead * 24 * 3600 * 1000;
-    let report = accounts::domain::invites::maintain(&app, now).await.map_err(|e| e.to_string())?;
+    let report = accounts::domain::daily::maintain(&app, now).await.map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string(&report).expect("serializes"));
     Ok(())
 }

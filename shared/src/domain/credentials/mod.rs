@@ -11,11 +11,12 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::config::EmailVerificationConfig;
 use crate::domain::audit::Auditor;
-use crate::domain::session::{self, LoggedIn};
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
-use crate::model::{Account, AuditActor, AuditContext, EmailVerification, Key, PasswordReset, Session};
+use crate::model::{
+    Account, AuditActor, AuditContext, EmailVerification, Key, Organization, PasswordReset, Session, User,
+};
 use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
 use crate::{ids, password, validate};
 use serde_json::json;
@@ -27,6 +28,27 @@ mod verification;
 pub use passwords::*;
 pub use throttles::*;
 pub use verification::*;
+
+/// A login's outcome: the session token, and whom and where it signs in (a login, a reset password, a
+/// switch of organization).
+pub struct LoggedIn {
+    pub token: String,
+    pub user: User,
+    pub organization: Organization,
+    pub lifetime_seconds: i64,
+}
+
+/// The refusal of a login (or a current password) while its address or client is locked, until `until`.
+pub fn locked(until: i64, now: i64, by_email: bool) -> ApiError {
+    let seconds = (until - now).max(1) as u64;
+    let minutes = seconds.div_ceil(60);
+    let whose = if by_email { "for this e-mail address" } else { "from your address" };
+    ApiError::too_many_requests(
+        "auth.login.locked",
+        format!("Too many failed logins {whose}; try again in {minutes} minute{}", if minutes == 1 { "" } else { "s" }),
+        seconds,
+    )
+}
 
 /// A new token for `account_id`: `{accountId}.{256 random bits, base64url}`.
 fn new_account_token(account_id: &str) -> String {

@@ -120,7 +120,7 @@ pub async fn reset_password(
         Err(RedeemError::AccountChanged) => {
             return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
         }
-        Err(RedeemError::Api(err)) => return Err(err),
+        Err(RedeemError::Store(err)) => return Err(err.into()),
     }
     mail::notify(app, vec![password_changed_mail(app, &account.email)]).await;
     Ok(())
@@ -178,7 +178,7 @@ pub async fn change_password(
         Err(RedeemError::AccountChanged) => {
             return Err(ApiError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
         }
-        Err(RedeemError::Api(err)) => return Err(err),
+        Err(RedeemError::Store(err)) => return Err(err.into()),
     }
     let token = app.keys.sign_session(&session, user.session_epoch + 1)?;
     mail::notify(app, vec![password_changed_mail(app, &account.email)]).await;
@@ -201,7 +201,7 @@ pub async fn check_current_password(
     let now = ids::now_seconds();
     let subject = LoginSubject::Email(&account.email);
     if let Some(until) = throttle.locked_until(now) {
-        return Err(session::locked(until, now, true));
+        return Err(locked(until, now, true));
     }
     if !password::verify(attempt, Some(&account.password_hash)).await {
         let limits = &app.config.login;
@@ -217,7 +217,7 @@ pub async fn check_current_password(
         )
         .await?;
         return Err(match locked {
-            Some(until) => session::locked(until, now, true),
+            Some(until) => super::locked(until, now, true),
             None => ApiError::forbidden("user.currentPassword.wrong", "The current password is wrong"),
         });
     }

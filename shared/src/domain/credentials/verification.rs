@@ -154,7 +154,7 @@ pub async fn verify_email(app: &App, key: &str, redeemer: Redeemer<'_>, context:
             "user.email.verification.emailDoesNotMatch",
             "This link was sent to an earlier e-mail address of the account; log in and ask for a new one",
         )),
-        Err(RedeemError::Api(err)) => Err(err),
+        Err(RedeemError::Store(err)) => Err(err.into()),
     }
 }
 

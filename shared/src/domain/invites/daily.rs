@@ -1,4 +1,4 @@
-//! The daily job: reminders and cleanup.
+//! The invites' part of the daily job (`domain::daily`): reminders and cleanup.
 
 use super::*;
 
@@ -9,22 +9,14 @@ pub struct MaintenanceReport {
     pub reminded: usize,
     pub reminders_failed: usize,
     pub deleted: usize,
-    /// Plan expiry notices mailed (`domain::organizations::send_plan_notices`).
+    /// Plan expiry notices mailed (`domain::daily` adds them).
     pub plan_notices: usize,
 }
 
-/// The daily job: reminds recipients whose invite expires within two days (once), deletes invites whose
-/// retention after expiry or use has passed, and mails the plan expiry notices that are due. Works through the sparse indexes page by page, so any
-/// number of invites is handled.
-pub async fn maintain(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
-    crate::declared_actions::scope_unless_scoped(
-        (&crate::background::INVITE_MAINTENANCE).into(),
-        maintain_in_scope(app, now_millis),
-    )
-    .await
-}
-
-pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
+/// Reminds recipients whose invite expires within two days (once) and deletes invites whose retention
+/// after expiry or use has passed. Works through the sparse indexes page by page, so any number of invites
+/// is handled.
+pub async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<MaintenanceReport, ApiError> {
     let now = now_millis / 1000;
     let mut report = MaintenanceReport::default();
     let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
@@ -86,6 +78,5 @@ pub(super) async fn maintain_in_scope(app: &App, now_millis: i64) -> Result<Main
             break;
         }
     }
-    report.plan_notices = crate::domain::organizations::send_plan_notices(app, now_millis).await?;
     Ok(report)
 }

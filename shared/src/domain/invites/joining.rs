@@ -116,7 +116,7 @@ pub(super) async fn join_with_invite(
         let audit = join_entries(auditor, invite, organization, &user, matches!(joiner, Joiner::NewAccount { .. }));
         match store.join(&joiner, invite, &accepted, &user, now, audit).await {
             Ok(()) => return Ok(user),
-            Err(JoinError::Api(err)) => return Err(JoinFailure::Api(err)),
+            Err(JoinError::Store(err)) => return Err(JoinFailure::Api(err.into())),
             Err(JoinError::Conflict(JoinConflict::Joiner)) => return Err(JoinFailure::Joiner),
             Err(JoinError::Conflict(JoinConflict::Invite)) => {
                 // Used, revoked or expired meanwhile: say which.
@@ -182,6 +182,12 @@ impl From<ApiError> for JoinFailure {
     }
 }
 
+impl From<crate::store::StoreError> for JoinFailure {
+    fn from(err: crate::store::StoreError) -> Self {
+        JoinFailure::Api(err.into())
+    }
+}
+
 pub(super) async fn notify_join(app: &App, organization: &Organization, invite: &Invite, user: &User) {
     let how = if invite.email == user.email {
         format!("joined by invitation from {}", invite.sent_by_name)
@@ -192,7 +198,7 @@ pub(super) async fn notify_join(app: &App, organization: &Organization, invite: 
     let limit_reached = invite.auto_activate && !user.is_active();
     mail::notify(
         app,
-        crate::domain::signup::new_member_mails(app, &store, organization, user, &how, limit_reached).await,
+        crate::domain::notifications::new_member_mails(app, &store, organization, user, &how, limit_reached).await,
     )
     .await;
 }

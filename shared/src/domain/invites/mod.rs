@@ -40,7 +40,7 @@ mod rules;
 use mails::*;
 use rules::*;
 
-pub use daily::{MaintenanceReport, maintain};
+pub use daily::{MaintenanceReport, remind_and_clean_up};
 pub use joining::{check_invited_address, join_organization, register_with_invite, usable_invite};
 pub use manage::{list, resend, revoke};
 pub use rules::{resend_wait, sender_may_grant};
@@ -132,7 +132,7 @@ async fn deliver(
             ),
             3600,
         )),
-        Err(err) => Err(err),
+        Err(err) => Err(err.into()),
     };
     let mut recorded = invite.clone();
     match &outcome {
@@ -233,6 +233,7 @@ pub async fn send_invites(app: &App, caller: &Caller, request: SendInvites) -> R
             Ok(stored) => stored,
             Err(err) => {
                 tracing::warn!(error = %err, "storing an invite failed; the remaining recipients are not invited");
+                let err = ApiError::from(err);
                 results[index] = Some(RecipientResult::refused(
                     &email,
                     "notStored",

@@ -18,13 +18,14 @@ use crate::{ids, validate};
 
 mod deletion;
 mod jobs;
-mod notifications;
 mod plans;
 mod requests;
 
+pub use crate::domain::notifications::{
+    confirm_notification_address, confirmed_addresses, listed_notification_addresses, request_confirmations,
+};
 pub use deletion::*;
 pub use jobs::*;
-pub use notifications::*;
 pub use plans::*;
 pub use requests::*;
 
@@ -198,7 +199,7 @@ pub async fn switch(
     app: &App,
     caller: &Caller,
     organization_id: &str,
-) -> Result<crate::domain::session::LoggedIn, ApiError> {
+) -> Result<crate::domain::credentials::LoggedIn, ApiError> {
     // A personal API token stands for the account in its own organization only: a script holding one gets
     // no session anywhere else.
     if matches!(caller.credential, crate::caller::Credential::ApiToken { .. })
@@ -232,7 +233,7 @@ pub async fn switch(
     let session =
         accounts::start_session(&app.db, &account, &user, basis, lifetime_seconds, ids::now_millis(), audit).await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
-    Ok(crate::domain::session::LoggedIn { token, user, organization, lifetime_seconds })
+    Ok(crate::domain::credentials::LoggedIn { token, user, organization, lifetime_seconds })
 }
 
 fn super_users_only() -> ApiError {

@@ -163,10 +163,10 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
             }
             Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => Err(included_users_exceeded()),
             Err(UserWriteError::Conflict(UserWriteConflict::EmailInUse)) => {
-                Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()))
+                Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()).into())
             }
             Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
-            Err(UserWriteError::Api(err)) => Err(err),
+            Err(UserWriteError::Store(err)) => Err(err.into()),
         }
     };
     retry::until_settled(
@@ -344,7 +344,7 @@ pub async fn bulk_write(
                 Err(last_admin())
             }
             Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
-            Err(UserWriteError::Api(err)) => Err(err),
+            Err(UserWriteError::Store(err)) => Err(err.into()),
         }
     };
     retry::until_settled(

@@ -1,0 +1,67 @@
+//! Instance-wide access patterns: accounts, e-mail guards, sessions at login, and creating an
+//! organization with its owner in one transaction.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
+use super::{Db, TransactError, from_item, n, s};
+use crate::StoreError;
+use crate::ids;
+use crate::model::{
+    Account, AuditEntry, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
+    TeamNameGuard, TeamRole, User,
+};
+
+mod credentials;
+mod login;
+mod operators;
+mod organizations;
+mod sessions;
+
+pub use credentials::*;
+pub use login::*;
+pub use operators::*;
+pub use organizations::*;
+pub use sessions::*;
+
+pub fn email_in_use(email: &str) -> StoreError {
+    StoreError::EmailInUse(email.to_owned())
+}
+
+/// The account with this (normalised) e-mail: the guard, then the account (two GetItems).
+pub async fn account_by_email(db: &Db, email: &str) -> Result<Option<Account>, StoreError> {
+    let Some(guard) = db.get::<EmailGuard>(&Key::email_guard(email)).await? else {
+        return Ok(None);
+    };
+    db.get::<Account>(&Key::account(&guard.account_id)).await
+}
+
+/// Every identity of the account with its organization (one BatchGetItem per 50 organizations).
+pub async fn identities(db: &Db, account: &Account) -> Result<Vec<(User, Organization)>, StoreError> {
+    let keys: Vec<Key> = account
+        .identities
+        .iter()
+        .flat_map(|(organization, user_id)| [Key::user(organization, user_id), Key::organization(organization)])
+        .collect();
+    let mut items = db.batch_get(&keys).await?;
+    let mut found = Vec::with_capacity(account.identities.len());
+    for (organization_id, user_id) in &account.identities {
+        let user = items.remove(&Key::user(organization_id, user_id));
+        let organization = items.get(&Key::organization(organization_id)).cloned();
+        if let (Some(user), Some(organization)) = (user, organization) {
+            found.push((from_item::<User>(user)?, from_item::<Organization>(organization)?));
+        }
+    }
+    Ok(found)
+}
+
+pub async fn account(db: &Db, account_id: &str) -> Result<Option<Account>, StoreError> {
+    db.get::<Account>(&Key::account(account_id)).await
+}
+
+/// The account of an authenticated identity, as it is now (gone: the credential is no longer valid).
+pub async fn account_of(db: &Db, user: &User) -> Result<Account, StoreError> {
+    account(db, &user.account_id).await?.ok_or(StoreError::CredentialGone)
+}

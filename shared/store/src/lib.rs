@@ -1,0 +1,572 @@
+//! The single-table store. `Db` holds the generic item plumbing; the modules hold the access patterns
+//! listed in docs/data-model.md:
+//! - [`accounts`]: instance-wide items (accounts, e-mail guards) and creating an organization;
+//! - [`org`]: everything inside one organization, reachable only through an [`org::OrgStore`], which
+//!   carries the organization id of the authenticated caller and builds every key from it.
+
+pub mod accounts;
+pub mod errors;
+pub mod idempotency;
+pub mod joins;
+pub mod mail;
+pub mod maintenance;
+pub mod org;
+pub mod quotas;
+pub mod reads;
+pub mod request_metrics;
+pub mod user_writes;
+
+// The core's modules under the paths the store's code names them by.
+use accounts_core::{ids, model};
+
+pub use errors::StoreError;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+
+use crate::model::{Entity, Key};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB's limits on one BatchGetItem and one TransactWriteItems request.
+pub const BATCH_GET_LIMIT: usize = 100;
+pub const TRANSACTION_LIMIT: usize = 100;
+
+/// How often a transaction cancelled by a concurrent conflicting transaction is sent.
+const TRANSACT_ATTEMPTS: u32 = 8;
+
+/// Exponential backoff (10 ms, 20 ms, ... up to 640 ms) with full jitter, so racing requests spread out.
+fn conflict_backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = 10u64 << attempt.min(6);
+    let mut random = [0u8; 8];
+    let jitter = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % ceiling,
+        Err(_) => ceiling / 2,
+    };
+    std::time::Duration::from_millis(ceiling / 2 + jitter / 2 + 1)
+}
+
+pub struct Db {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TransactError {
+    /// A condition failed; `failed[i]` is true where the condition of item `i` did not hold.
+    ConditionFailed {
+        failed: Vec<bool>,
+    },
+    Store(StoreError),
+}
+
+impl From<StoreError> for TransactError {
+    fn from(err: StoreError) -> Self {
+        TransactError::Store(err)
+    }
+}
+
+pub fn key_attributes(key: &Key) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), AttributeValue::S(key.pk.clone())),
+        ("SK".to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+/// The key of `item`, if it has a string `PK` and `SK`.
+pub fn key_of(item: &Item) -> Option<Key> {
+    match (item.get("PK"), item.get("SK")) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key { pk: pk.clone(), sk: sk.clone() }),
+        _ => None,
+    }
+}
+
+/// The stored form of an entity: its fields plus `PK`, `SK` and the `entity` tag.
+pub fn to_item<E: Entity>(entity: &E) -> Item {
+    let mut item: Item = serde_dynamo::to_item(entity).expect("entities serialize to DynamoDB items");
+    item.extend(key_attributes(&entity.key()));
+    for (name, value) in entity.index_attributes() {
+        item.insert(name.to_owned(), AttributeValue::S(value));
+    }
+    for (name, value) in entity.numeric_attributes() {
+        item.insert(name.to_owned(), AttributeValue::N(value.to_string()));
+    }
+    item.insert("entity".into(), AttributeValue::S(E::KIND.into()));
+    item
+}
+
+pub fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| {
+        tracing::error!(entity = E::KIND, error = %e, "stored item does not decode");
+        StoreError::Unexpected
+    })
+}
+
+/// An item's size by DynamoDB's rules: attribute names and values in bytes (numbers about one byte per two
+/// digits, plus one; maps and lists 3 bytes plus one per element).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(value: &AttributeValue) -> usize {
+        match value {
+            AttributeValue::S(text) => text.len(),
+            AttributeValue::N(number) => number.len().div_ceil(2) + 1,
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(values) => 3 + values.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+            AttributeValue::M(fields) => 3 + fields.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+            other => format!("{other:?}").len(),
+        }
+    }
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+}
+
+/// The write capacity the audit entries among `items` take when their transaction commits: per entry, two
+/// units per started KB in the table (a transactional write) and one per started KB in each audit index it
+/// is in.
+fn audit_write_capacity(items: &[TransactWriteItem]) -> f64 {
+    items
+        .iter()
+        .filter_map(|item| item.put().map(|put| put.item()))
+        .filter(|item| matches!(item.get("entity"), Some(AttributeValue::S(kind)) if kind == "AuditEntry"))
+        .map(|item| {
+            let kilobytes = item_size(item).div_ceil(1024) as f64;
+            let indexes =
+                ["auditActor", "auditTarget", "auditCategory"].iter().filter(|name| item.contains_key(**name)).count()
+                    as f64;
+            kilobytes * (2.0 + indexes)
+        })
+        .sum()
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl Db {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Db { client, table }
+    }
+
+    /// A Put for a transaction that creates `entity` only if its key is free.
+    pub fn put_new<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(entity)))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .expect("table, item and condition are set"),
+            )
+            .build()
+    }
+
+    /// A Put for a transaction that replaces `entity` only if `condition` holds for the stored item.
+    pub fn put_conditioned<E: Entity>(
+        &self,
+        entity: &E,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        self.put_conditioned_named(entity, condition, &[], values)
+    }
+
+    /// As `put_conditioned`, with placeholders for attribute names (for reserved words such as `state`).
+    pub fn put_conditioned_named<E: Entity>(
+        &self,
+        entity: &E,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        let mut put =
+            Put::builder().table_name(&self.table).set_item(Some(to_item(entity))).condition_expression(condition);
+        for (placeholder, name) in names {
+            put = put.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            put = put.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().put(put.build().expect("table, item and condition are set")).build()
+    }
+
+    /// A ConditionCheck for a transaction.
+    pub fn condition_check(
+        &self,
+        key: &Key,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition);
+        for (placeholder, value) in values {
+            check = check.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().condition_check(check.build().expect("table, key and condition are set")).build()
+    }
+
+    /// A Put for a transaction that writes `entity` whatever is there.
+    pub fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(entity)))
+                    .build()
+                    .expect("table and item are set"),
+            )
+            .build()
+    }
+
+    /// One conditional UpdateItem: `false` when the condition did not hold (nothing changed).
+    pub async fn update_if(
+        &self,
+        key: &Key,
+        update_expression: &str,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression(update_expression)
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk("UpdateItem", e)),
+        }
+    }
+
+    /// One conditional DeleteItem: `false` when the condition did not hold (nothing deleted).
+    pub async fn delete_if(
+        &self,
+        key: &Key,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            delete = delete.expression_attribute_values(placeholder, value);
+        }
+        match delete.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk("DeleteItem", e)),
+        }
+    }
+
+    /// One conditional PutItem of `entity`: `false` when the condition did not hold (nothing written).
+    pub async fn put_if<E: Entity>(
+        &self,
+        entity: &E,
+        condition_expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(entity)))
+            .condition_expression(condition_expression);
+        for (placeholder, value) in values {
+            put = put.expression_attribute_values(placeholder, value);
+        }
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk("PutItem", e)),
+        }
+    }
+
+    pub fn update(
+        &self,
+        key: &Key,
+        update_expression: &str,
+        condition_expression: Option<&str>,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression(update_expression)
+            .set_condition_expression(condition_expression.map(str::to_owned));
+        for (placeholder, name) in names {
+            update = update.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().update(update.build().expect("table, key and expression are set")).build()
+    }
+
+    pub fn delete(&self, key: &Key, condition_expression: Option<&str>) -> TransactWriteItem {
+        self.delete_with_values(key, condition_expression, Vec::new())
+    }
+
+    pub fn delete_with_values(
+        &self,
+        key: &Key,
+        condition_expression: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> TransactWriteItem {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .set_condition_expression(condition_expression.map(str::to_owned));
+        for (placeholder, value) in values {
+            delete = delete.expression_attribute_values(placeholder, value);
+        }
+        TransactWriteItem::builder().delete(delete.build().expect("table and key are set")).build()
+    }
+
+    /// One page of the items of partition `pk` under `prefix` (whose time-ordered ids follow it in the sort
+    /// key), newest first, after the item whose id is `after`. Strongly consistent.
+    pub async fn newest_first<E: Entity>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        id: impl Fn(&E) -> &str,
+    ) -> Result<org::QueryPage<E>, StoreError> {
+        let upper = match after {
+            Some(after) => format!("{prefix}{after}"),
+            None => format!("{prefix}\u{10FFFF}"),
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(prefix))
+            .expression_attribute_values(":to", s(upper))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit.clamp(1, 1000) as i32 + i32::from(after.is_some()))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("Query", e))?;
+        let more = output.last_evaluated_key.is_some();
+        let mut items: Vec<E> =
+            output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // BETWEEN includes its upper bound: the item the previous page ended with.
+        items.retain(|item| Some(id(item)) != after);
+        items.truncate(limit);
+        Ok(org::QueryPage { items, more })
+    }
+
+    /// One strongly consistent GetItem.
+    pub async fn get<E: Entity>(&self, key: &Key) -> Result<Option<E>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("GetItem", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Strongly consistent BatchGetItem for any number of keys (one round trip per 100 keys, plus retries
+    /// of keys DynamoDB leaves unprocessed). Returns the items found, by key.
+    pub async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|k| key_attributes(k)).collect()))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::sdk("BatchGetItem", e))?;
+                for item in output.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    if let Some(key) = key_of(&item) {
+                        found.insert(key, item);
+                    }
+                }
+                match output.unprocessed_keys.unwrap_or_default().remove(&self.table) {
+                    Some(rest) if !rest.keys.is_empty() => {
+                        if attempt >= 8 {
+                            return Err(StoreError::Unavailable);
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        request = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deletes items by key with BatchWriteItem (25 per request), retrying what DynamoDB leaves
+    /// unprocessed.
+    pub async fn delete_all(&self, keys: &[Key]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder().set_key(Some(key_attributes(key))).build().expect("key is set"),
+                        )
+                        .build()
+                })
+                .collect();
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::sdk("BatchWriteItem", e))?;
+                match output.unprocessed_items.unwrap_or_default().remove(&self.table) {
+                    Some(rest) if !rest.is_empty() => {
+                        if attempt >= 8 {
+                            return Err(StoreError::Unavailable);
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        requests = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// TransactWriteItems whose only possible failed condition is the change's own (the other items are new
+    /// audit entries): `false` when it did not hold (nothing written).
+    pub async fn transact_if(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed { .. }) => Ok(false),
+            Err(TransactError::Store(err)) => Err(err),
+        }
+    }
+
+    /// TransactWriteItems. A failed condition comes back as [`TransactError::ConditionFailed`] telling which
+    /// items' conditions failed, so callers can say precisely what conflicted.
+    ///
+    /// A transaction cancelled because another transaction touched the same items at the same moment
+    /// (`TransactionConflict`) wrote nothing, so it is sent again, a bounded number of times with jittered
+    /// backoff: the conditions then decide against the committed state (e.g. the loser of two concurrent
+    /// accepts of one invite finds it used). Only if conflicts persist is it `unavailable` (503).
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        debug_assert!(items.len() <= TRANSACTION_LIMIT);
+        let count = items.len();
+        for attempt in 0..TRANSACT_ATTEMPTS {
+            let err = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+                Ok(_) => {
+                    crate::request_metrics::record_audit_writes(audit_write_capacity(&items));
+                    return Ok(());
+                }
+                Err(err) => err,
+            };
+            let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                err.as_service_error()
+            else {
+                return Err(TransactError::Store(StoreError::sdk("TransactWriteItems", err)));
+            };
+            let reasons = cancel.cancellation_reasons();
+            if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
+                let mut failed = vec![false; count];
+                for (index, reason) in reasons.iter().enumerate().take(count) {
+                    failed[index] = reason.code() == Some("ConditionalCheckFailed");
+                }
+                return Err(TransactError::ConditionFailed { failed });
+            }
+            let retryable = reasons.iter().all(|r| {
+                matches!(r.code(), None | Some("None") | Some("TransactionConflict") | Some("ThrottlingError"))
+            });
+            tracing::warn!(attempt, reasons = ?reasons.iter().map(|r| r.code()).collect::<Vec<_>>(), "transaction cancelled");
+            if !retryable {
+                return Err(TransactError::Store(StoreError::Unavailable));
+            }
+            if attempt + 1 < TRANSACT_ATTEMPTS {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
+            }
+        }
+        Err(TransactError::Store(StoreError::Unavailable))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuditActor, AuditEntry, AuditTarget};
+
+    fn entry(actor: AuditActor, change: String) -> AuditEntry {
+        AuditEntry {
+            organization: "lab".into(),
+            id: crate::ids::new_audit_id(1),
+            action: "user.changed".into(),
+            occurred_at: 1,
+            actor,
+            targets: vec![AuditTarget { kind: "user".into(), id: "u".into(), name: "U".into() }],
+            context: Default::default(),
+            change,
+            group: None,
+            expires_at: 1,
+        }
+    }
+
+    #[test]
+    fn audit_entries_cost_two_units_per_kilobyte_and_one_per_index_they_are_in() {
+        let db = Db::new(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            "table".into(),
+        );
+        let by_user = AuditActor { kind: "user".into(), id: Some("a".into()), name: None, email: None };
+        let small = entry(by_user.clone(), String::new());
+        let large = entry(by_user, "x".repeat(1500));
+        let by_job = entry(AuditActor::system("job"), String::new());
+        let other = db.put_new(&crate::model::ExperienceDomain { organization: "lab".into(), domain: "d".into() });
+        assert_eq!(audit_write_capacity(&[db.put_new(&small), other.clone()]), 5.0, "table and three indexes");
+        assert_eq!(audit_write_capacity(&[db.put_new(&large)]), 10.0, "two started kilobytes");
+        assert_eq!(audit_write_capacity(&[db.put_new(&by_job)]), 4.0, "no actor index for a job");
+        assert_eq!(audit_write_capacity(&[other]), 0.0);
+        assert!(item_size(&to_item(&small)) < 1024);
+    }
+}

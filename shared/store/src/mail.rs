@@ -1,0 +1,51 @@
+//! Undeliverable addresses (SES's bounces and complaints), instance-wide like the e-mail guards.
+
+use super::{Db, n, s};
+use crate::StoreError;
+use crate::model::InviteDelivery;
+use crate::model::{Key, UndeliverableAddress};
+
+/// Marks an address (one conditional PutItem); a report older than the stored one changes nothing.
+pub async fn mark_undeliverable(db: &Db, mark: &UndeliverableAddress) -> Result<(), StoreError> {
+    db.put_if(mark, "attribute_not_exists(PK) OR reported <= :reported", vec![(":reported", n(mark.reported))])
+        .await
+        .map(|_| ())
+}
+
+/// Records on an invite that its address is undeliverable (one conditional UpdateItem): `false` when the
+/// invite is gone (ended and cleaned up, or its organization deleted).
+pub async fn mark_invite_undeliverable(
+    db: &Db,
+    organization: &str,
+    invite_id: &str,
+    explanation: &str,
+) -> Result<bool, StoreError> {
+    db.update_if(
+        &Key::invite(organization, invite_id),
+        "SET delivery = :undeliverable, deliveryError = :explanation",
+        "attribute_exists(PK)",
+        vec![(":undeliverable", s("undeliverable")), (":explanation", s(explanation))],
+    )
+    .await
+}
+
+/// Records what SES did with an invite's queued mail (one conditional UpdateItem): sent (`refused: None`)
+/// or refused for good. Nothing changes when the invite is gone, was resent meanwhile (another nonce) or
+/// is no longer waiting for this mail.
+pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option<&str>) -> Result<(), StoreError> {
+    let key = Key::invite(&delivery.organization, &delivery.invite_id);
+    let condition = "attribute_exists(PK) AND nonce = :nonce AND delivery = :queued";
+    let mut values = vec![(":nonce", s(&delivery.nonce)), (":queued", s("queued"))];
+    let update = match refused {
+        None => {
+            values.push((":sent", s("sent")));
+            "SET delivery = :sent REMOVE deliveryError"
+        }
+        Some(reason) => {
+            values.push((":failed", s("failed")));
+            values.push((":reason", s(reason)));
+            "SET delivery = :failed, deliveryError = :reason"
+        }
+    };
+    db.update_if(&key, update, condition, values).await.map(|_| ())
+}

@@ -1,0 +1,128 @@
+//! User writes that may need more than one transaction (DynamoDB allows 100 items in one), all or nothing.
+
+use std::collections::HashMap;
+
+use super::org::{OrgStore, UserWrite, UserWriteError, UserWriteExtras};
+use crate::model::AuditEntry;
+
+/// How far a transaction of a multi-transaction change that may still be undone moves a user's version
+/// (instead of 1): its undo restores the user exactly, version included, and since normal writes count
+/// up by one from there, no later version equals the one the undone write had. So nobody who read the
+/// undone state can commit a change based on it (no ABA).
+pub const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
+
+/// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one) and
+/// returns the version each changed user has now. Each transaction holds whole users; the new experience
+/// domains go with the last one. If a transaction fails, the users written by the earlier ones are
+/// restored exactly (each conditioned on the version this request wrote), so the request changes all
+/// users and the domain list, or none. Other readers may see the earlier transactions' users meanwhile
+/// (docs/data-model.md, "Changes spanning transactions").
+impl OrgStore<'_> {
+    pub async fn write_all_or_nothing(
+        &self,
+        writes: &[UserWrite],
+        extras: &UserWriteExtras,
+    ) -> Result<HashMap<String, u64>, UserWriteError> {
+        let store = self;
+        let versions_after = |writes: &[UserWrite], step: u64| -> HashMap<String, u64> {
+            writes.iter().map(|w| (w.after.id.clone(), w.before.as_ref().map_or(0, |b| b.version + step))).collect()
+        };
+        let (all_items, _) = store.user_write_items(writes, extras);
+        if all_items.len() <= super::TRANSACTION_LIMIT {
+            store.write_users(writes, extras).await?;
+            return Ok(versions_after(writes, 1));
+        }
+        // Each user's audit entries go in the transaction that writes the user; any others with the last.
+        let entries_of = |user_id: &str| -> Vec<AuditEntry> {
+            extras.audit.iter().filter(|e| e.targets.first().is_some_and(|t| t.id == user_id)).cloned().collect()
+        };
+        let others: Vec<AuditEntry> = extras
+            .audit
+            .iter()
+            .filter(|e| !writes.iter().any(|w| e.targets.first().is_some_and(|t| t.id == w.after.id)))
+            .cloned()
+            .collect();
+        let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
+        let mut size = 0;
+        // Room for the admin check in every transaction. (Team checks are counted per user here, though a
+        // transaction needs one per team: an overestimate.)
+        let reserved = 1;
+        for write in writes {
+            let own = UserWriteExtras { audit: entries_of(&write.after.id), ..UserWriteExtras::default() };
+            let (items, _) = store.user_write_items(std::slice::from_ref(write), &own);
+            if size + items.len() > super::TRANSACTION_LIMIT - reserved && !chunks.last().unwrap().is_empty() {
+                chunks.push(Vec::new());
+                size = 0;
+            }
+            size += items.len();
+            chunks.last_mut().unwrap().push(write);
+        }
+        // The new experience domains go with the last transaction; if they do not fit, in one of their own.
+        if size + extras.experience_domains.len() + others.len() > super::TRANSACTION_LIMIT - reserved {
+            chunks.push(Vec::new());
+        }
+        let mut done: Vec<UserWrite> = Vec::new();
+        let mut versions = HashMap::new();
+        for (index, chunk) in chunks.iter().enumerate() {
+            let last = index + 1 == chunks.len();
+            let step = if last { 1 } else { PROVISIONAL_VERSION_STEP };
+            let owned: Vec<UserWrite> = chunk
+                .iter()
+                .map(|w| {
+                    let mut after = w.after.clone();
+                    after.version = w.before.as_ref().map_or(0, |b| b.version + step);
+                    UserWrite { before: w.before.clone(), after }
+                })
+                .collect();
+            let mut audit: Vec<AuditEntry> = owned.iter().flat_map(|w| entries_of(&w.after.id)).collect();
+            if last {
+                audit.extend(others.iter().cloned());
+            }
+            let chunk_extras = UserWriteExtras {
+                active_admin_check: extras.active_admin_check.clone(),
+                experience_domains: if last { extras.experience_domains.clone() } else { Default::default() },
+                exact_versions: true,
+                audit,
+                ..UserWriteExtras::default()
+            };
+            if let Err(err) = store.write_users(&owned, &chunk_extras).await {
+                store.undo(&done, &extras.audit).await;
+                return Err(err);
+            }
+            versions.extend(owned.iter().map(|w| (w.after.id.clone(), w.after.version)));
+            done.extend(owned);
+        }
+        Ok(versions)
+    }
+
+    /// Restores the users a failed multi-transaction change had already written, exactly as they were read
+    /// (version included). A user someone changed since (after this request's write) keeps that change.
+    /// Each restore is logged (`user.restored`, by the same actor) next to the entries of the undone change.
+    async fn undo(&self, done: &[UserWrite], audit: &[AuditEntry]) {
+        let store = self;
+        for write in done {
+            let Some(original) = &write.before else { continue };
+            let undone: Vec<&AuditEntry> =
+                audit.iter().filter(|e| e.targets.first().is_some_and(|t| t.id == original.id)).collect();
+            let restored = undone.first().map(|entry| AuditEntry {
+                id: crate::ids::new_audit_id(crate::ids::now_millis()),
+                action: "user.restored".into(),
+                occurred_at: crate::ids::now_millis(),
+                change: serde_json::json!({ "undone": undone.iter().map(|e| e.action.as_str()).collect::<Vec<_>>() })
+                    .to_string(),
+                ..(*entry).clone()
+            });
+            let restore_extras = UserWriteExtras {
+                exact_versions: true,
+                audit: restored.into_iter().collect(),
+                ..UserWriteExtras::default()
+            };
+            let restore = UserWrite { before: Some(write.after.clone()), after: original.clone() };
+            if let Err(UserWriteError::Conflict(_) | UserWriteError::Store(_)) =
+                store.write_users(&[restore], &restore_extras).await
+            {
+                tracing::error!(user = %original.id, "could not restore a user after a failed bulk change");
+            }
+        }
+    }
+}
