@@ -352,14 +352,15 @@ async fn the_guard_refuses_an_undeclared_call_as_iam_would_and_records_it() {
     use accounts::declared_actions::{Declaration, scope};
     let env = TestEnv::new().await;
     let owner = env.create_organization(&tests::organization_name("Guarded")).await;
-    let key = accounts::model::Key::organization(&owner.organization);
-    // Declared: the call goes through.
+    let store = accounts::store::org::OrgStore::new(&env.app.db, &owner.organization);
+    // Declared: the call (a GetItem) goes through.
     let allowed = Declaration { operation: "declared_actions_probe_allowed", actions: &["GetItem"] };
-    let found = scope(allowed, env.app.db.get::<accounts::model::Organization>(&key)).await.unwrap();
+    let found = scope(allowed, store.organization()).await.unwrap();
     assert!(found.is_some());
     // Not declared: refused before it reaches DynamoDB, as IAM would refuse it on AWS.
     let refused = Declaration { operation: "declared_actions_probe_refused", actions: &["GetItem"] };
-    let error = scope(refused, env.app.db.batch_get(std::slice::from_ref(&key))).await.unwrap_err();
+    let read = accounts::store::reads::organization_and_user(&env.app.db, &owner.organization, None);
+    let error = scope(refused, read).await.unwrap_err();
     assert_eq!(error, accounts::store::StoreError::Unexpected, "a missing grant is a server fault");
     // And recorded as refused, so a path that swallows the error still fails the least-privilege test.
     if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {

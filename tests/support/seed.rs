@@ -37,7 +37,8 @@ async fn write_members(
     count: usize,
     experiences: impl Fn(usize) -> Vec<(&'static str, i64)>,
 ) -> Seeded {
-    let organization: Organization = env.app.db.get(&Key::organization(organization_id)).await.unwrap().unwrap();
+    let organization: Organization =
+        accounts::store::org::OrgStore::new(&env.app.db, organization_id).organization().await.unwrap().unwrap();
     let now = accounts::ids::now_millis();
     let mut items: Vec<Item> = Vec::with_capacity(count * 5);
     let mut seeded = Seeded {

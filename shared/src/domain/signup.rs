@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::domain::audit::Auditor;
 use crate::domain::credentials;
 use crate::mail;
-use crate::model::{Account, AuditActor, AuditContext, AuditEntry, AuditTarget, Key, Organization, TeamRole, User};
+use crate::model::{Account, AuditActor, AuditContext, AuditEntry, AuditTarget, Organization, TeamRole, User};
 use crate::store::accounts::{self, NewAccountError, NewOrganizationWithOwner};
 use crate::store::org::OrgStore;
 use crate::{ids, password, validate};
@@ -143,18 +143,15 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
     let first_name = validate::person_name("firstName", &form.first_name)?;
     let last_name = validate::person_name("lastName", &form.last_name)?;
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
-    let organization = app.db.get::<Organization>(&Key::organization(organization_id)).await?.ok_or_else(|| {
+    let store = OrgStore::new(&app.db, organization_id);
+    let organization = store.organization().await?.ok_or_else(|| {
         tracing::error!(organization_id, "SELF_REGISTRATION_ORGANIZATION names no organization");
         registration_disabled()
     })?;
     if organization.is_being_deleted() {
         return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
-    let team = app
-        .db
-        .get::<crate::model::Team>(&Key::team(&organization.id, &organization.organization_team_id))
-        .await?
-        .ok_or_else(ApiError::internal)?;
+    let team = store.team(&organization.organization_team_id).await?.ok_or_else(ApiError::internal)?;
     let password_hash = password::hash(password).await?;
     let now = ids::now_millis();
     let user_id = ids::new_object_id();

@@ -377,7 +377,7 @@ impl Db {
     }
 
     /// One strongly consistent GetItem.
-    pub async fn get<E: Entity>(&self, key: &Key) -> Result<Option<E>, StoreError> {
+    pub(crate) async fn get<E: Entity>(&self, key: &Key) -> Result<Option<E>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -392,7 +392,7 @@ impl Db {
 
     /// Strongly consistent BatchGetItem for any number of keys (one round trip per 100 keys, plus retries
     /// of keys DynamoDB leaves unprocessed). Returns the items found, by key.
-    pub async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+    pub(crate) async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
         let mut found = HashMap::with_capacity(keys.len());
         let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
         for key in keys {

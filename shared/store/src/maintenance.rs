@@ -23,6 +23,10 @@ pub async fn release_job_lease(db: &Db, lease: &JobLease) -> Result<(), StoreErr
 pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
 pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
 
+/// Where the next page of a sweep starts: opaque outside the store (DynamoDB's last evaluated key).
+#[derive(Debug, Clone)]
+pub struct Resume(super::Item);
+
 /// One page of items from `index` (whose one partition is `(attribute, value)`) with a due time
 /// (`due_attribute`, epoch seconds) at or before `now`, after the key `start` of the previous page.
 async fn due<E: crate::model::Entity>(
@@ -31,8 +35,8 @@ async fn due<E: crate::model::Entity>(
     (partition, value): (&str, &str),
     attribute: &str,
     now: i64,
-    start: Option<super::Item>,
-) -> Result<(QueryPage<E>, Option<super::Item>), StoreError> {
+    start: Option<Resume>,
+) -> Result<(QueryPage<E>, Option<Resume>), StoreError> {
     let output = db
         .client
         .query()
@@ -41,12 +45,12 @@ async fn due<E: crate::model::Entity>(
         .key_condition_expression(format!("{partition} = :p AND {attribute} <= :now"))
         .expression_attribute_values(":p", s(value))
         .expression_attribute_values(":now", n(now))
-        .set_exclusive_start_key(start)
+        .set_exclusive_start_key(start.map(|Resume(key)| key))
         .limit(100)
         .send()
         .await
         .map_err(|e| StoreError::sdk("Query", e))?;
-    let next = output.last_evaluated_key;
+    let next = output.last_evaluated_key.map(Resume);
     let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
     Ok((QueryPage { items, more: next.is_some() }, next))
 }
@@ -54,16 +58,16 @@ async fn due<E: crate::model::Entity>(
 pub async fn due_for_reminder(
     db: &Db,
     now: i64,
-    start: Option<super::Item>,
-) -> Result<(QueryPage<Invite>, Option<super::Item>), StoreError> {
+    start: Option<Resume>,
+) -> Result<(QueryPage<Invite>, Option<Resume>), StoreError> {
     due(db, INVITES_TO_REMIND_INDEX, ("remindPartition", INVITE_SCHEDULE_PARTITION), "remindAt", now, start).await
 }
 
 pub async fn due_for_cleanup(
     db: &Db,
     now: i64,
-    start: Option<super::Item>,
-) -> Result<(QueryPage<Invite>, Option<super::Item>), StoreError> {
+    start: Option<Resume>,
+) -> Result<(QueryPage<Invite>, Option<Resume>), StoreError> {
     due(db, INVITES_TO_CLEAN_INDEX, ("cleanupPartition", INVITE_SCHEDULE_PARTITION), "cleanupAt", now, start).await
 }
 
@@ -124,8 +128,8 @@ pub const PLAN_NOTICES_INDEX: &str = "PlanNotices";
 pub async fn due_for_plan_notice(
     db: &Db,
     now: i64,
-    start: Option<super::Item>,
-) -> Result<(QueryPage<Organization>, Option<super::Item>), StoreError> {
+    start: Option<Resume>,
+) -> Result<(QueryPage<Organization>, Option<Resume>), StoreError> {
     due(db, PLAN_NOTICES_INDEX, ("planNoticePartition", PLAN_NOTICE_PARTITION), "planNoticeAt", now, start).await
 }
 

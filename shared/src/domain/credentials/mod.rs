@@ -14,9 +14,7 @@ use crate::domain::audit::Auditor;
 use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
-use crate::model::{
-    Account, AuditActor, AuditContext, EmailVerification, Key, Organization, PasswordReset, Session, User,
-};
+use crate::model::{Account, AuditActor, AuditContext, EmailVerification, Organization, PasswordReset, Session, User};
 use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
 use crate::{ids, password, validate};
 use serde_json::json;

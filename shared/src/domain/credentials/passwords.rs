@@ -101,8 +101,7 @@ pub async fn reset_password(
     let token = token.trim();
     let account_id = token_account(token).ok_or_else(reset_token_invalid)?;
     let new_password = validate::new_password(password1, password2)?;
-    let (account, reset) =
-        accounts::account_with::<PasswordReset>(&app.db, account_id, &Key::password_reset(account_id)).await?;
+    let (account, reset) = accounts::account_with_password_reset(&app.db, account_id).await?;
     let now = ids::now_millis();
     check_reset(reset.as_ref(), account.as_ref(), token, now)?;
     let (Some(account), Some(reset)) = (account, reset) else {

@@ -123,12 +123,8 @@ pub async fn verify_email(app: &App, key: &str, redeemer: Redeemer<'_>, context:
         }
         _ => {}
     }
-    let (account, verification) = accounts::account_with::<EmailVerification>(
-        &app.db,
-        account_id,
-        &Key::email_verification(account_id, &sha256_hex(key)),
-    )
-    .await?;
+    let (account, verification) =
+        accounts::account_with_email_verification(&app.db, account_id, &sha256_hex(key)).await?;
     let now = ids::now_millis();
     let outcome = check_verification(verification.as_ref(), account.as_ref(), key, now)?;
     let (Some(account), Some(verification)) = (account, verification) else {

@@ -30,7 +30,7 @@ pub async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<Maintenan
                 continue;
             }
             if !organizations.contains_key(&invite.organization) {
-                let organization = app.db.get::<Organization>(&Key::organization(&invite.organization)).await?;
+                let organization = OrgStore::new(&app.db, &invite.organization).organization().await?;
                 organizations.insert(invite.organization.clone(), organization);
             }
             // No reminders into an organization that is gone or being deleted (its purge removes the invite).

@@ -18,8 +18,8 @@ use crate::error::ApiError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
 use crate::model::{
-    Account, AuditActor, AuditContext, AuditTarget, DeliveryState, EmailGuard, Invite, InviteState, Key, Organization,
-    Team, TeamRole, User,
+    Account, AuditActor, AuditContext, AuditTarget, DeliveryState, EmailGuard, Invite, InviteState, Organization, Team,
+    TeamRole, User,
 };
 use crate::paging::{Page, PageRequest};
 use crate::store::accounts;

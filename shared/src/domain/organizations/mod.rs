@@ -95,7 +95,6 @@ fn optional_email(field: &str, raw: &str) -> Result<String, ApiError> {
 /// Makes the change `plan(organization)` to an organization as read, with its audit entry; read again and
 /// retried when it changed meanwhile. `first_read`: the organization as the request read it already.
 async fn change_organization(
-    app: &App,
     store: &OrgStore<'_>,
     first_read: Option<&Organization>,
     auditor: &Auditor,
@@ -107,12 +106,7 @@ async fn change_organization(
     let attempt = |n: usize| async move {
         let read = match first_read.filter(|_| n == 0) {
             Some(read) => read.clone(),
-            None => app
-                .db
-                .get::<Organization>(&Key::organization(store.organization_id()))
-                .await?
-                .filter(|o| !o.is_being_deleted())
-                .ok_or_else(not_found)?,
+            None => store.organization().await?.filter(|o| !o.is_being_deleted()).ok_or_else(not_found)?,
         };
         let change = plan(&read)?.without_no_ops(&read);
         if change.is_empty() {
@@ -164,7 +158,6 @@ pub async fn update(
     let store = caller.store(app);
     let auditor = Auditor::caller(app, caller);
     let organization = change_organization(
-        app,
         &store,
         Some(&caller.organization),
         &auditor,

@@ -76,10 +76,9 @@ pub async fn change_plan(
             created: ids::now_millis(),
         })
     };
-    let before = app.db.get::<Organization>(&Key::organization(organization_id)).await?;
+    let before = store.organization().await?;
     let organization =
-        change_organization(app, &store, before.as_ref(), &auditor, "organization.planChanged", planned, history)
-            .await?;
+        change_organization(&store, before.as_ref(), &auditor, "organization.planChanged", planned, history).await?;
     // The organization hears of its new plan (when it changed).
     if before.is_some_and(|before| plan_differs(&before, &organization)) {
         match plan_recipient(app, &organization).await {
@@ -242,18 +241,14 @@ pub async fn add_credits(
     });
     let entry = Auditor::operator(app, caller).entry(organization_id, "organization.creditsAdded", vec![target], facts);
     if !store.add_credit(&transaction, &entry).await? {
-        let exists = app
-            .db
-            .get::<Organization>(&Key::organization(organization_id))
-            .await?
-            .is_some_and(|o| !o.is_being_deleted());
+        let exists = store.organization().await?.is_some_and(|o| !o.is_being_deleted());
         return Err(if exists {
             ApiError::conflict("credits.insufficient", "The organization's balance is too low for this debit")
         } else {
             not_found()
         });
     }
-    let organization = app.db.get::<Organization>(&Key::organization(organization_id)).await?.ok_or_else(not_found)?;
+    let organization = store.organization().await?.ok_or_else(not_found)?;
     Ok((transaction, organization))
 }
 
@@ -302,12 +297,7 @@ pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -
     let auditor = Auditor::system(app, crate::background::REPORT_STORAGE_USAGE.name);
     let (store, auditor) = (&store, &auditor);
     let attempt = |_| async move {
-        let Some(organization) = app
-            .db
-            .get::<Organization>(&Key::organization(&report.organization))
-            .await?
-            .filter(|o| !o.is_being_deleted())
-        else {
+        let Some(organization) = store.organization().await?.filter(|o| !o.is_being_deleted()) else {
             return Ok(Attempt::Done(None));
         };
         if organization.storage_reported_at.is_some_and(|stored| stored >= at) {
@@ -355,7 +345,7 @@ pub(super) async fn plan_recipient(app: &App, organization: &Organization) -> Re
     if organization.owner_user_id.is_empty() {
         return Ok(None);
     }
-    let owner = app.db.get::<User>(&Key::user(&organization.id, &organization.owner_user_id)).await?;
+    let owner = OrgStore::new(&app.db, &organization.id).user(&organization.owner_user_id).await?;
     Ok(owner.map(|owner| owner.email))
 }
 

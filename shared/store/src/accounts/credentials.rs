@@ -98,7 +98,7 @@ pub fn credential_change_items(
 
 /// The account and one of its items keyed under it (a password reset or an e-mail verification), in one
 /// strongly consistent BatchGetItem.
-pub async fn account_with<E: crate::model::Entity>(
+async fn account_with<E: crate::model::Entity>(
     db: &Db,
     account_id: &str,
     key: &Key,
@@ -108,6 +108,23 @@ pub async fn account_with<E: crate::model::Entity>(
     let account = items.remove(&account_key).map(from_item::<Account>).transpose()?;
     let item = items.remove(key).map(from_item::<E>).transpose()?;
     Ok((account, item))
+}
+
+/// The account and its password reset record, in one BatchGetItem.
+pub async fn account_with_password_reset(
+    db: &Db,
+    account_id: &str,
+) -> Result<(Option<Account>, Option<crate::model::PasswordReset>), StoreError> {
+    account_with(db, account_id, &Key::password_reset(account_id)).await
+}
+
+/// The account and the e-mail verification record of the key whose SHA-256 is `key_hash`, in one BatchGetItem.
+pub async fn account_with_email_verification(
+    db: &Db,
+    account_id: &str,
+    key_hash: &str,
+) -> Result<(Option<Account>, Option<crate::model::EmailVerification>), StoreError> {
+    account_with(db, account_id, &Key::email_verification(account_id, key_hash)).await
 }
 
 /// Stores a link record of an account (a password reset, replacing the account's earlier one so only the

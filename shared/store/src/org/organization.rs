@@ -219,11 +219,15 @@ impl OrgStore<'_> {
         Ok(Some(after))
     }
 
+    /// The organization's item, being deleted or not (one GetItem).
+    pub async fn organization(&self) -> Result<Option<Organization>, StoreError> {
+        self.db.get::<Organization>(&Key::organization(&self.organization)).await
+    }
+
     /// Whether the organization exists and is not being deleted (one GetItem): what tells a failed member
     /// counter condition apart from a full plan.
     pub async fn accepts_members(&self) -> Result<bool, StoreError> {
-        let organization = self.db.get::<Organization>(&Key::organization(&self.organization)).await?;
-        Ok(organization.is_some_and(|o| !o.is_being_deleted()))
+        Ok(self.organization().await?.is_some_and(|o| !o.is_being_deleted()))
     }
 
     /// One page of the organization's credit transactions, newest first, after the transaction id `after`.
