@@ -1,8 +1,10 @@
 //! The one error type every handler returns. It becomes WEBKNOSSOS's error JSON
 //! `{"messages":[{"error":"...","code":"..."}]}`; clients that only read `error` keep working.
 
+use accounts_domain::{DomainError, ErrorKind};
 use accounts_store::StoreError;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]
@@ -64,38 +66,29 @@ where
     StoreError::sdk(operation, err).into()
 }
 
-/// The one place where a store failure becomes an HTTP error (wire codes as WEBKNOSSOS's).
+/// The one place where a domain error becomes an HTTP error: its kind chooses the status; code, text and
+/// `Retry-After` are the domain's.
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        let status = match err.kind {
+            ErrorKind::Invalid => 400,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Gone => 410,
+            ErrorKind::Unprocessable => 422,
+            ErrorKind::TooMany => 429,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Internal => 500,
+        };
+        ApiError { status, code: err.code, message: err.message, retry_after: err.retry_after }
+    }
+}
+
+/// A store failure, as the domain reports it (`accounts_domain::error`).
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable => ApiError::unavailable(),
-            StoreError::Unexpected => ApiError::internal(),
-            StoreError::CredentialGone => ApiError::invalid_credential(),
-            StoreError::Conflict => {
-                ApiError::conflict("request.conflict", "The data changed while the request ran; please retry")
-            }
-            StoreError::TooManyChanges => ApiError::bad_request(
-                "request.tooManyChanges",
-                format!(
-                    "This change needs more than {} item writes; change fewer users or teams at once",
-                    accounts_store::TRANSACTION_LIMIT
-                ),
-            ),
-            StoreError::OrganizationDeleting => {
-                ApiError::new(410, "organization.deleting", "This organization is being deleted; nobody can join it")
-            }
-            StoreError::EmailInUse(email) => ApiError::conflict(
-                "user.email.alreadyInUse",
-                format!("An account with the e-mail address {email} already exists"),
-            ),
-            StoreError::OrganizationIdTaken(id) => ApiError::conflict(
-                "organization.id.alreadyInUse",
-                format!("The organization id {id:?} is already taken; please choose another"),
-            ),
-            StoreError::TeamNameTaken(name) => ApiError::conflict(
-                "team.name.alreadyInUse",
-                format!("A team named {name:?} already exists in this organization"),
-            ),
-        }
+        DomainError::from(err).into()
     }
 }

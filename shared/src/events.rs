@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::ConfigError;
-use crate::declared_actions::{Declaration, DeclaredActionsGuard};
-use crate::model::{AuditEntry, Entity, OrganizationTombstone};
+use crate::declared_actions::Declaration;
+use crate::model::AuditEntry;
+use crate::store::stream::NewItem;
 
 /// The EventBridge `Source` of every event (rules match on it).
 pub const EVENT_SOURCE: &str = "webknossos.accounts";
@@ -73,24 +74,18 @@ pub fn envelope(record: &EventRecord, public_uri: &str) -> Result<Option<Envelop
     if record.event_name != "INSERT" {
         return Ok(None);
     }
-    let image = &record.change.new_image;
-    let entity = match image.get("entity") {
-        Some(serde_dynamo::AttributeValue::S(entity)) => entity.as_str(),
-        _ => return Ok(None),
-    };
-    if entity == AuditEntry::KIND {
-        let entry: AuditEntry = serde_dynamo::from_item(image.clone()).map_err(|e| format!("{entity}: {e}"))?;
-        let data = entry_data(&entry);
-        Ok(Some(Envelope::new(public_uri, &entry.organization, entry.id, &entry.action, entry.occurred_at, data)))
-    } else if entity == OrganizationTombstone::KIND {
-        let tombstone: OrganizationTombstone =
-            serde_dynamo::from_item(image.clone()).map_err(|e| format!("{entity}: {e}"))?;
-        // The same id on every delivery (consumers de-duplicate by it), shaped and ordered like entry ids.
-        let id = format!("{:012x}{}", tombstone.deleted, &crate::ids::sha256_hex(&tombstone.id)[..16]);
-        let data = json!({ "organization": tombstone.id, "purgedAt": tombstone.deleted });
-        Ok(Some(Envelope::new(public_uri, &tombstone.id, id, PURGED, tombstone.deleted, data)))
-    } else {
-        Ok(None)
+    match crate::store::stream::new_item(&record.change.new_image)? {
+        NewItem::AuditEntry(entry) => {
+            let data = entry_data(&entry);
+            Ok(Some(Envelope::new(public_uri, &entry.organization, entry.id, &entry.action, entry.occurred_at, data)))
+        }
+        NewItem::OrganizationTombstone(tombstone) => {
+            // The same id on every delivery (consumers de-duplicate by it), shaped and ordered like entry ids.
+            let id = format!("{:012x}{}", tombstone.deleted, &crate::ids::sha256_hex(&tombstone.id)[..16]);
+            let data = json!({ "organization": tombstone.id, "purgedAt": tombstone.deleted });
+            Ok(Some(Envelope::new(public_uri, &tombstone.id, id, PURGED, tombstone.deleted, data)))
+        }
+        NewItem::Other => Ok(None),
     }
 }
 
@@ -186,17 +181,9 @@ pub struct EventPublisher {
 }
 
 impl EventPublisher {
-    /// With the [`DeclaredActionsGuard`] and the same time limits and retries as the App's clients.
+    /// Guarded and measured as the App's clients (`app::guarded_client`).
     pub fn new(client: aws_sdk_eventbridge::Client, bus: &str, public_uri: &str) -> Self {
-        let client = aws_sdk_eventbridge::Client::from_conf(
-            client
-                .config()
-                .to_builder()
-                .timeout_config(crate::app::sdk_timeouts())
-                .retry_config(crate::app::sdk_retries())
-                .interceptor(DeclaredActionsGuard)
-                .build(),
-        );
+        let client = crate::app::guarded_client!(aws_sdk_eventbridge, client.config().to_builder());
         EventPublisher { client, bus: bus.to_owned(), public_uri: public_uri.to_owned() }
     }
 
@@ -287,6 +274,7 @@ pub async fn handle(publisher: &EventPublisher, event: Value) -> Result<Value, c
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Entity, OrganizationTombstone};
 
     fn record(event_name: &str, image: Value, sequence_number: &str) -> EventRecord {
         serde_json::from_value(json!({
@@ -328,10 +316,8 @@ mod tests {
         }
     }
 
-    /// An item as the table's stream shows it (DynamoDB JSON).
     fn image<E: Entity>(entity: &E) -> Value {
-        let item: serde_dynamo::Item = crate::store::to_item(entity).into();
-        serde_json::to_value(item).unwrap()
+        crate::store::stream::image_of(entity)
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
 
 /// The page a list request asks for (`?limit=`, `default` when absent, and `?cursor=`).
 pub fn page_request(req: &Request, default_limit: usize) -> Result<PageRequest, ApiError> {
-    PageRequest::parse(query_text(req, "limit"), query_text(req, "cursor"), default_limit)
+    PageRequest::parse(query_text(req, "limit"), query_text(req, "cursor"), default_limit).map_err(Into::into)
 }
 
 /// A page's items as the JSON array, and the next page's cursor in [`NEXT_CURSOR_HEADER`].

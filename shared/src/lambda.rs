@@ -162,7 +162,7 @@ pub fn run_send_mail() -> Result<(), Error> {
     run_event(&crate::background::SEND_MAIL, |app, event| async move {
         let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(event)
             .map_err(|e| crate::ApiError::bad_request("request.body.invalid", format!("Not an SQS event: {e}")))?;
-        let response = crate::mail::drain(app, event).await;
+        let response = crate::mail_drain::drain(app, event).await;
         Ok(serde_json::to_value(response).expect("the answer serializes"))
     })
 }

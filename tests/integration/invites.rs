@@ -330,7 +330,7 @@ async fn the_queue_is_sent_at_the_configured_rate() {
     let response = send(&env, &owner.auth(), json!({"recipients": recipients})).await;
     assert!(response.body["recipients"].as_array().unwrap().iter().all(|r| r["status"] == "invited"));
     // The four went out in one batch, paced: a pause of 0.53 s after each.
-    let pause = accounts::mail::lane_pace(5.0, false);
+    let pause = accounts::mail_drain::lane_pace(5.0, false);
     assert_eq!(pause, std::time::Duration::from_secs_f64(2.0 / 3.75));
     let elapsed = queued.elapsed();
     assert!(elapsed >= pause * 4, "{elapsed:?}");

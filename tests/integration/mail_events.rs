@@ -41,11 +41,11 @@ fn plain_tags() -> Value {
 }
 
 /// The event as this stack's topic delivers it.
-async fn record(env: &TestEnv, message: &str) -> Result<Recorded, accounts::ApiError> {
+async fn record(env: &TestEnv, message: &str) -> Result<Recorded, accounts::DomainError> {
     record_from(env, MAIL_EVENTS_TOPIC, message).await
 }
 
-async fn record_from(env: &TestEnv, topic: &str, message: &str) -> Result<Recorded, accounts::ApiError> {
+async fn record_from(env: &TestEnv, topic: &str, message: &str) -> Result<Recorded, accounts::DomainError> {
     as_function(&RECORD_MAIL_EVENTS, accounts::domain::mail_events::record(&env.app, topic, message)).await
 }
 

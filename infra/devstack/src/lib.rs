@@ -47,9 +47,10 @@ pub fn local_app(
     ses_endpoint: &str,
     sqs_endpoint: &str,
 ) -> accounts::App {
+    let table = config.table_name.clone();
     accounts::App::new(
         config,
-        local_dynamodb(dynamodb_endpoint),
+        accounts::store::Db::guarded(local_dynamodb(dynamodb_endpoint), table),
         aws_sdk_sesv2::Client::new(&local_sdk_config(ses_endpoint)),
         aws_sdk_sqs::Client::new(&local_sdk_config(sqs_endpoint)),
     )

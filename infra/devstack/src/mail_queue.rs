@@ -1,6 +1,6 @@
 //! The local mail queue: a queue and its dead-letter queue in the local SQS (moto's server, the one that
 //! also holds the signing secret), and what Lambda's event source mapping does with them on AWS: receive a
-//! batch, hand it to `send_mail`'s code (`accounts::mail::drain`, which enters its declaration), delete what it
+//! batch, hand it to `send_mail`'s code (`accounts::mail_drain::drain`, which enters its declaration), delete what it
 //! took and leave what it reports as failed, which SQS shows again after the visibility timeout and moves
 //! to the dead-letter queue after `max_receives` receives.
 
@@ -126,7 +126,7 @@ impl MailQueue {
             .collect();
         let event: SqsEvent =
             serde_json::from_value(serde_json::json!({ "Records": records })).map_err(|e| format!("the batch: {e}"))?;
-        let response = accounts::mail::drain(app, event).await;
+        let response = accounts::mail_drain::drain(app, event).await;
         let kept: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for message in &received {
             if kept.contains(&message.message_id.as_deref().unwrap_or_default()) {

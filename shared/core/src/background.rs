@@ -95,7 +95,7 @@ pub static NOTIFY_JOB_FINISHED: BackgroundFunction = BackgroundFunction {
 pub static PUBLISH_AUDIT_EVENTS: BackgroundFunction = BackgroundFunction {
     name: "publish_audit_events",
     trigger: Trigger::TableStream { batch_size: 100 },
-    // Ten PutEvents calls of a full batch, each bounded at 8 s (`app::AWS_OPERATION_TIMEOUT`), fit: a timeout
+    // Ten PutEvents calls of a full batch, each bounded at 8 s (`aws_calls::OPERATION_TIMEOUT` in the store), fit: a timeout
     // would retry the whole batch, resending what was already accepted.
     timeout_seconds: 120,
     actions: &["events:PutEvents"],
@@ -110,7 +110,7 @@ pub static RECORD_MAIL_EVENTS: BackgroundFunction = BackgroundFunction {
     actions: &["PutItem", "UpdateItem"],
 };
 
-/// Sends the queued mail through SES at the configured rate (`mail::drain`).
+/// Sends the queued mail through SES at the configured rate (`mail_drain::drain`).
 pub static SEND_MAIL: BackgroundFunction = BackgroundFunction {
     name: "send_mail",
     trigger: Trigger::MailQueue { batch_size: 10 },

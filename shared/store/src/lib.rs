@@ -5,6 +5,8 @@
 //!   carries the organization id of the authenticated caller and builds every key from it.
 
 pub mod accounts;
+pub mod aws_calls;
+pub mod declared_actions;
 pub mod errors;
 pub mod idempotency;
 pub mod joins;
@@ -14,10 +16,11 @@ pub mod org;
 pub mod quotas;
 pub mod reads;
 pub mod request_metrics;
+pub mod stream;
 pub mod user_writes;
 
 // The core's modules under the paths the store's code names them by.
-use accounts_core::{ids, model};
+use accounts_core::{background, ids, model, operations};
 
 pub use errors::StoreError;
 
@@ -149,6 +152,32 @@ pub fn n(value: impl ToString) -> AttributeValue {
 }
 
 impl Db {
+    /// The store over `client`, with what every AWS call of a function has ([`aws_calls`]): time limits,
+    /// retries, the declared-actions guard and the metrics.
+    pub fn guarded(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .timeout_config(aws_calls::timeouts())
+                .retry_config(aws_calls::retries())
+                .interceptor(declared_actions::DeclaredActionsGuard)
+                .interceptor(request_metrics::AwsCallMetrics)
+                .build(),
+        );
+        Db::new(client, table)
+    }
+
+    /// The guarded store of a function: DynamoDB from the shared SDK settings (region, credentials), at
+    /// `endpoint` when one is given (DynamoDB Local), else AWS's.
+    pub fn connect(sdk: &aws_types::SdkConfig, endpoint: Option<String>, table: String) -> Self {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Db::guarded(aws_sdk_dynamodb::Client::from_conf(config.build()), table)
+    }
+
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Db { client, table }
     }

@@ -50,7 +50,8 @@ async fn run() -> Result<ExitCode, String> {
         }
     };
     let ses = aws_sdk_sesv2::Client::new(&devstack::local_sdk_config("http://127.0.0.1:1"));
-    let app = accounts::App::new(config, tool.client.clone(), ses, queue);
+    let db = accounts::store::Db::guarded(tool.client.clone(), config.table_name.clone());
+    let app = accounts::App::new(config, db, ses, queue);
     // A tool, not a function: its calls are not checked against a function's declaration.
     let done = accounts::declared_actions::unchecked(async {
         if revoking {

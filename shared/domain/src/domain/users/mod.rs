@@ -1,0 +1,362 @@
+//! Users: WEBKNOSSOS's rules for who may see and change whom, activation and deactivation, teams and
+//! roles, experiences, and the bulk "Edit Teams and Permissions".
+//!
+//! The rules are a pure function ([`plan_change`], in `rules.rs`) from the caller, the target as read, and the
+//! request to the target's new state. Writes are conditioned on the version read, and retried from a fresh
+//! read when someone else changed the user in between ([`crate::domain::retry`]), so concurrent changes are
+//! never lost.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Deserialize;
+
+use tokio::sync::OnceCell;
+
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
+use crate::domain::retry::{self, Attempt};
+use crate::domain::teams::TeamMembershipInput;
+use crate::error::DomainError;
+use crate::mail;
+use crate::model::{AuditTarget, Team, User};
+use crate::store::accounts;
+use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
+use crate::{password, validate};
+use serde_json::json;
+
+mod listing;
+mod mails;
+mod rules;
+
+pub use listing::{MAX_SEARCH_LENGTH, UserFilter, get_user, list_users, search_text};
+pub use rules::{
+    AdminCheck, BULK_LIMIT, MAX_TEAMS_PER_USER, Planned, UserPatch, admin_check, may_see_user, plan_change,
+};
+
+use mails::change_mails;
+use rules::{included_users_exceeded, last_admin, not_found};
+
+/// The admin whose being an active admin the change must check at commit: the caller for admin-only
+/// changes (so revoked rights cannot race), and whenever an admin is lost someone else who stays one.
+async fn admin_to_check(
+    store: &OrgStore<'_>,
+    caller: &User,
+    planned: &[&Planned],
+) -> Result<Option<String>, DomainError> {
+    let losing = match admin_check(caller, planned) {
+        AdminCheck::None => return Ok(None),
+        AdminCheck::Caller => return Ok(Some(caller.id.clone())),
+        AdminCheck::AnotherAdmin { losing } => losing,
+    };
+    // The caller gives up their own admin rights: another active admin must remain.
+    let mut after = None;
+    loop {
+        let page = store.users_by_name(true, after.as_deref(), 100).await?;
+        if let Some(admin) = page.items.iter().find(|u| u.is_admin && !losing.contains(u.id.as_str())) {
+            return Ok(Some(admin.id.clone()));
+        }
+        if !page.more {
+            return Err(last_admin());
+        }
+        after = page.items.last().map(User::name_key);
+    }
+}
+
+/// The teams (of the caller's organization) that `patches` name.
+async fn submitted_teams(store: &OrgStore<'_>, patches: &[&UserPatch]) -> Result<HashMap<String, Team>, DomainError> {
+    let ids: BTreeSet<&str> = patches.iter().flat_map(|p| p.teams.iter().flatten()).map(|t| t.id.as_str()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Teams are few per organization; one Query reads them all.
+    Ok(store.teams().await?.into_iter().filter(|t| ids.contains(t.id.as_str())).map(|t| (t.id.clone(), t)).collect())
+}
+
+/// Re-reads the caller for a retry: it may have been deactivated or lost rights meanwhile.
+async fn fresh_caller(store: &OrgStore<'_>, caller: &User) -> Result<User, DomainError> {
+    match store.user(&caller.id).await? {
+        Some(user) if !user.is_deactivated => Ok(user),
+        _ => Err(DomainError::invalid_credential()),
+    }
+}
+
+/// Applies a `PATCH /users/{id}` and returns the user as stored. Every rule (credentials included) is
+/// checked before anything is written, and the whole change (the user, its memberships and experiences,
+/// and an e-mail or password change of its account) is one transaction: it happens completely or not at
+/// all.
+pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserPatch) -> Result<User, DomainError> {
+    let store = caller.store(app);
+    let teams = submitted_teams(&store, &[&patch]).await?;
+    // The credentials are checked (current password, new password's rules) once, after the other rules.
+    let credentials: OnceCell<Option<CredentialChange>> = OnceCell::new();
+    let auditor = Auditor::caller(app, caller);
+    let (store, teams, patch, credentials, auditor) = (&store, &teams, &patch, &credentials, &auditor);
+    let attempt = |n: usize| async move {
+        let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
+        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or_else(not_found)?;
+        let mut planned = plan_change(&caller_now, &target, patch, teams)?;
+        let change =
+            credentials.get_or_try_init(|| check_credentials(app, &caller_now, &target, patch)).await?.as_ref();
+        let mut more = Vec::new();
+        if let Some(change) = change {
+            if let Some(email) = &change.new_email {
+                planned.after.email = email.clone();
+                planned.after.is_email_verified = false;
+            }
+            if change.new_password_hash.is_some() {
+                planned.after.session_epoch += 1;
+            }
+            // The account's other identities get the entries of its credential change.
+            let mut changes = Vec::new();
+            if let Some(new) = &change.new_email {
+                changes.push((
+                    "account.emailChanged",
+                    json!({ "email": audit::old_new(target.email.as_str(), new.as_str()) }),
+                ));
+            }
+            if change.new_password_hash.is_some() {
+                changes.push(("account.passwordChanged", json!({})));
+            }
+            let entries = auditor.account_entries(changes, &planned.after.email);
+            // The account as it is now: its e-mail guard moves in the same transaction.
+            more = accounts::credential_change_items_now(
+                &app.db,
+                &caller_now.account_id,
+                change.new_email.as_deref(),
+                change.new_password_hash.as_deref(),
+                (&target.organization, &target.id),
+                &entries,
+            )
+            .await?;
+        }
+        if planned.after == target {
+            return Ok(Attempt::Done(target));
+        }
+        let password_changed = change.is_some_and(|c| c.new_password_hash.is_some());
+        let audit = audit::user_change_entries(&target, &planned.after, password_changed)
+            .into_iter()
+            .map(|(action, facts)| {
+                auditor.entry(&target.organization, action, vec![AuditTarget::user(&planned.after)], facts)
+            })
+            .collect();
+        let extras = UserWriteExtras {
+            active_user_delta: i64::from(planned.activated) - i64::from(planned.deactivated),
+            member_delta: 0,
+            active_admin_check: admin_to_check(store, &caller_now, &[&planned]).await?,
+            experience_domains: planned
+                .after
+                .experiences
+                .keys()
+                .filter(|d| !target.experiences.contains_key(*d))
+                .cloned()
+                .collect(),
+            audit,
+            ..UserWriteExtras::default()
+        };
+        let write = UserWrite { before: Some(target.clone()), after: planned.after.clone() };
+        match store.write_users_with(std::slice::from_ref(&write), &extras, more).await {
+            Ok(()) => {
+                let mut stored = planned.after.clone();
+                stored.version = target.version + 1;
+                mail::notify(app, change_mails(app, &caller_now, &target, &planned)).await;
+                if let Some(new_email) = change.and_then(|c| c.new_email.as_deref()) {
+                    crate::domain::credentials::email_changed(app, &target.account_id, &target.email, new_email).await;
+                }
+                Ok(Attempt::Done(stored))
+            }
+            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => Err(included_users_exceeded()),
+            Err(UserWriteError::Conflict(UserWriteConflict::EmailInUse)) => {
+                Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()).into())
+            }
+            Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
+            Err(UserWriteError::Store(err)) => Err(err.into()),
+        }
+    };
+    retry::until_settled(
+        attempt,
+        DomainError::conflict("request.conflict", "The user kept changing while this request ran; please retry"),
+    )
+    .await
+}
+
+/// An e-mail and/or password change that passed its checks, to be written with the user.
+struct CredentialChange {
+    new_email: Option<String>,
+    new_password_hash: Option<String>,
+}
+
+/// E-mail and password changes: only your own, with your current password. A new password ends every
+/// session and token of the account. Checks only; nothing is written. `None`: nothing to change.
+async fn check_credentials(
+    app: &App,
+    caller: &User,
+    target: &User,
+    patch: &UserPatch,
+) -> Result<Option<CredentialChange>, DomainError> {
+    let new_email = patch.email.as_deref().map(validate::email).transpose()?.filter(|e| *e != target.email);
+    if new_email.is_none() && patch.password.is_none() {
+        return Ok(None);
+    }
+    if caller.id != target.id {
+        return Err(DomainError::forbidden(
+            "user.credentials.notAllowed",
+            "Only the user themselves changes their e-mail address or password",
+        ));
+    }
+    if let Some(email) = &new_email {
+        crate::domain::operators::refuse_listed_address(&app.config, email)?;
+    }
+    let current = patch.current_password.as_deref().ok_or_else(|| {
+        DomainError::bad_request(
+            "user.currentPassword.missing",
+            "Changing the e-mail address or password needs currentPassword",
+        )
+    })?;
+    let (account, throttle) = accounts::account_and_throttle(&app.db, &caller.account_id, &caller.email).await?;
+    let account = account.ok_or_else(DomainError::invalid_credential)?;
+    // Wrong current passwords count as failed logins of the address.
+    crate::domain::credentials::check_current_password(app, &account, &throttle, current).await?;
+    let new_password_hash = match &patch.password {
+        Some(new) => Some(password::hash(validate::password(new)?).await?),
+        None => None,
+    };
+    Ok(Some(CredentialChange { new_email, new_password_hash }))
+}
+
+/// "Edit Teams and Permissions" for many users at once (beyond WEBKNOSSOS, whose UI sends one PATCH per
+/// user).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkTeamsAndPermissions {
+    pub user_ids: Vec<String>,
+    pub teams: Vec<TeamMembershipInput>,
+    pub is_admin: Option<bool>,
+    pub is_dataset_manager: Option<bool>,
+}
+
+/// Applies the same teams and permissions to every selected user: all of them change or none does.
+pub async fn bulk_edit_teams_and_permissions(
+    app: &App,
+    caller: &Caller,
+    request: BulkTeamsAndPermissions,
+) -> Result<Vec<User>, DomainError> {
+    let patch = UserPatch {
+        teams: Some(request.teams.clone()),
+        is_admin: request.is_admin,
+        is_dataset_manager: request.is_dataset_manager,
+        ..UserPatch::default()
+    };
+    bulk_write(app, caller, &request.user_ids, |_| patch.clone()).await
+}
+
+/// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change
+/// or none does (at most [`BULK_LIMIT`] users).
+pub async fn bulk_write(
+    app: &App,
+    caller: &Caller,
+    user_ids: &[String],
+    patch_for: impl Fn(&User) -> UserPatch,
+) -> Result<Vec<User>, DomainError> {
+    let mut ids: Vec<String> = user_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(DomainError::bad_request("request.userIds.empty", "Select at least one user"));
+    }
+    if ids.len() > BULK_LIMIT {
+        return Err(DomainError::bad_request(
+            "request.tooManyUsers",
+            format!("At most {BULK_LIMIT} users can be changed at once; {} were selected", ids.len()),
+        ));
+    }
+    let store = caller.store(app);
+    let auditor = Auditor::caller(app, caller).grouped();
+    let (store, ids, patch_for, auditor) = (&store, &ids, &patch_for, &auditor);
+    let attempt = |n: usize| async move {
+        let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
+        let targets = store.users(ids).await?;
+        if targets.len() != ids.len() {
+            let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
+            return Err(DomainError::not_found(
+                "user.notFound",
+                format!("There is no user {missing} in your organization"),
+            ));
+        }
+        let patches: Vec<UserPatch> = targets.iter().map(patch_for).collect();
+        let teams = submitted_teams(store, &patches.iter().collect::<Vec<_>>()).await?;
+        let mut planned = Vec::with_capacity(targets.len());
+        for (target, patch) in targets.iter().zip(&patches) {
+            let plan = plan_change(&caller_now, target, patch, &teams)
+                .map_err(|e| DomainError { message: format!("User {}: {}", target.id, e.message), ..e })?;
+            planned.push(plan);
+        }
+        let writes: Vec<UserWrite> = targets
+            .iter()
+            .zip(&planned)
+            .filter(|(target, plan)| plan.after != **target)
+            .map(|(target, plan)| UserWrite { before: Some(target.clone()), after: plan.after.clone() })
+            .collect();
+        if writes.is_empty() {
+            return Ok(Attempt::Done(targets));
+        }
+        // One entry per user and kind of change, tied together by the auditor's group.
+        let audit = writes
+            .iter()
+            .flat_map(|w| {
+                let before = w.before.as_ref().expect("bulk changes change existing users");
+                audit::user_change_entries(before, &w.after, false).into_iter().map(|(action, facts)| {
+                    auditor.entry(&w.after.organization, action, vec![AuditTarget::user(&w.after)], facts)
+                })
+            })
+            .collect();
+        let extras = UserWriteExtras {
+            audit,
+            active_admin_check: admin_to_check(store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
+            experience_domains: writes
+                .iter()
+                .flat_map(|w| {
+                    w.after
+                        .experiences
+                        .keys()
+                        .filter(|d| !w.before.as_ref().is_some_and(|b| b.experiences.contains_key(*d)))
+                })
+                .cloned()
+                .collect(),
+            ..UserWriteExtras::default()
+        };
+        match store.write_all_or_nothing(&writes, &extras).await {
+            Ok(changed) => {
+                let mails =
+                    targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
+                mail::notify(app, mails).await;
+                Ok(Attempt::Done(
+                    planned
+                        .into_iter()
+                        .map(|p| {
+                            let mut user = p.after;
+                            if let Some(version) = changed.get(user.id.as_str()) {
+                                user.version = *version;
+                            }
+                            user
+                        })
+                        .collect(),
+                ))
+            }
+            // The last attempt's failed admin check means no other admin stays.
+            Err(UserWriteError::Conflict(UserWriteConflict::AdminCheckFailed)) if n + 1 == retry::ATTEMPTS => {
+                Err(last_admin())
+            }
+            Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
+            Err(UserWriteError::Store(err)) => Err(err.into()),
+        }
+    };
+    retry::until_settled(
+        attempt,
+        DomainError::conflict(
+            "request.conflict",
+            "The selected users kept changing while this request ran; please retry",
+        ),
+    )
+    .await
+}

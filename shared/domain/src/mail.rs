@@ -1,0 +1,216 @@
+//! Mail: each mail in HTML and plain text, queued (the [`crate::app::MailQueue`] port: SQS) by the function that makes it and sent through
+//! SES v2 by the queue's drainer (`send_mail`) at the configured rate, so no request waits for SES or
+//! outruns its sending rate. A mail SES does not take for the moment (throttled, unreachable) stays in the
+//! queue and is tried again; after `MailMaxAttempts` tries it goes to the dead-letter queue, which has an
+//! alarm. Notifications are best effort: a mail that cannot be queued is logged and never undoes the
+//! change it reports. No mail but security mail goes to an address SES reported as undeliverable (`record_mail_events`);
+//! mail is sent with the configured SES configuration set, whose bounce and complaint events report those
+//! addresses, and tagged with the invite it carries, if any.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::DomainError;
+use crate::model::InviteDelivery;
+
+/// The SES message tags that name the invite a mail carries, so its bounce can be recorded on it.
+pub const INVITE_TAG: &str = "invite";
+pub const ORGANIZATION_TAG: &str = "organization";
+
+/// The error code of a mail none of whose recipients may be mailed (SES reported them undeliverable).
+pub const UNDELIVERABLE: &str = "mail.undeliverable";
+
+/// The error code of a mail over a daily mail budget (see [`send`]).
+pub const OVER_BUDGET: &str = "mail.budget.exceeded";
+
+/// How many drainers run at once at most (the queue's event source mapping: `MaximumConcurrency`, whose
+/// least is 2); each paces itself to its share of the sending rate.
+pub const DRAINERS: u32 = 2;
+
+/// A mail, as it is queued (the SQS message's body is its JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// SES message tags (names and values of letters, digits, `_` and `-`).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The invite whose delivery state the drainer records (its first mail or a resend; not a reminder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_of: Option<InviteDelivery>,
+    /// A security mail (a reset or verification link, "password changed", "address changed"): sent even
+    /// to an address marked undeliverable, where SES's own suppression list decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub security: bool,
+    /// Whose budget the mail is counted on (see [`send`]); not queued.
+    #[serde(skip)]
+    pub payer: Payer,
+}
+
+/// The account whose action causes a mail and its organization: their daily mail budgets pay for it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Payer {
+    pub account: Option<String>,
+    pub organization: Option<String>,
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl Mail {
+    /// A mail whose HTML is the text's paragraphs, escaped; `link` (if any) becomes a button-like link.
+    pub fn new(to: Vec<String>, subject: impl Into<String>, paragraphs: &[String], link: Option<(&str, &str)>) -> Self {
+        let mut text = paragraphs.join("\n\n");
+        let mut html: String = paragraphs.iter().map(|p| format!("<p>{}</p>", escape_html(p))).collect();
+        if let Some((label, url)) = link {
+            text.push_str(&format!("\n\n{label}: {url}"));
+            html.push_str(&format!("<p><a href=\"{}\">{}</a></p>", escape_html(url), escape_html(label)));
+        }
+        Mail {
+            to,
+            subject: subject.into(),
+            text,
+            html: format!("<html><body>{html}</body></html>"),
+            tags: Vec::new(),
+            delivery_of: None,
+            security: false,
+            payer: Payer::default(),
+        }
+    }
+
+    /// The mail counted on the budgets of `account` and `organization` (whose action causes it).
+    pub fn paid_by(mut self, account: Option<&str>, organization: Option<&str>) -> Self {
+        self.payer = Payer { account: account.map(str::to_owned), organization: organization.map(str::to_owned) };
+        self
+    }
+
+    /// The mail as a security mail (see [`Mail::security`]).
+    pub fn security(mut self) -> Self {
+        self.security = true;
+        self
+    }
+
+    /// The mail tagged with the invite it carries (the organization's id is base64url-encoded: tag values
+    /// allow no spaces or dots).
+    pub fn for_invite(mut self, organization: &str, invite_id: &str) -> Self {
+        use base64::Engine;
+        let organization = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(organization);
+        self.tags = vec![(ORGANIZATION_TAG.to_owned(), organization), (INVITE_TAG.to_owned(), invite_id.to_owned())];
+        self
+    }
+
+    /// The mail records its outcome on the invite it was made for (`nonce`: the invite as it was then).
+    pub fn recording_delivery_of(mut self, organization: &str, invite_id: &str, nonce: &str) -> Self {
+        self.delivery_of = Some(InviteDelivery {
+            organization: organization.to_owned(),
+            invite_id: invite_id.to_owned(),
+            nonce: nonce.to_owned(),
+        });
+        self
+    }
+}
+
+/// Queues one mail for those of its recipients not marked undeliverable (a security mail: for all of them),
+/// within the one mail budget in front of every mail (`config.mail_limits`): the paying account's and
+/// organization's daily budgets, and each recipient's (not for security mail, which nobody may use up
+/// against its recipient; its requests have their own throttles). One transaction checks the marks and
+/// counts the budgets (one round trip; another only when a recipient is marked), then one SQS SendMessage.
+/// The queue refusing or being unreachable, every recipient being undeliverable ([`UNDELIVERABLE`], saying
+/// only "not mailed": the mark may come from another organization's mail), or a budget used up (429
+/// [`OVER_BUDGET`]) is an error the caller decides about: notices log it, producers that exist only to mail
+/// answer it.
+pub async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
+    use crate::store::quotas::{self, MailAdmission};
+    let limits = &app.config.mail_limits;
+    let now = crate::ids::now_seconds();
+    let day = now.div_euclid(86_400);
+    // Each address once (a transaction takes each item once).
+    let mut to: Vec<String> = Vec::with_capacity(mail.to.len());
+    for address in &mail.to {
+        if !to.iter().any(|a| a.trim().eq_ignore_ascii_case(address.trim())) {
+            to.push(address.clone());
+        }
+    }
+    loop {
+        if to.is_empty() {
+            return Err(DomainError::unprocessable(UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
+        }
+        let mut budgets = Vec::new();
+        if let Some(account) = &mail.payer.account {
+            budgets.push(quotas::account_budget(account, day, limits.per_account_all_per_day));
+        }
+        if let Some(organization) = &mail.payer.organization {
+            budgets.push(quotas::organization_budget(organization, day, limits.per_organization_all_per_day));
+        }
+        let checked: &[String] = if mail.security { &[] } else { &to };
+        budgets.extend(checked.iter().map(|r| quotas::recipient_budget(r, day, limits.per_recipient_all_per_day)));
+        if budgets.is_empty() {
+            break;
+        }
+        match quotas::admit_mail(&app.db, checked, &budgets, now).await? {
+            MailAdmission::Admitted => break,
+            MailAdmission::Undeliverable(marked) => {
+                to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
+            }
+            MailAdmission::OverBudget(whose) => {
+                tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
+                crate::request_metrics::record_mail_skipped();
+                return Err(DomainError::too_many_requests(
+                    OVER_BUDGET,
+                    format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),
+                    (86_400 - now.rem_euclid(86_400)) as u64,
+                ));
+            }
+        }
+    }
+    let queued = Mail { to, ..mail.clone() };
+    // Security mail takes its own lane, which a backlog of other mail never delays.
+    let lane = match &app.config.mail_security_queue_url {
+        security if mail.security && !security.is_empty() => security,
+        _ => &app.config.mail_queue_url,
+    };
+    app.mail_queue.enqueue(lane, serde_json::to_string(&queued).expect("a mail serializes")).await
+}
+
+/// Queues notifications, logging (not returning) failures.
+pub async fn notify(app: &App, mails: Vec<Mail>) {
+    for mail in mails {
+        if let Err(err) = send(app, &mail).await {
+            tracing::warn!(subject = %mail.subject, error = %err, "a notification mail was not queued");
+        }
+    }
+}
+
+/// A UTC date and time for mails (`2026-11-22 15:53 UTC`).
+pub fn utc_time_text(millis: i64) -> String {
+    let time = crate::ids::iso8601(millis);
+    let (date, clock) = time.split_once('T').unwrap_or((time.as_str(), ""));
+    format!("{date} {} UTC", clock.get(..5).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_mail_reads_back_as_it_was_written() {
+        let mail =
+            Mail::new(vec!["a@example.org".into()], "Hi", &["Hello".into()], Some(("Go", "https://x.org/?a=1&b=<2>")))
+                .for_invite("Sample Lab", "0123456789abcdef01234567")
+                .recording_delivery_of("Sample Lab", "0123456789abcdef01234567", "nonce");
+        let read: Mail = serde_json::from_str(&serde_json::to_string(&mail).unwrap()).unwrap();
+        assert_eq!(read, mail);
+        assert!(mail.html.contains("a=1&amp;b=&lt;2&gt;"));
+    }
+
+    #[test]
+    fn times_are_written_as_utc_dates() {
+        assert_eq!(super::utc_time_text(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc_time_text(1_795_362_781_461), "2026-11-22 15:53 UTC");
+        assert_eq!(super::utc_time_text(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

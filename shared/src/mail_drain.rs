@@ -1,0 +1,167 @@
+//! The mail queues' drainer (`send_mail`): takes the queued mails from SQS and sends them through SES at
+//! the lane's pace, recording each invite's outcome. The domain queues mail (`accounts_domain::mail`); this
+//! is the adapter that delivers it.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+
+use crate::app::App;
+use crate::mail::{DRAINERS, Mail};
+
+/// What SES said to one mail.
+#[derive(Debug, PartialEq)]
+pub enum SesOutcome {
+    Sent,
+    /// Not now (throttled, unreachable, failing): the mail stays queued and is tried again.
+    TryAgain(String),
+    /// Never (refused, a bad address, a sender not verified): recorded and not tried again.
+    Refused(String),
+}
+
+/// Whether an SES error is worth another try: throttling and anything SES or the network may get over.
+/// Refusals of the mail itself are not.
+pub fn classify(error_code: Option<&str>, message: String) -> SesOutcome {
+    match error_code {
+        Some(
+            "MessageRejected"
+            | "BadRequestException"
+            | "MailFromDomainNotVerifiedException"
+            | "AccountSuspendedException",
+        ) => SesOutcome::Refused(message),
+        _ => SesOutcome::TryAgain(message),
+    }
+}
+
+/// The part of the sending rate the security lane has (the other lane has the rest), so that the two lanes
+/// together never outrun SES's rate, and security mail moves even while the other lane is full.
+pub const SECURITY_LANE_SHARE: f64 = 0.25;
+
+/// The pause after each mail of one drainer of a lane (`security`: the security lane's; each lane has
+/// [`DRAINERS`] drainers at most).
+pub fn lane_pace(mail_send_rate: f64, security: bool) -> Duration {
+    let share = if security { SECURITY_LANE_SHARE } else { 1.0 - SECURITY_LANE_SHARE };
+    Duration::from_secs_f64(f64::from(DRAINERS) / (mail_send_rate * share))
+}
+
+/// The drainer (`send_mail`, its declaration entered unless one is in force): sends a batch of queued mails one after another at its pace, records each invite's
+/// outcome, and answers which messages SQS keeps for another try (`ReportBatchItemFailures`). A message
+/// that is no mail is reported as failed too (it ends in the dead-letter queue, for someone to look at).
+pub async fn drain(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let declaration = (&crate::background::SEND_MAIL).into();
+    crate::declared_actions::scope_unless_scoped(declaration, drain_batch(app, event)).await
+}
+
+async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let Some(mail) = message.body.as_deref().and_then(|body| serde_json::from_str::<Mail>(body).ok()) else {
+            tracing::error!(message = %id, "a queued message is not a mail");
+            response.batch_item_failures.push(failure(id));
+            continue;
+        };
+        let outcome = send_now(app, &mail).await;
+        // After every mail, the last of a batch too: the drainer's next batch may follow at once. Each lane
+        // at its share of the rate (a batch comes from one lane).
+        tokio::time::sleep(lane_pace(app.config.mail_send_rate, mail.security)).await;
+        let recorded = match (&outcome, &mail.delivery_of) {
+            (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
+            (SesOutcome::Refused(reason), Some(delivery)) => {
+                crate::store::mail::record_delivery(&app.db, delivery, Some(reason.as_str())).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(err) = recorded {
+            tracing::warn!(message = %id, error = %err, "the delivery state of an invite was not recorded");
+        }
+        match outcome {
+            SesOutcome::Sent => {}
+            SesOutcome::Refused(reason) => tracing::warn!(message = %id, reason, "SES refused a mail"),
+            SesOutcome::TryAgain(reason) => {
+                tracing::warn!(message = %id, reason, "SES did not take a mail; it is tried again");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+    }
+    response
+}
+
+fn failure(item_identifier: String) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = item_identifier;
+    failure
+}
+
+/// Sends one mail through SES.
+async fn send_now(app: &App, mail: &Mail) -> SesOutcome {
+    let content = |data: &str| Content::builder().data(data).charset("UTF-8").build().expect("data is set");
+    let tags = mail
+        .tags
+        .iter()
+        .map(|(name, value)| MessageTag::builder().name(name).value(value).build().expect("name and value are set"))
+        .collect();
+    let sent = app
+        .mail
+        .send_email()
+        .from_email_address(&app.config.mail_sender)
+        .set_configuration_set_name(app.config.mail_configuration_set.clone())
+        .set_email_tags(Some(tags).filter(|t: &Vec<MessageTag>| !t.is_empty()))
+        .destination(Destination::builder().set_to_addresses(Some(mail.to.clone())).build())
+        .content(
+            EmailContent::builder()
+                .simple(
+                    Message::builder()
+                        .subject(content(&mail.subject))
+                        .body(Body::builder().text(content(&mail.text)).html(content(&mail.html)).build())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    match sent {
+        Ok(_) => SesOutcome::Sent,
+        Err(err) => {
+            let code = err
+                .as_service_error()
+                .and_then(|e| aws_sdk_sesv2::error::ProvideErrorMetadata::code(e))
+                .map(str::to_owned);
+            let message = aws_sdk_sesv2::error::DisplayErrorContext(&err).to_string();
+            classify(code.as_deref(), message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_not_tried_again_and_everything_else_is() {
+        for code in [
+            "MessageRejected",
+            "BadRequestException",
+            "MailFromDomainNotVerifiedException",
+            "AccountSuspendedException",
+        ] {
+            assert_eq!(classify(Some(code), "x".into()), SesOutcome::Refused("x".into()), "{code}");
+        }
+        for code in [Some("TooManyRequestsException"), Some("LimitExceededException"), Some("InternalFailure"), None] {
+            assert_eq!(classify(code, "x".into()), SesOutcome::TryAgain("x".into()), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn each_drainer_waits_its_share_of_its_lanes_share_of_the_sending_rate() {
+        // Two drainers a lane; the security lane a quarter of the rate, the other three quarters.
+        assert_eq!(lane_pace(1.0, true), Duration::from_secs(8));
+        assert_eq!(lane_pace(1.0, false), Duration::from_secs_f64(8.0 / 3.0));
+        assert_eq!(lane_pace(14.0, false), Duration::from_secs_f64(2.0 / 10.5));
+        // Both lanes busy, all four drainers together send at the rate, never faster.
+        let per_second =
+            |rate: f64| 2.0 / lane_pace(rate, true).as_secs_f64() + 2.0 / lane_pace(rate, false).as_secs_f64();
+        assert!((per_second(14.0) - 14.0).abs() < 1e-6, "{}", per_second(14.0));
+    }
+}

@@ -1,0 +1,32 @@
+//! What every AWS call of a function has, whichever service it goes to: time limits and retries, the
+//! declared-actions guard ([`crate::declared_actions`]) and the AWS-call metrics
+//! ([`crate::request_metrics`]). The store applies them to its DynamoDB client; the API crate to its SES,
+//! SQS and Secrets Manager clients.
+
+use std::time::Duration;
+
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+/// Time limits of one AWS call. The SDK sets no attempt or operation timeout by default, so an endpoint
+/// that accepts a connection and never answers would hold the request until the Lambda timeout (10 s for
+/// routes). A DynamoDB call normally takes milliseconds; these leave ample room.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+/// Attempts per AWS call (the SDK's standard retry: transient errors, throttling, refused connections) and
+/// the longest back-off between two attempts (the SDK's default is 20 s).
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_max_backoff(MAX_BACKOFF)
+}
