@@ -9,6 +9,7 @@ pub mod aws_calls;
 pub mod declared_actions;
 pub mod errors;
 pub mod idempotency;
+mod items;
 pub mod joins;
 pub mod mail;
 pub mod maintenance;
@@ -23,6 +24,8 @@ pub mod user_writes;
 use accounts_core::{background, ids, model, operations};
 
 pub use errors::StoreError;
+use items::audit_write_capacity;
+pub use items::{Item, from_item, item_size, key_attributes, key_of, n, s, to_item};
 
 use std::collections::HashMap;
 
@@ -31,8 +34,6 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::model::{Entity, Key};
-
-pub type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB's limits on one BatchGetItem and one TransactWriteItems request.
 pub const BATCH_GET_LIMIT: usize = 100;
@@ -71,84 +72,6 @@ impl From<StoreError> for TransactError {
     fn from(err: StoreError) -> Self {
         TransactError::Store(err)
     }
-}
-
-pub fn key_attributes(key: &Key) -> Item {
-    HashMap::from([
-        ("PK".to_owned(), AttributeValue::S(key.pk.clone())),
-        ("SK".to_owned(), AttributeValue::S(key.sk.clone())),
-    ])
-}
-
-/// The key of `item`, if it has a string `PK` and `SK`.
-pub fn key_of(item: &Item) -> Option<Key> {
-    match (item.get("PK"), item.get("SK")) {
-        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key { pk: pk.clone(), sk: sk.clone() }),
-        _ => None,
-    }
-}
-
-/// The stored form of an entity: its fields plus `PK`, `SK` and the `entity` tag.
-pub fn to_item<E: Entity>(entity: &E) -> Item {
-    let mut item: Item = serde_dynamo::to_item(entity).expect("entities serialize to DynamoDB items");
-    item.extend(key_attributes(&entity.key()));
-    for (name, value) in entity.index_attributes() {
-        item.insert(name.to_owned(), AttributeValue::S(value));
-    }
-    for (name, value) in entity.numeric_attributes() {
-        item.insert(name.to_owned(), AttributeValue::N(value.to_string()));
-    }
-    item.insert("entity".into(), AttributeValue::S(E::KIND.into()));
-    item
-}
-
-pub fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| {
-        tracing::error!(entity = E::KIND, error = %e, "stored item does not decode");
-        StoreError::Unexpected
-    })
-}
-
-/// An item's size by DynamoDB's rules: attribute names and values in bytes (numbers about one byte per two
-/// digits, plus one; maps and lists 3 bytes plus one per element).
-pub fn item_size(item: &Item) -> usize {
-    fn value_size(value: &AttributeValue) -> usize {
-        match value {
-            AttributeValue::S(text) => text.len(),
-            AttributeValue::N(number) => number.len().div_ceil(2) + 1,
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-            AttributeValue::L(values) => 3 + values.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-            AttributeValue::M(fields) => 3 + fields.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
-            other => format!("{other:?}").len(),
-        }
-    }
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
-}
-
-/// The write capacity the audit entries among `items` take when their transaction commits: per entry, two
-/// units per started KB in the table (a transactional write) and one per started KB in each audit index it
-/// is in.
-fn audit_write_capacity(items: &[TransactWriteItem]) -> f64 {
-    items
-        .iter()
-        .filter_map(|item| item.put().map(|put| put.item()))
-        .filter(|item| matches!(item.get("entity"), Some(AttributeValue::S(kind)) if kind == "AuditEntry"))
-        .map(|item| {
-            let kilobytes = item_size(item).div_ceil(1024) as f64;
-            let indexes =
-                ["auditActor", "auditTarget", "auditCategory"].iter().filter(|name| item.contains_key(**name)).count()
-                    as f64;
-            kilobytes * (2.0 + indexes)
-        })
-        .sum()
-}
-
-pub fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 impl Db {

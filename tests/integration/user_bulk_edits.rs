@@ -1,0 +1,347 @@
+//! Bulk edits and team managers: all selected users or none, across transactions and when a later one
+//! fails; team managers change, bulk edit and list only the members of the teams they manage.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use tests::barrier::WriteBarrier;
+use tests::{HOME_ORGANIZATION, TestEnv, mails_to, text};
+
+use crate::users::team_ids;
+
+#[tokio::test]
+async fn team_managers_change_only_the_teams_they_manage() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let green = env.team(&owner.auth(), "Green").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true), (&green, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
+    let default_team = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Default")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Submits: Red removed, Green added as manager, Blue (not managed) dropped and a made-up role in it ignored.
+    let patch = json!({"teams": [{"id": green, "isTeamManager": true}, {"id": default_team, "isTeamManager": true}]});
+    let changed = env.patch_user(&member.user_id, patch, &manager.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let mut expected = vec![(default_team.clone(), false), (blue.clone(), false), (green.clone(), true)];
+    expected.sort();
+    assert_eq!(team_ids(&changed.body), expected);
+    // Admin-only fields and unknown teams are refused.
+    let admin = env.patch_user(&member.user_id, json!({"isAdmin": true}), &manager.auth()).await;
+    assert_eq!((admin.status, admin.error_code()), (403, "user.admin.notAllowed"));
+    let dataset = env.patch_user(&member.user_id, json!({"isDatasetManager": true}), &manager.auth()).await;
+    assert_eq!(dataset.error_code(), "user.datasetManager.notAllowed");
+    let unknown =
+        env.patch_user(&member.user_id, json!({"teams": [{"id": "0123456789abcdef01234567"}]}), &owner.auth()).await;
+    assert_eq!((unknown.status, unknown.error_code()), (400, "team.notFound"));
+    let twice = env.patch_user(&member.user_id, json!({"teams": [{"id": red}, {"id": red}]}), &owner.auth()).await;
+    assert_eq!(twice.error_code(), "user.teams.duplicate");
+    // The member now manages Green, so submitting no teams takes them out of Green only; the teams they
+    // do not manage are kept.
+    let own = env.patch_user(&member.user_id, json!({"teams": []}), &member.auth()).await;
+    let mut kept = vec![(default_team.clone(), false), (blue.clone(), false)];
+    kept.sort();
+    assert_eq!(team_ids(&own.body), kept);
+    // Someone who manages no team changes nothing by submitting teams.
+    let plain = env.member(&owner, "Pia", "Plain", &[(&red, false)]).await;
+    let before = env.scan().await;
+    let ignored = env.patch_user(&plain.user_id, json!({"teams": []}), &plain.auth()).await;
+    assert_eq!((ignored.status, ignored.body["teams"].as_array().unwrap().len()), (200, 2));
+    assert_eq!(env.scan().await, before);
+}
+
+#[tokio::test]
+async fn concurrent_changes_of_different_teams_by_two_managers_both_survive() {
+    // Forced: both changes have read the user before either writes.
+    let barrier = WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let red_manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let blue_manager = env.member(&owner, "Bert", "Blue", &[(&blue, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
+    let (red_auth, blue_auth) = (red_manager.auth(), blue_manager.auth());
+    barrier.arm(2, "USER#");
+    let (a, b) = tokio::join!(
+        env.patch_user(&member.user_id, json!({"teams": [{"id": red, "isTeamManager": true}]}), &red_auth),
+        env.patch_user(&member.user_id, json!({"teams": [{"id": blue, "isTeamManager": true}]}), &blue_auth),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{:?} {:?}", a.body, b.body);
+    assert_eq!(barrier.met(), 2, "the two changes did not write at the same moment");
+    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    let roles = team_ids(&stored);
+    assert!(roles.contains(&(red.clone(), true)) && roles.contains(&(blue.clone(), true)), "{roles:?}");
+}
+
+#[tokio::test]
+async fn bulk_edit_changes_all_selected_users_or_none() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let mut members = Vec::new();
+    for i in 0..3 {
+        members.push(env.member(&owner, "Bulk", &format!("User{i}"), &[(&blue, false)]).await);
+    }
+    let ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+    let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": true}], "isDatasetManager": true});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(changed.body.as_array().unwrap().len(), 3, "the three users answered");
+    for user in changed.body.as_array().unwrap() {
+        assert_eq!(team_ids(user), vec![(red.clone(), true)]);
+        assert_eq!(user["isDatasetManager"], true);
+    }
+    // One user the caller may not change: nobody changes.
+    let mut with_owner = ids.clone();
+    with_owner.push(&owner.user_id);
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let before = env.scan().await;
+    let body = json!({"userIds": with_owner, "teams": [], "isAdmin": true});
+    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    assert!(matches!(refused.status, 403 | 404), "{:?}", refused.body);
+    assert_eq!(env.scan().await, before);
+    let unknown = json!({"userIds": [ids[0], "0123456789abcdef01234567"], "teams": []});
+    assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(unknown), &owner.auth()).await.status, 404);
+    assert_eq!(env.scan().await, before);
+    let too_many: Vec<String> = (0..101).map(|i| format!("{i:024x}")).collect();
+    let limit = env
+        .request(
+            "PATCH",
+            "/api/users/teamsAndPermissions",
+            Some(json!({"userIds": too_many, "teams": []})),
+            &owner.auth(),
+        )
+        .await;
+    assert_eq!((limit.status, limit.error_code()), (400, "request.tooManyUsers"));
+}
+
+#[tokio::test]
+async fn bulk_edit_of_a_hundred_users_spans_transactions_and_changes_every_one() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let (_, user) = env.register("Many", &format!("User{i:03}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    // 100 users, each leaving Default and joining Red: 300 item writes, more than one transaction holds.
+    let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": false}]});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let answered = changed.body.as_array().unwrap();
+    assert_eq!(answered.len(), 100);
+    assert!(answered.iter().all(|user| team_ids(user) == [(red.clone(), false)]), "every one in Red alone");
+    let scan = env.scan().await;
+    let memberships: Vec<&tests::Item> = scan.iter().filter(|i| text(i, "entity") == "Membership").collect();
+    let in_red: BTreeSet<String> =
+        memberships.iter().filter(|i| text(i, "teamId") == red).map(|i| text(i, "userId")).collect();
+    assert_eq!(in_red, ids.iter().cloned().collect::<BTreeSet<String>>());
+    let elsewhere = memberships.iter().filter(|i| ids.contains(&text(i, "userId")) && text(i, "teamId") != red);
+    assert_eq!(elsewhere.count(), 0, "nobody is left in Default");
+    // (A bulk edit that fails part-way: a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as_it_was.)
+}
+
+#[tokio::test]
+async fn a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as_it_was() {
+    use std::sync::{Arc, Mutex};
+    // Armed with (direct client, table, the last user, a team): just before the first transaction that
+    // writes the last user, the team's deletion starts "concurrently", so that transaction's team check
+    // fails after the earlier transactions committed.
+    type Trigger = (aws_sdk_dynamodb::Client, String, String, accounts::model::Key);
+    let trigger: Arc<Mutex<Option<Trigger>>> = Arc::default();
+    let earlier_transactions: Arc<Mutex<usize>> = Arc::default();
+    let (hook_trigger, hook_count) = (trigger.clone(), earlier_transactions.clone());
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        let (trigger, count) = (hook_trigger.clone(), hook_count.clone());
+        Box::pin(async move {
+            if operation != "TransactWriteItems" {
+                return;
+            }
+            let armed = trigger.lock().unwrap().clone();
+            let Some((client, table, last_user, team)) = armed else { return };
+            if !body.contains(&format!("USER#{last_user}")) {
+                *count.lock().unwrap() += 1;
+                return;
+            }
+            trigger.lock().unwrap().take();
+            client
+                .update_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S(team.pk))
+                .key("SK", AttributeValue::S(team.sk))
+                .update_expression("SET deleting = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .send()
+                .await
+                .unwrap();
+        })
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let mut teams = Vec::new();
+    for name in ["T1", "T2", "T3", "T4"] {
+        teams.push(env.team(&owner.auth(), name).await);
+    }
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let (_, user) = env.register("Many", &format!("User{i:02}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    let before = env.scan().await;
+    *trigger.lock().unwrap() = Some((
+        env.direct_dynamodb(),
+        env.table.clone(),
+        ids.last().unwrap().clone(),
+        accounts::model::Key::team(HOME_ORGANIZATION, &teams[0]),
+    ));
+    // Each user leaves Default and joins four teams: 40 users need several transactions.
+    let memberships: Vec<Value> = teams.iter().map(|id| json!({"id": id, "isTeamManager": false})).collect();
+    let body = json!({"userIds": ids, "teams": memberships, "isDatasetManager": true});
+    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (400, "team.notFound"), "{:?}", refused.body);
+    assert!(trigger.lock().unwrap().is_none(), "the last transaction ran");
+    assert!(*earlier_transactions.lock().unwrap() >= 2, "earlier transactions committed (and were undone) first");
+
+    // Every user item (version included), membership and other item is as before; only the team whose
+    // deletion started has changed.
+    let mut expected = before;
+    let team_key = accounts::model::Key::team(HOME_ORGANIZATION, &teams[0]);
+    let team = expected.iter_mut().find(|i| text(i, "PK") == team_key.pk && text(i, "SK") == team_key.sk).unwrap();
+    team.insert("deleting".into(), AttributeValue::Bool(true));
+    let (entries, rest): (Vec<_>, Vec<_>) =
+        env.scan().await.into_iter().partition(|item| text(item, "entity") == "AuditEntry" && !expected.contains(item));
+    assert_eq!(rest, expected);
+    // The log tells what happened: the earlier transactions' users were changed, then each restored, by
+    // the same admin; the last transaction's users were never changed.
+    let mut changed = BTreeSet::new();
+    let mut restored = BTreeSet::new();
+    for entry in &entries {
+        let subject = text(entry, "auditTarget").rsplit('#').next().unwrap().to_owned();
+        match text(entry, "action").as_str() {
+            "user.teamsAndPermissionsChanged" => changed.insert(subject),
+            "user.restored" => restored.insert(subject),
+            other => panic!("unexpected entry {other}"),
+        };
+    }
+    assert!(!restored.is_empty(), "the undone users' restores are logged");
+    assert_eq!(changed, restored, "each changed user was restored");
+    assert!(!restored.contains(ids.last().unwrap()), "the failing transaction's users changed nothing");
+}
+
+#[tokio::test]
+async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Rita", "Redmanager", &[(&red, true)]).await;
+    let first = env.member(&owner, "Rob", "Red", &[(&red, false)]).await;
+    let second = env.member(&owner, "Rae", "Redblue", &[(&red, false), (&blue, false)]).await;
+    let outsider = env.member(&owner, "Bea", "Blue", &[(&blue, false)]).await;
+
+    // Members of the managed team: Red becomes a manager role; Blue (not managed) is submitted too, and
+    // is ignored for both; Blue memberships are kept.
+    let body = json!({"userIds": [first.user_id, second.user_id], "teams": [{"id": red, "isTeamManager": true}, {"id": blue, "isTeamManager": true}]});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    let stored = |user_id: String| {
+        let env = &env;
+        let owner = &owner;
+        async move { team_ids(&env.get(&format!("/api/users/{user_id}"), &owner.auth()).await.body) }
+    };
+    let roles = stored(first.user_id.clone()).await;
+    assert!(roles.contains(&(red.clone(), true)) && !roles.iter().any(|(t, _)| *t == blue), "{roles:?}");
+    let roles = stored(second.user_id.clone()).await;
+    assert!(roles.contains(&(red.clone(), true)) && roles.contains(&(blue.clone(), false)), "{roles:?}");
+    // Told: "your access changed", with the new role.
+    for member in [&first, &second] {
+        let mails = mails_to(&member.email).await;
+        assert!(
+            mails.iter().any(|m| m.subject.contains("access")
+                && m.text.contains("Red (team manager)")
+                && m.text.contains("Rita Redmanager")),
+            "{:?}",
+            mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
+    }
+
+    // Another team's member (alone or with the manager's own members), or rights only admins give:
+    // refused, nothing changes.
+    for body in [
+        json!({"userIds": [outsider.user_id], "teams": [{"id": red}]}),
+        json!({"userIds": [first.user_id, outsider.user_id], "teams": [{"id": red}]}),
+        json!({"userIds": [first.user_id], "teams": [{"id": red}], "isDatasetManager": true}),
+        json!({"userIds": [first.user_id], "teams": [{"id": red}], "isAdmin": true}),
+    ] {
+        let before = env.scan().await;
+        let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body.clone()), &manager.auth()).await;
+        assert!(matches!(refused.status, 403 | 404), "{body}: {:?}", refused.body);
+        assert!(!refused.error_code().is_empty());
+        assert_eq!(env.scan().await, before, "{body}");
+    }
+    let untouched = stored(outsider.user_id.clone()).await;
+    assert!(untouched.contains(&(blue.clone(), false)) && !untouched.iter().any(|(t, _)| *t == red));
+}
+
+#[tokio::test]
+async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_order() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let green = env.team(&owner.auth(), "Green").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Mona", "Manager", &[(&red, true), (&green, true)]).await;
+    for (last, teams) in [
+        ("Delta", vec![(red.as_str(), false)]),
+        ("alpha", vec![(green.as_str(), false)]),
+        ("Echo", vec![(red.as_str(), false), (green.as_str(), false)]),
+        ("Bravo", vec![(red.as_str(), true)]),
+        ("Outsider", vec![(blue.as_str(), false)]),
+    ] {
+        env.member(&owner, "X", last, &teams).await;
+    }
+    let names = |users: &Value| {
+        users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let all = env.get("/api/users", &manager.auth()).await;
+    assert_eq!(
+        names(&all.body),
+        ["alpha", "Bravo", "Delta", "Echo", "Manager"],
+        "members of managed teams and self, once each"
+    );
+    for limit in [1, 2, 3] {
+        let mut seen = Vec::new();
+        let mut path = format!("/api/users?limit={limit}");
+        for _ in 0..10 {
+            let page = env.get(&path, &manager.auth()).await;
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            assert!(page.body.as_array().unwrap().len() <= limit);
+            seen.extend(names(&page.body));
+            match page.header("x-next-cursor") {
+                Some(cursor) => path = format!("/api/users?limit={limit}&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, names(&all.body), "limit {limit}");
+    }
+    // Filters apply before paging.
+    let managers = env.get("/api/users?isTeamManagerOrAdmin=true&limit=1", &manager.auth()).await;
+    assert_eq!(names(&managers.body), ["Bravo"]);
+    let cursor = managers.header("x-next-cursor").expect("a second page").to_owned();
+    let next = env.get(&format!("/api/users?isTeamManagerOrAdmin=true&limit=1&cursor={cursor}"), &manager.auth()).await;
+    assert_eq!((names(&next.body), next.header("x-next-cursor")), (vec!["Manager".to_owned()], None));
+}

@@ -1,0 +1,128 @@
+//! The table as it is, and the checks that another organization's caller changes and learns nothing.
+
+use crate::{Auth, Item, TestEnv, TestResponse, text};
+use accounts::declared_actions::unchecked;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+
+impl TestEnv {
+    /// Every item of the table, sorted by key: a snapshot to compare before and after a request.
+    pub async fn scan(&self) -> Vec<Item> {
+        let mut items = devstack::invariants::scan_table(&self.app.db.client, &self.table).await.unwrap();
+        items.sort_by_key(|item| (text(item, "PK"), text(item, "SK")));
+        items
+    }
+
+    /// Sets attributes of an item directly in the table (for states no route of this slice produces).
+    pub async fn set_attribute(&self, pk: &str, sk: &str, name: &str, value: AttributeValue) {
+        let update = self
+            .app
+            .db
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("SET #n = :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":v", value)
+            .send();
+        unchecked(update).await.unwrap();
+    }
+
+    /// Adds `delta` to a number attribute of an item directly in the table (keeps counters in step with
+    /// items a test writes directly).
+    pub async fn add_to_number(&self, pk: &str, sk: &str, name: &str, delta: i64) {
+        let update = self
+            .app
+            .db
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("ADD #n :v")
+            .expression_attribute_names("#n", name)
+            .expression_attribute_values(":v", AttributeValue::N(delta.to_string()))
+            .send();
+        unchecked(update).await.unwrap();
+    }
+
+    /// Checks that `method path` by `foreign` (a caller from another organization) is refused with 403 or
+    /// 404 and changes nothing in the table. Every route that takes an id or a token uses this.
+    pub async fn check_foreign_caller_refused(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+    ) -> Result<(), String> {
+        let before = self.scan().await;
+        let response = self.request(method, path, body, foreign).await;
+        let after = self.scan().await;
+        if response.status != 403 && response.status != 404 {
+            return Err(format!(
+                "{method} {path} by another organization's caller: {} {:?}",
+                response.status, response.body
+            ));
+        }
+        if before != after {
+            return Err(format!("{method} {path} by another organization's caller changed the table"));
+        }
+        Ok(())
+    }
+
+    /// For routes that act in the caller's own organization (creating, listing): checks that `method path`
+    /// by `foreign` (a caller from another organization) leaves `organization`'s partition unchanged and
+    /// that the answer names none of its items (no id, e-mail or name of them appears). Returns the answer.
+    pub async fn check_foreign_caller_isolated(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+        organization: &str,
+    ) -> Result<TestResponse, String> {
+        let partition = format!("ORG#{organization}");
+        let own = |items: Vec<Item>| items.into_iter().filter(|i| text(i, "PK") == partition).collect::<Vec<_>>();
+        let before = own(self.scan().await);
+        let response = self.request(method, path, body, foreign).await;
+        if own(self.scan().await) != before {
+            return Err(format!("{method} {path} by another organization's caller changed {organization}'s items"));
+        }
+        let answer = response.body.to_string();
+        for item in &before {
+            for name in ["id", "email"] {
+                let value = text(item, name);
+                if !value.is_empty() && answer.contains(&value) {
+                    return Err(format!(
+                        "{method} {path} by another organization's caller shows {name} {value} of {organization}"
+                    ));
+                }
+            }
+        }
+        if answer.contains(&format!("\"organization\":\"{organization}\"")) {
+            return Err(format!("{method} {path} by another organization's caller shows an item of {organization}"));
+        }
+        Ok(response)
+    }
+
+    pub async fn assert_foreign_caller_isolated(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        foreign: &Auth,
+        organization: &str,
+    ) -> TestResponse {
+        self.check_foreign_caller_isolated(method, path, body, foreign, organization)
+            .await
+            .unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
+    pub async fn assert_foreign_caller_refused(&self, method: &str, path: &str, body: Option<Value>, foreign: &Auth) {
+        if let Err(problem) = self.check_foreign_caller_refused(method, path, body, foreign).await {
+            panic!("{problem}");
+        }
+    }
+}
