@@ -322,7 +322,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     }
     // Every rule the checker documents has a case that shows it firing.
     let documented: std::collections::BTreeSet<u8> =
-        std::fs::read_to_string(devstack::repo_root().join("infra/devstack/src/invariants.rs"))
+        std::fs::read_to_string(devstack::repo_root().join("infra/devstack/src/invariants/mod.rs"))
             .unwrap()
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())

@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::{self, Auditor};
+use crate::domain::retry::{self, Attempt};
 use crate::error::DomainError;
 use crate::ids;
 use crate::model::{AuditTarget, InviteState, Membership, Team, User};
@@ -130,6 +131,12 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Dom
     store.delete_team_items(&team).await.map_err(Into::into)
 }
 
+/// A deletion that lost to concurrent changes of an invite too often: the team is marked deleting, and
+/// deleting it again finishes the job.
+fn team_changed_meanwhile() -> DomainError {
+    DomainError::conflict("request.conflict", "The team's invites changed while it was deleted; please delete it again")
+}
+
 /// Takes a team out of every pending invite of the organization (reading its invites page by page), so
 /// no invite is left pointing at a deleted team. Each invite is replaced conditioned on being unchanged
 /// since read; one that changed meanwhile is read again.
@@ -141,21 +148,20 @@ async fn remove_from_pending_invites(
     loop {
         let page = store.invites(after.as_deref(), 100).await?;
         after = page.items.last().map(|i| i.id.clone());
-        for invite in page.items {
-            let mut current = Some(invite);
-            for _ in 0..4 {
-                let Some(before) =
-                    current.take().filter(|i| i.state == InviteState::Pending && i.teams.contains_key(team_id))
+        for invite in &page.items {
+            // Read again when the invite changed meanwhile.
+            let attempt = |n| async move {
+                let read = if n == 0 { Some(invite.clone()) } else { store.invite(&invite.id).await? };
+                let Some(before) = read.filter(|i| i.state == InviteState::Pending && i.teams.contains_key(team_id))
                 else {
-                    break;
+                    return Ok(Attempt::Done(()));
                 };
                 let mut changed = before.clone();
                 changed.teams.remove(team_id);
-                if store.replace_pending_invite(&before, &changed, None).await? {
-                    break;
-                }
-                current = store.invite(&before.id).await?;
-            }
+                let replaced = store.replace_pending_invite(&before, &changed, None).await?;
+                Ok(if replaced { Attempt::Done(()) } else { Attempt::Conflict })
+            };
+            retry::until_settled(attempt, team_changed_meanwhile()).await?;
         }
         if !page.more {
             return Ok(());
