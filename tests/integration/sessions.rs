@@ -168,7 +168,7 @@ async fn login_picks_the_last_used_identity_if_active_else_the_first_active_one(
 }
 
 #[tokio::test]
-async fn current_user_needs_a_valid_credential_and_records_activity() {
+async fn current_user_needs_a_valid_credential_and_records_activity_once_per_window() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let first = env.get("/api/v16/user", &owner.auth()).await;
@@ -192,9 +192,18 @@ async fn current_user_needs_a_valid_credential_and_records_activity() {
     ] {
         assert!(first.body.get(field).is_some(), "user JSON lacks {field}");
     }
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Within the window the read writes nothing: the same activity, the table unchanged.
+    let before = env.scan().await;
+    let again = env.get("/api/user", &owner.auth()).await;
+    assert_eq!(again.body["lastActivity"], first.body["lastActivity"]);
+    assert_eq!(env.scan().await, before, "a read within the activity window writes nothing");
+    // Activity older than the window is recorded anew.
+    let stale = first.body["lastActivity"].as_i64().unwrap() - accounts::domain::session::ACTIVITY_RESOLUTION_MILLIS;
+    let key = Key::user(&owner.organization, &owner.user_id);
+    env.set_attribute(&key.pk, &key.sk, "lastActivity", AttributeValue::N(stale.to_string())).await;
     let second = env.get("/api/user", &owner.auth()).await;
-    assert!(second.body["lastActivity"].as_i64() > first.body["lastActivity"].as_i64());
+    assert!(second.body["lastActivity"].as_i64().unwrap() > stale);
+    assert!(second.body["lastActivity"].as_i64() >= first.body["lastActivity"].as_i64());
 
     let anonymous = env.get("/api/user", &Auth::None).await;
     assert_eq!((anonymous.status, anonymous.error_code()), (401, "auth.required"));

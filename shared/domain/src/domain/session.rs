@@ -4,6 +4,7 @@ use crate::app::App;
 use crate::caller::{Caller, Credential};
 use crate::domain::audit::Auditor;
 use crate::domain::credentials::{LoggedIn, locked};
+use crate::domain::retry::{self, Attempt};
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
 use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, User};
@@ -163,10 +164,10 @@ pub async fn login(
 /// The caller's personal API token, created on first use. Only its hash is stored; the token itself is
 /// derived again from the stored nonce.
 pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError> {
-    let store = caller.store(app);
+    let store = &caller.store(app);
     let user = &caller.user;
-    // A few attempts: a concurrent request may create or renew the record between our read and our write.
-    for _ in 0..3 {
+    // Again when a concurrent request created or renewed the record between our read and our write.
+    let attempt = |_| async move {
         let existing = store.api_token(&user.id).await?;
         // Shown again under the key that made it; made anew when that key is gone (or after a logout
         // everywhere, which raises the session epoch).
@@ -175,7 +176,7 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError
             .filter(|t| t.session_epoch == user.session_epoch)
             .and_then(|t| app.keys.api_token_again(&t.organization, &t.user_id, &t.nonce, &t.token_hash));
         if let Some(token) = shown_again {
-            return Ok(token);
+            return Ok(Attempt::Done(token));
         }
         let nonce = ids::new_secret();
         let token = app.keys.api_token(store.organization_id(), &user.id, &nonce);
@@ -193,11 +194,13 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError
             vec![token_target(user)],
             json!({}),
         );
-        if store.replace_api_token(&record, existing.as_ref(), &entry).await? {
-            return Ok(token);
-        }
-    }
-    Err(DomainError::unavailable())
+        Ok(if store.replace_api_token(&record, existing.as_ref(), &entry).await? {
+            Attempt::Done(token)
+        } else {
+            Attempt::Conflict
+        })
+    };
+    retry::until_settled(attempt, DomainError::unavailable()).await
 }
 
 /// The caller's token as an audit target (the token itself is never named).
@@ -242,7 +245,37 @@ pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), DomainE
     accounts::end_all_sessions(&app.db, &caller.user.account_id, &audit).await.map_err(Into::into)
 }
 
-/// The caller, with its activity recorded.
+/// How fresh `lastActivity` is kept: a request within this long of the recorded activity writes nothing,
+/// so the read path costs no write units in the common case (a client polling `GET /user` every few
+/// seconds writes once per window).
+pub const ACTIVITY_RESOLUTION_MILLIS: i64 = 5 * 60 * 1000;
+
+/// Whether activity at `now` is news for an identity last active at `last_activity` (pure).
+pub fn activity_due(last_activity: i64, now: i64) -> bool {
+    now - last_activity >= ACTIVITY_RESOLUTION_MILLIS
+}
+
+/// The caller, with its activity recorded when the recorded one is older than the window (one UpdateItem
+/// then; none otherwise: the caller was read with the credential, consistently).
 pub async fn current_user(app: &App, caller: &Caller) -> Result<User, DomainError> {
-    caller.store(app).touch_last_activity(&caller.user.id, ids::now_millis()).await.map_err(Into::into)
+    let now = ids::now_millis();
+    if !activity_due(caller.user.last_activity, now) {
+        return Ok(caller.user.clone());
+    }
+    caller.store(app).touch_last_activity(&caller.user.id, now).await.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ACTIVITY_RESOLUTION_MILLIS, activity_due};
+
+    #[test]
+    fn activity_is_recorded_once_per_window() {
+        let last = 1_000_000;
+        assert!(!activity_due(last, last));
+        assert!(!activity_due(last, last + ACTIVITY_RESOLUTION_MILLIS - 1));
+        assert!(activity_due(last, last + ACTIVITY_RESOLUTION_MILLIS));
+        // A clock that went back never writes.
+        assert!(!activity_due(last, last - 10));
+    }
 }
