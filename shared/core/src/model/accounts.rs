@@ -1,7 +1,11 @@
 //! Accounts and what belongs to them: the e-mail guard, sessions, API tokens, reset and verification links,
 //! and idempotency records.
 
-use super::*;
+use crate::model::Entity;
+use crate::model::Key;
+use crate::model::org_partition;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A person's login, global across organizations. Keyed by a stable id so the e-mail can change.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

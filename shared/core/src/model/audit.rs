@@ -1,7 +1,13 @@
 //! Audit entries: who changed what in an organization, when, from where. Written in the same transaction as
 //! the change they record (docs/audit.md).
 
-use super::*;
+use crate::model::Entity;
+use crate::model::Key;
+use crate::model::invites::Invite;
+use crate::model::org_partition;
+use crate::model::organizations::Organization;
+use crate::model::users::User;
+use serde::{Deserialize, Serialize};
 
 /// Sort-key prefix of an organization's audit entries (ids are time-ordered: newest last).
 pub const AUDIT_PREFIX: &str = "AUDIT#";

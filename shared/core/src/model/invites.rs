@@ -1,6 +1,10 @@
 //! Invites and their e-mail guards.
 
-use super::*;
+use crate::model::Entity;
+use crate::model::INVITE_SCHEDULE_PARTITION;
+use crate::model::Key;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

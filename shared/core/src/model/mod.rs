@@ -4,10 +4,8 @@
 //! the organization id. Organization ids cannot contain `#` (see `validate::organization_id`), and the
 //! other ids are generated hex, so keys are unambiguous.
 
-use std::collections::BTreeMap;
-
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 mod accounts;
 mod audit;

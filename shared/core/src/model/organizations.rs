@@ -1,6 +1,11 @@
 //! Organizations, their tombstones, credit transactions, teams, memberships and experience domains.
 
-use super::*;
+use crate::model::CREDIT_PREFIX;
+use crate::model::DELETION_PARTITION;
+use crate::model::Entity;
+use crate::model::Key;
+use crate::model::org_partition;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -1,6 +1,11 @@
 //! Identities (a user of an organization), their team roles and experiences.
 
-use super::*;
+use crate::model::Entity;
+use crate::model::Key;
+use crate::model::experience_partition;
+use crate::model::users_by_name_partition;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A user's role in one team, as copied onto the user item (keyed there by team id).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -250,16 +250,18 @@ pub async fn logout_everywhere(app: &App, caller: &Caller) -> Result<(), DomainE
 /// seconds writes once per window).
 pub const ACTIVITY_RESOLUTION_MILLIS: i64 = 5 * 60 * 1000;
 
-/// Whether activity at `now` is news for an identity last active at `last_activity` (pure).
-pub fn activity_due(last_activity: i64, now: i64) -> bool {
-    now - last_activity >= ACTIVITY_RESOLUTION_MILLIS
+/// Whether activity at `now` is news for `user` (pure): its first activity always is (it tells a user who
+/// has been active from one who never was: `user.reactivated` against `user.activated`), later ones once
+/// the window has passed.
+pub fn activity_due(user: &User, now: i64) -> bool {
+    user.last_activity <= user.created || now - user.last_activity >= ACTIVITY_RESOLUTION_MILLIS
 }
 
 /// The caller, with its activity recorded when the recorded one is older than the window (one UpdateItem
 /// then; none otherwise: the caller was read with the credential, consistently).
 pub async fn current_user(app: &App, caller: &Caller) -> Result<User, DomainError> {
     let now = ids::now_millis();
-    if !activity_due(caller.user.last_activity, now) {
+    if !activity_due(&caller.user, now) {
         return Ok(caller.user.clone());
     }
     caller.store(app).touch_last_activity(&caller.user.id, now).await.map_err(Into::into)
@@ -270,12 +272,17 @@ mod tests {
     use super::{ACTIVITY_RESOLUTION_MILLIS, activity_due};
 
     #[test]
-    fn activity_is_recorded_once_per_window() {
-        let last = 1_000_000;
-        assert!(!activity_due(last, last));
-        assert!(!activity_due(last, last + ACTIVITY_RESOLUTION_MILLIS - 1));
-        assert!(activity_due(last, last + ACTIVITY_RESOLUTION_MILLIS));
+    fn activity_is_recorded_first_and_then_once_per_window() {
+        let mut user = crate::fixtures::user("u1", &[]);
+        user.created = 1_000_000;
+        user.last_activity = user.created;
+        assert!(activity_due(&user, user.created + 1), "the first activity is always recorded");
+        user.last_activity = user.created + 10;
+        let last = user.last_activity;
+        assert!(!activity_due(&user, last));
+        assert!(!activity_due(&user, last + ACTIVITY_RESOLUTION_MILLIS - 1));
+        assert!(activity_due(&user, last + ACTIVITY_RESOLUTION_MILLIS));
         // A clock that went back never writes.
-        assert!(!activity_due(last, last - 10));
+        assert!(!activity_due(&user, last - 5));
     }
 }

@@ -1,6 +1,13 @@
 //! Credential changes: e-mail and password changes with a user change, reset and verification links.
 
-use super::*;
+use crate::StoreError;
+use crate::accounts::account;
+use crate::accounts::login::LoginSubject;
+use crate::ids;
+use crate::model::{Account, AuditEntry, EmailGuard, Key, Session};
+use crate::org::UserWriteConflict;
+use crate::{Db, TransactError, from_item, n, s};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 /// The audit entries of an account change in one of its organizations: `(organization, user id) -> entries`.
 pub type AccountAudit<'a> = &'a (dyn Fn(&str, &str) -> Vec<AuditEntry> + Sync);

@@ -1,6 +1,8 @@
 //! Login reads and the per-address and per-client login throttles.
 
-use super::*;
+use crate::StoreError;
+use crate::model::{Account, EmailGuard, Key};
+use crate::{Db, from_item, n, s};
 
 /// Whose attempts a [`LoginThrottle`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

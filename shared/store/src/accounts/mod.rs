@@ -1,18 +1,9 @@
 //! Instance-wide access patterns: accounts, e-mail guards, sessions at login, and creating an
 //! organization with its owner in one transaction.
 
-use std::collections::BTreeMap;
-
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
-use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
-use super::{Db, TransactError, from_item, n, s};
+use super::{Db, from_item};
 use crate::StoreError;
-use crate::ids;
-use crate::model::{
-    Account, AuditEntry, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Session, Team,
-    TeamNameGuard, TeamRole, User,
-};
+use crate::model::{Account, EmailGuard, Key, Organization, User};
 
 mod credentials;
 mod login;

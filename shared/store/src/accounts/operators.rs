@@ -1,7 +1,9 @@
 //! The operator role: one grant item per account, all in one partition (`OPERATORS`).
 
-use super::*;
+use crate::StoreError;
+use crate::model::{Account, AuditEntry, Key};
 use crate::model::{OPERATORS_PARTITION, OperatorGrant};
+use crate::{Db, TransactError, from_item, s};
 
 /// Whether the account holds the operator role (one strongly consistent GetItem).
 pub async fn is_operator(db: &Db, account_id: &str) -> Result<bool, StoreError> {

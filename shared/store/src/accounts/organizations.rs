@@ -1,7 +1,17 @@
 //! Creating organizations (with their owner, for an existing account, or awaiting their owner), and the
 //! account side of deleting them: identities leave their accounts, the id stays reserved.
 
-use super::*;
+use crate::StoreError;
+use crate::accounts::email_in_use;
+use crate::ids;
+use crate::model::{
+    Account, AuditEntry, EmailGuard, Key, Membership, ORGANIZATION_TEAM_NAME, Organization, PLAN_CUSTOM, Team,
+    TeamNameGuard, TeamRole, User,
+};
+use crate::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteExtras};
+use crate::{Db, TransactError, from_item, n, s};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use std::collections::BTreeMap;
 
 pub struct NewOrganizationWithOwner {
     pub organization_id: String,

@@ -1,6 +1,12 @@
 //! Sessions: starting one on the condition that its basis still holds, and ending them all.
 
-use super::*;
+use crate::StoreError;
+use crate::accounts::credentials::AccountAudit;
+use crate::accounts::credentials::identity_updates;
+use crate::ids;
+use crate::model::{Account, AuditEntry, Key, Session, User};
+use crate::{Db, TransactError, n, s};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 /// What must still hold when a session starts (checked in the same transaction), so a credential change
 /// that commits while the session is being made cannot be outlived by it.

@@ -1,8 +1,12 @@
 //! The audit log: reading one organization's entries newest first, by time range, actor or subject. The
 //! entries themselves are written by the other store methods, in the transactions of their changes.
 
-use super::*;
-use crate::model::{AUDIT_PREFIX, AuditEntry, audit_actor_partition, audit_category_partition, audit_target_partition};
+use crate::StoreError;
+use crate::model::{AUDIT_PREFIX, audit_actor_partition, audit_category_partition, audit_target_partition};
+use crate::model::{AuditEntry, org_partition};
+use crate::org::OrgStore;
+use crate::{from_item, s};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Name of the index of an organization's entries by actor.
 pub const AUDIT_BY_ACTOR_INDEX: &str = "AuditByActor";

@@ -1,6 +1,12 @@
 //! Invites: creating, replacing (resend, revoke) and accepting them, newest first.
 
-use super::*;
+use crate::StoreError;
+use crate::model::{AuditEntry, INVITE_PREFIX, Invite, InviteEmailGuard, InviteState, Key, org_partition};
+use crate::org::OrgStore;
+use crate::org::QueryPage;
+use crate::org::STATE_NAME;
+use crate::{n, s};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 impl OrgStore<'_> {
     pub async fn invite(&self, invite_id: &str) -> Result<Option<Invite>, StoreError> {

@@ -2,18 +2,9 @@
 //! (`Caller::store`), or for an organization the request just proved membership of; every key it builds
 //! starts with that organization's partition, so no method can reach another organization's data.
 
-use std::collections::{BTreeSet, HashMap};
-
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-
 use super::{Db, Item, TransactError, from_item, n, s};
 use crate::StoreError;
-use crate::model::{
-    ApiToken, AuditEntry, CREDIT_PREFIX, CreditTransaction, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, INVITE_PREFIX,
-    Invite, InviteEmailGuard, InviteState, Key, Membership, Organization, PLAN_UPDATE_PREFIX, PlanUpdate, TEAM_PREFIX,
-    Team, TeamNameGuard, User, UserExperience, experience_partition, members_prefix, org_partition,
-    users_by_name_partition,
-};
+use crate::model::{ApiToken, AuditEntry, Key, User, org_partition};
 
 mod audit;
 mod invites;

@@ -1,7 +1,15 @@
 //! The organization item (settings, plan, counters, credits, storage, deletion) and its partition.
 
-use super::*;
+use crate::StoreError;
 use crate::model::Entity;
+use crate::model::{
+    AuditEntry, CREDIT_PREFIX, CreditTransaction, Key, Organization, PLAN_UPDATE_PREFIX, PlanUpdate, org_partition,
+};
+use crate::org::OrgStore;
+use crate::org::QueryPage;
+use crate::{Item, from_item, n, s};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
 
 /// An item of an organization's partition, as a purge sees it.
 #[derive(Debug, Clone)]

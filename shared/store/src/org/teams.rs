@@ -1,6 +1,11 @@
 //! Teams and their members.
 
-use super::*;
+use crate::StoreError;
+use crate::model::{AuditEntry, Key, Membership, TEAM_PREFIX, Team, TeamNameGuard, members_prefix, org_partition};
+use crate::org::OrgStore;
+use crate::org::QueryPage;
+use crate::{TransactError, from_item, s};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 impl OrgStore<'_> {
     pub async fn team(&self, team_id: &str) -> Result<Option<Team>, StoreError> {

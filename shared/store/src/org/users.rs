@@ -1,7 +1,18 @@
 //! Users: reading them (one, many, by name, by experience) and writing them with their memberships,
 //! experiences and counters in one transaction, conditioned on the versions read.
 
-use super::*;
+use crate::StoreError;
+use crate::model::{
+    AuditEntry, EXPERIENCE_DOMAIN_PREFIX, ExperienceDomain, Key, Membership, User, UserExperience,
+    experience_partition, org_partition, users_by_name_partition,
+};
+use crate::org::OrgStore;
+use crate::org::QueryPage;
+use crate::org::USERS_BY_EXPERIENCE_INDEX;
+use crate::org::USERS_BY_NAME_INDEX;
+use crate::{TransactError, from_item, n, s};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use std::collections::{BTreeSet, HashMap};
 
 /// A user item to write: its state when read (`before`, `None` for a new user) and the new state.
 pub struct UserWrite {

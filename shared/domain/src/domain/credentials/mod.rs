@@ -8,16 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::App;
-use crate::caller::Caller;
-use crate::config::EmailVerificationConfig;
-use crate::domain::audit::Auditor;
 use crate::error::DomainError;
-use crate::ids::sha256_hex;
+use crate::ids;
 use crate::mail::{self, Mail};
-use crate::model::{Account, AuditActor, AuditContext, EmailVerification, Organization, PasswordReset, Session, User};
-use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
-use crate::{ids, password, validate};
-use serde_json::json;
+use crate::model::{Organization, User};
 
 mod passwords;
 mod throttles;
@@ -86,6 +80,9 @@ pub async fn address_taken(app: &App, email: &str) -> DomainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::EmailVerificationConfig;
+    use crate::ids::sha256_hex;
+    use crate::model::{Account, EmailVerification, PasswordReset};
     use std::time::Duration;
 
     fn account(email: &str, verified: bool) -> Account {

@@ -1,6 +1,20 @@
 //! Password resets by mailed link, password changes, and the check of a current password.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::Auditor;
+use crate::domain::credentials::LoggedIn;
+use crate::domain::credentials::locked;
+use crate::domain::credentials::new_account_token;
+use crate::domain::credentials::throttles::admit_mail_request;
+use crate::domain::credentials::token_account;
+use crate::error::DomainError;
+use crate::ids::sha256_hex;
+use crate::mail::{self, Mail};
+use crate::model::{Account, AuditActor, AuditContext, PasswordReset, Session};
+use crate::store::accounts::{self, LoginSubject, LoginThrottle, RedeemError};
+use crate::{ids, password, validate};
+use serde_json::json;
 
 /// The answer to a reset request, the same whether or not the address has an account.
 pub const RESET_REQUESTED: &str =

@@ -4,7 +4,11 @@
 //! never a refusal, set above what one client may ask, so the owner asking from elsewhere still gets the
 //! link unless many clients flood one address at once.
 
-use super::*;
+use crate::app::App;
+use crate::error::DomainError;
+use crate::ids;
+use crate::model::Account;
+use crate::store::accounts::{self, LoginSubject};
 
 /// Requests that mail a link (reset, verification) for one address from one client within
 /// [`MAIL_REQUEST_WINDOW_SECONDS`]; the one that reaches the limit is still served, the next ones from that

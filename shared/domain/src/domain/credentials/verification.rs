@@ -1,6 +1,20 @@
 //! E-mail verification: links, their checks, and what a login needs when verification is required.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::config::EmailVerificationConfig;
+use crate::domain::audit::Auditor;
+use crate::domain::credentials::new_account_token;
+use crate::domain::credentials::passwords::check_current_password;
+use crate::domain::credentials::throttles::admit_mail_request;
+use crate::domain::credentials::token_account;
+use crate::error::DomainError;
+use crate::ids;
+use crate::ids::sha256_hex;
+use crate::mail::{self, Mail};
+use crate::model::{Account, AuditActor, AuditContext, EmailVerification};
+use crate::store::accounts::{self, RedeemError};
+use serde_json::json;
 
 /// Stores a verification link for `email` (the account's current address) and mails it there.
 pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Result<(), DomainError> {

@@ -1,6 +1,16 @@
 //! The invites' part of the daily job (`domain::daily`): reminders and cleanup.
 
-use super::*;
+use crate::app::App;
+use crate::domain::audit::Auditor;
+use crate::domain::invites::mails::invite_mail;
+use crate::error::DomainError;
+use crate::mail::{self};
+use crate::model::{AuditTarget, InviteState, Organization};
+use crate::store::maintenance;
+use crate::store::org::OrgStore;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
 
 /// What one run of the daily job did.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]

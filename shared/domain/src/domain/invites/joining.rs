@@ -1,6 +1,26 @@
 //! Accepting an invite: by registering a new account, or by joining with the account one is logged in with.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::Auditor;
+use crate::domain::invites::grants_of;
+use crate::domain::invites::rules::accepted;
+use crate::domain::invites::rules::invalid_token;
+use crate::domain::invites::rules::sender_may_grant;
+use crate::domain::invites::rules::unusable;
+use crate::error::DomainError;
+use crate::ids;
+use crate::ids::sha256_hex;
+use crate::mail::{self};
+use crate::model::{
+    Account, AuditActor, AuditContext, AuditTarget, EmailGuard, Invite, Organization, Team, TeamRole, User,
+};
+use crate::store::accounts;
+use crate::store::joins::{JoinConflict, JoinError, Joiner};
+use crate::store::org::OrgStore;
+use crate::tokens::parse_invite_token;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
 
 /// The invite a token belongs to, whatever its state; `None` for an unknown or forged token.
 pub(super) async fn invite_by_token(app: &App, token: &str) -> Result<Option<Invite>, DomainError> {

@@ -1,6 +1,8 @@
 //! The invite mail (and its reminder).
 
-use super::*;
+use crate::app::App;
+use crate::mail::{self, Mail};
+use crate::model::{Invite, Organization};
 
 /// The invite mail (HTML and text), naming the sender and the organization, with the link: the invite's
 /// token derived again under the key that made it, or `None` once that key is no longer accepted (two

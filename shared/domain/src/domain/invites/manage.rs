@@ -1,6 +1,19 @@
 //! Listing, revoking and resending invites.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
+use crate::domain::invites::deliver;
+use crate::domain::invites::rules::cleanup_at;
+use crate::domain::invites::rules::invite_not_found;
+use crate::domain::invites::rules::may_manage;
+use crate::domain::invites::rules::{resend_wait, sender_may_grant};
+use crate::domain::invites::with_token_hash;
+use crate::error::DomainError;
+use crate::ids;
+use crate::model::{AuditTarget, DeliveryState, Invite, InviteState};
+use crate::paging::{Page, PageRequest};
+use serde_json::json;
 
 /// A page of the organization's invites (admins: all; team managers: those they sent), newest first,
 /// optionally of one shown state.

@@ -12,24 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::caller::Caller;
-use crate::domain::audit::{self, Auditor};
+use crate::domain::audit::Auditor;
 use crate::domain::teams::TeamMembershipInput;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
-use crate::mail::{self, Mail};
-use crate::model::{
-    Account, AuditActor, AuditContext, AuditTarget, DeliveryState, EmailGuard, Invite, InviteState, Organization, Team,
-    TeamRole, User,
-};
-use crate::paging::{Page, PageRequest};
-use crate::store::accounts;
-use crate::store::joins::{JoinConflict, JoinError, Joiner};
-use crate::store::maintenance;
+use crate::mail::{self};
+use crate::model::{AuditTarget, DeliveryState, Invite, InviteState, Organization, Team, User};
 use crate::store::org::OrgStore;
 use crate::store::quotas::{self, QuotaExceeded};
-use crate::tokens::parse_invite_token;
 use crate::{ids, validate};
-use serde_json::json;
 
 mod daily;
 mod joining;

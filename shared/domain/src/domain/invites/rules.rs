@@ -1,7 +1,11 @@
 //! The rules of invites, as pure functions: when an invite can be used, who manages it, what its sender
 //! may still grant, when it may be mailed again and when it is cleaned up.
 
-use super::*;
+use crate::domain::invites::MAX_RECIPIENTS;
+use crate::domain::invites::SendInvites;
+use crate::error::DomainError;
+use crate::model::{DeliveryState, Invite, InviteState, Team, User};
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) fn cleanup_at(valid_until_millis: i64, retention: std::time::Duration) -> i64 {
     valid_until_millis / 1000 + retention.as_secs() as i64
@@ -117,6 +121,8 @@ pub(super) fn check_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::teams::TeamMembershipInput;
+    use crate::model::TeamRole;
 
     fn sample_invite() -> Invite {
         Invite {

@@ -1,9 +1,17 @@
 //! Deleting an organization: the request marks it and purges what it can within its time; the scheduled
 //! purge finishes.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::Auditor;
+use crate::domain::organizations::own;
+use crate::error::DomainError;
+use crate::ids;
 use crate::model::JobLease;
+use crate::model::{AuditTarget, Key};
+use crate::store::accounts;
 use crate::store::maintenance;
+use crate::store::org::{OrgStore, PartitionItemKind};
 
 /// `DELETE /organizations/{id}` with the organization's name as confirmation: by the owner, or an admin
 /// the owner allowed to. From the moment it is accepted every request of the organization's identities is

@@ -1,7 +1,13 @@
 //! AI job notices: the platform's job system tells this bundle that a job finished, and its owner (and,
 //! as the organization's `aiJobNotifications` says, its admins) get WEBKNOSSOS's job mail.
 
-use super::*;
+use crate::app::App;
+use crate::domain::organizations::not_found;
+use crate::error::DomainError;
+use crate::mail::{self, Mail};
+use crate::model::{Organization, User};
+use crate::store::org::OrgStore;
+use serde::Deserialize;
 
 /// A finished job, as the job system reports it (`notify_job_finished`).
 #[derive(Debug, Clone, Deserialize)]

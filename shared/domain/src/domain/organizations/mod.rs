@@ -6,14 +6,12 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::caller::Caller;
-use crate::domain::audit::{self, Auditor};
+use crate::domain::audit::Auditor;
 use crate::domain::retry::{self, Attempt};
 use crate::error::DomainError;
-use crate::mail::{self, Mail};
-use crate::model::{AI_JOB_RECIPIENTS, AuditTarget, CreditTransaction, Invite, Key, Organization, PRICING_PLANS, User};
-use crate::paging::{Page, PageRequest};
+use crate::model::{AI_JOB_RECIPIENTS, AuditTarget, Invite, Organization, User};
 use crate::store::accounts;
-use crate::store::org::{Field, OrgStore, OrganizationChange, PartitionItemKind};
+use crate::store::org::{Field, OrgStore, OrganizationChange};
 use crate::{ids, validate};
 
 mod deletion;

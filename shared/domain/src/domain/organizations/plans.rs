@@ -1,6 +1,19 @@
 //! Plans, credits and storage: what an organization may use, what it has used, and its pricing status.
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::{self, Auditor};
+use crate::domain::organizations::change_organization;
+use crate::domain::organizations::not_found;
+use crate::domain::organizations::operator_store;
+use crate::domain::retry::{self, Attempt};
+use crate::error::DomainError;
+use crate::ids;
+use crate::mail::{self, Mail};
+use crate::model::{CreditTransaction, Organization, PRICING_PLANS};
+use crate::paging::{Page, PageRequest};
+use crate::store::org::{Field, OrgStore, OrganizationChange};
+use serde::Deserialize;
 
 /// A field that may be absent, `null`, or a value.
 pub(super) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -3,7 +3,15 @@
 //! them), mailed to the operators (`SUPER_USER_EMAILS`) with a confirmation to the requester, logged, and
 //! limited per organization and day (`PLAN_REQUESTS_PER_DAY`).
 
-use super::*;
+use crate::app::App;
+use crate::caller::Caller;
+use crate::domain::audit::Auditor;
+use crate::domain::organizations::plans::readable_bytes;
+use crate::error::DomainError;
+use crate::ids;
+use crate::mail::{self, Mail};
+use crate::model::PRICING_PLANS;
+use crate::paging::{Page, PageRequest};
 
 /// What is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
