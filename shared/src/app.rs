@@ -3,7 +3,7 @@
 use crate::config::SigningSecrets;
 use crate::config::{Config, ConfigError};
 use crate::signing;
-use crate::store::{Db, StoreError};
+use crate::store::Db;
 use accounts_domain::DomainError;
 use accounts_domain::app::MailQueue;
 use std::future::Future;
@@ -61,7 +61,7 @@ impl MailQueue for SqsMailQueue {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| DomainError::from(StoreError::sdk("SendMessage", e)))
+                .map_err(|e| crate::error::aws_failure("SendMessage", e))
         })
     }
 }

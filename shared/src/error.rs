@@ -55,15 +55,22 @@ impl ApiError {
     }
 }
 
-/// Maps an AWS SDK failure outside the store (SES, SQS, EventBridge, Secrets Manager) as the store maps
-/// DynamoDB's ([`crate::store::StoreError::sdk`]): transient faults are a 503 the client may retry; anything
-/// else is a bug on our side and is logged as such.
-pub fn sdk_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> ApiError
+/// An AWS SDK failure of an adapter (SES, SQS, EventBridge, Secrets Manager), as the domain reports it:
+/// transient faults (the store's classification, `accounts_store::errors::is_transient`) are unavailable, a
+/// retry may work; anything else is a bug on our side and is logged as such.
+pub fn aws_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> DomainError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::sdk(operation, err).into()
+    let context = aws_smithy_types::error::display::DisplayErrorContext(&err);
+    if accounts_store::errors::is_transient(&err) {
+        tracing::warn!(operation, error = %context, "transient AWS error");
+        DomainError::unavailable()
+    } else {
+        tracing::error!(operation, error = %context, "unexpected AWS error");
+        DomainError::internal()
+    }
 }
 
 /// The one place where a domain error becomes an HTTP error: its kind chooses the status; code, text and
