@@ -9,23 +9,9 @@ use accounts_domain::app::MailQueue;
 use std::future::Future;
 use std::pin::Pin;
 
-/// A function's client of `$service` from the config `$builder`, with what every AWS call of a function has:
-/// the time limits and retries (`store::aws_calls`), the `DeclaredActionsGuard` and the `AwsCallMetrics`
-/// (the store does the same to its DynamoDB client: `Db::guarded`). (A macro: each service's config
-/// builder is its own type.)
-macro_rules! guarded_client {
-    ($service:ident, $builder:expr) => {
-        $service::Client::from_conf(
-            $builder
-                .timeout_config($crate::store::aws_calls::timeouts())
-                .retry_config($crate::store::aws_calls::retries())
-                .interceptor($crate::declared_actions::DeclaredActionsGuard)
-                .interceptor($crate::request_metrics::AwsCallMetrics)
-                .build(),
-        )
-    };
-}
-pub(crate) use guarded_client;
+// Every client gets what every AWS call of a function has (the store's macro: time limits, retries, the
+// declared-actions guard, the metrics).
+pub(crate) use accounts_store::guarded_client;
 
 /// The domain's [`accounts_domain::App`] (configuration, store, keys, and the mail queue's port, here over
 /// SQS), and SES for the mail queue's drainer. Derefs to the domain's, so a handler passes `app` to the

@@ -56,19 +56,16 @@ impl ApiError {
 }
 
 /// An AWS SDK failure of an adapter (SES, SQS, EventBridge, Secrets Manager), as the domain reports it:
-/// transient faults (the store's classification, `accounts_store::errors::is_transient`) are unavailable, a
-/// retry may work; anything else is a bug on our side and is logged as such.
+/// transient faults (the store's classification, `accounts_store::errors::logged_transient`) are unavailable,
+/// a retry may work; anything else is a bug on our side and is logged as such.
 pub fn aws_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> DomainError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let context = aws_smithy_types::error::display::DisplayErrorContext(&err);
-    if accounts_store::errors::is_transient(&err) {
-        tracing::warn!(operation, error = %context, "transient AWS error");
+    if accounts_store::errors::logged_transient(operation, &err) {
         DomainError::unavailable()
     } else {
-        tracing::error!(operation, error = %context, "unexpected AWS error");
         DomainError::internal()
     }
 }

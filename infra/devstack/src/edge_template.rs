@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use accounts::operations::{ALL, Access, DEFAULT_ROUTE};
+use accounts::operations::ALL;
 
 pub fn edge_template_path() -> std::path::PathBuf {
     crate::repo_root().join("infra/edge.yaml")
@@ -18,12 +18,12 @@ pub const MAX_PATTERNS: usize = 10;
 /// The WEBKNOSSOS-style answer of a request the web ACL refuses (the API's own error shape).
 pub const RATE_LIMITED_BODY: &str = r#"{"messages":[{"error":"Too many requests from your network; try again in a few minutes","code":"request.rateLimited"}]}"#;
 
-/// One regular expression per credential operation (template.rs, `credential_routes`), matching its path
+/// One regular expression per credential operation (`template::is_credential_operation`), matching its path
 /// with and without the API version, any path parameter as one segment.
 pub fn credential_path_patterns() -> Vec<String> {
     let mut patterns: Vec<String> = ALL
         .iter()
-        .filter(|op| op.access == Access::Public && op.path != DEFAULT_ROUTE && op.name != "buildinfo")
+        .filter(|op| crate::template::is_credential_operation(op))
         .map(|op| {
             let segments: Vec<String> = op
                 .path

@@ -234,9 +234,14 @@ fn header(out: &mut String, name: &str, description: &str) {
 /// throttles them tighter than the rest (parameters `AuthThrottling*`). Pages and buildinfo are not among them.
 pub fn credential_routes() -> Vec<String> {
     ALL.iter()
-        .filter(|op| op.access == Access::Public && op.path != DEFAULT_ROUTE && op.name != "buildinfo")
+        .filter(|op| is_credential_operation(op))
         .flat_map(|op| op.route_paths().into_iter().map(move |path| format!("{} {path}", op.method)))
         .collect()
+}
+
+/// Whether `op` is one of the credential operations ([`credential_routes`]; the edge's tighter limit too).
+pub fn is_credential_operation(op: &Operation) -> bool {
+    op.access == Access::Public && op.path != DEFAULT_ROUTE && op.name != "buildinfo"
 }
 
 /// The HTTP API: a throttle for every route and a tighter one for the credential routes, and a JSON access

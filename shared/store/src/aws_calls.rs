@@ -27,6 +27,24 @@ pub fn timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// A client of `$service` from the config `$builder`, with what every AWS call of a function has: the time
+/// limits and retries above, the declared-actions guard and the metrics. The store's DynamoDB client
+/// (`Db::guarded`) and the API crate's other clients are all made by it. (A macro: each service's config
+/// builder is its own type.)
+#[macro_export]
+macro_rules! guarded_client {
+    ($service:ident, $builder:expr) => {
+        $service::Client::from_conf(
+            $builder
+                .timeout_config($crate::aws_calls::timeouts())
+                .retry_config($crate::aws_calls::retries())
+                .interceptor($crate::declared_actions::DeclaredActionsGuard)
+                .interceptor($crate::request_metrics::AwsCallMetrics)
+                .build(),
+        )
+    };
+}
+
 pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_max_backoff(MAX_BACKOFF)
 }

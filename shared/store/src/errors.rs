@@ -42,14 +42,26 @@ impl StoreError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        if is_transient(&err) {
-            tracing::warn!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "transient AWS error");
-            StoreError::Unavailable
-        } else {
-            tracing::error!(operation, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "unexpected AWS error");
-            StoreError::Unexpected
-        }
+        if logged_transient(operation, &err) { StoreError::Unavailable } else { StoreError::Unexpected }
     }
+}
+
+/// Whether an AWS SDK failure is transient ([`is_transient`]), logged as a warning if it is and as an error
+/// (a bug on our side) if not: the one classification of every AWS call's failure, the store's and the
+/// API crate's adapters'.
+pub fn logged_transient<E, R>(operation: &'static str, err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let transient = is_transient(err);
+    let context = aws_sdk_dynamodb::error::DisplayErrorContext(err);
+    if transient {
+        tracing::warn!(operation, error = %context, "transient AWS error");
+    } else {
+        tracing::error!(operation, error = %context, "unexpected AWS error");
+    }
+    transient
 }
 
 /// Whether an AWS SDK failure may pass on a retry: the network, a timeout, throttling, the service's own errors.

@@ -78,17 +78,7 @@ impl Db {
     /// The store over `client`, with what every AWS call of a function has ([`aws_calls`]): time limits,
     /// retries, the declared-actions guard and the metrics.
     pub fn guarded(client: aws_sdk_dynamodb::Client, table: String) -> Self {
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            client
-                .config()
-                .to_builder()
-                .timeout_config(aws_calls::timeouts())
-                .retry_config(aws_calls::retries())
-                .interceptor(declared_actions::DeclaredActionsGuard)
-                .interceptor(request_metrics::AwsCallMetrics)
-                .build(),
-        );
-        Db::new(client, table)
+        Db::new(crate::guarded_client!(aws_sdk_dynamodb, client.config().to_builder()), table)
     }
 
     /// The guarded store of a function: DynamoDB from the shared SDK settings (region, credentials), at
