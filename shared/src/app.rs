@@ -1,7 +1,7 @@
 //! Everything a handler needs, built once per process (outside the handler) and shared by reference.
 
-use crate::config::SigningSecrets;
 use crate::config::{Config, ConfigError};
+use crate::keys::{KeyMaterial, SESSION_PUBLIC_KEYS_VARIABLE, SecretsRead};
 use crate::signing;
 use crate::store::Db;
 use accounts_domain::DomainError;
@@ -68,40 +68,58 @@ impl App {
     /// emulator and the local SQS;
     /// template.yaml declares them empty (so `sam local invoke --env-vars events/env.json` can set them),
     /// and empty means AWS.
-    /// The signing keys come from Secrets Manager (`SIGNING_SECRET_ID`, `SECRETS_MANAGER_ENDPOINT`).
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// The session public keys come from `SESSION_PUBLIC_KEYS`; the secrets in `reads` (those the function's
+    /// operation uses) from Secrets Manager, read while the clients are built.
+    pub async fn from_env(reads: SecretsRead) -> Result<Self, ConfigError> {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        let config = Config::from_env(signing_secrets_from_env(&sdk).await?)?;
+        let clients = async {
+            let mut mail = aws_sdk_sesv2::config::Builder::from(&sdk);
+            if let Some(endpoint) = endpoint_override("SES_ENDPOINT") {
+                mail = mail.endpoint_url(endpoint);
+            }
+            let mut queue = aws_sdk_sqs::config::Builder::from(&sdk);
+            if let Some(endpoint) = endpoint_override("SQS_ENDPOINT") {
+                queue = queue.endpoint_url(endpoint);
+            }
+            (aws_sdk_sesv2::Client::from_conf(mail.build()), aws_sdk_sqs::Client::from_conf(queue.build()))
+        };
+        // The secrets' requests are sent first, then the clients are built while they are answered.
+        let (keys, (mail, queue)) = tokio::join!(key_material_from_env(&sdk, reads), clients);
+        let config = Config::from_env(keys?)?;
         let db = Db::connect(&sdk, endpoint_override("DYNAMODB_ENDPOINT"), config.table_name.clone());
-        let mut mail = aws_sdk_sesv2::config::Builder::from(&sdk);
-        if let Some(endpoint) = endpoint_override("SES_ENDPOINT") {
-            mail = mail.endpoint_url(endpoint);
-        }
-        let mut queue = aws_sdk_sqs::config::Builder::from(&sdk);
-        if let Some(endpoint) = endpoint_override("SQS_ENDPOINT") {
-            queue = queue.endpoint_url(endpoint);
-        }
-        Ok(App::new(
-            config,
-            db,
-            aws_sdk_sesv2::Client::from_conf(mail.build()),
-            aws_sdk_sqs::Client::from_conf(queue.build()),
-        ))
+        Ok(App::new(config, db, mail, queue))
     }
 }
 
-/// Reads the signing keys named by `SIGNING_SECRET_ID` from Secrets Manager (or the local one at
-/// `SECRETS_MANAGER_ENDPOINT`), with the same guard and time limits as every other AWS call.
-pub async fn signing_secrets_from_env(sdk: &aws_config::SdkConfig) -> Result<SigningSecrets, ConfigError> {
-    let secret_id = std::env::var(signing::SECRET_ID_VARIABLE)
-        .ok()
-        .filter(|id| !id.trim().is_empty())
-        .ok_or(ConfigError::Missing(signing::SECRET_ID_VARIABLE))?;
+/// A function's key material: the session public keys from `SESSION_PUBLIC_KEYS`, and the secrets in
+/// `reads` from Secrets Manager (or the local one at `SECRETS_MANAGER_ENDPOINT`), both at once, with the
+/// same guard and time limits as every other AWS call. Reads nothing when `reads` names no secret.
+pub async fn key_material_from_env(
+    sdk: &aws_config::SdkConfig,
+    reads: SecretsRead,
+) -> Result<KeyMaterial, ConfigError> {
     let mut secrets = aws_sdk_secretsmanager::config::Builder::from(sdk);
     if let Some(endpoint) = endpoint_override(signing::ENDPOINT_VARIABLE) {
         secrets = secrets.endpoint_url(endpoint);
     }
-    signing::load(&guarded_client!(aws_sdk_secretsmanager, secrets), &secret_id).await
+    let client = (reads.session_key || reads.token_secret).then(|| guarded_client!(aws_sdk_secretsmanager, secrets));
+    let read = |wanted: bool, variable: &'static str| {
+        let client = client.as_ref();
+        async move {
+            let Some(client) = client.filter(|_| wanted) else { return Ok(None) };
+            let secret_id = std::env::var(variable)
+                .ok()
+                .filter(|id| !id.trim().is_empty())
+                .ok_or(ConfigError::Missing(variable))?;
+            signing::load(client, variable, &secret_id).await.map(Some)
+        }
+    };
+    let (session, tokens) = tokio::join!(
+        read(reads.session_key, signing::SESSION_KEY_SECRET_VARIABLE),
+        read(reads.token_secret, signing::TOKEN_SECRET_VARIABLE)
+    );
+    let public_keys = std::env::var(SESSION_PUBLIC_KEYS_VARIABLE).unwrap_or_default();
+    KeyMaterial::configured(&public_keys, session?, tokens?)
 }
 
 fn endpoint_override(name: &str) -> Option<String> {

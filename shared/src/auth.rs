@@ -218,12 +218,12 @@ mod tests {
     #[test]
     fn api_tokens_are_deterministic_per_nonce_and_parse_back() {
         let keys = keys();
-        let token = keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1");
-        assert_eq!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1"));
-        assert_ne!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-2"));
+        let token = keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1").unwrap();
+        assert_eq!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1").unwrap());
+        assert_ne!(token, keys.api_token("Sample Lab", "0123456789abcdef01234567", "nonce-2").unwrap());
         assert_ne!(
             token,
-            Keys::from_secret(&[8u8; 32], "x").api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1")
+            Keys::from_secret(&[8u8; 32], "x").api_token("Sample Lab", "0123456789abcdef01234567", "nonce-1").unwrap()
         );
         match parse_api_token(&token).unwrap() {
             Credential::ApiToken { organization, user_id, .. } => {

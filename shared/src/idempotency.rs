@@ -96,7 +96,7 @@ pub async fn once(
     let mut request = req.uri().path().as_bytes().to_vec();
     request.push(0);
     request.extend(without_secrets(req.body().as_ref()));
-    let request_hash = app.keys.request_fingerprint(operation.name, &request);
+    let request_hash = app.keys.request_fingerprint(operation.name, &request)?;
     let (organization, user_id) = match scope {
         Scope::Anonymous => (None, None),
         Scope::Caller(caller) => (Some(caller.organization.id.clone()), Some(caller.user.id.clone())),
@@ -123,7 +123,7 @@ pub async fn once(
     };
     loop {
         let same_request = existing.operation == claimed.operation
-            && app.keys.fingerprint_matches(&existing.request_hash, operation.name, &request);
+            && app.keys.fingerprint_matches(&existing.request_hash, operation.name, &request)?;
         if !same_request {
             return Err(ApiError::new(
                 422,
@@ -225,9 +225,12 @@ mod tests {
         assert!(!String::from_utf8(without_secrets(a)).unwrap().contains("secret"));
         let keys = crate::tokens::Keys::from_secret(&[7u8; 32], "http://localhost");
         let other = crate::tokens::Keys::from_secret(&[8u8; 32], "http://localhost");
-        let fingerprint = keys.request_fingerprint("register", &without_secrets(a));
-        assert_ne!(fingerprint, other.request_fingerprint("register", &without_secrets(a)));
-        assert_ne!(fingerprint, keys.request_fingerprint("create_organization_with_admin", &without_secrets(a)));
+        let fingerprint = keys.request_fingerprint("register", &without_secrets(a)).unwrap();
+        assert_ne!(fingerprint, other.request_fingerprint("register", &without_secrets(a)).unwrap());
+        assert_ne!(
+            fingerprint,
+            keys.request_fingerprint("create_organization_with_admin", &without_secrets(a)).unwrap()
+        );
         assert_ne!(fingerprint, crate::ids::sha256_hex(std::str::from_utf8(a).unwrap()));
         assert_eq!(without_secrets(b"not json"), b"not json");
     }

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use crate::App;
 use crate::background::BackgroundFunction;
 use crate::dispatch::{Route, dispatch};
+use crate::keys::SecretsRead;
 use crate::request_metrics::{self, RequestMetrics};
 
 pub use lambda_http::Error;
@@ -39,7 +40,8 @@ pub fn run(route: &'static Route) -> Result<(), Error> {
     init_tracing();
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        let reads = SecretsRead::of(route.operation.actions);
+        let app: &'static App = Box::leak(Box::new(App::from_env(reads).await?));
         lambda_http::run(lambda_http::service_fn(move |req| async move {
             Ok::<_, Infallible>(dispatch(app, route, req).await)
         }))
@@ -70,7 +72,7 @@ where
     init_tracing();
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+        let app: &'static App = Box::leak(Box::new(App::from_env(SecretsRead::of(function.actions)).await?));
         let state: &'static S = Box::leak(Box::new(state(app).await?));
         lambda_http::lambda_runtime::run(lambda_http::service_fn(
             move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {

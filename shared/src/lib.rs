@@ -23,7 +23,7 @@ pub mod logging;
 pub mod mail_drain;
 pub mod signing;
 
-pub use accounts_core::{background, config, ids, model, operations};
+pub use accounts_core::{background, config, ids, keys, model, operations};
 pub use accounts_domain::{caller, domain, mail, paging, password, policy, tokens, validate};
 pub use accounts_store as store;
 pub use accounts_store::{declared_actions, request_metrics};

@@ -1,17 +1,19 @@
-//! The signing secret, read from Secrets Manager when a function starts (never from its configuration,
-//! where anyone allowed to read the function's settings would see it).
+//! The two secrets (`accounts_core::keys`), read from Secrets Manager when a function starts, by the
+//! functions whose operation uses them and only those (never from the configuration, where anyone allowed
+//! to read the function's settings would see them). A function that only checks sessions reads neither.
 //!
-//! A rotation uses Secrets Manager's staging labels (docs/deploy.md, "Rotating the signing secret"): the
-//! new version is first staged as `AWSPENDING`, which every function accepts but none signs with; once
-//! every function has started with it, it becomes `AWSCURRENT` and the old one `AWSPREVIOUS`, which stays
-//! accepted. So at no moment does one function sign with a key another refuses, whatever mix of old and
-//! new execution environments is running.
+//! A rotation uses Secrets Manager's staging labels (docs/deploy.md, "Rotating the keys"): the new version
+//! is first staged as `AWSPENDING`, which every function accepts but none signs with; once every function
+//! has started with it, it becomes `AWSCURRENT` and the old one `AWSPREVIOUS`, which stays accepted. So at
+//! no moment does one function sign with a key another refuses, whatever mix of old and new execution
+//! environments is running.
 
 use aws_sdk_secretsmanager::Client;
 
-pub use crate::config::SECRET_ID_VARIABLE;
-use crate::config::{ConfigError, SigningSecrets};
+use crate::config::ConfigError;
 use crate::declared_actions::{self, Declaration};
+use crate::keys::SigningSecrets;
+pub use crate::keys::{SESSION_KEY_SECRET_VARIABLE, TOKEN_SECRET_VARIABLE};
 
 /// Points the client at a local Secrets Manager (empty or unset: AWS).
 pub const ENDPOINT_VARIABLE: &str = "SECRETS_MANAGER_ENDPOINT";
@@ -23,21 +25,31 @@ pub const PENDING: &str = "AWSPENDING";
 /// The version before the current one: still accepted.
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 
-/// What every function does once when it starts, granted to each on the one secret (template.rs).
+/// What a function that uses a secret does once when it starts, granted to it on that secret (template.rs).
 pub const START_UP: Declaration = Declaration { operation: "start-up", actions: &["secretsmanager:GetSecretValue"] };
 
 /// Reads the secret's current, pending and previous versions (three requests at once, under
-/// [`START_UP`]). The current one must exist; the other two exist only around a rotation.
-pub async fn load(client: &Client, secret_id: &str) -> Result<SigningSecrets, ConfigError> {
+/// [`START_UP`]). The current one must exist; the other two exist only around a rotation. `variable` is
+/// the setting that named the secret, for the error.
+pub async fn load(client: &Client, variable: &'static str, secret_id: &str) -> Result<SigningSecrets, ConfigError> {
+    let unreadable = |stage: &str, reason: &str| ConfigError::Invalid {
+        name: variable,
+        reason: format!("cannot read the {stage} version of the secret {secret_id}: {reason}"),
+    };
     let read = |stage: &'static str| async move {
         match client.get_secret_value().secret_id(secret_id).version_stage(stage).send().await {
             Ok(output) => {
                 let value = match (output.secret_string, output.secret_binary) {
                     (Some(text), _) => text.into_bytes(),
                     (None, Some(binary)) => binary.into_inner(),
-                    (None, None) => return Err(unreadable(secret_id, stage, "the version has no value")),
+                    (None, None) => return Err(unreadable(stage, "the version has no value")),
                 };
-                tracing::info!(stage, version = output.version_id.as_deref().unwrap_or(""), "signing secret read");
+                tracing::info!(
+                    secret = variable,
+                    stage,
+                    version = output.version_id.as_deref().unwrap_or(""),
+                    "secret read"
+                );
                 Ok(Some(value))
             }
             Err(err)
@@ -47,36 +59,13 @@ pub async fn load(client: &Client, secret_id: &str) -> Result<SigningSecrets, Co
             }
             Err(err) => {
                 let detail = aws_sdk_secretsmanager::error::DisplayErrorContext(&err).to_string();
-                Err(unreadable(secret_id, stage, &detail))
+                Err(unreadable(stage, &detail))
             }
         }
     };
     let (current, pending, previous) =
         declared_actions::scope(START_UP, async { tokio::join!(read(CURRENT), read(PENDING), read(PREVIOUS)) }).await;
-    let current = current?.ok_or_else(|| unreadable(secret_id, CURRENT, "no current version"))?;
+    let current = current?.ok_or_else(|| unreadable(CURRENT, "no current version"))?;
     SigningSecrets::new(current, [pending?, previous?].into_iter().flatten().collect())
-}
-
-fn unreadable(secret_id: &str, stage: &str, reason: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name: SECRET_ID_VARIABLE,
-        reason: format!("cannot read the {stage} version of the secret {secret_id}: {reason}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_version_must_be_long_enough_and_the_current_one_comes_first_once() {
-        let (a, b) = (vec![1u8; 32], vec![2u8; 40]);
-        assert!(SigningSecrets::new(vec![1u8; 31], vec![]).is_err());
-        assert!(SigningSecrets::new(a.clone(), vec![vec![2u8; 31]]).is_err());
-        let secrets = SigningSecrets::new(a.clone(), vec![a.clone(), b.clone(), b.clone()]).unwrap();
-        let accepted: Vec<&[u8]> = secrets.accepted().collect();
-        assert_eq!(accepted, vec![a.as_slice(), b.as_slice()]);
-        assert_eq!(secrets.current(), a.as_slice());
-        assert!(!format!("{secrets:?}").contains('\u{1}'), "the Debug form redacts the keys");
-    }
+        .map_err(|short| ConfigError::Invalid { name: variable, reason: format!("the secret {secret_id}: {short}") })
 }

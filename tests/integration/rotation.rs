@@ -1,11 +1,12 @@
-//! Rotating the signing secret as docs/deploy.md says, against a local Secrets Manager (moto) that keeps
+//! Rotating both secrets as docs/deploy.md says, against a local Secrets Manager (moto) that keeps
 //! versions and staging labels as Secrets Manager does. Each phase's functions are a gateway on the same
-//! table whose keys were read as a starting function reads them (`accounts::signing::load`); the phases
-//! run side by side, as old and new execution environments do while functions restart.
+//! table whose keys were read as a starting function reads them (`accounts::signing::load`), verifying
+//! sessions with the public keys `rotate-signing-key public-keys` prints for that phase; the phases run
+//! side by side, as old and new execution environments do while functions restart.
 
 use devstack::signing_key;
 use serde_json::json;
-use tests::{Auth, TEST_SECRET, TestEnv, invite_token, mails_to, services};
+use tests::{Auth, TEST_SESSION_SECRET, TEST_TOKEN_SECRET, TestEnv, invite_token, mails_to, services};
 
 fn address(name: &str) -> String {
     format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
@@ -23,12 +24,31 @@ async fn token_status(env: &TestEnv, token: &str) -> u16 {
 async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_while_phases_overlap() {
     let before = TestEnv::new().await;
     let endpoint = services().secrets_manager_endpoint.clone();
-    let secret_id = format!("{}-signing", before.table);
+    let (session_id, token_id) = (format!("{}-session", before.table), format!("{}-tokens", before.table));
     let client = signing_key::client(&endpoint).await;
-    signing_key::ensure(&client, &secret_id, TEST_SECRET).await.unwrap();
+    signing_key::ensure(&client, &session_id, TEST_SESSION_SECRET).await.unwrap();
+    signing_key::ensure(&client, &token_id, TEST_TOKEN_SECRET).await.unwrap();
     // What a function reads at start-up is what the first phase runs with.
-    let read = signing_key::signing_secrets(&endpoint, &secret_id).await.unwrap();
-    assert_eq!(read, before.app.config.signing);
+    let phase_keys = || async {
+        let keys = signing_key::key_material(&endpoint, &session_id, &token_id).await.unwrap();
+        // The public keys are exactly what the deployment would be configured with.
+        let setting = signing_key::public_keys_setting(&endpoint, &session_id).await.unwrap();
+        let configured = accounts::keys::KeyMaterial::configured(&setting, None, None).unwrap();
+        assert_eq!(keys.session_public_keys, configured.session_public_keys);
+        keys
+    };
+    assert_eq!(phase_keys().await, before.app.config.keys);
+    // Both secrets rotate together here; each could as well rotate on its own.
+    let stage_both = || async {
+        let staged = signing_key::stage(&client, &session_id, &signing_key::random_secret()).await.unwrap();
+        signing_key::stage(&client, &token_id, &signing_key::random_secret()).await.unwrap();
+        staged
+    };
+    let promote_both = || async {
+        let promoted = signing_key::promote(&client, &session_id).await.unwrap();
+        signing_key::promote(&client, &token_id).await.unwrap();
+        promoted
+    };
 
     // Before: a session, a personal API token, an invite link and an idempotent request.
     let owner = before.create_home_organization().await;
@@ -43,17 +63,15 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     assert_eq!(first.status, 200, "{:?}", first.body);
 
     // Step 1: a new version is staged. Functions started now accept it and still sign with the old one.
-    let staged_version = signing_key::stage(&client, &secret_id, &signing_key::random_secret()).await.unwrap();
-    let staged =
-        before.sharing_table_with_keys(signing_key::signing_secrets(&endpoint, &secret_id).await.unwrap()).await;
+    let staged_version = stage_both().await;
+    let staged = before.sharing_table_with_keys(phase_keys().await).await;
     assert_eq!(status_of(&staged, &old_session).await, 200);
     let staged_session = staged.login(&owner.email, tests::PASSWORD).await;
     assert_eq!(status_of(&before, &staged_session).await, 200, "the staged phase still signs with the old key");
 
     // Step 2: the staged version becomes current; the old one is previous.
-    assert_eq!(signing_key::promote(&client, &secret_id).await.unwrap(), staged_version);
-    let after =
-        before.sharing_table_with_keys(signing_key::signing_secrets(&endpoint, &secret_id).await.unwrap()).await;
+    assert_eq!(promote_both().await, staged_version);
+    let after = before.sharing_table_with_keys(phase_keys().await).await;
     let new_session = after.login(&owner.email, tests::PASSWORD).await;
     // The new key signs; the staged phase (still running somewhere) accepts it. Without the staging step,
     // a function of the first phase would not: the reason for two steps.
@@ -83,10 +101,9 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
 
     // A second rotation: the first key is no longer accepted. Its sessions end; the API token still works
     // (it is checked by its hash) but cannot be shown again, so a new one is made.
-    signing_key::stage(&client, &secret_id, &signing_key::random_secret()).await.unwrap();
-    signing_key::promote(&client, &secret_id).await.unwrap();
-    let later =
-        before.sharing_table_with_keys(signing_key::signing_secrets(&endpoint, &secret_id).await.unwrap()).await;
+    stage_both().await;
+    promote_both().await;
+    let later = before.sharing_table_with_keys(phase_keys().await).await;
     assert_eq!(status_of(&later, &old_session).await, 401);
     assert_eq!(status_of(&later, &new_session).await, 200);
     let renewed = later.get("/api/auth/token", &Auth::Bearer(new_session.clone())).await.body["token"]
@@ -98,20 +115,20 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     assert_eq!(token_status(&later, &old_token).await, 401, "the renewed token replaced it");
 
     // Nothing left staged: promoting again is refused with the reason, and nothing changes.
-    let labels = signing_key::status(&client, &secret_id).await.unwrap();
-    let refused = signing_key::promote(&client, &secret_id).await.unwrap_err();
+    let labels = signing_key::status(&client, &session_id).await.unwrap();
+    let refused = signing_key::promote(&client, &session_id).await.unwrap_err();
     assert!(refused.contains("no staged"), "{refused}");
-    assert_eq!(signing_key::status(&client, &secret_id).await.unwrap(), labels);
+    assert_eq!(signing_key::status(&client, &session_id).await.unwrap(), labels);
 }
 
 #[tokio::test]
 async fn a_function_cannot_start_without_its_current_key_or_with_a_short_one() {
     let endpoint = services().secrets_manager_endpoint.clone();
-    let missing = signing_key::signing_secrets(&endpoint, "no-such-secret").await.unwrap_err();
+    let missing = signing_key::read(&endpoint, "no-such-secret").await.unwrap_err();
     assert!(missing.contains("AWSCURRENT") && missing.contains("no-such-secret"), "{missing}");
     let client = signing_key::client(&endpoint).await;
     let short = format!("short-{}", accounts::ids::new_object_id());
     signing_key::ensure(&client, &short, "too short").await.unwrap();
-    let refused = signing_key::signing_secrets(&endpoint, &short).await.unwrap_err();
+    let refused = signing_key::read(&endpoint, &short).await.unwrap_err();
     assert!(refused.contains("at least 32 bytes"), "{refused}");
 }

@@ -385,7 +385,8 @@ async fn no_password_hash_or_token_appears_in_a_response_or_a_log_line() {
             secrets.push((format!("token {}", &token[..10]), part));
         }
     }
-    secrets.push(("JWT secret".into(), tests::TEST_SECRET.to_owned()));
+    secrets.push(("session secret".into(), tests::TEST_SESSION_SECRET.to_owned()));
+    secrets.push(("token secret".into(), tests::TEST_TOKEN_SECRET.to_owned()));
 
     let entries: Vec<String> =
         table.iter().filter(|item| text(item, "entity") == "AuditEntry").map(|item| format!("{item:?}")).collect();

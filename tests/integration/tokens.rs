@@ -10,7 +10,13 @@ use serde_json::{Value, json};
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, TestResponse, organization_name};
 
 fn secret() -> Vec<u8> {
-    tests::TEST_SECRET.as_bytes().to_vec()
+    tests::TEST_SESSION_SECRET.as_bytes().to_vec()
+}
+
+/// An EdDSA session JWT under the key a session secret stands for (`accounts::keys::session_key_pair`).
+fn sign_eddsa(claims: &Value, session_secret: &[u8]) -> String {
+    let pkcs8 = accounts::keys::session_key_pair(session_secret).to_pkcs8v1().unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &EncodingKey::from_ed_der(pkcs8.as_ref())).unwrap()
 }
 
 /// The claims of a session JWT, read without checking it.
@@ -69,22 +75,30 @@ async fn forged_tampered_and_out_of_date_session_tokens_are_refused() {
     let secret = secret();
     // The claims of the real session, signed again with the real key, are accepted: every refusal below
     // is due to the one thing changed.
-    let control = sign(Algorithm::HS256, &claims, &secret);
+    let control = sign_eddsa(&claims, &secret);
+    // The public key everyone may know, as an HMAC key (the algorithm confusion attack).
+    let public = URL_SAFE_NO_PAD.decode(accounts::keys::session_public_key(&secret)).unwrap();
     assert_eq!(env.get("/api/user", &Auth::Bearer(control.clone())).await.status, 200);
 
     let parts: Vec<&str> = owner.session.split('.').collect();
     let (header, payload, signature) = (parts[0], parts[1], parts[2]);
     let tampered = |changes: Value| format!("{header}.{}.{signature}", b64(&with(&claims, changes)));
     let with_header = |header: Value| format!("{}.{payload}.{signature}", b64(&header));
-    let signed = |changes: Value| sign(Algorithm::HS256, &with(&claims, changes), &secret);
+    let signed = |changes: Value| sign_eddsa(&with(&claims, changes), &secret);
     let stranger_claims = claims_of(&stranger.session);
     let cases: Vec<(&str, String)> = vec![
         ("alg none, no signature", format!("{}.{payload}.", b64(&json!({"alg": "none", "typ": "JWT"})))),
         ("alg none, real signature", with_header(json!({"alg": "none", "typ": "JWT"}))),
         ("alg None", format!("{}.{payload}.", b64(&json!({"alg": "None"})))),
         ("no alg", with_header(json!({"typ": "JWT"}))),
-        ("HS384 with the right key", sign(Algorithm::HS384, &claims, &secret)),
-        ("HS512 with the right key", sign(Algorithm::HS512, &claims, &secret)),
+        ("HS256 with the public key", sign(Algorithm::HS256, &claims, &public)),
+        (
+            "HS256 with the public key's text",
+            sign(Algorithm::HS256, &claims, accounts::keys::session_public_key(&secret).as_bytes()),
+        ),
+        ("HS256 with the session secret", sign(Algorithm::HS256, &claims, &secret)),
+        ("HS384 with the session secret", sign(Algorithm::HS384, &claims, &secret)),
+        ("HS512 with the session secret", sign(Algorithm::HS512, &claims, &secret)),
         ("RS256 header, HMAC signature", with_header(json!({"alg": "RS256", "typ": "JWT"}))),
         ("ES256 header, HMAC signature", with_header(json!({"alg": "ES256", "typ": "JWT"}))),
         ("RS256 header re-signed with HS256 over it", {
@@ -92,7 +106,7 @@ async fn forged_tampered_and_out_of_date_session_tokens_are_refused() {
             let mac = sign(Algorithm::HS256, &claims, &secret);
             format!("{forged}.{}", mac.rsplit('.').next().unwrap())
         }),
-        ("another key", sign(Algorithm::HS256, &claims, b"another-secret-that-is-long-enough-for-hs256")),
+        ("another key", sign_eddsa(&claims, b"another-secret-that-is-long-enough-for-eddsa")),
         ("empty key", sign(Algorithm::HS256, &claims, b"")),
         ("no signature", format!("{header}.{payload}.")),
         ("truncated signature", format!("{header}.{payload}.{}", &signature[..signature.len() - 4])),

@@ -21,6 +21,11 @@ pub fn binary(profile: &str, name: &str) -> PathBuf {
     path
 }
 
+/// The names of the test's session secret and token secret in the local Secrets Manager.
+pub fn secret_ids(env: &TestEnv) -> (String, String) {
+    (format!("{}-session-key", env.table), format!("{}-token-secret", env.table))
+}
+
 static EVENT_BUS: std::sync::OnceLock<devstack::event_bus::FakeEventBus> = std::sync::OnceLock::new();
 
 /// The stand-in for EventBridge the function binaries publish to (one per test process; each test's
@@ -30,15 +35,26 @@ pub fn event_bus() -> &'static devstack::event_bus::FakeEventBus {
 }
 
 /// The environment template.yaml gives every function, pointed at this test's table and services. The
-/// signing secret (named after the table) is put into the local Secrets Manager, where the functions read
-/// it when they start.
+/// two secrets (named after the table) are put into the local Secrets Manager, where the functions that
+/// use them read them when they start; the session public keys are configured.
 pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let config = &env.app.config;
     let secrets = devstack::signing_key::client(&services().secrets_manager_endpoint).await;
-    devstack::signing_key::ensure(&secrets, &env.table, TEST_SECRET).await.expect("the signing secret is stored");
+    let (session_key, token_secret) = secret_ids(env);
+    devstack::signing_key::ensure(&secrets, &session_key, TEST_SESSION_SECRET)
+        .await
+        .expect("the session secret is stored");
+    devstack::signing_key::ensure(&secrets, &token_secret, TEST_TOKEN_SECRET)
+        .await
+        .expect("the token secret is stored");
+    let public_keys = devstack::signing_key::public_keys_setting(&services().secrets_manager_endpoint, &session_key)
+        .await
+        .expect("the session secret is read");
     let mut vars = vec![
         ("TABLE_NAME", env.table.clone()),
-        (accounts::signing::SECRET_ID_VARIABLE, env.table.clone()),
+        (accounts::signing::SESSION_KEY_SECRET_VARIABLE, session_key),
+        (accounts::signing::TOKEN_SECRET_VARIABLE, token_secret),
+        (accounts::keys::SESSION_PUBLIC_KEYS_VARIABLE, public_keys),
         (accounts::signing::ENDPOINT_VARIABLE, services().secrets_manager_endpoint.clone()),
         ("PUBLIC_URI", config.public_uri.clone()),
         ("MAIL_SENDER", config.mail_sender.clone()),

@@ -275,14 +275,23 @@ pub async fn until_mail_is_visible_again() {
     tokio::time::sleep(std::time::Duration::from_millis(u64::from(MAIL_QUEUE_VISIBILITY_SECONDS) * 1000 + 200)).await;
 }
 
-/// The tests' signing secret (`test_config`, and the secret the function binaries read at start-up).
-pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+/// The tests' session secret (`test_config`, and the secret the function binaries that mint sessions read
+/// at start-up): its derived Ed25519 key signs sessions.
+pub const TEST_SESSION_SECRET: &str = "test-session-secret-that-is-long-enough!";
+/// The tests' token secret (API tokens, invite links, device cookies, request fingerprints).
+pub const TEST_TOKEN_SECRET: &str = "test-token-secret-that-is-long-enough!!!";
+
+/// Every key, from the two test secrets.
+pub fn test_keys() -> accounts::keys::KeyMaterial {
+    let secret =
+        |value: &str| accounts::keys::SigningSecrets::new(value.as_bytes().to_vec(), vec![]).expect("long enough");
+    accounts::keys::KeyMaterial::from_secrets(secret(TEST_SESSION_SECRET), secret(TEST_TOKEN_SECRET))
+}
 
 pub fn test_config(table: &str) -> Config {
     Config {
         table_name: table.to_owned(),
-        signing: accounts::config::SigningSecrets::new(TEST_SECRET.as_bytes().to_vec(), vec![])
-            .expect("the test secret is long enough"),
+        keys: test_keys(),
         public_uri: "http://localhost:3000".into(),
         mail_sender: "no-reply@webknossos.test".into(),
         mail_configuration_set: None,
@@ -460,10 +469,10 @@ impl TestEnv {
         &self.mail_lanes[0]
     }
 
-    /// Another gateway on the same table whose functions started with `signing` (a rotation's phases).
-    pub async fn sharing_table_with_keys(&self, signing: accounts::config::SigningSecrets) -> TestEnv {
+    /// Another gateway on the same table whose functions started with `keys` (a rotation's phases).
+    pub async fn sharing_table_with_keys(&self, keys: accounts::keys::KeyMaterial) -> TestEnv {
         let mut config = test_config(&self.table);
-        config.signing = signing;
+        config.keys = keys;
         Self::serving_with(config, &services().dynamodb_endpoint, &services().ses_endpoint).await
     }
 

@@ -1,5 +1,6 @@
-//! The signing secret's tools: the local stack's secret, and a rotation's two steps (docs/deploy.md,
-//! "Rotating the signing secret"), against AWS or a local Secrets Manager.
+//! The two secrets' tools (`accounts::keys`): the local stack's secrets, a rotation's two steps
+//! (docs/deploy.md, "Rotating the keys") and the session public keys a deployment is configured with,
+//! against AWS or a local Secrets Manager.
 //!
 //! 1. [`stage`]: a new random version labelled `AWSPENDING`. Functions that start from now on accept it
 //!    but still sign with `AWSCURRENT`. Then every function is made to start again (a new
@@ -11,15 +12,39 @@ use accounts::signing::{CURRENT, PENDING};
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
-/// The local stack's secret (template.yaml's default name).
-pub const LOCAL_SECRET_ID: &str = "webknossos-accounts/jwt-secret";
+/// The local stack's token secret (template.yaml's default name).
+pub const LOCAL_TOKEN_SECRET_ID: &str = "webknossos-accounts/token-secret";
+/// The local stack's session secret (template.yaml's default name).
+pub const LOCAL_SESSION_KEY_SECRET_ID: &str = "webknossos-accounts/session-key";
 /// The local stack's Secrets Manager.
 pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8010";
 
-/// The keys a function started now would read from the Secrets Manager at `endpoint` (the same reading,
-/// `accounts::signing::load`).
-pub async fn signing_secrets(endpoint: &str, secret_id: &str) -> Result<accounts::config::SigningSecrets, String> {
-    accounts::signing::load(&client(endpoint).await, secret_id).await.map_err(|e| e.to_string())
+/// The versions of a secret a function started now would read from the Secrets Manager at `endpoint` (the
+/// same reading, `accounts::signing::load`).
+pub async fn read(endpoint: &str, secret_id: &str) -> Result<accounts::keys::SigningSecrets, String> {
+    load_labelled(&client(endpoint).await, secret_id).await
+}
+
+/// The secret's current, staged and previous versions, read with `client`.
+pub async fn load_labelled(client: &Client, secret_id: &str) -> Result<accounts::keys::SigningSecrets, String> {
+    accounts::signing::load(client, "--secret-id", secret_id).await.map_err(|e| e.to_string())
+}
+
+/// Every key, from both secrets as they are now: what the local stack's in-process functions run with (and
+/// the public keys they verify with are those of the session secret's accepted versions, as
+/// `SessionPublicKeys` would list them).
+pub async fn key_material(
+    endpoint: &str,
+    session_key_id: &str,
+    token_secret_id: &str,
+) -> Result<accounts::keys::KeyMaterial, String> {
+    let (session, tokens) = tokio::try_join!(read(endpoint, session_key_id), read(endpoint, token_secret_id))?;
+    Ok(accounts::keys::KeyMaterial::from_secrets(session, tokens))
+}
+
+/// `SessionPublicKeys` for the session secret as it is now: its accepted versions' public keys.
+pub async fn public_keys_setting(endpoint: &str, session_key_id: &str) -> Result<String, String> {
+    Ok(accounts::keys::session_public_keys_setting(&read(endpoint, session_key_id).await?))
 }
 
 /// A tool's Secrets Manager client: `aws` for AWS with the environment's credentials and region,

@@ -38,23 +38,45 @@ pub const STREAM_READ_ACTIONS: &[&str] =
 pub const QUEUE_READ_ACTIONS: &[&str] =
     &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"];
 
+/// The parameter naming the secret a key use reads (`accounts::keys`).
+pub fn secret_parameter(key_use: &str) -> Option<&'static str> {
+    match key_use {
+        accounts::keys::SIGNS_SESSIONS => Some("SessionKeySecretName"),
+        accounts::keys::DERIVES_TOKENS => Some("TokenSecretName"),
+        _ => None,
+    }
+}
+
+/// The function's policy: exactly its declared actions, on their resources. A function that needs none
+/// (the pages, `buildinfo`, the catch-all) gets no policy at all.
 fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
+    let mut statements = String::new();
+    statements_of(&mut statements, actions, trigger);
+    if !statements.is_empty() {
+        let _ = writeln!(out, "      Policies:");
+        let _ = writeln!(out, "        - Statement:");
+        out.push_str(&statements);
+    }
+}
+
+fn statements_of(out: &mut String, actions: &[&str], trigger: &Trigger) {
     let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':')).collect();
     let mails = actions.contains(&"ses:SendEmail");
     let queues_mail = actions.contains(&"sqs:SendMessage");
     let drains_mail = matches!(trigger, Trigger::MailQueue { .. });
     let events = actions.contains(&"events:PutEvents");
     let stream = matches!(trigger, Trigger::TableStream { .. });
-    let _ = writeln!(out, "      Policies:");
-    let _ = writeln!(out, "        - Statement:");
-    // Every function reads the signing secret when it starts (accounts::signing::START_UP), that one only.
-    for action in accounts::signing::START_UP.actions {
-        let _ = writeln!(out, "            - Effect: Allow");
-        let _ = writeln!(out, "              Action: {action}");
-        let _ = writeln!(
-            out,
-            "              Resource: !Sub \"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{JwtSecretName}}-??????\""
-        );
+    // A function reads a secret when it starts (accounts::signing::START_UP) only if it declares its use,
+    // and that secret only.
+    for parameter in actions.iter().filter_map(|action| secret_parameter(action)) {
+        for action in accounts::signing::START_UP.actions {
+            let _ = writeln!(out, "            - Effect: Allow");
+            let _ = writeln!(out, "              Action: {action}");
+            let _ = writeln!(
+                out,
+                "              Resource: !Sub \"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{parameter}}}-??????\""
+            );
+        }
     }
     if !dynamodb.is_empty() {
         let _ = writeln!(out, "            - Effect: Allow");

@@ -49,6 +49,7 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     },
     timeout_seconds: 300,
     actions: &[
+        "key:deriveTokens",
         "Query",
         "GetItem",
         "BatchGetItem",

@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use crate::keys::KeyMaterial;
+
 #[derive(Clone)]
 pub struct Config {
     pub table_name: String,
-    /// HMAC keys for session JWTs, personal API tokens and invite links (read from Secrets Manager at
-    /// start-up, `crate::signing`). Each at least 32 bytes.
-    pub signing: SigningSecrets,
+    /// What this function signs and verifies with (`crate::keys`): the session public keys from the
+    /// configuration, and the secrets it reads from Secrets Manager at start-up, if its operation uses them.
+    pub keys: KeyMaterial,
     /// Base URI of the web front end, used for links in mails and as the JWT issuer.
     pub public_uri: String,
     pub mail_sender: String,
@@ -282,7 +284,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
-            .field("signing", &self.signing)
+            .field("keys", &self.keys)
             .field("public_uri", &self.public_uri)
             .field("mail_sender", &self.mail_sender)
             .field("mail_configuration_set", &self.mail_configuration_set)
@@ -315,8 +317,6 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-pub const MIN_SECRET_BYTES: usize = 32;
-
 /// Where this stack's mail events come from (configuration: `MAIL_EVENTS_TOPIC_ARN`, whose account is the
 /// sending account, and `MAIL_CONFIGURATION_SET`); `domain::mail_events` trusts no other.
 #[derive(Debug, Clone, PartialEq)]
@@ -332,52 +332,11 @@ impl MailEventsSource {
     }
 }
 
-/// The environment variable naming the signing secret (its name or ARN in Secrets Manager, `crate::signing`).
-pub const SECRET_ID_VARIABLE: &str = "SIGNING_SECRET_ID";
-
-/// The keys a process signs and verifies with: the current one signs; it and the others verify.
-#[derive(Clone, PartialEq)]
-pub struct SigningSecrets {
-    current: Vec<u8>,
-    others: Vec<Vec<u8>>,
-}
-
-impl SigningSecrets {
-    /// `current` signs and verifies; `others` (a staged next key, the previous key) only verify.
-    pub fn new(current: Vec<u8>, others: Vec<Vec<u8>>) -> Result<Self, ConfigError> {
-        if std::iter::once(&current).chain(&others).any(|secret| secret.len() < MIN_SECRET_BYTES) {
-            return Err(ConfigError::Invalid {
-                name: SECRET_ID_VARIABLE,
-                reason: format!("every version of the signing secret must be at least {MIN_SECRET_BYTES} bytes"),
-            });
-        }
-        let mut others: Vec<Vec<u8>> = others.into_iter().filter(|other| *other != current).collect();
-        others.dedup();
-        Ok(SigningSecrets { current, others })
-    }
-
-    /// The key that signs.
-    pub fn current(&self) -> &[u8] {
-        &self.current
-    }
-
-    /// Every accepted key, the signing one first.
-    pub fn accepted(&self) -> impl Iterator<Item = &[u8]> {
-        std::iter::once(self.current.as_slice()).chain(self.others.iter().map(Vec::as_slice))
-    }
-}
-
-impl std::fmt::Debug for SigningSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningSecrets(<redacted>, {} accepted)", 1 + self.others.len())
-    }
-}
-
 impl Config {
     /// The configuration from the environment, with the signing keys read from Secrets Manager.
-    pub fn from_env(signing: SigningSecrets) -> Result<Self, ConfigError> {
+    pub fn from_env(keys: KeyMaterial) -> Result<Self, ConfigError> {
         let table_name = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
-        Self::from_env_with(table_name, signing, "http://localhost:3000", "no-reply@example.com")
+        Self::from_env_with(table_name, keys, "http://localhost:3000", "no-reply@example.com")
     }
 
     /// The configuration from the environment as a deployed function reads it, with the table and signing
@@ -385,7 +344,7 @@ impl Config {
     /// so they read every other setting exactly as the functions do).
     pub fn from_env_with(
         table_name: String,
-        signing: SigningSecrets,
+        keys: KeyMaterial,
         default_public_uri: &str,
         default_mail_sender: &str,
     ) -> Result<Self, ConfigError> {
@@ -396,7 +355,7 @@ impl Config {
             })?;
         let config = Config {
             table_name,
-            signing,
+            keys,
             public_uri: optional("PUBLIC_URI", default_public_uri).trim_end_matches('/').to_owned(),
             mail_sender: optional("MAIL_SENDER", default_mail_sender),
             mail_configuration_set: std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|s| !s.trim().is_empty()),

@@ -6,5 +6,6 @@
 pub mod background;
 pub mod config;
 pub mod ids;
+pub mod keys;
 pub mod model;
 pub mod operations;

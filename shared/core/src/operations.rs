@@ -146,14 +146,14 @@ operations! {
         [],
         Public, "none";
     CREATE_ORGANIZATION_WITH_ADMIN = "create_organization_with_admin", "POST", "/auth/createOrganizationWithAdmin",
-        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         Public, "a new organization, with the caller as owner";
     LOGIN = "login", "POST", "/auth/login",
-        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage", "key:signSessions", "key:deriveTokens"],
         Public,
             "the account of the e-mail, with its password; a deactivated identity gets 403 (domain::session::login)";
     GET_TOKEN = "get_token", "GET", "/auth/token",
-        ["BatchGetItem", "GetItem", "PutItem"],
+        ["BatchGetItem", "GetItem", "PutItem", "key:deriveTokens"],
         AnyMember, "the caller's own personal API token";
     REVOKE_TOKEN = "revoke_token", "DELETE", "/auth/token",
         ["BatchGetItem", "DeleteItem", "PutItem"],
@@ -166,11 +166,11 @@ operations! {
         AnyMember, "every session and token of the caller's account";
     REGISTER = "register", "POST", "/auth/register",
         ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem",
-         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         Public, "the organization of a usable invite token, else the self-registration organization (else 403) \
             (domain::signup::register)";
     SEND_INVITES = "send_invites", "POST", "/auth/sendInvites",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         TeamManagerOrAdmin("invite.notAllowed"), "the caller's organization; team roles only in teams the caller \
             manages (admins: all), admin and dataset manager rights only from admins \
             (domain::invites::send_invites)";
@@ -183,7 +183,7 @@ operations! {
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",
-        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage"],
+        ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem", "sqs:SendMessage", "key:signSessions"],
         AnyMember, "the caller's own account, with its current password (domain::credentials::change_password)";
     VERIFY_EMAIL = "verify_email", "POST", "/verifyEmail/{key}",
         ["BatchGetItem", "UpdateItem", "PutItem", "DeleteItem"],
@@ -200,7 +200,7 @@ operations! {
             (domain::invites::usable_invite)";
     JOIN_ORGANIZATION = "join_organization", "POST", "/auth/joinOrganization/{token}",
         ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
-         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+         "DeleteItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         AnyMember, "the caller's account joins the organization of a usable invite token (else 404); already a member \
             -> 409 (domain::invites::join_organization)";
     GET_ORGANIZATION = "get_organization", "GET", "/organizations/{id}",
@@ -220,18 +220,18 @@ operations! {
             "the caller's own organization (any other id -> 404), confirmed by its name \
             (domain::organizations::delete)";
     SWITCH_ORGANIZATION = "switch_organization", "POST", "/auth/switchOrganization/{id}",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "key:signSessions"],
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) \
             (domain::organizations::switch)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         SuperUser("superUser.required"), "a new organization for any owner e-mail \
             (domain::organizations::create_for_owner)";
     CHANGE_PLAN = "change_plan", "PATCH", "/organizations/{id}/plan",
         ["BatchGetItem", "GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::change_plan)";
     ADD_CREDITS = "add_credits", "POST", "/organizations/{id}/credits",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "key:deriveTokens"],
         SuperUser("superUser.required"), "any organization; unknown -> 404 (domain::organizations::add_credits)";
     CONFIRM_NOTIFICATION_ADDRESS = "confirm_notification_address", "POST", "/notificationAddresses/{token}",
         ["GetItem", "UpdateItem", "PutItem"],
@@ -287,7 +287,7 @@ operations! {
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::revoke)";
     RESEND_INVITE = "resend_invite", "POST", "/invites/{id}/resend",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         TeamManagerOrAdmin("invite.notAllowed"),
             "an invite of the caller's organization: any for admins, one they sent for team managers; else 404 \
             (domain::invites::resend)";
@@ -308,11 +308,11 @@ operations! {
             experiences and activation by its admins and team managers; deactivation, admin and dataset manager \
             rights by admins; the deletion right by the owner (domain::users::plan_change)";
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage", "key:deriveTokens"],
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, \
             under the rules of PATCH /users/{id} (domain::users::bulk_write)";
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences",
-        ["BatchGetItem", "GetItem", "PutItem", "DeleteItem"],
+        ["BatchGetItem", "GetItem", "PutItem", "DeleteItem", "key:deriveTokens"],
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may edit (unseen -> 404), all or none \
             (domain::users::bulk_write)";
     USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience",
@@ -327,7 +327,7 @@ operations! {
         AnyMember, "teams of the caller's organization: all for admins, else its own (isEditable: those it manages) \
             (domain::teams::list)";
     CREATE_TEAM = "create_team", "POST", "/teams",
-        ["BatchGetItem", "GetItem", "PutItem"],
+        ["BatchGetItem", "GetItem", "PutItem", "key:deriveTokens"],
         Admin("team.notAllowed"), "a new team in the caller's organization";
     DELETE_TEAM = "delete_team", "DELETE", "/teams/{id}",
         ["BatchGetItem", "GetItem", "UpdateItem", "Query", "PutItem", "DeleteItem"],

@@ -30,7 +30,7 @@ pub struct App {
 impl App {
     /// The keys are derived from the configuration's signing secrets.
     pub fn new(config: Config, db: Db, mail_queue: Box<dyn MailQueue>) -> Self {
-        let keys = Keys::new(&config.signing, &config.public_uri);
+        let keys = Keys::new(&config.keys, &config.public_uri);
         App { config, db, keys, mail_queue }
     }
 }

@@ -17,7 +17,7 @@ pub mod validate;
 mod fixtures;
 
 // The lower crates' modules under the paths the domain's code names them by.
-use accounts_core::{background, config, ids, model, operations};
+use accounts_core::{background, config, ids, keys, model, operations};
 use accounts_store as store;
 use accounts_store::{declared_actions, request_metrics};
 

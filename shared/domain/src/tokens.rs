@@ -1,5 +1,7 @@
-//! The service's keys and what they make: session JWTs, personal API tokens, invite tokens and request
-//! fingerprints (HMACs of the configured secret), and SHA-256 digests of stored tokens.
+//! The service's keys and what they make: session JWTs (EdDSA, verified with the configured public keys),
+//! personal API tokens, invite tokens, device cookies and request fingerprints (HMACs under keys derived
+//! from the token secret), and SHA-256 digests of stored tokens. A function holds only the material its
+//! operation declares (`accounts_core::keys`); a use it did not declare is refused.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -7,29 +9,32 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::SigningSecrets;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
+use crate::keys::{DERIVES_TOKENS, KeyMaterial, SIGNS_SESSIONS, SigningSecrets, session_key_pair};
 use crate::model::Session;
 
 pub const JWT_AUDIENCE: &str = "webknossos-accounts";
 
 pub const API_TOKEN_PREFIX: &str = "wkt";
 
-/// Signing and derivation keys, made once per process from the configured secrets: the current one signs
-/// and derives; during a rotation the others are accepted too (`crate::signing`).
+/// Signing, verifying and derivation keys, made once per process from its key material: the current
+/// version of each secret signs and derives; during a rotation the others are accepted too.
 pub struct Keys {
-    encoding: EncodingKey,
     validation: Validation,
     issuer: String,
-    /// One per accepted secret, the current one first.
+    /// Every configured session public key.
+    verifying: Vec<DecodingKey>,
+    /// The current session key (PKCS#8), in the functions that mint sessions.
+    signing: Option<EncodingKey>,
+    /// One per accepted version of the token secret, the current one first; empty in the functions that
+    /// make no token.
     sets: Vec<KeySet>,
 }
 
-/// What one secret makes.
+/// What one version of the token secret makes.
 struct KeySet {
-    decoding: DecodingKey,
-    /// Derives personal API tokens and invite tokens; separate from the JWT key by domain separation.
+    /// Derives personal API tokens and invite tokens.
     token_key: hmac::Key,
     /// Fingerprints idempotent requests, so a stored fingerprint cannot be checked against guesses
     /// without the server's key.
@@ -41,10 +46,12 @@ struct KeySet {
 impl KeySet {
     fn new(secret: &[u8]) -> Self {
         let master = hmac::Key::new(hmac::HMAC_SHA256, secret);
-        let token_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"personal-api-token-v1").as_ref());
-        let fingerprint_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"idempotent-request-v1").as_ref());
-        let device_key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, b"login-device-v1").as_ref());
-        KeySet { decoding: DecodingKey::from_secret(secret), token_key, fingerprint_key, device_key }
+        let derive = |label: &[u8]| hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&master, label).as_ref());
+        KeySet {
+            token_key: derive(b"personal-api-token-v1"),
+            fingerprint_key: derive(b"idempotent-request-v1"),
+            device_key: derive(b"login-device-v1"),
+        }
     }
 
     fn device_mac(&self, email: &str, expires: i64) -> String {
@@ -77,33 +84,62 @@ impl KeySet {
     }
 }
 
+/// A key this function does not hold, or whose use its operation did not declare: a programming error
+/// (the declaration and the template must say it), answered as an internal error.
+fn unavailable_key(use_: &'static str, reason: &str) -> DomainError {
+    tracing::error!(key_use = use_, reason, "a key the function does not have");
+    DomainError::internal()
+}
+
 impl Keys {
-    pub fn new(secrets: &SigningSecrets, issuer: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+    pub fn new(material: &KeyMaterial, issuer: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[JWT_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
+        let signing = material.session_secrets.as_ref().and_then(|session| {
+            // PKCS#8 v1, the form jsonwebtoken's EdDSA signer parses.
+            let document = session_key_pair(session.current()).to_pkcs8v1().ok()?;
+            Some(EncodingKey::from_ed_der(document.as_ref()))
+        });
         Keys {
-            encoding: EncodingKey::from_secret(secrets.current()),
             validation,
             issuer: issuer.to_owned(),
-            sets: secrets.accepted().map(KeySet::new).collect(),
+            verifying: material.session_public_keys.iter().map(|raw| DecodingKey::from_ed_der(raw)).collect(),
+            signing,
+            sets: material.token_secrets.iter().flat_map(SigningSecrets::accepted).map(KeySet::new).collect(),
         }
     }
 
-    /// Keys of one secret (unit tests, here and in the API crate).
+    /// Every key from one secret used as both the session and the token secret (unit tests, here and in
+    /// the API crate).
     #[doc(hidden)]
     pub fn from_secret(secret: &[u8], issuer: &str) -> Self {
-        Keys::new(&SigningSecrets::new(secret.to_vec(), vec![]).expect("a long enough test secret"), issuer)
+        let secrets = SigningSecrets::new(secret.to_vec(), vec![]).expect("a long enough test secret");
+        Keys::new(&KeyMaterial::from_secrets(secrets.clone(), secrets), issuer)
     }
 
-    fn current(&self) -> &KeySet {
-        &self.sets[0]
+    /// The token key sets, the current one first, if this operation declared their use and has them.
+    fn token_sets(&self) -> Result<&[KeySet], DomainError> {
+        crate::declared_actions::use_key(DERIVES_TOKENS).map_err(|reason| unavailable_key(DERIVES_TOKENS, &reason))?;
+        if self.sets.is_empty() {
+            return Err(unavailable_key(DERIVES_TOKENS, "no token secret was read at start-up"));
+        }
+        Ok(&self.sets)
+    }
+
+    fn current(&self) -> Result<&KeySet, DomainError> {
+        Ok(&self.token_sets()?[0])
     }
 
     pub fn sign_session(&self, session: &Session, session_epoch: u64) -> Result<String, DomainError> {
+        crate::declared_actions::use_key(SIGNS_SESSIONS).map_err(|reason| unavailable_key(SIGNS_SESSIONS, &reason))?;
+        let signing = self
+            .signing
+            .as_ref()
+            .ok_or_else(|| unavailable_key(SIGNS_SESSIONS, "no session secret was read at start-up"))?;
         let claims = SessionClaims {
             sub: session.user_id.clone(),
             org: session.organization.clone(),
@@ -115,20 +151,20 @@ impl Keys {
             iss: self.issuer.clone(),
             aud: JWT_AUDIENCE.to_owned(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, signing).map_err(|e| {
             tracing::error!(error = %e, "signing a session token failed");
             DomainError::internal()
         })
     }
 
-    /// Checks the signature against every accepted key (HS256 only: `none` and every other algorithm are
-    /// refused), `exp`, `nbf`, `iss` and `aud`, and that the token was not issued in the future (`iat`,
-    /// which the library does not check).
+    /// Checks the signature against every configured public key (EdDSA only: `none`, HS256 and every
+    /// other algorithm are refused), `exp`, `nbf`, `iss` and `aud`, and that the token was not issued in
+    /// the future (`iat`, which the library does not check).
     pub fn verify_session(&self, token: &str) -> Result<SessionClaims, DomainError> {
         let claims = self
-            .sets
+            .verifying
             .iter()
-            .find_map(|set| jsonwebtoken::decode::<SessionClaims>(token, &set.decoding, &self.validation).ok())
+            .find_map(|key| jsonwebtoken::decode::<SessionClaims>(token, key, &self.validation).ok())
             .map(|data| data.claims)
             .ok_or_else(DomainError::invalid_credential)?;
         if claims.iat > crate::ids::now_seconds() + self.validation.leeway as i64 {
@@ -139,53 +175,64 @@ impl Keys {
 
     /// The personal API token for `(organization, user, nonce)` under the current key. Deterministic, so
     /// "get token" can show the same token again while the table keeps only its hash.
-    pub fn api_token(&self, organization: &str, user_id: &str, nonce: &str) -> String {
-        self.current().api_token(organization, user_id, nonce)
+    pub fn api_token(&self, organization: &str, user_id: &str, nonce: &str) -> Result<String, DomainError> {
+        Ok(self.current()?.api_token(organization, user_id, nonce))
     }
 
     /// The stored API token again: derived under whichever accepted key made it (`token_hash`), or `None`
     /// when that key is no longer accepted (the token still works, since it is checked by its hash, but
     /// cannot be shown again).
-    pub fn api_token_again(&self, organization: &str, user_id: &str, nonce: &str, token_hash: &str) -> Option<String> {
-        self.sets.iter().map(|set| set.api_token(organization, user_id, nonce)).find(|t| sha256_hex(t) == token_hash)
+    pub fn api_token_again(
+        &self,
+        organization: &str,
+        user_id: &str,
+        nonce: &str,
+        token_hash: &str,
+    ) -> Result<Option<String>, DomainError> {
+        Ok(self
+            .token_sets()?
+            .iter()
+            .map(|set| set.api_token(organization, user_id, nonce))
+            .find(|t| sha256_hex(t) == token_hash))
     }
 
     /// A keyed fingerprint (HMAC-SHA256, hex) of `operation` and `bytes`, under the current key.
-    pub fn request_fingerprint(&self, operation: &str, bytes: &[u8]) -> String {
-        self.current().request_fingerprint(operation, bytes)
+    pub fn request_fingerprint(&self, operation: &str, bytes: &[u8]) -> Result<String, DomainError> {
+        Ok(self.current()?.request_fingerprint(operation, bytes))
     }
 
     /// Whether `fingerprint` is `operation` and `bytes` under any accepted key: a retry across a rotation
     /// is the same request.
-    pub fn fingerprint_matches(&self, fingerprint: &str, operation: &str, bytes: &[u8]) -> bool {
-        self.sets.iter().any(|set| set.request_fingerprint(operation, bytes) == fingerprint)
+    pub fn fingerprint_matches(&self, fingerprint: &str, operation: &str, bytes: &[u8]) -> Result<bool, DomainError> {
+        Ok(self.token_sets()?.iter().any(|set| set.request_fingerprint(operation, bytes) == fingerprint))
     }
 
     /// A device cookie's value (OWASP's device cookies): this browser logged in to `email` successfully;
     /// `{expires}.{HMAC of email and expires}` under the current key, valid until `expires` (epoch seconds).
-    pub fn device_cookie(&self, email: &str, expires: i64) -> String {
-        format!("{expires}.{}", self.current().device_mac(email, expires))
+    pub fn device_cookie(&self, email: &str, expires: i64) -> Result<String, DomainError> {
+        Ok(format!("{expires}.{}", self.current()?.device_mac(email, expires)))
     }
 
     /// Whether `cookie` is a device cookie for `email`, unexpired at `now`, under any accepted key.
-    pub fn is_device_of(&self, cookie: &str, email: &str, now: i64) -> bool {
+    pub fn is_device_of(&self, cookie: &str, email: &str, now: i64) -> Result<bool, DomainError> {
+        let sets = self.token_sets()?;
         let Some((expires, mac)) = cookie.split_once('.') else {
-            return false;
+            return Ok(false);
         };
         let Ok(expires) = expires.parse::<i64>() else {
-            return false;
+            return Ok(false);
         };
-        expires > now
-            && self.sets.iter().any(|set| {
+        Ok(expires > now
+            && sets.iter().any(|set| {
                 let expected = set.device_mac(email, expires);
                 aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), mac.as_bytes()).is_ok()
-            })
+            }))
     }
 
     /// The invite token for `(organization, invite, nonce)` under the current key: 256 bits of HMAC,
     /// derived so a reminder can repeat the link while the table keeps only its hash.
-    pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> String {
-        self.current().invite_token(organization, invite_id, nonce)
+    pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> Result<String, DomainError> {
+        Ok(self.current()?.invite_token(organization, invite_id, nonce))
     }
 
     /// The stored invite's token again, under whichever accepted key made it (`token_hash`); `None` when
@@ -196,11 +243,12 @@ impl Keys {
         invite_id: &str,
         nonce: &str,
         token_hash: &str,
-    ) -> Option<String> {
-        self.sets
+    ) -> Result<Option<String>, DomainError> {
+        Ok(self
+            .token_sets()?
             .iter()
             .map(|set| set.invite_token(organization, invite_id, nonce))
-            .find(|t| sha256_hex(t) == token_hash)
+            .find(|t| sha256_hex(t) == token_hash))
     }
 }
 
@@ -239,18 +287,63 @@ mod tests {
     #[test]
     fn device_cookies_are_bound_to_their_address_and_expiry_and_survive_a_rotation() {
         let keys = Keys::from_secret(&[7u8; 32], "x");
-        let cookie = keys.device_cookie("ada@example.org", 2_000);
-        assert!(keys.is_device_of(&cookie, "ada@example.org", 1_999));
-        assert!(!keys.is_device_of(&cookie, "ada@example.org", 2_000), "expired");
-        assert!(!keys.is_device_of(&cookie, "eve@example.org", 1_000), "another address");
+        let cookie = keys.device_cookie("ada@example.org", 2_000).unwrap();
+        let is_device =
+            |keys: &Keys, cookie: &str, email: &str, now: i64| keys.is_device_of(cookie, email, now).unwrap();
+        assert!(is_device(&keys, &cookie, "ada@example.org", 1_999));
+        assert!(!is_device(&keys, &cookie, "ada@example.org", 2_000), "expired");
+        assert!(!is_device(&keys, &cookie, "eve@example.org", 1_000), "another address");
         let (_, mac) = cookie.split_once('.').unwrap();
-        assert!(!keys.is_device_of(&format!("3000.{mac}"), "ada@example.org", 1_000), "another expiry");
+        assert!(!is_device(&keys, &format!("3000.{mac}"), "ada@example.org", 1_000), "another expiry");
         for junk in ["", "2000", "x.y", "2000."] {
-            assert!(!keys.is_device_of(junk, "ada@example.org", 1_000), "{junk:?}");
+            assert!(!is_device(&keys, junk, "ada@example.org", 1_000), "{junk:?}");
         }
-        assert!(!Keys::from_secret(&[8u8; 32], "x").is_device_of(&cookie, "ada@example.org", 1_000), "another key");
-        let rotated = Keys::new(&SigningSecrets::new(vec![8u8; 32], vec![vec![7u8; 32]]).unwrap(), "x");
-        assert!(rotated.is_device_of(&cookie, "ada@example.org", 1_000), "an accepted earlier key");
+        assert!(!is_device(&Keys::from_secret(&[8u8; 32], "x"), &cookie, "ada@example.org", 1_000), "another key");
+        let rotated = rotation_phase(vec![5u8; 32], vec![8u8; 32], vec![vec![7u8; 32]], "x");
+        assert!(is_device(&rotated, &cookie, "ada@example.org", 1_000), "an accepted earlier key");
+    }
+
+    /// A function's keys in one phase of rotating both secrets: `session` signs sessions, `current` and
+    /// `others` are the token secret's versions (the session secret rotates alongside, same shape).
+    fn rotation_phase(session: Vec<u8>, current: Vec<u8>, others: Vec<Vec<u8>>, issuer: &str) -> Keys {
+        let session = SigningSecrets::new(session, vec![]).unwrap();
+        let tokens = SigningSecrets::new(current, others).unwrap();
+        Keys::new(&KeyMaterial::from_secrets(session, tokens), issuer)
+    }
+
+    /// A function that verifies sessions with the configured public keys and holds no secret.
+    fn verifier(session: &SigningSecrets, issuer: &str) -> Keys {
+        let setting = crate::keys::session_public_keys_setting(session);
+        Keys::new(&KeyMaterial::configured(&setting, None, None).unwrap(), issuer)
+    }
+
+    #[test]
+    fn a_function_without_a_secret_verifies_sessions_and_uses_no_key_it_does_not_hold() {
+        let secret = SigningSecrets::new(vec![7u8; 32], vec![]).unwrap();
+        let minting = Keys::from_secret(&[7u8; 32], "x");
+        let checking = verifier(&secret, "x");
+        let now = crate::ids::now_millis();
+        let session = Session {
+            organization: "lab".into(),
+            id: "sid".into(),
+            user_id: "u".into(),
+            created: now,
+            expires_at: now / 1000 + 60,
+        };
+        let jwt = minting.sign_session(&session, 0).unwrap();
+        assert!(checking.verify_session(&jwt).is_ok());
+        // The same claims as HS256 under the public key (the algorithm confusion attack): refused, EdDSA only.
+        let payload = URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let public = URL_SAFE_NO_PAD.decode(crate::keys::session_public_key(&[7u8; 32])).unwrap();
+        let forged =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&public)).unwrap();
+        assert!(checking.verify_session(&forged).is_err());
+        // What it does not hold is an error, never a panic.
+        assert!(checking.sign_session(&session, 0).is_err());
+        assert!(checking.api_token("lab", "u", "n").is_err());
+        assert!(checking.request_fingerprint("register", b"{}").is_err());
+        assert!(checking.is_device_of("1.x", "a@b.c", 0).is_err());
     }
 
     fn keys() -> Keys {
@@ -287,10 +380,16 @@ mod tests {
     fn during_a_rotation_each_phase_accepts_what_the_others_sign_and_derived_tokens_are_shown_again() {
         let (old, new, unrelated) = (vec![1u8; 32], vec![2u8; 32], vec![3u8; 32]);
         let issuer = "http://localhost:3000";
-        let before = Keys::new(&SigningSecrets::new(old.clone(), vec![]).unwrap(), issuer);
-        let staged = Keys::new(&SigningSecrets::new(old.clone(), vec![new.clone()]).unwrap(), issuer);
-        let after = Keys::new(&SigningSecrets::new(new.clone(), vec![old.clone()]).unwrap(), issuer);
-        let later = Keys::new(&SigningSecrets::new(unrelated.clone(), vec![new.clone()]).unwrap(), issuer);
+        // Each phase: a minting function (both secrets) and a function that only verifies (public keys).
+        let phase = |current: &Vec<u8>, others: Vec<Vec<u8>>| {
+            let session = SigningSecrets::new(current.clone(), others.clone()).unwrap();
+            let tokens = SigningSecrets::new(current.clone(), others).unwrap();
+            (Keys::new(&KeyMaterial::from_secrets(session.clone(), tokens), issuer), verifier(&session, issuer))
+        };
+        let (before, before_verifier) = phase(&old, vec![]);
+        let (staged, staged_verifier) = phase(&old, vec![new.clone()]);
+        let (after, after_verifier) = phase(&new, vec![old.clone()]);
+        let (later, later_verifier) = phase(&unrelated, vec![new.clone()]);
         let now = crate::ids::now_millis();
         let session = Session {
             organization: "lab".into(),
@@ -301,25 +400,37 @@ mod tests {
         };
         // Before and staged sign with the old key; after signs with the new one. Any two adjacent phases
         // (which run side by side while functions restart) accept each other's sessions.
-        for (signer, verifier) in [(&before, &staged), (&staged, &before), (&staged, &after), (&after, &staged)] {
+        for (signer, verifier) in [
+            (&before, &staged_verifier),
+            (&staged, &before_verifier),
+            (&staged, &after_verifier),
+            (&after, &staged_verifier),
+            (&after, &after_verifier),
+        ] {
             let jwt = signer.sign_session(&session, 0).unwrap();
             assert!(verifier.verify_session(&jwt).is_ok());
         }
+        // Without the staging step, the first phase would refuse what the last one signs.
+        assert!(before_verifier.verify_session(&after.sign_session(&session, 0).unwrap()).is_err());
         // Two rotations later, the oldest key is gone.
-        assert!(later.verify_session(&before.sign_session(&session, 0).unwrap()).is_err());
+        assert!(later_verifier.verify_session(&before.sign_session(&session, 0).unwrap()).is_err());
+        assert!(later.verify_session(&after.sign_session(&session, 0).unwrap()).is_ok());
 
         // A token made before the rotation is shown again after it, the same; once its key is gone, not at all.
-        let token = before.api_token("lab", "u", "n");
-        assert_eq!(after.api_token_again("lab", "u", "n", &sha256_hex(&token)).as_deref(), Some(token.as_str()));
-        assert_ne!(after.api_token("lab", "u", "n"), token);
-        assert_eq!(later.api_token_again("lab", "u", "n", &sha256_hex(&token)), None);
-        let invite = before.invite_token("lab", "i", "n");
-        assert_eq!(after.invite_token_again("lab", "i", "n", &sha256_hex(&invite)).as_deref(), Some(invite.as_str()));
-        assert_eq!(later.invite_token_again("lab", "i", "n", &sha256_hex(&invite)), None);
+        let token = before.api_token("lab", "u", "n").unwrap();
+        let again = |keys: &Keys, token: &str| keys.api_token_again("lab", "u", "n", &sha256_hex(token)).unwrap();
+        assert_eq!(again(&after, &token).as_deref(), Some(token.as_str()));
+        assert_ne!(after.api_token("lab", "u", "n").unwrap(), token);
+        assert_eq!(again(&later, &token), None);
+        let invite = before.invite_token("lab", "i", "n").unwrap();
+        let again = |keys: &Keys, token: &str| keys.invite_token_again("lab", "i", "n", &sha256_hex(token)).unwrap();
+        assert_eq!(again(&after, &invite).as_deref(), Some(invite.as_str()));
+        assert_eq!(again(&later, &invite), None);
         // An idempotent request fingerprinted before is the same request after.
-        let fingerprint = before.request_fingerprint("register", b"{}");
-        assert!(after.fingerprint_matches(&fingerprint, "register", b"{}"));
-        assert!(!after.fingerprint_matches(&fingerprint, "register", b"{ }"));
-        assert!(!later.fingerprint_matches(&fingerprint, "register", b"{}"));
+        let fingerprint = before.request_fingerprint("register", b"{}").unwrap();
+        let matches = |keys: &Keys, body: &[u8]| keys.fingerprint_matches(&fingerprint, "register", body).unwrap();
+        assert!(matches(&after, b"{}"));
+        assert!(!matches(&after, b"{ }"));
+        assert!(!matches(&later, b"{}"));
     }
 }

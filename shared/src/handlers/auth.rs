@@ -41,7 +41,7 @@ pub async fn login(app: &App, req: Request) -> HandlerResult {
         with_header(response, "set-cookie", http::session_cookie(&logged_in.token, logged_in.lifetime_seconds as u64));
     // This browser logged in to the address: its next logins pass its network's client lock.
     let expires = crate::ids::now_seconds() + session::DEVICE_LIFETIME_SECONDS;
-    let device = app.keys.device_cookie(&logged_in.user.email, expires);
+    let device = app.keys.device_cookie(&logged_in.user.email, expires)?;
     Ok(with_header(response, "set-cookie", http::device_cookie(&device, session::DEVICE_LIFETIME_SECONDS as u64)))
 }
 

@@ -77,6 +77,26 @@ pub async fn scope_unless_scoped<F: std::future::Future>(declaration: Declaratio
     }
 }
 
+/// Checks a use of key material (`key:signSessions`, `key:deriveTokens`: `accounts_core::keys`) against the
+/// running operation's declaration, as the interceptor checks AWS calls: its function reads that secret
+/// only when it declares the use, so an undeclared use is refused (and recorded) here, in the tests, rather
+/// than failing for want of the key after deployment. Outside any declaration (unit tests, tools) nothing
+/// is checked: a function without the secret has no key to use anyway.
+pub fn use_key(action: &'static str) -> Result<(), String> {
+    let Ok(Scope::Declared(declaration)) = CURRENT.try_with(|scope| *scope) else { return Ok(()) };
+    let declared = declaration.actions.contains(&action);
+    record(declaration.operation, action, !declared);
+    if declared {
+        Ok(())
+    } else {
+        tracing::error!(operation = declaration.operation, action, "key use outside the operation's declared actions");
+        Err(format!(
+            "{action} is not declared for operation {} (operations.rs, background.rs), so its function has no such key",
+            declaration.operation
+        ))
+    }
+}
+
 /// The IAM actions one SDK call needs. A transaction needs the item actions it contains (IAM has no
 /// action of its own for TransactWriteItems or TransactGetItems).
 fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<&'static str> {

@@ -47,20 +47,16 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The value of the local signing secret: `JWT_SECRET` if set, else a random development key kept in
-/// infra/.local/ (so sessions survive a restart of the local stack).
-fn development_secret() -> Result<String, String> {
-    if let Ok(secret) = std::env::var("JWT_SECRET") {
-        return Ok(secret);
-    }
-    let path = devstack::repo_root().join("infra/.local/jwt-secret");
+/// A development secret kept in `infra/.local/{name}`, made on first use, so sessions outlive a restart.
+fn development_secret(name: &str) -> Result<String, String> {
+    let path = devstack::repo_root().join("infra/.local").join(name);
     if let Ok(secret) = std::fs::read_to_string(&path) {
         return Ok(secret.trim().to_owned());
     }
     let secret = devstack::signing_key::random_secret();
     std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| e.to_string())?;
     std::fs::write(&path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("devstack: generated a development signing key in {}", path.display());
+    println!("devstack: generated a development secret in {}", path.display());
     Ok(secret)
 }
 
@@ -77,13 +73,20 @@ async fn main() -> Result<(), String> {
     let services = tokio::task::spawn_blocking(move || Services::start(dynamodb_port, ses_port, secrets_port))
         .await
         .map_err(|e| e.to_string())??;
-    // The functions' signing keys, read from the local Secrets Manager as a function reads them on AWS.
-    let secret_id = devstack::signing_key::LOCAL_SECRET_ID;
+    // The functions' keys, read from the local Secrets Manager as a function reads them on AWS.
+    use devstack::signing_key::{LOCAL_SESSION_KEY_SECRET_ID, LOCAL_TOKEN_SECRET_ID};
     let secrets = devstack::signing_key::client(&services.secrets_manager_endpoint).await;
-    devstack::signing_key::ensure(&secrets, secret_id, &development_secret()?).await?;
+    devstack::signing_key::ensure(&secrets, LOCAL_SESSION_KEY_SECRET_ID, &development_secret("session-key")?).await?;
+    devstack::signing_key::ensure(&secrets, LOCAL_TOKEN_SECRET_ID, &development_secret("token-secret")?).await?;
+    let keys = devstack::signing_key::key_material(
+        &services.secrets_manager_endpoint,
+        LOCAL_SESSION_KEY_SECRET_ID,
+        LOCAL_TOKEN_SECRET_ID,
+    )
+    .await?;
     let mut config = Config::from_env_with(
         options.table.clone(),
-        devstack::signing_key::signing_secrets(&services.secrets_manager_endpoint, secret_id).await?,
+        keys,
         &format!("http://localhost:{}", options.port),
         "no-reply@webknossos.local",
     )
@@ -94,6 +97,9 @@ async fn main() -> Result<(), String> {
     config.mail_queue_url = queue.url.clone();
     config.mail_security_queue_url = security.url.clone();
     let public_uri = config.public_uri.clone();
+    let public_keys =
+        devstack::signing_key::public_keys_setting(&services.secrets_manager_endpoint, LOCAL_SESSION_KEY_SECRET_ID)
+            .await?;
     let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?.create(&app.db.client, &options.table).await?;
@@ -129,7 +135,11 @@ async fn main() -> Result<(), String> {
         services.ses_endpoint, services.ses_endpoint, services.sqs_endpoint
     );
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
-    println!("  Secrets:    {}  (the signing secret {secret_id})", services.secrets_manager_endpoint);
+    println!(
+        "  Secrets:    {}  (the secrets {LOCAL_SESSION_KEY_SECRET_ID} and {LOCAL_TOKEN_SECRET_ID})",
+        services.secrets_manager_endpoint
+    );
+    println!("  SESSION_PUBLIC_KEYS for functions run against it (events/env.json): {}", public_keys);
     println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
     println!();
     println!("devstack: running; press Ctrl-C to stop everything.");

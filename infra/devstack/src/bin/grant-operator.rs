@@ -28,10 +28,11 @@ async fn run() -> Result<ExitCode, String> {
         _ => return Err(format!("give one of --email and --revoke (use {usage})")),
     };
     // Nothing here signs: the keys only complete the configuration.
-    let signing = accounts::config::SigningSecrets::new(accounts::ids::random_bytes::<32>().to_vec(), vec![])
+    let random = accounts::keys::SigningSecrets::new(accounts::ids::random_bytes::<32>().to_vec(), vec![])
         .map_err(|e| e.to_string())?;
+    let keys = accounts::keys::KeyMaterial::from_secrets(random.clone(), random);
     let mut config =
-        accounts::config::Config::from_env_with(tool.table.clone(), signing, "http://localhost:3000", "unused@local")
+        accounts::config::Config::from_env_with(tool.table.clone(), keys, "http://localhost:3000", "unused@local")
             .map_err(|e| e.to_string())?;
     let sqs_endpoint = tool.option("--sqs-endpoint").unwrap_or(devstack::signing_key::LOCAL_ENDPOINT);
     let queue = if sqs_endpoint == "aws" {

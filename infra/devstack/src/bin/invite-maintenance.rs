@@ -25,10 +25,14 @@ async fn main() -> Result<(), String> {
         }
     }
     // The keys the local stack's functions read, so reminders carry working links.
-    let signing = devstack::signing_key::signing_secrets(&secrets_manager, devstack::signing_key::LOCAL_SECRET_ID)
-        .await
-        .map_err(|e| format!("{e} (start the local stack first)"))?;
-    let config = Config::from_env_with(table.clone(), signing, "http://localhost:3000", "no-reply@webknossos.local")
+    let keys = devstack::signing_key::key_material(
+        &secrets_manager,
+        devstack::signing_key::LOCAL_SESSION_KEY_SECRET_ID,
+        devstack::signing_key::LOCAL_TOKEN_SECRET_ID,
+    )
+    .await
+    .map_err(|e| format!("{e} (start the local stack first)"))?;
+    let config = Config::from_env_with(table.clone(), keys, "http://localhost:3000", "no-reply@webknossos.local")
         .map_err(|e| e.to_string())?;
     // Its mail goes into the local stack's queue, which the local stack sends.
     let queue = devstack::mail_queue::MailQueue::local_stack(&secrets_manager, &table).await?;

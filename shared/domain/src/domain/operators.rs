@@ -144,8 +144,9 @@ mod tests {
 
     #[test]
     fn listed_addresses_cannot_be_moved_onto() {
-        let secrets = crate::config::SigningSecrets::new(vec![7; 32], vec![]).unwrap();
-        let mut config = Config::from_env_with("table".into(), secrets, "http://localhost", "a@b.org").unwrap();
+        let secrets = crate::keys::SigningSecrets::new(vec![7; 32], vec![]).unwrap();
+        let keys = crate::keys::KeyMaterial::from_secrets(secrets.clone(), secrets);
+        let mut config = Config::from_env_with("table".into(), keys, "http://localhost", "a@b.org").unwrap();
         config.super_users = vec!["ops@instance.test".into()];
         assert_eq!(refuse_listed_address(&config, "ops@instance.test").unwrap_err().code, "user.email.reserved");
         assert!(refuse_listed_address(&config, "someone@instance.test").is_ok());

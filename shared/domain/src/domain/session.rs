@@ -43,7 +43,10 @@ pub async fn login(
 ) -> Result<LoggedIn, DomainError> {
     let arrived = tokio::time::Instant::now();
     let email = validate::email(email)?;
-    let trusted_device = device.is_some_and(|cookie| app.keys.is_device_of(cookie, &email, ids::now_seconds()));
+    let trusted_device = match device {
+        Some(cookie) => app.keys.is_device_of(cookie, &email, ids::now_seconds())?,
+        None => false,
+    };
     let source = context.source_ip.as_deref();
     let limits = &app.config.login;
     let pair = match source {
@@ -171,15 +174,15 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError
         let existing = store.api_token(&user.id).await?;
         // Shown again under the key that made it; made anew when that key is gone (or after a logout
         // everywhere, which raises the session epoch).
-        let shown_again = existing
-            .as_ref()
-            .filter(|t| t.session_epoch == user.session_epoch)
-            .and_then(|t| app.keys.api_token_again(&t.organization, &t.user_id, &t.nonce, &t.token_hash));
+        let shown_again = match existing.as_ref().filter(|t| t.session_epoch == user.session_epoch) {
+            Some(t) => app.keys.api_token_again(&t.organization, &t.user_id, &t.nonce, &t.token_hash)?,
+            None => None,
+        };
         if let Some(token) = shown_again {
             return Ok(Attempt::Done(token));
         }
         let nonce = ids::new_secret();
-        let token = app.keys.api_token(store.organization_id(), &user.id, &nonce);
+        let token = app.keys.api_token(store.organization_id(), &user.id, &nonce)?;
         let record = ApiToken {
             organization: store.organization_id().to_owned(),
             user_id: user.id.clone(),

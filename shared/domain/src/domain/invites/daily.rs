@@ -52,7 +52,7 @@ pub async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<Maintenan
             let entry =
                 auditor.entry(&invite.organization, "invite.reminded", vec![AuditTarget::invite(&invite)], json!({}));
             if maintenance::mark_reminded(&app.db, &invite, Some(&entry)).await? {
-                let Some(reminder) = invite_mail(app, &invite, &organization, true) else {
+                let Some(reminder) = invite_mail(app, &invite, &organization, true)? else {
                     report.reminders_failed += 1;
                     tracing::warn!(invite = %invite.id, "no reminder: the key that made its link is no longer accepted");
                     continue;

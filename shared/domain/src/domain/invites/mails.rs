@@ -1,14 +1,24 @@
 //! The invite mail (and its reminder).
 
 use crate::app::App;
+use crate::error::DomainError;
 use crate::mail::{self, Mail};
 use crate::model::{Invite, Organization};
 
 /// The invite mail (HTML and text), naming the sender and the organization, with the link: the invite's
 /// token derived again under the key that made it, or `None` once that key is no longer accepted (two
 /// rotations later; resending the invite makes a new link).
-pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organization, reminder: bool) -> Option<Mail> {
-    let token = app.keys.invite_token_again(&invite.organization, &invite.id, &invite.nonce, &invite.token_hash)?;
+pub(super) fn invite_mail(
+    app: &App,
+    invite: &Invite,
+    organization: &Organization,
+    reminder: bool,
+) -> Result<Option<Mail>, DomainError> {
+    let Some(token) =
+        app.keys.invite_token_again(&invite.organization, &invite.id, &invite.nonce, &invite.token_hash)?
+    else {
+        return Ok(None);
+    };
     let link = format!("{}/invite/{token}", app.config.public_uri);
     let until = mail::utc_time_text(invite.valid_until);
     // Names are chosen by the sender: kept out of the subject, and quoted in the text.
@@ -28,24 +38,18 @@ pub(super) fn invite_mail(app: &App, invite: &Invite, organization: &Organizatio
             ),
         )
     };
-    Some(
-        Mail::new(
-            vec![invite.email.clone()],
-            subject,
-            &[
-                "Hello,".to_owned(),
-                opening,
-                "Follow the link to create your account, or to join with the account you have.".to_owned(),
-            ],
-            Some(("Accept the invitation", &link)),
-        )
-        .for_invite(&invite.organization, &invite.id)
-        .paid_by(None, Some(&invite.organization)),
+    let mail = Mail::new(
+        vec![invite.email.clone()],
+        subject,
+        &[
+            "Hello,".to_owned(),
+            opening,
+            "Follow the link to create your account, or to join with the account you have.".to_owned(),
+        ],
+        Some(("Accept the invitation", &link)),
     )
+    .for_invite(&invite.organization, &invite.id)
+    .paid_by(None, Some(&invite.organization));
     // The first mail and a resend record their outcome on the invite; a reminder leaves its state alone.
-    .map(
-        |mail| {
-            if reminder { mail } else { mail.recording_delivery_of(&invite.organization, &invite.id, &invite.nonce) }
-        },
-    )
+    Ok(Some(if reminder { mail } else { mail.recording_delivery_of(&invite.organization, &invite.id, &invite.nonce) }))
 }

@@ -126,7 +126,7 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
             reminded: false,
             ..invite.clone()
         },
-    );
+    )?;
     let store = caller.store(app);
     let entry = Auditor::caller(app, caller).entry(
         &invite.organization,

@@ -104,8 +104,9 @@ async fn deliver(
     let outcome = match counted {
         // The invite's hash was just made under the current key, so its link can always be derived.
         Ok(None) => match invite_mail(app, invite, organization, false) {
-            Some(message) => mail::send(app, &message).await,
-            None => Err(DomainError::internal()),
+            Ok(Some(message)) => mail::send(app, &message).await,
+            Ok(None) => Err(DomainError::internal()),
+            Err(err) => Err(err),
         },
         Ok(Some(QuotaExceeded::Organization)) => Err(DomainError::too_many_requests(
             "invite.quota.organization",
@@ -220,7 +221,7 @@ pub async fn send_invites(
             teams: teams.clone(),
             makes_owner: false,
         };
-        let invite = new_invite(app, &caller.organization.id, &email, sender, grants, now);
+        let invite = new_invite(app, &caller.organization.id, &email, sender, grants, now)?;
         // Each invite is stored with its guard in one transaction: either both are there, or neither.
         let entry =
             auditor.entry(&invite.organization, "invite.sent", vec![AuditTarget::invite(&invite)], grants_of(&invite));
@@ -283,7 +284,7 @@ pub async fn invite_owner(
         teams: BTreeMap::new(),
         makes_owner: true,
     };
-    let invite = new_invite(app, &organization.id, email, sender, grants, now);
+    let invite = new_invite(app, &organization.id, email, sender, grants, now)?;
     let entry =
         auditor.entry(&invite.organization, "invite.sent", vec![AuditTarget::invite(&invite)], grants_of(&invite));
     if !store.create_invite(&invite, now, &entry).await? {
@@ -304,7 +305,14 @@ struct InviteGrants {
 
 /// A new pending invite of `organization` for `email`, sent by `sender` now, valid for the configured
 /// lifetime, with its token's hash.
-fn new_invite(app: &App, organization: &str, email: &str, sender: &User, grants: InviteGrants, now: i64) -> Invite {
+fn new_invite(
+    app: &App,
+    organization: &str,
+    email: &str,
+    sender: &User,
+    grants: InviteGrants,
+    now: i64,
+) -> Result<Invite, DomainError> {
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     with_token_hash(
         app,
@@ -348,7 +356,7 @@ pub(super) fn grants_of(invite: &Invite) -> serde_json::Value {
     })
 }
 
-fn with_token_hash(app: &App, mut invite: Invite) -> Invite {
-    invite.token_hash = sha256_hex(&app.keys.invite_token(&invite.organization, &invite.id, &invite.nonce));
-    invite
+fn with_token_hash(app: &App, mut invite: Invite) -> Result<Invite, DomainError> {
+    invite.token_hash = sha256_hex(&app.keys.invite_token(&invite.organization, &invite.id, &invite.nonce)?);
+    Ok(invite)
 }
