@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 1: runs the whole system on this machine. Installs what is missing, starts DynamoDB Local,
-# the SES v2 emulator and a local Secrets Manager (moto, holding the signing secret), creates the table from
+# the SES v2 emulator and a local Secrets Manager (moto, holding the session and token secrets), creates the table from
 # template.yaml, and serves every route of template.yaml on one localhost port. Ctrl-C stops everything. Arguments go to devstack (--port, --dynamodb-port,
 # --ses-port, --secrets-manager-port, --table).
 source "$(dirname "$0")/setup.sh"
@@ -10,7 +10,7 @@ need_rust
 need_java
 need_node_modules
 need_venv client   # the webknossos Python client, for trying the API (README "Try it")
-need_venv secrets  # moto, the local Secrets Manager that holds the signing secret
+need_venv secrets  # moto, the local Secrets Manager that holds the two secrets
 say "Building the local stack (cargo build -p devstack)"
 cargo build --quiet -p devstack --bin devstack
 exec "$REPO_ROOT/target/debug/devstack" "$@"
