@@ -25,8 +25,9 @@ pub fn init_tracing() {
 /// then raises its mmap threshold to the block's size, so later blocks come from the heap, whose freed
 /// space is fragmented and kept: a login function grew to 125 MB (docs/performance.md). A fixed
 /// threshold keeps every large block in mmap, returned to the system when freed.
+/// (Public for the benchmark's floor function, `tests/floor.rs`, which runs on the same settings.)
 #[allow(unsafe_code)]
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes the allocator's parameters; called before any other thread exists.
     unsafe {
