@@ -50,6 +50,60 @@ impl MailQueue for SqsMailQueue {
                 .map_err(|e| crate::error::aws_failure("SendMessage", e))
         })
     }
+
+    fn enqueue_batch<'a>(
+        &'a self,
+        queue_url: &'a str,
+        bodies: Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DomainError>> + Send + 'a>> {
+        Box::pin(async move {
+            use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+            // SQS takes ten messages of at most 256 KB in all per request.
+            let mut requests: Vec<Vec<String>> = Vec::new();
+            for body in bodies {
+                match requests.last_mut() {
+                    Some(request)
+                        if request.len() < 10
+                            && request.iter().map(String::len).sum::<usize>() + body.len() <= 256 * 1024 =>
+                    {
+                        request.push(body)
+                    }
+                    _ => requests.push(vec![body]),
+                }
+            }
+            let sent = futures_util::future::join_all(requests.into_iter().map(|request| async move {
+                let entries = request
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, body)| {
+                        SendMessageBatchRequestEntry::builder().id(index.to_string()).message_body(body).build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "a batch entry could not be built");
+                        DomainError::internal()
+                    })?;
+                let output = self
+                    .0
+                    .send_message_batch()
+                    .queue_url(queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::aws_failure("SendMessageBatch", e))?;
+                for failed in &output.failed {
+                    tracing::warn!(
+                        code = failed.code,
+                        reason = failed.message.as_deref().unwrap_or(""),
+                        "a mail was not queued"
+                    );
+                }
+                if output.failed.is_empty() { Ok(()) } else { Err(DomainError::unavailable()) }
+            }))
+            .await;
+            sent.into_iter().collect()
+        })
+    }
 }
 
 impl App {

@@ -151,6 +151,13 @@ async fn bulk_edit_of_a_hundred_users_spans_transactions_and_changes_every_one()
     assert_eq!(in_red, ids.iter().cloned().collect::<BTreeSet<String>>());
     let elsewhere = memberships.iter().filter(|i| ids.contains(&text(i, "userId")) && text(i, "teamId") != red);
     assert_eq!(elsewhere.count(), 0, "nobody is left in Default");
+    // Each is told once, the hundred notices admitted and queued in batches.
+    let mut told = 0;
+    for user in answered {
+        let email = user["email"].as_str().unwrap();
+        told += mails_to(email).await.iter().filter(|m| m.subject.contains("access")).count();
+    }
+    assert_eq!(told, 100);
     // (A bulk edit that fails part-way: a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as_it_was.)
 }
 
@@ -344,4 +351,43 @@ async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_ord
     let cursor = managers.header("x-next-cursor").expect("a second page").to_owned();
     let next = env.get(&format!("/api/users?isTeamManagerOrAdmin=true&limit=1&cursor={cursor}"), &manager.auth()).await;
     assert_eq!((names(&next.body), next.header("x-next-cursor")), (vec!["Manager".to_owned()], None));
+}
+
+/// A bulk change's notices are admitted together; one to an address that bounced for good makes the batch's
+/// admission fail, and then each is admitted on its own: the others are told, the bounced address is not
+/// mailed, and the change itself happens for all.
+#[tokio::test]
+async fn a_bulk_edits_notices_reach_everyone_but_an_undeliverable_address() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let mut members = Vec::new();
+    for name in ["Ann", "Ben", "Cid"] {
+        members.push(env.member(&owner, name, "Notified", &[]).await);
+    }
+    let bounced = &members[1].email;
+    let event = json!({
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [
+            {"emailAddress": bounced, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}
+        ]},
+        "mail": {"destination": [bounced], "tags": {"ses:configuration-set": [tests::MAIL_CONFIGURATION_SET]},
+                 "sendingAccountId": tests::MAIL_ACCOUNT}
+    });
+    let recorded = tests::as_function(
+        &accounts::background::RECORD_MAIL_EVENTS,
+        accounts::domain::mail_events::record(&env.app, tests::MAIL_EVENTS_TOPIC, &event.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorded.addresses, 1);
+    let ids: Vec<&String> = members.iter().map(|m| &m.user_id).collect();
+    let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": false}]});
+    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert!(changed.body.as_array().unwrap().iter().all(|user| team_ids(user) == [(red.clone(), false)]));
+    for member in &members {
+        let told = mails_to(&member.email).await.iter().filter(|m| m.subject.contains("access")).count();
+        assert_eq!(told, usize::from(&member.email != bounced), "{}", member.email);
+    }
 }

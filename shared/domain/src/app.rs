@@ -18,6 +18,14 @@ pub trait MailQueue: Send + Sync {
         queue_url: &'a str,
         body: String,
     ) -> Pin<Box<dyn Future<Output = Result<(), DomainError>> + Send + 'a>>;
+
+    /// Many mails, one message each, in as few requests as the queue takes them (SQS: ten at once, the
+    /// requests sent together). An error when any was not queued.
+    fn enqueue_batch<'a>(
+        &'a self,
+        queue_url: &'a str,
+        bodies: Vec<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DomainError>> + Send + 'a>>;
 }
 
 pub struct App {

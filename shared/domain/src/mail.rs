@@ -125,33 +125,17 @@ impl Mail {
 /// answer it.
 pub async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
     use crate::store::quotas::{self, MailAdmission};
-    let limits = &app.config.mail_limits;
     let now = crate::ids::now_seconds();
-    let day = now.div_euclid(86_400);
-    // Each address once (a transaction takes each item once).
-    let mut to: Vec<String> = Vec::with_capacity(mail.to.len());
-    for address in &mail.to {
-        if !to.iter().any(|a| a.trim().eq_ignore_ascii_case(address.trim())) {
-            to.push(address.clone());
-        }
-    }
+    let mut to = distinct_recipients(mail);
     loop {
         if to.is_empty() {
             return Err(DomainError::unprocessable(UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
         }
-        let mut budgets = Vec::new();
-        if let Some(account) = &mail.payer.account {
-            budgets.push(quotas::account_budget(account, day, limits.per_account_all_per_day));
-        }
-        if let Some(organization) = &mail.payer.organization {
-            budgets.push(quotas::organization_budget(organization, day, limits.per_organization_all_per_day));
-        }
-        let checked: &[String] = if mail.security { &[] } else { &to };
-        budgets.extend(checked.iter().map(|r| quotas::recipient_budget(r, day, limits.per_recipient_all_per_day)));
-        if budgets.is_empty() {
+        let admission = admission_of(app, mail, &to, now);
+        if admission.budgets.is_empty() {
             break;
         }
-        match quotas::admit_mail(&app.db, checked, &budgets, now).await? {
+        match quotas::admit_mail(&app.db, &admission.checked, &admission.budgets, now).await? {
             MailAdmission::Admitted => break,
             MailAdmission::Undeliverable(marked) => {
                 to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
@@ -168,16 +152,106 @@ pub async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
         }
     }
     let queued = Mail { to, ..mail.clone() };
-    // Security mail takes its own lane, which a backlog of other mail never delays.
-    let lane = match &app.config.mail_security_queue_url {
-        security if mail.security && !security.is_empty() => security,
-        _ => &app.config.mail_queue_url,
-    };
-    app.mail_queue.enqueue(lane, serde_json::to_string(&queued).expect("a mail serializes")).await
+    app.mail_queue.enqueue(lane_of(app, mail), serde_json::to_string(&queued).expect("a mail serializes")).await
 }
 
-/// Queues notifications, logging (not returning) failures.
+/// Each address once (a transaction takes each item once).
+fn distinct_recipients(mail: &Mail) -> Vec<String> {
+    let mut to: Vec<String> = Vec::with_capacity(mail.to.len());
+    for address in &mail.to {
+        if !to.iter().any(|a| a.trim().eq_ignore_ascii_case(address.trim())) {
+            to.push(address.clone());
+        }
+    }
+    to
+}
+
+/// What admitting `mail` to `to` checks and counts (see [`send`]).
+fn admission_of(app: &App, mail: &Mail, to: &[String], now: i64) -> crate::store::quotas::MailToAdmit {
+    use crate::store::quotas;
+    let limits = &app.config.mail_limits;
+    let day = now.div_euclid(86_400);
+    let mut budgets = Vec::new();
+    if let Some(account) = &mail.payer.account {
+        budgets.push(quotas::account_budget(account, day, limits.per_account_all_per_day));
+    }
+    if let Some(organization) = &mail.payer.organization {
+        budgets.push(quotas::organization_budget(organization, day, limits.per_organization_all_per_day));
+    }
+    let checked: Vec<String> = if mail.security { Vec::new() } else { to.to_vec() };
+    budgets.extend(checked.iter().map(|r| quotas::recipient_budget(r, day, limits.per_recipient_all_per_day)));
+    quotas::MailToAdmit { checked, budgets }
+}
+
+/// The queue `mail` goes into: security mail takes its own lane, which a backlog of other mail never delays.
+fn lane_of<'a>(app: &'a App, mail: &Mail) -> &'a str {
+    match &app.config.mail_security_queue_url {
+        security if mail.security && !security.is_empty() => security,
+        _ => &app.config.mail_queue_url,
+    }
+}
+
+/// Queues notifications, logging (not returning) failures. Several at once (a bulk change's notices) are
+/// admitted in as few transactions as their items allow, all at once, and queued ten to an SQS request: a
+/// batch whose admission fails (a mark, a budget) is sent one by one through [`send`], which finds out
+/// which of its mails cannot go.
 pub async fn notify(app: &App, mails: Vec<Mail>) {
+    use crate::store::quotas;
+    if mails.len() < 2 {
+        return notify_one_by_one(app, mails).await;
+    }
+    let now = crate::ids::now_seconds();
+    // A mail to nobody goes through `send`, which answers why.
+    let (mails, nobody): (Vec<Mail>, Vec<Mail>) =
+        mails.into_iter().map(|mail| Mail { to: distinct_recipients(&mail), ..mail }).partition(|m| !m.to.is_empty());
+    let admissions: Vec<quotas::MailToAdmit> =
+        mails.iter().map(|mail| admission_of(app, mail, &mail.to, now)).collect();
+    // Consecutive mails, as many as fit in one transaction.
+    let mut batches: Vec<Vec<usize>> = vec![Vec::new()];
+    for (index, admission) in admissions.iter().enumerate() {
+        let batch = batches.last_mut().expect("there is a batch");
+        let mut with: Vec<&quotas::MailToAdmit> = batch.iter().map(|&i| &admissions[i]).collect();
+        with.push(admission);
+        if !batch.is_empty() && quotas::batch_items(&with) > crate::store::TRANSACTION_LIMIT {
+            batches.push(vec![index]);
+        } else {
+            batch.push(index);
+        }
+    }
+    let admitted = futures_util::future::join_all(batches.iter().map(|batch| async {
+        let batch_admissions: Vec<&quotas::MailToAdmit> = batch.iter().map(|&i| &admissions[i]).collect();
+        let fits = quotas::batch_items(&batch_admissions) <= crate::store::TRANSACTION_LIMIT;
+        // A single mail too large for one transaction goes through `send`, which says why.
+        if fits { quotas::admit_mails(&app.db, &batch_admissions, now).await } else { Ok(false) }
+    }))
+    .await;
+    let mut queued: Vec<(&str, String)> = Vec::new();
+    let mut one_by_one = nobody;
+    for (batch, admitted) in batches.iter().zip(admitted) {
+        match admitted {
+            Ok(true) => queued.extend(
+                batch.iter().map(|&i| (lane_of(app, &mails[i]), serde_json::to_string(&mails[i]).expect("serializes"))),
+            ),
+            Ok(false) => one_by_one.extend(batch.iter().map(|&i| mails[i].clone())),
+            Err(err) => {
+                tracing::warn!(mails = batch.len(), error = %err, "notification mails were not queued");
+            }
+        }
+    }
+    for lane in [app.config.mail_queue_url.as_str(), app.config.mail_security_queue_url.as_str()] {
+        let bodies: Vec<String> = queued.iter().filter(|(l, _)| *l == lane).map(|(_, body)| body.clone()).collect();
+        if bodies.is_empty() {
+            continue;
+        }
+        let count = bodies.len();
+        if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
+            tracing::warn!(mails = count, error = %err, "notification mails were not all queued");
+        }
+    }
+    notify_one_by_one(app, one_by_one).await;
+}
+
+async fn notify_one_by_one(app: &App, mails: Vec<Mail>) {
     for mail in mails {
         if let Err(err) = send(app, &mail).await {
             tracing::warn!(subject = %mail.subject, error = %err, "a notification mail was not queued");

@@ -105,7 +105,8 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
         ("SESv2", "SendEmail") => vec!["ses:SendEmail"],
         ("EventBridge", "PutEvents") => vec!["events:PutEvents"],
         (_, "GetSecretValue") => vec!["secretsmanager:GetSecretValue"],
-        (_, "SendMessage") => vec!["sqs:SendMessage"],
+        // IAM authorizes SendMessageBatch as SendMessage.
+        (_, "SendMessage" | "SendMessageBatch") => vec!["sqs:SendMessage"],
         ("DynamoDB", "TransactWriteItems") => {
             let mut actions = BTreeSet::new();
             for item in input

@@ -31,16 +31,22 @@ pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
 /// A transaction item that counts one more on the daily counter `key` of `day` (days since the epoch), on
 /// the condition that it is below `limit`; the counter's TTL is the day after next.
 fn count_today(db: &Db, key: &Key, limit: u32, day: i64) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    count_today_by(db, key, limit, day, 1)
+}
+
+/// Counts `count` (at most `limit`) on today's budget at `key`, on the condition that they fit under `limit`.
+fn count_today_by(db: &Db, key: &Key, limit: u32, day: i64, count: u32) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    debug_assert!((1..=limit).contains(&count));
     db.update(
         key,
-        "SET entity = :entity, expiresAt = :expires ADD sent :one",
-        Some("attribute_not_exists(sent) OR sent < :limit"),
+        "SET entity = :entity, expiresAt = :expires ADD sent :count",
+        Some("attribute_not_exists(sent) OR sent <= :room"),
         &[],
         vec![
             (":entity", s(MAIL_QUOTA_KIND)),
             (":expires", n((day + 2) * 86_400)),
-            (":one", n(1)),
-            (":limit", n(limit)),
+            (":count", n(count)),
+            (":room", n(limit - count)),
         ],
     )
 }
@@ -164,6 +170,55 @@ pub async fn admit_mail(
             let over = budgets.iter().enumerate().find(|(i, _)| failed[checked.len() + i]);
             Ok(MailAdmission::OverBudget(over.map_or("mail", |(_, budget)| budget.name)))
         }
+        Err(TransactError::Store(err)) => Err(err),
+    }
+}
+
+/// One mail of a batch to admit: the recipients checked for undeliverable marks and the budgets it counts on.
+pub struct MailToAdmit {
+    pub checked: Vec<String>,
+    pub budgets: Vec<Budget>,
+}
+
+/// The items a batch's transaction takes: each distinct checked address once, each distinct budget once.
+pub fn batch_items(mails: &[&MailToAdmit]) -> usize {
+    let mut addresses = std::collections::BTreeSet::new();
+    let mut budgets = std::collections::BTreeSet::new();
+    for mail in mails {
+        addresses.extend(mail.checked.iter().map(|a| a.trim().to_lowercase()));
+        budgets.extend(mail.budgets.iter().map(|b| (b.key.pk.as_str(), b.key.sk.as_str())));
+    }
+    addresses.len() + budgets.len()
+}
+
+/// Admits a batch of mails in one transaction (kept within [`crate::TRANSACTION_LIMIT`] items by the caller,
+/// [`batch_items`]): no checked address may bear an undeliverable mark, and each budget is raised by the
+/// number of the batch's mails that count on it, on the condition that they all fit. All or nothing: when a
+/// condition fails nothing is counted and the answer is `false`, and the caller admits the mails one by one
+/// ([`admit_mail`]) to learn which cannot go. One round trip.
+pub async fn admit_mails(db: &Db, mails: &[&MailToAdmit], now_seconds: i64) -> Result<bool, StoreError> {
+    let day = now_seconds.div_euclid(86_400);
+    let mut addresses = std::collections::BTreeSet::new();
+    let mut counts: std::collections::BTreeMap<(String, String), (u32, u32)> = Default::default();
+    for mail in mails {
+        addresses.extend(mail.checked.iter().map(|a| a.trim().to_lowercase()));
+        for budget in &mail.budgets {
+            counts.entry((budget.key.pk.clone(), budget.key.sk.clone())).or_insert((0, budget.limit)).0 += 1;
+        }
+    }
+    if counts.values().any(|(count, limit)| count > limit) {
+        return Ok(false);
+    }
+    let mut items: Vec<_> = addresses
+        .iter()
+        .map(|address| db.condition_check(&Key::undeliverable_address(address), "attribute_not_exists(PK)", Vec::new()))
+        .collect();
+    items.extend(
+        counts.into_iter().map(|((pk, sk), (count, limit))| count_today_by(db, &Key { pk, sk }, limit, day, count)),
+    );
+    match db.transact(items).await {
+        Ok(()) => Ok(true),
+        Err(TransactError::ConditionFailed { .. }) => Ok(false),
         Err(TransactError::Store(err)) => Err(err),
     }
 }

@@ -43,20 +43,27 @@ impl OrgStore<'_> {
             .cloned()
             .collect();
         let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
-        let mut size = 0;
-        // Room for the admin check in every transaction. (Team checks are counted per user here, though a
-        // transaction needs one per team: an overestimate.)
+        // A chunk's items: its users' own (user, memberships, experiences, audit), one check per team they
+        // join (shared by the chunk's users), and room for the admin check.
+        let (mut size, mut teams) = (0, std::collections::BTreeSet::new());
         let reserved = 1;
         for write in writes {
             let own = UserWriteExtras { audit: entries_of(&write.after.id), ..UserWriteExtras::default() };
             let (items, _) = store.user_write_items(std::slice::from_ref(write), &own);
-            if size + items.len() > super::TRANSACTION_LIMIT - reserved && !chunks.last().unwrap().is_empty() {
+            let joined = joined_teams(write);
+            let own_items = items.len() - joined.len();
+            let new_teams = joined.iter().filter(|t| !teams.contains(*t)).count();
+            if size + own_items + teams.len() + new_teams > super::TRANSACTION_LIMIT - reserved
+                && !chunks.last().unwrap().is_empty()
+            {
                 chunks.push(Vec::new());
-                size = 0;
+                (size, teams) = (0, std::collections::BTreeSet::new());
             }
-            size += items.len();
+            size += own_items;
+            teams.extend(joined);
             chunks.last_mut().unwrap().push(write);
         }
+        let size = size + teams.len();
         // The new experience domains go with the last transaction; if they do not fit, in one of their own.
         if size + extras.experience_domains.len() + others.len() > super::TRANSACTION_LIMIT - reserved {
             chunks.push(Vec::new());
@@ -94,7 +101,21 @@ impl OrgStore<'_> {
         }
         Ok(versions)
     }
+}
 
+/// The teams a write joins or changes the role in (each needs a check in the write's transaction).
+fn joined_teams(write: &UserWrite) -> Vec<&str> {
+    let old = write.before.as_ref().map(|b| &b.teams);
+    write
+        .after
+        .teams
+        .iter()
+        .filter(|(id, role)| old.and_then(|teams| teams.get(*id)) != Some(role))
+        .map(|(id, _)| id.as_str())
+        .collect()
+}
+
+impl OrgStore<'_> {
     /// Restores the users a failed multi-transaction change had already written, exactly as they were read
     /// (version included). A user someone changed since (after this request's write) keeps that change.
     /// Each restore is logged (`user.restored`, by the same actor) next to the entries of the undone change.

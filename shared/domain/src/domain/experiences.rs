@@ -48,7 +48,7 @@ pub async fn bulk_change(app: &App, caller: &Caller, request: BulkExperiences) -
     if set.is_empty() && remove.is_empty() {
         return Err(DomainError::bad_request("experience.change.empty", "Name experiences to set or to remove"));
     }
-    bulk_write(app, caller, &request.user_ids, |target| UserPatch {
+    bulk_write(app, caller, &request.user_ids, &[], |target| UserPatch {
         experiences: Some({
             let mut experiences = target.experiences.clone();
             experiences.extend(set.clone());

@@ -247,15 +247,17 @@ pub async fn bulk_edit_teams_and_permissions(
         is_dataset_manager: request.is_dataset_manager,
         ..UserPatch::default()
     };
-    bulk_write(app, caller, &request.user_ids, |_| patch.clone()).await
+    bulk_write(app, caller, &request.user_ids, &[&patch], |_| patch.clone()).await
 }
 
 /// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change
-/// or none does (at most [`BULK_LIMIT`] users).
+/// or none does (at most [`BULK_LIMIT`] users). `teams_from` are the patches that name the teams the change
+/// may put users in, so the teams are read while the users are.
 pub async fn bulk_write(
     app: &App,
     caller: &Caller,
     user_ids: &[String],
+    teams_from: &[&UserPatch],
     patch_for: impl Fn(&User) -> UserPatch,
 ) -> Result<Vec<User>, DomainError> {
     let mut ids: Vec<String> = user_ids.to_vec();
@@ -275,7 +277,8 @@ pub async fn bulk_write(
     let (store, ids, patch_for, auditor) = (&store, &ids, &patch_for, &auditor);
     let attempt = |n: usize| async move {
         let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
-        let targets = store.users(ids).await?;
+        let (targets, teams) = tokio::join!(store.users(ids), submitted_teams(store, teams_from));
+        let (targets, teams) = (targets?, teams?);
         if targets.len() != ids.len() {
             let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
             return Err(DomainError::not_found(
@@ -284,7 +287,6 @@ pub async fn bulk_write(
             ));
         }
         let patches: Vec<UserPatch> = targets.iter().map(patch_for).collect();
-        let teams = submitted_teams(store, &patches.iter().collect::<Vec<_>>()).await?;
         let mut planned = Vec::with_capacity(targets.len());
         for (target, patch) in targets.iter().zip(&patches) {
             let plan = plan_change(&caller_now, target, patch, &teams)
