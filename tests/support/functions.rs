@@ -76,6 +76,7 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("ORGANIZATION_CREATION", "anyone".to_owned()),
         ("MAIL_QUOTA_PER_ORGANIZATION_PER_DAY", config.mail_limits.per_organization_per_day.to_string()),
         ("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", config.mail_limits.per_recipient_per_day.to_string()),
+        ("MAIL_BUDGET_PER_ORGANIZATION_PER_DAY", config.mail_limits.per_organization_all_per_day.to_string()),
         // The samples resend an invite right after sending it.
         ("INVITE_RESEND_COOLDOWN_MINUTES", "0".to_owned()),
         ("DYNAMODB_ENDPOINT", services().dynamodb_endpoint.clone()),

@@ -119,7 +119,8 @@ pub struct MailLimits {
     /// The one mail budget in front of every mail (`crate::mail::send`): mails an account's actions may
     /// cause per day (10: verification links and address-change notices, so one account cannot fill the
     /// security lane), an organization's (2,000), and mails one address may receive per day (30;
-    /// security mail is not counted against its recipient, so nobody can use it up against them).
+    /// security mail is not counted against its recipient, so nobody can use it up against them). The
+    /// organization's is configurable (`MAIL_BUDGET_PER_ORGANIZATION_PER_DAY`).
     pub per_account_all_per_day: u32,
     pub per_organization_all_per_day: u32,
     pub per_recipient_all_per_day: u32,
@@ -150,6 +151,10 @@ impl MailLimits {
             per_recipient_per_day: count_from_env("MAIL_QUOTA_PER_RECIPIENT_PER_DAY", defaults.per_recipient_per_day)?,
             resend_cooldown: duration_from_env("INVITE_RESEND_COOLDOWN_MINUTES", 60, defaults.resend_cooldown)?,
             plan_requests_per_day: count_from_env("PLAN_REQUESTS_PER_DAY", defaults.plan_requests_per_day)?,
+            per_organization_all_per_day: count_from_env(
+                "MAIL_BUDGET_PER_ORGANIZATION_PER_DAY",
+                defaults.per_organization_all_per_day,
+            )?,
             ..defaults
         })
     }

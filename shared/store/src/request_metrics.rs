@@ -27,7 +27,8 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 pub struct RequestMetrics {
     dynamodb_round_trips: AtomicU32,
     mail_requests: AtomicU32,
-    wait_micros: AtomicU64,
+    /// When each request was on the wire: concurrent requests overlap, and the wait is their union.
+    waits: std::sync::Mutex<Vec<(Instant, Instant)>>,
     /// Consumed read and write capacity units, in thousandths (priced differently).
     read_milli: AtomicU64,
     write_milli: AtomicU64,
@@ -44,8 +45,26 @@ impl RequestMetrics {
     pub fn mail_requests(&self) -> u32 {
         self.mail_requests.load(Ordering::Relaxed)
     }
+    /// The time at least one AWS request was on the wire (requests sent at once count once).
     pub fn wait_micros(&self) -> u64 {
-        self.wait_micros.load(Ordering::Relaxed)
+        let mut waits = self.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        waits.sort();
+        let mut total = std::time::Duration::ZERO;
+        let mut current: Option<(Instant, Instant)> = None;
+        for (start, end) in waits {
+            current = match current {
+                Some((from, to)) if start <= to => Some((from, to.max(end))),
+                Some((from, to)) => {
+                    total += to - from;
+                    Some((start, end))
+                }
+                None => Some((start, end)),
+            };
+        }
+        if let Some((from, to)) = current {
+            total += to - from;
+        }
+        total.as_micros() as u64
     }
     pub fn read_capacity_units(&self) -> f64 {
         self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0
@@ -187,12 +206,12 @@ impl Intercept for AwsCallMetrics {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(TransmitStarted(started)) = cfg.load::<TransmitStarted>() {
-            let waited = started.elapsed().as_micros() as u64;
+            let (started, ended) = (*started, Instant::now());
             let is_mail = cfg.load::<Metadata>().is_some_and(|metadata| matches!(metadata.service(), "SESv2" | "SQS"));
             with_current(|metrics| {
                 let counter = if is_mail { &metrics.mail_requests } else { &metrics.dynamodb_round_trips };
                 counter.fetch_add(1, Ordering::Relaxed);
-                metrics.wait_micros.fetch_add(waited, Ordering::Relaxed);
+                metrics.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((started, ended));
             });
         }
         Ok(())
@@ -212,5 +231,24 @@ impl Intercept for AwsCallMetrics {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn requests_on_the_wire_at_once_count_once_in_the_wait() {
+        let metrics = RequestMetrics::default();
+        let t = Instant::now();
+        let ms = |n: u64| t + Duration::from_millis(n);
+        // Two at once (0–10, 5–12), then one alone (20–25), and one inside the first two (6–8).
+        for wait in [(ms(20), ms(25)), (ms(0), ms(10)), (ms(5), ms(12)), (ms(6), ms(8))] {
+            metrics.waits.lock().unwrap().push(wait);
+        }
+        assert_eq!(metrics.wait_micros(), 17_000);
+        assert_eq!(RequestMetrics::default().wait_micros(), 0);
     }
 }
