@@ -246,26 +246,23 @@ async fn main() {
         }
         let peak_kib = process.peak_memory_kib().unwrap_or_default();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let (init_p50, cold_p50) = (percentile(&sorted(inits.clone()), 0.5), percentile(&sorted(firsts.clone()), 0.5));
+        let (inits, firsts, latencies) = (sorted(inits), sorted(firsts), sorted(latencies));
+        let (init_p50, cold_p50) = (percentile(&inits, 0.5), percentile(&firsts, 0.5));
         let (floor_init, floor_cold) = *floor.get_or_insert((init_p50, cold_p50));
-        let ratios = format!("+{:.1} ms / {:.2}x", init_p50 - floor_init, cold_p50 / floor_cold);
+        let ratios = format!("{:+.1} ms / {:.2}x", init_p50 - floor_init, cold_p50 / floor_cold);
         if SESSION_READS.contains(function) {
             let met = init_p50 - floor_init <= 2.0 && cold_p50 / floor_cold <= 1.3;
             goals.push(format!("`{function}` {ratios}{}", if met { "" } else { " (not met)" }));
         }
+        // Columns every row has: init, cold start, warm latency.
+        let start =
+            format!("{init_p50:.1} / {:.1} | {cold_p50:.1} / {:.1}", inits.last().unwrap(), firsts.last().unwrap());
+        let warm_latency = format!("{:.2} / {:.2}", percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+        let (binary, peak) = (size as f64 / 1_048_576.0, peak_kib as f64 / 1024.0);
         if *function == FLOOR {
             // It logs no request lines: its figures are the process's own.
-            let (inits, firsts, latencies) = (sorted(inits), sorted(firsts), sorted(latencies));
             rows.push(format!(
-                "| {label} | {:.1} / {:.1} | {:.1} / {:.1} | — | {warm} | {:.2} / {:.2} | | | 1 | {documented} | | | | {:.1} | {:.1} |",
-                percentile(&inits, 0.5),
-                inits.last().unwrap(),
-                percentile(&firsts, 0.5),
-                firsts.last().unwrap(),
-                percentile(&latencies, 0.5),
-                percentile(&latencies, 0.99),
-                size as f64 / 1_048_576.0,
-                peak_kib as f64 / 1024.0,
+                "| {label} | {start} | — | {warm} | {warm_latency} | | | 1 | {documented} | | | | {binary:.1} | {peak:.1} |"
             ));
             continue;
         }
@@ -279,24 +276,14 @@ async fn main() {
         let read = logs.iter().map(|l| l.read).sum::<f64>() / logs.len() as f64;
         let write = logs.iter().map(|l| l.write).sum::<f64>() / logs.len() as f64;
         let audit_write = logs.iter().map(|l| l.audit_write).sum::<f64>() / logs.len() as f64;
-        let latencies = sorted(latencies);
-        let (inits, firsts) = (sorted(inits), sorted(firsts));
         rows.push(format!(
-            "| {label} (`{function}`) | {:.1} / {:.1} | {:.1} / {:.1} | {ratios} | {warm} | {:.2} / {:.2} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {read:.2} / {write:.2} | {audit_write:.2} | {:.1} | {:.1} |",
-            percentile(&inits, 0.5),
-            inits.last().unwrap(),
-            percentile(&firsts, 0.5),
-            firsts.last().unwrap(),
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
+            "| {label} (`{function}`) | {start} | {ratios} | {warm} | {warm_latency} | {:.2} | {:.3} / {:.3} | {} – {} | {documented} | {} | {read:.2} / {write:.2} | {audit_write:.2} | {binary:.1} | {peak:.1} |",
             percentile(&waits, 0.5),
             percentile(&own, 0.5),
             percentile(&own, 0.99),
             trips.first().unwrap(),
             trips.last().unwrap(),
             mails.last().unwrap(),
-            size as f64 / 1_048_576.0,
-            peak_kib as f64 / 1024.0,
         ));
     }
 

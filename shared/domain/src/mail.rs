@@ -192,7 +192,7 @@ fn lane_of<'a>(app: &'a App, mail: &Mail) -> &'a str {
 }
 
 /// Queues notifications, logging (not returning) failures. Several at once (a bulk change's notices) are
-/// admitted in as few transactions as their items allow, all at once, and queued ten to an SQS request: a
+/// admitted in as few transactions as their items allow, and queued ten to an SQS request, all at once: a
 /// batch whose admission fails (a mark, a budget) is sent one by one through [`send`], which finds out
 /// which of its mails cannot go.
 pub async fn notify(app: &App, mails: Vec<Mail>) {
@@ -218,13 +218,15 @@ pub async fn notify(app: &App, mails: Vec<Mail>) {
             batch.push(index);
         }
     }
-    let admitted = futures_util::future::join_all(batches.iter().map(|batch| async {
+    // One after another: the batches share the payer's budget items, and transactions touching one item at
+    // once would cancel each other.
+    let mut admitted = Vec::with_capacity(batches.len());
+    for batch in &batches {
         let batch_admissions: Vec<&quotas::MailToAdmit> = batch.iter().map(|&i| &admissions[i]).collect();
-        let fits = quotas::batch_items(&batch_admissions) <= crate::store::TRANSACTION_LIMIT;
         // A single mail too large for one transaction goes through `send`, which says why.
-        if fits { quotas::admit_mails(&app.db, &batch_admissions, now).await } else { Ok(false) }
-    }))
-    .await;
+        let fits = quotas::batch_items(&batch_admissions) <= crate::store::TRANSACTION_LIMIT;
+        admitted.push(if fits { quotas::admit_mails(&app.db, &batch_admissions, now).await } else { Ok(false) });
+    }
     let mut queued: Vec<(&str, String)> = Vec::new();
     let mut one_by_one = nobody;
     for (batch, admitted) in batches.iter().zip(admitted) {

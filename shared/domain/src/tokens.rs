@@ -322,14 +322,7 @@ mod tests {
         let secret = SigningSecrets::new(vec![7u8; 32], vec![]).unwrap();
         let minting = Keys::from_secret(&[7u8; 32], "x");
         let checking = verifier(&secret, "x");
-        let now = crate::ids::now_millis();
-        let session = Session {
-            organization: "lab".into(),
-            id: "sid".into(),
-            user_id: "u".into(),
-            created: now,
-            expires_at: now / 1000 + 60,
-        };
+        let session = session_of("u", 60);
         let jwt = minting.sign_session(&session, 0).unwrap();
         assert!(checking.verify_session(&jwt).is_ok());
         // The same claims as HS256 under the public key (the algorithm confusion attack): refused, EdDSA only.
@@ -350,17 +343,23 @@ mod tests {
         Keys::from_secret(&[7u8; 32], "http://localhost:3000")
     }
 
+    /// A session of `user_id` in `lab`, begun now, ending in `seconds`.
+    fn session_of(user_id: &str, seconds: i64) -> Session {
+        let now = crate::ids::now_millis();
+        Session {
+            organization: "lab".into(),
+            id: "sid".into(),
+            user_id: user_id.into(),
+            created: now,
+            expires_at: now / 1000 + seconds,
+        }
+    }
+
     #[test]
     fn session_tokens_round_trip_and_reject_tampering() {
         let keys = keys();
         let now = crate::ids::now_millis();
-        let session = Session {
-            organization: "lab".into(),
-            id: "sid".into(),
-            user_id: "0123456789abcdef01234567".into(),
-            created: now,
-            expires_at: now / 1000 + 3600,
-        };
+        let session = session_of("0123456789abcdef01234567", 3600);
         let jwt = keys.sign_session(&session, 3).unwrap();
         let claims = keys.verify_session(&jwt).unwrap();
         assert_eq!((claims.org.as_str(), claims.sid.as_str(), claims.epc), ("lab", "sid", 3));
@@ -390,14 +389,7 @@ mod tests {
         let (staged, staged_verifier) = phase(&old, vec![new.clone()]);
         let (after, after_verifier) = phase(&new, vec![old.clone()]);
         let (later, later_verifier) = phase(&unrelated, vec![new.clone()]);
-        let now = crate::ids::now_millis();
-        let session = Session {
-            organization: "lab".into(),
-            id: "sid".into(),
-            user_id: "u".into(),
-            created: now,
-            expires_at: now / 1000 + 60,
-        };
+        let session = session_of("u", 60);
         // Before and staged sign with the old key; after signs with the new one. Any two adjacent phases
         // (which run side by side while functions restart) accept each other's sessions.
         for (signer, verifier) in [
