@@ -206,30 +206,33 @@ pub async fn notify(app: &App, mails: Vec<Mail>) {
         mails.into_iter().map(|mail| Mail { to: distinct_recipients(&mail), ..mail }).partition(|m| !m.to.is_empty());
     let admissions: Vec<quotas::MailToAdmit> =
         mails.iter().map(|mail| admission_of(app, mail, &mail.to, now)).collect();
-    // Consecutive mails, as many as fit in one transaction.
-    let mut batches: Vec<Vec<usize>> = vec![Vec::new()];
+    // Consecutive mails, as many as fit in one transaction (each distinct item once).
+    let mut batches: Vec<(Vec<usize>, std::collections::BTreeSet<crate::model::Key>)> = Vec::new();
     for (index, admission) in admissions.iter().enumerate() {
-        let batch = batches.last_mut().expect("there is a batch");
-        let mut with: Vec<&quotas::MailToAdmit> = batch.iter().map(|&i| &admissions[i]).collect();
-        with.push(admission);
-        if !batch.is_empty() && quotas::batch_items(&with) > crate::store::TRANSACTION_LIMIT {
-            batches.push(vec![index]);
-        } else {
-            batch.push(index);
+        let keys = admission.item_keys();
+        match batches.last_mut() {
+            Some((batch, items))
+                if items.len() + keys.iter().filter(|k| !items.contains(*k)).count()
+                    <= crate::store::TRANSACTION_LIMIT =>
+            {
+                batch.push(index);
+                items.extend(keys);
+            }
+            _ => batches.push((vec![index], keys.into_iter().collect())),
         }
     }
     // One after another: the batches share the payer's budget items, and transactions touching one item at
-    // once would cancel each other.
+    // once would cancel each other. A single mail too large for one transaction goes through `send`, which
+    // says why.
     let mut admitted = Vec::with_capacity(batches.len());
-    for batch in &batches {
+    for (batch, items) in &batches {
         let batch_admissions: Vec<&quotas::MailToAdmit> = batch.iter().map(|&i| &admissions[i]).collect();
-        // A single mail too large for one transaction goes through `send`, which says why.
-        let fits = quotas::batch_items(&batch_admissions) <= crate::store::TRANSACTION_LIMIT;
+        let fits = items.len() <= crate::store::TRANSACTION_LIMIT;
         admitted.push(if fits { quotas::admit_mails(&app.db, &batch_admissions, now).await } else { Ok(false) });
     }
     let mut queued: Vec<(&str, String)> = Vec::new();
     let mut one_by_one = nobody;
-    for (batch, admitted) in batches.iter().zip(admitted) {
+    for ((batch, _), admitted) in batches.iter().zip(admitted) {
         match admitted {
             Ok(true) => queued.extend(
                 batch.iter().map(|&i| (lane_of(app, &mails[i]), serde_json::to_string(&mails[i]).expect("serializes"))),

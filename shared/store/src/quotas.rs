@@ -180,19 +180,16 @@ pub struct MailToAdmit {
     pub budgets: Vec<Budget>,
 }
 
-/// The items a batch's transaction takes: each distinct checked address once, each distinct budget once.
-pub fn batch_items(mails: &[&MailToAdmit]) -> usize {
-    let mut addresses = std::collections::BTreeSet::new();
-    let mut budgets = std::collections::BTreeSet::new();
-    for mail in mails {
-        addresses.extend(mail.checked.iter().map(|a| a.trim().to_lowercase()));
-        budgets.extend(mail.budgets.iter().map(|b| (b.key.pk.as_str(), b.key.sk.as_str())));
+impl MailToAdmit {
+    /// The items admitting it takes, as keys: a batch's transaction takes each distinct one once.
+    pub fn item_keys(&self) -> Vec<Key> {
+        let addresses = self.checked.iter().map(|a| Key::undeliverable_address(&a.trim().to_lowercase()));
+        addresses.chain(self.budgets.iter().map(|b| b.key.clone())).collect()
     }
-    addresses.len() + budgets.len()
 }
 
 /// Admits a batch of mails in one transaction (kept within [`crate::TRANSACTION_LIMIT`] items by the caller,
-/// [`batch_items`]): no checked address may bear an undeliverable mark, and each budget is raised by the
+/// [`MailToAdmit::item_keys`]): no checked address may bear an undeliverable mark, and each budget is raised by the
 /// number of the batch's mails that count on it, on the condition that they all fit. All or nothing: when a
 /// condition fails nothing is counted and the answer is `false`, and the caller admits the mails one by one
 /// ([`admit_mail`]) to learn which cannot go. One round trip.
