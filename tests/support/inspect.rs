@@ -15,24 +15,17 @@ impl TestEnv {
 
     /// Sets attributes of an item directly in the table (for states no route of this slice produces).
     pub async fn set_attribute(&self, pk: &str, sk: &str, name: &str, value: AttributeValue) {
-        let update = self
-            .app
-            .db
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", AttributeValue::S(pk.into()))
-            .key("SK", AttributeValue::S(sk.into()))
-            .update_expression("SET #n = :v")
-            .expression_attribute_names("#n", name)
-            .expression_attribute_values(":v", value)
-            .send();
-        unchecked(update).await.unwrap();
+        self.update_attribute(pk, sk, "SET #n = :v", name, value).await;
     }
 
     /// Adds `delta` to a number attribute of an item directly in the table (keeps counters in step with
     /// items a test writes directly).
     pub async fn add_to_number(&self, pk: &str, sk: &str, name: &str, delta: i64) {
+        self.update_attribute(pk, sk, "ADD #n :v", name, AttributeValue::N(delta.to_string())).await;
+    }
+
+    /// Applies `expression` (naming the attribute `#n` and the value `:v`) to an item directly in the table.
+    async fn update_attribute(&self, pk: &str, sk: &str, expression: &str, name: &str, value: AttributeValue) {
         let update = self
             .app
             .db
@@ -41,9 +34,9 @@ impl TestEnv {
             .table_name(&self.table)
             .key("PK", AttributeValue::S(pk.into()))
             .key("SK", AttributeValue::S(sk.into()))
-            .update_expression("ADD #n :v")
+            .update_expression(expression)
             .expression_attribute_names("#n", name)
-            .expression_attribute_values(":v", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":v", value)
             .send();
         unchecked(update).await.unwrap();
     }

@@ -230,24 +230,24 @@ pub async fn notify(app: &App, mails: Vec<Mail>) {
         let fits = items.len() <= crate::store::TRANSACTION_LIMIT;
         admitted.push(if fits { quotas::admit_mails(&app.db, &batch_admissions, now).await } else { Ok(false) });
     }
-    let mut queued: Vec<(&str, String)> = Vec::new();
+    // Per lane, the admitted mails' bodies.
+    let mut queued: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     let mut one_by_one = nobody;
     for ((batch, _), admitted) in batches.iter().zip(admitted) {
         match admitted {
-            Ok(true) => queued.extend(
-                batch.iter().map(|&i| (lane_of(app, &mails[i]), serde_json::to_string(&mails[i]).expect("serializes"))),
-            ),
+            Ok(true) => {
+                for &i in batch {
+                    let body = serde_json::to_string(&mails[i]).expect("a mail serializes");
+                    queued.entry(lane_of(app, &mails[i])).or_default().push(body);
+                }
+            }
             Ok(false) => one_by_one.extend(batch.iter().map(|&i| mails[i].clone())),
             Err(err) => {
                 tracing::warn!(mails = batch.len(), error = %err, "notification mails were not queued");
             }
         }
     }
-    for lane in [app.config.mail_queue_url.as_str(), app.config.mail_security_queue_url.as_str()] {
-        let bodies: Vec<String> = queued.iter().filter(|(l, _)| *l == lane).map(|(_, body)| body.clone()).collect();
-        if bodies.is_empty() {
-            continue;
-        }
+    for (lane, bodies) in queued {
         let count = bodies.len();
         if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
             tracing::warn!(mails = count, error = %err, "notification mails were not all queued");

@@ -189,11 +189,7 @@ impl Keys {
         nonce: &str,
         token_hash: &str,
     ) -> Result<Option<String>, DomainError> {
-        Ok(self
-            .token_sets()?
-            .iter()
-            .map(|set| set.api_token(organization, user_id, nonce))
-            .find(|t| sha256_hex(t) == token_hash))
+        self.again(token_hash, |set| set.api_token(organization, user_id, nonce))
     }
 
     /// A keyed fingerprint (HMAC-SHA256, hex) of `operation` and `bytes`, under the current key.
@@ -244,11 +240,12 @@ impl Keys {
         nonce: &str,
         token_hash: &str,
     ) -> Result<Option<String>, DomainError> {
-        Ok(self
-            .token_sets()?
-            .iter()
-            .map(|set| set.invite_token(organization, invite_id, nonce))
-            .find(|t| sha256_hex(t) == token_hash))
+        self.again(token_hash, |set| set.invite_token(organization, invite_id, nonce))
+    }
+
+    /// The token `derive` makes under whichever accepted key made the one stored as `token_hash`.
+    fn again(&self, token_hash: &str, derive: impl Fn(&KeySet) -> String) -> Result<Option<String>, DomainError> {
+        Ok(self.token_sets()?.iter().map(derive).find(|t| sha256_hex(t) == token_hash))
     }
 }
 
