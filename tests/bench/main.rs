@@ -4,14 +4,19 @@
 //! per-request metrics every function logs), DynamoDB round trips and consumed capacity, release binary
 //! size and peak memory.
 
+mod pages;
+mod scale;
+
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use devstack::events::fill;
 use devstack::runtime_api::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
 use tests::functions::{binary, function_environment, prepare};
 use tests::*;
+
+use crate::pages::PAGE_LOADS;
+use crate::scale::{SCALE_REQUESTS, SCALES, event_with};
 
 const COLD_STARTS: usize = 20;
 const WARM_REQUESTS: usize = 1000;
@@ -288,8 +293,8 @@ async fn main() {
     }
 
     let secret_reads = signing_secret_reads(&env).await;
-    let scale_rows = scale().await;
-    let page_rows = pages().await;
+    let scale_rows = scale::scale().await;
+    let page_rows = pages::pages().await;
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -429,10 +434,6 @@ async fn main() {
     eprintln!("wrote {}", path.display());
 }
 
-const SCALES: &[usize] = &[100, 1_000, 10_000];
-const SCALE_REQUESTS: usize = 20;
-
-/// Warm figures of `function` over `events` in one process: (p50 ms, round trips min–max, mean capacity).
 const SECRET_READS: usize = 20;
 
 /// The start-up read of the signing secret alone, as the function binaries above did it, in ms (sorted).
@@ -446,190 +447,4 @@ async fn signing_secret_reads(env: &TestEnv) -> Vec<f64> {
         times.push(ms(started.elapsed()));
     }
     sorted(times)
-}
-
-async fn warm_figures(function: &str, environment: &[(String, String)], events: &[Value]) -> (f64, String, f64) {
-    let mut process = FunctionProcess::start(&binary("release", function), MEMORY_MB, environment).await.unwrap();
-    let mut latencies = Vec::new();
-    for event in events {
-        let invocation = process.invoke(event, Duration::from_secs(900)).await.unwrap();
-        assert!(matches!(status_of(&invocation.outcome), 200), "{function}: {:?}", invocation.outcome);
-        latencies.push(ms(invocation.duration));
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let logs = request_logs(&process.output());
-    let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
-    let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len().max(1) as f64;
-    let trips =
-        format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
-    (percentile(&sorted(latencies), 0.5), trips, capacity)
-}
-
-fn event_with(function: &str, values: &[(&str, String)], body: Option<Value>) -> Value {
-    let path = devstack::repo_root().join("events").join(format!("{function}.json"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut event: Value = serde_json::from_str(&fill(&text, values)).unwrap();
-    if let Some(body) = body {
-        event["body"] = json!(body.to_string());
-    }
-    event
-}
-
-async fn scale() -> Vec<String> {
-    let mut rows = Vec::new();
-    for &users in SCALES {
-        eprintln!("scale: seeding an organization of {users} users");
-        // Twenty bulk edits of 100 users mail 2,000 notices: more than the default organization budget.
-        let env = TestEnv::with_config(|config| config.mail_limits.per_organization_all_per_day = 1_000_000).await;
-        let owner = env.create_home_organization().await;
-        let team = env.team(&owner.auth(), "Bulk").await;
-        let seeded =
-            tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
-        let environment = function_environment(&env).await;
-        let values = vec![
-            ("SESSION", owner.session.clone()),
-            ("ORGANIZATION", HOME_ORGANIZATION.to_owned()),
-            ("GUEST_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
-            ("GUEST_ORGANIZATION_NAME", "Home Lab".to_owned()),
-            ("GUEST_SESSION", owner.session.clone()),
-        ];
-        let hundred: Vec<&String> = seeded.user_ids.iter().take(100).collect();
-        let repeat = |function: &str, body: &dyn Fn(usize) -> Option<Value>| -> Vec<Value> {
-            (0..SCALE_REQUESTS).map(|n| event_with(function, &values, body(n))).collect()
-        };
-        let cases: Vec<(&str, &str, Vec<Value>)> = vec![
-            ("list_users", "users page (50)", repeat("list_users", &|_| None)),
-            ("users_by_experience", "experience query (page of 100)", repeat("users_by_experience", &|_| None)),
-            (
-                "bulk_edit_teams_and_permissions",
-                "bulk edit of 100 users",
-                repeat("bulk_edit_teams_and_permissions", &|n| {
-                    Some(json!({"userIds": hundred, "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
-                }),
-            ),
-            ("get_organization", "overview", repeat("get_organization", &|_| None)),
-        ];
-        for (function, label, events) in cases {
-            eprintln!("scale {users}: {function}");
-            let (p50, trips, capacity) = warm_figures(function, &environment, &events).await;
-            rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {trips} | {capacity:.2} |"));
-        }
-        eprintln!("scale {users}: deleting the organization");
-        let started = Instant::now();
-        let (p50, trips, capacity) =
-            warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)])
-                .await;
-        let mut purge =
-            FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
-        loop {
-            let run =
-                purge.invoke(&event_with("organization_purge", &values, None), Duration::from_secs(900)).await.unwrap();
-            let Outcome::Response(result) = run.outcome else { panic!("the purge failed: {:?}", run.outcome) };
-            if result["finished"].as_u64() == Some(0) {
-                break;
-            }
-        }
-        let total = started.elapsed();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let purge_logs = request_logs(&purge.output());
-        let purge_trips: u64 = purge_logs.iter().map(|l| l.round_trips).sum();
-        let purge_capacity: f64 = purge_logs.iter().map(|l| l.capacity).sum();
-        rows.push(format!(
-            "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | {trips} (request) + {purge_trips} (purge) | {capacity:.0} (request) + {purge_capacity:.0} (purge) |",
-            total.as_secs_f64()
-        ));
-        assert!(
-            env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))),
-            "the purge left items"
-        );
-    }
-    rows
-}
-
-const PAGE_LOADS: usize = 10;
-
-/// Page weight (gzip -9 of the script and the stylesheet, as served) and the invite page's first render.
-async fn pages() -> Vec<String> {
-    let gzipped = |path: &str| -> usize {
-        let output = std::process::Command::new("gzip").args(["-9c", path]).output().expect("gzip runs");
-        output.stdout.len()
-    };
-    let root = devstack::repo_root();
-    let (script, style) = (root.join("shared/web/app.js"), root.join("shared/web/app.css"));
-    let raw = std::fs::metadata(&script).unwrap().len() + std::fs::metadata(&style).unwrap().len();
-    let compressed = gzipped(script.to_str().unwrap()) + gzipped(style.to_str().unwrap());
-    let mut rows = vec![format!(
-        "| page weight: app.js + app.css | {:.1} KB compressed ({:.1} KB raw); every page loads exactly these | 100 KB |",
-        compressed as f64 / 1024.0,
-        raw as f64 / 1024.0
-    )];
-
-    let env = TestEnv::for_pages().await;
-    let owner = env.create_home_organization().await;
-    let email = format!("bench-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent =
-        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
-    assert_eq!(sent.status, 200);
-    let link = format!("{}/invite/{}", env.base_url, invite_token(&mails_to(&email).await.pop().unwrap()));
-    let client = tests::browser::session(1280, 900).await;
-    let (mut paints, mut headings) = (Vec::new(), Vec::new());
-    for _ in 0..PAGE_LOADS {
-        client.goto(&link).await.unwrap();
-        // Wait for the heading the page renders after its API calls, then read the browser's own timing.
-        let timing = client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];\n\
-                 const check = () => { const h = document.querySelector('main h1');\n\
-                   if (h && h.textContent.startsWith('Join')) { const navigation = performance.getEntriesByType('navigation')[0];\n\
-                     done([navigation.domContentLoadedEventEnd, performance.now()]); } else { requestAnimationFrame(check); } };\n\
-                 check();",
-                vec![],
-            )
-            .await
-            .unwrap();
-        paints.push(timing[0].as_f64().unwrap());
-        headings.push(timing[1].as_f64().unwrap());
-    }
-    let (paints, headings) = (sorted(paints), sorted(headings));
-    rows.push(format!("| invite page: document and module loaded (DOMContentLoaded), median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |", percentile(&paints, 0.5), paints.last().unwrap()));
-    rows.push(format!("| invite page: its heading shown (after GET byInvite and GET /user), median / max | {:.0} / {:.0} ms | 500 ms |", percentile(&headings, 0.5), headings.last().unwrap()));
-
-    // The Users page of a 10,000-user organization, signed in as its owner: time to the first page's rows.
-    eprintln!("pages: seeding 10,000 users for the Users page");
-    tests::seed::seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
-    client.goto(&format!("{}/auth/login", env.base_url)).await.unwrap();
-    client
-        .wait()
-        .for_element(fantoccini::Locator::Css("input[name=email]"))
-        .await
-        .unwrap()
-        .send_keys(&owner.email)
-        .await
-        .unwrap();
-    client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    client.find(fantoccini::Locator::Css("main button[type=submit]")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(fantoccini::Locator::Css("main h2#token-heading")).await.unwrap();
-    let mut firsts = Vec::new();
-    for _ in 0..PAGE_LOADS {
-        client.goto(&format!("{}/users", env.base_url)).await.unwrap();
-        let timing = client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];\n\
-                 const check = () => { if (document.querySelectorAll('main tbody tr').length === 50) { done(performance.now()); }\n\
-                   else { requestAnimationFrame(check); } };\n\
-                 check();",
-                vec![],
-            )
-            .await
-            .unwrap();
-        firsts.push(timing.as_f64().unwrap());
-    }
-    let _ = client.close().await;
-    let firsts = sorted(firsts);
-    rows.push(format!(
-        "| users page of a 10,000-user organization: its first 50 rows shown (after GET /user and GET /users), median / max of {PAGE_LOADS} | {:.0} / {:.0} ms | 500 ms |",
-        percentile(&firsts, 0.5),
-        firsts.last().unwrap()
-    ));
-    rows
 }

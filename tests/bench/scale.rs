@@ -1,0 +1,113 @@
+//! How the readers and the organization purge scale with the organization: 100 to 10,000 users.
+
+use std::time::{Duration, Instant};
+
+use devstack::events::fill;
+use devstack::runtime_api::{FunctionProcess, Outcome};
+use serde_json::{Value, json};
+use tests::functions::{binary, function_environment};
+use tests::*;
+
+use crate::{MEMORY_MB, ms, percentile, request_logs, sorted, status_of};
+
+pub(crate) const SCALES: &[usize] = &[100, 1_000, 10_000];
+pub(crate) const SCALE_REQUESTS: usize = 20;
+
+/// Warm figures of `function` over `events` in one process: (p50 ms, round trips min–max, mean capacity).
+async fn warm_figures(function: &str, environment: &[(String, String)], events: &[Value]) -> (f64, String, f64) {
+    let mut process = FunctionProcess::start(&binary("release", function), MEMORY_MB, environment).await.unwrap();
+    let mut latencies = Vec::new();
+    for event in events {
+        let invocation = process.invoke(event, Duration::from_secs(900)).await.unwrap();
+        assert!(matches!(status_of(&invocation.outcome), 200), "{function}: {:?}", invocation.outcome);
+        latencies.push(ms(invocation.duration));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = request_logs(&process.output());
+    let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
+    let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len().max(1) as f64;
+    let trips =
+        format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
+    (percentile(&sorted(latencies), 0.5), trips, capacity)
+}
+
+pub(crate) fn event_with(function: &str, values: &[(&str, String)], body: Option<Value>) -> Value {
+    let path = devstack::repo_root().join("events").join(format!("{function}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut event: Value = serde_json::from_str(&fill(&text, values)).unwrap();
+    if let Some(body) = body {
+        event["body"] = json!(body.to_string());
+    }
+    event
+}
+
+pub(crate) async fn scale() -> Vec<String> {
+    let mut rows = Vec::new();
+    for &users in SCALES {
+        eprintln!("scale: seeding an organization of {users} users");
+        // Twenty bulk edits of 100 users mail 2,000 notices: more than the default organization budget.
+        let env = TestEnv::with_config(|config| config.mail_limits.per_organization_all_per_day = 1_000_000).await;
+        let owner = env.create_home_organization().await;
+        let team = env.team(&owner.auth(), "Bulk").await;
+        let seeded =
+            tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
+        let environment = function_environment(&env).await;
+        let values = vec![
+            ("SESSION", owner.session.clone()),
+            ("ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+            ("GUEST_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+            ("GUEST_ORGANIZATION_NAME", "Home Lab".to_owned()),
+            ("GUEST_SESSION", owner.session.clone()),
+        ];
+        let hundred: Vec<&String> = seeded.user_ids.iter().take(100).collect();
+        let repeat = |function: &str, body: &dyn Fn(usize) -> Option<Value>| -> Vec<Value> {
+            (0..SCALE_REQUESTS).map(|n| event_with(function, &values, body(n))).collect()
+        };
+        let cases: Vec<(&str, &str, Vec<Value>)> = vec![
+            ("list_users", "users page (50)", repeat("list_users", &|_| None)),
+            ("users_by_experience", "experience query (page of 100)", repeat("users_by_experience", &|_| None)),
+            (
+                "bulk_edit_teams_and_permissions",
+                "bulk edit of 100 users",
+                repeat("bulk_edit_teams_and_permissions", &|n| {
+                    Some(json!({"userIds": hundred, "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
+                }),
+            ),
+            ("get_organization", "overview", repeat("get_organization", &|_| None)),
+        ];
+        for (function, label, events) in cases {
+            eprintln!("scale {users}: {function}");
+            let (p50, trips, capacity) = warm_figures(function, &environment, &events).await;
+            rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {trips} | {capacity:.2} |"));
+        }
+        eprintln!("scale {users}: deleting the organization");
+        let started = Instant::now();
+        let (p50, trips, capacity) =
+            warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)])
+                .await;
+        let mut purge =
+            FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
+        loop {
+            let run =
+                purge.invoke(&event_with("organization_purge", &values, None), Duration::from_secs(900)).await.unwrap();
+            let Outcome::Response(result) = run.outcome else { panic!("the purge failed: {:?}", run.outcome) };
+            if result["finished"].as_u64() == Some(0) {
+                break;
+            }
+        }
+        let total = started.elapsed();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let purge_logs = request_logs(&purge.output());
+        let purge_trips: u64 = purge_logs.iter().map(|l| l.round_trips).sum();
+        let purge_capacity: f64 = purge_logs.iter().map(|l| l.capacity).sum();
+        rows.push(format!(
+            "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | {trips} (request) + {purge_trips} (purge) | {capacity:.0} (request) + {purge_capacity:.0} (purge) |",
+            total.as_secs_f64()
+        ));
+        assert!(
+            env.scan().await.iter().all(|item| !text(item, "PK").contains(&format!("ORG#{HOME_ORGANIZATION}"))),
+            "the purge left items"
+        );
+    }
+    rows
+}
