@@ -84,7 +84,7 @@ async fn write_entries(env: &TestEnv, organizations: [&str; 2], count: usize) ->
 }
 
 async fn put(env: &TestEnv, item: tests::Item) {
-    let put = env.app.db.client.put_item().table_name(&env.table).set_item(Some(item)).send();
+    let put = env.direct_dynamodb().put_item().table_name(&env.table).set_item(Some(item)).send();
     accounts::declared_actions::unchecked(put).await.unwrap();
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 impl TestEnv {
     /// Every item of the table, sorted by key: a snapshot to compare before and after a request.
     pub async fn scan(&self) -> Vec<Item> {
-        let mut items = devstack::invariants::scan_table(&self.app.db.client, &self.table).await.unwrap();
+        let mut items = devstack::invariants::scan_table(&self.direct_dynamodb(), &self.table).await.unwrap();
         items.sort_by_key(|item| (text(item, "PK"), text(item, "SK")));
         items
     }
@@ -27,9 +27,7 @@ impl TestEnv {
     /// Applies `expression` (naming the attribute `#n` and the value `:v`) to an item directly in the table.
     async fn update_attribute(&self, pk: &str, sk: &str, expression: &str, name: &str, value: AttributeValue) {
         let update = self
-            .app
-            .db
-            .client
+            .direct_dynamodb()
             .update_item()
             .table_name(&self.table)
             .key("PK", AttributeValue::S(pk.into()))

@@ -348,7 +348,7 @@ impl TestEnv {
         let mut config = test_config(&table);
         change(&mut config);
         let mut env = Self::serving_with(config, &services.dynamodb_endpoint, &services.ses_endpoint).await;
-        create_table(&env.app.db.client, &table, stream).await;
+        create_table(&env.direct_dynamodb(), &table, stream).await;
         env.owns_table = true;
         env
     }
@@ -371,7 +371,7 @@ impl TestEnv {
         change(&mut config);
         let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, listener).await;
         env.base_url = format!("http://localhost:{port}");
-        create_table(&env.app.db.client, &table, false).await;
+        create_table(&env.direct_dynamodb(), &table, false).await;
         env.owns_table = true;
         env
     }
@@ -398,7 +398,7 @@ impl TestEnv {
         let mut env = Self::serving_with(test_config(&table), &proxy, &services.ses_endpoint).await;
         env.proxy = Some(proxy_task);
         env.dynamodb_endpoint = services.dynamodb_endpoint.clone();
-        create_table(&env.app.db.client, &table, false).await;
+        create_table(&env.direct_dynamodb(), &table, false).await;
         env.owns_table = true;
         env
     }
@@ -410,7 +410,7 @@ impl TestEnv {
         let table = format!("test-{}", unique_suffix());
         let env = Self::serving_with(test_config(&table), dynamodb_endpoint, &services.ses_endpoint).await;
         // Its DynamoDB Local is the test's own, and goes with its data when the test ends.
-        create_table(&env.app.db.client, &table, false).await;
+        create_table(&env.direct_dynamodb(), &table, false).await;
         env
     }
 

@@ -53,9 +53,11 @@ fn conflict_backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(ceiling / 2 + jitter / 2 + 1)
 }
 
+/// The table, reached only through this crate's methods: the client stays inside the store, so every
+/// access goes through a typed, organization-scoped function with its conditions.
 pub struct Db {
-    pub client: aws_sdk_dynamodb::Client,
-    pub table: String,
+    client: aws_sdk_dynamodb::Client,
+    table: String,
 }
 
 /// Why a transaction did not commit.
