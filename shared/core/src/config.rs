@@ -71,7 +71,7 @@ pub enum OrganizationCreation {
 }
 
 impl OrganizationCreation {
-    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(value: &str) -> Result<Self, ConfigError> {
         let invalid = |reason: &str| ConfigError::Invalid { name: "ORGANIZATION_CREATION", reason: reason.to_owned() };
         match value.trim() {
             "" | "anyone" => Ok(OrganizationCreation::Anyone),
@@ -404,7 +404,7 @@ impl Config {
         Ok(config)
     }
 
-    pub fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         if !(self.mail_send_rate.is_finite() && self.mail_send_rate > 0.0) {
             return Err(ConfigError::Invalid { name: "MAIL_SEND_RATE", reason: "must be a positive number".into() });
         }

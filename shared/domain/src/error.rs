@@ -1,6 +1,6 @@
 //! Why the domain refused or failed: a kind (what sort of refusal, never an HTTP status), WEBKNOSSOS's
 //! stable code and the text people read. The API crate turns a [`DomainError`] into its HTTP error in one
-//! place (`From<DomainError> for DomainError`), the kind choosing the status; a store failure becomes one here,
+//! place (`From<DomainError> for ApiError`), the kind choosing the status; a store failure becomes one here,
 //! with the codes the wire has always had.
 
 use accounts_store::StoreError;
@@ -47,34 +47,31 @@ impl DomainError {
         Self { kind, code, message: message.into(), retry_after: None }
     }
     /// Refused for `retry_after` seconds.
-    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
+    pub(crate) fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
         Self { retry_after: Some(retry_after.max(1)), ..Self::new(ErrorKind::TooMany, code, message) }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, code, message)
     }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthenticated, code, message)
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, code, message)
     }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, code, message)
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, code, message)
     }
-    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn gone(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Gone, code, message)
     }
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unprocessable, code, message)
     }
-    pub fn not_authenticated() -> Self {
-        Self::unauthorized("auth.required", "Authentication required: send a session token or an X-Auth-Token header")
-    }
-    pub fn invalid_credential() -> Self {
+    pub(crate) fn invalid_credential() -> Self {
         Self::unauthorized("auth.invalid", "The session or token is invalid, expired or revoked; please log in again")
     }
     pub fn unavailable() -> Self {

@@ -83,13 +83,13 @@ impl Mail {
     }
 
     /// The mail counted on the budgets of `account` and `organization` (whose action causes it).
-    pub fn paid_by(mut self, account: Option<&str>, organization: Option<&str>) -> Self {
+    pub(crate) fn paid_by(mut self, account: Option<&str>, organization: Option<&str>) -> Self {
         self.payer = Payer { account: account.map(str::to_owned), organization: organization.map(str::to_owned) };
         self
     }
 
     /// The mail as a security mail (see [`Mail::security`]).
-    pub fn security(mut self) -> Self {
+    pub(crate) fn security(mut self) -> Self {
         self.security = true;
         self
     }
@@ -104,7 +104,7 @@ impl Mail {
     }
 
     /// The mail records its outcome on the invite it was made for (`nonce`: the invite as it was then).
-    pub fn recording_delivery_of(mut self, organization: &str, invite_id: &str, nonce: &str) -> Self {
+    pub(crate) fn recording_delivery_of(mut self, organization: &str, invite_id: &str, nonce: &str) -> Self {
         self.delivery_of = Some(InviteDelivery {
             organization: organization.to_owned(),
             invite_id: invite_id.to_owned(),
@@ -123,7 +123,7 @@ impl Mail {
 /// only "not mailed": the mark may come from another organization's mail), or a budget used up (429
 /// [`OVER_BUDGET`]) is an error the caller decides about: notices log it, producers that exist only to mail
 /// answer it.
-pub async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
+pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
     use crate::store::quotas::{self, MailAdmission};
     let now = crate::ids::now_seconds();
     let mut to = distinct_recipients(mail);
@@ -195,7 +195,7 @@ fn lane_of<'a>(app: &'a App, mail: &Mail) -> &'a str {
 /// admitted in as few transactions as their items allow, and queued ten to an SQS request, all at once: a
 /// batch whose admission fails (a mark, a budget) is sent one by one through [`send`], which finds out
 /// which of its mails cannot go.
-pub async fn notify(app: &App, mails: Vec<Mail>) {
+pub(crate) async fn notify(app: &App, mails: Vec<Mail>) {
     use crate::store::quotas;
     if mails.len() < 2 {
         return notify_one_by_one(app, mails).await;
@@ -265,7 +265,7 @@ async fn notify_one_by_one(app: &App, mails: Vec<Mail>) {
 }
 
 /// A UTC date and time for mails (`2026-11-22 15:53 UTC`).
-pub fn utc_time_text(millis: i64) -> String {
+pub(crate) fn utc_time_text(millis: i64) -> String {
     let time = crate::ids::iso8601(millis);
     let (date, clock) = time.split_once('T').unwrap_or((time.as_str(), ""));
     format!("{date} {} UTC", clock.get(..5).unwrap_or_default())

@@ -39,12 +39,13 @@ impl PageRequest {
     }
 
     /// The first page of `limit` items.
-    pub fn first(limit: usize) -> Self {
+    #[cfg(test)]
+    fn first(limit: usize) -> Self {
         PageRequest { limit, after: None }
     }
 
     /// The position, for lists whose positions are object ids.
-    pub fn after_id(&self) -> Result<Option<&str>, DomainError> {
+    pub(crate) fn after_id(&self) -> Result<Option<&str>, DomainError> {
         match self.after.as_deref() {
             Some(id) if !crate::ids::is_object_id(id) => Err(invalid_cursor()),
             after => Ok(after),
@@ -67,7 +68,7 @@ impl<T> Page<T> {
 
     /// A page read as up to `request.limit` items in key order: continued after its last item (its
     /// `position`) when the read says more may follow or the page is full.
-    pub fn of_read(items: Vec<T>, more: bool, request: &PageRequest, position: impl Fn(&T) -> &str) -> Self {
+    pub(crate) fn of_read(items: Vec<T>, more: bool, request: &PageRequest, position: impl Fn(&T) -> &str) -> Self {
         let next = if more || items.len() == request.limit {
             items.last().map(|item| position(item).to_owned())
         } else {
@@ -77,7 +78,7 @@ impl<T> Page<T> {
     }
 }
 
-pub fn invalid_cursor() -> DomainError {
+pub(crate) fn invalid_cursor() -> DomainError {
     DomainError::bad_request("request.cursor.invalid", "The cursor is not one this API returned")
 }
 

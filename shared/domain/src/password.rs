@@ -27,7 +27,7 @@ pub async fn hash(password: &str) -> Result<String, DomainError> {
 
 /// Whether `password` matches `phc`. With `phc == None` a hash is still computed, so a login for an
 /// unknown e-mail takes as long as one for a known e-mail.
-pub async fn verify(password: &str, phc: Option<&str>) -> bool {
+pub(crate) async fn verify(password: &str, phc: Option<&str>) -> bool {
     let password = password.to_owned();
     let phc = phc.map(str::to_owned);
     tokio::task::spawn_blocking(move || match phc.as_deref().map(PasswordHash::new) {

@@ -15,7 +15,7 @@ use crate::operations::Access;
 
 /// Whether an authenticated, active `user` belongs to the class `access`; `is_operator`: whether its
 /// account holds the operator role (a grant, never an address: [`crate::domain::operators`]).
-pub fn admits(access: Access, user: &User, is_operator: bool) -> bool {
+pub(crate) fn admits(access: Access, user: &User, is_operator: bool) -> bool {
     match access {
         Access::Public | Access::AnyMember => true,
         Access::TeamManagerOrAdmin(_) => user.is_team_manager_or_admin(),
@@ -37,7 +37,7 @@ pub fn check(access: Access, caller: &Caller, route: &str) -> Result<(), DomainE
 }
 
 /// The owner, or an admin the owner granted the deletion right.
-pub fn may_delete_organization(user: &User) -> bool {
+pub(crate) fn may_delete_organization(user: &User) -> bool {
     user.is_organization_owner || (user.is_admin && user.may_delete_organization)
 }
 

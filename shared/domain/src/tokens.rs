@@ -134,7 +134,7 @@ impl Keys {
         Ok(&self.token_sets()?[0])
     }
 
-    pub fn sign_session(&self, session: &Session, session_epoch: u64) -> Result<String, DomainError> {
+    pub(crate) fn sign_session(&self, session: &Session, session_epoch: u64) -> Result<String, DomainError> {
         crate::declared_actions::use_key(SIGNS_SESSIONS).map_err(|reason| unavailable_key(SIGNS_SESSIONS, &reason))?;
         let signing = self
             .signing
@@ -182,7 +182,7 @@ impl Keys {
     /// The stored API token again: derived under whichever accepted key made it (`token_hash`), or `None`
     /// when that key is no longer accepted (the token still works, since it is checked by its hash, but
     /// cannot be shown again).
-    pub fn api_token_again(
+    pub(crate) fn api_token_again(
         &self,
         organization: &str,
         user_id: &str,
@@ -210,7 +210,7 @@ impl Keys {
     }
 
     /// Whether `cookie` is a device cookie for `email`, unexpired at `now`, under any accepted key.
-    pub fn is_device_of(&self, cookie: &str, email: &str, now: i64) -> Result<bool, DomainError> {
+    pub(crate) fn is_device_of(&self, cookie: &str, email: &str, now: i64) -> Result<bool, DomainError> {
         let sets = self.token_sets()?;
         let Some((expires, mac)) = cookie.split_once('.') else {
             return Ok(false);
@@ -227,13 +227,13 @@ impl Keys {
 
     /// The invite token for `(organization, invite, nonce)` under the current key: 256 bits of HMAC,
     /// derived so a reminder can repeat the link while the table keeps only its hash.
-    pub fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> Result<String, DomainError> {
+    pub(crate) fn invite_token(&self, organization: &str, invite_id: &str, nonce: &str) -> Result<String, DomainError> {
         Ok(self.current()?.invite_token(organization, invite_id, nonce))
     }
 
     /// The stored invite's token again, under whichever accepted key made it (`token_hash`); `None` when
     /// that key is no longer accepted.
-    pub fn invite_token_again(
+    pub(crate) fn invite_token_again(
         &self,
         organization: &str,
         invite_id: &str,
@@ -250,7 +250,7 @@ impl Keys {
 }
 
 /// The organization and invite id an invite token names, if it has the right shape.
-pub fn parse_invite_token(token: &str) -> Option<(String, String)> {
+pub(crate) fn parse_invite_token(token: &str) -> Option<(String, String)> {
     let mut parts = token.split('.');
     let (Some(org), Some(invite_id), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return None;

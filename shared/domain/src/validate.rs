@@ -11,7 +11,7 @@ pub const MAX_PASSWORD_LENGTH: usize = 1024;
 pub const MAX_ORGANIZATION_ID_LENGTH: usize = 64;
 
 /// Trimmed and lowercased, or a 400 naming the problem.
-pub fn email(raw: &str) -> Result<String, DomainError> {
+pub(crate) fn email(raw: &str) -> Result<String, DomainError> {
     let email = raw.trim().to_lowercase();
     let invalid = |why: &str| {
         DomainError::bad_request("user.email.invalid", format!("{raw:?} is not a valid e-mail address: {why}"))
@@ -56,7 +56,7 @@ pub fn email(raw: &str) -> Result<String, DomainError> {
 }
 
 /// A first or last name: trimmed, accents transliterated, inner white space collapsed, never empty.
-pub fn person_name(field: &'static str, raw: &str) -> Result<String, DomainError> {
+pub(crate) fn person_name(field: &'static str, raw: &str) -> Result<String, DomainError> {
     if raw.chars().any(char::is_control) {
         return Err(DomainError::bad_request("user.name.invalid", format!("{field} contains control characters")));
     }
@@ -80,14 +80,14 @@ pub fn person_name(field: &'static str, raw: &str) -> Result<String, DomainError
 }
 
 /// The password of a sign-up form: both entries equal and long enough.
-pub fn new_password<'a>(password1: &'a str, password2: &str) -> Result<&'a str, DomainError> {
+pub(crate) fn new_password<'a>(password1: &'a str, password2: &str) -> Result<&'a str, DomainError> {
     if password1 != password2 {
         return Err(DomainError::bad_request("user.password.mismatch", "The two passwords do not match"));
     }
     password(password1)
 }
 
-pub fn password(password: &str) -> Result<&str, DomainError> {
+pub(crate) fn password(password: &str) -> Result<&str, DomainError> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_LENGTH {
         return Err(DomainError::bad_request(
@@ -105,7 +105,7 @@ pub fn password(password: &str) -> Result<&str, DomainError> {
 }
 
 /// An organization's display name: trimmed, inner white space collapsed, not empty.
-pub fn organization_name(raw: &str) -> Result<String, DomainError> {
+pub(crate) fn organization_name(raw: &str) -> Result<String, DomainError> {
     if raw.chars().any(char::is_control) {
         return Err(DomainError::bad_request(
             "organization.name.invalid",
@@ -133,7 +133,7 @@ pub fn organization_name(raw: &str) -> Result<String, DomainError> {
 
 /// The organization id (WEBKNOSSOS: `^[A-Za-z0-9\-_. ]+$`). When none is given it is derived from the name:
 /// transliterated, spaces as `_`, other characters dropped.
-pub fn organization_id(requested: Option<&str>, name: &str) -> Result<String, DomainError> {
+pub(crate) fn organization_id(requested: Option<&str>, name: &str) -> Result<String, DomainError> {
     let id = match requested.map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => {
             if !id.chars().all(is_organization_id_char) {
@@ -175,7 +175,7 @@ pub const MAX_EXPERIENCES_PER_USER: usize = 40;
 pub const MAX_TEAM_NAME_LENGTH: usize = 100;
 
 /// An experience domain: trimmed, 1 to 64 characters of letters, digits, space and `- _ . : / ( )`.
-pub fn experience_domain(raw: &str) -> Result<String, DomainError> {
+pub(crate) fn experience_domain(raw: &str) -> Result<String, DomainError> {
     let domain = raw.trim();
     if domain.is_empty() {
         return Err(DomainError::bad_request("experience.domain.empty", "An experience domain must not be empty"));
@@ -195,7 +195,7 @@ pub fn experience_domain(raw: &str) -> Result<String, DomainError> {
     Ok(domain.to_owned())
 }
 
-pub fn experience_value(domain: &str, value: i64) -> Result<i64, DomainError> {
+pub(crate) fn experience_value(domain: &str, value: i64) -> Result<i64, DomainError> {
     if !(0..=MAX_EXPERIENCE_VALUE).contains(&value) {
         return Err(DomainError::bad_request(
             "experience.value.outOfRange",
@@ -206,7 +206,7 @@ pub fn experience_value(domain: &str, value: i64) -> Result<i64, DomainError> {
 }
 
 /// A user's experiences (domain -> value), validated, with domains trimmed.
-pub fn experiences(
+pub(crate) fn experiences(
     raw: &std::collections::BTreeMap<String, i64>,
 ) -> Result<std::collections::BTreeMap<String, i64>, DomainError> {
     if raw.len() > MAX_EXPERIENCES_PER_USER {
@@ -230,7 +230,7 @@ pub fn experiences(
 }
 
 /// A team name (WEBKNOSSOS: `^[A-Za-z0-9\-_\. ß]+$`), trimmed, at most 100 characters.
-pub fn team_name(raw: &str) -> Result<String, DomainError> {
+pub(crate) fn team_name(raw: &str) -> Result<String, DomainError> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(DomainError::bad_request("team.name.empty", "The team name must not be empty"));
@@ -253,7 +253,7 @@ pub fn team_name(raw: &str) -> Result<String, DomainError> {
 /// Characters that are invisible or change the direction of the text around them (Unicode format
 /// characters and the like): in a name they hide or disguise what others read (a right-to-left override
 /// makes "Eve\u{202E}nimda" display as "Eveadmin").
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}'

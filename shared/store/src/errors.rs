@@ -37,7 +37,7 @@ pub enum StoreError {
 impl StoreError {
     /// A DynamoDB SDK failure: transient faults (network, timeouts, throttling, the service's own errors)
     /// are [`StoreError::Unavailable`]; anything else is a bug on our side, logged as such.
-    pub fn sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
+    pub(crate) fn sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -65,7 +65,7 @@ where
 }
 
 /// Whether an AWS SDK failure may pass on a retry: the network, a timeout, throttling, the service's own errors.
-pub fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => matches!(

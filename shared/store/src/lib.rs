@@ -98,7 +98,7 @@ impl Db {
     }
 
     /// A Put for a transaction that creates `entity` only if its key is free.
-    pub fn put_new<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+    pub(crate) fn put_new<E: Entity>(&self, entity: &E) -> TransactWriteItem {
         TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -112,7 +112,7 @@ impl Db {
     }
 
     /// A Put for a transaction that replaces `entity` only if `condition` holds for the stored item.
-    pub fn put_conditioned<E: Entity>(
+    pub(crate) fn put_conditioned<E: Entity>(
         &self,
         entity: &E,
         condition: &str,
@@ -122,7 +122,7 @@ impl Db {
     }
 
     /// As `put_conditioned`, with placeholders for attribute names (for reserved words such as `state`).
-    pub fn put_conditioned_named<E: Entity>(
+    pub(crate) fn put_conditioned_named<E: Entity>(
         &self,
         entity: &E,
         condition: &str,
@@ -141,7 +141,7 @@ impl Db {
     }
 
     /// A ConditionCheck for a transaction.
-    pub fn condition_check(
+    pub(crate) fn condition_check(
         &self,
         key: &Key,
         condition: &str,
@@ -158,7 +158,7 @@ impl Db {
     }
 
     /// A Put for a transaction that writes `entity` whatever is there.
-    pub fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
+    pub(crate) fn put<E: Entity>(&self, entity: &E) -> TransactWriteItem {
         TransactWriteItem::builder()
             .put(
                 Put::builder()
@@ -171,7 +171,7 @@ impl Db {
     }
 
     /// One conditional UpdateItem: `false` when the condition did not hold (nothing changed).
-    pub async fn update_if(
+    pub(crate) async fn update_if(
         &self,
         key: &Key,
         update_expression: &str,
@@ -196,7 +196,7 @@ impl Db {
     }
 
     /// One conditional DeleteItem: `false` when the condition did not hold (nothing deleted).
-    pub async fn delete_if(
+    pub(crate) async fn delete_if(
         &self,
         key: &Key,
         condition_expression: &str,
@@ -219,7 +219,7 @@ impl Db {
     }
 
     /// One conditional PutItem of `entity`: `false` when the condition did not hold (nothing written).
-    pub async fn put_if<E: Entity>(
+    pub(crate) async fn put_if<E: Entity>(
         &self,
         entity: &E,
         condition_expression: &str,
@@ -241,7 +241,7 @@ impl Db {
         }
     }
 
-    pub fn update(
+    pub(crate) fn update(
         &self,
         key: &Key,
         update_expression: &str,
@@ -263,11 +263,11 @@ impl Db {
         TransactWriteItem::builder().update(update.build().expect("table, key and expression are set")).build()
     }
 
-    pub fn delete(&self, key: &Key, condition_expression: Option<&str>) -> TransactWriteItem {
+    pub(crate) fn delete(&self, key: &Key, condition_expression: Option<&str>) -> TransactWriteItem {
         self.delete_with_values(key, condition_expression, Vec::new())
     }
 
-    pub fn delete_with_values(
+    pub(crate) fn delete_with_values(
         &self,
         key: &Key,
         condition_expression: Option<&str>,
@@ -285,7 +285,7 @@ impl Db {
 
     /// One page of the items of partition `pk` under `prefix` (whose time-ordered ids follow it in the sort
     /// key), newest first, after the item whose id is `after`. Strongly consistent.
-    pub async fn newest_first<E: Entity>(
+    pub(crate) async fn newest_first<E: Entity>(
         &self,
         pk: &str,
         prefix: &str,
@@ -418,7 +418,7 @@ impl Db {
 
     /// TransactWriteItems whose only possible failed condition is the change's own (the other items are new
     /// audit entries): `false` when it did not hold (nothing written).
-    pub async fn transact_if(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    pub(crate) async fn transact_if(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
         match self.transact(items).await {
             Ok(()) => Ok(true),
             Err(TransactError::ConditionFailed { .. }) => Ok(false),
@@ -433,7 +433,7 @@ impl Db {
     /// (`TransactionConflict`) wrote nothing, so it is sent again, a bounded number of times with jittered
     /// backoff: the conditions then decide against the committed state (e.g. the loser of two concurrent
     /// accepts of one invite finds it used). Only if conflicts persist is it `unavailable` (503).
-    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
         debug_assert!(items.len() <= TRANSACTION_LIMIT);
         let count = items.len();
         for attempt in 0..TRANSACT_ATTEMPTS {

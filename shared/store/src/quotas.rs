@@ -20,7 +20,7 @@ pub enum QuotaExceeded {
 /// The counter keys of `day` (days since the epoch): the organization's (in its partition, so its purge
 /// removes it) and the recipient's from that organization, keyed by hashes of the address and the
 /// organization (it outlives the organization, until its TTL, and need not name anyone).
-pub fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
+pub(crate) fn quota_keys(organization: &str, recipient: &str, day: i64) -> [Key; 2] {
     let sender = &crate::ids::sha256_hex(organization)[..16];
     [
         Key { pk: org_partition(organization), sk: format!("MAILQUOTA#{day}") },

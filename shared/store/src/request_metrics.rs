@@ -90,7 +90,7 @@ pub fn record_mail_skipped() {
 
 /// Counts the write capacity that committed audit entries took, by DynamoDB's rules (the consumed capacity
 /// DynamoDB reports is per request, not per item): what the audit log adds to each operation.
-pub fn record_audit_writes(units: f64) {
+pub(crate) fn record_audit_writes(units: f64) {
     with_current(|metrics| {
         metrics.audit_write_milli.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     });

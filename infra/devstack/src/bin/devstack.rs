@@ -102,7 +102,9 @@ async fn main() -> Result<(), String> {
             .await?;
     let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
-    TableDefinition::from_repo_template()?.create(&devstack::local_dynamodb(&services.dynamodb_endpoint), &options.table).await?;
+    TableDefinition::from_repo_template()?
+        .create(&devstack::local_dynamodb(&services.dynamodb_endpoint), &options.table)
+        .await?;
     // Lambda's event source mappings of the mail lanes.
     let mail = (queue.drain_in_background(app.clone()), security.drain_in_background(app.clone()));
     let bus = devstack::event_bus::FakeEventBus::start();

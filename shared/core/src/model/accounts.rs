@@ -213,7 +213,7 @@ pub struct IdempotencyRecord {
 }
 
 impl IdempotencyRecord {
-    pub fn key_for(organization: Option<&str>, user_id: Option<&str>, key_hash: &str) -> Key {
+    pub(crate) fn key_for(organization: Option<&str>, user_id: Option<&str>, key_hash: &str) -> Key {
         match organization {
             Some(organization) => Key {
                 pk: org_partition(organization),

@@ -85,7 +85,7 @@ impl Invite {
         }
     }
     /// Epoch seconds at which a reminder is due (two days before expiry).
-    pub fn remind_at(&self) -> i64 {
+    pub(crate) fn remind_at(&self) -> i64 {
         self.valid_until / 1000 - 2 * 24 * 3600
     }
 }

@@ -50,7 +50,7 @@ impl Key {
     pub fn operator_grant(account_id: &str) -> Key {
         Key { pk: OPERATORS_PARTITION.into(), sk: format!("ACCOUNT#{account_id}") }
     }
-    pub fn job_lease(job: &str) -> Key {
+    pub(crate) fn job_lease(job: &str) -> Key {
         Key { pk: format!("JOB#{job}"), sk: "LEASE".into() }
     }
     pub fn organization_tombstone(organization_id: &str) -> Key {
@@ -92,7 +92,7 @@ impl Key {
     pub fn user_experience(organization_id: &str, user_id: &str, domain: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("EXPERIENCE#{user_id}#{domain}") }
     }
-    pub fn experience_domain(organization_id: &str, domain: &str) -> Key {
+    pub(crate) fn experience_domain(organization_id: &str, domain: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("EXPDOMAIN#{domain}") }
     }
 }

@@ -71,7 +71,7 @@ struct MailInfo {
 }
 
 /// Why an event delivered by `topic_arn` is not this stack's (`source`), if it is not (pure).
-pub fn foreign(source: &MailEventsSource, topic_arn: &str, event: &SesEvent) -> Option<&'static str> {
+pub(crate) fn foreign(source: &MailEventsSource, topic_arn: &str, event: &SesEvent) -> Option<&'static str> {
     let configuration_set = event.mail.tags.get("ses:configuration-set").and_then(|values| values.first());
     if topic_arn != source.topic_arn {
         Some("another topic")
@@ -92,7 +92,7 @@ pub struct Consequences {
 }
 
 /// The consequences of `event`, reported at `now` (ms): marks only for the mail's own recipients. Pure.
-pub fn consequences(event: &SesEvent, now: i64) -> Consequences {
+pub(crate) fn consequences(event: &SesEvent, now: i64) -> Consequences {
     let mark = |recipient: &Recipient, reason, detail: String| UndeliverableAddress {
         email: recipient.email_address.trim().to_lowercase(),
         reason,

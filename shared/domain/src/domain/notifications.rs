@@ -144,7 +144,7 @@ pub async fn confirm_notification_address(
 /// The welcome mail to a new member, and the notice to `newUserMailingList` or, if empty, the owner.
 /// `limit_reached`: the member was to start active (an auto-activating invite, or auto-verify) but joined
 /// deactivated because the plan's included users are all active; both mails say so.
-pub async fn new_member_mails(
+pub(crate) async fn new_member_mails(
     app: &App,
     store: &OrgStore<'_>,
     organization: &Organization,

@@ -43,7 +43,7 @@ impl Grantor<'_> {
 
 /// Refuses an address change to an address the configuration names as an operator candidate (pure): such an
 /// address is claimed by signing up with it, never by moving an existing account onto it.
-pub fn refuse_listed_address(config: &Config, new_email: &str) -> Result<(), DomainError> {
+pub(crate) fn refuse_listed_address(config: &Config, new_email: &str) -> Result<(), DomainError> {
     if config.super_users.iter().any(|listed| listed == new_email) {
         return Err(DomainError::forbidden(
             "user.email.reserved",

@@ -19,7 +19,7 @@ pub enum Attempt<T> {
 
 /// Runs `attempt(n)` (n from 0) until it is done or fails: again at once after a conflict, after a short
 /// jittered wait after a 503, at most [`ATTEMPTS`] times; then `exhausted`.
-pub async fn until_settled<T, F, Fut>(mut attempt: F, exhausted: DomainError) -> Result<T, DomainError>
+pub(crate) async fn until_settled<T, F, Fut>(mut attempt: F, exhausted: DomainError) -> Result<T, DomainError>
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<Attempt<T>, DomainError>>,

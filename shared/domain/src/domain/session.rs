@@ -256,7 +256,7 @@ pub const ACTIVITY_RESOLUTION_MILLIS: i64 = 5 * 60 * 1000;
 /// Whether activity at `now` is news for `user` (pure): its first activity always is (it tells a user who
 /// has been active from one who never was: `user.reactivated` against `user.activated`), later ones once
 /// the window has passed.
-pub fn activity_due(user: &User, now: i64) -> bool {
+pub(crate) fn activity_due(user: &User, now: i64) -> bool {
     user.last_activity <= user.created || now - user.last_activity >= ACTIVITY_RESOLUTION_MILLIS
 }
 

@@ -67,7 +67,7 @@ fn team_target(team: &Team) -> AuditTarget {
 }
 
 /// Any team but the organization's Default team (which every member is in) may be deleted.
-pub fn may_delete(team: &Team) -> Result<(), DomainError> {
+pub(crate) fn may_delete(team: &Team) -> Result<(), DomainError> {
     if team.is_organization_team {
         return Err(DomainError::forbidden(
             "team.organizationTeam",

@@ -30,7 +30,7 @@ pub async fn credential_change_items_now(
 /// whose user item the caller writes in the same transaction: each gets the new address, and a new
 /// password ends its sessions (`sessionEpoch`), with the change's audit entry in that organization. Each item
 /// comes with what its failed condition means.
-pub fn credential_change_items(
+pub(crate) fn credential_change_items(
     db: &Db,
     account: &Account,
     new_email: Option<&str>,

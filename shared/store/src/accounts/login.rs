@@ -26,7 +26,7 @@ pub enum LoginSubject<'a> {
 }
 
 impl LoginSubject<'_> {
-    pub fn key(&self) -> Key {
+    pub(crate) fn key(&self) -> Key {
         let pk = match self {
             LoginSubject::Email(email) => format!("LOGIN#EMAIL#{email}"),
             LoginSubject::Client(address) => format!("LOGIN#CLIENT#{address}"),
@@ -210,7 +210,7 @@ pub async fn record_login_failure(
 }
 
 /// The `locks_before + 1`-th lock's length: `base_seconds`, doubling with each lock before it, at most a day.
-pub fn lock_duration(base_seconds: i64, locks_before: u32) -> i64 {
+pub(crate) fn lock_duration(base_seconds: i64, locks_before: u32) -> i64 {
     let longest = base_seconds.max(24 * 3600);
     base_seconds.saturating_mul(1 << locks_before.min(16)).min(longest)
 }

@@ -60,7 +60,7 @@ pub async fn operator_addresses(db: &Db) -> Result<Vec<String>, StoreError> {
 }
 
 /// Every grant (one Query page: operators are few).
-pub async fn operator_grants(db: &Db) -> Result<Vec<OperatorGrant>, StoreError> {
+pub(crate) async fn operator_grants(db: &Db) -> Result<Vec<OperatorGrant>, StoreError> {
     let page = db.newest_first(OPERATORS_PARTITION, "ACCOUNT#", None, 1000, |g: &OperatorGrant| &g.account_id).await?;
     Ok(page.items)
 }

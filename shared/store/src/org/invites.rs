@@ -94,7 +94,7 @@ impl OrgStore<'_> {
 
     /// The transaction items that mark `before` accepted as `after`: only if it is still pending, valid at
     /// `now`, and has the token checked (its nonce); they also free its e-mail guard.
-    pub fn accept_invite_items(&self, before: &Invite, after: &Invite, now: i64) -> Vec<TransactWriteItem> {
+    pub(crate) fn accept_invite_items(&self, before: &Invite, after: &Invite, now: i64) -> Vec<TransactWriteItem> {
         vec![
             self.db.put_conditioned_named(
                 after,

@@ -91,19 +91,19 @@ impl Auditor {
     }
 
     /// The caller acting in its organization.
-    pub fn caller(app: &App, caller: &Caller) -> Self {
+    pub(crate) fn caller(app: &App, caller: &Caller) -> Self {
         Auditor::new(app, AuditActor::user(&caller.user), caller.context.clone())
             .at_home(Some(&caller.user.organization))
     }
 
     /// Account-level entries in `organization` keep the request's address and user agent (see `home`).
-    pub fn at_home(mut self, organization: Option<&str>) -> Self {
+    pub(crate) fn at_home(mut self, organization: Option<&str>) -> Self {
         self.home = organization.map(str::to_owned);
         self
     }
 
     /// An instance operator acting on any organization.
-    pub fn operator(app: &App, caller: &Caller) -> Self {
+    pub(crate) fn operator(app: &App, caller: &Caller) -> Self {
         Auditor::new(app, AuditActor::operator(&caller.user), caller.context.clone())
     }
 
@@ -113,18 +113,14 @@ impl Auditor {
     }
 
     /// The same actor, with `actor` instead (e.g. once a login knows who logged in).
-    pub fn acting_as(&self, actor: AuditActor) -> Self {
+    pub(crate) fn acting_as(&self, actor: AuditActor) -> Self {
         Auditor { actor, ..self.clone() }
     }
 
     /// Entries made from now on are tied together (the users of one bulk change).
-    pub fn grouped(mut self) -> Self {
+    pub(crate) fn grouped(mut self) -> Self {
         self.group = Some(crate::ids::new_object_id());
         self
-    }
-
-    pub fn now(&self) -> i64 {
-        self.now
     }
 
     /// An entry of `organization`'s log. `change` is `{}` or an object of facts (never a secret).
@@ -150,7 +146,7 @@ impl Auditor {
     /// user id) -> entry`, whose actor and subject are the account's identity there (the person acts as
     /// themselves in each of their organizations; a job or anonymous actor stays as it is). Only the home
     /// organization's entry carries the request's address and user agent.
-    pub fn account_entries<'a>(
+    pub(crate) fn account_entries<'a>(
         &'a self,
         changes: Vec<(&'a str, Value)>,
         email: &'a str,
@@ -180,6 +176,6 @@ impl Auditor {
 }
 
 /// `{"old": old, "new": new}`: one changed field.
-pub fn old_new(old: impl Into<Value>, new: impl Into<Value>) -> Value {
+pub(crate) fn old_new(old: impl Into<Value>, new: impl Into<Value>) -> Value {
     json!({ "old": old.into(), "new": new.into() })
 }

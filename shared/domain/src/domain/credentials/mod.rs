@@ -31,7 +31,7 @@ pub struct LoggedIn {
 }
 
 /// The refusal of a login (or a current password) while its address or client is locked, until `until`.
-pub fn locked(until: i64, now: i64, by_email: bool) -> DomainError {
+pub(crate) fn locked(until: i64, now: i64, by_email: bool) -> DomainError {
     let seconds = (until - now).max(1) as u64;
     let minutes = seconds.div_ceil(60);
     let whose = if by_email { "for this e-mail address" } else { "from your address" };
@@ -48,7 +48,7 @@ fn new_account_token(account_id: &str) -> String {
 }
 
 /// The account id a token names, if it has the shape [`new_account_token`] makes.
-pub fn token_account(token: &str) -> Option<&str> {
+pub(crate) fn token_account(token: &str) -> Option<&str> {
     let (account_id, secret) = token.split_once('.')?;
     let secret_ok = secret.len() == 43 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (ids::is_object_id(account_id) && secret_ok).then_some(account_id)
@@ -57,7 +57,7 @@ pub fn token_account(token: &str) -> Option<&str> {
 /// A sign-up named an address that has an account: instead of saying so to whoever asked (account
 /// discovery), the answer is generic and the address itself is told, at most as often as reset links
 /// (throttled per address; a throttled or failed mail is only logged).
-pub async fn address_taken(app: &App, email: &str) -> DomainError {
+pub(crate) async fn address_taken(app: &App, email: &str) -> DomainError {
     if let Ok(MailAdmission { account: Some(_), mail: true }) = admit_mail_request(app, email, None).await {
         let mail = Mail::new(
             vec![email.to_owned()],

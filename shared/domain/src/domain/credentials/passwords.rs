@@ -75,7 +75,7 @@ pub(super) fn reset_token_invalid() -> DomainError {
 }
 
 /// Why a presented reset token is refused, from what was read (pure).
-pub fn check_reset(
+pub(crate) fn check_reset(
     reset: Option<&PasswordReset>,
     account: Option<&Account>,
     token: &str,
@@ -205,7 +205,7 @@ pub async fn change_password(
 /// account): wrong ones are counted per address like failed logins, and lock this check (429) at the same
 /// limit, so the password cannot be guessed without limit through a stolen session. They do not lock the
 /// address's logins. A right one clears the count.
-pub async fn check_current_password(
+pub(crate) async fn check_current_password(
     app: &App,
     account: &Account,
     throttle: &LoginThrottle,

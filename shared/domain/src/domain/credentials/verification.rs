@@ -17,7 +17,7 @@ use crate::store::accounts::{self, RedeemError};
 use serde_json::json;
 
 /// Stores a verification link for `email` (the account's current address) and mails it there.
-pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Result<(), DomainError> {
+pub(crate) async fn send_verification(app: &App, account_id: &str, email: &str) -> Result<(), DomainError> {
     let now = ids::now_millis();
     let key = new_account_token(account_id);
     let verification = EmailVerification {
@@ -50,7 +50,7 @@ pub async fn send_verification(app: &App, account_id: &str, email: &str) -> Resu
 }
 
 /// [`send_verification`] as a notification: a failure is logged, never undoing what triggered it.
-pub async fn send_verification_best_effort(app: &App, account_id: &str, email: &str) {
+pub(crate) async fn send_verification_best_effort(app: &App, account_id: &str, email: &str) {
     if let Err(err) = send_verification(app, account_id, email).await {
         tracing::warn!(error = %err, "the verification mail was not sent");
     }
@@ -66,7 +66,7 @@ pub enum VerificationOutcome {
     AlreadyVerified,
 }
 
-pub fn check_verification(
+pub(crate) fn check_verification(
     verification: Option<&EmailVerification>,
     account: Option<&Account>,
     key: &str,
@@ -190,14 +190,14 @@ pub async fn request_verification(app: &App, caller: &Caller, client: Option<&st
 
 /// Whether a login must be refused until the address is verified (pure): verification is required, the
 /// address is unverified, and its grace period (from when it was set) has passed.
-pub fn login_needs_verification(config: &EmailVerificationConfig, account: &Account, now_millis: i64) -> bool {
+pub(crate) fn login_needs_verification(config: &EmailVerificationConfig, account: &Account, now_millis: i64) -> bool {
     config.required
         && !account.email_verified
         && now_millis >= account.email_since() + config.grace_period.as_millis() as i64
 }
 
 /// After an e-mail change: a verification link to the new address, and a notice to the old one.
-pub async fn email_changed(app: &App, account_id: &str, old_email: &str, new_email: &str) {
+pub(crate) async fn email_changed(app: &App, account_id: &str, old_email: &str, new_email: &str) {
     send_verification_best_effort(app, account_id, new_email).await;
     let notice = Mail::new(
         vec![old_email.to_owned()],

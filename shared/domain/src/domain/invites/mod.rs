@@ -268,7 +268,7 @@ pub async fn send_invites(
 /// The invite that makes `email` the owner (and an admin) of `organization`, made by an instance operator
 /// without an owner: stored with its guard, then mailed. Returns it with whether it was mailed (if not, it
 /// can be resent like any invite).
-pub async fn invite_owner(
+pub(crate) async fn invite_owner(
     app: &App,
     organization: &Organization,
     email: &str,

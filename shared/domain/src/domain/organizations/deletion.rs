@@ -131,7 +131,7 @@ async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Resu
 }
 
 /// A deletion is confirmed by the organization's name, typed exactly (surrounding spaces aside).
-pub fn confirms_deletion(confirmation: &str, name: &str) -> Result<(), DomainError> {
+pub(crate) fn confirms_deletion(confirmation: &str, name: &str) -> Result<(), DomainError> {
     if confirmation.trim() != name {
         return Err(DomainError::bad_request(
             "organization.delete.confirmation",

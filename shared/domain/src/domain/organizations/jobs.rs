@@ -30,7 +30,7 @@ pub const FINAL_JOB_STATES: &[&str] = &["SUCCESS", "FAILURE", "CANCELLED"];
 
 /// Checks a report before anything is read: an identifier-like job id and type, a final state, a plain
 /// http(s) result link.
-pub fn check_job(job: &JobFinished) -> Result<(), DomainError> {
+pub(crate) fn check_job(job: &JobFinished) -> Result<(), DomainError> {
     let identifier = |text: &str| {
         !text.is_empty()
             && text.len() <= 64

@@ -138,7 +138,7 @@ pub async fn plan_updates(
 /// The plan expiry notice due for `organization` at `now_millis`: the stage (1: 30 days before
 /// `paidUntil`, 2: 7 days before, 3: expired) of the latest notice whose time has come and that was not
 /// mailed yet. Only the latest: a plan extended to end in 5 days gets the 7-day notice, not both.
-pub fn plan_notice(organization: &Organization, now_millis: i64) -> Option<u8> {
+pub(crate) fn plan_notice(organization: &Organization, now_millis: i64) -> Option<u8> {
     let paid_until = organization.paid_until?;
     let due = crate::model::PLAN_NOTICE_OFFSETS
         .iter()
@@ -150,7 +150,7 @@ pub fn plan_notice(organization: &Organization, now_millis: i64) -> Option<u8> {
 /// The daily job's plan notices: every organization whose next notice is due (the sparse `PlanNotices`
 /// index) gets the latest one, marked first (a crash between the two skips a notice rather than mailing
 /// it twice). Returns how many were mailed.
-pub async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usize, DomainError> {
+pub(crate) async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usize, DomainError> {
     let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
     let mut sent = 0;
     let mut start = None;
@@ -287,7 +287,7 @@ pub async fn report_storage(app: &App, report: &StorageReport) -> Result<bool, D
 }
 
 /// The storage threshold `used` has reached of `included`: 100, 90 (percent) or 0; 0 for unlimited storage.
-pub fn storage_level(used: u64, included: Option<u64>) -> u8 {
+pub(crate) fn storage_level(used: u64, included: Option<u64>) -> u8 {
     match included {
         Some(included) if used >= included => 100,
         Some(included) if u128::from(used) * 10 >= u128::from(included) * 9 => 90,
@@ -297,7 +297,7 @@ pub fn storage_level(used: u64, included: Option<u64>) -> u8 {
 
 /// The notice a report from `notified` (the level last mailed) to `reached` mails: only a level above the
 /// one mailed since usage was last below it.
-pub fn storage_notice(notified: u8, reached: u8) -> Option<u8> {
+pub(crate) fn storage_notice(notified: u8, reached: u8) -> Option<u8> {
     (reached > notified).then_some(reached)
 }
 
@@ -363,7 +363,7 @@ pub(super) async fn plan_recipient(app: &App, organization: &Organization) -> Re
 }
 
 /// A byte count as people read it (decimal units, as storage is sold).
-pub fn readable_bytes(bytes: u64) -> String {
+pub(crate) fn readable_bytes(bytes: u64) -> String {
     let units = ["bytes", "KB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;
     let mut unit = 0;

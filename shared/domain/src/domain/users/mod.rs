@@ -253,7 +253,7 @@ pub async fn bulk_edit_teams_and_permissions(
 /// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change
 /// or none does (at most [`BULK_LIMIT`] users). `teams_from` are the patches that name the teams the change
 /// may put users in, so the teams are read while the users are.
-pub async fn bulk_write(
+pub(crate) async fn bulk_write(
     app: &App,
     caller: &Caller,
     user_ids: &[String],
