@@ -124,7 +124,7 @@ impl App {
     /// and empty means AWS.
     /// The session public keys come from `SESSION_PUBLIC_KEYS`; the secrets in `reads` (those the function's
     /// operation uses) from Secrets Manager, read while the clients are built.
-    pub async fn from_env(reads: SecretsRead) -> Result<Self, ConfigError> {
+    pub(crate) async fn from_env(reads: SecretsRead) -> Result<Self, ConfigError> {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let clients = async {
             let mut mail = aws_sdk_sesv2::config::Builder::from(&sdk);
@@ -148,7 +148,7 @@ impl App {
 /// A function's key material: the session public keys from `SESSION_PUBLIC_KEYS`, and the secrets in
 /// `reads` from Secrets Manager (or the local one at `SECRETS_MANAGER_ENDPOINT`), both at once, with the
 /// same guard and time limits as every other AWS call. Reads nothing when `reads` names no secret.
-pub async fn key_material_from_env(
+pub(crate) async fn key_material_from_env(
     sdk: &aws_config::SdkConfig,
     reads: SecretsRead,
 ) -> Result<KeyMaterial, ConfigError> {

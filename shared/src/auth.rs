@@ -51,7 +51,7 @@ fn presented(req: &Request) -> Option<(&str, bool)> {
 /// A request authenticated by the session cookie that may change something must come from the site's own
 /// pages: `Content-Type: application/json` (which a cross-site form cannot send without a CORS preflight)
 /// and an `Origin` equal to the public URI's.
-pub fn check_cookie_request(public_uri: &str, req: &Request) -> Result<(), ApiError> {
+pub(crate) fn check_cookie_request(public_uri: &str, req: &Request) -> Result<(), ApiError> {
     if matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
         return Ok(());
     }
@@ -77,7 +77,7 @@ fn is_json(req: &Request) -> bool {
 /// session cookie (`sets_cookie`) must not come from another site's page (a browser's `Origin` other than
 /// the public URI's or one of `allowed` (the CORS origins): 403), or a stranger's page could sign the visitor
 /// in to the stranger's account. Clients that are no browser send no `Origin`.
-pub fn check_public_request(
+pub(crate) fn check_public_request(
     public_uri: &str,
     allowed: &[String],
     req: &Request,
@@ -112,7 +112,7 @@ fn site_origin(uri: &str) -> &str {
 }
 
 /// The credential in the request, if any: `X-Auth-Token`, then `Authorization: Bearer`, then the cookie.
-pub fn credential(keys: &Keys, req: &Request) -> Result<Option<Credential>, ApiError> {
+pub(crate) fn credential(keys: &Keys, req: &Request) -> Result<Option<Credential>, ApiError> {
     let Some(presented) = presented(req).map(|(value, _)| value.trim()) else {
         return Ok(None);
     };

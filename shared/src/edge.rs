@@ -14,7 +14,7 @@ pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 
 /// `req` as the API should see it: refused unless it carries `expected` (the edge's origin header), and
 /// with the viewer's address as its source IP. Without an edge (`None`) unchanged.
-pub fn admit(expected: Option<&str>, mut req: Request) -> Result<Request, ApiError> {
+pub(crate) fn admit(expected: Option<&str>, mut req: Request) -> Result<Request, ApiError> {
     let Some(expected) = expected else {
         return Ok(req);
     };
@@ -41,7 +41,11 @@ pub fn admit(expected: Option<&str>, mut req: Request) -> Result<Request, ApiErr
 /// colon, IPv6 unbracketed), else the rightmost `X-Forwarded-For` entry that is not the proxy API Gateway
 /// saw (`proxy`): CloudFront appends the viewer there, after whatever the client itself claimed, and
 /// API Gateway may append CloudFront. Entries a client wrote are never taken over the ones appended after.
-pub fn viewer_address(viewer_header: Option<&str>, forwarded_for: Option<&str>, proxy: Option<&str>) -> Option<String> {
+pub(crate) fn viewer_address(
+    viewer_header: Option<&str>,
+    forwarded_for: Option<&str>,
+    proxy: Option<&str>,
+) -> Option<String> {
     let from_viewer_header = viewer_header
         .and_then(|value| value.trim().rsplit_once(':'))
         .map(|(address, _port)| address.trim_start_matches('[').trim_end_matches(']'))

@@ -22,35 +22,28 @@ impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into(), retry_after: None }
     }
-    /// 429: refused for `retry_after` seconds (sent as `Retry-After`).
-    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u64) -> Self {
-        Self { retry_after: Some(retry_after.max(1)), ..Self::new(429, code, message) }
-    }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
     }
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(401, code, message)
     }
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(403, code, message)
     }
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(404, code, message)
     }
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(409, code, message)
     }
-    pub fn not_authenticated() -> Self {
+    pub(crate) fn not_authenticated() -> Self {
         Self::unauthorized("auth.required", "Authentication required: send a session token or an X-Auth-Token header")
     }
-    pub fn invalid_credential() -> Self {
+    pub(crate) fn invalid_credential() -> Self {
         Self::unauthorized("auth.invalid", "The session or token is invalid, expired or revoked; please log in again")
     }
-    pub fn unavailable() -> Self {
-        Self::new(503, "service.unavailable", "The service is temporarily unavailable; please retry")
-    }
-    pub fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(500, "internal", "An internal error occurred")
     }
 }
@@ -58,7 +51,7 @@ impl ApiError {
 /// An AWS SDK failure of an adapter (SES, SQS, EventBridge, Secrets Manager), as the domain reports it:
 /// transient faults (the store's classification, `accounts_store::errors::logged_transient`) are unavailable,
 /// a retry may work; anything else is a bug on our side and is logged as such.
-pub fn aws_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> DomainError
+pub(crate) fn aws_failure<E, R>(operation: &'static str, err: SdkError<E, R>) -> DomainError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

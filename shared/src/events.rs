@@ -70,7 +70,7 @@ impl Envelope {
 
 /// The envelope a stream record publishes: `Ok(None)` for records that publish nothing (changes and
 /// removals, items of other kinds), an error for a new entry or tombstone that does not decode.
-pub fn envelope(record: &EventRecord, public_uri: &str) -> Result<Option<Envelope>, String> {
+pub(crate) fn envelope(record: &EventRecord, public_uri: &str) -> Result<Option<Envelope>, String> {
     if record.event_name != "INSERT" {
         return Ok(None);
     }
@@ -90,7 +90,7 @@ pub fn envelope(record: &EventRecord, public_uri: &str) -> Result<Option<Envelop
 }
 
 /// An entry as the audit log shows it: `change` as JSON (`{}` when empty), without the table's TTL.
-pub fn entry_data(entry: &AuditEntry) -> Value {
+pub(crate) fn entry_data(entry: &AuditEntry) -> Value {
     let mut data = serde_json::to_value(entry).expect("entries serialize");
     if let Some(fields) = data.as_object_mut() {
         fields.remove("expiresAt");
@@ -105,7 +105,7 @@ pub fn entry_data(entry: &AuditEntry) -> Value {
 }
 
 /// The EventBridge entry of `envelope`.
-pub fn bus_entry(envelope: &Envelope, bus: &str) -> PutEventsRequestEntry {
+pub(crate) fn bus_entry(envelope: &Envelope, bus: &str) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(EVENT_SOURCE)
@@ -121,7 +121,7 @@ fn entry_size(entry: &PutEventsRequestEntry) -> usize {
 }
 
 /// Consecutive runs of `entries` that fit one PutEvents call each (as `start..end` ranges).
-pub fn calls(entries: &[PutEventsRequestEntry]) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn calls(entries: &[PutEventsRequestEntry]) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (index, entry) in entries.iter().enumerate() {
@@ -140,7 +140,9 @@ pub fn calls(entries: &[PutEventsRequestEntry]) -> Vec<std::ops::Range<usize>> {
 
 /// The first entry of a PutEvents answer that was not accepted, with its error (`None`: all were). A
 /// failed count without a marked entry counts as a failure of the first.
-pub fn first_rejected(output: &aws_sdk_eventbridge::operation::put_events::PutEventsOutput) -> Option<(usize, String)> {
+pub(crate) fn first_rejected(
+    output: &aws_sdk_eventbridge::operation::put_events::PutEventsOutput,
+) -> Option<(usize, String)> {
     if output.failed_entry_count() == 0 {
         return None;
     }
@@ -153,7 +155,7 @@ pub fn first_rejected(output: &aws_sdk_eventbridge::operation::put_events::PutEv
 }
 
 /// The function's answer: Lambda retries the batch from the first record named (or nothing).
-pub fn batch_response(first_unpublished: Option<&str>) -> DynamoDbEventResponse {
+pub(crate) fn batch_response(first_unpublished: Option<&str>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     if let Some(sequence_number) = first_unpublished {
         let mut failure = DynamoDbBatchItemFailure::default();
@@ -188,7 +190,7 @@ impl EventPublisher {
     }
 
     /// The bus from [`BUS_VARIABLE`], the endpoint from [`ENDPOINT_VARIABLE`], the rest as the App's clients.
-    pub async fn from_env(public_uri: &str) -> Result<Self, ConfigError> {
+    pub(crate) async fn from_env(public_uri: &str) -> Result<Self, ConfigError> {
         let bus = std::env::var(BUS_VARIABLE)
             .ok()
             .filter(|bus| !bus.trim().is_empty())
@@ -202,7 +204,7 @@ impl EventPublisher {
     }
 
     /// Publishes the records of one stream batch in order, stopping at the first it cannot publish.
-    pub async fn publish(&self, event: &Event) -> (Outcome, DynamoDbEventResponse) {
+    pub(crate) async fn publish(&self, event: &Event) -> (Outcome, DynamoDbEventResponse) {
         let declaration = Declaration::from(&crate::background::PUBLISH_AUDIT_EVENTS);
         let outcome = crate::declared_actions::scope_unless_scoped(declaration, self.publish_in_scope(event)).await;
         let response = batch_response(outcome.first_unpublished.as_deref());

@@ -22,7 +22,7 @@ pub const MAX_JSON_DEPTH: usize = 16;
 /// Name of the session cookie (WEBKNOSSOS's own).
 pub const SESSION_COOKIE: &str = "id";
 
-pub fn body_bytes(req: &Request) -> &[u8] {
+pub(crate) fn body_bytes(req: &Request) -> &[u8] {
     req.body().as_ref()
 }
 
@@ -33,7 +33,7 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 /// count is ambiguous, so neither does), and finally not the route's shape: a missing field, a wrong type,
 /// `null` where a value is required (`request.body.invalid`, naming the field). Fields a route does not
 /// know are ignored, as WEBKNOSSOS does (its front end sends whole objects back).
-pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let bytes = body_bytes(req);
     if bytes.len() > MAX_JSON_BODY_BYTES {
         return Err(ApiError::new(
@@ -137,7 +137,7 @@ impl StructureCheck {
     }
 }
 
-pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+pub(crate) fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
     req.path_parameters()
         .first(name)
         .map(str::to_owned)
@@ -145,13 +145,13 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
 }
 
 /// A query parameter's text.
-pub fn query_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+pub(crate) fn query_text<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref().and_then(|q| q.first(name))
 }
 
 /// A boolean query flag in WEBKNOSSOS's style: `?flag` and `?flag=true` are true, `?flag=false` is false,
 /// absent is `None`.
-pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
+pub(crate) fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
     match req.query_string_parameters_ref().and_then(|q| q.first(name)) {
         None => Ok(None),
         Some("" | "true") => Ok(Some(true)),
@@ -164,12 +164,12 @@ pub fn query_flag(req: &Request, name: &str) -> Result<Option<bool>, ApiError> {
 }
 
 /// The page a list request asks for (`?limit=`, `default` when absent, and `?cursor=`).
-pub fn page_request(req: &Request, default_limit: usize) -> Result<PageRequest, ApiError> {
+pub(crate) fn page_request(req: &Request, default_limit: usize) -> Result<PageRequest, ApiError> {
     PageRequest::parse(query_text(req, "limit"), query_text(req, "cursor"), default_limit).map_err(Into::into)
 }
 
 /// A page's items as the JSON array, and the next page's cursor in [`NEXT_CURSOR_HEADER`].
-pub fn paged<T: Serialize + ?Sized>(items: &T, next_cursor: Option<String>) -> Response<Body> {
+pub(crate) fn paged<T: Serialize + ?Sized>(items: &T, next_cursor: Option<String>) -> Response<Body> {
     let response = ok(items);
     match next_cursor {
         Some(cursor) => with_header(response, NEXT_CURSOR_HEADER, cursor),
@@ -183,7 +183,7 @@ pub const MAILS_SKIPPED_HEADER: &str = "x-mails-skipped";
 
 /// The caller's address as API Gateway saw it (the request context's source IP; behind the edge the viewer's,
 /// `crate::edge`); none without one.
-pub fn client_address(req: &Request) -> Option<String> {
+pub(crate) fn client_address(req: &Request) -> Option<String> {
     match req.request_context_ref()? {
         lambda_http::request::RequestContext::ApiGatewayV2(context) => {
             context.http.source_ip.clone().filter(|ip| !ip.is_empty())
@@ -198,7 +198,7 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// Where a request came from, for the audit log: source IP, user agent (cut to 256 characters) and
 /// API Gateway's request id.
-pub fn audit_context(req: &Request) -> crate::model::AuditContext {
+pub(crate) fn audit_context(req: &Request) -> crate::model::AuditContext {
     let request_id = match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
         #[allow(unreachable_patterns)]
@@ -211,11 +211,11 @@ pub fn audit_context(req: &Request) -> crate::model::AuditContext {
     }
 }
 
-pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers()
         .get_all(lambda_http::http::header::COOKIE)
         .iter()
@@ -228,7 +228,7 @@ pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// Header value that sets the session cookie: HttpOnly (no script reads it), Secure, and SameSite=Lax so
 /// links from mails open logged in while cross-site POSTs do not carry it.
-pub fn session_cookie(token: &str, max_age_seconds: u64) -> String {
+pub(crate) fn session_cookie(token: &str, max_age_seconds: u64) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_seconds}; HttpOnly; Secure; SameSite=Lax")
 }
 
@@ -237,17 +237,17 @@ pub fn session_cookie(token: &str, max_age_seconds: u64) -> String {
 pub const DEVICE_COOKIE: &str = "device";
 
 /// Header value that sets the device cookie: sent only to the login, never readable by scripts.
-pub fn device_cookie(value: &str, max_age_seconds: u64) -> String {
+pub(crate) fn device_cookie(value: &str, max_age_seconds: u64) -> String {
     format!(
         "{DEVICE_COOKIE}={value}; Path=/api/auth/login; Max-Age={max_age_seconds}; HttpOnly; Secure; SameSite=Strict"
     )
 }
 
-pub fn expired_session_cookie() -> String {
+pub(crate) fn expired_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
 }
 
-pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response<Body> {
+pub(crate) fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response<Body> {
     let body = serde_json::to_string(value).expect("response types serialize infallibly");
     Response::builder()
         .status(status)
@@ -258,12 +258,12 @@ pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response<Body> {
         .expect("a response from a valid status and static headers")
 }
 
-pub fn ok<T: Serialize + ?Sized>(value: &T) -> Response<Body> {
+pub(crate) fn ok<T: Serialize + ?Sized>(value: &T) -> Response<Body> {
     json(200, value)
 }
 
 /// WEBKNOSSOS's success message shape: `{"messages":[{"success":"..."}]}`.
-pub fn success_message(text: &str) -> Response<Body> {
+pub(crate) fn success_message(text: &str) -> Response<Body> {
     json(200, &serde_json::json!({ "messages": [{ "success": text }] }))
 }
 
@@ -275,7 +275,7 @@ pub fn error_response(err: &ApiError) -> Response<Body> {
     }
 }
 
-pub fn with_header(mut response: Response<Body>, name: &'static str, value: String) -> Response<Body> {
+pub(crate) fn with_header(mut response: Response<Body>, name: &'static str, value: String) -> Response<Body> {
     if let Ok(value) = lambda_http::http::HeaderValue::from_str(&value) {
         response.headers_mut().append(name, value);
     }

@@ -84,7 +84,7 @@ fn invalid_key() -> ApiError {
 }
 
 /// Runs `work` (the route's handler body) once per `Idempotency-Key`; without the header it just runs it.
-pub async fn once(
+pub(crate) async fn once(
     app: &App,
     req: &Request,
     operation: &Operation,

@@ -31,7 +31,7 @@ const CAPPED_AT_DEBUG: &[&str] = &[
 ];
 
 /// The configured level: `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else info.
-pub fn configured_level() -> String {
+pub(crate) fn configured_level() -> String {
     std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|_| "info".into())

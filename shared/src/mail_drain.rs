@@ -22,7 +22,7 @@ pub enum SesOutcome {
 
 /// Whether an SES error is worth another try: throttling and anything SES or the network may get over.
 /// Refusals of the mail itself are not.
-pub fn classify(error_code: Option<&str>, message: String) -> SesOutcome {
+pub(crate) fn classify(error_code: Option<&str>, message: String) -> SesOutcome {
     match error_code {
         Some(
             "MessageRejected"

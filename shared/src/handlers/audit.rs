@@ -11,7 +11,7 @@ pub const CSV_MAX_ROWS: usize = 5 * MAX_PAGE_SIZE;
 
 /// `GET /api/auditLog`: a page of the organization's log, newest first; `format=csv` for a CSV export of
 /// the filtered range.
-pub async fn audit_log(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn audit_log(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let text = |name: &str| http::query_text(&req, name).map(str::to_owned);
     let filter = AuditFilter {
         action: text("action"),

@@ -9,7 +9,7 @@ use crate::idempotency::{self, Scope};
 use crate::operations;
 
 /// `POST /api/auth/createOrganizationWithAdmin`
-pub async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn create_organization_with_admin(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
     idempotency::once(app, &req, &operations::CREATE_ORGANIZATION_WITH_ADMIN, Scope::Anonymous, async {
         let (organization, owner) =
@@ -29,7 +29,7 @@ struct LoginForm {
 }
 
 /// `POST /api/auth/login`: the session token in the body and as the `id` cookie.
-pub async fn login(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn login(app: &App, req: Request) -> HandlerResult {
     let form: LoginForm = parse_json(&req)?;
     let device = http::cookie(&req, http::DEVICE_COOKIE);
     let logged_in = session::login(app, &form.email, &form.password, device, http::audit_context(&req)).await?;
@@ -46,25 +46,25 @@ pub async fn login(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `GET /api/auth/token`: the caller's personal API token (found or created).
-pub async fn get_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn get_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     let token = session::api_token(app, &caller).await?;
     Ok(ok(&serde_json::json!({ "token": token })))
 }
 
 /// `DELETE /api/auth/token`
-pub async fn revoke_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn revoke_token(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::revoke_api_token(app, &caller).await?;
     Ok(success_message("Your personal API token was revoked"))
 }
 
 /// `POST /api/auth/logout`
-pub async fn logout(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn logout(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::logout(app, &caller).await?;
     Ok(with_header(success_message("You are logged out"), "set-cookie", http::expired_session_cookie()))
 }
 
 /// `POST /api/auth/logoutEverywhere`
-pub async fn logout_everywhere(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn logout_everywhere(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     session::logout_everywhere(app, &caller).await?;
     Ok(with_header(
         success_message("Every session and token of your account has ended"),
@@ -74,7 +74,7 @@ pub async fn logout_everywhere(app: &App, caller: Caller, _req: Request) -> Hand
 }
 
 /// `POST /api/auth/register`: a new account in the organization this instance lets people register into.
-pub async fn register(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn register(app: &App, req: Request) -> HandlerResult {
     let form: signup::SignUpForm = parse_json(&req)?;
     idempotency::once(app, &req, &operations::REGISTER, Scope::Anonymous, async {
         let (user, _organization) = signup::register(app, form, http::audit_context(&req)).await?;
@@ -89,7 +89,7 @@ struct StartResetForm {
 }
 
 /// `POST /api/auth/startResetPassword`: the same answer whether or not the address has an account.
-pub async fn start_reset_password(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn start_reset_password(app: &App, req: Request) -> HandlerResult {
     let form: StartResetForm = parse_json(&req)?;
     credentials::start_password_reset(app, &form.email, http::client_address(&req).as_deref()).await?;
     Ok(success_message(credentials::RESET_REQUESTED))
@@ -102,7 +102,7 @@ struct ResetForm {
 }
 
 /// `POST /api/auth/resetPassword`
-pub async fn reset_password(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn reset_password(app: &App, req: Request) -> HandlerResult {
     let form: ResetForm = parse_json(&req)?;
     credentials::reset_password(
         app,
@@ -126,7 +126,7 @@ struct ChangePasswordForm {
 
 /// `POST /api/auth/changePassword`: a new session for the caller in the body and as the `id` cookie; every
 /// other session and token of the account has ended.
-pub async fn change_password(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn change_password(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let form: ChangePasswordForm = parse_json(&req)?;
     let changed = credentials::change_password(
         app,
@@ -152,7 +152,7 @@ struct VerificationProof {
 
 /// `POST /api/verifyEmail/{key}`: 200 with an empty body, as WEBKNOSSOS answers. Unlike WEBKNOSSOS, the key's
 /// account must present it: signed in as that account, or with `{"password"}` (see docs/security.md).
-pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn verify_email(app: &App, req: Request) -> HandlerResult {
     let key = http::path_param(&req, "key")?;
     let proof: VerificationProof =
         if http::body_bytes(&req).iter().all(u8::is_ascii_whitespace) { Default::default() } else { parse_json(&req)? };
@@ -173,7 +173,7 @@ pub async fn verify_email(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `POST /api/verifyEmail`: mails the caller a new verification link (nothing when already verified).
-pub async fn request_verification(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_verification(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let sent = credentials::request_verification(app, &caller, http::client_address(&req).as_deref()).await?;
     Ok(success_message(if sent {
         "A verification link was sent to your e-mail address"

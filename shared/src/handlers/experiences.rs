@@ -9,12 +9,12 @@ use crate::operations;
 use crate::paging::DEFAULT_PAGE_SIZE;
 
 /// `GET /api/tasks/experienceDomains`
-pub async fn experience_domains(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn experience_domains(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     Ok(ok(&experiences::domains(app, &caller).await?))
 }
 
 /// `PATCH /api/users/experiences` (beyond WEBKNOSSOS): set and remove experiences of many users at once.
-pub async fn bulk_change_experiences(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn bulk_change_experiences(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: BulkExperiences = parse_json(&req)?;
     idempotency::once(app, &req, &operations::BULK_CHANGE_EXPERIENCES, Scope::Caller(&caller), async {
         let changed = experiences::bulk_change(app, &caller, request).await?;
@@ -25,7 +25,7 @@ pub async fn bulk_change_experiences(app: &App, caller: Caller, req: Request) ->
 
 /// `GET /api/users/byExperience?domain&minValue&limit&cursor` (beyond WEBKNOSSOS): active users with at
 /// least minValue in domain, highest first.
-pub async fn users_by_experience(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn users_by_experience(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let domain = http::query_text(&req, "domain")
         .ok_or_else(|| ApiError::bad_request("request.query.missing", "The query parameter domain is required"))?;
     let min_value = http::query_text(&req, "minValue")

@@ -41,7 +41,7 @@ pub struct UserJson<'a> {
 }
 
 /// `user` as `viewer` sees it (`isEditable` depends on the viewer).
-pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
+pub(crate) fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
     UserJson {
         id: &user.id,
         email: &user.email,
@@ -64,7 +64,7 @@ pub fn user<'a>(user: &'a User, viewer: &User) -> UserJson<'a> {
 }
 
 /// The user's teams as WEBKNOSSOS lists them, by name.
-pub fn team_memberships(user: &User) -> Vec<TeamMembershipJson<'_>> {
+pub(crate) fn team_memberships(user: &User) -> Vec<TeamMembershipJson<'_>> {
     let mut teams: Vec<_> = user
         .teams
         .iter()
@@ -109,7 +109,11 @@ pub struct OrganizationJson<'a> {
 
 /// `organization` as `viewer` sees it (credits for members, notification settings for its admins);
 /// `owner` is the owner's identity, when known.
-pub fn organization<'a>(organization: &'a Organization, owner: Option<&User>, viewer: &User) -> OrganizationJson<'a> {
+pub(crate) fn organization<'a>(
+    organization: &'a Organization,
+    owner: Option<&User>,
+    viewer: &User,
+) -> OrganizationJson<'a> {
     let member = viewer.organization == organization.id && !viewer.is_deactivated;
     let admin = member && viewer.is_admin;
     OrganizationJson {
@@ -144,7 +148,7 @@ pub struct TeamJson<'a> {
     pub is_organization_team: bool,
 }
 
-pub fn team(team: &Team) -> TeamJson<'_> {
+pub(crate) fn team(team: &Team) -> TeamJson<'_> {
     TeamJson {
         id: &team.id,
         name: &team.name,
@@ -180,7 +184,7 @@ pub struct InviteJson<'a> {
     accepted_by_email: Option<&'a str>,
 }
 
-pub fn invite(invite: &Invite) -> InviteJson<'_> {
+pub(crate) fn invite(invite: &Invite) -> InviteJson<'_> {
     InviteJson {
         id: &invite.id,
         email: &invite.email,
@@ -211,7 +215,7 @@ pub struct CreditTransactionJson<'a> {
     pub created: i64,
 }
 
-pub fn credit_transaction(transaction: &CreditTransaction) -> CreditTransactionJson<'_> {
+pub(crate) fn credit_transaction(transaction: &CreditTransaction) -> CreditTransactionJson<'_> {
     CreditTransactionJson {
         id: &transaction.id,
         milli_credits: transaction.milli_credits,
@@ -233,7 +237,7 @@ pub struct TeamMemberJson<'a> {
     pub is_team_manager: bool,
 }
 
-pub fn team_member(user: &User, is_team_manager: bool) -> TeamMemberJson<'_> {
+pub(crate) fn team_member(user: &User, is_team_manager: bool) -> TeamMemberJson<'_> {
     TeamMemberJson {
         id: &user.id,
         email: &user.email,
@@ -251,12 +255,12 @@ pub struct CompactOrganizationJson<'a> {
     pub name: &'a str,
 }
 
-pub fn compact_organization(organization: &Organization) -> CompactOrganizationJson<'_> {
+pub(crate) fn compact_organization(organization: &Organization) -> CompactOrganizationJson<'_> {
     CompactOrganizationJson { id: &organization.id, name: &organization.name }
 }
 
 /// An audit entry as `GET /api/auditLog` shows it (the change as a JSON object).
-pub fn audit_entry(entry: &crate::model::AuditEntry) -> Value {
+pub(crate) fn audit_entry(entry: &crate::model::AuditEntry) -> Value {
     let change: Value = if entry.change.is_empty() {
         json!({})
     } else {

@@ -13,25 +13,25 @@ use crate::paging::DEFAULT_PAGE_SIZE;
 pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// `GET /api/organizations/{id}`: the overview.
-pub async fn get_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn get_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let (organization, owner) = organizations::overview(app, &caller, &path_param(&req, "id")?).await?;
     Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
 }
 
 /// `GET /api/pricing/status`: the caller's organization's plan, and whether it is (almost) exceeded.
-pub async fn pricing_status(_app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn pricing_status(_app: &App, caller: Caller, _req: Request) -> HandlerResult {
     Ok(ok(&organizations::pricing_status(&caller.organization, crate::ids::now_millis())))
 }
 
 /// `PATCH /api/organizations/{id}`: name and notification settings (admins).
-pub async fn update_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn update_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let patch: OrganizationPatch = parse_json(&req)?;
     let (organization, owner) = organizations::update(app, &caller, &path_param(&req, "id")?, patch).await?;
     Ok(ok(&json::organization(&organization, owner.as_ref(), &caller.user)))
 }
 
 /// `GET /api/organizations?compact`: the caller's organizations.
-pub async fn list_organizations(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_organizations(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let compact = query_flag(&req, "compact")?.unwrap_or(false);
     let organizations = organizations::of_caller(app, &caller).await?;
     let body: Vec<serde_json::Value> = organizations
@@ -54,7 +54,7 @@ struct DeleteConfirmation {
 }
 
 /// `DELETE /api/organizations/{id}` with `{"confirmation": "<organization name>"}`.
-pub async fn delete_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn delete_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let body: DeleteConfirmation = parse_json(&req)?;
     let finished =
         organizations::delete(app, &caller, &path_param(&req, "id")?, &body.confirmation, DELETE_PURGE_BUDGET).await?;
@@ -65,7 +65,7 @@ pub async fn delete_organization(app: &App, caller: Caller, req: Request) -> Han
 }
 
 /// `POST /api/auth/switchOrganization/{id}`: a new session in another of the caller's organizations.
-pub async fn switch_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn switch_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let switched = organizations::switch(app, &caller, &path_param(&req, "id")?).await?;
     let response =
         ok(&serde_json::json!({ "token": switched.token, "user": json::user(&switched.user, &switched.user) }));
@@ -73,7 +73,7 @@ pub async fn switch_organization(app: &App, caller: Caller, req: Request) -> Han
 }
 
 /// `POST /api/organizations` (instance operators): an organization for an existing account as owner.
-pub async fn create_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn create_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: NewOrganization = parse_json(&req)?;
     idempotency::once(app, &req, &operations::CREATE_ORGANIZATION, Scope::Caller(&caller), async {
         match organizations::create_for_owner(app, &caller, request).await? {
@@ -95,21 +95,21 @@ pub async fn create_organization(app: &App, caller: Caller, req: Request) -> Han
 }
 
 /// `PATCH /api/organizations/{id}/plan` (instance operators)
-pub async fn change_plan(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn change_plan(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let change: PlanChange = parse_json(&req)?;
     let organization = organizations::change_plan(app, &caller, &path_param(&req, "id")?, change).await?;
     Ok(ok(&json::organization(&organization, None, &caller.user)))
 }
 
 /// `GET /api/creditTransactions?limit&cursor` (admins): newest first, 100 a page by default.
-pub async fn list_credit_transactions(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_credit_transactions(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request = http::page_request(&req, DEFAULT_PAGE_SIZE)?;
     let page = organizations::credit_transactions(app, &caller, &request).await?;
     Ok(http::paged(&page.items.iter().map(json::credit_transaction).collect::<Vec<_>>(), page.next_cursor))
 }
 
 /// `POST /api/organizations/{id}/credits` (instance operators)
-pub async fn add_credits(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn add_credits(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let credit: NewCredit = parse_json(&req)?;
     let organization_id = path_param(&req, "id")?;
     // A retried grant with its Idempotency-Key credits once.
@@ -129,7 +129,7 @@ struct NewOperator {
 }
 
 /// `POST /api/operators` (instance operators): grants the role to the account of a verified address.
-pub async fn grant_operator(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn grant_operator(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let NewOperator { email } = parse_json(&req)?;
     let grant =
         crate::domain::operators::grant(app, crate::domain::operators::Grantor::Operator(&caller), &email).await?;
@@ -139,7 +139,7 @@ pub async fn grant_operator(app: &App, caller: Caller, req: Request) -> HandlerR
 
 /// `POST /api/notificationAddresses/{token}` (anyone with the link): the mailbox confirms the organization's
 /// notices.
-pub async fn confirm_notification_address(app: &App, req: Request) -> HandlerResult {
+pub(crate) async fn confirm_notification_address(app: &App, req: Request) -> HandlerResult {
     let token = path_param(&req, "token")?;
     let address = organizations::confirm_notification_address(app, &token, http::audit_context(&req)).await?;
     Ok(ok(&serde_json::json!({ "email": address.email, "organization": address.organization })))

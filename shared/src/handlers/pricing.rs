@@ -14,32 +14,32 @@ async fn request(app: &App, caller: &Caller, req: &Request, kind: &str, paramete
 }
 
 /// `POST /api/pricing/requestExtension`
-pub async fn request_extension(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_extension(app: &App, caller: Caller, req: Request) -> HandlerResult {
     request(app, &caller, &req, "extension", None).await
 }
 
 /// `POST /api/pricing/requestUpgrade?requestedPlan=`
-pub async fn request_upgrade(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_upgrade(app: &App, caller: Caller, req: Request) -> HandlerResult {
     request(app, &caller, &req, "upgrade", Some("requestedPlan")).await
 }
 
 /// `POST /api/pricing/requestUsers?requestedUsers=`
-pub async fn request_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
     request(app, &caller, &req, "users", Some("requestedUsers")).await
 }
 
 /// `POST /api/pricing/requestStorage?requestedStorage=` (megabytes)
-pub async fn request_storage(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_storage(app: &App, caller: Caller, req: Request) -> HandlerResult {
     request(app, &caller, &req, "storage", Some("requestedStorage")).await
 }
 
 /// `POST /api/pricing/requestCredits?requestedCredits=` (the owner)
-pub async fn request_credits(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn request_credits(app: &App, caller: Caller, req: Request) -> HandlerResult {
     request(app, &caller, &req, "credits", Some("requestedCredits")).await
 }
 
 /// `GET /api/pricing/requests` (instance operators): every organization's requests, newest first.
-pub async fn list_plan_requests(app: &App, _caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_plan_requests(app: &App, _caller: Caller, req: Request) -> HandlerResult {
     let page = organizations::plan_requests(app, &http::page_request(&req, DEFAULT_PAGE_SIZE)?).await?;
     let items: Vec<serde_json::Value> = page
         .items
@@ -60,7 +60,7 @@ pub async fn list_plan_requests(app: &App, _caller: Caller, req: Request) -> Han
 }
 
 /// `GET /api/pricing/planUpdates` (admins): the organization's plan history, newest first.
-pub async fn list_plan_updates(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_plan_updates(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let page = organizations::plan_updates(app, &caller, &http::page_request(&req, DEFAULT_PAGE_SIZE)?).await?;
     Ok(http::paged(&page.items, page.next_cursor))
 }

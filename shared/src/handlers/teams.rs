@@ -7,7 +7,7 @@ use crate::domain::teams;
 use crate::http::{Request, ok, parse_json, path_param, query_flag, success_message};
 
 /// `GET /api/teams?isEditable`
-pub async fn list_teams(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_teams(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let teams = teams::list(app, &caller, query_flag(&req, "isEditable")?.unwrap_or(false)).await?;
     Ok(ok(&teams.iter().map(json::team).collect::<Vec<_>>()))
 }
@@ -18,7 +18,7 @@ struct NewTeam {
 }
 
 /// `POST /api/teams {name}`
-pub async fn create_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn create_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let body: NewTeam = parse_json(&req)?;
     crate::idempotency::once(
         app,
@@ -34,13 +34,13 @@ pub async fn create_team(app: &App, caller: Caller, req: Request) -> HandlerResu
 }
 
 /// `DELETE /api/teams/{id}`
-pub async fn delete_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn delete_team(app: &App, caller: Caller, req: Request) -> HandlerResult {
     teams::delete(app, &caller, &path_param(&req, "id")?).await?;
     Ok(success_message("The team was deleted"))
 }
 
 /// `GET /api/teams/{id}/users?limit&cursor` (beyond WEBKNOSSOS): the team's members and their roles.
-pub async fn list_team_members(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_team_members(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request = crate::http::page_request(&req, crate::paging::DEFAULT_PAGE_SIZE)?;
     let page = teams::members(app, &caller, &path_param(&req, "id")?, &request).await?;
     let body: Vec<_> =

@@ -5,7 +5,7 @@ use crate::domain::session;
 use crate::http::{Request, ok};
 
 /// `GET /api/user`: the caller (and records its activity).
-pub async fn current_user(app: &App, caller: Caller, _req: Request) -> HandlerResult {
+pub(crate) async fn current_user(app: &App, caller: Caller, _req: Request) -> HandlerResult {
     let user = session::current_user(app, &caller).await?;
     Ok(ok(&json::user(&user, &user)))
 }

@@ -8,7 +8,7 @@ use crate::operations;
 use crate::paging::MAX_PAGE_SIZE;
 
 /// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&search&limit&cursor`
-pub async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let filter = UserFilter {
         is_editable: query_flag(&req, "isEditable")?,
         is_team_manager_or_admin: query_flag(&req, "isTeamManagerOrAdmin")?,
@@ -23,13 +23,13 @@ pub async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResul
 }
 
 /// `GET /api/users/{id}`
-pub async fn get_user(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn get_user(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let user = users::get_user(app, &caller, &path_param(&req, "id")?).await?;
     Ok(ok(&json::user(&user, &caller.user)))
 }
 
 /// `PATCH /api/users/{id}`
-pub async fn update_user(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn update_user(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let patch: UserPatch = parse_json(&req)?;
     let user = users::update_user(app, &caller, &path_param(&req, "id")?, patch).await?;
     let viewer = if user.id == caller.user.id { &user } else { &caller.user };
@@ -37,7 +37,7 @@ pub async fn update_user(app: &App, caller: Caller, req: Request) -> HandlerResu
 }
 
 /// `PATCH /api/users/teamsAndPermissions` (beyond WEBKNOSSOS): one change for many users, all or none.
-pub async fn bulk_edit_teams_and_permissions(app: &App, caller: Caller, req: Request) -> HandlerResult {
+pub(crate) async fn bulk_edit_teams_and_permissions(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: BulkTeamsAndPermissions = parse_json(&req)?;
     idempotency::once(app, &req, &operations::BULK_EDIT_TEAMS_AND_PERMISSIONS, Scope::Caller(&caller), async {
         let changed = users::bulk_edit_teams_and_permissions(app, &caller, request).await?;

@@ -94,7 +94,7 @@ fn respond(status: u16, content_type: &str, cache: &str, body: &str) -> Response
 }
 
 /// `ANY $default`
-pub async fn serve(_app: &crate::App, req: Request) -> HandlerResult {
+pub(crate) async fn serve(_app: &crate::App, req: Request) -> HandlerResult {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") {
         return Err(ApiError::not_found("route.notFound", format!("There is no route {} {path}", req.method())));
