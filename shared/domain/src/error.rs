@@ -117,3 +117,61 @@ impl From<StoreError> for DomainError {
         }
     }
 }
+
+/// Declares an area's refusals as an enum: each variant with its [`ErrorKind`], its stable wire code and
+/// its text, a format string over the variant's fields (and constants in scope), optionally with the
+/// seconds after which a retry may work. A flow returns the variant; `?` turns it into the
+/// [`DomainError`] the API crate maps, so the codes and texts live in one table per area.
+macro_rules! refusals {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$variant_meta:meta])*
+                $variant:ident $({ $($field:ident : $type:ty),* $(,)? })?
+                    => $kind:ident, $code:literal, $text:literal $(, retry_after = $retry:expr)?;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant $({ $($field: $type),* })?,)*
+        }
+
+        impl $name {
+            /// The stable wire code of this refusal.
+            #[allow(dead_code)]
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => $code,)*
+                }
+            }
+
+            /// The text people read.
+            #[allow(dead_code)]
+            pub fn message(&self) -> String {
+                $crate::error::DomainError::from(self.clone()).message
+            }
+        }
+
+        impl From<$name> for $crate::error::DomainError {
+            #[allow(unused_variables)]
+            fn from(refusal: $name) -> Self {
+                match refusal {
+                    $($name::$variant $({ $($field),* })? => {
+                        #[allow(unused_mut)]
+                        let mut error = $crate::error::DomainError::new(
+                            $crate::error::ErrorKind::$kind,
+                            $code,
+                            format!($text),
+                        );
+                        $(error.retry_after = Some(u64::try_from($retry).unwrap_or(0).max(1));)?
+                        error
+                    })*
+                }
+            }
+        }
+    };
+}
+pub(crate) use refusals;

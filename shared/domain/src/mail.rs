@@ -17,11 +17,44 @@ use crate::model::InviteDelivery;
 pub const INVITE_TAG: &str = "invite";
 pub const ORGANIZATION_TAG: &str = "organization";
 
-/// The error code of a mail none of whose recipients may be mailed (SES reported them undeliverable).
-pub const UNDELIVERABLE: &str = "mail.undeliverable";
+/// Why a mail was not queued (see [`send`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// None of its recipients may be mailed: SES reported them undeliverable. Said to callers only as "not
+    /// mailed", since the mark may come from another organization's mail.
+    #[error("every recipient is undeliverable")]
+    Undeliverable,
+    /// A daily mail budget (`whose`: the account's, the organization's, a recipient's) is used up until the
+    /// day ends, `retry_after` seconds from now.
+    #[error("the {whose}'s mail budget for today is used up")]
+    OverBudget { whose: &'static str, retry_after: u64 },
+    /// The store or the queue failed, or the mail was refused for another reason.
+    #[error(transparent)]
+    NotSent(#[from] DomainError),
+}
 
-/// The error code of a mail over a daily mail budget (see [`send`]).
-pub const OVER_BUDGET: &str = "mail.budget.exceeded";
+impl From<MailError> for DomainError {
+    fn from(err: MailError) -> Self {
+        match err {
+            MailError::Undeliverable => DomainError::unprocessable(
+                "mail.undeliverable",
+                crate::model::UndeliverableAddress::NOT_MAILED,
+            ),
+            MailError::OverBudget { whose, retry_after } => DomainError::too_many_requests(
+                "mail.budget.exceeded",
+                format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),
+                retry_after,
+            ),
+            MailError::NotSent(err) => err,
+        }
+    }
+}
+
+impl From<accounts_store::StoreError> for MailError {
+    fn from(err: accounts_store::StoreError) -> Self {
+        MailError::NotSent(err.into())
+    }
+}
 
 /// How many drainers run at once at most (the queue's event source mapping: `MaximumConcurrency`, whose
 /// least is 2); each paces itself to its share of the sending rate.
@@ -119,17 +152,15 @@ impl Mail {
 /// organization's daily budgets, and each recipient's (not for security mail, which nobody may use up
 /// against its recipient; its requests have their own throttles). One transaction checks the marks and
 /// counts the budgets (one round trip; another only when a recipient is marked), then one SQS SendMessage.
-/// The queue refusing or being unreachable, every recipient being undeliverable ([`UNDELIVERABLE`], saying
-/// only "not mailed": the mark may come from another organization's mail), or a budget used up (429
-/// [`OVER_BUDGET`]) is an error the caller decides about: notices log it, producers that exist only to mail
-/// answer it.
-pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
+/// The queue refusing or being unreachable, every recipient being undeliverable, or a budget used up is a
+/// [`MailError`] the caller decides about: notices log it, producers that exist only to mail answer it.
+pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
     use crate::store::quotas::{self, MailAdmission};
     let now = crate::ids::now_seconds();
     let mut to = distinct_recipients(mail);
     loop {
         if to.is_empty() {
-            return Err(DomainError::unprocessable(UNDELIVERABLE, crate::model::UndeliverableAddress::NOT_MAILED));
+            return Err(MailError::Undeliverable);
         }
         let admission = admission_of(app, mail, &to, now);
         if admission.budgets.is_empty() {
@@ -143,16 +174,12 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), DomainError> {
             MailAdmission::OverBudget(whose) => {
                 tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
                 crate::request_metrics::record_mail_skipped();
-                return Err(DomainError::too_many_requests(
-                    OVER_BUDGET,
-                    format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),
-                    (86_400 - now.rem_euclid(86_400)) as u64,
-                ));
+                return Err(MailError::OverBudget { whose, retry_after: (86_400 - now.rem_euclid(86_400)) as u64 });
             }
         }
     }
     let queued = Mail { to, ..mail.clone() };
-    app.mail_queue.enqueue(lane_of(app, mail), serde_json::to_string(&queued).expect("a mail serializes")).await
+    Ok(app.mail_queue.enqueue(lane_of(app, mail), serde_json::to_string(&queued).expect("a mail serializes")).await?)
 }
 
 /// Each address once (a transaction takes each item once).

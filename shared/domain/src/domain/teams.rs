@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::{self, Auditor};
 use crate::domain::retry::{self, Attempt};
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::ids;
 use crate::model::{AuditTarget, InviteState, Membership, Team, User};
 use crate::paging::{Page, PageRequest};
@@ -24,8 +24,18 @@ pub struct TeamMembershipInput {
     pub is_team_manager: bool,
 }
 
-fn team_not_found() -> DomainError {
-    DomainError::not_found("team.notFound", "There is no such team in your organization")
+refusals! {
+    /// Why a team request was refused.
+    pub enum TeamError {
+        NotFound => NotFound, "team.notFound", "There is no such team in your organization";
+        OrganizationTeam => Forbidden, "team.organizationTeam", "The organization's Default team cannot be deleted";
+        /// A deletion that lost to concurrent changes of an invite too often: the team is marked deleting,
+        /// and deleting it again finishes the job.
+        InvitesChangedMeanwhile => Conflict, "request.conflict",
+            "The team's invites changed while it was deleted; please delete it again";
+        MembersNotAllowed => Forbidden, "team.members.notAllowed",
+            "Only admins and the team's managers list its members";
+    }
 }
 
 /// The teams the caller sees, by name: all for admins, else the caller's own; with `editable_only`, the
@@ -69,10 +79,7 @@ fn team_target(team: &Team) -> AuditTarget {
 /// Any team but the organization's Default team (which every member is in) may be deleted.
 pub(crate) fn may_delete(team: &Team) -> Result<(), DomainError> {
     if team.is_organization_team {
-        return Err(DomainError::forbidden(
-            "team.organizationTeam",
-            "The organization's Default team cannot be deleted",
-        ));
+        return Err(TeamError::OrganizationTeam.into());
     }
     Ok(())
 }
@@ -82,14 +89,14 @@ pub(crate) fn may_delete(team: &Team) -> Result<(), DomainError> {
 /// finished by deleting again.
 pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), DomainError> {
     let store = caller.store(app);
-    let team = store.team(team_id).await?.ok_or_else(team_not_found)?;
+    let team = store.team(team_id).await?.ok_or(TeamError::NotFound)?;
     may_delete(&team)?;
     // The members leaving the team are logged as user changes tied to the deletion.
     let auditor = Auditor::caller(app, caller).grouped();
     let deleted = auditor.entry(&team.organization, "team.deleted", vec![team_target(&team)], json!({}));
     // A deletion cut short is finished by deleting again: the team is marked already.
     if !team.deleting && !store.mark_team_deleting(&team.id, &deleted).await? {
-        return Err(team_not_found());
+        return Err(TeamError::NotFound.into());
     }
     loop {
         let page = store.team_members(&team.id, None, DELETION_BATCH).await?;
@@ -131,12 +138,6 @@ pub async fn delete(app: &App, caller: &Caller, team_id: &str) -> Result<(), Dom
     store.delete_team_items(&team).await.map_err(Into::into)
 }
 
-/// A deletion that lost to concurrent changes of an invite too often: the team is marked deleting, and
-/// deleting it again finishes the job.
-fn team_changed_meanwhile() -> DomainError {
-    DomainError::conflict("request.conflict", "The team's invites changed while it was deleted; please delete it again")
-}
-
 /// Takes a team out of every pending invite of the organization (reading its invites page by page), so
 /// no invite is left pointing at a deleted team. Each invite is replaced conditioned on being unchanged
 /// since read; one that changed meanwhile is read again.
@@ -161,7 +162,7 @@ async fn remove_from_pending_invites(
                 let replaced = store.replace_pending_invite(&before, &changed, None).await?;
                 Ok(if replaced { Attempt::Done(()) } else { Attempt::Conflict })
             };
-            retry::until_settled(attempt, team_changed_meanwhile()).await?;
+            retry::until_settled(attempt, TeamError::InvitesChangedMeanwhile.into()).await?;
         }
         if !page.more {
             return Ok(());
@@ -177,12 +178,9 @@ pub async fn members(
     request: &PageRequest,
 ) -> Result<Page<(User, bool)>, DomainError> {
     let store = caller.store(app);
-    let team = store.team(team_id).await?.filter(|t| !t.deleting).ok_or_else(team_not_found)?;
+    let team = store.team(team_id).await?.filter(|t| !t.deleting).ok_or(TeamError::NotFound)?;
     if !caller.user.is_admin && !caller.user.is_team_manager_of(&team.id) {
-        return Err(DomainError::forbidden(
-            "team.members.notAllowed",
-            "Only admins and the team's managers list its members",
-        ));
+        return Err(TeamError::MembersNotAllowed.into());
     }
     let page = store.team_members(&team.id, request.after_id()?, request.limit).await?;
     let user_ids: Vec<String> = page.items.iter().map(|m| m.user_id.clone()).collect();

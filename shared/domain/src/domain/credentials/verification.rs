@@ -46,7 +46,7 @@ pub(crate) async fn send_verification(app: &App, account_id: &str, email: &str) 
     .security()
     // On the account's budget: its address changes and requests cannot mail strangers without end.
     .paid_by(Some(account_id), None);
-    mail::send(app, &mail).await
+    Ok(mail::send(app, &mail).await?)
 }
 
 /// [`send_verification`] as a notification: a failure is logged, never undoing what triggered it.

@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
+use crate::domain::invites::InviteError;
 use crate::domain::invites::grants_of;
 use crate::domain::invites::rules::accepted;
 use crate::domain::invites::rules::invalid_token;
@@ -43,13 +44,7 @@ pub(super) async fn invite_by_token(app: &App, token: &str) -> Result<Option<Inv
 /// squat an address whose owner signs up later). Joining with an existing account is not bound to it.
 pub fn check_invited_address(invite: &Invite, email: &str) -> Result<(), DomainError> {
     if invite.email != email {
-        return Err(DomainError::bad_request(
-            "auth.register.inviteEmailMismatch",
-            format!(
-                "This invitation was sent to {}: register with that address, or ask for an invitation to yours",
-                invite.email
-            ),
-        ));
+        return Err(InviteError::EmailMismatch { invited: invite.email.clone() }.into());
     }
     Ok(())
 }
@@ -71,10 +66,7 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
         return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
     if !invite.makes_owner && !sender.is_some_and(|sender| sender_may_grant(&sender, &invite)) {
-        return Err(DomainError::gone(
-            "invite.senderRightsChanged",
-            "This invite no longer works: the person who sent it can no longer give what it grants; ask for a new one",
-        ));
+        return Err(InviteError::SenderRightsChanged.into());
     }
     Ok((invite, organization))
 }
@@ -129,7 +121,7 @@ pub(super) async fn join_with_invite(
 ) -> Result<User, JoinFailure> {
     let store = OrgStore::new(&app.db, &organization.id);
     let now = ids::now_millis();
-    let changed = || DomainError::conflict("request.conflict", "The organization changed meanwhile; please retry");
+    let changed = || InviteError::OrganizationChangedMeanwhile.into();
     for _ in 0..2 {
         let accepted = accepted(invite, &user, now, app.config.invite_retention);
         let audit = join_entries(auditor, invite, organization, &user, matches!(joiner, Joiner::NewAccount { .. }));
@@ -141,7 +133,7 @@ pub(super) async fn join_with_invite(
                 // Used, revoked or expired meanwhile: say which.
                 let current = store.invite(&invite.id).await?.ok_or_else(invalid_token)?;
                 return Err(JoinFailure::Api(unusable(&current, now).unwrap_or_else(|| {
-                    DomainError::conflict("request.conflict", "The invite changed meanwhile; please retry")
+                    InviteError::ChangedMeanwhile.into()
                 })));
             }
             Err(JoinError::Conflict(JoinConflict::IncludedUsersExceeded)) => {
@@ -267,10 +259,7 @@ pub async fn join_organization(app: &App, caller: &Caller, token: &str) -> Resul
     let (invite, organization) = usable_invite(app, token).await?;
     let account = accounts::account_of(&app.db, &caller.user).await?;
     let already = || {
-        DomainError::conflict(
-            "organization.alreadyMember",
-            format!("You are already a member of {}", organization.name),
-        )
+        InviteError::AlreadyMember { organization: organization.name.clone() }.into()
     };
     if account.identities.contains_key(&organization.id) {
         return Err(already());

@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::{self, Auditor};
+use crate::domain::invites::InviteError;
 use crate::domain::invites::deliver;
 use crate::domain::invites::rules::cleanup_at;
 use crate::domain::invites::rules::invite_not_found;
@@ -27,10 +28,7 @@ pub async fn list(
     if let Some(state) = state
         && !["pending", "accepted", "revoked", "expired"].contains(&state)
     {
-        return Err(DomainError::bad_request(
-            "request.query.invalid",
-            "state must be pending, accepted, revoked or expired",
-        ));
+        return Err(InviteError::StateFilterInvalid.into());
     }
     let store = caller.store(app);
     let now = ids::now_millis();
@@ -63,10 +61,7 @@ pub(super) async fn managed_invite(app: &App, caller: &Caller, invite_id: &str) 
 pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invite, DomainError> {
     let invite = managed_invite(app, caller, invite_id).await?;
     if invite.state != InviteState::Pending {
-        return Err(DomainError::conflict(
-            "invite.ended",
-            format!("This invite is {} already", invite.shown_state(ids::now_millis())),
-        ));
+        return Err(InviteError::EndedAlready { state: invite.shown_state(ids::now_millis()) }.into());
     }
     let now = ids::now_millis();
     let revoked = Invite {
@@ -82,7 +77,7 @@ pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invit
         json!({}),
     );
     if !caller.store(app).replace_pending_invite(&invite, &revoked, Some(&entry)).await? {
-        return Err(DomainError::conflict("request.conflict", "The invite changed meanwhile; please retry"));
+        return Err(InviteError::ChangedMeanwhile.into());
     }
     Ok(revoked)
 }
@@ -91,24 +86,14 @@ pub async fn revoke(app: &App, caller: &Caller, invite_id: &str) -> Result<Invit
 pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invite, bool), DomainError> {
     let invite = managed_invite(app, caller, invite_id).await?;
     if invite.state != InviteState::Pending {
-        return Err(DomainError::conflict(
-            "invite.ended",
-            format!("This invite is {}; send a new one instead", invite.shown_state(ids::now_millis())),
-        ));
+        return Err(InviteError::EndedSendNew { state: invite.shown_state(ids::now_millis()) }.into());
     }
     if !invite.makes_owner && !sender_may_grant(&caller.user, &invite) {
-        return Err(DomainError::forbidden(
-            "invite.rights.notAllowed",
-            "This invite grants more than you may give now; send a new one instead",
-        ));
+        return Err(InviteError::RightsNoLongerYours.into());
     }
     let now = ids::now_millis();
     if let Some(wait) = resend_wait(&invite, app.config.invite_lifetime, app.config.mail_limits.resend_cooldown, now) {
-        return Err(DomainError::too_many_requests(
-            "invite.resend.tooSoon",
-            format!("This invite was mailed moments ago; it can be resent in {} minute(s)", wait.div_ceil(60)),
-            wait,
-        ));
+        return Err(InviteError::ResendTooSoon { minutes: wait.div_ceil(60), wait }.into());
     }
     let valid_until = now + app.config.invite_lifetime.as_millis() as i64;
     // Whoever resends it vouches for it from now on (its grants are checked against them at acceptance).
@@ -135,10 +120,7 @@ pub async fn resend(app: &App, caller: &Caller, invite_id: &str) -> Result<(Invi
         json!({ "validUntil": audit::old_new(invite.valid_until, renewed.valid_until) }),
     );
     if !store.replace_pending_invite(&invite, &renewed, Some(&entry)).await? {
-        return Err(DomainError::conflict(
-            "request.conflict",
-            "The invite changed meanwhile, or the address was invited again; please reload",
-        ));
+        return Err(InviteError::ChangedOrInvitedAgain.into());
     }
     let (mailed, recorded) = deliver(app, &store, &renewed, &caller.organization).await?;
     Ok((recorded, mailed))

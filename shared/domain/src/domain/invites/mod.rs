@@ -14,13 +14,56 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
 use crate::domain::teams::TeamMembershipInput;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::ids::sha256_hex;
-use crate::mail::{self};
+use crate::mail::{self, MailError};
 use crate::model::{AuditTarget, DeliveryState, Invite, InviteState, Organization, Team, User};
 use crate::store::org::OrgStore;
 use crate::store::quotas::{self, QuotaExceeded};
 use crate::{ids, validate};
+
+refusals! {
+    /// Why a request about invites was refused.
+    pub enum InviteError {
+        InvalidToken => NotFound, "invite.notFound",
+            "This invite link is not valid; check that it was copied completely";
+        NotFound => NotFound, "invite.notFound", "There is no such invite in your organization";
+        Used => Gone, "invite.used", "This invite was already used; ask for a new one";
+        Revoked => Gone, "invite.revoked", "This invite was revoked; ask for a new one";
+        Expired => Gone, "invite.expired", "This invite has expired; ask for a new one";
+        RightsNotAllowed => Forbidden, "invite.rights.notAllowed", "Only admins invite admins or dataset managers";
+        RightsNoLongerYours => Forbidden, "invite.rights.notAllowed",
+            "This invite grants more than you may give now; send a new one instead";
+        NoRecipients => Invalid, "invite.recipients.empty", "Name at least one recipient";
+        TooManyRecipients { given: usize } => Invalid, "invite.recipients.tooMany",
+            "At most {MAX_RECIPIENTS} recipients can be invited at once; {given} were given";
+        NoSuchTeam { team: String } => Invalid, "team.notFound", "There is no team {team} in your organization";
+        TeamNotManaged { team: String } => Forbidden, "invite.team.notAllowed", "You do not manage the team {team}";
+        StateFilterInvalid => Invalid, "request.query.invalid", "state must be pending, accepted, revoked or expired";
+        EndedAlready { state: &'static str } => Conflict, "invite.ended", "This invite is {state} already";
+        EndedSendNew { state: &'static str } => Conflict, "invite.ended",
+            "This invite is {state}; send a new one instead";
+        ChangedMeanwhile => Conflict, "request.conflict", "The invite changed meanwhile; please retry";
+        ChangedOrInvitedAgain => Conflict, "request.conflict",
+            "The invite changed meanwhile, or the address was invited again; please reload";
+        OrganizationChangedMeanwhile => Conflict, "request.conflict",
+            "The organization changed meanwhile; please retry";
+        ResendTooSoon { minutes: u64, wait: u64 } => TooMany, "invite.resend.tooSoon",
+            "This invite was mailed moments ago; it can be resent in {minutes} minute(s)", retry_after = wait;
+        OrganizationQuota { per_day: u32 } => TooMany, "invite.quota.organization",
+            "Not mailed: your organization has sent its {per_day} invite mails for today; resend it tomorrow",
+            retry_after = 3600;
+        RecipientQuota { per_day: u32 } => TooMany, "invite.quota.recipient",
+            "Not mailed: this address has received {per_day} invite mails from your organization today; resend it tomorrow",
+            retry_after = 3600;
+        EmailMismatch { invited: String } => Invalid, "auth.register.inviteEmailMismatch",
+            "This invitation was sent to {invited}: register with that address, or ask for an invitation to yours";
+        SenderRightsChanged => Gone, "invite.senderRightsChanged",
+            "This invite no longer works: the person who sent it can no longer give what it grants; ask for a new one";
+        AlreadyMember { organization: String } => Conflict, "organization.alreadyMember",
+            "You are already a member of {organization}";
+    }
+}
 
 mod daily;
 mod joining;
@@ -101,57 +144,45 @@ async fn deliver(
         ids::now_seconds(),
     )
     .await;
-    let outcome = match counted {
+    let outcome: Result<(), MailError> = match counted {
         // The invite's hash was just made under the current key, so its link can always be derived.
         Ok(None) => match invite_mail(app, invite, organization, false) {
             Ok(Some(message)) => mail::send(app, &message).await,
-            Ok(None) => Err(DomainError::internal()),
-            Err(err) => Err(err),
+            Ok(None) => Err(DomainError::internal().into()),
+            Err(err) => Err(err.into()),
         },
-        Ok(Some(QuotaExceeded::Organization)) => Err(DomainError::too_many_requests(
-            "invite.quota.organization",
-            format!(
-                "Not mailed: your organization has sent its {} invite mails for today; resend it tomorrow",
-                limits.per_organization_per_day
-            ),
-            3600,
-        )),
-        Ok(Some(QuotaExceeded::Recipient)) => Err(DomainError::too_many_requests(
-            "invite.quota.recipient",
-            format!(
-                "Not mailed: this address has received {} invite mails from your organization today; resend it tomorrow",
-                limits.per_recipient_per_day
-            ),
-            3600,
-        )),
+        Ok(Some(QuotaExceeded::Organization)) => {
+            Err(DomainError::from(InviteError::OrganizationQuota { per_day: limits.per_organization_per_day }).into())
+        }
+        Ok(Some(QuotaExceeded::Recipient)) => {
+            Err(DomainError::from(InviteError::RecipientQuota { per_day: limits.per_recipient_per_day }).into())
+        }
         Err(err) => Err(err.into()),
     };
     let mut recorded = invite.clone();
-    match &outcome {
+    match outcome {
         Ok(()) => {
             recorded.delivery = DeliveryState::Queued;
             recorded.delivery_error = None;
         }
         Err(err) => {
             // An address SES reported as undeliverable is not mailed; anything else can be resent.
-            recorded.delivery = if err.code == crate::mail::UNDELIVERABLE {
-                DeliveryState::Undeliverable
-            } else {
-                DeliveryState::Failed
-            };
-            recorded.delivery_error = Some(err.message.clone());
+            recorded.delivery =
+                if err == MailError::Undeliverable { DeliveryState::Undeliverable } else { DeliveryState::Failed };
+            recorded.delivery_error = Some(DomainError::from(err).message);
         }
     }
+    let mailed = recorded.delivery == DeliveryState::Queued;
     // If the invite changed meanwhile (accepted, revoked, resent), its own state is newer: keep it. If the
     // outcome cannot be recorded, the mail (or its failure) still happened: that is the answer, and the
     // invite stays `sending` (pending, so it can be resent).
     if let Err(err) = store.replace_pending_invite(invite, &recorded, None).await {
-        tracing::warn!(invite = %invite.id, mailed = outcome.is_ok(), error = %err, "the delivery state of an invite was not recorded");
+        tracing::warn!(invite = %invite.id, mailed, error = %err, "the delivery state of an invite was not recorded");
         let mut unrecorded = invite.clone();
         unrecorded.delivery_error = recorded.delivery_error.clone();
-        return Ok((outcome.is_ok(), unrecorded));
+        return Ok((mailed, unrecorded));
     }
-    Ok((outcome.is_ok(), recorded))
+    Ok((mailed, recorded))
 }
 
 /// Sends invites: admins and team managers; team roles only for teams the sender manages (admins: all);
@@ -176,7 +207,7 @@ pub async fn send_invites(
     let mut seen = BTreeSet::new();
     for (index, raw) in request.recipients.iter().enumerate() {
         match validate::email(raw) {
-            Err(err) => results.push(Some(RecipientResult::refused(raw, "invalid", err.message))),
+            Err(err) => results.push(Some(RecipientResult::refused(raw, "invalid", err.message()))),
             Ok(email) if !seen.insert(email.clone()) => results.push(Some(RecipientResult::refused(
                 &email,
                 "duplicate",

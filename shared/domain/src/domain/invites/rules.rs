@@ -3,6 +3,7 @@
 
 use crate::domain::invites::MAX_RECIPIENTS;
 use crate::domain::invites::SendInvites;
+use super::InviteError;
 use crate::error::DomainError;
 use crate::model::{DeliveryState, Invite, InviteState, Team, User};
 use std::collections::{BTreeMap, HashMap};
@@ -12,18 +13,18 @@ pub(super) fn cleanup_at(valid_until_millis: i64, retention: std::time::Duration
 }
 
 pub(super) fn invalid_token() -> DomainError {
-    DomainError::not_found("invite.notFound", "This invite link is not valid; check that it was copied completely")
+    InviteError::InvalidToken.into()
 }
 
 /// Why an invite that exists cannot be used.
 pub(super) fn unusable(invite: &Invite, now: i64) -> Option<DomainError> {
-    let (code, text) = match invite.shown_state(now) {
+    let refusal = match invite.shown_state(now) {
         "pending" => return None,
-        "accepted" => ("invite.used", "This invite was already used; ask for a new one"),
-        "revoked" => ("invite.revoked", "This invite was revoked; ask for a new one"),
-        _ => ("invite.expired", "This invite has expired; ask for a new one"),
+        "accepted" => InviteError::Used,
+        "revoked" => InviteError::Revoked,
+        _ => InviteError::Expired,
     };
-    Some(DomainError::gone(code, text))
+    Some(refusal.into())
 }
 
 /// Whether `sender` may (still) give what `invite` grants: an active admin anything; an active team
@@ -55,7 +56,7 @@ pub(super) fn may_manage(caller: &User, invite: &Invite) -> bool {
 }
 
 pub(super) fn invite_not_found() -> DomainError {
-    DomainError::not_found("invite.notFound", "There is no such invite in your organization")
+    InviteError::NotFound.into()
 }
 
 /// Seconds until a queued or delivered invite may be mailed again (none: now). It was last (re)sent when
@@ -82,36 +83,21 @@ pub(super) fn check_request(
     existing: &HashMap<String, Team>,
 ) -> Result<BTreeMap<String, bool>, DomainError> {
     if (request.is_admin || request.is_dataset_manager) && !sender.is_admin {
-        return Err(DomainError::forbidden(
-            "invite.rights.notAllowed",
-            "Only admins invite admins or dataset managers",
-        ));
+        return Err(InviteError::RightsNotAllowed.into());
     }
     if request.recipients.is_empty() {
-        return Err(DomainError::bad_request("invite.recipients.empty", "Name at least one recipient"));
+        return Err(InviteError::NoRecipients.into());
     }
     if request.recipients.len() > MAX_RECIPIENTS {
-        return Err(DomainError::bad_request(
-            "invite.recipients.tooMany",
-            format!(
-                "At most {MAX_RECIPIENTS} recipients can be invited at once; {} were given",
-                request.recipients.len()
-            ),
-        ));
+        return Err(InviteError::TooManyRecipients { given: request.recipients.len() }.into());
     }
     let mut teams = BTreeMap::new();
     for membership in &request.team_memberships {
         let Some(team) = existing.get(&membership.id) else {
-            return Err(DomainError::bad_request(
-                "team.notFound",
-                format!("There is no team {} in your organization", membership.id),
-            ));
+            return Err(InviteError::NoSuchTeam { team: membership.id.clone() }.into());
         };
         if !sender.is_admin && !sender.is_team_manager_of(&membership.id) {
-            return Err(DomainError::forbidden(
-                "invite.team.notAllowed",
-                format!("You do not manage the team {}", team.name),
-            ));
+            return Err(InviteError::TeamNotManaged { team: team.name.clone() }.into());
         }
         teams.insert(membership.id.clone(), membership.is_team_manager);
     }

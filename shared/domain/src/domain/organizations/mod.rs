@@ -68,7 +68,7 @@ fn email_list(field: &str, raw: &str) -> Result<String, DomainError> {
     let mut addresses: Vec<String> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let address = validate::email(part)
-            .map_err(|e| DomainError::bad_request(e.code, format!("{field}: {part:?}: {}", e.message)))?;
+            .map_err(|e| DomainError::bad_request(e.code(), format!("{field}: {part:?}: {}", e.message())))?;
         if !addresses.contains(&address) {
             addresses.push(address);
         }
@@ -87,7 +87,7 @@ fn optional_email(field: &str, raw: &str) -> Result<String, DomainError> {
     if raw.trim().is_empty() {
         return Ok(String::new());
     }
-    validate::email(raw).map_err(|e| DomainError::bad_request(e.code, format!("{field}: {}", e.message)))
+    validate::email(raw).map_err(|e| DomainError::bad_request(e.code(), format!("{field}: {}", e.message())))
 }
 
 /// Makes the change `plan(organization)` to an organization as read, with its audit entry; read again and

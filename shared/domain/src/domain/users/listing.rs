@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::app::App;
 use crate::caller::Caller;
+use super::UserError;
 use crate::error::DomainError;
 use crate::model::User;
 use crate::paging::{MAX_PAGE_SIZE, Page, PageRequest};
@@ -29,10 +30,7 @@ pub const MAX_SEARCH_LENGTH: usize = 100;
 pub fn search_text(text: &str) -> Result<Option<String>, DomainError> {
     let text = text.trim();
     if text.chars().count() > MAX_SEARCH_LENGTH {
-        return Err(DomainError::bad_request(
-            "request.search.invalid",
-            format!("search must be at most {MAX_SEARCH_LENGTH} characters"),
-        ));
+        return Err(UserError::SearchTooLong.into());
     }
     Ok((!text.is_empty()).then(|| text.to_lowercase()))
 }

@@ -17,13 +17,57 @@ use crate::caller::Caller;
 use crate::domain::audit::{self, Auditor};
 use crate::domain::retry::{self, Attempt};
 use crate::domain::teams::TeamMembershipInput;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::mail;
 use crate::model::{AuditTarget, Team, User};
 use crate::store::accounts;
 use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 use crate::{password, validate};
 use serde_json::json;
+
+refusals! {
+    /// Why a request about users was refused.
+    pub enum UserError {
+        NotFound => NotFound, "user.notFound", "There is no such user in your organization";
+        NotInOrganization { id: String } => NotFound, "user.notFound", "There is no user {id} in your organization";
+        TeamListedTwice { team: String } => Invalid, "user.teams.duplicate", "Team {team} is listed twice";
+        NoSuchTeam { team: String } => Invalid, "team.notFound", "There is no team {team} in your organization";
+        TooManyTeams => Invalid, "user.teams.tooMany", "A user can be in at most {MAX_TEAMS_PER_USER} teams";
+        NameNotAllowed => Forbidden, "user.name.notAllowed", "Only admins change other users' names";
+        ActivateNotAllowed => Forbidden, "user.activate.notAllowed",
+            "Only admins and the user's team managers activate users";
+        ActivateAdminRights => Forbidden, "user.activate.adminRights",
+            "Only admins activate a user who holds admin, dataset manager or deletion rights";
+        DeactivateNotAllowed => Forbidden, "user.deactivate.notAllowed", "Only admins deactivate users";
+        DeactivateSelf => Forbidden, "user.deactivate.self", "You cannot deactivate yourself";
+        DeactivateOwner => Forbidden, "user.deactivate.owner", "The organization's owner cannot be deactivated";
+        AdminNotAllowed => Forbidden, "user.admin.notAllowed", "Only admins grant or revoke admin rights";
+        AdminOwner => Forbidden, "user.admin.owner", "Only the organization's owner gives up its admin rights";
+        DatasetManagerNotAllowed => Forbidden, "user.datasetManager.notAllowed",
+            "Only admins grant or revoke dataset manager rights";
+        DeletionRightNotAllowed => Forbidden, "user.deletionRight.notAllowed",
+            "Only the organization's owner grants the right to delete it";
+        TeamsNotAllowed => Forbidden, "user.teams.notAllowed", "Only admins and team managers change team memberships";
+        ExperiencesNotAllowed => Forbidden, "user.experiences.notAllowed",
+            "Only admins and the user's team managers change experiences";
+        DeletionRightAdminsOnly => Invalid, "user.deletionRight.adminsOnly",
+            "Only admins can be allowed to delete the organization";
+        LastAdmin => Conflict, "user.lastAdmin", "The organization must keep at least one active admin";
+        IncludedUsersExceeded => Forbidden, "organization.includedUsers.exceeded",
+            "Activating this user would exceed the number of users your plan includes";
+        CredentialsNotAllowed => Forbidden, "user.credentials.notAllowed",
+            "Only the user themselves changes their e-mail address or password";
+        CurrentPasswordMissing => Invalid, "user.currentPassword.missing",
+            "Changing the e-mail address or password needs currentPassword";
+        NoneSelected => Invalid, "request.userIds.empty", "Select at least one user";
+        TooManySelected { selected: usize } => Invalid, "request.tooManyUsers",
+            "At most {BULK_LIMIT} users can be changed at once; {selected} were selected";
+        SearchTooLong => Invalid, "request.search.invalid", "search must be at most {MAX_SEARCH_LENGTH} characters";
+        UserKeptChanging => Conflict, "request.conflict", "The user kept changing while this request ran; please retry";
+        UsersKeptChanging => Conflict, "request.conflict",
+            "The selected users kept changing while this request ran; please retry";
+    }
+}
 
 mod listing;
 mod mails;
@@ -175,7 +219,7 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
     };
     retry::until_settled(
         attempt,
-        DomainError::conflict("request.conflict", "The user kept changing while this request ran; please retry"),
+        UserError::UserKeptChanging.into(),
     )
     .await
 }
@@ -199,19 +243,13 @@ async fn check_credentials(
         return Ok(None);
     }
     if caller.id != target.id {
-        return Err(DomainError::forbidden(
-            "user.credentials.notAllowed",
-            "Only the user themselves changes their e-mail address or password",
-        ));
+        return Err(UserError::CredentialsNotAllowed.into());
     }
     if let Some(email) = &new_email {
         crate::domain::operators::refuse_listed_address(&app.config, email)?;
     }
     let current = patch.current_password.as_deref().ok_or_else(|| {
-        DomainError::bad_request(
-            "user.currentPassword.missing",
-            "Changing the e-mail address or password needs currentPassword",
-        )
+        UserError::CurrentPasswordMissing
     })?;
     let (account, throttle) = accounts::account_and_throttle(&app.db, &caller.account_id, &caller.email).await?;
     let account = account.ok_or_else(DomainError::invalid_credential)?;
@@ -264,13 +302,10 @@ pub(crate) async fn bulk_write(
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
-        return Err(DomainError::bad_request("request.userIds.empty", "Select at least one user"));
+        return Err(UserError::NoneSelected.into());
     }
     if ids.len() > BULK_LIMIT {
-        return Err(DomainError::bad_request(
-            "request.tooManyUsers",
-            format!("At most {BULK_LIMIT} users can be changed at once; {} were selected", ids.len()),
-        ));
+        return Err(UserError::TooManySelected { selected: ids.len() }.into());
     }
     let store = caller.store(app);
     let auditor = Auditor::caller(app, caller).grouped();
@@ -281,10 +316,7 @@ pub(crate) async fn bulk_write(
         let (targets, teams) = (targets?, teams?);
         if targets.len() != ids.len() {
             let missing = ids.iter().find(|id| !targets.iter().any(|t| &t.id == *id)).cloned().unwrap_or_default();
-            return Err(DomainError::not_found(
-                "user.notFound",
-                format!("There is no user {missing} in your organization"),
-            ));
+            return Err(UserError::NotInOrganization { id: missing }.into());
         }
         let patches: Vec<UserPatch> = targets.iter().map(patch_for).collect();
         let mut planned = Vec::with_capacity(targets.len());
@@ -355,10 +387,7 @@ pub(crate) async fn bulk_write(
     };
     retry::until_settled(
         attempt,
-        DomainError::conflict(
-            "request.conflict",
-            "The selected users kept changing while this request ran; please retry",
-        ),
+        UserError::UsersKeptChanging.into(),
     )
     .await
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Deserialize;
 
 use crate::domain::teams::TeamMembershipInput;
+use super::UserError;
 use crate::error::DomainError;
 use crate::model::{Team, TeamRole, User};
 use crate::policy::may_edit_user;
@@ -53,7 +54,7 @@ pub struct Planned {
 }
 
 pub(super) fn not_found() -> DomainError {
-    DomainError::not_found("user.notFound", "There is no such user in your organization")
+    UserError::NotFound.into()
 }
 
 /// Whether `caller` may see `target`: yourself, members of teams you manage, everyone for admins.
@@ -72,10 +73,7 @@ fn planned_teams(
     let mut wanted: BTreeMap<&str, bool> = BTreeMap::new();
     for membership in submitted {
         if wanted.insert(&membership.id, membership.is_team_manager).is_some() {
-            return Err(DomainError::bad_request(
-                "user.teams.duplicate",
-                format!("Team {} is listed twice", membership.id),
-            ));
+            return Err(UserError::TeamListedTwice { team: membership.id.clone() }.into());
         }
     }
     let mut result = BTreeMap::new();
@@ -90,15 +88,12 @@ fn planned_teams(
             continue;
         }
         let team = teams.get(team_id).filter(|t| !t.deleting).ok_or_else(|| {
-            DomainError::bad_request("team.notFound", format!("There is no team {team_id} in your organization"))
+            UserError::NoSuchTeam { team: team_id.to_owned() }
         })?;
         result.insert(team_id.to_owned(), TeamRole { name: team.name.clone(), is_team_manager });
     }
     if result.len() > MAX_TEAMS_PER_USER {
-        return Err(DomainError::bad_request(
-            "user.teams.tooMany",
-            format!("A user can be in at most {MAX_TEAMS_PER_USER} teams"),
-        ));
+        return Err(UserError::TooManyTeams.into());
     }
     Ok(result)
 }
@@ -126,26 +121,20 @@ pub fn plan_change(
         after.last_name = validate::person_name("lastName", last_name)?;
     }
     if (after.first_name != target.first_name || after.last_name != target.last_name) && !is_self && !caller.is_admin {
-        return Err(DomainError::forbidden("user.name.notAllowed", "Only admins change other users' names"));
+        return Err(UserError::NameNotAllowed.into());
     }
 
     let (mut activated, mut deactivated) = (false, false);
     match patch.is_active {
         Some(true) if target.is_deactivated => {
             if !may_edit {
-                return Err(DomainError::forbidden(
-                    "user.activate.notAllowed",
-                    "Only admins and the user's team managers activate users",
-                ));
+                return Err(UserError::ActivateNotAllowed.into());
             }
             // Bringing back admin, dataset-manager or deletion rights is an admin's decision (granting new
             // ones is refused below).
             if target.is_admin || target.is_dataset_manager || target.may_delete_organization {
                 if !caller.is_admin {
-                    return Err(DomainError::forbidden(
-                        "user.activate.adminRights",
-                        "Only admins activate a user who holds admin, dataset manager or deletion rights",
-                    ));
+                    return Err(UserError::ActivateAdminRights.into());
                 }
                 needs_admin = true;
             }
@@ -154,16 +143,13 @@ pub fn plan_change(
         }
         Some(false) if !target.is_deactivated => {
             if !caller.is_admin {
-                return Err(DomainError::forbidden("user.deactivate.notAllowed", "Only admins deactivate users"));
+                return Err(UserError::DeactivateNotAllowed.into());
             }
             if is_self {
-                return Err(DomainError::forbidden("user.deactivate.self", "You cannot deactivate yourself"));
+                return Err(UserError::DeactivateSelf.into());
             }
             if target.is_organization_owner {
-                return Err(DomainError::forbidden(
-                    "user.deactivate.owner",
-                    "The organization's owner cannot be deactivated",
-                ));
+                return Err(UserError::DeactivateOwner.into());
             }
             after.is_deactivated = true;
             // Ends every session and personal token of the identity for good: reactivation does not
@@ -177,23 +163,17 @@ pub fn plan_change(
 
     if let Some(is_admin) = patch.is_admin.filter(|v| *v != target.is_admin) {
         if !caller.is_admin {
-            return Err(DomainError::forbidden("user.admin.notAllowed", "Only admins grant or revoke admin rights"));
+            return Err(UserError::AdminNotAllowed.into());
         }
         if !is_admin && target.is_organization_owner && !is_self {
-            return Err(DomainError::forbidden(
-                "user.admin.owner",
-                "Only the organization's owner gives up its admin rights",
-            ));
+            return Err(UserError::AdminOwner.into());
         }
         after.is_admin = is_admin;
         needs_admin = true;
     }
     if let Some(is_dataset_manager) = patch.is_dataset_manager.filter(|v| *v != target.is_dataset_manager) {
         if !caller.is_admin {
-            return Err(DomainError::forbidden(
-                "user.datasetManager.notAllowed",
-                "Only admins grant or revoke dataset manager rights",
-            ));
+            return Err(UserError::DatasetManagerNotAllowed.into());
         }
         after.is_dataset_manager = is_dataset_manager;
         needs_admin = true;
@@ -201,20 +181,14 @@ pub fn plan_change(
 
     if let Some(may_delete) = patch.may_delete_organization.filter(|v| *v != target.may_delete_organization) {
         if !caller.is_organization_owner {
-            return Err(DomainError::forbidden(
-                "user.deletionRight.notAllowed",
-                "Only the organization's owner grants the right to delete it",
-            ));
+            return Err(UserError::DeletionRightNotAllowed.into());
         }
         after.may_delete_organization = may_delete;
     }
     if let Some(submitted) = &patch.teams {
         let teams_after = planned_teams(caller, target, submitted, teams)?;
         if teams_after != target.teams && !may_edit {
-            return Err(DomainError::forbidden(
-                "user.teams.notAllowed",
-                "Only admins and team managers change team memberships",
-            ));
+            return Err(UserError::TeamsNotAllowed.into());
         }
         after.teams = teams_after;
     }
@@ -222,20 +196,14 @@ pub fn plan_change(
     if let Some(experiences) = &patch.experiences {
         let experiences = validate::experiences(experiences)?;
         if experiences != target.experiences && !may_edit {
-            return Err(DomainError::forbidden(
-                "user.experiences.notAllowed",
-                "Only admins and the user's team managers change experiences",
-            ));
+            return Err(UserError::ExperiencesNotAllowed.into());
         }
         after.experiences = experiences;
     }
 
     if after.may_delete_organization && !after.is_admin {
         if patch.may_delete_organization == Some(true) {
-            return Err(DomainError::bad_request(
-                "user.deletionRight.adminsOnly",
-                "Only admins can be allowed to delete the organization",
-            ));
+            return Err(UserError::DeletionRightAdminsOnly.into());
         }
         // Losing admin rights takes the deletion right with them.
         after.may_delete_organization = false;
@@ -256,14 +224,11 @@ pub fn plan_change(
 }
 
 pub(super) fn last_admin() -> DomainError {
-    DomainError::conflict("user.lastAdmin", "The organization must keep at least one active admin")
+    UserError::LastAdmin.into()
 }
 
 pub(super) fn included_users_exceeded() -> DomainError {
-    DomainError::forbidden(
-        "organization.includedUsers.exceeded",
-        "Activating this user would exceed the number of users your plan includes",
-    )
+    UserError::IncludedUsersExceeded.into()
 }
 
 /// Which admin a change must find still an active admin when it commits (the last-admin rule, enforced by a
