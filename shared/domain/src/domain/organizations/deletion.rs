@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
 use crate::domain::organizations::own;
+use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::model::JobLease;
@@ -56,10 +57,7 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
             match item.kind {
                 PartitionItemKind::Organization(organization) if item.key == organization_key => {
                     if !organization.is_being_deleted() {
-                        return Err(DomainError::conflict(
-                            "organization.notDeleting",
-                            "This organization is not being deleted",
-                        ));
+                        return Err(OrganizationError::NotDeleting.into());
                     }
                     continue;
                 }
@@ -133,10 +131,7 @@ async fn purge_pending_in_scope(app: &App, deadline: std::time::Instant) -> Resu
 /// A deletion is confirmed by the organization's name, typed exactly (surrounding spaces aside).
 pub(crate) fn confirms_deletion(confirmation: &str, name: &str) -> Result<(), DomainError> {
     if confirmation.trim() != name {
-        return Err(DomainError::bad_request(
-            "organization.delete.confirmation",
-            "Type the organization's name exactly to confirm its deletion",
-        ));
+        return Err(OrganizationError::DeletionNotConfirmed.into());
     }
     Ok(())
 }

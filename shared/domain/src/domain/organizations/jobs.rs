@@ -3,6 +3,7 @@
 
 use crate::app::App;
 use crate::domain::organizations::not_found;
+use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::mail::{self, Mail};
 use crate::model::{Organization, User};
@@ -37,32 +38,26 @@ pub(crate) fn check_job(job: &JobFinished) -> Result<(), DomainError> {
             && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
     };
     if job.organization.is_empty() || job.organization.contains('#') {
-        return Err(DomainError::bad_request("organization.id.invalid", "Name the organization by its id"));
+        return Err(OrganizationError::IdMissing.into());
     }
     if !identifier(&job.job_id) {
-        return Err(DomainError::bad_request(
-            "job.id.invalid",
-            "jobId must be 1 to 64 letters, digits, '-', '_' or '.'",
-        ));
+        return Err(OrganizationError::JobIdInvalid.into());
     }
     if !identifier(&job.job_type) {
-        return Err(DomainError::bad_request(
-            "job.type.invalid",
-            "jobType must be 1 to 64 letters, digits, '-', '_' or '.'",
-        ));
+        return Err(OrganizationError::JobTypeInvalid.into());
     }
     if !crate::ids::is_object_id(&job.owner_user_id) {
-        return Err(DomainError::bad_request("job.owner.invalid", "ownerUserId must be a user id"));
+        return Err(OrganizationError::JobOwnerInvalid.into());
     }
     if !FINAL_JOB_STATES.contains(&job.state.as_str()) {
-        return Err(DomainError::bad_request("job.state.invalid", "state must be SUCCESS, FAILURE or CANCELLED"));
+        return Err(OrganizationError::JobStateInvalid.into());
     }
     if let Some(link) = &job.result_link
         && (!(link.starts_with("https://") || link.starts_with("http://"))
             || link.len() > 2000
             || link.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>'))
     {
-        return Err(DomainError::bad_request("job.resultLink.invalid", "resultLink must be an http(s) address"));
+        return Err(OrganizationError::JobResultLinkInvalid.into());
     }
     Ok(())
 }
@@ -83,7 +78,7 @@ async fn notify_in_scope(app: &App, job: &JobFinished) -> Result<usize, DomainEr
         crate::store::reads::organization_and_user(&app.db, &job.organization, Some(&job.owner_user_id)).await?;
     let organization = organization.filter(|o| !o.is_being_deleted()).ok_or_else(not_found)?;
     let owner = owner
-        .ok_or_else(|| DomainError::not_found("user.notFound", "The job's owner is no user of the organization"))?;
+        .ok_or(OrganizationError::JobOwnerUnknown)?;
     let mut mails = Vec::new();
     if organization.ai_job_notifications != "none" && owner.is_active() {
         mails.push(job_mail(app, job, &organization, &owner, None));

@@ -8,11 +8,56 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
 use crate::domain::retry::{self, Attempt};
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::model::{AI_JOB_RECIPIENTS, AuditTarget, Invite, Organization, User};
 use crate::store::accounts;
 use crate::store::org::{Field, OrgStore, OrganizationChange};
 use crate::{ids, validate};
+
+refusals! {
+    /// Why a request about an organization, its plan, credits or jobs was refused.
+    pub enum OrganizationError {
+        NotFound => NotFound, "organization.notFound", "There is no such organization, or you are not a member";
+        MailingListTooLong { field: String } => Invalid, "organization.mailingList.tooLong",
+            "{field} takes at most {MAX_MAILING_LIST} addresses";
+        KeptChanging => Conflict, "request.conflict",
+            "The organization kept changing while this request ran; please retry";
+        AiJobNotificationsInvalid { allowed: String } => Invalid, "organization.aiJobNotifications.invalid",
+            "aiJobNotifications must be one of {allowed}";
+        TokenOfOtherOrganization => Forbidden, "auth.token.otherOrganization",
+            "A personal API token works only in its own organization; log in to switch organizations";
+        NotActivatedThere => Forbidden, "user.deactivated",
+            "Your account in that organization has not been activated by an admin yet";
+        SuperUsersOnly => Forbidden, "superUser.required", "Only the instance's operators do this";
+        PlanInvalid { allowed: String } => Invalid, "organization.plan.invalid", "pricingPlan must be one of {allowed}";
+        CreditAmountInvalid => Invalid, "credits.amount.invalid",
+            "milliCredits must be non-zero and at most {MAX_CREDIT_CHANGE} either way";
+        CreditCommentInvalid => Invalid, "credits.comment.invalid",
+            "The comment must be at most 500 characters, without control characters";
+        CreditsInsufficient => Conflict, "credits.insufficient", "The organization's balance is too low for this debit";
+        IdMissing => Invalid, "organization.id.invalid", "Name the organization by its id";
+        StorageReportsKeptArriving => Conflict, "request.conflict", "Storage reports kept arriving; this one was not stored";
+        RequestedPlanInvalid { allowed: String } => Invalid, "pricing.plan.invalid",
+            "requestedPlan must be one of {allowed}";
+        RequestedUsersInvalid { max: u64 } => Invalid, "pricing.users.invalid",
+            "requestedUsers must be a whole number from 1 to {max}";
+        RequestedStorageInvalid { max: u64 } => Invalid, "pricing.storage.invalid",
+            "requestedStorage must be a whole number from 1 to {max}";
+        RequestedCreditsInvalid { max: u64 } => Invalid, "pricing.credits.invalid",
+            "requestedCredits must be a whole number from 1 to {max}";
+        TooManyPlanRequests { per_day: u32 } => TooMany, "pricing.request.tooMany",
+            "Your organization has made {per_day} requests today; please try again tomorrow", retry_after = 3600;
+        NotDeleting => Conflict, "organization.notDeleting", "This organization is not being deleted";
+        DeletionNotConfirmed => Invalid, "organization.delete.confirmation",
+            "Type the organization's name exactly to confirm its deletion";
+        JobIdInvalid => Invalid, "job.id.invalid", "jobId must be 1 to 64 letters, digits, '-', '_' or '.'";
+        JobTypeInvalid => Invalid, "job.type.invalid", "jobType must be 1 to 64 letters, digits, '-', '_' or '.'";
+        JobOwnerInvalid => Invalid, "job.owner.invalid", "ownerUserId must be a user id";
+        JobStateInvalid => Invalid, "job.state.invalid", "state must be SUCCESS, FAILURE or CANCELLED";
+        JobResultLinkInvalid => Invalid, "job.resultLink.invalid", "resultLink must be an http(s) address";
+        JobOwnerUnknown => NotFound, "user.notFound", "The job's owner is no user of the organization";
+    }
+}
 
 mod deletion;
 mod jobs;
@@ -28,7 +73,7 @@ pub use plans::*;
 pub use requests::*;
 
 fn not_found() -> DomainError {
-    DomainError::not_found("organization.notFound", "There is no such organization, or you are not a member")
+    OrganizationError::NotFound.into()
 }
 
 /// Members see only their own organization.
@@ -74,10 +119,7 @@ fn email_list(field: &str, raw: &str) -> Result<String, DomainError> {
         }
     }
     if addresses.len() > MAX_MAILING_LIST {
-        return Err(DomainError::bad_request(
-            "organization.mailingList.tooLong",
-            format!("{field} takes at most {MAX_MAILING_LIST} addresses"),
-        ));
+        return Err(OrganizationError::MailingListTooLong { field: field.to_owned() }.into());
     }
     Ok(addresses.join(", "))
 }
@@ -119,10 +161,7 @@ async fn change_organization(
     };
     retry::until_settled(
         attempt,
-        DomainError::conflict(
-            "request.conflict",
-            "The organization kept changing while this request ran; please retry",
-        ),
+        OrganizationError::KeptChanging.into(),
     )
     .await
 }
@@ -146,10 +185,7 @@ pub async fn update(
     }
     if let Some(recipients) = &patch.ai_job_notifications {
         if !AI_JOB_RECIPIENTS.contains(&recipients.as_str()) {
-            return Err(DomainError::bad_request(
-                "organization.aiJobNotifications.invalid",
-                format!("aiJobNotifications must be one of {}", AI_JOB_RECIPIENTS.join(", ")),
-            ));
+            return Err(OrganizationError::AiJobNotificationsInvalid { allowed: AI_JOB_RECIPIENTS.join(", ") }.into());
         }
         change.set("aiJobNotifications", Field::Text(recipients.clone()));
     }
@@ -199,10 +235,7 @@ pub async fn switch(
     if matches!(caller.credential, crate::caller::Credential::ApiToken { .. })
         && organization_id != caller.user.organization
     {
-        return Err(DomainError::forbidden(
-            "auth.token.otherOrganization",
-            "A personal API token works only in its own organization; log in to switch organizations",
-        ));
+        return Err(OrganizationError::TokenOfOtherOrganization.into());
     }
     let account = accounts::account_of(&app.db, &caller.user).await?;
     let (user, organization) = accounts::identities(&app.db, &account)
@@ -211,10 +244,7 @@ pub async fn switch(
         .find(|(_, organization)| organization.id == organization_id && !organization.is_being_deleted())
         .ok_or_else(not_found)?;
     if user.is_deactivated {
-        return Err(DomainError::forbidden(
-            "user.deactivated",
-            "Your account in that organization has not been activated by an admin yet",
-        ));
+        return Err(OrganizationError::NotActivatedThere.into());
     }
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
     let basis = accounts::SessionBasis::CallerStillValid(&caller.user);
@@ -231,7 +261,7 @@ pub async fn switch(
 }
 
 fn super_users_only() -> DomainError {
-    DomainError::forbidden("superUser.required", "Only the instance's operators do this")
+    OrganizationError::SuperUsersOnly.into()
 }
 
 /// An instance operator's store for any organization (the one place that crosses organizations, after

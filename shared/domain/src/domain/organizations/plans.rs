@@ -7,6 +7,7 @@ use crate::domain::organizations::change_organization;
 use crate::domain::organizations::not_found;
 use crate::domain::organizations::operator_store;
 use crate::domain::retry::{self, Attempt};
+use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mail::{self, Mail};
@@ -49,10 +50,7 @@ pub async fn change_plan(
     let mut update = OrganizationChange::default();
     if let Some(plan) = &change.pricing_plan {
         if !PRICING_PLANS.contains(&plan.as_str()) {
-            return Err(DomainError::bad_request(
-                "organization.plan.invalid",
-                format!("pricingPlan must be one of {}", PRICING_PLANS.join(", ")),
-            ));
+            return Err(OrganizationError::PlanInvalid { allowed: PRICING_PLANS.join(", ") }.into());
         }
         update.set("pricingPlan", Field::Text(plan.clone()));
     }
@@ -226,16 +224,10 @@ pub async fn add_credits(
 ) -> Result<(CreditTransaction, Organization), DomainError> {
     let store = operator_store(app, caller, organization_id)?;
     if credit.milli_credits == 0 || credit.milli_credits.abs() > MAX_CREDIT_CHANGE {
-        return Err(DomainError::bad_request(
-            "credits.amount.invalid",
-            format!("milliCredits must be non-zero and at most {MAX_CREDIT_CHANGE} either way"),
-        ));
+        return Err(OrganizationError::CreditAmountInvalid.into());
     }
     if credit.comment.chars().count() > 500 || credit.comment.chars().any(char::is_control) {
-        return Err(DomainError::bad_request(
-            "credits.comment.invalid",
-            "The comment must be at most 500 characters, without control characters",
-        ));
+        return Err(OrganizationError::CreditCommentInvalid.into());
     }
     let transaction = CreditTransaction {
         organization: organization_id.to_owned(),
@@ -256,7 +248,7 @@ pub async fn add_credits(
     if !store.add_credit(&transaction, &entry).await? {
         let exists = store.organization().await?.is_some_and(|o| !o.is_being_deleted());
         return Err(if exists {
-            DomainError::conflict("credits.insufficient", "The organization's balance is too low for this debit")
+            OrganizationError::CreditsInsufficient.into()
         } else {
             not_found()
         });
@@ -303,7 +295,7 @@ pub(crate) fn storage_notice(notified: u8, reached: u8) -> Option<u8> {
 
 pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -> Result<bool, DomainError> {
     if report.organization.is_empty() || report.organization.contains('#') {
-        return Err(DomainError::bad_request("organization.id.invalid", "Name the organization by its id"));
+        return Err(OrganizationError::IdMissing.into());
     }
     let at = report.reported_at.unwrap_or_else(ids::now_millis);
     let store = OrgStore::new(&app.db, &report.organization);
@@ -336,7 +328,7 @@ pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -
     };
     let stored = retry::until_settled(
         attempt,
-        DomainError::conflict("request.conflict", "Storage reports kept arriving; this one was not stored"),
+        OrganizationError::StorageReportsKeptArriving.into(),
     )
     .await?;
     let Some((organization, level)) = stored else { return Ok(false) };

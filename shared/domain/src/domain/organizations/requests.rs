@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
 use crate::domain::organizations::plans::readable_bytes;
+use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mail::{self, Mail};
@@ -55,10 +56,9 @@ impl PlanAsk {
     }
 }
 
-fn whole(text: Option<&str>, name: &str, code: &'static str, max: u64) -> Result<u64, DomainError> {
-    text.and_then(|t| t.parse::<u64>().ok())
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| DomainError::bad_request(code, format!("{name} must be a whole number from 1 to {max}")))
+/// A whole number from 1 to `max`, else `refusal(max)`.
+fn whole(text: Option<&str>, max: u64, refusal: fn(u64) -> OrganizationError) -> Result<u64, DomainError> {
+    Ok(text.and_then(|t| t.parse::<u64>().ok()).filter(|n| (1..=max).contains(n)).ok_or(refusal(max))?)
 }
 
 /// The ask of a request route from its query parameter (pure): `kind` is the route's.
@@ -67,14 +67,11 @@ pub fn parse_ask(kind: &str, value: Option<&str>) -> Result<PlanAsk, DomainError
         "extension" => Ok(PlanAsk::Extension),
         "upgrade" => match value {
             Some(plan) if PRICING_PLANS.contains(&plan) => Ok(PlanAsk::Upgrade(plan.to_owned())),
-            _ => Err(DomainError::bad_request(
-                "pricing.plan.invalid",
-                format!("requestedPlan must be one of {}", PRICING_PLANS.join(", ")),
-            )),
+            _ => Err(OrganizationError::RequestedPlanInvalid { allowed: PRICING_PLANS.join(", ") }.into()),
         },
-        "users" => whole(value, "requestedUsers", "pricing.users.invalid", 1_000_000).map(PlanAsk::Users),
-        "storage" => whole(value, "requestedStorage", "pricing.storage.invalid", 1_000_000_000).map(PlanAsk::Storage),
-        _ => whole(value, "requestedCredits", "pricing.credits.invalid", 1_000_000_000).map(PlanAsk::Credits),
+        "users" => whole(value, 1_000_000, |max| OrganizationError::RequestedUsersInvalid { max }).map(PlanAsk::Users),
+        "storage" => whole(value, 1_000_000_000, |max| OrganizationError::RequestedStorageInvalid { max }).map(PlanAsk::Storage),
+        _ => whole(value, 1_000_000_000, |max| OrganizationError::RequestedCreditsInvalid { max }).map(PlanAsk::Credits),
     }
 }
 
@@ -105,11 +102,7 @@ pub async fn request_plan_change(app: &App, caller: &Caller, ask: PlanAsk) -> Re
     );
     let per_day = app.config.mail_limits.plan_requests_per_day;
     if !crate::store::quotas::store_plan_request(&app.db, &request, &entry, per_day, now / 1000).await? {
-        return Err(DomainError::too_many_requests(
-            "pricing.request.tooMany",
-            format!("Your organization has made {per_day} requests today; please try again tomorrow"),
-            3600,
-        ));
+        return Err(OrganizationError::TooManyPlanRequests { per_day }.into());
     }
     let what = ask.describe();
     let mut mails: Vec<Mail> = app
