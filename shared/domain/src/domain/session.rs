@@ -5,6 +5,7 @@ use crate::caller::{Caller, Credential};
 use crate::domain::audit::Auditor;
 use crate::domain::credentials::{LoggedIn, locked};
 use crate::domain::retry::{self, Attempt};
+use crate::domain::credentials::CredentialError;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
 use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, User};
@@ -16,7 +17,7 @@ use serde_json::json;
 pub const DEVICE_LIFETIME_SECONDS: i64 = 90 * 24 * 3600;
 
 fn invalid_credentials() -> DomainError {
-    DomainError::unauthorized("auth.invalidCredentials", "The e-mail address or the password is wrong")
+    CredentialError::InvalidCredentials.into()
 }
 
 /// Login's guard against guessing ([`crate::config::LoginLimits`]): failures of an e-mail address (whether or
@@ -134,10 +135,7 @@ pub async fn login(
     if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis())
     {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
-        return Err(DomainError::forbidden(
-            "auth.emailNotVerified",
-            "Your e-mail address is not yet verified. A new verification e-mail has been sent; follow its link, then log in again",
-        ));
+        return Err(CredentialError::EmailNotVerified.into());
     }
     let mut identities = accounts::identities(&app.db, &account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
@@ -145,7 +143,7 @@ pub async fn login(
     let last_used = account.last_used_organization.as_deref();
     let chosen = identities.iter().position(|(user, _)| Some(user.organization.as_str()) == last_used).unwrap_or(0);
     if identities.is_empty() {
-        return Err(DomainError::forbidden("user.deactivated", "Your account has not been activated by an admin yet"));
+        return Err(CredentialError::NotActivated.into());
     }
     let (user, organization) = identities.swap_remove(chosen);
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;

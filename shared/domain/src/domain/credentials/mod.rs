@@ -8,10 +8,48 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::app::App;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::ids;
 use crate::mail::{self, Mail};
 use crate::model::{Organization, User};
+
+refusals! {
+    /// Why a login, a password change or reset, or an address verification was refused.
+    pub enum CredentialError {
+        InvalidCredentials => Unauthenticated, "auth.invalidCredentials", "The e-mail address or the password is wrong";
+        LoginLocked { whose: &'static str, minutes: u64, plural: &'static str, seconds: u64 } => TooMany,
+            "auth.login.locked", "Too many failed logins {whose}; try again in {minutes} minute{plural}",
+            retry_after = seconds;
+        MailThrottled { minutes: u64, seconds: u64 } => TooMany, "auth.mail.tooManyRequests",
+            "Too many requests for mail to this address from your address; try again in {minutes} minutes",
+            retry_after = seconds;
+        EmailNotVerified => Forbidden, "auth.emailNotVerified",
+            "Your e-mail address is not yet verified. A new verification e-mail has been sent; follow its link, then log in again";
+        NotActivated => Forbidden, "user.deactivated", "Your account has not been activated by an admin yet";
+        EmailInUse => Conflict, "user.email.alreadyInUse",
+            "This e-mail address cannot be used for a new account. If it is yours, a mail with what to do next was sent to it";
+        ResetTokenInvalid => Invalid, "auth.resetPassword.tokenInvalid",
+            "This password reset link is invalid, was used already, or was replaced by a newer one; please ask for a new one";
+        ResetTokenExpired => Invalid, "auth.resetPassword.tokenExpired",
+            "This password reset link has expired; please ask for a new one";
+        ResetEmailChanged => Invalid, "auth.resetPassword.emailChanged",
+            "The account's e-mail address changed after this link was sent; please ask for a new one";
+        AccountChangedMeanwhile => Conflict, "request.conflict", "Your account changed meanwhile; please try again";
+        PasswordChangedMeanwhile => Conflict, "request.conflict",
+            "Your password was changed meanwhile; please log in again";
+        CurrentPasswordWrong => Forbidden, "user.currentPassword.wrong", "The current password is wrong";
+        VerificationKeyInvalid => Invalid, "user.email.verification.keyInvalid", "This verification link is invalid";
+        VerificationKeyUsed => Invalid, "user.email.verification.keyUsed", "This verification link was used already";
+        VerificationLinkExpired => Invalid, "user.email.verification.linkExpired",
+            "This verification link has expired; log in and ask for a new one";
+        VerificationEmailChanged => Invalid, "user.email.verification.emailDoesNotMatch",
+            "This link was sent to an earlier e-mail address of the account; log in and ask for a new one";
+        VerificationLoginRequired => Unauthenticated, "user.email.verification.loginRequired",
+            "Log in as the account that asked for this link (or give its password) to verify the address";
+        VerificationOtherAccount => Forbidden, "user.email.verification.otherAccount",
+            "This link belongs to another account: log out, then log in as the account that asked for it";
+    }
+}
 
 mod passwords;
 mod throttles;
@@ -35,11 +73,7 @@ pub(crate) fn locked(until: i64, now: i64, by_email: bool) -> DomainError {
     let seconds = (until - now).max(1) as u64;
     let minutes = seconds.div_ceil(60);
     let whose = if by_email { "for this e-mail address" } else { "from your address" };
-    DomainError::too_many_requests(
-        "auth.login.locked",
-        format!("Too many failed logins {whose}; try again in {minutes} minute{}", if minutes == 1 { "" } else { "s" }),
-        seconds,
-    )
+    CredentialError::LoginLocked { whose, minutes, plural: if minutes == 1 { "" } else { "s" }, seconds }.into()
 }
 
 /// A new token for `account_id`: `{accountId}.{256 random bits, base64url}`.
@@ -71,10 +105,7 @@ pub(crate) async fn address_taken(app: &App, email: &str) -> DomainError {
         );
         mail::notify(app, vec![mail]).await;
     }
-    DomainError::conflict(
-        "user.email.alreadyInUse",
-        "This e-mail address cannot be used for a new account. If it is yours, a mail with what to do next was sent to it",
-    )
+    CredentialError::EmailInUse.into()
 }
 
 #[cfg(test)]

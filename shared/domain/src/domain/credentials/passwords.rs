@@ -8,6 +8,7 @@ use crate::domain::credentials::locked;
 use crate::domain::credentials::new_account_token;
 use crate::domain::credentials::throttles::admit_mail_request;
 use crate::domain::credentials::token_account;
+use super::CredentialError;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
@@ -68,10 +69,7 @@ async fn mail_reset_link(app: &App, account: &Account) -> Result<(), DomainError
 }
 
 pub(super) fn reset_token_invalid() -> DomainError {
-    DomainError::bad_request(
-        "auth.resetPassword.tokenInvalid",
-        "This password reset link is invalid, was used already, or was replaced by a newer one; please ask for a new one",
-    )
+    CredentialError::ResetTokenInvalid.into()
 }
 
 /// Why a presented reset token is refused, from what was read (pure).
@@ -89,16 +87,10 @@ pub(crate) fn check_reset(
         return Err(reset_token_invalid());
     }
     if reset.valid_until <= now {
-        return Err(DomainError::bad_request(
-            "auth.resetPassword.tokenExpired",
-            "This password reset link has expired; please ask for a new one",
-        ));
+        return Err(CredentialError::ResetTokenExpired.into());
     }
     if reset.email != account.email {
-        return Err(DomainError::bad_request(
-            "auth.resetPassword.emailChanged",
-            "The account's e-mail address changed after this link was sent; please ask for a new one",
-        ));
+        return Err(CredentialError::ResetEmailChanged.into());
     }
     Ok(())
 }
@@ -131,7 +123,7 @@ pub async fn reset_password(
         Ok(()) => {}
         Err(RedeemError::LinkGone) => return Err(reset_token_invalid()),
         Err(RedeemError::AccountChanged) => {
-            return Err(DomainError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
+            return Err(CredentialError::AccountChangedMeanwhile.into());
         }
         Err(RedeemError::Store(err)) => return Err(err.into()),
     }
@@ -183,13 +175,10 @@ pub async fn change_password(
     match accounts::change_password(&app.db, &account, &hash, &session, &audit).await {
         Ok(()) => {}
         Err(RedeemError::LinkGone) => {
-            return Err(DomainError::conflict(
-                "request.conflict",
-                "Your password was changed meanwhile; please log in again",
-            ));
+            return Err(CredentialError::PasswordChangedMeanwhile.into());
         }
         Err(RedeemError::AccountChanged) => {
-            return Err(DomainError::conflict("request.conflict", "Your account changed meanwhile; please try again"));
+            return Err(CredentialError::AccountChangedMeanwhile.into());
         }
         Err(RedeemError::Store(err)) => return Err(err.into()),
     }
@@ -231,7 +220,7 @@ pub(crate) async fn check_current_password(
         .await?;
         return Err(match locked {
             Some(until) => super::locked(until, now, true),
-            None => DomainError::forbidden("user.currentPassword.wrong", "The current password is wrong"),
+            None => CredentialError::CurrentPasswordWrong.into(),
         });
     }
     if throttle.failures > 0 {

@@ -5,6 +5,7 @@
 //! link unless many clients flood one address at once.
 
 use crate::app::App;
+use super::CredentialError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::model::Account;
@@ -28,14 +29,7 @@ pub const MAIL_REQUEST_LOCK_SECONDS: i64 = 3600;
 
 pub(super) fn throttled(until: i64, now: i64) -> DomainError {
     let seconds = (until - now).max(1) as u64;
-    DomainError::too_many_requests(
-        "auth.mail.tooManyRequests",
-        format!(
-            "Too many requests for mail to this address from your address; try again in {} minutes",
-            seconds.div_ceil(60)
-        ),
-        seconds,
-    )
+    CredentialError::MailThrottled { minutes: seconds.div_ceil(60), seconds }.into()
 }
 
 /// What a request that may mail a link was admitted to.

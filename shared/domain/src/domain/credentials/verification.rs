@@ -8,6 +8,7 @@ use crate::domain::credentials::new_account_token;
 use crate::domain::credentials::passwords::check_current_password;
 use crate::domain::credentials::throttles::admit_mail_request;
 use crate::domain::credentials::token_account;
+use super::CredentialError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::ids::sha256_hex;
@@ -73,7 +74,7 @@ pub(crate) fn check_verification(
     now: i64,
 ) -> Result<VerificationOutcome, DomainError> {
     let invalid =
-        || DomainError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
+        || CredentialError::VerificationKeyInvalid.into();
     let (Some(verification), Some(account)) = (verification, account) else {
         return Err(invalid());
     };
@@ -81,22 +82,13 @@ pub(crate) fn check_verification(
         return Err(invalid());
     }
     if verification.used_at.is_some() {
-        return Err(DomainError::bad_request(
-            "user.email.verification.keyUsed",
-            "This verification link was used already",
-        ));
+        return Err(CredentialError::VerificationKeyUsed.into());
     }
     if verification.valid_until <= now {
-        return Err(DomainError::bad_request(
-            "user.email.verification.linkExpired",
-            "This verification link has expired; log in and ask for a new one",
-        ));
+        return Err(CredentialError::VerificationLinkExpired.into());
     }
     if verification.email != account.email {
-        return Err(DomainError::bad_request(
-            "user.email.verification.emailDoesNotMatch",
-            "This link was sent to an earlier e-mail address of the account; log in and ask for a new one",
-        ));
+        return Err(CredentialError::VerificationEmailChanged.into());
     }
     if account.email_verified {
         return Ok(VerificationOutcome::AlreadyVerified);
@@ -127,20 +119,14 @@ pub async fn verify_email(
 ) -> Result<(), DomainError> {
     let key = key.trim();
     let invalid =
-        || DomainError::bad_request("user.email.verification.keyInvalid", "This verification link is invalid");
+        || CredentialError::VerificationKeyInvalid.into();
     let account_id = token_account(key).ok_or_else(invalid)?;
     match &redeemer {
         Redeemer::Unproven => {
-            return Err(DomainError::unauthorized(
-                "user.email.verification.loginRequired",
-                "Log in as the account that asked for this link (or give its password) to verify the address",
-            ));
+            return Err(CredentialError::VerificationLoginRequired.into());
         }
         Redeemer::Caller(caller) if caller.user.account_id != account_id => {
-            return Err(DomainError::forbidden(
-                "user.email.verification.otherAccount",
-                "This link belongs to another account: log out, then log in as the account that asked for it",
-            ));
+            return Err(CredentialError::VerificationOtherAccount.into());
         }
         _ => {}
     }
@@ -165,12 +151,9 @@ pub async fn verify_email(
         Ok(()) => Ok(()),
         // Used by a concurrent request, or the address changed meanwhile: say which, as a fresh read would.
         Err(RedeemError::LinkGone) => {
-            Err(DomainError::bad_request("user.email.verification.keyUsed", "This verification link was used already"))
+            Err(CredentialError::VerificationKeyUsed.into())
         }
-        Err(RedeemError::AccountChanged) => Err(DomainError::bad_request(
-            "user.email.verification.emailDoesNotMatch",
-            "This link was sent to an earlier e-mail address of the account; log in and ask for a new one",
-        )),
+        Err(RedeemError::AccountChanged) => Err(CredentialError::VerificationEmailChanged.into()),
         Err(RedeemError::Store(err)) => Err(err.into()),
     }
 }
