@@ -59,9 +59,6 @@ impl DomainError {
     pub(crate) fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, code, message)
     }
-    pub(crate) fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::NotFound, code, message)
-    }
     pub(crate) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, code, message)
     }
@@ -135,6 +132,7 @@ macro_rules! refusals {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
+        #[allow(clippy::enum_variant_names)]
         pub enum $name {
             $($(#[$variant_meta])* $variant $({ $($field: $type),* })?,)*
         }

@@ -36,10 +36,9 @@ pub enum MailError {
 impl From<MailError> for DomainError {
     fn from(err: MailError) -> Self {
         match err {
-            MailError::Undeliverable => DomainError::unprocessable(
-                "mail.undeliverable",
-                crate::model::UndeliverableAddress::NOT_MAILED,
-            ),
+            MailError::Undeliverable => {
+                DomainError::unprocessable("mail.undeliverable", crate::model::UndeliverableAddress::NOT_MAILED)
+            }
             MailError::OverBudget { whose, retry_after } => DomainError::too_many_requests(
                 "mail.budget.exceeded",
                 format!("Not mailed: the {whose}'s mail budget for today is used up; try again tomorrow"),

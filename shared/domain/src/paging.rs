@@ -6,7 +6,15 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
+
+refusals! {
+    /// Why a list's paging parameters were refused.
+    pub enum QueryError {
+        LimitInvalid => Invalid, "request.limit.invalid", "limit must be a whole number between 1 and {MAX_PAGE_SIZE}";
+        CursorInvalid => Invalid, "request.cursor.invalid", "The cursor is not one this API returned";
+    }
+}
 
 /// Response header that carries the cursor of the next page.
 pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
@@ -27,12 +35,11 @@ impl PageRequest {
     pub fn parse(limit: Option<&str>, cursor: Option<&str>, default: usize) -> Result<Self, DomainError> {
         let limit = match limit {
             None => default,
-            Some(text) => text.parse::<usize>().ok().filter(|l| (1..=MAX_PAGE_SIZE).contains(l)).ok_or_else(|| {
-                DomainError::bad_request(
-                    "request.limit.invalid",
-                    format!("limit must be a whole number between 1 and {MAX_PAGE_SIZE}"),
-                )
-            })?,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
+                .ok_or(QueryError::LimitInvalid)?,
         };
         let after = cursor.map(decode).transpose()?;
         Ok(PageRequest { limit, after })
@@ -47,7 +54,7 @@ impl PageRequest {
     /// The position, for lists whose positions are object ids.
     pub(crate) fn after_id(&self) -> Result<Option<&str>, DomainError> {
         match self.after.as_deref() {
-            Some(id) if !crate::ids::is_object_id(id) => Err(invalid_cursor()),
+            Some(id) if !crate::ids::is_object_id(id) => Err(QueryError::CursorInvalid.into()),
             after => Ok(after),
         }
     }
@@ -78,17 +85,13 @@ impl<T> Page<T> {
     }
 }
 
-pub(crate) fn invalid_cursor() -> DomainError {
-    DomainError::bad_request("request.cursor.invalid", "The cursor is not one this API returned")
-}
-
 fn decode(cursor: &str) -> Result<String, DomainError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|position| !position.is_empty())
-        .ok_or_else(invalid_cursor)
+        .ok_or(QueryError::CursorInvalid.into())
 }
 
 #[cfg(test)]

@@ -8,11 +8,20 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::users::{UserPatch, bulk_write};
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::model::User;
-use crate::paging::{Page, PageRequest, invalid_cursor};
+use crate::paging::{Page, PageRequest, QueryError};
 use crate::store::org::OrgStore;
 use crate::validate;
+
+refusals! {
+    /// Why a change of experiences was refused.
+    pub enum ExperienceError {
+        SetAndRemoved { domain: String } => Invalid, "experience.domain.setAndRemoved",
+            "Experience domain {domain:?} is both set and removed";
+        NothingToChange => Invalid, "experience.change.empty", "Name experiences to set or to remove";
+    }
+}
 
 /// The organization's experience domains, sorted (for the "Change Experience" dropdown; a new domain
 /// joins the list when it is first saved with a user).
@@ -38,15 +47,12 @@ pub async fn bulk_change(app: &App, caller: &Caller, request: BulkExperiences) -
     for domain in &request.remove {
         let domain = validate::experience_domain(domain)?;
         if set.contains_key(&domain) {
-            return Err(DomainError::bad_request(
-                "experience.domain.setAndRemoved",
-                format!("Experience domain {domain:?} is both set and removed"),
-            ));
+            return Err(ExperienceError::SetAndRemoved { domain }.into());
         }
         remove.push(domain);
     }
     if set.is_empty() && remove.is_empty() {
-        return Err(DomainError::bad_request("experience.change.empty", "Name experiences to set or to remove"));
+        return Err(ExperienceError::NothingToChange.into());
     }
     bulk_write(app, caller, &request.user_ids, &[], |target| UserPatch {
         experiences: Some({
@@ -68,10 +74,10 @@ fn position(value: i64, user_id: &str) -> String {
 }
 
 fn parse_position(text: &str) -> Result<(i64, &str), DomainError> {
-    let (value, user_id) = text.split_once(':').ok_or_else(invalid_cursor)?;
-    let value = value.parse().map_err(|_| invalid_cursor())?;
+    let (value, user_id) = text.split_once(':').ok_or(QueryError::CursorInvalid)?;
+    let value = value.parse().map_err(|_| QueryError::CursorInvalid)?;
     if !crate::ids::is_object_id(user_id) {
-        return Err(invalid_cursor());
+        return Err(QueryError::CursorInvalid.into());
     }
     Ok((value, user_id))
 }

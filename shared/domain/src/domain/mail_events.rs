@@ -15,10 +15,17 @@ use crate::config::MailEventsSource;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::mail::{INVITE_TAG, ORGANIZATION_TAG};
 use crate::model::{UndeliverableAddress, UndeliverableReason};
 use crate::store::mail as store;
+
+refusals! {
+    /// Why a message of the mail events topic was refused.
+    pub enum MailEventError {
+        NotAnSesEvent { detail: String } => Invalid, "request.body.invalid", "Not an SES event: {detail}";
+    }
+}
 
 /// One SES event as its event publishing writes it (the parts used; `notificationType` is the name of
 /// the same field in SES's older notifications).
@@ -151,8 +158,8 @@ pub struct Recorded {
 pub async fn record(app: &App, topic_arn: &str, message: &str) -> Result<Recorded, DomainError> {
     let declaration = (&crate::background::RECORD_MAIL_EVENTS).into();
     crate::declared_actions::scope_unless_scoped(declaration, async {
-        let event: SesEvent = serde_json::from_str(message)
-            .map_err(|e| DomainError::bad_request("request.body.invalid", format!("Not an SES event: {e}")))?;
+        let event: SesEvent =
+            serde_json::from_str(message).map_err(|e| MailEventError::NotAnSesEvent { detail: e.to_string() })?;
         let why = match &app.config.mail_events {
             Some(source) => foreign(source, topic_arn, &event),
             None => Some("no MAIL_EVENTS_TOPIC_ARN is configured"),

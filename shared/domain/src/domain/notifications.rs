@@ -10,11 +10,20 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::audit::Auditor;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::ids::{self, sha256_hex};
 use crate::mail::{self, Mail};
 use crate::model::{AuditActor, AuditContext, AuditTarget, NotificationAddress, Organization, User};
 use crate::store::org::OrgStore;
+
+refusals! {
+    /// Why confirming a notification address was refused.
+    pub enum NotificationError {
+        TokenInvalid => Invalid, "notificationAddress.tokenInvalid", "This confirmation link is invalid";
+        LinkExpired => Invalid, "notificationAddress.linkExpired",
+            "This confirmation link has expired; ask the organization's admins to name the address again";
+    }
+}
 
 /// The addresses the organization's settings name for notices, lowercased, each once.
 pub fn listed_notification_addresses(organization: &Organization) -> Vec<String> {
@@ -114,7 +123,7 @@ pub async fn confirm_notification_address(
     token: &str,
     context: AuditContext,
 ) -> Result<NotificationAddress, DomainError> {
-    let invalid = || DomainError::bad_request("notificationAddress.tokenInvalid", "This confirmation link is invalid");
+    let invalid = || NotificationError::TokenInvalid.into();
     let (organization, email) = token_parts(token).ok_or_else(invalid)?;
     let store = OrgStore::new(&app.db, &organization);
     let address = store.notification_address(&email).await?.ok_or_else(invalid)?;
@@ -126,10 +135,7 @@ pub async fn confirm_notification_address(
     }
     let now = ids::now_millis();
     if address.expires_at.is_some_and(|expires| expires <= now / 1000) {
-        return Err(DomainError::bad_request(
-            "notificationAddress.linkExpired",
-            "This confirmation link has expired; ask the organization's admins to name the address again",
-        ));
+        return Err(NotificationError::LinkExpired.into());
     }
     let auditor = Auditor::new(app, AuditActor::account(&email), context);
     let target = AuditTarget { kind: "notificationAddress".into(), id: email.clone(), name: email.clone() };

@@ -8,11 +8,24 @@ use crate::app::App;
 use crate::caller::Caller;
 use crate::config::Config;
 use crate::domain::audit::Auditor;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::mail::{self, Mail};
 use crate::model::OperatorGrant;
 use crate::store::accounts::{self, GrantRefused};
 use crate::{ids, validate};
+
+refusals! {
+    /// Why granting or revoking the operator role, or an address change, was refused.
+    pub enum OperatorError {
+        AddressReserved => Forbidden, "user.email.reserved",
+            "This address is reserved for the instance's operators; choose another";
+        NoAccount { email: String } => NotFound, "operator.account.notFound", "No account has the address {email}";
+        AddressNotVerified { email: String } => Conflict, "operator.email.notVerified",
+            "The address {email} is not verified: its account must follow a verification link first";
+        AlreadyGranted { email: String } => Conflict, "operator.alreadyGranted", "{email} is an operator already";
+        NotAnOperator { email: String } => NotFound, "operator.notFound", "{email} is not an instance operator";
+    }
+}
 use serde_json::json;
 
 /// Who grants or revokes the role.
@@ -45,10 +58,7 @@ impl Grantor<'_> {
 /// address is claimed by signing up with it, never by moving an existing account onto it.
 pub(crate) fn refuse_listed_address(config: &Config, new_email: &str) -> Result<(), DomainError> {
     if config.super_users.iter().any(|listed| listed == new_email) {
-        return Err(DomainError::forbidden(
-            "user.email.reserved",
-            "This address is reserved for the instance's operators; choose another",
-        ));
+        return Err(OperatorError::AddressReserved.into());
     }
     Ok(())
 }
@@ -56,15 +66,10 @@ pub(crate) fn refuse_listed_address(config: &Config, new_email: &str) -> Result<
 /// Grants the role to the account of `email`, which must exist and have that address verified.
 pub async fn grant(app: &App, grantor: Grantor<'_>, email: &str) -> Result<OperatorGrant, DomainError> {
     let email = validate::email(email)?;
-    let account = accounts::account_by_email(&app.db, &email).await?.ok_or_else(|| {
-        DomainError::not_found("operator.account.notFound", format!("No account has the address {email}"))
-    })?;
-    let unverified = || {
-        DomainError::conflict(
-            "operator.email.notVerified",
-            format!("The address {email} is not verified: its account must follow a verification link first"),
-        )
-    };
+    let account = accounts::account_by_email(&app.db, &email)
+        .await?
+        .ok_or_else(|| OperatorError::NoAccount { email: email.clone() })?;
+    let unverified = || OperatorError::AddressNotVerified { email: email.clone() }.into();
     if !account.email_verified {
         return Err(unverified());
     }
@@ -82,7 +87,7 @@ pub async fn grant(app: &App, grantor: Grantor<'_>, email: &str) -> Result<Opera
         Ok(()) => {}
         Err(GrantRefused::AddressNotVerified) => return Err(unverified()),
         Err(GrantRefused::AlreadyOperator) => {
-            return Err(DomainError::conflict("operator.alreadyGranted", format!("{email} is an operator already")));
+            return Err(OperatorError::AlreadyGranted { email: email.clone() }.into());
         }
         Err(GrantRefused::Store(err)) => return Err(err.into()),
     }
@@ -93,7 +98,7 @@ pub async fn grant(app: &App, grantor: Grantor<'_>, email: &str) -> Result<Opera
 /// Takes the role from the account of `email`.
 pub async fn revoke(app: &App, grantor: Grantor<'_>, email: &str) -> Result<(), DomainError> {
     let email = validate::email(email)?;
-    let not_operator = || DomainError::not_found("operator.notFound", format!("{email} is not an instance operator"));
+    let not_operator = || OperatorError::NotAnOperator { email: email.clone() }.into();
     let account = accounts::account_by_email(&app.db, &email).await?.ok_or_else(not_operator)?;
     let auditor = grantor.auditor(app);
     let facts = json!({ "revokedBy": grantor.name() });

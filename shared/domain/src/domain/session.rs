@@ -3,9 +3,9 @@
 use crate::app::App;
 use crate::caller::{Caller, Credential};
 use crate::domain::audit::Auditor;
+use crate::domain::credentials::CredentialError;
 use crate::domain::credentials::{LoggedIn, locked};
 use crate::domain::retry::{self, Attempt};
-use crate::domain::credentials::CredentialError;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
 use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, User};
@@ -15,10 +15,6 @@ use serde_json::json;
 
 /// How long a device cookie vouches for a browser after its last successful login.
 pub const DEVICE_LIFETIME_SECONDS: i64 = 90 * 24 * 3600;
-
-fn invalid_credentials() -> DomainError {
-    CredentialError::InvalidCredentials.into()
-}
 
 /// Login's guard against guessing ([`crate::config::LoginLimits`]): failures of an e-mail address (whether or
 /// not an account has it) from one client lock that pair, failures from a client lock the client. While
@@ -126,7 +122,7 @@ pub async fn login(
         return Err(match (email_locked, client_locked) {
             (Some(until), _) => locked(until, now, true),
             (None, Some(until)) => locked(until, now, false),
-            (None, None) => invalid_credentials(),
+            (None, None) => CredentialError::InvalidCredentials.into(),
         });
     };
     if by_email.failures > 0 || by_email.locked_until.is_some() {

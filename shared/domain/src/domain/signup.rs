@@ -3,8 +3,22 @@
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use std::collections::BTreeMap;
+
+refusals! {
+    /// Why a sign-up was refused.
+    pub enum SignupError {
+        Refused => Invalid, "auth.signUp.refused", "This sign-up was refused";
+        OrganizationCreationNotAllowed => Forbidden, "organization.creation.notAllowed",
+            "New organizations are not created by sign-up on this instance for this address; ask the instance's operators";
+        OrganizationNameMissing => Invalid, "organization.name.empty", "organizationName is required";
+        OrganizationIdReserved { organization_id: String } => Forbidden, "organization.id.reserved",
+            "The organization id {organization_id:?} is reserved on this instance; please choose another";
+        RegistrationDisabled => Forbidden, "registration.disabled",
+            "Registering needs an invite on this instance; ask an admin of your organization for one";
+    }
+}
 
 use crate::domain::audit::Auditor;
 use crate::domain::credentials;
@@ -45,7 +59,7 @@ impl SignUpForm {
     /// Refuses a form whose honeypot is filled in (400, before anything is read or written).
     fn refuse_bots(&self) -> Result<(), DomainError> {
         if self.referral.as_deref().is_some_and(|r| !r.trim().is_empty()) {
-            return Err(DomainError::bad_request("auth.signUp.refused", "This sign-up was refused"));
+            return Err(SignupError::Refused.into());
         }
         Ok(())
     }
@@ -59,10 +73,7 @@ pub async fn create_organization_with_admin(
     form.refuse_bots()?;
     let email = validate::email(&form.email)?;
     if !app.config.organization_creation.admits(&email) {
-        return Err(DomainError::forbidden(
-            "organization.creation.notAllowed",
-            "New organizations are not created by sign-up on this instance for this address; ask the instance's operators",
-        ));
+        return Err(SignupError::OrganizationCreationNotAllowed.into());
     }
     let first_name = validate::person_name("firstName", &form.first_name)?;
     let last_name = validate::person_name("lastName", &form.last_name)?;
@@ -70,15 +81,12 @@ pub async fn create_organization_with_admin(
         .organization_name
         .as_deref()
         .or(form.organization.as_deref())
-        .ok_or_else(|| DomainError::bad_request("organization.name.empty", "organizationName is required"))?;
+        .ok_or(SignupError::OrganizationNameMissing)?;
     let organization_name = validate::organization_name(raw_name)?;
     let organization_id = validate::organization_id(form.organization.as_deref(), &organization_name)?;
     // The organization people register into is the deployment's: an operator creates it.
     if app.config.self_registration_organization.as_deref() == Some(organization_id.as_str()) {
-        return Err(DomainError::forbidden(
-            "organization.id.reserved",
-            format!("The organization id {organization_id:?} is reserved on this instance; please choose another"),
-        ));
+        return Err(SignupError::OrganizationIdReserved { organization_id }.into());
     }
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
@@ -111,13 +119,6 @@ pub async fn create_organization_with_admin(
     Ok((organization, owner))
 }
 
-fn registration_disabled() -> DomainError {
-    DomainError::forbidden(
-        "registration.disabled",
-        "Registering needs an invite on this instance; ask an admin of your organization for one",
-    )
-}
-
 /// `POST /auth/register` without an invite: into the organization this instance lets people register
 /// into, in its organization team; active only if the organization has `enableAutoVerify`. Mails the new
 /// user, and the organization's `newUserMailingList` (or, when empty, its owner).
@@ -135,9 +136,10 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
         let new = (email, password_hash, first_name, last_name);
         return crate::domain::invites::register_with_invite(app, token, new, context).await;
     }
-    let organization_id = app.config.self_registration_organization.as_deref().ok_or_else(registration_disabled)?;
+    let organization_id =
+        app.config.self_registration_organization.as_deref().ok_or(SignupError::RegistrationDisabled)?;
     if form.organization.as_deref().is_some_and(|o| !o.trim().is_empty() && o.trim() != organization_id) {
-        return Err(registration_disabled());
+        return Err(SignupError::RegistrationDisabled.into());
     }
     let email = validate::email(&form.email)?;
     let first_name = validate::person_name("firstName", &form.first_name)?;
@@ -146,7 +148,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
     let store = OrgStore::new(&app.db, organization_id);
     let organization = store.organization().await?.ok_or_else(|| {
         tracing::error!(organization_id, "SELF_REGISTRATION_ORGANIZATION names no organization");
-        registration_disabled()
+        SignupError::RegistrationDisabled
     })?;
     if organization.is_being_deleted() {
         return Err(crate::store::StoreError::OrganizationDeleting.into());

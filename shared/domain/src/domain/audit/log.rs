@@ -2,10 +2,22 @@
 
 use crate::app::App;
 use crate::caller::Caller;
-use crate::error::DomainError;
+use crate::error::{DomainError, refusals};
 use crate::model::AuditEntry;
-use crate::paging::{Page, PageRequest, invalid_cursor};
+use crate::paging::{Page, PageRequest, QueryError};
 use crate::store::org::AuditQuery;
+
+refusals! {
+    /// Why an audit log query was refused.
+    pub enum AuditLogError {
+        FromInvalid => Invalid, "auditLog.from.invalid", "from must be a time in milliseconds since 1970";
+        ToInvalid => Invalid, "auditLog.to.invalid", "to must be a time in milliseconds since 1970";
+        ActionInvalid => Invalid, "auditLog.action.invalid", "action must be an action of the catalogue or its start";
+        ActorInvalid => Invalid, "auditLog.actor.invalid", "actor must be a user id";
+        TargetInvalid => Invalid, "auditLog.target.invalid", "target must be the id of a user, team, invite or organization";
+        RangeInvalid => Invalid, "auditLog.range.invalid", "to must not be before from";
+    }
+}
 
 /// The filters of `GET /api/auditLog`, as given in the query.
 #[derive(Debug, Default, Clone)]
@@ -21,14 +33,8 @@ pub struct AuditFilter {
     pub to: Option<String>,
 }
 
-fn millis(text: Option<&str>, code: &'static str, name: &str) -> Result<Option<i64>, DomainError> {
-    text.map(|t| {
-        t.parse::<i64>()
-            .ok()
-            .filter(|ms| (0..=0xffff_ffff_ffff).contains(ms))
-            .ok_or_else(|| DomainError::bad_request(code, format!("{name} must be a time in milliseconds since 1970")))
-    })
-    .transpose()
+fn millis(text: Option<&str>, refusal: AuditLogError) -> Result<Option<i64>, AuditLogError> {
+    text.map(|t| t.parse::<i64>().ok().filter(|ms| (0..=0xffff_ffff_ffff).contains(ms)).ok_or(refusal)).transpose()
 }
 
 /// Whether `id` could be a target id: object ids and organization ids (letters, digits, `-` and `_`).
@@ -49,34 +55,28 @@ impl AuditFilter {
                 || !action.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.')
                 || !super::CATALOGUE.iter().any(|(name, _)| name.starts_with(action.as_str())))
         {
-            return Err(DomainError::bad_request(
-                "auditLog.action.invalid",
-                "action must be an action of the catalogue or its start",
-            ));
+            return Err(AuditLogError::ActionInvalid.into());
         }
         if let Some(actor) = &self.actor
             && !crate::ids::is_object_id(actor)
         {
-            return Err(DomainError::bad_request("auditLog.actor.invalid", "actor must be a user id"));
+            return Err(AuditLogError::ActorInvalid.into());
         }
         if let Some(target) = &self.target
             && !plausible_id(target)
         {
-            return Err(DomainError::bad_request(
-                "auditLog.target.invalid",
-                "target must be the id of a user, team, invite or organization",
-            ));
+            return Err(AuditLogError::TargetInvalid.into());
         }
-        let from = millis(self.from.as_deref(), "auditLog.from.invalid", "from")?.unwrap_or(0);
-        let to = millis(self.to.as_deref(), "auditLog.to.invalid", "to")?;
+        let from = millis(self.from.as_deref(), AuditLogError::FromInvalid)?.unwrap_or(0);
+        let to = millis(self.to.as_deref(), AuditLogError::ToInvalid)?;
         if to.is_some_and(|to| to < from) {
-            return Err(DomainError::bad_request("auditLog.range.invalid", "to must not be before from"));
+            return Err(AuditLogError::RangeInvalid.into());
         }
         // The range's ends as ids: every id of a millisecond starts with its 12 hex digits.
         let from_id = format!("{from:012x}");
         let to_id = to.map_or_else(|| "g".to_owned(), |to| format!("{to:012x}g"));
         let (to_id, exclude_to) = match page.after.as_deref() {
-            Some(after) if !is_audit_id(after) => return Err(invalid_cursor()),
+            Some(after) if !is_audit_id(after) => return Err(QueryError::CursorInvalid.into()),
             Some(after) if after < to_id.as_str() => (after.to_owned(), true),
             _ => (to_id, false),
         };

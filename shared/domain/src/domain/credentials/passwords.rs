@@ -1,5 +1,6 @@
 //! Password resets by mailed link, password changes, and the check of a current password.
 
+use super::CredentialError;
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
@@ -8,7 +9,6 @@ use crate::domain::credentials::locked;
 use crate::domain::credentials::new_account_token;
 use crate::domain::credentials::throttles::admit_mail_request;
 use crate::domain::credentials::token_account;
-use super::CredentialError;
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
 use crate::mail::{self, Mail};
@@ -68,10 +68,6 @@ async fn mail_reset_link(app: &App, account: &Account) -> Result<(), DomainError
     Ok(())
 }
 
-pub(super) fn reset_token_invalid() -> DomainError {
-    CredentialError::ResetTokenInvalid.into()
-}
-
 /// Why a presented reset token is refused, from what was read (pure).
 pub(crate) fn check_reset(
     reset: Option<&PasswordReset>,
@@ -80,11 +76,11 @@ pub(crate) fn check_reset(
     now: i64,
 ) -> Result<(), DomainError> {
     let (Some(reset), Some(account)) = (reset, account) else {
-        return Err(reset_token_invalid());
+        return Err(CredentialError::ResetTokenInvalid.into());
     };
     let presented = sha256_hex(token);
     if aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), reset.token_hash.as_bytes()).is_err() {
-        return Err(reset_token_invalid());
+        return Err(CredentialError::ResetTokenInvalid.into());
     }
     if reset.valid_until <= now {
         return Err(CredentialError::ResetTokenExpired.into());
@@ -105,13 +101,13 @@ pub async fn reset_password(
     context: AuditContext,
 ) -> Result<(), DomainError> {
     let token = token.trim();
-    let account_id = token_account(token).ok_or_else(reset_token_invalid)?;
+    let account_id = token_account(token).ok_or(CredentialError::ResetTokenInvalid)?;
     let new_password = validate::new_password(password1, password2)?;
     let (account, reset) = accounts::account_with_password_reset(&app.db, account_id).await?;
     let now = ids::now_millis();
     check_reset(reset.as_ref(), account.as_ref(), token, now)?;
     let (Some(account), Some(reset)) = (account, reset) else {
-        return Err(reset_token_invalid());
+        return Err(CredentialError::ResetTokenInvalid.into());
     };
     let hash = password::hash(new_password).await?;
     // Whoever holds the mailed link acts as the account's owner.
@@ -121,7 +117,7 @@ pub async fn reset_password(
     let audit = auditor.account_entries(vec![("account.passwordReset", json!({}))], &account.email);
     match accounts::redeem_password_reset(&app.db, &account, &reset, &hash, now, &audit).await {
         Ok(()) => {}
-        Err(RedeemError::LinkGone) => return Err(reset_token_invalid()),
+        Err(RedeemError::LinkGone) => return Err(CredentialError::ResetTokenInvalid.into()),
         Err(RedeemError::AccountChanged) => {
             return Err(CredentialError::AccountChangedMeanwhile.into());
         }

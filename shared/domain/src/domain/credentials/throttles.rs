@@ -4,8 +4,8 @@
 //! never a refusal, set above what one client may ask, so the owner asking from elsewhere still gets the
 //! link unless many clients flood one address at once.
 
-use crate::app::App;
 use super::CredentialError;
+use crate::app::App;
 use crate::error::DomainError;
 use crate::ids;
 use crate::model::Account;

@@ -1,5 +1,6 @@
 //! E-mail verification: links, their checks, and what a login needs when verification is required.
 
+use super::CredentialError;
 use crate::app::App;
 use crate::caller::Caller;
 use crate::config::EmailVerificationConfig;
@@ -8,7 +9,6 @@ use crate::domain::credentials::new_account_token;
 use crate::domain::credentials::passwords::check_current_password;
 use crate::domain::credentials::throttles::admit_mail_request;
 use crate::domain::credentials::token_account;
-use super::CredentialError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::ids::sha256_hex;
@@ -73,8 +73,7 @@ pub(crate) fn check_verification(
     key: &str,
     now: i64,
 ) -> Result<VerificationOutcome, DomainError> {
-    let invalid =
-        || CredentialError::VerificationKeyInvalid.into();
+    let invalid = || CredentialError::VerificationKeyInvalid.into();
     let (Some(verification), Some(account)) = (verification, account) else {
         return Err(invalid());
     };
@@ -118,8 +117,7 @@ pub async fn verify_email(
     context: AuditContext,
 ) -> Result<(), DomainError> {
     let key = key.trim();
-    let invalid =
-        || CredentialError::VerificationKeyInvalid.into();
+    let invalid = || CredentialError::VerificationKeyInvalid.into();
     let account_id = token_account(key).ok_or_else(invalid)?;
     match &redeemer {
         Redeemer::Unproven => {
@@ -150,9 +148,7 @@ pub async fn verify_email(
     match accounts::confirm_email(&app.db, &account, &verification, now, &audit).await {
         Ok(()) => Ok(()),
         // Used by a concurrent request, or the address changed meanwhile: say which, as a fresh read would.
-        Err(RedeemError::LinkGone) => {
-            Err(CredentialError::VerificationKeyUsed.into())
-        }
+        Err(RedeemError::LinkGone) => Err(CredentialError::VerificationKeyUsed.into()),
         Err(RedeemError::AccountChanged) => Err(CredentialError::VerificationEmailChanged.into()),
         Err(RedeemError::Store(err)) => Err(err.into()),
     }

@@ -6,7 +6,6 @@ use crate::domain::audit::Auditor;
 use crate::domain::invites::InviteError;
 use crate::domain::invites::grants_of;
 use crate::domain::invites::rules::accepted;
-use crate::domain::invites::rules::invalid_token;
 use crate::domain::invites::rules::sender_may_grant;
 use crate::domain::invites::rules::unusable;
 use crate::error::DomainError;
@@ -52,7 +51,7 @@ pub fn check_invited_address(invite: &Invite, email: &str) -> Result<(), DomainE
 /// A usable invite for `token`, with its organization: 404 for unknown tokens, 410 for used, revoked or
 /// expired ones (whether or not the cleanup has run).
 pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organization), DomainError> {
-    let invite = invite_by_token(app, token).await?.ok_or_else(invalid_token)?;
+    let invite = invite_by_token(app, token).await?.ok_or(InviteError::InvalidToken)?;
     if let Some(err) = unusable(&invite, ids::now_millis()) {
         return Err(err);
     }
@@ -61,7 +60,7 @@ pub async fn usable_invite(app: &App, token: &str) -> Result<(Invite, Organizati
     let sender_id = (!invite.makes_owner).then_some(invite.sent_by.as_str());
     let (organization, sender) =
         crate::store::reads::organization_and_user(&app.db, &invite.organization, sender_id).await?;
-    let organization = organization.ok_or_else(invalid_token)?;
+    let organization = organization.ok_or(InviteError::InvalidToken)?;
     if organization.is_being_deleted() {
         return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
@@ -131,10 +130,10 @@ pub(super) async fn join_with_invite(
             Err(JoinError::Conflict(JoinConflict::Joiner)) => return Err(JoinFailure::Joiner),
             Err(JoinError::Conflict(JoinConflict::Invite)) => {
                 // Used, revoked or expired meanwhile: say which.
-                let current = store.invite(&invite.id).await?.ok_or_else(invalid_token)?;
-                return Err(JoinFailure::Api(unusable(&current, now).unwrap_or_else(|| {
-                    InviteError::ChangedMeanwhile.into()
-                })));
+                let current = store.invite(&invite.id).await?.ok_or(DomainError::from(InviteError::InvalidToken))?;
+                return Err(JoinFailure::Api(
+                    unusable(&current, now).unwrap_or_else(|| InviteError::ChangedMeanwhile.into()),
+                ));
             }
             Err(JoinError::Conflict(JoinConflict::IncludedUsersExceeded)) => {
                 // The member counter's condition also refuses an organization being deleted.
@@ -258,9 +257,7 @@ pub async fn register_with_invite(
 pub async fn join_organization(app: &App, caller: &Caller, token: &str) -> Result<User, DomainError> {
     let (invite, organization) = usable_invite(app, token).await?;
     let account = accounts::account_of(&app.db, &caller.user).await?;
-    let already = || {
-        InviteError::AlreadyMember { organization: organization.name.clone() }.into()
-    };
+    let already = || InviteError::AlreadyMember { organization: organization.name.clone() }.into();
     if account.identities.contains_key(&organization.id) {
         return Err(already());
     }

@@ -6,7 +6,6 @@ use crate::domain::audit::{self, Auditor};
 use crate::domain::invites::InviteError;
 use crate::domain::invites::deliver;
 use crate::domain::invites::rules::cleanup_at;
-use crate::domain::invites::rules::invite_not_found;
 use crate::domain::invites::rules::may_manage;
 use crate::domain::invites::rules::{resend_wait, sender_may_grant};
 use crate::domain::invites::with_token_hash;
@@ -54,7 +53,12 @@ pub async fn list(
 }
 
 pub(super) async fn managed_invite(app: &App, caller: &Caller, invite_id: &str) -> Result<Invite, DomainError> {
-    caller.store(app).invite(invite_id).await?.filter(|i| may_manage(&caller.user, i)).ok_or_else(invite_not_found)
+    caller
+        .store(app)
+        .invite(invite_id)
+        .await?
+        .filter(|i| may_manage(&caller.user, i))
+        .ok_or(InviteError::NotFound.into())
 }
 
 /// Revokes a pending (or expired) invite: its link stops working at once; the record stays listed.

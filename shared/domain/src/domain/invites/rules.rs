@@ -1,19 +1,15 @@
 //! The rules of invites, as pure functions: when an invite can be used, who manages it, what its sender
 //! may still grant, when it may be mailed again and when it is cleaned up.
 
+use super::InviteError;
 use crate::domain::invites::MAX_RECIPIENTS;
 use crate::domain::invites::SendInvites;
-use super::InviteError;
 use crate::error::DomainError;
 use crate::model::{DeliveryState, Invite, InviteState, Team, User};
 use std::collections::{BTreeMap, HashMap};
 
 pub(super) fn cleanup_at(valid_until_millis: i64, retention: std::time::Duration) -> i64 {
     valid_until_millis / 1000 + retention.as_secs() as i64
-}
-
-pub(super) fn invalid_token() -> DomainError {
-    InviteError::InvalidToken.into()
 }
 
 /// Why an invite that exists cannot be used.
@@ -53,10 +49,6 @@ pub(super) fn accepted(invite: &Invite, user: &User, now: i64, retention: std::t
 /// Only admins and the team managers who sent it manage an invite.
 pub(super) fn may_manage(caller: &User, invite: &Invite) -> bool {
     caller.is_admin || (invite.sent_by == caller.id && caller.is_team_manager_or_admin())
-}
-
-pub(super) fn invite_not_found() -> DomainError {
-    InviteError::NotFound.into()
 }
 
 /// Seconds until a queued or delivered invite may be mailed again (none: now). It was last (re)sent when

@@ -4,8 +4,8 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
-use crate::domain::organizations::own;
 use crate::domain::organizations::OrganizationError;
+use crate::domain::organizations::own;
 use crate::error::DomainError;
 use crate::ids;
 use crate::model::JobLease;

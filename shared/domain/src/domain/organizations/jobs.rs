@@ -2,7 +2,6 @@
 //! as the organization's `aiJobNotifications` says, its admins) get WEBKNOSSOS's job mail.
 
 use crate::app::App;
-use crate::domain::organizations::not_found;
 use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::mail::{self, Mail};
@@ -76,9 +75,8 @@ async fn notify_in_scope(app: &App, job: &JobFinished) -> Result<usize, DomainEr
     check_job(job)?;
     let (organization, owner) =
         crate::store::reads::organization_and_user(&app.db, &job.organization, Some(&job.owner_user_id)).await?;
-    let organization = organization.filter(|o| !o.is_being_deleted()).ok_or_else(not_found)?;
-    let owner = owner
-        .ok_or(OrganizationError::JobOwnerUnknown)?;
+    let organization = organization.filter(|o| !o.is_being_deleted()).ok_or(OrganizationError::NotFound)?;
+    let owner = owner.ok_or(OrganizationError::JobOwnerUnknown)?;
     let mut mails = Vec::new();
     if organization.ai_job_notifications != "none" && owner.is_active() {
         mails.push(job_mail(app, job, &organization, &owner, None));

@@ -72,13 +72,9 @@ pub use jobs::*;
 pub use plans::*;
 pub use requests::*;
 
-fn not_found() -> DomainError {
-    OrganizationError::NotFound.into()
-}
-
 /// Members see only their own organization.
 fn own(caller: &Caller, organization_id: &str) -> Result<(), DomainError> {
-    if caller.organization.id == organization_id { Ok(()) } else { Err(not_found()) }
+    if caller.organization.id == organization_id { Ok(()) } else { Err(OrganizationError::NotFound.into()) }
 }
 
 /// The organization's overview and its owner: a fixed number of reads whatever its size (the counters
@@ -146,7 +142,7 @@ async fn change_organization(
     let attempt = |n: usize| async move {
         let read = match first_read.filter(|_| n == 0) {
             Some(read) => read.clone(),
-            None => store.organization().await?.filter(|o| !o.is_being_deleted()).ok_or_else(not_found)?,
+            None => store.organization().await?.filter(|o| !o.is_being_deleted()).ok_or(OrganizationError::NotFound)?,
         };
         let change = plan(&read)?.without_no_ops(&read);
         if change.is_empty() {
@@ -159,11 +155,7 @@ async fn change_organization(
             None => Attempt::Conflict,
         })
     };
-    retry::until_settled(
-        attempt,
-        OrganizationError::KeptChanging.into(),
-    )
-    .await
+    retry::until_settled(attempt, OrganizationError::KeptChanging.into()).await
 }
 
 pub async fn update(
@@ -242,7 +234,7 @@ pub async fn switch(
         .await?
         .into_iter()
         .find(|(_, organization)| organization.id == organization_id && !organization.is_being_deleted())
-        .ok_or_else(not_found)?;
+        .ok_or(OrganizationError::NotFound)?;
     if user.is_deactivated {
         return Err(OrganizationError::NotActivatedThere.into());
     }
@@ -260,15 +252,11 @@ pub async fn switch(
     Ok(crate::domain::credentials::LoggedIn { token, user, organization, lifetime_seconds })
 }
 
-fn super_users_only() -> DomainError {
-    OrganizationError::SuperUsersOnly.into()
-}
-
 /// An instance operator's store for any organization (the one place that crosses organizations, after
 /// the operator check).
 fn operator_store<'a>(app: &'a App, caller: &Caller, organization_id: &str) -> Result<OrgStore<'a>, DomainError> {
     if !caller.is_operator {
-        return Err(super_users_only());
+        return Err(OrganizationError::SuperUsersOnly.into());
     }
     Ok(OrgStore::new(&app.db, organization_id))
 }

@@ -3,11 +3,10 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::{self, Auditor};
+use crate::domain::organizations::OrganizationError;
 use crate::domain::organizations::change_organization;
-use crate::domain::organizations::not_found;
 use crate::domain::organizations::operator_store;
 use crate::domain::retry::{self, Attempt};
-use crate::domain::organizations::OrganizationError;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mail::{self, Mail};
@@ -250,10 +249,10 @@ pub async fn add_credits(
         return Err(if exists {
             OrganizationError::CreditsInsufficient.into()
         } else {
-            not_found()
+            OrganizationError::NotFound.into()
         });
     }
-    let organization = store.organization().await?.ok_or_else(not_found)?;
+    let organization = store.organization().await?.ok_or(OrganizationError::NotFound)?;
     Ok((transaction, organization))
 }
 
@@ -326,11 +325,7 @@ pub(super) async fn report_storage_in_scope(app: &App, report: &StorageReport) -
         // A newer report or another level came meanwhile: read again.
         Ok(if stored { Attempt::Done(Some((organization, level))) } else { Attempt::Conflict })
     };
-    let stored = retry::until_settled(
-        attempt,
-        OrganizationError::StorageReportsKeptArriving.into(),
-    )
-    .await?;
+    let stored = retry::until_settled(attempt, OrganizationError::StorageReportsKeptArriving.into()).await?;
     let Some((organization, level)) = stored else { return Ok(false) };
     if let Some(notice) = storage_notice(organization.storage_notice_level, level) {
         let mails = storage_notice_mail(app, &organization, report.used_storage_bytes, notice).await;

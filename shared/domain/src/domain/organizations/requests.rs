@@ -6,8 +6,8 @@
 use crate::app::App;
 use crate::caller::Caller;
 use crate::domain::audit::Auditor;
-use crate::domain::organizations::plans::readable_bytes;
 use crate::domain::organizations::OrganizationError;
+use crate::domain::organizations::plans::readable_bytes;
 use crate::error::DomainError;
 use crate::ids;
 use crate::mail::{self, Mail};
@@ -70,8 +70,12 @@ pub fn parse_ask(kind: &str, value: Option<&str>) -> Result<PlanAsk, DomainError
             _ => Err(OrganizationError::RequestedPlanInvalid { allowed: PRICING_PLANS.join(", ") }.into()),
         },
         "users" => whole(value, 1_000_000, |max| OrganizationError::RequestedUsersInvalid { max }).map(PlanAsk::Users),
-        "storage" => whole(value, 1_000_000_000, |max| OrganizationError::RequestedStorageInvalid { max }).map(PlanAsk::Storage),
-        _ => whole(value, 1_000_000_000, |max| OrganizationError::RequestedCreditsInvalid { max }).map(PlanAsk::Credits),
+        "storage" => {
+            whole(value, 1_000_000_000, |max| OrganizationError::RequestedStorageInvalid { max }).map(PlanAsk::Storage)
+        }
+        _ => {
+            whole(value, 1_000_000_000, |max| OrganizationError::RequestedCreditsInvalid { max }).map(PlanAsk::Credits)
+        }
     }
 }
 

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeSet;
 
+use super::UserError;
 use crate::app::App;
 use crate::caller::Caller;
-use super::UserError;
 use crate::error::DomainError;
 use crate::model::User;
 use crate::paging::{MAX_PAGE_SIZE, Page, PageRequest};
 use crate::policy::may_edit_user;
 
-use super::rules::{may_see_user, not_found};
+use super::rules::may_see_user;
 
 /// `GET /users` filters (WEBKNOSSOS's, plus `isActive` for the Status column and `search` for the Users
 /// page's search box).
@@ -123,7 +123,7 @@ pub async fn list_users(
 
 /// `GET /users/{id}`: a user the caller may see.
 pub async fn get_user(app: &App, caller: &Caller, user_id: &str) -> Result<User, DomainError> {
-    caller.store(app).user(user_id).await?.filter(|u| may_see_user(&caller.user, u)).ok_or_else(not_found)
+    caller.store(app).user(user_id).await?.filter(|u| may_see_user(&caller.user, u)).ok_or(UserError::NotFound.into())
 }
 
 #[cfg(test)]

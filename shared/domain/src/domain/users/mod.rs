@@ -79,7 +79,6 @@ pub use rules::{
 };
 
 use mails::change_mails;
-use rules::{included_users_exceeded, last_admin, not_found};
 
 /// The admin whose being an active admin the change must check at commit: the caller for admin-only
 /// changes (so revoked rights cannot race), and whenever an admin is lost someone else who stays one.
@@ -101,7 +100,7 @@ async fn admin_to_check(
             return Ok(Some(admin.id.clone()));
         }
         if !page.more {
-            return Err(last_admin());
+            return Err(UserError::LastAdmin.into());
         }
         after = page.items.last().map(User::name_key);
     }
@@ -138,7 +137,7 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
     let (store, teams, patch, credentials, auditor) = (&store, &teams, &patch, &credentials, &auditor);
     let attempt = |n: usize| async move {
         let caller_now = if n == 0 { caller.user.clone() } else { fresh_caller(store, &caller.user).await? };
-        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or_else(not_found)?;
+        let target = store.user(user_id).await?.filter(|t| may_see_user(&caller_now, t)).ok_or(UserError::NotFound)?;
         let mut planned = plan_change(&caller_now, &target, patch, teams)?;
         let change =
             credentials.get_or_try_init(|| check_credentials(app, &caller_now, &target, patch)).await?.as_ref();
@@ -209,7 +208,9 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
                 }
                 Ok(Attempt::Done(stored))
             }
-            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => Err(included_users_exceeded()),
+            Err(UserWriteError::Conflict(UserWriteConflict::IncludedUsersExceeded)) => {
+                Err(UserError::IncludedUsersExceeded.into())
+            }
             Err(UserWriteError::Conflict(UserWriteConflict::EmailInUse)) => {
                 Err(accounts::email_in_use(change.and_then(|c| c.new_email.as_deref()).unwrap_or_default()).into())
             }
@@ -217,11 +218,7 @@ pub async fn update_user(app: &App, caller: &Caller, user_id: &str, patch: UserP
             Err(UserWriteError::Store(err)) => Err(err.into()),
         }
     };
-    retry::until_settled(
-        attempt,
-        UserError::UserKeptChanging.into(),
-    )
-    .await
+    retry::until_settled(attempt, UserError::UserKeptChanging.into()).await
 }
 
 /// An e-mail and/or password change that passed its checks, to be written with the user.
@@ -248,9 +245,7 @@ async fn check_credentials(
     if let Some(email) = &new_email {
         crate::domain::operators::refuse_listed_address(&app.config, email)?;
     }
-    let current = patch.current_password.as_deref().ok_or_else(|| {
-        UserError::CurrentPasswordMissing
-    })?;
+    let current = patch.current_password.as_deref().ok_or(UserError::CurrentPasswordMissing)?;
     let (account, throttle) = accounts::account_and_throttle(&app.db, &caller.account_id, &caller.email).await?;
     let account = account.ok_or_else(DomainError::invalid_credential)?;
     // Wrong current passwords count as failed logins of the address.
@@ -379,15 +374,11 @@ pub(crate) async fn bulk_write(
             }
             // The last attempt's failed admin check means no other admin stays.
             Err(UserWriteError::Conflict(UserWriteConflict::AdminCheckFailed)) if n + 1 == retry::ATTEMPTS => {
-                Err(last_admin())
+                Err(UserError::LastAdmin.into())
             }
             Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
             Err(UserWriteError::Store(err)) => Err(err.into()),
         }
     };
-    retry::until_settled(
-        attempt,
-        UserError::UsersKeptChanging.into(),
-    )
-    .await
+    retry::until_settled(attempt, UserError::UsersKeptChanging.into()).await
 }

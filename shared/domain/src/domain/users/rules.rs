@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Deserialize;
 
-use crate::domain::teams::TeamMembershipInput;
 use super::UserError;
+use crate::domain::teams::TeamMembershipInput;
 use crate::error::DomainError;
 use crate::model::{Team, TeamRole, User};
 use crate::policy::may_edit_user;
@@ -53,10 +53,6 @@ pub struct Planned {
     pub needs_admin: bool,
 }
 
-pub(super) fn not_found() -> DomainError {
-    UserError::NotFound.into()
-}
-
 /// Whether `caller` may see `target`: yourself, members of teams you manage, everyone for admins.
 pub fn may_see_user(caller: &User, target: &User) -> bool {
     caller.organization == target.organization && (caller.id == target.id || may_edit_user(caller, target))
@@ -87,9 +83,10 @@ fn planned_teams(
         if !caller.is_admin && !caller.is_team_manager_of(team_id) {
             continue;
         }
-        let team = teams.get(team_id).filter(|t| !t.deleting).ok_or_else(|| {
-            UserError::NoSuchTeam { team: team_id.to_owned() }
-        })?;
+        let team = teams
+            .get(team_id)
+            .filter(|t| !t.deleting)
+            .ok_or_else(|| UserError::NoSuchTeam { team: team_id.to_owned() })?;
         result.insert(team_id.to_owned(), TeamRole { name: team.name.clone(), is_team_manager });
     }
     if result.len() > MAX_TEAMS_PER_USER {
@@ -107,7 +104,7 @@ pub fn plan_change(
     teams: &HashMap<String, Team>,
 ) -> Result<Planned, DomainError> {
     if !may_see_user(caller, target) {
-        return Err(not_found());
+        return Err(UserError::NotFound.into());
     }
     let is_self = caller.id == target.id;
     let may_edit = may_edit_user(caller, target);
@@ -221,14 +218,6 @@ pub fn plan_change(
         access_changed,
         needs_admin,
     })
-}
-
-pub(super) fn last_admin() -> DomainError {
-    UserError::LastAdmin.into()
-}
-
-pub(super) fn included_users_exceeded() -> DomainError {
-    UserError::IncludedUsersExceeded.into()
 }
 
 /// Which admin a change must find still an active admin when it commits (the last-admin rule, enforced by a
