@@ -179,8 +179,7 @@ async fn guests_with_invites(env: &TestEnv, owner_session: &str, count: usize) -
     }
     for chunk in emails.chunks(100) {
         let recipients: Vec<&str> = chunk.iter().map(|(email, _)| email.as_str()).collect();
-        let sent =
-            env.post("/api/auth/sendInvites", json!({"recipients": recipients, "autoActivate": true}), &owner).await;
+        let sent = env.client(&owner).send_invites(json!({"recipients": recipients, "autoActivate": true})).await;
         assert_eq!(sent.status, 200, "{:?}", sent.body);
     }
     let mut joins = Vec::new();

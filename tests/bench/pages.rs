@@ -26,8 +26,7 @@ pub(crate) async fn pages() -> Vec<String> {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     let email = format!("bench-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent =
-        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [email], "autoActivate": true})).await;
     assert_eq!(sent.status, 200);
     let link = format!("{}/invite/{}", env.base_url, invite_token(&mails_to(&email).await.pop().unwrap()));
     let client = tests::browser::session(1280, 900).await;

@@ -128,7 +128,7 @@ pub(crate) async fn choose(page: &Page, label: &str, option: &str) {
 }
 
 pub(crate) async fn user(env: &TestEnv, auth: &Auth, user_id: &str) -> Value {
-    let response = env.get(&format!("/api/users/{user_id}"), auth).await;
+    let response = env.client(auth).user(user_id).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     response.body
 }
@@ -178,7 +178,7 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     page.screenshot("invite-result").await;
     dialog_click(&page, "Cancel").await;
     dialog_closed(&page).await;
-    let invites = env.get("/api/invites", &owner.auth()).await.body;
+    let invites = env.client(&owner.auth()).invites("").await.body;
     for email in [&first, &second] {
         let invite = invites
             .as_array()
@@ -231,14 +231,7 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     page.shows("Lab (Team Manager)").await;
 
     // Two users get a domain that did not exist.
-    assert!(
-        !env.get("/api/tasks/experienceDomains", &owner.auth())
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .contains(&json!("nuclei"))
-    );
+    assert!(!env.client(&owner.auth()).experience_domains().await.body.as_array().unwrap().contains(&json!("nuclei")));
     select_rows(&page, &["Brown, Bob", "Carter, Cleo"]).await;
     page.click("Change Experience").await;
     dialog_type(&page, "Domain (pick one or type a new one)", "nuclei").await;
@@ -251,14 +244,7 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
         assert_eq!(user(&env, &owner.auth(), &member.user_id).await["experiences"], json!({"nuclei": 7}));
     }
     assert_eq!(user(&env, &owner.auth(), &dan.user_id).await["experiences"], json!({}));
-    assert!(
-        env.get("/api/tasks/experienceDomains", &owner.auth())
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .contains(&json!("nuclei"))
-    );
+    assert!(env.client(&owner.auth()).experience_domains().await.body.as_array().unwrap().contains(&json!("nuclei")));
     page.shows("nuclei: 7").await;
 
     // Deactivate, then reactivate from the Deactivated list: the teams are still there.
@@ -330,7 +316,7 @@ async fn the_dialogs_work_with_the_keyboard_alone_and_the_users_page_fits_a_phon
     press(&page, Key::Escape).await;
     dialog_closed(&page).await;
     assert_eq!(active(&page).await.text().await.unwrap(), "Invite Users");
-    assert_eq!(env.get("/api/invites", &owner.auth()).await.body, json!([]), "nothing was sent");
+    assert_eq!(env.client(&owner.auth()).invites("").await.body, json!([]), "nothing was sent");
 
     // Select a user with Space, open "Change Experience", fill it with the keyboard and send it with Enter.
     while active(&page).await.attr("aria-label").await.unwrap().as_deref() != Some("Select Bob Brown") {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use tests::answers::Organization;
+use tests::answers::{SentInvites, Token};
 
 use serde_json::{Value, json};
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
@@ -67,23 +69,23 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     let team = env.team(&owner.auth(), "Tracing").await;
     let doomed_team = env.team(&owner.auth(), "Short-lived").await;
     let member = env.member(&owner, "Mia", "Member", &[(&team, false)]).await;
-    assert_eq!(env.get("/api/user", &member.auth()).await.status, 200, "the member uses the organization");
+    assert_eq!(env.client(&member.auth()).current_user().await.status, 200, "the member uses the organization");
     assert_eq!(env.patch_user(&member.user_id, json!({"firstName": "Maria"}), &owner.auth()).await.status, 200);
     assert_eq!(env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
     assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
     let member_session = env.login(&member.email, PASSWORD).await;
     let member_auth = Auth::Bearer(member_session);
     let bulk = json!({"userIds": [member.user_id], "teams": [{"id": team, "isTeamManager": true}]});
-    assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).bulk_edit_teams_and_permissions(bulk).await.status, 200);
     let experiences = json!({"userIds": [member.user_id], "set": {"nuclei": 4}});
-    assert_eq!(env.request("PATCH", "/api/users/experiences", Some(experiences), &owner.auth()).await.status, 200);
-    assert_eq!(env.request("DELETE", &format!("/api/teams/{doomed_team}"), None, &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).bulk_change_experiences(experiences).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).delete_team(&doomed_team).await.status, 200);
 
     // Tokens and sessions.
-    assert_eq!(env.get("/api/auth/token", &member_auth).await.status, 200);
-    assert_eq!(env.request("DELETE", "/api/auth/token", None, &member_auth).await.status, 200);
+    assert_eq!(env.client(&member_auth).token().await.status, 200);
+    assert_eq!(env.client(&member_auth).revoke_token().await.status, 200);
     let spare = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
-    assert_eq!(env.post("/api/auth/logout", json!({}), &spare).await.status, 200);
+    assert_eq!(env.client(&spare).logout().await.status, 200);
     let wrong = json!({"email": member.email, "password": "not the password"});
     let mut locked = false;
     for _ in 0..10 {
@@ -110,13 +112,13 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     assert_eq!(changed.status, 200);
     let member_email = format!("new-{}", member.email);
     let key = env.seed_email_verification(&member_email).await;
-    assert_eq!(env.post(&format!("/api/verifyEmail/{key}"), json!({}), &member_auth).await.status, 200);
+    assert_eq!(env.client(&member_auth).verify_email(&key, json!({})).await.status, 200);
     // A notification address its mailbox confirmed.
     let listed = format!("list-{}@example.org", accounts::ids::new_object_id());
     let notify_token = env.notification_token(&owner.auth(), &owner.organization, &listed).await;
     env.confirm_notifications(&notify_token).await;
     // The operator role, granted by an operator and taken back by the command.
-    let granted = env.post("/api/operators", json!({"email": member_email}), &operator.auth()).await;
+    let granted = env.client(&operator.auth()).grant_operator(&member_email).await;
     assert_eq!(granted.status, 200, "{:?}", granted.body);
     let grantor = accounts::domain::operators::Grantor::Command;
     let revoked =
@@ -133,26 +135,25 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
 
     // Invites: sent, resent, revoked, accepted by a new account and by an existing one, reminded, expired.
     let invitee = format!("invitee-{}@example.org", accounts::ids::new_object_id());
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [invitee]}), &owner.auth()).await;
-    let invite_id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
-    assert_eq!(env.post(&format!("/api/invites/{invite_id}/resend"), json!({}), &owner.auth()).await.status, 200);
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [invitee]})).await;
+    let invite_id = sent.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
+    assert_eq!(env.client(&owner.auth()).resend_invite(&invite_id).await.status, 200);
     let mut form = signup_form(&invitee, "ignored");
     form["inviteToken"] = json!(invite_token(&mails_to(&invitee).await.pop().unwrap()));
-    assert_eq!(env.post("/api/auth/register", form, &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).register(form).await.status, 200);
     let revoked_to = format!("revoked-{}@example.org", accounts::ids::new_object_id());
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [revoked_to]}), &owner.auth()).await;
-    let revoked_id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
-    assert_eq!(env.request("DELETE", &format!("/api/invites/{revoked_id}"), None, &owner.auth()).await.status, 200);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [operator.email]}), &owner.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [revoked_to]})).await;
+    let revoked_id = sent.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
+    assert_eq!(env.client(&owner.auth()).revoke_invite(&revoked_id).await.status, 200);
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [operator.email]})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited");
     let token = invite_token(&mails_to(&operator.email).await.pop().unwrap());
-    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &operator.auth()).await;
+    let joined = env.client(&operator.auth()).join_organization(&token).await;
     assert_eq!(joined.status, 200, "{:?}", joined.body);
-    let switched =
-        env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &operator.auth()).await;
+    let switched = env.client(&operator.auth()).switch_organization(HOME_ORGANIZATION).await;
     assert_eq!(switched.status, 200);
     let pending = format!("pending-{}@example.org", accounts::ids::new_object_id());
-    env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &owner.auth()).await;
+    env.client(&owner.auth()).send_invites(json!({"recipients": [pending]})).await;
     let day = 24 * 3600 * 1000;
     let now = accounts::ids::now_millis();
     accounts::domain::daily::maintain(&env.app, now + env.app.config.invite_lifetime.as_millis() as i64 - day)
@@ -161,23 +162,16 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     accounts::domain::daily::maintain(&env.app, now + 60 * day).await.unwrap();
 
     // The organization: settings, plan, credits, storage; created by an operator, owned through an invite.
-    let renamed =
-        env.request("PATCH", "/api/organizations/home", Some(json!({"name": "Home Lab 2"})), &owner.auth()).await;
+    let renamed = env.client(&owner.auth()).update_organization("home", json!({"name": "Home Lab 2"})).await;
     assert_eq!(renamed.status, 200);
     let ends = now + 20 * day;
-    let plan = env
-        .request(
-            "PATCH",
-            "/api/organizations/home/plan",
-            Some(json!({"pricingPlan": "Power", "paidUntil": ends})),
-            &operator.auth(),
-        )
-        .await;
+    let plan =
+        env.client(&operator.auth()).change_plan("home", json!({"pricingPlan": "Power", "paidUntil": ends})).await;
     assert_eq!(plan.status, 200);
     // The plan's end comes: the daily job tells the organization.
     let report = accounts::domain::daily::maintain(&env.app, ends + day).await.unwrap();
     assert_eq!(report.plan_notices, 1);
-    let asked = env.post("/api/pricing/requestExtension", json!({}), &owner.auth()).await;
+    let asked = env.client(&owner.auth()).request_plan_change("requestExtension", "").await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
     let credits = json!({"milliCredits": 5000, "comment": "welcome"});
     assert_eq!(env.post("/api/organizations/home/credits", credits, &operator.auth()).await.status, 200);
@@ -189,29 +183,18 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     assert!(accounts::domain::organizations::report_storage(&env.app, &report).await.unwrap());
     let future_owner = format!("future-owner-{}@example.org", accounts::ids::new_object_id());
     let created = env
-        .post(
-            "/api/organizations",
-            json!({"ownerEmail": future_owner, "organizationName": organization_name("Operated")}),
-            &operator.auth(),
-        )
+        .client(&operator.auth())
+        .create_organization(json!({"ownerEmail": future_owner, "organizationName": organization_name("Operated")}))
         .await;
     assert_eq!(created.status, 200);
     let mut form = signup_form(&future_owner, "ignored");
     form["inviteToken"] = json!(invite_token(&mails_to(&future_owner).await.pop().unwrap()));
-    assert_eq!(env.post("/api/auth/register", form, &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).register(form).await.status, 200);
     let doomed = env.create_organization(&organization_name("Doomed")).await;
-    let name =
-        env.get(&format!("/api/organizations/{}", doomed.organization), &doomed.auth()).await.body["name"].clone();
-    let deleted = env
-        .request(
-            "DELETE",
-            &format!("/api/organizations/{}", doomed.organization),
-            Some(json!({"confirmation": name})),
-            &doomed.auth(),
-        )
-        .await;
+    let name = env.client(&doomed.auth()).organization(&doomed.organization).await.json::<Organization>().name;
+    let deleted = env.client(&doomed.auth()).delete_organization(&doomed.organization, &name).await;
     assert_eq!(deleted.status, 200);
-    assert_eq!(env.post("/api/auth/logoutEverywhere", json!({}), &member_auth).await.status, 200);
+    assert_eq!(env.client(&member_auth).logout_everywhere().await.status, 200);
 
     // Every action of the catalogue was logged, each entry in the transaction of its change.
     let mut logged = BTreeSet::new();
@@ -294,7 +277,7 @@ async fn a_change_that_does_not_happen_leaves_no_entry() {
     }
     assert_eq!(env.scan().await, before, "refused changes wrote nothing, no entry either");
     // A change that changes nothing is no change either.
-    let same = env.request("PATCH", "/api/organizations/home", Some(json!({"name": "Home Lab"})), &owner.auth()).await;
+    let same = env.client(&owner.auth()).update_organization("home", json!({"name": "Home Lab"})).await;
     assert_eq!(same.status, 200);
     assert_eq!(env.scan().await, before);
 }
@@ -312,10 +295,10 @@ async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time
         teams.push(env.team(&by, &format!("Team {i:02}")).await);
     }
     let middle = accounts::ids::now_millis();
-    assert_eq!(env.request("DELETE", &format!("/api/teams/{}", teams[5]), None, &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).delete_team(&teams[5]).await.status, 200);
 
     // Pages of 5 through all team entries: newest first, each once, the cursor in the header.
-    let first = env.get("/api/auditLog?action=team.&limit=5", &owner.auth()).await;
+    let first = env.client(&owner.auth()).audit_log("action=team.&limit=5").await;
     assert_eq!(first.body.as_array().unwrap().len(), 5);
     assert!(first.header("x-next-cursor").is_some());
     let all = log(&env, &owner.auth(), "action=team.&limit=5").await;
@@ -355,7 +338,7 @@ async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time
     assert_eq!(actions(&late), ["team.deleted"]);
 
     // The CSV export of a filtered range: a header and one row per entry.
-    let csv = env.get(&format!("/api/auditLog?format=csv&action=team.&from={start}"), &owner.auth()).await;
+    let csv = env.client(&owner.auth()).audit_log(&format!("format=csv&action=team.&from={start}")).await;
     assert_eq!(csv.status, 200);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     let text = csv.body.as_str().unwrap();
@@ -377,7 +360,7 @@ async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time
         ("limit=0", "request.limit.invalid"),
         ("cursor=bm90IG9ucw", "request.cursor.invalid"),
     ] {
-        let answer = env.get(&format!("/api/auditLog?{query}"), &owner.auth()).await;
+        let answer = env.client(&owner.auth()).audit_log(&query.to_string()).await;
         assert_eq!((answer.status, answer.error_code()), (400, code), "{query}");
     }
     // The valid form of the same filters is answered.
@@ -387,7 +370,7 @@ async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time
         admin.user_id,
         accounts::ids::now_millis()
     );
-    assert_eq!(env.get(&format!("/api/auditLog?{valid}"), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).audit_log(&valid.to_string()).await.status, 200);
 }
 
 #[tokio::test]
@@ -398,10 +381,10 @@ async fn only_admins_and_the_owner_read_the_log_and_only_their_organizations() {
     let manager = env.member(&owner, "Tea", "Manager", &[(&team, true)]).await;
     let member = env.member(&owner, "Max", "Member", &[]).await;
     for auth in [member.auth(), manager.auth()] {
-        let refused = env.get("/api/auditLog", &auth).await;
+        let refused = env.client(&auth).audit_log("").await;
         assert_eq!((refused.status, refused.error_code()), (403, "auditLog.notAllowed"));
     }
-    assert_eq!(env.get("/api/auditLog", &Auth::None).await.status, 401);
+    assert_eq!(env.client(&Auth::None).audit_log("").await.status, 401);
     // An owner who gave up admin rights (another admin remains) still reads it.
     let admin = env.member(&owner, "Ada", "Admin", &[]).await;
     assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
@@ -439,9 +422,7 @@ async fn an_account_change_shows_its_address_and_browser_only_in_the_organizatio
     let change = json!({"oldPassword": PASSWORD, "password": {"password1": new_password, "password2": new_password}});
     let changed = env.post("/api/auth/changePassword", change, &home.auth()).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
-    let home_entry =
-        log(&env, &Auth::Bearer(changed.body["token"].as_str().unwrap().to_owned()), "action=account.passwordChanged")
-            .await;
+    let home_entry = log(&env, &Auth::Bearer(changed.json::<Token>().token), "action=account.passwordChanged").await;
     assert!(home_entry[0]["context"]["sourceIp"].as_str().is_some_and(|ip| !ip.is_empty()), "{home_entry:?}");
     let other_entry = log(&env, &other.auth(), "action=account.passwordChanged").await;
     assert_eq!(other_entry.len(), 1, "{other_entry:?}");

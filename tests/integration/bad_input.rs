@@ -6,6 +6,7 @@
 //! accepted and normalised.
 
 use std::collections::{BTreeMap, BTreeSet};
+use tests::answers::Token;
 
 use serde_json::{Value, json};
 use tests::*;
@@ -256,7 +257,7 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
         assert_eq!((response.status, response.error_code()), expected, "{id}: {:?}", response.body);
         if id == "change_password" {
             // It ended the other sessions, the one presented included: the answer carries the new one.
-            auth = Auth::Bearer(response.body["token"].as_str().unwrap().to_owned());
+            auth = Auth::Bearer(response.json::<Token>().token);
         }
     }
 }
@@ -303,7 +304,7 @@ async fn names_with_invisible_or_text_direction_characters_are_refused_and_unico
     let mut form = signup_form("zoe@example.org", "  Labor für   Neuro-Anatomie 神经 ");
     form["firstName"] = json!("Zoë 李");
     form["lastName"] = json!("Ñúñez-Østergård");
-    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    let created = env.client(&Auth::None).create_organization_with_admin(form).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(
         (created.body["user"]["firstName"].as_str(), created.body["user"]["lastName"].as_str()),
@@ -319,7 +320,7 @@ async fn unknown_fields_are_ignored() {
         .post("/api/teams", json!({"name": "Extra", "color": "red", "isOrganizationTeam": true}), &owner.auth())
         .await;
     assert_eq!(response.status, 200, "{:?}", response.body);
-    let teams = env.get("/api/teams", &owner.auth()).await;
+    let teams = env.client(&owner.auth()).teams("").await;
     assert!(teams.body.as_array().unwrap().iter().any(|t| t["name"] == "Extra"));
     // A body of unknown fields only is a missing field where one is required.
     let response = env.post("/api/teams", json!({"title": "x"}), &owner.auth()).await;

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tests::answers::SentInvites;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -148,8 +149,8 @@ impl Page {
 
 /// Sends an invite to `email` from `auth` and returns the link mailed.
 async fn invite_link(env: &TestEnv, auth: &Auth, email: &str) -> String {
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), auth).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+    let sent = env.client(auth).send_invites(json!({"recipients": [email], "autoActivate": true})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
     let mail = mails_to(email).await.pop().expect("the invite mail");
     let token = invite_token(&mail);
     assert!(
@@ -189,7 +190,7 @@ async fn a_new_person_follows_the_invite_link_signs_up_and_arrives_signed_in() {
     page.screenshot("home").await;
     page.close().await;
     // Signed in by the cookie the login set: the account is in the organization.
-    let members = env.get("/api/users", &owner.auth()).await;
+    let members = env.client(&owner.auth()).users("").await;
     assert!(members.body.as_array().unwrap().iter().any(|u| u["email"] == email.as_str() && u["isActive"] == true));
 }
 
@@ -274,7 +275,7 @@ async fn the_reset_flow_goes_from_the_mail_to_a_login_with_the_new_password() {
 async fn the_verification_link_changes_nothing_on_opening_and_verifies_when_its_account_confirms() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
-    assert_eq!(env.post("/api/verifyEmail", json!({}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).request_verification().await.status, 200);
     let key = link_token(&owner.email, "/verifyEmail/", &env.account_id(&owner.email).await).await.unwrap();
     let mail = mails_to(&owner.email).await.pop().unwrap();
     assert!(mail.text.contains(&format!("{}/verifyEmail/{key}", env.base_url)));
@@ -292,14 +293,14 @@ async fn the_verification_link_changes_nothing_on_opening_and_verifies_when_its_
     page.click("Verify my address").await;
     page.shows("This is not the password of the account the link is for").await;
     page.screenshot("wrong-password").await;
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], false);
     page.fill(1, "Password", PASSWORD).await;
     page.click("Verify my address").await;
     page.heading("E-mail address verified").await;
     page.accessible().await;
     page.screenshot("verified").await;
     page.close().await;
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], true);
 }
 
 /// What proves addresses and grants roles: the accounts, their verification links and the operator grants
@@ -332,15 +333,12 @@ async fn opening_a_verification_mail_for_a_listed_operator_address_grants_nobody
     assert_eq!((moved.status, moved.error_code()), (403, "user.email.reserved"), "{:?}", moved.body);
     // Signing up with it is possible; the link goes to the operator's mailbox.
     let signed_up = env
-        .post(
-            "/api/auth/createOrganizationWithAdmin",
-            tests::signup_form(&listed, &organization_name("Squatters")),
-            &Auth::None,
-        )
+        .client(&Auth::None)
+        .create_organization_with_admin(tests::signup_form(&listed, &organization_name("Squatters")))
         .await;
     assert_eq!(signed_up.status, 200, "{:?}", signed_up.body);
     let squatter = Auth::Bearer(env.login(&listed, PASSWORD).await);
-    assert_eq!(env.post("/api/verifyEmail", json!({}), &squatter).await.status, 200);
+    assert_eq!(env.client(&squatter).request_verification().await.status, 200);
     let key = link_token(&listed, "/verifyEmail/", &env.account_id(&listed).await).await.expect("the mail");
     // The operator opens it, logged in to their own account in this browser.
     let operator = env.operator().await;
@@ -371,11 +369,11 @@ async fn opening_a_verification_mail_for_a_listed_operator_address_grants_nobody
     page.close().await;
     assert_eq!(proofs(&env).await, before, "another account's confirmation changed nothing");
     let create = json!({"ownerEmail": "someone@example.org", "organizationName": organization_name("Grabbed")});
-    let refused = env.post("/api/organizations", create.clone(), &squatter).await;
+    let refused = env.client(&squatter).create_organization(create.clone()).await;
     assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
     // Even verified by its own account, the listed address is no operator's.
     env.verify_email(&listed, &squatter).await;
-    let refused = env.post("/api/organizations", create, &squatter).await;
+    let refused = env.client(&squatter).create_organization(create).await;
     assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
 }
 
@@ -386,7 +384,7 @@ async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_
     let other = env.create_organization("Second Lab").await;
     let link = invite_link(&env, &other.auth(), &owner.email).await;
     let token = link.rsplit('/').next().unwrap();
-    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).join_organization(token).await.status, 200);
     let page = Page::open(&env, "home", DESKTOP).await;
     page.goto("/auth/login").await;
     page.heading("Log in").await;
@@ -419,7 +417,7 @@ async fn names_from_people_are_shown_as_text_never_run() {
     let email = address("mallory");
     let mut form = tests::signup_form(&email, hostile);
     form["firstName"] = json!("<b>Mal</b>");
-    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    let created = env.client(&Auth::None).create_organization_with_admin(form).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     let session = Auth::Bearer(env.login(&email, PASSWORD).await);
     let link = invite_link(&env, &session, &address("victim")).await;

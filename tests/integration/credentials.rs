@@ -4,13 +4,10 @@
 use accounts::domain::credentials::{MAIL_REQUESTS_PER_EMAIL, MAIL_REQUESTS_PER_EMAIL_AND_CLIENT, RESET_REQUESTED};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use tests::answers::Token;
 use tests::{Auth, PASSWORD, TestEnv, link_token, mails_to, organization_name, signup_form};
 
 const NEW_PASSWORD: &str = "a brand new horse battery";
-
-fn reset_body(token: &str, password: &str) -> serde_json::Value {
-    json!({"token": token, "password": {"password1": password, "password2": password}})
-}
 
 /// Ends a link's validity now (with the TTL the model derives from it).
 async fn expire(env: &TestEnv, pk: &str, sk: &str) {
@@ -25,15 +22,14 @@ async fn an_operator_creating_an_organization_for_an_unproven_account_invites_th
     let operator = env.operator().await;
     let claimant = env.create_organization(&organization_name("Claimant")).await;
     let created = env
-        .post(
-            "/api/organizations",
+        .client(&operator.auth())
+        .create_organization(
             json!({"ownerEmail": claimant.email, "organizationName": "Big Lab", "organization": "big"}),
-            &operator.auth(),
         )
         .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(created.body["owner"], json!(null), "nobody owns it yet: {:?}", created.body);
-    let listed = env.get("/api/organizations", &claimant.auth()).await;
+    let listed = env.client(&claimant.auth()).organizations().await;
     assert!(!listed.body.to_string().contains("\"big\""), "the claimant is not a member: {}", listed.body);
     assert!(
         mails_to(&claimant.email).await.iter().any(|m| m.text.contains("/invite/")),
@@ -46,21 +42,20 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Forgetful")).await;
     let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
-    let api_token =
-        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let api_token = Auth::Token(env.client(&owner.auth()).token().await.json::<Token>().token);
     let account_id = env.account_id(&owner.email).await;
 
     // The same answer for an address with and without an account; only the account's gets mail.
     let stranger = format!("nobody-{}@example.org", &account_id[..8]);
-    let known = env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
-    let unknown = env.post("/api/auth/startResetPassword", json!({"email": stranger}), &Auth::None).await;
+    let known = env.client(&Auth::None).start_reset_password(&owner.email).await;
+    let unknown = env.client(&Auth::None).start_reset_password(&stranger).await;
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
     assert_eq!(known.body["messages"][0]["success"], RESET_REQUESTED);
     assert!(mails_to(&stranger).await.is_empty());
     let first = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.expect("the reset mail");
     assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password Reset"));
     // Only the newest link works.
-    env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
+    env.client(&Auth::None).start_reset_password(&owner.email).await;
     let newest = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.unwrap();
     assert_ne!(first, newest);
     let before = env.scan().await;
@@ -74,7 +69,7 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
         ),
         (newest.as_str(), "short", "user.password.tooShort"),
     ] {
-        let refused = env.post("/api/auth/resetPassword", reset_body(token, password), &Auth::None).await;
+        let refused = env.client(&Auth::None).reset_password(token, password).await;
         assert_eq!((refused.status, refused.error_code()), (400, code), "{token}: {:?}", refused.body);
     }
     let mismatched = env
@@ -87,28 +82,28 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     assert_eq!(mismatched.status, 400);
     assert_eq!(env.scan().await, before, "refused resets changed nothing");
 
-    let reset = env.post("/api/auth/resetPassword", reset_body(&newest, NEW_PASSWORD), &Auth::None).await;
+    let reset = env.client(&Auth::None).reset_password(&newest, NEW_PASSWORD).await;
     assert_eq!(reset.status, 200, "{:?}", reset.body);
     for (name, auth) in [("session", owner.auth()), ("other session", other_session), ("API token", api_token)] {
-        assert_eq!(env.get("/api/user", &auth).await.status, 401, "the {name} ended");
+        assert_eq!(env.client(&auth).current_user().await.status, 401, "the {name} ended");
     }
-    let old = env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await;
+    let old = env.client(&Auth::None).login(&owner.email, PASSWORD).await;
     assert_eq!(old.status, 401);
     let session = Auth::Bearer(env.login(&owner.email, NEW_PASSWORD).await);
     assert_eq!(
-        env.get("/api/user", &session).await.body["isEmailVerified"],
+        env.client(&session).current_user().await.body["isEmailVerified"],
         true,
         "following the link proved the address"
     );
     assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password changed"));
-    let again = env.post("/api/auth/resetPassword", reset_body(&newest, PASSWORD), &Auth::None).await;
+    let again = env.client(&Auth::None).reset_password(&newest, PASSWORD).await;
     assert_eq!((again.status, again.error_code()), (400, "auth.resetPassword.tokenInvalid"), "single use");
 
     // An expired link.
-    env.post("/api/auth/startResetPassword", json!({"email": owner.email}), &Auth::None).await;
+    env.client(&Auth::None).start_reset_password(&owner.email).await;
     let expiring = link_token(&owner.email, "finishResetPassword?token=", &account_id).await.unwrap();
     expire(&env, &format!("ACCOUNT#{account_id}"), "RESET").await;
-    let expired = env.post("/api/auth/resetPassword", reset_body(&expiring, PASSWORD), &Auth::None).await;
+    let expired = env.client(&Auth::None).reset_password(&expiring, PASSWORD).await;
     assert_eq!((expired.status, expired.error_code()), (400, "auth.resetPassword.tokenExpired"));
 }
 
@@ -120,9 +115,7 @@ async fn of_concurrent_resets_with_one_token_exactly_one_succeeds() {
     let attempts = (0..6).map(|i| {
         let env = &env;
         let token = token.clone();
-        async move {
-            env.post("/api/auth/resetPassword", reset_body(&token, &format!("{NEW_PASSWORD} {i}")), &Auth::None).await
-        }
+        async move { env.client(&Auth::None).reset_password(&token, &format!("{NEW_PASSWORD} {i}")).await }
     });
     let answers = futures_util::future::join_all(attempts).await;
     let statuses: Vec<(u16, String)> = answers.iter().map(|a| (a.status, a.error_code().to_owned())).collect();
@@ -194,7 +187,7 @@ async fn reset_requests_from_one_client_never_refuse_the_owner_elsewhere_and_the
         assert_eq!(ask_reset(&env, &format!("192.0.2.{}", 100 + more), &owner.email).await.0, 200);
     }
     assert_eq!(reset_mails(&owner.email).await, MAIL_REQUESTS_PER_EMAIL as usize, "no mail past the ceiling");
-    let invalid = env.post("/api/auth/startResetPassword", json!({"email": "not an address"}), &Auth::None).await;
+    let invalid = env.client(&Auth::None).start_reset_password("not an address").await;
     assert_eq!(invalid.status, 400);
 }
 
@@ -203,28 +196,26 @@ async fn changing_the_password_checks_the_old_one_and_ends_every_other_credentia
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Careful")).await;
     let other_session = Auth::Bearer(env.login(&owner.email, PASSWORD).await);
-    let api_token =
-        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
-    let body = |old: &str, new: &str| json!({"oldPassword": old, "password": {"password1": new, "password2": new}});
+    let api_token = Auth::Token(env.client(&owner.auth()).token().await.json::<Token>().token);
 
     let before = env.scan().await;
-    let short = env.post("/api/auth/changePassword", body(PASSWORD, "short"), &owner.auth()).await;
+    let short = env.client(&owner.auth()).change_password(PASSWORD, "short").await;
     assert_eq!(short.status, 400);
-    let anonymous = env.post("/api/auth/changePassword", body(PASSWORD, NEW_PASSWORD), &Auth::None).await;
+    let anonymous = env.client(&Auth::None).change_password(PASSWORD, NEW_PASSWORD).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(env.scan().await, before);
-    let wrong = env.post("/api/auth/changePassword", body("not my password", NEW_PASSWORD), &owner.auth()).await;
+    let wrong = env.client(&owner.auth()).change_password("not my password", NEW_PASSWORD).await;
     assert_eq!((wrong.status, wrong.error_code()), (403, "user.currentPassword.wrong"));
 
-    let changed = env.post("/api/auth/changePassword", body(PASSWORD, NEW_PASSWORD), &owner.auth()).await;
+    let changed = env.client(&owner.auth()).change_password(PASSWORD, NEW_PASSWORD).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert!(changed.header("set-cookie").is_some_and(|c| c.starts_with("id=")));
-    let renewed = Auth::Bearer(changed.body["token"].as_str().unwrap().to_owned());
-    assert_eq!(env.get("/api/user", &renewed).await.status, 200, "the caller goes on with the new session");
+    let renewed = Auth::Bearer(changed.json::<Token>().token);
+    assert_eq!(env.client(&renewed).current_user().await.status, 200, "the caller goes on with the new session");
     for (name, auth) in
         [("presented session", owner.auth()), ("other session", other_session), ("API token", api_token)]
     {
-        assert_eq!(env.get("/api/user", &auth).await.status, 401, "the {name} ended");
+        assert_eq!(env.client(&auth).current_user().await.status, 401, "the {name} ended");
     }
     env.login(&owner.email, NEW_PASSWORD).await;
     assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "WEBKNOSSOS | Password changed"));
@@ -260,10 +251,7 @@ async fn wrong_current_passwords_count_like_failed_logins_on_both_routes() {
             .status,
         429
     );
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await.status,
-        200
-    );
+    assert_eq!(env.client(&Auth::None).login(&owner.email, PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
@@ -286,15 +274,15 @@ async fn verification_links_prove_the_current_address_once() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Verifying")).await;
     let account_id = env.account_id(&owner.email).await;
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
-    let asked = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], false);
+    let asked = env.client(&owner.auth()).request_verification().await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
     assert!(mails_to(&owner.email).await.iter().any(|m| m.subject == "Verify Your Email at WEBKNOSSOS"));
     let key = link_token(&owner.email, "/verifyEmail/", &account_id).await.unwrap();
 
     let before = env.scan().await;
     for bad in ["garbage", &format!("{account_id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
-        let refused = env.post(&format!("/api/verifyEmail/{bad}"), json!({}), &owner.auth()).await;
+        let refused = env.client(&owner.auth()).verify_email(bad, json!({})).await;
         assert_eq!((refused.status, refused.error_code()), (400, "user.email.verification.keyInvalid"));
     }
     assert_eq!(env.scan().await, before);
@@ -310,13 +298,13 @@ async fn verification_links_prove_the_current_address_once() {
     assert_eq!(env.scan().await, before, "the refusals changed nothing");
     let guessed = env.post(&path, json!({"password": "not the password"}), &Auth::None).await;
     assert_eq!((guessed.status, guessed.error_code()), (403, "user.currentPassword.wrong"));
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], false);
     let verified = env.post(&path, json!({}), &owner.auth()).await;
     assert_eq!((verified.status, &verified.body), (200, &json!({})));
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], true);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], true);
     let used = env.post(&path, json!({}), &owner.auth()).await;
     assert_eq!((used.status, used.error_code()), (400, "user.email.verification.keyUsed"));
-    let already = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
+    let already = env.client(&owner.auth()).request_verification().await;
     assert_eq!(already.body["messages"][0]["success"], "Your e-mail address is verified already");
 
     // A link for the address before a change is refused as such; the new address is unverified.
@@ -328,14 +316,14 @@ async fn verification_links_prove_the_current_address_once() {
             .status,
         200
     );
-    let stale = env.post(&format!("/api/verifyEmail/{spare}"), json!({}), &owner.auth()).await;
+    let stale = env.client(&owner.auth()).verify_email(&spare, json!({})).await;
     assert_eq!((stale.status, stale.error_code()), (400, "user.email.verification.emailDoesNotMatch"));
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isEmailVerified"], false);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isEmailVerified"], false);
     let fresh = link_token(&new_email, "/verifyEmail/", &account_id).await.expect("the new address got a link");
     // An expired link.
     let hash = accounts::ids::sha256_hex(&fresh);
     expire(&env, &format!("ACCOUNT#{account_id}"), &format!("VERIFY#{hash}")).await;
-    let expired = env.post(&format!("/api/verifyEmail/{fresh}"), json!({}), &owner.auth()).await;
+    let expired = env.client(&owner.auth()).verify_email(&fresh, json!({})).await;
     assert_eq!((expired.status, expired.error_code()), (400, "user.email.verification.linkExpired"));
 }
 
@@ -348,13 +336,12 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
     })
     .await;
     let email = format!("strict-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let signed_up = env
-        .post("/api/auth/createOrganizationWithAdmin", signup_form(&email, &organization_name("Strict")), &Auth::None)
-        .await;
+    let signed_up =
+        env.client(&Auth::None).create_organization_with_admin(signup_form(&email, &organization_name("Strict"))).await;
     assert_eq!(signed_up.status, 200);
     let account_id = env.account_id(&email).await;
     let first = link_token(&email, "/verifyEmail/", &account_id).await.expect("sign-up mailed a link");
-    let refused = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    let refused = env.client(&Auth::None).login(&email, PASSWORD).await;
     assert_eq!((refused.status, refused.error_code()), (403, "auth.emailNotVerified"));
     let second = link_token(&email, "/verifyEmail/", &account_id).await.unwrap();
     assert_ne!(first, second, "the refused login mailed a fresh link");
@@ -367,13 +354,12 @@ async fn activated_verification_mails_links_at_sign_up_and_required_verification
 
     // An invite sign-up with the invited address is proven by the invite: no link, and logins work.
     let invited = format!("invited-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent =
-        env.post("/api/auth/sendInvites", json!({"recipients": [invited], "autoActivate": true}), &session).await;
+    let sent = env.client(&session).send_invites(json!({"recipients": [invited], "autoActivate": true})).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let token = tests::invite_token(mails_to(&invited).await.last().unwrap());
     let mut form = signup_form(&invited, "ignored");
     form["inviteToken"] = json!(token);
-    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    let registered = env.client(&Auth::None).register(form).await;
     assert_eq!((registered.status, &registered.body["isEmailVerified"]), (200, &json!(true)), "{:?}", registered.body);
     assert!(!mails_to(&invited).await.iter().any(|m| m.text.contains("/verifyEmail/")));
     env.login(&invited, PASSWORD).await;
@@ -386,18 +372,19 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
     for round in 0..3 {
         let token = env.seed_password_reset(&owner.email).await;
         let password = format!("{NEW_PASSWORD} {round}");
+        let previous = if round == 0 { PASSWORD.to_owned() } else { format!("{NEW_PASSWORD} {}", round - 1) };
         let (reset, login) = tokio::join!(
-            env.post("/api/auth/resetPassword", reset_body(&token, &password), &Auth::None),
-            env.post("/api/auth/login", json!({"email": owner.email, "password": if round == 0 { PASSWORD.to_owned() } else { format!("{NEW_PASSWORD} {}", round - 1) }}), &Auth::None),
+            env.client(&Auth::None).reset_password(&token, &password),
+            env.client(&Auth::None).login(&owner.email, &previous),
         );
         assert_eq!(reset.status, 200, "{:?}", reset.body);
         assert!(matches!(login.status, 200 | 401), "{:?}", login.body);
         if login.status == 200 {
             // A login with the old password that won the race: its session began before the reset, which
             // ended it (a session made after the reset from a password checked before it is refused).
-            let session = Auth::Bearer(login.body["token"].as_str().unwrap().to_owned());
+            let session = Auth::Bearer(login.json::<Token>().token);
             assert_eq!(
-                env.get("/api/user", &session).await.status,
+                env.client(&session).current_user().await.status,
                 401,
                 "round {round}: the old password's session outlived the reset"
             );
@@ -405,10 +392,10 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
         env.check_invariants().await;
     }
     let session = Auth::Bearer(env.login(&owner.email, &format!("{NEW_PASSWORD} 2")).await);
-    let user_id = env.get("/api/user", &session).await.body["id"].as_str().unwrap().to_owned();
+    let user_id = env.client(&session).current_user().await.body["id"].as_str().unwrap().to_owned();
     let current_password = format!("{NEW_PASSWORD} 2");
     for round in 0..3 {
-        let current = env.get("/api/user", &session).await.body["email"].as_str().unwrap().to_owned();
+        let current = env.client(&session).current_user().await.body["email"].as_str().unwrap().to_owned();
         let key = env.seed_email_verification(&current).await;
         let moved = format!("moved-{round}-{}@example.org", &user_id[..6]);
         let path = format!("/api/verifyEmail/{key}");
@@ -424,7 +411,7 @@ async fn a_reset_racing_a_login_and_an_address_change_racing_a_verification_stay
             verified.body
         );
         // Whatever the order, the new address is unproven afterwards, on the account and every identity.
-        assert_eq!(env.get("/api/user", &session).await.body["isEmailVerified"], false);
+        assert_eq!(env.client(&session).current_user().await.body["isEmailVerified"], false);
         env.check_invariants().await;
     }
 }
@@ -440,11 +427,11 @@ async fn reset_requests_and_failed_logins_take_the_floor_whether_or_not_the_acco
     let nobody = format!("nobody-{}@example.org", &accounts::ids::new_object_id()[..8]);
     for email in [owner.email.as_str(), nobody.as_str()] {
         let started = std::time::Instant::now();
-        let asked = env.post("/api/auth/startResetPassword", json!({ "email": email }), &Auth::None).await;
+        let asked = env.client(&Auth::None).start_reset_password(email).await;
         assert_eq!(asked.status, 200);
         assert!(started.elapsed() >= floor, "reset for {email}: {:?}", started.elapsed());
         let started = std::time::Instant::now();
-        let failed = env.post("/api/auth/login", json!({"email": email, "password": "wrong guess"}), &Auth::None).await;
+        let failed = env.client(&Auth::None).login(email, "wrong guess").await;
         assert_eq!(failed.status, 401);
         assert!(started.elapsed() >= floor, "failed login for {email}: {:?}", started.elapsed());
     }

@@ -25,7 +25,7 @@ async fn a_request_that_went_around_the_edge_is_refused() {
         .await;
     assert_eq!((around.status, around.error_code()), (403, "request.edge.bypassed"));
     // As CloudFront forwards it.
-    assert_eq!(env.get("/api/buildinfo", &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).buildinfo().await.status, 200);
 }
 
 #[tokio::test]
@@ -53,7 +53,7 @@ async fn behind_the_edge_the_client_is_the_viewer_cloudfront_saw() {
     let own = env.request_with_headers("POST", "/api/auth/login", right, &Auth::None, &headers).await;
     assert_eq!(own.status, 200, "{:?}", own.body);
 
-    let entries = env.get("/api/auditLog?limit=1000", &owner.auth()).await;
+    let entries = env.client(&owner.auth()).audit_log("limit=1000").await;
     assert_eq!(entries.status, 200);
     let failed: Vec<&Value> =
         entries.body.as_array().unwrap().iter().filter(|e| e["action"] == "auth.loginFailed").collect();

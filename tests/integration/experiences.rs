@@ -73,7 +73,7 @@ async fn the_distribution_query_follows_values_deactivation_and_reactivation() {
         let response = env.get(path, &owner.auth()).await;
         assert_eq!((response.status, response.error_code()), (400, code), "{path}");
     }
-    let refused = env.get("/api/users/byExperience?domain=nuclei", &b.auth()).await;
+    let refused = env.client(&b.auth()).users_by_experience("domain=nuclei").await;
     assert_eq!((refused.status, refused.error_code()), (403, "experience.query.notAllowed"));
 }
 
@@ -82,10 +82,10 @@ async fn the_domain_list_grows_on_first_use() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "M", "Member", &[]).await;
-    assert_eq!(env.get("/api/tasks/experienceDomains", &owner.auth()).await.body, json!([]));
+    assert_eq!(env.client(&owner.auth()).experience_domains().await.body, json!([]));
     set_experiences(&env, &owner, &member, json!({"nuclei": 1, " axons ": 3})).await;
     let bulk = json!({"userIds": [member.user_id], "set": {"synapses": 4}});
-    assert_eq!(env.request("PATCH", "/api/users/experiences", Some(bulk), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).bulk_change_experiences(bulk).await.status, 200);
     assert_eq!(
         env.get("/api/v16/tasks/experienceDomains", &member.auth()).await.body,
         json!(["axons", "nuclei", "synapses"])
@@ -103,7 +103,7 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
     set_experiences(&env, &owner, &in_red, json!({"mito": 1, "nuclei": 2})).await;
     set_experiences(&env, &owner, &outside, json!({"mito": 1})).await;
     let body = json!({"userIds": [in_red.user_id, outside.user_id], "set": {"nuclei": 9}, "remove": ["mito"]});
-    let changed = env.request("PATCH", "/api/users/experiences", Some(body.clone()), &owner.auth()).await;
+    let changed = env.client(&owner.auth()).bulk_change_experiences(body.clone()).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(changed.body.as_array().unwrap().len(), 2, "both users answered");
     for user in changed.body.as_array().unwrap() {
@@ -115,11 +115,11 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
     // A team manager may change the members of their team only: with one outsider, nobody changes.
     let before = env.scan().await;
     let body = json!({"userIds": [in_red.user_id, outside.user_id], "set": {"nuclei": 1}});
-    let refused = env.request("PATCH", "/api/users/experiences", Some(body), &manager.auth()).await;
+    let refused = env.client(&manager.auth()).bulk_change_experiences(body).await;
     assert!(matches!(refused.status, 403 | 404), "{:?}", refused.body);
     assert_eq!(env.scan().await, before);
     let alone = json!({"userIds": [in_red.user_id], "set": {"nuclei": 1}});
-    assert_eq!(env.request("PATCH", "/api/users/experiences", Some(alone), &manager.auth()).await.status, 200);
+    assert_eq!(env.client(&manager.auth()).bulk_change_experiences(alone).await.status, 200);
 
     for (body, code) in [
         (json!({"userIds": [in_red.user_id], "set": {"x": 1}, "remove": ["x"]}), "experience.domain.setAndRemoved"),
@@ -131,7 +131,7 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
             "request.tooManyUsers",
         ),
     ] {
-        let response = env.request("PATCH", "/api/users/experiences", Some(body.clone()), &owner.auth()).await;
+        let response = env.client(&owner.auth()).bulk_change_experiences(body.clone()).await;
         assert_eq!((response.status, response.error_code()), (400, code), "{body}");
     }
 }
@@ -195,8 +195,8 @@ async fn another_organizations_admin_gets_nothing_from_the_experience_routes() {
     let stranger = env.create_organization(&organization_name("Elsewhere")).await;
     let bulk = json!({"userIds": [member.user_id], "set": {"nuclei": 0}});
     env.assert_foreign_caller_refused("PATCH", "/api/users/experiences", Some(bulk), &stranger.auth()).await;
-    assert_eq!(env.get("/api/users/byExperience?domain=nuclei", &stranger.auth()).await.body, json!([]));
-    assert_eq!(env.get("/api/tasks/experienceDomains", &stranger.auth()).await.body, json!([]));
+    assert_eq!(env.client(&stranger.auth()).users_by_experience("domain=nuclei").await.body, json!([]));
+    assert_eq!(env.client(&stranger.auth()).experience_domains().await.body, json!([]));
 }
 
 #[tokio::test]
@@ -252,7 +252,7 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
     *trigger.lock().unwrap() = Some((env.direct_dynamodb(), env.table.clone(), last.clone()));
     // Active users with three new domains each: four item writes per user, more than one transaction.
     let body = json!({"userIds": ids, "set": {"nuclei": 3, "axons": 2, "synapses": 1}});
-    let refused = env.request("PATCH", "/api/users/experiences", Some(body), &owner.auth()).await;
+    let refused = env.client(&owner.auth()).bulk_change_experiences(body).await;
     trigger.lock().unwrap().take();
     assert_eq!((refused.status, refused.error_code()), (409, "request.conflict"), "{:?}", refused.body);
     let (earlier, renames) = *counts.lock().unwrap();
@@ -282,5 +282,5 @@ async fn a_change_experience_failing_in_a_later_transaction_leaves_users_and_the
             .iter()
             .any(|i| text(i, "entity") == "UserExperience" || text(i, "entity") == "ExperienceDomain")
     );
-    assert_eq!(env.get("/api/tasks/experienceDomains", &owner.auth()).await.body, json!([]));
+    assert_eq!(env.client(&owner.auth()).experience_domains().await.body, json!([]));
 }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tests::answers::SentInvites;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::services::{ServiceProcess, start_dynamodb_local_persistent};
@@ -186,8 +187,8 @@ async fn dynamodb_down_answers_503_quickly_writes_nothing_and_everything_works_o
     let owner = env.create_home_organization().await;
     let team = env.team(&owner.auth(), "Tracers").await;
     let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": ["pending@example.org"]}), &owner.auth()).await;
-    let invite = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": ["pending@example.org"]})).await;
+    let invite = sent.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
     let before = env.scan().await;
     assert_consistent(&before);
 
@@ -399,24 +400,24 @@ async fn transactions_cancelled_by_conflicts_are_sent_again_and_persistent_confl
     // Three conflicts, then the fourth attempt commits: one team, one entry.
     conflicts.store(3, Ordering::SeqCst);
     sent.store(0, Ordering::SeqCst);
-    let created = env.post("/api/teams", json!({"name": "Red"}), &owner.auth()).await;
+    let created = env.client(&owner.auth()).create_team("Red").await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(sent.load(Ordering::SeqCst), 4, "sent again after each conflict");
-    let teams = env.get("/api/teams", &owner.auth()).await.body;
+    let teams = env.client(&owner.auth()).teams("").await.body;
     assert_eq!(teams.as_array().unwrap().iter().filter(|t| t["name"] == "Red").count(), 1);
-    let entries = env.get("/api/auditLog?action=team.created", &owner.auth()).await.body;
+    let entries = env.client(&owner.auth()).audit_log("action=team.created").await.body;
     assert_eq!(entries.as_array().unwrap().len(), 1, "one entry: the conflicts wrote nothing");
 
     // Conflicts on every attempt: 503 after the last, nothing written.
     conflicts.store(i64::MAX, Ordering::SeqCst);
     sent.store(0, Ordering::SeqCst);
     let before = env.scan().await;
-    let refused = env.post("/api/teams", json!({"name": "Blue"}), &owner.auth()).await;
+    let refused = env.client(&owner.auth()).create_team("Blue").await;
     assert_eq!((refused.status, refused.error_code()), (503, "service.unavailable"), "{:?}", refused.body);
     assert_eq!(sent.load(Ordering::SeqCst), 8, "every attempt, then no more");
     conflicts.store(0, Ordering::SeqCst);
     assert_eq!(env.scan().await, before);
     // Afterwards everything works again.
-    let created = env.post("/api/teams", json!({"name": "Blue"}), &owner.auth()).await;
+    let created = env.client(&owner.auth()).create_team("Blue").await;
     assert_eq!(created.status, 200, "{:?}", created.body);
 }

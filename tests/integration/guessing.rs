@@ -118,7 +118,7 @@ async fn failures_of_one_address_from_one_client_lock_that_pair_only_and_locks_g
     assert_locked(&login(&env, guesser, &owner.email, PASSWORD).await, "right password from the guessing client");
     assert_eq!(login(&env, colleague, &owner.email, PASSWORD).await.status, 200, "the owner from elsewhere");
     assert_eq!(login(&env, guesser, &other.email, PASSWORD).await.status, 200, "another account from the same client");
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200, "existing sessions are not affected");
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 200, "existing sessions are not affected");
     // Refusals during the lock do not count and do not extend it.
     let locked_until = text(&throttle(&env, &pk).await.unwrap(), "lockedUntil");
     assert_locked(&login(&env, guesser, &owner.email, "wrong guess").await, "another guess while locked");

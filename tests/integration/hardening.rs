@@ -3,6 +3,7 @@
 //! fingerprints in `idempotency.rs`).
 
 use serde_json::json;
+use tests::answers::SentInvites;
 use tests::{Auth, TestEnv, signup_form};
 
 /// Login CSRF: a stranger's page posting a form to the login (or any public route) would sign the visitor
@@ -86,14 +87,14 @@ async fn cookie_requests_that_change_something_need_json_from_the_sites_origin()
     }
     assert_eq!(env.scan().await, before, "nothing was created");
     // The site's own request, reads by cookie, and bearer tokens work.
-    assert_eq!(env.post("/api/teams", json!({"name": "Real"}), &Auth::Cookie(owner.session.clone())).await.status, 200);
+    assert_eq!(env.client(&Auth::Cookie(owner.session.clone())).create_team("Real").await.status, 200);
     assert_eq!(
         env.request_with_headers("GET", "/api/user", Vec::new(), &Auth::None, &[("cookie", cookie.as_str())])
             .await
             .status,
         200
     );
-    assert_eq!(env.post("/api/teams", json!({"name": "By token"}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).create_team("By token").await.status, 200);
 }
 
 #[tokio::test]
@@ -101,8 +102,8 @@ async fn every_answer_forbids_content_sniffing() {
     let env = TestEnv::new().await;
     let owner = env.create_home_organization().await;
     for response in [
-        env.get("/api/user", &owner.auth()).await,
-        env.get("/api/user", &Auth::None).await,
+        env.client(&owner.auth()).current_user().await,
+        env.client(&Auth::None).current_user().await,
         env.get("/api/no/such/route", &Auth::None).await,
         env.request_raw("POST", "/api/auth/login", b"not json".to_vec(), &Auth::None).await,
     ] {
@@ -126,16 +127,12 @@ async fn nobody_takes_the_owners_admin_rights() {
     let refused = env.patch_user(&owner.user_id, json!({"isAdmin": false}), &admin.auth()).await;
     assert_eq!((refused.status, refused.error_code()), (403, "user.admin.owner"));
     let bulk = env
-        .request(
-            "PATCH",
-            "/api/users/teamsAndPermissions",
-            Some(json!({"userIds": [owner.user_id], "teams": [], "isAdmin": false})),
-            &admin.auth(),
-        )
+        .client(&admin.auth())
+        .bulk_edit_teams_and_permissions(json!({"userIds": [owner.user_id], "teams": [], "isAdmin": false}))
         .await;
     assert_eq!((bulk.status, bulk.error_code()), (403, "user.admin.owner"), "{:?}", bulk.body);
     assert_eq!(env.scan().await, before);
-    assert_eq!(env.get("/api/user", &owner.auth()).await.body["isAdmin"], true);
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["isAdmin"], true);
 }
 
 #[tokio::test]
@@ -144,10 +141,10 @@ async fn listing_users_without_a_limit_answers_one_full_page_and_a_cursor() {
     let owner = env.create_home_organization().await;
     let max = accounts::paging::MAX_PAGE_SIZE;
     tests::seed::seed_members(&env, &owner.organization, max + 5, |_| Vec::new()).await;
-    let first = env.get("/api/users", &owner.auth()).await;
+    let first = env.client(&owner.auth()).users("").await;
     assert_eq!((first.status, first.body.as_array().unwrap().len()), (200, max));
     let cursor = first.header("x-next-cursor").expect("a cursor to the rest").to_owned();
-    let rest = env.get(&format!("/api/users?cursor={cursor}"), &owner.auth()).await;
+    let rest = env.client(&owner.auth()).users(&format!("cursor={cursor}")).await;
     assert_eq!(rest.body.as_array().unwrap().len(), 6, "the other five and the owner");
     assert!(rest.header("x-next-cursor").is_none());
 }
@@ -159,34 +156,26 @@ async fn a_deleted_organizations_id_is_never_taken_again() {
     let id = format!("gone_{}", &accounts::ids::new_object_id()[..8]);
     let mut form = tests::signup_form(&format!("first-{id}@example.org"), "Gone Lab");
     form["organization"] = json!(id);
-    let created = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    let created = env.client(&Auth::None).create_organization_with_admin(form).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     let owner = Auth::Bearer(env.login(&format!("first-{id}@example.org"), tests::PASSWORD).await);
-    let deleted = env
-        .request("DELETE", &format!("/api/organizations/{id}"), Some(json!({"confirmation": "Gone Lab"})), &owner)
-        .await;
+    let deleted = env.client(&owner).delete_organization(&id, "Gone Lab").await;
     assert_eq!((deleted.status, &deleted.body["purgeComplete"]), (200, &json!(true)), "{:?}", deleted.body);
     assert!(env.scan().await.iter().any(|i| tests::text(i, "PK") == format!("ORGID#{id}")), "the tombstone");
 
     let before = env.scan().await;
     let mut again = tests::signup_form(&format!("second-{id}@example.org"), "Gone Lab Again");
     again["organization"] = json!(id);
-    let refused = env.post("/api/auth/createOrganizationWithAdmin", again, &Auth::None).await;
+    let refused = env.client(&Auth::None).create_organization_with_admin(again).await;
     assert_eq!((refused.status, refused.error_code()), (409, "organization.id.alreadyInUse"));
     let by_operator = env
-        .post(
-            "/api/organizations",
-            json!({"ownerEmail": "x@example.org", "organizationName": "Gone", "organization": id}),
-            &operator.auth(),
-        )
+        .client(&operator.auth())
+        .create_organization(json!({"ownerEmail": "x@example.org", "organizationName": "Gone", "organization": id}))
         .await;
     assert_eq!((by_operator.status, by_operator.error_code()), (409, "organization.id.alreadyInUse"));
     let for_account = env
-        .post(
-            "/api/organizations",
-            json!({"ownerEmail": operator.email, "organizationName": "Gone", "organization": id}),
-            &operator.auth(),
-        )
+        .client(&operator.auth())
+        .create_organization(json!({"ownerEmail": operator.email, "organizationName": "Gone", "organization": id}))
         .await;
     assert_eq!((for_account.status, for_account.error_code()), (409, "organization.id.alreadyInUse"));
     assert_eq!(env.scan().await, before);
@@ -198,11 +187,11 @@ async fn the_self_registration_organization_is_the_deployments_to_create() {
     let mut form = tests::signup_form("squatter@example.org", "Home Lab");
     form["organization"] = json!(tests::HOME_ORGANIZATION);
     let before = env.scan().await;
-    let refused = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    let refused = env.client(&Auth::None).create_organization_with_admin(form).await;
     assert_eq!((refused.status, refused.error_code()), (403, "organization.id.reserved"));
     assert_eq!(env.scan().await, before);
     let operator = env.operator().await;
-    let created = env.post("/api/organizations", json!({"ownerEmail": "home-owner@example.org", "organizationName": "Home Lab", "organization": tests::HOME_ORGANIZATION}), &operator.auth()).await;
+    let created = env.client(&operator.auth()).create_organization(json!({"ownerEmail": "home-owner@example.org", "organizationName": "Home Lab", "organization": tests::HOME_ORGANIZATION})).await;
     assert_eq!(created.status, 200, "an operator creates it: {:?}", created.body);
 }
 
@@ -215,13 +204,13 @@ async fn who_may_create_organizations_is_a_deployment_setting() {
     .await;
     let before = env.scan().await;
     let stranger = env
-        .post("/api/auth/createOrganizationWithAdmin", tests::signup_form("eve@evil.example", "Spam Lab"), &Auth::None)
+        .client(&Auth::None)
+        .create_organization_with_admin(tests::signup_form("eve@evil.example", "Spam Lab"))
         .await;
     assert_eq!((stranger.status, stranger.error_code()), (403, "organization.creation.notAllowed"));
     assert_eq!(env.scan().await, before);
-    let member = env
-        .post("/api/auth/createOrganizationWithAdmin", tests::signup_form("ada@uni.example", "Uni Lab"), &Auth::None)
-        .await;
+    let member =
+        env.client(&Auth::None).create_organization_with_admin(tests::signup_form("ada@uni.example", "Uni Lab")).await;
     assert_eq!(member.status, 200, "{:?}", member.body);
 
     let closed =
@@ -247,7 +236,7 @@ async fn who_may_create_organizations_is_a_deployment_setting() {
 
 /// Sends an invite from `auth` to `email` and returns the recipient's answer.
 async fn invite_to(env: &TestEnv, auth: &Auth, email: &str) -> serde_json::Value {
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), auth).await;
+    let sent = env.client(auth).send_invites(json!({"recipients": [email], "autoActivate": true})).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     sent.body["recipients"][0].clone()
 }
@@ -300,7 +289,7 @@ async fn a_delivered_invite_is_resent_only_after_a_cooldown() {
         invite_to(&env, &owner.auth(), &format!("wait-{}@example.org", &accounts::ids::new_object_id()[..8])).await;
     let id = sent["inviteId"].as_str().unwrap();
     let before = env.scan().await;
-    let early = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let early = env.client(&owner.auth()).resend_invite(id).await;
     assert_eq!((early.status, early.error_code()), (429, "invite.resend.tooSoon"));
     let wait: u64 = early.header("retry-after").unwrap().parse().unwrap();
     assert!((590..=600).contains(&wait), "{wait}");
@@ -317,38 +306,38 @@ async fn an_invite_stops_working_when_its_sender_can_no_longer_give_what_it_gran
     let unique = &accounts::ids::new_object_id()[..8];
     let (kept, dropped) = (format!("kept-{unique}@example.org"), format!("dropped-{unique}@example.org"));
     for email in [&kept, &dropped] {
-        let sent = env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true, "teamMemberships": [{"id": red, "isTeamManager": false}]}), &manager.auth()).await;
-        assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+        let sent = env.client(&manager.auth()).send_invites(json!({"recipients": [email], "autoActivate": true, "teamMemberships": [{"id": red, "isTeamManager": false}]})).await;
+        assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
     }
     let token = |email: &str| {
         let email = email.to_owned();
         async move { tests::invite_token(tests::mails_to(&email).await.last().unwrap()) }
     };
     let kept_token = token(&kept).await;
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{kept_token}"), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&kept_token).await.status, 200);
     // The manager loses Red (keeps Blue): what they sent into Red no longer works, and trying writes nothing.
     let demoted = json!({"teams": [{"id": red, "isTeamManager": false}, {"id": blue, "isTeamManager": true}]});
     assert_eq!(env.patch_user(&manager.user_id, demoted, &owner.auth()).await.status, 200);
-    let shown = env.get(&format!("/api/organizations/byInvite/{kept_token}"), &Auth::None).await;
+    let shown = env.client(&Auth::None).organization_by_invite(&kept_token).await;
     assert_eq!((shown.status, shown.error_code()), (410, "invite.senderRightsChanged"));
     let before = env.scan().await;
     let mut form = tests::signup_form(&kept, "ignored");
     form["inviteToken"] = json!(kept_token);
-    let refused = env.post("/api/auth/register", form, &Auth::None).await;
+    let refused = env.client(&Auth::None).register(form).await;
     assert_eq!((refused.status, refused.error_code()), (410, "invite.senderRightsChanged"));
     assert_eq!(env.scan().await, before);
     // Nor can the manager mail it again; an admin, who may grant it, can.
-    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let invites = env.client(&owner.auth()).invites("state=pending").await;
     let id = invites.body.as_array().unwrap().iter().find(|i| i["email"] == dropped.as_str()).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &manager.auth()).await;
+    let resent = env.client(&manager.auth()).resend_invite(&id).await;
     assert_eq!((resent.status, resent.error_code()), (403, "invite.rights.notAllowed"), "{:?}", resent.body);
-    assert_eq!(env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).resend_invite(&id).await.status, 200);
     let resent_token = token(&dropped).await;
     assert_eq!(
-        env.get(&format!("/api/organizations/byInvite/{resent_token}"), &Auth::None).await.status,
+        env.client(&Auth::None).organization_by_invite(&resent_token).await.status,
         200,
         "the admin vouches for it now"
     );

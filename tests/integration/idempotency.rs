@@ -2,6 +2,7 @@
 //! another request under the same key is refused, concurrent duplicates do the work once.
 
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{Auth, Owner, TestEnv, mails_to, organization_name, signup_form, text};
 
 fn address(name: &str) -> String {
@@ -65,7 +66,7 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     let invited = address("guest");
     let body = json!({"recipients": [invited], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
     let answer = sent_twice(&env, "POST", "/api/auth/sendInvites", body, &owner.auth()).await;
-    assert_eq!(answer.body["recipients"][0]["status"], "invited");
+    assert_eq!(answer.json::<SentInvites>().recipients[0].status, "invited");
     assert_eq!(mails_to(&invited).await.len(), 1, "mailed once");
     // the bulk edits
     let body = json!({"userIds": [member], "teams": [{"id": red, "isTeamManager": true}], "isDatasetManager": true});
@@ -78,15 +79,14 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     let team = sent_twice(&env, "POST", "/api/teams", json!({"name": "Once"}), &owner.auth()).await;
     assert_eq!(team.body["name"], "Once");
     // resend: one more mail, not two
-    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let invites = env.client(&owner.auth()).invites("state=pending").await;
     let invite_id = invites.body[0]["id"].as_str().unwrap().to_owned();
     sent_twice(&env, "POST", &format!("/api/invites/{invite_id}/resend"), json!({}), &owner.auth()).await;
     assert_eq!(mails_to(&invited).await.len(), 2, "the invite and one resend");
     // joinOrganization
     let joining = env.create_organization(&organization_name("Joining")).await;
-    let sent = env
-        .post("/api/auth/sendInvites", json!({"recipients": [joining.email], "autoActivate": true}), &owner.auth())
-        .await;
+    let sent =
+        env.client(&owner.auth()).send_invites(json!({"recipients": [joining.email], "autoActivate": true})).await;
     assert_eq!(sent.status, 200);
     let token = tests::invite_token(mails_to(&joining.email).await.last().unwrap());
     let joined =
@@ -100,7 +100,7 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
     let credited =
         sent_twice(&env, "POST", &credits, json!({"milliCredits": 700, "comment": "once"}), &operator.auth()).await;
     assert_eq!(credited.body["milliCreditBalance"], 700);
-    let overview = env.get(&format!("/api/organizations/{}", tests::HOME_ORGANIZATION), &owner.auth()).await;
+    let overview = env.client(&owner.auth()).organization(tests::HOME_ORGANIZATION).await;
     assert_eq!(overview.body["milliCreditBalance"], 700, "credited once");
 }
 

@@ -16,18 +16,14 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     let red = env.team(&owner.auth(), "Red").await;
     let member = env.member(&owner, "Max", "Member", &[(&red, true)]).await;
     assert_eq!(
-        env.request(
-            "PATCH",
-            "/api/users/experiences",
-            Some(json!({"userIds": [member.user_id], "set": {"nuclei": 3}})),
-            &owner.auth()
-        )
-        .await
-        .status,
+        env.client(&owner.auth())
+            .bulk_change_experiences(json!({"userIds": [member.user_id], "set": {"nuclei": 3}}))
+            .await
+            .status,
         200
     );
     let body = json!({"recipients": ["invited@example.org"], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": [{"id": red, "isTeamManager": false}]});
-    assert_eq!(env.post("/api/auth/sendInvites", body, &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).send_invites(body).await.status, 200);
     let healthy = env.scan().await;
     let now = accounts::ids::now_millis();
     assert_eq!(devstack::invariants::check_items(healthy.clone(), now), Vec::<String>::new());

@@ -3,6 +3,7 @@
 //! deleted).
 
 use serde_json::json;
+use tests::answers::SentInvites;
 use tests::{Auth, TestEnv, invite_token, mails_to, organization_name, text};
 
 use crate::invites::{address, expire, invite, refusing_ses, register_form, send};
@@ -19,7 +20,7 @@ async fn while_ses_is_unreachable_the_mail_waits_in_the_queue_and_goes_out_once_
     assert_eq!(response.status, 200, "{:?}", response.body);
     let result = &response.body["recipients"][0];
     assert_eq!(result["status"], "invited");
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert_eq!((listed[0]["delivery"].as_str(), listed[0]["state"].as_str()), (Some("queued"), Some("pending")));
     assert!(mails_to(&email).await.is_empty());
     // Tried again after the queue's visibility timeout: SES is still away, the mail still waits.
@@ -29,10 +30,10 @@ async fn while_ses_is_unreachable_the_mail_waits_in_the_queue_and_goes_out_once_
     // SES is back: the next try sends it, the invite says so, and the link works.
     tests::until_mail_is_visible_again().await;
     assert_eq!(env.deliver_mail().await, 1);
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert_eq!(listed[0]["delivery"].as_str(), Some("sent"));
     let token = invite_token(&mails_to(&email).await.pop().unwrap());
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&token).await.status, 200);
     assert!(env.mail_queue().dead_letters().await.unwrap().is_empty());
 }
 
@@ -44,7 +45,7 @@ async fn a_mail_ses_never_takes_ends_in_the_dead_letter_queue_after_its_tries() 
     let broken = env.sharing_table(&ses.endpoint()).await;
     let email = address("never");
     let response = send(&broken, &owner.auth(), json!({"recipients": [email]})).await;
-    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    assert_eq!(response.json::<SentInvites>().recipients[0].status, "invited", "{:?}", response.body);
     // The request's own try was the first; each later one comes after the visibility timeout.
     for _ in 1..tests::MAIL_QUEUE_MAX_RECEIVES {
         tests::until_mail_is_visible_again().await;
@@ -61,9 +62,9 @@ async fn a_mail_ses_never_takes_ends_in_the_dead_letter_queue_after_its_tries() 
     assert!(mails_to(&email).await.is_empty());
     // The invite still waits for its mail, and can be resent.
     let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert_eq!(listed[0]["delivery"].as_str(), Some("queued"));
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(id).await;
     assert_eq!(resent.body["delivery"].as_str(), Some("queued"), "{:?}", resent.body);
     assert_eq!(mails_to(&email).await.len(), 1, "the resent mail went out");
 }
@@ -96,7 +97,7 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     let token = invite(&env, &owner.auth(), &email, json!({})).await;
     let used = address("quick");
     let used_token = invite(&env, &owner.auth(), &used, json!({})).await;
-    assert_eq!(env.post("/api/auth/register", register_form(&used, &used_token), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).register(register_form(&used, &used_token)).await.status, 200);
     let now = accounts::ids::now_millis();
     let day = 24 * 3600 * 1000;
     let report = accounts::domain::daily::maintain(&env.app, now).await.unwrap();
@@ -118,7 +119,7 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     let left: Vec<String> =
         env.scan().await.iter().map(|i| text(i, "entity")).filter(|e| e.starts_with("Invite")).collect();
     assert!(left.is_empty(), "{left:?}");
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 404);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&token).await.status, 404);
 }
 
 #[tokio::test]
@@ -154,7 +155,7 @@ async fn when_ses_refuses_a_queued_mail_the_invite_is_marked_failed_and_can_be_r
         assert_eq!(result["status"], "invited", "{result}");
     }
     // SES refused both for good: recorded on the invites with its reason, and not tried again.
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert!(
         listed.as_array().unwrap().iter().all(|i| i["delivery"] == "failed"
@@ -167,12 +168,12 @@ async fn when_ses_refuses_a_queued_mail_the_invite_is_marked_failed_and_can_be_r
     assert!(env.mail_queue().dead_letters().await.unwrap().is_empty());
     // Resent through a working SES, it is delivered.
     let id = response.body["recipients"][0]["inviteId"].as_str().unwrap();
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(id).await;
     assert_eq!((resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()), (Some(true), Some("queued")));
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert!(listed.as_array().unwrap().iter().any(|i| i["id"] == id && i["delivery"] == "sent"), "{listed}");
     let token = invite_token(&mails_to(&first).await.pop().unwrap());
-    assert_eq!(env.post("/api/auth/register", register_form(&first, &token), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).register(register_form(&first, &token)).await.status, 200);
     server.abort();
 }
 

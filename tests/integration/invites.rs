@@ -1,4 +1,5 @@
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{Auth, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 /// An address nobody else uses.
@@ -7,7 +8,7 @@ pub(crate) fn address(name: &str) -> String {
 }
 
 pub(crate) async fn send(env: &TestEnv, auth: &Auth, body: Value) -> tests::TestResponse {
-    env.post("/api/auth/sendInvites", body, auth).await
+    env.client(auth).send_invites(body).await
 }
 
 /// Invites `email` as `auth` and returns the token from the mail.
@@ -18,7 +19,7 @@ pub(crate) async fn invite(env: &TestEnv, auth: &Auth, email: &str, extra: Value
     }
     let response = send(env, auth, body).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
-    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    assert_eq!(response.json::<SentInvites>().recipients[0].status, "invited", "{:?}", response.body);
     let mail = mails_to(email).await.pop().expect("an invite mail");
     invite_token(&mail)
 }
@@ -56,7 +57,7 @@ async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_o
     assert!(mail.html.contains(&format!("href=\"http://localhost:3000/invite/{token}\"")));
     assert!(!format!("{:?}", env.scan().await).contains(&token), "the token is stored only as a hash");
 
-    let shown = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
+    let shown = env.client(&Auth::None).organization_by_invite(&token).await;
     assert_eq!(shown.status, 200);
     assert_eq!(
         (shown.body["id"].as_str(), shown.body["invitedBy"].as_str()),
@@ -65,7 +66,7 @@ async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_o
 
     // Whoever holds the link may accept it, for the invited address only (`an_invite_registers_only_...`).
     let accepting = invited.clone();
-    let registered = env.post("/api/auth/register", register_form(&accepting, &token), &Auth::None).await;
+    let registered = env.client(&Auth::None).register(register_form(&accepting, &token)).await;
     assert_eq!(registered.status, 200, "{:?}", registered.body);
     let user = &registered.body;
     assert_eq!(
@@ -80,25 +81,22 @@ async fn an_invite_is_mailed_shows_its_organization_and_makes_exactly_its_user_o
         .collect();
     teams.sort();
     assert_eq!(teams, [("Default".to_owned(), false), ("Red".to_owned(), true)]);
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": accepting, "password": PASSWORD}), &Auth::None).await.status,
-        200
-    );
+    assert_eq!(env.client(&Auth::None).login(&accepting, PASSWORD).await.status, 200);
     // The owner is told, with both addresses.
     let notice = mails_to(&owner.email).await.into_iter().find(|m| m.text.contains(&accepting)).expect("join notice");
     assert!(notice.text.contains(&invited), "{}", notice.text);
 
     // The token worked once.
-    let again = env.post("/api/auth/register", register_form(&address("late"), &token), &Auth::None).await;
+    let again = env.client(&Auth::None).register(register_form(&address("late"), &token)).await;
     assert_eq!((again.status, again.error_code()), (410, "invite.used"));
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.error_code(), "invite.used");
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&token).await.error_code(), "invite.used");
+    let listed = env.client(&owner.auth()).invites("").await.body;
     assert_eq!(
         (listed[0]["state"].as_str(), listed[0]["acceptedByEmail"].as_str(), listed[0]["email"].as_str()),
         (Some("accepted"), Some(accepting.as_str()), Some(invited.as_str()))
     );
     for bad in ["nonsense", "a.b.c", &format!("{token}x")] {
-        assert_eq!(env.get(&format!("/api/organizations/byInvite/{bad}"), &Auth::None).await.status, 404, "{bad}");
+        assert_eq!(env.client(&Auth::None).organization_by_invite(bad).await.status, 404, "{bad}");
     }
 }
 
@@ -151,7 +149,7 @@ async fn sending_follows_webknossos_rules_and_answers_per_recipient() {
         response.body["recipients"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["invited", "invalid", "duplicate", "alreadyMember", "alreadyMember"]);
     let again = send(&env, &owner.auth(), body(json!({"recipients": [fresh]}))).await;
-    assert_eq!(again.body["recipients"][0]["status"], "alreadyInvited");
+    assert_eq!(again.json::<SentInvites>().recipients[0].status, "alreadyInvited");
 }
 
 #[tokio::test]
@@ -163,7 +161,7 @@ async fn twenty_concurrent_accepts_of_one_invite_make_one_user() {
     let forms: Vec<Value> = (0..20).map(|_| register_form(&racer, &token)).collect();
     let attempts = forms.into_iter().map(|form| {
         let env = &env;
-        async move { env.post("/api/auth/register", form, &Auth::None).await }
+        async move { env.client(&Auth::None).register(form).await }
     });
     let responses = futures_util::future::join_all(attempts).await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
@@ -192,7 +190,7 @@ async fn concurrent_joins_of_one_invite_by_different_accounts_make_one_member() 
     }
     let attempts = guests.iter().map(|guest| {
         let (env, token) = (&env, &token);
-        async move { env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await }
+        async move { env.client(&guest.auth()).join_organization(token).await }
     });
     let responses = futures_util::future::join_all(attempts).await;
     let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
@@ -223,7 +221,7 @@ async fn a_logged_in_account_joins_a_second_organization_once() {
     let host = env.create_organization(&organization_name("Host Lab")).await;
     let guest = env.create_organization(&organization_name("Guest Lab")).await;
     let token = invite(&env, &host.auth(), &guest.email, json!({"autoActivate": true})).await;
-    let joined = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await;
+    let joined = env.client(&guest.auth()).join_organization(&token).await;
     assert_eq!(joined.status, 200, "{:?}", joined.body);
     assert_eq!(joined.body["organization"], host.organization.as_str());
     assert_eq!(joined.body["email"], guest.email.as_str());
@@ -239,11 +237,11 @@ async fn a_logged_in_account_joins_a_second_organization_once() {
     }
     // A second invite for a member is refused at sending; an invite sent before joining cannot be used twice.
     let second = send(&env, &host.auth(), json!({"recipients": [guest.email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []})).await;
-    assert_eq!(second.body["recipients"][0]["status"], "alreadyMember");
-    let again = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await;
+    assert_eq!(second.json::<SentInvites>().recipients[0].status, "alreadyMember");
+    let again = env.client(&guest.auth()).join_organization(&token).await;
     assert_eq!(again.status, 410);
     // Joining by an address with no account is not possible without logging in.
-    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &Auth::None).await.status, 401);
+    assert_eq!(env.client(&Auth::None).join_organization(&token).await.status, 401);
 }
 
 #[tokio::test]
@@ -253,7 +251,7 @@ async fn joining_an_organization_you_belong_to_is_refused_clearly() {
     // An invite sent to a new address, used by the owner, who is a member already.
     let token = invite(&env, &owner.auth(), &address("someone"), json!({})).await;
     let before = env.scan().await;
-    let response = env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &owner.auth()).await;
+    let response = env.client(&owner.auth()).join_organization(&token).await;
     assert_eq!((response.status, response.error_code()), (409, "organization.alreadyMember"));
     assert_eq!(env.scan().await, before);
 }
@@ -283,34 +281,28 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
     let (pk, sk) = (text(&invite_item, "PK"), text(&invite_item, "SK"));
     // Let it expire: the invite and its e-mail guard carry the same validity.
     expire(&env, &pk, &sk, &email).await;
-    let expired = env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await;
+    let expired = env.client(&Auth::None).organization_by_invite(&token).await;
     assert_eq!((expired.status, expired.error_code()), (410, "invite.expired"));
     assert_eq!(
-        env.post("/api/auth/register", register_form(&address("x"), &token), &Auth::None).await.error_code(),
+        env.client(&Auth::None).register(register_form(&address("x"), &token)).await.error_code(),
         "invite.expired"
     );
-    assert_eq!(env.get("/api/invites?state=expired", &owner.auth()).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(env.client(&owner.auth()).invites("state=expired").await.body.as_array().unwrap().len(), 1);
     // Resend an expired invite: new link and expiry; the old link is dead.
     let id = text(&invite_item, "id");
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(&id).await;
     assert_eq!((resent.status, resent.body["state"].as_str()), (200, Some("pending")), "{:?}", resent.body);
     let renewed = invite_token(&mails_to(&email).await.pop().unwrap());
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{token}"), &Auth::None).await.status, 404);
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&token).await.status, 404);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&renewed).await.status, 200);
     // Revoked: refused at once, listed as revoked, and the address can be invited again.
-    let revoked = env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await;
+    let revoked = env.client(&owner.auth()).revoke_invite(&id).await;
     assert_eq!(revoked.body["state"], "revoked");
-    assert_eq!(
-        env.get(&format!("/api/organizations/byInvite/{renewed}"), &Auth::None).await.error_code(),
-        "invite.revoked"
-    );
-    assert_eq!(
-        env.request("DELETE", &format!("/api/invites/{id}"), None, &owner.auth()).await.error_code(),
-        "invite.ended"
-    );
-    assert_eq!(env.get("/api/invites?state=revoked", &owner.auth()).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&renewed).await.error_code(), "invite.revoked");
+    assert_eq!(env.client(&owner.auth()).revoke_invite(&id).await.error_code(), "invite.ended");
+    assert_eq!(env.client(&owner.auth()).invites("state=revoked").await.body.as_array().unwrap().len(), 1);
     let after_revocation = invite(&env, &owner.auth(), &email, json!({})).await;
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{after_revocation}"), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&after_revocation).await.status, 200);
 
     // Another address: invited again after its invite expired, without resending.
     let other = address("other");
@@ -319,8 +311,8 @@ async fn expired_and_revoked_invites_are_refused_at_once_and_can_be_renewed() {
         env.scan().await.into_iter().find(|i| text(i, "entity") == "Invite" && text(i, "email") == other).unwrap();
     expire(&env, &pk, &text(&other_invite, "SK"), &other).await;
     let fresh = invite(&env, &owner.auth(), &other, json!({})).await;
-    assert_eq!(env.get(&format!("/api/organizations/byInvite/{fresh}"), &Auth::None).await.status, 200);
-    assert_eq!(env.get("/api/invites?state=nonsense", &owner.auth()).await.status, 400);
+    assert_eq!(env.client(&Auth::None).organization_by_invite(&fresh).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).invites("state=nonsense").await.status, 400);
 }
 
 #[tokio::test]
@@ -331,11 +323,12 @@ async fn team_managers_manage_the_invites_they_sent() {
     let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
     invite(&env, &owner.auth(), &address("by-owner"), json!({})).await;
     invite(&env, &manager.auth(), &address("by-manager"), json!({})).await;
-    assert_eq!(env.get("/api/invites", &owner.auth()).await.body.as_array().unwrap().len(), 2);
-    let mine = env.get("/api/invites", &manager.auth()).await.body;
+    assert_eq!(env.client(&owner.auth()).invites("").await.body.as_array().unwrap().len(), 2);
+    let mine = env.client(&manager.auth()).invites("").await.body;
     assert_eq!(mine.as_array().unwrap().len(), 1);
     let owners_invite = env
-        .get("/api/invites", &owner.auth())
+        .client(&owner.auth())
+        .invites("")
         .await
         .body
         .as_array()
@@ -346,14 +339,11 @@ async fn team_managers_manage_the_invites_they_sent() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        env.request("DELETE", &format!("/api/invites/{owners_invite}"), None, &manager.auth()).await.status,
-        404
-    );
+    assert_eq!(env.client(&manager.auth()).revoke_invite(&owners_invite).await.status, 404);
     // Pages, newest first.
-    let first = env.get("/api/invites?limit=1", &owner.auth()).await;
+    let first = env.client(&owner.auth()).invites("limit=1").await;
     let cursor = first.header("x-next-cursor").unwrap().to_owned();
-    let second = env.get(&format!("/api/invites?limit=1&cursor={cursor}"), &owner.auth()).await;
+    let second = env.client(&owner.auth()).invites(&format!("limit=1&cursor={cursor}")).await;
     assert_ne!(first.body[0]["id"], second.body[0]["id"]);
     assert!(first.body[0]["id"].as_str() > second.body[0]["id"].as_str());
 }
@@ -364,13 +354,13 @@ async fn another_organizations_admin_gets_nothing_from_any_invite_route() {
     let owner = env.create_organization(&organization_name("Lab")).await;
     let stranger = env.create_organization(&organization_name("Elsewhere")).await;
     invite(&env, &owner.auth(), &address("private"), json!({})).await;
-    let id = env.get("/api/invites", &owner.auth()).await.body[0]["id"].as_str().unwrap().to_owned();
+    let id = env.client(&owner.auth()).invites("").await.body[0]["id"].as_str().unwrap().to_owned();
     env.assert_foreign_caller_refused("DELETE", &format!("/api/invites/{id}"), None, &stranger.auth()).await;
     env.assert_foreign_caller_refused("POST", &format!("/api/invites/{id}/resend"), Some(json!({})), &stranger.auth())
         .await;
-    assert_eq!(env.get("/api/invites", &stranger.auth()).await.body, json!([]));
+    assert_eq!(env.client(&stranger.auth()).invites("").await.body, json!([]));
     let foreign_team = json!({"recipients": [address("y")], "autoActivate": true, "isAdmin": false, "isDatasetManager": false,
-        "teamMemberships": [{"id": env.get("/api/teams", &owner.auth()).await.body[0]["id"], "isTeamManager": false}]});
+        "teamMemberships": [{"id": env.client(&owner.auth()).teams("").await.body[0]["id"], "isTeamManager": false}]});
     let before = env.scan().await;
     assert_eq!(send(&env, &stranger.auth(), foreign_team).await.error_code(), "team.notFound");
     assert_eq!(env.scan().await, before);
@@ -406,7 +396,7 @@ async fn the_invite_email_guard_carries_a_ttl_that_never_outlives_its_invite() {
         aws_sdk_dynamodb::types::AttributeValue::N("1000".into()),
     )
     .await;
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(&id).await;
     assert_eq!(resent.status, 200, "{:?}", resent.body);
     let (_, second) = check(env.scan().await);
     assert!(second >= first);
@@ -425,11 +415,11 @@ async fn joining_by_invite_notifies_the_new_user_mailing_list_when_set() {
     // Register with an invite.
     let newcomer = address("newcomer");
     let token = invite(&env, &owner.auth(), &newcomer, json!({})).await;
-    assert_eq!(env.post("/api/auth/register", register_form(&newcomer, &token), &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).register(register_form(&newcomer, &token)).await.status, 200);
     // Join with an existing account.
     let guest = env.create_organization(&organization_name("Guest Lab")).await;
     let token = invite(&env, &owner.auth(), &guest.email, json!({})).await;
-    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &guest.auth()).await.status, 200);
+    assert_eq!(env.client(&guest.auth()).join_organization(&token).await.status, 200);
     let notices: Vec<_> = mails_to(&list).await.into_iter().filter(|m| m.subject.starts_with("New user in")).collect();
     assert_eq!(notices.len(), 2, "{notices:?}");
     assert!(notices.iter().any(|m| m.text.contains(&newcomer)));
@@ -513,7 +503,7 @@ async fn when_dynamodb_fails_part_way_each_recipient_is_answered_and_nothing_is_
     assert_eq!((mails_to(&one).await.len(), mails_to(&two).await.len(), mails_to(&three).await.len()), (1, 1, 0));
     // Resending one records its delivery; sending again to the others just works.
     let id = text(invites[0], "id");
-    let resent = env.post(&format!("/api/invites/{id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(&id).await;
     assert_eq!((resent.status, resent.body["delivery"].as_str()), (200, Some("queued")), "{:?}", resent.body);
     let retried = send(&env, &owner.auth(), json!({"recipients": [three, four], "autoActivate": true})).await;
     assert_eq!(retried.body["recipients"].as_array().unwrap().len(), 2, "{:?}", retried.body);
@@ -534,16 +524,17 @@ async fn an_invite_registers_only_the_address_it_was_mailed_to() {
     let token = invite(&env, &owner.auth(), &invited, json!({})).await;
     let victim = address("victim");
     let before = env.scan().await;
-    let squatting = env.post("/api/auth/register", register_form(&victim, &token), &Auth::None).await;
+    let squatting = env.client(&Auth::None).register(register_form(&victim, &token)).await;
     assert_eq!((squatting.status, squatting.error_code()), (400, "auth.register.inviteEmailMismatch"));
     assert!(squatting.body["messages"][0]["error"].as_str().unwrap().contains(&invited), "{:?}", squatting.body);
     assert_eq!(env.scan().await, before, "no account, no member, no mail");
     assert!(mails_to(&victim).await.is_empty());
     // The address's owner signs up as usual; the invite still works for its own address.
     let signed_up = env
-        .post("/api/auth/createOrganizationWithAdmin", signup_form(&victim, &organization_name("Own Lab")), &Auth::None)
+        .client(&Auth::None)
+        .create_organization_with_admin(signup_form(&victim, &organization_name("Own Lab")))
         .await;
     assert_eq!(signed_up.status, 200, "{:?}", signed_up.body);
-    let registered = env.post("/api/auth/register", register_form(&invited, &token), &Auth::None).await;
+    let registered = env.client(&Auth::None).register(register_form(&invited, &token)).await;
     assert_eq!((registered.status, &registered.body["isEmailVerified"]), (200, &json!(true)), "{:?}", registered.body);
 }

@@ -33,7 +33,7 @@ async fn one_account_changing_its_address_over_and_over_mails_only_its_budget() 
     assert!(mailed <= budget, "{mailed} mails to the strangers, over the account's budget of {budget}");
     assert!(mailed > 0, "the first changes were mailed as usual");
     // Asking for a link, which exists only to mail, is refused once the budget is used up.
-    let asked = env.post("/api/verifyEmail", json!({}), &owner.auth()).await;
+    let asked = env.client(&owner.auth()).request_verification().await;
     assert_eq!((asked.status, asked.error_code()), (429, "mail.budget.exceeded"), "{:?}", asked.body);
     assert!(asked.header("retry-after").is_some());
 }
@@ -46,7 +46,7 @@ async fn a_reset_link_arrives_while_a_flood_of_other_mail_waits_in_its_lane() {
     let flooder = env.create_organization(&organization_name("Flooder")).await;
     let victim = env.create_organization(&organization_name("Victim")).await;
     let flood: Vec<String> = (0..100).map(|i| address(&format!("flood{i}"))).collect();
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": flood}), &flooder.auth()).await;
+    let sent = env.client(&flooder.auth()).send_invites(json!({"recipients": flood})).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     // The flooder's own address changes add what its budget allows to the security lane.
     for round in 0..6 {
@@ -54,7 +54,7 @@ async fn a_reset_link_arrives_while_a_flood_of_other_mail_waits_in_its_lane() {
         let patch = json!({"email": email, "currentPassword": PASSWORD});
         assert_eq!(env.patch_user(&flooder.user_id, patch, &flooder.auth()).await.status, 200);
     }
-    let asked = env.post("/api/auth/startResetPassword", json!({"email": victim.email}), &Auth::None).await;
+    let asked = env.client(&Auth::None).start_reset_password(&victim.email).await;
     assert_eq!(asked.status, 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {

@@ -6,6 +6,7 @@
 use accounts::background::RECORD_MAIL_EVENTS;
 use accounts::domain::mail_events::Recorded;
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{
     Auth, MAIL_ACCOUNT, MAIL_CONFIGURATION_SET, MAIL_EVENTS_TOPIC, PASSWORD, TestEnv, as_function, mails_to,
     organization_name,
@@ -54,9 +55,9 @@ async fn a_permanent_bounce_marks_the_invite_and_the_address_is_never_mailed_aga
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Bouncing")).await;
     let gone = address("gone");
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [gone]}), &owner.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
-    let invite_id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [gone]})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
+    let invite_id = sent.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
     assert_eq!(mails_to(&gone).await.len(), 1);
 
     // A transient bounce (a full mailbox) changes nothing.
@@ -68,40 +69,40 @@ async fn a_permanent_bounce_marks_the_invite_and_the_address_is_never_mailed_aga
     // The permanent bounce: the address is marked, and the invite shows why its mail did not arrive.
     let recorded = record(&env, &bounce(&gone, "Permanent", invite_tags(&owner.organization, &invite_id))).await;
     assert_eq!(recorded.unwrap(), Recorded { addresses: 1, invites: 1, foreign: 0 });
-    let listed = env.get("/api/invites", &owner.auth()).await.body;
+    let listed = env.client(&owner.auth()).invites("").await.body;
     let invite = listed.as_array().unwrap().iter().find(|i| i["id"] == invite_id.as_str()).unwrap();
     assert_eq!((invite["delivery"].as_str(), invite["state"].as_str()), (Some("undeliverable"), Some("pending")));
     let explanation = invite["deliveryError"].as_str().unwrap();
     assert!(explanation.contains("bounced") && explanation.contains("550 5.1.1"), "{explanation}");
 
     // Resending it, or inviting the address anew, mails nothing and says why.
-    let resent = env.post(&format!("/api/invites/{invite_id}/resend"), json!({}), &owner.auth()).await;
+    let resent = env.client(&owner.auth()).resend_invite(&invite_id).await;
     assert_eq!(
         (resent.status, resent.body["mailed"].as_bool(), resent.body["delivery"].as_str()),
         (200, Some(false), Some("undeliverable")),
         "{:?}",
         resent.body
     );
-    let revoked = env.request("DELETE", &format!("/api/invites/{invite_id}"), None, &owner.auth()).await;
+    let revoked = env.client(&owner.auth()).revoke_invite(&invite_id).await;
     assert!(revoked.status < 300, "{:?}", revoked.body);
     // In capitals too: addresses are compared without case.
-    let again = env.post("/api/auth/sendInvites", json!({"recipients": [gone.to_uppercase()]}), &owner.auth()).await;
-    assert_eq!(again.body["recipients"][0]["status"], "notMailed", "{:?}", again.body);
+    let again = env.client(&owner.auth()).send_invites(json!({"recipients": [gone.to_uppercase()]})).await;
+    assert_eq!(again.json::<SentInvites>().recipients[0].status, "notMailed", "{:?}", again.body);
     let said = again.body["recipients"][0]["error"].as_str().unwrap();
     assert!(said.contains("refused before") && !said.contains("550"), "only \"not mailed\", no reason: {said}");
     // Another organization inviting the address learns no more than that either.
     let other = env.create_organization(&organization_name("Other")).await;
-    let theirs = env.post("/api/auth/sendInvites", json!({"recipients": [gone]}), &other.auth()).await;
-    assert_eq!(theirs.body["recipients"][0]["status"], "notMailed", "{:?}", theirs.body);
+    let theirs = env.client(&other.auth()).send_invites(json!({"recipients": [gone]})).await;
+    assert_eq!(theirs.json::<SentInvites>().recipients[0].status, "notMailed", "{:?}", theirs.body);
     let said = theirs.body["recipients"][0]["error"].as_str().unwrap();
     assert!(!said.contains("550") && !said.contains("bounced"), "{said}");
-    let listed = env.get("/api/invites", &other.auth()).await.body;
+    let listed = env.client(&other.auth()).invites("").await.body;
     assert!(!listed.to_string().contains("550"), "{listed}");
     assert_eq!(mails_to(&gone).await.len(), 1, "nothing more was mailed to the address");
     // Another address in the same request is mailed as usual.
     let fine = address("fine");
-    let mixed = env.post("/api/auth/sendInvites", json!({"recipients": [fine]}), &owner.auth()).await;
-    assert_eq!(mixed.body["recipients"][0]["status"], "invited");
+    let mixed = env.client(&owner.auth()).send_invites(json!({"recipients": [fine]})).await;
+    assert_eq!(mixed.json::<SentInvites>().recipients[0].status, "invited");
     assert_eq!(mails_to(&fine).await.len(), 1);
 }
 
@@ -127,7 +128,7 @@ async fn a_complaint_stops_the_notices_to_that_address_but_not_what_they_report_
     assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
     assert_eq!(mails_to(&member.email).await.len(), mailed_before, "no notice to an address that complained");
     // Security mail is still attempted (SES's own suppression list decides): the reset link goes.
-    let reset = env.post("/api/auth/startResetPassword", json!({"email": member.email}), &Auth::None).await;
+    let reset = env.client(&Auth::None).start_reset_password(&member.email).await;
     assert_eq!(reset.status, 200, "{:?}", reset.body);
     let mails = mails_to(&member.email).await;
     assert!(mails[mailed_before..].iter().any(|m| m.subject == "WEBKNOSSOS | Password Reset"), "the reset link went");

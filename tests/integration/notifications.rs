@@ -31,7 +31,7 @@ async fn a_named_notification_address_gets_nothing_but_the_link_until_its_mailbo
     let before = env.scan().await;
     let (named, _) = token.rsplit_once('.').unwrap();
     for bad in ["nonsense".to_owned(), format!("{named}.{}", "A".repeat(43)), format!("{token}x")] {
-        let refused = env.post(&format!("/api/notificationAddresses/{bad}"), json!({}), &Auth::None).await;
+        let refused = env.client(&Auth::None).confirm_notification_address(&bad).await;
         assert_eq!((refused.status, refused.error_code()), (400, "notificationAddress.tokenInvalid"), "{bad}");
     }
     assert_eq!(env.scan().await, before, "nothing changed");

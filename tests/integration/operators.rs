@@ -10,15 +10,8 @@ use tests::{Auth, PASSWORD, SUPER_USER, TestEnv, mails_to, organization_name, si
 async fn operator_statuses(env: &TestEnv, auth: &Auth, organization: &str) -> [u16; 3] {
     let new_owner = format!("new-{}@example.org", &accounts::ids::new_object_id()[..10]);
     let body = json!({"ownerEmail": new_owner, "organizationName": organization_name("Claimed")});
-    let create = env.post("/api/organizations", body, auth).await;
-    let plan = env
-        .request(
-            "PATCH",
-            &format!("/api/organizations/{organization}/plan"),
-            Some(json!({"includedUsers": 100000})),
-            auth,
-        )
-        .await;
+    let create = env.client(auth).create_organization(body).await;
+    let plan = env.client(auth).change_plan(organization, json!({"includedUsers": 100000})).await;
     let credits = env
         .post(
             &format!("/api/organizations/{organization}/credits"),
@@ -80,9 +73,8 @@ async fn a_verified_listed_address_is_no_operator_until_the_command_grants_its_a
         move |config| config.super_users.push(listed)
     })
     .await;
-    let signed_up = env
-        .post("/api/auth/createOrganizationWithAdmin", signup_form(&listed, &organization_name("Ops")), &Auth::None)
-        .await;
+    let signed_up =
+        env.client(&Auth::None).create_organization_with_admin(signup_form(&listed, &organization_name("Ops"))).await;
     assert_eq!(signed_up.status, 200);
     let organization = signed_up.body["organization"]["id"].as_str().unwrap().to_owned();
     let session = Auth::Bearer(env.login(&listed, PASSWORD).await);
@@ -144,7 +136,7 @@ async fn an_operator_grants_the_role_through_the_api_and_every_operator_is_told(
     let twice = env.post("/api/operators", grant(&candidate.email), &operator.auth()).await;
     assert_eq!((twice.status, twice.error_code()), (409, "operator.alreadyGranted"));
     // Audited in the grantee's organization, and both operators told.
-    let log = env.get("/api/auditLog?action=account.operatorGranted", &candidate.auth()).await;
+    let log = env.client(&candidate.auth()).audit_log("action=account.operatorGranted").await;
     assert_eq!(log.status, 200, "{:?}", log.body);
     assert_eq!(log.body[0]["action"], "account.operatorGranted", "{:?}", log.body);
     for address in [SUPER_USER, candidate.email.as_str()] {

@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use tests::answers::{SentInvites, Token};
 use tests::seed::seed_members;
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
@@ -48,15 +49,14 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
     let red = env.team(&home.auth(), "Red").await;
     let local = env.member(&home, "Lou", "Local", &[(&red, true)]).await;
     env.patch_user(&local.user_id, json!({"experiences": {"nuclei": 4}}), &home.auth()).await;
-    env.get("/api/auth/token", &local.auth()).await;
-    env.post("/api/auth/sendInvites", json!({"recipients": ["pending@example.org"]}), &home.auth()).await;
+    env.client(&local.auth()).token().await;
+    env.client(&home.auth()).send_invites(json!({"recipients": ["pending@example.org"]})).await;
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
     // Someone from elsewhere is in home too, and used home last.
     let traveller_session = Auth::Bearer(elsewhere.session.clone());
     env.join_by_invite(&home, &elsewhere.email, &traveller_session).await;
-    let switched =
-        env.post(&format!("/api/auth/switchOrganization/{HOME_ORGANIZATION}"), json!({}), &traveller_session).await;
-    let traveller_at_home = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
+    let switched = env.client(&traveller_session).switch_organization(HOME_ORGANIZATION).await;
+    let traveller_at_home = Auth::Bearer(switched.json::<Token>().token);
     // Credits (a grant and a debit by an operator) and a storage report.
     let operator = env.operator().await.auth();
     let credits = format!("/api/organizations/{HOME_ORGANIZATION}/credits");
@@ -86,14 +86,7 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
         .filter(|i| text(i, "PK").starts_with(&format!("ORG#{}", elsewhere.organization)))
         .collect();
 
-    let deleted = env
-        .request(
-            "DELETE",
-            &format!("/api/organizations/{HOME_ORGANIZATION}"),
-            Some(json!({"confirmation": "Home Lab"})),
-            &home.auth(),
-        )
-        .await;
+    let deleted = env.client(&home.auth()).delete_organization(HOME_ORGANIZATION, "Home Lab").await;
     assert_eq!((deleted.status, deleted.body["purgeComplete"].as_bool()), (200, Some(true)), "{:?}", deleted.body);
 
     // Nothing of home is left anywhere in the table, indexes' keys included.
@@ -119,20 +112,15 @@ async fn deleting_an_organization_removes_all_of_it_and_keeps_other_memberships(
     assert_eq!(env.scan().await.iter().filter(|i| text(i, "entity") == "CreditTransaction").count(), 0);
     // Home's people are refused; their e-mails are free again.
     for auth in [home.auth(), local.auth(), traveller_at_home] {
-        assert_eq!(env.get("/api/user", &auth).await.status, 401);
+        assert_eq!(env.client(&auth).current_user().await.status, 401);
     }
+    assert_eq!(env.client(&Auth::None).login(&local.email, PASSWORD).await.status, 401);
     assert_eq!(
-        env.post("/api/auth/login", json!({"email": local.email, "password": PASSWORD}), &Auth::None).await.status,
-        401
-    );
-    assert_eq!(
-        env.post("/api/auth/createOrganizationWithAdmin", signup_form(&local.email, "New Start"), &Auth::None)
-            .await
-            .status,
+        env.client(&Auth::None).create_organization_with_admin(signup_form(&local.email, "New Start")).await.status,
         200
     );
     // The traveller keeps the other organization, which falls back to being the last used one.
-    let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
+    let login = env.client(&Auth::None).login(&elsewhere.email, PASSWORD).await;
     assert_eq!(
         (login.status, login.body["user"]["organization"].as_str()),
         (200, Some(elsewhere.organization.as_str()))
@@ -188,8 +176,12 @@ async fn a_purge_cut_short_is_finished_by_the_scheduled_purge() {
     assert!(!finished);
     let remaining = env.scan().await.iter().filter(|i| text(i, "PK") == "ORG#home").count();
     assert!(remaining > 50, "half-way: {remaining} items left");
-    assert_eq!(env.get("/api/user", &home.auth()).await.status, 401, "refused from the moment deletion was accepted");
-    let login = env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(
+        env.client(&home.auth()).current_user().await.status,
+        401,
+        "refused from the moment deletion was accepted"
+    );
+    let login = env.client(&Auth::None).login(&home.email, PASSWORD).await;
     // 403 while the owner's identity waits to be purged; 401 once the first page took it (ids are random,
     // so either may hold here). Never a login.
     assert!(matches!(login.status, 401 | 403), "{:?}", login.body);
@@ -233,12 +225,12 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     .await;
     // Invites sent before the deletion: one for a new address, one for an account of another organization.
     let newcomer = format!("newcomer-{}", &home.email);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [newcomer]}), &home.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let sent = env.client(&home.auth()).send_invites(json!({"recipients": [newcomer]})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited");
     let newcomer_token = invite_token(&mails_to(&newcomer).await.pop().unwrap());
     let guest = env.create_organization(&organization_name("Guest Lab")).await;
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [guest.email]}), &home.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let sent = env.client(&home.auth()).send_invites(json!({"recipients": [guest.email]})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited");
     let guest_token = invite_token(&mails_to(&guest.email).await.pop().unwrap());
 
     // Deletion accepted; the purge has not run yet.
@@ -263,7 +255,7 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
         );
     }
     assert_eq!(
-        env.get(&format!("/api/organizations/byInvite/{guest_token}"), &Auth::None).await.error_code(),
+        env.client(&Auth::None).organization_by_invite(&guest_token).await.error_code(),
         "organization.deleting"
     );
     assert_eq!(env.scan().await, before, "nothing was written");
@@ -456,7 +448,7 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
         assert!(scan.iter().all(|i| text(i, "email") != *email), "{email}'s account and e-mail guard are gone");
     }
     assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
-    let login = env.post("/api/auth/login", json!({"email": elsewhere.email, "password": PASSWORD}), &Auth::None).await;
+    let login = env.client(&Auth::None).login(&elsewhere.email, PASSWORD).await;
     assert_eq!(
         (login.status, login.body["user"]["organization"].as_str()),
         (200, Some(elsewhere.organization.as_str()))
@@ -475,16 +467,9 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
     let started = Instant::now();
     seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
     let seeded = started.elapsed();
-    let overview = env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &home.auth()).await.body;
+    let overview = env.client(&home.auth()).organization(HOME_ORGANIZATION).await.body;
     assert_eq!(overview["memberCount"], 10_002);
-    let deleted = env
-        .request(
-            "DELETE",
-            &format!("/api/organizations/{HOME_ORGANIZATION}"),
-            Some(json!({"confirmation": "Home Lab"})),
-            &home.auth(),
-        )
-        .await;
+    let deleted = env.client(&home.auth()).delete_organization(HOME_ORGANIZATION, "Home Lab").await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     let purge_started = Instant::now();
     if deleted.body["purgeComplete"] != true {
@@ -508,5 +493,5 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
         "only elsewhere's owner's account is left"
     );
     assert_eq!(partition_keys(&scan, &elsewhere.organization), elsewhere_before, "another organization is untouched");
-    assert_eq!(env.get("/api/user", &elsewhere.auth()).await.status, 200);
+    assert_eq!(env.client(&elsewhere.auth()).current_user().await.status, 200);
 }

@@ -2,6 +2,7 @@
 //! leaves out and an import refuses (the devstack's export-organization and import-organization).
 
 use serde_json::json;
+use tests::answers::Token;
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, organization_name, signup_form, text};
 
 /// One organization exported (every item of it, and its people's accounts with only its identity),
@@ -22,8 +23,8 @@ async fn an_organization_exported_and_imported_into_an_empty_table_round_trips_e
     let elsewhere = env.create_organization(&organization_name("Elsewhere")).await;
     env.join_by_invite(&home, &elsewhere.email, &elsewhere.auth()).await;
     let pending = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    env.post("/api/auth/sendInvites", json!({"recipients": [pending]}), &home.auth()).await;
-    let asked = env.post("/api/pricing/requestExtension", json!({}), &home.auth()).await;
+    env.client(&home.auth()).send_invites(json!({"recipients": [pending]})).await;
+    let asked = env.client(&home.auth()).request_plan_change("requestExtension", "").await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
     let source = env.direct_dynamodb();
 
@@ -78,7 +79,7 @@ async fn exports_leave_secrets_behind_and_imports_refuse_what_they_cannot_vouch_
     use devstack::organization_export::{ExportOptions, export, import, to_json_lines};
     let env = TestEnv::new().await;
     let home = env.create_home_organization().await;
-    let token = env.get("/api/auth/token", &home.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let token = env.client(&home.auth()).token().await.json::<Token>().token;
     let source = env.direct_dynamodb();
     let entity = |item: &Item| text(item, "entity");
 

@@ -3,6 +3,7 @@
 
 use fantoccini::Locator;
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{Auth, PASSWORD, TestEnv, mails_to};
 
 use crate::admin_pages::{choose, click, dialog_click, dialog_closed, dialog_shows, find, sign_in, wait_for};
@@ -13,7 +14,7 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     let (kept, revoked) = (address("resent"), address("revoked"));
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [kept, revoked]}), &owner.auth()).await;
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [kept, revoked]})).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let id_of = |email: &str| {
         sent.body["recipients"].as_array().unwrap().iter().find(|r| r["email"] == email).unwrap()["inviteId"]
@@ -24,8 +25,8 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
     let (kept_id, revoked_id) = (id_of(&kept), id_of(&revoked));
     // A third invite's mail bounced (SES's event, as record_mail_events gets it): the list says so.
     let bounced = address("bounced");
-    let third = env.post("/api/auth/sendInvites", json!({"recipients": [bounced]}), &owner.auth()).await;
-    let bounced_id = third.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let third = env.client(&owner.auth()).send_invites(json!({"recipients": [bounced]})).await;
+    let bounced_id = third.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
     let tags = accounts::mail::Mail::new(vec![], "", &[], None).for_invite(&owner.organization, &bounced_id).tags;
     let mut tags: serde_json::Map<_, _> = tags.into_iter().map(|(name, value)| (name, json!([value]))).collect();
     tags.insert("ses:configuration-set".into(), json!([tests::MAIL_CONFIGURATION_SET]));
@@ -56,7 +57,8 @@ async fn on_the_invites_page_an_admin_resends_and_revokes_invitations() {
         let env = &env;
         let auth = owner.auth();
         async move {
-            env.get("/api/invites", &auth)
+            env.client(&auth)
+                .invites("")
                 .await
                 .body
                 .as_array()
@@ -101,7 +103,7 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     page.fill(1, "Team name", "Optics").await;
     page.click("Create team").await;
     page.shows("The team Optics is created.").await;
-    let teams = env.get("/api/teams", &owner.auth()).await.body;
+    let teams = env.client(&owner.auth()).teams("").await.body;
     let optics = teams.as_array().unwrap().iter().find(|t| t["name"] == "Optics").expect("the new team")["id"]
         .as_str()
         .unwrap()
@@ -132,7 +134,7 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     dialog_closed(&page).await;
     page.shows("The team Optics is deleted.").await;
     let names: Vec<Value> =
-        env.get("/api/teams", &owner.auth()).await.body.as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
+        env.client(&owner.auth()).teams("").await.body.as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
     assert_eq!(names, [json!("Default")]);
     page.close().await;
 }
@@ -143,10 +145,10 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     let owner = env.create_home_organization().await;
     // The owner is also in a second organization, where the next login takes them after the deletion.
     let other = env.create_organization("Second Lab").await;
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [owner.email]}), &other.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+    let sent = env.client(&other.auth()).send_invites(json!({"recipients": [owner.email]})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
     let token = tests::invite_token(&mails_to(&owner.email).await.pop().unwrap());
-    assert_eq!(env.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).join_organization(&token).await.status, 200);
 
     let page = Page::open(&env, "organization", DESKTOP).await;
     sign_in(&page, &owner.email, "/organization", "Organization").await;
@@ -168,13 +170,13 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     page.screenshot("plan").await;
     page.click("Send request").await;
     page.shows("Your request went to the instance's operators").await;
-    let asked = env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body;
+    let asked = env.client(&owner.auth()).audit_log("action=organization.planRequested").await.body;
     assert_eq!((&asked[0]["change"]["kind"], &asked[0]["change"]["requested"]), (&json!("users"), &json!("30")));
     choose(&page, "What do you need?", "More storage").await;
     page.fill(2, "How much storage in total (GB)", "1500").await;
     page.click("Send request").await;
     wait_for(&page, "the storage request", || async {
-        env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body[0]["change"]["requested"]
+        env.client(&owner.auth()).audit_log("action=organization.planRequested").await.body[0]["change"]["requested"]
             == json!("1500000")
     })
     .await;
@@ -236,7 +238,7 @@ async fn an_owner_with_no_other_organization_is_signed_out_after_deleting_it() {
     page.heading("Log in").await;
     page.shows("Only Lab is deleted, and you are signed out.").await;
     page.screenshot("signed-out").await;
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 401);
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 401);
     page.close().await;
 }
 

@@ -2,6 +2,7 @@
 //! and credit requests, the plan history, the pricing status, credit transactions, a full plan's joins.
 
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{Auth, HOME_ORGANIZATION, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 #[tokio::test]
@@ -20,7 +21,7 @@ async fn the_overview_shows_the_latest_storage_report() {
         !report_storage(&env.app, &report(100, 1_000)).await.unwrap(),
         "an older report never replaces a newer one"
     );
-    let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
+    let overview = env.client(&owner.auth()).organization(&owner.organization).await.body;
     assert_eq!(
         (overview["usedStorageBytes"].as_u64(), overview["storageReportedAt"].as_i64()),
         (Some(500), Some(2_000))
@@ -97,7 +98,8 @@ async fn storage_notices_are_mailed_once_per_threshold_crossing_to_the_plan_addr
     assert_eq!(notices(billing).await.len(), 1);
     // Each stored report is in the log with the level it reached.
     let levels: Vec<Value> = env
-        .get("/api/auditLog?action=organization.storageReported&limit=100", &owner.auth())
+        .client(&owner.auth())
+        .audit_log("action=organization.storageReported&limit=100")
         .await
         .body
         .as_array()
@@ -152,7 +154,7 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
     );
     let last = notices().await.pop().unwrap();
     let until = &accounts::ids::iso_date(paid_until);
-    let name = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["name"].clone();
+    let name = env.client(&owner.auth()).organization(&owner.organization).await.body["name"].clone();
     let told = format!("the Team plan of the organization \"{}\" ended on {until}.", name.as_str().unwrap());
     assert!(
         last.text.contains(&told) && last.html.contains(&told.replace('"', "&quot;")),
@@ -179,7 +181,7 @@ async fn the_daily_job_mails_each_plan_expiry_notice_once_and_a_new_end_starts_t
     let unlimited = json!({"paidUntil": null});
     assert_eq!(env.request("PATCH", &path, Some(unlimited), &operator.auth()).await.status, 200);
     assert_eq!(run(now + 400 * day).await, 0);
-    let logged = env.get("/api/auditLog?action=organization.planNoticeSent", &owner.auth()).await.body;
+    let logged = env.client(&owner.auth()).audit_log("action=organization.planNoticeSent").await.body;
     assert_eq!(logged.as_array().unwrap().len(), 4);
 }
 
@@ -305,19 +307,19 @@ async fn admins_ask_the_operators_for_plan_changes_and_the_owner_for_credits() {
         .filter(|m| m.subject == "WEBKNOSSOS | Your request was received")
         .count();
     assert_eq!(confirmations, 4);
-    let listed = env.get("/api/pricing/requests", &operator.auth()).await;
+    let listed = env.client(&operator.auth()).plan_requests().await;
     let kinds: Vec<&str> = listed.body.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["credits", "storage", "users", "upgrade", "extension"]);
     assert_eq!(listed.body[1]["requested"], "2000000");
     assert_eq!(listed.body[1]["requestedBy"]["email"], admin.email.as_str());
     assert_eq!(listed.body[0]["organization"], HOME_ORGANIZATION);
-    let refused = env.get("/api/pricing/requests", &owner.auth()).await;
+    let refused = env.client(&owner.auth()).plan_requests().await;
     assert_eq!((refused.status, refused.error_code()), (403, "superUser.required"));
-    let logged = env.get("/api/auditLog?action=organization.planRequested", &owner.auth()).await.body;
+    let logged = env.client(&owner.auth()).audit_log("action=organization.planRequested").await.body;
     assert_eq!(logged.as_array().unwrap().len(), 5);
     // The day's requests are used up: refused, nothing stored.
     let before = env.scan().await;
-    let answer = env.post("/api/pricing/requestExtension", json!({}), &admin.auth()).await;
+    let answer = env.client(&admin.auth()).request_plan_change("requestExtension", "").await;
     assert_eq!((answer.status, answer.error_code()), (429, "pricing.request.tooMany"));
     assert_eq!(env.scan().await, before);
     assert_eq!(operator_mails().await.len(), 5);
@@ -336,7 +338,7 @@ async fn an_operators_plan_changes_are_kept_as_history_and_mailed_to_the_organiz
     assert_eq!(env.request("PATCH", path, Some(second.clone()), &operator.auth()).await.status, 200);
     // The same plan again changes nothing: no history, no mail.
     assert_eq!(env.request("PATCH", path, Some(second), &operator.auth()).await.status, 200);
-    let history = env.get("/api/pricing/planUpdates", &owner.auth()).await.body;
+    let history = env.client(&owner.auth()).plan_updates().await.body;
     let history = history.as_array().unwrap();
     assert_eq!(history.len(), 2, "{history:?}");
     assert_eq!(
@@ -363,7 +365,7 @@ async fn an_operators_plan_changes_are_kept_as_history_and_mailed_to_the_organiz
         "{}",
         mails[1].text
     );
-    let refused = env.get("/api/pricing/planUpdates", &member.auth()).await;
+    let refused = env.client(&member.auth()).plan_updates().await;
     assert_eq!((refused.status, refused.error_code()), (403, "pricing.notAllowed"));
     let paged = env.get("/api/pricing/planUpdates?limit=1", &owner.auth()).await;
     assert_eq!(paged.body.as_array().unwrap().len(), 1);
@@ -377,7 +379,7 @@ async fn the_pricing_status_follows_the_plan_users_and_paid_until() {
     let env = TestEnv::new().await;
     let operator = env.operator().await.auth();
     let owner = env.create_home_organization().await;
-    let status = || async { env.get("/api/pricing/status", &owner.auth()).await.body };
+    let status = || async { env.client(&owner.auth()).pricing_status().await.body };
     assert_eq!(status().await, json!({"pricingPlan": "Custom", "isExceeded": false, "isAlmostExceeded": false}));
     let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
     assert_eq!(
@@ -406,7 +408,7 @@ async fn the_pricing_status_follows_the_plan_users_and_paid_until() {
         json!({"pricingPlan": "Team", "isExceeded": false, "isAlmostExceeded": true}),
         "30 days left"
     );
-    assert_eq!(env.get("/api/pricing/status", &Auth::None).await.status, 401);
+    assert_eq!(env.client(&Auth::None).pricing_status().await.status, 401);
 }
 
 #[tokio::test]
@@ -423,17 +425,17 @@ async fn admins_page_through_the_credit_transactions_newest_first() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
-    let first = env.get("/api/creditTransactions?limit=2", &owner.auth()).await;
+    let first = env.client(&owner.auth()).credit_transactions("limit=2").await;
     let comments: Vec<&str> = first.body.as_array().unwrap().iter().map(|t| t["comment"].as_str().unwrap()).collect();
     assert_eq!(comments, ["refund", "job"], "newest first");
     let cursor = first.header("x-next-cursor").expect("more").to_owned();
-    let rest = env.get(&format!("/api/creditTransactions?limit=2&cursor={cursor}"), &owner.auth()).await;
+    let rest = env.client(&owner.auth()).credit_transactions(&format!("limit=2&cursor={cursor}")).await;
     assert_eq!(rest.body.as_array().unwrap().len(), 1);
     assert_eq!((rest.body[0]["comment"].as_str(), rest.body[0]["milliCredits"].as_i64()), (Some("grant"), Some(5000)));
-    let refused = env.get("/api/creditTransactions", &member.auth()).await;
+    let refused = env.client(&member.auth()).credit_transactions("").await;
     assert_eq!((refused.status, refused.error_code()), (403, "credits.notAllowed"));
-    assert_eq!(env.get("/api/creditTransactions?limit=0", &owner.auth()).await.status, 400);
-    assert_eq!(env.get("/api/creditTransactions?cursor=nope", &owner.auth()).await.status, 400);
+    assert_eq!(env.client(&owner.auth()).credit_transactions("limit=0").await.status, 400);
+    assert_eq!(env.client(&owner.auth()).credit_transactions("cursor=nope").await.status, 400);
 }
 
 #[tokio::test]
@@ -444,13 +446,12 @@ async fn someone_invited_when_the_plan_is_full_joins_deactivated_and_both_sides_
     let plan = format!("/api/organizations/{HOME_ORGANIZATION}/plan");
     assert_eq!(env.request("PATCH", &plan, Some(json!({"includedUsers": 1})), &operator).await.status, 200);
     let email = format!("late-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent =
-        env.post("/api/auth/sendInvites", json!({"recipients": [email], "autoActivate": true}), &owner.auth()).await;
-    assert_eq!(sent.body["recipients"][0]["status"], "invited");
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [email], "autoActivate": true})).await;
+    assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited");
     let token = invite_token(mails_to(&email).await.last().unwrap());
     let mut form = signup_form(&email, "ignored");
     form["inviteToken"] = json!(token);
-    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    let registered = env.client(&Auth::None).register(form).await;
     assert_eq!((registered.status, &registered.body["isActive"]), (200, &json!(false)), "{:?}", registered.body);
     let welcome =
         mails_to(&email).await.into_iter().find(|m| m.subject == "Welcome to WEBKNOSSOS").expect("the welcome mail");

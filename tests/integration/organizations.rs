@@ -1,5 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use tests::answers::Token;
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 /// Whether any attribute of `item`, at any depth, is the string `organization` or a map key equal to it.
@@ -146,18 +147,18 @@ async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
     assert_eq!(ids, expected);
     assert!(mine[0].get("pricingPlan").is_none(), "compact");
 
-    let switched =
-        env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    let switched = env.client(&home.auth()).switch_organization(&other.organization).await;
     assert_eq!(switched.status, 200, "{:?}", switched.body);
     assert!(switched.header("set-cookie").unwrap().contains("HttpOnly"));
-    let there = Auth::Bearer(switched.body["token"].as_str().unwrap().to_owned());
-    let me = env.get("/api/user", &there).await.body;
+    let there = Auth::Bearer(switched.json::<Token>().token);
+    let me = env.client(&there).current_user().await.body;
     assert_eq!(
         (me["organization"].as_str(), me["isAdmin"].as_bool()),
         (Some(other.organization.as_str()), Some(false))
     );
     let users: Vec<String> = env
-        .get("/api/users", &there)
+        .client(&there)
+        .users("")
         .await
         .body
         .as_array()
@@ -166,28 +167,18 @@ async fn a_person_in_two_organizations_switches_and_sees_only_each_ones_data() {
         .map(|u| u["email"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(users, vec![home.email.clone()], "a plain member sees only themselves there");
-    assert_eq!(
-        env.get(&format!("/api/users/{}", colleague.user_id), &there).await.status,
-        404,
-        "home's users are invisible there"
-    );
-    assert_eq!(env.get(&format!("/api/organizations/{HOME_ORGANIZATION}"), &there).await.status, 404);
+    assert_eq!(env.client(&there).user(&colleague.user_id).await.status, 404, "home's users are invisible there");
+    assert_eq!(env.client(&there).organization(HOME_ORGANIZATION).await.status, 404);
     // The home session still works at home; login now picks the organization used last.
-    assert_eq!(env.get("/api/user", &home.auth()).await.body["organization"], HOME_ORGANIZATION);
-    let login = env.post("/api/auth/login", json!({"email": home.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(env.client(&home.auth()).current_user().await.body["organization"], HOME_ORGANIZATION);
+    let login = env.client(&Auth::None).login(&home.email, PASSWORD).await;
     assert_eq!(login.body["user"]["organization"], other.organization.as_str());
     // Switching to an organization you are not in, or are deactivated in, is refused.
     let stranger_org = env.create_organization(&organization_name("Stranger Lab")).await;
-    assert_eq!(
-        env.post(&format!("/api/auth/switchOrganization/{}", stranger_org.organization), json!({}), &home.auth())
-            .await
-            .status,
-        404
-    );
+    assert_eq!(env.client(&home.auth()).switch_organization(&stranger_org.organization).await.status, 404);
     let my_id_there = me["id"].as_str().unwrap().to_owned();
     assert_eq!(env.patch_user(&my_id_there, json!({"isActive": false}), &other.auth()).await.status, 200);
-    let deactivated =
-        env.post(&format!("/api/auth/switchOrganization/{}", other.organization), json!({}), &home.auth()).await;
+    let deactivated = env.client(&home.auth()).switch_organization(&other.organization).await;
     assert_eq!((deactivated.status, deactivated.error_code()), (403, "user.deactivated"));
     let _ = other_member_email;
 }
@@ -201,24 +192,20 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     env.verify_email(&owner.email, &owner.auth()).await;
 
     let created = env
-        .post(
-            "/api/organizations",
+        .client(&operator)
+        .create_organization(
             json!({"ownerEmail": owner.email, "organizationName": "Second Lab", "organization": "second"}),
-            &operator,
         )
         .await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(created.body["owner"]["isOrganizationOwner"], true);
-    let switched = env.post("/api/auth/switchOrganization/second", json!({}), &owner.auth()).await;
+    let switched = env.client(&owner.auth()).switch_organization("second").await;
     assert_eq!(switched.status, 200, "the owner uses the same login there");
     // An e-mail without an account: the organization waits for its owner, who is invited.
     let newcomer = format!("new-owner-{}", &owner.email);
     let awaiting = env
-        .post(
-            "/api/organizations",
-            json!({"ownerEmail": newcomer, "organizationName": "Fresh Lab", "organization": "fresh"}),
-            &operator,
-        )
+        .client(&operator)
+        .create_organization(json!({"ownerEmail": newcomer, "organizationName": "Fresh Lab", "organization": "fresh"}))
         .await;
     assert_eq!(awaiting.status, 200, "{:?}", awaiting.body);
     assert!(awaiting.body["owner"].is_null());
@@ -233,7 +220,7 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     let token = invite_token(&mails_to(&newcomer).await.pop().unwrap());
     let mut form = signup_form(&newcomer, "ignored");
     form["inviteToken"] = json!(token);
-    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    let registered = env.client(&Auth::None).register(form).await;
     assert_eq!(registered.status, 200, "{:?}", registered.body);
     assert_eq!(
         (
@@ -244,7 +231,7 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
         (Some(true), Some(true), Some(true))
     );
     let new_owner = Auth::Bearer(env.login(&newcomer, PASSWORD).await);
-    let fresh = env.get("/api/organizations/fresh", &new_owner).await.body;
+    let fresh = env.client(&new_owner).organization("fresh").await.body;
     assert_eq!(
         (fresh["ownerName"].as_str(), fresh["memberCount"].as_u64()),
         (Some("Ada Lovelace"), Some(1)),
@@ -253,44 +240,30 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     let stored = env.scan().await.into_iter().find(|i| text(i, "PK") == "ORG#fresh" && text(i, "SK") == "ORG").unwrap();
     assert_eq!(text(&stored, "ownerUserId"), registered.body["id"].as_str().unwrap());
     assert_eq!(
-        env.post(
-            "/api/organizations",
-            json!({"ownerEmail": "someone-else@example.org", "organizationName": "Fresh", "organization": "fresh"}),
-            &operator
-        )
-        .await
-        .error_code(),
+        env.client(&operator)
+            .create_organization(
+                json!({"ownerEmail": "someone-else@example.org", "organizationName": "Fresh", "organization": "fresh"})
+            )
+            .await
+            .error_code(),
         "organization.id.alreadyInUse"
     );
     let taken = env
-        .post(
-            "/api/organizations",
-            json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}),
-            &operator,
-        )
+        .client(&operator)
+        .create_organization(json!({"ownerEmail": owner.email, "organizationName": "Again", "organization": "second"}))
         .await;
     assert_eq!(taken.error_code(), "organization.id.alreadyInUse");
 
     let plan = json!({"pricingPlan": "Team", "includedUsers": 10, "includedStorageBytes": 1_000_000, "paidUntil": 1_900_000_000_000_i64});
-    let planned =
-        env.request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(plan), &operator).await;
+    let planned = env.client(&operator).change_plan(&owner.organization, plan).await;
     assert_eq!(planned.status, 200, "{:?}", planned.body);
-    let overview = env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body;
+    let overview = env.client(&owner.auth()).organization(&owner.organization).await.body;
     assert_eq!((overview["pricingPlan"].as_str(), overview["includedUsers"].as_u64()), (Some("Team"), Some(10)));
-    let unlimited = env
-        .request(
-            "PATCH",
-            &format!("/api/organizations/{}/plan", owner.organization),
-            Some(json!({"includedUsers": null})),
-            &operator,
-        )
-        .await;
+    let unlimited = env.client(&operator).change_plan(&owner.organization, json!({"includedUsers": null})).await;
     assert!(unlimited.body["includedUsers"].is_null());
     // An empty change writes nothing and answers the organization as stored.
     let before_empty = env.scan().await;
-    let unchanged = env
-        .request("PATCH", &format!("/api/organizations/{}/plan", owner.organization), Some(json!({})), &operator)
-        .await;
+    let unchanged = env.client(&operator).change_plan(&owner.organization, json!({})).await;
     assert_eq!(unchanged.status, 200, "{:?}", unchanged.body);
     assert_eq!(
         (unchanged.body["pricingPlan"].as_str(), unchanged.body["includedStorageBytes"].as_u64()),
@@ -301,14 +274,7 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     assert!(unchanged.body["includedUsers"].is_null());
     assert_eq!(env.scan().await, before_empty);
     assert_eq!(
-        env.request(
-            "PATCH",
-            &format!("/api/organizations/{}/plan", owner.organization),
-            Some(json!({"pricingPlan": "Gold"})),
-            &operator
-        )
-        .await
-        .error_code(),
+        env.client(&operator).change_plan(&owner.organization, json!({"pricingPlan": "Gold"})).await.error_code(),
         "organization.plan.invalid"
     );
 
@@ -320,10 +286,7 @@ async fn instance_operators_create_organizations_change_plans_and_add_credits() 
     let overdrawn = env.post(&credits, json!({"milliCredits": -3000}), &operator).await;
     assert_eq!((overdrawn.status, overdrawn.error_code()), (409, "credits.insufficient"));
     assert_eq!(env.post(&credits, json!({"milliCredits": 0}), &operator).await.error_code(), "credits.amount.invalid");
-    assert_eq!(
-        env.get(&format!("/api/organizations/{}", owner.organization), &owner.auth()).await.body["milliCreditBalance"],
-        2000
-    );
+    assert_eq!(env.client(&owner.auth()).organization(&owner.organization).await.body["milliCreditBalance"], 2000);
     let transactions = env.scan().await.into_iter().filter(|i| text(i, "entity") == "CreditTransaction").count();
     assert_eq!(transactions, 2, "the failed debit left no transaction");
 

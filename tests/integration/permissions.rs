@@ -16,6 +16,7 @@
 //! A's invite (`organization_by_invite`, `join_organization`).
 
 use std::collections::BTreeSet;
+use tests::answers::{SentInvites, Token};
 
 use accounts::operations::ALL;
 use accounts::operations::Access;
@@ -165,9 +166,9 @@ fn unique() -> String {
 
 /// Logs `email` in and makes sure the session is in `organization` (login picks the last-used identity).
 async fn session_in(env: &TestEnv, email: &str, organization: &str) -> String {
-    let response = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    let response = env.client(&Auth::None).login(email, PASSWORD).await;
     assert_eq!(response.status, 200, "login {email}: {:?}", response.body);
-    let session = response.body["token"].as_str().unwrap().to_owned();
+    let session = response.json::<Token>().token;
     if response.body["user"]["organization"] == organization {
         return session;
     }
@@ -175,7 +176,7 @@ async fn session_in(env: &TestEnv, email: &str, organization: &str) -> String {
         .request("POST", &format!("/api/auth/switchOrganization/{organization}"), None, &Auth::Bearer(session))
         .await;
     assert_eq!(switched.status, 200, "{:?}", switched.body);
-    switched.body["token"].as_str().unwrap().to_owned()
+    switched.json::<Token>().token
 }
 
 /// Sends an invite from `sender` to a new address and returns (address, invite id, token).
@@ -185,9 +186,9 @@ async fn invite(env: &TestEnv, sender: &Auth, extra: Value) -> (String, String, 
     for (key, value) in extra.as_object().unwrap() {
         body[key] = value.clone();
     }
-    let sent = env.post("/api/auth/sendInvites", body, sender).await;
+    let sent = env.client(sender).send_invites(body).await;
     assert_eq!((sent.status, &sent.body["recipients"][0]["status"]), (200, &json!("invited")), "{:?}", sent.body);
-    let id = sent.body["recipients"][0]["inviteId"].as_str().unwrap().to_owned();
+    let id = sent.json::<SentInvites>().recipients[0].invite_id.clone().unwrap();
     let token = invite_token(mails_to(&email).await.last().expect("the invite was mailed"));
     (email, id, token)
 }
@@ -197,7 +198,7 @@ async fn invited_member(env: &TestEnv, owner: &Caller, roles: Value) -> (String,
     let (email, _, token) = invite(env, &owner.auth(), roles).await;
     let mut form = signup_form(&email, "ignored");
     form["inviteToken"] = json!(token);
-    let registered = env.post("/api/auth/register", form, &Auth::None).await;
+    let registered = env.client(&Auth::None).register(form).await;
     assert_eq!(registered.status, 200, "{:?}", registered.body);
     (email, registered.body["id"].as_str().unwrap().to_owned())
 }
@@ -229,7 +230,7 @@ async fn prepare() -> World {
         let (email, session) = match kind {
             Kind::Owner => (owner.email.clone(), owner.session.clone()),
             Kind::SuperUser => {
-                let registered = env.post("/api/auth/register", signup_form(&super_a, "ignored"), &Auth::None).await;
+                let registered = env.client(&Auth::None).register(signup_form(&super_a, "ignored")).await;
                 assert_eq!(registered.status, 200, "{:?}", registered.body);
                 let id = registered.body["id"].as_str().unwrap();
                 assert_eq!(env.patch_user(id, json!({"isActive": true}), &owner.auth()).await.status, 200);
@@ -495,7 +496,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
             }
             if sample.function == "change_password" && response.status == 200 {
                 // The other sessions ended; the answer carries the caller's new one.
-                renewed = Some(response.body["token"].as_str().unwrap().to_owned());
+                renewed = Some(response.json::<Token>().token);
             }
             if let Some(session) = renewed.take() {
                 callers[index].session = Some(session);

@@ -6,6 +6,7 @@
 //! managers changing different teams of one user (`users::concurrent_changes_of_different_teams_by_two_managers_both_survive`).
 
 use serde_json::{Value, json};
+use tests::answers::SentInvites;
 use tests::{Auth, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 fn address(name: &str) -> String {
@@ -22,7 +23,7 @@ async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account(
     let attempts = (0..50).map(|i| {
         let mut form = signup_form(&email, "ignored");
         form["firstName"] = json!(format!("Racer{i}"));
-        env.post("/api/auth/register", form, &Auth::None)
+        env.client(&Auth::None).register(form)
     });
     let responses = futures_util::future::join_all(attempts).await;
     let mut answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
@@ -35,7 +36,7 @@ async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account(
             lost_answers += 1;
             let mut form = signup_form(&email, "ignored");
             form["firstName"] = json!(format!("Racer{i}"));
-            let retried = env.post("/api/auth/register", form, &Auth::None).await;
+            let retried = env.client(&Auth::None).register(form).await;
             *answer = (retried.status, retried.error_code().to_owned());
         }
     }
@@ -57,8 +58,8 @@ async fn fifty_concurrent_registrations_with_one_email_make_exactly_one_account(
 
 async fn invite(env: &TestEnv, auth: &Auth, email: &str) -> String {
     let body = json!({"recipients": [email], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
-    let response = env.post("/api/auth/sendInvites", body, auth).await;
-    assert_eq!(response.body["recipients"][0]["status"], "invited", "{:?}", response.body);
+    let response = env.client(auth).send_invites(body).await;
+    assert_eq!(response.json::<SentInvites>().recipients[0].status, "invited", "{:?}", response.body);
     invite_token(&mails_to(email).await.pop().unwrap())
 }
 
@@ -83,7 +84,7 @@ async fn an_invite_accept_racing_the_daily_cleanup_ends_consistent_either_way() 
         let token = invite(&env, &owner.auth(), &email).await;
         let later = accounts::ids::now_millis() + 22 * DAY;
         let (accepted, cleaned) =
-            tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
+            tokio::join!(env.client(&Auth::None).register(register_form(&email, &token)), async {
                 tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
                 accounts::domain::daily::maintain(&env.app, later).await
             });
@@ -132,11 +133,10 @@ async fn an_invite_accept_racing_the_daily_reminders_succeeds_and_ends_consisten
         let email = address("reminded");
         let token = invite(&env, &owner.auth(), &email).await;
         let reminder_time = accounts::ids::now_millis() + 12 * DAY + DAY / 2;
-        let (accepted, job) =
-            tokio::join!(env.post("/api/auth/register", register_form(&email, &token), &Auth::None), async {
-                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
-                accounts::domain::daily::maintain(&env.app, reminder_time).await
-            });
+        let (accepted, job) = tokio::join!(env.client(&Auth::None).register(register_form(&email, &token)), async {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            accounts::domain::daily::maintain(&env.app, reminder_time).await
+        });
         assert_eq!(accepted.status, 200, "delay {delay_ms} ms: {:?}", accepted.body);
         assert_eq!(job.expect("the daily job does not fail").deleted, 0);
         let scan = env.scan().await;
@@ -207,7 +207,7 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
     let email = address("late");
     let token = invite(&env, &owner.auth(), &email).await;
     *armed.lock().unwrap() = Some((env.app.clone(), "job first", String::new(), later));
-    let refused = env.post("/api/auth/register", register_form(&email, &token), &Auth::None).await;
+    let refused = env.client(&Auth::None).register(register_form(&email, &token)).await;
     assert!(armed.lock().unwrap().is_none(), "the job ran inside the accept");
     assert_eq!(refused.status, 404, "{:?}", refused.body);
     let scan = env.scan().await;
@@ -232,6 +232,6 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
     env.check_invariants().await;
     let next = accounts::domain::daily::maintain(&env.app, later).await.unwrap();
     assert_eq!(next.deleted, 1);
-    let deleted = env.get("/api/auditLog?action=invite.deleted", &owner.auth()).await.body;
+    let deleted = env.client(&owner.auth()).audit_log("action=invite.deleted").await.body;
     assert_eq!(deleted.as_array().unwrap().len(), 1, "logged as the used invite it was");
 }

@@ -1,5 +1,6 @@
 //! The `webknossos` Python package, a client nobody on this project wrote, against the local gateway.
 
+use tests::answers::Token;
 use tests::{TestEnv, organization_name};
 
 /// Runs a script of tests/client/ with the venv's Python; fails the test with its output if it fails.
@@ -19,7 +20,7 @@ async fn run_client(script: &str, env: &TestEnv, token: &str, extra: &[(&str, &s
 }
 
 async fn token(env: &TestEnv, auth: &tests::Auth) -> String {
-    env.get("/api/auth/token", auth).await.body["token"].as_str().unwrap().to_owned()
+    env.client(auth).token().await.json::<Token>().token
 }
 
 #[tokio::test]
@@ -38,7 +39,7 @@ async fn the_webknossos_python_client_manages_users_and_teams() {
     let member = env.member(&owner, "Max", "Member", &[]).await;
     let token = token(&env, &owner.auth()).await;
     run_client("check_users_and_teams.py", &env, &token, &[("MEMBER_ID", member.user_id.as_str())]).await;
-    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    let stored = env.client(&owner.auth()).user(&member.user_id).await.body;
     let team = stored["teams"]
         .as_array()
         .unwrap()

@@ -71,10 +71,10 @@ async fn each_role_gets_exactly_its_rights() {
         // Undo what the allowed changes did, so every caller meets the same state.
         let reset = json!({"lastName": "Target", "experiences": {}, "isDatasetManager": false});
         assert_eq!(env.patch_user(&target.user_id, reset, &owner.auth()).await.status, 200);
-        let teams = env.get("/api/teams", &owner.auth()).await.body;
+        let teams = env.client(&owner.auth()).teams("").await.body;
         if let Some(new_team) = teams.as_array().unwrap().iter().find(|t| t["name"] == "New Team") {
             let id = new_team["id"].as_str().unwrap();
-            assert_eq!(env.request("DELETE", &format!("/api/teams/{id}"), None, &owner.auth()).await.status, 200);
+            assert_eq!(env.client(&owner.auth()).delete_team(id).await.status, 200);
         }
     }
 }
@@ -239,10 +239,7 @@ async fn each_role_gets_exactly_its_user_administration_rights() {
             assert_eq!(reset.status, 200, "reset after {who}: {:?}", reset.body);
         }
         if expected[6] != 200 {
-            assert_eq!(
-                env.request("DELETE", &format!("/api/teams/{throwaway}"), None, &owner.auth()).await.status,
-                200
-            );
+            assert_eq!(env.client(&owner.auth()).delete_team(&throwaway).await.status, 200);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use devstack::signing_key;
 use serde_json::json;
+use tests::answers::Token;
 use tests::{Auth, TEST_SESSION_SECRET, TEST_TOKEN_SECRET, TestEnv, invite_token, mails_to, services};
 
 fn address(name: &str) -> String {
@@ -13,11 +14,11 @@ fn address(name: &str) -> String {
 }
 
 async fn status_of(env: &TestEnv, session: &str) -> u16 {
-    env.get("/api/user", &Auth::Bearer(session.to_owned())).await.status
+    env.client(&Auth::Bearer(session.to_owned())).current_user().await.status
 }
 
 async fn token_status(env: &TestEnv, token: &str) -> u16 {
-    env.get("/api/user", &Auth::Token(token.to_owned())).await.status
+    env.client(&Auth::Token(token.to_owned())).current_user().await.status
 }
 
 #[tokio::test]
@@ -53,7 +54,7 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     // Before: a session, a personal API token, an invite link and an idempotent request.
     let owner = before.create_home_organization().await;
     let old_session = owner.session.clone();
-    let old_token = before.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let old_token = before.get("/api/auth/token", &owner.auth()).await.json::<Token>().token;
     let invited = address("invited");
     let sent = before.post("/api/auth/sendInvites", json!({"recipients": [invited]}), &owner.auth()).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
@@ -81,7 +82,7 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
         assert_eq!(status_of(&after, session).await, 200);
     }
     // The API token made before is shown again, unchanged, and still works.
-    let shown = after.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let shown = after.get("/api/auth/token", &owner.auth()).await.json::<Token>().token;
     assert_eq!(shown, old_token);
     assert_eq!(token_status(&after, &old_token).await, 200);
     // The idempotent request retried after the rotation is the same request: its first answer again.

@@ -6,6 +6,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tests::answers::Token;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -68,7 +69,7 @@ impl Run<'_> {
     ) -> String {
         let response = self.env.request(method, path, body, auth).await;
         assert_eq!(response.status, 200, "{what}: {:?}", response.body);
-        let token = response.body["token"].as_str().unwrap().to_owned();
+        let token = response.json::<Token>().token;
         let (method, path) = (method.to_owned(), path.to_owned());
         self.seen.push(Seen { what: what.to_owned(), method, path, response, returns: Some(token.clone()) });
         token

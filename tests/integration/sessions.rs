@@ -1,6 +1,7 @@
 use accounts::model::{Key, User};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
+use tests::answers::Token;
 use tests::{Auth, Owner, PASSWORD, TestEnv, organization_name, text};
 
 /// Deactivates directly (also the last admin, which no route does), with the index partition and the
@@ -18,9 +19,7 @@ async fn deactivate(env: &TestEnv, organization: &str, user_id: &str) {
 async fn login_returns_the_session_in_the_body_and_a_secure_cookie() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let response = env
-        .post("/api/auth/login", json!({"email": owner.email.to_uppercase(), "password": PASSWORD}), &Auth::None)
-        .await;
+    let response = env.client(&Auth::None).login(&owner.email.to_uppercase(), PASSWORD).await;
     assert_eq!(response.status, 200);
     let token = response.body["token"].as_str().unwrap();
     assert_eq!(response.body["user"]["id"], owner.user_id.as_str());
@@ -30,7 +29,7 @@ async fn login_returns_the_session_in_the_body_and_a_secure_cookie() {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
     for auth in [Auth::Bearer(token.into()), Auth::Cookie(token.into())] {
-        let me = env.get("/api/user", &auth).await;
+        let me = env.client(&auth).current_user().await;
         assert_eq!(me.status, 200, "{auth:?}");
         assert_eq!(me.body["email"], owner.email.as_str());
     }
@@ -77,14 +76,14 @@ async fn a_deactivated_identity_cannot_log_in_and_is_refused_at_once() {
     // The only admin ends deactivated, which no route allows.
     env.skip_invariant_check();
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let token = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let token = env.client(&owner.auth()).token().await.json::<Token>().token;
     deactivate(&env, &owner.organization, &owner.user_id).await;
-    let login = env.post("/api/auth/login", json!({"email": owner.email, "password": PASSWORD}), &Auth::None).await;
+    let login = env.client(&Auth::None).login(&owner.email, PASSWORD).await;
     assert_eq!((login.status, login.error_code()), (403, "user.deactivated"));
     assert_eq!(login.body["messages"][0]["error"], "Your account has not been activated by an admin yet");
     // The session and the token it already had stop working on the very next request.
     for auth in [owner.auth(), Auth::Token(token)] {
-        let me = env.get("/api/user", &auth).await;
+        let me = env.client(&auth).current_user().await;
         assert_eq!((me.status, me.error_code()), (401, "user.deactivated"), "{auth:?}");
     }
 }
@@ -147,8 +146,7 @@ async fn login_picks_the_last_used_identity_if_active_else_the_first_active_one(
     let bob = env.create_organization(&organization_name("Second")).await;
     let second_identity = add_identity(&env, &ada, &bob, accounts::ids::now_millis()).await;
     let login_organization = || async {
-        let response =
-            env.post("/api/auth/login", json!({"email": ada.email, "password": PASSWORD}), &Auth::None).await;
+        let response = env.client(&Auth::None).login(&ada.email, PASSWORD).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
         response.body["user"]["organization"].as_str().unwrap().to_owned()
     };
@@ -194,18 +192,18 @@ async fn current_user_needs_a_valid_credential_and_records_activity_once_per_win
     }
     // Within the window the read writes nothing: the same activity, the table unchanged.
     let before = env.scan().await;
-    let again = env.get("/api/user", &owner.auth()).await;
+    let again = env.client(&owner.auth()).current_user().await;
     assert_eq!(again.body["lastActivity"], first.body["lastActivity"]);
     assert_eq!(env.scan().await, before, "a read within the activity window writes nothing");
     // Activity older than the window is recorded anew.
     let stale = first.body["lastActivity"].as_i64().unwrap() - accounts::domain::session::ACTIVITY_RESOLUTION_MILLIS;
     let key = Key::user(&owner.organization, &owner.user_id);
     env.set_attribute(&key.pk, &key.sk, "lastActivity", AttributeValue::N(stale.to_string())).await;
-    let second = env.get("/api/user", &owner.auth()).await;
+    let second = env.client(&owner.auth()).current_user().await;
     assert!(second.body["lastActivity"].as_i64().unwrap() > stale);
     assert!(second.body["lastActivity"].as_i64() >= first.body["lastActivity"].as_i64());
 
-    let anonymous = env.get("/api/user", &Auth::None).await;
+    let anonymous = env.client(&Auth::None).current_user().await;
     assert_eq!((anonymous.status, anonymous.error_code()), (401, "auth.required"));
     for bad in [
         Auth::Bearer("garbage".into()),
@@ -214,7 +212,7 @@ async fn current_user_needs_a_valid_credential_and_records_activity_once_per_win
         Auth::Token("wkt.bm9ub25l.0123456789abcdef01234567.bWFj".into()),
         Auth::Token("not-a-token".into()),
     ] {
-        let response = env.get("/api/user", &bad).await;
+        let response = env.client(&bad).current_user().await;
         assert_eq!((response.status, response.error_code()), (401, "auth.invalid"), "{bad:?}");
     }
 }
@@ -223,25 +221,25 @@ async fn current_user_needs_a_valid_credential_and_records_activity_once_per_win
 async fn the_personal_token_is_found_again_stored_only_as_a_hash_and_revocable() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
-    let token = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let token = env.client(&owner.auth()).token().await.json::<Token>().token;
     assert_eq!(
         env.get("/api/v16/auth/token", &owner.auth()).await.body["token"],
         token.as_str(),
         "found, not created again"
     );
     assert!(!format!("{:?}", env.scan().await).contains(&token), "the token itself is never stored");
-    let me = env.get("/api/user", &Auth::Token(token.clone())).await;
+    let me = env.client(&Auth::Token(token.clone())).current_user().await;
     assert_eq!(me.body["id"], owner.user_id.as_str());
     // Revoking it refuses it at once; asking again makes a new one.
-    let revoked = env.request("DELETE", "/api/auth/token", None, &Auth::Token(token.clone())).await;
+    let revoked = env.client(&Auth::Token(token.clone())).revoke_token().await;
     assert_eq!(revoked.status, 200);
-    assert_eq!(env.get("/api/user", &Auth::Token(token.clone())).await.status, 401);
-    let renewed = env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(env.client(&Auth::Token(token.clone())).current_user().await.status, 401);
+    let renewed = env.client(&owner.auth()).token().await.json::<Token>().token;
     assert_ne!(renewed, token);
-    assert_eq!(env.get("/api/user", &Auth::Token(renewed)).await.status, 200);
+    assert_eq!(env.client(&Auth::Token(renewed)).current_user().await.status, 200);
     // A token for another user id, with a valid shape, is refused.
     let other_user = token.replacen(&owner.user_id, "0123456789abcdef01234567", 1);
-    assert_eq!(env.get("/api/user", &Auth::Token(other_user)).await.status, 401);
+    assert_eq!(env.client(&Auth::Token(other_user)).current_user().await.status, 401);
 }
 
 #[tokio::test]
@@ -249,7 +247,7 @@ async fn concurrent_token_requests_agree_on_one_token() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let auth = owner.auth();
-    let requests = (0..8).map(|_| env.get("/api/auth/token", &auth));
+    let requests = (0..8).map(|_| env.client(&auth).token());
     let tokens: Vec<_> =
         futures_util::future::join_all(requests).await.into_iter().map(|r| r.body["token"].clone()).collect();
     assert!(tokens.iter().all(|t| *t == tokens[0] && t.is_string()), "{tokens:?}");
@@ -260,11 +258,11 @@ async fn logout_ends_only_that_session() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&organization_name("Lab")).await;
     let other_session = env.login(&owner.email, PASSWORD).await;
-    let response = env.post("/api/auth/logout", json!({}), &Auth::Cookie(owner.session.clone())).await;
+    let response = env.client(&Auth::Cookie(owner.session.clone())).logout().await;
     assert_eq!(response.status, 200);
     assert!(response.header("set-cookie").unwrap().contains("Max-Age=0"));
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 401);
-    assert_eq!(env.get("/api/user", &Auth::Bearer(other_session)).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 401);
+    assert_eq!(env.client(&Auth::Bearer(other_session)).current_user().await.status, 200);
     assert!(!env.scan().await.iter().any(|i| text(i, "SK").contains(&owner.session)), "the session item is gone");
 }
 
@@ -275,16 +273,16 @@ async fn logout_everywhere_ends_every_session_and_token_of_the_account_at_once()
     let bob = env.create_organization(&organization_name("Second")).await;
     add_identity(&env, &ada, &bob, accounts::ids::now_millis()).await;
     let second_session = env.login(&ada.email, PASSWORD).await;
-    let token = env.get("/api/auth/token", &ada.auth()).await.body["token"].as_str().unwrap().to_owned();
-    let response = env.post("/api/auth/logoutEverywhere", json!({}), &ada.auth()).await;
+    let token = env.client(&ada.auth()).token().await.json::<Token>().token;
+    let response = env.client(&ada.auth()).logout_everywhere().await;
     assert_eq!(response.status, 200);
     for auth in [ada.auth(), Auth::Bearer(second_session), Auth::Token(token)] {
-        assert_eq!(env.get("/api/user", &auth).await.status, 401, "{auth:?}");
+        assert_eq!(env.client(&auth).current_user().await.status, 401, "{auth:?}");
     }
     // Another account is untouched, and the account can log in again.
-    assert_eq!(env.get("/api/user", &bob.auth()).await.status, 200);
+    assert_eq!(env.client(&bob.auth()).current_user().await.status, 200);
     let again = env.login(&ada.email, PASSWORD).await;
-    assert_eq!(env.get("/api/user", &Auth::Bearer(again)).await.status, 200);
+    assert_eq!(env.client(&Auth::Bearer(again)).current_user().await.status, 200);
 }
 
 #[tokio::test]
@@ -340,7 +338,7 @@ async fn a_personal_token_cannot_mint_a_session_in_another_organization() {
     let home = env.create_organization(&organization_name("Home")).await;
     let other = env.create_organization(&organization_name("Other")).await;
     env.join_by_invite(&other, &home.email, &home.auth()).await;
-    let api_token = Auth::Token(env.get("/api/auth/token", &home.auth()).await.body["token"].as_str().unwrap().into());
+    let api_token = Auth::Token(env.client(&home.auth()).token().await.body["token"].as_str().unwrap().into());
     let path = format!("/api/auth/switchOrganization/{}", other.organization);
     let before = env.scan().await;
     let refused = env.post(&path, json!({}), &api_token).await;

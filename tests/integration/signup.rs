@@ -6,7 +6,7 @@ async fn creating_an_organization_makes_its_owner_team_and_account_in_one_go() {
     let env = TestEnv::new().await;
     let name = organization_name("Sample Lab");
     let response =
-        env.post("/api/auth/createOrganizationWithAdmin", signup_form("  Ada@Example.ORG ", &name), &Auth::None).await;
+        env.client(&Auth::None).create_organization_with_admin(signup_form(" Ada@Example.ORG ", &name)).await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     let organization = &response.body["organization"];
     let user = &response.body["user"];
@@ -45,13 +45,13 @@ async fn an_explicit_organization_id_is_used_and_must_be_free() {
     let env = TestEnv::new().await;
     let mut form = signup_form("first@example.org", "Lab One");
     form["organization"] = json!("lab-one.v2");
-    let created = env.post("/api/auth/createOrganizationWithAdmin", form.clone(), &Auth::None).await;
+    let created = env.client(&Auth::None).create_organization_with_admin(form.clone()).await;
     assert_eq!(created.status, 200, "{:?}", created.body);
     assert_eq!(created.body["organization"]["id"], "lab-one.v2");
 
     let before = env.scan().await;
     form["email"] = json!("second@example.org");
-    let taken = env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await;
+    let taken = env.client(&Auth::None).create_organization_with_admin(form).await;
     assert_eq!((taken.status, taken.error_code()), (409, "organization.id.alreadyInUse"));
     // Nothing half-written: not even the second e-mail's guard or account.
     assert_eq!(env.scan().await, before);
@@ -61,20 +61,14 @@ async fn an_explicit_organization_id_is_used_and_must_be_free() {
 async fn an_email_can_own_only_one_account() {
     let env = TestEnv::new().await;
     let first = env
-        .post(
-            "/api/auth/createOrganizationWithAdmin",
-            signup_form("ada@example.org", &organization_name("A")),
-            &Auth::None,
-        )
+        .client(&Auth::None)
+        .create_organization_with_admin(signup_form("ada@example.org", &organization_name("A")))
         .await;
     assert_eq!(first.status, 200);
     let before = env.scan().await;
     let again = env
-        .post(
-            "/api/auth/createOrganizationWithAdmin",
-            signup_form("ADA@example.org", &organization_name("B")),
-            &Auth::None,
-        )
+        .client(&Auth::None)
+        .create_organization_with_admin(signup_form("ADA@example.org", &organization_name("B")))
         .await;
     assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
     // Nothing of the second organization exists; only the throttle and the mail budget of the notice
@@ -98,13 +92,10 @@ async fn concurrent_signups_with_one_email_make_exactly_one_account() {
     let attempts = (0..10).map(|i| {
         let env = &env;
         async move {
-            env.post(
-                "/api/auth/createOrganizationWithAdmin",
-                signup_form("race@example.org", &format!("Race Lab {i}")),
-                &Auth::None,
-            )
-            .await
-            .status
+            env.client(&Auth::None)
+                .create_organization_with_admin(signup_form("race@example.org", &format!("Race Lab {i}")))
+                .await
+                .status
         }
     });
     let statuses = futures_util::future::join_all(attempts).await;
@@ -142,7 +133,7 @@ async fn every_bad_signup_gets_a_clear_4xx_and_writes_nothing() {
         (json!([1, 2, 3]), "request.body.invalid"),
     ];
     for (form, code) in cases {
-        let response = env.post("/api/auth/createOrganizationWithAdmin", form.clone(), &Auth::None).await;
+        let response = env.client(&Auth::None).create_organization_with_admin(form.clone()).await;
         assert_eq!((response.status, response.error_code()), (400, code), "{form}: {:?}", response.body);
         assert!(!response.body["messages"][0]["error"].as_str().unwrap().is_empty());
     }
@@ -178,5 +169,5 @@ async fn a_filled_in_referral_honeypot_is_refused_and_writes_nothing() {
         &organization_name("People"),
     );
     form["referral"] = json!("");
-    assert_eq!(env.post("/api/auth/createOrganizationWithAdmin", form, &Auth::None).await.status, 200);
+    assert_eq!(env.client(&Auth::None).create_organization_with_admin(form).await.status, 200);
 }

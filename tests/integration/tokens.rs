@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use tests::answers::Token;
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, TestResponse, organization_name};
 
 fn secret() -> Vec<u8> {
@@ -78,7 +79,7 @@ async fn forged_tampered_and_out_of_date_session_tokens_are_refused() {
     let control = sign_eddsa(&claims, &secret);
     // The public key everyone may know, as an HMAC key (the algorithm confusion attack).
     let public = URL_SAFE_NO_PAD.decode(accounts::keys::session_public_key(&secret)).unwrap();
-    assert_eq!(env.get("/api/user", &Auth::Bearer(control.clone())).await.status, 200);
+    assert_eq!(env.client(&Auth::Bearer(control.clone())).current_user().await.status, 200);
 
     let parts: Vec<&str> = owner.session.split('.').collect();
     let (header, payload, signature) = (parts[0], parts[1], parts[2]);
@@ -147,24 +148,24 @@ async fn forged_tampered_and_out_of_date_session_tokens_are_refused() {
     for (what, token) in &cases {
         assert_ne!(token, &owner.session, "{what}");
         for auth in [Auth::Bearer(token.clone()), Auth::Cookie(token.clone()), Auth::Token(token.clone())] {
-            let response = env.get("/api/user", &auth).await;
+            let response = env.client(&auth).current_user().await;
             assert_refused(&response, 401, &["auth.invalid"], &format!("{what} ({auth:?})"));
         }
-        let token_route = env.get("/api/auth/token", &Auth::Bearer(token.clone())).await;
+        let token_route = env.client(&Auth::Bearer(token.clone())).token().await;
         assert_refused(&token_route, 401, &["auth.invalid"], &format!("{what} on /auth/token"));
     }
     assert_eq!(env.scan().await, before, "refused requests write nothing");
     // The real session still works: nothing above ended it.
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 200);
 }
 
 /// A second session and the personal token of a fresh member of the home organization, both working.
 async fn credentials(env: &TestEnv, member: &tests::Member) -> (Auth, Auth) {
     let session = Auth::Bearer(env.login(&member.email, PASSWORD).await);
-    let token = env.get("/api/auth/token", &member.auth()).await.body["token"].as_str().unwrap().to_owned();
+    let token = env.client(&member.auth()).token().await.json::<Token>().token;
     let token = Auth::Token(token);
     for auth in [&member.auth(), &session, &token] {
-        assert_eq!(env.get("/api/user", auth).await.status, 200, "{auth:?}");
+        assert_eq!(env.client(auth).current_user().await.status, 200, "{auth:?}");
     }
     (session, token)
 }
@@ -175,15 +176,15 @@ async fn logout_ends_the_session_at_once_and_a_personal_token_only_when_revoked(
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "Lou", "Out", &[]).await;
     let (_, token) = credentials(&env, &member).await;
-    assert_eq!(env.post("/api/auth/logout", json!({}), &member.auth()).await.status, 200);
-    assert_refused(&env.get("/api/user", &member.auth()).await, 401, &["auth.invalid"], "session after logout");
-    assert_refused(&env.get("/api/auth/token", &member.auth()).await, 401, &["auth.invalid"], "session after logout");
+    assert_eq!(env.client(&member.auth()).logout().await.status, 200);
+    assert_refused(&env.client(&member.auth()).current_user().await, 401, &["auth.invalid"], "session after logout");
+    assert_refused(&env.client(&member.auth()).token().await, 401, &["auth.invalid"], "session after logout");
     // Logout ends the session it is sent with; the personal token lives on (as in WEBKNOSSOS) until it is
     // revoked, logoutEverywhere, a password change, deactivation or deletion ends it.
-    assert_eq!(env.post("/api/auth/logout", json!({}), &token).await.status, 200);
-    assert_eq!(env.get("/api/user", &token).await.status, 200);
-    assert_eq!(env.request("DELETE", "/api/auth/token", None, &token).await.status, 200);
-    assert_refused(&env.get("/api/user", &token).await, 401, &["auth.invalid"], "token after revocation");
+    assert_eq!(env.client(&token).logout().await.status, 200);
+    assert_eq!(env.client(&token).current_user().await.status, 200);
+    assert_eq!(env.client(&token).revoke_token().await.status, 200);
+    assert_refused(&env.client(&token).current_user().await, 401, &["auth.invalid"], "token after revocation");
 }
 
 #[tokio::test]
@@ -192,16 +193,16 @@ async fn logout_everywhere_ends_sessions_and_personal_tokens() {
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "Eve", "Rywhere", &[]).await;
     let (session, token) = credentials(&env, &member).await;
-    assert_eq!(env.post("/api/auth/logoutEverywhere", json!({}), &token).await.status, 200);
+    assert_eq!(env.client(&token).logout_everywhere().await.status, 200);
     for auth in [member.auth(), session, token] {
         assert_refused(
-            &env.get("/api/user", &auth).await,
+            &env.client(&auth).current_user().await,
             401,
             &["auth.invalid"],
             &format!("{auth:?} after logoutEverywhere"),
         );
     }
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200, "others are untouched");
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 200, "others are untouched");
 }
 
 #[tokio::test]
@@ -214,27 +215,22 @@ async fn deactivation_ends_sessions_and_personal_tokens() {
     assert_eq!(deactivated.status, 200, "{:?}", deactivated.body);
     for auth in [member.auth(), session.clone(), token.clone()] {
         assert_refused(
-            &env.get("/api/user", &auth).await,
+            &env.client(&auth).current_user().await,
             401,
             &["user.deactivated"],
             &format!("{auth:?} after deactivation"),
         );
     }
     // Refused on every route, not only GET /user.
-    assert_refused(
-        &env.post("/api/auth/logoutEverywhere", json!({}), &token).await,
-        401,
-        &["user.deactivated"],
-        "deactivated token",
-    );
-    assert_eq!(env.get("/api/user", &owner.auth()).await.status, 200);
+    assert_refused(&env.client(&token).logout_everywhere().await, 401, &["user.deactivated"], "deactivated token");
+    assert_eq!(env.client(&owner.auth()).current_user().await.status, 200);
     // For good: reactivation brings none of them back; a new login works.
     assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
     for auth in [member.auth(), session, token] {
-        assert_eq!(env.get("/api/user", &auth).await.status, 401, "{auth:?} after reactivation");
+        assert_eq!(env.client(&auth).current_user().await.status, 401, "{auth:?} after reactivation");
     }
     let again = Auth::Bearer(env.login(&member.email, PASSWORD).await);
-    assert_eq!(env.get("/api/user", &again).await.status, 200);
+    assert_eq!(env.client(&again).current_user().await.status, 200);
 }
 
 #[tokio::test]
@@ -272,14 +268,14 @@ async fn a_password_change_ends_sessions_and_personal_tokens() {
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     for auth in [member.auth(), session, token] {
         assert_refused(
-            &env.get("/api/user", &auth).await,
+            &env.client(&auth).current_user().await,
             401,
             &["auth.invalid"],
             &format!("{auth:?} after a password change"),
         );
     }
     let again = env.login(&member.email, "a brand new password").await;
-    assert_eq!(env.get("/api/user", &Auth::Bearer(again)).await.status, 200);
+    assert_eq!(env.client(&Auth::Bearer(again)).current_user().await.status, 200);
 }
 
 #[tokio::test]
@@ -288,15 +284,14 @@ async fn organization_deletion_ends_sessions_and_personal_tokens() {
     let owner = env.create_home_organization().await;
     let member = env.member(&owner, "Del", "Eted", &[]).await;
     let (session, token) = credentials(&env, &member).await;
-    let owner_token =
-        Auth::Token(env.get("/api/auth/token", &owner.auth()).await.body["token"].as_str().unwrap().to_owned());
+    let owner_token = Auth::Token(env.client(&owner.auth()).token().await.json::<Token>().token);
     // Requested, not yet purged (the window before the purge): refused with organization.deleted.
     let organization = Key::organization(HOME_ORGANIZATION);
     env.set_attribute(&organization.pk, &organization.sk, "deletionRequestedAt", AttributeValue::N(now().to_string()))
         .await;
     for auth in [member.auth(), session.clone(), token.clone(), owner.auth(), owner_token.clone()] {
         assert_refused(
-            &env.get("/api/user", &auth).await,
+            &env.client(&auth).current_user().await,
             401,
             &["organization.deleted"],
             &format!("{auth:?} while being deleted"),
@@ -312,18 +307,11 @@ async fn organization_deletion_ends_sessions_and_personal_tokens() {
         .send()
         .await
         .unwrap();
-    let deleted = env
-        .request(
-            "DELETE",
-            &format!("/api/organizations/{HOME_ORGANIZATION}"),
-            Some(json!({"confirmation": "Home Lab"})),
-            &owner.auth(),
-        )
-        .await;
+    let deleted = env.client(&owner.auth()).delete_organization(HOME_ORGANIZATION, "Home Lab").await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     for auth in [member.auth(), session, token, owner.auth(), owner_token] {
         assert_refused(
-            &env.get("/api/user", &auth).await,
+            &env.client(&auth).current_user().await,
             401,
             &["auth.invalid", "organization.deleted"],
             &format!("{auth:?} after deletion"),

@@ -19,7 +19,7 @@ async fn team_managers_change_only_the_teams_they_manage() {
     let green = env.team(&owner.auth(), "Green").await;
     let manager = env.member(&owner, "Rita", "Red", &[(&red, true), (&green, true)]).await;
     let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
-    let default_team = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body["teams"]
+    let default_team = env.client(&owner.auth()).user(&member.user_id).await.body["teams"]
         .as_array()
         .unwrap()
         .iter()
@@ -79,7 +79,7 @@ async fn concurrent_changes_of_different_teams_by_two_managers_both_survive() {
     );
     assert_eq!((a.status, b.status), (200, 200), "{:?} {:?}", a.body, b.body);
     assert_eq!(barrier.met(), 2, "the two changes did not write at the same moment");
-    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    let stored = env.client(&owner.auth()).user(&member.user_id).await.body;
     let roles = team_ids(&stored);
     assert!(roles.contains(&(red.clone(), true)) && roles.contains(&(blue.clone(), true)), "{roles:?}");
 }
@@ -96,7 +96,7 @@ async fn bulk_edit_changes_all_selected_users_or_none() {
     }
     let ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
     let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": true}], "isDatasetManager": true});
-    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    let changed = env.client(&owner.auth()).bulk_edit_teams_and_permissions(body).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(changed.body.as_array().unwrap().len(), 3, "the three users answered");
     for user in changed.body.as_array().unwrap() {
@@ -109,21 +109,15 @@ async fn bulk_edit_changes_all_selected_users_or_none() {
     let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
     let before = env.scan().await;
     let body = json!({"userIds": with_owner, "teams": [], "isAdmin": true});
-    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    let refused = env.client(&manager.auth()).bulk_edit_teams_and_permissions(body).await;
     assert!(matches!(refused.status, 403 | 404), "{:?}", refused.body);
     assert_eq!(env.scan().await, before);
     let unknown = json!({"userIds": [ids[0], "0123456789abcdef01234567"], "teams": []});
-    assert_eq!(env.request("PATCH", "/api/users/teamsAndPermissions", Some(unknown), &owner.auth()).await.status, 404);
+    assert_eq!(env.client(&owner.auth()).bulk_edit_teams_and_permissions(unknown).await.status, 404);
     assert_eq!(env.scan().await, before);
     let too_many: Vec<String> = (0..101).map(|i| format!("{i:024x}")).collect();
-    let limit = env
-        .request(
-            "PATCH",
-            "/api/users/teamsAndPermissions",
-            Some(json!({"userIds": too_many, "teams": []})),
-            &owner.auth(),
-        )
-        .await;
+    let limit =
+        env.client(&owner.auth()).bulk_edit_teams_and_permissions(json!({"userIds": too_many, "teams": []})).await;
     assert_eq!((limit.status, limit.error_code()), (400, "request.tooManyUsers"));
 }
 
@@ -139,7 +133,7 @@ async fn bulk_edit_of_a_hundred_users_spans_transactions_and_changes_every_one()
     }
     // 100 users, each leaving Default and joining Red: 300 item writes, more than one transaction holds.
     let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": false}]});
-    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    let changed = env.client(&owner.auth()).bulk_edit_teams_and_permissions(body).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     let answered = changed.body.as_array().unwrap();
     assert_eq!(answered.len(), 100);
@@ -218,7 +212,7 @@ async fn a_bulk_edit_failing_in_a_later_transaction_leaves_every_item_exactly_as
     // Each user leaves Default and joins four teams: 40 users need several transactions.
     let memberships: Vec<Value> = teams.iter().map(|id| json!({"id": id, "isTeamManager": false})).collect();
     let body = json!({"userIds": ids, "teams": memberships, "isDatasetManager": true});
-    let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    let refused = env.client(&owner.auth()).bulk_edit_teams_and_permissions(body).await;
     assert_eq!((refused.status, refused.error_code()), (400, "team.notFound"), "{:?}", refused.body);
     assert!(trigger.lock().unwrap().is_none(), "the last transaction ran");
     assert!(*earlier_transactions.lock().unwrap() >= 2, "earlier transactions committed (and were undone) first");
@@ -263,12 +257,12 @@ async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() 
     // Members of the managed team: Red becomes a manager role; Blue (not managed) is submitted too, and
     // is ignored for both; Blue memberships are kept.
     let body = json!({"userIds": [first.user_id, second.user_id], "teams": [{"id": red, "isTeamManager": true}, {"id": blue, "isTeamManager": true}]});
-    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &manager.auth()).await;
+    let changed = env.client(&manager.auth()).bulk_edit_teams_and_permissions(body).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     let stored = |user_id: String| {
         let env = &env;
         let owner = &owner;
-        async move { team_ids(&env.get(&format!("/api/users/{user_id}"), &owner.auth()).await.body) }
+        async move { team_ids(&env.client(&owner.auth()).user(&user_id).await.body) }
     };
     let roles = stored(first.user_id.clone()).await;
     assert!(roles.contains(&(red.clone(), true)) && !roles.iter().any(|(t, _)| *t == blue), "{roles:?}");
@@ -295,7 +289,7 @@ async fn a_team_manager_bulk_edits_only_their_teams_members_and_they_are_told() 
         json!({"userIds": [first.user_id], "teams": [{"id": red}], "isAdmin": true}),
     ] {
         let before = env.scan().await;
-        let refused = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body.clone()), &manager.auth()).await;
+        let refused = env.client(&manager.auth()).bulk_edit_teams_and_permissions(body.clone()).await;
         assert!(matches!(refused.status, 403 | 404), "{body}: {:?}", refused.body);
         assert!(!refused.error_code().is_empty());
         assert_eq!(env.scan().await, before, "{body}");
@@ -324,7 +318,7 @@ async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_ord
     let names = |users: &Value| {
         users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
-    let all = env.get("/api/users", &manager.auth()).await;
+    let all = env.client(&manager.auth()).users("").await;
     assert_eq!(
         names(&all.body),
         ["alpha", "Bravo", "Delta", "Echo", "Manager"],
@@ -346,10 +340,10 @@ async fn a_team_managers_user_list_pages_through_their_teams_members_in_name_ord
         assert_eq!(seen, names(&all.body), "limit {limit}");
     }
     // Filters apply before paging.
-    let managers = env.get("/api/users?isTeamManagerOrAdmin=true&limit=1", &manager.auth()).await;
+    let managers = env.client(&manager.auth()).users("isTeamManagerOrAdmin=true&limit=1").await;
     assert_eq!(names(&managers.body), ["Bravo"]);
     let cursor = managers.header("x-next-cursor").expect("a second page").to_owned();
-    let next = env.get(&format!("/api/users?isTeamManagerOrAdmin=true&limit=1&cursor={cursor}"), &manager.auth()).await;
+    let next = env.client(&manager.auth()).users(&format!("isTeamManagerOrAdmin=true&limit=1&cursor={cursor}")).await;
     assert_eq!((names(&next.body), next.header("x-next-cursor")), (vec!["Manager".to_owned()], None));
 }
 
@@ -383,7 +377,7 @@ async fn a_bulk_edits_notices_reach_everyone_but_an_undeliverable_address() {
     assert_eq!(recorded.addresses, 1);
     let ids: Vec<&String> = members.iter().map(|m| &m.user_id).collect();
     let body = json!({"userIds": ids, "teams": [{"id": red, "isTeamManager": false}]});
-    let changed = env.request("PATCH", "/api/users/teamsAndPermissions", Some(body), &owner.auth()).await;
+    let changed = env.client(&owner.auth()).bulk_edit_teams_and_permissions(body).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert!(changed.body.as_array().unwrap().iter().all(|user| team_ids(user) == [(red.clone(), false)]));
     for member in &members {

@@ -1,5 +1,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
+use tests::TestResponse;
+use tests::answers::User;
 use tests::barrier::WriteBarrier;
 use tests::{Auth, HOME_ORGANIZATION, PASSWORD, TestEnv, mails_to, organization_name, text};
 
@@ -14,8 +16,8 @@ pub(crate) fn team_ids(user: &Value) -> Vec<(String, bool)> {
     teams
 }
 
-fn emails(users: &Value) -> Vec<String> {
-    users.as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect()
+fn emails(users: &TestResponse) -> Vec<String> {
+    users.json::<Vec<User>>().into_iter().map(|u| u.email).collect()
 }
 
 async fn organization_counter(env: &TestEnv, name: &str) -> i64 {
@@ -33,23 +35,23 @@ async fn registering_without_an_invite_needs_the_instance_to_allow_it() {
     let env = TestEnv::new().await;
     // The configured organization does not exist yet: registering is refused.
     let form = tests::signup_form("early@example.org", "x");
-    let refused = env.post("/api/auth/register", form, &Auth::None).await;
+    let refused = env.client(&Auth::None).register(form).await;
     assert_eq!((refused.status, refused.error_code()), (403, "registration.disabled"));
     let owner = env.create_home_organization().await;
     let mut elsewhere = tests::signup_form("elsewhere@example.org", "x");
     elsewhere["organization"] = json!("another");
-    assert_eq!(env.post("/api/auth/register", elsewhere, &Auth::None).await.error_code(), "registration.disabled");
+    assert_eq!(env.client(&Auth::None).register(elsewhere).await.error_code(), "registration.disabled");
     let mut with_token = tests::signup_form("token@example.org", "x");
     with_token["inviteToken"] = json!("made-up");
-    assert_eq!(env.post("/api/auth/register", with_token, &Auth::None).await.error_code(), "invite.notFound");
+    assert_eq!(env.client(&Auth::None).register(with_token).await.error_code(), "invite.notFound");
 
     let (email, user) = env.register("Grace", "Hopper").await;
     assert_eq!(user["isActive"], false, "deactivated until an admin activates it");
     assert_eq!(user["organization"], HOME_ORGANIZATION);
     assert_eq!(user["teams"][0]["name"], "Default");
-    let login = env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await;
+    let login = env.client(&Auth::None).login(&email, PASSWORD).await;
     assert_eq!((login.status, login.error_code()), (403, "user.deactivated"));
-    let again = env.post("/api/auth/register", tests::signup_form(&email, "x"), &Auth::None).await;
+    let again = env.client(&Auth::None).register(tests::signup_form(&email, "x")).await;
     assert_eq!((again.status, again.error_code()), (409, "user.email.alreadyInUse"));
     // Mails: welcome to the user, notice to the owner (the mailing list is empty).
     assert!(mails_to(&email).await.iter().any(|m| m.subject == "Welcome to WEBKNOSSOS" && m.text.contains("Home Lab")));
@@ -73,10 +75,7 @@ async fn auto_verify_and_the_mailing_list_are_respected() {
     env.confirm_notifications(&token).await;
     let (email, user) = env.register("Alan", "Turing").await;
     assert_eq!(user["isActive"], true);
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": email, "password": PASSWORD}), &Auth::None).await.status,
-        200
-    );
+    assert_eq!(env.client(&Auth::None).login(&email, PASSWORD).await.status, 200);
     assert!(mails_to(&list).await.iter().any(|m| m.text.contains(&email)));
     assert!(!mails_to(&owner.email).await.iter().any(|m| m.text.contains(&email)), "the list replaces the owner");
     // When the plan's users are all taken, auto-verification leaves the new user deactivated.
@@ -148,18 +147,15 @@ async fn deactivation_is_for_admins_keeps_the_record_and_can_be_undone() {
 
     let deactivated = env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await;
     assert_eq!(deactivated.body["isActive"], false);
-    assert_eq!(env.get("/api/user", &member.auth()).await.status, 401, "refused on the very next request");
-    let login = env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await;
+    assert_eq!(env.client(&member.auth()).current_user().await.status, 401, "refused on the very next request");
+    let login = env.client(&Auth::None).login(&member.email, PASSWORD).await;
     assert_eq!(login.status, 403);
     // The record stays, with its teams, and a team manager of its team can activate it again.
-    let kept = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await;
+    let kept = env.client(&owner.auth()).user(&member.user_id).await;
     assert_eq!(kept.body["email"], member.email.as_str());
     let reactivated = env.patch_user(&member.user_id, json!({"isActive": true}), &manager.auth()).await;
     assert_eq!(reactivated.body["isActive"], true, "{:?}", reactivated.body);
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status,
-        200
-    );
+    assert_eq!(env.client(&Auth::None).login(&member.email, PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
@@ -217,19 +213,19 @@ async fn who_sees_whom_follows_webknossos() {
     let dataset_manager = env.member(&owner, "Dan", "Datasets", &[(&red, false)]).await;
     env.patch_user(&dataset_manager.user_id, json!({"isDatasetManager": true}), &owner.auth()).await;
 
-    let all = env.get("/api/users", &owner.auth()).await;
+    let all = env.client(&owner.auth()).users("").await;
     assert_eq!(all.body.as_array().unwrap().len(), 5);
-    let seen_by_manager = emails(&env.get("/api/users", &manager.auth()).await.body);
+    let seen_by_manager = emails(&env.client(&manager.auth()).users("").await);
     assert_eq!(seen_by_manager.len(), 3, "self and the two other Red members: {seen_by_manager:?}");
     assert!(seen_by_manager.contains(&red_member.email) && !seen_by_manager.contains(&blue_member.email));
     for plain in [&red_member, &dataset_manager] {
-        assert_eq!(emails(&env.get("/api/users", &plain.auth()).await.body), vec![plain.email.clone()]);
+        assert_eq!(emails(&env.client(&plain.auth()).users("").await), vec![plain.email.clone()]);
     }
-    let hidden = env.get(&format!("/api/users/{}", blue_member.user_id), &manager.auth()).await;
+    let hidden = env.client(&manager.auth()).user(&blue_member.user_id).await;
     assert_eq!((hidden.status, hidden.error_code()), (404, "user.notFound"));
-    let visible = env.get(&format!("/api/users/{}", red_member.user_id), &manager.auth()).await;
+    let visible = env.client(&manager.auth()).user(&red_member.user_id).await;
     assert_eq!((visible.status, visible.body["isEditable"].as_bool()), (200, Some(true)));
-    let own = env.get(&format!("/api/users/{}", red_member.user_id), &red_member.auth()).await;
+    let own = env.client(&red_member.auth()).user(&red_member.user_id).await;
     assert_eq!((own.status, own.body["isEditable"].as_bool()), (200, Some(false)));
     // A dataset manager has no user-administration rights.
     let refused = env.patch_user(&red_member.user_id, json!({"firstName": "X"}), &dataset_manager.auth()).await;
@@ -247,22 +243,20 @@ async fn the_user_list_filters_sorts_by_last_name_and_pages() {
     let manager = env.member(&owner, "Carl", "carlson", &[(&team, true)]).await;
     env.register("Dora", "Deactivated").await;
 
-    let names = |users: &Value| {
-        users.as_array().unwrap().iter().map(|u| u["lastName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
-    };
-    let all = env.get("/api/users", &owner.auth()).await;
-    assert_eq!(names(&all.body), ["adams", "Brown", "carlson", "Deactivated", "Lovelace", "Zimmer"]);
+    let names = |users: &TestResponse| users.json::<Vec<User>>().into_iter().map(|u| u.last_name).collect::<Vec<_>>();
+    let all = env.client(&owner.auth()).users("").await;
+    assert_eq!(names(&all), ["adams", "Brown", "carlson", "Deactivated", "Lovelace", "Zimmer"]);
     assert!(all.header("x-next-cursor").is_none());
-    assert_eq!(names(&env.get("/api/users?isActive=false", &owner.auth()).await.body), ["Deactivated"]);
-    assert_eq!(names(&env.get("/api/users?isActive=true&isAdmin=true", &owner.auth()).await.body), ["Lovelace"]);
-    assert_eq!(names(&env.get("/api/users?isTeamManagerOrAdmin", &owner.auth()).await.body), ["carlson", "Lovelace"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("isActive=false").await), ["Deactivated"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("isActive=true&isAdmin=true").await), ["Lovelace"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("isTeamManagerOrAdmin").await), ["carlson", "Lovelace"]);
     assert_eq!(
-        names(&env.get("/api/users?isAdmin=false&isActive=true", &owner.auth()).await.body),
+        names(&env.client(&owner.auth()).users("isAdmin=false&isActive=true").await),
         ["adams", "Brown", "carlson", "Zimmer"]
     );
-    assert_eq!(env.get("/api/users?isEditable=false", &owner.auth()).await.body.as_array().unwrap().len(), 0);
+    assert_eq!(env.client(&owner.auth()).users("isEditable=false").await.body.as_array().unwrap().len(), 0);
     // A team manager edits the members of their team, themselves included.
-    assert_eq!(names(&env.get("/api/users?isEditable=true", &manager.auth()).await.body), ["carlson"]);
+    assert_eq!(names(&env.client(&manager.auth()).users("isEditable=true").await), ["carlson"]);
 
     // Pages of two, following the cursor, give every user once.
     let mut seen = Vec::new();
@@ -270,38 +264,38 @@ async fn the_user_list_filters_sorts_by_last_name_and_pages() {
     for _ in 0..4 {
         let page = env.get(&path, &owner.auth()).await;
         assert!(page.body.as_array().unwrap().len() <= 2);
-        seen.extend(names(&page.body));
+        seen.extend(names(&page));
         match page.header("x-next-cursor") {
             Some(cursor) => path = format!("/api/users?limit=2&cursor={cursor}"),
             None => break,
         }
     }
-    assert_eq!(seen, names(&all.body));
+    assert_eq!(seen, names(&all));
 
     // The search box: name or address, any case, combined with the other filters and paged.
-    assert_eq!(names(&env.get("/api/users?search=ZIM", &owner.auth()).await.body), ["Zimmer"]);
-    assert_eq!(names(&env.get("/api/users?search=amy%20zim", &owner.auth()).await.body), ["Zimmer"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("search=ZIM").await), ["Zimmer"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("search=amy%20zim").await), ["Zimmer"]);
     assert_eq!(
-        names(&env.get(&format!("/api/users?search={}", owner.email.to_uppercase()), &owner.auth()).await.body),
+        names(&env.client(&owner.auth()).users(&format!("search={}", owner.email.to_uppercase())).await),
         ["Lovelace"]
     );
     // (Letters outside the hex ids and "example.org" of the generated addresses.)
     assert_eq!(
-        names(&env.get("/api/users?search=n&isActive=true", &owner.auth()).await.body),
+        names(&env.client(&owner.auth()).users("search=n&isActive=true").await),
         ["Brown", "carlson", "Lovelace"]
     );
-    assert_eq!(names(&env.get("/api/users?search=t", &owner.auth()).await.body), ["Deactivated"]);
-    assert_eq!(names(&env.get("/api/users?search=t&isActive=true", &owner.auth()).await.body), Vec::<String>::new());
-    let first = env.get("/api/users?search=n&limit=1", &owner.auth()).await;
-    assert_eq!(names(&first.body), ["Brown"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("search=t").await), ["Deactivated"]);
+    assert_eq!(names(&env.client(&owner.auth()).users("search=t&isActive=true").await), Vec::<String>::new());
+    let first = env.client(&owner.auth()).users("search=n&limit=1").await;
+    assert_eq!(names(&first), ["Brown"]);
     let cursor = first.header("x-next-cursor").expect("more matches").to_owned();
     assert_eq!(
-        names(&env.get(&format!("/api/users?search=n&limit=1&cursor={cursor}"), &owner.auth()).await.body),
+        names(&env.client(&owner.auth()).users(&format!("search=n&limit=1&cursor={cursor}")).await),
         ["carlson"]
     );
-    assert_eq!(names(&env.get("/api/users?search=carl", &manager.auth()).await.body), ["carlson"]);
+    assert_eq!(names(&env.client(&manager.auth()).users("search=carl").await), ["carlson"]);
     assert_eq!(
-        env.get("/api/users?search=zimmer", &manager.auth()).await.body,
+        env.client(&manager.auth()).users("search=zimmer").await.body,
         json!([]),
         "only what the manager may see"
     );
@@ -362,10 +356,7 @@ async fn names_email_and_password_changes_follow_the_rules() {
         )
         .await;
     assert_eq!(changed.body["email"], new_email.as_str(), "{:?}", changed.body);
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": member.email, "password": PASSWORD}), &Auth::None).await.status,
-        401
-    );
+    assert_eq!(env.client(&Auth::None).login(&member.email, PASSWORD).await.status, 401);
     let session = env.login(&new_email, PASSWORD).await;
     assert!(
         !env.scan().await.iter().any(|i| text(i, "PK") == format!("EMAIL#{}", member.email)),
@@ -375,13 +366,8 @@ async fn names_email_and_password_changes_follow_the_rules() {
     // A new password ends every session; the new one works.
     let new_password = json!({"password": "a brand new password", "currentPassword": PASSWORD});
     assert_eq!(env.patch_user(&member.user_id, new_password, &Auth::Bearer(session.clone())).await.status, 200);
-    assert_eq!(env.get("/api/user", &Auth::Bearer(session)).await.status, 401);
-    assert_eq!(
-        env.post("/api/auth/login", json!({"email": new_email, "password": "a brand new password"}), &Auth::None)
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.client(&Auth::Bearer(session)).current_user().await.status, 401);
+    assert_eq!(env.client(&Auth::None).login(&new_email, "a brand new password").await.status, 200);
     let short = env
         .patch_user(
             &member.user_id,
@@ -437,7 +423,7 @@ async fn another_organizations_caller_gets_nothing_from_any_user_route() {
     .await;
     let bulk = json!({"userIds": [member.user_id], "teams": [], "isAdmin": true});
     env.assert_foreign_caller_refused("PATCH", "/api/users/teamsAndPermissions", Some(bulk), &stranger.auth()).await;
-    let listed = emails(&env.get("/api/users", &stranger.auth()).await.body);
+    let listed = emails(&env.client(&stranger.auth()).users("").await);
     assert_eq!(listed, vec![stranger.email.clone()], "lists never show another organization's users");
     for path in [
         "/api/users",
@@ -447,7 +433,7 @@ async fn another_organizations_caller_gets_nothing_from_any_user_route() {
         "/api/v16/users",
     ] {
         let listed = env.assert_foreign_caller_isolated("GET", path, None, &stranger.auth(), &owner.organization).await;
-        assert_eq!((listed.status, emails(&listed.body)), (200, vec![stranger.email.clone()]), "{path}");
+        assert_eq!((listed.status, emails(&listed)), (200, vec![stranger.email.clone()]), "{path}");
     }
 }
 
@@ -494,7 +480,7 @@ async fn a_user_change_is_checked_completely_before_anything_is_written() {
         (changed.body["email"].as_str(), changed.body["firstName"].as_str()),
         (Some(new_email.as_str()), Some("Renamed"))
     );
-    let stored = env.get(&format!("/api/users/{}", member.user_id), &owner.auth()).await.body;
+    let stored = env.client(&owner.auth()).user(&member.user_id).await.body;
     assert_eq!((stored["email"].as_str(), stored["firstName"].as_str()), (Some(new_email.as_str()), Some("Renamed")));
     assert!(!env.login(&new_email, "a brand new password").await.is_empty());
 }
@@ -511,7 +497,7 @@ async fn an_instance_without_self_registration_answers_with_a_clear_error() {
             form["organization"] = json!(organization);
         }
         let before = env.scan().await;
-        let refused = env.post("/api/auth/register", form, &Auth::None).await;
+        let refused = env.client(&Auth::None).register(form).await;
         assert_eq!((refused.status, refused.error_code()), (403, "registration.disabled"), "{:?}", refused.body);
         assert!(
             refused.body["messages"][0]["error"].as_str().is_some_and(|m| m.contains("invite")),
@@ -562,7 +548,7 @@ async fn activation_may_carry_admin_and_dataset_manager_rights_for_admins_only()
         ),
         (Some(true), Some(true), Some(true))
     );
-    let stored = env.get(&format!("/api/users/{id}"), &owner.auth()).await.body;
+    let stored = env.client(&owner.auth()).user(id).await.body;
     assert_eq!(
         (stored["isActive"].as_bool(), stored["isAdmin"].as_bool(), stored["isDatasetManager"].as_bool()),
         (Some(true), Some(true), Some(true))
@@ -575,5 +561,5 @@ async fn activation_may_carry_admin_and_dataset_manager_rights_for_admins_only()
         && m.text.contains("You are now a dataset manager")));
     // The new admin can act as one right away.
     let session = Auth::Bearer(env.login(&email, PASSWORD).await);
-    assert_eq!(env.get("/api/users", &session).await.body.as_array().unwrap().len(), 4);
+    assert_eq!(env.client(&session).users("").await.body.as_array().unwrap().len(), 4);
 }

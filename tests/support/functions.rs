@@ -111,26 +111,24 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
     env.verify_email(&owner.email, &owner.auth()).await;
     // A reset link for another member, and a verification link for the guest.
     let resetting = env.member(&owner, "Reset", "Me", &[]).await;
-    let asked = env.post("/api/auth/startResetPassword", json!({"email": resetting.email}), &Auth::None).await;
+    let asked = env.client(&Auth::None).start_reset_password(&resetting.email).await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
     let reset_token =
         link_token(&resetting.email, "finishResetPassword?token=", &env.account_id(&resetting.email).await)
             .await
             .expect("the reset mail arrived");
-    let asked = env.post("/api/verifyEmail", json!({}), &guest.auth()).await;
+    let asked = env.client(&guest.auth()).request_verification().await;
     assert_eq!(asked.status, 200, "{:?}", asked.body);
     let verify_key = link_token(&guest.email, "/verifyEmail/", &env.account_id(&guest.email).await)
         .await
         .expect("the verification mail arrived");
     // One invite for the guest to accept, another to resend and revoke.
-    let sent = env
-        .post("/api/auth/sendInvites", json!({"recipients": [guest.email], "autoActivate": true}), &owner.auth())
-        .await;
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [guest.email], "autoActivate": true})).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let token = invite_token(mails_to(&guest.email).await.last().expect("the guest got the invite"));
     let pending_email = format!("pending-{}@example.org", &accounts::ids::new_object_id()[..8]);
-    let sent = env.post("/api/auth/sendInvites", json!({"recipients": [pending_email]}), &owner.auth()).await;
-    let invites = env.get("/api/invites?state=pending", &owner.auth()).await;
+    let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [pending_email]})).await;
+    let invites = env.client(&owner.auth()).invites("state=pending").await;
     let invite_id = invites
         .body
         .as_array()

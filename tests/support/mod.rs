@@ -2,8 +2,10 @@
 //! reused from `DYNAMODB_ENDPOINT` / `SES_ENDPOINT`), a fresh table per test so tests run in parallel
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
+pub mod answers;
 pub mod barrier;
 pub mod browser;
+mod client;
 pub mod functions;
 pub mod seed;
 pub mod switch;
@@ -13,6 +15,7 @@ mod mail;
 mod requests;
 mod seeding;
 
+pub use client::ApiClient;
 pub use mail::{SentMail, confirmation_token, invite_token, link_token, mails_to};
 
 use std::collections::HashMap;

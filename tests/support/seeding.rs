@@ -1,5 +1,6 @@
 //! People, organizations and links made through the API (or, for links, seeded in the table).
 
+use crate::answers::{SentInvites, Token};
 use crate::{
     Auth, HOME_ORGANIZATION, Member, Owner, PASSWORD, SUPER_USER, TestEnv, TestResponse, confirmation_token,
     invite_token, link_token, mails_to, organization_name, signup_form, text, unique_suffix,
@@ -11,9 +12,8 @@ impl TestEnv {
     /// Signs up a new organization with its owner and logs the owner in.
     pub async fn create_organization(&self, organization_name: &str) -> Owner {
         let email = format!("owner-{}@example.org", unique_suffix());
-        let created = self
-            .post("/api/auth/createOrganizationWithAdmin", signup_form(&email, organization_name), &Auth::None)
-            .await;
+        let created =
+            self.client(&Auth::None).create_organization_with_admin(signup_form(&email, organization_name)).await;
         assert_eq!(created.status, 200, "{:?}", created.body);
         let session = self.login(&email, PASSWORD).await;
         Owner {
@@ -66,7 +66,7 @@ impl TestEnv {
         let mut form = signup_form(&email, "ignored");
         form["firstName"] = json!(first_name);
         form["lastName"] = json!(last_name);
-        let response = self.post("/api/auth/register", form, &Auth::None).await;
+        let response = self.client(&Auth::None).register(form).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
         (email, response.body)
     }
@@ -79,7 +79,7 @@ impl TestEnv {
         let mut memberships: Vec<Value> = user["teams"].as_array().unwrap().clone();
         memberships.extend(teams.iter().map(|(id, manager)| json!({"id": id, "isTeamManager": manager})));
         let patch = json!({"isActive": true, "teams": memberships});
-        let activated = self.request("PATCH", &format!("/api/users/{user_id}"), Some(patch), &owner.auth()).await;
+        let activated = self.client(&owner.auth()).update_user(&user_id, patch).await;
         assert_eq!(activated.status, 200, "{:?}", activated.body);
         let session = self.login(&email, PASSWORD).await;
         Member { email, user_id, session }
@@ -99,12 +99,12 @@ impl TestEnv {
     /// Proves `email` as its owner would: asks for a verification link (as `auth`, a session of it), and
     /// follows the newest link mailed to it for this table's account.
     pub async fn verify_email(&self, email: &str, auth: &Auth) {
-        let asked = self.post("/api/verifyEmail", json!({}), auth).await;
+        let asked = self.client(auth).request_verification().await;
         assert_eq!(asked.status, 200, "{:?}", asked.body);
         let key = link_token(email, "/verifyEmail/", &self.account_id(email).await)
             .await
             .expect("the verification mail arrived");
-        let verified = self.post(&format!("/api/verifyEmail/{key}"), json!({}), auth).await;
+        let verified = self.client(auth).verify_email(&key, json!({})).await;
         assert_eq!(verified.status, 200, "{:?}", verified.body);
     }
 
@@ -150,10 +150,10 @@ impl TestEnv {
     /// `host` invites `email`, whose account (signed in as `guest`) joins the host's organization by the link.
     pub async fn join_by_invite(&self, host: &Owner, email: &str, guest: &Auth) {
         let recipients = json!({"recipients": [email], "autoActivate": true});
-        let sent = self.post("/api/auth/sendInvites", recipients, &host.auth()).await;
-        assert_eq!(sent.body["recipients"][0]["status"], "invited", "{:?}", sent.body);
+        let sent = self.client(&host.auth()).send_invites(recipients).await;
+        assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
         let token = invite_token(&mails_to(email).await.pop().unwrap());
-        let joined = self.post(&format!("/api/auth/joinOrganization/{token}"), json!({}), guest).await;
+        let joined = self.client(guest).join_organization(&token).await;
         assert_eq!(joined.status, 200, "{:?}", joined.body);
     }
 
@@ -161,14 +161,14 @@ impl TestEnv {
     /// returns the token of the confirmation link mailed there.
     pub async fn notification_token(&self, auth: &Auth, organization: &str, address: &str) -> String {
         let patch = json!({ "newUserMailingList": address });
-        let changed = self.request("PATCH", &format!("/api/organizations/{organization}"), Some(patch), auth).await;
+        let changed = self.client(auth).update_organization(organization, patch).await;
         assert_eq!(changed.status, 200, "{:?}", changed.body);
         confirmation_token(address).await.expect("the confirmation mail")
     }
 
     /// Confirms the notices to `address` as its mailbox would (the token from [`TestEnv::notification_token`]).
     pub async fn confirm_notifications(&self, token: &str) {
-        let confirmed = self.post(&format!("/api/notificationAddresses/{token}"), json!({}), &Auth::None).await;
+        let confirmed = self.client(&Auth::None).confirm_notification_address(token).await;
         assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
     }
 
@@ -182,11 +182,8 @@ impl TestEnv {
     /// organization of its own), logged in.
     pub async fn operator(&self) -> Owner {
         let created = self
-            .post(
-                "/api/auth/createOrganizationWithAdmin",
-                signup_form(SUPER_USER, &organization_name("Operators")),
-                &Auth::None,
-            )
+            .client(&Auth::None)
+            .create_organization_with_admin(signup_form(SUPER_USER, &organization_name("Operators")))
             .await;
         assert_eq!(created.status, 200, "{:?}", created.body);
         let session = self.login(SUPER_USER, PASSWORD).await;
@@ -219,19 +216,19 @@ impl TestEnv {
 
     /// Creates a team as `admin` and returns its id.
     pub async fn team(&self, admin: &Auth, name: &str) -> String {
-        let response = self.post("/api/teams", json!({ "name": name }), admin).await;
+        let response = self.client(admin).create_team(name).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
         response.body["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn patch_user(&self, user_id: &str, body: Value, auth: &Auth) -> TestResponse {
-        self.request("PATCH", &format!("/api/users/{user_id}"), Some(body), auth).await
+        self.client(auth).update_user(user_id, body).await
     }
 
     /// Logs in and returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let response = self.post("/api/auth/login", json!({ "email": email, "password": password }), &Auth::None).await;
+        let response = self.client(&Auth::None).login(email, password).await;
         assert_eq!(response.status, 200, "{:?}", response.body);
-        response.body["token"].as_str().unwrap().to_owned()
+        response.json::<Token>().token
     }
 }
