@@ -360,7 +360,7 @@ async fn the_log_pages_newest_first_and_filters_by_action_actor_subject_and_time
         ("limit=0", "request.limit.invalid"),
         ("cursor=bm90IG9ucw", "request.cursor.invalid"),
     ] {
-        let answer = env.client(&owner.auth()).audit_log(&query.to_string()).await;
+        let answer = env.client(&owner.auth()).audit_log(query).await;
         assert_eq!((answer.status, answer.error_code()), (400, code), "{query}");
     }
     // The valid form of the same filters is answered.
