@@ -10,13 +10,18 @@ pub mod functions;
 pub mod seed;
 pub mod switch;
 
+mod config;
 mod inspect;
 mod mail;
+mod proxy;
 mod requests;
 mod seeding;
 
 pub use client::ApiClient;
+pub use config::*;
 pub use mail::{SentMail, confirmation_token, invite_token, link_token, mails_to};
+use proxy::dynamodb_proxy;
+pub use proxy::{DynamoDbHook, DynamoDbResponder};
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -26,7 +31,7 @@ use accounts::config::Config;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::services::Services;
 use devstack::table::TableDefinition;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -35,33 +40,6 @@ use serde_json::{Value, json};
 pub use switch::PortSwitch;
 
 pub type Item = HashMap<String, AttributeValue>;
-
-/// Called by a DynamoDB proxy (see [`TestEnv::with_dynamodb_hook`]) before it forwards a request, with the
-/// operation (`TransactWriteItems`, ...) and the request's JSON body.
-pub type DynamoDbHook =
-    Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
-
-/// Like a [`DynamoDbHook`], but may answer the request itself instead of forwarding it: `Some((status,
-/// JSON body))` is what the client gets (e.g. a `TransactionCanceledException` DynamoDB Local never sends).
-pub type DynamoDbResponder = Arc<
-    dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<(u16, String)>> + Send>>
-        + Send
-        + Sync,
->;
-
-pub const PASSWORD: &str = "correct horse battery";
-/// The instance operator of a test env (configured by e-mail, as deployments do).
-pub const SUPER_USER: &str = "operator@instance.test";
-/// The topic and configuration set this stack's mail events come from (as `template.yaml` names them for a
-/// stack `webknossos-accounts` in the sample account).
-pub const MAIL_EVENTS_TOPIC: &str = "arn:aws:sns:eu-central-1:123456789012:webknossos-accounts-mail-events";
-pub const MAIL_CONFIGURATION_SET: &str = "webknossos-accounts-mail";
-/// The other origin a test env lets call the API from a browser (`CORS_ALLOWED_ORIGINS`).
-pub const CORS_ORIGIN: &str = "https://lab.example.org";
-/// The account mail is sent from (the topic's).
-pub const MAIL_ACCOUNT: &str = "123456789012";
-/// The organization a test env lets people register into without an invite (create it to use it).
-pub const HOME_ORGANIZATION: &str = "home";
 
 static SERVICES: OnceLock<Services> = OnceLock::new();
 
@@ -207,57 +185,6 @@ pub async fn invariant_violations_at(endpoint: &str, table: &str) -> Vec<String>
         .unwrap_or_else(|e| vec![e])
 }
 
-/// An HTTP proxy in front of DynamoDB Local that awaits `hook` before forwarding each request.
-async fn dynamodb_proxy(target: String, hook: DynamoDbResponder) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (client, hook, target) = (client.clone(), hook.clone(), target.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let (client, hook, target) = (client.clone(), hook.clone(), target.clone());
-                    async move {
-                        let (parts, body) = request.into_parts();
-                        let bytes = body.collect().await?.to_bytes();
-                        let operation =
-                            parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-                        let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
-                        if let Some((status, answer)) =
-                            hook(operation, String::from_utf8_lossy(&bytes).into_owned()).await
-                        {
-                            let response = hyper::Response::builder()
-                                .status(status)
-                                .header("content-type", "application/x-amz-json-1.0")
-                                .body(Full::new(Bytes::from(answer)))
-                                .unwrap();
-                            return Ok(response);
-                        }
-                        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                        let mut forward =
-                            hyper::Request::builder().method(parts.method.clone()).uri(format!("{target}{path}"));
-                        for (name, value) in &parts.headers {
-                            forward = forward.header(name, value);
-                        }
-                        let response = client
-                            .request(forward.body(Full::new(bytes)).unwrap())
-                            .await
-                            .expect("DynamoDB Local answers");
-                        let (parts, body) = response.into_parts();
-                        let bytes = body.collect().await?.to_bytes();
-                        Ok::<_, hyper::Error>(hyper::Response::from_parts(parts, Full::new(bytes)))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (format!("http://{address}"), task)
-}
-
 /// Runs `work` (a test doing a function's steps itself) under that function's declared actions, as the
 /// function would run them: an operation (`accounts::operations`) or a background function
 /// (`accounts::background`).
@@ -266,68 +193,6 @@ pub async fn as_function<F: std::future::Future>(
     work: F,
 ) -> F::Output {
     accounts::declared_actions::scope(function.into(), work).await
-}
-
-/// A test's mail queue: a mail SES did not take is received again after three seconds (longer than a
-/// drainer's tries of an unreachable SES take), three times in all, then it is in the dead-letter queue.
-pub const MAIL_QUEUE_MAX_RECEIVES: u32 = 3;
-pub const MAIL_QUEUE_VISIBILITY_SECONDS: u32 = 3;
-
-/// Waits until a mail a drainer did not take is visible in the queue again.
-pub async fn until_mail_is_visible_again() {
-    tokio::time::sleep(std::time::Duration::from_millis(u64::from(MAIL_QUEUE_VISIBILITY_SECONDS) * 1000 + 200)).await;
-}
-
-/// The tests' session secret (`test_config`, and the secret the function binaries that mint sessions read
-/// at start-up): its derived Ed25519 key signs sessions.
-pub const TEST_SESSION_SECRET: &str = "test-session-secret-that-is-long-enough!";
-/// The tests' token secret (API tokens, invite links, device cookies, request fingerprints).
-pub const TEST_TOKEN_SECRET: &str = "test-token-secret-that-is-long-enough!!!";
-
-/// Every key, from the two test secrets.
-pub fn test_keys() -> accounts::keys::KeyMaterial {
-    let secret =
-        |value: &str| accounts::keys::SigningSecrets::new(value.as_bytes().to_vec(), vec![]).expect("long enough");
-    accounts::keys::KeyMaterial::from_secrets(secret(TEST_SESSION_SECRET), secret(TEST_TOKEN_SECRET))
-}
-
-pub fn test_config(table: &str) -> Config {
-    Config {
-        table_name: table.to_owned(),
-        keys: test_keys(),
-        public_uri: "http://localhost:3000".into(),
-        mail_sender: "no-reply@webknossos.test".into(),
-        mail_configuration_set: None,
-        mail_events: Some(accounts::config::MailEventsSource {
-            topic_arn: MAIL_EVENTS_TOPIC.into(),
-            configuration_set: MAIL_CONFIGURATION_SET.into(),
-        }),
-        // Set by the env to its own queue.
-        mail_queue_url: String::new(),
-        mail_security_queue_url: String::new(),
-        cors_allowed_origins: vec![CORS_ORIGIN.into()],
-        // Fast enough not to slow the tests; `mail_queue.rs` checks the pace at a lower rate.
-        mail_send_rate: 1000.0,
-        session_lifetime: std::time::Duration::from_secs(3600),
-        invite_lifetime: accounts::config::DEFAULT_INVITE_LIFETIME,
-        invite_retention: accounts::config::DEFAULT_INVITE_RETENTION,
-        audit_retention: accounts::config::DEFAULT_AUDIT_RETENTION,
-        super_users: vec![SUPER_USER.into()],
-        email_verification: Default::default(),
-        password_reset_lifetime: accounts::config::DEFAULT_PASSWORD_RESET_LIFETIME,
-        // No response floor: tests fail logins by the hundred; `credentials.rs` tests the floor.
-        login: accounts::config::LoginLimits { response_floor: std::time::Duration::ZERO, ..Default::default() },
-        // No cooldown: tests resend at once; `invites.rs` tests the cooldown with its own configuration.
-        // Requests to the operators: enough for the permission matrix; `organizations.rs` tests the limit.
-        mail_limits: accounts::config::MailLimits {
-            resend_cooldown: std::time::Duration::ZERO,
-            plan_requests_per_day: 100,
-            ..Default::default()
-        },
-        organization_creation: Default::default(),
-        edge_origin_verify: None,
-        self_registration_organization: Some(HOME_ORGANIZATION.into()),
-    }
 }
 
 impl TestEnv {
