@@ -1,6 +1,7 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
 mod admin_pages;
+mod architecture;
 mod audit;
 mod audit_events;
 mod bad_input;

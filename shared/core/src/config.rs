@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use crate::config_error::ConfigError;
 use crate::keys::KeyMaterial;
 
 #[derive(Clone)]
@@ -312,14 +313,6 @@ impl std::fmt::Debug for Config {
             .field("edge_origin_verify", &self.edge_origin_verify.as_ref().map(|_| "(set)"))
             .finish()
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
 }
 
 /// Where this stack's mail events come from (configuration: `MAIL_EVENTS_TOPIC_ARN`, whose account is the

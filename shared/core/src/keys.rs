@@ -17,7 +17,7 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Names the session secret in Secrets Manager (read by the functions that mint sessions).
 pub const SESSION_KEY_SECRET_VARIABLE: &str = "SESSION_KEY_SECRET_ID";

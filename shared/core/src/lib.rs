@@ -5,6 +5,7 @@
 
 pub mod background;
 pub mod config;
+pub mod config_error;
 pub mod ids;
 pub mod keys;
 pub mod model;
