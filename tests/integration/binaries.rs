@@ -50,6 +50,9 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "list_teams" | "list_team_members" => ("/0/id", Value::Null),
         "create_team" => ("/name", Value::Null),
         "web" => ("/messages/0/code", json!("route.notFound")),
+        "oidc_login" => ("/redirect_url", Value::Null),
+        // A page (its text).
+        "oidc_callback" => ("", Value::Null),
         "delete_organization" => ("/purgeComplete", Value::Null),
         "invite_maintenance" => ("/deleted", Value::Null),
         "organization_purge" => ("/finished", Value::Null),
@@ -74,8 +77,11 @@ pub fn status_and_body(function: &str, outcome: Outcome) -> Result<(u16, Value),
         Outcome::Response(response) if response.get("statusCode").is_some() => {
             let status = response["statusCode"].as_u64().unwrap_or_default() as u16;
             let text = response["body"].as_str().unwrap_or_default();
+            let page = response["headers"]["content-type"].as_str().is_some_and(|t| t.starts_with("text/html"));
             let body = if text.is_empty() {
                 Value::Null
+            } else if page {
+                Value::String(text.to_owned())
             } else {
                 serde_json::from_str(text).map_err(|e| format!("{function}: body is not JSON ({e}): {text}"))?
             };

@@ -36,6 +36,7 @@ mod routing;
 mod secrets;
 mod sessions;
 mod signup;
+mod sso;
 mod teams;
 mod tokens;
 mod user_bulk_edits;

@@ -298,8 +298,11 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     let mut account = account;
     account.identities.insert(HOME_ORGANIZATION.into(), user.id.clone());
     let register = &accounts::operations::REGISTER;
-    match tests::as_function(register, create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new()))
-        .await
+    match tests::as_function(
+        register,
+        create_account_with_identity(&env.app.db, &store, &account, &user, Vec::new(), None),
+    )
+    .await
     {
         Err(NewAccountError::Store(err)) => assert_eq!(err, accounts::store::StoreError::OrganizationDeleting),
         Err(_) => panic!("refused for another reason"),
@@ -309,7 +312,7 @@ async fn nobody_joins_an_organization_being_deleted_not_even_in_the_window_befor
     assert!(
         tests::as_function(
             register,
-            create_account_with_identity(&env.app.db, &store, &account, &deactivated, Vec::new())
+            create_account_with_identity(&env.app.db, &store, &account, &deactivated, Vec::new(), None)
         )
         .await
         .is_err(),

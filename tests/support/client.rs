@@ -79,6 +79,16 @@ impl ApiClient<'_> {
         self.post(&format!("/auth/switchOrganization/{organization}"), json!({})).await
     }
 
+    /// `GET /api/auth/oidc/login`: starts a sign-in with the instance's OpenID provider.
+    pub async fn oidc_login(self) -> TestResponse {
+        self.get("/auth/oidc/login").await
+    }
+    /// `GET /api/auth/oidc/callback?{query}` without the browser's state cookie (a forged or foreign
+    /// callback); `TestEnv::finish_sign_in` comes back with it.
+    pub async fn oidc_callback(self, query: &str) -> TestResponse {
+        self.get(&with_query("/auth/oidc/callback", query)).await
+    }
+
     // Passwords and addresses.
 
     /// `POST /api/auth/startResetPassword`

@@ -74,6 +74,7 @@ pub fn test_config(table: &str) -> Config {
         },
         organization_creation: Default::default(),
         edge_origin_verify: None,
+        oidc: None,
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }

@@ -41,6 +41,10 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let config = &env.app.config;
     let secrets = devstack::signing_key::client(&services().secrets_manager_endpoint).await;
     let (session_key, token_secret) = secret_ids(env);
+    // Single sign-on with the local provider, this env registered as its client.
+    let oidc_issuer = tokio::task::spawn_blocking(crate::sso::provider_issuer).await.expect("the provider starts");
+    let callback = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
+    let oidc_client_id = devstack::oidc::register_client(&oidc_issuer, &callback).await.expect("registered");
     devstack::signing_key::ensure(&secrets, &session_key, TEST_SESSION_SECRET)
         .await
         .expect("the session secret is stored");
@@ -62,6 +66,8 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("MAIL_EVENTS_TOPIC_ARN", crate::MAIL_EVENTS_TOPIC.to_owned()),
         ("SESSION_LIFETIME_HOURS", "1".to_owned()),
         ("SELF_REGISTRATION_ORGANIZATION", HOME_ORGANIZATION.to_owned()),
+        ("OIDC_ISSUER", oidc_issuer.clone()),
+        ("OIDC_CLIENT_ID", oidc_client_id),
         ("INVITE_LIFETIME_DAYS", "14".to_owned()),
         ("INVITE_RETENTION_DAYS", "7".to_owned()),
         ("SUPER_USER_EMAILS", SUPER_USER.to_owned()),

@@ -8,6 +8,7 @@ pub mod browser;
 mod client;
 pub mod functions;
 pub mod seed;
+pub mod sso;
 pub mod switch;
 
 mod config;

@@ -207,6 +207,12 @@ pub const SAMPLES: &[Sample] = &[
     http("audit_log", "/auditLog", "action=team.&limit=20", None, Owner),
     http("revoke_token", "/auth/token", "", None, Owner),
     http("logout", "/auth/logout", "", None, OwnerSpareSession),
+    http("oidc_login", "/auth/oidc/login", "", None, Anonymous),
+    // A callback this browser did not start: the page that says so.
+    Sample {
+        expected_status: 400,
+        ..http("oidc_callback", "/auth/oidc/callback", "code=sample-code&state=sample-state", None, Anonymous)
+    },
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },
     http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
     http(

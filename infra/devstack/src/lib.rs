@@ -10,6 +10,7 @@ pub mod events;
 pub mod gateway;
 pub mod invariants;
 pub mod mail_queue;
+pub mod oidc;
 pub mod organization_export;
 pub mod runtime_api;
 pub mod services;

@@ -156,6 +156,20 @@ pub fn start_ses_emulator(port: u16) -> Result<ServiceProcess, String> {
     ServiceProcess::spawn("SES v2 emulator", port, "node", &args, &crate::repo_root())
 }
 
+/// Starts the local OpenID provider (`infra/oidc-provider.mjs`: npm `oidc-provider` with a few test
+/// people) on `port` (0: a free one). Its issuer is `http://localhost:{port}` ([`crate::oidc`]).
+pub fn start_oidc_provider(port: u16) -> Result<ServiceProcess, String> {
+    let port = if port == 0 { free_port() } else { port };
+    if !node_modules().join("oidc-provider").is_dir() {
+        return Err(
+            "infra/node_modules/oidc-provider is missing; run the README's install step (npm ci in infra/)".into()
+        );
+    }
+    let script = crate::repo_root().join("infra/oidc-provider.mjs");
+    let args = [script.display().to_string(), port.to_string()];
+    ServiceProcess::spawn("OpenID provider", port, "node", &args, &crate::repo_root().join("infra"))
+}
+
 /// Starts moto's server (from infra/.venv-secrets) on `port` (0: a free one): the local Secrets Manager,
 /// which keeps versions and their staging labels as Secrets Manager does (a rotation relies on them), and
 /// the local SQS of the mail queue (redrive to a dead-letter queue included).

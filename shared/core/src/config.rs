@@ -58,6 +58,42 @@ pub struct Config {
     /// origin header CloudFront adds to every request (`EDGE_ORIGIN_VERIFY`). A request without it did not
     /// come through the edge (403), and the client address is the viewer's (`crate::edge`). `None`: no edge.
     pub edge_origin_verify: Option<String>,
+    /// The instance-wide single sign-on connection (`OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_TRUSTED`):
+    /// WEBKNOSSOS's one OpenID provider for the whole instance. `None`: no single sign-on.
+    pub oidc: Option<OidcConnection>,
+}
+
+/// An OpenID provider this instance signs people in with: a public client using PKCE (no client secret
+/// is stored anywhere).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcConnection {
+    /// The provider's issuer URL (discovery: `{issuer}/.well-known/openid-configuration`). `https`, or
+    /// `http` for a provider on this machine (the local stack's).
+    pub issuer: String,
+    pub client_id: String,
+    /// Whether an address this provider asserts as verified may sign in an existing account that has not
+    /// linked it yet (`OIDC_TRUSTED`). Off: such a person signs in once with their password and links the
+    /// provider; never by an unverified address.
+    pub trusted: bool,
+}
+
+impl OidcConnection {
+    fn from_env() -> Result<Option<Self>, ConfigError> {
+        let issuer = std::env::var("OIDC_ISSUER").unwrap_or_default().trim().trim_end_matches('/').to_owned();
+        if issuer.is_empty() {
+            return Ok(None);
+        }
+        let local = issuer.starts_with("http://localhost:") || issuer.starts_with("http://127.0.0.1:");
+        if !issuer.starts_with("https://") && !local {
+            let reason = "must be an https URL (or http on localhost)".to_owned();
+            return Err(ConfigError::Invalid { name: "OIDC_ISSUER", reason });
+        }
+        let client_id = std::env::var("OIDC_CLIENT_ID").unwrap_or_default().trim().to_owned();
+        if client_id.is_empty() {
+            return Err(ConfigError::Missing("OIDC_CLIENT_ID"));
+        }
+        Ok(Some(OidcConnection { issuer, client_id, trusted: flag_from_env("OIDC_TRUSTED")? }))
+    }
 }
 
 /// Who may sign up with a new organization (`ORGANIZATION_CREATION`): `anyone` (WEBKNOSSOS's behaviour),
@@ -392,6 +428,7 @@ impl Config {
             mail_limits: MailLimits::from_env()?,
             organization_creation: OrganizationCreation::parse(&optional("ORGANIZATION_CREATION", "anyone"))?,
             edge_origin_verify: std::env::var("EDGE_ORIGIN_VERIFY").ok().filter(|v| !v.trim().is_empty()),
+            oidc: OidcConnection::from_env()?,
         };
         config.check()?;
         Ok(config)

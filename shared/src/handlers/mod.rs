@@ -9,6 +9,7 @@ pub mod invites;
 pub mod json;
 pub mod organizations;
 pub mod pricing;
+pub mod sso;
 pub mod teams;
 pub mod user;
 pub mod users;

@@ -80,7 +80,7 @@ fn is_page(path: &str) -> bool {
     })
 }
 
-fn respond(status: u16, content_type: &str, cache: &str, body: &str) -> Response<Body> {
+pub(crate) fn respond(status: u16, content_type: &str, cache: &str, body: &str) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", content_type)

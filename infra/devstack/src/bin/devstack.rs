@@ -96,10 +96,25 @@ async fn main() -> Result<(), String> {
     let security = devstack::mail_queue::MailQueue::local_security_lane(&services.sqs_endpoint, &options.table).await?;
     config.mail_queue_url = queue.url.clone();
     config.mail_security_queue_url = security.url.clone();
+    // Single sign-on with a local OpenID provider, unless the environment names a real one.
+    let provider = if config.oidc.is_none() {
+        println!("devstack: starting the OpenID provider (infra/oidc-provider.mjs) ...");
+        let provider = tokio::task::spawn_blocking(|| devstack::services::start_oidc_provider(0))
+            .await
+            .map_err(|e| e.to_string())??;
+        let issuer = devstack::oidc::issuer(&provider.endpoint);
+        let redirect_uri = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
+        let client_id = devstack::oidc::register_client(&issuer, &redirect_uri).await?;
+        config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: false });
+        Some(provider)
+    } else {
+        None
+    };
     let public_uri = config.public_uri.clone();
     let public_keys =
         devstack::signing_key::public_keys_setting(&services.secrets_manager_endpoint, LOCAL_SESSION_KEY_SECRET_ID)
             .await?;
+    let (config_oidc, self_registration) = (config.oidc.clone(), config.self_registration_organization.clone());
     let app = Arc::new(local_app(config, &services.dynamodb_endpoint, &services.ses_endpoint, &services.sqs_endpoint));
     println!("devstack: creating table {} from template.yaml ...", options.table);
     TableDefinition::from_repo_template()?
@@ -143,6 +158,14 @@ async fn main() -> Result<(), String> {
     );
     println!("  SESSION_PUBLIC_KEYS for functions run against it (events/env.json): {}", public_keys);
     println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
+    if let Some(oidc) = &config_oidc {
+        println!(
+            "  Single sign-on: {} (its form takes the logins ada, grace, eve (address not verified) or mallory; \
+             any password). New people join {} when it is set.",
+            oidc.issuer,
+            self_registration.as_deref().unwrap_or("(no organization: SELF_REGISTRATION_ORGANIZATION is unset)")
+        );
+    }
     println!();
     println!("devstack: running; press Ctrl-C to stop everything.");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
@@ -151,6 +174,7 @@ async fn main() -> Result<(), String> {
     events.abort();
     mail.0.abort();
     mail.1.abort();
+    drop(provider);
     drop(services);
     Ok(())
 }

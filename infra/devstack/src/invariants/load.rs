@@ -105,6 +105,15 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
                     problems.push(format!("{at}: an unconfirmed notification address carries its TTL"));
                 }
             }
+            // Rule 27.
+            "OidcLogin" => {
+                if decode!(accounts::model::OidcLogin).expires_at <= 0 {
+                    problems.push(format!("{at}: a sign-in under way carries its TTL"));
+                }
+            }
+            "ProviderLink" => {
+                decode!(accounts::model::ProviderLink);
+            }
             "OperatorGrant" => {
                 operator_grants.push(decode!(OperatorGrant));
             }

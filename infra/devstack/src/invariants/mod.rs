@@ -56,6 +56,8 @@
 //!     goes with the account.
 //! 26. Notification addresses are in their organization's partition (rule 2) and, while unconfirmed, carry
 //!     their TTL.
+//! 27. A sign-in with the identity provider under way (`OidcLogin`) is keyed by its state's hash (rule 1)
+//!     and carries its TTL; a provider link (`ProviderLink`) is keyed by its issuer and subject (rule 1).
 
 mod accounts_rules;
 mod load;

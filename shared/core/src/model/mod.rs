@@ -13,6 +13,7 @@ mod invites;
 mod jobs;
 mod mail;
 mod organizations;
+mod sso;
 mod users;
 
 pub use accounts::*;
@@ -21,6 +22,7 @@ pub use invites::*;
 pub use jobs::*;
 pub use mail::*;
 pub use organizations::*;
+pub use sso::*;
 pub use users::*;
 
 pub const PLAN_CUSTOM: &str = "Custom";

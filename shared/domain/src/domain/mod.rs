@@ -13,5 +13,6 @@ pub mod organizations;
 pub mod retry;
 pub mod session;
 pub mod signup;
+pub mod sso;
 pub mod teams;
 pub mod users;

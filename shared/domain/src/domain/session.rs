@@ -133,7 +133,18 @@ pub async fn login(
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
         return Err(CredentialError::EmailNotVerified.into());
     }
-    let mut identities = accounts::identities(&app.db, &account).await?;
+    sign_in(app, &account, context, json!({})).await
+}
+
+/// Starts a session for the account's identity last used, if it is active, else for its first active one
+/// (oldest first), with the audit entry `auth.login` (`facts` say how).
+pub(crate) async fn sign_in(
+    app: &App,
+    account: &crate::model::Account,
+    context: AuditContext,
+    facts: serde_json::Value,
+) -> Result<LoggedIn, DomainError> {
+    let mut identities = accounts::identities(&app.db, account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
     identities.sort_by_key(|(user, _)| user.created);
     let last_used = account.last_used_organization.as_deref();
@@ -144,14 +155,16 @@ pub async fn login(
     let (user, organization) = identities.swap_remove(chosen);
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
     let auditor = Auditor::new(app, AuditActor::user(&user), context);
+    // The session is made only if the account's password is still the one read (for a login, the one
+    // checked; a password changed meanwhile ends every session, so none may start from before it).
     let session = accounts::start_session(
         &app.db,
-        &account,
+        account,
         &user,
-        accounts::SessionBasis::PasswordChecked(&account),
+        accounts::SessionBasis::PasswordChecked(account),
         lifetime_seconds,
         ids::now_millis(),
-        |session| auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], json!({})),
+        |session| auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], facts),
     )
     .await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;

@@ -145,6 +145,34 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
     let first_name = validate::person_name("firstName", &form.first_name)?;
     let last_name = validate::person_name("lastName", &form.last_name)?;
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
+    let password_hash = password::hash(password).await?;
+    let person = NewPerson { email, first_name, last_name, password_hash, email_verified: false };
+    join_self_registration_organization(app, organization_id, person, None, context).await
+}
+
+/// Someone joining the self-registration organization without an invite: by the sign-up form, or on a
+/// first sign-in with the instance's identity provider.
+pub(crate) struct NewPerson {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Empty: no password (the person signs in with a provider, or sets one by a reset link).
+    pub password_hash: String,
+    /// The address is verified already (a provider asserted it).
+    pub email_verified: bool,
+}
+
+/// Creates the account and its member of `organization_id` (active when the organization verifies
+/// automatically and its plan has room, else for an admin to activate), with its link to a provider when
+/// it comes from one (with the account id the link names), all in one transaction; then tells the admins.
+pub(crate) async fn join_self_registration_organization(
+    app: &App,
+    organization_id: &str,
+    person: NewPerson,
+    link: Option<(&str, &crate::model::ProviderLink)>,
+    context: AuditContext,
+) -> Result<(User, Organization), DomainError> {
+    let NewPerson { email, first_name, last_name, password_hash, email_verified } = person;
     let store = OrgStore::new(&app.db, organization_id);
     let organization = store.organization().await?.ok_or_else(|| {
         tracing::error!(organization_id, "SELF_REGISTRATION_ORGANIZATION names no organization");
@@ -154,17 +182,16 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
         return Err(crate::store::StoreError::OrganizationDeleting.into());
     }
     let team = store.team(&organization.organization_team_id).await?.ok_or_else(DomainError::internal)?;
-    let password_hash = password::hash(password).await?;
     let now = ids::now_millis();
     let user_id = ids::new_object_id();
     let account = Account {
-        id: ids::new_object_id(),
+        id: link.map_or_else(ids::new_object_id, |(account_id, _)| account_id.to_owned()),
         email: email.clone(),
         password_hash,
         identities: BTreeMap::from([(organization.id.clone(), user_id.clone())]),
         last_used_organization: Some(organization.id.clone()),
         created: now,
-        email_verified: false,
+        email_verified,
         email_set_at: None,
     };
     let mut user = User {
@@ -172,7 +199,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
         ..User::new_member(
             user_id,
             &organization.id,
-            (&account.id, &email, false),
+            (&account.id, &email, email_verified),
             (first_name, last_name),
             BTreeMap::from([(team.id.clone(), TeamRole { name: team.name.clone(), is_team_manager: false })]),
             now,
@@ -185,13 +212,31 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
         let entry = auditor.entry(&organization.id, "user.registered", vec![AuditTarget::user(user)], facts);
         vec![AuditEntry { actor: AuditActor::user(user), ..entry }]
     };
-    match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user)).await {
+    match accounts::create_account_with_identity(
+        &app.db,
+        &store,
+        &account,
+        &user,
+        registered(&user),
+        link.map(|(_, link)| link),
+    )
+    .await
+    {
         Ok(()) => {}
         Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
         // Auto-verification would exceed the plan's users: register deactivated, for an admin to decide.
         Err(NewAccountError::IncludedUsersExceeded) => {
             user.is_deactivated = true;
-            match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user)).await {
+            match accounts::create_account_with_identity(
+                &app.db,
+                &store,
+                &account,
+                &user,
+                registered(&user),
+                link.map(|(_, link)| link),
+            )
+            .await
+            {
                 Ok(()) => {}
                 Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
                 Err(NewAccountError::IncludedUsersExceeded) => return Err(DomainError::internal()),
@@ -208,7 +253,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
             .await,
     )
     .await;
-    if app.config.email_verification.activated {
+    if app.config.email_verification.activated && !email_verified {
         credentials::send_verification_best_effort(app, &account.id, &account.email).await;
     }
     Ok((user, organization))

@@ -10,12 +10,14 @@ mod login;
 mod operators;
 mod organizations;
 mod sessions;
+mod sso;
 
 pub use credentials::*;
 pub use login::*;
 pub use operators::*;
 pub use organizations::*;
 pub use sessions::*;
+pub use sso::*;
 
 pub fn email_in_use(email: &str) -> StoreError {
     StoreError::EmailInUse(email.to_owned())

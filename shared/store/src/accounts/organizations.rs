@@ -192,13 +192,14 @@ pub enum NewAccountError {
 }
 
 /// Creates an account, its e-mail guard and its first identity (with memberships and the organization's
-/// counters) in one transaction.
+/// counters), and its link to a provider when it comes from one, in one transaction.
 pub async fn create_account_with_identity(
     db: &Db,
     store: &OrgStore<'_>,
     account: &Account,
     user: &User,
     audit: Vec<AuditEntry>,
+    link: Option<&crate::model::ProviderLink>,
 ) -> Result<(), NewAccountError> {
     let extras = UserWriteExtras {
         member_delta: 1,
@@ -212,6 +213,8 @@ pub async fn create_account_with_identity(
         db.put_new(account),
     ];
     items.extend(user_items);
+    // Last, so the user items' conditions keep their places after the guard and the account.
+    items.extend(link.map(|link| db.put_new(link)));
     match db.transact(items).await {
         Ok(()) => Ok(()),
         Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(NewAccountError::EmailInUse),

@@ -1,0 +1,266 @@
+//! Single sign-on with the instance's OpenID provider (WEBKNOSSOS's `GET /auth/oidc/login` and
+//! `/auth/oidc/callback`), safer than WEBKNOSSOS: the authorization code flow with PKCE (S256), a `state`
+//! bound to the browser that started (a cookie) and used once (a conditioned delete), a `nonce` the ID
+//! token must carry, and accounts linked by the provider's (issuer, subject), never by an address the
+//! provider has not verified. The provider's HTTP side (discovery, the token endpoint, its keys, the ID
+//! token's signature and claims) is the [`IdentityProvider`] port; the API crate's adapter implements it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::app::App;
+use crate::config::OidcConnection;
+use crate::domain::credentials::LoggedIn;
+use crate::domain::session;
+use crate::domain::signup::{self, NewPerson};
+use crate::error::{DomainError, refusals};
+use crate::ids::{self, sha256_hex};
+use crate::model::{AuditContext, OidcLogin, ProviderLink};
+use crate::store::accounts;
+use crate::validate;
+
+/// How long a started sign-in waits for the person to come back from the provider.
+pub const SIGN_IN_SECONDS: i64 = 600;
+/// The cookie that binds a sign-in to the browser that started it (its value is the `state`).
+pub const STATE_COOKIE: &str = "oidc_state";
+/// Where the provider sends the person back to, under the public URI.
+pub const CALLBACK_PATH: &str = "/api/auth/oidc/callback";
+
+refusals! {
+    /// Why a sign-in with the identity provider did not sign anybody in.
+    pub enum SsoError {
+        Disabled => Invalid, "sso.disabled", "Single sign-on is not enabled on this instance";
+        ParametersMissing => Invalid, "sso.callback.invalid",
+            "This is not an answer of your identity provider (code and state are missing); please sign in again";
+        NotThisBrowser => Invalid, "sso.state.mismatch",
+            "This sign-in did not start in this browser; please sign in again";
+        Expired => Invalid, "sso.state.invalid",
+            "This sign-in was used already or has expired; please sign in again";
+        ProviderRefused { detail: String } => Invalid, "sso.provider.refused",
+            "Your identity provider did not sign you in: {detail}";
+        ProviderUnavailable => Unavailable, "sso.provider.unavailable",
+            "Your identity provider could not be reached; please try again in a moment";
+        TokenInvalid { detail: String } => Unauthenticated, "sso.token.invalid",
+            "Your identity provider's answer could not be verified ({detail}); nobody was signed in";
+        EmailMissing => Forbidden, "sso.email.missing",
+            "Your identity provider did not tell your e-mail address, so no account can be found for you";
+        EmailNotVerified { email: String } => Forbidden, "sso.email.notVerified",
+            "Your identity provider has not verified your address {email}; verify it there, then sign in again";
+        LinkWithPassword { email: String } => Forbidden, "sso.link.required",
+            "An account with the address {email} exists already: sign in once with its password, then link your identity provider on your home page";
+        RegistrationClosed => Forbidden, "sso.registration.disabled",
+            "There is no account for your address, and this instance admits new people only by invitation; ask an admin of your organization for one";
+        LinkedMeanwhile => Conflict, "request.conflict",
+            "Your identity was linked by another sign-in meanwhile; please sign in again";
+    }
+}
+
+/// What the provider asserts about the person, from an ID token whose signature, issuer, audience,
+/// expiry, issue time and nonce were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdClaims {
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+}
+
+/// Redeeming an authorization code at the provider's token endpoint.
+pub struct Redemption<'a> {
+    pub code: &'a str,
+    pub code_verifier: &'a str,
+    pub redirect_uri: &'a str,
+    pub nonce: &'a str,
+}
+
+/// Why the provider's side failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Not reachable, or answering with a server error: a retry may work.
+    #[error("the provider is unreachable: {0}")]
+    Unavailable(String),
+    /// The provider refused (an invalid or used code, a wrong client).
+    #[error("the provider refused: {0}")]
+    Refused(String),
+    /// The ID token failed a check (signature, issuer, audience, expiry, nonce, algorithm).
+    #[error("the ID token is not valid: {0}")]
+    InvalidToken(String),
+}
+
+impl From<ProviderError> for DomainError {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the identity provider is unavailable");
+                SsoError::ProviderUnavailable.into()
+            }
+            ProviderError::Refused(detail) => SsoError::ProviderRefused { detail }.into(),
+            ProviderError::InvalidToken(detail) => SsoError::TokenInvalid { detail }.into(),
+        }
+    }
+}
+
+type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// The identity provider as the flows need it.
+pub trait IdentityProvider: Send + Sync {
+    /// The provider's authorization endpoint (from its discovery document).
+    fn authorization_endpoint<'a>(&'a self, connection: &'a OidcConnection) -> ProviderFuture<'a, String>;
+    /// Redeems the code and answers the verified claims of its ID token.
+    fn redeem<'a>(&'a self, connection: &'a OidcConnection, redemption: Redemption<'a>)
+    -> ProviderFuture<'a, IdClaims>;
+}
+
+/// The callback address registered with the provider.
+pub fn redirect_uri(app: &App) -> String {
+    format!("{}{CALLBACK_PATH}", app.config.public_uri.trim_end_matches('/'))
+}
+
+/// A started sign-in: the provider's authorization URL to send the browser to, and the state to bind to
+/// the browser (the [`STATE_COOKIE`]).
+pub struct Started {
+    pub redirect_url: String,
+    pub state: String,
+}
+
+/// Starts a sign-in: a fresh state, nonce and PKCE verifier, stored for the callback (one PutItem).
+pub async fn start(app: &App, provider: &dyn IdentityProvider) -> Result<Started, DomainError> {
+    let connection = app.config.oidc.as_ref().ok_or(SsoError::Disabled)?;
+    let endpoint = provider.authorization_endpoint(connection).await?;
+    let (state, nonce) = (ids::new_secret(), ids::new_secret());
+    // 44 characters of base64url: within PKCE's 43 to 128 unreserved characters.
+    let code_verifier = format!("{}{}", ids::new_secret(), ids::new_secret());
+    let challenge =
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code_verifier.as_bytes()));
+    let login = OidcLogin {
+        state_hash: sha256_hex(&state),
+        issuer: connection.issuer.clone(),
+        nonce: nonce.clone(),
+        code_verifier,
+        expires_at: ids::now_seconds() + SIGN_IN_SECONDS,
+    };
+    accounts::put_oidc_login(&app.db, &login).await?;
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &connection.client_id)
+        .append_pair("redirect_uri", &redirect_uri(app))
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    Ok(Started { redirect_url: format!("{endpoint}{separator}{query}"), state })
+}
+
+/// The callback's parameters and the browser's state cookie.
+pub struct Callback<'a> {
+    pub code: Option<&'a str>,
+    pub state: Option<&'a str>,
+    /// The provider's own refusal (`error`, `error_description`), when it sent one instead of a code.
+    pub error: Option<&'a str>,
+    pub state_cookie: Option<&'a str>,
+}
+
+/// Finishes a sign-in: takes the stored sign-in of this state (once), redeems the code, and signs in the
+/// account linked to the person; a first sign-in links an account or creates one (see
+/// [`account_for`]).
+pub async fn finish(
+    app: &App,
+    provider: &dyn IdentityProvider,
+    callback: Callback<'_>,
+    context: AuditContext,
+) -> Result<LoggedIn, DomainError> {
+    let connection = app.config.oidc.as_ref().ok_or(SsoError::Disabled)?;
+    if let Some(error) = callback.error {
+        // The provider's refusal still uses up the sign-in.
+        if let Some(state) = callback.state {
+            accounts::take_oidc_login(&app.db, &sha256_hex(state), ids::now_seconds()).await?;
+        }
+        return Err(SsoError::ProviderRefused { detail: error.chars().take(200).collect() }.into());
+    }
+    let (Some(code), Some(state)) = (callback.code, callback.state) else {
+        return Err(SsoError::ParametersMissing.into());
+    };
+    if callback.state_cookie != Some(state) {
+        return Err(SsoError::NotThisBrowser.into());
+    }
+    let login = accounts::take_oidc_login(&app.db, &sha256_hex(state), ids::now_seconds())
+        .await?
+        .filter(|login| login.issuer == connection.issuer)
+        .ok_or(SsoError::Expired)?;
+    let redirect = redirect_uri(app);
+    let redemption =
+        Redemption { code, code_verifier: &login.code_verifier, redirect_uri: &redirect, nonce: &login.nonce };
+    let claims = provider.redeem(connection, redemption).await?;
+    let account = account_for(app, connection, &claims, context.clone()).await?;
+    let facts = serde_json::json!({ "provider": connection.issuer });
+    session::sign_in(app, &account, context, facts).await
+}
+
+/// The account of the person the provider asserts:
+/// - the one linked to (issuer, subject);
+/// - else, with an address the provider asserts as verified: the account with that address if the
+///   connection is trusted (linked now), else a refusal that asks for one sign-in with the password; or
+///   a new member of the self-registration organization, linked, when no account has the address;
+/// - never by an address the provider has not verified.
+async fn account_for(
+    app: &App,
+    connection: &OidcConnection,
+    claims: &IdClaims,
+    context: AuditContext,
+) -> Result<crate::model::Account, DomainError> {
+    if let Some(link) = accounts::provider_link(&app.db, &connection.issuer, &claims.subject).await? {
+        if let Some(account) = accounts::account(&app.db, &link.account_id).await? {
+            return Ok(account);
+        }
+        // The account was removed (its last organization deleted): the person starts afresh.
+        accounts::remove_stale_link(&app.db, &link).await?;
+    }
+    let raw_email = claims.email.as_deref().ok_or(SsoError::EmailMissing)?;
+    let email = validate::email(raw_email)?;
+    if !claims.email_verified {
+        return Err(SsoError::EmailNotVerified { email }.into());
+    }
+    let link = ProviderLink {
+        issuer: connection.issuer.clone(),
+        subject: claims.subject.clone(),
+        account_id: String::new(),
+        email: email.clone(),
+        created: ids::now_millis(),
+    };
+    if let Some(account) = accounts::account_by_email(&app.db, &email).await? {
+        if !connection.trusted {
+            return Err(SsoError::LinkWithPassword { email }.into());
+        }
+        let link = ProviderLink { account_id: account.id.clone(), ..link };
+        if !accounts::link_provider(&app.db, &link).await? {
+            return Err(SsoError::LinkedMeanwhile.into());
+        }
+        return Ok(account);
+    }
+    let organization =
+        app.config.self_registration_organization.as_deref().ok_or(SsoError::RegistrationClosed)?.to_owned();
+    let local_part = email.split('@').next().unwrap_or_default().to_owned();
+    let name = |given: &Option<String>| {
+        let given = given.as_deref().unwrap_or_default();
+        validate::person_name("name", given).or_else(|_| validate::person_name("name", &local_part))
+    };
+    let person = NewPerson {
+        email: email.clone(),
+        first_name: name(&claims.given_name)?,
+        last_name: name(&claims.family_name)?,
+        password_hash: String::new(),
+        email_verified: true,
+    };
+    let account_id = ids::new_object_id();
+    let link = ProviderLink { account_id: account_id.clone(), ..link };
+    signup::join_self_registration_organization(app, &organization, person, Some((&account_id, &link)), context)
+        .await?;
+    accounts::account(&app.db, &account_id).await?.ok_or_else(DomainError::internal)
+}

@@ -1,0 +1,83 @@
+//! Single sign-on with the instance's OpenID provider: WEBKNOSSOS's `GET /auth/oidc/login` (JSON, for its
+//! clients) and `GET /auth/oidc/callback` (where the provider sends the browser back; a redirect into the
+//! site, or a page that says what went wrong).
+
+use super::HandlerResult;
+use crate::domain::sso::{self, CALLBACK_PATH, STATE_COOKIE};
+use crate::error::ApiError;
+use crate::http::{self, Request, ok, with_header};
+use crate::oidc::HttpIdentityProvider;
+
+/// The state cookie: only the callback receives it, no script reads it, and a top-level navigation back
+/// from the provider carries it (SameSite=Lax).
+fn state_cookie(state: &str, max_age_seconds: i64) -> String {
+    format!("{STATE_COOKIE}={state}; Path={CALLBACK_PATH}; Max-Age={max_age_seconds}; HttpOnly; Secure; SameSite=Lax")
+}
+
+/// `GET /api/auth/oidc/login`: `{"redirect_url"}`, the provider's authorization URL (PKCE, state, nonce),
+/// and the cookie that binds the sign-in to this browser.
+pub(crate) async fn oidc_login(app: &crate::App, _req: Request) -> HandlerResult {
+    let started = sso::start(app, HttpIdentityProvider::shared()).await?;
+    let response = ok(&serde_json::json!({ "redirect_url": started.redirect_url }));
+    Ok(with_header(response, "set-cookie", state_cookie(&started.state, sso::SIGN_IN_SECONDS)))
+}
+
+/// `GET /api/auth/oidc/callback?code=&state=`: signs in and sends the browser to the site's start page
+/// with the session cookie; any failure is a page that says what went wrong, with no session. The state
+/// cookie is cleared either way.
+pub(crate) async fn oidc_callback(app: &crate::App, req: Request) -> HandlerResult {
+    let callback = sso::Callback {
+        code: http::query_text(&req, "code"),
+        state: http::query_text(&req, "state"),
+        error: http::query_text(&req, "error_description").or_else(|| http::query_text(&req, "error")),
+        state_cookie: http::cookie(&req, STATE_COOKIE),
+    };
+    let finished = sso::finish(app, HttpIdentityProvider::shared(), callback, http::audit_context(&req)).await;
+    let response = match finished {
+        Ok(signed_in) => {
+            let response = lambda_http::http::Response::builder()
+                .status(302)
+                .header("location", "/")
+                .header("cache-control", "no-store")
+                .header("referrer-policy", "no-referrer")
+                .body(crate::http::Body::Empty)
+                .expect("a redirect from static parts");
+            with_header(
+                response,
+                "set-cookie",
+                http::session_cookie(&signed_in.token, signed_in.lifetime_seconds as u64),
+            )
+        }
+        Err(err) => {
+            let err = ApiError::from(err);
+            tracing::info!(code = err.code, status = err.status, "a single sign-on did not sign anybody in");
+            failure_page(&err)
+        }
+    };
+    Ok(with_header(response, "set-cookie", state_cookie("", 0)))
+}
+
+/// A small page (no script, no style) with the refusal's text, escaped.
+fn failure_page(err: &ApiError) -> crate::http::Response<crate::http::Body> {
+    let text: String = err
+        .message
+        .chars()
+        .flat_map(|c| match c {
+            '<' => "&lt;".chars().collect::<Vec<_>>(),
+            '>' => "&gt;".chars().collect(),
+            '&' => "&amp;".chars().collect(),
+            '"' => "&quot;".chars().collect(),
+            '\'' => "&#39;".chars().collect(),
+            other => vec![other],
+        })
+        .collect();
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Sign-in did not work</title>\n</head>\n<body>\n<main>\n<h1>Sign-in did not work</h1>\n\
+         <p id=\"reason\" data-code=\"{}\">{text}</p>\n<p><a href=\"/auth/login\">Back to the login page</a></p>\n\
+         </main>\n</body>\n</html>\n",
+        err.code
+    );
+    super::web::respond(err.status, "text/html; charset=utf-8", "no-store", &page)
+}

@@ -1,0 +1,176 @@
+//! Single sign-on with the instance's OpenID provider, against a real one (npm `oidc-provider`, through its
+//! own sign-in and consent forms): WEBKNOSSOS's two routes, with PKCE, a state bound to the browser and
+//! used once, a nonce, and accounts found by the provider's (issuer, subject), never by an address the
+//! provider has not verified.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use tests::answers::User;
+use tests::sso::{session_of, trusted};
+use tests::{Auth, PASSWORD, TestEnv, TestResponse, text};
+
+/// The refusal code a failure page carries.
+fn page_code(answer: &TestResponse) -> String {
+    let page = answer.body.as_str().unwrap_or_else(|| panic!("a page, not {}", answer.body));
+    page.split("data-code=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
+}
+
+/// The self-registration organization, with auto-verify on: new people are active at once.
+async fn open_home(env: &TestEnv) -> tests::Owner {
+    let owner = env.create_home_organization().await;
+    let organization = accounts::model::Key::organization(tests::HOME_ORGANIZATION);
+    env.set_attribute(&organization.pk, &organization.sk, "enableAutoVerify", AttributeValue::Bool(true)).await;
+    owner
+}
+
+fn assert_refused(answer: &TestResponse, status: u16, code: &str) {
+    assert_eq!((answer.status, page_code(answer).as_str()), (status, code), "{:?}", answer.body);
+    let cookies: Vec<&str> = answer.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(!cookies.iter().any(|c| c.starts_with("id=") && !c.starts_with("id=;")), "no session: {cookies:?}");
+    assert_eq!(answer.header("content-security-policy").map(|p| p.contains("default-src 'none'")), Some(true));
+}
+
+#[tokio::test]
+async fn the_login_route_answers_a_pkce_authorization_url_and_binds_the_state_to_the_browser() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    let started = env.client(&Auth::None).oidc_login().await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let url = started.body["redirect_url"].as_str().unwrap();
+    let issuer = env.app.config.oidc.as_ref().unwrap().issuer.clone();
+    assert!(url.starts_with(&format!("{issuer}/auth?")), "{url}");
+    for part in
+        ["response_type=code", "code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "scope=openid"]
+    {
+        assert!(url.contains(part), "{part} in {url}");
+    }
+    let cookie = started.header("set-cookie").unwrap();
+    for attribute in ["oidc_state=", "HttpOnly", "SameSite=Lax", "Path=/api/auth/oidc/callback", "Max-Age=600"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap();
+    assert!(cookie.contains(&format!("oidc_state={state};")), "the cookie holds this sign-in's state");
+    // Only the state's hash is stored, with its TTL.
+    let stored: Vec<_> = env.scan().await.into_iter().filter(|i| text(i, "entity") == "OidcLogin").collect();
+    assert_eq!(stored.len(), 1);
+    assert!(!format!("{:?}", stored[0]).contains(state), "the state itself is not stored");
+    assert!(stored[0].contains_key("expiresAt"));
+}
+
+#[tokio::test]
+async fn without_a_connection_the_routes_say_single_sign_on_is_off() {
+    let env = TestEnv::new().await;
+    let refused = env.client(&Auth::None).oidc_login().await;
+    assert_eq!((refused.status, refused.error_code()), (400, "sso.disabled"));
+    let callback = env.client(&Auth::None).oidc_callback("code=x&state=y").await;
+    assert_refused(&callback, 400, "sso.disabled");
+}
+
+#[tokio::test]
+async fn a_first_sign_in_creates_the_member_and_the_next_one_signs_the_same_account_in() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    let owner = open_home(&env).await;
+    let (first, _) = env.sign_in_with_provider("ada").await;
+    assert_eq!((first.status, first.header("location")), (302, Some("/")), "{:?}", first.body);
+    let session = session_of(&first);
+    let ada = env.client(&session).current_user().await.json::<User>();
+    assert_eq!(
+        (ada.email.as_str(), ada.first_name.as_str(), ada.last_name.as_str()),
+        ("ada@uni.example", "Ada", "Lovelace")
+    );
+    assert!(ada.is_email_verified, "the provider verified the address");
+    assert_eq!(ada.organization, owner.organization);
+    let (second, _) = env.sign_in_with_provider("ada").await;
+    assert_eq!(second.status, 302, "{:?}", second.body);
+    let again = env.client(&session_of(&second)).current_user().await.json::<User>();
+    assert_eq!(again.id, ada.id, "the same account, found by its link");
+    let accounts = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Account").count();
+    assert_eq!(accounts, 2, "the owner's and Ada's");
+    // No password was set: a password login of the address fails like a wrong one.
+    for attempt in ["", "anything at all"] {
+        let login = env.client(&Auth::None).login("ada@uni.example", attempt).await;
+        assert_eq!((login.status, login.error_code()), (401, "auth.invalidCredentials"), "{attempt:?}");
+    }
+}
+
+#[tokio::test]
+async fn where_admins_activate_new_people_a_first_sign_in_waits_for_them() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    let owner = env.create_home_organization().await;
+    let (pending, _) = env.sign_in_with_provider("ada").await;
+    assert_refused(&pending, 403, "user.deactivated");
+    let users = env.client(&owner.auth()).users("isActive=false").await.json::<Vec<User>>();
+    let ada = users.iter().find(|u| u.email == "ada@uni.example").expect("Ada waits for activation");
+    assert!(ada.is_email_verified);
+    let activated = env.client(&owner.auth()).update_user(&ada.id, serde_json::json!({"isActive": true})).await;
+    assert_eq!(activated.status, 200, "{:?}", activated.body);
+    let (signed_in, _) = env.sign_in_with_provider("ada").await;
+    assert_eq!(signed_in.status, 302, "{:?}", signed_in.body);
+}
+
+#[tokio::test]
+async fn an_address_the_provider_has_not_verified_signs_nobody_in() {
+    let env = TestEnv::for_sso(trusted).await;
+    env.create_home_organization().await;
+    let before = env.scan().await.len();
+    let (refused, _) = env.sign_in_with_provider("eve").await;
+    assert_refused(&refused, 403, "sso.email.notVerified");
+    assert_eq!(env.scan().await.len(), before, "nothing was created");
+}
+
+#[tokio::test]
+async fn an_existing_account_is_linked_only_when_the_connection_is_trusted() {
+    let untrusted = TestEnv::for_sso(|_| {}).await;
+    untrusted.home_organization_for("grace@uni.example").await;
+    let (refused, _) = untrusted.sign_in_with_provider("grace").await;
+    assert_refused(&refused, 403, "sso.link.required");
+    let links = untrusted.scan().await.into_iter().filter(|i| text(i, "entity") == "ProviderLink").count();
+    assert_eq!(links, 0, "not linked by address");
+
+    let trusted = TestEnv::for_sso(trusted).await;
+    let grace = trusted.home_organization_for("grace@uni.example").await;
+    let (signed_in, _) = trusted.sign_in_with_provider("grace").await;
+    assert_eq!(signed_in.status, 302, "{:?}", signed_in.body);
+    let user = trusted.client(&session_of(&signed_in)).current_user().await.json::<User>();
+    assert_eq!(user.id, grace.user_id, "the existing account, now linked");
+    let (again, _) = trusted.sign_in_with_provider("grace").await;
+    assert_eq!(again.status, 302);
+    assert_eq!(trusted.client(&Auth::None).login(&grace.email, PASSWORD).await.status, 200, "the password still works");
+}
+
+#[tokio::test]
+async fn forged_replayed_and_foreign_callbacks_sign_nobody_in() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    open_home(&env).await;
+    // Without code and state; with a state this browser did not start.
+    assert_refused(&env.client(&Auth::None).oidc_callback("").await, 400, "sso.callback.invalid");
+    let back = env.provider_callback("ada").await;
+    let foreign = env.finish_sign_in(&back.url, Some("someone-elses-state")).await;
+    assert_refused(&foreign, 400, "sso.state.mismatch");
+    assert_refused(&env.finish_sign_in(&back.url, None).await, 400, "sso.state.mismatch");
+    // The right browser finishes it once; the same answer again is refused.
+    let finished = env.finish_sign_in(&back.url, Some(&back.state_cookie)).await;
+    assert_eq!(finished.status, 302, "{:?}", finished.body);
+    let replayed = env.finish_sign_in(&back.url, Some(&back.state_cookie)).await;
+    assert_refused(&replayed, 400, "sso.state.invalid");
+    // A code that does not belong to the stored sign-in (another sign-in's verifier) is refused by the
+    // provider.
+    let first = env.provider_callback("ada").await;
+    let second = env.provider_callback("ada").await;
+    let code = |url: &str| url.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let state = |url: &str| url.split("state=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let swapped =
+        format!("{}/api/auth/oidc/callback?code={}&state={}", env.base_url, code(&first.url), state(&second.url));
+    let refused = env.finish_sign_in(&swapped, Some(&second.state_cookie)).await;
+    assert_refused(&refused, 400, "sso.provider.refused");
+    // The provider's own refusal lands on the page too, and uses the sign-in up.
+    let third = env.provider_callback("ada").await;
+    let denied = format!("{}/api/auth/oidc/callback?error=access_denied&state={}", env.base_url, state(&third.url));
+    assert_refused(&env.finish_sign_in(&denied, Some(&third.state_cookie)).await, 400, "sso.provider.refused");
+    assert_refused(&env.finish_sign_in(&third.url, Some(&third.state_cookie)).await, 400, "sso.state.invalid");
+}
+
+#[tokio::test]
+async fn without_a_self_registration_organization_new_people_are_told_to_ask_for_an_invite() {
+    let closed = TestEnv::for_sso(|config| config.self_registration_organization = None).await;
+    let (refused, _) = closed.sign_in_with_provider("mallory").await;
+    assert_refused(&refused, 403, "sso.registration.disabled");
+}
