@@ -121,6 +121,27 @@ async function login(email, secret) {
   return api("POST", "/auth/login", { email, password: secret });
 }
 
+/** Whether this instance signs people in with an identity provider (the document says so). */
+const singleSignOn = document.querySelector('meta[name="single-sign-on"]')?.content === "on";
+
+/** "Sign in with your institution": starts a sign-in with the identity provider and goes there. */
+function institutionSignIn() {
+  const message = notice();
+  const button = h("button", { type: "button", class: "secondary" }, "Sign in with your institution");
+  button.addEventListener("click", async () => {
+    message.clear();
+    button.disabled = true;
+    const answer = await api("GET", "/auth/oidc/login");
+    if (answer.ok && answer.body?.redirect_url) {
+      location.assign(answer.body.redirect_url);
+      return;
+    }
+    message.show(messageOf(answer));
+    button.disabled = false;
+  });
+  return h("div", { class: "institution" }, message, button);
+}
+
 function loginPage(after = "/") {
   return form(
     "Log in",
@@ -134,7 +155,10 @@ function loginPage(after = "/") {
       if (answer.ok) go(after);
       else message.show(messageOf(answer));
     },
-    h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ", link("/auth/signup", "Create an organization")),
+    [
+      singleSignOn ? institutionSignIn() : [],
+      h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ", link("/auth/signup", "Create an organization")),
+    ],
   );
 }
 

@@ -279,6 +279,20 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 27: a sign-in with the identity provider without its TTL.
+        (
+            27,
+            "a sign-in under way carries its TTL",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::OidcLogin {
+                    state_hash: "0".repeat(64),
+                    issuer: "https://idp.example".into(),
+                    nonce: "n".into(),
+                    code_verifier: "v".repeat(43),
+                    expires_at: 0,
+                }));
+            }),
+        ),
         // Rule 26: an unconfirmed notification address without its TTL.
         (
             26,
@@ -323,7 +337,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=26).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=27).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

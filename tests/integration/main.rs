@@ -37,6 +37,7 @@ mod secrets;
 mod sessions;
 mod signup;
 mod sso;
+mod sso_tokens;
 mod teams;
 mod tokens;
 mod user_bulk_edits;

@@ -92,6 +92,8 @@ fn expected(function: &str) -> [u16; 17] {
         "verify_email" => [401, 401, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403, 403, 403, 403, 403],
         "change_password" | "request_verification" | "pricing_status" => ANY_MEMBER,
         "web" => [404; 17],
+        // Public, and this instance has no identity provider: everyone is told so (sso.rs has the flow).
+        "oidc_login" | "oidc_callback" => [400; 17],
         "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users"
         | "list_organizations" | "experience_domains" | "list_teams" => ANY_MEMBER,
         // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).

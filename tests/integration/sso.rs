@@ -8,12 +8,6 @@ use tests::answers::User;
 use tests::sso::{session_of, trusted};
 use tests::{Auth, PASSWORD, TestEnv, TestResponse, text};
 
-/// The refusal code a failure page carries.
-fn page_code(answer: &TestResponse) -> String {
-    let page = answer.body.as_str().unwrap_or_else(|| panic!("a page, not {}", answer.body));
-    page.split("data-code=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
-}
-
 /// The self-registration organization, with auto-verify on: new people are active at once.
 async fn open_home(env: &TestEnv) -> tests::Owner {
     let owner = env.create_home_organization().await;
@@ -23,7 +17,8 @@ async fn open_home(env: &TestEnv) -> tests::Owner {
 }
 
 fn assert_refused(answer: &TestResponse, status: u16, code: &str) {
-    assert_eq!((answer.status, page_code(answer).as_str()), (status, code), "{:?}", answer.body);
+    assert!(answer.body.is_string(), "a page, not {}", answer.body);
+    assert_eq!((answer.status, answer.error_code()), (status, code), "{:?}", answer.body);
     let cookies: Vec<&str> = answer.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
     assert!(!cookies.iter().any(|c| c.starts_with("id=") && !c.starts_with("id=;")), "no session: {cookies:?}");
     assert_eq!(answer.header("content-security-policy").map(|p| p.contains("default-src 'none'")), Some(true));
@@ -173,4 +168,43 @@ async fn without_a_self_registration_organization_new_people_are_told_to_ask_for
     let closed = TestEnv::for_sso(|config| config.self_registration_organization = None).await;
     let (refused, _) = closed.sign_in_with_provider("mallory").await;
     assert_refused(&refused, 403, "sso.registration.disabled");
+}
+
+/// In Chromium: the login page offers the institution's sign-in, the provider's own forms sign Ada in,
+/// and the browser comes back signed in (the state cookie survives the round trip, SameSite=Lax).
+#[tokio::test]
+async fn a_person_signs_in_with_the_institution_in_a_browser() {
+    use crate::browser::{PHONE, Page};
+    use fantoccini::Locator;
+    let env = TestEnv::for_sso(|_| {}).await;
+    open_home(&env).await;
+    let page = Page::open(&env, "sso", PHONE).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("login-with-institution").await;
+    page.click("Sign in with your institution").await;
+    // The provider's pages: its sign-in form, then its consent.
+    let find = |css: &'static str| {
+        let client = page.client.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                if let Ok(element) = client.find(Locator::Css(css)).await {
+                    return element;
+                }
+                assert!(std::time::Instant::now() < deadline, "the provider never showed {css}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    find("input[name=login]").await.send_keys("ada").await.unwrap();
+    find("input[name=password]").await.send_keys("any password").await.unwrap();
+    find("button[type=submit]").await.click().await.unwrap();
+    find("input[value=consent]").await;
+    find("button[type=submit]").await.click().await.unwrap();
+    page.heading("Ada Lovelace").await;
+    page.screenshot("signed-in").await;
+    page.close().await;
 }

@@ -69,8 +69,11 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
-    /// The machine-readable code of the first error message.
+    /// The machine-readable code of the first error message (of a page that says why: its `data-code`).
     pub fn error_code(&self) -> &str {
+        if let Some(page) = self.body.as_str() {
+            return page.split("data-code=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default();
+        }
         self.body["messages"][0]["code"].as_str().unwrap_or_default()
     }
     pub fn header(&self, name: &str) -> Option<&str> {

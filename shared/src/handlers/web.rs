@@ -44,6 +44,8 @@ struct Site {
     script: Asset,
     style: Asset,
     document: String,
+    /// The document of an instance with single sign-on: it says so, and the login page offers it.
+    document_with_sso: String,
 }
 
 /// The assets under names carrying their content's hash (so they can be cached for a year), and the
@@ -67,7 +69,9 @@ fn site() -> &'static Site {
              <main id=\"main\" tabindex=\"-1\"><noscript>These pages need JavaScript.</noscript></main>\n</body>\n</html>\n",
             style.path, script.path
         );
-        Site { script, style, document }
+        let document_with_sso =
+            document.replacen("<title>", "<meta name=\"single-sign-on\" content=\"on\">\n<title>", 1);
+        Site { script, style, document, document_with_sso }
     })
 }
 
@@ -94,7 +98,7 @@ pub(crate) fn respond(status: u16, content_type: &str, cache: &str, body: &str) 
 }
 
 /// `ANY $default`
-pub(crate) async fn serve(_app: &crate::App, req: Request) -> HandlerResult {
+pub(crate) async fn serve(app: &crate::App, req: Request) -> HandlerResult {
     let path = req.uri().path();
     if path == "/api" || path.starts_with("/api/") {
         return Err(ApiError::not_found("route.notFound", format!("There is no route {} {path}", req.method())));
@@ -110,7 +114,8 @@ pub(crate) async fn serve(_app: &crate::App, req: Request) -> HandlerResult {
     }
     // Unknown addresses get the document too, which shows "page not found", with status 404.
     let status = if is_page(path) { 200 } else { 404 };
-    Ok(respond(status, "text/html; charset=utf-8", "no-store", &site.document))
+    let document = if app.config.oidc.is_some() { &site.document_with_sso } else { &site.document };
+    Ok(respond(status, "text/html; charset=utf-8", "no-store", document))
 }
 
 #[cfg(test)]
