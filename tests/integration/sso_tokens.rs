@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 const CLIENT: &str = "client-of-the-test";
 const NONCE: &str = "the-sign-ins-nonce";
 
+/// A change of a token's claims, named by what the refusal says.
+type ClaimsChange = (&'static str, Box<dyn FnOnce(&mut Value)>);
+
 /// An Ed25519 key of the scripted provider: its JWK and a signer.
 struct SigningKey {
     kid: String,
@@ -153,7 +156,7 @@ async fn expired_misaddressed_foreign_and_future_tokens_are_refused() {
     let key = new_key("k1");
     provider.keys.lock().unwrap().push(key.jwk.clone());
     let now = accounts::ids::now_seconds();
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+    let cases: Vec<ClaimsChange> = vec![
         ("ExpiredSignature", Box::new(move |c| c["exp"] = json!(now - 120))),
         ("InvalidIssuer", Box::new(|c| c["iss"] = json!("https://another.example"))),
         ("InvalidAudience", Box::new(|c| c["aud"] = json!("another-client"))),
