@@ -161,6 +161,11 @@ async fn forged_replayed_and_foreign_callbacks_sign_nobody_in() {
     let denied = format!("{}/api/auth/oidc/callback?error=access_denied&state={}", env.base_url, state(&third.url));
     assert_refused(&env.finish_sign_in(&denied, Some(&third.state_cookie)).await, 400, "sso.provider.refused");
     assert_refused(&env.finish_sign_in(&third.url, Some(&third.state_cookie)).await, 400, "sso.state.invalid");
+    // Someone else's forged refusal (without this browser's cookie) does not use up its sign-in.
+    let fourth = env.provider_callback("ada").await;
+    let forged = format!("{}/api/auth/oidc/callback?error=access_denied&state={}", env.base_url, state(&fourth.url));
+    assert_refused(&env.finish_sign_in(&forged, None).await, 400, "sso.provider.refused");
+    assert_eq!(env.finish_sign_in(&fourth.url, Some(&fourth.state_cookie)).await.status, 302);
 }
 
 #[tokio::test]

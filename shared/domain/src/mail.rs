@@ -89,7 +89,8 @@ pub struct Payer {
     pub organization: Option<String>,
 }
 
-fn escape_html(text: &str) -> String {
+/// `text` as HTML text (in an element, or a double-quoted attribute): what markup would read, escaped.
+pub fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

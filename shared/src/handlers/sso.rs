@@ -59,18 +59,7 @@ pub(crate) async fn oidc_callback(app: &crate::App, req: Request) -> HandlerResu
 
 /// A small page (no script, no style) with the refusal's text, escaped.
 fn failure_page(err: &ApiError) -> crate::http::Response<crate::http::Body> {
-    let text: String = err
-        .message
-        .chars()
-        .flat_map(|c| match c {
-            '<' => "&lt;".chars().collect::<Vec<_>>(),
-            '>' => "&gt;".chars().collect(),
-            '&' => "&amp;".chars().collect(),
-            '"' => "&quot;".chars().collect(),
-            '\'' => "&#39;".chars().collect(),
-            other => vec![other],
-        })
-        .collect();
+    let text = crate::mail::escape_html(&err.message);
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\

@@ -178,8 +178,8 @@ pub async fn finish(
 ) -> Result<LoggedIn, DomainError> {
     let connection = app.config.oidc.as_ref().ok_or(SsoError::Disabled)?;
     if let Some(error) = callback.error {
-        // The provider's refusal still uses up the sign-in.
-        if let Some(state) = callback.state {
+        // The provider's refusal uses up the sign-in, when it comes back to the browser that started it.
+        if let Some(state) = callback.state.filter(|state| callback.state_cookie == Some(*state)) {
             accounts::take_oidc_login(&app.db, &sha256_hex(state), ids::now_seconds()).await?;
         }
         return Err(SsoError::ProviderRefused { detail: error.chars().take(200).collect() }.into());
