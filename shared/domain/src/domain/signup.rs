@@ -212,30 +212,15 @@ pub(crate) async fn join_self_registration_organization(
         let entry = auditor.entry(&organization.id, "user.registered", vec![AuditTarget::user(user)], facts);
         vec![AuditEntry { actor: AuditActor::user(user), ..entry }]
     };
-    match accounts::create_account_with_identity(
-        &app.db,
-        &store,
-        &account,
-        &user,
-        registered(&user),
-        link.map(|(_, link)| link),
-    )
-    .await
-    {
+    let link = link.map(|(_, link)| link);
+    match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user), link).await {
         Ok(()) => {}
         Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
         // Auto-verification would exceed the plan's users: register deactivated, for an admin to decide.
         Err(NewAccountError::IncludedUsersExceeded) => {
             user.is_deactivated = true;
-            match accounts::create_account_with_identity(
-                &app.db,
-                &store,
-                &account,
-                &user,
-                registered(&user),
-                link.map(|(_, link)| link),
-            )
-            .await
+            match accounts::create_account_with_identity(&app.db, &store, &account, &user, registered(&user), link)
+                .await
             {
                 Ok(()) => {}
                 Err(NewAccountError::EmailInUse) => return Err(credentials::address_taken(app, &email).await),
