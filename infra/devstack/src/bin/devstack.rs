@@ -105,7 +105,8 @@ async fn main() -> Result<(), String> {
         let issuer = devstack::oidc::issuer(&provider.endpoint);
         let redirect_uri = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
         let client_id = devstack::oidc::register_client(&issuer, &redirect_uri).await?;
-        config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: false });
+        // Trusted: an account with a provider's verified address (create one as ada@uni.example) signs in.
+        config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: true });
         Some(provider)
     } else {
         None
@@ -159,11 +160,16 @@ async fn main() -> Result<(), String> {
     println!("  SESSION_PUBLIC_KEYS for functions run against it (events/env.json): {}", public_keys);
     println!("  Events:     audit events are logged as `event published` (a local stand-in bus at {})", bus.endpoint);
     if let Some(oidc) = &config_oidc {
+        let newcomers = match &self_registration {
+            Some(organization) => format!("new people join {organization}"),
+            None => "new people need an invite (SELF_REGISTRATION_ORGANIZATION is unset)".to_owned(),
+        };
         println!(
-            "  Single sign-on: {} (its form takes the logins ada, grace, eve (address not verified) or mallory; \
-             any password). New people join {} when it is set.",
+            "  Single sign-on: {} — on the login page, \"Sign in with your institution\", then the provider's \
+             login ada or grace (verified addresses at uni.example), eve (not verified) or mallory, any password. \
+             An account with that address signs in{}; {newcomers}.",
             oidc.issuer,
-            self_registration.as_deref().unwrap_or("(no organization: SELF_REGISTRATION_ORGANIZATION is unset)")
+            if oidc.trusted { " (this connection is trusted)" } else { " once linked" },
         );
     }
     println!();
