@@ -409,6 +409,23 @@ async function homePage() {
       } }, "Revoke"),
     ),
   );
+  const institutionSection = singleSignOn
+    ? h(
+        "section",
+        { "aria-labelledby": "institution-heading" },
+        h("h2", { id: "institution-heading" }, "Your institution's sign-in"),
+        h("p", {}, "Link your account to your institution's sign-in once; then \"Sign in with your institution\" opens it."),
+        h("div", { class: "actions" },
+          h("button", { type: "button", onclick: async (event) => {
+            const button = event.currentTarget;
+            button.disabled = true;
+            const answer = await api("GET", "/auth/oidc/login?link=true");
+            if (answer.ok && answer.body?.redirect_url) return location.assign(answer.body.redirect_url);
+            button.disabled = false;
+            message.show(messageOf(answer));
+          } }, "Link your institution")),
+      )
+    : null;
   const logout = (path) => async () => {
     await api("POST", path);
     go("/auth/login");
@@ -431,6 +448,7 @@ async function homePage() {
       h("h2", {}, "Organizations"),
       switcher,
       tokenSection,
+      institutionSection,
       h("div", { class: "actions" },
         h("button", { type: "button", onclick: logout("/auth/logout") }, "Log out"),
         h("button", { type: "button", class: "secondary", onclick: logout("/auth/logoutEverywhere") }, "Log out everywhere")),

@@ -289,6 +289,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                     issuer: "https://idp.example".into(),
                     nonce: "n".into(),
                     code_verifier: "v".repeat(43),
+                    link_account: None,
                     expires_at: 0,
                 }));
             }),

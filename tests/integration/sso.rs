@@ -132,6 +132,54 @@ async fn an_existing_account_is_linked_only_when_the_connection_is_trusted() {
 }
 
 #[tokio::test]
+async fn a_signed_in_person_links_the_institution_and_then_signs_in_with_it() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    let grace = env.home_organization_for("grace@uni.example").await;
+    let (refused, _) = env.sign_in_with_provider("grace").await;
+    assert_refused(&refused, 403, "sso.link.required");
+    // Linking needs a signed-in caller.
+    let anonymous = env.client(&Auth::None).link_provider().await;
+    assert_eq!((anonymous.status, anonymous.error_code()), (401, "auth.required"));
+    let back = env.link_callback(&grace.auth(), "grace").await;
+    let linked = env.finish_sign_in(&back.url, Some(&back.state_cookie)).await;
+    assert_eq!(linked.status, 302, "{:?}", linked.body);
+    let entry = env
+        .client(&grace.auth())
+        .audit_log("action=auth.login")
+        .await
+        .json::<Vec<tests::answers::AuditEntry>>()
+        .into_iter()
+        .find(|e| e.change["linked"] == true)
+        .expect("the linking sign-in is in the log");
+    assert_eq!(entry.change["provider"], env.app.config.oidc.as_ref().unwrap().issuer.as_str());
+    let (signed_in, _) = env.sign_in_with_provider("grace").await;
+    assert_eq!(signed_in.status, 302, "{:?}", signed_in.body);
+    let user = env.client(&session_of(&signed_in)).current_user().await.json::<User>();
+    assert_eq!(user.id, grace.user_id, "the linked account");
+    // Linking again changes nothing.
+    let again = env.link_callback(&grace.auth(), "grace").await;
+    assert_eq!(env.finish_sign_in(&again.url, Some(&again.state_cookie)).await.status, 302);
+    let links = env.scan().await.into_iter().filter(|i| text(i, "entity") == "ProviderLink").count();
+    assert_eq!(links, 1);
+}
+
+#[tokio::test]
+async fn a_person_linked_to_one_account_cannot_be_linked_to_another() {
+    let env = TestEnv::for_sso(|_| {}).await;
+    open_home(&env).await;
+    // Ada's first sign-in made her account, linked to the provider's "ada".
+    let (first, _) = env.sign_in_with_provider("ada").await;
+    assert_eq!(first.status, 302, "{:?}", first.body);
+    let other = env.create_organization(&tests::organization_name("Other")).await;
+    let back = env.link_callback(&other.auth(), "ada").await;
+    let refused = env.finish_sign_in(&back.url, Some(&back.state_cookie)).await;
+    assert_refused(&refused, 409, "sso.link.otherAccount");
+    let (ada, _) = env.sign_in_with_provider("ada").await;
+    let user = env.client(&session_of(&ada)).current_user().await.json::<User>();
+    assert_eq!(user.email, "ada@uni.example", "still Ada's own account");
+}
+
+#[tokio::test]
 async fn forged_replayed_and_foreign_callbacks_sign_nobody_in() {
     let env = TestEnv::for_sso(|_| {}).await;
     open_home(&env).await;
@@ -175,22 +223,9 @@ async fn without_a_self_registration_organization_new_people_are_told_to_ask_for
     assert_refused(&refused, 403, "sso.registration.disabled");
 }
 
-/// In Chromium: the login page offers the institution's sign-in, the provider's own forms sign Ada in,
-/// and the browser comes back signed in (the state cookie survives the round trip, SameSite=Lax).
-#[tokio::test]
-async fn a_person_signs_in_with_the_institution_in_a_browser() {
-    use crate::browser::{PHONE, Page};
+/// The provider's pages in the browser: its sign-in form (as `login`, any password), then its consent.
+async fn provider_forms(page: &crate::browser::Page, login: &str) {
     use fantoccini::Locator;
-    let env = TestEnv::for_sso(|_| {}).await;
-    open_home(&env).await;
-    let page = Page::open(&env, "sso", PHONE).await;
-    page.goto("/auth/login").await;
-    page.heading("Log in").await;
-    page.accessible().await;
-    page.fits_width().await;
-    page.screenshot("login-with-institution").await;
-    page.click("Sign in with your institution").await;
-    // The provider's pages: its sign-in form, then its consent.
     let find = |css: &'static str| {
         let client = page.client.clone();
         async move {
@@ -204,12 +239,53 @@ async fn a_person_signs_in_with_the_institution_in_a_browser() {
             }
         }
     };
-    find("input[name=login]").await.send_keys("ada").await.unwrap();
+    find("input[name=login]").await.send_keys(login).await.unwrap();
     find("input[name=password]").await.send_keys("any password").await.unwrap();
     find("button[type=submit]").await.click().await.unwrap();
     find("input[value=consent]").await;
     find("button[type=submit]").await.click().await.unwrap();
+}
+
+/// In Chromium: the login page offers the institution's sign-in, the provider's own forms sign Ada in,
+/// and the browser comes back signed in (the state cookie survives the round trip, SameSite=Lax).
+#[tokio::test]
+async fn a_person_signs_in_with_the_institution_in_a_browser() {
+    use crate::browser::{PHONE, Page};
+    let env = TestEnv::for_sso(|_| {}).await;
+    open_home(&env).await;
+    let page = Page::open(&env, "sso", PHONE).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.accessible().await;
+    page.fits_width().await;
+    page.screenshot("login-with-institution").await;
+    page.click("Sign in with your institution").await;
+    provider_forms(&page, "ada").await;
     page.heading("Ada Lovelace").await;
     page.screenshot("signed-in").await;
+    page.close().await;
+}
+
+/// In Chromium: Grace signs in with her password, links her institution's sign-in from the home page
+/// through the provider's forms, and from then on signs in with it.
+#[tokio::test]
+async fn a_person_links_the_institution_from_the_home_page_in_a_browser() {
+    use crate::browser::{DESKTOP, Page};
+    let env = TestEnv::for_sso(|_| {}).await;
+    let grace = env.home_organization_for("grace@uni.example").await;
+    let page = Page::open(&env, "sso-link", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.fill(1, "E-mail address", &grace.email).await;
+    page.fill(1, "Password", PASSWORD).await;
+    page.click("Log in").await;
+    page.heading("Ada Lovelace").await;
+    page.shows("Your institution's sign-in").await;
+    page.accessible().await;
+    page.screenshot("home-with-link").await;
+    page.click("Link your institution").await;
+    provider_forms(&page, "grace").await;
+    page.heading("Ada Lovelace").await;
+    let (signed_in, _) = env.sign_in_with_provider("grace").await;
+    assert_eq!(signed_in.status, 302, "linked: {:?}", signed_in.body);
     page.close().await;
 }

@@ -83,6 +83,10 @@ impl ApiClient<'_> {
     pub async fn oidc_login(self) -> TestResponse {
         self.get("/auth/oidc/login").await
     }
+    /// `GET /api/auth/oidc/login?link=true`: the caller starts linking the provider to its account.
+    pub async fn link_provider(self) -> TestResponse {
+        self.get("/auth/oidc/login?link=true").await
+    }
     /// `GET /api/auth/oidc/callback?{query}` without the browser's state cookie (a forged or foreign
     /// callback); `TestEnv::finish_sign_in` comes back with it.
     pub async fn oidc_callback(self, query: &str) -> TestResponse {

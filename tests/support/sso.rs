@@ -60,7 +60,15 @@ impl TestEnv {
     /// The way back from the provider after `login` signed in there: the callback address (with `code` and
     /// `state`) and the state cookie the login route set, without calling the callback yet.
     pub async fn provider_callback(&self, login: &str) -> ProviderCallback {
-        let started = self.client(&Auth::None).oidc_login().await;
+        self.through_provider(self.client(&Auth::None).oidc_login().await, login).await
+    }
+
+    /// [`TestEnv::provider_callback`] for a link the signed-in `caller` starts (`?link=true`).
+    pub async fn link_callback(&self, caller: &Auth, login: &str) -> ProviderCallback {
+        self.through_provider(self.client(caller).link_provider().await, login).await
+    }
+
+    async fn through_provider(&self, started: TestResponse, login: &str) -> ProviderCallback {
         assert_eq!(started.status, 200, "{}", started.body);
         let set_cookie = started.header("set-cookie").expect("the state cookie").to_owned();
         let state_cookie =

@@ -343,15 +343,17 @@ operations! {
         AdminOrOwner("auditLog.notAllowed"), "the audit log of the caller's organization, newest first, filtered by \
             action, actor, target and time; `format=csv` for a CSV export (domain::audit::read_log)";
     OIDC_LOGIN = "oidc_login", "GET", "/auth/oidc/login",
-        ["PutItem"],
+        ["PutItem", "BatchGetItem"],
         Public, "anyone, when the instance has a single sign-on connection (else 400 sso.disabled); binds the \
-            sign-in to the browser with a cookie (domain::sso::start)";
+            sign-in to the browser with a cookie; `link=true`: the caller's own account, signed in (else 401) \
+            (domain::sso::start)";
     OIDC_CALLBACK = "oidc_callback", "GET", "/auth/oidc/callback",
         ["DeleteItem", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage",
          "key:signSessions"],
         Public, "the sign-in this browser started, once; the account linked to the provider's (issuer, subject), \
             else one whose address the provider asserts as verified (trusted connection), else a new member of \
-            the self-registration organization (domain::sso::finish)";
+            the self-registration organization; a link started by a signed-in account links to that account \
+            (domain::sso::finish)";
     WEB = "web", "ANY", "$default",
         [],
         Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";

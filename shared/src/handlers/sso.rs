@@ -15,9 +15,14 @@ fn state_cookie(state: &str, max_age_seconds: i64) -> String {
 }
 
 /// `GET /api/auth/oidc/login`: `{"redirect_url"}`, the provider's authorization URL (PKCE, state, nonce),
-/// and the cookie that binds the sign-in to this browser.
-pub(crate) async fn oidc_login(app: &crate::App, _req: Request) -> HandlerResult {
-    let started = sso::start(app, HttpIdentityProvider::shared()).await?;
+/// and the cookie that binds the sign-in to this browser. With `?link=true`, a signed-in caller links the
+/// provider's person to its own account (401 without a session or token).
+pub(crate) async fn oidc_login(app: &crate::App, req: Request) -> HandlerResult {
+    let link_account = match http::query_flag(&req, "link")? {
+        Some(true) => Some(crate::auth::read_caller(app, &req).await?.user.account_id),
+        _ => None,
+    };
+    let started = sso::start(app, HttpIdentityProvider::shared(), link_account).await?;
     let response = ok(&serde_json::json!({ "redirect_url": started.redirect_url }));
     Ok(with_header(response, "set-cookie", state_cookie(&started.state, sso::SIGN_IN_SECONDS)))
 }

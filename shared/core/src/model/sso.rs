@@ -19,6 +19,9 @@ pub struct OidcLogin {
     pub nonce: String,
     /// The PKCE code verifier (its S256 challenge went to the provider).
     pub code_verifier: String,
+    /// A link started by this signed-in account (`?link=true`): the provider's person is linked to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_account: Option<String>,
     /// Epoch seconds after which the callback refuses it (also the TTL).
     pub expires_at: i64,
 }

@@ -133,16 +133,18 @@ pub async fn login(
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
         return Err(CredentialError::EmailNotVerified.into());
     }
-    sign_in(app, &account, context, json!({})).await
+    sign_in(app, &account, context, json!({}), None).await
 }
 
 /// Starts a session for the account's identity last used, if it is active, else for its first active one
-/// (oldest first), with the audit entry `auth.login` (`facts` say how).
+/// (oldest first), with the audit entry `auth.login` (`facts` say how) and, when the sign-in links a
+/// provider's person to the account, the link: all in one transaction.
 pub(crate) async fn sign_in(
     app: &App,
     account: &crate::model::Account,
     context: AuditContext,
     facts: serde_json::Value,
+    link: Option<&crate::model::ProviderLink>,
 ) -> Result<LoggedIn, DomainError> {
     let mut identities = accounts::identities(&app.db, account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
@@ -157,16 +159,15 @@ pub(crate) async fn sign_in(
     let auditor = Auditor::new(app, AuditActor::user(&user), context);
     // The session is made only if the account's password is still the one read (for a login, the one
     // checked; a password changed meanwhile ends every session, so none may start from before it).
-    let session = accounts::start_session(
-        &app.db,
-        account,
-        &user,
-        accounts::SessionBasis::PasswordChecked(account),
-        lifetime_seconds,
-        ids::now_millis(),
-        |session| auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], facts),
-    )
-    .await?;
+    let basis = match link {
+        Some(link) => accounts::SessionBasis::Linking(account, link),
+        None => accounts::SessionBasis::PasswordChecked(account),
+    };
+    let session =
+        accounts::start_session(&app.db, account, &user, basis, lifetime_seconds, ids::now_millis(), |session| {
+            auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], facts)
+        })
+        .await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(LoggedIn { token, user, organization, lifetime_seconds })
 }

@@ -53,8 +53,8 @@ refusals! {
             "An account with the address {email} exists already: sign in once with its password, then link your identity provider on your home page";
         RegistrationClosed => Forbidden, "sso.registration.disabled",
             "There is no account for your address, and this instance admits new people only by invitation; ask an admin of your organization for one";
-        LinkedMeanwhile => Conflict, "request.conflict",
-            "Your identity was linked by another sign-in meanwhile; please sign in again";
+        LinkedToAnotherAccount => Conflict, "sso.link.otherAccount",
+            "This identity at your institution is linked to another account already; sign in with it there";
     }
 }
 
@@ -128,7 +128,12 @@ pub struct Started {
 }
 
 /// Starts a sign-in: a fresh state, nonce and PKCE verifier, stored for the callback (one PutItem).
-pub async fn start(app: &App, provider: &dyn IdentityProvider) -> Result<Started, DomainError> {
+/// `link_account`: the signed-in account that asks to link the provider's person to itself.
+pub async fn start(
+    app: &App,
+    provider: &dyn IdentityProvider,
+    link_account: Option<String>,
+) -> Result<Started, DomainError> {
     let connection = app.config.oidc.as_ref().ok_or(SsoError::Disabled)?;
     let endpoint = provider.authorization_endpoint(connection).await?;
     let (state, nonce) = (ids::new_secret(), ids::new_secret());
@@ -141,6 +146,7 @@ pub async fn start(app: &App, provider: &dyn IdentityProvider) -> Result<Started
         issuer: connection.issuer.clone(),
         nonce: nonce.clone(),
         code_verifier,
+        link_account,
         expires_at: ids::now_seconds() + SIGN_IN_SECONDS,
     };
     accounts::put_oidc_login(&app.db, &login).await?;
@@ -169,7 +175,8 @@ pub struct Callback<'a> {
 
 /// Finishes a sign-in: takes the stored sign-in of this state (once), redeems the code, and signs in the
 /// account linked to the person; a first sign-in links an account or creates one (see
-/// [`account_for`]).
+/// [`account_for`]); a link a signed-in account started links the person to that account. A new link is
+/// written with the session and its audit entry.
 pub async fn finish(
     app: &App,
     provider: &dyn IdentityProvider,
@@ -198,9 +205,46 @@ pub async fn finish(
     let redemption =
         Redemption { code, code_verifier: &login.code_verifier, redirect_uri: &redirect, nonce: &login.nonce };
     let claims = provider.redeem(connection, redemption).await?;
-    let account = account_for(app, connection, &claims, context.clone()).await?;
-    let facts = serde_json::json!({ "provider": connection.issuer });
-    session::sign_in(app, &account, context, facts).await
+    let (account, link) = match &login.link_account {
+        Some(account_id) => linking(app, connection, &claims, account_id).await?,
+        None => account_for(app, connection, &claims, context.clone()).await?,
+    };
+    let facts = serde_json::json!({ "provider": connection.issuer, "linked": link.is_some() });
+    session::sign_in(app, &account, context, facts, link.as_ref()).await
+}
+
+/// A new link of the provider's person to this stack's account.
+fn new_link(connection: &OidcConnection, claims: &IdClaims, account_id: &str, email: &str) -> ProviderLink {
+    ProviderLink {
+        issuer: connection.issuer.clone(),
+        subject: claims.subject.clone(),
+        account_id: account_id.to_owned(),
+        email: email.to_owned(),
+        created: ids::now_millis(),
+    }
+}
+
+/// The account that started a link, and the link to write (none when the person is linked to it already;
+/// refused when they are linked to another account). The person proved both sides: signed in here, and
+/// at the provider; the address plays no part.
+async fn linking(
+    app: &App,
+    connection: &OidcConnection,
+    claims: &IdClaims,
+    account_id: &str,
+) -> Result<(crate::model::Account, Option<ProviderLink>), DomainError> {
+    let account = accounts::account(&app.db, account_id).await?.ok_or(SsoError::Expired)?;
+    if let Some(existing) = accounts::provider_link(&app.db, &connection.issuer, &claims.subject).await? {
+        if existing.account_id == account.id {
+            return Ok((account, None));
+        }
+        if accounts::account(&app.db, &existing.account_id).await?.is_some() {
+            return Err(SsoError::LinkedToAnotherAccount.into());
+        }
+        accounts::remove_stale_link(&app.db, &existing).await?;
+    }
+    let link = new_link(connection, claims, &account.id, claims.email.as_deref().unwrap_or_default());
+    Ok((account, Some(link)))
 }
 
 /// The account of the person the provider asserts:
@@ -214,10 +258,10 @@ async fn account_for(
     connection: &OidcConnection,
     claims: &IdClaims,
     context: AuditContext,
-) -> Result<crate::model::Account, DomainError> {
+) -> Result<(crate::model::Account, Option<ProviderLink>), DomainError> {
     if let Some(link) = accounts::provider_link(&app.db, &connection.issuer, &claims.subject).await? {
         if let Some(account) = accounts::account(&app.db, &link.account_id).await? {
-            return Ok(account);
+            return Ok((account, None));
         }
         // The account was removed (its last organization deleted): the person starts afresh.
         accounts::remove_stale_link(&app.db, &link).await?;
@@ -227,22 +271,12 @@ async fn account_for(
     if !claims.email_verified {
         return Err(SsoError::EmailNotVerified { email }.into());
     }
-    let link = ProviderLink {
-        issuer: connection.issuer.clone(),
-        subject: claims.subject.clone(),
-        account_id: String::new(),
-        email: email.clone(),
-        created: ids::now_millis(),
-    };
     if let Some(account) = accounts::account_by_email(&app.db, &email).await? {
         if !connection.trusted {
             return Err(SsoError::LinkWithPassword { email }.into());
         }
-        let link = ProviderLink { account_id: account.id.clone(), ..link };
-        if !accounts::link_provider(&app.db, &link).await? {
-            return Err(SsoError::LinkedMeanwhile.into());
-        }
-        return Ok(account);
+        let link = new_link(connection, claims, &account.id, &email);
+        return Ok((account, Some(link)));
     }
     let organization =
         app.config.self_registration_organization.as_deref().ok_or(SsoError::RegistrationClosed)?.to_owned();
@@ -259,8 +293,8 @@ async fn account_for(
         email_verified: true,
     };
     let account_id = ids::new_object_id();
-    let link = ProviderLink { account_id: account_id.clone(), ..link };
+    let link = new_link(connection, claims, &account_id, &email);
     signup::join_self_registration_organization(app, &organization, person, Some((&account_id, &link)), context)
         .await?;
-    accounts::account(&app.db, &account_id).await?.ok_or_else(DomainError::internal)
+    Ok((accounts::account(&app.db, &account_id).await?.ok_or_else(DomainError::internal)?, None))
 }

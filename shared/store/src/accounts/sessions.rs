@@ -15,10 +15,14 @@ pub enum SessionBasis<'a> {
     PasswordChecked(&'a Account),
     /// A switch by an authenticated caller: the caller's identity has not had its sessions ended since.
     CallerStillValid(&'a User),
+    /// A sign-in with an identity provider that links the provider's person to the account: the account
+    /// unchanged since it was read (as for a login), and the link, unique (a person linked meanwhile is a
+    /// conflict).
+    Linking(&'a Account, &'a crate::model::ProviderLink),
 }
 
 /// Starts a session for `user` and remembers its organization as the account's last used one, in one
-/// transaction with the check of its `basis` and the audit entry `audit(session id)`.
+/// transaction with the check (and the link) of its `basis` and the audit entry `audit(session id)`.
 pub async fn start_session(
     db: &Db,
     account: &Account,
@@ -42,11 +46,15 @@ pub async fn start_session(
     };
     // The basis's check comes first (a transaction touches each item once: a login that also moves the
     // account's last used organization checks the password in that update).
+    let link = match basis {
+        SessionBasis::Linking(_, link) => Some(link),
+        _ => None,
+    };
     let mut items = match basis {
-        SessionBasis::PasswordChecked(checked) if changes_last_used => {
+        SessionBasis::PasswordChecked(checked) | SessionBasis::Linking(checked, _) if changes_last_used => {
             vec![last_used("passwordHash = :hash", vec![(":hash", s(&checked.password_hash))])]
         }
-        SessionBasis::PasswordChecked(checked) => {
+        SessionBasis::PasswordChecked(checked) | SessionBasis::Linking(checked, _) => {
             vec![db.condition_check(
                 &Key::account(&checked.id),
                 "passwordHash = :hash",
@@ -71,10 +79,13 @@ pub async fn start_session(
     };
     items.push(db.put_new(&session));
     items.push(db.put_new(&audit(&session)));
+    items.extend(link.map(|link| db.put_new(link)));
     match db.transact(items).await {
         Ok(()) => Ok(session),
         // The password was changed or the sessions ended meanwhile.
         Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(StoreError::CredentialGone),
+        // The person was linked meanwhile.
+        Err(TransactError::ConditionFailed { .. }) if link.is_some() => Err(StoreError::Conflict),
         Err(err) => Err(err.into()),
     }
 }

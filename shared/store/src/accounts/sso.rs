@@ -36,12 +36,6 @@ pub async fn provider_link(db: &Db, issuer: &str, subject: &str) -> Result<Optio
     db.get::<ProviderLink>(&Key::provider_link(issuer, subject)).await
 }
 
-/// Links an existing account to the person (issuer, subject) on the condition that nobody is linked to
-/// them yet: `false` when another request linked them first.
-pub async fn link_provider(db: &Db, link: &ProviderLink) -> Result<bool, StoreError> {
-    db.put_if(link, "attribute_not_exists(PK)", vec![]).await
-}
-
 /// Removes a link whose account is gone (its last organization was deleted), if it still names that
 /// account.
 pub async fn remove_stale_link(db: &Db, link: &ProviderLink) -> Result<(), StoreError> {
