@@ -208,6 +208,15 @@ async fn forged_replayed_and_foreign_callbacks_sign_nobody_in() {
     let third = env.provider_callback("ada").await;
     let denied = format!("{}/api/auth/oidc/callback?error=access_denied&state={}", env.base_url, state(&third.url));
     assert_refused(&env.finish_sign_in(&denied, Some(&third.state_cookie)).await, 400, "sso.provider.refused");
+    // Words put into a callback address are not shown under this site's name.
+    let phishing = format!(
+        "{}/api/auth/oidc/callback?error=Call%20us%20at%20555&error_description=Your%20account%20is%20locked",
+        env.base_url
+    );
+    let shown = env.finish_sign_in(&phishing, None).await;
+    assert_refused(&shown, 400, "sso.provider.refused");
+    let page = shown.body.as_str().unwrap();
+    assert!(!page.contains("Call us") && !page.contains("locked"), "{page}");
     assert_refused(&env.finish_sign_in(&third.url, Some(&third.state_cookie)).await, 400, "sso.state.invalid");
     // Someone else's forged refusal (without this browser's cookie) does not use up its sign-in.
     let fourth = env.provider_callback("ada").await;

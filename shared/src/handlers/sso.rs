@@ -34,7 +34,15 @@ pub(crate) async fn oidc_callback(app: &crate::App, req: Request) -> HandlerResu
     let callback = sso::Callback {
         code: http::query_text(&req, "code"),
         state: http::query_text(&req, "state"),
-        error: http::query_text(&req, "error_description").or_else(|| http::query_text(&req, "error")),
+        // Only the provider's error code (OAuth's `error`, e.g. access_denied), never its free text: anyone
+        // can put words into a callback address, and the page would show them under this site's name.
+        error: http::query_text(&req, "error").map(|code| {
+            if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                code
+            } else {
+                "invalid_error"
+            }
+        }),
         state_cookie: http::cookie(&req, STATE_COOKIE),
     };
     let finished = sso::finish(app, HttpIdentityProvider::shared(), callback, http::audit_context(&req)).await;

@@ -168,7 +168,7 @@ pub async fn start(
 pub struct Callback<'a> {
     pub code: Option<&'a str>,
     pub state: Option<&'a str>,
-    /// The provider's own refusal (`error`, `error_description`), when it sent one instead of a code.
+    /// The provider's own refusal (its `error` code), when it sent one instead of a code.
     pub error: Option<&'a str>,
     pub state_cookie: Option<&'a str>,
 }
