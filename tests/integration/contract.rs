@@ -309,7 +309,7 @@ fn the_template_backs_the_table_up() {
     assert_eq!(reference(&rule["Lifecycle"]["DeleteAfterDays"]), Some("BackupRetentionDays"));
     assert_eq!(reference(&rule["ScheduleExpression"]), Some("BackupSchedule"));
     assert_eq!(reference(&rule["TargetBackupVault"]), Some("BackupVault"));
-    assert_eq!(resources["BackupVault"]["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(resources["BackupVault"]["DeletionPolicy"].as_str(), Some("RetainExceptOnCreate"));
     let selected = format!("{:?}", resources["BackupSelection"]["Properties"]["BackupSelection"]["Resources"]);
     assert!(selected.contains("AccountsTable"), "{selected}");
 }
@@ -562,4 +562,29 @@ fn the_template_puts_the_edge_in_front_by_default() {
     let output =
         std::process::Command::new(lint).arg("infra/edge.yaml").current_dir(devstack::repo_root()).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// What a first deploy on a new AWS account needs (issue 35): no concurrency reserved by default (a new
+/// account's quota leaves none to reserve), a table and a backup vault that a failed first deploy does not
+/// leave behind (so the retry can create them) but any later deletion keeps, and the access log under
+/// `/aws/vendedlogs/`.
+#[test]
+fn the_template_can_be_deployed_first_on_a_new_account() {
+    let template = yaml("template.yaml");
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["PasswordHashingConcurrency"]["Default"].as_u64(), Some(0), "no reservation by default");
+    let resources = &template["Resources"];
+    for (logical_id, resource) in resources.as_mapping().unwrap() {
+        let properties = &resource["Properties"];
+        if !properties["ReservedConcurrentExecutions"].is_null() {
+            let reserved = format!("{:?}", properties["ReservedConcurrentExecutions"]);
+            assert!(reserved.contains("HasPasswordHashingConcurrency"), "{logical_id:?} reserves {reserved}");
+        }
+    }
+    for kept in ["AccountsTable", "BackupVault"] {
+        assert_eq!(resources[kept]["DeletionPolicy"].as_str(), Some("RetainExceptOnCreate"), "{kept}");
+        assert_eq!(resources[kept]["UpdateReplacePolicy"].as_str(), Some("Retain"), "{kept}");
+    }
+    let log_group = format!("{:?}", resources["ApiAccessLogGroup"]["Properties"]["LogGroupName"]);
+    assert!(log_group.contains("/aws/vendedlogs/"), "{log_group}");
 }
