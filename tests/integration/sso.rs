@@ -272,6 +272,12 @@ async fn a_person_signs_in_with_the_institution_in_a_browser() {
     provider_forms(&page, "ada").await;
     page.heading("Ada Lovelace").await;
     page.screenshot("signed-in").await;
+    // A callback address opened without a sign-in: the page says what went wrong, readably on a phone.
+    page.goto("/api/auth/oidc/callback?code=stolen&state=guessed").await;
+    page.heading("Sign-in did not work").await;
+    page.shows("This sign-in did not start in this browser").await;
+    page.fits_width().await;
+    page.screenshot("failed").await;
     page.close().await;
 }
 

@@ -43,7 +43,7 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let (session_key, token_secret) = secret_ids(env);
     // Single sign-on with the local provider, this env registered as its client.
     let oidc_issuer = tokio::task::spawn_blocking(crate::sso::provider_issuer).await.expect("the provider starts");
-    let callback = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
+    let callback = accounts::domain::sso::redirect_uri(&config.public_uri);
     let oidc_client_id = devstack::oidc::register_client(&oidc_issuer, &callback).await.expect("registered");
     devstack::signing_key::ensure(&secrets, &session_key, TEST_SESSION_SECRET)
         .await

@@ -233,6 +233,12 @@ impl TestEnv {
 
     /// [`TestEnv::for_pages`] with a changed configuration.
     pub async fn for_pages_with(change: impl FnOnce(&mut Config)) -> TestEnv {
+        Self::for_pages_prepared(async |config: &mut Config| change(config)).await
+    }
+
+    /// [`TestEnv::for_pages`] whose configuration `prepare` completes once the public URI (with its port)
+    /// is known, e.g. by registering it with a service.
+    pub(crate) async fn for_pages_prepared(prepare: impl AsyncFnOnce(&mut Config)) -> TestEnv {
         let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let table = format!("test-{}", unique_suffix());
         // Bound first (and held), since the public URI names the port.
@@ -240,7 +246,7 @@ impl TestEnv {
         let port = listener.local_addr().unwrap().port();
         let mut config = test_config(&table);
         config.public_uri = format!("http://localhost:{port}");
-        change(&mut config);
+        prepare(&mut config).await;
         let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, listener).await;
         env.base_url = format!("http://localhost:{port}");
         create_table(&env.direct_dynamodb(), &table, false).await;

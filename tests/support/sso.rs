@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::{Auth, TestEnv, TestResponse, create_table, services, test_config, unique_suffix};
+use crate::{Auth, TestEnv, TestResponse};
 
 /// A [`TestEnv::for_sso`] change: the connection is trusted.
 pub fn trusted(config: &mut accounts::config::Config) {
@@ -31,22 +31,14 @@ impl TestEnv {
     /// A test env (serving on `http://localhost:{port}`, as the pages do) registered with the local
     /// provider as its instance-wide connection (not trusted), its configuration then adjusted by `change`.
     pub async fn for_sso(change: impl FnOnce(&mut accounts::config::Config)) -> TestEnv {
-        let services = tokio::task::spawn_blocking(services).await.expect("services start");
         let issuer = tokio::task::spawn_blocking(provider_issuer).await.expect("the provider starts");
-        let table = format!("test-{}", unique_suffix());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut config = test_config(&table);
-        config.public_uri = format!("http://localhost:{port}");
-        let redirect_uri = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
-        let client_id = devstack::oidc::register_client(&issuer, &redirect_uri).await.expect("registered");
-        config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: false });
-        change(&mut config);
-        let mut env = Self::serving_on(config, &services.dynamodb_endpoint, &services.ses_endpoint, listener).await;
-        env.base_url = format!("http://localhost:{port}");
-        create_table(&env.direct_dynamodb(), &table, false).await;
-        env.owns_table = true;
-        env
+        Self::for_pages_prepared(async |config: &mut accounts::config::Config| {
+            let redirect_uri = accounts::domain::sso::redirect_uri(&config.public_uri);
+            let client_id = devstack::oidc::register_client(&issuer, &redirect_uri).await.expect("registered");
+            config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: false });
+            change(config);
+        })
+        .await
     }
 
     /// Signs `login` (a person of the local provider) in: starts at `GET /api/auth/oidc/login`, goes
@@ -73,7 +65,7 @@ impl TestEnv {
         let set_cookie = started.header("set-cookie").expect("the state cookie").to_owned();
         let state_cookie =
             set_cookie.split(';').next().and_then(|c| c.strip_prefix("oidc_state=")).expect("oidc_state").to_owned();
-        let mut browser = ProviderBrowser::default();
+        let mut browser = ProviderBrowser::new();
         let mut at = started.body["redirect_url"].as_str().unwrap().to_owned();
         // Follow the provider's redirects, answering its two forms (sign in, then consent).
         for _ in 0..12 {
@@ -135,21 +127,24 @@ fn absolute(base: &str, location: &str) -> String {
 }
 
 /// Just enough of a browser for the provider's pages: its cookies, redirects not followed.
-#[derive(Default)]
 struct ProviderBrowser {
+    client: Client<HttpConnector, Full<Bytes>>,
     cookies: HashMap<String, String>,
 }
 
 impl ProviderBrowser {
+    fn new() -> Self {
+        ProviderBrowser { client: Client::builder(TokioExecutor::new()).build_http(), cookies: HashMap::new() }
+    }
+
     async fn request(&mut self, method: &str, url: &str, form: Option<String>) -> (u16, Option<String>, String) {
-        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let cookie = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
         let mut request = hyper::Request::builder().method(method).uri(url).header("cookie", cookie);
         if form.is_some() {
             request = request.header("content-type", "application/x-www-form-urlencoded");
         }
         let request = request.body(Full::new(Bytes::from(form.unwrap_or_default()))).unwrap();
-        let response = client.request(request).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let response = self.client.request(request).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         for value in response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
             if let Some((name, value)) = value.split(';').next().and_then(|pair| pair.split_once('=')) {
                 self.cookies.insert(name.trim().to_owned(), value.to_owned());

@@ -103,7 +103,7 @@ async fn main() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())??;
         let issuer = devstack::oidc::issuer(&provider.endpoint);
-        let redirect_uri = format!("{}{}", config.public_uri, accounts::domain::sso::CALLBACK_PATH);
+        let redirect_uri = accounts::domain::sso::redirect_uri(&config.public_uri);
         let client_id = devstack::oidc::register_client(&issuer, &redirect_uri).await?;
         // Trusted: an account with a provider's verified address (create one as ada@uni.example) signs in.
         config.oidc = Some(accounts::config::OidcConnection { issuer, client_id, trusted: true });

@@ -116,8 +116,8 @@ pub trait IdentityProvider: Send + Sync {
 }
 
 /// The callback address registered with the provider.
-pub fn redirect_uri(app: &App) -> String {
-    format!("{}{CALLBACK_PATH}", app.config.public_uri.trim_end_matches('/'))
+pub fn redirect_uri(public_uri: &str) -> String {
+    format!("{}{CALLBACK_PATH}", public_uri.trim_end_matches('/'))
 }
 
 /// A started sign-in: the provider's authorization URL to send the browser to, and the state to bind to
@@ -153,7 +153,7 @@ pub async fn start(
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", &connection.client_id)
-        .append_pair("redirect_uri", &redirect_uri(app))
+        .append_pair("redirect_uri", &redirect_uri(&app.config.public_uri))
         .append_pair("scope", "openid email profile")
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
@@ -201,7 +201,7 @@ pub async fn finish(
         .await?
         .filter(|login| login.issuer == connection.issuer)
         .ok_or(SsoError::Expired)?;
-    let redirect = redirect_uri(app);
+    let redirect = redirect_uri(&app.config.public_uri);
     let redemption =
         Redemption { code, code_verifier: &login.code_verifier, redirect_uri: &redirect, nonce: &login.nonce };
     let claims = provider.redeem(connection, redemption).await?;
