@@ -12,6 +12,7 @@ static DRIVER: OnceLock<devstack::services::ServiceProcess> = OnceLock::new();
 fn driver_url() -> String {
     DRIVER
         .get_or_init(|| {
+            remove_profiles_of_ended_runs();
             devstack::services::start_chromedriver(0)
                 .expect("chromedriver starts (the README's test command installs Debian's chromium-driver)")
         })
@@ -23,7 +24,7 @@ fn driver_url() -> String {
 /// Chromium from reaching for the network on its own (this machine has none).
 pub async fn session(width: u32, height: u32) -> Client {
     let url = tokio::task::spawn_blocking(driver_url).await.expect("chromedriver");
-    let profile = std::env::temp_dir().join(format!("chromium-{}", &accounts::ids::new_object_id()[..12]));
+    let profile = profiles_dir().join(format!("{}-{}", std::process::id(), &accounts::ids::new_object_id()[..12]));
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -41,4 +42,22 @@ pub async fn session(width: u32, height: u32) -> Client {
         .connect(&url)
         .await
         .expect("a browser session")
+}
+
+/// Where the browser profiles live, one folder per session named after the test process.
+fn profiles_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("accounts-chromium-profiles")
+}
+
+/// A profile is 2-3 MB and Chromium leaves it behind, so each test process first removes those of processes
+/// that have ended (hundreds of runs would otherwise fill the disk).
+fn remove_profiles_of_ended_runs() {
+    let Ok(entries) = std::fs::read_dir(profiles_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_string_lossy().split('-').next().unwrap_or_default().to_owned();
+        if !std::path::Path::new("/proc").join(&pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
