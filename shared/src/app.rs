@@ -156,7 +156,7 @@ pub(crate) async fn key_material_from_env(
     if let Some(endpoint) = endpoint_override(signing::ENDPOINT_VARIABLE) {
         secrets = secrets.endpoint_url(endpoint);
     }
-    let client = (reads.session_key || reads.token_secret).then(|| guarded_client!(aws_sdk_secretsmanager, secrets));
+    let client = reads.any().then(|| guarded_client!(aws_sdk_secretsmanager, secrets));
     let read = |wanted: bool, variable: &'static str| {
         let client = client.as_ref();
         async move {
@@ -168,12 +168,17 @@ pub(crate) async fn key_material_from_env(
             signing::load(client, variable, &secret_id).await.map(Some)
         }
     };
-    let (session, tokens) = tokio::join!(
+    let (session, tokens, sealing) = tokio::join!(
         read(reads.session_key, signing::SESSION_KEY_SECRET_VARIABLE),
-        read(reads.token_secret, signing::TOKEN_SECRET_VARIABLE)
+        read(reads.token_secret, signing::TOKEN_SECRET_VARIABLE),
+        read(reads.sealing_key, crate::keys::SEALING_KEY_SECRET_VARIABLE)
     );
     let public_keys = std::env::var(SESSION_PUBLIC_KEYS_VARIABLE).unwrap_or_default();
-    KeyMaterial::configured(&public_keys, session?, tokens?)
+    let material = KeyMaterial::configured(&public_keys, session?, tokens?)?;
+    Ok(match sealing? {
+        Some(sealing) => material.with_sealing(sealing),
+        None => material,
+    })
 }
 
 fn endpoint_override(name: &str) -> Option<String> {

@@ -119,6 +119,15 @@ handlers! {
     caller AUDIT_LOG => handlers::audit::audit_log,
     public OIDC_LOGIN => handlers::sso::oidc_login,
     public OIDC_CALLBACK => handlers::sso::oidc_callback,
+    caller PROVIDER_LINKS => handlers::sso::provider_links,
+    caller UNLINK_PROVIDER => handlers::sso::unlink_provider,
+    caller SSO_SETTINGS => handlers::sso::sso_settings,
+    caller PUT_SSO_CONNECTION => handlers::sso::put_sso_connection,
+    caller DELETE_SSO_CONNECTION => handlers::sso::delete_sso_connection,
+    caller CLAIM_DOMAIN => handlers::sso::claim_domain,
+    caller VERIFY_DOMAIN => handlers::sso::verify_domain,
+    caller UPDATE_DOMAIN => handlers::sso::update_domain,
+    caller REMOVE_DOMAIN => handlers::sso::remove_domain,
     public WEB => handlers::web::serve,
 }
 

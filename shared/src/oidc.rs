@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -18,8 +19,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::config::OidcConnection;
-use crate::domain::sso::{IdClaims, IdentityProvider, ProviderError, Redemption};
+use crate::domain::sso::{Connection, IdClaims, IdentityProvider, ProviderError, Redemption};
+use crate::domain::sso_settings::{DomainRecords, LookupError};
 
 /// Each request to the provider gives up after this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,6 +46,9 @@ struct Discovery {
     authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
+    /// How the token endpoint authenticates clients (absent: `client_secret_basic`, OpenID's default).
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,9 +83,22 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<boo
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// The process's HTTPS client (made on first use): the identity providers' and the DNS resolver's.
+fn https_client() -> &'static HttpsClient {
+    static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .expect("the system's root certificates load")
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Client::builder(TokioExecutor::new()).build(connector)
+    })
+}
+
 /// The provider adapter of this process: one HTTP client, and each issuer's discovery document and keys.
 pub struct HttpIdentityProvider {
-    client: HttpsClient,
     discovered: Mutex<HashMap<String, Discovery>>,
     keys: Mutex<HashMap<String, Arc<JwkSet>>>,
 }
@@ -90,37 +107,15 @@ impl HttpIdentityProvider {
     /// The process's adapter (made on first use).
     pub fn shared() -> &'static HttpIdentityProvider {
         static PROVIDER: OnceLock<HttpIdentityProvider> = OnceLock::new();
-        PROVIDER.get_or_init(|| {
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_native_roots()
-                .expect("the system's root certificates load")
-                .https_or_http()
-                .enable_http1()
-                .build();
-            HttpIdentityProvider {
-                client: Client::builder(TokioExecutor::new()).build(connector),
-                discovered: Mutex::new(HashMap::new()),
-                keys: Mutex::new(HashMap::new()),
-            }
+        PROVIDER.get_or_init(|| HttpIdentityProvider {
+            discovered: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
         })
     }
 
     /// One request; a network failure, a timeout or a 5xx is `Unavailable`.
     async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), ProviderError> {
-        let what = format!("{} {}", request.method(), request.uri());
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let response = self.client.request(request).await.map_err(|e| e.to_string())?;
-            let status = response.status().as_u16();
-            let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-            Ok::<_, String>((status, body))
-        })
-        .await
-        .map_err(|_| ProviderError::Unavailable(format!("{what}: no answer within {REQUEST_TIMEOUT:?}")))?
-        .map_err(|e| ProviderError::Unavailable(format!("{what}: {e}")))?;
-        if answer.0 >= 500 {
-            return Err(ProviderError::Unavailable(format!("{what}: {}", answer.0)));
-        }
-        Ok(answer)
+        send(request).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
@@ -161,7 +156,7 @@ impl HttpIdentityProvider {
     /// The checked claims of `id_token`.
     async fn verify(
         &self,
-        connection: &OidcConnection,
+        connection: &Connection,
         discovery: &Discovery,
         id_token: &str,
         nonce: &str,
@@ -215,30 +210,51 @@ impl HttpIdentityProvider {
 impl IdentityProvider for HttpIdentityProvider {
     fn authorization_endpoint<'a>(
         &'a self,
-        connection: &'a OidcConnection,
+        connection: &'a Connection,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, ProviderError>> + Send + 'a>> {
         Box::pin(async move { Ok(self.discovery(&connection.issuer).await?.authorization_endpoint) })
     }
 
     fn redeem<'a>(
         &'a self,
-        connection: &'a OidcConnection,
+        connection: &'a Connection,
         redemption: Redemption<'a>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<IdClaims, ProviderError>> + Send + 'a>> {
         Box::pin(async move {
             let discovery = self.discovery(&connection.issuer).await?;
-            let form = form_urlencoded::Serializer::new(String::new())
-                .append_pair("grant_type", "authorization_code")
-                .append_pair("code", redemption.code)
-                .append_pair("redirect_uri", redemption.redirect_uri)
-                .append_pair("client_id", &connection.client_id)
-                .append_pair("code_verifier", redemption.code_verifier)
-                .finish();
-            let request = hyper::Request::post(&discovery.token_endpoint)
+            // A confidential client authenticates as the provider says it may: HTTP Basic (OpenID's
+            // default), or the secret in the form for a provider that takes only that.
+            let methods = &discovery.token_endpoint_auth_methods_supported;
+            let basic = methods.is_empty() || methods.iter().any(|m| m == "client_secret_basic");
+            let (form, authorization) = {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "authorization_code")
+                    .append_pair("code", redemption.code)
+                    .append_pair("redirect_uri", redemption.redirect_uri)
+                    .append_pair("client_id", &connection.client_id)
+                    .append_pair("code_verifier", redemption.code_verifier);
+                let authorization = match &connection.client_secret {
+                    Some(secret) if basic => {
+                        let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+                        let pair = format!("{}:{}", encode(&connection.client_id), encode(secret));
+                        Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
+                    }
+                    Some(secret) => {
+                        form.append_pair("client_secret", secret);
+                        None
+                    }
+                    None => None,
+                };
+                (form.finish(), authorization)
+            };
+            let mut request = hyper::Request::post(&discovery.token_endpoint)
                 .header("content-type", "application/x-www-form-urlencoded")
-                .header("accept", "application/json")
-                .body(Full::new(Bytes::from(form)))
-                .map_err(|e| ProviderError::Refused(e.to_string()))?;
+                .header("accept", "application/json");
+            if let Some(authorization) = authorization {
+                request = request.header("authorization", authorization);
+            }
+            let request =
+                request.body(Full::new(Bytes::from(form))).map_err(|e| ProviderError::Refused(e.to_string()))?;
             let (status, body) = self.send(request).await?;
             let answer: TokenAnswer = serde_json::from_slice(&body)
                 .map_err(|e| ProviderError::Refused(format!("the token endpoint answered {status}: {e}")))?;
@@ -252,6 +268,80 @@ impl IdentityProvider for HttpIdentityProvider {
                 }
             };
             self.verify(connection, &discovery, &id_token, redemption.nonce).await
+        })
+    }
+}
+
+/// One request with the process's client; a network failure, a timeout or a 5xx is `Unavailable`.
+async fn send(request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), ProviderError> {
+    let what = format!("{} {}", request.method(), request.uri());
+    let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+        let response = https_client().request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((status, body))
+    })
+    .await
+    .map_err(|_| ProviderError::Unavailable(format!("{what}: no answer within {REQUEST_TIMEOUT:?}")))?
+    .map_err(|e| ProviderError::Unavailable(format!("{what}: {e}")))?;
+    if answer.0 >= 500 {
+        return Err(ProviderError::Unavailable(format!("{what}: {}", answer.0)));
+    }
+    Ok(answer)
+}
+
+/// Domains' TXT records from a DNS-over-HTTPS resolver's JSON API (`?name=&type=TXT`, as Cloudflare's and
+/// Google's answer it), over the same HTTPS client: no resolver library in the functions.
+pub struct DnsOverHttps<'a> {
+    pub url: &'a str,
+}
+
+#[derive(Deserialize)]
+struct DnsAnswer {
+    #[serde(rename = "Status")]
+    status: u32,
+    #[serde(rename = "Answer", default)]
+    answer: Vec<DnsRecord>,
+}
+
+#[derive(Deserialize)]
+struct DnsRecord {
+    #[serde(rename = "type")]
+    kind: u32,
+    data: String,
+}
+
+/// DNS's record type number of TXT.
+const TXT: u32 = 16;
+/// DNS's answer codes: no error, and no such name.
+const NOERROR: u32 = 0;
+const NXDOMAIN: u32 = 3;
+
+impl DomainRecords for DnsOverHttps<'_> {
+    fn txt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<String>, LookupError>> + Send + 'a>> {
+        Box::pin(async move {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("name", name)
+                .append_pair("type", "TXT")
+                .finish();
+            let request = hyper::Request::get(format!("{}?{query}", self.url))
+                .header("accept", "application/dns-json")
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| LookupError(e.to_string()))?;
+            let (status, body) = send(request).await.map_err(|e| LookupError(e.to_string()))?;
+            if status != 200 {
+                return Err(LookupError(format!("the resolver answered {status}")));
+            }
+            let answer: DnsAnswer =
+                serde_json::from_slice(&body).map_err(|e| LookupError(format!("the resolver's answer: {e}")))?;
+            match answer.status {
+                NOERROR => Ok(answer.answer.into_iter().filter(|r| r.kind == TXT).map(|r| r.data).collect()),
+                NXDOMAIN => Ok(Vec::new()),
+                other => Err(LookupError(format!("the resolver answered the DNS status {other}"))),
+            }
         })
     }
 }

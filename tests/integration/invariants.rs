@@ -287,6 +287,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 items.push(accounts::store::to_item(&accounts::model::OidcLogin {
                     state_hash: "0".repeat(64),
                     issuer: "https://idp.example".into(),
+                    organization: None,
                     nonce: "n".into(),
                     code_verifier: "v".repeat(43),
                     link_account: None,

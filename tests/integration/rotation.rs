@@ -31,7 +31,7 @@ async fn a_two_step_rotation_keeps_every_session_token_link_and_retry_working_wh
     signing_key::ensure(&client, &token_id, TEST_TOKEN_SECRET).await.unwrap();
     // What a function reads at start-up is what the first phase runs with.
     let phase_keys = || async {
-        let keys = signing_key::key_material(&endpoint, &session_id, &token_id).await.unwrap();
+        let keys = signing_key::key_material(&endpoint, &session_id, &token_id, None).await.unwrap();
         // The public keys are exactly what the deployment would be configured with.
         let setting = signing_key::public_keys_setting(&endpoint, &session_id).await.unwrap();
         let configured = accounts::keys::KeyMaterial::configured(&setting, None, None).unwrap();

@@ -5,8 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use accounts::config::OidcConnection;
-use accounts::domain::sso::{IdentityProvider, ProviderError, Redemption};
+use accounts::domain::sso::{Connection, IdentityProvider, ProviderError, Redemption};
 use accounts::oidc::HttpIdentityProvider;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
@@ -46,6 +45,10 @@ struct ScriptedProvider {
     token: Arc<Mutex<(u16, Value)>>,
     keys: Arc<Mutex<Vec<Value>>>,
     key_fetches: Arc<AtomicUsize>,
+    /// The discovery document's `token_endpoint_auth_methods_supported` (none: the field is absent).
+    auth_methods: Arc<Mutex<Option<Vec<&'static str>>>>,
+    /// The last token request's `authorization` header and form.
+    token_request: Arc<Mutex<(Option<String>, String)>>,
 }
 
 impl ScriptedProvider {
@@ -57,36 +60,59 @@ impl ScriptedProvider {
             token: Arc::new(Mutex::new((500, json!({})))),
             keys: Arc::new(Mutex::new(Vec::new())),
             key_fetches: Arc::new(AtomicUsize::new(0)),
+            auth_methods: Arc::new(Mutex::new(None)),
+            token_request: Arc::new(Mutex::new((None, String::new()))),
         };
-        let (token, keys, fetches) = (provider.token.clone(), provider.keys.clone(), provider.key_fetches.clone());
+        let shared = (
+            provider.token.clone(),
+            provider.keys.clone(),
+            provider.key_fetches.clone(),
+            provider.auth_methods.clone(),
+            provider.token_request.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (issuer, token, keys, fetches) = (issuer.clone(), token.clone(), keys.clone(), fetches.clone());
+                let (issuer, shared) = (issuer.clone(), shared.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (status, body) = match request.uri().path() {
-                            "/.well-known/openid-configuration" => (
-                                200,
-                                json!({
-                                    "issuer": issuer,
-                                    "authorization_endpoint": format!("{issuer}/auth"),
-                                    "token_endpoint": format!("{issuer}/token"),
-                                    "jwks_uri": format!("{issuer}/jwks"),
-                                }),
-                            ),
-                            "/jwks" => {
-                                fetches.fetch_add(1, Ordering::SeqCst);
-                                (200, json!({ "keys": *keys.lock().unwrap() }))
-                            }
-                            "/token" => token.lock().unwrap().clone(),
-                            _ => (404, json!({})),
-                        };
-                        let response = hyper::Response::builder()
-                            .status(status)
-                            .header("content-type", "application/json")
-                            .body(Full::new(Bytes::from(body.to_string())))
-                            .unwrap();
-                        async move { Ok::<_, hyper::Error>(response) }
+                        let (issuer, (token, keys, fetches, methods, recorded)) = (issuer.clone(), shared.clone());
+                        async move {
+                            use http_body_util::BodyExt;
+                            let path = request.uri().path().to_owned();
+                            let authorization =
+                                request.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
+                            let form = request.into_body().collect().await?.to_bytes();
+                            let (status, body) = match path.as_str() {
+                                "/.well-known/openid-configuration" => {
+                                    let mut document = json!({
+                                        "issuer": issuer,
+                                        "authorization_endpoint": format!("{issuer}/auth"),
+                                        "token_endpoint": format!("{issuer}/token"),
+                                        "jwks_uri": format!("{issuer}/jwks"),
+                                    });
+                                    if let Some(methods) = methods.lock().unwrap().clone() {
+                                        document["token_endpoint_auth_methods_supported"] = json!(methods);
+                                    }
+                                    (200, document)
+                                }
+                                "/jwks" => {
+                                    fetches.fetch_add(1, Ordering::SeqCst);
+                                    (200, json!({ "keys": *keys.lock().unwrap() }))
+                                }
+                                "/token" => {
+                                    *recorded.lock().unwrap() =
+                                        (authorization, String::from_utf8_lossy(&form).into_owned());
+                                    token.lock().unwrap().clone()
+                                }
+                                _ => (404, json!({})),
+                            };
+                            let response = hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(body.to_string())))
+                                .unwrap();
+                            Ok::<_, hyper::Error>(response)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -97,8 +123,14 @@ impl ScriptedProvider {
         provider
     }
 
-    fn connection(&self) -> OidcConnection {
-        OidcConnection { issuer: self.issuer.clone(), client_id: CLIENT.into(), trusted: false }
+    fn connection(&self) -> Connection {
+        Connection {
+            issuer: self.issuer.clone(),
+            client_id: CLIENT.into(),
+            client_secret: None,
+            organization: None,
+            trusted: false,
+        }
     }
 
     /// Claims as a correct ID token of this provider carries them, changed by `change`.
@@ -120,13 +152,17 @@ impl ScriptedProvider {
     }
 
     async fn redeem(&self) -> Result<accounts::domain::sso::IdClaims, ProviderError> {
+        self.redeem_with(&self.connection()).await
+    }
+
+    async fn redeem_with(&self, connection: &Connection) -> Result<accounts::domain::sso::IdClaims, ProviderError> {
         let redemption = Redemption {
             code: "a-code",
             code_verifier: "a-verifier",
             redirect_uri: "http://localhost/cb",
             nonce: NONCE,
         };
-        HttpIdentityProvider::shared().redeem(&self.connection(), redemption).await
+        HttpIdentityProvider::shared().redeem(connection, redemption).await
     }
 }
 
@@ -218,8 +254,44 @@ async fn the_providers_refusal_and_absence_are_told_apart() {
     }
     *provider.token.lock().unwrap() = (503, json!({}));
     assert!(matches!(provider.redeem().await, Err(ProviderError::Unavailable(_))));
-    let gone = OidcConnection { issuer: "http://localhost:9".into(), client_id: CLIENT.into(), trusted: false };
+    let gone = Connection {
+        issuer: "http://localhost:9".into(),
+        client_id: CLIENT.into(),
+        client_secret: None,
+        organization: None,
+        trusted: false,
+    };
     let redemption = Redemption { code: "c", code_verifier: "v", redirect_uri: "http://localhost/cb", nonce: NONCE };
     let unreachable = HttpIdentityProvider::shared().redeem(&gone, redemption).await;
     assert!(matches!(unreachable, Err(ProviderError::Unavailable(_))), "{unreachable:?}");
+}
+
+#[tokio::test]
+async fn a_confidential_client_authenticates_with_http_basic_or_in_the_form_as_the_provider_takes_it() {
+    let key = new_key("k1");
+    // No methods listed: OpenID's default, HTTP Basic, with both parts form-encoded.
+    let provider = ScriptedProvider::start().await;
+    provider.keys.lock().unwrap().push(key.jwk.clone());
+    provider.answers(&key, &provider.claims(|_| {}));
+    let confidential = Connection { client_secret: Some("s3cret:+/".into()), ..provider.connection() };
+    provider.redeem_with(&confidential).await.expect("signed in");
+    let (authorization, form) = provider.token_request.lock().unwrap().clone();
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:s3cret%3A%2B%2F"));
+    assert_eq!(authorization, Some(format!("Basic {expected}")));
+    assert!(!form.contains("client_secret"), "{form}");
+    // A provider that takes the secret only in the form.
+    let provider = ScriptedProvider::start().await;
+    *provider.auth_methods.lock().unwrap() = Some(vec!["client_secret_post"]);
+    provider.keys.lock().unwrap().push(key.jwk.clone());
+    provider.answers(&key, &provider.claims(|_| {}));
+    let confidential = Connection { client_secret: Some("s3cret".into()), ..provider.connection() };
+    provider.redeem_with(&confidential).await.expect("signed in");
+    let (authorization, form) = provider.token_request.lock().unwrap().clone();
+    assert_eq!(authorization, None);
+    assert!(form.contains("client_secret=s3cret") && form.contains("code_verifier=a-verifier"), "{form}");
+    // A public client sends no secret at all.
+    provider.redeem().await.expect("signed in");
+    let (authorization, form) = provider.token_request.lock().unwrap().clone();
+    assert_eq!(authorization, None);
+    assert!(!form.contains("client_secret"), "{form}");
 }

@@ -32,11 +32,15 @@ pub const TEST_SESSION_SECRET: &str = "test-session-secret-that-is-long-enough!"
 /// The tests' token secret (API tokens, invite links, device cookies, request fingerprints).
 pub const TEST_TOKEN_SECRET: &str = "test-token-secret-that-is-long-enough!!!";
 
-/// Every key, from the two test secrets.
+/// The tests' sealing key (organizations' client secrets).
+pub const TEST_SEALING_KEY: &str = "test-sealing-key-that-is-long-enough!!!!";
+
+/// Every key, from the three test secrets.
 pub fn test_keys() -> accounts::keys::KeyMaterial {
     let secret =
         |value: &str| accounts::keys::SigningSecrets::new(value.as_bytes().to_vec(), vec![]).expect("long enough");
     accounts::keys::KeyMaterial::from_secrets(secret(TEST_SESSION_SECRET), secret(TEST_TOKEN_SECRET))
+        .with_sealing(secret(TEST_SEALING_KEY))
 }
 
 pub fn test_config(table: &str) -> Config {
@@ -75,6 +79,9 @@ pub fn test_config(table: &str) -> Config {
         organization_creation: Default::default(),
         edge_origin_verify: None,
         oidc: None,
+        // The tests' providers run on this machine.
+        sso_local_issuers: true,
+        dns_over_https_url: crate::dns::resolver_url(),
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
     }
 }

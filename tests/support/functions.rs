@@ -51,6 +51,10 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     devstack::signing_key::ensure(&secrets, &token_secret, TEST_TOKEN_SECRET)
         .await
         .expect("the token secret is stored");
+    let sealing_key = format!("{}/sso-sealing-key", env.table);
+    devstack::signing_key::ensure(&secrets, &sealing_key, crate::config::TEST_SEALING_KEY)
+        .await
+        .expect("the sealing key is stored");
     let public_keys = devstack::signing_key::public_keys_setting(&services().secrets_manager_endpoint, &session_key)
         .await
         .expect("the session secret is read");
@@ -58,6 +62,9 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
         ("TABLE_NAME", env.table.clone()),
         (accounts::signing::SESSION_KEY_SECRET_VARIABLE, session_key),
         (accounts::signing::TOKEN_SECRET_VARIABLE, token_secret),
+        (accounts::keys::SEALING_KEY_SECRET_VARIABLE, sealing_key),
+        ("SSO_LOCAL_ISSUERS", "true".to_owned()),
+        ("DNS_OVER_HTTPS_URL", crate::dns::resolver_url()),
         (accounts::keys::SESSION_PUBLIC_KEYS_VARIABLE, public_keys),
         (accounts::signing::ENDPOINT_VARIABLE, services().secrets_manager_endpoint.clone()),
         ("PUBLIC_URI", config.public_uri.clone()),

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod barrier;
 pub mod browser;
 mod client;
+pub mod dns;
 pub mod functions;
 pub mod seed;
 pub mod sso;

@@ -16,6 +16,8 @@ use aws_sdk_secretsmanager::error::DisplayErrorContext;
 pub const LOCAL_TOKEN_SECRET_ID: &str = "webknossos-accounts/token-secret";
 /// The local stack's session secret (template.yaml's default name).
 pub const LOCAL_SESSION_KEY_SECRET_ID: &str = "webknossos-accounts/session-key";
+/// The local stack's sealing key (template.yaml makes it on AWS).
+pub const LOCAL_SEALING_KEY_SECRET_ID: &str = "webknossos-accounts/sso-sealing-key";
 /// The local stack's Secrets Manager.
 pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8010";
 
@@ -30,16 +32,21 @@ pub async fn load_labelled(client: &Client, secret_id: &str) -> Result<accounts:
     accounts::signing::load(client, "--secret-id", secret_id).await.map_err(|e| e.to_string())
 }
 
-/// Every key, from both secrets as they are now: what the local stack's in-process functions run with (and
+/// Every key, from the secrets as they are now: what the local stack's in-process functions run with (and
 /// the public keys they verify with are those of the session secret's accepted versions, as
-/// `SessionPublicKeys` would list them).
+/// `SessionPublicKeys` would list them). The sealing key only when `sealing_key_id` names it.
 pub async fn key_material(
     endpoint: &str,
     session_key_id: &str,
     token_secret_id: &str,
+    sealing_key_id: Option<&str>,
 ) -> Result<accounts::keys::KeyMaterial, String> {
     let (session, tokens) = tokio::try_join!(read(endpoint, session_key_id), read(endpoint, token_secret_id))?;
-    Ok(accounts::keys::KeyMaterial::from_secrets(session, tokens))
+    let material = accounts::keys::KeyMaterial::from_secrets(session, tokens);
+    Ok(match sealing_key_id {
+        Some(id) => material.with_sealing(read(endpoint, id).await?),
+        None => material,
+    })
 }
 
 /// `SessionPublicKeys` for the session secret as it is now: its accepted versions' public keys.

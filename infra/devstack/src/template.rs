@@ -38,13 +38,26 @@ pub const STREAM_READ_ACTIONS: &[&str] =
 pub const QUEUE_READ_ACTIONS: &[&str] =
     &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"];
 
-/// The parameter naming the secret a key use reads (`accounts::keys`).
+/// The parameter naming the secret a key use reads (`accounts::keys`), for the secrets the operator makes.
 pub fn secret_parameter(key_use: &str) -> Option<&'static str> {
     match key_use {
         accounts::keys::SIGNS_SESSIONS => Some("SessionKeySecretName"),
         accounts::keys::DERIVES_TOKENS => Some("TokenSecretName"),
         _ => None,
     }
+}
+
+/// The IAM resource of the secret a key use reads: an operator's secret by its name's parameter (Secrets
+/// Manager appends six random characters to the name in the ARN), or the sealing key the template makes.
+pub fn secret_resource(key_use: &str) -> Option<String> {
+    if key_use == accounts::keys::SEALS_CLIENT_SECRETS {
+        return Some("!Ref SsoSealingKey".to_owned());
+    }
+    secret_parameter(key_use).map(|parameter| {
+        format!(
+            "!Sub \"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{parameter}}}-??????\""
+        )
+    })
 }
 
 /// The function's policy: exactly its declared actions, on their resources. A function that needs none
@@ -68,14 +81,11 @@ fn statements_of(out: &mut String, actions: &[&str], trigger: &Trigger) {
     let stream = matches!(trigger, Trigger::TableStream { .. });
     // A function reads a secret when it starts (accounts::signing::START_UP) only if it declares its use,
     // and that secret only.
-    for parameter in actions.iter().filter_map(|action| secret_parameter(action)) {
+    for resource in actions.iter().filter_map(|action| secret_resource(action)) {
         for action in accounts::signing::START_UP.actions {
             let _ = writeln!(out, "            - Effect: Allow");
             let _ = writeln!(out, "              Action: {action}");
-            let _ = writeln!(
-                out,
-                "              Resource: !Sub \"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{parameter}}}-??????\""
-            );
+            let _ = writeln!(out, "              Resource: {resource}");
         }
     }
     if !dynamodb.is_empty() {

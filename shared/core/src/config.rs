@@ -61,6 +61,12 @@ pub struct Config {
     /// The instance-wide single sign-on connection (`OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_TRUSTED`):
     /// WEBKNOSSOS's one OpenID provider for the whole instance. `None`: no single sign-on.
     pub oidc: Option<OidcConnection>,
+    /// Organizations' connections may name an `http` issuer on this machine's loopback
+    /// (`SSO_LOCAL_ISSUERS`): the local stack and the tests only. template.yaml never sets it: on AWS a
+    /// loopback address would reach the Lambda runtime's own endpoints.
+    pub sso_local_issuers: bool,
+    /// Where domains' TXT records are looked up (`DNS_OVER_HTTPS_URL`, a DNS-over-HTTPS JSON endpoint).
+    pub dns_over_https_url: String,
 }
 
 /// An OpenID provider this instance signs people in with: a public client using PKCE (no client secret
@@ -76,6 +82,9 @@ pub struct OidcConnection {
     /// provider; never by an unverified address.
     pub trusted: bool,
 }
+
+/// Cloudflare's resolver, which answers DNS over HTTPS in JSON.
+pub const DEFAULT_DNS_OVER_HTTPS_URL: &str = "https://cloudflare-dns.com/dns-query";
 
 impl OidcConnection {
     fn from_env() -> Result<Option<Self>, ConfigError> {
@@ -429,6 +438,12 @@ impl Config {
             organization_creation: OrganizationCreation::parse(&optional("ORGANIZATION_CREATION", "anyone"))?,
             edge_origin_verify: std::env::var("EDGE_ORIGIN_VERIFY").ok().filter(|v| !v.trim().is_empty()),
             oidc: OidcConnection::from_env()?,
+            sso_local_issuers: flag_from_env("SSO_LOCAL_ISSUERS")?,
+            dns_over_https_url: std::env::var("DNS_OVER_HTTPS_URL")
+                .ok()
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| DEFAULT_DNS_OVER_HTTPS_URL.to_owned()),
         };
         config.check()?;
         Ok(config)

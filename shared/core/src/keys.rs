@@ -23,6 +23,9 @@ use crate::config_error::ConfigError;
 pub const SESSION_KEY_SECRET_VARIABLE: &str = "SESSION_KEY_SECRET_ID";
 /// Names the token secret in Secrets Manager (read by the functions that make or check tokens).
 pub const TOKEN_SECRET_VARIABLE: &str = "TOKEN_SECRET_ID";
+/// Names the sealing key in Secrets Manager (read by the functions that seal or open organizations'
+/// single sign-on client secrets; template.yaml creates it).
+pub const SEALING_KEY_SECRET_VARIABLE: &str = "SSO_SEALING_KEY_SECRET_ID";
 /// The session public keys every function verifies with: base64url Ed25519 keys, comma-separated.
 pub const SESSION_PUBLIC_KEYS_VARIABLE: &str = "SESSION_PUBLIC_KEYS";
 
@@ -33,6 +36,10 @@ pub const SIGNS_SESSIONS: &str = "key:signSessions";
 /// its function reads the token secret when it starts and is granted exactly that secret.
 pub const DERIVES_TOKENS: &str = "key:deriveTokens";
 
+/// The declared use of the sealing key (the client secrets of organizations' identity providers, stored
+/// sealed): its function reads the sealing key when it starts and is granted exactly that secret.
+pub const SEALS_CLIENT_SECRETS: &str = "key:sealClientSecrets";
+
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Which secrets a function reads when it starts: those its declared actions use (and template.yaml grants
@@ -41,11 +48,21 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub struct SecretsRead {
     pub session_key: bool,
     pub token_secret: bool,
+    pub sealing_key: bool,
 }
 
 impl SecretsRead {
     pub fn of(actions: &[&str]) -> Self {
-        SecretsRead { session_key: actions.contains(&SIGNS_SESSIONS), token_secret: actions.contains(&DERIVES_TOKENS) }
+        SecretsRead {
+            session_key: actions.contains(&SIGNS_SESSIONS),
+            token_secret: actions.contains(&DERIVES_TOKENS),
+            sealing_key: actions.contains(&SEALS_CLIENT_SECRETS),
+        }
+    }
+
+    /// Whether the function reads any secret when it starts.
+    pub fn any(self) -> bool {
+        self.session_key || self.token_secret || self.sealing_key
     }
 }
 
@@ -117,6 +134,8 @@ pub struct KeyMaterial {
     pub session_secrets: Option<SigningSecrets>,
     /// Derive the token keys: only in the functions that make or check tokens.
     pub token_secrets: Option<SigningSecrets>,
+    /// Seal and open client secrets: only in the functions that store or use them.
+    pub sealing_secrets: Option<SigningSecrets>,
 }
 
 impl KeyMaterial {
@@ -124,7 +143,17 @@ impl KeyMaterial {
     pub fn from_secrets(session: SigningSecrets, tokens: SigningSecrets) -> Self {
         let session_public_keys =
             session.accepted().map(|secret| session_key_pair(secret).public_key().as_ref().to_vec()).collect();
-        KeyMaterial { session_public_keys, session_secrets: Some(session), token_secrets: Some(tokens) }
+        KeyMaterial {
+            session_public_keys,
+            session_secrets: Some(session),
+            token_secrets: Some(tokens),
+            sealing_secrets: None,
+        }
+    }
+
+    /// The same, with the sealing key.
+    pub fn with_sealing(self, sealing: SigningSecrets) -> Self {
+        KeyMaterial { sealing_secrets: Some(sealing), ..self }
     }
 
     /// A function's key material: the public keys from `setting` (`SESSION_PUBLIC_KEYS`) and the secrets
@@ -158,7 +187,7 @@ impl KeyMaterial {
                 )));
             }
         }
-        Ok(KeyMaterial { session_public_keys, session_secrets: session, token_secrets: tokens })
+        Ok(KeyMaterial { session_public_keys, session_secrets: session, token_secrets: tokens, sealing_secrets: None })
     }
 }
 
@@ -168,6 +197,7 @@ impl std::fmt::Debug for KeyMaterial {
             .field("session_public_keys", &self.session_public_keys.len())
             .field("session_secrets", &self.session_secrets)
             .field("token_secrets", &self.token_secrets)
+            .field("sealing_secrets", &self.sealing_secrets)
             .finish()
     }
 }

@@ -343,17 +343,51 @@ operations! {
         AdminOrOwner("auditLog.notAllowed"), "the audit log of the caller's organization, newest first, filtered by \
             action, actor, target and time; `format=csv` for a CSV export (domain::audit::read_log)";
     OIDC_LOGIN = "oidc_login", "GET", "/auth/oidc/login",
-        ["PutItem", "BatchGetItem"],
-        Public, "anyone, when the instance has a single sign-on connection (else 400 sso.disabled); binds the \
+        ["PutItem", "GetItem", "BatchGetItem"],
+        Public, "anyone: the instance's connection (else 400 sso.disabled), the connection of the organization \
+            that verified the `email`'s domain (else 404), or the `organization`'s own (else 404); binds the \
             sign-in to the browser with a cookie; `link=true`: the caller's own account, signed in (else 401) \
             (domain::sso::start)";
     OIDC_CALLBACK = "oidc_callback", "GET", "/auth/oidc/callback",
         ["DeleteItem", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage",
-         "key:signSessions"],
+         "key:signSessions", "key:sealClientSecrets"],
         Public, "the sign-in this browser started, once; the account linked to the provider's (issuer, subject), \
-            else one whose address the provider asserts as verified (trusted connection), else a new member of \
-            the self-registration organization; a link started by a signed-in account links to that account \
-            (domain::sso::finish)";
+            else one whose address the provider asserts as verified (a trusted instance connection, or a domain \
+            the connection's organization verified), else a new member of the self-registration organization \
+            or of the connection's organization (as it chose); a link started by a signed-in account links to \
+            that account (domain::sso::finish)";
+    PROVIDER_LINKS = "provider_links", "GET", "/auth/oidc/links",
+        ["BatchGetItem", "Query"],
+        AnyMember, "the caller's own account's links (domain::sso::links)";
+    UNLINK_PROVIDER = "unlink_provider", "DELETE", "/auth/oidc/links/{id}",
+        ["BatchGetItem", "Query", "DeleteItem", "PutItem"],
+        AnyMember, "a link of the caller's own account; any other -> 404 (domain::sso::unlink)";
+    SSO_SETTINGS = "sso_settings", "GET", "/organizations/{id}/sso",
+        ["BatchGetItem", "Query"],
+        Admin("sso.notAllowed"), "the caller's own organization; any other id -> 404 \
+            (domain::sso_settings::settings)";
+    PUT_SSO_CONNECTION = "put_sso_connection", "PUT", "/organizations/{id}/sso",
+        ["BatchGetItem", "GetItem", "PutItem", "key:sealClientSecrets"],
+        Admin("sso.notAllowed"), "the caller's own organization (any other id -> 404); the issuer must answer \
+            its discovery (domain::sso_settings::put_connection)";
+    DELETE_SSO_CONNECTION = "delete_sso_connection", "DELETE", "/organizations/{id}/sso",
+        ["BatchGetItem", "DeleteItem", "PutItem"],
+        Admin("sso.notAllowed"), "the caller's own organization; any other id -> 404 \
+            (domain::sso_settings::remove_connection)";
+    CLAIM_DOMAIN = "claim_domain", "POST", "/organizations/{id}/domains",
+        ["BatchGetItem", "Query", "PutItem", "ConditionCheckItem"],
+        Admin("sso.notAllowed"), "the caller's own organization (any other id -> 404); a domain no other \
+            organization verified (domain::sso_settings::claim_domain)";
+    VERIFY_DOMAIN = "verify_domain", "POST", "/organizations/{id}/domains/{domain}/verify",
+        ["BatchGetItem", "Query", "UpdateItem", "PutItem"],
+        Admin("sso.notAllowed"), "a domain the caller's organization claimed, by its TXT record \
+            (domain::sso_settings::verify_domain)";
+    UPDATE_DOMAIN = "update_domain", "PATCH", "/organizations/{id}/domains/{domain}",
+        ["BatchGetItem", "Query", "UpdateItem", "PutItem"],
+        Admin("sso.notAllowed"), "a domain the caller's organization verified (domain::sso_settings::require_sso)";
+    REMOVE_DOMAIN = "remove_domain", "DELETE", "/organizations/{id}/domains/{domain}",
+        ["BatchGetItem", "Query", "DeleteItem", "PutItem"],
+        Admin("sso.notAllowed"), "a domain the caller's organization claimed (domain::sso_settings::remove_domain)";
     WEB = "web", "ANY", "$default",
         [],
         Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";

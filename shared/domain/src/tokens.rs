@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
-use crate::keys::{DERIVES_TOKENS, KeyMaterial, SIGNS_SESSIONS, SigningSecrets, session_key_pair};
+use crate::keys::{
+    DERIVES_TOKENS, KeyMaterial, SEALS_CLIENT_SECRETS, SIGNS_SESSIONS, SigningSecrets, session_key_pair,
+};
 use crate::model::Session;
 
 pub const JWT_AUDIENCE: &str = "webknossos-accounts";
@@ -30,6 +32,9 @@ pub struct Keys {
     /// One per accepted version of the token secret, the current one first; empty in the functions that
     /// make no token.
     sets: Vec<KeySet>,
+    /// One AES-256-GCM key per accepted version of the sealing key, the current one first; empty in the
+    /// functions that neither store nor use client secrets.
+    sealing: Vec<aws_lc_rs::aead::LessSafeKey>,
 }
 
 /// What one version of the token secret makes.
@@ -84,6 +89,20 @@ impl KeySet {
     }
 }
 
+/// The AES-256-GCM key of one version of the sealing key (an HMAC of it under a fixed label, so the secret
+/// is plain random bytes like the others).
+fn sealing_key(secret: &[u8]) -> aws_lc_rs::aead::LessSafeKey {
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"sso-client-secret-sealing-v1");
+    let key = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, derived.as_ref())
+        .expect("an HMAC-SHA256 is 32 bytes, an AES-256 key");
+    aws_lc_rs::aead::LessSafeKey::new(key)
+}
+
+/// What a sealed secret is bound to.
+fn sealing_context(organization: &str) -> Vec<u8> {
+    format!("sso-client-secret\u{0}{organization}").into_bytes()
+}
+
 /// A key this function does not hold, or whose use its operation did not declare: a programming error
 /// (the declaration and the template must say it), answered as an internal error.
 fn unavailable_key(use_: &'static str, reason: &str) -> DomainError {
@@ -110,7 +129,56 @@ impl Keys {
             verifying: material.session_public_keys.iter().map(|raw| DecodingKey::from_ed_der(raw)).collect(),
             signing,
             sets: material.token_secrets.iter().flat_map(SigningSecrets::accepted).map(KeySet::new).collect(),
+            sealing: material.sealing_secrets.iter().flat_map(SigningSecrets::accepted).map(sealing_key).collect(),
         }
+    }
+
+    /// The sealing keys, the current one first, if this operation declared their use and has them.
+    fn sealing_keys(&self) -> Result<&[aws_lc_rs::aead::LessSafeKey], DomainError> {
+        crate::declared_actions::use_key(SEALS_CLIENT_SECRETS)
+            .map_err(|reason| unavailable_key(SEALS_CLIENT_SECRETS, &reason))?;
+        if self.sealing.is_empty() {
+            return Err(unavailable_key(SEALS_CLIENT_SECRETS, "no sealing key was read at start-up"));
+        }
+        Ok(&self.sealing)
+    }
+
+    /// `secret` sealed for `organization` (AES-256-GCM, a random nonce, the organization as associated
+    /// data, so a sealed secret copied to another organization's item does not open): base64url of the
+    /// nonce and the ciphertext.
+    pub(crate) fn seal(&self, organization: &str, secret: &str) -> Result<String, DomainError> {
+        use aws_lc_rs::aead::{Aad, NONCE_LEN, Nonce};
+        let key = &self.sealing_keys()?[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| DomainError::internal())?;
+        let mut sealed = secret.as_bytes().to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(sealing_context(organization)),
+            &mut sealed,
+        )
+        .map_err(|_| DomainError::internal())?;
+        Ok(URL_SAFE_NO_PAD.encode([nonce.as_slice(), &sealed].concat()))
+    }
+
+    /// The secret `sealed` for `organization`, under any accepted version of the sealing key; `None` if
+    /// none opens it (sealed under a key that is gone, or for another organization).
+    pub(crate) fn open(&self, organization: &str, sealed: &str) -> Result<Option<String>, DomainError> {
+        use aws_lc_rs::aead::{Aad, NONCE_LEN, Nonce};
+        let keys = self.sealing_keys()?;
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(sealed) else { return Ok(None) };
+        if raw.len() < NONCE_LEN {
+            return Ok(None);
+        }
+        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+        for key in keys {
+            let mut buffer = ciphertext.to_vec();
+            let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| DomainError::internal())?;
+            if let Ok(plain) = key.open_in_place(nonce, Aad::from(sealing_context(organization)), &mut buffer) {
+                return Ok(String::from_utf8(plain.to_vec()).ok());
+            }
+        }
+        Ok(None)
     }
 
     /// Every key from one secret used as both the session and the token secret (unit tests, here and in

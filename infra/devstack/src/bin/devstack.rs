@@ -74,14 +74,17 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())??;
     // The functions' keys, read from the local Secrets Manager as a function reads them on AWS.
-    use devstack::signing_key::{LOCAL_SESSION_KEY_SECRET_ID, LOCAL_TOKEN_SECRET_ID};
+    use devstack::signing_key::{LOCAL_SEALING_KEY_SECRET_ID, LOCAL_SESSION_KEY_SECRET_ID, LOCAL_TOKEN_SECRET_ID};
     let secrets = devstack::signing_key::client(&services.secrets_manager_endpoint).await;
     devstack::signing_key::ensure(&secrets, LOCAL_SESSION_KEY_SECRET_ID, &development_secret("session-key")?).await?;
     devstack::signing_key::ensure(&secrets, LOCAL_TOKEN_SECRET_ID, &development_secret("token-secret")?).await?;
+    let sealing = development_secret("sso-sealing-key")?;
+    devstack::signing_key::ensure(&secrets, LOCAL_SEALING_KEY_SECRET_ID, &sealing).await?;
     let keys = devstack::signing_key::key_material(
         &services.secrets_manager_endpoint,
         LOCAL_SESSION_KEY_SECRET_ID,
         LOCAL_TOKEN_SECRET_ID,
+        Some(LOCAL_SEALING_KEY_SECRET_ID),
     )
     .await?;
     let mut config = Config::from_env_with(
@@ -96,6 +99,8 @@ async fn main() -> Result<(), String> {
     let security = devstack::mail_queue::MailQueue::local_security_lane(&services.sqs_endpoint, &options.table).await?;
     config.mail_queue_url = queue.url.clone();
     config.mail_security_queue_url = security.url.clone();
+    // Organizations' connections may name a provider on this machine (the local one, below).
+    config.sso_local_issuers = true;
     // Single sign-on with a local OpenID provider, unless the environment names a real one.
     let provider = if config.oidc.is_none() {
         println!("devstack: starting the OpenID provider (infra/oidc-provider.mjs) ...");

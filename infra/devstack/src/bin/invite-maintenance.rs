@@ -29,6 +29,7 @@ async fn main() -> Result<(), String> {
         &secrets_manager,
         devstack::signing_key::LOCAL_SESSION_KEY_SECRET_ID,
         devstack::signing_key::LOCAL_TOKEN_SECRET_ID,
+        None,
     )
     .await
     .map_err(|e| format!("{e} (start the local stack first)"))?;

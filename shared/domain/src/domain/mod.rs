@@ -14,5 +14,6 @@ pub mod retry;
 pub mod session;
 pub mod signup;
 pub mod sso;
+pub mod sso_settings;
 pub mod teams;
 pub mod users;

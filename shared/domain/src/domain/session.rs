@@ -52,7 +52,7 @@ pub async fn login(
     };
     // The client's throttle, unless a trusted device asks.
     let client = source.filter(|_| !trusted_device);
-    let (guard, by_email, by_client) =
+    let accounts::LoginReads { guard, by_email, by_client, verified_domain } =
         accounts::login_reads(&app.db, &email, pair, client.map(accounts::LoginSubject::Client)).await?;
     let now = ids::now_seconds();
     let email_lock = by_email.locked_until(now);
@@ -128,6 +128,8 @@ pub async fn login(
     if by_email.failures > 0 || by_email.locked_until.is_some() {
         accounts::clear_login_failures(&app.db, pair, now).await?;
     }
+    // Checked once the password is known right, so the refusal tells nothing to whoever guesses.
+    crate::domain::sso::password_login_refused(app, &account, verified_domain.as_ref()).await?;
     if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis())
     {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;

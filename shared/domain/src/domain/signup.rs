@@ -147,7 +147,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
     let password_hash = password::hash(password).await?;
     let person = NewPerson { email, first_name, last_name, password_hash, email_verified: false };
-    join_self_registration_organization(app, organization_id, person, None, context).await
+    join_self_registration_organization(app, organization_id, person, None, None, context).await
 }
 
 /// Someone joining the self-registration organization without an invite: by the sign-up form, or on a
@@ -162,14 +162,16 @@ pub(crate) struct NewPerson {
     pub email_verified: bool,
 }
 
-/// Creates the account and its member of `organization_id` (active when the organization verifies
-/// automatically and its plan has room, else for an admin to activate), with its link to a provider when
-/// it comes from one (with the account id the link names), all in one transaction; then tells the admins.
+/// Creates the account and its member of `organization_id` (active when `starts_active` says so, or
+/// without it when the organization verifies automatically, and its plan has room; else for an admin to
+/// activate), with its link to a provider when it comes from one (with the account id the link names),
+/// all in one transaction; then tells the admins.
 pub(crate) async fn join_self_registration_organization(
     app: &App,
     organization_id: &str,
     person: NewPerson,
     link: Option<(&str, &crate::model::ProviderLink)>,
+    starts_active: Option<bool>,
     context: AuditContext,
 ) -> Result<(User, Organization), DomainError> {
     let NewPerson { email, first_name, last_name, password_hash, email_verified } = person;
@@ -194,8 +196,9 @@ pub(crate) async fn join_self_registration_organization(
         email_verified,
         email_set_at: None,
     };
+    let starts_active = starts_active.unwrap_or(organization.enable_auto_verify);
     let mut user = User {
-        is_deactivated: !organization.enable_auto_verify,
+        is_deactivated: !starts_active,
         ..User::new_member(
             user_id,
             &organization.id,
@@ -231,7 +234,7 @@ pub(crate) async fn join_self_registration_organization(
         Err(NewAccountError::Store(err)) => return Err(err.into()),
     }
     // Meant to start active (auto-verify) but deactivated: the plan's users were all taken.
-    let limit_reached = organization.enable_auto_verify && !user.is_active();
+    let limit_reached = starts_active && !user.is_active();
     mail::notify(
         app,
         crate::domain::notifications::new_member_mails(app, &store, &organization, &user, "registered", limit_reached)

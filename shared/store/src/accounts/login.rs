@@ -70,11 +70,22 @@ pub async fn login_reads(
     email: &str,
     by_email: LoginSubject<'_>,
     by_client: Option<LoginSubject<'_>>,
-) -> Result<(Option<EmailGuard>, LoginThrottle, Option<LoginThrottle>), StoreError> {
+) -> Result<LoginReads, StoreError> {
     let subjects: Vec<LoginSubject> = std::iter::once(by_email).chain(by_client).collect();
-    let (guard, mut throttles) = throttle_reads(db, email, &subjects).await?;
+    let domain_key = Key::verified_domain(email.rsplit('@').next().unwrap_or_default());
+    let (guard, mut throttles, mut extra) = batch_reads(db, email, &subjects, Some(&domain_key)).await?;
     let by_client = by_client.map(|_| throttles.pop().unwrap_or_default());
-    Ok((guard, throttles.pop().unwrap_or_default(), by_client))
+    let verified_domain = extra.take().map(from_item::<crate::model::VerifiedDomain>).transpose()?;
+    Ok(LoginReads { guard, by_email: throttles.pop().unwrap_or_default(), by_client, verified_domain })
+}
+
+/// What a login reads first, in one BatchGetItem.
+pub struct LoginReads {
+    pub guard: Option<EmailGuard>,
+    pub by_email: LoginThrottle,
+    pub by_client: Option<LoginThrottle>,
+    /// The record of the address's domain, when an organization verified it.
+    pub verified_domain: Option<crate::model::VerifiedDomain>,
 }
 
 /// The e-mail guard of `email` and the throttle of each of `subjects` (in their order; a throttle never
@@ -84,9 +95,21 @@ pub async fn throttle_reads(
     email: &str,
     subjects: &[LoginSubject<'_>],
 ) -> Result<(Option<EmailGuard>, Vec<LoginThrottle>), StoreError> {
+    let (guard, throttles, _) = batch_reads(db, email, subjects, None).await?;
+    Ok((guard, throttles))
+}
+
+/// The guard, the throttles and the `extra` item, in one BatchGetItem.
+async fn batch_reads(
+    db: &Db,
+    email: &str,
+    subjects: &[LoginSubject<'_>],
+    extra: Option<&Key>,
+) -> Result<(Option<EmailGuard>, Vec<LoginThrottle>, Option<crate::Item>), StoreError> {
     let guard_key = Key::email_guard(email);
     let mut keys = vec![guard_key.clone()];
     keys.extend(subjects.iter().map(LoginSubject::key));
+    keys.extend(extra.cloned());
     let mut items = db.batch_get(&keys).await?;
     let guard = items.remove(&guard_key).map(from_item::<EmailGuard>).transpose()?;
     let throttles = subjects
@@ -99,7 +122,8 @@ pub async fn throttle_reads(
                 .map(Option::unwrap_or_default)
         })
         .collect::<Result<_, _>>()?;
-    Ok((guard, throttles))
+    let extra = extra.and_then(|key| items.remove(key));
+    Ok((guard, throttles, extra))
 }
 
 /// Counts a failed login of `subject` (`known`: its throttle as read before) and locks it for

@@ -214,7 +214,7 @@ pub async fn create_account_with_identity(
     ];
     items.extend(user_items);
     // Last, so the user items' conditions keep their places after the guard and the account.
-    items.extend(link.map(|link| db.put_new(link)));
+    items.extend(link.into_iter().flat_map(|link| super::sso::new_link_items(db, link)));
     match db.transact(items).await {
         Ok(()) => Ok(()),
         Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(NewAccountError::EmailInUse),
@@ -267,6 +267,8 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
             // The operator role goes with the account.
             db.delete(&Key::operator_grant(account_id), None),
         ];
+        // And its links to identity providers.
+        let items: Vec<_> = items.into_iter().chain(super::sso::account_link_removals(db, account_id).await?).collect();
         return match db.transact(items).await {
             // Joined another organization meanwhile: the account stays.
             Ok(()) | Err(TransactError::ConditionFailed { .. }) => Ok(()),

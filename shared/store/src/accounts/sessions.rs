@@ -79,7 +79,7 @@ pub async fn start_session(
     };
     items.push(db.put_new(&session));
     items.push(db.put_new(&audit(&session)));
-    items.extend(link.map(|link| db.put_new(link)));
+    items.extend(link.into_iter().flat_map(|link| crate::accounts::sso::new_link_items(db, link)));
     match db.transact(items).await {
         Ok(()) => Ok(session),
         // The password was changed or the sessions ended meanwhile.

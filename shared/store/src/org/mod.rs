@@ -9,6 +9,7 @@ use crate::model::{ApiToken, AuditEntry, Key, User, org_partition};
 mod audit;
 mod invites;
 mod organization;
+mod sso;
 mod teams;
 mod users;
 
@@ -16,6 +17,7 @@ pub use audit::{
     AUDIT_BY_ACTOR_INDEX, AUDIT_BY_CATEGORY_INDEX, AUDIT_BY_TARGET_INDEX, AuditPage, AuditQuery, MAX_READS_PER_PAGE,
 };
 pub use organization::{Field, OrganizationChange, PartitionItem, PartitionItemKind};
+pub use sso::DomainWriteError;
 pub use users::{UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 
 /// Name of the index that lists an organization's users by name.

@@ -25,6 +25,10 @@ pub enum PartitionItemKind {
     User {
         account_id: String,
     },
+    /// A domain the organization verified, whose instance-wide record goes with it.
+    VerifiedDomain {
+        domain: String,
+    },
     Other,
 }
 
@@ -343,6 +347,9 @@ impl OrgStore<'_> {
                 let kind = match text(&item, "entity").as_str() {
                     "Organization" => PartitionItemKind::Organization(Box::new(from_item(item)?)),
                     "User" => PartitionItemKind::User { account_id: text(&item, "accountId") },
+                    "DomainClaim" if item.contains_key("verifiedAt") => {
+                        PartitionItemKind::VerifiedDomain { domain: text(&item, "domain") }
+                    }
                     _ => PartitionItemKind::Other,
                 };
                 Ok(PartitionItem { key, kind })

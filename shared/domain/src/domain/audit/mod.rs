@@ -68,6 +68,13 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "the account was made an instance operator (by an operator or the grant-operator command)",
     ),
     ("account.operatorRevoked", "the account's instance operator role was taken back"),
+    ("auth.providerUnlinked", "a person removed the link of their account to an identity provider"),
+    ("sso.connectionChanged", "an admin configured the organization's identity provider connection"),
+    ("sso.connectionRemoved", "an admin removed the organization's identity provider connection"),
+    ("sso.domainClaimed", "an admin claimed an e-mail domain for the organization (pending its DNS record)"),
+    ("sso.domainVerified", "the domain's DNS record was found: the domain is the organization's"),
+    ("sso.domainChanged", "an admin changed whether the domain requires single sign-on"),
+    ("sso.domainRemoved", "an admin gave up the organization's claim of a domain"),
 ];
 
 /// Who acts, from where and when: makes the entries of one request.

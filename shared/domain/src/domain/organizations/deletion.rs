@@ -53,6 +53,7 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
         let page = store.partition_page(PURGE_PAGE).await?;
         let mut keys = Vec::with_capacity(page.len());
         let mut detach = Vec::new();
+        let mut released = Vec::new();
         for item in page {
             match item.kind {
                 PartitionItemKind::Organization(organization) if item.key == organization_key => {
@@ -62,6 +63,7 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
                     continue;
                 }
                 PartitionItemKind::User { account_id } => detach.push(account_id),
+                PartitionItemKind::VerifiedDomain { domain } => released.push(domain),
                 _ => {}
             }
             keys.push(item.key);
@@ -76,6 +78,10 @@ pub async fn purge(app: &App, organization_id: &str, deadline: std::time::Instan
             for result in futures_util::future::join_all(detaching).await {
                 result?;
             }
+        }
+        // A verified domain's instance-wide record goes before its claim (which names it).
+        for domain in &released {
+            store.release_verified_domain(domain).await?;
         }
         store.delete_partition_items(&keys).await?;
         if std::time::Instant::now() >= deadline {
