@@ -310,6 +310,32 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 28: a provider link its account does not list.
+        (
+            28,
+            "does not list it",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::ProviderLink {
+                    issuer: "https://idp.example".into(),
+                    subject: "someone".into(),
+                    account_id: accounts::ids::new_object_id(),
+                    email: "someone@uni.example".into(),
+                    created: 1,
+                }));
+            }),
+        ),
+        // Rule 29: a verified domain whose organization never verified it.
+        (
+            29,
+            "has no verified claim of it",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::VerifiedDomain {
+                    domain: "uni.example".into(),
+                    organization: "home".into(),
+                    require_sso: true,
+                }));
+            }),
+        ),
         // Rule 25: an operator grant of an account that does not exist.
         (
             25,
@@ -339,7 +365,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=27).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=29).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

@@ -37,6 +37,7 @@ mod secrets;
 mod sessions;
 mod signup;
 mod sso;
+mod sso_organizations;
 mod sso_tokens;
 mod teams;
 mod tokens;

@@ -39,6 +39,9 @@ impl ApiClient<'_> {
     async fn delete(&self, path: &str) -> TestResponse {
         self.env.request("DELETE", &format!("/api{path}"), None, &self.auth).await
     }
+    async fn put(&self, path: &str, body: Value) -> TestResponse {
+        self.env.request("PUT", &format!("/api{path}"), Some(body), &self.auth).await
+    }
 
     // Sign-up, login and sessions.
 
@@ -86,6 +89,46 @@ impl ApiClient<'_> {
     /// `GET /api/auth/oidc/login?link=true`: the caller starts linking the provider to its account.
     pub async fn link_provider(self) -> TestResponse {
         self.get("/auth/oidc/login?link=true").await
+    }
+    /// `GET /api/auth/oidc/login?{query}` (`email=` or `organization=`, and `link=true`).
+    pub async fn oidc_login_with(self, query: &str) -> TestResponse {
+        self.get(&with_query("/auth/oidc/login", query)).await
+    }
+    /// `GET /api/auth/oidc/links`: the caller's account's links.
+    pub async fn provider_links(self) -> TestResponse {
+        self.get("/auth/oidc/links").await
+    }
+    /// `DELETE /api/auth/oidc/links/{id}`
+    pub async fn unlink_provider(self, link: &str) -> TestResponse {
+        self.delete(&format!("/auth/oidc/links/{link}")).await
+    }
+    /// `GET /api/organizations/{id}/sso`: its connection and domains.
+    pub async fn sso_settings(self, organization: &str) -> TestResponse {
+        self.get(&format!("/organizations/{organization}/sso")).await
+    }
+    /// `PUT /api/organizations/{id}/sso`
+    pub async fn put_sso_connection(self, organization: &str, connection: Value) -> TestResponse {
+        self.put(&format!("/organizations/{organization}/sso"), connection).await
+    }
+    /// `DELETE /api/organizations/{id}/sso`
+    pub async fn delete_sso_connection(self, organization: &str) -> TestResponse {
+        self.delete(&format!("/organizations/{organization}/sso")).await
+    }
+    /// `POST /api/organizations/{id}/domains`
+    pub async fn claim_domain(self, organization: &str, domain: &str) -> TestResponse {
+        self.post(&format!("/organizations/{organization}/domains"), json!({ "domain": domain })).await
+    }
+    /// `POST /api/organizations/{id}/domains/{domain}/verify`
+    pub async fn verify_domain(self, organization: &str, domain: &str) -> TestResponse {
+        self.post(&format!("/organizations/{organization}/domains/{domain}/verify"), json!({})).await
+    }
+    /// `PATCH /api/organizations/{id}/domains/{domain}` with `{"requireSso"}`.
+    pub async fn require_sso(self, organization: &str, domain: &str, require: bool) -> TestResponse {
+        self.patch(&format!("/organizations/{organization}/domains/{domain}"), json!({ "requireSso": require })).await
+    }
+    /// `DELETE /api/organizations/{id}/domains/{domain}`
+    pub async fn remove_domain(self, organization: &str, domain: &str) -> TestResponse {
+        self.delete(&format!("/organizations/{organization}/domains/{domain}")).await
     }
     /// `GET /api/auth/oidc/callback?{query}` without the browser's state cookie (a forged or foreign
     /// callback); `TestEnv::finish_sign_in` comes back with it.

@@ -11,13 +11,16 @@ use serde_json::json;
 
 static RECORDS: Mutex<Option<HashMap<String, Vec<String>>>> = Mutex::new(None);
 
-/// Publishes `values` as the TXT records of `name` (replacing what it had).
-pub fn publish(name: &str, values: &[&str]) {
+/// Publishes `value` as a TXT record of `name`, besides those it has (tests running at once may publish
+/// under the same name: each its own value).
+pub fn publish(name: &str, value: &str) {
     RECORDS
         .lock()
         .unwrap()
         .get_or_insert_with(HashMap::new)
-        .insert(name.to_lowercase(), values.iter().map(|v| format!("\"{v}\"")).collect());
+        .entry(name.to_lowercase())
+        .or_default()
+        .push(format!("\"{value}\""));
 }
 
 /// The resolver's URL (started on first use).

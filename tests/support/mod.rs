@@ -49,7 +49,7 @@ pub fn services() -> &'static Services {
     SERVICES.get_or_init(|| Services::start_or_reuse().unwrap_or_else(|e| panic!("local services: {e}")))
 }
 
-fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     accounts::ids::new_object_id()[..12].to_owned()
 }
 

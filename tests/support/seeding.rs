@@ -11,7 +11,17 @@ use serde_json::{Value, json};
 impl TestEnv {
     /// Signs up a new organization with its owner and logs the owner in.
     pub async fn create_organization(&self, organization_name: &str) -> Owner {
-        let email = format!("owner-{}@example.org", unique_suffix());
+        self.create_organization_for_email_named(&format!("owner-{}@example.org", unique_suffix()), organization_name)
+            .await
+    }
+
+    /// Signs up a new organization whose owner has the address `email`, logged in.
+    pub async fn create_organization_for_email(&self, email: &str) -> Owner {
+        self.create_organization_for_email_named(email, &organization_name("Lab")).await
+    }
+
+    async fn create_organization_for_email_named(&self, email: &str, organization_name: &str) -> Owner {
+        let email = email.to_owned();
         let created =
             self.client(&Auth::None).create_organization_with_admin(signup_form(&email, organization_name)).await;
         assert_eq!(created.status, 200, "{:?}", created.body);
@@ -145,6 +155,26 @@ impl TestEnv {
         };
         unchecked(accounts::store::accounts::put_link(&self.app.db, &verification)).await.unwrap();
         key
+    }
+
+    /// `host` invites `email` (active at once), who registers by the invite's link with [`PASSWORD`]:
+    /// answers the new user's id.
+    pub async fn invited_member(&self, host: &Owner, email: &str) -> String {
+        let recipients = json!({"recipients": [email], "autoActivate": true});
+        let sent = self.client(&host.auth()).send_invites(recipients).await;
+        assert_eq!(sent.json::<SentInvites>().recipients[0].status, "invited", "{:?}", sent.body);
+        let mut form = signup_form(email, "ignored");
+        form["inviteToken"] = json!(invite_token(&mails_to(email).await.pop().unwrap()));
+        let registered = self.client(&Auth::None).register(form).await;
+        assert_eq!(registered.status, 200, "{:?}", registered.body);
+        registered.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new active member (not an admin) of the organization of `host`, logged in.
+    pub async fn member_of(&self, host: &Owner) -> Auth {
+        let email = format!("member-{}@example.org", unique_suffix());
+        self.invited_member(host, &email).await;
+        Auth::Bearer(self.login(&email, PASSWORD).await)
     }
 
     /// `host` invites `email`, whose account (signed in as `guest`) joins the host's organization by the link.

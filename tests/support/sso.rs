@@ -60,7 +60,9 @@ impl TestEnv {
         self.through_provider(self.client(caller).link_provider().await, login).await
     }
 
-    async fn through_provider(&self, started: TestResponse, login: &str) -> ProviderCallback {
+    /// The way back from the provider after `login` signed in there, for a sign-in `started` by one of the
+    /// login route's answers.
+    pub async fn through_provider(&self, started: TestResponse, login: &str) -> ProviderCallback {
         assert_eq!(started.status, 200, "{}", started.body);
         let set_cookie = started.header("set-cookie").expect("the state cookie").to_owned();
         let state_cookie =
@@ -96,6 +98,49 @@ impl TestEnv {
         let cookie = state_cookie.map(|state| format!("oidc_state={state}"));
         let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
         self.request_with_headers("GET", path, Vec::new(), &Auth::None, &headers).await
+    }
+}
+
+impl TestEnv {
+    /// Signs `login` in through the login route's answer to `query` (`email=...`, `organization=...`).
+    pub async fn sign_in_via(&self, query: &str, login: &str) -> TestResponse {
+        let started = self.client(&Auth::None).oidc_login_with(query).await;
+        let callback = self.through_provider(started, login).await;
+        self.finish_sign_in(&callback.url, Some(&callback.state_cookie)).await
+    }
+
+    /// Gives the organization of `admin` its own connection to the local provider (registered as a
+    /// confidential client, its secret given to the API) admitting new people as `join_policy` says, and
+    /// verifies `domain` for it through the test resolver. Answers the client secret.
+    pub async fn organization_connection(
+        &self,
+        admin: &crate::Owner,
+        join_policy: &str,
+        domain: Option<&str>,
+    ) -> String {
+        let issuer = tokio::task::spawn_blocking(provider_issuer).await.expect("the provider starts");
+        let redirect_uri = accounts::domain::sso::redirect_uri(&self.app.config.public_uri);
+        let (client_id, secret) =
+            devstack::oidc::register_confidential_client(&issuer, &redirect_uri).await.expect("registered");
+        let connection = serde_json::json!({
+            "issuer": issuer, "clientId": client_id, "clientSecret": &secret, "joinPolicy": join_policy,
+        });
+        let put = self.client(&admin.auth()).put_sso_connection(&admin.organization, connection).await;
+        assert_eq!(put.status, 200, "{}", put.body);
+        if let Some(domain) = domain {
+            self.verified_domain(admin, domain).await;
+        }
+        secret
+    }
+
+    /// Claims `domain` for the organization of `admin`, publishes its record and verifies it.
+    pub async fn verified_domain(&self, admin: &crate::Owner, domain: &str) {
+        let claimed = self.client(&admin.auth()).claim_domain(&admin.organization, domain).await;
+        assert_eq!(claimed.status, 200, "{}", claimed.body);
+        let record = &claimed.body["dnsRecord"];
+        crate::dns::publish(record["name"].as_str().unwrap(), record["value"].as_str().unwrap());
+        let verified = self.client(&admin.auth()).verify_domain(&admin.organization, domain).await;
+        assert_eq!((verified.status, &verified.body["verified"]), (200, &serde_json::json!(true)), "{}", verified.body);
     }
 }
 

@@ -13,12 +13,26 @@ pub fn issuer(endpoint: &str) -> String {
     endpoint.replace("127.0.0.1", "localhost")
 }
 
-/// Registers a client whose redirect URI is `redirect_uri` and answers its client id.
+/// Registers a public client whose redirect URI is `redirect_uri` and answers its client id.
 pub async fn register_client(issuer: &str, redirect_uri: &str) -> Result<String, String> {
+    let answer = register(issuer, redirect_uri, "none").await?;
+    answer["client_id"].as_str().map(str::to_owned).ok_or_else(|| format!("{issuer}/reg answered {answer}"))
+}
+
+/// Registers a confidential client (`client_secret_basic`) and answers its client id and secret.
+pub async fn register_confidential_client(issuer: &str, redirect_uri: &str) -> Result<(String, String), String> {
+    let answer = register(issuer, redirect_uri, "client_secret_basic").await?;
+    match (answer["client_id"].as_str(), answer["client_secret"].as_str()) {
+        (Some(id), Some(secret)) => Ok((id.to_owned(), secret.to_owned())),
+        _ => Err(format!("{issuer}/reg answered {answer}")),
+    }
+}
+
+async fn register(issuer: &str, redirect_uri: &str, authentication: &str) -> Result<serde_json::Value, String> {
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let body = serde_json::json!({
         "redirect_uris": [redirect_uri],
-        "token_endpoint_auth_method": "none",
+        "token_endpoint_auth_method": authentication,
         "grant_types": ["authorization_code"],
         "response_types": ["code"],
         "client_name": "webknossos-accounts (local)",
@@ -31,5 +45,8 @@ pub async fn register_client(issuer: &str, redirect_uri: &str) -> Result<String,
     let status = response.status();
     let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
     let answer: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| format!("{issuer}/reg: {e}"))?;
-    answer["client_id"].as_str().map(str::to_owned).ok_or_else(|| format!("{issuer}/reg answered {status}: {answer}"))
+    if !status.is_success() {
+        return Err(format!("{issuer}/reg answered {status}: {answer}"));
+    }
+    Ok(answer)
 }

@@ -349,6 +349,33 @@ pub struct SessionClaims {
 mod tests {
     use super::*;
 
+    fn sealing_keys(current: u8, others: &[u8]) -> Keys {
+        let secrets = |value: u8| SigningSecrets::new(vec![value; 32], vec![]).unwrap();
+        let sealing = SigningSecrets::new(vec![current; 32], others.iter().map(|v| vec![*v; 32]).collect()).unwrap();
+        Keys::new(&KeyMaterial::from_secrets(secrets(1), secrets(2)).with_sealing(sealing), "x")
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_for_its_organization_only_and_under_its_key() {
+        let keys = sealing_keys(9, &[]);
+        let sealed = keys.seal("lab", "client secret").unwrap();
+        assert!(!sealed.contains("secret"));
+        assert_ne!(sealed, keys.seal("lab", "client secret").unwrap(), "a fresh nonce each time");
+        assert_eq!(keys.open("lab", &sealed).unwrap().as_deref(), Some("client secret"));
+        assert_eq!(keys.open("other-lab", &sealed).unwrap(), None, "bound to its organization");
+        let mut tampered = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert_eq!(keys.open("lab", &URL_SAFE_NO_PAD.encode(tampered)).unwrap(), None);
+        assert_eq!(keys.open("lab", "not base64!").unwrap(), None);
+        assert_eq!(keys.open("lab", "").unwrap(), None);
+        // A new current key still opens what the previous one sealed; without it, nothing opens.
+        assert_eq!(sealing_keys(8, &[9]).open("lab", &sealed).unwrap().as_deref(), Some("client secret"));
+        assert_eq!(sealing_keys(8, &[]).open("lab", &sealed).unwrap(), None);
+        // A function without the sealing key has none to use.
+        let without = Keys::from_secret(&[7u8; 32], "x");
+        assert!(without.seal("lab", "s").is_err() && without.open("lab", &sealed).is_err());
+    }
+
     #[test]
     fn device_cookies_are_bound_to_their_address_and_expiry_and_survive_a_rotation() {
         let keys = Keys::from_secret(&[7u8; 32], "x");

@@ -1,10 +1,67 @@
-//! The rules over accounts and instance-wide items: 25 (operator grants), 19 (tombstones), 3 (e-mail
-//! guards) and 4 (identities).
+//! The rules over accounts and instance-wide items: 28 (provider links), 29 (verified domains), 25
+//! (operator grants), 19 (tombstones), 3 (e-mail guards) and 4 (identities).
 
 use super::load::Table;
 
 pub(super) fn check(table: &Table, problems: &mut Vec<String>) {
-    let Table { accounts, email_guards, orgs, tombstones, operator_grants } = table;
+    let Table {
+        accounts,
+        email_guards,
+        orgs,
+        tombstones,
+        operator_grants,
+        provider_links,
+        account_links,
+        verified_domains,
+    } = table;
+    // Rule 28.
+    for link in provider_links {
+        if !account_links.contains(link) {
+            problems.push(format!("ProviderLink {}: its account {} does not list it", link.id(), link.account_id));
+        }
+    }
+    for link in account_links {
+        if !provider_links.contains(link) {
+            problems.push(format!("AccountLink {}/{}: no provider link names the account", link.account_id, link.id()));
+        }
+    }
+    // Rule 29.
+    for verified in verified_domains {
+        let claimed = orgs.get(&verified.organization).is_some_and(|org| {
+            org.domain_claims.iter().any(|claim| {
+                claim.domain == verified.domain
+                    && claim.verified_at.is_some()
+                    && claim.require_sso == verified.require_sso
+            })
+        });
+        if !claimed {
+            problems.push(format!(
+                "VerifiedDomain {}: {} has no verified claim of it (with the same requireSso)",
+                verified.domain, verified.organization
+            ));
+        }
+    }
+    for (organization, org) in orgs {
+        for claim in &org.domain_claims {
+            let recorded = verified_domains.iter().any(|v| v.domain == claim.domain && &v.organization == organization);
+            if claim.verified_at.is_some() != recorded {
+                problems.push(format!(
+                    "DomainClaim {organization}/{}: verified {} but the instance's record says {recorded}",
+                    claim.domain,
+                    claim.verified_at.is_some()
+                ));
+            }
+            if claim.verified_at.is_none() && claim.require_sso {
+                problems.push(format!("DomainClaim {organization}/{}: pending yet requires SSO", claim.domain));
+            }
+            if &claim.organization != organization {
+                problems.push(format!("DomainClaim {organization}/{}: names {}", claim.domain, claim.organization));
+            }
+        }
+        if let Some(connection) = org.sso_connection.as_ref().filter(|c| &c.organization != organization) {
+            problems.push(format!("SsoConnection {organization}: names {}", connection.organization));
+        }
+    }
     // Rule 25.
     for grant in operator_grants {
         if !accounts.contains_key(&grant.account_id) {

@@ -22,6 +22,9 @@ pub(super) struct Table {
     pub orgs: BTreeMap<String, Org>,
     pub tombstones: Vec<String>,
     pub operator_grants: Vec<OperatorGrant>,
+    pub provider_links: Vec<accounts::model::ProviderLink>,
+    pub account_links: Vec<accounts::model::ProviderLink>,
+    pub verified_domains: Vec<accounts::model::VerifiedDomain>,
 }
 
 impl Table {
@@ -47,6 +50,8 @@ pub(super) struct Org {
     pub invite_guards: Vec<InviteEmailGuard>,
     pub idempotency: Vec<IdempotencyRecord>,
     pub audit: Vec<AuditEntry>,
+    pub domain_claims: Vec<accounts::model::DomainClaim>,
+    pub sso_connection: Option<accounts::model::SsoConnection>,
     /// Keys of every item of the partition (for rule 2).
     pub keys: Vec<String>,
 }
@@ -54,7 +59,16 @@ pub(super) struct Org {
 /// Sorts `items` by kind, checking rule 1 (and the rules about single items: 17, 18, 20, 22 to 24, 26).
 pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
     let mut table = Table::default();
-    let Table { accounts, email_guards, orgs, tombstones, operator_grants } = &mut table;
+    let Table {
+        accounts,
+        email_guards,
+        orgs,
+        tombstones,
+        operator_grants,
+        provider_links,
+        account_links,
+        verified_domains,
+    } = &mut table;
     // Rule 1, and sorting the items by kind.
     for item in items {
         let (pk, sk, entity) = (text(&item, "PK"), text(&item, "SK"), text(&item, "entity"));
@@ -112,7 +126,22 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
                 }
             }
             "ProviderLink" => {
-                decode!(accounts::model::ProviderLink);
+                provider_links.push(decode!(accounts::model::ProviderLink));
+            }
+            // Rule 28.
+            "AccountLink" => {
+                account_links.push(decode!(accounts::model::AccountLink).0);
+            }
+            "VerifiedDomain" => {
+                verified_domains.push(decode!(accounts::model::VerifiedDomain));
+            }
+            "DomainClaim" => {
+                let value = decode!(accounts::model::DomainClaim);
+                in_org(orgs, &mut |o| o.domain_claims.push(value.clone()));
+            }
+            "SsoConnection" => {
+                let value = decode!(accounts::model::SsoConnection);
+                in_org(orgs, &mut |o| o.sso_connection = Some(value.clone()));
             }
             "OperatorGrant" => {
                 operator_grants.push(decode!(OperatorGrant));

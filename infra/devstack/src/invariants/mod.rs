@@ -58,6 +58,11 @@
 //!     their TTL.
 //! 27. A sign-in with the identity provider under way (`OidcLogin`) is keyed by its state's hash (rule 1)
 //!     and carries its TTL; a provider link (`ProviderLink`) is keyed by its issuer and subject (rule 1).
+//! 28. Every provider link is mirrored in its account's partition (`AccountLink`, the same fields), and
+//!     every mirror has its link: the two are written and removed together.
+//! 29. A domain an organization verified has one instance-wide record (`VerifiedDomain`) naming that
+//!     organization, with the claim's `requireSso`; a pending claim has no record and requires nothing; an
+//!     organization's claims and connection name it.
 
 mod accounts_rules;
 mod load;
