@@ -142,24 +142,64 @@ function institutionSignIn() {
   return h("div", { class: "institution" }, message, button);
 }
 
+/** Starts a sign-in at `query`'s provider (the login route's parameters) and goes there; the answer when
+ * it did not start. */
+async function startSignIn(query) {
+  const answer = await api("GET", `/auth/oidc/login${query ? `?${new URLSearchParams(query)}` : ""}`);
+  if (answer.ok && answer.body?.redirect_url) location.assign(answer.body.redirect_url);
+  return answer;
+}
+
+/** The login asks for the address first: an address of a domain an organization verified goes to that
+ * organization's identity provider (home-realm discovery); any other asks for its password next. "Use my
+ * password" skips the question (an organization's admins keep their password when its provider fails). */
 function loginPage(after = "/") {
-  return form(
+  const email = field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "username" });
+  const secret = field("Password", { name: "password", type: "password", autocomplete: "current-password" });
+  const secretInput = secret.querySelector("input");
+  let askPassword = (show) => {
+    secret.hidden = !show;
+    secretInput.required = show;
+  };
+  askPassword(false);
+  const usePassword = h("button", { type: "button", class: "link" }, "Use my password");
+  const element = form(
     "Log in",
-    [
-      field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "username" }),
-      field("Password", { name: "password", type: "password", required: true, autocomplete: "current-password" }),
-    ],
-    "Log in",
+    [email, secret],
+    "Continue",
     async (values, message) => {
+      if (secret.hidden) {
+        const answer = await startSignIn({ email: values.email });
+        if (answer.ok) return;
+        if (answer.status === 400) return message.show(messageOf(answer));
+        // No organization signs this domain in (or its provider is unreachable): the password.
+        if (answer.status !== 404) message.show(messageOf(answer));
+        askPassword(true);
+        return secretInput.focus();
+      }
       const answer = await login(values.email, values.password);
-      if (answer.ok) go(after);
-      else message.show(messageOf(answer));
+      if (answer.ok) return go(after);
+      message.show(messageOf(answer));
+      if (codeOf(answer) === "auth.sso.required") askPassword(true);
     },
     [
+      usePassword,
       singleSignOn ? institutionSignIn() : [],
       h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ", link("/auth/signup", "Create an organization")),
     ],
   );
+  const submit = element.querySelector("button[type=submit]");
+  const shown = askPassword;
+  askPassword = (show) => {
+    shown(show);
+    submit.textContent = show ? "Log in" : "Continue";
+    usePassword.hidden = show;
+  };
+  usePassword.addEventListener("click", () => {
+    askPassword(true);
+    secretInput.focus();
+  });
+  return element;
 }
 
 function signupPage() {
@@ -409,23 +449,39 @@ async function homePage() {
       } }, "Revoke"),
     ),
   );
-  const institutionSection = singleSignOn
-    ? h(
-        "section",
-        { "aria-labelledby": "institution-heading" },
-        h("h2", { id: "institution-heading" }, "Your institution's sign-in"),
-        h("p", {}, "Link your account to your institution's sign-in once; then \"Sign in with your institution\" opens it."),
-        h("div", { class: "actions" },
-          h("button", { type: "button", onclick: async (event) => {
-            const button = event.currentTarget;
-            button.disabled = true;
-            const answer = await api("GET", "/auth/oidc/login?link=true");
-            if (answer.ok && answer.body?.redirect_url) return location.assign(answer.body.redirect_url);
-            button.disabled = false;
-            message.show(messageOf(answer));
-          } }, "Link your institution")),
-      )
-    : null;
+  // Links to identity providers: the institution's (the instance's connection) or the organization's own
+  // (found by this address's domain), and those made so far, each removable.
+  const links = h("ul", { class: "history", "aria-label": "Linked sign-ins" });
+  const showLinks = async () => {
+    const answer = await api("GET", "/auth/oidc/links");
+    if (!answer.ok) return links.replaceChildren(h("li", {}, messageOf(answer)));
+    links.replaceChildren(...(answer.body.length ? answer.body.map((linked) => h("li", {},
+      h("span", {}, `${linked.issuer} (as ${linked.email}, since ${date(linked.created)})`),
+      h("button", { type: "button", class: "secondary", onclick: async () => {
+        const removed = await api("DELETE", `/auth/oidc/links/${encodeURIComponent(linked.id)}`);
+        message.show(messageOf(removed), removed.ok ? "success" : "error");
+        showLinks();
+      } }, "Unlink"))) : [h("li", {}, "None yet.")]));
+  };
+  showLinks();
+  const linkButton = (label, query) => h("button", { type: "button", onclick: async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    const answer = await startSignIn({ ...query, link: "true" });
+    if (answer.ok) return;
+    button.disabled = false;
+    message.show(messageOf(answer));
+  } }, label);
+  const institutionSection = h(
+    "section",
+    { "aria-labelledby": "institution-heading" },
+    h("h2", { id: "institution-heading" }, "Your institution's sign-in"),
+    h("p", {}, "Link your account to your institution's sign-in once; then signing in there opens this account."),
+    links,
+    h("div", { class: "actions" },
+      singleSignOn ? linkButton("Link your institution", {}) : null,
+      linkButton("Link your organization's sign-in", { email: user.email })),
+  );
   const logout = (path) => async () => {
     await api("POST", path);
     go("/auth/login");
@@ -1120,7 +1176,7 @@ async function organizationPage() {
   });
   const plan = [requestForm, h("h2", {}, "Plan history"), history];
 
-  const entries = [["Overview", overview], ["Plan", plan], ["Notifications", notifications]];
+  const entries = [["Overview", overview], ["Plan", plan], ["Notifications", notifications], ["Single sign-on", singleSignOnTab(organization)]];
   if (viewer.mayDeleteOrganization) {
     const confirmId = `field-${++fieldCounter}`;
     const confirmation = h("input", { id: confirmId, autocomplete: "off" });
@@ -1151,6 +1207,99 @@ async function organizationPage() {
     entries.push(["Delete", deletion]);
   }
   show(h("section", { class: "wide" }, h("h1", {}, "Organization"), heading, message, ...tabs("Organization settings", entries)));
+}
+
+/** The Organization page's Single sign-on tab: the organization's own identity provider connection (its
+ * client secret is write-only), a test that signs the admin in through it (and links them), and the
+ * e-mail domains it proves by DNS, each of which may require single sign-on. */
+function singleSignOnTab(organization) {
+  const base = `/organizations/${encodeURIComponent(organization.id)}`;
+  const panel = h("div", {}, h("p", {}, "Loading…"));
+  const load = async (note) => {
+    const answer = await api("GET", `${base}/sso`);
+    if (!answer.ok) return panel.replaceChildren(h("p", { class: "notice error", role: "status" }, messageOf(answer)));
+    const { connection, domains, callbackUrl } = answer.body;
+    const policyId = `field-${++fieldCounter}`;
+    const policy = h("select", { id: policyId, name: "joinPolicy" },
+      h("option", { value: "closed" }, "Only people with an account (invited)"),
+      h("option", { value: "pending" }, "New people of a verified domain join, waiting for an admin"),
+      h("option", { value: "active" }, "New people of a verified domain join, active"));
+    policy.value = connection?.joinPolicy ?? "closed";
+    const [removeSecret] = checkbox("Remove the stored client secret", { name: "removeSecret" });
+    removeSecret.hidden = !connection?.hasClientSecret;
+    const saveForm = form("Identity provider", [
+      h("p", {}, "Register this address with your provider as the redirect URI: ", h("code", {}, callbackUrl)),
+      field("Issuer (https://…)", { name: "issuer", type: "url", required: true, value: connection?.issuer ?? "", autocomplete: "off" }),
+      field("Client id", { name: "clientId", required: true, value: connection?.clientId ?? "", autocomplete: "off" }),
+      field(connection?.hasClientSecret ? "Client secret (stored; type a new one to replace it)" : "Client secret (none for a public client)",
+        { name: "clientSecret", type: "password", autocomplete: "new-password" }),
+      removeSecret,
+      h("div", { class: "field" }, h("label", { for: policyId }, "People without an account"), policy),
+    ], "Save connection", async (values, formMessage) => {
+      const body = { issuer: values.issuer, clientId: values.clientId, joinPolicy: values.joinPolicy };
+      if (values.clientSecret) body.clientSecret = values.clientSecret;
+      else if (values.removeSecret) body.clientSecret = null;
+      const saved = await api("PUT", `${base}/sso`, body);
+      if (!saved.ok) return formMessage.show(messageOf(saved));
+      load("The connection is saved. Test it: sign in through it once.");
+    });
+    saveForm.querySelector("h1").replaceWith(h("h2", {}, "Identity provider"));
+    const message = notice();
+    if (note) message.show(note, "success");
+    const actions = connection
+      ? h("div", { class: "actions" },
+          h("button", { type: "button", onclick: async () => {
+            const started = await startSignIn({ organization: organization.id, link: "true" });
+            if (!started.ok) message.show(messageOf(started));
+          } }, "Test: sign in with it"),
+          h("button", { type: "button", class: "secondary", onclick: async () => {
+            const removed = await api("DELETE", `${base}/sso`);
+            if (!removed.ok) return message.show(messageOf(removed));
+            load("The connection is removed.");
+          } }, "Remove connection"))
+      : null;
+    const domainRow = (domain) => {
+      const require = h("input", { type: "checkbox", checked: domain.requireSso, disabled: !domain.verified,
+        "aria-label": `Require single sign-on for ${domain.domain}` });
+      require.addEventListener("change", async () => {
+        const changed = await api("PATCH", `${base}/domains/${encodeURIComponent(domain.domain)}`, { requireSso: require.checked });
+        if (!changed.ok) require.checked = !require.checked;
+        message.show(changed.ok ? `${domain.domain}: saved.` : messageOf(changed), changed.ok ? "success" : "error");
+      });
+      const record = domain.verified ? "—" : h("span", {}, "TXT ", h("code", {}, domain.dnsRecord.name), " = ", h("code", {}, domain.dnsRecord.value));
+      return h("tr", {},
+        h("td", {}, domain.domain),
+        h("td", {}, domain.verified ? `Verified ${date(domain.verifiedAt)}` : "Pending"),
+        h("td", {}, record),
+        h("td", {}, require),
+        h("td", {}, h("div", { class: "row-actions" },
+          domain.verified ? null : h("button", { type: "button", onclick: async () => {
+            const verified = await api("POST", `${base}/domains/${encodeURIComponent(domain.domain)}/verify`);
+            if (verified.ok) load(`${domain.domain} is verified.`);
+            else message.show(messageOf(verified));
+          } }, `Verify ${domain.domain}`),
+          h("button", { type: "button", class: "secondary", onclick: async () => {
+            const removed = await api("DELETE", `${base}/domains/${encodeURIComponent(domain.domain)}`);
+            if (removed.ok) load(`${domain.domain} is removed.`);
+            else message.show(messageOf(removed));
+          } }, `Remove ${domain.domain}`))));
+    };
+    const domainTable = domains.length
+      ? table("E-mail domains", ["Domain", "State", "DNS record to publish", "Require single sign-on", "Actions"], domains.map(domainRow))
+      : h("p", {}, "No domains yet.");
+    const claim = form("Add a domain", [field("Domain (like uni.example)", { name: "domain", required: true, autocomplete: "off" })], "Add domain", async (values, formMessage) => {
+      const claimed = await api("POST", `${base}/domains`, { domain: values.domain });
+      if (!claimed.ok) return formMessage.show(messageOf(claimed));
+      load(`Publish the TXT record for ${claimed.body.domain}, then verify it.`);
+    });
+    claim.querySelector("h1").replaceWith(h("h3", {}, "Add a domain"));
+    panel.replaceChildren(message, saveForm, actions,
+      h("h2", {}, "E-mail domains"),
+      h("p", {}, "Addresses of a verified domain sign in with this provider from the login page, and new people of it may join. Requiring single sign-on refuses their passwords (this organization's admins keep theirs)."),
+      domainTable, claim);
+  };
+  load();
+  return panel;
 }
 
 /** After the organization is gone, its sessions are too: the person is signed out, and told where a new

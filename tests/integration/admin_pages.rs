@@ -17,9 +17,7 @@ use crate::browser::{DESKTOP, PHONE, Page, address};
 pub(crate) async fn sign_in(page: &Page, email: &str, path: &str, heading: &str) {
     page.goto(path).await;
     page.heading("Log in").await;
-    page.fill(1, "E-mail address", email).await;
-    page.fill(1, "Password", PASSWORD).await;
-    page.click("Log in").await;
+    page.log_in(email, PASSWORD).await;
     page.heading(heading).await;
 }
 

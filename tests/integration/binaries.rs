@@ -53,6 +53,13 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "oidc_login" => ("/redirect_url", Value::Null),
         // A page (its text).
         "oidc_callback" => ("", Value::Null),
+        "sso_settings" => ("/callbackUrl", Value::Null),
+        "put_sso_connection" => ("/hasClientSecret", json!(true)),
+        "claim_domain" => ("/verified", json!(false)),
+        "verify_domain" => ("/messages/0/code", json!("sso.domain.recordMissing")),
+        "update_domain" => ("/messages/0/code", json!("sso.domain.notVerified")),
+        "provider_links" => ("", json!([])),
+        "unlink_provider" => ("/messages/0/code", json!("sso.link.notFound")),
         "delete_organization" => ("/purgeComplete", Value::Null),
         "invite_maintenance" => ("/deleted", Value::Null),
         "organization_purge" => ("/finished", Value::Null),

@@ -234,7 +234,7 @@ async fn without_a_self_registration_organization_new_people_are_told_to_ask_for
 }
 
 /// The provider's pages in the browser: its sign-in form (as `login`, any password), then its consent.
-async fn provider_forms(page: &crate::browser::Page, login: &str) {
+pub(crate) async fn provider_forms(page: &crate::browser::Page, login: &str) {
     use fantoccini::Locator;
     let find = |css: &'static str| {
         let client = page.client.clone();
@@ -291,9 +291,7 @@ async fn a_person_links_the_institution_from_the_home_page_in_a_browser() {
     let grace = env.home_organization_for("grace@uni.example").await;
     let page = Page::open(&env, "sso-link", DESKTOP).await;
     page.goto("/auth/login").await;
-    page.fill(1, "E-mail address", &grace.email).await;
-    page.fill(1, "Password", PASSWORD).await;
-    page.click("Log in").await;
+    page.log_in(&grace.email, PASSWORD).await;
     page.heading("Ada Lovelace").await;
     page.shows("Your institution's sign-in").await;
     page.accessible().await;

@@ -291,3 +291,64 @@ async fn a_deleted_organization_gives_its_domains_up_and_its_members_links_go_wi
     let next = env.create_organization(&tests::organization_name("Next")).await;
     env.verified_domain(&next, "uni.example").await;
 }
+
+/// In Chromium: an admin sets the organization's provider and domain up on the Organization page's
+/// Single sign-on tab; a person of the domain then types only her address on the login page, signs in at
+/// the provider's own forms, comes back as a new member, and unlinks the provider on her home page.
+#[tokio::test]
+async fn an_admin_sets_single_sign_on_up_and_a_person_of_the_domain_signs_in_by_her_address_in_a_browser() {
+    use crate::browser::{DESKTOP, PHONE, Page};
+    let env = env().await;
+    let lab = env.create_organization(&tests::organization_name("Uni Lab")).await;
+    let issuer = tokio::task::spawn_blocking(tests::sso::provider_issuer).await.unwrap();
+    let redirect_uri = accounts::domain::sso::redirect_uri(&env.app.config.public_uri);
+    let (client_id, secret) = devstack::oidc::register_confidential_client(&issuer, &redirect_uri).await.unwrap();
+    let page = Page::open(&env, "sso-organization", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.log_in(&lab.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.goto("/organization").await;
+    page.heading("Organization").await;
+    page.click("Single sign-on").await;
+    page.shows(&redirect_uri).await;
+    page.fill(4, "Issuer (https://…)", &issuer).await;
+    page.fill(4, "Client id", &client_id).await;
+    page.fill(4, "Client secret (none for a public client)", &secret).await;
+    page.client
+        .execute("const s = document.querySelector('select[name=joinPolicy]'); s.value = 'active';", vec![])
+        .await
+        .unwrap();
+    page.click("Save connection").await;
+    page.shows("The connection is saved").await;
+    page.fill(5, "Domain (like uni.example)", "uni.example").await;
+    page.click("Add domain").await;
+    page.shows("Publish the TXT record for uni.example").await;
+    let settings = env.client(&lab.auth()).sso_settings(&lab.organization).await.body;
+    let record = &settings["domains"][0]["dnsRecord"];
+    page.shows(record["value"].as_str().unwrap()).await;
+    tests::dns::publish(record["name"].as_str().unwrap(), record["value"].as_str().unwrap());
+    page.click("Verify uni.example").await;
+    page.shows("uni.example is verified.").await;
+    page.accessible().await;
+    page.screenshot("organization-sso-tab").await;
+    assert!(!page.text().await.contains(&secret), "the secret is never shown");
+    page.close().await;
+
+    // Grace, on a phone, types only her address.
+    let page = Page::open(&env, "sso-by-address", PHONE).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", "grace@uni.example").await;
+    page.click("Continue").await;
+    crate::sso::provider_forms(&page, "grace").await;
+    page.heading("Grace Hopper").await;
+    page.shows("Uni Lab").await;
+    page.shows(&format!("{issuer} (as grace@uni.example")).await;
+    page.fits_width().await;
+    page.accessible().await;
+    page.screenshot("home-linked").await;
+    page.click("Unlink").await;
+    page.shows("The link was removed").await;
+    page.shows("None yet.").await;
+    page.close().await;
+}

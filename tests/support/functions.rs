@@ -172,5 +172,6 @@ pub async fn prepare(env: &TestEnv) -> Vec<(&'static str, String)> {
         ("INVITE_TOKEN", token),
         ("INVITE_ID", invite_id),
         ("UNIQUE", accounts::ids::new_object_id()[..10].to_owned()),
+        ("OIDC_ISSUER", tokio::task::spawn_blocking(crate::sso::provider_issuer).await.expect("the provider starts")),
     ]
 }

@@ -213,6 +213,49 @@ pub const SAMPLES: &[Sample] = &[
         expected_status: 400,
         ..http("oidc_callback", "/auth/oidc/callback", "code=sample-code&state=sample-state", None, Anonymous)
     },
+    // An organization's own single sign-on: its connection (to the local provider) and a domain whose TXT
+    // record nobody published.
+    http("sso_settings", "/organizations/${ORGANIZATION}/sso", "", None, Owner),
+    http(
+        "put_sso_connection",
+        "/organizations/${ORGANIZATION}/sso",
+        "",
+        Some(
+            r#"{"issuer":"${OIDC_ISSUER}","clientId":"sample-client","clientSecret":"sample-secret","joinPolicy":"pending"}"#,
+        ),
+        Owner,
+    ),
+    http(
+        "claim_domain",
+        "/organizations/${ORGANIZATION}/domains",
+        "",
+        Some(r#"{"domain":"lab-${UNIQUE}.example"}"#),
+        Owner,
+    ),
+    Sample {
+        expected_status: 400,
+        ..http(
+            "verify_domain",
+            "/organizations/${ORGANIZATION}/domains/lab-${UNIQUE}.example/verify",
+            "",
+            Some("{}"),
+            Owner,
+        )
+    },
+    Sample {
+        expected_status: 400,
+        ..http(
+            "update_domain",
+            "/organizations/${ORGANIZATION}/domains/lab-${UNIQUE}.example",
+            "",
+            Some(r#"{"requireSso":true}"#),
+            Owner,
+        )
+    },
+    http("remove_domain", "/organizations/${ORGANIZATION}/domains/lab-${UNIQUE}.example", "", None, Owner),
+    http("delete_sso_connection", "/organizations/${ORGANIZATION}/sso", "", None, Owner),
+    http("provider_links", "/auth/oidc/links", "", None, Owner),
+    Sample { expected_status: 404, ..http("unlink_provider", "/auth/oidc/links/no-such-link", "", None, Owner) },
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },
     http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
     http(
