@@ -49,7 +49,30 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("reset_password", "reset the password (argon2id)", "2 (the notice is security mail: no check before it)"),
     ("audit_log", "audit log page (team actions)", "2 (up to 5 when the action filter skips many)"),
     ("web", "a page (the web function, GET /auth/login)", "0"),
+    (
+        "oidc_callback",
+        "sign in with the institution (a linked account; the local provider's token endpoint and keys)",
+        "5",
+    ),
 ];
+
+/// The callback's answer: a redirect into the site with the session cookie.
+const SIGNED_IN: u64 = 302;
+
+/// A callback event for a fresh sign-in of the provider's Ada, who is linked: the sign-in started in the
+/// env (the same connection as the binaries'), through the provider's forms, back with code and state and
+/// the browser's state cookie.
+async fn callback_event(env: &TestEnv, values: &[(&'static str, String)]) -> Value {
+    let back = env.provider_callback("ada").await;
+    let query = back.url.split_once('?').map(|(_, query)| query.to_owned()).unwrap_or_default();
+    let mut event = event_with("oidc_callback", values, None);
+    let parameters: serde_json::Map<String, Value> =
+        form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect();
+    event["rawQueryString"] = json!(query);
+    event["queryStringParameters"] = Value::Object(parameters);
+    event["cookies"] = json!([format!("oidc_state={}", back.state_cookie)]);
+    event
+}
 
 /// The floor function (`tests/floor.rs`): every row's init and cold start is given as a ratio to its.
 const FLOOR: &str = "floor";
@@ -200,12 +223,19 @@ fn status_of(outcome: &Outcome) -> u64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // An organization that sends invites all day long (the benchmark's thousands), in its own table.
-    let env = TestEnv::with_config(|config| {
+    // It serves the pages' port too, registered with the local OpenID provider (the callback's row).
+    let env = TestEnv::for_sso(|config| {
         config.mail_limits.per_organization_per_day = 1_000_000;
         config.mail_limits.per_organization_all_per_day = 1_000_000;
     })
     .await;
     let values = prepare(&env).await;
+    // The provider's Ada signs in once: she joins the home organization (active) and is linked.
+    let home = accounts::model::Key::organization(HOME_ORGANIZATION);
+    env.set_attribute(&home.pk, &home.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .await;
+    let (first, _) = env.sign_in_with_provider("ada").await;
+    assert_eq!(first.status, 302, "{:?}", first.body);
     let environment = function_environment(&env).await;
     let session = values.iter().find(|(n, _)| *n == "SESSION").unwrap().1.clone();
     eprintln!("preparing {} invites to accept", COLD_STARTS + WARM_REQUESTS);
@@ -229,23 +259,34 @@ async fn main() {
         let mut inits = Vec::new();
         let mut firsts = Vec::new();
         let mut n = 0;
+        let expected = if *function == "oidc_callback" { SIGNED_IN } else { 200 };
         for _ in 0..COLD_STARTS {
+            let event = match *function {
+                "oidc_callback" => callback_event(&env, &inputs.values).await,
+                _ => inputs.event(function, n),
+            };
             let mut process = FunctionProcess::start(&path, MEMORY_MB, &environment).await.unwrap();
-            let invocation = process.invoke(&inputs.event(function, n), Duration::from_secs(30)).await.unwrap();
+            let invocation = process.invoke(&event, Duration::from_secs(30)).await.unwrap();
             n += 1;
             let answered = Instant::now();
-            assert_eq!(status_of(&invocation.outcome), 200, "{function}: {:?}", invocation.outcome);
+            assert_eq!(status_of(&invocation.outcome), expected, "{function}: {:?}", invocation.outcome);
             inits.push(ms(process.init_duration().unwrap()));
             firsts.push(ms(answered - process.spawned_at));
         }
-        let warm = if matches!(*function, "login" | "reset_password") { WARM_LOGINS } else { WARM_REQUESTS };
+        // Logins hash a password; a callback's sign-in goes through the provider's forms first.
+        let warm =
+            if matches!(*function, "login" | "reset_password" | "oidc_callback") { WARM_LOGINS } else { WARM_REQUESTS };
         eprintln!("{function}: {warm} warm requests");
         let mut process = FunctionProcess::start(&path, MEMORY_MB, &environment).await.unwrap();
         let mut latencies = Vec::new();
         for _ in 0..warm {
-            let invocation = process.invoke(&inputs.event(function, n), Duration::from_secs(30)).await.unwrap();
+            let event = match *function {
+                "oidc_callback" => callback_event(&env, &inputs.values).await,
+                _ => inputs.event(function, n),
+            };
+            let invocation = process.invoke(&event, Duration::from_secs(30)).await.unwrap();
             n += 1;
-            assert_eq!(status_of(&invocation.outcome), 200, "{function}: {:?}", invocation.outcome);
+            assert_eq!(status_of(&invocation.outcome), expected, "{function}: {:?}", invocation.outcome);
             latencies.push(ms(invocation.duration));
         }
         let peak_kib = process.peak_memory_kib().unwrap_or_default();

@@ -41,10 +41,17 @@ pub async fn function_environment(env: &TestEnv) -> Vec<(String, String)> {
     let config = &env.app.config;
     let secrets = devstack::signing_key::client(&services().secrets_manager_endpoint).await;
     let (session_key, token_secret) = secret_ids(env);
-    // Single sign-on with the local provider, this env registered as its client.
-    let oidc_issuer = tokio::task::spawn_blocking(crate::sso::provider_issuer).await.expect("the provider starts");
-    let callback = accounts::domain::sso::redirect_uri(&config.public_uri);
-    let oidc_client_id = devstack::oidc::register_client(&oidc_issuer, &callback).await.expect("registered");
+    // Single sign-on with the local provider: the env's own connection when it has one (so a sign-in the
+    // env starts finishes in a binary), else this env registered as a new client.
+    let (oidc_issuer, oidc_client_id) = match &config.oidc {
+        Some(connection) => (connection.issuer.clone(), connection.client_id.clone()),
+        None => {
+            let issuer = tokio::task::spawn_blocking(crate::sso::provider_issuer).await.expect("the provider starts");
+            let callback = accounts::domain::sso::redirect_uri(&config.public_uri);
+            let client_id = devstack::oidc::register_client(&issuer, &callback).await.expect("registered");
+            (issuer, client_id)
+        }
+    };
     devstack::signing_key::ensure(&secrets, &session_key, TEST_SESSION_SECRET)
         .await
         .expect("the session secret is stored");
