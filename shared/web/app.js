@@ -180,7 +180,8 @@ function loginPage(after = "/") {
       const answer = await login(values.email, values.password);
       if (answer.ok) return go(after);
       message.show(messageOf(answer));
-      if (codeOf(answer) === "auth.sso.required") askPassword(true);
+      // Refused for the address's domain: back to the address, whose Continue goes to the provider.
+      if (codeOf(answer) === "auth.sso.required") askPassword(false);
     },
     [
       usePassword,

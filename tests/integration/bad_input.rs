@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 use tests::*;
 
 /// Every operation with a request body: (operationId, method, path, a valid body).
-fn body_routes(organization: &str, user: &str, team: &str) -> Vec<(&'static str, &'static str, String, Value)> {
+fn body_routes(
+    organization: &str,
+    user: &str,
+    team: &str,
+    issuer: &str,
+) -> Vec<(&'static str, &'static str, String, Value)> {
     let form = signup_form("someone@example.org", "Another Lab");
     vec![
         ("create_organization_with_admin", "POST", "/api/auth/createOrganizationWithAdmin".into(), form.clone()),
@@ -73,6 +78,24 @@ fn body_routes(organization: &str, user: &str, team: &str) -> Vec<(&'static str,
             "POST",
             format!("/api/organizations/{organization}/credits"),
             json!({"milliCredits": 1000, "comment": "top-up"}),
+        ),
+        (
+            "put_sso_connection",
+            "PUT",
+            format!("/api/organizations/{organization}/sso"),
+            json!({"issuer": issuer, "clientId": "lab-client", "clientSecret": "s3cret", "joinPolicy": "pending"}),
+        ),
+        (
+            "claim_domain",
+            "POST",
+            format!("/api/organizations/{organization}/domains"),
+            json!({"domain": "uni.example"}),
+        ),
+        (
+            "update_domain",
+            "PATCH",
+            format!("/api/organizations/{organization}/domains/uni.example"),
+            json!({"requireSso": true}),
         ),
         (
             "start_reset_password",
@@ -187,20 +210,21 @@ fn assert_error_shape(what: &str, response: &TestResponse) {
 
 /// The operator (a super user) owning an organization with a member and a team: every route with a body
 /// reaches its body with this caller.
-async fn operator_env() -> (TestEnv, Owner, String, String) {
+async fn operator_env() -> (TestEnv, Owner, String, String, String) {
     let env = TestEnv::new().await;
     let owner = env.home_organization_for(SUPER_USER).await;
     env.verify_email(SUPER_USER, &owner.auth()).await;
     env.grant_operator(SUPER_USER).await;
     let team = env.team(&owner.auth(), "Tracers One").await;
     let member = env.member(&owner, "Grace", "Hopper", &[(&team, false)]).await;
-    (env, owner, member.user_id, team)
+    let issuer = tokio::task::spawn_blocking(tests::sso::provider_issuer).await.unwrap();
+    (env, owner, member.user_id, team, issuer)
 }
 
 #[tokio::test]
 async fn every_route_with_a_body_refuses_bad_bodies_with_a_clear_4xx_and_changes_nothing() {
-    let (env, owner, member, team) = operator_env().await;
-    let routes = body_routes(&owner.organization, &member, &team);
+    let (env, owner, member, team, issuer) = operator_env().await;
+    let routes = body_routes(&owner.organization, &member, &team, &issuer);
     let covered: BTreeSet<String> = routes.iter().map(|(id, ..)| (*id).to_owned()).collect();
     let documented = documented_body_operations();
     assert_eq!(covered, documented.keys().cloned().collect(), "every operation with a request body has a row here");
@@ -233,8 +257,8 @@ async fn every_route_with_a_body_refuses_bad_bodies_with_a_clear_4xx_and_changes
 /// there is for what was broken in the body, not for something else about the request).
 #[tokio::test]
 async fn each_routes_valid_body_is_accepted_as_it_is() {
-    let (env, owner, member, team) = operator_env().await;
-    let mut routes = body_routes(&owner.organization, &member, &team);
+    let (env, owner, member, team, issuer) = operator_env().await;
+    let mut routes = body_routes(&owner.organization, &member, &team, &issuer);
     // The deletion last (it ends the organization the others work in).
     routes.sort_by_key(|(id, ..)| *id == "delete_organization");
     let mut auth = owner.auth();
@@ -252,6 +276,8 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
             "reset_password" => (400, "auth.resetPassword.tokenInvalid"),
             // Well-formed; the operator it names holds the role already.
             "grant_operator" => (409, "operator.alreadyGranted"),
+            // Well-formed; the domain the row before claimed has no DNS record yet.
+            "update_domain" => (400, "sso.domain.notVerified"),
             _ => (200, ""),
         };
         assert_eq!((response.status, response.error_code()), expected, "{id}: {:?}", response.body);
@@ -264,7 +290,7 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
 
 #[tokio::test]
 async fn names_with_invisible_or_text_direction_characters_are_refused_and_unicode_names_normalised() {
-    let (env, owner, member, _team) = operator_env().await;
+    let (env, owner, member, _team, _) = operator_env().await;
     let before = env.scan().await;
     let hidden =
         ["Eve\u{202E}nimda", "Ada\u{200B}", "\u{2066}Ada\u{2069}", "A\u{FEFF}da", "Ad\u{0007}a", "Ada\u{E0041}"];
@@ -315,7 +341,7 @@ async fn names_with_invisible_or_text_direction_characters_are_refused_and_unico
 
 #[tokio::test]
 async fn unknown_fields_are_ignored() {
-    let (env, owner, _member, _team) = operator_env().await;
+    let (env, owner, _member, _team, _) = operator_env().await;
     let response = env
         .post("/api/teams", json!({"name": "Extra", "color": "red", "isOrganizationTeam": true}), &owner.auth())
         .await;

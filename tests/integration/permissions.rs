@@ -92,8 +92,24 @@ fn expected(function: &str) -> [u16; 17] {
         "verify_email" => [401, 401, 403, 403, 403, 403, 403, 403, 403, 401, 403, 403, 403, 403, 403, 403, 403],
         "change_password" | "request_verification" | "pricing_status" => ANY_MEMBER,
         "web" => [404; 17],
-        // Public, and this instance has no identity provider: everyone is told so (sso.rs has the flow).
+        // Public, and this instance has no identity provider: everyone is told so, and a callback this
+        // browser did not start is refused (sso.rs and sso_organizations.rs have the flows).
         "oidc_login" | "oidc_callback" => [400; 17],
+        "provider_links" => ANY_MEMBER,
+        // The caller's own links only: none is called so.
+        "unlink_provider" => [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404],
+        // An organization's single sign-on: its admins (B's: their own organization only).
+        "sso_settings" | "put_sso_connection" | "claim_domain" => {
+            [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403]
+        }
+        // Each call names a new domain that nobody claimed.
+        "verify_domain" | "update_domain" | "remove_domain" => {
+            [401, 401, 403, 403, 403, 403, 404, 404, 403, 401, 403, 403, 403, 403, 404, 404, 403]
+        }
+        // A's admin removes the connection; then A's owner finds none.
+        "delete_sso_connection" => {
+            [401, 401, 403, 403, 403, 403, 200, 404, 403, 401, 403, 403, 403, 403, 404, 404, 403]
+        }
         "get_token" | "revoke_token" | "logout" | "logout_everywhere" | "current_user" | "list_users"
         | "list_organizations" | "experience_domains" | "list_teams" => ANY_MEMBER,
         // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).
@@ -355,6 +371,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
     assert_eq!(covered, routes, "every route has a sample in the matrix");
 
     let shared_invite = invite(env, &setup, json!({})).await;
+    let issuer = tokio::task::spawn_blocking(tests::sso::provider_issuer).await.unwrap();
     let mut failures: Vec<String> = Vec::new();
     // Routes whose change a call was seen to make.
     let mut shown_to_change: BTreeSet<&str> = BTreeSet::new();
@@ -430,6 +447,7 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 ("VERIFY_KEY", verify_key),
                 ("NOTIFY_TOKEN", notify_token.clone()),
                 ("UNIQUE", unique()),
+                ("OIDC_ISSUER", issuer.clone()),
             ];
             let mut path = format!("/api{}", fill(sample.path, &values));
             if !sample.query.is_empty() {

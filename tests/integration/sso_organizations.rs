@@ -352,3 +352,60 @@ async fn an_admin_sets_single_sign_on_up_and_a_person_of_the_domain_signs_in_by_
     page.shows("None yet.").await;
     page.close().await;
 }
+
+/// In Chromium: where a verified domain requires single sign-on, "Use my password" with the right
+/// password is refused with a message that points to the provider; an address the provider has not
+/// verified comes back to a page that says so; and a second sign-in through the provider's forms finds the
+/// same account.
+#[tokio::test]
+async fn required_single_sign_on_and_an_unverified_address_in_a_browser() {
+    use crate::browser::{DESKTOP, Page};
+    let env = env().await;
+    let lab = env.create_organization(&tests::organization_name("Uni Lab")).await;
+    env.organization_connection(&lab, "active", Some("uni.example")).await;
+    env.invited_member(&lab, "grace@uni.example").await;
+    let required = env.client(&lab.auth()).require_sso(&lab.organization, "uni.example", true).await;
+    assert_eq!(required.status, 200, "{}", required.body);
+    let page = Page::open(&env, "sso-required", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", "grace@uni.example").await;
+    page.click("Use my password").await;
+    page.password_asked().await;
+    page.fill(1, "Password", PASSWORD).await;
+    page.click("Log in").await;
+    page.shows("Addresses at uni.example sign in with their institution's identity provider").await;
+    page.accessible().await;
+    page.screenshot("password-refused").await;
+    page.close().await;
+    // Her address alone takes her to the provider, twice (each in a fresh browser, with no session at the
+    // provider): the same account both times.
+    let mut accounts = Vec::new();
+    for attempt in ["first", "second"] {
+        let page = Page::open(&env, attempt, DESKTOP).await;
+        page.goto("/auth/login").await;
+        page.heading("Log in").await;
+        page.fill(1, "E-mail address", "grace@uni.example").await;
+        page.click("Continue").await;
+        crate::sso::provider_forms(&page, "grace").await;
+        page.heading("Ada Lovelace").await;
+        page.shows("grace@uni.example").await;
+        page.shows("Uni Lab").await;
+        page.close().await;
+        accounts.push(env.account_id("grace@uni.example").await);
+    }
+    assert_eq!(accounts[0], accounts[1]);
+    let items = env.scan().await;
+    assert_eq!(items.iter().filter(|i| tests::text(i, "entity") == "ProviderLink").count(), 1, "linked once");
+    // Eve's address is at the domain, but the provider has not verified it.
+    let page = Page::open(&env, "sso-unverified", DESKTOP).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.fill(1, "E-mail address", "eve@uni.example").await;
+    page.click("Continue").await;
+    crate::sso::provider_forms(&page, "eve").await;
+    page.heading("Sign-in did not work").await;
+    page.shows("Your identity provider has not verified your address eve@uni.example").await;
+    page.screenshot("unverified").await;
+    page.close().await;
+}

@@ -129,13 +129,31 @@ pub async fn login(
         accounts::clear_login_failures(&app.db, pair, now).await?;
     }
     // Checked once the password is known right, so the refusal tells nothing to whoever guesses.
-    crate::domain::sso::password_login_refused(app, &account, verified_domain.as_ref()).await?;
+    password_login_refused(app, &account, verified_domain.as_ref()).await?;
     if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis())
     {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
         return Err(CredentialError::EmailNotVerified.into());
     }
     sign_in(app, &account, context, json!({}), None).await
+}
+
+/// Whether a password login of `account` (whose password was right) is refused because an organization
+/// requires single sign-on for its address's domain: every account of the domain is, but the admins of
+/// that organization, who keep their password so that a broken provider cannot lock it out (one GetItem).
+async fn password_login_refused(
+    app: &App,
+    account: &crate::model::Account,
+    verified: Option<&crate::model::VerifiedDomain>,
+) -> Result<(), DomainError> {
+    let Some(verified) = verified.filter(|verified| verified.require_sso) else { return Ok(()) };
+    if let Some(user_id) = account.identities.get(&verified.organization) {
+        let store = crate::store::org::OrgStore::new(&app.db, &verified.organization);
+        if store.user(user_id).await?.is_some_and(|user| user.is_admin && user.is_active()) {
+            return Ok(());
+        }
+    }
+    Err(CredentialError::SsoRequired { domain: verified.domain.clone() }.into())
 }
 
 /// Starts a session for the account's identity last used, if it is active, else for its first active one

@@ -67,8 +67,6 @@ refusals! {
         OrganizationClosed => Forbidden, "sso.registration.closed",
             "There is no account for your address, and your organization admits new people only by invitation; ask one of its admins for one";
         LinkNotFound => NotFound, "sso.link.notFound", "Your account has no such link";
-        Required { domain: String } => Forbidden, "auth.sso.required",
-            "Addresses at {domain} sign in with their institution's identity provider: use \"Sign in with your institution\" on the login page";
     }
 }
 
@@ -477,24 +475,6 @@ fn new_person(claims: &IdClaims, email: &str) -> Result<NewPerson, DomainError> 
         password_hash: String::new(),
         email_verified: true,
     })
-}
-
-/// Whether a password login of `account` (whose password was right) is refused because an organization
-/// requires single sign-on for its address's domain: every account of the domain is, but the admins of
-/// that organization, who keep their password so that a broken provider cannot lock it out (one GetItem).
-pub(crate) async fn password_login_refused(
-    app: &App,
-    account: &Account,
-    verified: Option<&crate::model::VerifiedDomain>,
-) -> Result<(), DomainError> {
-    let Some(verified) = verified.filter(|verified| verified.require_sso) else { return Ok(()) };
-    if let Some(user_id) = account.identities.get(&verified.organization) {
-        let store = crate::store::org::OrgStore::new(&app.db, &verified.organization);
-        if store.user(user_id).await?.is_some_and(|user| user.is_admin && user.is_active()) {
-            return Ok(());
-        }
-    }
-    Err(SsoError::Required { domain: verified.domain.clone() }.into())
 }
 
 /// One of an account's links, as its home page shows it.

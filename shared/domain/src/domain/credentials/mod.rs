@@ -17,6 +17,8 @@ refusals! {
     /// Why a login, a password change or reset, or an address verification was refused.
     pub enum CredentialError {
         InvalidCredentials => Unauthenticated, "auth.invalidCredentials", "The e-mail address or the password is wrong";
+        SsoRequired { domain: String } => Forbidden, "auth.sso.required",
+            "Addresses at {domain} sign in with their institution's identity provider: type only your address on the login page and press Continue";
         LoginLocked { whose: &'static str, minutes: u64, plural: &'static str, seconds: u64 } => TooMany,
             "auth.login.locked", "Too many failed logins {whose}; try again in {minutes} minute{plural}",
             retry_after = seconds;
