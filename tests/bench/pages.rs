@@ -64,6 +64,9 @@ pub(crate) async fn pages() -> Vec<String> {
         .send_keys(&owner.email)
         .await
         .unwrap();
+    // The login asks for the address first; "Use my password" shows the password at once.
+    let use_password = fantoccini::Locator::XPath("//main//button[normalize-space()='Use my password']");
+    client.find(use_password).await.unwrap().click().await.unwrap();
     client.find(fantoccini::Locator::Css("input[name=password]")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     client.find(fantoccini::Locator::Css("main button[type=submit]")).await.unwrap().click().await.unwrap();
     client.wait().for_element(fantoccini::Locator::Css("main h2#token-heading")).await.unwrap();
