@@ -159,7 +159,7 @@ async fn main() -> Result<(), String> {
     );
     println!("  DynamoDB:   {}  (table {})", services.dynamodb_endpoint, options.table);
     println!(
-        "  Secrets:    {}  (the secrets {LOCAL_SESSION_KEY_SECRET_ID} and {LOCAL_TOKEN_SECRET_ID})",
+        "  Secrets:    {}  (the secrets {LOCAL_SESSION_KEY_SECRET_ID}, {LOCAL_TOKEN_SECRET_ID} and {LOCAL_SEALING_KEY_SECRET_ID})",
         services.secrets_manager_endpoint
     );
     println!("  SESSION_PUBLIC_KEYS for functions run against it (events/env.json): {}", public_keys);
