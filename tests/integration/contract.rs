@@ -588,3 +588,98 @@ fn the_template_can_be_deployed_first_on_a_new_account() {
     let log_group = format!("{:?}", resources["ApiAccessLogGroup"]["Properties"]["LogGroupName"]);
     assert!(log_group.contains("/aws/vendedlogs/"), "{log_group}");
 }
+
+/// The longest stack name CloudFormation allows.
+const LONGEST_STACK_NAME: usize = 128;
+
+/// What a name in the template comes to for the longest stack name (`None`: not something this knows how
+/// to evaluate): `!Sub` with pseudo parameters and parameters' defaults, `!Ref`, `!Join`, `!Select`,
+/// `!Split`.
+fn evaluated(value: &Value, template: &Value) -> Option<Vec<String>> {
+    let stack = "s".repeat(LONGEST_STACK_NAME);
+    let reference = |name: &str| -> Option<String> {
+        match name {
+            "AWS::StackName" => Some(stack.clone()),
+            "AWS::StackId" => Some(format!(
+                "arn:aws:cloudformation:ap-southeast-4:123456789012:stack/{stack}/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+            )),
+            "AWS::Region" => Some("ap-southeast-4".into()),
+            "AWS::AccountId" => Some("123456789012".into()),
+            "AWS::Partition" => Some("aws".into()),
+            parameter => template["Parameters"][parameter]["Default"].as_str().map(str::to_owned),
+        }
+    };
+    match value {
+        Value::String(text) => Some(vec![text.clone()]),
+        Value::Number(number) => Some(vec![number.to_string()]),
+        Value::Sequence(items) => {
+            items.iter().map(|item| evaluated(item, template).map(|v| v.join(""))).collect::<Option<Vec<_>>>()
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => Some(vec![reference(tagged.value.as_str()?)?]),
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => {
+            let mut text = tagged.value.as_str()?.to_owned();
+            while let Some(start) = text.find("${") {
+                let end = start + text[start..].find('}')?;
+                text.replace_range(start..=end, &reference(&text[start + 2..end])?);
+            }
+            Some(vec![text])
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Join" => {
+            let separator = tagged.value[0].as_str()?;
+            Some(vec![evaluated(&tagged.value[1], template)?.join(separator)])
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Split" => {
+            let separator = tagged.value[0].as_str()?;
+            let whole = evaluated(&tagged.value[1], template)?.join("");
+            Some(whole.split(separator).map(str::to_owned).collect())
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Select" => {
+            let index = tagged.value[0].as_u64()? as usize;
+            Some(vec![evaluated(&tagged.value[1], template)?.get(index)?.clone()])
+        }
+        _ => None,
+    }
+}
+
+/// Every name the template gives a resource fits the resource type's limit for any stack name
+/// CloudFormation allows (up to 128 characters): a backup vault's name, say, has at most 50.
+#[test]
+fn every_resource_name_fits_its_limit_for_the_longest_stack_name() {
+    let template = yaml("template.yaml");
+    // (resource type, the name's property path, the longest name it takes)
+    let limits: &[(&str, &[&str], usize)] = &[
+        ("AWS::SES::ConfigurationSet", &["Name"], 64),
+        ("AWS::Backup::BackupVault", &["BackupVaultName"], 50),
+        ("AWS::Backup::BackupPlan", &["BackupPlan", "BackupPlanName"], 50),
+        ("AWS::Backup::BackupSelection", &["BackupSelection", "SelectionName"], 50),
+        ("AWS::SNS::Topic", &["TopicName"], 256),
+        ("AWS::SQS::Queue", &["QueueName"], 80),
+        ("AWS::Events::EventBus", &["Name"], 256),
+        ("AWS::Events::Rule", &["Name"], 64),
+        ("AWS::Events::Archive", &["ArchiveName"], 48),
+        ("AWS::CloudWatch::Dashboard", &["DashboardName"], 255),
+        ("AWS::CloudWatch::Alarm", &["AlarmName"], 255),
+        ("AWS::Logs::LogGroup", &["LogGroupName"], 512),
+        ("AWS::IAM::Role", &["RoleName"], 64),
+        ("AWS::Serverless::Function", &["FunctionName"], 64),
+        ("AWS::SecretsManager::Secret", &["Name"], 512),
+    ];
+    let mut checked = 0;
+    for (logical_id, resource) in template["Resources"].as_mapping().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        let Some((_, path, limit)) = limits.iter().find(|(t, ..)| *t == kind) else { continue };
+        let name = path.iter().fold(&resource["Properties"], |value, key| &value[*key]);
+        if name.is_null() {
+            continue; // CloudFormation makes one that fits.
+        }
+        let value = evaluated(name, &template).unwrap_or_else(|| panic!("{logical_id:?}: cannot evaluate {name:?}"));
+        let value = value.join("");
+        assert!(
+            value.len() <= *limit,
+            "{logical_id:?} ({kind}): {} characters for the longest stack name, at most {limit}: {value}",
+            value.len()
+        );
+        checked += 1;
+    }
+    assert!(checked > 70, "{checked} names checked");
+}
