@@ -46,7 +46,8 @@ struct Shared {
     init_error: Option<serde_json::Value>,
 }
 
-/// A function binary running under the emulator. Dropping it kills the process.
+/// A function binary running under the emulator. Dropping it kills the process and removes its log (read
+/// it with `output` before: thousands of runs would otherwise pile up in the temporary directory).
 pub struct FunctionProcess {
     pub name: String,
     pub spawned_at: Instant,
@@ -62,6 +63,7 @@ impl Drop for FunctionProcess {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
         self.server.abort();
+        let _ = std::fs::remove_file(&self.log_file);
     }
 }
 
