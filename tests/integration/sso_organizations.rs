@@ -409,3 +409,31 @@ async fn required_single_sign_on_and_an_unverified_address_in_a_browser() {
     page.screenshot("unverified").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn the_login_route_and_a_verification_refuse_what_they_cannot_use_clearly() {
+    // A resolver that does not answer: the verification says so (503) and changes nothing.
+    let env = TestEnv::with_config(|config| config.dns_over_https_url = "http://127.0.0.1:9/dns-query".into()).await;
+    let lab = env.create_organization(&tests::organization_name("Lab")).await;
+    let claimed = env.client(&lab.auth()).claim_domain(&lab.organization, "uni.example").await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    let before = env.scan().await;
+    let unreachable = env.client(&lab.auth()).verify_domain(&lab.organization, "uni.example").await;
+    assert_eq!(
+        (unreachable.status, unreachable.error_code()),
+        (503, "sso.domain.dnsUnavailable"),
+        "{}",
+        unreachable.body
+    );
+    assert_eq!(env.scan().await, before);
+    // The login route: one way to choose the connection at a time, and an address that is one.
+    for (query, status, code) in [
+        ("email=ada@uni.example&organization=lab", 400, "sso.login.ambiguous"),
+        ("email=not-an-address", 400, "user.email.invalid"),
+        ("organization=", 404, "sso.connection.notFound"),
+    ] {
+        let refused = env.client(&Auth::None).oidc_login_with(query).await;
+        assert_eq!((refused.status, refused.error_code()), (status, code), "{query}: {}", refused.body);
+    }
+    assert_eq!(env.scan().await, before, "no sign-in was stored");
+}
