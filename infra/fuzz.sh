@@ -128,5 +128,10 @@ if grep -q "$SERVER_ERRORS" "$LOG"; then
   say "The local stack logged server errors:"; grep "$SERVER_ERRORS" "$LOG" | head -20
   [ "$status" -ne 0 ] || status=1
 fi
+# A run that generated nothing tested nothing: that fails too (a broken schema or filter would do it).
+if [ "${CASES:-0}" -eq 0 ]; then
+  say "No test case was generated: the fuzzing tested nothing"
+  [ "$status" -ne 0 ] || status=1
+fi
 say "Fuzzing done: $CASES generated test cases; schemathesis exit status $status"
 exit "$status"

@@ -317,13 +317,19 @@ async fn the_dialogs_work_with_the_keyboard_alone_and_the_users_page_fits_a_phon
     assert_eq!(env.client(&owner.auth()).invites("").await.body, json!([]), "nothing was sent");
 
     // Select a user with Space, open "Change Experience", fill it with the keyboard and send it with Enter.
+    let mut tabs = 0;
     while active(&page).await.attr("aria-label").await.unwrap().as_deref() != Some("Select Bob Brown") {
         press(&page, Key::Tab).await;
+        tabs += 1;
+        assert!(tabs < 60, "Bob Brown's checkbox is reachable with Tab");
     }
     press(&page, Key::Space).await;
     page.shows("1 user selected").await;
+    let mut tabs = 0;
     while active(&page).await.text().await.unwrap_or_default() != "Change Experience" {
         press(&page, Key::Tab).await;
+        tabs += 1;
+        assert!(tabs < 60, "Change Experience is reachable with Tab");
     }
     press(&page, Key::Enter).await;
     find(&page, "//dialog[@open]").await;
