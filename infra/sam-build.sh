@@ -5,8 +5,18 @@
 # template.yaml has its bootstrap artifact, an arm64 executable of at most 8 MiB, and says how long it took.
 # Installs what it needs first: cargo-lambda and zig (from PyPI, prebuilt) into infra/.venv-build, the
 # SAM CLI into infra/.venv-tools, and Rust's aarch64-unknown-linux-gnu standard library.
+#
+# With --check, it then runs every artifact itself: each arm64 bootstrap under qemu-user and the Lambda
+# runtime API emulator on its sample event from events/, against DynamoDB Local and the local services,
+# answering its expected status (tests/integration/binaries.rs, the test that runs the debug binaries).
 source "$(dirname "$0")/setup.sh"
 cd "$REPO_ROOT"
+
+check=0
+if [ "${1:-}" = "--check" ]; then
+  check=1
+  shift
+fi
 
 need_rust
 need_venv tools
@@ -46,3 +56,13 @@ if [ "$missing" -ne 0 ] || [ "$oversized" -ne 0 ]; then
   exit 1
 fi
 say "All $count functions built in ${elapsed}s; artifacts in .aws-sam/build/*/bootstrap, the largest $((largest / 1024)) KiB"
+
+if [ "$check" -eq 1 ]; then
+  need_java
+  need_node_modules
+  need_venv secrets
+  need_qemu_arm64
+  say "Running every arm64 artifact on its sample event (qemu-aarch64-static, the runtime API emulator, DynamoDB Local)"
+  FUNCTION_ARTIFACTS="$REPO_ROOT/.aws-sam/build" FUNCTION_RUNNER=qemu-aarch64-static \
+    cargo test --quiet -p tests --test integration binaries::every_function_binary_answers_its_sample_event
+fi

@@ -68,6 +68,19 @@ need_chromium() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
+# qemu-user and Debian's arm64 C library: the arm64 artifacts `sam build` makes run here
+# (`bash infra/sam-build.sh --check`).
+need_qemu_arm64() {
+  if command -v qemu-aarch64-static >/dev/null && [ -e /lib/ld-linux-aarch64.so.1 ]; then
+    return
+  fi
+  say "Installing qemu-user-static and the arm64 C library (dpkg --add-architecture arm64; libc6:arm64) to run the arm64 artifacts"
+  as_root dpkg --add-architecture arm64
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    qemu-user-static libc6:arm64 libgcc-s1:arm64 >/dev/null
+}
+
 # A Python virtualenv infra/.venv-NAME from infra/requirements-NAME.txt. The SAM CLI and the webknossos
 # client pin conflicting packages, so each gets its own.
 need_venv() {

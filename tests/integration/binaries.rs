@@ -114,6 +114,7 @@ fn with_only_its_secrets(function: &str, environment: &[(String, String)]) -> Ve
         .filter(|(name, _)| {
             (name != accounts::signing::SESSION_KEY_SECRET_VARIABLE || reads.session_key)
                 && (name != accounts::signing::TOKEN_SECRET_VARIABLE || reads.token_secret)
+                && (name != accounts::keys::SEALING_KEY_SECRET_VARIABLE || reads.sealing_key)
         })
         .cloned()
         .collect();

@@ -8,8 +8,14 @@ use serde_json::json;
 use crate::*;
 
 /// A function binary as `cargo build [--release] --workspace --bins` left it (`profile`: debug or
-/// release); the README's test command builds the debug ones first.
+/// release); the README's test command builds the debug ones first. With `FUNCTION_ARTIFACTS` set (to
+/// `.aws-sam/build`), a function's deployed artifact instead: `{FunctionLogicalId}/bootstrap`.
 pub fn binary(profile: &str, name: &str) -> PathBuf {
+    if let Some(artifacts) = std::env::var_os("FUNCTION_ARTIFACTS").filter(|a| !a.is_empty()) {
+        let path = PathBuf::from(artifacts).join(devstack::template::logical_id(name)).join("bootstrap");
+        assert!(path.is_file(), "{} is missing: `bash infra/sam-build.sh` makes it", path.display());
+        return path;
+    }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| devstack::repo_root().join("target"));
     let path = target.join(profile).join(name);

@@ -106,7 +106,17 @@ impl FunctionProcess {
             std::env::temp_dir().join(format!("runtime-api-{}-{name}-{}.log", std::process::id(), address.port()));
         let log = std::fs::File::create(&log_file)?;
         let spawned_at = Instant::now();
-        let child = tokio::process::Command::new(binary)
+        // `FUNCTION_RUNNER` (e.g. `qemu-aarch64-static`) runs a binary of another architecture: the arm64
+        // artifacts `sam build` made (`bash infra/sam-build.sh --check`).
+        let mut command = match std::env::var("FUNCTION_RUNNER").ok().filter(|runner| !runner.is_empty()) {
+            Some(runner) => {
+                let mut command = tokio::process::Command::new(runner);
+                command.arg(binary);
+                command
+            }
+            None => tokio::process::Command::new(binary),
+        };
+        let child = command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(lambda_environment(&name, memory_mb, address))
