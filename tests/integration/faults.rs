@@ -363,7 +363,11 @@ async fn the_guard_refuses_an_undeclared_call_as_iam_would_and_records_it() {
     let read = accounts::store::reads::organization_and_user(&env.app.db, &owner.organization, None);
     let error = scope(refused, read).await.unwrap_err();
     assert_eq!(error, accounts::store::StoreError::Unexpected, "a missing grant is a server fault");
-    // And recorded as refused, so a path that swallows the error still fails the least-privilege test.
+    // And recorded as refused, so a path that swallows the error still fails the least-privilege test
+    // (which reads the log the README's test command keeps; the process remembers it either way).
+    let recorded = accounts::declared_actions::recorded();
+    assert!(recorded.contains(&("declared_actions_probe_refused", "BatchGetItem", true)), "{recorded:?}");
+    assert!(recorded.contains(&("declared_actions_probe_allowed", "GetItem", false)), "{recorded:?}");
     if let Ok(log) = std::env::var(accounts::declared_actions::ACTIONS_USED_LOG) {
         let log = std::fs::read_to_string(log).unwrap_or_default();
         assert!(log.lines().any(|l| l == "declared_actions_probe_refused BatchGetItem refused"), "{log}");

@@ -157,11 +157,12 @@ fn action_name(name: &str) -> &'static str {
 
 static RECORDED: Mutex<BTreeSet<(&'static str, &'static str, bool)>> = Mutex::new(BTreeSet::new());
 
-/// Appends `operation action` (with ` refused` when the guard refused it) to the log, once per process.
+/// Remembers (operation, action, refused) in this process ([`recorded`]) and appends `operation action`
+/// (with ` refused` when the guard refused it) to the log, once per process.
 fn record(operation: &'static str, action: &'static str, refused: bool) {
-    let Ok(path) = std::env::var(ACTIONS_USED_LOG) else { return };
     let mut recorded = RECORDED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if recorded.insert((operation, action, refused)) {
+        let Ok(path) = std::env::var(ACTIONS_USED_LOG) else { return };
         let line = if refused { format!("{operation} {action} refused\n") } else { format!("{operation} {action}\n") };
         let appended = std::fs::OpenOptions::new()
             .create(true)
@@ -172,6 +173,11 @@ fn record(operation: &'static str, action: &'static str, refused: bool) {
             tracing::warn!(path, error = %err, "could not record an action used");
         }
     }
+}
+
+/// Every (operation, action, refused) this process's guard has seen, whether or not a log is kept.
+pub fn recorded() -> Vec<(&'static str, &'static str, bool)> {
+    RECORDED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().copied().collect()
 }
 
 /// The SDK interceptor (added to both clients in [`crate::App::new`], and to the event bus's client in
