@@ -124,30 +124,34 @@ async function login(email, secret) {
 /** Whether this instance signs people in with an identity provider (the document says so). */
 const singleSignOn = document.querySelector('meta[name="single-sign-on"]')?.content === "on";
 
-/** "Sign in with your institution": starts a sign-in with the identity provider and goes there. */
-function institutionSignIn() {
-  const message = notice();
-  const button = h("button", { type: "button", class: "secondary" }, "Sign in with your institution");
-  button.addEventListener("click", async () => {
-    message.clear();
-    button.disabled = true;
-    const answer = await api("GET", "/auth/oidc/login");
-    if (answer.ok && answer.body?.redirect_url) {
-      location.assign(answer.body.redirect_url);
-      return;
-    }
-    message.show(messageOf(answer));
-    button.disabled = false;
-  });
-  return h("div", { class: "institution" }, message, button);
-}
-
 /** Starts a sign-in at `query`'s provider (the login route's parameters) and goes there; the answer when
  * it did not start. */
 async function startSignIn(query) {
   const answer = await api("GET", `/auth/oidc/login${query ? `?${new URLSearchParams(query)}` : ""}`);
   if (answer.ok && answer.body?.redirect_url) location.assign(answer.body.redirect_url);
   return answer;
+}
+
+/** A button that starts a sign-in at `query`'s provider; disabled while it starts, and `message` shows why
+ * it did not. */
+function signInButton(label, query, message, attributes = {}) {
+  const button = h("button", { type: "button", ...attributes }, label);
+  button.addEventListener("click", async () => {
+    message.clear();
+    button.disabled = true;
+    const answer = await startSignIn(query);
+    if (answer.ok) return;
+    message.show(messageOf(answer));
+    button.disabled = false;
+  });
+  return button;
+}
+
+/** "Sign in with your institution": the instance's identity provider. */
+function institutionSignIn() {
+  const message = notice();
+  return h("div", { class: "institution" }, message,
+    signInButton("Sign in with your institution", null, message, { class: "secondary" }));
 }
 
 /** The login asks for the address first: an address of a domain an organization verified goes to that
@@ -157,12 +161,10 @@ function loginPage(after = "/") {
   const email = field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "username" });
   const secret = field("Password", { name: "password", type: "password", autocomplete: "current-password" });
   const secretInput = secret.querySelector("input");
-  let askPassword = (show) => {
-    secret.hidden = !show;
-    secretInput.required = show;
-  };
-  askPassword(false);
-  const usePassword = h("button", { type: "button", class: "link" }, "Use my password");
+  const usePassword = h("button", { type: "button", class: "link", onclick: () => {
+    askPassword(true);
+    secretInput.focus();
+  } }, "Use my password");
   const element = form(
     "Log in",
     [email, secret],
@@ -190,16 +192,14 @@ function loginPage(after = "/") {
     ],
   );
   const submit = element.querySelector("button[type=submit]");
-  const shown = askPassword;
-  askPassword = (show) => {
-    shown(show);
+  /** The password step, or back to the address step. */
+  function askPassword(show) {
+    secret.hidden = !show;
+    secretInput.required = show;
     submit.textContent = show ? "Log in" : "Continue";
     usePassword.hidden = show;
-  };
-  usePassword.addEventListener("click", () => {
-    askPassword(true);
-    secretInput.focus();
-  });
+  }
+  askPassword(false);
   return element;
 }
 
@@ -465,14 +465,7 @@ async function homePage() {
       } }, "Unlink"))) : [h("li", {}, "None yet.")]));
   };
   showLinks();
-  const linkButton = (label, query) => h("button", { type: "button", onclick: async (event) => {
-    const button = event.currentTarget;
-    button.disabled = true;
-    const answer = await startSignIn({ ...query, link: "true" });
-    if (answer.ok) return;
-    button.disabled = false;
-    message.show(messageOf(answer));
-  } }, label);
+  const linkButton = (label, query) => signInButton(label, { ...query, link: "true" }, message);
   const institutionSection = h(
     "section",
     { "aria-labelledby": "institution-heading" },
@@ -1249,10 +1242,7 @@ function singleSignOnTab(organization) {
     if (note) message.show(note, "success");
     const actions = connection
       ? h("div", { class: "actions" },
-          h("button", { type: "button", onclick: async () => {
-            const started = await startSignIn({ organization: organization.id, link: "true" });
-            if (!started.ok) message.show(messageOf(started));
-          } }, "Test: sign in with it"),
+          signInButton("Test: sign in with it", { organization: organization.id, link: "true" }, message),
           h("button", { type: "button", class: "secondary", onclick: async () => {
             const removed = await api("DELETE", `${base}/sso`);
             if (!removed.ok) return message.show(messageOf(removed));
