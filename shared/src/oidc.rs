@@ -113,17 +113,12 @@ impl HttpIdentityProvider {
         })
     }
 
-    /// One request; a network failure, a timeout or a 5xx is `Unavailable`.
-    async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), ProviderError> {
-        send(request).await
-    }
-
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
         let request = hyper::Request::get(url)
             .header("accept", "application/json")
             .body(Full::new(Bytes::new()))
             .map_err(|e| ProviderError::Refused(format!("{url}: {e}")))?;
-        let (status, body) = self.send(request).await?;
+        let (status, body) = send(request).await?;
         if status != 200 {
             return Err(ProviderError::Unavailable(format!("GET {url}: {status}")));
         }
@@ -255,7 +250,7 @@ impl IdentityProvider for HttpIdentityProvider {
             }
             let request =
                 request.body(Full::new(Bytes::from(form))).map_err(|e| ProviderError::Refused(e.to_string()))?;
-            let (status, body) = self.send(request).await?;
+            let (status, body) = send(request).await?;
             let answer: TokenAnswer = serde_json::from_slice(&body)
                 .map_err(|e| ProviderError::Refused(format!("the token endpoint answered {status}: {e}")))?;
             let id_token = match (status, answer.id_token) {

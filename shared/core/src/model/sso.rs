@@ -170,6 +170,11 @@ impl Entity for VerifiedDomain {
     }
 }
 
+/// The domain of an address (after its last `@`): what a [`VerifiedDomain`] is keyed by.
+pub fn email_domain(email: &str) -> &str {
+    email.rsplit('@').next().unwrap_or_default()
+}
+
 /// The sort-key prefix of an organization's single sign-on items (its connection and its domains), which
 /// one Query lists.
 pub const SSO_PREFIX: &str = "SSO#";

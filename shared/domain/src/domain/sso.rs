@@ -17,7 +17,7 @@ use crate::domain::session;
 use crate::domain::signup::{self, NewPerson};
 use crate::error::{DomainError, refusals};
 use crate::ids::{self, sha256_hex};
-use crate::model::{Account, AuditContext, JoinPolicy, OidcLogin, ProviderLink, SsoConnection};
+use crate::model::{Account, AuditContext, JoinPolicy, OidcLogin, ProviderLink, SsoConnection, email_domain};
 use crate::store::accounts;
 use crate::validate;
 
@@ -195,26 +195,20 @@ pub struct Started {
 /// The connection a sign-in starts with: the instance's, or an organization's own (found by the address's
 /// verified domain: two GetItems; or by the organization: one).
 async fn connection_for(app: &App, via: &Via) -> Result<Connection, DomainError> {
-    let organization = match via {
+    // The organization, and the refusal when it has no connection.
+    let (organization, missing) = match via {
         Via::Instance => return Ok(Connection::of_instance(app).ok_or(SsoError::Disabled)?),
         Via::Email(email) => {
-            let email = validate::email(email)?;
-            let domain = email_domain(&email).to_owned();
-            let verified = accounts::verified_domain(&app.db, &domain).await?;
-            verified.map(|verified| verified.organization).ok_or(SsoError::NoDomainConnection { domain })?
+            let domain = email_domain(&validate::email(email)?).to_owned();
+            match accounts::verified_domain(&app.db, &domain).await? {
+                Some(verified) => (verified.organization, SsoError::NoDomainConnection { domain }),
+                None => return Err(SsoError::NoDomainConnection { domain }.into()),
+            }
         }
-        Via::Organization(organization) => organization.clone(),
+        Via::Organization(organization) => (organization.clone(), SsoError::NoOrganizationConnection),
     };
-    let connection = accounts::sso_connection_of(&app.db, &organization).await?.ok_or(match via {
-        Via::Email(email) => SsoError::NoDomainConnection { domain: email_domain(email).to_lowercase() },
-        _ => SsoError::NoOrganizationConnection,
-    })?;
+    let connection = accounts::sso_connection_of(&app.db, &organization).await?.ok_or(missing)?;
     Connection::of_organization(app, connection, false)
-}
-
-/// The domain of an address (after its last `@`).
-pub fn email_domain(email: &str) -> &str {
-    email.rsplit('@').next().unwrap_or_default()
 }
 
 /// Starts a sign-in: a fresh state, nonce and PKCE verifier, stored for the callback (one PutItem).
@@ -339,18 +333,19 @@ async fn linking(
     claims: &IdClaims,
     account_id: &str,
 ) -> Result<(crate::model::Account, Option<ProviderLink>), DomainError> {
-    let account = accounts::account(&app.db, account_id).await?.ok_or(SsoError::Expired)?;
-    if let Some(existing) = accounts::provider_link(&app.db, &connection.issuer, &claims.subject).await? {
-        if existing.account_id == account.id {
-            return Ok((account, None));
+    let (account, linked) = tokio::try_join!(
+        async { Ok::<_, DomainError>(accounts::account(&app.db, account_id).await?) },
+        linked_account(app, connection, claims)
+    )?;
+    let account = account.ok_or(SsoError::Expired)?;
+    match linked {
+        Some(linked) if linked.id == account.id => Ok((account, None)),
+        Some(_) => Err(SsoError::LinkedToAnotherAccount.into()),
+        None => {
+            let link = new_link(connection, claims, &account.id, claims.email.as_deref().unwrap_or_default());
+            Ok((account, Some(link)))
         }
-        if accounts::account(&app.db, &existing.account_id).await?.is_some() {
-            return Err(SsoError::LinkedToAnotherAccount.into());
-        }
-        accounts::remove_stale_link(&app.db, &existing).await?;
     }
-    let link = new_link(connection, claims, &account.id, claims.email.as_deref().unwrap_or_default());
-    Ok((account, Some(link)))
 }
 
 /// The account of the person the provider asserts:

@@ -34,7 +34,6 @@ pub const MAX_DOMAINS: usize = 20;
 refusals! {
     /// Why a change of an organization's single sign-on was refused.
     pub enum SsoSettingsError {
-        NotFound => NotFound, "organization.notFound", "Organization not found";
         IssuerInvalid { why: &'static str } => Invalid, "sso.issuer.invalid", "The issuer {why}";
         ClientIdInvalid => Invalid, "sso.clientId.invalid", "The client id must be 1 to 200 visible characters";
         ClientSecretInvalid => Invalid, "sso.clientSecret.invalid",
@@ -144,11 +143,8 @@ fn record_of(claim: &DomainClaim) -> DnsRecord {
 
 /// The caller's own organization only (any other: not found, as for the organization routes).
 fn own<'a>(caller: &'a Caller, organization_id: &str) -> Result<&'a Organization, DomainError> {
-    if caller.organization.id == organization_id {
-        Ok(&caller.organization)
-    } else {
-        Err(SsoSettingsError::NotFound.into())
-    }
+    crate::domain::organizations::own(caller, organization_id)?;
+    Ok(&caller.organization)
 }
 
 /// The organization's connection and domains (one Query).

@@ -72,7 +72,7 @@ pub async fn login_reads(
     by_client: Option<LoginSubject<'_>>,
 ) -> Result<LoginReads, StoreError> {
     let subjects: Vec<LoginSubject> = std::iter::once(by_email).chain(by_client).collect();
-    let domain_key = Key::verified_domain(email.rsplit('@').next().unwrap_or_default());
+    let domain_key = Key::verified_domain(crate::model::email_domain(email));
     let (guard, mut throttles, mut extra) = batch_reads(db, email, &subjects, Some(&domain_key)).await?;
     let by_client = by_client.map(|_| throttles.pop().unwrap_or_default());
     let verified_domain = extra.take().map(from_item::<crate::model::VerifiedDomain>).transpose()?;

@@ -257,7 +257,7 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
         Err(e) => return Err(crate::StoreError::sdk("UpdateItem", e)),
     };
     if account.identities.is_empty() {
-        let items = vec![
+        let mut items = vec![
             db.delete_with_values(&Key::account(account_id), Some("size(identities) = :zero"), vec![(":zero", n(0))]),
             db.delete_with_values(
                 &Key::email_guard(&account.email),
@@ -268,7 +268,7 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
             db.delete(&Key::operator_grant(account_id), None),
         ];
         // And its links to identity providers.
-        let items: Vec<_> = items.into_iter().chain(super::sso::account_link_removals(db, account_id).await?).collect();
+        items.extend(super::sso::account_link_removals(db, account_id).await?);
         return match db.transact(items).await {
             // Joined another organization meanwhile: the account stays.
             Ok(()) | Err(TransactError::ConditionFailed { .. }) => Ok(()),

@@ -73,7 +73,7 @@ pub use plans::*;
 pub use requests::*;
 
 /// Members see only their own organization.
-fn own(caller: &Caller, organization_id: &str) -> Result<(), DomainError> {
+pub(crate) fn own(caller: &Caller, organization_id: &str) -> Result<(), DomainError> {
     if caller.organization.id == organization_id { Ok(()) } else { Err(OrganizationError::NotFound.into()) }
 }
 
