@@ -179,7 +179,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str, stream: bo
     if !stream {
         definition.stream_view_type = None;
     }
-    definition.create(client, table).await.unwrap();
+    if let Err(e) = definition.create(client, table).await {
+        panic!("creating the test's table: {e}\n{}", services().states());
+    }
 }
 
 /// The violated invariants of `table` on the DynamoDB at `endpoint` (see `devstack::invariants`), read

@@ -3,6 +3,8 @@
 //!
 //! Each child runs under a small shell watchdog that holds a pipe from this process: when this process
 //! ends, however it ends, the pipe closes and the watchdog stops the service. No stray servers are left.
+//! The watchdog itself ends when its service does, so a service that died is seen as gone
+//! ([`ServiceProcess::state`]) instead of being taken for one that still listens.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -46,7 +48,7 @@ pub struct ServiceProcess {
     pub name: &'static str,
     pub endpoint: String,
     pub log_file: PathBuf,
-    child: Child,
+    child: std::sync::Mutex<Child>,
 }
 
 impl ServiceProcess {
@@ -59,9 +61,11 @@ impl ServiceProcess {
     ) -> Result<Self, String> {
         let log_file = std::env::temp_dir().join(format!("devstack-{}-{name}-{port}.log", std::process::id()));
         let log = std::fs::File::create(&log_file).map_err(|e| format!("{}: {e}", log_file.display()))?;
+        // The reader waits on the pipe (fd 3: a background list's own stdin is /dev/null) while the shell
+        // waits on the service, so the shell ends with either.
         let child = Command::new("sh")
             .arg("-c")
-            .arg(r#""$@" </dev/null & pid=$!; read _ignored; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+            .arg(r#"exec 3<&0; "$@" </dev/null & pid=$!; { read _ignored <&3; kill $pid 2>/dev/null; } & wait $pid"#)
             .arg("watchdog")
             .arg(program)
             .args(args)
@@ -71,7 +75,12 @@ impl ServiceProcess {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("starting {name}: {e}"))?;
-        let process = ServiceProcess { name, endpoint: format!("http://127.0.0.1:{port}"), log_file, child };
+        let process = ServiceProcess {
+            name,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log_file,
+            child: std::sync::Mutex::new(child),
+        };
         process.wait_until_listening(port, Duration::from_secs(60))?;
         Ok(process)
     }
@@ -79,23 +88,47 @@ impl ServiceProcess {
     fn wait_until_listening(&self, port: u16, timeout: Duration) -> Result<(), String> {
         let started = Instant::now();
         while started.elapsed() < timeout {
+            if let Some(ended) = self.ended() {
+                return Err(format!("{} {ended} before it listened on port {port}; {}", self.name, self.output()));
+            }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        Err(format!("{} did not start listening on port {port} within {timeout:?}; {}", self.name, self.output()))
+    }
+
+    /// How the service ended (`"exited with ..."`), or `None` while it runs.
+    fn ended(&self) -> Option<String> {
+        let mut child = self.child.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match child.try_wait() {
+            Ok(Some(status)) => Some(format!("exited ({status})")),
+            Ok(None) => None,
+            Err(e) => Some(format!("cannot be waited for ({e})")),
+        }
+    }
+
+    fn output(&self) -> String {
         let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
-        Err(format!("{} did not start listening on port {port} within {timeout:?}; its output:\n{log}", self.name))
+        format!("its output ({}):\n{log}", self.log_file.display())
+    }
+
+    /// Whether the service still runs, and its output so far: for a test that lost its connection to it.
+    pub fn state(&self) -> String {
+        let running = self.ended().unwrap_or_else(|| "is running".to_owned());
+        format!("{} at {} {running}; {}", self.name, self.endpoint, self.output())
     }
 }
 
 impl Drop for ServiceProcess {
     fn drop(&mut self) {
-        // Closing the watchdog's stdin makes it stop the service.
-        if let Some(mut stdin) = self.child.stdin.take() {
+        // A line on the watchdog's stdin makes it stop the service.
+        let child = self.child.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(b"\n");
         }
-        let _ = self.child.wait();
+        let _ = child.wait();
     }
 }
 
@@ -190,7 +223,7 @@ pub struct Services {
     pub secrets_manager_endpoint: String,
     /// The local SQS: the same moto server as the Secrets Manager.
     pub sqs_endpoint: String,
-    _processes: Vec<ServiceProcess>,
+    processes: Vec<ServiceProcess>,
 }
 
 impl Services {
@@ -208,10 +241,16 @@ impl Services {
                 ses_endpoint,
                 secrets_manager_endpoint,
                 sqs_endpoint,
-                _processes: Vec::new(),
+                processes: Vec::new(),
             });
         }
         Self::start(0, 0, 0)
+    }
+
+    /// Each started service's state and output (nothing for reused ones): what a test that cannot reach
+    /// one says.
+    pub fn states(&self) -> String {
+        self.processes.iter().map(ServiceProcess::state).collect::<Vec<_>>().join("\n")
     }
 
     pub fn start(dynamodb_port: u16, ses_port: u16, secrets_manager_port: u16) -> Result<Self, String> {
@@ -225,7 +264,7 @@ impl Services {
             ses_endpoint: ses.endpoint.clone(),
             secrets_manager_endpoint: secrets.endpoint.clone(),
             sqs_endpoint: secrets.endpoint.clone(),
-            _processes: vec![dynamodb, ses, secrets],
+            processes: vec![dynamodb, ses, secrets],
         })
     }
 }
