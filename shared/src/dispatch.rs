@@ -128,6 +128,12 @@ handlers! {
     caller VERIFY_DOMAIN => handlers::sso::verify_domain,
     caller UPDATE_DOMAIN => handlers::sso::update_domain,
     caller REMOVE_DOMAIN => handlers::sso::remove_domain,
+    caller PASSKEY_REGISTER_START => handlers::passkeys::register_start,
+    caller PASSKEY_REGISTER_FINALIZE => handlers::passkeys::register_finalize,
+    public PASSKEY_AUTH_START => handlers::passkeys::auth_start,
+    public PASSKEY_AUTH_FINALIZE => handlers::passkeys::auth_finalize,
+    caller PASSKEYS => handlers::passkeys::list_keys,
+    caller REMOVE_PASSKEY => handlers::passkeys::remove_key,
     public WEB => handlers::web::serve,
 }
 
@@ -198,7 +204,8 @@ async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResu
         Handler::Public(handle) => {
             // The pages' catch-all answers any method itself.
             if operation.path != operations::DEFAULT_ROUTE {
-                let sets_cookie = std::ptr::eq(operation, &operations::LOGIN);
+                let sets_cookie = std::ptr::eq(operation, &operations::LOGIN)
+                    || std::ptr::eq(operation, &operations::PASSKEY_AUTH_FINALIZE);
                 auth::check_public_request(
                     &app.config.public_uri,
                     &app.config.cors_allowed_origins,

@@ -18,31 +18,36 @@ pub const MAX_PATTERNS: usize = 10;
 /// The WEBKNOSSOS-style answer of a request the web ACL refuses (the API's own error shape).
 pub const RATE_LIMITED_BODY: &str = r#"{"messages":[{"error":"Too many requests from your network; try again in a few minutes","code":"request.rateLimited"}]}"#;
 
-/// One regular expression per credential operation (`template::is_credential_operation`), matching its path
-/// with and without the API version, any path parameter as one segment.
+/// The regular expressions of the credential operations' paths (`template::is_credential_operation`), with
+/// and without the API version, any path parameter as one segment: one per parent path, its last segments
+/// as alternatives (`/auth/webauthn/auth/(finalize|start)`), so the set stays within WAF's limit.
 pub fn credential_path_patterns() -> Vec<String> {
-    let mut patterns: Vec<String> = ALL
-        .iter()
-        .filter(|op| crate::template::is_credential_operation(op))
-        .map(|op| {
-            let segments: Vec<String> = op
-                .path
-                .split('/')
-                .map(|segment| {
-                    if segment.starts_with('{') {
-                        "[^/]+".to_owned()
-                    } else {
-                        assert!(segment.chars().all(|c| c.is_ascii_alphanumeric()), "{segment} needs escaping");
-                        segment.to_owned()
-                    }
-                })
-                .collect();
-            format!("^/api(/v[0-9]+)?{}$", segments.join("/"))
+    let mut by_parent: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for op in ALL.iter().filter(|op| crate::template::is_credential_operation(op)) {
+        let segments: Vec<String> = op
+            .path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "[^/]+".to_owned()
+                } else {
+                    assert!(segment.chars().all(|c| c.is_ascii_alphanumeric()), "{segment} needs escaping");
+                    segment.to_owned()
+                }
+            })
+            .collect();
+        let (last, parent) = segments.split_last().expect("a path has segments");
+        by_parent.entry(parent.join("/")).or_default().push(last.clone());
+    }
+    by_parent
+        .into_iter()
+        .map(|(parent, mut lasts)| {
+            lasts.sort();
+            lasts.dedup();
+            let last = if lasts.len() == 1 { lasts.remove(0) } else { format!("({})", lasts.join("|")) };
+            format!("^/api(/v[0-9]+)?{parent}/{last}$")
         })
-        .collect();
-    patterns.sort();
-    patterns.dedup();
-    patterns
+        .collect()
 }
 
 fn rate_rule(out: &mut String, name: &str, priority: u32, limit_parameter: &str, scoped: bool) {

@@ -256,6 +256,27 @@ pub const SAMPLES: &[Sample] = &[
     http("delete_sso_connection", "/organizations/${ORGANIZATION}/sso", "", None, Owner),
     http("provider_links", "/auth/oidc/links", "", None, Owner),
     Sample { expected_status: 404, ..http("unlink_provider", "/auth/oidc/links/no-such-link", "", None, Owner) },
+    http("passkey_register_start", "/auth/webauthn/register/start", "", None, Owner),
+    Sample {
+        expected_status: 400,
+        ..http(
+            "passkey_register_finalize",
+            "/auth/webauthn/register/finalize",
+            "",
+            Some(r#"{"name":"Laptop","key":{}}"#),
+            Owner,
+        )
+    },
+    http("passkey_auth_start", "/auth/webauthn/auth/start", "", None, Anonymous),
+    Sample {
+        expected_status: 400,
+        ..http("passkey_auth_finalize", "/auth/webauthn/auth/finalize", "", Some(r#"{"key":{}}"#), Anonymous)
+    },
+    http("passkeys", "/auth/webauthn/keys", "", None, Owner),
+    Sample {
+        expected_status: 404,
+        ..http("remove_passkey", "/auth/webauthn/keys/0123456789abcdef01234567", "", None, Owner)
+    },
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },
     http("logout_everywhere", "/auth/logoutEverywhere", "", None, Owner),
     http(

@@ -50,11 +50,12 @@ pub fn now_seconds() -> i64 {
 
 /// The SHA-256 digest of `text` in lowercase hex (how tokens and addresses are stored when only a match matters).
 pub fn sha256_hex(text: &str) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex_bytes(text.as_bytes())
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256_hex_bytes(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A time-ordered id for audit entries: the milliseconds `now` in 12 hex digits (sorting as text sorts by

@@ -388,6 +388,26 @@ operations! {
     REMOVE_DOMAIN = "remove_domain", "DELETE", "/organizations/{id}/domains/{domain}",
         ["BatchGetItem", "Query", "DeleteItem", "PutItem"],
         Admin("sso.notAllowed"), "a domain the caller's organization claimed (domain::sso_settings::remove_domain)";
+    PASSKEY_REGISTER_START = "passkey_register_start", "POST", "/auth/webauthn/register/start",
+        ["BatchGetItem", "Query", "PutItem"],
+        AnyMember, "a new passkey for the caller's own account (domain::passkeys::register_start)";
+    PASSKEY_REGISTER_FINALIZE = "passkey_register_finalize", "POST", "/auth/webauthn/register/finalize",
+        ["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "ConditionCheckItem", "sqs:SendMessage"],
+        AnyMember, "the caller's own ceremony, once (another account's -> 403), for the caller's own account \
+            (domain::passkeys::register_finalize)";
+    PASSKEY_AUTH_START = "passkey_auth_start", "POST", "/auth/webauthn/auth/start",
+        ["PutItem"],
+        Public, "anyone: a sign-in with any passkey of this site (domain::passkeys::auth_start)";
+    PASSKEY_AUTH_FINALIZE = "passkey_auth_finalize", "POST", "/auth/webauthn/auth/finalize",
+        ["DeleteItem", "BatchGetItem", "PutItem", "UpdateItem", "key:signSessions", "key:deriveTokens"],
+        Public, "the account whose registered passkey answered the ceremony, once; a deactivated identity \
+            gets 403 as for a login (domain::passkeys::auth_finalize)";
+    PASSKEYS = "passkeys", "GET", "/auth/webauthn/keys",
+        ["BatchGetItem", "Query"],
+        AnyMember, "the caller's own account's passkeys (domain::passkeys::list)";
+    REMOVE_PASSKEY = "remove_passkey", "DELETE", "/auth/webauthn/keys/{id}",
+        ["BatchGetItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
+        AnyMember, "a passkey of the caller's own account; any other -> 404 (domain::passkeys::remove)";
     WEB = "web", "ANY", "$default",
         [],
         Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";

@@ -33,13 +33,19 @@ pub(crate) async fn login(app: &App, req: Request) -> HandlerResult {
     let form: LoginForm = parse_json(&req)?;
     let device = http::cookie(&req, http::DEVICE_COOKIE);
     let logged_in = session::login(app, &form.email, &form.password, device, http::audit_context(&req)).await?;
+    signed_in(app, &logged_in)
+}
+
+/// A sign-in's answer (a login's, a passkey's): the session token in the body and as the `id` cookie, and
+/// the device cookie (this browser signed in to the address: its next logins pass its network's client
+/// lock).
+pub(crate) fn signed_in(app: &App, logged_in: &credentials::LoggedIn) -> HandlerResult {
     let response = ok(&serde_json::json!({
         "token": logged_in.token,
         "user": json::user(&logged_in.user, &logged_in.user),
     }));
     let response =
         with_header(response, "set-cookie", http::session_cookie(&logged_in.token, logged_in.lifetime_seconds as u64));
-    // This browser logged in to the address: its next logins pass its network's client lock.
     let expires = crate::ids::now_seconds() + session::DEVICE_LIFETIME_SECONDS;
     let device = app.keys.device_cookie(&logged_in.user.email, expires)?;
     Ok(with_header(response, "set-cookie", http::device_cookie(&device, session::DEVICE_LIFETIME_SECONDS as u64)))

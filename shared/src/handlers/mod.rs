@@ -8,6 +8,7 @@ pub mod experiences;
 pub mod invites;
 pub mod json;
 pub mod organizations;
+pub mod passkeys;
 pub mod pricing;
 pub mod sso;
 pub mod teams;

@@ -13,6 +13,7 @@ mod invites;
 mod jobs;
 mod mail;
 mod organizations;
+mod passkeys;
 mod sso;
 mod users;
 
@@ -22,6 +23,7 @@ pub use invites::*;
 pub use jobs::*;
 pub use mail::*;
 pub use organizations::*;
+pub use passkeys::*;
 pub use sso::*;
 pub use users::*;
 

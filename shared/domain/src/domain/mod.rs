@@ -10,6 +10,7 @@ pub mod mail_events;
 pub mod notifications;
 pub mod operators;
 pub mod organizations;
+pub mod passkeys;
 pub mod retry;
 pub mod session;
 pub mod signup;

@@ -135,7 +135,7 @@ pub async fn login(
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
         return Err(CredentialError::EmailNotVerified.into());
     }
-    sign_in(app, &account, context, json!({}), None).await
+    sign_in(app, &account, context, json!({}), SignInProof::Password).await
 }
 
 /// Whether a password login of `account` (whose password was right) is refused because an organization
@@ -156,15 +156,26 @@ async fn password_login_refused(
     Err(CredentialError::SsoRequired { domain: verified.domain.clone() }.into())
 }
 
+/// What a sign-in was proven with, and so what its session's transaction checks (and writes).
+pub(crate) enum SignInProof<'a> {
+    /// The account's password (still the account's).
+    Password,
+    /// An identity provider, linking its person to the account (the account unchanged since it was read,
+    /// as for a password).
+    Linking(&'a crate::model::ProviderLink),
+    /// A passkey of the account: the passkey with its state after this use, and the state checked.
+    Passkey(&'a crate::model::Passkey, &'a str),
+}
+
 /// Starts a session for the account's identity last used, if it is active, else for its first active one
-/// (oldest first), with the audit entry `auth.login` (`facts` say how) and, when the sign-in links a
-/// provider's person to the account, the link: all in one transaction.
+/// (oldest first), with the audit entry `auth.login` (`facts` say how) and what the `proof` writes (a
+/// provider's link, a passkey's new state): all in one transaction.
 pub(crate) async fn sign_in(
     app: &App,
     account: &crate::model::Account,
     context: AuditContext,
     facts: serde_json::Value,
-    link: Option<&crate::model::ProviderLink>,
+    proof: SignInProof<'_>,
 ) -> Result<LoggedIn, DomainError> {
     let mut identities = accounts::identities(&app.db, account).await?;
     identities.retain(|(user, organization)| !user.is_deactivated && !organization.is_being_deleted());
@@ -179,9 +190,10 @@ pub(crate) async fn sign_in(
     let auditor = Auditor::new(app, AuditActor::user(&user), context);
     // The session is made only if the account's password is still the one read (for a login, the one
     // checked; a password changed meanwhile ends every session, so none may start from before it).
-    let basis = match link {
-        Some(link) => accounts::SessionBasis::Linking(account, link),
-        None => accounts::SessionBasis::PasswordChecked(account),
+    let basis = match proof {
+        SignInProof::Password => accounts::SessionBasis::PasswordChecked(account),
+        SignInProof::Linking(link) => accounts::SessionBasis::Linking(account, link),
+        SignInProof::Passkey(passkey, checked) => accounts::SessionBasis::Passkey(passkey, checked),
     };
     let session =
         accounts::start_session(&app.db, account, &user, basis, lifetime_seconds, ids::now_millis(), |session| {

@@ -310,7 +310,8 @@ pub async fn finish(
         "organizationConnection": login.organization,
         "linked": link.is_some(),
     });
-    session::sign_in(app, &account, context, facts, link.as_ref()).await
+    let proof = link.as_ref().map_or(session::SignInProof::Password, session::SignInProof::Linking);
+    session::sign_in(app, &account, context, facts, proof).await
 }
 
 /// A new link of the provider's person to this stack's account.

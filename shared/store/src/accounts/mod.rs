@@ -9,6 +9,7 @@ mod credentials;
 mod login;
 mod operators;
 mod organizations;
+mod passkeys;
 mod sessions;
 mod sso;
 
@@ -16,6 +17,7 @@ pub use credentials::*;
 pub use login::*;
 pub use operators::*;
 pub use organizations::*;
+pub use passkeys::*;
 pub use sessions::*;
 pub use sso::*;
 

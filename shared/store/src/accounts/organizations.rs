@@ -269,6 +269,8 @@ pub async fn detach_identity(db: &Db, account_id: &str, organization: &str) -> R
         ];
         // And its links to identity providers.
         items.extend(super::sso::account_link_removals(db, account_id).await?);
+        // And its passkeys.
+        items.extend(super::passkeys::passkey_removals(db, account_id).await?);
         return match db.transact(items).await {
             // Joined another organization meanwhile: the account stays.
             Ok(()) | Err(TransactError::ConditionFailed { .. }) => Ok(()),

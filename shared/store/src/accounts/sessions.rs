@@ -19,6 +19,9 @@ pub enum SessionBasis<'a> {
     /// unchanged since it was read (as for a login), and the link, unique (a person linked meanwhile is a
     /// conflict).
     Linking(&'a Account, &'a crate::model::ProviderLink),
+    /// A sign-in with a passkey: the passkey (with its state after this use) still there with the state
+    /// the sign-in checked (its second field), so one assertion signs in once.
+    Passkey(&'a crate::model::Passkey, &'a str),
 }
 
 /// Starts a session for `user` and remembers its organization as the account's last used one, in one
@@ -50,6 +53,7 @@ pub async fn start_session(
         SessionBasis::Linking(_, link) => Some(link),
         _ => None,
     };
+    let is_passkey = matches!(basis, SessionBasis::Passkey(..));
     let mut items = match basis {
         SessionBasis::PasswordChecked(checked) | SessionBasis::Linking(checked, _) if changes_last_used => {
             vec![last_used("passwordHash = :hash", vec![(":hash", s(&checked.password_hash))])]
@@ -76,14 +80,22 @@ pub async fn start_session(
             }
             items
         }
+        SessionBasis::Passkey(passkey, checked) => {
+            let mut items = vec![super::passkeys::passkey_use_item(db, passkey, checked, now)];
+            if changes_last_used {
+                items.push(last_used("attribute_exists(PK)", Vec::new()));
+            }
+            items
+        }
     };
     items.push(db.put_new(&session));
     items.push(db.put_new(&audit(&session)));
     items.extend(link.into_iter().flat_map(|link| crate::accounts::sso::new_link_items(db, link)));
     match db.transact(items).await {
         Ok(()) => Ok(session),
-        // The password was changed or the sessions ended meanwhile.
-        Err(TransactError::ConditionFailed { failed }) if failed[0] => Err(StoreError::CredentialGone),
+        // The password was changed or the sessions ended meanwhile; the passkey was used or removed
+        // meanwhile, or the account deleted.
+        Err(TransactError::ConditionFailed { failed }) if failed[0] || is_passkey => Err(StoreError::CredentialGone),
         // The person was linked meanwhile.
         Err(TransactError::ConditionFailed { .. }) if link.is_some() => Err(StoreError::Conflict),
         Err(err) => Err(err.into()),

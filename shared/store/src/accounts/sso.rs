@@ -1,11 +1,11 @@
 //! Single sign-on: a sign-in under way is stored once and taken once; an account's links to providers.
 
-use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::model::{
     ACCOUNT_LINK_PREFIX, AccountLink, AuditEntry, Key, OidcLogin, ProviderLink, SsoConnection, VerifiedDomain,
 };
-use crate::{Db, StoreError, from_item, n, s};
+use crate::{Db, StoreError, from_item, s};
 
 /// Stores a sign-in that has started (PutItem; its key is the hash of a fresh random state, so it is new).
 pub async fn put_oidc_login(db: &Db, login: &OidcLogin) -> Result<(), StoreError> {
@@ -16,21 +16,7 @@ pub async fn put_oidc_login(db: &Db, login: &OidcLogin) -> Result<(), StoreError
 /// DeleteItem with a condition, answering the deleted item, so two callbacks with the same state cannot
 /// both finish it. `None`: unknown, used already, or expired.
 pub async fn take_oidc_login(db: &Db, state_hash: &str, now: i64) -> Result<Option<OidcLogin>, StoreError> {
-    let result = db
-        .client
-        .delete_item()
-        .table_name(&db.table)
-        .set_key(Some(crate::key_attributes(&Key::oidc_login(state_hash))))
-        .condition_expression("attribute_exists(PK) AND expiresAt > :now")
-        .expression_attribute_values(":now", n(now))
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await;
-    match result {
-        Ok(output) => output.attributes.map(from_item::<OidcLogin>).transpose(),
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
-        Err(e) => Err(StoreError::sdk("DeleteItem", e)),
-    }
+    super::take_unexpired(db, &Key::oidc_login(state_hash), now).await
 }
 
 /// The account linked to the person (issuer, subject), if any (one GetItem).

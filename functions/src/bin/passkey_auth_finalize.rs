@@ -1,0 +1,5 @@
+//! Lambda function for the `passkey_auth_finalize` operation (see `accounts::operations` and `accounts::dispatch`).
+
+fn main() -> Result<(), accounts::lambda::Error> {
+    accounts::lambda::run(&accounts::dispatch::PASSKEY_AUTH_FINALIZE)
+}
