@@ -102,6 +102,30 @@ impl ApiClient<'_> {
     pub async fn unlink_provider(self, link: &str) -> TestResponse {
         self.delete(&format!("/auth/oidc/links/{link}")).await
     }
+    /// `POST /api/auth/webauthn/register/start`: creation options for a new passkey.
+    pub async fn passkey_register_start(self) -> TestResponse {
+        self.post("/auth/webauthn/register/start", json!({})).await
+    }
+    /// `POST /api/auth/webauthn/register/finalize` with the authenticator's answer `key`.
+    pub async fn passkey_register_finalize(self, name: &str, key: Value) -> TestResponse {
+        self.post("/auth/webauthn/register/finalize", json!({ "name": name, "key": key })).await
+    }
+    /// `POST /api/auth/webauthn/auth/start`: request options for a sign-in with a passkey.
+    pub async fn passkey_auth_start(self) -> TestResponse {
+        self.post("/auth/webauthn/auth/start", json!({})).await
+    }
+    /// `POST /api/auth/webauthn/auth/finalize` with the authenticator's answer `key`.
+    pub async fn passkey_auth_finalize(self, key: Value) -> TestResponse {
+        self.post("/auth/webauthn/auth/finalize", json!({ "key": key })).await
+    }
+    /// `GET /api/auth/webauthn/keys`: the caller's passkeys.
+    pub async fn passkeys(self) -> TestResponse {
+        self.get("/auth/webauthn/keys").await
+    }
+    /// `DELETE /api/auth/webauthn/keys/{id}`
+    pub async fn remove_passkey(self, id: &str) -> TestResponse {
+        self.delete(&format!("/auth/webauthn/keys/{id}")).await
+    }
     /// `GET /api/organizations/{id}/sso`: its connection and domains.
     pub async fn sso_settings(self, organization: &str) -> TestResponse {
         self.get(&format!("/organizations/{organization}/sso")).await

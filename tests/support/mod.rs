@@ -3,6 +3,7 @@
 //! without sharing state, and the local gateway on a free port so tests speak real HTTP.
 
 pub mod answers;
+pub mod authenticator;
 pub mod barrier;
 pub mod browser;
 mod client;

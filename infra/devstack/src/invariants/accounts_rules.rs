@@ -1,4 +1,4 @@
-//! The rules over accounts and instance-wide items: 28 (provider links), 29 (verified domains), 25
+//! The rules over accounts and instance-wide items: 30 (passkeys), 28 (provider links), 29 (verified domains), 25
 //! (operator grants), 19 (tombstones), 3 (e-mail guards) and 4 (identities).
 
 use super::load::Table;
@@ -13,7 +13,14 @@ pub(super) fn check(table: &Table, problems: &mut Vec<String>) {
         provider_links,
         account_links,
         verified_domains,
+        passkeys,
     } = table;
+    // Rule 30.
+    for passkey in passkeys {
+        if !accounts.contains_key(&passkey.account_id) {
+            problems.push(format!("Passkey {}/{}: its account does not exist", passkey.account_id, passkey.id));
+        }
+    }
     // Rule 28.
     for link in provider_links {
         if !account_links.contains(link) {

@@ -25,6 +25,7 @@ pub(super) struct Table {
     pub provider_links: Vec<accounts::model::ProviderLink>,
     pub account_links: Vec<accounts::model::ProviderLink>,
     pub verified_domains: Vec<accounts::model::VerifiedDomain>,
+    pub passkeys: Vec<accounts::model::Passkey>,
 }
 
 impl Table {
@@ -68,6 +69,7 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
         provider_links,
         account_links,
         verified_domains,
+        passkeys,
     } = &mut table;
     // Rule 1, and sorting the items by kind.
     for item in items {
@@ -131,6 +133,22 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
             // Rule 28.
             "AccountLink" => {
                 account_links.push(decode!(accounts::model::AccountLink).0);
+            }
+            // Rule 30.
+            "Passkey" => {
+                let passkey = decode!(accounts::model::Passkey);
+                let credential_id =
+                    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &passkey.credential_id)
+                        .unwrap_or_default();
+                if accounts::model::passkey_id(&credential_id) != passkey.id {
+                    problems.push(format!("{at}: a passkey's id is not its credential id's"));
+                }
+                passkeys.push(passkey);
+            }
+            "PasskeyCeremony" => {
+                if decode!(accounts::model::PasskeyCeremony).expires_at <= 0 {
+                    problems.push(format!("{at}: a passkey ceremony under way carries its TTL"));
+                }
             }
             "VerifiedDomain" => {
                 verified_domains.push(decode!(accounts::model::VerifiedDomain));

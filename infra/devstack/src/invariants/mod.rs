@@ -63,6 +63,8 @@
 //! 29. A domain an organization verified has one instance-wide record (`VerifiedDomain`) naming that
 //!     organization, with the claim's `requireSso`; a pending claim has no record and requires nothing; an
 //!     organization's claims and connection name it.
+//! 30. A passkey is in its account's partition, keyed by the id its credential id gives (rule 1), and its
+//!     account exists (passkeys go with the account); a passkey ceremony under way carries its TTL.
 
 mod accounts_rules;
 mod load;

@@ -186,7 +186,7 @@ pub async fn register_finalize(
     }
     let json = serde_json::to_vec(key).map_err(|_| DomainError::internal())?;
     let malformed = |why: &dyn std::fmt::Display| PasskeyError::Malformed { why: why.to_string() };
-    let registration = Registration::from_json_custom(&json).map_err(|e| malformed(&e))?;
+    let registration = Registration::from_json_relaxed(&json).map_err(|e| malformed(&e))?;
     let challenge = registration.challenge_relaxed().map_err(|e| malformed(&e))?;
     let account_id = caller.user.account_id.as_str();
     let (ceremony, account) = futures_util::future::join(
@@ -286,7 +286,7 @@ pub async fn auth_finalize(app: &App, key: &Value, context: AuditContext) -> Res
     let json = serde_json::to_vec(key).map_err(|_| DomainError::internal())?;
     let malformed = |why: &dyn std::fmt::Display| PasskeyError::Malformed { why: why.to_string() };
     let authentication =
-        DiscoverableAuthentication::<USER_HANDLE_LEN>::from_json_custom(&json).map_err(|e| malformed(&e))?;
+        DiscoverableAuthentication::<USER_HANDLE_LEN>::from_json_relaxed(&json).map_err(|e| malformed(&e))?;
     let challenge = authentication.challenge_relaxed().map_err(|e| malformed(&e))?;
     let handle = *authentication.response().user_handle();
     let account_id = std::str::from_utf8(handle.as_ref()).map_err(|_| PasskeyError::UnknownCredential)?.to_owned();

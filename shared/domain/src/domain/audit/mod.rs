@@ -61,6 +61,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ),
     ("account.passwordReset", "the account's password was reset with a mailed link"),
     ("account.passwordChanged", "the account's password was changed"),
+    ("account.passkeyAdded", "a passkey was registered for the account (its name)"),
+    ("account.passkeyRemoved", "a passkey of the account was removed (its name)"),
     ("account.emailChanged", "the account's e-mail address changed"),
     ("account.emailVerified", "the account's e-mail address was verified"),
     (
