@@ -98,6 +98,15 @@ fn expected(function: &str) -> [u16; 17] {
         "provider_links" => ANY_MEMBER,
         // The caller's own links only: none is called so.
         "unlink_provider" => [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404],
+        // Passkeys are the caller's own account's: any member starts a registration and lists its own; the
+        // sample's empty answer is refused as malformed, by anyone; no passkey is called so.
+        "passkey_register_start" | "passkeys" => ANY_MEMBER,
+        "passkey_register_finalize" => {
+            [401, 401, 400, 400, 400, 400, 400, 400, 400, 401, 400, 400, 400, 400, 400, 400, 400]
+        }
+        "passkey_auth_start" => [200; 17],
+        "passkey_auth_finalize" => [400; 17],
+        "remove_passkey" => [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404],
         // An organization's single sign-on: its admins (B's: their own organization only).
         "sso_settings" | "put_sso_connection" | "claim_domain" => {
             [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403]
