@@ -133,6 +133,7 @@ handlers! {
     public PASSKEY_AUTH_START => handlers::passkeys::auth_start,
     public PASSKEY_AUTH_FINALIZE => handlers::passkeys::auth_finalize,
     caller PASSKEYS => handlers::passkeys::list_keys,
+    caller RENAME_PASSKEY => handlers::passkeys::rename_key,
     caller REMOVE_PASSKEY => handlers::passkeys::remove_key,
     public WEB => handlers::web::serve,
 }

@@ -63,7 +63,7 @@ fn expected_body(function: &str, values: &[(&str, String)]) -> (&'static str, Va
         "passkey_register_start" | "passkey_auth_start" => ("/challenge", Value::Null),
         "passkey_register_finalize" | "passkey_auth_finalize" => ("/messages/0/code", json!("auth.passkey.malformed")),
         "passkeys" => ("", json!([])),
-        "remove_passkey" => ("/messages/0/code", json!("auth.passkey.notFound")),
+        "remove_passkey" | "rename_passkey" => ("/messages/0/code", json!("auth.passkey.notFound")),
         "delete_organization" => ("/purgeComplete", Value::Null),
         "invite_maintenance" => ("/deleted", Value::Null),
         "organization_purge" => ("/finished", Value::Null),

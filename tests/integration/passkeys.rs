@@ -110,6 +110,13 @@ async fn a_second_passkey_works_too_and_a_removed_one_stops_at_once() {
     assert!(
         mails_to(&owner.email).await.iter().any(|m| m.subject.contains("Passkey removed") && m.text.contains("Laptop"))
     );
+    let renamed = env.client(&owner.auth()).rename_passkey(&second, " Work phone ").await;
+    assert_eq!((renamed.status, &renamed.body["name"]), (200, &json!("Work phone")), "{}", renamed.body);
+    assert_eq!(env.client(&owner.auth()).passkeys().await.body[0]["name"], "Work phone");
+    let refused = env.client(&owner.auth()).rename_passkey(&second, "").await;
+    assert_eq!((refused.status, refused.error_code()), (400, "auth.passkey.name.invalid"));
+    let refused = env.client(&owner.auth()).rename_passkey(&first, "Laptop").await;
+    assert_eq!((refused.status, refused.error_code()), (404, "auth.passkey.notFound"));
     let again = env.client(&owner.auth()).remove_passkey(&first).await;
     assert_eq!((again.status, again.error_code()), (404, "auth.passkey.notFound"));
 }
@@ -191,6 +198,8 @@ async fn ceremonies_refuse_what_they_did_not_issue() {
     // Another account's key is not found, and stays.
     let id = device.credentials[0].passkey_id();
     let refused = env.client(&other.auth()).remove_passkey(&id).await;
+    assert_eq!((refused.status, refused.error_code()), (404, "auth.passkey.notFound"));
+    let refused = env.client(&other.auth()).rename_passkey(&id, "Mine now").await;
     assert_eq!((refused.status, refused.error_code()), (404, "auth.passkey.notFound"));
     assert_eq!(env.client(&owner.auth()).passkeys().await.body.as_array().map(Vec::len), Some(1));
     // Signed out, the account's routes want a session.

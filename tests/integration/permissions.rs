@@ -106,7 +106,9 @@ fn expected(function: &str) -> [u16; 17] {
         }
         "passkey_auth_start" => [200; 17],
         "passkey_auth_finalize" => [400; 17],
-        "remove_passkey" => [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404],
+        "remove_passkey" | "rename_passkey" => {
+            [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404]
+        }
         // An organization's single sign-on: its admins (B's: their own organization only).
         "sso_settings" | "put_sso_connection" | "claim_domain" => {
             [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403]

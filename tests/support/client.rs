@@ -122,6 +122,10 @@ impl ApiClient<'_> {
     pub async fn passkeys(self) -> TestResponse {
         self.get("/auth/webauthn/keys").await
     }
+    /// `PATCH /api/auth/webauthn/keys/{id}` with a new name.
+    pub async fn rename_passkey(self, id: &str, name: &str) -> TestResponse {
+        self.patch(&format!("/auth/webauthn/keys/{id}"), json!({ "name": name })).await
+    }
     /// `DELETE /api/auth/webauthn/keys/{id}`
     pub async fn remove_passkey(self, id: &str) -> TestResponse {
         self.delete(&format!("/auth/webauthn/keys/{id}")).await

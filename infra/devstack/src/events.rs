@@ -275,6 +275,10 @@ pub const SAMPLES: &[Sample] = &[
     http("passkeys", "/auth/webauthn/keys", "", None, Owner),
     Sample {
         expected_status: 404,
+        ..http("rename_passkey", "/auth/webauthn/keys/0123456789abcdef01234567", "", Some(r#"{"name":"Phone"}"#), Owner)
+    },
+    Sample {
+        expected_status: 404,
         ..http("remove_passkey", "/auth/webauthn/keys/0123456789abcdef01234567", "", None, Owner)
     },
     Sample { expected_status: 404, ..http("web", "/no/such/route", "", None, Anonymous) },

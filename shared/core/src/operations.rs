@@ -405,6 +405,9 @@ operations! {
     PASSKEYS = "passkeys", "GET", "/auth/webauthn/keys",
         ["BatchGetItem", "Query"],
         AnyMember, "the caller's own account's passkeys (domain::passkeys::list)";
+    RENAME_PASSKEY = "rename_passkey", "PATCH", "/auth/webauthn/keys/{id}",
+        ["BatchGetItem", "UpdateItem"],
+        AnyMember, "a passkey of the caller's own account; any other -> 404 (domain::passkeys::rename)";
     REMOVE_PASSKEY = "remove_passkey", "DELETE", "/auth/webauthn/keys/{id}",
         ["BatchGetItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
         AnyMember, "a passkey of the caller's own account; any other -> 404 (domain::passkeys::remove)";

@@ -61,6 +61,18 @@ pub(crate) async fn remove_key(app: &App, caller: Caller, req: Request) -> Handl
     Ok(ok(&json!({})))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameForm {
+    name: String,
+}
+
+/// `PATCH /api/auth/webauthn/keys/{id}` (`{name}`): the renamed passkey (404 when it is not the caller's).
+pub(crate) async fn rename_key(app: &App, caller: Caller, req: Request) -> HandlerResult {
+    let form: RenameForm = parse_json(&req)?;
+    Ok(ok(&descriptor(&passkeys::rename(app, &caller, &path_param(&req, "id")?, &form.name).await?)))
+}
+
 fn descriptor(passkey: &PasskeyDescriptor) -> Value {
     json!({ "id": passkey.id, "name": passkey.name, "created": passkey.created, "lastUsed": passkey.last_used })
 }

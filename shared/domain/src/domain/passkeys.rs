@@ -180,10 +180,7 @@ pub async fn register_finalize(
     key: &Value,
 ) -> Result<PasskeyDescriptor, DomainError> {
     let rp = relying_party(app)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX_CHARS {
-        return Err(PasskeyError::NameInvalid.into());
-    }
+    let name = valid_name(name)?;
     let json = serde_json::to_vec(key).map_err(|_| DomainError::internal())?;
     let malformed = |why: &dyn std::fmt::Display| PasskeyError::Malformed { why: why.to_string() };
     let registration = Registration::from_json_relaxed(&json).map_err(|e| malformed(&e))?;
@@ -227,6 +224,20 @@ pub async fn register_finalize(
     write_result(accounts::add_passkey(&app.db, &account, &passkey, &audit).await, PasskeyError::AlreadyRegistered)?;
     mail::notify(app, vec![passkey_notice(app, &account, &passkey.name, true)]).await;
     Ok(PasskeyDescriptor::from(&passkey))
+}
+
+/// A passkey's name, trimmed: 1 to [`NAME_MAX_CHARS`] characters.
+fn valid_name(name: &str) -> Result<&str, PasskeyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX_CHARS { Err(PasskeyError::NameInvalid) } else { Ok(name) }
+}
+
+/// `PATCH /auth/webauthn/keys/{id}` (`{name}`): renames a passkey of the caller's account (any other id:
+/// 404), in one UpdateItem.
+pub async fn rename(app: &App, caller: &Caller, id: &str, name: &str) -> Result<PasskeyDescriptor, DomainError> {
+    let name = valid_name(name)?;
+    let renamed = accounts::rename_passkey(&app.db, &caller.user.account_id, id, name).await?;
+    Ok(PasskeyDescriptor::from(&renamed.ok_or(PasskeyError::NotFound)?))
 }
 
 fn write_result(result: Result<(), PasskeyWriteError>, conflict: PasskeyError) -> Result<(), DomainError> {

@@ -138,6 +138,28 @@ async fn write_with_entries(
     }
 }
 
+/// Renames the account's passkey `id`, answering it renamed: `None` when it has none of that id (one
+/// UpdateItem).
+pub async fn rename_passkey(db: &Db, account_id: &str, id: &str, name: &str) -> Result<Option<Passkey>, StoreError> {
+    let result = db
+        .client
+        .update_item()
+        .table_name(&db.table)
+        .set_key(Some(crate::key_attributes(&Key::passkey(account_id, id))))
+        .update_expression("SET #name = :name")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_values(":name", s(name))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(output) => output.attributes.map(from_item::<Passkey>).transpose(),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
+        Err(e) => Err(StoreError::sdk("UpdateItem", e)),
+    }
+}
+
 /// The write that records a sign-in with `passkey` (its new dynamic state and the time), made only while
 /// the passkey exists with the dynamic state the sign-in checked (`checked`): of two sign-ins with one
 /// assertion or one counter value, one fails here, and a passkey removed meanwhile signs nobody in.
