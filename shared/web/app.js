@@ -154,6 +154,59 @@ function institutionSignIn() {
     signInButton("Sign in with your institution", null, message, { class: "secondary" }));
 }
 
+/** Whether this browser can use passkeys with WebAuthn's JSON forms. */
+const passkeysSupported = typeof window.PublicKeyCredential?.parseRequestOptionsFromJSON === "function";
+
+/** An API-shaped refusal for a passkey the browser did not use (so pages show it like the API's). */
+function passkeyRefusal(error) {
+  const text = error?.name === "NotAllowedError"
+    ? "No passkey was used: it was cancelled, it timed out, or this device holds no passkey of this site."
+    : error?.name === "InvalidStateError"
+      ? "This device holds a passkey of your account already."
+      : `The passkey could not be used (${error?.message || error}).`;
+  return { ok: false, status: 0, body: { messages: [{ error: text }] } };
+}
+
+/** Signs in with a passkey of this site, no address asked: the API's answer, or why it did not. */
+async function passkeySignIn() {
+  const options = await api("POST", "/auth/webauthn/auth/start");
+  if (!options.ok) return options;
+  try {
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.body);
+    const credential = await navigator.credentials.get({ publicKey });
+    return api("POST", "/auth/webauthn/auth/finalize", { key: credential.toJSON() });
+  } catch (error) {
+    return passkeyRefusal(error);
+  }
+}
+
+/** Registers a passkey named `name` for the signed-in account: the API's answer, or why it did not. */
+async function addPasskey(name) {
+  const options = await api("POST", "/auth/webauthn/register/start");
+  if (!options.ok) return options;
+  try {
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.body);
+    const credential = await navigator.credentials.create({ publicKey });
+    return api("POST", "/auth/webauthn/register/finalize", { name, key: credential.toJSON() });
+  } catch (error) {
+    return passkeyRefusal(error);
+  }
+}
+
+/** "Sign in with a passkey" on the login page; `message` shows why it did not. */
+function passkeyButton(after, message) {
+  const button = h("button", { type: "button", class: "secondary" }, "Sign in with a passkey");
+  button.addEventListener("click", async () => {
+    message.clear();
+    button.disabled = true;
+    const answer = await passkeySignIn();
+    button.disabled = false;
+    if (answer.ok) return go(after);
+    message.show(messageOf(answer));
+  });
+  return button;
+}
+
 /** The login asks for the address first: an address of a domain an organization verified goes to that
  * organization's identity provider (home-realm discovery); any other asks for its password next. "Use my
  * password" skips the question (an organization's admins keep their password when its provider fails). */
@@ -161,6 +214,7 @@ function loginPage(after = "/") {
   const email = field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "username" });
   const secret = field("Password", { name: "password", type: "password", autocomplete: "current-password" });
   const secretInput = secret.querySelector("input");
+  const passkeyMessage = notice();
   const usePassword = h("button", { type: "button", class: "link", onclick: () => {
     askPassword(true);
     secretInput.focus();
@@ -187,6 +241,7 @@ function loginPage(after = "/") {
     },
     [
       usePassword,
+      passkeysSupported ? h("div", { class: "institution" }, passkeyMessage, passkeyButton(after, passkeyMessage)) : [],
       singleSignOn ? institutionSignIn() : [],
       h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ", link("/auth/signup", "Create an organization")),
     ],
@@ -476,6 +531,7 @@ async function homePage() {
       singleSignOn ? linkButton("Link your institution", {}) : null,
       linkButton("Link your organization's sign-in", { email: user.email })),
   );
+  const passkeySection = passkeysSection();
   const logout = (path) => async () => {
     await api("POST", path);
     go("/auth/login");
@@ -498,12 +554,72 @@ async function homePage() {
       h("h2", {}, "Organizations"),
       switcher,
       tokenSection,
+      passkeySection,
       institutionSection,
       h("div", { class: "actions" },
         h("button", { type: "button", onclick: logout("/auth/logout") }, "Log out"),
         h("button", { type: "button", class: "secondary", onclick: logout("/auth/logoutEverywhere") }, "Log out everywhere")),
     ),
   );
+}
+
+/** The home page's passkeys: each with when it was added and last used, renamed in place or removed; a
+ * named new one added with this device's authenticator. Its own notice says what happened, next to it. */
+function passkeysSection() {
+  const message = notice();
+  const list = h("ul", { class: "history", "aria-label": "Your passkeys" });
+  const after = (answer, done) => {
+    message.show(answer.ok ? done : messageOf(answer), answer.ok ? "success" : "error");
+    showPasskeys();
+  };
+  const renameForm = (passkey, item) => {
+    const input = field(`New name for ${passkey.name}`, { name: "name", required: true, maxlength: 64, value: passkey.name });
+    const renaming = h("form", { class: "inline" }, input,
+      h("button", { type: "submit" }, "Save"),
+      h("button", { type: "button", class: "secondary", onclick: showPasskeys }, "Cancel"));
+    renaming.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const name = new FormData(renaming).get("name");
+      const answer = await api("PATCH", `/auth/webauthn/keys/${encodeURIComponent(passkey.id)}`, { name });
+      after(answer, `The passkey is now called ${answer.body?.name}.`);
+    });
+    item.replaceChildren(renaming);
+    input.querySelector("input").focus();
+  };
+  const entry = (passkey) => {
+    const item = h("li", {});
+    item.append(
+      h("span", {}, `${passkey.name} (added ${date(passkey.created)}, last used ${passkey.lastUsed ? date(passkey.lastUsed) : "never"})`),
+      h("button", { type: "button", class: "secondary", "aria-label": `Rename ${passkey.name}`, onclick: () => renameForm(passkey, item) }, "Rename"),
+      h("button", { type: "button", class: "secondary", "aria-label": `Remove ${passkey.name}`, onclick: async () => {
+        const answer = await api("DELETE", `/auth/webauthn/keys/${encodeURIComponent(passkey.id)}`);
+        after(answer, `The passkey ${passkey.name} was removed; it no longer signs in.`);
+      } }, "Remove"));
+    return item;
+  };
+  async function showPasskeys() {
+    const answer = await api("GET", "/auth/webauthn/keys");
+    if (!answer.ok) return list.replaceChildren(h("li", {}, messageOf(answer)));
+    list.replaceChildren(...(answer.body.length ? answer.body.map(entry) : [h("li", {}, "None yet.")]));
+  }
+  showPasskeys();
+  const name = field("Name of the new passkey", { name: "name", required: true, maxlength: 64, placeholder: "e.g. Laptop" });
+  const adding = h("form", { class: "inline" }, name, h("button", { type: "submit" }, "Add a passkey"));
+  adding.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = adding.querySelector("button");
+    button.disabled = true;
+    const answer = await addPasskey(new FormData(adding).get("name"));
+    button.disabled = false;
+    if (answer.ok) adding.reset();
+    after(answer, `The passkey ${answer.body?.name} was added; it signs you in without a password.`);
+  });
+  return h("section", { "aria-labelledby": "passkeys-heading" },
+    h("h2", { id: "passkeys-heading" }, "Passkeys"),
+    h("p", {}, "A passkey signs you in without a password, with this device's screen lock or a security key."),
+    message,
+    list,
+    passkeysSupported ? adding : h("p", {}, "This browser cannot add passkeys."));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ mod organization_export;
 mod organization_pages;
 mod organization_plans;
 mod organizations;
+mod passkey_pages;
 mod passkeys;
 mod permissions;
 mod races;

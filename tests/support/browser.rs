@@ -61,3 +61,64 @@ fn remove_profiles_of_ended_runs() {
         }
     }
 }
+
+/// A virtual authenticator in one browser session (WebDriver's WebAuthn extension, which chromedriver
+/// implements): a platform authenticator that keeps passkeys and verifies its user, so the pages' passkey
+/// ceremonies run in headless Chromium without a person.
+pub struct VirtualAuthenticator {
+    /// `{driver}/session/{id}/webauthn/authenticator/{authenticator}`.
+    url: String,
+}
+
+impl VirtualAuthenticator {
+    /// Adds one to `client`'s browser.
+    pub async fn add(client: &Client) -> Self {
+        let session = client.session_id().await.expect("a session").expect("a session id");
+        let base = format!(
+            "{}/session/{session}/webauthn/authenticator",
+            tokio::task::spawn_blocking(driver_url).await.unwrap()
+        );
+        let options = json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserVerified": true,
+        });
+        let answer = webdriver("POST", &base, Some(options)).await;
+        let id = answer["value"].as_str().unwrap_or_else(|| panic!("no virtual authenticator: {answer}"));
+        VirtualAuthenticator { url: format!("{base}/{id}") }
+    }
+
+    /// The credentials it holds (id, private key, user handle, sign count; WebDriver's Credential).
+    pub async fn credentials(&self) -> Vec<serde_json::Value> {
+        let answer = webdriver("GET", &format!("{}/credentials", self.url), None).await;
+        answer["value"].as_array().cloned().unwrap_or_else(|| panic!("no credentials: {answer}"))
+    }
+
+    /// Puts `credential` into it (WebDriver's Credential; e.g. one read from another, as a copy would be).
+    pub async fn add_credential(&self, credential: serde_json::Value) {
+        let answer = webdriver("POST", &format!("{}/credential", self.url), Some(credential)).await;
+        assert!(answer["value"].get("error").is_none(), "adding a credential: {answer}");
+    }
+
+    /// Removes every credential it holds.
+    pub async fn remove_credentials(&self) {
+        let answer = webdriver("DELETE", &format!("{}/credentials", self.url), None).await;
+        assert!(answer["value"].get("error").is_none(), "removing the credentials: {answer}");
+    }
+}
+
+/// One WebDriver command by HTTP (for the extension commands fantoccini has no method for).
+async fn webdriver(method: &str, url: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+        .expect("a request");
+    let response = client.request(request).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let bytes = response.into_body().collect().await.expect("the answer").to_bytes();
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}

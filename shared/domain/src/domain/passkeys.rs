@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle, Username,
+    CredProtect, Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle, Username,
 };
 use webauthn_rp::request::{AsciiDomain, PublicKeyCredentialDescriptor, RpId, TimedCeremony};
 use webauthn_rp::response::auth::error::AuthCeremonyErr;
@@ -140,9 +140,11 @@ pub async fn register_start(app: &App, caller: &Caller) -> Result<Value, DomainE
             Some(PublicKeyCredentialDescriptor { id, transports })
         })
         .collect();
-    let (server, client) = PublicKeyCredentialCreationOptions::passkey(&rp.id, entity, exclude)
-        .start_ceremony()
-        .map_err(|_| DomainError::internal())?;
+    let mut creation = PublicKeyCredentialCreationOptions::passkey(&rp.id, entity, exclude);
+    // Not asked for: many authenticators lack credProtect (the browser refuses them when it is enforced),
+    // and every use of a passkey here requires user verification anyway.
+    creation.extensions.cred_protect = CredProtect::None;
+    let (server, client) = creation.start_ceremony().map_err(|_| DomainError::internal())?;
     let options = serde_json::to_value(&client).map_err(|_| DomainError::internal())?;
     let state = server.encode().map_err(|_| DomainError::internal())?;
     let purpose = CeremonyPurpose::Register { account_id: account_id.to_owned() };

@@ -1,0 +1,88 @@
+//! Passkeys in the pages, in headless Chromium with WebDriver's virtual authenticator: a person adds a
+//! passkey on the home page, signs in with it on the login page without typing an address, renames and
+//! removes it; the device refuses a second passkey of the same account; a copy of the authenticator (its
+//! counter behind) and a removed passkey are refused with a message that says why.
+
+use tests::browser::VirtualAuthenticator;
+use tests::{PASSWORD, TestEnv};
+
+use crate::browser::{DESKTOP, PHONE, Page};
+
+#[tokio::test]
+async fn a_person_adds_a_passkey_signs_in_with_it_renames_and_removes_it() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let page = Page::open(&env, "passkeys", DESKTOP).await;
+    let device = VirtualAuthenticator::add(&page.client).await;
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.log_in(&owner.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.shows("None yet.").await;
+    page.fill(1, "Name of the new passkey", "Laptop").await;
+    page.click("Add a passkey").await;
+    page.shows("The passkey Laptop was added").await;
+    page.shows("Laptop (added").await;
+    page.accessible().await;
+    page.screenshot("added").await;
+    // The device holds one of this account's passkeys already: it refuses a second, and the page says so.
+    page.fill(1, "Name of the new passkey", "Laptop again").await;
+    page.click("Add a passkey").await;
+    page.shows("holds a passkey of your account already").await;
+
+    // Signed out, the passkey signs in without an address.
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    page.shows("last used").await;
+    assert!(!page.text().await.contains("last used never"), "{}", page.text().await);
+
+    page.click("Rename").await;
+    page.fill(1, "New name for Laptop", "Work laptop").await;
+    page.click("Save").await;
+    page.shows("The passkey is now called Work laptop.").await;
+    page.shows("Work laptop (added").await;
+
+    page.click("Remove").await;
+    page.shows("The passkey Work laptop was removed").await;
+    page.shows("None yet.").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.shows("not registered here").await;
+    page.screenshot("removed").await;
+    assert_eq!(device.credentials().await.len(), 1, "the device still holds the removed passkey");
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_copied_authenticator_whose_counter_is_behind_is_refused() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let page = Page::open(&env, "passkey-copy", PHONE).await;
+    let device = VirtualAuthenticator::add(&page.client).await;
+    page.goto("/auth/login").await;
+    page.log_in(&owner.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.fill(1, "Name of the new passkey", "Phone").await;
+    page.click("Add a passkey").await;
+    page.shows("The passkey Phone was added").await;
+    page.fits_width().await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    // A copy made before that sign-in: the same key, the counter it had then.
+    let mut credential = device.credentials().await.pop().expect("the passkey");
+    assert!(credential["signCount"].as_u64().unwrap_or(0) > 0, "the sign-in counted: {credential}");
+    credential["signCount"] = 0.into();
+    device.remove_credentials().await;
+    device.add_credential(credential).await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.shows("signature counter went back").await;
+    page.heading("Log in").await;
+    page.close().await;
+}
