@@ -125,7 +125,7 @@ impl App {
     /// The session public keys come from `SESSION_PUBLIC_KEYS`; the secrets in `reads` (those the function's
     /// operation uses) from Secrets Manager, read while the clients are built.
     pub(crate) async fn from_env(reads: SecretsRead) -> Result<Self, ConfigError> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = sdk_config_from_env();
         let clients = async {
             let mut mail = aws_sdk_sesv2::config::Builder::from(&sdk);
             if let Some(endpoint) = endpoint_override("SES_ENDPOINT") {
@@ -143,6 +143,25 @@ impl App {
         let db = Db::connect(&sdk, endpoint_override("DYNAMODB_ENDPOINT"), config.table_name.clone());
         Ok(App::new(config, db, mail, queue))
     }
+}
+
+/// The AWS SDK settings of a function: the region and the credentials Lambda puts in its environment
+/// (`AWS_REGION`; `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the SDK clients'
+/// defaults for the rest (HTTPS client, retries, timeouts). Not aws-config's default chains: a Lambda
+/// function has nothing but its environment, and the chains would link the STS, SSO, IMDS and ECS
+/// clients into every binary (docs/deploy.md, "Build": the size) and probe them at start-up.
+pub(crate) fn sdk_config_from_env() -> aws_config::SdkConfig {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
+        .filter(|region| !region.trim().is_empty())
+        .map(aws_config::Region::new);
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials));
+    builder.set_region(region);
+    builder.build()
 }
 
 /// A function's key material: the session public keys from `SESSION_PUBLIC_KEYS`, and the secrets in

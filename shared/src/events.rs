@@ -195,7 +195,7 @@ impl EventPublisher {
             .ok()
             .filter(|bus| !bus.trim().is_empty())
             .ok_or(ConfigError::Missing(BUS_VARIABLE))?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = crate::app::sdk_config_from_env();
         let mut config = aws_sdk_eventbridge::config::Builder::from(&sdk);
         if let Some(endpoint) = std::env::var(ENDPOINT_VARIABLE).ok().filter(|e| !e.trim().is_empty()) {
             config = config.endpoint_url(endpoint);
