@@ -146,6 +146,10 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
             .await?
             .ok_or_else(ApiError::invalid_credential)?;
     // The credential is the stored one (`genuine`), and not ended by a newer session epoch (`current`).
+    let signed_in_with = match &stored {
+        StoredCredential::Session(session) => session.signed_in_with,
+        StoredCredential::ApiToken(token) => token.signed_in_with,
+    };
     let (genuine, current) = match (&credential, stored) {
         (Credential::Session { session_epoch, user_id, .. }, StoredCredential::Session(session)) => (
             session.user_id == *user_id && session.expires_at > crate::ids::now_seconds(),
@@ -176,7 +180,8 @@ pub async fn read_caller(app: &App, req: &Request) -> Result<Caller, ApiError> {
     if user.is_deactivated {
         return Err(ApiError::unauthorized("user.deactivated", "Your account has been deactivated by an admin"));
     }
-    Ok(Caller { user, organization, credential, context: crate::http::audit_context(req), is_operator: false })
+    let context = crate::http::audit_context(req);
+    Ok(Caller { user, organization, credential, context, is_operator: false, signed_in_with })
 }
 
 #[cfg(test)]

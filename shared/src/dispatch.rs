@@ -222,6 +222,7 @@ async fn admit_and_handle(app: &App, route: &Route, req: Request) -> HandlerResu
                 caller.is_operator = crate::domain::operators::is_operator(app, &caller.user.account_id).await?;
             }
             crate::policy::check(operation.access, &caller, &operation.route())?;
+            crate::policy::check_sign_in(operation, &caller)?;
             handle(app, caller, req).await
         }
     }

@@ -28,6 +28,7 @@ mod organization_pages;
 mod organization_plans;
 mod organizations;
 mod passkey_pages;
+mod passkey_requirement;
 mod passkeys;
 mod permissions;
 mod races;

@@ -416,6 +416,22 @@ operations! {
         Public, "none: the pages and their assets; any other /api path -> 404 route.notFound (handlers::web)";
 }
 
+/// What an admin signed in with a password alone may still call where the organization requires its admins
+/// to use a passkey or single sign-on (`policy::check_sign_in`): seeing themselves and their organizations,
+/// adding and using a passkey, logging out; anything else answers 403 `auth.passkey.required`.
+pub static WITHOUT_STRONG_SIGN_IN: &[&Operation] = &[
+    &CURRENT_USER,
+    &LIST_ORGANIZATIONS,
+    &SWITCH_ORGANIZATION,
+    &LOGOUT,
+    &LOGOUT_EVERYWHERE,
+    &PASSKEY_REGISTER_START,
+    &PASSKEY_REGISTER_FINALIZE,
+    &PASSKEYS,
+    &RENAME_PASSKEY,
+    &REMOVE_PASSKEY,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

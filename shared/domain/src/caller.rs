@@ -2,7 +2,7 @@
 //! credential it presented. Domain functions take it as their first argument after the app.
 
 use crate::app::App;
-use crate::model::{AuditContext, Organization, User};
+use crate::model::{AuditContext, Organization, SignInMethod, User};
 use crate::store::org::OrgStore;
 
 /// The credential a request presented, after its signature or shape was checked.
@@ -36,6 +36,18 @@ pub struct Caller {
     /// Whether the account holds the operator role: read (one GetItem) only for operator routes, whose
     /// access class needs it; `false` on every other route.
     pub is_operator: bool,
+    /// How the person signed in: the session's method, or for an API token the method of the session that
+    /// made it.
+    pub signed_in_with: SignInMethod,
+}
+
+impl Caller {
+    /// An admin of an organization that requires its admins to sign in with a passkey or single sign-on,
+    /// signed in with a password: such a caller may only add and use a passkey
+    /// (`operations::WITHOUT_STRONG_SIGN_IN`).
+    pub fn needs_strong_sign_in(&self) -> bool {
+        self.user.is_admin && self.organization.admins_must_use_passkey && !self.signed_in_with.is_strong()
+    }
 }
 
 impl Caller {

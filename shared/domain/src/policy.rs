@@ -11,7 +11,7 @@
 use crate::caller::Caller;
 use crate::error::DomainError;
 use crate::model::User;
-use crate::operations::Access;
+use crate::operations::{Access, Operation};
 
 /// Whether an authenticated, active `user` belongs to the class `access`; `is_operator`: whether its
 /// account holds the operator role (a grant, never an address: [`crate::domain::operators`]).
@@ -34,6 +34,21 @@ pub fn check(access: Access, caller: &Caller, route: &str) -> Result<(), DomainE
     }
     let code = access.refusal_code().unwrap_or("access.denied");
     Err(DomainError::forbidden(code, format!("Only {} may call {route}", access.description())))
+}
+
+/// `Ok` unless the caller is an admin signed in with a password alone where the organization requires its
+/// admins to use a passkey or single sign-on, and `operation` is not one such a caller may still call
+/// (adding and using a passkey, and what the home page needs: `operations::WITHOUT_STRONG_SIGN_IN`).
+pub fn check_sign_in(operation: &Operation, caller: &Caller) -> Result<(), DomainError> {
+    let allowed = crate::operations::WITHOUT_STRONG_SIGN_IN.iter().any(|allowed| std::ptr::eq(*allowed, operation));
+    if allowed || !caller.needs_strong_sign_in() {
+        return Ok(());
+    }
+    Err(DomainError::forbidden(
+        "auth.passkey.required",
+        "Your organization requires its admins to sign in with a passkey or single sign-on: add a passkey on your \
+         home page, then log out and sign in with it",
+    ))
 }
 
 /// The owner, or an admin the owner granted the deletion right.

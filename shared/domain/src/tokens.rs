@@ -444,6 +444,7 @@ mod tests {
             user_id: user_id.into(),
             created: now,
             expires_at: now / 1000 + seconds,
+            signed_in_with: Default::default(),
         }
     }
 

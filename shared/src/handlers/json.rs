@@ -80,6 +80,9 @@ pub struct OrganizationJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub enable_auto_verify: bool,
+    /// Its admins must sign in with a passkey or single sign-on (beyond WEBKNOSSOS); admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins_must_use_passkey: Option<bool>,
     pub pricing_plan: &'a str,
     pub paid_until: Option<i64>,
     pub included_users: Option<u64>,
@@ -120,6 +123,7 @@ pub(crate) fn organization<'a>(
         id: &organization.id,
         name: &organization.name,
         enable_auto_verify: organization.enable_auto_verify,
+        admins_must_use_passkey: admin.then_some(organization.admins_must_use_passkey),
         pricing_plan: &organization.pricing_plan,
         paid_until: organization.paid_until,
         included_users: organization.included_users,

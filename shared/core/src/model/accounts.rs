@@ -81,6 +81,27 @@ impl Entity for EmailGuard {
     }
 }
 
+/// How a person proved who they are when their session began.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SignInMethod {
+    /// The account's password (or a link mailed to its address).
+    #[default]
+    Password,
+    /// A passkey of the account.
+    Passkey,
+    /// An identity provider (single sign-on).
+    SingleSignOn,
+}
+
+impl SignInMethod {
+    /// A passkey or an identity provider: what an organization that asks its admins for more than a
+    /// password accepts (a phished password alone does not give it).
+    pub fn is_strong(self) -> bool {
+        self != SignInMethod::Password
+    }
+}
+
 /// A login session. Deleting it ends the session at once; `expiresAt` lets DynamoDB TTL remove it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -91,6 +112,9 @@ pub struct Session {
     pub created: i64,
     /// Epoch seconds; the table's TTL attribute.
     pub expires_at: i64,
+    /// How the person signed in (a switch of organization or a password change keeps it).
+    #[serde(default)]
+    pub signed_in_with: SignInMethod,
 }
 
 impl Entity for Session {
@@ -162,6 +186,9 @@ pub struct ApiToken {
     /// The user's `sessionEpoch` when the token was made; a later epoch revokes it.
     pub session_epoch: u64,
     pub created: i64,
+    /// How the session that made it had signed in.
+    #[serde(default)]
+    pub signed_in_with: SignInMethod,
 }
 
 impl Entity for ApiToken {

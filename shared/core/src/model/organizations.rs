@@ -39,6 +39,10 @@ pub struct Organization {
     pub storage_reported_at: Option<i64>,
     #[serde(default)]
     pub enable_auto_verify: bool,
+    /// Its admins must sign in with a passkey or single sign-on: a password session of an admin can do
+    /// nothing but add and use a passkey.
+    #[serde(default)]
+    pub admins_must_use_passkey: bool,
     /// The highest storage threshold (90 or 100, percent of `includedStorageBytes`) whose notice was mailed
     /// since usage was last below it; 0 for none. Lowered when usage falls, so each crossing mails once.
     #[serde(default)]

@@ -8,7 +8,7 @@ use crate::domain::credentials::{LoggedIn, locked};
 use crate::domain::retry::{self, Attempt};
 use crate::error::DomainError;
 use crate::ids::sha256_hex;
-use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, User};
+use crate::model::{ApiToken, AuditActor, AuditContext, AuditTarget, SignInMethod, User};
 use crate::store::accounts;
 use crate::{ids, password, validate};
 use serde_json::json;
@@ -160,9 +160,9 @@ async fn password_login_refused(
 pub(crate) enum SignInProof<'a> {
     /// The account's password (still the account's).
     Password,
-    /// An identity provider, linking its person to the account (the account unchanged since it was read,
-    /// as for a password).
-    Linking(&'a crate::model::ProviderLink),
+    /// An identity provider (the account unchanged since it was read, as for a password), linking its
+    /// person to the account when the sign-in makes the link.
+    Provider(Option<&'a crate::model::ProviderLink>),
     /// A passkey of the account: the passkey with its state after this use, and the state checked.
     Passkey(&'a crate::model::Passkey, &'a str),
 }
@@ -190,16 +190,21 @@ pub(crate) async fn sign_in(
     let auditor = Auditor::new(app, AuditActor::user(&user), context);
     // The session is made only if the account's password is still the one read (for a login, the one
     // checked; a password changed meanwhile ends every session, so none may start from before it).
-    let basis = match proof {
-        SignInProof::Password => accounts::SessionBasis::PasswordChecked(account),
-        SignInProof::Linking(link) => accounts::SessionBasis::Linking(account, link),
-        SignInProof::Passkey(passkey, checked) => accounts::SessionBasis::Passkey(passkey, checked),
+    let (basis, signed_in_with) = match proof {
+        SignInProof::Password => (accounts::SessionBasis::PasswordChecked(account), SignInMethod::Password),
+        SignInProof::Provider(None) => (accounts::SessionBasis::PasswordChecked(account), SignInMethod::SingleSignOn),
+        SignInProof::Provider(Some(link)) => {
+            (accounts::SessionBasis::Linking(account, link), SignInMethod::SingleSignOn)
+        }
+        SignInProof::Passkey(passkey, checked) => {
+            (accounts::SessionBasis::Passkey(passkey, checked), SignInMethod::Passkey)
+        }
     };
-    let session =
-        accounts::start_session(&app.db, account, &user, basis, lifetime_seconds, ids::now_millis(), |session| {
-            auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], facts)
-        })
-        .await?;
+    let new = accounts::NewSession { lifetime_seconds, signed_in_with, now: ids::now_millis() };
+    let session = accounts::start_session(&app.db, account, &user, basis, new, |session| {
+        auditor.entry(&user.organization, "auth.login", vec![session_target(&session.id, &user)], facts)
+    })
+    .await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(LoggedIn { token, user, organization, lifetime_seconds })
 }
@@ -214,7 +219,13 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError
         let existing = store.api_token(&user.id).await?;
         // Shown again under the key that made it; made anew when that key is gone (or after a logout
         // everywhere, which raises the session epoch).
-        let shown_again = match existing.as_ref().filter(|t| t.session_epoch == user.session_epoch) {
+        // A token made by a password session is made anew for a caller signed in more strongly (an
+        // organization that requires it of its admins accepts only such tokens).
+        let current = |t: &&ApiToken| {
+            t.session_epoch == user.session_epoch
+                && (t.signed_in_with.is_strong() || !caller.signed_in_with.is_strong())
+        };
+        let shown_again = match existing.as_ref().filter(current) {
             Some(t) => app.keys.api_token_again(&t.organization, &t.user_id, &t.nonce, &t.token_hash)?,
             None => None,
         };
@@ -230,6 +241,7 @@ pub async fn api_token(app: &App, caller: &Caller) -> Result<String, DomainError
             token_hash: sha256_hex(&token),
             session_epoch: user.session_epoch,
             created: ids::now_millis(),
+            signed_in_with: caller.signed_in_with,
         };
         let entry = Auditor::caller(app, caller).entry(
             &user.organization,

@@ -310,8 +310,7 @@ pub async fn finish(
         "organizationConnection": login.organization,
         "linked": link.is_some(),
     });
-    let proof = link.as_ref().map_or(session::SignInProof::Password, session::SignInProof::Linking);
-    session::sign_in(app, &account, context, facts, proof).await
+    session::sign_in(app, &account, context, facts, session::SignInProof::Provider(link.as_ref())).await
 }
 
 /// A new link of the provider's person to this stack's account.

@@ -51,6 +51,7 @@ pub fn new_organization(
         ai_job_notifications: "jobOwner".into(),
         storage_reported_at: None,
         enable_auto_verify: false,
+        admins_must_use_passkey: false,
         storage_notice_level: 0,
         plan_notice_stage: 0,
         deletion_requested_at: None,

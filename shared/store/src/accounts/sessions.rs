@@ -4,7 +4,7 @@ use crate::StoreError;
 use crate::accounts::credentials::AccountAudit;
 use crate::accounts::credentials::identity_updates;
 use crate::ids;
-use crate::model::{Account, AuditEntry, Key, Session, User};
+use crate::model::{Account, AuditEntry, Key, Session, SignInMethod, User};
 use crate::{Db, TransactError, n, s};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
@@ -24,6 +24,13 @@ pub enum SessionBasis<'a> {
     Passkey(&'a crate::model::Passkey, &'a str),
 }
 
+/// How long a new session lives, how its person signed in, and when it starts (epoch ms).
+pub struct NewSession {
+    pub lifetime_seconds: i64,
+    pub signed_in_with: SignInMethod,
+    pub now: i64,
+}
+
 /// Starts a session for `user` and remembers its organization as the account's last used one, in one
 /// transaction with the check (and the link) of its `basis` and the audit entry `audit(session id)`.
 pub async fn start_session(
@@ -31,16 +38,17 @@ pub async fn start_session(
     account: &Account,
     user: &User,
     basis: SessionBasis<'_>,
-    lifetime_seconds: i64,
-    now: i64,
+    new: NewSession,
     audit: impl FnOnce(&Session) -> AuditEntry,
 ) -> Result<Session, StoreError> {
+    let NewSession { lifetime_seconds, signed_in_with, now } = new;
     let session = Session {
         organization: user.organization.clone(),
         id: ids::new_secret(),
         user_id: user.id.clone(),
         created: now,
         expires_at: now / 1000 + lifetime_seconds,
+        signed_in_with,
     };
     let changes_last_used = account.last_used_organization.as_deref() != Some(user.organization.as_str());
     let last_used = |condition: &str, mut values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>| {

@@ -165,6 +165,8 @@ pub async fn change_password(
         user_id: user.id.clone(),
         created: now,
         expires_at: now / 1000 + lifetime_seconds,
+        // A new password proves no more than the one it replaces; the caller's way of signing in stays.
+        signed_in_with: caller.signed_in_with,
     };
     let auditor = Auditor::caller(app, caller);
     let audit = auditor.account_entries(vec![("account.passwordChanged", json!({}))], &account.email);

@@ -18,6 +18,8 @@ refusals! {
     /// Why a request about an organization, its plan, credits or jobs was refused.
     pub enum OrganizationError {
         NotFound => NotFound, "organization.notFound", "There is no such organization, or you are not a member";
+        PasskeyRequirementUnproven => Forbidden, "organization.passkeyRequirement.unproven",
+            "Sign in with a passkey or single sign-on yourself before you require it of all admins, so you know it works for you";
         MailingListTooLong { field: String } => Invalid, "organization.mailingList.tooLong",
             "{field} takes at most {MAX_MAILING_LIST} addresses";
         KeptChanging => Conflict, "request.conflict",
@@ -99,6 +101,8 @@ pub struct OrganizationPatch {
     pub ai_job_notifications: Option<String>,
     /// Self-registered users start active (WEBKNOSSOS's "auto-verify").
     pub enable_auto_verify: Option<bool>,
+    /// Admins must sign in with a passkey or single sign-on (beyond WEBKNOSSOS).
+    pub admins_must_use_passkey: Option<bool>,
 }
 
 /// Most addresses `newUserMailingList` holds.
@@ -184,6 +188,14 @@ pub async fn update(
     if let Some(enabled) = patch.enable_auto_verify {
         change.set("enableAutoVerify", Field::Bool(enabled));
     }
+    if let Some(required) = patch.admins_must_use_passkey {
+        // Whoever turns it on has just shown it works for them, so the organization keeps an admin who
+        // can act (every other admin can still add a passkey).
+        if required && !caller.organization.admins_must_use_passkey && !caller.signed_in_with.is_strong() {
+            return Err(OrganizationError::PasskeyRequirementUnproven.into());
+        }
+        change.set("adminsMustUsePasskey", Field::Bool(required));
+    }
     let store = caller.store(app);
     let auditor = Auditor::caller(app, caller);
     let organization = change_organization(
@@ -246,8 +258,9 @@ pub async fn switch(
         let facts = serde_json::json!({ "from": caller.organization.id });
         auditor.entry(&user.organization, "auth.switchOrganization", vec![target], facts)
     };
-    let session =
-        accounts::start_session(&app.db, &account, &user, basis, lifetime_seconds, ids::now_millis(), audit).await?;
+    // The new session was proven as the caller's was.
+    let new = accounts::NewSession { lifetime_seconds, signed_in_with: caller.signed_in_with, now: ids::now_millis() };
+    let session = accounts::start_session(&app.db, &account, &user, basis, new, audit).await?;
     let token = app.keys.sign_session(&session, user.session_epoch)?;
     Ok(crate::domain::credentials::LoggedIn { token, user, organization, lifetime_seconds })
 }
