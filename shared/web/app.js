@@ -536,6 +536,9 @@ async function homePage() {
     await api("POST", path);
     go("/auth/login");
   };
+  const passkeyRequired = user.passkeyRequired
+    ? h("p", { class: "notice warning", role: "status" }, "Your organization requires its admins to sign in with a passkey or single sign-on. Add a passkey below, then log out and sign in with it: until then this session can do nothing else.")
+    : null;
   const verification = user.isEmailVerified
     ? null
     : h("p", { class: "notice warning" }, "Your e-mail address is not verified yet. ",
@@ -550,6 +553,7 @@ async function homePage() {
       h("h1", {}, `${user.firstName} ${user.lastName}`),
       h("p", { class: "who" }, user.email),
       message,
+      passkeyRequired,
       verification,
       h("h2", {}, "Organizations"),
       switcher,
@@ -1226,7 +1230,23 @@ async function organizationPage() {
     ["Members", `${organization.memberCount} (${organization.activeUserCount} active)`],
     ["WEBKNOSSOS credits", ((organization.milliCreditBalance ?? 0) / 1000).toLocaleString(undefined, { maximumFractionDigits: 3 })],
   ];
-  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))];
+  // More than a password for admins: whoever turns it on must have signed in with a passkey or single
+  // sign-on (the API refuses otherwise and says so).
+  const [requireRow, requireInput] = checkbox("Admins must sign in with a passkey or single sign-on", { name: "adminsMustUsePasskey", checked: Boolean(organization.adminsMustUsePasskey) });
+  const adminsSignIn = form("Admins' sign-in", [
+    h("p", {}, "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected."),
+    requireRow,
+  ], "Save sign-in rule", async (_values, formMessage) => {
+    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { adminsMustUsePasskey: requireInput.checked });
+    if (!saved.ok) {
+      requireInput.checked = Boolean(organization.adminsMustUsePasskey);
+      return formMessage.show(messageOf(saved));
+    }
+    organization.adminsMustUsePasskey = saved.body.adminsMustUsePasskey;
+    formMessage.show(organization.adminsMustUsePasskey ? "Admins now sign in with a passkey or single sign-on." : "Admins may sign in with their password again.", "success");
+  });
+  adminsSignIn.querySelector("h1").replaceWith(h("h2", {}, "Admins' sign-in"));
+  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])), adminsSignIn];
 
   const recipientsId = `field-${++fieldCounter}`;
   const aiRecipients = h("select", { id: recipientsId, name: "aiJobNotifications" },

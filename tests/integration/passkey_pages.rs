@@ -86,3 +86,60 @@ async fn a_copied_authenticator_whose_counter_is_behind_is_refused() {
     page.heading("Log in").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let page = Page::open(&env, "passkey-rule", DESKTOP).await;
+    VirtualAuthenticator::add(&page.client).await;
+    page.goto("/auth/login").await;
+    page.log_in(&owner.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.fill(1, "Name of the new passkey", "Laptop").await;
+    page.click("Add a passkey").await;
+    page.shows("The passkey Laptop was added").await;
+    // Turning the rule on takes a passkey sign-in first.
+    page.goto("/organization").await;
+    page.heading("Organization").await;
+    let rule = "//main//label[normalize-space()='Admins must sign in with a passkey or single sign-on']";
+    page.client.find(fantoccini::Locator::XPath(rule)).await.unwrap().click().await.unwrap();
+    page.click("Save sign-in rule").await;
+    page.shows("Sign in with a passkey or single sign-on yourself").await;
+    page.goto("/").await;
+    page.heading("Ada Lovelace").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    page.goto("/organization").await;
+    page.heading("Organization").await;
+    page.client.find(fantoccini::Locator::XPath(rule)).await.unwrap().click().await.unwrap();
+    page.click("Save sign-in rule").await;
+    page.shows("Admins now sign in with a passkey or single sign-on.").await;
+    page.accessible().await;
+
+    // A password login now gets a session that can only add and use a passkey; the pages say so.
+    page.goto("/").await;
+    page.heading("Ada Lovelace").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.log_in(&owner.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.shows("Your organization requires its admins to sign in with a passkey").await;
+    page.screenshot("password-session").await;
+    page.goto("/users").await;
+    page.shows("add a passkey on your home page, then log out and sign in with it").await;
+    // The passkey opens everything again.
+    page.goto("/").await;
+    page.heading("Ada Lovelace").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    assert!(!page.text().await.contains("requires its admins"), "{}", page.text().await);
+    page.goto("/users").await;
+    page.heading("Users").await;
+    page.shows(&owner.email).await;
+    page.close().await;
+}

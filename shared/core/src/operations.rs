@@ -418,13 +418,14 @@ operations! {
 
 /// What an admin signed in with a password alone may still call where the organization requires its admins
 /// to use a passkey or single sign-on (`policy::check_sign_in`): seeing themselves and their organizations,
-/// adding and using a passkey, logging out; anything else answers 403 `auth.passkey.required`.
+/// verifying their address, adding and using a passkey, logging out; anything else answers 403 `auth.passkey.required`.
 pub static WITHOUT_STRONG_SIGN_IN: &[&Operation] = &[
     &CURRENT_USER,
     &LIST_ORGANIZATIONS,
     &SWITCH_ORGANIZATION,
     &LOGOUT,
     &LOGOUT_EVERYWHERE,
+    &REQUEST_VERIFICATION,
     &PASSKEY_REGISTER_START,
     &PASSKEY_REGISTER_FINALIZE,
     &PASSKEYS,
