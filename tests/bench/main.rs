@@ -46,7 +46,11 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "start a password reset (address with an account)",
         "6 (1 + 3 throttles + 1 + 1; a reset link is security mail nobody pays for: no check before it)",
     ),
-    ("reset_password", "reset the password (argon2id)", "2 (the notice is security mail: no check before it)"),
+    (
+        "reset_password",
+        "reset the password (argon2id)",
+        "3 (the passkeys' Query runs beside the hash; the notice is security mail: no check before it)",
+    ),
     ("audit_log", "audit log page (team actions)", "2 (up to 5 when the action filter skips many)"),
     ("web", "a page (the web function, GET /auth/login)", "0"),
     (
@@ -54,7 +58,22 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "sign in with the institution (a linked account; the local provider's token endpoint and keys)",
         "5",
     ),
+    ("passkey_auth_start", "start a sign-in with a passkey", "1"),
+    ("passkey_auth_finalize", "sign in with a passkey (ES256, the software authenticator)", "3"),
 ];
+
+/// An auth/finalize event for a sign-in with the bench owner's passkey: a ceremony started through the
+/// env's API, answered by the software authenticator (its counter goes up each time).
+async fn passkey_event(
+    env: &TestEnv,
+    device: &mut tests::authenticator::Authenticator,
+    values: &[(&'static str, String)],
+) -> Value {
+    let options = env.client(&Auth::None).passkey_auth_start().await;
+    assert_eq!(options.status, 200, "{:?}", options.body);
+    let key = device.get(&options.body, 0);
+    event_with("passkey_auth_finalize", values, Some(json!({ "key": key })))
+}
 
 /// The callback's answer: a redirect into the site with the session cookie.
 const SIGNED_IN: u64 = 302;
@@ -247,6 +266,12 @@ async fn main() {
         recovering.push((email.clone(), env.seed_password_reset_for(account_id, email).await));
     }
     let inputs = Inputs { values, joins, recovering };
+    // The owner's passkey, for the passkey sign-in rows.
+    let mut device = tests::authenticator::Authenticator::new(&env.app.config.public_uri);
+    let owner = Auth::Bearer(session.clone());
+    let creation = env.client(&owner).passkey_register_start().await;
+    let added = env.client(&owner).passkey_register_finalize("Bench", device.create(&creation.body)).await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
 
     let mut report = String::new();
     let mut rows = Vec::new();
@@ -263,6 +288,7 @@ async fn main() {
         for _ in 0..COLD_STARTS {
             let event = match *function {
                 "oidc_callback" => callback_event(&env, &inputs.values).await,
+                "passkey_auth_finalize" => passkey_event(&env, &mut device, &inputs.values).await,
                 _ => inputs.event(function, n),
             };
             let mut process = FunctionProcess::start(&path, MEMORY_MB, &environment).await.unwrap();
@@ -282,6 +308,7 @@ async fn main() {
         for _ in 0..warm {
             let event = match *function {
                 "oidc_callback" => callback_event(&env, &inputs.values).await,
+                "passkey_auth_finalize" => passkey_event(&env, &mut device, &inputs.values).await,
                 _ => inputs.event(function, n),
             };
             let invocation = process.invoke(&event, Duration::from_secs(30)).await.unwrap();

@@ -232,3 +232,20 @@ async fn expire_ceremonies(env: &TestEnv) {
         env.set_attribute(&pk, &sk, "expiresAt", aws_sdk_dynamodb::types::AttributeValue::N("1".into())).await;
     }
 }
+
+#[tokio::test]
+async fn a_reset_password_keeps_the_passkeys_and_its_notice_lists_them() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&tests::organization_name("Keys")).await;
+    let mut device = authenticator(&env);
+    register(&env, &owner.auth(), &mut device, "Laptop").await;
+    register(&env, &owner.auth(), &mut device, "Security key").await;
+    let token = env.seed_password_reset(&owner.email).await;
+    let reset = env.client(&Auth::None).reset_password(&token, "a new long password").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    let notice =
+        mails_to(&owner.email).await.into_iter().rfind(|m| m.subject.contains("Password changed")).expect("the notice");
+    assert!(notice.text.contains("\"Laptop\", \"Security key\""), "{}", notice.text);
+    assert!(notice.text.contains("remove it on your home page"), "{}", notice.text);
+    assert_eq!(sign_in(&env, &mut device, 0).await.status, 200, "the passkey still signs in");
+}

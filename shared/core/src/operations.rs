@@ -179,7 +179,7 @@ operations! {
         Public, "the account of the e-mail, if any (the answer is the same either way); throttled per address and \
             client (domain::credentials::start_password_reset)";
     RESET_PASSWORD = "reset_password", "POST", "/auth/resetPassword",
-        ["BatchGetItem", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
+        ["BatchGetItem", "Query", "UpdateItem", "DeleteItem", "PutItem", "sqs:SendMessage"],
         Public, "the account named by a valid, unused, newest reset token; else 400 \
             (domain::credentials::reset_password)";
     CHANGE_PASSWORD = "change_password", "POST", "/auth/changePassword",

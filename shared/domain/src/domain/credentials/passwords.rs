@@ -109,7 +109,12 @@ pub async fn reset_password(
     let (Some(account), Some(reset)) = (account, reset) else {
         return Err(CredentialError::ResetTokenInvalid.into());
     };
-    let hash = password::hash(new_password).await?;
+    // The account's passkeys stay (a reset proves the mailbox, not the passkeys); the notice lists them,
+    // read while the password is hashed.
+    let (hash, passkeys) =
+        futures_util::future::join(password::hash(new_password), accounts::account_passkeys(&app.db, &account.id))
+            .await;
+    let (hash, passkeys) = (hash?, passkeys?);
     // Whoever holds the mailed link acts as the account's owner.
     // Not made in an organization: the one the account used last keeps where it came from.
     let auditor = Auditor::new(app, AuditActor::account(&account.email), context)
@@ -123,19 +128,31 @@ pub async fn reset_password(
         }
         Err(RedeemError::Store(err)) => return Err(err.into()),
     }
-    mail::notify(app, vec![password_changed_mail(app, &account.email)]).await;
+    mail::notify(app, vec![password_changed_mail(app, &account.email, &passkeys)]).await;
     Ok(())
 }
 
-pub(super) fn password_changed_mail(app: &App, email: &str) -> Mail {
+/// The notice of a new password; after a reset it names the account's `passkeys`, which still sign in (a
+/// reset proves the mailbox, not them), so a person can remove one they did not add.
+pub(super) fn password_changed_mail(app: &App, email: &str, passkeys: &[crate::model::Passkey]) -> Mail {
+    let mut paragraphs = vec![
+        "Hello,".to_owned(),
+        "the password of your WEBKNOSSOS account was changed, and every session and personal API token of the account was ended.".to_owned(),
+    ];
+    if !passkeys.is_empty() {
+        let names: Vec<String> = passkeys.iter().map(|passkey| format!("\"{}\"", passkey.name)).collect();
+        paragraphs.push(format!(
+            "Your account's passkeys still sign in: {}. If you did not add one of them, remove it on your home page.",
+            names.join(", ")
+        ));
+    }
+    paragraphs.push(
+        "If this was not you, reset your password at once with \"Forgot password\" on the login page, and tell your organization's admins.".to_owned(),
+    );
     Mail::new(
         vec![email.to_owned()],
         "WEBKNOSSOS | Password changed",
-        &[
-            "Hello,".into(),
-            "the password of your WEBKNOSSOS account was changed, and every session and personal API token of the account was ended.".into(),
-            "If this was not you, reset your password at once with \"Forgot password\" on the login page, and tell your organization's admins.".into(),
-        ],
+        &paragraphs,
         Some(("Log in", &format!("{}/auth/login", app.config.public_uri))),
     )
     .security()
@@ -181,7 +198,7 @@ pub async fn change_password(
         Err(RedeemError::Store(err)) => return Err(err.into()),
     }
     let token = app.keys.sign_session(&session, user.session_epoch + 1)?;
-    mail::notify(app, vec![password_changed_mail(app, &account.email)]).await;
+    mail::notify(app, vec![password_changed_mail(app, &account.email, &[])]).await;
     let mut user = user.clone();
     user.session_epoch += 1;
     user.version += 1;
