@@ -49,6 +49,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiErr
         return Err(ApiError::bad_request("request.body.invalidUtf8", "The request body is not valid UTF-8"));
     }
     check_structure(bytes)?;
+    // Every body is an object: serde would otherwise read a struct from an array of its fields in order.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request("request.body.invalid", "Invalid JSON body: a JSON object is required"));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("request.body.invalid", format!("Invalid JSON body: {e}")))
 }

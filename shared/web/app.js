@@ -1232,21 +1232,29 @@ async function organizationPage() {
   ];
   // More than a password for admins: whoever turns it on must have signed in with a passkey or single
   // sign-on (the API refuses otherwise and says so).
-  const [requireRow, requireInput] = checkbox("Admins must sign in with a passkey or single sign-on", { name: "adminsMustUsePasskey", checked: Boolean(organization.adminsMustUsePasskey) });
-  const adminsSignIn = form("Admins' sign-in", [
-    h("p", {}, "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected."),
-    requireRow,
-  ], "Save sign-in rule", async (_values, formMessage) => {
+  const [requireRow, requireInput] = checkbox("Admins must sign in with a passkey or single sign-on", { checked: Boolean(organization.adminsMustUsePasskey) });
+  const ruleMessage = notice();
+  const saveRule = h("button", { type: "button" }, "Save sign-in rule");
+  saveRule.addEventListener("click", async () => {
+    ruleMessage.clear();
+    saveRule.disabled = true;
     const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { adminsMustUsePasskey: requireInput.checked });
+    saveRule.disabled = false;
     if (!saved.ok) {
       requireInput.checked = Boolean(organization.adminsMustUsePasskey);
-      return formMessage.show(messageOf(saved));
+      return ruleMessage.show(messageOf(saved));
     }
     organization.adminsMustUsePasskey = saved.body.adminsMustUsePasskey;
-    formMessage.show(organization.adminsMustUsePasskey ? "Admins now sign in with a passkey or single sign-on." : "Admins may sign in with their password again.", "success");
+    ruleMessage.show(organization.adminsMustUsePasskey ? "Admins now sign in with a passkey or single sign-on." : "Admins may sign in with their password again.", "success");
   });
-  adminsSignIn.querySelector("h1").replaceWith(h("h2", {}, "Admins' sign-in"));
-  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])), adminsSignIn];
+  // Not a form: the tabs' forms keep their places (the deletion's form comes after them).
+  const adminsSignIn = h("div", {},
+    h("h2", {}, "Admin sign-in"),
+    ruleMessage,
+    h("p", {}, "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected."),
+    requireRow,
+    h("div", { class: "actions" }, saveRule));
+  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))];
 
   const recipientsId = `field-${++fieldCounter}`;
   const aiRecipients = h("select", { id: recipientsId, name: "aiJobNotifications" },
@@ -1306,7 +1314,7 @@ async function organizationPage() {
   });
   const plan = [requestForm, h("h2", {}, "Plan history"), history];
 
-  const entries = [["Overview", overview], ["Plan", plan], ["Notifications", notifications], ["Single sign-on", singleSignOnTab(organization)]];
+  const entries = [["Overview", overview], ["Plan", plan], ["Notifications", notifications], ["Single sign-on", singleSignOnTab(organization)], ["Admin sign-in", adminsSignIn]];
   if (viewer.mayDeleteOrganization) {
     const confirmId = `field-${++fieldCounter}`;
     const confirmation = h("input", { id: confirmId, autocomplete: "off" });

@@ -200,6 +200,13 @@ async fn every_action_of_the_catalogue_is_logged_in_the_transaction_of_its_chang
     assert_eq!(env.client(&owner.auth()).require_sso(HOME_ORGANIZATION, &domain, true).await.status, 200);
     assert_eq!(env.client(&owner.auth()).remove_domain(HOME_ORGANIZATION, &domain).await.status, 200);
     assert_eq!(env.client(&owner.auth()).delete_sso_connection(HOME_ORGANIZATION).await.status, 200);
+    // A passkey added and removed.
+    let mut device = tests::authenticator::Authenticator::new(&env.app.config.public_uri);
+    let options = env.client(&owner.auth()).passkey_register_start().await.body;
+    let added = env.client(&owner.auth()).passkey_register_finalize("Laptop", device.create(&options)).await;
+    assert_eq!(added.status, 200, "{:?}", added.body);
+    let passkey = added.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(env.client(&owner.auth()).remove_passkey(&passkey).await.status, 200);
     let doomed = env.create_organization(&organization_name("Doomed")).await;
     let name = env.client(&doomed.auth()).organization(&doomed.organization).await.json::<Organization>().name;
     let deleted = env.client(&doomed.auth()).delete_organization(&doomed.organization, &name).await;

@@ -98,6 +98,19 @@ fn body_routes(
             json!({"requireSso": true}),
         ),
         (
+            "passkey_register_finalize",
+            "POST",
+            "/api/auth/webauthn/register/finalize".into(),
+            json!({"name": "Laptop", "key": {}}),
+        ),
+        ("passkey_auth_finalize", "POST", "/api/auth/webauthn/auth/finalize".into(), json!({"key": {}})),
+        (
+            "rename_passkey",
+            "PATCH",
+            "/api/auth/webauthn/keys/0123456789abcdef01234567".into(),
+            json!({"name": "Phone"}),
+        ),
+        (
             "start_reset_password",
             "POST",
             "/api/auth/startResetPassword".into(),
@@ -278,6 +291,10 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
             "grant_operator" => (409, "operator.alreadyGranted"),
             // Well-formed; the domain the row before claimed has no DNS record yet.
             "update_domain" => (400, "sso.domain.notVerified"),
+            // Well-formed; an empty object is no authenticator's answer (passkeys.rs has real ones).
+            "passkey_register_finalize" | "passkey_auth_finalize" => (400, "auth.passkey.malformed"),
+            // Well-formed; the caller has no passkey of that id.
+            "rename_passkey" => (404, "auth.passkey.notFound"),
             _ => (200, ""),
         };
         assert_eq!((response.status, response.error_code()), expected, "{id}: {:?}", response.body);

@@ -337,6 +337,40 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             }),
         ),
         // Rule 25: an operator grant of an account that does not exist.
+        // Rule 30: a passkey whose account is gone, and a ceremony without its TTL.
+        (
+            30,
+            "its account does not exist",
+            Box::new(|items| {
+                let credential_id = b"a credential id";
+                items.push(accounts::store::to_item(&accounts::model::Passkey {
+                    account_id: accounts::ids::new_object_id(),
+                    id: accounts::model::passkey_id(credential_id),
+                    name: "Laptop".into(),
+                    credential_id: base64::Engine::encode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        credential_id,
+                    ),
+                    static_state: String::new(),
+                    dynamic_state: String::new(),
+                    transports: 0,
+                    created: 1,
+                    last_used: None,
+                }));
+            }),
+        ),
+        (
+            30,
+            "a passkey ceremony under way carries its TTL",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::PasskeyCeremony {
+                    challenge_hash: "00".repeat(32),
+                    purpose: accounts::model::CeremonyPurpose::SignIn,
+                    state: String::new(),
+                    expires_at: 0,
+                }));
+            }),
+        ),
         (
             25,
             "an operator grant names no existing account",
@@ -365,7 +399,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=29).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=30).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

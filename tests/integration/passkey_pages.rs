@@ -57,6 +57,43 @@ async fn a_person_adds_a_passkey_signs_in_with_it_renames_and_removes_it() {
 }
 
 #[tokio::test]
+async fn a_second_device_adds_a_second_passkey_and_either_signs_in() {
+    let env = TestEnv::for_pages().await;
+    let owner = env.create_home_organization().await;
+    let page = Page::open(&env, "passkey-second", DESKTOP).await;
+    let laptop = VirtualAuthenticator::add(&page.client).await;
+    page.goto("/auth/login").await;
+    page.log_in(&owner.email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    page.fill(1, "Name of the new passkey", "Laptop").await;
+    page.click("Add a passkey").await;
+    page.shows("The passkey Laptop was added").await;
+    // Another device: the laptop's authenticator goes, a phone's comes.
+    let laptop_key = laptop.credentials().await.pop().expect("the laptop's passkey");
+    laptop.remove().await;
+    let phone = VirtualAuthenticator::add(&page.client).await;
+    page.fill(1, "Name of the new passkey", "Phone").await;
+    page.click("Add a passkey").await;
+    page.shows("The passkey Phone was added").await;
+    page.shows("Laptop (added").await;
+    page.shows("Phone (added").await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    // The laptop again: its passkey signs in too.
+    phone.remove().await;
+    let laptop = VirtualAuthenticator::add(&page.client).await;
+    laptop.add_credential(laptop_key).await;
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+    page.heading("Ada Lovelace").await;
+    assert!(!page.text().await.contains("last used never"), "both were used: {}", page.text().await);
+    page.close().await;
+}
+
+#[tokio::test]
 async fn a_copied_authenticator_whose_counter_is_behind_is_refused() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
@@ -102,6 +139,7 @@ async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
     // Turning the rule on takes a passkey sign-in first.
     page.goto("/organization").await;
     page.heading("Organization").await;
+    page.click("Admin sign-in").await;
     let rule = "//main//label[normalize-space()='Admins must sign in with a passkey or single sign-on']";
     page.client.find(fantoccini::Locator::XPath(rule)).await.unwrap().click().await.unwrap();
     page.click("Save sign-in rule").await;
@@ -114,6 +152,7 @@ async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
     page.heading("Ada Lovelace").await;
     page.goto("/organization").await;
     page.heading("Organization").await;
+    page.click("Admin sign-in").await;
     page.client.find(fantoccini::Locator::XPath(rule)).await.unwrap().click().await.unwrap();
     page.click("Save sign-in rule").await;
     page.shows("Admins now sign in with a passkey or single sign-on.").await;

@@ -174,7 +174,9 @@ async fn ceremonies_refuse_what_they_did_not_issue() {
     let options = anonymous().passkey_auth_start().await.body;
     assert_refused(&anonymous().passkey_auth_finalize(stranger.get(&options, 0)).await, 401, "auth.passkey.unknown");
     // Not an answer at all.
-    for key in [json!({}), json!("text"), json!({"id": "x", "type": "public-key"})] {
+    let text = anonymous().passkey_auth_finalize(json!("text")).await;
+    assert_refused(&text, 400, "request.body.invalid");
+    for key in [json!({}), json!({"id": "x", "type": "public-key"})] {
         assert_refused(&anonymous().passkey_auth_finalize(key).await, 400, "auth.passkey.malformed");
     }
     // A registration answering a sign-in's challenge, and one started by another account.

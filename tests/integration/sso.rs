@@ -78,8 +78,22 @@ async fn a_first_sign_in_creates_the_member_and_the_next_one_signs_the_same_acco
     assert_eq!(second.status, 302, "{:?}", second.body);
     let again = env.client(&session_of(&second)).current_user().await.json::<User>();
     assert_eq!(again.id, ada.id, "the same account, found by its link");
-    let accounts = env.scan().await.into_iter().filter(|i| text(i, "entity") == "Account").count();
+    let items = env.scan().await;
+    let accounts = items.iter().filter(|i| text(i, "entity") == "Account").count();
     assert_eq!(accounts, 2, "the owner's and Ada's");
+    // Her sessions know she signed in with her institution (what an organization requiring more than a
+    // password of its admins accepts), the owner's that it was a password.
+    let methods: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| text(i, "entity") == "Session")
+        .map(|i| (text(i, "userId"), text(i, "signedInWith")))
+        .collect();
+    assert_eq!(
+        methods.iter().filter(|(user, method)| *user == ada.id && method == "singleSignOn").count(),
+        2,
+        "{methods:?}"
+    );
+    assert!(methods.iter().any(|(user, method)| *user == owner.user_id && method == "password"), "{methods:?}");
     // No password was set: a password login of the address fails like a wrong one.
     for attempt in ["", "anything at all"] {
         let login = env.client(&Auth::None).login("ada@uni.example", attempt).await;

@@ -99,6 +99,12 @@ impl VirtualAuthenticator {
         assert!(answer["value"].get("error").is_none(), "adding a credential: {answer}");
     }
 
+    /// Takes it out of the browser (its credentials with it).
+    pub async fn remove(self) {
+        let answer = webdriver("DELETE", &self.url, None).await;
+        assert!(answer["value"].get("error").is_none(), "removing the authenticator: {answer}");
+    }
+
     /// Removes every credential it holds.
     pub async fn remove_credentials(&self) {
         let answer = webdriver("DELETE", &format!("{}/credentials", self.url), None).await;

@@ -19,13 +19,14 @@ pub(crate) async fn register_start(app: &App, caller: Caller, _req: Request) -> 
 #[serde(deny_unknown_fields)]
 struct RegistrationForm {
     name: String,
-    key: Value,
+    /// The authenticator's answer (an object; webauthn_rp reads it).
+    key: serde_json::Map<String, Value>,
 }
 
 /// `POST /api/auth/webauthn/register/finalize` (`{name, key}`): the new passkey's `{id, name}`.
 pub(crate) async fn register_finalize(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let form: RegistrationForm = parse_json(&req)?;
-    let passkey = passkeys::register_finalize(app, &caller, &form.name, &form.key).await?;
+    let passkey = passkeys::register_finalize(app, &caller, &form.name, &Value::Object(form.key)).await?;
     let mut answer = descriptor(&passkey);
     answer["message"] = json!("Key registered successfully");
     Ok(ok(&answer))
@@ -39,13 +40,13 @@ pub(crate) async fn auth_start(app: &App, _req: Request) -> HandlerResult {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AuthenticationForm {
-    key: Value,
+    key: serde_json::Map<String, Value>,
 }
 
 /// `POST /api/auth/webauthn/auth/finalize` (`{key}`): signed in as `POST /api/auth/login` answers.
 pub(crate) async fn auth_finalize(app: &App, req: Request) -> HandlerResult {
     let form: AuthenticationForm = parse_json(&req)?;
-    let logged_in = passkeys::auth_finalize(app, &form.key, http::audit_context(&req)).await?;
+    let logged_in = passkeys::auth_finalize(app, &Value::Object(form.key), http::audit_context(&req)).await?;
     super::auth::signed_in(app, &logged_in)
 }
 
