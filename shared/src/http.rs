@@ -307,8 +307,11 @@ mod tests {
         assert_eq!(parse(deep.as_bytes()), Err("request.body.tooDeep"));
         let deep_objects = format!("{}1{}", r#"{"a":"#.repeat(MAX_JSON_DEPTH + 1), "}".repeat(MAX_JSON_DEPTH + 1));
         assert_eq!(parse(deep_objects.as_bytes()), Err("request.body.tooDeep"));
-        let deepest_allowed = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        let deepest_allowed = format!("{{\"a\":{}{}}}", "[".repeat(MAX_JSON_DEPTH - 1), "]".repeat(MAX_JSON_DEPTH - 1));
         assert!(parse(deepest_allowed.as_bytes()).is_ok());
+        // Every body is an object (serde would read a struct from an array of its fields).
+        assert_eq!(parse(br#"[{"key": {}}]"#), Err("request.body.invalid"));
+        assert_eq!(parse(br#""text""#), Err("request.body.invalid"));
         assert_eq!(parse(br#"{"a": 1, "a": 2}"#), Err("request.body.duplicateKey"));
         assert_eq!(parse(br#"{"x": [{"b": 1, "\u0062": 2}]}"#), Err("request.body.duplicateKey"));
     }
