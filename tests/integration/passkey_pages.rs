@@ -8,20 +8,36 @@ use tests::{PASSWORD, TestEnv};
 
 use crate::browser::{DESKTOP, PHONE, Page};
 
+/// Adds a passkey named `name` on the home page, with the browser's virtual authenticator.
+async fn add_passkey(page: &Page, name: &str) {
+    page.fill(1, "Name of the new passkey", name).await;
+    page.click("Add a passkey").await;
+    page.shows(&format!("The passkey {name} was added")).await;
+}
+
+/// From the login page: logs in with the password and adds a passkey named `name`.
+async fn log_in_and_add_passkey(page: &Page, email: &str, name: &str) {
+    page.goto("/auth/login").await;
+    page.heading("Log in").await;
+    page.log_in(email, PASSWORD).await;
+    page.heading("Ada Lovelace").await;
+    add_passkey(page, name).await;
+}
+
+/// Logs out from the home page and presses "Sign in with a passkey" on the login page.
+async fn log_out_and_use_a_passkey(page: &Page) {
+    page.click("Log out").await;
+    page.heading("Log in").await;
+    page.click("Sign in with a passkey").await;
+}
+
 #[tokio::test]
 async fn a_person_adds_a_passkey_signs_in_with_it_renames_and_removes_it() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     let page = Page::open(&env, "passkeys", DESKTOP).await;
     let device = VirtualAuthenticator::add(&page.client).await;
-    page.goto("/auth/login").await;
-    page.heading("Log in").await;
-    page.log_in(&owner.email, PASSWORD).await;
-    page.heading("Ada Lovelace").await;
-    page.shows("None yet.").await;
-    page.fill(1, "Name of the new passkey", "Laptop").await;
-    page.click("Add a passkey").await;
-    page.shows("The passkey Laptop was added").await;
+    log_in_and_add_passkey(&page, &owner.email, "Laptop").await;
     page.shows("Laptop (added").await;
     page.accessible().await;
     page.screenshot("added").await;
@@ -31,9 +47,7 @@ async fn a_person_adds_a_passkey_signs_in_with_it_renames_and_removes_it() {
     page.shows("holds a passkey of your account already").await;
 
     // Signed out, the passkey signs in without an address.
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     page.shows("last used").await;
     assert!(!page.text().await.contains("last used never"), "{}", page.text().await);
@@ -47,9 +61,7 @@ async fn a_person_adds_a_passkey_signs_in_with_it_renames_and_removes_it() {
     page.click("Remove").await;
     page.shows("The passkey Work laptop was removed").await;
     page.shows("None yet.").await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.shows("not registered here").await;
     page.screenshot("removed").await;
     assert_eq!(device.credentials().await.len(), 1, "the device still holds the removed passkey");
@@ -62,32 +74,21 @@ async fn a_second_device_adds_a_second_passkey_and_either_signs_in() {
     let owner = env.create_home_organization().await;
     let page = Page::open(&env, "passkey-second", DESKTOP).await;
     let laptop = VirtualAuthenticator::add(&page.client).await;
-    page.goto("/auth/login").await;
-    page.log_in(&owner.email, PASSWORD).await;
-    page.heading("Ada Lovelace").await;
-    page.fill(1, "Name of the new passkey", "Laptop").await;
-    page.click("Add a passkey").await;
-    page.shows("The passkey Laptop was added").await;
+    log_in_and_add_passkey(&page, &owner.email, "Laptop").await;
     // Another device: the laptop's authenticator goes, a phone's comes.
     let laptop_key = laptop.credentials().await.pop().expect("the laptop's passkey");
     laptop.remove().await;
     let phone = VirtualAuthenticator::add(&page.client).await;
-    page.fill(1, "Name of the new passkey", "Phone").await;
-    page.click("Add a passkey").await;
-    page.shows("The passkey Phone was added").await;
+    add_passkey(&page, "Phone").await;
     page.shows("Laptop (added").await;
     page.shows("Phone (added").await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     // The laptop again: its passkey signs in too.
     phone.remove().await;
     let laptop = VirtualAuthenticator::add(&page.client).await;
     laptop.add_credential(laptop_key).await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     assert!(!page.text().await.contains("last used never"), "both were used: {}", page.text().await);
     page.close().await;
@@ -99,16 +100,9 @@ async fn a_copied_authenticator_whose_counter_is_behind_is_refused() {
     let owner = env.create_home_organization().await;
     let page = Page::open(&env, "passkey-copy", PHONE).await;
     let device = VirtualAuthenticator::add(&page.client).await;
-    page.goto("/auth/login").await;
-    page.log_in(&owner.email, PASSWORD).await;
-    page.heading("Ada Lovelace").await;
-    page.fill(1, "Name of the new passkey", "Phone").await;
-    page.click("Add a passkey").await;
-    page.shows("The passkey Phone was added").await;
+    log_in_and_add_passkey(&page, &owner.email, "Phone").await;
     page.fits_width().await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     // A copy made before that sign-in: the same key, the counter it had then.
     let mut credential = device.credentials().await.pop().expect("the passkey");
@@ -116,9 +110,7 @@ async fn a_copied_authenticator_whose_counter_is_behind_is_refused() {
     credential["signCount"] = 0.into();
     device.remove_credentials().await;
     device.add_credential(credential).await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.shows("signature counter went back").await;
     page.heading("Log in").await;
     page.close().await;
@@ -130,12 +122,7 @@ async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
     let owner = env.create_home_organization().await;
     let page = Page::open(&env, "passkey-rule", DESKTOP).await;
     VirtualAuthenticator::add(&page.client).await;
-    page.goto("/auth/login").await;
-    page.log_in(&owner.email, PASSWORD).await;
-    page.heading("Ada Lovelace").await;
-    page.fill(1, "Name of the new passkey", "Laptop").await;
-    page.click("Add a passkey").await;
-    page.shows("The passkey Laptop was added").await;
+    log_in_and_add_passkey(&page, &owner.email, "Laptop").await;
     // Turning the rule on takes a passkey sign-in first.
     page.goto("/organization").await;
     page.heading("Organization").await;
@@ -146,9 +133,7 @@ async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
     page.shows("Sign in with a passkey or single sign-on yourself").await;
     page.goto("/").await;
     page.heading("Ada Lovelace").await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     page.goto("/organization").await;
     page.heading("Organization").await;
@@ -172,9 +157,7 @@ async fn an_organization_that_requires_passkeys_of_its_admins_end_to_end() {
     // The passkey opens everything again.
     page.goto("/").await;
     page.heading("Ada Lovelace").await;
-    page.click("Log out").await;
-    page.heading("Log in").await;
-    page.click("Sign in with a passkey").await;
+    log_out_and_use_a_passkey(&page).await;
     page.heading("Ada Lovelace").await;
     assert!(!page.text().await.contains("requires its admins"), "{}", page.text().await);
     page.goto("/users").await;

@@ -25,6 +25,27 @@ pub fn email_in_use(email: &str) -> StoreError {
     StoreError::EmailInUse(email.to_owned())
 }
 
+/// The items of the account's own partition whose sort key starts with `prefix` (its links, its passkeys:
+/// a handful each, one consistent Query).
+pub(crate) async fn account_items<E: crate::model::Entity>(
+    db: &Db,
+    account_id: &str,
+    prefix: &str,
+) -> Result<Vec<E>, StoreError> {
+    let output = db
+        .client
+        .query()
+        .table_name(&db.table)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+        .expression_attribute_values(":pk", crate::s(Key::account(account_id).pk))
+        .expression_attribute_values(":prefix", crate::s(prefix))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::sdk("Query", e))?;
+    output.items.unwrap_or_default().into_iter().map(from_item::<E>).collect()
+}
+
 /// The account with this (normalised) e-mail: the guard, then the account (two GetItems).
 pub async fn account_by_email(db: &Db, email: &str) -> Result<Option<Account>, StoreError> {
     let Some(guard) = db.get::<EmailGuard>(&Key::email_guard(email)).await? else {

@@ -47,19 +47,7 @@ pub(crate) async fn take_unexpired<E: crate::model::Entity>(
 
 /// The account's passkeys, oldest first (one Query of its partition).
 pub async fn account_passkeys(db: &Db, account_id: &str) -> Result<Vec<Passkey>, StoreError> {
-    let output = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(Key::account(account_id).pk))
-        .expression_attribute_values(":prefix", s(PASSKEY_PREFIX))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::sdk("Query", e))?;
-    let mut passkeys =
-        output.items.unwrap_or_default().into_iter().map(from_item::<Passkey>).collect::<Result<Vec<_>, _>>()?;
+    let mut passkeys = super::account_items::<Passkey>(db, account_id, PASSKEY_PREFIX).await?;
     passkeys.sort_by_key(|passkey| passkey.created);
     Ok(passkeys)
 }

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use crate::model::{
     ACCOUNT_LINK_PREFIX, AccountLink, AuditEntry, Key, OidcLogin, ProviderLink, SsoConnection, VerifiedDomain,
 };
-use crate::{Db, StoreError, from_item, s};
+use crate::{Db, StoreError, s};
 
 /// Stores a sign-in that has started (PutItem; its key is the hash of a fresh random state, so it is new).
 pub async fn put_oidc_login(db: &Db, login: &OidcLogin) -> Result<(), StoreError> {
@@ -52,23 +52,11 @@ fn removed_link_items(db: &Db, account_id: &str, link_id: &str) -> [TransactWrit
 
 /// The account's links, oldest first (one Query of its partition).
 pub async fn account_links(db: &Db, account_id: &str) -> Result<Vec<ProviderLink>, StoreError> {
-    let output = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(Key::account(account_id).pk))
-        .expression_attribute_values(":prefix", s(ACCOUNT_LINK_PREFIX))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::sdk("Query", e))?;
-    let mut links: Vec<ProviderLink> = output
-        .items
-        .unwrap_or_default()
+    let mut links: Vec<ProviderLink> = super::account_items::<AccountLink>(db, account_id, ACCOUNT_LINK_PREFIX)
+        .await?
         .into_iter()
-        .map(|item| from_item::<AccountLink>(item).map(|link| link.0))
-        .collect::<Result<_, _>>()?;
+        .map(|l| l.0)
+        .collect();
     links.sort_by_key(|link| link.created);
     Ok(links)
 }
