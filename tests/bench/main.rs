@@ -59,7 +59,11 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
         "5",
     ),
     ("passkey_auth_start", "start a sign-in with a passkey", "1"),
-    ("passkey_auth_finalize", "sign in with a passkey (ES256, the software authenticator)", "3"),
+    (
+        "passkey_auth_finalize",
+        "sign in with a passkey (ES256, the software authenticator)",
+        "4 (the ceremony's DeleteItem beside the account's BatchGetItem, the identities, the session)",
+    ),
 ];
 
 /// An auth/finalize event for a sign-in with the bench owner's passkey: a ceremony started through the

@@ -43,6 +43,7 @@ mod sso;
 mod sso_organizations;
 mod sso_tokens;
 mod teams;
+mod template_resources;
 mod tokens;
 mod user_bulk_edits;
 mod users;
