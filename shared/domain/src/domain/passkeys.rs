@@ -118,8 +118,8 @@ async fn store_ceremony(
 
 /// `POST /auth/webauthn/register/start`: the creation options for a new passkey of the caller's account
 /// (its existing passkeys excluded, so an authenticator holding one says so), as WebAuthn's
-/// `PublicKeyCredentialCreationOptionsJSON`. Reads the account and its passkeys at once, then stores the
-/// ceremony (two round trips).
+/// `PublicKeyCredentialCreationOptionsJSON`. Reads the account's passkeys, then stores the ceremony (two
+/// round trips after the caller's).
 pub async fn register_start(app: &App, caller: &Caller) -> Result<Value, DomainError> {
     let rp = relying_party(app)?;
     let account_id = caller.user.account_id.as_str();
