@@ -62,7 +62,7 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "passkey_auth_finalize",
         "sign in with a passkey (ES256, the software authenticator)",
-        "4 (the ceremony's DeleteItem beside the account's BatchGetItem, the identities, the session)",
+        "5 (the ceremony's DeleteItem beside the account's BatchGetItem, the address's verified domain, the identities, the session)",
     ),
 ];
 

@@ -207,6 +207,12 @@ async fn a_closed_organization_admits_nobody_new_and_a_pending_one_waits_for_its
     assert!(users.iter().any(|u| u.email == "ada@uni.example"), "Ada waits for activation");
 }
 
+/// A sign-in with the first passkey of `device`: the answer of auth/finalize.
+async fn passkey_sign_in(env: &TestEnv, device: &mut tests::authenticator::Authenticator) -> TestResponse {
+    let options = env.client(&Auth::None).passkey_auth_start().await.body;
+    env.client(&Auth::None).passkey_auth_finalize(device.get(&options, 0)).await
+}
+
 #[tokio::test]
 async fn required_single_sign_on_refuses_passwords_of_the_domain_but_not_the_admins() {
     let env = env().await;
@@ -215,6 +221,16 @@ async fn required_single_sign_on_refuses_passwords_of_the_domain_but_not_the_adm
     let grace = env.invited_member(&lab, "grace@uni.example").await;
     let outsider = env.create_organization_for_email("ada@uni.example").await;
     assert_eq!(env.client(&Auth::None).login("grace@uni.example", PASSWORD).await.status, 200);
+    // Grace and the lab's admin each hold a passkey from before.
+    let mut devices = Vec::new();
+    for auth in [Auth::Bearer(env.login("grace@uni.example", PASSWORD).await), lab.auth()] {
+        let mut device = tests::authenticator::Authenticator::new(&env.app.config.public_uri);
+        let options = env.client(&auth).passkey_register_start().await.body;
+        let added = env.client(&auth).passkey_register_finalize("Laptop", device.create(&options)).await;
+        assert_eq!(added.status, 200, "{}", added.body);
+        devices.push(device);
+    }
+
     // Only a verified domain can require it.
     let unverified = env.client(&lab.auth()).claim_domain(&lab.organization, "pending.example").await;
     assert_eq!(unverified.status, 200);
@@ -231,8 +247,12 @@ async fn required_single_sign_on_refuses_passwords_of_the_domain_but_not_the_adm
         let wrong = env.client(&Auth::None).login(email, "not the password").await;
         assert_eq!(wrong.error_code(), "auth.invalidCredentials");
     }
-    // The lab's admin keeps the password, so a broken provider cannot lock the lab out.
+    // Nor does a passkey sign Grace in around the provider.
+    let passkey = passkey_sign_in(&env, &mut devices[0]).await;
+    assert_eq!((passkey.status, passkey.error_code()), (403, "auth.sso.required"), "{}", passkey.body);
+    // The lab's admin keeps the password and passkeys, so a broken provider cannot lock the lab out.
     assert_eq!(env.client(&Auth::None).login(&lab.email, PASSWORD).await.status, 200);
+    assert_eq!(passkey_sign_in(&env, &mut devices[1]).await.status, 200);
     // Grace signs in with the provider instead.
     let signed_in = env.sign_in_via("email=grace@uni.example", "grace").await;
     assert_eq!(signed_in.status, 302, "{:?}", signed_in.body);

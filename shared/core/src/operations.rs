@@ -399,9 +399,10 @@ operations! {
         ["PutItem"],
         Public, "anyone: a sign-in with any passkey of this site (domain::passkeys::auth_start)";
     PASSKEY_AUTH_FINALIZE = "passkey_auth_finalize", "POST", "/auth/webauthn/auth/finalize",
-        ["DeleteItem", "BatchGetItem", "PutItem", "UpdateItem", "key:signSessions", "key:deriveTokens"],
-        Public, "the account whose registered passkey answered the ceremony, once; a deactivated identity \
-            gets 403 as for a login (domain::passkeys::auth_finalize)";
+        ["DeleteItem", "BatchGetItem", "GetItem", "PutItem", "UpdateItem", "key:signSessions", "key:deriveTokens"],
+        Public, "the account whose registered passkey answered the ceremony, once; a deactivated identity, \
+            and an address whose domain requires single sign-on (its organization's admins excepted), get 403 \
+            as for a login (domain::passkeys::auth_finalize)";
     PASSKEYS = "passkeys", "GET", "/auth/webauthn/keys",
         ["BatchGetItem", "Query"],
         AnyMember, "the caller's own account's passkeys (domain::passkeys::list)";

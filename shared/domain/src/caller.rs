@@ -48,9 +48,7 @@ impl Caller {
     pub fn needs_strong_sign_in(&self) -> bool {
         self.user.is_admin && self.organization.admins_must_use_passkey && !self.signed_in_with.is_strong()
     }
-}
 
-impl Caller {
     /// The store for the caller's organization: every key it builds is inside that organization.
     pub fn store<'a>(&self, app: &'a App) -> OrgStore<'a> {
         OrgStore::new(&app.db, &self.organization.id)

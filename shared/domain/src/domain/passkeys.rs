@@ -29,7 +29,7 @@ use crate::domain::session::{self, SignInProof};
 use crate::error::{DomainError, refusals};
 use crate::ids::{self, sha256_hex_bytes};
 use crate::mail::{self, Mail};
-use crate::model::{Account, AuditContext, CeremonyPurpose, Passkey, PasskeyCeremony, passkey_id};
+use crate::model::{Account, AuditContext, CeremonyPurpose, Passkey, PasskeyCeremony, email_domain, passkey_id};
 use crate::store::accounts::{self, PasskeyWriteError};
 
 /// How long a started ceremony waits for the authenticator's answer (webauthn_rp's own timeout for
@@ -93,6 +93,11 @@ fn encoded(bytes: &[u8]) -> String {
 
 fn decoded(text: &str) -> Result<Vec<u8>, DomainError> {
     URL_SAFE_NO_PAD.decode(text).map_err(|_| DomainError::internal())
+}
+
+/// The refusal of a body that is no authenticator's answer, saying why.
+fn malformed(why: serde_json::Error) -> PasskeyError {
+    PasskeyError::Malformed { why: why.to_string() }
 }
 
 fn challenge_hash(challenge: u128) -> String {
@@ -184,9 +189,8 @@ pub async fn register_finalize(
     let rp = relying_party(app)?;
     let name = valid_name(name)?;
     let json = serde_json::to_vec(key).map_err(|_| DomainError::internal())?;
-    let malformed = |why: &dyn std::fmt::Display| PasskeyError::Malformed { why: why.to_string() };
-    let registration = Registration::from_json_relaxed(&json).map_err(|e| malformed(&e))?;
-    let challenge = registration.challenge_relaxed().map_err(|e| malformed(&e))?;
+    let registration = Registration::from_json_relaxed(&json).map_err(malformed)?;
+    let challenge = registration.challenge_relaxed().map_err(malformed)?;
     let account_id = caller.user.account_id.as_str();
     let (ceremony, account) = futures_util::future::join(
         accounts::take_passkey_ceremony(&app.db, &challenge_hash(challenge.0), ids::now_seconds()),
@@ -297,10 +301,8 @@ pub async fn auth_start(app: &App) -> Result<Value, DomainError> {
 pub async fn auth_finalize(app: &App, key: &Value, context: AuditContext) -> Result<LoggedIn, DomainError> {
     let rp = relying_party(app)?;
     let json = serde_json::to_vec(key).map_err(|_| DomainError::internal())?;
-    let malformed = |why: &dyn std::fmt::Display| PasskeyError::Malformed { why: why.to_string() };
-    let authentication =
-        DiscoverableAuthentication::<USER_HANDLE_LEN>::from_json_relaxed(&json).map_err(|e| malformed(&e))?;
-    let challenge = authentication.challenge_relaxed().map_err(|e| malformed(&e))?;
+    let authentication = DiscoverableAuthentication::<USER_HANDLE_LEN>::from_json_relaxed(&json).map_err(malformed)?;
+    let challenge = authentication.challenge_relaxed().map_err(malformed)?;
     let handle = *authentication.response().user_handle();
     let account_id = std::str::from_utf8(handle.as_ref()).map_err(|_| PasskeyError::UnknownCredential)?.to_owned();
     let id = passkey_id(authentication.raw_id().as_ref());
@@ -332,6 +334,10 @@ pub async fn auth_finalize(app: &App, key: &Value, context: AuditContext) -> Res
         AuthCeremonyErr::SignatureCounter => PasskeyError::CounterWentBack,
         e => PasskeyError::NotVerified { why: e.to_string() },
     })?;
+    // A domain that requires single sign-on is not signed in around its provider (whose offboarding would
+    // otherwise not reach a passkey); its organization's admins excepted, as for passwords.
+    let verified = accounts::verified_domain(&app.db, email_domain(&account.email)).await?;
+    session::refused_for_required_sso(app, &account, verified.as_ref()).await?;
     let checked = std::mem::replace(
         &mut passkey.dynamic_state,
         encoded(&credential.dynamic_state().encode().map_err(|_| DomainError::internal())?),

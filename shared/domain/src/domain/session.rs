@@ -129,7 +129,7 @@ pub async fn login(
         accounts::clear_login_failures(&app.db, pair, now).await?;
     }
     // Checked once the password is known right, so the refusal tells nothing to whoever guesses.
-    password_login_refused(app, &account, verified_domain.as_ref()).await?;
+    refused_for_required_sso(app, &account, verified_domain.as_ref()).await?;
     if crate::domain::credentials::login_needs_verification(&app.config.email_verification, &account, ids::now_millis())
     {
         crate::domain::credentials::send_verification_best_effort(app, &account.id, &account.email).await;
@@ -138,10 +138,11 @@ pub async fn login(
     sign_in(app, &account, context, json!({}), SignInProof::Password).await
 }
 
-/// Whether a password login of `account` (whose password was right) is refused because an organization
-/// requires single sign-on for its address's domain: every account of the domain is, but the admins of
-/// that organization, who keep their password so that a broken provider cannot lock it out (one GetItem).
-async fn password_login_refused(
+/// Whether a sign-in of `account` without its identity provider (a password that was right, a passkey
+/// that was verified) is refused because an organization requires single sign-on for its address's
+/// domain: every account of the domain is, but the admins of that organization, who keep their password
+/// and passkeys so that a broken provider cannot lock it out (one GetItem).
+pub(crate) async fn refused_for_required_sso(
     app: &App,
     account: &crate::model::Account,
     verified: Option<&crate::model::VerifiedDomain>,
