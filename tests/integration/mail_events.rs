@@ -97,7 +97,11 @@ async fn a_permanent_bounce_marks_the_invite_and_the_address_is_never_mailed_aga
     let said = theirs.body["recipients"][0]["error"].as_str().unwrap();
     assert!(!said.contains("550") && !said.contains("bounced"), "{said}");
     let listed = env.client(&other.auth()).invites("").await.body;
-    assert!(!listed.to_string().contains("550"), "{listed}");
+    // (Its explanation, not the whole listing: an id or a timestamp may hold the digits 550.)
+    for invite in listed.as_array().unwrap() {
+        let explanation = invite["deliveryError"].as_str().unwrap_or_default();
+        assert!(!explanation.contains("550") && !explanation.contains("bounced"), "{listed}");
+    }
     assert_eq!(mails_to(&gone).await.len(), 1, "nothing more was mailed to the address");
     // Another address in the same request is mailed as usual.
     let fine = address("fine");

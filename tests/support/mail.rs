@@ -18,18 +18,37 @@ pub struct SentMail {
     pub html: String,
 }
 
-/// Every mail the SES emulator holds that was sent to `address`.
+/// The mails the SES emulator has received, as far as this process has read them. The emulator answers
+/// `/store` with every mail it holds (megabytes late in a run, serialized on its one thread, which then
+/// keeps SES requests waiting past their time limit), so each read asks only for those of the newest
+/// second read before on (`?since=`, whole seconds, inclusive) and skips the ones it already has.
+struct Mirror {
+    mails: Vec<SentMail>,
+    seen: std::collections::BTreeSet<String>,
+    newest_second: i64,
+}
+
+static MIRROR: tokio::sync::Mutex<Mirror> = tokio::sync::Mutex::const_new(Mirror {
+    mails: Vec::new(),
+    seen: std::collections::BTreeSet::new(),
+    newest_second: 0,
+});
+
+/// Every mail the SES emulator holds that was sent to `address`, oldest first.
 pub async fn mails_to(address: &str) -> Vec<SentMail> {
+    let mut mirror = MIRROR.lock().await;
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let uri = format!("{}/store", services().ses_endpoint);
+    let uri = format!("{}/store?since={}", services().ses_endpoint, mirror.newest_second);
     let response = client.get(uri.parse().unwrap()).await.expect("the SES emulator answers");
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let store: Value = serde_json::from_slice(&bytes).unwrap();
-    store["emails"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|mail| SentMail {
+    let store: Value = serde_json::from_slice(&bytes).expect("the SES emulator's store is JSON");
+    for mail in store["emails"].as_array().expect("the store lists emails") {
+        let id = mail["messageId"].as_str().expect("a stored mail has a messageId").to_owned();
+        mirror.newest_second = mirror.newest_second.max(mail["at"].as_i64().expect("a stored mail has its second"));
+        if !mirror.seen.insert(id) {
+            continue;
+        }
+        mirror.mails.push(SentMail {
             to: mail["destination"]["to"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
@@ -37,9 +56,9 @@ pub async fn mails_to(address: &str) -> Vec<SentMail> {
             subject: mail["subject"].as_str().unwrap_or_default().to_owned(),
             text: mail["body"]["text"].as_str().unwrap_or_default().to_owned(),
             html: mail["body"]["html"].as_str().unwrap_or_default().to_owned(),
-        })
-        .filter(|mail| mail.to.iter().any(|to| to == address))
-        .collect()
+        });
+    }
+    mirror.mails.iter().filter(|mail| mail.to.iter().any(|to| to == address)).cloned().collect()
 }
 
 /// The invite token in an invite mail's link (`.../invite/{token}`).
