@@ -385,13 +385,21 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
         ),
     ];
     let mut covered = std::collections::BTreeSet::new();
+    let mut numbered_cases = 0;
     for (rule, expected, break_it) in cases {
         let mut items = healthy.clone();
         break_it(&mut items);
         let problems = devstack::invariants::check_items(items, now);
         assert!(problems.iter().any(|p| p.contains(expected)), "rule {rule}, {expected}: {problems:#?}");
+        // A rule over several items names itself: the problem says the rule the case breaks.
+        for problem in problems.iter().filter(|p| p.contains(expected)) {
+            let numbered = problem.strip_prefix("rule ").and_then(|p| p.split_once(": ")).map(|(n, _)| n.to_owned());
+            assert!(numbered.is_none_or(|n| n == rule.to_string()), "rule {rule}: {problem}");
+        }
+        numbered_cases += usize::from(problems.iter().any(|p| p.starts_with(&format!("rule {rule}: "))));
         covered.insert(rule);
     }
+    assert!(numbered_cases >= 15, "the rules over several items number their problems: {numbered_cases}");
     // Every rule the checker documents has a case that shows it firing.
     let documented: std::collections::BTreeSet<u8> =
         std::fs::read_to_string(devstack::repo_root().join("infra/devstack/src/invariants/mod.rs"))

@@ -129,6 +129,13 @@ pub async fn check_table(
     Ok(check_items(scan_table(client, table).await?, now_millis))
 }
 
+/// Prefixes the problems from `from` on with their rule's number (`rule 12: ...`), so a reader finds the rule.
+fn number_from(from: usize, rule: u8, problems: &mut [String]) {
+    for problem in &mut problems[from..] {
+        *problem = format!("rule {rule}: {problem}");
+    }
+}
+
 fn text(item: &Item, name: &str) -> String {
     match item.get(name) {
         Some(AttributeValue::S(s)) => s.clone(),

@@ -1,14 +1,49 @@
 //! The rules within one organization: 2 (its partition has its organization item), then, unless it is
-//! being deleted, 5 to 16 and 21.
+//! being deleted, 5 to 16 and 21, each a function of [`RULES`].
 
 use std::collections::{BTreeMap, HashMap};
 
-use accounts::model::{InviteEmailGuard, InviteState, User};
+use accounts::model::{InviteEmailGuard, InviteState, Organization, User};
 
 use super::load::{Org, Table};
 
+/// What a rule within an organization sees: the whole table, and the organization's items.
+struct Scope<'a> {
+    table: &'a Table,
+    organization_id: &'a str,
+    org: &'a Org,
+    organization: &'a Organization,
+    now_millis: i64,
+    /// How a problem names the organization.
+    at: String,
+}
+
+impl Scope<'_> {
+    fn user_at(&self, user: &User) -> String {
+        format!("{}: user {} ({})", self.at, user.id, user.email)
+    }
+}
+
+type Rule = fn(&Scope, &mut Vec<String>);
+
+/// The rules within an organization that is not being deleted, by number (the module's comment says each).
+const RULES: &[(u8, Rule)] = &[
+    (5, users_match_their_accounts),
+    (6, counters_match_their_items),
+    (7, one_owner_or_none_awaited),
+    (8, one_organization_team),
+    (9, an_active_admin),
+    (10, team_name_guards_match_teams),
+    (11, memberships_match_team_maps),
+    (12, experience_items_match_active_users),
+    (13, experience_domains_are_listed),
+    (14, credentials_name_users),
+    (15, invite_guards_match_pending_invites),
+    (16, invites_name_what_exists),
+    (21, audit_entries_are_well_formed),
+];
+
 pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis: i64, problems: &mut Vec<String>) {
-    let accounts = &table.accounts;
     // Rule 2.
     let Some(organization) = &org.organization else {
         problems.push(format!(
@@ -21,29 +56,42 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
     if organization.is_being_deleted() {
         return;
     }
-    let at = format!("organization {organization_id}");
-    let user_at = |user: &User| format!("{at}: user {} ({})", user.id, user.email);
+    let scope =
+        Scope { table, organization_id, org, organization, now_millis, at: format!("organization {organization_id}") };
+    for (number, rule) in RULES {
+        let before = problems.len();
+        rule(&scope, problems);
+        super::number_from(before, *number, problems);
+    }
+}
 
-    // Rule 5.
+/// Rule 5: each user belongs to an account that maps the organization to it, with its e-mail and verification state.
+fn users_match_their_accounts(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { table, organization_id, org, .. } = scope;
+    let accounts = &table.accounts;
     for user in org.users.values() {
         match accounts.get(&user.account_id) {
-            None => problems.push(format!("{}: account {} does not exist", user_at(user), user.account_id)),
+            None => problems.push(format!("{}: account {} does not exist", scope.user_at(user), user.account_id)),
             Some(account) => {
-                if account.identities.get(organization_id) != Some(&user.id) {
+                if account.identities.get(*organization_id) != Some(&user.id) {
                     problems.push(format!(
                         "{}: account {} maps this organization to {:?}",
-                        user_at(user),
+                        scope.user_at(user),
                         account.id,
-                        account.identities.get(organization_id)
+                        account.identities.get(*organization_id)
                     ));
                 }
                 if account.email != user.email {
-                    problems.push(format!("{}: e-mail differs from its account's {}", user_at(user), account.email));
+                    problems.push(format!(
+                        "{}: e-mail differs from its account's {}",
+                        scope.user_at(user),
+                        account.email
+                    ));
                 }
                 if account.email_verified != user.is_email_verified {
                     problems.push(format!(
                         "{}: isEmailVerified {} differs from its account's {}",
-                        user_at(user),
+                        scope.user_at(user),
                         user.is_email_verified,
                         account.email_verified
                     ));
@@ -51,8 +99,11 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             }
         }
     }
+}
 
-    // Rule 6.
+/// Rule 6: `memberCount`, `activeUserCount` and `milliCreditBalance` match the items they count.
+fn counters_match_their_items(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, organization, at, .. } = scope;
     let members = org.users.len() as u64;
     let active = org.users.values().filter(|u| u.is_active()).count() as u64;
     if organization.member_count != members {
@@ -68,8 +119,11 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             organization.milli_credit_balance
         ));
     }
+}
 
-    // Rule 7.
+/// Rule 7: `ownerUserId` names the one owner, or is empty with no owner.
+fn one_owner_or_none_awaited(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, organization, at, .. } = scope;
     let owners: Vec<&String> = org.users.values().filter(|u| u.is_organization_owner).map(|u| &u.id).collect();
     if organization.owner_user_id.is_empty() {
         if !owners.is_empty() {
@@ -81,8 +135,11 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             organization.owner_user_id
         ));
     }
+}
 
-    // Rule 8.
+/// Rule 8: `organizationTeamId` names the one organization team.
+fn one_organization_team(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, organization, at, .. } = scope;
     let organization_teams: Vec<&String> =
         org.teams.values().filter(|t| t.is_organization_team).map(|t| &t.id).collect();
     if organization_teams != [&organization.organization_team_id] {
@@ -91,13 +148,19 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             organization.organization_team_id
         ));
     }
+}
 
-    // Rule 9.
+/// Rule 9: an organization with users has an active admin.
+fn an_active_admin(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     if !org.users.is_empty() && !org.users.values().any(|u| u.is_admin && u.is_active()) {
         problems.push(format!("{at}: has users but no active admin"));
     }
+}
 
-    // Rule 10.
+/// Rule 10: team name guards and teams match both ways.
+fn team_name_guards_match_teams(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { organization_id, org, at, .. } = scope;
     for team in org.teams.values() {
         let sk = accounts::model::Key::team_name_guard(organization_id, &team.name).sk;
         match org.team_name_guards.get(&sk) {
@@ -118,8 +181,11 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             Some(_) => {}
         }
     }
+}
 
-    // Rule 11.
+/// Rule 11: memberships and the users' team maps match both ways.
+fn memberships_match_team_maps(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     let mut memberships: BTreeMap<(&str, &str), bool> = BTreeMap::new();
     for membership in &org.memberships {
         let where_ = format!("{at}: membership of user {} in team {}", membership.user_id, membership.team_id);
@@ -142,13 +208,13 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
     for user in org.users.values() {
         for (team_id, role) in &user.teams {
             if !memberships.contains_key(&(user.id.as_str(), team_id.as_str())) {
-                problems.push(format!("{}: in team {team_id} without its membership item", user_at(user)));
+                problems.push(format!("{}: in team {team_id} without its membership item", scope.user_at(user)));
             }
             match org.teams.get(team_id) {
-                None => problems.push(format!("{}: in team {team_id}, which does not exist", user_at(user))),
+                None => problems.push(format!("{}: in team {team_id}, which does not exist", scope.user_at(user))),
                 Some(team) if team.name != role.name => problems.push(format!(
                     "{}: team {team_id} named {:?} in the user's teams but {:?}",
-                    user_at(user),
+                    scope.user_at(user),
                     role.name,
                     team.name
                 )),
@@ -156,17 +222,15 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             }
         }
     }
+}
 
-    // Rules 12 and 13.
+/// Rule 12: experience index items exist exactly for the experiences of active users, with their values.
+fn experience_items_match_active_users(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     let mut expected: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for user in org.users.values() {
-        for (domain, value) in &user.experiences {
-            if user.is_active() {
-                expected.insert((user.id.as_str(), domain.as_str()), *value);
-            }
-            if !org.domains.contains(domain) {
-                problems.push(format!("{}: experience domain {domain:?} is not in the domain list", user_at(user)));
-            }
+        for (domain, value) in user.experiences.iter().filter(|_| user.is_active()) {
+            expected.insert((user.id.as_str(), domain.as_str()), *value);
         }
     }
     let mut found: BTreeMap<(&str, &str), i64> = BTreeMap::new();
@@ -192,8 +256,20 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             key.0, key.1
         ));
     }
+}
 
-    // Rule 14.
+/// Rule 13: the domain list holds every domain a user (active or not) has an experience in.
+fn experience_domains_are_listed(scope: &Scope, problems: &mut Vec<String>) {
+    for user in scope.org.users.values() {
+        for domain in user.experiences.keys().filter(|domain| !scope.org.domains.contains(*domain)) {
+            problems.push(format!("{}: experience domain {domain:?} is not in the domain list", scope.user_at(user)));
+        }
+    }
+}
+
+/// Rule 14: sessions, API tokens and caller-scoped idempotency records name a user of the organization.
+fn credentials_name_users(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     let named_users = org
         .sessions
         .iter()
@@ -205,8 +281,12 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             problems.push(format!("{at}: a {what} names user {user_id}, which does not exist"));
         }
     }
+}
 
-    // Rule 15.
+/// Rule 15: each invite e-mail guard names a pending invite of its address with its `validUntil`; each
+/// pending invite still valid has its address's guard naming it.
+fn invite_guards_match_pending_invites(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, now_millis, .. } = scope;
     let mut guard_of: HashMap<&str, &InviteEmailGuard> = HashMap::new();
     for guard in &org.invite_guards {
         guard_of.insert(guard.email.as_str(), guard);
@@ -228,16 +308,24 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             Some(_) => {}
         }
     }
+    let pending = org.invites.values().filter(|invite| invite.state == InviteState::Pending);
+    for invite in pending.filter(|invite| invite.valid_until > *now_millis) {
+        if guard_of.get(invite.email.as_str()).is_none_or(|g| g.invite_id != invite.id) {
+            problems.push(format!(
+                "{at}: invite {} to {}: pending and valid, but the address's guard does not name it",
+                invite.id, invite.email
+            ));
+        }
+    }
+}
+
+/// Rule 16: pending invites name only existing teams; accepted ones name the user they made.
+fn invites_name_what_exists(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     for invite in org.invites.values() {
         let where_ = format!("{at}: invite {} to {}", invite.id, invite.email);
         match invite.state {
             InviteState::Pending => {
-                if invite.valid_until > now_millis
-                    && guard_of.get(invite.email.as_str()).is_none_or(|g| g.invite_id != invite.id)
-                {
-                    problems.push(format!("{where_}: pending and valid, but the address's guard does not name it"));
-                }
-                // Rule 16.
                 for team_id in invite.teams.keys().filter(|t| !org.teams.contains_key(*t)) {
                     problems.push(format!("{where_}: names team {team_id}, which does not exist"));
                 }
@@ -250,8 +338,11 @@ pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis:
             InviteState::Revoked => {}
         }
     }
+}
 
-    // Rule 21.
+/// Rule 21: audit entries name a catalogued action, a subject, and users of the organization.
+fn audit_entries_are_well_formed(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, at, .. } = scope;
     for entry in &org.audit {
         let where_ = format!("{at}: audit entry {} ({})", entry.id, entry.action);
         if !accounts::domain::audit::CATALOGUE.iter().any(|(action, _)| *action == entry.action) {
