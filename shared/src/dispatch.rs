@@ -18,7 +18,7 @@ use crate::http::{Body, HandlerResult, Request, Response, error_response};
 use crate::operations::{self, CURRENT_API_VERSION, OLDEST_SUPPORTED_API_VERSION, Operation, VERSION_PARAMETER};
 use crate::request_metrics::{self, RequestMetrics};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A handler: a public route's gets the request; any other's also the caller the dispatch authenticated
 /// and admitted.
@@ -61,7 +61,7 @@ macro_rules! handlers {
                 Route { operation: &operations::$constant, handler: handlers!(@wrap $kind $handler) };
         )*
         /// Every route, in the order of [`operations::ALL`] (a test checks).
-        pub static ROUTES: &[&Route] = &[$(&$constant),*];
+        pub(crate) static ROUTES: &[&Route] = &[$(&$constant),*];
     };
 }
 

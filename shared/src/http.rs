@@ -15,12 +15,12 @@ pub type HandlerResult = Result<Response<Body>, ApiError>;
 
 /// Largest JSON body any route accepts (the largest legitimate one, 100 invite recipients of 254
 /// characters, is about 26 KB); checked before parsing. API Gateway itself stops at 10 MB.
-pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
 /// Deepest nesting of arrays and objects a body may have (the deepest legitimate one has 3 levels);
 /// checked while parsing, far below serde_json's own recursion limit (128).
-pub const MAX_JSON_DEPTH: usize = 16;
+pub(crate) const MAX_JSON_DEPTH: usize = 16;
 /// Name of the session cookie (WEBKNOSSOS's own).
-pub const SESSION_COOKIE: &str = "id";
+pub(crate) const SESSION_COOKIE: &str = "id";
 
 pub(crate) fn body_bytes(req: &Request) -> &[u8] {
     req.body().as_ref()
@@ -238,7 +238,7 @@ pub(crate) fn session_cookie(token: &str, max_age_seconds: u64) -> String {
 
 /// The device cookie's name: it marks a browser that logged in to an address before (see
 /// `domain::session::login`).
-pub const DEVICE_COOKIE: &str = "device";
+pub(crate) const DEVICE_COOKIE: &str = "device";
 
 /// Header value that sets the device cookie: sent only to the login, never readable by scripts.
 pub(crate) fn device_cookie(value: &str, max_age_seconds: u64) -> String {

@@ -25,16 +25,16 @@ use crate::model::{Entity, IdempotencyRecord, IdempotencyState};
 use crate::operations::Operation;
 use crate::store::idempotency::{self, Claimed};
 
-pub const HEADER: &str = "idempotency-key";
+pub(crate) const HEADER: &str = "idempotency-key";
 /// Set on a replayed response.
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+pub(crate) const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// How long a response is kept for retries.
-pub const RETENTION_SECONDS: i64 = 24 * 3600;
+pub(crate) const RETENTION_SECONDS: i64 = 24 * 3600;
 /// How long an in-progress claim holds (far beyond the functions' timeout).
 pub const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a concurrent duplicate waits for the first request to finish.
 const WAIT_FOR_FIRST: std::time::Duration = std::time::Duration::from_secs(3);
-pub const MAX_KEY_LENGTH: usize = 255;
+pub(crate) const MAX_KEY_LENGTH: usize = 255;
 
 /// Who the key belongs to.
 pub enum Scope<'a> {

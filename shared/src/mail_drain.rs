@@ -12,7 +12,7 @@ use crate::mail::{DRAINERS, Mail};
 
 /// What SES said to one mail.
 #[derive(Debug, PartialEq)]
-pub enum SesOutcome {
+pub(crate) enum SesOutcome {
     Sent,
     /// Not now (throttled, unreachable, failing): the mail stays queued and is tried again.
     TryAgain(String),
@@ -36,7 +36,7 @@ pub(crate) fn classify(error_code: Option<&str>, message: String) -> SesOutcome 
 
 /// The part of the sending rate the security lane has (the other lane has the rest), so that the two lanes
 /// together never outrun SES's rate, and security mail moves even while the other lane is full.
-pub const SECURITY_LANE_SHARE: f64 = 0.25;
+pub(crate) const SECURITY_LANE_SHARE: f64 = 0.25;
 
 /// The pause after each mail of one drainer of a lane (`security`: the security lane's; each lane has
 /// [`DRAINERS`] drainers at most).

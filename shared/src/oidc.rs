@@ -287,7 +287,7 @@ async fn send(request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), Prov
 
 /// Domains' TXT records from a DNS-over-HTTPS resolver's JSON API (`?name=&type=TXT`, as Cloudflare's and
 /// Google's answer it), over the same HTTPS client: no resolver library in the functions.
-pub struct DnsOverHttps<'a> {
+pub(crate) struct DnsOverHttps<'a> {
     pub url: &'a str,
 }
 

@@ -23,7 +23,7 @@ pub const CURRENT: &str = "AWSCURRENT";
 /// The next version during a rotation: accepted, not yet signing.
 pub const PENDING: &str = "AWSPENDING";
 /// The version before the current one: still accepted.
-pub const PREVIOUS: &str = "AWSPREVIOUS";
+pub(crate) const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// What a function that uses a secret does once when it starts, granted to it on that secret (template.rs).
 pub const START_UP: Declaration = Declaration { operation: "start-up", actions: &["secretsmanager:GetSecretValue"] };

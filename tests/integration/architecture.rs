@@ -118,3 +118,90 @@ fn the_cycle_check_finds_a_cycle() {
     assert_eq!(cycle_from(&graph, "a"), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
     assert_eq!(cycle_from(&BTreeMap::from([("a".to_owned(), BTreeSet::from(["b".to_owned()]))]), "a"), None);
 }
+
+/// The identifiers in `text`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|word| !word.is_empty())
+}
+
+const KINDS: &[&str] = &["fn", "struct", "enum", "trait", "type", "const", "static"];
+
+/// The kind and name of a plain `pub` item (`pub fn`, `pub struct`, ...; not `pub(crate)`) declared at
+/// the start of `text`, and what follows its name.
+fn public_item(text: &str) -> Option<(&str, &str, &str)> {
+    let mut rest = text.strip_prefix("pub ")?;
+    for qualifier in ["async fn ", "const fn ", "unsafe fn "] {
+        rest = rest.strip_prefix(qualifier).map_or(rest, |_| &rest[qualifier.len() - 3..]);
+    }
+    let (kind, rest) = rest.split_once(' ')?;
+    let name = words(rest).next().filter(|_| KINDS.contains(&kind))?;
+    Some((kind, name, &rest[rest.find(name)? + name.len()..]))
+}
+
+/// The names of the plain `pub` items a file declares.
+fn public_items(code: &str) -> Vec<String> {
+    code.lines().filter_map(|line| public_item(line.trim_start()).map(|(_, name, _)| name.to_owned())).collect()
+}
+
+/// The public signatures of a crate's code, without the names they declare: each `pub fn`'s parameters
+/// and result, a `pub` constant's, static's or alias's type, every other line that starts with `pub ` (a
+/// field, a re-export). A type named there must be `pub`.
+fn public_signatures(code: &str) -> String {
+    let mut signatures = String::new();
+    for (start, _) in code.match_indices("pub ") {
+        let rest = &code[start..];
+        let signature = match public_item(rest) {
+            Some(("fn", _, after)) => &after[..after.find(['{', ';']).unwrap_or(after.len())],
+            Some(("struct" | "enum" | "trait", ..)) => "",
+            Some((_, _, after)) => &after[..after.find(['\n', ';']).unwrap_or(after.len())],
+            None => &rest[..rest.find(['\n', ';']).unwrap_or(rest.len())],
+        };
+        signatures.push_str(signature);
+        signatures.push('\n');
+    }
+    signatures
+}
+
+#[test]
+fn a_shared_crate_makes_public_only_what_another_crate_or_its_own_public_signatures_name() {
+    let root = devstack::repo_root();
+    // Another crate's tests count (they may build a lower crate's values), comments do not.
+    let read_all = |dirs: &[&str]| -> String {
+        let mut files = Vec::new();
+        for dir in dirs {
+            rust_files(&root.join(dir), &mut files);
+        }
+        let without_comments = |text: String| {
+            text.lines().map(|line| line.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n")
+        };
+        files.iter().map(|file| without_comments(std::fs::read_to_string(file).unwrap())).collect::<Vec<_>>().join("\n")
+    };
+    let mut needless = Vec::new();
+    let mut checked = 0;
+    for krate in CRATES {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate), &mut files);
+        let own = read_all(&[krate]);
+        let others: Vec<&str> = CRATES.iter().copied().filter(|other| other != krate).collect();
+        let elsewhere = read_all(&[&others[..], &["functions/src", "infra/devstack/src", "tests"]].concat());
+        let named_elsewhere: BTreeSet<&str> = words(&elsewhere).collect();
+        // An exported macro's `$crate::` paths are used where the macro is.
+        let exported: String = own.match_indices("$crate::").map(|(at, _)| &own[at..own.len().min(at + 80)]).collect();
+        let signatures = public_signatures(&own) + &exported;
+        let in_signatures: BTreeSet<&str> = words(&signatures).collect();
+        for file in &files {
+            for name in public_items(&code(&std::fs::read_to_string(file).unwrap())) {
+                checked += 1;
+                if !named_elsewhere.contains(name.as_str()) && !in_signatures.contains(name.as_str()) {
+                    needless.push(format!("{}: pub {name}", file.strip_prefix(&root).unwrap().display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "the public items were read: {checked}");
+    assert!(
+        needless.is_empty(),
+        "public, yet no other crate needs them (make them pub(crate)):\n{}",
+        needless.join("\n")
+    );
+}

@@ -84,7 +84,7 @@ pub struct OidcConnection {
 }
 
 /// Cloudflare's resolver, which answers DNS over HTTPS in JSON.
-pub const DEFAULT_DNS_OVER_HTTPS_URL: &str = "https://cloudflare-dns.com/dns-query";
+pub(crate) const DEFAULT_DNS_OVER_HTTPS_URL: &str = "https://cloudflare-dns.com/dns-query";
 
 impl OidcConnection {
     fn from_env() -> Result<Option<Self>, ConfigError> {

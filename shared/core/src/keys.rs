@@ -40,7 +40,7 @@ pub const DERIVES_TOKENS: &str = "key:deriveTokens";
 /// sealed): its function reads the sealing key when it starts and is granted exactly that secret.
 pub const SEALS_CLIENT_SECRETS: &str = "key:sealClientSecrets";
 
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
 /// Which secrets a function reads when it starts: those its declared actions use (and template.yaml grants
 /// it exactly those).

@@ -122,7 +122,7 @@ impl From<StoreError> for DomainError {
 macro_rules! refusals {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident {
+        $vis:vis enum $name:ident {
             $(
                 $(#[$variant_meta:meta])*
                 $variant:ident $({ $($field:ident : $type:ty),* $(,)? })?
@@ -133,14 +133,14 @@ macro_rules! refusals {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[allow(clippy::enum_variant_names)]
-        pub enum $name {
+        $vis enum $name {
             $($(#[$variant_meta])* $variant $({ $($field: $type),* })?,)*
         }
 
         impl $name {
             /// The stable wire code of this refusal.
             #[allow(dead_code)]
-            pub fn code(&self) -> &'static str {
+            $vis fn code(&self) -> &'static str {
                 match self {
                     $(Self::$variant { .. } => $code,)*
                 }
@@ -148,7 +148,7 @@ macro_rules! refusals {
 
             /// The text people read.
             #[allow(dead_code)]
-            pub fn message(&self) -> String {
+            $vis fn message(&self) -> String {
                 $crate::error::DomainError::from(self.clone()).message
             }
         }

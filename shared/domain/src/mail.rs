@@ -14,12 +14,12 @@ use crate::error::DomainError;
 use crate::model::InviteDelivery;
 
 /// The SES message tags that name the invite a mail carries, so its bounce can be recorded on it.
-pub const INVITE_TAG: &str = "invite";
-pub const ORGANIZATION_TAG: &str = "organization";
+pub(crate) const INVITE_TAG: &str = "invite";
+pub(crate) const ORGANIZATION_TAG: &str = "organization";
 
 /// Why a mail was not queued (see [`send`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MailError {
+pub(crate) enum MailError {
     /// None of its recipients may be mailed: SES reported them undeliverable. Said to callers only as "not
     /// mailed", since the mark may come from another organization's mail.
     #[error("every recipient is undeliverable")]

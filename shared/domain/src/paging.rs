@@ -10,7 +10,7 @@ use crate::error::{DomainError, refusals};
 
 refusals! {
     /// Why a list's paging parameters were refused.
-    pub enum QueryError {
+    pub(crate) enum QueryError {
         LimitInvalid => Invalid, "request.limit.invalid", "limit must be a whole number between 1 and {MAX_PAGE_SIZE}";
         CursorInvalid => Invalid, "request.cursor.invalid", "The cursor is not one this API returned";
     }

@@ -16,7 +16,7 @@ use crate::keys::{
 };
 use crate::model::Session;
 
-pub const JWT_AUDIENCE: &str = "webknossos-accounts";
+pub(crate) const JWT_AUDIENCE: &str = "webknossos-accounts";
 
 pub const API_TOKEN_PREFIX: &str = "wkt";
 

@@ -5,7 +5,7 @@ use crate::error::refusals;
 
 refusals! {
     /// Why an input was refused (always 400): its codes are WEBKNOSSOS's field codes.
-    pub enum InputError {
+    pub(crate) enum InputError {
         EmailEmpty => Invalid, "user.email.invalid", "The e-mail address is empty";
         EmailInvalid { raw: String, why: &'static str } => Invalid, "user.email.invalid",
             "{raw:?} is not a valid e-mail address: {why}";
@@ -53,12 +53,12 @@ refusals! {
     }
 }
 
-pub const MAX_EMAIL_LENGTH: usize = 254;
-pub const MAX_NAME_LENGTH: usize = 100;
-pub const MIN_PASSWORD_LENGTH: usize = 8;
+pub(crate) const MAX_EMAIL_LENGTH: usize = 254;
+pub(crate) const MAX_NAME_LENGTH: usize = 100;
+pub(crate) const MIN_PASSWORD_LENGTH: usize = 8;
 /// Long enough for any passphrase, short enough that hashing stays cheap.
-pub const MAX_PASSWORD_LENGTH: usize = 1024;
-pub const MAX_ORGANIZATION_ID_LENGTH: usize = 64;
+pub(crate) const MAX_PASSWORD_LENGTH: usize = 1024;
+pub(crate) const MAX_ORGANIZATION_ID_LENGTH: usize = 64;
 
 /// Trimmed and lowercased, or a 400 naming the problem.
 pub(crate) fn email(raw: &str) -> Result<String, InputError> {
@@ -187,10 +187,10 @@ pub(crate) fn organization_id(requested: Option<&str>, name: &str) -> Result<Str
     Ok(id)
 }
 
-pub const MAX_EXPERIENCE_DOMAIN_LENGTH: usize = 64;
-pub const MAX_EXPERIENCE_VALUE: i64 = 1_000_000;
-pub const MAX_EXPERIENCES_PER_USER: usize = 40;
-pub const MAX_TEAM_NAME_LENGTH: usize = 100;
+pub(crate) const MAX_EXPERIENCE_DOMAIN_LENGTH: usize = 64;
+pub(crate) const MAX_EXPERIENCE_VALUE: i64 = 1_000_000;
+pub(crate) const MAX_EXPERIENCES_PER_USER: usize = 40;
+pub(crate) const MAX_TEAM_NAME_LENGTH: usize = 100;
 
 /// An experience domain: trimmed, 1 to 64 characters of letters, digits, space and `- _ . : / ( )`.
 pub(crate) fn experience_domain(raw: &str) -> Result<String, InputError> {

@@ -7,7 +7,7 @@ use crate::http::{self, Request};
 use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest};
 
 /// Most rows one CSV export answers (Lambda answers at most 6 MB); `X-Next-Cursor` continues it.
-pub const CSV_MAX_ROWS: usize = 5 * MAX_PAGE_SIZE;
+pub(crate) const CSV_MAX_ROWS: usize = 5 * MAX_PAGE_SIZE;
 
 /// `GET /api/auditLog`: a page of the organization's log, newest first; `format=csv` for a CSV export of
 /// the filtered range.

@@ -10,7 +10,7 @@ use crate::policy;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamMembershipJson<'a> {
+pub(crate) struct TeamMembershipJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub is_team_manager: bool,
@@ -18,7 +18,7 @@ pub struct TeamMembershipJson<'a> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserJson<'a> {
+pub(crate) struct UserJson<'a> {
     pub id: &'a str,
     pub email: &'a str,
     pub first_name: &'a str,
@@ -76,7 +76,7 @@ pub(crate) fn team_memberships(user: &User) -> Vec<TeamMembershipJson<'_>> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganizationJson<'a> {
+pub(crate) struct OrganizationJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub enable_auto_verify: bool,
@@ -143,7 +143,7 @@ pub(crate) fn organization<'a>(
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamJson<'a> {
+pub(crate) struct TeamJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub organization: &'a str,
@@ -163,14 +163,14 @@ pub(crate) fn team(team: &Team) -> TeamJson<'_> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamRoleJson<'a> {
+pub(crate) struct TeamRoleJson<'a> {
     id: &'a str,
     is_team_manager: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InviteJson<'a> {
+pub(crate) struct InviteJson<'a> {
     id: &'a str,
     email: &'a str,
     state: &'static str,
@@ -211,7 +211,7 @@ pub(crate) fn invite(invite: &Invite) -> InviteJson<'_> {
 /// A credit transaction as WEBKNOSSOS lists it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreditTransactionJson<'a> {
+pub(crate) struct CreditTransactionJson<'a> {
     pub id: &'a str,
     pub milli_credits: i64,
     pub comment: &'a str,
@@ -232,7 +232,7 @@ pub(crate) fn credit_transaction(transaction: &CreditTransaction) -> CreditTrans
 /// A member of a team with the role in it (`GET /teams/{id}/users`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamMemberJson<'a> {
+pub(crate) struct TeamMemberJson<'a> {
     pub id: &'a str,
     pub email: &'a str,
     pub first_name: &'a str,
@@ -254,7 +254,7 @@ pub(crate) fn team_member(user: &User, is_team_manager: bool) -> TeamMemberJson<
 
 /// An organization in the switcher's compact list.
 #[derive(Debug, Serialize)]
-pub struct CompactOrganizationJson<'a> {
+pub(crate) struct CompactOrganizationJson<'a> {
     pub id: &'a str,
     pub name: &'a str,
 }

@@ -10,7 +10,7 @@ use crate::operations;
 use crate::paging::DEFAULT_PAGE_SIZE;
 
 /// How long `DELETE /organizations/{id}` purges before leaving the rest to the scheduled purge.
-pub const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
+pub(crate) const DELETE_PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// `GET /api/organizations/{id}`: the overview.
 pub(crate) async fn get_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {

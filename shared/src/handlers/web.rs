@@ -14,7 +14,7 @@ const STYLE: &str = include_str!("../../web/app.css");
 
 /// Every page: no inline script or style, nothing from another origin, no framing, no referrer (tokens
 /// travel in these addresses).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Page addresses, as path patterns (`*` stands for one segment).

@@ -11,13 +11,13 @@ use aws_smithy_types::timeout::TimeoutConfig;
 /// Time limits of one AWS call. The SDK sets no attempt or operation timeout by default, so an endpoint
 /// that accepts a connection and never answers would hold the request until the Lambda timeout (10 s for
 /// routes). A DynamoDB call normally takes milliseconds; these leave ample room.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 /// Attempts per AWS call (the SDK's standard retry: transient errors, throttling, refused connections) and
 /// the longest back-off between two attempts (the SDK's default is 20 s).
-pub const MAX_ATTEMPTS: u32 = 3;
-pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()

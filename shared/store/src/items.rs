@@ -48,7 +48,7 @@ pub fn from_item<E: Entity>(item: Item) -> Result<E, StoreError> {
 
 /// An item's size by DynamoDB's rules: attribute names and values in bytes (numbers about one byte per two
 /// digits, plus one; maps and lists 3 bytes plus one per element).
-pub fn item_size(item: &Item) -> usize {
+pub(crate) fn item_size(item: &Item) -> usize {
     fn value_size(value: &AttributeValue) -> usize {
         match value {
             AttributeValue::S(text) => text.len(),

@@ -25,7 +25,7 @@ use accounts_core::{background, ids, model, operations};
 
 pub use errors::StoreError;
 use items::audit_write_capacity;
-pub use items::{Item, from_item, item_size, key_attributes, key_of, n, s, to_item};
+pub use items::{Item, from_item, key_attributes, key_of, n, s, to_item};
 
 use std::collections::HashMap;
 
@@ -36,7 +36,7 @@ use aws_sdk_dynamodb::types::{
 use crate::model::{Entity, Key};
 
 /// DynamoDB's limits on one BatchGetItem and one TransactWriteItems request.
-pub const BATCH_GET_LIMIT: usize = 100;
+pub(crate) const BATCH_GET_LIMIT: usize = 100;
 pub const TRANSACTION_LIMIT: usize = 100;
 
 /// How often a transaction cancelled by a concurrent conflicting transaction is sent.
@@ -62,7 +62,7 @@ pub struct Db {
 
 /// Why a transaction did not commit.
 #[derive(Debug)]
-pub enum TransactError {
+pub(crate) enum TransactError {
     /// A condition failed; `failed[i]` is true where the condition of item `i` did not hold.
     ConditionFailed {
         failed: Vec<bool>,
@@ -511,6 +511,6 @@ mod tests {
         assert_eq!(audit_write_capacity(&[db.put_new(&large)]), 10.0, "two started kilobytes");
         assert_eq!(audit_write_capacity(&[db.put_new(&by_job)]), 4.0, "no actor index for a job");
         assert_eq!(audit_write_capacity(&[other]), 0.0);
-        assert!(item_size(&to_item(&small)) < 1024);
+        assert!(items::item_size(&to_item(&small)) < 1024);
     }
 }

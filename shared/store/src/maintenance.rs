@@ -20,8 +20,8 @@ pub async fn release_job_lease(db: &Db, lease: &JobLease) -> Result<(), StoreErr
     db.delete_if(&lease.key(), "leaseHolder = :holder", vec![(":holder", s(&lease.lease_holder))]).await.map(|_| ())
 }
 
-pub const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
-pub const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
+pub(crate) const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
+pub(crate) const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
 
 /// Where the next page of a sweep starts: opaque outside the store (DynamoDB's last evaluated key).
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ pub async fn delete_due_invite(db: &Db, invite: &Invite, now: i64, entry: &Audit
     }
 }
 
-pub const PLAN_NOTICES_INDEX: &str = "PlanNotices";
+pub(crate) const PLAN_NOTICES_INDEX: &str = "PlanNotices";
 
 /// One page of organizations whose next plan expiry notice is due at `now` (epoch seconds).
 pub async fn due_for_plan_notice(
@@ -167,7 +167,7 @@ pub async fn mark_plan_notice(
     db.transact_if(vec![update, db.put_new(entry)]).await
 }
 
-pub const ORGANIZATIONS_BEING_DELETED_INDEX: &str = "OrganizationsBeingDeleted";
+pub(crate) const ORGANIZATIONS_BEING_DELETED_INDEX: &str = "OrganizationsBeingDeleted";
 
 /// The ids of organizations whose deletion was accepted and whose purge has not finished, oldest first.
 pub async fn organizations_being_deleted(db: &Db) -> Result<Vec<String>, StoreError> {

@@ -9,7 +9,7 @@ use crate::model::AuditEntry;
 /// (instead of 1): its undo restores the user exactly, version included, and since normal writes count
 /// up by one from there, no later version equals the one the undone write had. So nobody who read the
 /// undone state can commit a change based on it (no ABA).
-pub const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
+pub(crate) const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
 
 /// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one) and
 /// returns the version each changed user has now. Each transaction holds whole users; the new experience

@@ -186,7 +186,7 @@ fn link_id(issuer: &str, subject: &str) -> String {
 }
 
 impl Key {
-    pub fn account_link(account_id: &str, issuer: &str, subject: &str) -> Key {
+    pub(crate) fn account_link(account_id: &str, issuer: &str, subject: &str) -> Key {
         Key::account_link_by_id(account_id, &link_id(issuer, subject))
     }
     pub fn account_link_by_id(account_id: &str, link_id: &str) -> Key {

@@ -16,7 +16,7 @@ use crate::validate;
 
 refusals! {
     /// Why a change of experiences was refused.
-    pub enum ExperienceError {
+    pub(crate) enum ExperienceError {
         SetAndRemoved { domain: String } => Invalid, "experience.domain.setAndRemoved",
             "Experience domain {domain:?} is both set and removed";
         NothingToChange => Invalid, "experience.change.empty", "Name experiences to set or to remove";

@@ -22,7 +22,7 @@ use crate::store::mail as store;
 
 refusals! {
     /// Why a message of the mail events topic was refused.
-    pub enum MailEventError {
+    pub(crate) enum MailEventError {
         NotAnSesEvent { detail: String } => Invalid, "request.body.invalid", "Not an SES event: {detail}";
     }
 }
@@ -31,7 +31,7 @@ refusals! {
 /// the same field in SES's older notifications).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SesEvent {
+pub(crate) struct SesEvent {
     #[serde(alias = "notificationType")]
     event_type: String,
     bounce: Option<Bounce>,
@@ -93,7 +93,7 @@ pub(crate) fn foreign(source: &MailEventsSource, topic_arn: &str, event: &SesEve
 
 /// What one event changes: the addresses to mark, and the invite (organization, id) its mail carried.
 #[derive(Debug, PartialEq)]
-pub struct Consequences {
+pub(crate) struct Consequences {
     pub marks: Vec<UndeliverableAddress>,
     pub invite: Option<(String, String)>,
 }

@@ -18,7 +18,7 @@ use crate::store::org::OrgStore;
 
 refusals! {
     /// Why confirming a notification address was refused.
-    pub enum NotificationError {
+    pub(crate) enum NotificationError {
         TokenInvalid => Invalid, "notificationAddress.tokenInvalid", "This confirmation link is invalid";
         LinkExpired => Invalid, "notificationAddress.linkExpired",
             "This confirmation link has expired; ask the organization's admins to name the address again";
@@ -26,7 +26,7 @@ refusals! {
 }
 
 /// The addresses the organization's settings name for notices, lowercased, each once.
-pub fn listed_notification_addresses(organization: &Organization) -> Vec<String> {
+pub(crate) fn listed_notification_addresses(organization: &Organization) -> Vec<String> {
     let mut addresses: Vec<String> = Vec::new();
     let named = organization.new_user_mailing_list.split(',').chain([organization.plan_subscription_email.as_str()]);
     for address in named.map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()) {
@@ -38,7 +38,7 @@ pub fn listed_notification_addresses(organization: &Organization) -> Vec<String>
 }
 
 /// Of `addresses`, those whose mailbox confirmed the organization's notices (one BatchGetItem).
-pub async fn confirmed_addresses(
+pub(crate) async fn confirmed_addresses(
     app: &App,
     organization: &str,
     addresses: &[String],
@@ -51,7 +51,7 @@ pub async fn confirmed_addresses(
 /// Mails a confirmation link to each address the settings name that has neither been confirmed nor asked
 /// already (a request lapses after two weeks; naming it again then asks again). Best effort: a failure is
 /// logged, never undoing the settings' change.
-pub async fn request_confirmations(app: &App, organization: &Organization) {
+pub(crate) async fn request_confirmations(app: &App, organization: &Organization) {
     if let Err(err) = request(app, organization).await {
         tracing::warn!(error = %err, "confirmation links for notification addresses were not all sent");
     }

@@ -16,7 +16,7 @@ use crate::{ids, validate};
 
 refusals! {
     /// Why granting or revoking the operator role, or an address change, was refused.
-    pub enum OperatorError {
+    pub(crate) enum OperatorError {
         AddressReserved => Forbidden, "user.email.reserved",
             "This address is reserved for the instance's operators; choose another";
         NoAccount { email: String } => NotFound, "operator.account.notFound", "No account has the address {email}";

@@ -34,7 +34,7 @@ use crate::store::accounts::{self, PasskeyWriteError};
 
 /// How long a started ceremony waits for the authenticator's answer (webauthn_rp's own timeout for
 /// passkeys is five minutes; the stored ceremony lives as long).
-pub const CEREMONY_SECONDS: i64 = 300;
+pub(crate) const CEREMONY_SECONDS: i64 = 300;
 /// A passkey's name: at most this many characters.
 const NAME_MAX_CHARS: usize = 64;
 /// The user handle is the account id (24 hex digits): a sign-in finds the account from it.
@@ -42,7 +42,7 @@ const USER_HANDLE_LEN: usize = 24;
 
 refusals! {
     /// Why a passkey was not registered, did not sign in, or was not found.
-    pub enum PasskeyError {
+    pub(crate) enum PasskeyError {
         CeremonyUnknown => Unauthenticated, "auth.passkey.ceremonyUnknown",
             "This passkey request is unknown, was answered already, or has expired; please start again";
         Malformed { why: String } => Invalid, "auth.passkey.malformed",

@@ -8,10 +8,10 @@ use std::time::Duration;
 use crate::error::DomainError;
 
 /// How often a change is tried before it gives up.
-pub const ATTEMPTS: usize = 4;
+pub(crate) const ATTEMPTS: usize = 4;
 
 /// What one attempt came to.
-pub enum Attempt<T> {
+pub(crate) enum Attempt<T> {
     Done(T),
     /// What the attempt read changed before it wrote: read and plan again.
     Conflict,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 refusals! {
     /// Why a sign-up was refused.
-    pub enum SignupError {
+    pub(crate) enum SignupError {
         Refused => Invalid, "auth.signUp.refused", "This sign-up was refused";
         OrganizationCreationNotAllowed => Forbidden, "organization.creation.notAllowed",
             "New organizations are not created by sign-up on this instance for this address; ask the instance's operators";

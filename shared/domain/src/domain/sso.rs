@@ -30,7 +30,7 @@ pub const CALLBACK_PATH: &str = "/api/auth/oidc/callback";
 
 refusals! {
     /// Why a sign-in with the identity provider did not sign anybody in.
-    pub enum SsoError {
+    pub(crate) enum SsoError {
         Disabled => Invalid, "sso.disabled", "Single sign-on is not enabled on this instance";
         ParametersMissing => Invalid, "sso.callback.invalid",
             "This is not an answer of your identity provider (code and state are missing); please sign in again";
@@ -85,7 +85,7 @@ pub struct Connection {
 
 impl Connection {
     /// The instance's connection, if the deployment has one.
-    pub fn of_instance(app: &App) -> Option<Connection> {
+    pub(crate) fn of_instance(app: &App) -> Option<Connection> {
         app.config.oidc.as_ref().map(|oidc| Connection {
             issuer: oidc.issuer.clone(),
             client_id: oidc.client_id.clone(),

@@ -25,15 +25,15 @@ use crate::model::{AuditTarget, DomainClaim, JoinPolicy, Organization, SsoConnec
 use crate::store::org::DomainWriteError;
 
 /// The TXT record's name is this label under the domain.
-pub const RECORD_LABEL: &str = "_webknossos-verification";
+pub(crate) const RECORD_LABEL: &str = "_webknossos-verification";
 /// The TXT record's value is this prefix and the claim's token.
-pub const RECORD_PREFIX: &str = "webknossos-verification=";
+pub(crate) const RECORD_PREFIX: &str = "webknossos-verification=";
 /// At most this many domains per organization.
-pub const MAX_DOMAINS: usize = 20;
+pub(crate) const MAX_DOMAINS: usize = 20;
 
 refusals! {
     /// Why a change of an organization's single sign-on was refused.
-    pub enum SsoSettingsError {
+    pub(crate) enum SsoSettingsError {
         IssuerInvalid { why: &'static str } => Invalid, "sso.issuer.invalid", "The issuer {why}";
         ClientIdInvalid => Invalid, "sso.clientId.invalid", "The client id must be 1 to 200 visible characters";
         ClientSecretInvalid => Invalid, "sso.clientSecret.invalid",
@@ -123,7 +123,7 @@ fn connection_view(connection: &SsoConnection) -> ConnectionView {
     }
 }
 
-pub fn domain_view(claim: &DomainClaim) -> DomainView {
+pub(crate) fn domain_view(claim: &DomainClaim) -> DomainView {
     DomainView {
         domain: claim.domain.clone(),
         verified: claim.verified_at.is_some(),
@@ -212,7 +212,7 @@ fn client_id(raw: &str) -> Result<String, SsoSettingsError> {
 
 /// A domain name as stored: lower case, at least two labels of letters, digits and hyphens (not at a
 /// label's ends), at most 253 characters; a trailing dot and surrounding spaces are dropped.
-pub fn domain_name(raw: &str) -> Result<String, SsoSettingsError> {
+pub(crate) fn domain_name(raw: &str) -> Result<String, SsoSettingsError> {
     let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())

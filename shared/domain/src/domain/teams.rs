@@ -26,7 +26,7 @@ pub struct TeamMembershipInput {
 
 refusals! {
     /// Why a team request was refused.
-    pub enum TeamError {
+    pub(crate) enum TeamError {
         NotFound => NotFound, "team.notFound", "There is no such team in your organization";
         OrganizationTeam => Forbidden, "team.organizationTeam", "The organization's Default team cannot be deleted";
         /// A deletion that lost to concurrent changes of an invite too often: the team is marked deleting,

@@ -10,7 +10,7 @@ use crate::{Db, TransactError, from_item, n, s};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 /// The audit entries of an account change in one of its organizations: `(organization, user id) -> entries`.
-pub type AccountAudit<'a> = &'a (dyn Fn(&str, &str) -> Vec<AuditEntry> + Sync);
+pub(crate) type AccountAudit<'a> = &'a (dyn Fn(&str, &str) -> Vec<AuditEntry> + Sync);
 
 /// [`credential_change_items`] for the account as it is now (read here).
 pub async fn credential_change_items_now(

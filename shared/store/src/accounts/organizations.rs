@@ -63,7 +63,7 @@ pub fn new_organization(
 }
 
 /// The audit entries of a new organization, made once its ids are drawn: `(organization, owner) -> entries`.
-pub type FoundingAudit<'a> = &'a (dyn Fn(&Organization, Option<&User>) -> Vec<AuditEntry> + Sync);
+pub(crate) type FoundingAudit<'a> = &'a (dyn Fn(&Organization, Option<&User>) -> Vec<AuditEntry> + Sync);
 
 pub async fn create_organization_with_owner(
     db: &Db,

@@ -9,17 +9,17 @@ use crate::{from_item, s};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Name of the index of an organization's entries by actor.
-pub const AUDIT_BY_ACTOR_INDEX: &str = "AuditByActor";
+pub(crate) const AUDIT_BY_ACTOR_INDEX: &str = "AuditByActor";
 /// Name of the index of an organization's entries by subject (first target).
-pub const AUDIT_BY_TARGET_INDEX: &str = "AuditByTarget";
+pub(crate) const AUDIT_BY_TARGET_INDEX: &str = "AuditByTarget";
 /// Name of the index of an organization's entries by category (the action before its dot).
-pub const AUDIT_BY_CATEGORY_INDEX: &str = "AuditByCategory";
+pub(crate) const AUDIT_BY_CATEGORY_INDEX: &str = "AuditByCategory";
 
 /// Most entries one DynamoDB page reads.
 const READ_PAGE: i32 = 1000;
 /// Most Queries one page of the log makes: with an action filter that matches rarely, a page may come back
 /// short (with a cursor) rather than read the whole log.
-pub const MAX_READS_PER_PAGE: usize = 4;
+pub(crate) const MAX_READS_PER_PAGE: usize = 4;
 
 /// Which entries to read: ids in `[from_id, to_id]` (time-ordered ids, so a time range), newest first.
 pub struct AuditQuery<'q> {

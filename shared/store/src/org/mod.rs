@@ -13,18 +13,16 @@ mod sso;
 mod teams;
 mod users;
 
-pub use audit::{
-    AUDIT_BY_ACTOR_INDEX, AUDIT_BY_CATEGORY_INDEX, AUDIT_BY_TARGET_INDEX, AuditPage, AuditQuery, MAX_READS_PER_PAGE,
-};
+pub use audit::{AuditPage, AuditQuery};
 pub use organization::{Field, OrganizationChange, PartitionItem, PartitionItemKind};
 pub use sso::DomainWriteError;
 pub use users::{UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 
 /// Name of the index that lists an organization's users by name.
-pub const USERS_BY_NAME_INDEX: &str = "UsersByName";
+pub(crate) const USERS_BY_NAME_INDEX: &str = "UsersByName";
 
 /// Name of the index of active users' experiences by organization and domain, by value.
-pub const USERS_BY_EXPERIENCE_INDEX: &str = "UsersByExperience";
+pub(crate) const USERS_BY_EXPERIENCE_INDEX: &str = "UsersByExperience";
 
 /// One DynamoDB page of a key-range or index query.
 pub struct QueryPage<T> {

@@ -9,7 +9,7 @@ use crate::store::org::AuditQuery;
 
 refusals! {
     /// Why an audit log query was refused.
-    pub enum AuditLogError {
+    pub(crate) enum AuditLogError {
         FromInvalid => Invalid, "auditLog.from.invalid", "from must be a time in milliseconds since 1970";
         ToInvalid => Invalid, "auditLog.to.invalid", "to must be a time in milliseconds since 1970";
         ActionInvalid => Invalid, "auditLog.action.invalid", "action must be an action of the catalogue or its start";

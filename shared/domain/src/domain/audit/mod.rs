@@ -12,7 +12,7 @@ mod log;
 mod rules;
 
 pub use log::{AuditFilter, CSV_HEADER, csv_line, read_log};
-pub use rules::user_change_entries;
+pub(crate) use rules::user_change_entries;
 
 /// Every action an entry can name, with what it records (docs/audit.md is generated from this list).
 pub const CATALOGUE: &[(&str, &str)] = &[

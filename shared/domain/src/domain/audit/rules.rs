@@ -9,7 +9,7 @@ use crate::model::User;
 /// action filter finds each): activation, names, teams and rights, experiences, e-mail address, password.
 /// `password_changed` says whether the account's password changed with it (the user item does not show
 /// it). Secrets never appear: a password change is recorded as the fact alone.
-pub fn user_change_entries(before: &User, after: &User, password_changed: bool) -> Vec<(&'static str, Value)> {
+pub(crate) fn user_change_entries(before: &User, after: &User, password_changed: bool) -> Vec<(&'static str, Value)> {
     let mut entries = Vec::new();
     if before.is_deactivated != after.is_deactivated {
         let action = if after.is_deactivated {

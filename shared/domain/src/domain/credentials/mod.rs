@@ -15,7 +15,7 @@ use crate::model::{Organization, User};
 
 refusals! {
     /// Why a login, a password change or reset, or an address verification was refused.
-    pub enum CredentialError {
+    pub(crate) enum CredentialError {
         InvalidCredentials => Unauthenticated, "auth.invalidCredentials", "The e-mail address or the password is wrong";
         SsoRequired { domain: String } => Forbidden, "auth.sso.required",
             "Addresses at {domain} sign in with their institution's identity provider: type only your address on the login page and press Continue";

@@ -17,15 +17,15 @@ use crate::store::accounts::{self, LoginSubject};
 pub const MAIL_REQUESTS_PER_EMAIL_AND_CLIENT: u32 = 3;
 
 /// Requests that mail a link from one client (any addresses) within the window: then 429.
-pub const MAIL_REQUESTS_PER_CLIENT: u32 = 100;
+pub(crate) const MAIL_REQUESTS_PER_CLIENT: u32 = 100;
 
 /// Links mailed to one address (from every client) within the window: past it, requests are answered as
 /// usual and nothing is mailed. Above [`MAIL_REQUESTS_PER_EMAIL_AND_CLIENT`], so no single client reaches it.
 pub const MAIL_REQUESTS_PER_EMAIL: u32 = 10;
 
-pub const MAIL_REQUEST_WINDOW_SECONDS: i64 = 3600;
+pub(crate) const MAIL_REQUEST_WINDOW_SECONDS: i64 = 3600;
 
-pub const MAIL_REQUEST_LOCK_SECONDS: i64 = 3600;
+pub(crate) const MAIL_REQUEST_LOCK_SECONDS: i64 = 3600;
 
 pub(super) fn throttled(until: i64, now: i64) -> DomainError {
     let seconds = (until - now).max(1) as u64;

@@ -60,7 +60,7 @@ pub(crate) async fn send_verification_best_effort(app: &App, account_id: &str, e
 /// What redeeming a verification key does, decided from what was read (pure), with WEBKNOSSOS's errors
 /// in its order.
 #[derive(Debug, PartialEq, Eq)]
-pub enum VerificationOutcome {
+pub(crate) enum VerificationOutcome {
     /// The account's current address, not verified yet: verify it.
     Verify,
     /// Already verified: nothing changes (200).

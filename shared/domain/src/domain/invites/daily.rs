@@ -26,7 +26,7 @@ pub struct MaintenanceReport {
 /// Reminds recipients whose invite expires within two days (once) and deletes invites whose retention
 /// after expiry or use has passed. Works through the sparse indexes page by page, so any number of invites
 /// is handled.
-pub async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<MaintenanceReport, DomainError> {
+pub(crate) async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<MaintenanceReport, DomainError> {
     let now = now_millis / 1000;
     let mut report = MaintenanceReport::default();
     let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);

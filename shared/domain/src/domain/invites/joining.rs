@@ -41,7 +41,7 @@ pub(super) async fn invite_by_token(app: &App, token: &str) -> Result<Option<Inv
 /// Refuses registering through `invite` at another address than the one it was mailed to (pure): the token
 /// proves only that mailbox, so an account at another address would be someone's unproven claim (and could
 /// squat an address whose owner signs up later). Joining with an existing account is not bound to it.
-pub fn check_invited_address(invite: &Invite, email: &str) -> Result<(), DomainError> {
+pub(crate) fn check_invited_address(invite: &Invite, email: &str) -> Result<(), DomainError> {
     if invite.email != email {
         return Err(InviteError::EmailMismatch { invited: invite.email.clone() }.into());
     }
@@ -215,7 +215,7 @@ pub(super) async fn notify_join(app: &App, organization: &Organization, invite: 
 
 /// `POST /auth/register` with `inviteToken`: a new account in the invite's organization.
 /// `new`: the address, password hash, first and last name.
-pub async fn register_with_invite(
+pub(crate) async fn register_with_invite(
     app: &App,
     token: &str,
     new: (String, String, String, String),

@@ -24,7 +24,7 @@ use crate::{ids, validate};
 
 refusals! {
     /// Why a request about invites was refused.
-    pub enum InviteError {
+    pub(crate) enum InviteError {
         InvalidToken => NotFound, "invite.notFound",
             "This invite link is not valid; check that it was copied completely";
         NotFound => NotFound, "invite.notFound", "There is no such invite in your organization";
@@ -71,16 +71,17 @@ mod mails;
 mod manage;
 mod rules;
 
-use mails::*;
-use rules::*;
+use mails::invite_mail;
+use rules::{check_request, cleanup_at};
 
-pub use daily::{MaintenanceReport, remind_and_clean_up};
-pub use joining::{check_invited_address, join_organization, register_with_invite, usable_invite};
+pub use daily::MaintenanceReport;
+pub(crate) use daily::remind_and_clean_up;
+pub(crate) use joining::{check_invited_address, register_with_invite};
+pub use joining::{join_organization, usable_invite};
 pub use manage::{list, resend, revoke};
-pub use rules::{resend_wait, sender_may_grant};
 
 /// Most recipients one request may invite.
-pub const MAX_RECIPIENTS: usize = 100;
+pub(crate) const MAX_RECIPIENTS: usize = 100;
 
 /// Mails sent at once while inviting.
 const MAIL_CONCURRENCY: usize = 8;

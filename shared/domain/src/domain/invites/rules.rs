@@ -25,7 +25,7 @@ pub(super) fn unusable(invite: &Invite, now: i64) -> Option<DomainError> {
 
 /// Whether `sender` may (still) give what `invite` grants: an active admin anything; an active team
 /// manager memberships of the teams it manages, without admin or dataset manager rights.
-pub fn sender_may_grant(sender: &User, invite: &Invite) -> bool {
+pub(crate) fn sender_may_grant(sender: &User, invite: &Invite) -> bool {
     if sender.is_deactivated || !sender.is_team_manager_or_admin() {
         return false;
     }
@@ -53,7 +53,7 @@ pub(super) fn may_manage(caller: &User, invite: &Invite) -> bool {
 
 /// Seconds until a queued or delivered invite may be mailed again (none: now). It was last (re)sent when
 /// its validity began; one whose mail failed may be resent at once.
-pub fn resend_wait(
+pub(crate) fn resend_wait(
     invite: &Invite,
     lifetime: std::time::Duration,
     cooldown: std::time::Duration,

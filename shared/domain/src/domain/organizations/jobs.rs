@@ -26,7 +26,7 @@ pub struct JobFinished {
 }
 
 /// The final job states a notice is sent for.
-pub const FINAL_JOB_STATES: &[&str] = &["SUCCESS", "FAILURE", "CANCELLED"];
+pub(crate) const FINAL_JOB_STATES: &[&str] = &["SUCCESS", "FAILURE", "CANCELLED"];
 
 /// Checks a report before anything is read: an identifier-like job id and type, a final state, a plain
 /// http(s) result link.

@@ -16,7 +16,7 @@ use crate::{ids, validate};
 
 refusals! {
     /// Why a request about an organization, its plan, credits or jobs was refused.
-    pub enum OrganizationError {
+    pub(crate) enum OrganizationError {
         NotFound => NotFound, "organization.notFound", "There is no such organization, or you are not a member";
         PasskeyRequirementUnproven => Forbidden, "organization.passkeyRequirement.unproven",
             "Sign in with a passkey or single sign-on yourself before you require it of all admins, so you know it works for you";
@@ -66,9 +66,8 @@ mod jobs;
 mod plans;
 mod requests;
 
-pub use crate::domain::notifications::{
-    confirm_notification_address, confirmed_addresses, listed_notification_addresses, request_confirmations,
-};
+pub use crate::domain::notifications::confirm_notification_address;
+pub(crate) use crate::domain::notifications::{confirmed_addresses, request_confirmations};
 pub use deletion::*;
 pub use jobs::*;
 pub use plans::*;
@@ -106,7 +105,7 @@ pub struct OrganizationPatch {
 }
 
 /// Most addresses `newUserMailingList` holds.
-pub const MAX_MAILING_LIST: usize = 20;
+pub(crate) const MAX_MAILING_LIST: usize = 20;
 
 /// An empty string, or comma-separated e-mail addresses (each validated, normalised, no duplicates).
 fn email_list(field: &str, raw: &str) -> Result<String, DomainError> {

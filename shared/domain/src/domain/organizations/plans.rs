@@ -213,7 +213,7 @@ pub struct NewCredit {
 }
 
 /// Most milli-credits one transaction may move.
-pub const MAX_CREDIT_CHANGE: i64 = 1_000_000_000_000;
+pub(crate) const MAX_CREDIT_CHANGE: i64 = 1_000_000_000_000;
 
 pub async fn add_credits(
     app: &App,
@@ -410,9 +410,9 @@ pub struct PricingStatus {
 }
 
 /// How close to `paidUntil`, and to `includedUsers`, an organization counts as almost over its plan.
-pub const ALMOST_EXPIRED_MILLIS: i64 = 6 * 7 * 24 * 3600 * 1000;
+pub(crate) const ALMOST_EXPIRED_MILLIS: i64 = 6 * 7 * 24 * 3600 * 1000;
 
-pub const ALMOST_FULL_USERS: u64 = 2;
+pub(crate) const ALMOST_FULL_USERS: u64 = 2;
 
 /// WEBKNOSSOS's rules (pure): exceeded when more users are active than the plan includes or `paidUntil`
 /// has passed; almost exceeded (when not exceeded) within 2 users of the limit or 6 weeks of `paidUntil`.

@@ -24,7 +24,7 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-pub const MAX_SEARCH_LENGTH: usize = 100;
+pub(crate) const MAX_SEARCH_LENGTH: usize = 100;
 
 /// The search text as the filter keeps it: trimmed and lowercased; empty means no search.
 pub fn search_text(text: &str) -> Result<Option<String>, DomainError> {

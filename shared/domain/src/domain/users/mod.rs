@@ -27,7 +27,7 @@ use serde_json::json;
 
 refusals! {
     /// Why a request about users was refused.
-    pub enum UserError {
+    pub(crate) enum UserError {
         NotFound => NotFound, "user.notFound", "There is no such user in your organization";
         NotInOrganization { id: String } => NotFound, "user.notFound", "There is no user {id} in your organization";
         TeamListedTwice { team: String } => Invalid, "user.teams.duplicate", "Team {team} is listed twice";
@@ -73,10 +73,10 @@ mod listing;
 mod mails;
 mod rules;
 
-pub use listing::{MAX_SEARCH_LENGTH, UserFilter, get_user, list_users, search_text};
-pub use rules::{
-    AdminCheck, BULK_LIMIT, MAX_TEAMS_PER_USER, Planned, UserPatch, admin_check, may_see_user, plan_change,
-};
+pub(crate) use listing::MAX_SEARCH_LENGTH;
+pub use listing::{UserFilter, get_user, list_users, search_text};
+pub(crate) use rules::{AdminCheck, BULK_LIMIT, MAX_TEAMS_PER_USER, admin_check};
+pub use rules::{Planned, UserPatch, may_see_user, plan_change};
 
 use mails::change_mails;
 

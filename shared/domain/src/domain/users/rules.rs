@@ -13,10 +13,10 @@ use crate::policy::may_edit_user;
 use crate::validate;
 
 /// Most users one bulk request may change.
-pub const BULK_LIMIT: usize = 100;
+pub(crate) const BULK_LIMIT: usize = 100;
 
 /// Most teams one user may be in.
-pub const MAX_TEAMS_PER_USER: usize = 40;
+pub(crate) const MAX_TEAMS_PER_USER: usize = 40;
 
 /// `PATCH /users/{id}`: every field optional. Fields sent unchanged (as the `webknossos` client sends the
 /// whole user back) need no permission.
@@ -223,7 +223,7 @@ pub fn plan_change(
 /// Which admin a change must find still an active admin when it commits (the last-admin rule, enforced by a
 /// condition in the same transaction).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminCheck {
+pub(crate) enum AdminCheck {
     /// The change needs no admin rights and takes none away.
     None,
     /// The caller, whose admin rights the change needs (so rights revoked meanwhile cannot race it).
@@ -232,7 +232,7 @@ pub enum AdminCheck {
     AnotherAdmin { losing: BTreeSet<String> },
 }
 
-pub fn admin_check(caller: &User, planned: &[&Planned]) -> AdminCheck {
+pub(crate) fn admin_check(caller: &User, planned: &[&Planned]) -> AdminCheck {
     let losing: BTreeSet<String> = planned.iter().filter(|p| p.loses_admin).map(|p| p.after.id.clone()).collect();
     if losing.contains(&caller.id) {
         AdminCheck::AnotherAdmin { losing }
