@@ -14,6 +14,29 @@ use crate::{TransactError, from_item, n, s};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use std::collections::{BTreeSet, HashMap};
 
+/// The attributes a listed user is read with: every field of [`User`] but the two only a write needs
+/// (`version`, `sessionEpoch`), without the item's keys and index attributes. A page of users parses a
+/// third fewer attributes (the SDK's parsing is most of a listing's own time, docs/performance.md). A user
+/// read this way is for showing and choosing: a write conditioned on its `version` (0) fails.
+const LISTED_USER_ATTRIBUTES: &[&str] = &[
+    "id",
+    "organization",
+    "accountId",
+    "email",
+    "isEmailVerified",
+    "firstName",
+    "lastName",
+    "isAdmin",
+    "isOrganizationOwner",
+    "isDatasetManager",
+    "isDeactivated",
+    "teams",
+    "experiences",
+    "lastActivity",
+    "created",
+    "mayDeleteOrganization",
+];
+
 /// A user item to write: its state when read (`before`, `None` for a new user) and the new state.
 pub struct UserWrite {
     pub before: Option<User>,
@@ -91,7 +114,8 @@ impl OrgStore<'_> {
     }
 
     /// One page of the organization's active (or deactivated) users sorted by name, after `after`
-    /// (a `User::name_key`). The index is eventually consistent, as lists may be.
+    /// (a `User::name_key`), read with [`LISTED_USER_ATTRIBUTES`]. The index is eventually consistent, as
+    /// lists may be.
     pub async fn users_by_name(
         &self,
         active: bool,
@@ -118,6 +142,16 @@ impl OrgStore<'_> {
                 values
             }))
             .limit(limit.clamp(1, 1000) as i32)
+            .projection_expression(
+                (0..LISTED_USER_ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", "),
+            )
+            .set_expression_attribute_names(Some(
+                LISTED_USER_ATTRIBUTES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| (format!("#a{i}"), (*name).to_owned()))
+                    .collect(),
+            ))
             .send()
             .await
             .map_err(|e| StoreError::sdk("Query", e))?;
@@ -350,5 +384,25 @@ impl OrgStore<'_> {
             }
             Err(TransactError::Store(err)) => Err(UserWriteError::Store(err)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LISTED_USER_ATTRIBUTES;
+    use crate::model::User;
+
+    #[test]
+    fn a_listed_user_has_every_field_but_the_version_and_the_session_epoch() {
+        let user =
+            User::new_member("u".into(), "lab", ("a", "a@example.org", true), ("A".into(), "B".into()), [].into(), 1);
+        let mut stored: Vec<String> = crate::to_item(&user).into_keys().collect();
+        stored.retain(|name| {
+            !["PK", "SK", "entity", "usersByName", "nameKey", "version", "sessionEpoch"].contains(&name.as_str())
+        });
+        stored.sort();
+        let mut listed: Vec<String> = LISTED_USER_ATTRIBUTES.iter().map(|name| (*name).to_owned()).collect();
+        listed.sort();
+        assert_eq!(listed, stored);
     }
 }
