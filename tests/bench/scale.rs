@@ -8,19 +8,26 @@ use serde_json::{Value, json};
 use tests::functions::{binary, function_environment};
 use tests::*;
 
-use crate::{MEMORY_MB, ms, percentile, request_logs, sorted, status_of};
+use crate::{MEMORY_MB, discard_mail, ms, percentile, request_logs, sorted, status_of};
 
 pub(crate) const SCALES: &[usize] = &[100, 1_000, 10_000];
 pub(crate) const SCALE_REQUESTS: usize = 20;
 
 /// Warm figures of `function` over `events` in one process: (p50 ms, round trips min–max, mean capacity).
-async fn warm_figures(function: &str, environment: &[(String, String)], events: &[Value]) -> (f64, String, f64) {
+/// The mail the requests queue is dropped between them, untimed (`crate::discard_mail`).
+async fn warm_figures(
+    env: &TestEnv,
+    function: &str,
+    environment: &[(String, String)],
+    events: &[Value],
+) -> (f64, String, f64) {
     let mut process = FunctionProcess::start(&binary("release", function), MEMORY_MB, environment).await.unwrap();
     let mut latencies = Vec::new();
     for event in events {
         let invocation = process.invoke(event, Duration::from_secs(900)).await.unwrap();
         assert!(matches!(status_of(&invocation.outcome), 200), "{function}: {:?}", invocation.outcome);
         latencies.push(ms(invocation.duration));
+        discard_mail(env).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = request_logs(&process.output());
@@ -77,14 +84,18 @@ pub(crate) async fn scale() -> Vec<String> {
         ];
         for (function, label, events) in cases {
             eprintln!("scale {users}: {function}");
-            let (p50, trips, capacity) = warm_figures(function, &environment, &events).await;
+            let (p50, trips, capacity) = warm_figures(&env, function, &environment, &events).await;
             rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {trips} | {capacity:.2} |"));
         }
         eprintln!("scale {users}: deleting the organization");
         let started = Instant::now();
-        let (p50, trips, capacity) =
-            warm_figures("delete_organization", &environment, &[event_with("delete_organization", &values, None)])
-                .await;
+        let (p50, trips, capacity) = warm_figures(
+            &env,
+            "delete_organization",
+            &environment,
+            &[event_with("delete_organization", &values, None)],
+        )
+        .await;
         let mut purge =
             FunctionProcess::start(&binary("release", "organization_purge"), MEMORY_MB, &environment).await.unwrap();
         loop {
