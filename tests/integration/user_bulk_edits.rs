@@ -385,3 +385,54 @@ async fn a_bulk_edits_notices_reach_everyone_but_an_undeliverable_address() {
         assert_eq!(told, usize::from(&member.email != bounced), "{}", member.email);
     }
 }
+
+#[tokio::test]
+async fn set_and_remove_teams_change_only_the_named_teams_and_what_is_left_out_stays() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let (alpha, beta) = (env.team(&owner.auth(), "Alpha").await, env.team(&owner.auth(), "Beta").await);
+    let ada = env.member(&owner, "Ada", "Admin", &[(&beta, true)]).await;
+    assert_eq!(env.patch_user(&ada.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let bob = env.member(&owner, "Bob", "Brown", &[(&alpha, true)]).await;
+    let ids = json!([ada.user_id, bob.user_id]);
+    let roles = |user: &Value| -> Vec<(String, bool)> {
+        let mut roles: Vec<(String, bool)> = user["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["name"] != "Default")
+            .map(|t| (t["name"].as_str().unwrap().to_owned(), t["isTeamManager"].as_bool().unwrap()))
+            .collect();
+        roles.sort();
+        roles
+    };
+    let client = || env.client(&owner.auth());
+
+    // Alpha as Member for both: Bob's role there changes, Ada joins; Beta and Ada's admin right stay.
+    let set = client().bulk_edit_teams_and_permissions(json!({"userIds": ids, "setTeams": [{"id": alpha}]})).await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let after: Vec<&Value> = set.body.as_array().unwrap().iter().collect();
+    let ada_after = after.iter().find(|u| u["id"] == ada.user_id.as_str()).unwrap();
+    assert_eq!(roles(ada_after), [("Alpha".to_owned(), false), ("Beta".to_owned(), true)]);
+    assert_eq!(ada_after["isAdmin"], true, "a right the request leaves out stays");
+    let bob_after = after.iter().find(|u| u["id"] == bob.user_id.as_str()).unwrap();
+    assert_eq!(roles(bob_after), [("Alpha".to_owned(), false)]);
+    // Beta removed from both: Bob was never in it.
+    let removed = client().bulk_edit_teams_and_permissions(json!({"userIds": ids, "removeTeams": [beta]})).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    assert!(removed.body.as_array().unwrap().iter().all(|u| roles(u) == [("Alpha".to_owned(), false)]));
+    // Only a right: the teams stay.
+    let right = client().bulk_edit_teams_and_permissions(json!({"userIds": ids, "isDatasetManager": true})).await;
+    assert!(right.body.as_array().unwrap().iter().all(|u| u["isDatasetManager"] == true && roles(u).len() == 1));
+
+    // Refused, writing nothing: both ways at once, a team both set and removed, an unknown team joined.
+    let before = env.scan().await;
+    let both = json!({"userIds": ids, "teams": [], "removeTeams": [alpha]});
+    let refused = client().bulk_edit_teams_and_permissions(both).await;
+    assert_eq!((refused.status, refused.error_code()), (400, "request.teams.conflict"));
+    let twice = json!({"userIds": ids, "setTeams": [{"id": alpha}], "removeTeams": [alpha]});
+    assert_eq!(client().bulk_edit_teams_and_permissions(twice).await.error_code(), "user.teams.duplicate");
+    let unknown = json!({"userIds": ids, "setTeams": [{"id": "0123456789abcdef01234567"}]});
+    assert_eq!(client().bulk_edit_teams_and_permissions(unknown).await.error_code(), "team.notFound");
+    assert_eq!(env.scan().await, before);
+}

@@ -6,7 +6,7 @@
 //! read when someone else changed the user in between ([`crate::domain::retry`]), so concurrent changes are
 //! never lost.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Deserialize;
 
@@ -31,6 +31,8 @@ refusals! {
         NotFound => NotFound, "user.notFound", "There is no such user in your organization";
         NotInOrganization { id: String } => NotFound, "user.notFound", "There is no user {id} in your organization";
         TeamListedTwice { team: String } => Invalid, "user.teams.duplicate", "Team {team} is listed twice";
+        TeamsReplacedAndChanged => Invalid, "request.teams.conflict",
+            "Send either teams (each user's teams become exactly these) or setTeams and removeTeams (the named teams change, the others stay), not both";
         NoSuchTeam { team: String } => Invalid, "team.notFound", "There is no team {team} in your organization";
         TooManyTeams => Invalid, "user.teams.tooMany", "A user can be in at most {MAX_TEAMS_PER_USER} teams";
         NameNotAllowed => Forbidden, "user.name.notAllowed", "Only admins change other users' names";
@@ -258,29 +260,68 @@ async fn check_credentials(
 }
 
 /// "Edit Teams and Permissions" for many users at once (beyond WEBKNOSSOS, whose UI sends one PATCH per
-/// user).
+/// user). What a field leaves out stays as each user has it: without `isAdmin` the users keep their admin
+/// rights, and `setTeams`/`removeTeams` change only the teams they name, so a selection whose users differ
+/// loses nothing nobody touched. `teams` is WEBKNOSSOS's meaning (each user's teams become exactly these).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkTeamsAndPermissions {
     pub user_ids: Vec<String>,
-    pub teams: Vec<TeamMembershipInput>,
+    #[serde(default)]
+    pub teams: Option<Vec<TeamMembershipInput>>,
+    /// Each selected user is in these teams afterwards, with these roles.
+    #[serde(default)]
+    pub set_teams: Vec<TeamMembershipInput>,
+    /// Each selected user is in none of these teams afterwards.
+    #[serde(default)]
+    pub remove_teams: Vec<String>,
     pub is_admin: Option<bool>,
     pub is_dataset_manager: Option<bool>,
 }
 
-/// Applies the same teams and permissions to every selected user: all of them change or none does.
+/// Applies the change to every selected user: all of them change or none does.
 pub async fn bulk_edit_teams_and_permissions(
     app: &App,
     caller: &Caller,
     request: BulkTeamsAndPermissions,
 ) -> Result<Vec<User>, DomainError> {
-    let patch = UserPatch {
-        teams: Some(request.teams.clone()),
+    let rights = UserPatch {
         is_admin: request.is_admin,
         is_dataset_manager: request.is_dataset_manager,
         ..UserPatch::default()
     };
-    bulk_write(app, caller, &request.user_ids, &[&patch], |_| patch.clone()).await
+    let changes_teams = !request.set_teams.is_empty() || !request.remove_teams.is_empty();
+    if let Some(teams) = request.teams {
+        if changes_teams {
+            return Err(UserError::TeamsReplacedAndChanged.into());
+        }
+        let patch = UserPatch { teams: Some(teams), ..rights };
+        return bulk_write(app, caller, &request.user_ids, &[&patch], |_| patch.clone()).await;
+    }
+    if let Some(team) = request.remove_teams.iter().find(|id| request.set_teams.iter().any(|t| &t.id == *id)) {
+        return Err(UserError::TeamListedTwice { team: team.clone() }.into());
+    }
+    if !changes_teams {
+        return bulk_write(app, caller, &request.user_ids, &[], |_| rights.clone()).await;
+    }
+    // The teams the users join or change roles in are read; the ones they keep need no lookup.
+    let joined = UserPatch { teams: Some(request.set_teams.clone()), ..UserPatch::default() };
+    let patch_for = |user: &User| {
+        let mut teams: BTreeMap<&str, bool> =
+            user.teams.iter().map(|(id, role)| (id.as_str(), role.is_team_manager)).collect();
+        for id in &request.remove_teams {
+            teams.remove(id.as_str());
+        }
+        for team in &request.set_teams {
+            teams.insert(&team.id, team.is_team_manager);
+        }
+        let teams = teams
+            .into_iter()
+            .map(|(id, is_team_manager)| TeamMembershipInput { id: id.to_owned(), is_team_manager })
+            .collect();
+        UserPatch { teams: Some(teams), ..rights.clone() }
+    };
+    bulk_write(app, caller, &request.user_ids, &[&joined], patch_for).await
 }
 
 /// Applies `patch_for(user)` to every selected user under the rules of a single change: all of them change

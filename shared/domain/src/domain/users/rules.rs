@@ -83,6 +83,11 @@ fn planned_teams(
         if !caller.is_admin && !caller.is_team_manager_of(team_id) {
             continue;
         }
+        // A membership kept as it is names no team to look up: only joining or a new role does.
+        if let Some(role) = target.teams.get(team_id).filter(|role| role.is_team_manager == is_team_manager) {
+            result.insert(team_id.to_owned(), role.clone());
+            continue;
+        }
         let team = teams
             .get(team_id)
             .filter(|t| !t.deleting)
