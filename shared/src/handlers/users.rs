@@ -7,13 +7,14 @@ use crate::idempotency::{self, Scope};
 use crate::operations;
 use crate::paging::MAX_PAGE_SIZE;
 
-/// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&search&limit&cursor`
+/// `GET /api/users?isEditable&isTeamManagerOrAdmin&isAdmin&isActive&isEmailVerified&search&limit&cursor`
 pub(crate) async fn list_users(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let filter = UserFilter {
         is_editable: query_flag(&req, "isEditable")?,
         is_team_manager_or_admin: query_flag(&req, "isTeamManagerOrAdmin")?,
         is_admin: query_flag(&req, "isAdmin")?,
         is_active: query_flag(&req, "isActive")?,
+        is_email_verified: query_flag(&req, "isEmailVerified")?,
         search: query_text(&req, "search").map(users::search_text).transpose()?.flatten(),
     };
     // Without a limit, one full page (WEBKNOSSOS answers every user; a Lambda answer is limited to 6 MB,

@@ -20,6 +20,8 @@ pub struct UserFilter {
     pub is_team_manager_or_admin: Option<bool>,
     pub is_admin: Option<bool>,
     pub is_active: Option<bool>,
+    /// Whether the user's address is verified (beyond WEBKNOSSOS).
+    pub is_email_verified: Option<bool>,
     /// Lowercased text that the name ("first last") or the e-mail address must contain.
     pub search: Option<String>,
 }
@@ -41,6 +43,7 @@ impl UserFilter {
             && self.is_team_manager_or_admin.is_none_or(|v| user.is_team_manager_or_admin() == v)
             && self.is_admin.is_none_or(|v| user.is_admin == v)
             && self.is_active.is_none_or(|v| user.is_active() == v)
+            && self.is_email_verified.is_none_or(|v| user.is_email_verified == v)
             && self.search.as_deref().is_none_or(|text| {
                 format!("{} {}", user.first_name, user.last_name).to_lowercase().contains(text)
                     || user.email.to_lowercase().contains(text)
