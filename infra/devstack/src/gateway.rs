@@ -83,15 +83,40 @@ fn request_context(parts: &hyper::http::request::Parts, peer: SocketAddr) -> lam
     lambda_http::request::RequestContext::ApiGatewayV2(context)
 }
 
+/// Where a page asked for at another address of this gateway (e.g. `127.0.0.1:3000` for `localhost:3000`)
+/// is sent: the same path at the public URI, the one origin the pages' session cookie and CSRF check
+/// accept. `None` when the host is the public URI's, or for anything but a page.
+fn canonical_location(public_uri: &str, parts: &hyper::http::request::Parts, operation: &str) -> Option<String> {
+    let host = parts.headers.get(hyper::header::HOST)?.to_str().ok()?;
+    let public_host = public_uri.split("://").nth(1)?.split('/').next()?;
+    if operation != WEB.name
+        || host.eq_ignore_ascii_case(public_host)
+        || !matches!(parts.method.as_str(), "GET" | "HEAD")
+    {
+        return None;
+    }
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    Some(format!("{}{path_and_query}", public_uri.trim_end_matches('/')))
+}
+
 async fn handle(
     app: Arc<App>,
     mail: Arc<Vec<MailQueue>>,
+    canonical: bool,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let context = request_context(&parts, peer);
     let (operation, parameters) = route(parts.method.as_str(), parts.uri.path());
+    if let Some(location) =
+        canonical.then(|| canonical_location(&app.config.public_uri, &parts, operation.name)).flatten()
+    {
+        let mut response = hyper::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = hyper::StatusCode::PERMANENT_REDIRECT;
+        response.headers_mut().insert(hyper::header::LOCATION, location.parse().expect("a URI is a header value"));
+        return Ok(response);
+    }
     let query = query_parameters(parts.uri.query());
     let body = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -140,12 +165,15 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
 /// request's answer waits until their visible mail has been handed to the drainer (the tests' gateways: a
 /// test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
 /// stack drains them in the background, as Lambda does).
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<Vec<MailQueue>>) {
+/// With `canonical`, a page asked for at another host than the public URI's is redirected there (the local
+/// stack: its pages work at the one origin their cookie and CSRF check name).
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<Vec<MailQueue>>, canonical: bool) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else { continue };
         let (app, mail) = (app.clone(), mail.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(app.clone(), mail.clone(), peer, req));
+            let service =
+                hyper::service::service_fn(move |req| handle(app.clone(), mail.clone(), canonical, peer, req));
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -153,9 +181,12 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<V
     }
 }
 
-/// Binds `address` and serves the API in a background task; returns the bound address.
+/// The local stack's gateway: binds `address` and serves the API and the pages in a background task,
+/// pages asked for at another host sent to the public URI's; returns the bound address.
 pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    spawn_on(app, tokio::net::TcpListener::bind(address).await?, Arc::new(Vec::new()))
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    Ok((bound, tokio::spawn(serve(app, listener, Arc::new(Vec::new()), true))))
 }
 
 /// Serves on a listener bound already (e.g. before the app, whose public URI names its port).
@@ -165,12 +196,26 @@ pub fn spawn_on(
     mail: Arc<Vec<MailQueue>>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(serve(app, listener, mail))))
+    Ok((bound, tokio::spawn(serve(app, listener, mail, false))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::route;
+
+    #[test]
+    fn a_page_at_another_host_is_sent_to_the_public_uri() {
+        let request = |method: &str, host: &str, path: &str| {
+            let request = hyper::Request::builder().method(method).uri(path).header("host", host).body(()).unwrap();
+            let (parts, ()) = request.into_parts();
+            let operation = super::route(method, parts.uri.path()).0.name;
+            super::canonical_location("http://localhost:3000", &parts, operation)
+        };
+        assert_eq!(request("GET", "127.0.0.1:3000", "/users?x=1").as_deref(), Some("http://localhost:3000/users?x=1"));
+        assert_eq!(request("GET", "localhost:3000", "/users"), None);
+        assert_eq!(request("GET", "127.0.0.1:3000", "/api/user"), None, "the API answers at any host");
+        assert_eq!(request("POST", "127.0.0.1:3000", "/users"), None);
+    }
 
     #[test]
     fn routes_match_like_api_gateway() {
