@@ -14,6 +14,10 @@ need_venv secrets
 say "Checking the format and the lints (cargo fmt --check; cargo clippy --all-targets -D warnings)"
 cargo fmt --all --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
+say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
+"$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
+"$INFRA/node_modules/.bin/eslint" --config "$INFRA/eslint.config.mjs" shared/web
+node --test shared/web/
 say "Building every Lambda function binary (cargo build --workspace --bins)"
 cargo build --quiet --workspace --bins
 # A short fuzzing run with a fixed seed (about a minute): any server error, any answer that does not match

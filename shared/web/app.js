@@ -1,7 +1,11 @@
 // The pages of the accounts service: one module, no framework, no build step. The JSON API is its only
 // interface; every text that comes from it or from a person is put into the page as text (textContent),
 // never as HTML. The session is the HttpOnly cookie the login sets; requests that change something are
-// sent as JSON from this origin, which the API requires of cookie-authenticated requests.
+// sent as JSON from this origin, which the API requires of cookie-authenticated requests. The pure rules
+// (what a selection sends, how values read) live in rules.js, which the web function serves under its
+// content-hashed name and rewrites this import to.
+
+import { changeText, experienceText, experienceValues, plural, rightChange, teamChanges, teamStates, waitingForActivation } from "./rules.js";
 
 const main = document.getElementById("main");
 
@@ -32,12 +36,8 @@ async function api(method, path, body) {
   } catch {
     return { ok: false, status: 0, body: { messages: [{ error: "The service cannot be reached; check your connection and try again." }] } };
   }
-  let parsed = null;
-  try {
-    parsed = await response.json();
-  } catch {
-    parsed = null;
-  }
+  // An answer without a JSON body (a 204, a gateway's HTML error) has none.
+  const parsed = await response.json().catch(() => null);
   const skipped = Number(response.headers.get("x-mails-skipped") || 0);
   return { ok: response.ok, status: response.status, body: parsed, next: response.headers.get("x-next-cursor"), skipped };
 }
@@ -123,6 +123,8 @@ async function login(email, secret) {
 
 /** Whether this instance signs people in with an identity provider (the document says so). */
 const singleSignOn = document.querySelector('meta[name="single-sign-on"]')?.content === "on";
+/** Whether people may register into the instance's self-registration organization (`/auth/register`). */
+const selfRegistration = document.querySelector('meta[name="self-registration"]')?.content === "on";
 
 /** Starts a sign-in at `query`'s provider (the login route's parameters) and goes there; the answer when
  * it did not start. */
@@ -243,7 +245,8 @@ function loginPage(after = "/") {
       usePassword,
       passkeysSupported ? h("div", { class: "institution" }, passkeyMessage, passkeyButton(after, passkeyMessage)) : [],
       singleSignOn ? institutionSignIn() : [],
-      h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ", link("/auth/signup", "Create an organization")),
+      h("p", { class: "links" }, link("/auth/resetPassword", "Forgot your password?"), " · ",
+        selfRegistration ? [link("/auth/register", "Create an account"), " · "] : [], link("/auth/signup", "Create an organization")),
     ],
   );
   const submit = element.querySelector("button[type=submit]");
@@ -277,6 +280,40 @@ function signupPage() {
       const session = await login(values.email, password1);
       if (session.ok) go("/");
       else go("/auth/login");
+    },
+    h("p", { class: "links" }, "Have an account? ", link("/auth/login", "Log in")),
+  );
+}
+
+/** Registering into the instance's self-registration organization: the account starts active where the
+ * organization verifies new people automatically (then it is signed in), else it waits for an admin. */
+function registerPage() {
+  if (!selfRegistration) {
+    return h("section", {}, h("h1", {}, "Create an account"),
+      h("p", { class: "notice", role: "status" }, "This instance takes new people by invitation only: ask an organization's admin to invite you, or create an organization."),
+      h("p", { class: "links" }, link("/auth/signup", "Create an organization"), " · ", link("/auth/login", "Log in")));
+  }
+  return form(
+    "Create an account",
+    [
+      field("First name", { name: "firstName", required: true, autocomplete: "given-name" }),
+      field("Last name", { name: "lastName", required: true, autocomplete: "family-name" }),
+      field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "email" }),
+      password("Password (8 characters or more)", "password1"),
+      password("Password again", "password2"),
+    ],
+    "Create account",
+    async (values, message) => {
+      const { password1, password2, ...rest } = values;
+      const answer = await api("POST", "/auth/register", { ...rest, password: { password1, password2 } });
+      if (!answer.ok) return message.show(messageOf(answer));
+      if (!answer.body.isActive) {
+        return show(h("section", {}, h("h1", {}, "Waiting for activation"),
+          h("p", { class: "notice success", role: "status" }, `Your account ${answer.body.email} is created. An admin of the organization activates it; then you can log in.`),
+          h("p", { class: "links" }, link("/auth/login", "Log in"))));
+      }
+      const session = await login(values.email, password1);
+      go(session.ok ? "/" : "/auth/login");
     },
     h("p", { class: "links" }, "Have an account? ", link("/auth/login", "Log in")),
   );
@@ -558,6 +595,7 @@ async function homePage() {
       h("h2", {}, "Organizations"),
       switcher,
       tokenSection,
+      passwordSection(),
       passkeySection,
       institutionSection,
       h("div", { class: "actions" },
@@ -565,6 +603,35 @@ async function homePage() {
         h("button", { type: "button", class: "secondary", onclick: logout("/auth/logoutEverywhere") }, "Log out everywhere")),
     ),
   );
+}
+
+/** The home page's password change: the current password, and the new one twice. The answer's session
+ * replaces this one (`POST /auth/changePassword`); the form empties and says so. */
+function passwordSection() {
+  const message = notice();
+  const button = h("button", { type: "submit" }, "Change password");
+  const element = h("form", { "aria-labelledby": "password-heading" },
+    h("h2", { id: "password-heading" }, "Password"),
+    message,
+    field("Current password", { name: "oldPassword", type: "password", required: true, autocomplete: "current-password" }),
+    field("New password", { name: "password1", type: "password", required: true, autocomplete: "new-password" }),
+    field("New password again", { name: "password2", type: "password", required: true, autocomplete: "new-password" }),
+    button);
+  element.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.clear();
+    button.disabled = true;
+    const { oldPassword, password1, password2 } = Object.fromEntries(new FormData(element).entries());
+    try {
+      const answer = await api("POST", "/auth/changePassword", { oldPassword, password: { password1, password2 } });
+      if (!answer.ok) return message.show(messageOf(answer));
+      element.reset();
+      message.show("Your password is changed.", "success");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return element;
 }
 
 /** The home page's passkeys: each with when it was added and last used, renamed in place or removed; a
@@ -763,31 +830,58 @@ function permissions(viewer, current = {}) {
   };
 }
 
-/** The roles all `users` share: team id -> isTeamManager for teams every one of them is in with the same role. */
-function sharedRoles(users) {
-  const [first, ...rest] = users;
-  const roles = new Map((first?.teams ?? []).map((team) => [team.id, team.isTeamManager]));
-  for (const user of rest) {
-    for (const [id, manager] of roles) {
-      if (!user.teams.some((team) => team.id === id && team.isTeamManager === manager)) roles.delete(id);
-    }
-  }
-  return roles;
+/** One role selector per team for a selection of users, starting at how they stand (`teamStates`); a team
+ * where they differ offers "Mixed: leave as is". `value()` gives only the teams changed, as the bulk route
+ * takes them (`setTeams`, `removeTeams`): the teams left alone stay as each user has them. */
+function teamChangeFields(teams, states) {
+  const selects = teams.map((team) => {
+    const id = `field-${++fieldCounter}`;
+    const state = states.get(team.id) ?? "";
+    const select = h("select", { id, "data-team": team.id },
+      state === "mixed" ? h("option", { value: "mixed" }, "Mixed: leave as is") : null,
+      h("option", { value: "" }, "Not a member"),
+      h("option", { value: "member" }, "Member"),
+      h("option", { value: "manager" }, "Team Manager"));
+    select.value = state;
+    return [team, id, select, state];
+  });
+  const element = h("fieldset", { class: "teams" }, h("legend", {}, "Teams"),
+    selects.length ? selects.map(([team, id, select]) => h("div", { class: "team-role" }, h("label", { for: id }, team.name), select)) : h("p", {}, "There are no teams you may assign."));
+  element.value = () => teamChanges(selects.map(([team, , select, state]) => ({ id: team.id, state, chosen: select.value })));
+  return element;
 }
 
-const plural = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+/** Admin and dataset manager rights for a selection (admins only): each box starts checked when all of
+ * them have the right, unchecked when none has, half-checked ("mixed") when some have; `value()` gives
+ * only the rights the person changed. */
+function selectionPermissions(viewer, users) {
+  if (!viewer.isAdmin) return { element: null, value: () => ({}) };
+  const right = (label, key) => {
+    const holders = users.filter((user) => user[key]).length;
+    const [row, input] = checkbox(label, { checked: holders === users.length });
+    input.indeterminate = holders > 0 && holders < users.length;
+    if (input.indeterminate) row.append(h("span", { class: "hint" }, `${holders} of ${users.length} have it`));
+    const [startedChecked, startedMixed] = [input.checked, input.indeterminate];
+    return [row, () => rightChange(key, { startedChecked, startedMixed, checked: input.checked, mixed: input.indeterminate })];
+  };
+  const [adminRow, admin] = right("Admin", "isAdmin");
+  const [managerRow, datasetManager] = right("Dataset manager", "isDatasetManager");
+  return { element: h("fieldset", {}, h("legend", {}, "Permissions"), adminRow, managerRow), value: () => ({ ...admin(), ...datasetManager() }) };
+}
 
 async function teamsAndPermissionsDialog(viewer, users, done) {
   const teams = await assignableTeams(viewer);
-  const roles = teamRoles(teams, sharedRoles(users));
-  const rights = permissions(viewer, { isAdmin: users.every((u) => u.isAdmin), isDatasetManager: users.every((u) => u.isDatasetManager) });
+  const roles = teamChangeFields(teams, teamStates(users, teams));
+  const rights = selectionPermissions(viewer, users);
   const whom = users.length === 1 ? fullName(users[0]) : plural(users.length, "user");
   dialog(
     "Edit Teams & Permissions",
-    [h("p", {}, `For ${whom}: these teams and roles replace theirs${viewer.isAdmin ? "" : " in the teams you manage"}.`), roles, rights.element],
+    [h("p", {}, `For ${whom}: what you change is set for ${users.length === 1 ? "them" : "all of them"}${viewer.isAdmin ? "" : " in the teams you manage"}; what you leave as it is stays as it is.`), roles, rights.element],
     "Set Teams & Permissions",
     async (message) => {
-      const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: users.map((u) => u.id), teams: roles.value(), ...rights.value() });
+      const change = { ...roles.value(), ...rights.value() };
+      if (!Object.keys(change).length) return message.show("Nothing was changed."), false;
+      const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: users.map((u) => u.id), ...change });
       if (!answer.ok) return message.show(messageOf(answer)), false;
       done(`Teams and permissions set for ${whom}.${skippedNote(answer)}`);
       return true;
@@ -813,6 +907,10 @@ async function activateDialog(viewer, user, done) {
 }
 
 async function experienceDialog(users, done) {
+  const current = experienceValues(users);
+  const now = current.size
+    ? h("div", {}, h("p", {}, "They have now:"), h("ul", { class: "tags" }, [...current].map(([domain, values]) => h("li", {}, experienceText(domain, values, users.length)))))
+    : h("p", {}, users.length === 1 ? "No experiences yet." : "None of them has an experience yet.");
   const domains = await api("GET", "/tasks/experienceDomains");
   const listId = `domains-${++dialogCounter}`;
   const domain = field("Domain (pick one or type a new one)", { name: "domain", required: true, list: listId, autocomplete: "off" });
@@ -820,8 +918,13 @@ async function experienceDialog(users, done) {
   const value = field("Value", { name: "value", type: "number", min: 0, step: 1, value: 1 });
   const [removeRow, remove] = checkbox("Remove this domain from them instead");
   remove.addEventListener("change", () => { value.querySelector("input").disabled = remove.checked; });
+  // A domain all of them have at one value starts from that value.
+  domain.querySelector("input").addEventListener("input", (event) => {
+    const values = current.get(event.target.value.trim());
+    if (values?.length === users.length && new Set(values).size === 1) value.querySelector("input").value = String(values[0]);
+  });
   const whom = users.length === 1 ? fullName(users[0]) : plural(users.length, "user");
-  dialog("Change Experience", [h("p", {}, `For ${whom}.`), domain, list, value, removeRow], "Apply", async (message) => {
+  dialog("Change Experience", [h("p", {}, `For ${whom}; their other domains stay as they are.`), now, domain, list, value, removeRow], "Apply", async (message) => {
     const name = domain.querySelector("input").value.trim();
     const number = Number(value.querySelector("input").value);
     if (!name) return message.show("Enter a domain."), false;
@@ -835,13 +938,24 @@ async function experienceDialog(users, done) {
 }
 
 function editUserDialog(viewer, user, done) {
+  // Only one's own address can change (the API refuses another's), and only with one's current password.
+  const own = viewer.id === user.id;
   const fields = [
     field("First name", { name: "firstName", required: true, value: user.firstName, autocomplete: "off" }),
     field("Last name", { name: "lastName", required: true, value: user.lastName, autocomplete: "off" }),
-    viewer.isAdmin ? field("E-mail address", { name: "email", type: "email", required: true, value: user.email, autocomplete: "off" }) : null,
+    own ? field("E-mail address", { name: "email", type: "email", required: true, value: user.email, autocomplete: "email" }) : null,
+    own ? field("Current password (to change the address)", { name: "currentPassword", type: "password", autocomplete: "current-password" }) : null,
   ];
+  // The owner grants an admin the right to delete the organization.
+  const [deletionRow, deletion] = checkbox("May delete the organization", { checked: Boolean(user.mayDeleteOrganization) });
+  const grantsDeletion = viewer.isOrganizationOwner && !own && user.isAdmin;
+  if (grantsDeletion) fields.push(deletionRow);
   dialog(`Edit ${fullName(user)}`, fields, "Save", async (message, element) => {
     const patch = Object.fromEntries(new FormData(element.querySelector("form")).entries());
+    if (own && patch.email.trim() === user.email) delete patch.email;
+    if (!patch.currentPassword) delete patch.currentPassword;
+    if (own && patch.email && !patch.currentPassword) return message.show("Enter your current password to change your e-mail address."), false;
+    if (grantsDeletion && deletion.checked !== Boolean(user.mayDeleteOrganization)) patch.mayDeleteOrganization = deletion.checked;
     const answer = await api("PATCH", `/users/${encodeURIComponent(user.id)}`, patch);
     if (!answer.ok) return message.show(messageOf(answer)), false;
     done(`${fullName(answer.body)} saved.${skippedNote(answer)}`);
@@ -910,11 +1024,30 @@ async function usersPage() {
   const viewer = await signedIn();
   if (!viewer) return;
   const message = notice();
-  const state = { status: "true", search: "", cursors: [null], page: 0, selected: new Map() };
+  const state = { status: "true", verified: "", search: "", cursors: [null], page: 0, selected: new Map() };
   const statusId = `field-${++fieldCounter}`;
+  const verifiedId = `field-${++fieldCounter}`;
   const searchId = `field-${++fieldCounter}`;
   const status = h("select", { id: statusId },
     h("option", { value: "true" }, "Active"), h("option", { value: "false" }, "Deactivated"), h("option", { value: "" }, "All"));
+  const verified = h("select", { id: verifiedId },
+    h("option", { value: "" }, "All"), h("option", { value: "true" }, "Verified"), h("option", { value: "false" }, "Not verified"));
+  // For admins: the plan's state, and the people who signed up and wait for activation (never active).
+  const banners = h("div", {});
+  if (viewer.isAdmin) {
+    const [pricing, inactive] = await Promise.all([api("GET", "/pricing/status"), api("GET", "/users?isActive=false&limit=1000")]);
+    if (pricing.ok && (pricing.body.isExceeded || pricing.body.isAlmostExceeded)) {
+      banners.append(h("p", { class: "notice warning", role: "status" },
+        pricing.body.isExceeded ? "Your organization has exceeded its plan (users or paid period): activating users is refused until it is extended. " : "Your organization is close to its plan's limits (users or paid period). ",
+        link("/organization", "See the plan")));
+    }
+    const waiting = inactive.ok ? waitingForActivation(inactive.body) : [];
+    if (waiting.length) {
+      const showThem = h("button", { type: "button", class: "secondary" }, "Show them");
+      showThem.addEventListener("click", () => { status.value = state.status = "false"; restart(); });
+      banners.append(h("p", { class: "notice", role: "status" }, `${plural(waiting.length, "person", "people")} who signed up ${waiting.length === 1 ? "waits" : "wait"} for activation. `, showThem));
+    }
+  }
   const search = h("input", { id: searchId, type: "search", autocomplete: "off" });
   const selection = h("span", { class: "selection", "aria-live": "polite" });
   const editTeams = h("button", { type: "button", disabled: true }, "Edit Teams & Permissions");
@@ -974,6 +1107,7 @@ async function usersPage() {
     const ticket = ++loading;
     const query = new URLSearchParams({ limit: PAGE_SIZE });
     if (state.status) query.set("isActive", state.status);
+    if (state.verified) query.set("isEmailVerified", state.verified);
     if (state.search) query.set("search", state.search);
     const cursor = state.cursors[state.page];
     if (cursor) query.set("cursor", cursor);
@@ -997,6 +1131,7 @@ async function usersPage() {
     load();
   };
   status.addEventListener("change", () => { state.status = status.value; restart(); });
+  verified.addEventListener("change", () => { state.verified = verified.value; restart(); });
   let typing;
   search.addEventListener("input", () => {
     clearTimeout(typing);
@@ -1007,8 +1142,10 @@ async function usersPage() {
 
   adminFrame(viewer, "Users", viewer.isAdmin || isTeamManager(viewer),
     message,
+    banners,
     h("div", { class: "toolbar" },
       h("div", { class: "field" }, h("label", { for: statusId }, "Status"), status),
+      h("div", { class: "field" }, h("label", { for: verifiedId }, "E-mail address"), verified),
       h("div", { class: "field grow" }, h("label", { for: searchId }, "Search by name or e-mail"), search)),
     h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => inviteDialog(viewer, () => {}) }, "Invite Users"),
@@ -1101,12 +1238,47 @@ async function teamsPage() {
     const answer = await api("GET", `/teams/${encodeURIComponent(team.id)}/users?${query}`);
     if (!answer.ok) return message.show(messageOf(answer));
     const items = answer.body.map((member) => h("li", {}, `${member.lastName}, ${member.firstName}`, " · ", member.email,
-      member.isTeamManager ? " · Team Manager" : " · Member", member.isActive ? "" : " · deactivated"));
+      member.isTeamManager ? " · Team Manager" : " · Member", member.isActive ? "" : " · deactivated",
+      team.isOrganizationTeam ? null : h("button", { type: "button", class: "secondary", onclick: () => leave(team, member, container, button) }, `Remove ${member.firstName} ${member.lastName}`)));
     if (!after) container.replaceChildren(h("ul", { class: "members", "aria-label": `Members of ${team.name}` }, items.length ? items : h("li", {}, "No members.")));
     else container.querySelector("ul").append(...items);
     container.querySelector("button.more")?.remove();
     if (answer.next) container.append(h("button", { type: "button", class: "secondary more", onclick: () => members(team, container, button, answer.next) }, "More members"));
     button.setAttribute("aria-expanded", "true");
+  };
+  // Members join and leave a team through the bulk route's setTeams and removeTeams: their other teams stay.
+  const leave = async (team, member, container, button) => {
+    const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: [member.id], removeTeams: [team.id] });
+    if (!answer.ok) return message.show(messageOf(answer));
+    message.show(`${member.firstName} ${member.lastName} left ${team.name}.`, "success");
+    members(team, container, button);
+  };
+  const add = (team, container, button) => {
+    const results = h("ul", { class: "members", "aria-label": "Found users" });
+    const search = field("Name or e-mail address", { type: "search", autocomplete: "off" });
+    const input = search.querySelector("input");
+    const find = async () => {
+      const query = input.value.trim();
+      if (!query) return results.replaceChildren();
+      const answer = await api("GET", `/users?${new URLSearchParams({ search: query, isActive: "true", limit: 10 })}`);
+      if (!answer.ok) return results.replaceChildren(h("li", {}, messageOf(answer)));
+      const outside = answer.body.filter((user) => !user.teams.some((t) => t.id === team.id));
+      results.replaceChildren(...(outside.length ? outside.map((user) => {
+        const id = `field-${++fieldCounter}`;
+        const role = h("select", { id }, h("option", { value: "member" }, "Member"), h("option", { value: "manager" }, "Team Manager"));
+        const addButton = h("button", { type: "button", class: "secondary" }, `Add ${fullName(user)}`);
+        addButton.addEventListener("click", async () => {
+          const answer = await api("PATCH", "/users/teamsAndPermissions", { userIds: [user.id], setTeams: [{ id: team.id, isTeamManager: role.value === "manager" }] });
+          if (!answer.ok) return message.show(messageOf(answer));
+          addButton.replaceWith(h("span", { class: "muted" }, "Added"));
+          members(team, container, button);
+        });
+        return h("li", { class: "found" }, `${user.lastName}, ${user.firstName} · ${user.email}`, h("label", { for: id, class: "visually-hidden" }, `Role of ${fullName(user)}`), role, addButton);
+      }) : [h("li", {}, "Nobody outside the team matches.")]));
+    };
+    let timer;
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(find, 250); });
+    dialog(`Add members to ${team.name}`, [search, results], "Search", async () => (await find(), false));
   };
   const remove = (team) => dialog(`Delete the team ${team.name}?`, [h("p", {}, "Its members leave it; the users themselves stay.")], "Delete team", async (dialogMessage) => {
     const answer = await api("DELETE", `/teams/${encodeURIComponent(team.id)}`);
@@ -1130,7 +1302,9 @@ async function teamsPage() {
     return h("li", { "data-team": team.id },
       h("div", { class: "team-row" },
         h("span", { class: "team-name" }, team.name, team.isOrganizationTeam ? h("span", { class: "muted" }, " (everyone)") : ""),
-        h("div", { class: "row-actions" }, toggle, deletable ? h("button", { type: "button", class: "secondary", onclick: () => remove(team) }, "Delete") : null)),
+        h("div", { class: "row-actions" }, toggle,
+          team.isOrganizationTeam ? null : h("button", { type: "button", class: "secondary", onclick: () => add(team, container, toggle) }, "Add members"),
+          deletable ? h("button", { type: "button", class: "secondary", onclick: () => remove(team) }, "Delete") : null)),
       container);
   };
   async function load() {
@@ -1254,7 +1428,24 @@ async function organizationPage() {
     h("p", {}, "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected."),
     requireRow,
     h("div", { class: "actions" }, saveRule));
-  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]))];
+  // Whether people who sign up into this organization start active or wait for an admin (enableAutoVerify).
+  const [joinRow, joinInput] = checkbox("People who sign up start active, without waiting for an admin", { checked: Boolean(organization.enableAutoVerify) });
+  const joinMessage = notice();
+  const saveJoin = h("button", { type: "button" }, "Save joining rule");
+  saveJoin.addEventListener("click", async () => {
+    joinMessage.clear();
+    saveJoin.disabled = true;
+    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { enableAutoVerify: joinInput.checked });
+    saveJoin.disabled = false;
+    if (!saved.ok) {
+      joinInput.checked = Boolean(organization.enableAutoVerify);
+      return joinMessage.show(messageOf(saved));
+    }
+    organization.enableAutoVerify = saved.body.enableAutoVerify;
+    joinMessage.show(organization.enableAutoVerify ? "People who sign up now start active." : "People who sign up now wait for an admin to activate them.", "success");
+  });
+  const joining = h("div", {}, h("h2", {}, "New members"), joinMessage, joinRow, h("div", { class: "actions" }, saveJoin));
+  const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])), joining];
 
   const recipientsId = `field-${++fieldCounter}`;
   const aiRecipients = h("select", { id: recipientsId, name: "aiJobNotifications" },
@@ -1450,12 +1641,6 @@ function afterDeletion(name, others) {
 const AUDIT_CATEGORIES = [["", "All actions"], ["auth.", "Logins and sessions"], ["token.", "API tokens"], ["invite.", "Invitations"], ["user.", "Users"], ["team.", "Teams"], ["organization.", "Organization"], ["account.", "Passwords and addresses"]];
 
 /** What an entry changed, as one line of text: `field: old → new`, or the facts it records. */
-function changeText(change) {
-  const show = (value) => (value === null || value === undefined ? "—" : typeof value === "object" ? JSON.stringify(value) : String(value));
-  return Object.entries(change || {}).map(([name, value]) =>
-    value && typeof value === "object" && "old" in value && "new" in value ? `${name}: ${show(value.old)} → ${show(value.new)}` : `${name}: ${show(value)}`).join("; ");
-}
-
 /** The start (or, with `end`, the last millisecond) of a `YYYY-MM-DD` day in local time, as epoch ms. */
 function dayMillis(day, end) {
   const [year, month, date] = day.split("-").map(Number);
@@ -1471,6 +1656,9 @@ async function auditPage() {
     return show(h("section", {}, h("h1", {}, "Audit log"), h("p", { class: "notice error", role: "status" }, "The audit log is for the organization's admins and owner.")));
   }
   const message = notice();
+  // Team ids in the entries are shown by the teams' names.
+  const teams = await api("GET", "/teams");
+  const teamNames = new Map((teams.ok ? teams.body : []).map((team) => [team.id, team.name]));
   const ids = { action: `field-${++fieldCounter}`, from: `field-${++fieldCounter}`, to: `field-${++fieldCounter}` };
   const action = h("select", { id: ids.action }, AUDIT_CATEGORIES.map(([value, text]) => h("option", { value }, text)));
   const from = h("input", { id: ids.from, type: "date" });
@@ -1513,7 +1701,7 @@ async function auditPage() {
       h("td", {}, subject
         ? h("button", { type: "button", class: "link", title: "Show only entries about this", onclick: () => narrow("target", { id: subject.id, label: subjectLabel }) }, `${subject.type}: ${subjectLabel}`)
         : "—"),
-      h("td", { class: "change" }, changeText(entry.change)),
+      h("td", { class: "change" }, changeText(entry.change, teamNames)),
       h("td", {}, entry.context?.sourceIp || ""));
   };
   async function load(append) {
@@ -1562,6 +1750,7 @@ function route() {
   if (path === "/") return homePage();
   if (path === "/auth/login") return show(loginPage());
   if (path === "/auth/signup") return show(signupPage());
+  if (path === "/auth/register") return show(registerPage());
   if (path === "/auth/resetPassword") return show(resetRequestPage());
   if (path === "/auth/finishResetPassword") return show(resetFinishPage());
   if (path === "/users") return usersPage();

@@ -14,11 +14,12 @@ pub(crate) async fn pages() -> Vec<String> {
         output.stdout.len()
     };
     let root = devstack::repo_root();
-    let (script, style) = (root.join("shared/web/app.js"), root.join("shared/web/app.css"));
-    let raw = std::fs::metadata(&script).unwrap().len() + std::fs::metadata(&style).unwrap().len();
-    let compressed = gzipped(script.to_str().unwrap()) + gzipped(style.to_str().unwrap());
+    let files: Vec<_> =
+        ["app.js", "rules.js", "app.css"].iter().map(|name| root.join("shared/web").join(name)).collect();
+    let raw: u64 = files.iter().map(|file| std::fs::metadata(file).unwrap().len()).sum();
+    let compressed: usize = files.iter().map(|file| gzipped(file.to_str().unwrap())).sum();
     let mut rows = vec![format!(
-        "| page weight: app.js + app.css | {:.1} KB compressed ({:.1} KB raw); every page loads exactly these | 100 KB |",
+        "| page weight: app.js + rules.js + app.css | {:.1} KB compressed ({:.1} KB raw); every page loads exactly these | 100 KB |",
         compressed as f64 / 1024.0,
         raw as f64 / 1024.0
     )];

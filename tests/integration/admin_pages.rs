@@ -151,6 +151,7 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     sign_in(&page, &owner.email, "/users", "Users").await;
     page.shows("Brown, Bob").await;
     assert!(!page.text().await.contains("Evans, Eve"), "the list starts with the active users");
+    page.shows("1 person who signed up waits for activation.").await;
     page.accessible().await;
     page.screenshot("list").await;
 
@@ -193,8 +194,8 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
         assert_eq!(mails_to(email).await.len(), 1);
     }
 
-    // The self-registered user, activated with a team and a right in one step.
-    choose(&page, "Status", "Deactivated").await;
+    // The self-registered user, activated with a team and a right in one step: the notice shows her.
+    click(&page, "//main//button[normalize-space()='Show them']").await;
     page.shows("Evans, Eve").await;
     click_in_row(&page, "Evans, Eve", "Activate").await;
     dialog_choose(&page, "Lab", "Team Manager").await;
@@ -260,11 +261,23 @@ async fn an_admin_invites_activates_edits_in_bulk_changes_experience_and_deactiv
     // Editing one user's name and address.
     choose(&page, "Status", "All").await;
     click_in_row(&page, "Carter, Cleo", "Edit").await;
+    assert!(!dialog_text(&page).await.contains("E-mail address"), "another user's address cannot change");
     dialog_type(&page, "Last name", "Curie").await;
     dialog_click(&page, "Save").await;
     dialog_closed(&page).await;
     page.shows("Curie, Cleo").await;
     assert_eq!(user(&env, &owner.auth(), &cleo.user_id).await["lastName"], "Curie");
+    // One's own address, with one's current password.
+    click_in_row(&page, "Lovelace, Ada", "Edit").await;
+    let moved = address("moved-owner");
+    dialog_type(&page, "E-mail address", &moved).await;
+    dialog_click(&page, "Save").await;
+    dialog_shows(&page, "Enter your current password to change your e-mail address.").await;
+    dialog_type(&page, "Current password (to change the address)", PASSWORD).await;
+    page.accessible().await;
+    dialog_click(&page, "Save").await;
+    dialog_closed(&page).await;
+    assert_eq!(env.client(&owner.auth()).current_user().await.body["email"], moved.as_str());
     page.close().await;
 }
 

@@ -428,10 +428,26 @@ async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_
     page.click("Show token").await;
     page.shows("wkt.").await;
     page.screenshot("switched").await;
+    // The password: a wrong current one is refused; then the new one is the one that logs in.
+    let new_password = "a brand new horse battery";
+    page.fill(1, "Current password", "not the password").await;
+    page.fill(1, "New password", new_password).await;
+    page.fill(1, "New password again", new_password).await;
+    page.click("Change password").await;
+    page.shows("The current password is wrong").await;
+    page.fill(1, "Current password", PASSWORD).await;
+    page.fill(1, "New password", new_password).await;
+    page.fill(1, "New password again", new_password).await;
+    page.click("Change password").await;
+    page.shows("Your password is changed.").await;
+    page.accessible().await;
     page.click("Log out").await;
     page.heading("Log in").await;
     page.goto("/").await;
     page.heading("Log in").await;
+    assert_ne!(env.client(&Auth::None).login(&owner.email, PASSWORD).await.status, 200, "the old password is gone");
+    page.log_in(&owner.email, new_password).await;
+    page.heading("Ada Lovelace").await;
     page.close().await;
 }
 
@@ -504,6 +520,7 @@ async fn every_page_passes_axe_and_fits_a_phone() {
     for (path, heading) in [
         ("/auth/login", "Log in"),
         ("/auth/signup", "Create an organization"),
+        ("/auth/register", "Create an account"),
         ("/auth/resetPassword", "Reset your password"),
         ("/auth/finishResetPassword?token=x", "Choose a new password"),
         ("/verifyEmail/not-a-key", "Verify your e-mail address"),

@@ -1,5 +1,6 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 
+mod account_pages;
 mod admin_pages;
 mod architecture;
 mod audit;
@@ -20,6 +21,7 @@ mod invite_delivery;
 mod invites;
 mod mail_budget;
 mod mail_events;
+mod mixed_selection_pages;
 mod notifications;
 mod operators;
 mod organization_deletion;

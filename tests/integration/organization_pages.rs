@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use tests::answers::SentInvites;
 use tests::{Auth, PASSWORD, TestEnv, mails_to};
 
-use crate::admin_pages::{choose, click, dialog_click, dialog_closed, dialog_shows, find, sign_in, wait_for};
+use crate::admin_pages::{
+    choose, click, dialog_click, dialog_closed, dialog_shows, dialog_type, find, sign_in, wait_for,
+};
 use crate::browser::{DESKTOP, PHONE, Page, address};
 
 #[tokio::test]
@@ -108,7 +110,8 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
         .as_str()
         .unwrap()
         .to_owned();
-    env.member(&owner, "Olga", "Optic", &[(&optics, true)]).await;
+    let olga = env.member(&owner, "Olga", "Optic", &[(&optics, true)]).await;
+    let lena = env.member(&owner, "Lena", "Lens", &[]).await;
 
     let team_row = |id: &str| format!("//li[@data-team='{id}']");
     click(&page, &format!("{}//button[normalize-space()='Members']", team_row(&optics))).await;
@@ -116,6 +119,26 @@ async fn on_the_teams_page_an_admin_creates_a_team_sees_its_members_and_deletes_
     assert!(page.text().await.contains("Team Manager"));
     page.accessible().await;
     page.screenshot("members").await;
+    // Adding a member: found by name, added with a role; her other teams stay.
+    click(&page, &format!("{}//button[normalize-space()='Add members']", team_row(&optics))).await;
+    dialog_type(&page, "Name or e-mail address", "Lens").await;
+    dialog_shows(&page, &lena.email).await;
+    page.accessible().await;
+    page.screenshot("add-member").await;
+    click(&page, "//dialog[@open]//button[normalize-space()='Add Lena Lens']").await;
+    dialog_shows(&page, "Added").await;
+    dialog_click(&page, "Cancel").await;
+    dialog_closed(&page).await;
+    page.shows("Lens, Lena").await;
+    let added = env.client(&owner.auth()).user(&lena.user_id).await.body;
+    let in_optics = added["teams"].as_array().unwrap().iter().find(|t| t["id"] == optics.as_str()).cloned();
+    assert_eq!(in_optics.map(|t| t["isTeamManager"].clone()), Some(json!(false)), "{added}");
+    // Removing one: she leaves Optics only.
+    page.click("Remove Olga Optic").await;
+    page.shows("Olga Optic left Optics.").await;
+    let left = env.client(&owner.auth()).user(&olga.user_id).await.body;
+    let team_names: Vec<&str> = left["teams"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(team_names, ["Default"], "{left}");
     // The Default team has no Delete button; Optics has.
     let default_id = teams.as_array().unwrap().iter().find(|t| t["isOrganizationTeam"] == true).unwrap()["id"]
         .as_str()
@@ -160,6 +183,13 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     page.shows("The name is saved.").await;
     let organization_path = format!("/api/organizations/{}", owner.organization);
     assert_eq!(env.get(&organization_path, &owner.auth()).await.body["name"], "Renamed Lab");
+    // Whether people who sign up wait for an admin.
+    let auto_verify = env.get(&organization_path, &owner.auth()).await.body["enableAutoVerify"].as_bool().unwrap();
+    click(&page, "//main//label[normalize-space()='People who sign up start active, without waiting for an admin']")
+        .await;
+    page.click("Save joining rule").await;
+    page.shows(if auto_verify { "now wait for an admin" } else { "now start active" }).await;
+    assert_eq!(env.get(&organization_path, &owner.auth()).await.body["enableAutoVerify"], !auto_verify);
 
     // The Plan tab: a request to the operators, and the plan's history.
     page.click("Plan").await;
@@ -248,11 +278,26 @@ async fn on_the_audit_log_page_an_admin_sees_who_did_what_narrows_it_and_downloa
     // A name that is markup must show as text.
     let renamed = env.patch_user(&member.user_id, json!({"firstName": "<b>Bold</b>"}), &owner.auth()).await;
     assert_eq!(renamed.status, 200);
-    env.team(&owner.auth(), "Optics").await;
+    let optics = env.team(&owner.auth(), "Optics").await;
+    let moved = env
+        .client(&owner.auth())
+        .bulk_edit_teams_and_permissions(
+            json!({"userIds": [member.user_id], "setTeams": [{"id": optics, "isTeamManager": true}]}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    let invited = env.client(&owner.auth()).send_invites(json!({"recipients": ["audited@example.org"]})).await;
+    assert_eq!(invited.status, 200, "{:?}", invited.body);
+    let invites = env.client(&owner.auth()).invites("").await.body;
+    let valid_until = invites[0]["validUntil"].as_i64().expect("the invite's validUntil, which its audit entry holds");
     let page = Page::open(&env, "audit", DESKTOP).await;
     sign_in(&page, &owner.email, "/audit", "Audit log").await;
     page.shows("team.created").await;
     page.shows("firstName: Mia → <b>Bold</b>").await;
+    // Values for people: teams by name and role, times as dates, "none" for nothing.
+    page.shows("Optics (Team Manager)").await;
+    let shown = page.text().await;
+    assert!(!shown.contains("{}") && !shown.contains("[]") && !shown.contains(&valid_until.to_string()), "{shown}");
     assert!(page.client.find(Locator::Css("main b")).await.is_err(), "no markup from a name is rendered");
     page.accessible().await;
     page.screenshot("all").await;

@@ -10,6 +10,8 @@ use crate::error::ApiError;
 use crate::http::{Body, Request, Response};
 
 const SCRIPT: &str = include_str!("../../web/app.js");
+/// The pages' pure rules, a module app.js imports (`./rules.js`, rewritten to its hashed name).
+const RULES: &str = include_str!("../../web/rules.js");
 const STYLE: &str = include_str!("../../web/app.css");
 
 /// Every page: no inline script or style, nothing from another origin, no framing, no referrer (tokens
@@ -22,6 +24,7 @@ const PAGES: &[&str] = &[
     "/",
     "/auth/login",
     "/auth/signup",
+    "/auth/register",
     "/auth/resetPassword",
     "/auth/finishResetPassword",
     "/invite/*",
@@ -37,15 +40,14 @@ const PAGES: &[&str] = &[
 struct Asset {
     path: String,
     content_type: &'static str,
-    body: &'static str,
+    body: String,
 }
 
 struct Site {
     script: Asset,
+    rules: Asset,
     style: Asset,
     document: String,
-    /// The document of an instance with single sign-on: it says so, and the login page offers it.
-    document_with_sso: String,
 }
 
 /// The assets under names carrying their content's hash (so they can be cached for a year), and the
@@ -53,25 +55,27 @@ struct Site {
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
     SITE.get_or_init(|| {
-        let hashed = |name: &str, extension: &str, body: &'static str, content_type| Asset {
-            path: format!("/assets/{name}.{}.{extension}", &crate::ids::sha256_hex(body)[..12]),
+        let hashed = |name: &str, extension: &str, body: String, content_type| Asset {
+            path: format!("/assets/{name}.{}.{extension}", &crate::ids::sha256_hex(&body)[..12]),
             content_type,
             body,
         };
-        let script = hashed("app", "js", SCRIPT, "text/javascript; charset=utf-8");
-        let style = hashed("app", "css", STYLE, "text/css; charset=utf-8");
+        let rules = hashed("rules", "js", RULES.to_owned(), "text/javascript; charset=utf-8");
+        // The import names the rules' hashed file, so a change of either changes the script's name too.
+        let script = SCRIPT.replacen("from \"./rules.js\"", &format!("from \"{}\"", rules.path), 1);
+        let script = hashed("app", "js", script, "text/javascript; charset=utf-8");
+        let style = hashed("app", "css", STYLE.to_owned(), "text/css; charset=utf-8");
         let document = format!(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>WEBKNOSSOS</title>\n\
-             <link rel=\"stylesheet\" href=\"{}\">\n<script type=\"module\" src=\"{}\"></script>\n</head>\n<body>\n\
+             <link rel=\"stylesheet\" href=\"{}\">\n<link rel=\"modulepreload\" href=\"{}\">\n\
+             <script type=\"module\" src=\"{}\"></script>\n</head>\n<body>\n\
              <a class=\"skip\" href=\"#main\">Skip to the content</a>\n\
              <header class=\"bar\"><a href=\"/\">WEBKNOSSOS</a></header>\n\
              <main id=\"main\" tabindex=\"-1\"><noscript>These pages need JavaScript.</noscript></main>\n</body>\n</html>\n",
-            style.path, script.path
+            style.path, rules.path, script.path
         );
-        let document_with_sso =
-            document.replacen("<title>", "<meta name=\"single-sign-on\" content=\"on\">\n<title>", 1);
-        Site { script, style, document, document_with_sso }
+        Site { script, rules, style, document }
     })
 }
 
@@ -107,15 +111,25 @@ pub(crate) async fn serve(app: &crate::App, req: Request) -> HandlerResult {
         return Err(ApiError::new(405, "request.method.notAllowed", format!("{path} only answers GET")));
     }
     let site = site();
-    for asset in [&site.script, &site.style] {
+    for asset in [&site.script, &site.rules, &site.style] {
         if path == asset.path {
-            return Ok(respond(200, asset.content_type, "public, max-age=31536000, immutable", asset.body));
+            return Ok(respond(200, asset.content_type, "public, max-age=31536000, immutable", &asset.body));
         }
     }
     // Unknown addresses get the document too, which shows "page not found", with status 404.
     let status = if is_page(path) { 200 } else { 404 };
-    let document = if app.config.oidc.is_some() { &site.document_with_sso } else { &site.document };
-    Ok(respond(status, "text/html; charset=utf-8", "no-store", document))
+    // What the instance offers, which the pages show: single sign-on on the login page, registering into
+    // the self-registration organization on the sign-up page.
+    let features: String = [
+        (app.config.oidc.is_some(), "single-sign-on"),
+        (app.config.self_registration_organization.is_some(), "self-registration"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| format!("<meta name=\"{name}\" content=\"on\">\n"))
+    .collect();
+    let document = site.document.replacen("<title>", &format!("{features}<title>"), 1);
+    Ok(respond(status, "text/html; charset=utf-8", "no-store", &document))
 }
 
 #[cfg(test)]
@@ -140,6 +154,11 @@ mod tests {
         }
         let site = site();
         assert!(site.script.path.starts_with("/assets/app.") && site.script.path.ends_with(".js"));
+        assert!(
+            site.script.body.contains(&format!("from \"{}\"", site.rules.path)),
+            "the import names the hashed rules"
+        );
+        assert!(!site.script.body.contains("./rules.js\""));
         assert!(site.document.contains(&site.script.path) && site.document.contains(&site.style.path));
         assert!(!site.document.contains("<script>") && !site.document.contains("style="), "nothing inline");
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
