@@ -79,7 +79,15 @@ impl Page {
 
     /// Types into the input labelled `label` in the page's `form`-th form (from 1).
     pub(crate) async fn fill(&self, form: usize, label: &str, value: &str) {
-        let xpath = format!("(//main//form)[{form}]//label[normalize-space()='{label}']");
+        self.fill_labelled(&format!("(//main//form)[{form}]//label[normalize-space()='{label}']"), label, value).await;
+    }
+
+    /// Types into the one field of the page labelled `label`.
+    pub(crate) async fn fill_field(&self, label: &str, value: &str) {
+        self.fill_labelled(&format!("//main//label[normalize-space()='{label}']"), label, value).await;
+    }
+
+    async fn fill_labelled(&self, xpath: &str, label: &str, value: &str) {
         let label_element = self
             .client
             .find(Locator::XPath(&xpath))
@@ -430,14 +438,14 @@ async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_
     page.screenshot("switched").await;
     // The password: a wrong current one is refused; then the new one is the one that logs in.
     let new_password = "a brand new horse battery";
-    page.fill(1, "Current password", "not the password").await;
-    page.fill(1, "New password", new_password).await;
-    page.fill(1, "New password again", new_password).await;
+    page.fill_field("Current password", "not the password").await;
+    page.fill_field("New password", new_password).await;
+    page.fill_field("New password again", new_password).await;
     page.click("Change password").await;
     page.shows("The current password is wrong").await;
-    page.fill(1, "Current password", PASSWORD).await;
-    page.fill(1, "New password", new_password).await;
-    page.fill(1, "New password again", new_password).await;
+    page.fill_field("Current password", PASSWORD).await;
+    page.fill_field("New password", new_password).await;
+    page.fill_field("New password again", new_password).await;
     page.click("Change password").await;
     page.shows("Your password is changed.").await;
     page.accessible().await;
