@@ -90,7 +90,7 @@ impl Page {
     async fn fill_labelled(&self, xpath: &str, label: &str, value: &str) {
         let label_element = self
             .client
-            .find(Locator::XPath(&xpath))
+            .find(Locator::XPath(xpath))
             .await
             .unwrap_or_else(|e| panic!("{}: no field {label:?}: {e}", self.name));
         let id = label_element.attr("for").await.unwrap().unwrap();
