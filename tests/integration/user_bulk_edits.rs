@@ -436,3 +436,32 @@ async fn set_and_remove_teams_change_only_the_named_teams_and_what_is_left_out_s
     assert_eq!(client().bulk_edit_teams_and_permissions(unknown).await.error_code(), "team.notFound");
     assert_eq!(env.scan().await, before);
 }
+
+#[tokio::test]
+async fn a_bulk_edit_racing_a_single_edit_of_one_of_its_users_keeps_both_changes() {
+    // Forced: the bulk edit and the rename have both read Ada before either writes. The one that commits
+    // second fails its version condition, reads Ada again and applies its change to what the first wrote.
+    let barrier = WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_home_organization().await;
+    let alpha = env.team(&owner.auth(), "Alpha").await;
+    let ada = env.member(&owner, "Ada", "Racer", &[]).await;
+    let bob = env.member(&owner, "Bob", "Racer", &[]).await;
+    barrier.arm(2, "USER#");
+    let bulk = json!({"userIds": [ada.user_id, bob.user_id], "setTeams": [{"id": alpha, "isTeamManager": true}]});
+    let auth = owner.auth();
+    let (bulk, single) = tokio::join!(
+        env.client(&auth).bulk_edit_teams_and_permissions(bulk),
+        env.patch_user(&ada.user_id, json!({"firstName": "Adele"}), &auth),
+    );
+    assert_eq!((bulk.status, single.status), (200, 200), "{:?} {:?}", bulk.body, single.body);
+    assert_eq!(barrier.met(), 2, "the two changes did not write at the same moment");
+    println!("the barrier was met by both writes");
+    for member in [&ada, &bob] {
+        let stored = env.client(&owner.auth()).user(&member.user_id).await.body;
+        assert!(team_ids(&stored).contains(&(alpha.clone(), true)), "the bulk edit's team: {stored}");
+    }
+    let ada_now = env.client(&owner.auth()).user(&ada.user_id).await.body;
+    assert_eq!(ada_now["firstName"], "Adele", "the rename survives the bulk edit: {ada_now}");
+    env.check_invariants().await;
+}
