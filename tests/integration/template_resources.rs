@@ -94,6 +94,25 @@ fn the_template_throttles_the_edge_and_watches_every_background_function() {
 
 /// The table is backed up beyond point-in-time recovery: a daily plan kept as the parameter says,
 /// selecting the table, into a vault that stays when the stack goes.
+/// Every alarm tells the alarm topic when it fires and when it resolves (OK), so whoever is paged also learns
+/// that the trouble is over.
+#[test]
+fn every_alarm_notifies_when_it_fires_and_when_it_resolves() {
+    let template = yaml("template.yaml");
+    let alarms: Vec<(&Value, &Value)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .collect();
+    assert!(alarms.len() > 50, "the alarms were read: {}", alarms.len());
+    for (id, alarm) in alarms {
+        let properties = &alarm["Properties"];
+        assert_eq!(reference(&properties["AlarmActions"][0]), Some("AlarmTopic"), "{id:?}");
+        assert_eq!(properties["OKActions"], properties["AlarmActions"], "{id:?} resolves where it fires");
+    }
+}
+
 #[test]
 fn the_template_backs_the_table_up() {
     let template = yaml("template.yaml");

@@ -222,6 +222,7 @@ fn header(out: &mut String, name: &str, description: &str) {
     let _ = writeln!(out, "    Properties:");
     let _ = writeln!(out, "      AlarmDescription: !Sub \"${{AWS::StackName}} {name}: Lambda errors or throttles\"");
     let _ = writeln!(out, "      AlarmActions: [!Ref AlarmTopic]");
+    let _ = writeln!(out, "      OKActions: [!Ref AlarmTopic]");
     let _ = writeln!(out, "      ComparisonOperator: GreaterThanThreshold");
     let _ = writeln!(out, "      Threshold: 0");
     let _ = writeln!(out, "      EvaluationPeriods: 1");
@@ -361,6 +362,7 @@ fn missed_run_alarm(out: &mut String, function: &BackgroundFunction, alarm: &Mis
         alarm.parameter, alarm.period_seconds
     );
     let _ = writeln!(out, "      AlarmActions: [!Ref AlarmTopic]");
+    let _ = writeln!(out, "      OKActions: [!Ref AlarmTopic]");
     let _ = writeln!(out, "      Namespace: AWS/Lambda");
     let _ = writeln!(out, "      MetricName: Invocations");
     let _ = writeln!(out, "      Dimensions:");
