@@ -235,3 +235,51 @@ async fn an_accept_and_the_cleanup_at_the_same_moment_each_win_whole_when_they_c
     let deleted = env.client(&owner.auth()).audit_log("action=invite.deleted").await.body;
     assert_eq!(deleted.as_array().unwrap().len(), 1, "logged as the used invite it was");
 }
+
+/// Forced: a revoke and an accept of one invite have both read it pending before either writes. Exactly
+/// one wins, whole: the accept makes the member and the revoke is told the invite changed meanwhile, or the
+/// revoke ends the invite and the accept is told it was revoked, with nothing of the person written.
+#[tokio::test]
+async fn a_revoke_and_an_accept_of_one_invite_at_the_same_moment_end_with_exactly_one_winner() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_organization(&organization_name("Race Lab")).await;
+    let mut winners = std::collections::BTreeSet::new();
+    for round in 0..4 {
+        let email = address(&format!("contested{round}"));
+        let token = invite(&env, &owner.auth(), &email).await;
+        let listed = env.client(&owner.auth()).invites("").await.body;
+        let invite_id = listed.as_array().unwrap().iter().find(|i| i["email"] == email.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        barrier.arm(2, Box::leak(invite_id.clone().into_boxed_str()));
+        let (revoked, accepted) = tokio::join!(
+            env.client(&owner.auth()).revoke_invite(&invite_id),
+            env.client(&Auth::None).register(register_form(&email, &token)),
+        );
+        assert_eq!(barrier.met(), 2, "round {round}: the revoke and the accept did not write at the same moment");
+        let outcome =
+            (revoked.status, accepted.status, revoked.error_code().to_owned(), accepted.error_code().to_owned());
+        let scan = env.scan().await;
+        let users = scan.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count();
+        let state = scan
+            .iter()
+            .find(|i| text(i, "entity") == "Invite" && text(i, "email") == email)
+            .map(|i| text(i, "state"))
+            .unwrap_or_default();
+        match outcome {
+            (409, 200, ref code, _) if code == "request.conflict" => {
+                assert_eq!((users, state.as_str()), (1, "accepted"), "round {round}: the accept won");
+                winners.insert("accept");
+            }
+            (200, 410, _, ref code) if code == "invite.revoked" => {
+                assert_eq!((users, state.as_str()), (0, "revoked"), "round {round}: the revoke won");
+                winners.insert("revoke");
+            }
+            other => panic!("round {round}: not one whole winner: {other:?} {:?} {:?}", revoked.body, accepted.body),
+        }
+        env.check_invariants().await;
+    }
+    println!("the barrier was met in every round; winners: {winners:?}");
+}
