@@ -283,3 +283,41 @@ async fn a_revoke_and_an_accept_of_one_invite_at_the_same_moment_end_with_exactl
     }
     println!("the barrier was met in every round; winners: {winners:?}");
 }
+
+/// Forced: two admins rename one member at the same moment, both having read the member first. Both
+/// succeed: the one that commits second re-reads and renames from what the first wrote, so the audit log
+/// is one unbroken chain (the second entry's old name is the first's new one) ending in the stored name.
+#[tokio::test]
+async fn two_admins_renaming_one_member_at_once_both_succeed_and_the_audit_chain_is_unbroken() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_home_organization().await;
+    let admin = env.member(&owner, "Second", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&admin.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    let member = env.member(&owner, "Nora", "Named", &[]).await;
+    let (owner_auth, admin_auth) = (owner.auth(), admin.auth());
+    barrier.arm(2, Box::leak(format!("USER#{}", member.user_id).into_boxed_str()));
+    let (a, b) = tokio::join!(
+        env.patch_user(&member.user_id, json!({"firstName": "Olivia"}), &owner_auth),
+        env.patch_user(&member.user_id, json!({"firstName": "Alma"}), &admin_auth),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{:?} {:?}", a.body, b.body);
+    assert_eq!(barrier.met(), 2, "the two renames did not write at the same moment");
+    println!("the barrier was met by both renames");
+    let stored = env.client(&owner.auth()).user(&member.user_id).await.body["firstName"].clone();
+    let entries =
+        env.client(&owner.auth()).audit_log(&format!("action=user.changed&target={}", member.user_id)).await.body;
+    // Newest first: [second, first].
+    let names: Vec<(Value, Value)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["change"]["firstName"]["old"].clone(), e["change"]["firstName"]["new"].clone()))
+        .collect();
+    assert_eq!(names.len(), 2, "{entries}");
+    let (second, first) = (&names[0], &names[1]);
+    assert_eq!(first.0, json!("Nora"), "{names:?}");
+    assert_eq!(second.0, first.1, "the second rename starts from the first's name: {names:?}");
+    assert_eq!(second.1, stored, "the stored name is the last one: {names:?}");
+    env.check_invariants().await;
+}

@@ -135,11 +135,15 @@ impl Auditor {
     /// An entry of `organization`'s log. `change` is `{}` or an object of facts (never a secret).
     pub fn entry(&self, organization: &str, action: &str, targets: Vec<AuditTarget>, change: Value) -> AuditEntry {
         debug_assert!(CATALOGUE.iter().any(|(name, _)| *name == action), "{action} is not in the catalogue");
+        // The entry's time is when it is made, not when the request began: a change retried after a
+        // conflict makes its entries again, after those of the change it lost to, and the log (newest
+        // first) shows them in the order they committed. A job's simulated later time stays.
+        let now = crate::ids::now_millis().max(self.now);
         AuditEntry {
             organization: organization.to_owned(),
-            id: crate::ids::new_audit_id(self.now),
+            id: crate::ids::new_audit_id(now),
             action: action.to_owned(),
-            occurred_at: self.now,
+            occurred_at: now,
             actor: self.actor.clone(),
             targets,
             context: self.context.clone(),
