@@ -321,3 +321,36 @@ async fn two_admins_renaming_one_member_at_once_both_succeed_and_the_audit_chain
     assert_eq!(second.1, stored, "the stored name is the last one: {names:?}");
     env.check_invariants().await;
 }
+
+/// Forced: a team's deletion and a bulk edit putting a member into it have both read the team before either
+/// writes. The deletion always finishes; the member ends outside the team either way: added first and then
+/// taken out by the deletion, or refused (400 team.notFound) when the deletion marked the team first.
+#[tokio::test]
+async fn a_team_deleted_while_a_member_is_added_to_it_ends_with_the_team_gone_and_nobody_in_it() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Tess", "Teamless", &[]).await;
+    let mut outcomes = std::collections::BTreeSet::new();
+    for round in 0..4 {
+        let team = env.team(&owner.auth(), &format!("Doomed {round}")).await;
+        barrier.arm(2, Box::leak(team.clone().into_boxed_str()));
+        let add = json!({"userIds": [member.user_id], "setTeams": [{"id": team, "isTeamManager": false}]});
+        let auth = owner.auth();
+        let (deleted, added) =
+            tokio::join!(env.client(&auth).delete_team(&team), env.client(&auth).bulk_edit_teams_and_permissions(add),);
+        assert_eq!(barrier.met(), 2, "round {round}: the deletion and the add did not write at the same moment");
+        assert_eq!(deleted.status, 200, "round {round}: {:?}", deleted.body);
+        match (added.status, added.error_code()) {
+            (200, _) => outcomes.insert("added, then taken out"),
+            (400, "team.notFound") => outcomes.insert("refused"),
+            other => panic!("round {round}: {other:?} {:?}", added.body),
+        };
+        let teams = env.client(&owner.auth()).user(&member.user_id).await.body["teams"].clone();
+        assert!(!teams.to_string().contains(&team), "round {round}: still in the deleted team: {teams}");
+        let listed = env.client(&owner.auth()).teams("").await.body;
+        assert!(!listed.to_string().contains(&team), "round {round}: the team is listed: {listed}");
+        env.check_invariants().await;
+    }
+    println!("the barrier was met in every round; outcomes: {outcomes:?}");
+}
