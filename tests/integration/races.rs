@@ -3,7 +3,11 @@
 //! races of the hardening list live with their areas: 20 accepts of one invite
 //! (`invites::twenty_concurrent_accepts_of_one_invite_make_one_user`), two admins demoting each other
 //! (`users::the_last_admin_cannot_lose_admin_even_when_two_admins_demote_each_other_at_once`), two team
-//! managers changing different teams of one user (`users::concurrent_changes_of_different_teams_by_two_managers_both_survive`).
+//! managers changing different teams of one user (`users::concurrent_changes_of_different_teams_by_two_managers_both_survive`),
+//! a bulk edit and a rename of one of its users (`user_bulk_edits.rs`). The forced ones here hold both
+//! writes at the write barrier until each side has read, assert that it was met, and print so: a revoke and
+//! an accept of one invite, two admins renaming one member, a team's deletion and an add to it, a switch
+//! into an organization and a deactivation there.
 
 use serde_json::{Value, json};
 use tests::answers::SentInvites;
@@ -353,4 +357,39 @@ async fn a_team_deleted_while_a_member_is_added_to_it_ends_with_the_team_gone_an
         env.check_invariants().await;
     }
     println!("the barrier was met in every round; outcomes: {outcomes:?}");
+}
+
+/// Forced: a person switches into an organization while its owner deactivates them there, both having read
+/// the identity before either writes. Either the switch is refused, or it succeeds and its session is
+/// refused at once after: no working session of a deactivated identity either way.
+#[tokio::test]
+async fn a_switch_into_an_organization_racing_a_deactivation_there_leaves_no_working_session() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let home = env.create_home_organization().await;
+    let other = env.create_organization(&organization_name("Other Lab")).await;
+    env.join_by_invite(&other, &home.email, &home.auth()).await;
+    let there = env.client(&other.auth()).users("").await.body;
+    let identity = there.as_array().unwrap().iter().find(|u| u["email"] == home.email.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    barrier.arm(2, Box::leak(identity.clone().into_boxed_str()));
+    let (home_auth, other_auth) = (home.auth(), other.auth());
+    let (switched, deactivated) = tokio::join!(
+        env.client(&home_auth).switch_organization(&other.organization),
+        env.patch_user(&identity, json!({"isActive": false}), &other_auth),
+    );
+    assert_eq!(barrier.met(), 2, "the switch and the deactivation did not write at the same moment");
+    println!("the barrier was met; the switch answered {}", switched.status);
+    assert_eq!(deactivated.status, 200, "{:?}", deactivated.body);
+    if switched.status == 200 {
+        let session = Auth::Bearer(switched.json::<tests::answers::Token>().token);
+        assert_eq!(env.client(&session).current_user().await.status, 401, "the new session is refused at once");
+    } else {
+        assert!((400..500).contains(&switched.status) && !switched.error_code().is_empty(), "{:?}", switched.body);
+    }
+    let stored = env.client(&other.auth()).user(&identity).await.body;
+    assert_eq!(stored["isActive"], false, "{stored}");
+    env.check_invariants().await;
 }
