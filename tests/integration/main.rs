@@ -18,6 +18,7 @@ mod hardening;
 mod idempotency;
 mod invariants;
 mod invite_delivery;
+mod invite_grants;
 mod invites;
 mod mail_budget;
 mod mail_events;
