@@ -449,8 +449,12 @@ async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_
     page.click("Change password").await;
     page.shows("Your password is changed.").await;
     page.accessible().await;
+    // Logging out on the page ends the session on the server, not only in this browser.
+    let cookie = page.client.get_named_cookie("id").await.expect("the session cookie").value().to_owned();
+    assert_eq!(env.client(&Auth::Cookie(cookie.clone())).current_user().await.status, 200);
     page.click("Log out").await;
     page.heading("Log in").await;
+    assert_eq!(env.client(&Auth::Cookie(cookie)).current_user().await.status, 401, "the session ended");
     page.goto("/").await;
     page.heading("Log in").await;
     assert_ne!(env.client(&Auth::None).login(&owner.email, PASSWORD).await.status, 200, "the old password is gone");
