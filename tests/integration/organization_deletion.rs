@@ -458,8 +458,10 @@ async fn a_purge_that_crashes_in_the_middle_of_pages_finishes_cleanly_when_run_a
     );
 }
 
+/// Two thousand users: more than the deletion request purges in its time, so the scheduled purge finishes
+/// the job. The benchmark purges 10,000 (`bash infra/bench.sh`, docs/performance.md's scale table).
 #[tokio::test]
-async fn an_organization_with_ten_thousand_users_is_purged_completely() {
+async fn an_organization_with_two_thousand_users_is_purged_completely() {
     use std::time::{Duration, Instant};
     let env = TestEnv::new().await;
     let home = env.create_home_organization().await;
@@ -468,10 +470,10 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
     let _ = bystander;
     let elsewhere_before = partition_keys(&env.scan().await, &elsewhere.organization);
     let started = Instant::now();
-    seed_members(&env, HOME_ORGANIZATION, 10_000, |_| vec![]).await;
+    seed_members(&env, HOME_ORGANIZATION, 2_000, |_| vec![]).await;
     let seeded = started.elapsed();
     let overview = env.client(&home.auth()).organization(HOME_ORGANIZATION).await.body;
-    assert_eq!(overview["memberCount"], 10_002);
+    assert_eq!(overview["memberCount"], 2_002);
     let deleted = env.client(&home.auth()).delete_organization(HOME_ORGANIZATION, "Home Lab").await;
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
     let purge_started = Instant::now();
@@ -484,7 +486,7 @@ async fn an_organization_with_ten_thousand_users_is_purged_completely() {
         );
     }
     eprintln!(
-        "seeded 10,000 users in {seeded:?}; purge finished {:?} after the request returned",
+        "seeded 2,000 users in {seeded:?}; purge finished {:?} after the request returned",
         purge_started.elapsed()
     );
     let scan = env.scan().await;
