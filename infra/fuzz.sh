@@ -17,8 +17,10 @@ need_rust
 need_java
 need_node_modules
 need_venv fuzz
-say "Building the local stack and the operator command (cargo build -p devstack)"
-cargo build --quiet -p devstack --bin devstack --bin grant-operator
+# With --workspace, the features are the workspace's, as in the test command's build: nothing is built
+# again here, nor (its features flipped back) again by the test command's `cargo test`.
+say "Building the local stack and the operator command (cargo build --workspace --bin devstack --bin grant-operator)"
+cargo build --quiet --workspace --bin devstack --bin grant-operator
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port); DYNAMODB_PORT=$(free_port); SES_PORT=$(free_port)

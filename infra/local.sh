@@ -11,6 +11,6 @@ need_java
 need_node_modules
 need_venv client   # the webknossos Python client, for trying the API (README "Try it")
 need_venv secrets  # moto, the local Secrets Manager that holds the two secrets
-say "Building the local stack (cargo build -p devstack)"
-cargo build --quiet -p devstack --bin devstack
+say "Building the local stack (cargo build --workspace --bin devstack: the workspace's features, so the test command builds nothing again)"
+cargo build --quiet --workspace --bin devstack
 exec "$REPO_ROOT/target/debug/devstack" "$@"
