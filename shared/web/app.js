@@ -794,21 +794,32 @@ async function assignableTeams(user) {
   return answer.ok ? answer.body : [];
 }
 
-/** One role selector per team (not a member / Member / Team Manager); `roles` maps team id to
- * isTeamManager. `value()` gives the memberships as the API takes them. */
-function teamRoles(teams, roles = new Map()) {
+/** One role selector per team (not a member / Member / Team Manager), each starting at its team's state
+ * ("", "member", "manager", or "mixed", which offers "Mixed: leave as is"). Gives the fieldset and, per
+ * team, its id, state and chosen value. */
+function teamSelectors(teams, states) {
   const selects = teams.map((team) => {
     const id = `field-${++fieldCounter}`;
+    const state = states.get(team.id) ?? "";
     const select = h("select", { id, "data-team": team.id },
+      state === "mixed" ? h("option", { value: "mixed" }, "Mixed: leave as is") : null,
       h("option", { value: "" }, "Not a member"),
       h("option", { value: "member" }, "Member"),
       h("option", { value: "manager" }, "Team Manager"));
-    select.value = roles.has(team.id) ? (roles.get(team.id) ? "manager" : "member") : "";
-    return [team, id, select];
+    select.value = state;
+    return [team, id, select, state];
   });
   const element = h("fieldset", { class: "teams" }, h("legend", {}, "Teams"),
     selects.length ? selects.map(([team, id, select]) => h("div", { class: "team-role" }, h("label", { for: id }, team.name), select)) : h("p", {}, "There are no teams you may assign."));
-  element.value = () => selects.filter(([, , select]) => select.value).map(([team, , select]) => ({ id: team.id, isTeamManager: select.value === "manager" }));
+  return { element, choices: () => selects.map(([team, , select, state]) => ({ id: team.id, state, chosen: select.value })) };
+}
+
+/** Team selectors for one person; `roles` maps team id to isTeamManager. `value()` gives the memberships
+ * as the API takes them. */
+function teamRoles(teams, roles = new Map()) {
+  const states = new Map([...roles].map(([id, manager]) => [id, manager ? "manager" : "member"]));
+  const { element, choices } = teamSelectors(teams, states);
+  element.value = () => choices().filter((c) => c.chosen).map((c) => ({ id: c.id, isTeamManager: c.chosen === "manager" }));
   return element;
 }
 
@@ -830,24 +841,12 @@ function permissions(viewer, current = {}) {
   };
 }
 
-/** One role selector per team for a selection of users, starting at how they stand (`teamStates`); a team
- * where they differ offers "Mixed: leave as is". `value()` gives only the teams changed, as the bulk route
- * takes them (`setTeams`, `removeTeams`): the teams left alone stay as each user has them. */
+/** Team selectors for a selection of users, starting at how they stand (`teamStates`). `value()` gives
+ * only the teams changed, as the bulk route takes them (`setTeams`, `removeTeams`): the teams left alone
+ * stay as each user has them. */
 function teamChangeFields(teams, states) {
-  const selects = teams.map((team) => {
-    const id = `field-${++fieldCounter}`;
-    const state = states.get(team.id) ?? "";
-    const select = h("select", { id, "data-team": team.id },
-      state === "mixed" ? h("option", { value: "mixed" }, "Mixed: leave as is") : null,
-      h("option", { value: "" }, "Not a member"),
-      h("option", { value: "member" }, "Member"),
-      h("option", { value: "manager" }, "Team Manager"));
-    select.value = state;
-    return [team, id, select, state];
-  });
-  const element = h("fieldset", { class: "teams" }, h("legend", {}, "Teams"),
-    selects.length ? selects.map(([team, id, select]) => h("div", { class: "team-role" }, h("label", { for: id }, team.name), select)) : h("p", {}, "There are no teams you may assign."));
-  element.value = () => teamChanges(selects.map(([team, , select, state]) => ({ id: team.id, state, chosen: select.value })));
+  const { element, choices } = teamSelectors(teams, states);
+  element.value = () => teamChanges(choices());
   return element;
 }
 
@@ -1369,6 +1368,27 @@ function tabs(label, entries) {
   return [h("div", { role: "tablist", "aria-label": label, class: "tabs" }, buttons), ...panels];
 }
 
+/** One on/off setting of the organization with its own Save button and notice (not a form: the tabs'
+ * forms keep their places). A refused change puts the box back and shows the API's message. */
+function settingSwitch(organization, key, { heading, explanation, label, save, on, off }) {
+  const [row, input] = checkbox(label, { checked: Boolean(organization[key]) });
+  const message = notice();
+  const button = h("button", { type: "button" }, save);
+  button.addEventListener("click", async () => {
+    message.clear();
+    button.disabled = true;
+    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { [key]: input.checked });
+    button.disabled = false;
+    if (!saved.ok) {
+      input.checked = Boolean(organization[key]);
+      return message.show(messageOf(saved));
+    }
+    organization[key] = saved.body[key];
+    message.show(organization[key] ? on : off, "success");
+  });
+  return h("div", {}, h("h2", {}, heading), message, explanation ? h("p", {}, explanation) : null, row, h("div", { class: "actions" }, button));
+}
+
 async function organizationPage() {
   const viewer = await signedIn();
   if (!viewer) return;
@@ -1406,45 +1426,22 @@ async function organizationPage() {
   ];
   // More than a password for admins: whoever turns it on must have signed in with a passkey or single
   // sign-on (the API refuses otherwise and says so).
-  const [requireRow, requireInput] = checkbox("Admins must sign in with a passkey or single sign-on", { checked: Boolean(organization.adminsMustUsePasskey) });
-  const ruleMessage = notice();
-  const saveRule = h("button", { type: "button" }, "Save sign-in rule");
-  saveRule.addEventListener("click", async () => {
-    ruleMessage.clear();
-    saveRule.disabled = true;
-    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { adminsMustUsePasskey: requireInput.checked });
-    saveRule.disabled = false;
-    if (!saved.ok) {
-      requireInput.checked = Boolean(organization.adminsMustUsePasskey);
-      return ruleMessage.show(messageOf(saved));
-    }
-    organization.adminsMustUsePasskey = saved.body.adminsMustUsePasskey;
-    ruleMessage.show(organization.adminsMustUsePasskey ? "Admins now sign in with a passkey or single sign-on." : "Admins may sign in with their password again.", "success");
+  const adminsSignIn = settingSwitch(organization, "adminsMustUsePasskey", {
+    heading: "Admin sign-in",
+    explanation: "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected.",
+    label: "Admins must sign in with a passkey or single sign-on",
+    save: "Save sign-in rule",
+    on: "Admins now sign in with a passkey or single sign-on.",
+    off: "Admins may sign in with their password again.",
   });
-  // Not a form: the tabs' forms keep their places (the deletion's form comes after them).
-  const adminsSignIn = h("div", {},
-    h("h2", {}, "Admin sign-in"),
-    ruleMessage,
-    h("p", {}, "With this on, an admin who signs in with a password can only add a passkey until they sign in with it. Members are not affected."),
-    requireRow,
-    h("div", { class: "actions" }, saveRule));
-  // Whether people who sign up into this organization start active or wait for an admin (enableAutoVerify).
-  const [joinRow, joinInput] = checkbox("People who sign up start active, without waiting for an admin", { checked: Boolean(organization.enableAutoVerify) });
-  const joinMessage = notice();
-  const saveJoin = h("button", { type: "button" }, "Save joining rule");
-  saveJoin.addEventListener("click", async () => {
-    joinMessage.clear();
-    saveJoin.disabled = true;
-    const saved = await api("PATCH", `/organizations/${encodeURIComponent(organization.id)}`, { enableAutoVerify: joinInput.checked });
-    saveJoin.disabled = false;
-    if (!saved.ok) {
-      joinInput.checked = Boolean(organization.enableAutoVerify);
-      return joinMessage.show(messageOf(saved));
-    }
-    organization.enableAutoVerify = saved.body.enableAutoVerify;
-    joinMessage.show(organization.enableAutoVerify ? "People who sign up now start active." : "People who sign up now wait for an admin to activate them.", "success");
+  // Whether people who sign up into this organization start active or wait for an admin.
+  const joining = settingSwitch(organization, "enableAutoVerify", {
+    heading: "New members",
+    label: "People who sign up start active, without waiting for an admin",
+    save: "Save joining rule",
+    on: "People who sign up now start active.",
+    off: "People who sign up now wait for an admin to activate them.",
   });
-  const joining = h("div", {}, h("h2", {}, "New members"), joinMessage, joinRow, h("div", { class: "actions" }, saveJoin));
   const overview = [rename, h("dl", { class: "facts" }, facts.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])), joining];
 
   const recipientsId = `field-${++fieldCounter}`;
