@@ -47,7 +47,15 @@ struct Site {
     script: Asset,
     rules: Asset,
     style: Asset,
-    document: String,
+    /// The document for each combination of what an instance offers, which the pages show (single sign-on
+    /// on the login page, registering into the self-registration organization): indexed by
+    /// [`features_index`].
+    documents: [String; 4],
+}
+
+/// Which of [`Site::documents`] an instance serves.
+fn features_index(single_sign_on: bool, self_registration: bool) -> usize {
+    usize::from(single_sign_on) | usize::from(self_registration) << 1
 }
 
 /// The assets under names carrying their content's hash (so they can be cached for a year), and the
@@ -75,7 +83,15 @@ fn site() -> &'static Site {
              <main id=\"main\" tabindex=\"-1\"><noscript>These pages need JavaScript.</noscript></main>\n</body>\n</html>\n",
             style.path, rules.path, script.path
         );
-        Site { script, rules, style, document }
+        let documents = [0, 1, 2, 3].map(|index| {
+            let metas: String = [(1, "single-sign-on"), (2, "self-registration")]
+                .iter()
+                .filter(|(bit, _)| index & bit != 0)
+                .map(|(_, name)| format!("<meta name=\"{name}\" content=\"on\">\n"))
+                .collect();
+            document.replacen("<title>", &format!("{metas}<title>"), 1)
+        });
+        Site { script, rules, style, documents }
     })
 }
 
@@ -118,18 +134,9 @@ pub(crate) async fn serve(app: &crate::App, req: Request) -> HandlerResult {
     }
     // Unknown addresses get the document too, which shows "page not found", with status 404.
     let status = if is_page(path) { 200 } else { 404 };
-    // What the instance offers, which the pages show: single sign-on on the login page, registering into
-    // the self-registration organization on the sign-up page.
-    let features: String = [
-        (app.config.oidc.is_some(), "single-sign-on"),
-        (app.config.self_registration_organization.is_some(), "self-registration"),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, name)| format!("<meta name=\"{name}\" content=\"on\">\n"))
-    .collect();
-    let document = site.document.replacen("<title>", &format!("{features}<title>"), 1);
-    Ok(respond(status, "text/html; charset=utf-8", "no-store", &document))
+    let document =
+        &site.documents[features_index(app.config.oidc.is_some(), app.config.self_registration_organization.is_some())];
+    Ok(respond(status, "text/html; charset=utf-8", "no-store", document))
 }
 
 #[cfg(test)]
@@ -159,8 +166,13 @@ mod tests {
             "the import names the hashed rules"
         );
         assert!(!site.script.body.contains("./rules.js\""));
-        assert!(site.document.contains(&site.script.path) && site.document.contains(&site.style.path));
-        assert!(!site.document.contains("<script>") && !site.document.contains("style="), "nothing inline");
+        for document in &site.documents {
+            assert!(document.contains(&site.script.path) && document.contains(&site.style.path));
+            assert!(!document.contains("<script>") && !document.contains("style="), "nothing inline");
+        }
+        let both = &site.documents[features_index(true, true)];
+        assert!(both.contains("name=\"single-sign-on\"") && both.contains("name=\"self-registration\""));
+        assert!(!site.documents[features_index(false, false)].contains("<meta name=\"s"));
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
     }
 }
