@@ -90,18 +90,7 @@ impl MailQueue {
     /// `wait_seconds` for one), handed to the drainer; the ones it took are deleted. Returns how many were
     /// received and how many of them the drainer left for another try.
     pub async fn deliver_batch(&self, app: &accounts::App, wait_seconds: i32) -> Result<(usize, usize), String> {
-        let received = self
-            .client
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .map_err(|e| failed("receiving from the mail queue", e))?
-            .messages
-            .unwrap_or_default();
+        let received = self.receive(&self.url, wait_seconds, None).await?;
         if received.is_empty() {
             return Ok((0, 0));
         }
@@ -149,16 +138,7 @@ impl MailQueue {
     pub async fn discard_visible(&self) -> Result<usize, String> {
         let mut discarded = 0;
         loop {
-            let received = self
-                .client
-                .receive_message()
-                .queue_url(&self.url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .map_err(|e| failed("receiving from the mail queue", e))?
-                .messages
-                .unwrap_or_default();
+            let received = self.receive(&self.url, 0, None).await?;
             if received.is_empty() {
                 return Ok(discarded);
             }
@@ -194,17 +174,30 @@ impl MailQueue {
 
     /// The bodies of the messages in the dead-letter queue (read without taking them: made visible again at once).
     pub async fn dead_letters(&self) -> Result<Vec<String>, String> {
-        let messages = self
+        let messages = self.receive(&self.dead_letter_url, 0, Some(0)).await?;
+        Ok(messages.into_iter().filter_map(|m| m.body).collect())
+    }
+
+    /// Up to 10 visible messages of `url` with their attributes, waiting up to `wait_seconds` for one; with
+    /// `visibility`, hidden that long (0: visible again at once) instead of the queue's timeout.
+    async fn receive(
+        &self,
+        url: &str,
+        wait_seconds: i32,
+        visibility: Option<i32>,
+    ) -> Result<Vec<aws_sdk_sqs::types::Message>, String> {
+        Ok(self
             .client
             .receive_message()
-            .queue_url(&self.dead_letter_url)
+            .queue_url(url)
             .max_number_of_messages(10)
-            .visibility_timeout(0)
+            .wait_time_seconds(wait_seconds)
+            .set_visibility_timeout(visibility)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
-            .map_err(|e| failed("receiving from the dead-letter queue", e))?
+            .map_err(|e| failed(&format!("receiving from {url}"), e))?
             .messages
-            .unwrap_or_default();
-        Ok(messages.into_iter().filter_map(|m| m.body).collect())
+            .unwrap_or_default())
     }
 }
