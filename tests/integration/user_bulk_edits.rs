@@ -465,3 +465,25 @@ async fn a_bulk_edit_racing_a_single_edit_of_one_of_its_users_keeps_both_changes
     assert_eq!(ada_now["firstName"], "Adele", "the rename survives the bulk edit: {ada_now}");
     env.check_invariants().await;
 }
+
+#[tokio::test]
+async fn a_team_manager_sets_and_removes_only_the_teams_they_manage() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let blue = env.team(&owner.auth(), "Blue").await;
+    let manager = env.member(&owner, "Rita", "Red", &[(&red, true)]).await;
+    let member = env.member(&owner, "Max", "Member", &[(&red, false), (&blue, false)]).await;
+    // Blue is not Rita's: a role set there changes nothing of it.
+    let body = json!({"userIds": [member.user_id], "setTeams": [{"id": blue, "isTeamManager": true}]});
+    let set = env.client(&manager.auth()).bulk_edit_teams_and_permissions(body).await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let after = env.client(&owner.auth()).user(&member.user_id).await.body;
+    assert!(team_ids(&after).contains(&(blue.clone(), false)), "still a plain member of Blue: {after}");
+    // Removing Blue and Red: only Red, hers, goes (and with it Max leaves her sight).
+    let body = json!({"userIds": [member.user_id], "removeTeams": [blue, red]});
+    let removed = env.client(&manager.auth()).bulk_edit_teams_and_permissions(body).await;
+    assert_eq!(removed.status, 200, "{:?}", removed.body);
+    let roles = team_ids(&env.client(&owner.auth()).user(&member.user_id).await.body);
+    assert!(roles.contains(&(blue.clone(), false)) && !roles.iter().any(|(id, _)| id == &red), "{roles:?}");
+}
