@@ -24,6 +24,10 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
     );
     let body = json!({"recipients": ["invited@example.org"], "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": [{"id": red, "isTeamManager": false}]});
     assert_eq!(env.client(&owner.auth()).send_invites(body).await.status, 200);
+    // A pending ownership offer, to an admin.
+    let heir = env.member(&owner, "Olga", "Offered", &[]).await;
+    assert_eq!(env.patch_user(&heir.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    assert_eq!(env.client(&owner.auth()).transfer_ownership(tests::HOME_ORGANIZATION, &heir.user_id).await.status, 200);
     let healthy = env.scan().await;
     let now = accounts::ids::now_millis();
     assert_eq!(devstack::invariants::check_items(healthy.clone(), now), Vec::<String>::new());
@@ -336,6 +340,21 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 31: an ownership offer from someone who is not the owner, to someone who is no user.
+        (
+            31,
+            "who is not the owner",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::OwnershipTransfer {
+                    organization: "home".into(),
+                    from_user_id: accounts::ids::new_object_id(),
+                    to_user_id: accounts::ids::new_object_id(),
+                    token_hash: "00".repeat(32),
+                    created: 1,
+                    expires_at: 1,
+                }));
+            }),
+        ),
         // Rule 25: an operator grant of an account that does not exist.
         // Rule 30: a passkey whose account is gone, and a ceremony without its TTL.
         (
@@ -407,7 +426,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=30).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=31).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

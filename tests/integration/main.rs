@@ -30,6 +30,7 @@ mod organization_export;
 mod organization_pages;
 mod organization_plans;
 mod organizations;
+mod ownership;
 mod passkey_pages;
 mod passkey_requirement;
 mod passkeys;

@@ -126,6 +126,13 @@ fn expected(function: &str) -> [u16; 17] {
         // Team roles in the target's team: its manager and admins; B's managers name a team B lacks (400).
         "send_invites" => [401, 401, 403, 403, 200, 403, 200, 200, 403, 401, 403, 403, 400, 400, 400, 400, 403],
         "switch_organization" | "get_organization" => OWN_ORGANIZATION_ONLY,
+        // Anyone of A but its owner leaves A (and is activated again for the routes after); B's callers have
+        // no identity in A.
+        "leave_organization" => [401, 401, 200, 200, 200, 200, 200, 403, 200, 401, 404, 404, 404, 404, 404, 404, 404],
+        // The owner only; the sample offers A to a member who is no admin (400); B's owner names A (404).
+        "transfer_ownership" => [401, 401, 403, 403, 403, 403, 403, 400, 403, 401, 403, 403, 403, 403, 403, 404, 403],
+        // Nobody holds an offer called so.
+        "accept_ownership" => [401, 401, 404, 404, 404, 404, 404, 404, 404, 401, 404, 404, 404, 404, 404, 404, 404],
         "update_organization" => [401, 401, 403, 403, 403, 403, 200, 200, 403, 401, 403, 403, 403, 403, 404, 404, 403],
         "create_organization" | "change_plan" | "add_credits" | "list_plan_requests" => SUPER_USERS,
         // One candidate for every caller: A's operator grants it the role, B's finds it granted (409).
@@ -524,6 +531,13 @@ async fn every_route_answers_every_kind_of_caller_as_expected_and_refusals_chang
                 // Every session of the account ended: a new one for the routes after this.
                 let session = session_in(env, &caller.email, &caller.organization).await;
                 renewed = Some(session);
+            }
+            if sample.function == "leave_organization" && response.status == 200 {
+                // Left A: an admin of A activates them again, with a new session for the routes after this.
+                let user_id = response.body["user"]["id"].as_str().expect("the answer names who left");
+                let reactivated = env.client(&setup).update_user(user_id, json!({"isActive": true})).await;
+                assert_eq!(reactivated.status, 200, "{:?}", reactivated.body);
+                renewed = Some(session_in(env, &caller.email, &caller.organization).await);
             }
             if sample.function == "change_password" && response.status == 200 {
                 // The other sessions ended; the answer carries the caller's new one.

@@ -81,6 +81,18 @@ impl ApiClient<'_> {
     pub async fn switch_organization(self, organization: &str) -> TestResponse {
         self.post(&format!("/auth/switchOrganization/{organization}"), json!({})).await
     }
+    /// `POST /api/organizations/{id}/leave`
+    pub async fn leave_organization(self, organization: &str) -> TestResponse {
+        self.post(&format!("/organizations/{organization}/leave"), json!({})).await
+    }
+    /// `POST /api/organizations/{id}/transferOwnership` (the owner)
+    pub async fn transfer_ownership(self, organization: &str, user_id: &str) -> TestResponse {
+        self.post(&format!("/organizations/{organization}/transferOwnership"), json!({ "userId": user_id })).await
+    }
+    /// `POST /api/organizations/{id}/transferOwnership/{token}`
+    pub async fn accept_ownership(self, organization: &str, token: &str) -> TestResponse {
+        self.post(&format!("/organizations/{organization}/transferOwnership/{token}"), json!({})).await
+    }
 
     /// `GET /api/auth/oidc/login`: starts a sign-in with the instance's OpenID provider.
     pub async fn oidc_login(self) -> TestResponse {

@@ -74,6 +74,11 @@ pub async fn confirmation_token(address: &str) -> Option<String> {
     newest_token(address, "/confirmNotifications/", "").await
 }
 
+/// The token of the newest link offering `organization`'s ownership mailed to `address`, if any.
+pub async fn ownership_token(address: &str, organization: &str) -> Option<String> {
+    newest_token(address, &format!("/acceptOwnership/{organization}/"), "").await
+}
+
 pub async fn link_token(address: &str, marker: &str, account_id: &str) -> Option<String> {
     newest_token(address, marker, &format!("{account_id}.")).await
 }

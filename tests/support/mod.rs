@@ -22,7 +22,7 @@ mod seeding;
 
 pub use client::ApiClient;
 pub use config::*;
-pub use mail::{SentMail, confirmation_token, invite_token, link_token, mails_to};
+pub use mail::{SentMail, confirmation_token, invite_token, link_token, mails_to, ownership_token};
 use proxy::dynamodb_proxy;
 pub use proxy::{DynamoDbHook, DynamoDbResponder};
 

@@ -118,6 +118,26 @@ pub const SAMPLES: &[Sample] = &[
     http("organization_by_invite", "/organizations/byInvite/${INVITE_TOKEN}", "", None, Anonymous),
     http("join_organization", "/auth/joinOrganization/${INVITE_TOKEN}", "", None, Guest),
     http("switch_organization", "/auth/switchOrganization/${ORGANIZATION}", "", None, Guest),
+    // The owner cannot leave (403), offers the organization to a member who is no admin (400) and finds no
+    // offer behind a made-up token (404); tests/integration/ownership.rs has the flows.
+    Sample {
+        expected_status: 403,
+        ..http("leave_organization", "/organizations/${ORGANIZATION}/leave", "", None, Owner)
+    },
+    Sample {
+        expected_status: 400,
+        ..http(
+            "transfer_ownership",
+            "/organizations/${ORGANIZATION}/transferOwnership",
+            "",
+            Some(r#"{"userId":"${USER_ID}"}"#),
+            Owner,
+        )
+    },
+    Sample {
+        expected_status: 404,
+        ..http("accept_ownership", "/organizations/${ORGANIZATION}/transferOwnership/no-such-offer", "", None, Owner)
+    },
     http("get_organization", "/organizations/${ORGANIZATION}", "", None, Owner),
     http(
         "update_organization",

@@ -223,6 +223,18 @@ operations! {
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "key:signSessions"],
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) \
             (domain::organizations::switch)";
+    LEAVE_ORGANIZATION = "leave_organization", "POST", "/organizations/{id}/leave",
+        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        AnyMember, "an organization where the caller's account has an active identity (else 404), but not as its \
+            owner (403); an admin only while another active admin remains (409) (domain::organizations::leave)";
+    TRANSFER_OWNERSHIP = "transfer_ownership", "POST", "/organizations/{id}/transferOwnership",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        Owner("organization.transfer.ownerOnly"), "the caller's own organization (any other id -> 404), offered to \
+            one of its active admins (domain::organizations::offer_ownership)";
+    ACCEPT_OWNERSHIP = "accept_ownership", "POST", "/organizations/{id}/transferOwnership/{token}",
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+        AnyMember, "the caller's own organization (any other id -> 404), whose valid, unused offer (else 404) names \
+            the caller (else 403), an active admin (domain::organizations::accept_ownership)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations",
         ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage", "key:deriveTokens"],
         SuperUser("superUser.required"), "a new organization for any owner e-mail \

@@ -72,6 +72,47 @@ pub(crate) async fn switch_organization(app: &App, caller: Caller, req: Request)
     Ok(with_header(response, "set-cookie", http::session_cookie(&switched.token, switched.lifetime_seconds as u64)))
 }
 
+/// `POST /api/organizations/{id}/leave`: the caller's account leaves one of its organizations; when it is the
+/// one this session is in, the session ends with it (the cookie goes too).
+pub(crate) async fn leave_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
+    let left = organizations::leave(app, &caller, &path_param(&req, "id")?).await?;
+    let response = ok(&serde_json::json!({
+        "messages": [{ "success": format!("You left the organization {}", left.organization.name) }],
+        "user": json::user(&left.user, &left.user),
+        "sessionEnded": left.ended_own_session,
+    }));
+    Ok(if left.ended_own_session {
+        with_header(response, "set-cookie", http::expired_session_cookie())
+    } else {
+        response
+    })
+}
+
+/// `POST /api/organizations/{id}/transferOwnership` (the owner) with `{"userId": ...}`: mails that admin a
+/// link to accept the ownership.
+pub(crate) async fn transfer_ownership(app: &App, caller: Caller, req: Request) -> HandlerResult {
+    let offer: organizations::OwnershipOffer = parse_json(&req)?;
+    let offered = organizations::offer_ownership(app, &caller, &path_param(&req, "id")?, offer).await?;
+    Ok(ok(&serde_json::json!({
+        "messages": [{ "success": format!(
+            "{} {} was mailed a link to accept the ownership; until then you stay the owner",
+            offered.to.first_name, offered.to.last_name
+        ) }],
+        "toUserId": offered.to.id,
+        "expires": offered.expires,
+    })))
+}
+
+/// `POST /api/organizations/{id}/transferOwnership/{token}`: the admin the offer names accepts it.
+pub(crate) async fn accept_ownership(app: &App, caller: Caller, req: Request) -> HandlerResult {
+    let token = path_param(&req, "token")?;
+    let owner = organizations::accept_ownership(app, &caller, &path_param(&req, "id")?, &token).await?;
+    Ok(ok(&serde_json::json!({
+        "messages": [{ "success": format!("You are now the owner of the organization {}", caller.organization.name) }],
+        "user": json::user(&owner, &owner),
+    })))
+}
+
 /// `POST /api/organizations` (instance operators): an organization for an existing account as owner.
 pub(crate) async fn create_organization(app: &App, caller: Caller, req: Request) -> HandlerResult {
     let request: NewOrganization = parse_json(&req)?;

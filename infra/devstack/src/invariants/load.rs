@@ -53,6 +53,7 @@ pub(super) struct Org {
     pub audit: Vec<AuditEntry>,
     pub domain_claims: Vec<accounts::model::DomainClaim>,
     pub sso_connection: Option<accounts::model::SsoConnection>,
+    pub ownership_transfer: Option<accounts::model::OwnershipTransfer>,
     /// Keys of every item of the partition (for rule 2).
     pub keys: Vec<String>,
 }
@@ -200,6 +201,14 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
             "Membership" => {
                 let value = decode!(Membership);
                 in_org(orgs, &mut |o| o.memberships.push(value.clone()));
+            }
+            // Rule 31.
+            "OwnershipTransfer" => {
+                let value = decode!(accounts::model::OwnershipTransfer);
+                if value.expires_at <= 0 {
+                    problems.push(format!("{at}: an ownership offer carries its TTL"));
+                }
+                in_org(orgs, &mut |o| o.ownership_transfer = Some(value.clone()));
             }
             "Session" => {
                 let value = decode!(Session);

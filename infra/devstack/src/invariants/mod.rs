@@ -65,6 +65,8 @@
 //!     organization's claims and connection name it.
 //! 30. A passkey is in its account's partition, keyed by the id its credential id gives (rule 1), and its
 //!     account exists (passkeys go with the account); a passkey ceremony under way carries its TTL.
+//! 31. An ownership offer is in its organization's partition (rule 2), carries its TTL, comes from the
+//!     organization's owner and names another user of it.
 
 mod accounts_rules;
 mod load;

@@ -1,5 +1,5 @@
 //! The rules within one organization: 2 (its partition has its organization item), then, unless it is
-//! being deleted, 5 to 16 and 21, each a function of [`RULES`].
+//! being deleted, 5 to 16, 21 and 31, each a function of [`RULES`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,6 +41,7 @@ const RULES: &[(u8, Rule)] = &[
     (15, invite_guards_match_pending_invites),
     (16, invites_name_what_exists),
     (21, audit_entries_are_well_formed),
+    (31, ownership_offers_come_from_the_owner),
 ];
 
 pub(super) fn check(table: &Table, organization_id: &str, org: &Org, now_millis: i64, problems: &mut Vec<String>) {
@@ -134,6 +135,18 @@ fn one_owner_or_none_awaited(scope: &Scope, problems: &mut Vec<String>) {
             "{at}: ownerUserId {} but the users marked owner are {owners:?}",
             organization.owner_user_id
         ));
+    }
+}
+
+/// Rule 31: an ownership offer comes from the organization's owner and names another user of it.
+fn ownership_offers_come_from_the_owner(scope: &Scope, problems: &mut Vec<String>) {
+    let Scope { org, organization, at, .. } = scope;
+    let Some(offer) = &org.ownership_transfer else { return };
+    if offer.from_user_id != organization.owner_user_id {
+        problems.push(format!("{at}: an ownership offer from {}, who is not the owner", offer.from_user_id));
+    }
+    if offer.to_user_id == offer.from_user_id || !org.users.contains_key(&offer.to_user_id) {
+        problems.push(format!("{at}: an ownership offer to {}, who is no other user here", offer.to_user_id));
     }
 }
 

@@ -69,6 +69,9 @@ impl Key {
     pub fn organization(organization_id: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: "ORG".into() }
     }
+    pub fn ownership_transfer(organization_id: &str) -> Key {
+        Key { pk: org_partition(organization_id), sk: "OWNERSHIP_TRANSFER".into() }
+    }
     pub fn user(organization_id: &str, user_id: &str) -> Key {
         Key { pk: org_partition(organization_id), sk: format!("USER#{user_id}") }
     }

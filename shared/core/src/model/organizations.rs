@@ -316,3 +316,31 @@ impl Entity for NotificationAddress {
         Key::notification_address(&self.organization, &self.email)
     }
 }
+
+/// The owner's offer of the organization to one of its admins, which that admin accepts, signed in, with the
+/// mailed link (once), or which lapses. At most one per organization: a new offer replaces the last.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnershipTransfer {
+    pub organization: String,
+    /// The owner who offered it; accepting is conditioned on them still being the owner.
+    pub from_user_id: String,
+    pub to_user_id: String,
+    /// SHA-256 of the mailed link's token.
+    pub token_hash: String,
+    /// Epoch ms.
+    pub created: i64,
+    /// The offer's TTL (epoch seconds); accepting after it is refused even before DynamoDB removes the item.
+    pub expires_at: i64,
+}
+
+impl OwnershipTransfer {
+    pub const LIFETIME_SECONDS: i64 = 7 * 24 * 3600;
+}
+
+impl Entity for OwnershipTransfer {
+    const KIND: &'static str = "OwnershipTransfer";
+    fn key(&self) -> Key {
+        Key::ownership_transfer(&self.organization)
+    }
+}

@@ -9,6 +9,7 @@ use crate::model::{ApiToken, AuditEntry, Key, User, org_partition};
 mod audit;
 mod invites;
 mod organization;
+mod ownership;
 mod sso;
 mod teams;
 mod users;

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 /// (`version`, `sessionEpoch`), without the item's keys and index attributes. A page of users parses a
 /// third fewer attributes (the SDK's parsing is most of a listing's own time, docs/performance.md). A user
 /// read this way is for showing and choosing: a write conditioned on its `version` (0) fails.
-const LISTED_USER_ATTRIBUTES: &[&str] = &[
+pub(crate) const LISTED_USER_ATTRIBUTES: &[&str] = &[
     "id",
     "organization",
     "accountId",

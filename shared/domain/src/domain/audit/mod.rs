@@ -37,6 +37,7 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("user.activated", "a user who had not used the organization yet was activated"),
     ("user.reactivated", "a deactivated user was activated again"),
     ("user.deactivated", "a user was deactivated"),
+    ("user.left", "a person left the organization: their identity is deactivated, its sessions and tokens ended"),
     ("user.changed", "a user's names changed"),
     ("user.teamsAndPermissionsChanged", "a user's teams, roles or rights changed"),
     ("user.experiencesChanged", "a user's experiences changed"),
@@ -55,6 +56,11 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("organization.planNoticeSent", "the daily job mailed a plan expiry notice (30 days, 7 days, expired)"),
     ("organization.deletionRequested", "the organization's deletion was accepted; its purge follows"),
     ("organization.ownershipGranted", "a person became the organization's owner"),
+    ("organization.ownershipOffered", "the owner offered the organization to an admin, who accepts with a mailed link"),
+    (
+        "organization.ownershipTransferred",
+        "an admin accepted the owner's offer and became the owner; the former owner stays an admin",
+    ),
     (
         "organization.notificationAddressConfirmed",
         "an address named for the organization's notices confirmed them (opt-in)",

@@ -58,11 +58,21 @@ refusals! {
         JobStateInvalid => Invalid, "job.state.invalid", "state must be SUCCESS, FAILURE or CANCELLED";
         JobResultLinkInvalid => Invalid, "job.resultLink.invalid", "resultLink must be an http(s) address";
         JobOwnerUnknown => NotFound, "user.notFound", "The job's owner is no user of the organization";
+        OwnerCannotLeave => Forbidden, "organization.leave.owner",
+            "The owner cannot leave the organization; hand it over to an admin first (Organization, Transfer ownership)";
+        TransferToSelf => Invalid, "organization.transfer.self", "You are the owner already";
+        TransferNeedsAdmin => Invalid, "organization.transfer.notAdmin",
+            "Only an active admin of the organization can become its owner";
+        TransferInvalid => NotFound, "organization.transfer.invalid",
+            "This offer of ownership is not valid: it was accepted, replaced by a newer one, or it lapsed";
+        TransferForAnother => Forbidden, "organization.transfer.otherUser",
+            "This offer of ownership is for another admin; sign in as them to accept it";
     }
 }
 
 mod deletion;
 mod jobs;
+mod membership;
 mod plans;
 mod requests;
 
@@ -70,6 +80,7 @@ pub use crate::domain::notifications::confirm_notification_address;
 pub(crate) use crate::domain::notifications::{confirmed_addresses, request_confirmations};
 pub use deletion::*;
 pub use jobs::*;
+pub use membership::*;
 pub use plans::*;
 pub use requests::*;
 
