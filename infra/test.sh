@@ -16,6 +16,7 @@ cargo fmt --all --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
+"$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.pages.json"
 "$INFRA/node_modules/.bin/eslint" --config "$INFRA/eslint.config.mjs" shared/web
 node --test shared/web/
 say "Building every Lambda function binary (cargo build --workspace --bins)"

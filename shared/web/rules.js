@@ -117,3 +117,45 @@ export function changeText(change, teamNames) {
       ? `${name}: ${auditValue(name, value.old, teamNames)} → ${auditValue(name, value.new, teamNames)}`
       : `${name}: ${auditValue(name, value, teamNames)}`).join("; ");
 }
+
+/** Paging through a list whose API answers the next page's cursor (`X-Next-Cursor`): the cursor of each page
+ * seen so far (the first page has none), so Previous goes back without the API keeping any state.
+ * @typedef {{ cursors: (string | null | undefined)[], page: number }} Pages */
+
+/** The first page of a list, as a new filter or search starts it.
+ * @returns {Pages} */
+export function firstPage() {
+  return { cursors: [null], page: 0 };
+}
+
+/** The query of the current page's request: the filters that have a value, the page size, the cursor.
+ * @param {Pages} pages
+ * @param {Record<string, string>} filters
+ * @param {number} limit
+ * @returns {URLSearchParams} */
+export function pageQuery(pages, filters, limit) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+  const cursor = pages.cursors[pages.page];
+  if (cursor) query.set("cursor", cursor);
+  return query;
+}
+
+/** What the list offers once the current page was answered with `next` (the next page's cursor, if any).
+ * @param {Pages} pages
+ * @param {string | null | undefined} next
+ * @returns {{ pages: Pages, hasPrevious: boolean, hasNext: boolean, label: string }} */
+export function pageAnswered(pages, next) {
+  const cursors = [...pages.cursors.slice(0, pages.page + 1), next];
+  return { pages: { cursors, page: pages.page }, hasPrevious: pages.page > 0, hasNext: Boolean(next), label: `Page ${pages.page + 1}` };
+}
+
+/** The previous (`step` -1) or next (1) page: not before the first, and on only to a page whose cursor an
+ * answer gave (none after the last page).
+ * @param {Pages} pages
+ * @param {-1 | 1} step
+ * @returns {Pages} */
+export function turnPage(pages, step) {
+  if (step > 0 && !pages.cursors[pages.page + 1]) return pages;
+  return { cursors: pages.cursors, page: Math.max(pages.page + step, 0) };
+}

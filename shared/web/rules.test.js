@@ -1,7 +1,7 @@
 // Unit tests of the pages' pure rules: `node --test shared/web/` (the README's test command runs it).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { auditValue, changeText, experienceText, experienceValues, plural, rightChange, teamChanges, teamStates, waitingForActivation } from "./rules.js";
+import { auditValue, changeText, experienceText, experienceValues, firstPage, pageAnswered, pageQuery, plural, rightChange, teamChanges, teamStates, turnPage, waitingForActivation } from "./rules.js";
 
 const user = (id, teams = [], experiences = {}, lastActivity = 1, created = 1) => ({ id, teams, experiences, lastActivity, created });
 
@@ -61,4 +61,22 @@ test("audit values read for people", () => {
     "firstName: Mia → <b>Bold</b>; teams: none → Optics");
   assert.equal(plural(1, "person", "people"), "1 person");
   assert.equal(plural(2, "user"), "2 users");
+});
+
+test("paging keeps each page's cursor: Next follows the answer's, Previous goes back, a new filter starts again", () => {
+  let pages = firstPage();
+  assert.equal(pageQuery(pages, { isActive: "true", search: "" }, 50).toString(), "limit=50&isActive=true");
+  let shown = pageAnswered(pages, "c2");
+  assert.deepEqual([shown.hasPrevious, shown.hasNext, shown.label], [false, true, "Page 1"]);
+  pages = turnPage(shown.pages, 1);
+  assert.equal(pageQuery(pages, { search: "ada" }, 50).toString(), "limit=50&search=ada&cursor=c2");
+  shown = pageAnswered(pages, null);
+  assert.deepEqual([shown.hasPrevious, shown.hasNext, shown.label], [true, false, "Page 2"]);
+  // Nothing after the last page; back to the first, whose request has no cursor.
+  assert.equal(turnPage(shown.pages, 1).page, 1);
+  pages = turnPage(shown.pages, -1);
+  assert.equal(pageQuery(pages, {}, 50).toString(), "limit=50");
+  // Going back and answering again forgets the pages after it (the list may have changed).
+  assert.deepEqual(pageAnswered(pages, "c2b").pages.cursors, [null, "c2b"]);
+  assert.equal(turnPage(firstPage(), -1).page, 0);
 });

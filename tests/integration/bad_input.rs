@@ -62,6 +62,12 @@ fn body_routes(
             json!({"name": "Renamed Lab", "newUserMailingList": "list@example.org"}),
         ),
         (
+            "transfer_ownership",
+            "POST",
+            format!("/api/organizations/{organization}/transferOwnership"),
+            json!({"userId": user}),
+        ),
+        (
             "delete_organization",
             "DELETE",
             format!("/api/organizations/{organization}"),
@@ -293,6 +299,9 @@ async fn each_routes_valid_body_is_accepted_as_it_is() {
             "update_domain" => (400, "sso.domain.notVerified"),
             // Well-formed; an empty object is no authenticator's answer (passkeys.rs has real ones).
             "passkey_register_finalize" | "passkey_auth_finalize" => (400, "auth.passkey.malformed"),
+            // Well-formed; the bulk edit's body before it took the member's admin rights, and ownership goes
+            // only to an admin (ownership.rs hands it over).
+            "transfer_ownership" => (400, "organization.transfer.notAdmin"),
             // Well-formed; the caller has no passkey of that id.
             "rename_passkey" => (404, "auth.passkey.notFound"),
             _ => (200, ""),

@@ -236,7 +236,7 @@ async fn on_the_organization_page_an_admin_renames_it_sets_notifications_and_the
     page.click("Delete").await;
     let delete = find(&page, "//main//button[normalize-space()='Delete organization']").await;
     assert!(!delete.is_enabled().await.unwrap(), "disabled until the name is typed");
-    page.fill(6, "Type the name of the organization (Renamed Lab) to confirm", "Renamed Lab").await;
+    page.fill_field("Type the name of the organization (Renamed Lab) to confirm", "Renamed Lab").await;
     page.accessible().await;
     page.screenshot("delete").await;
     page.click("Delete organization").await;
@@ -261,7 +261,7 @@ async fn an_owner_with_no_other_organization_is_signed_out_after_deleting_it() {
     sign_in(&page, &owner.email, "/organization", "Organization").await;
     page.fits_width().await;
     page.click("Delete").await;
-    page.fill(6, "Type the name of the organization (Only Lab) to confirm", "Only Lab").await;
+    page.fill_field("Type the name of the organization (Only Lab) to confirm", "Only Lab").await;
     page.click("Delete organization").await;
     page.heading("Log in").await;
     page.shows("Only Lab is deleted, and you are signed out.").await;

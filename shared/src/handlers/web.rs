@@ -1,7 +1,7 @@
 //! The `web` function: every path outside `/api` (API Gateway's `$default` route). It serves the pages'
 //! one HTML document for each page address (the pages render in the browser from the JSON API: see
-//! docs/web.md), and the script and stylesheet under content-hashed names; `/api` paths that no route
-//! matches get the API's JSON 404. It makes no AWS call.
+//! docs/web.md), and the pages' ES modules and stylesheet under content-hashed names; `/api` paths that no
+//! route matches get the API's JSON 404. It makes no AWS call.
 
 use std::sync::OnceLock;
 
@@ -9,9 +9,21 @@ use super::HandlerResult;
 use crate::error::ApiError;
 use crate::http::{Body, Request, Response};
 
-const SCRIPT: &str = include_str!("../../web/app.js");
-/// The pages' pure rules, a module app.js imports (`./rules.js`, rewritten to its hashed name).
-const RULES: &str = include_str!("../../web/rules.js");
+/// The pages' modules (`shared/web/{name}.js`), each after the modules it imports: a module's imports
+/// (`from "./{name}.js"`) are rewritten to the hashed names of those before it, so a change of any module
+/// renames every module that depends on it. `app` is the entry.
+const MODULES: &[(&str, &str)] = &[
+    ("rules", include_str!("../../web/rules.js")),
+    ("dom", include_str!("../../web/dom.js")),
+    ("auth", include_str!("../../web/auth.js")),
+    ("home", include_str!("../../web/home.js")),
+    ("users", include_str!("../../web/users.js")),
+    ("invites", include_str!("../../web/invites.js")),
+    ("teams", include_str!("../../web/teams.js")),
+    ("organization", include_str!("../../web/organization.js")),
+    ("audit", include_str!("../../web/audit.js")),
+    ("app", include_str!("../../web/app.js")),
+];
 const STYLE: &str = include_str!("../../web/app.css");
 
 /// Every page: no inline script or style, nothing from another origin, no framing, no referrer (tokens
@@ -30,6 +42,7 @@ const PAGES: &[&str] = &[
     "/invite/*",
     "/verifyEmail/*",
     "/confirmNotifications/*",
+    "/acceptOwnership/*/*",
     "/users",
     "/invites",
     "/teams",
@@ -44,8 +57,8 @@ struct Asset {
 }
 
 struct Site {
-    script: Asset,
-    rules: Asset,
+    /// In [`MODULES`]' order: the entry (`app`) last.
+    modules: Vec<Asset>,
     style: Asset,
     /// The document for each combination of what an instance offers, which the pages show (single sign-on
     /// on the login page, registering into the self-registration organization): indexed by
@@ -68,20 +81,27 @@ fn site() -> &'static Site {
             content_type,
             body,
         };
-        let rules = hashed("rules", "js", RULES.to_owned(), "text/javascript; charset=utf-8");
-        // The import names the rules' hashed file, so a change of either changes the script's name too.
-        let script = SCRIPT.replacen("from \"./rules.js\"", &format!("from \"{}\"", rules.path), 1);
-        let script = hashed("app", "js", script, "text/javascript; charset=utf-8");
+        let mut modules: Vec<Asset> = Vec::with_capacity(MODULES.len());
+        for (name, source) in MODULES {
+            let body = MODULES.iter().zip(&modules).fold(source.to_string(), |body, ((imported, _), asset)| {
+                body.replace(&format!("from \"./{imported}.js\""), &format!("from \"{}\"", asset.path))
+            });
+            modules.push(hashed(name, "js", body, "text/javascript; charset=utf-8"));
+        }
         let style = hashed("app", "css", STYLE.to_owned(), "text/css; charset=utf-8");
+        let (entry, imported) = modules.split_last().expect("the entry module is last");
+        // Every module is asked for at once, instead of one level of imports after another.
+        let preloads: String =
+            imported.iter().map(|module| format!("<link rel=\"modulepreload\" href=\"{}\">\n", module.path)).collect();
         let document = format!(
             "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>WEBKNOSSOS</title>\n\
-             <link rel=\"stylesheet\" href=\"{}\">\n<link rel=\"modulepreload\" href=\"{}\">\n\
+             <link rel=\"stylesheet\" href=\"{}\">\n{preloads}\
              <script type=\"module\" src=\"{}\"></script>\n</head>\n<body>\n\
              <a class=\"skip\" href=\"#main\">Skip to the content</a>\n\
              <header class=\"bar\"><a href=\"/\">WEBKNOSSOS</a></header>\n\
              <main id=\"main\" tabindex=\"-1\"><noscript>These pages need JavaScript.</noscript></main>\n</body>\n</html>\n",
-            style.path, rules.path, script.path
+            style.path, entry.path
         );
         let documents = [0, 1, 2, 3].map(|index| {
             let metas: String = [(1, "single-sign-on"), (2, "self-registration")]
@@ -91,7 +111,7 @@ fn site() -> &'static Site {
                 .collect();
             document.replacen("<title>", &format!("{metas}<title>"), 1)
         });
-        Site { script, rules, style, documents }
+        Site { modules, style, documents }
     })
 }
 
@@ -127,7 +147,7 @@ pub(crate) async fn serve(app: &crate::App, req: Request) -> HandlerResult {
         return Err(ApiError::new(405, "request.method.notAllowed", format!("{path} only answers GET")));
     }
     let site = site();
-    for asset in [&site.script, &site.rules, &site.style] {
+    for asset in site.modules.iter().chain([&site.style]) {
         if path == asset.path {
             return Ok(respond(200, asset.content_type, "public, max-age=31536000, immutable", &asset.body));
         }
@@ -150,6 +170,7 @@ mod tests {
             "/auth/login",
             "/invite/abc.def",
             "/verifyEmail/x.y",
+            "/acceptOwnership/home/token",
             "/auth/finishResetPassword",
             "/users",
             "/organization",
@@ -160,14 +181,20 @@ mod tests {
             assert!(!is_page(other), "{other}");
         }
         let site = site();
-        assert!(site.script.path.starts_with("/assets/app.") && site.script.path.ends_with(".js"));
+        let entry = site.modules.last().unwrap();
+        assert!(entry.path.starts_with("/assets/app.") && entry.path.ends_with(".js"));
+        let rules = &site.modules[0];
+        assert!(rules.path.starts_with("/assets/rules."));
         assert!(
-            site.script.body.contains(&format!("from \"{}\"", site.rules.path)),
-            "the import names the hashed rules"
+            site.modules.iter().any(|m| m.body.contains(&format!("from \"{}\"", rules.path))),
+            "an import names the hashed rules"
         );
-        assert!(!site.script.body.contains("./rules.js\""));
+        for module in &site.modules {
+            assert!(!module.body.contains("from \"./"), "{}: every import is rewritten to a hashed name", module.path);
+        }
         for document in &site.documents {
-            assert!(document.contains(&site.script.path) && document.contains(&site.style.path));
+            assert!(document.contains(&format!("<script type=\"module\" src=\"{}\">", entry.path)));
+            assert!(site.modules.iter().all(|m| document.contains(&m.path)) && document.contains(&site.style.path));
             assert!(!document.contains("<script>") && !document.contains("style="), "nothing inline");
         }
         let both = &site.documents[features_index(true, true)];
