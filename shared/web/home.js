@@ -41,9 +41,10 @@ export async function homePage(note) {
         "li",
         {},
         h("span", {}, organization.name, organization.id === current ? h("span", { class: "current" }, " (current)") : null),
-        organization.id === current
-          ? null
-          : h("button", {
+        h("div", { class: "row-actions" },
+          organization.id === current
+            ? null
+            : h("button", {
               type: "button",
               onclick: async () => {
                 const switched = await api("POST", `/auth/switchOrganization/${encodeURIComponent(organization.id)}`);
@@ -51,9 +52,9 @@ export async function homePage(note) {
                 else message.show(messageOf(switched));
               },
             }, `Switch to ${organization.name}`),
-        organization.id === current && user.isOrganizationOwner
-          ? null
-          : h("button", { type: "button", class: "secondary", onclick: () => leaveDialog(organization) }, `Leave ${organization.name}`),
+          organization.id === current && user.isOrganizationOwner
+            ? null
+            : h("button", { type: "button", class: "secondary", onclick: () => leaveDialog(organization) }, `Leave ${organization.name}`)),
       ),
     ),
   );

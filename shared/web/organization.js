@@ -208,6 +208,9 @@ export async function acceptOwnershipPage(organizationId, token) {
     if (!switched.ok) return show(h("section", {}, h("h1", {}, "Accept the ownership"), h("p", { class: "notice error", role: "status" }, messageOf(switched))));
     navigation(switched.body.user);
   }
+  // The organization's name, which any member may read: so the person knows what they accept.
+  const organization = await api("GET", `/organizations/${encodeURIComponent(organizationId)}`);
+  const name = organization.ok ? organization.body.name : "this organization";
   const button = h("button", { type: "button", onclick: async () => {
     button.disabled = true;
     const accepted = await api("POST", `/organizations/${encodeURIComponent(organizationId)}/transferOwnership/${encodeURIComponent(token)}`);
@@ -218,6 +221,7 @@ export async function acceptOwnershipPage(organizationId, token) {
   } }, "Become the owner");
   show(h("section", {},
     h("h1", {}, "Accept the ownership"),
+    h("p", { class: "who" }, name),
     h("p", {}, "The owner of this organization offers to make you its owner. The owner can delete the organization and is the contact for its plan; the present owner stays an admin."),
     message,
     button));

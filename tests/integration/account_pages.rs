@@ -80,6 +80,7 @@ async fn the_owner_hands_over_on_the_organization_page_and_then_leaves_from_the_
 
     let page = Page::open(&env, "ownership-accept", PHONE).await;
     sign_in(&page, &heir.email, &format!("/acceptOwnership/{HOME_ORGANIZATION}/{token}"), "Accept the ownership").await;
+    page.shows("Home Lab").await;
     page.accessible().await;
     page.fits_width().await;
     page.screenshot("accept").await;
@@ -93,6 +94,8 @@ async fn the_owner_hands_over_on_the_organization_page_and_then_leaves_from_the_
     // The former owner leaves the organization of their session: it ends, and they are at the login.
     let page = Page::open(&env, "leave", PHONE).await;
     sign_in(&page, &owner.email, "/", "Ada Lovelace").await;
+    page.fits_width().await;
+    page.screenshot("home").await;
     page.click("Leave Home Lab").await;
     crate::admin_pages::dialog_shows(&page, "Your account there is deactivated").await;
     page.accessible().await;
@@ -100,6 +103,8 @@ async fn the_owner_hands_over_on_the_organization_page_and_then_leaves_from_the_
     page.screenshot("leave-dialog").await;
     crate::admin_pages::dialog_click(&page, "Leave organization").await;
     page.heading("Log in").await;
+    page.shows("You left the organization Home Lab; this session ended with it.").await;
+    page.screenshot("left").await;
     let former = env.client(&heir.auth()).user(&owner.user_id).await.body;
     assert_eq!((former["isActive"].as_bool(), former["isOrganizationOwner"].as_bool()), (Some(false), Some(false)));
     page.close().await;

@@ -423,7 +423,6 @@ async fn admins_page_through_the_credit_transactions_newest_first() {
             env.post(&credits, json!({"milliCredits": amount, "comment": comment}), &operator).await.status,
             200
         );
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
     let first = env.client(&owner.auth()).credit_transactions("limit=2").await;
     let comments: Vec<&str> = first.body.as_array().unwrap().iter().map(|t| t["comment"].as_str().unwrap()).collect();

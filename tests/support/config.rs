@@ -21,11 +21,6 @@ pub const HOME_ORGANIZATION: &str = "home";
 pub const MAIL_QUEUE_MAX_RECEIVES: u32 = 3;
 pub const MAIL_QUEUE_VISIBILITY_SECONDS: u32 = 3;
 
-/// Waits until a mail a drainer did not take is visible in the queue again.
-pub async fn until_mail_is_visible_again() {
-    tokio::time::sleep(std::time::Duration::from_millis(u64::from(MAIL_QUEUE_VISIBILITY_SECONDS) * 1000 + 200)).await;
-}
-
 /// The tests' session secret (`test_config`, and the secret the function binaries that mint sessions read
 /// at start-up): its derived Ed25519 key signs sessions.
 pub const TEST_SESSION_SECRET: &str = "test-session-secret-that-is-long-enough!";

@@ -130,6 +130,34 @@ pub struct TestEnv {
     mail_lanes: Arc<Vec<devstack::mail_queue::MailQueue>>,
     /// The background drainers of [`TestEnv::draining_in_background`].
     drainers: Vec<tokio::task::JoinHandle<()>>,
+    /// Ends the run if the test outlives [`TEST_TIME_LIMIT`]; stops watching when the env goes.
+    _watchdog: Watchdog,
+}
+
+/// The longest a test may run (the longest, the permission matrix, takes about two minutes alone): one
+/// that hangs ends the test run with its name, instead of holding CI until CI's own limit.
+pub const TEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Watches the test that made it (named by its thread, as the test harness names it) from a thread of its
+/// own: if the test is still running after [`TEST_TIME_LIMIT`], the process exits with a failure. Dropping
+/// the watchdog (with its env) ends the watch.
+struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
+impl Watchdog {
+    fn start() -> Self {
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(TEST_TIME_LIMIT) {
+                // Straight to stderr: the harness captures `eprintln!`, and exiting would lose it.
+                let limit = TEST_TIME_LIMIT.as_secs();
+                let _ = writeln!(std::io::stderr(), "{test} has run for more than {limit} s: ending the test run");
+                std::process::exit(101);
+            }
+        });
+        Watchdog(done)
+    }
 }
 
 impl Drop for TestEnv {
@@ -346,6 +374,26 @@ impl TestEnv {
         &self.mail_lanes[1]
     }
 
+    /// Waits (a few seconds at most, checking every 50 ms) until a mail a drainer did not take is visible in
+    /// the mail queue again, after its visibility timeout: a condition, not a fixed sleep.
+    pub async fn until_mail_is_visible_again(&self) {
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_secs(u64::from(MAIL_QUEUE_VISIBILITY_SECONDS) * 3);
+        loop {
+            let (visible, _) = self.mail_queue().counts().await.expect("the mail queue's counts are read");
+            if visible > 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "no mail became visible in the mail queue again");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the mail queue holds nothing at all, visible or waiting for its visibility timeout.
+    pub async fn mail_queue_is_empty(&self) -> bool {
+        self.mail_queue().counts().await.expect("the mail queue's counts are read") == (0, 0)
+    }
+
     /// The security lane's queue (`config.mail_security_queue_url`).
     pub fn security_mail_queue(&self) -> &devstack::mail_queue::MailQueue {
         &self.mail_lanes[0]
@@ -404,6 +452,7 @@ impl TestEnv {
             owns_table: false,
             mail_lanes: lanes,
             drainers: Vec::new(),
+            _watchdog: Watchdog::start(),
         }
     }
 }

@@ -172,6 +172,27 @@ impl MailQueue {
         }
     }
 
+    /// How many messages the queue holds: visible ones, and ones a receiver holds until their visibility
+    /// timeout (SQS's approximate counts, exact on the local SQS).
+    pub async fn counts(&self) -> Result<(usize, usize), String> {
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| failed("reading the mail queue's counts", e))?
+            .attributes
+            .unwrap_or_default();
+        let count = |name: &QueueAttributeName| attributes.get(name).and_then(|n| n.parse().ok()).unwrap_or(0);
+        Ok((
+            count(&QueueAttributeName::ApproximateNumberOfMessages),
+            count(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        ))
+    }
+
     /// The bodies of the messages in the dead-letter queue (read without taking them: made visible again at once).
     pub async fn dead_letters(&self) -> Result<Vec<String>, String> {
         let messages = self.receive(&self.dead_letter_url, 0, Some(0)).await?;

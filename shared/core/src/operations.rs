@@ -232,7 +232,7 @@ operations! {
         Owner("organization.transfer.ownerOnly"), "the caller's own organization (any other id -> 404), offered to \
             one of its active admins (domain::organizations::offer_ownership)";
     ACCEPT_OWNERSHIP = "accept_ownership", "POST", "/organizations/{id}/transferOwnership/{token}",
-        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "sqs:SendMessage"],
         AnyMember, "the caller's own organization (any other id -> 404), whose valid, unused offer (else 404) names \
             the caller (else 403), an active admin (domain::organizations::accept_ownership)";
     CREATE_ORGANIZATION = "create_organization", "POST", "/organizations",

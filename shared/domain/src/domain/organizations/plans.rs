@@ -230,7 +230,8 @@ pub async fn add_credits(
     }
     let transaction = CreditTransaction {
         organization: organization_id.to_owned(),
-        id: ids::new_time_ordered_id(),
+        // Listed newest first: transactions within one second keep their order too.
+        id: ids::new_millis_ordered_id(),
         milli_credits: credit.milli_credits,
         comment: credit.comment.trim().to_owned(),
         created_by: caller.user.email.clone(),
