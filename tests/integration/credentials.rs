@@ -107,17 +107,23 @@ async fn a_password_reset_sets_the_password_ends_every_credential_and_proves_the
     assert_eq!((expired.status, expired.error_code()), (400, "auth.resetPassword.tokenExpired"));
 }
 
+/// Forced: all six have read the reset token unused before any of them writes.
 #[tokio::test]
 async fn of_concurrent_resets_with_one_token_exactly_one_succeeds() {
-    let env = TestEnv::new().await;
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
     let owner = env.create_organization(&organization_name("Racing")).await;
     let token = env.seed_password_reset(&owner.email).await;
+    let account_id = token.split('.').next().unwrap().to_owned();
+    barrier.arm(6, Box::leak(format!("ACCOUNT#{account_id}").into_boxed_str()));
     let attempts = (0..6).map(|i| {
         let env = &env;
         let token = token.clone();
         async move { env.client(&Auth::None).reset_password(&token, &format!("{NEW_PASSWORD} {i}")).await }
     });
     let answers = futures_util::future::join_all(attempts).await;
+    assert_eq!(barrier.met(), 6, "the six resets did not write at the same moment");
+    println!("the barrier was met: 6 resets wrote at once");
     let statuses: Vec<(u16, String)> = answers.iter().map(|a| (a.status, a.error_code().to_owned())).collect();
     assert_eq!(statuses.iter().filter(|(s, _)| *s == 200).count(), 1, "{statuses:?}");
     assert!(

@@ -152,18 +152,23 @@ async fn sending_follows_webknossos_rules_and_answers_per_recipient() {
     assert_eq!(again.json::<SentInvites>().recipients[0].status, "alreadyInvited");
 }
 
+/// Forced: all twenty have read the invite pending and the address free before any of them writes.
 #[tokio::test]
 async fn twenty_concurrent_accepts_of_one_invite_make_one_user() {
-    let env = TestEnv::new().await;
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
     let owner = env.create_organization(&organization_name("Race Lab")).await;
     let racer = address("race");
     let token = invite(&env, &owner.auth(), &racer, json!({})).await;
+    barrier.arm(20, Box::leak(racer.clone().into_boxed_str()));
     let forms: Vec<Value> = (0..20).map(|_| register_form(&racer, &token)).collect();
     let attempts = forms.into_iter().map(|form| {
         let env = &env;
         async move { env.client(&Auth::None).register(form).await }
     });
     let responses = futures_util::future::join_all(attempts).await;
+    assert_eq!(barrier.met(), 20, "the twenty accepts did not write at the same moment");
+    println!("the barrier was met: 20 accepts wrote at once");
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     // The losers get a clear answer (the invite used, or the address taken meanwhile), never a 5xx from the
@@ -179,20 +184,25 @@ async fn twenty_concurrent_accepts_of_one_invite_make_one_user() {
     assert_eq!((users, accounts), (2, 2), "the owner and exactly one invited user");
 }
 
+/// Forced: all eight have read the invite pending before any of them writes.
 #[tokio::test]
 async fn concurrent_joins_of_one_invite_by_different_accounts_make_one_member() {
-    let env = TestEnv::new().await;
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
     let host = env.create_organization(&organization_name("Race Host")).await;
     let token = invite(&env, &host.auth(), &address("contested"), json!({})).await;
     let mut guests = Vec::new();
     for i in 0..8 {
         guests.push(env.create_organization(&organization_name(&format!("Guest {i}"))).await);
     }
+    barrier.arm(8, Box::leak(format!("ORG#{}", host.organization).into_boxed_str()));
     let attempts = guests.iter().map(|guest| {
         let (env, token) = (&env, &token);
         async move { env.client(&guest.auth()).join_organization(token).await }
     });
     let responses = futures_util::future::join_all(attempts).await;
+    assert_eq!(barrier.met(), 8, "the eight joins did not write at the same moment");
+    println!("the barrier was met: 8 joins wrote at once");
     let answers: Vec<(u16, String)> = responses.iter().map(|r| (r.status, r.error_code().to_owned())).collect();
     assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "{answers:?}");
     assert!(

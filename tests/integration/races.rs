@@ -7,11 +7,12 @@
 //! a bulk edit and a rename of one of its users (`user_bulk_edits.rs`). The forced ones here hold both
 //! writes at the write barrier until each side has read, assert that it was met, and print so: a revoke and
 //! an accept of one invite, two admins renaming one member, a team's deletion and an add to it, a switch
-//! into an organization and a deactivation there.
+//! into an organization and a deactivation there, a resend and an accept of one invite, a login with the
+//! old password and a reset, a bulk edit and the organization's deletion.
 
 use serde_json::{Value, json};
 use tests::answers::SentInvites;
-use tests::{Auth, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
+use tests::{Auth, PASSWORD, TestEnv, invite_token, mails_to, organization_name, signup_form, text};
 
 fn address(name: &str) -> String {
     format!("{name}-{}@example.org", &accounts::ids::new_object_id()[..10])
@@ -392,4 +393,121 @@ async fn a_switch_into_an_organization_racing_a_deactivation_there_leaves_no_wor
     let stored = env.client(&other.auth()).user(&identity).await.body;
     assert_eq!(stored["isActive"], false, "{stored}");
     env.check_invariants().await;
+}
+
+/// Forced: a resend (a new link, the old one void) and an accept with the old link have both read the
+/// invite pending before either writes. Exactly one wins, whole: the accept makes the member and the resend
+/// is told the invite was used meanwhile, or the resend replaces the link and the accept with the old one
+/// is refused, with nothing of the person written.
+#[tokio::test]
+async fn a_resend_and_an_accept_of_one_invite_at_the_same_moment_end_with_exactly_one_winner() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_organization(&organization_name("Resend Lab")).await;
+    let mut winners = std::collections::BTreeSet::new();
+    for round in 0..4 {
+        let email = address(&format!("resent{round}"));
+        let token = invite(&env, &owner.auth(), &email).await;
+        let listed = env.client(&owner.auth()).invites("").await.body;
+        let invite_id = listed.as_array().unwrap().iter().find(|i| i["email"] == email.as_str()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        barrier.arm(2, Box::leak(invite_id.clone().into_boxed_str()));
+        let (resent, accepted) = tokio::join!(
+            env.client(&owner.auth()).resend_invite(&invite_id),
+            env.client(&Auth::None).register(register_form(&email, &token)),
+        );
+        assert_eq!(barrier.met(), 2, "round {round}: the resend and the accept did not write at the same moment");
+        let users =
+            env.scan().await.iter().filter(|i| text(i, "entity") == "User" && text(i, "email") == email).count();
+        match (resent.status, accepted.status) {
+            (status, 200) if status >= 400 => {
+                assert_eq!(users, 1, "round {round}: the accept won: {:?}", resent.body);
+                winners.insert(format!("accept (the resend: {status} {})", resent.error_code()));
+            }
+            (200, status) if status >= 400 => {
+                assert_eq!(users, 0, "round {round}: the resend won: {:?}", accepted.body);
+                // The new link works; the old one never will.
+                let new_token = invite_token(&mails_to(&email).await.pop().unwrap());
+                assert_ne!(new_token, token);
+                assert_eq!(env.client(&Auth::None).register(register_form(&email, &new_token)).await.status, 200);
+                winners.insert(format!("resend (the accept: {status} {})", accepted.error_code()));
+            }
+            other => panic!("round {round}: not one whole winner: {other:?} {:?} {:?}", resent.body, accepted.body),
+        }
+        env.check_invariants().await;
+    }
+    println!("the barrier was met in every round; winners: {winners:?}");
+}
+
+/// Forced: a login that checked the old password and a reset that replaces it write at the same moment
+/// (the login's session is conditioned on the password it checked). Whichever commits first, no session
+/// made with the old password outlives the reset, and the new password works.
+#[tokio::test]
+async fn a_login_with_the_old_password_racing_a_reset_leaves_no_session_of_the_old_password() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_organization(&organization_name("Reset Lab")).await;
+    let mut outcomes = std::collections::BTreeSet::new();
+    let mut old = PASSWORD.to_owned();
+    for round in 0..4 {
+        let token = env.seed_password_reset(&owner.email).await;
+        let account_id = token.split('.').next().unwrap().to_owned();
+        let new = format!("a new horse battery {round}");
+        barrier.arm(2, Box::leak(format!("ACCOUNT#{account_id}").into_boxed_str()));
+        let (login, reset) = tokio::join!(
+            env.client(&Auth::None).login(&owner.email, &old),
+            env.client(&Auth::None).reset_password(&token, &new),
+        );
+        assert_eq!(barrier.met(), 2, "round {round}: the login and the reset did not write at the same moment");
+        assert_eq!(reset.status, 200, "round {round}: {:?}", reset.body);
+        if login.status == 200 {
+            // The login committed first: the reset ended its session.
+            let session = Auth::Bearer(login.body["token"].as_str().unwrap().to_owned());
+            assert_eq!(env.client(&session).current_user().await.status, 401, "round {round}: the old session lives");
+            outcomes.insert("the login first; its session ended with the reset".to_owned());
+        } else {
+            assert!(login.status == 401 || login.status == 400, "round {round}: {} {:?}", login.status, login.body);
+            outcomes.insert(format!("the reset first; the login refused ({} {})", login.status, login.error_code()));
+        }
+        assert_eq!(env.client(&Auth::None).login(&owner.email, &old).await.status / 100, 4, "the old password is gone");
+        env.login(&owner.email, &new).await;
+        old = new;
+    }
+    println!("the barrier was met in every round; outcomes: {outcomes:?}");
+}
+
+/// Forced: a bulk edit of members and the organization's deletion write at the same moment. Whichever
+/// commits first, the organization ends deleted and purged completely, with nothing of the bulk edit left.
+#[tokio::test]
+async fn a_bulk_edit_racing_the_organizations_deletion_leaves_nothing_behind() {
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    let owner = env.create_home_organization().await;
+    let team = env.team(&owner.auth(), "Doomed Team").await;
+    let mut members = Vec::new();
+    for name in ["Ann", "Ben", "Cid"] {
+        members.push(env.member(&owner, name, "Member", &[]).await.user_id);
+    }
+    let name =
+        env.client(&owner.auth()).organization(&owner.organization).await.body["name"].as_str().unwrap().to_owned();
+    barrier.arm(2, Box::leak(format!("ORG#{}", owner.organization).into_boxed_str()));
+    let (edited, deleted) = tokio::join!(
+        env.client(&owner.auth()).bulk_edit_teams_and_permissions(
+            json!({"userIds": members, "setTeams": [{"id": team, "isTeamManager": false}]})
+        ),
+        env.client(&owner.auth()).delete_organization(&owner.organization, &name),
+    );
+    assert_eq!(barrier.met(), 2, "the bulk edit and the deletion did not write at the same moment");
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    assert!(edited.status == 200 || edited.status / 100 == 4, "{} {:?}", edited.status, edited.body);
+    // Whatever the purge the request began left, the scheduled purge finishes; then nothing remains.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    accounts::domain::organizations::purge_pending(&env.app, deadline).await.unwrap();
+    let partition = format!("ORG#{}", owner.organization);
+    let left: Vec<String> =
+        env.scan().await.iter().filter(|i| text(i, "PK") == partition).map(|i| text(i, "SK")).collect();
+    assert!(left.is_empty(), "items of the deleted organization remain: {left:?}");
+    println!("the barrier was met; the bulk edit answered {}, the deletion 200", edited.status);
 }

@@ -86,9 +86,12 @@ async fn an_email_can_own_only_one_account() {
     );
 }
 
+/// Forced: all ten have found the address free before any of them writes.
 #[tokio::test]
 async fn concurrent_signups_with_one_email_make_exactly_one_account() {
-    let env = TestEnv::new().await;
+    let barrier = tests::barrier::WriteBarrier::default();
+    let env = TestEnv::with_dynamodb_hook(barrier.hook()).await;
+    barrier.arm(10, "race@example.org");
     let attempts = (0..10).map(|i| {
         let env = &env;
         async move {
@@ -99,6 +102,8 @@ async fn concurrent_signups_with_one_email_make_exactly_one_account() {
         }
     });
     let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(barrier.met(), 10, "the ten sign-ups did not write at the same moment");
+    println!("the barrier was met: 10 sign-ups wrote at once");
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
     let accounts = env.scan().await.iter().filter(|item| text(item, "entity") == "Account").count();

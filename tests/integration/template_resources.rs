@@ -124,6 +124,32 @@ fn the_template_backs_the_table_up() {
     assert_eq!(resources["BackupVault"]["DeletionPolicy"].as_str(), Some("RetainExceptOnCreate"));
     let selected = format!("{:?}", resources["BackupSelection"]["Properties"]["BackupSelection"]["Resources"]);
     assert!(selected.contains("AccountsTable"), "{selected}");
+    // Dailies for two weeks, monthlies for a year in cold storage after a month (AWS Backup keeps a cold
+    // backup 90 days at least: the monthly retention's minimum allows for it).
+    assert_eq!(number_default(&template, "BackupRetentionDays"), 14);
+    let monthly = &resources["BackupPlan"]["Properties"]["BackupPlan"]["BackupPlanRule"][1];
+    assert_eq!(monthly["RuleName"].as_str(), Some("monthly"));
+    assert_eq!(monthly["ScheduleExpression"].as_str(), Some("cron(0 4 1 * ? *)"));
+    assert_eq!(monthly["Lifecycle"]["MoveToColdStorageAfterDays"].as_u64(), Some(30));
+    assert_eq!(reference(&monthly["Lifecycle"]["DeleteAfterDays"]), Some("MonthlyBackupRetentionDays"));
+    assert_eq!(number_default(&template, "MonthlyBackupRetentionDays"), 365);
+    assert_eq!(template["Parameters"]["MonthlyBackupRetentionDays"]["MinValue"].as_u64(), Some(30 + 90));
+    // The vault lock is there to turn on, and off by default.
+    assert_eq!(number_default(&template, "BackupVaultLockDays"), 0);
+    let lock = format!("{:?}", resources["BackupVault"]["Properties"]["LockConfiguration"]);
+    assert!(lock.contains("HasBackupVaultLock") && lock.contains("BackupVaultLockDays"), "{lock}");
+}
+
+/// The audit events are archived for replay (docs/audit.md, "Replay").
+#[test]
+fn the_audit_events_are_archived_for_replay() {
+    let template = yaml("template.yaml");
+    let archive = &template["Resources"]["AuditEventArchive"];
+    assert_eq!(archive["Type"].as_str(), Some("AWS::Events::Archive"));
+    let source = format!("{:?}", archive["Properties"]["SourceArn"]);
+    assert!(source.contains("AuditEventBus"), "the archive keeps the audit bus's events: {source}");
+    assert_eq!(reference(&archive["Properties"]["RetentionDays"]), Some("AuditArchiveRetentionDays"));
+    assert_eq!(number_default(&template, "AuditArchiveRetentionDays"), 90);
 }
 
 /// Every mail goes out with the configuration set, whose bounce and complaint events reach the function
