@@ -62,7 +62,42 @@ async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             response.batch_item_failures.push(failure(id));
             continue;
         };
+        // Claimed first, by the message's id: a message delivered again whose mail was claimed is not sent
+        // again. A claim whose drainer stopped before SES answered stays claimed: SES may have taken the
+        // mail, and sending it twice is the worse mistake (an invite can be resent by hand).
+        if !id.is_empty() {
+            match crate::store::mail::claim_sending(&app.db, &id, crate::ids::now_millis()).await {
+                Ok(None) => {}
+                Ok(Some(state)) => {
+                    if state == crate::model::MailSending::SENDING {
+                        tracing::error!(message = %id, "a mail whose sending was cut short is not sent again: SES may have taken it");
+                    } else {
+                        tracing::info!(message = %id, state, "a mail delivered again was handled before");
+                    }
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(message = %id, error = %err, "the mail's sending was not claimed; it is tried again");
+                    response.batch_item_failures.push(failure(id));
+                    continue;
+                }
+            }
+        }
         let outcome = send_now(app, &mail).await;
+        if !id.is_empty() {
+            let claim = match &outcome {
+                SesOutcome::Sent => {
+                    crate::store::mail::finish_sending(&app.db, &id, crate::model::MailSending::SENT).await
+                }
+                SesOutcome::Refused(_) => {
+                    crate::store::mail::finish_sending(&app.db, &id, crate::model::MailSending::REFUSED).await
+                }
+                SesOutcome::TryAgain(_) => crate::store::mail::release_sending(&app.db, &id).await,
+            };
+            if let Err(err) = claim {
+                tracing::warn!(message = %id, error = %err, "the outcome of a mail's sending was not recorded");
+            }
+        }
         // After every mail, the last of a batch too: the drainer's next batch may follow at once. Each lane
         // at its share of the rate (a batch comes from one lane).
         tokio::time::sleep(lane_pace(app.config.mail_send_rate, mail.security)).await;

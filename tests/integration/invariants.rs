@@ -355,6 +355,19 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
                 }));
             }),
         ),
+        // Rule 32: a mail's sending claim without its TTL.
+        (
+            32,
+            "a mail's sending claim carries its TTL",
+            Box::new(|items| {
+                items.push(accounts::store::to_item(&accounts::model::MailSending {
+                    message_id: "a-message".into(),
+                    sending_state: accounts::model::MailSending::SENT.into(),
+                    claimed_at: 1,
+                    expires_at: 0,
+                }));
+            }),
+        ),
         // Rule 25: an operator grant of an account that does not exist.
         // Rule 30: a passkey whose account is gone, and a ceremony without its TTL.
         (
@@ -426,7 +439,7 @@ async fn the_checker_passes_a_healthy_table_and_reports_each_broken_rule() {
             .lines()
             .filter_map(|line| line.strip_prefix("//! ")?.split_once(". ")?.0.parse().ok())
             .collect();
-    assert_eq!(documented, (1..=31).collect(), "the checker's rules, as its documentation numbers them");
+    assert_eq!(documented, (1..=32).collect(), "the checker's rules, as its documentation numbers them");
     assert_eq!(covered, documented, "every rule has a case");
 
     // The command: exit status 0 on the healthy table, 1 with the report after a guard is deleted.

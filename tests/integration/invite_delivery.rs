@@ -196,3 +196,63 @@ async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again
     let guard = scan.iter().find(|i| text(i, "entity") == "InviteEmailGuard").unwrap();
     assert_eq!(text(guard, "inviteId"), invites[0]);
 }
+
+/// The SQS event of one queued `mail` with the message id `id`, as the event source mapping delivers it.
+fn queued(id: &str, mail: &accounts::mail::Mail) -> aws_lambda_events::event::sqs::SqsEvent {
+    serde_json::from_value(json!({"Records": [{
+        "messageId": id,
+        "receiptHandle": format!("handle-{id}"),
+        "body": serde_json::to_string(mail).unwrap(),
+        "attributes": {},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:local-mail",
+        "awsRegion": "us-east-1",
+    }]}))
+    .unwrap()
+}
+
+/// SQS delivers a message at least once, and a batch cut short by a timeout comes again whole: the drainer
+/// claims each mail's sending by the message's id before asking SES, so a message delivered again is not
+/// mailed again; a mail SES did not take (unreachable) is released and goes out on the next delivery; a
+/// claim left by a drainer that stopped before SES answered is not sent again either (SES may have it).
+#[tokio::test]
+async fn a_queued_mail_delivered_twice_is_sent_once() {
+    let env = TestEnv::new().await;
+    let to = address("once");
+    let mail = accounts::mail::Mail::new(vec![to.clone()], "Once only", &["Hello.".into()], None);
+    for _ in 0..2 {
+        let response = accounts::mail_drain::drain(&env.app, queued("message-once", &mail)).await;
+        assert!(response.batch_item_failures.is_empty(), "taken: {response:?}");
+    }
+    assert_eq!(mails_to(&to).await.len(), 1, "sent once");
+    let claim = env.scan().await.into_iter().find(|i| text(i, "PK") == "MAILSEND#message-once").expect("claimed");
+    assert_eq!(text(&claim, "sendingState"), "sent");
+
+    // SES away: not sent, the claim given up, the message kept; SES back: the next delivery sends it.
+    let later = address("later");
+    let mail = accounts::mail::Mail::new(vec![later.clone()], "Later", &["Hello.".into()], None);
+    let ses = TestEnv::unreachable_ses().await;
+    let broken = env.sharing_table(&ses.endpoint()).await;
+    let response = accounts::mail_drain::drain(&broken.app, queued("message-later", &mail)).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "kept for another try");
+    assert!(!env.scan().await.iter().any(|i| text(i, "PK") == "MAILSEND#message-later"), "the claim was given up");
+    let response = accounts::mail_drain::drain(&env.app, queued("message-later", &mail)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(mails_to(&later).await.len(), 1);
+
+    // A drainer stopped between claiming and SES's answer: the message comes again and is not sent.
+    let cut = address("cut");
+    let mail = accounts::mail::Mail::new(vec![cut.clone()], "Cut short", &["Hello.".into()], None);
+    let now = accounts::ids::now_millis();
+    let stale = accounts::model::MailSending {
+        message_id: "message-cut".into(),
+        sending_state: accounts::model::MailSending::SENDING.into(),
+        claimed_at: now - 120_000,
+        expires_at: now / 1000 + accounts::model::MailSending::LIFETIME_SECONDS,
+    };
+    env.put_item(accounts::store::to_item(&stale)).await;
+    let response = accounts::mail_drain::drain(&env.app, queued("message-cut", &mail)).await;
+    assert!(response.batch_item_failures.is_empty(), "not kept either: it would only come back");
+    assert!(mails_to(&cut).await.is_empty(), "not sent twice");
+}

@@ -24,6 +24,13 @@ impl TestEnv {
         self.update_attribute(pk, sk, "ADD #n :v", name, AttributeValue::N(delta.to_string())).await;
     }
 
+    /// Writes an item directly in the table (a state no route produces, such as a drainer stopped while
+    /// it sent a mail).
+    pub async fn put_item(&self, item: Item) {
+        let put = self.direct_dynamodb().put_item().table_name(&self.table).set_item(Some(item)).send();
+        unchecked(put).await.unwrap();
+    }
+
     /// Applies `expression` (naming the attribute `#n` and the value `:v`) to an item directly in the table.
     async fn update_attribute(&self, pk: &str, sk: &str, expression: &str, name: &str, value: AttributeValue) {
         let update = self

@@ -118,7 +118,9 @@ pub static SEND_MAIL: BackgroundFunction = BackgroundFunction {
     // Ten mails at the slowest pace (2 s each at 1 mail per second) and SES's time, with room to spare;
     // the queue's visibility timeout is six times this (template.yaml).
     timeout_seconds: 60,
-    actions: &["UpdateItem", "ses:SendEmail"],
+    // The claim of each mail's sending (PutItem; GetItem for a message delivered again; UpdateItem when
+    // done; DeleteItem when SES said "not now") and the invite's delivery state (UpdateItem).
+    actions: &["PutItem", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
 };
 
 pub static BACKGROUND: &[&BackgroundFunction] = &[

@@ -3,7 +3,7 @@
 use super::{Db, n, s};
 use crate::StoreError;
 use crate::model::InviteDelivery;
-use crate::model::{Key, UndeliverableAddress};
+use crate::model::{Key, MailSending, UndeliverableAddress};
 
 /// Marks an address (one conditional PutItem); a report older than the stored one changes nothing.
 pub async fn mark_undeliverable(db: &Db, mark: &UndeliverableAddress) -> Result<(), StoreError> {
@@ -48,4 +48,42 @@ pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option
         }
     };
     db.update_if(&key, update, condition, values).await.map(|_| ())
+}
+
+/// Claims the sending of a queued message's mail (one conditional PutItem): `None` when this call claimed
+/// it, else the state an earlier delivery of the message left (`sending`, `sent`, `refused`; one GetItem).
+pub async fn claim_sending(db: &Db, message_id: &str, now_millis: i64) -> Result<Option<String>, StoreError> {
+    let claim = MailSending {
+        message_id: message_id.to_owned(),
+        sending_state: MailSending::SENDING.to_owned(),
+        claimed_at: now_millis,
+        expires_at: now_millis / 1000 + MailSending::LIFETIME_SECONDS,
+    };
+    if db.put_if(&claim, "attribute_not_exists(PK)", vec![]).await? {
+        return Ok(None);
+    }
+    let earlier: Option<MailSending> = db.get(&Key::mail_sending(message_id)).await?;
+    // Gone between the two requests (its TTL): nothing was sent within the claim's lifetime, so sending is
+    // as safe as it was for the first claim.
+    Ok(earlier.map(|e| e.sending_state))
+}
+
+/// Records how a claimed sending ended: `sent` or `refused` (one UpdateItem).
+pub async fn finish_sending(db: &Db, message_id: &str, state: &str) -> Result<(), StoreError> {
+    db.update_if(
+        &Key::mail_sending(message_id),
+        "SET sendingState = :state",
+        "attribute_exists(PK)",
+        vec![(":state", s(state))],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Gives a claim up after SES said "not now" for sure, so the message's next delivery sends it (one
+/// conditional DeleteItem).
+pub async fn release_sending(db: &Db, message_id: &str) -> Result<(), StoreError> {
+    db.delete_if(&Key::mail_sending(message_id), "sendingState = :sending", vec![(":sending", s(MailSending::SENDING))])
+        .await
+        .map(|_| ())
 }

@@ -259,6 +259,22 @@ pub(super) fn load(items: Vec<Item>, problems: &mut Vec<String>) -> Table {
                 }
             }
             // Rule 24.
+            // Rule 32.
+            "MailSending" => {
+                let value = decode!(accounts::model::MailSending);
+                if value.expires_at <= 0 {
+                    problems.push(format!("{at}: a mail's sending claim carries its TTL"));
+                }
+                if ![
+                    accounts::model::MailSending::SENDING,
+                    accounts::model::MailSending::SENT,
+                    accounts::model::MailSending::REFUSED,
+                ]
+                .contains(&value.sending_state.as_str())
+                {
+                    problems.push(format!("{at}: a mail's sending is sending, sent or refused"));
+                }
+            }
             "UndeliverableAddress" => {
                 let value = decode!(UndeliverableAddress);
                 if value.email != value.email.to_lowercase() || !value.email.contains('@') {

@@ -67,6 +67,8 @@
 //!     account exists (passkeys go with the account); a passkey ceremony under way carries its TTL.
 //! 31. An ownership offer is in its organization's partition (rule 2), carries its TTL, comes from the
 //!     organization's owner and names another user of it.
+//! 32. A mail's sending claim (`MAILSEND#{message id}`/`SEND`, rule 1) is sending, sent or refused and
+//!     carries its TTL; it names nothing else.
 
 mod accounts_rules;
 mod load;

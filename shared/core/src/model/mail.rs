@@ -60,3 +60,33 @@ impl Entity for UndeliverableAddress {
         Key::undeliverable_address(&self.email)
     }
 }
+
+/// A queued mail's sending, claimed before SES is asked, keyed by the queue message's id (the same on every
+/// delivery of that message): a message delivered again (a batch retried after a timeout, or SQS's
+/// at-least-once delivery) whose mail was claimed is not sent again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MailSending {
+    pub message_id: String,
+    /// `sending` (claimed: SES is being asked, or the drainer stopped while it was), `sent` or `refused`.
+    pub sending_state: String,
+    /// Epoch ms.
+    pub claimed_at: i64,
+    /// Epoch seconds when the table's TTL removes the claim ([`MailSending::LIFETIME_SECONDS`]: longer
+    /// than the mail queue keeps a message).
+    pub expires_at: i64,
+}
+
+impl MailSending {
+    pub const LIFETIME_SECONDS: i64 = 15 * 24 * 3600;
+    pub const SENDING: &'static str = "sending";
+    pub const SENT: &'static str = "sent";
+    pub const REFUSED: &'static str = "refused";
+}
+
+impl Entity for MailSending {
+    const KIND: &'static str = "MailSending";
+    fn key(&self) -> Key {
+        Key::mail_sending(&self.message_id)
+    }
+}

@@ -63,6 +63,9 @@ impl Key {
     pub fn undeliverable_address(email: &str) -> Key {
         Key { pk: format!("UNDELIVERABLE#{email}"), sk: "UNDELIVERABLE".into() }
     }
+    pub fn mail_sending(message_id: &str) -> Key {
+        Key { pk: format!("MAILSEND#{message_id}"), sk: "SEND".into() }
+    }
     pub fn email_guard(email: &str) -> Key {
         Key { pk: format!("EMAIL#{email}"), sk: "EMAIL".into() }
     }
