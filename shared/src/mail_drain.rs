@@ -53,15 +53,36 @@ pub async fn drain(app: &App, event: SqsEvent) -> SqsBatchResponse {
     crate::declared_actions::scope_unless_scoped(declaration, drain_batch(app, event)).await
 }
 
+/// How long a batch may take: the function's timeout less a margin for the last mail's SES call and the
+/// answer. A mail that would start after it is left in the queue for the next batch.
+fn batch_budget() -> Duration {
+    Duration::from_secs(u64::from(crate::background::SEND_MAIL.timeout_seconds)) - Duration::from_secs(15)
+}
+
+/// Whether a mail to `recipients` still fits in the batch's budget, `elapsed` into it: its pause (SES's
+/// rate counts recipients, not mails) must end within the budget.
+pub(crate) fn fits_in_budget(elapsed: Duration, pace: Duration, recipients: usize, budget: Duration) -> bool {
+    elapsed + pace * recipients.max(1) as u32 <= budget
+}
+
 async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for message in &event.records {
+    let started = std::time::Instant::now();
+    for (index, message) in event.records.iter().enumerate() {
         let id = message.message_id.clone().unwrap_or_default();
         let Some(mail) = message.body.as_deref().and_then(|body| serde_json::from_str::<Mail>(body).ok()) else {
             tracing::error!(message = %id, "a queued message is not a mail");
             response.batch_item_failures.push(failure(id));
             continue;
         };
+        let pace = lane_pace(app.config.mail_send_rate, mail.security);
+        // The first mail of a batch always goes (a mail to more recipients than a batch's budget allows
+        // would otherwise never go); later ones only while they fit.
+        if index > 0 && !fits_in_budget(started.elapsed(), pace, mail.to.len(), batch_budget()) {
+            tracing::info!(message = %id, "the batch's time is up: the mail waits for the next batch");
+            response.batch_item_failures.push(failure(id));
+            continue;
+        }
         // Claimed first, by the message's id: a message delivered again whose mail was claimed is not sent
         // again. A claim whose drainer stopped before SES answered stays claimed: SES may have taken the
         // mail, and sending it twice is the worse mistake (an invite can be resent by hand).
@@ -99,8 +120,8 @@ async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             }
         }
         // After every mail, the last of a batch too: the drainer's next batch may follow at once. Each lane
-        // at its share of the rate (a batch comes from one lane).
-        tokio::time::sleep(lane_pace(app.config.mail_send_rate, mail.security)).await;
+        // at its share of the rate (a batch comes from one lane), per recipient, as SES counts its rate.
+        tokio::time::sleep(pace * mail.to.len().max(1) as u32).await;
         let recorded = match (&outcome, &mail.delivery_of) {
             (SesOutcome::Sent, Some(delivery)) => crate::store::mail::record_delivery(&app.db, delivery, None).await,
             (SesOutcome::Refused(reason), Some(delivery)) => {
@@ -186,6 +207,20 @@ mod tests {
         for code in [Some("TooManyRequestsException"), Some("LimitExceededException"), Some("InternalFailure"), None] {
             assert_eq!(classify(code, "x".into()), SesOutcome::TryAgain("x".into()), "{code:?}");
         }
+    }
+
+    #[test]
+    fn a_batch_starts_a_mail_only_while_its_pause_per_recipient_ends_within_the_budget() {
+        let budget = batch_budget();
+        assert_eq!(budget, Duration::from_secs(45), "60 s less the margin");
+        let pace = Duration::from_secs(2);
+        assert!(fits_in_budget(Duration::ZERO, pace, 1, budget));
+        assert!(fits_in_budget(Duration::from_secs(43), pace, 1, budget));
+        assert!(!fits_in_budget(Duration::from_secs(44), pace, 1, budget));
+        // Fifty admins told at once: fifty pauses.
+        assert!(!fits_in_budget(Duration::ZERO, pace, 50, budget));
+        assert!(fits_in_budget(Duration::ZERO, pace, 22, budget));
+        assert!(fits_in_budget(Duration::ZERO, pace, 0, budget), "a mail to nobody counts as one");
     }
 
     #[test]
