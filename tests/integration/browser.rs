@@ -409,7 +409,7 @@ async fn opening_a_verification_mail_for_a_listed_operator_address_grants_nobody
 }
 
 #[tokio::test]
-async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_the_keyboard_alone() {
+async fn the_home_page_logs_in_with_the_keyboard_alone_switches_organizations_shows_the_token_and_logs_out() {
     let env = TestEnv::for_pages().await;
     let owner = env.create_home_organization().await;
     let other = env.create_organization("Second Lab").await;
@@ -433,8 +433,14 @@ async fn the_home_page_switches_organizations_shows_the_token_and_logs_out_with_
     page.accessible().await;
     page.click("Switch to Second Lab").await;
     page.shows("Second Lab (current)").await;
+    let cookie = page.client.get_named_cookie("id").await.expect("the session cookie").value().to_owned();
+    let me = env.client(&Auth::Cookie(cookie)).current_user().await.body;
+    assert_eq!(me["organization"], other.organization.as_str(), "the page's session is in Second Lab now");
     page.click("Show token").await;
     page.shows("wkt.").await;
+    let shown = page.text().await;
+    let token = shown.split_whitespace().find(|w| w.starts_with("wkt.")).expect("the token is shown").to_owned();
+    assert_eq!(env.client(&Auth::Token(token)).current_user().await.body["organization"], other.organization.as_str());
     page.screenshot("switched").await;
     // The password: a wrong current one is refused; then the new one is the one that logs in.
     let new_password = "a brand new horse battery";

@@ -121,6 +121,8 @@ async fn change_experience_sets_and_removes_for_all_selected_users_or_none() {
     assert_eq!(env.scan().await, before);
     let alone = json!({"userIds": [in_red.user_id], "set": {"nuclei": 1}});
     assert_eq!(env.client(&manager.auth()).bulk_change_experiences(alone).await.status, 200);
+    let stored = env.client(&owner.auth()).user(&in_red.user_id).await.body;
+    assert_eq!(stored["experiences"]["nuclei"], 1, "the team manager's change was made");
 
     for (body, code) in [
         (json!({"userIds": [in_red.user_id], "set": {"x": 1}, "remove": ["x"]}), "experience.domain.setAndRemoved"),
@@ -183,7 +185,10 @@ async fn a_change_that_fails_in_a_later_transaction_is_undone_completely() {
     let after_scan = env.scan().await;
     assert_eq!(after_scan, before_scan, "a failed change must leave nothing changed, versions included");
     assert!(!after_scan.iter().any(|i| text(i, "entity") == "UserExperience"));
-    assert!(users.iter().all(|u| u.is_active()));
+    // Read again: every user is as it was, active and without experiences.
+    let reread = as_function(bulk_change, store.users(&ids)).await.unwrap();
+    assert_eq!(reread.len(), ids.len());
+    assert!(reread.iter().all(|u| u.is_active() && u.experiences.is_empty()), "the users were restored");
     let _ = (owner, Auth::None);
 }
 

@@ -425,3 +425,66 @@ async fn transactions_cancelled_by_conflicts_are_sent_again_and_persistent_confl
     let created = env.client(&owner.auth()).create_team("Blue").await;
     assert_eq!(created.status, 200, "{:?}", created.body);
 }
+
+/// What DynamoDB answers when it throttled items of a transaction: a cancellation whose reasons are
+/// `ThrottlingError` (retryable, as conflicts are).
+const TRANSACTION_THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None]","CancellationReasons":[{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity for one or more global secondary indexes"},{"Code":"None"}]}"#;
+
+/// A cancellation mixing a failed condition with a conflict: the condition decides (what was read changed),
+/// so the transaction is not sent again as it is.
+const CONDITION_AND_CONFLICT: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, TransactionConflict]","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}"#;
+
+/// Throttling cancellations are sent again like conflicts; a cancellation that mixes a failed condition
+/// with a conflict is answered from the condition (re-read and planned again by the change's own retry,
+/// never sent again as it was), and none of them writes anything.
+#[tokio::test]
+async fn throttled_transactions_are_sent_again_and_a_failed_condition_among_conflicts_decides() {
+    use std::sync::Arc;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The answers to give the next transactions, in order; then DynamoDB's own.
+    let script: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let sent: Arc<AtomicUsize> = Arc::default();
+    let (next, count) = (script.clone(), sent.clone());
+    let responder: tests::DynamoDbResponder = Arc::new(move |operation, _body| {
+        let (next, count) = (next.clone(), count.clone());
+        Box::pin(async move {
+            if operation != "TransactWriteItems" {
+                return None;
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut next = next.lock().unwrap();
+            (!next.is_empty()).then(|| (400, next.remove(0).to_owned()))
+        })
+    });
+    let env = TestEnv::with_dynamodb_responder(responder).await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Tom", "Throttled", &[]).await;
+
+    // Throttled twice, then it commits: sent three times, written once.
+    *script.lock().unwrap() = vec![TRANSACTION_THROTTLED, TRANSACTION_THROTTLED];
+    sent.store(0, Ordering::SeqCst);
+    let created = env.client(&owner.auth()).create_team("Throttled").await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert_eq!(sent.load(Ordering::SeqCst), 3, "sent again after each throttling");
+    let entries = env.client(&owner.auth()).audit_log("action=team.created").await.body;
+    assert_eq!(entries.as_array().unwrap().len(), 1, "one entry: the throttled attempts wrote nothing");
+
+    // A rename whose transaction is cancelled with a failed condition and a conflict: the change reads the
+    // user again and plans anew (its own retry), so the next transaction is a new one, which commits.
+    *script.lock().unwrap() = vec![CONDITION_AND_CONFLICT];
+    sent.store(0, Ordering::SeqCst);
+    let renamed = env.patch_user(&member.user_id, json!({"firstName": "Tim"}), &owner.auth()).await;
+    assert_eq!((renamed.status, renamed.body["firstName"].as_str()), (200, Some("Tim")), "{:?}", renamed.body);
+    assert_eq!(sent.load(Ordering::SeqCst), 2, "the cancelled one, then the re-planned one");
+    let changes = env.client(&owner.auth()).audit_log("action=user.changed").await.body;
+    assert_eq!(changes.as_array().unwrap().len(), 1, "one rename, one entry");
+
+    // Always a failed condition among conflicts: the change gives up as "kept changing" (409), nothing written.
+    *script.lock().unwrap() = vec![CONDITION_AND_CONFLICT; 10];
+    let before = env.scan().await;
+    let refused = env.patch_user(&member.user_id, json!({"firstName": "Tam"}), &owner.auth()).await;
+    assert_eq!((refused.status, refused.error_code()), (409, "request.conflict"), "{:?}", refused.body);
+    script.lock().unwrap().clear();
+    assert_eq!(env.scan().await, before);
+}

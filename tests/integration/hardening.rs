@@ -344,7 +344,7 @@ async fn an_invite_stops_working_when_its_sender_can_no_longer_give_what_it_gran
 }
 
 #[tokio::test]
-async fn a_sign_up_with_a_taken_address_says_nothing_about_it_and_tells_the_address() {
+async fn a_sign_up_with_a_taken_address_names_no_account_in_its_answer_and_tells_the_address() {
     let env = TestEnv::new().await;
     let owner = env.create_organization(&tests::organization_name("Known")).await;
     env.create_home_organization().await;

@@ -105,7 +105,7 @@ async fn each_creating_request_retried_with_its_key_returns_the_first_answer_and
 }
 
 #[tokio::test]
-async fn the_same_key_on_another_path_is_another_request() {
+async fn the_same_key_on_another_path_is_refused_as_reused_and_changes_nothing() {
     let env = TestEnv::new().await;
     let operator = env.operator().await;
     let key = key();
@@ -115,17 +115,33 @@ async fn the_same_key_on_another_path_is_another_request() {
         env.request_idempotent("POST", &credits(&operator.organization), body.clone(), &operator.auth(), &key).await;
     assert_eq!(first.status, 200);
     let owner = env.create_home_organization().await;
+    let before = env.scan().await;
     let other = env.request_idempotent("POST", &credits(&owner.organization), body, &operator.auth(), &key).await;
     assert_eq!((other.status, other.error_code()), (422, "idempotency.key.reused"));
+    assert_eq!(env.scan().await, before, "the other organization was not credited");
+    let overview = env.client(&owner.auth()).organization(&owner.organization).await;
+    assert_eq!(overview.body["milliCreditBalance"], 0);
 }
 
 #[tokio::test]
 async fn concurrent_duplicate_team_creations_make_one_team() {
-    // The first request's write is held back, so the duplicates find the key in progress and wait for it.
-    let hook: tests::DynamoDbHook = std::sync::Arc::new(|operation: String, body: String| {
+    // The first request's write is held back until the duplicates have found the key in progress (each
+    // reads the record after its claim failed; at most 10 s), so they wait for it: a condition, not a
+    // fixed pause.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let reads = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    let hook: tests::DynamoDbHook = std::sync::Arc::new(move |operation: String, body: String| {
+        let reads = counted.clone();
         Box::pin(async move {
+            if operation == "GetItem" && body.contains("IDEMPOTENCY#") {
+                reads.fetch_add(1, Ordering::SeqCst);
+            }
             if operation == "TransactWriteItems" && body.contains("Racers") {
-                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while reads.load(Ordering::SeqCst) < 5 && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
             }
         })
     });
@@ -141,6 +157,7 @@ async fn concurrent_duplicate_team_creations_make_one_team() {
     );
     assert!(answers.iter().all(|a| a.body["name"] == "Racers" && a.body["id"] == answers[0].body["id"]));
     assert_eq!(answers.iter().filter(|a| a.header("idempotent-replayed") == Some("true")).count(), 5);
+    assert!(reads.load(Ordering::SeqCst) >= 5, "the duplicates found the key in progress while the first was held");
     let teams =
         env.scan().await.into_iter().filter(|i| text(i, "entity") == "Team" && text(i, "name") == "Racers").count();
     assert_eq!(teams, 1);

@@ -226,7 +226,12 @@ async fn a_queued_mail_delivered_twice_is_sent_once() {
         assert!(response.batch_item_failures.is_empty(), "taken: {response:?}");
     }
     assert_eq!(mails_to(&to).await.len(), 1, "sent once");
-    let claim = env.scan().await.into_iter().find(|i| text(i, "PK") == "MAILSEND#message-once").expect("claimed");
+    let claim = env
+        .mail_sending_claims()
+        .await
+        .into_iter()
+        .find(|i| text(i, "PK") == "MAILSEND#message-once")
+        .expect("claimed");
     assert_eq!(text(&claim, "sendingState"), "sent");
 
     // SES away: not sent, the claim given up, the message kept; SES back: the next delivery sends it.
@@ -236,7 +241,8 @@ async fn a_queued_mail_delivered_twice_is_sent_once() {
     let broken = env.sharing_table(&ses.endpoint()).await;
     let response = accounts::mail_drain::drain(&broken.app, queued("message-later", &mail)).await;
     assert_eq!(response.batch_item_failures.len(), 1, "kept for another try");
-    assert!(!env.scan().await.iter().any(|i| text(i, "PK") == "MAILSEND#message-later"), "the claim was given up");
+    let claims = env.mail_sending_claims().await;
+    assert!(!claims.iter().any(|i| text(i, "PK") == "MAILSEND#message-later"), "the claim was given up");
     let response = accounts::mail_drain::drain(&env.app, queued("message-later", &mail)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(mails_to(&later).await.len(), 1);

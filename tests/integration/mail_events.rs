@@ -193,3 +193,38 @@ async fn a_message_that_is_not_an_ses_event_is_refused_and_changes_nothing() {
     }
     assert_eq!(env.scan().await, before);
 }
+
+/// A permanent bounce of a reset link or a verification link (security mail, sent without an invite's
+/// tags) marks the address like any other bounce: notices stop, but the next security mail is still tried
+/// (SES's own suppression list decides), and following its link clears the mark.
+#[tokio::test]
+async fn a_bounced_reset_or_verification_mail_marks_the_address_yet_the_next_link_still_goes() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let member = env.member(&owner, "Bo", "Bounced", &[]).await;
+    let security_mails = |subject: &'static str| {
+        let email = member.email.clone();
+        async move { mails_to(&email).await.into_iter().filter(|m| m.subject == subject).count() }
+    };
+    // The reset link's mail bounced for good.
+    assert_eq!(env.client(&Auth::None).start_reset_password(&member.email).await.status, 200);
+    assert_eq!(security_mails("WEBKNOSSOS | Password Reset").await, 1);
+    let recorded = record(&env, &bounce(&member.email, "Permanent", plain_tags())).await.unwrap();
+    assert_eq!(recorded, Recorded { addresses: 1, invites: 0, foreign: 0 });
+    let marked = |scan: Vec<tests::Item>| scan.iter().any(|i| tests::text(i, "entity") == "UndeliverableAddress");
+    assert!(marked(env.scan().await));
+    // A notice is not sent to it; the verification link (security mail) still is.
+    let mailed_before = mails_to(&member.email).await.len();
+    assert_eq!(env.patch_user(&member.user_id, json!({"isActive": false}), &owner.auth()).await.status, 200);
+    assert_eq!(env.patch_user(&member.user_id, json!({"isActive": true}), &owner.auth()).await.status, 200);
+    assert_eq!(mails_to(&member.email).await.len(), mailed_before, "no notice to a bounced address");
+    // The verification mail bounces too: still marked, and the next link still goes; following it proves
+    // the address takes mail, and the mark goes.
+    let member_auth = Auth::Bearer(env.login(&member.email, PASSWORD).await);
+    assert_eq!(env.client(&member_auth).request_verification().await.status, 200);
+    let recorded = record(&env, &bounce(&member.email, "Permanent", plain_tags())).await.unwrap();
+    assert_eq!(recorded.addresses, 1);
+    assert!(marked(env.scan().await));
+    env.verify_email(&member.email, &member_auth).await;
+    assert!(!marked(env.scan().await), "the verified address lost its mark");
+}

@@ -20,6 +20,7 @@ mod invariants;
 mod invite_delivery;
 mod invite_grants;
 mod invites;
+mod limits;
 mod mail_budget;
 mod mail_events;
 mod mixed_selection_pages;

@@ -66,6 +66,26 @@ async fn each_role_gets_exactly_its_rights() {
                     case.method,
                     case.path
                 );
+                continue;
+            }
+            // Allowed: the answer is what was asked for, and a change is made (read back by the owner).
+            let what = format!("{who}: {} {}", case.method, case.path);
+            match (case.method, &case.body) {
+                ("PATCH", Some(body)) => {
+                    let stored = env.client(&owner.auth()).user(&target.user_id).await.body;
+                    for (field, value) in body.as_object().unwrap() {
+                        assert_eq!(&stored[field], value, "{what}: {field} was not changed");
+                    }
+                }
+                ("POST", _) => {
+                    let teams = env.client(&owner.auth()).teams("").await.body;
+                    assert!(teams.as_array().unwrap().iter().any(|t| t["name"] == "New Team"), "{what}: no team made");
+                }
+                _ if case.path == user_path => assert_eq!(response.body["id"], target.user_id.as_str(), "{what}"),
+                _ => {
+                    let members = response.body.as_array().expect("the team's members");
+                    assert!(members.iter().any(|u| u["id"] == target.user_id.as_str()), "{what}: the target is listed");
+                }
             }
         }
         // Undo what the allowed changes did, so every caller meets the same state.

@@ -227,9 +227,11 @@ async fn who_sees_whom_follows_webknossos() {
     assert_eq!((visible.status, visible.body["isEditable"].as_bool()), (200, Some(true)));
     let own = env.client(&red_member.auth()).user(&red_member.user_id).await;
     assert_eq!((own.status, own.body["isEditable"].as_bool()), (200, Some(false)));
-    // A dataset manager has no user-administration rights.
+    // A dataset manager has no user-administration rights: refused, and nothing changes.
+    let before = env.scan().await;
     let refused = env.patch_user(&red_member.user_id, json!({"firstName": "X"}), &dataset_manager.auth()).await;
-    assert_eq!(refused.status, 404);
+    assert_eq!((refused.status, refused.error_code()), (404, "user.notFound"));
+    assert_eq!(env.scan().await, before);
 }
 
 #[tokio::test]

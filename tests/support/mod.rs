@@ -400,6 +400,14 @@ impl TestEnv {
     }
 
     /// Another gateway on the same table whose functions started with `keys` (a rotation's phases).
+    /// Another env on this env's table and SES, configured as `change` says (a deployment whose settings
+    /// changed, for instance).
+    pub async fn sharing_table_with(&self, change: impl FnOnce(&mut Config)) -> TestEnv {
+        let mut config = test_config(&self.table);
+        change(&mut config);
+        Self::serving_with(config, &services().dynamodb_endpoint, &services().ses_endpoint).await
+    }
+
     pub async fn sharing_table_with_keys(&self, keys: accounts::keys::KeyMaterial) -> TestEnv {
         let mut config = test_config(&self.table);
         config.keys = keys;
@@ -455,6 +463,25 @@ impl TestEnv {
             _watchdog: Watchdog::start(),
         }
     }
+}
+
+/// Sends a request again while it answers the retryable 503 (`service.unavailable`), as that answer asks,
+/// at most five times: on a loaded machine DynamoDB Local may answer one of many concurrent requests too
+/// slowly for the SDK's timeouts. Any other answer is returned as it is.
+pub async fn until_answered<F, Fut>(mut send: F) -> TestResponse
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = TestResponse>,
+{
+    for _ in 0..5 {
+        let response = send().await;
+        if response.status != 503 {
+            return response;
+        }
+        assert_eq!(response.error_code(), "service.unavailable", "a 503 is only ever the retryable one");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("still 503 service.unavailable after five tries")
 }
 
 pub fn text(item: &Item, name: &str) -> String {

@@ -51,6 +51,37 @@ pub struct ServiceProcess {
     child: std::sync::Mutex<Child>,
 }
 
+/// Where this process's services write their logs and keep their temporary files: a folder per run,
+/// `{temp}/devstack-runs/{pid}`. The folders of runs that have ended are removed when the next run starts
+/// its first service (a failed run's logs stay until then, for a look).
+fn run_dir() -> &'static PathBuf {
+    static RUN_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    RUN_DIR.get_or_init(|| {
+        let runs = std::env::temp_dir().join("devstack-runs");
+        if let Ok(entries) = std::fs::read_dir(&runs) {
+            for entry in entries.flatten() {
+                let pid = entry.file_name().to_string_lossy().into_owned();
+                if !std::path::Path::new("/proc").join(&pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        // Earlier versions' logs, straight in the temporary folder.
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name.strip_prefix("devstack-").and_then(|rest| rest.split('-').next()).unwrap_or_default();
+                if name.ends_with(".log") && !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        let dir = runs.join(std::process::id().to_string());
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    })
+}
+
 impl ServiceProcess {
     fn spawn(
         name: &'static str,
@@ -59,7 +90,7 @@ impl ServiceProcess {
         args: &[String],
         cwd: &std::path::Path,
     ) -> Result<Self, String> {
-        let log_file = std::env::temp_dir().join(format!("devstack-{}-{name}-{port}.log", std::process::id()));
+        let log_file = run_dir().join(format!("{name}-{port}.log"));
         let log = std::fs::File::create(&log_file).map_err(|e| format!("{}: {e}", log_file.display()))?;
         // The reader waits on the pipe (fd 3: a background list's own stdin is /dev/null) while the shell
         // waits on the service, so the shell ends with either.
@@ -70,6 +101,8 @@ impl ServiceProcess {
             .arg(program)
             .args(args)
             .current_dir(cwd)
+            // Temporary files (Chromium's profiles and scoped folders among them) go with the run's folder.
+            .env("TMPDIR", run_dir())
             .stdin(Stdio::piped())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
