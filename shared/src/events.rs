@@ -42,12 +42,24 @@ pub struct Envelope {
     pub time: String,
     /// The organization's id.
     pub subject: String,
+    /// CloudEvents' `sequence` extension: the stream's sequence number of the change, 40 digits with leading
+    /// zeros so that it orders as a string. Within one organization it is the order its entries were written
+    /// in (one partition, whose changes DynamoDB Streams numbers in write order); EventBridge may deliver
+    /// them in another order, and numbers of different organizations are not comparable.
+    pub sequence: String,
     pub datacontenttype: String,
     pub data: Value,
 }
 
 impl Envelope {
-    fn new(public_uri: &str, organization: &str, id: String, kind: &str, millis: i64, data: Value) -> Self {
+    fn new(
+        public_uri: &str,
+        organization: &str,
+        (id, sequence): (String, String),
+        kind: &str,
+        millis: i64,
+        data: Value,
+    ) -> Self {
         Envelope {
             specversion: "1.0".into(),
             id,
@@ -55,6 +67,7 @@ impl Envelope {
             kind: kind.to_owned(),
             time: crate::ids::iso8601(millis),
             subject: organization.to_owned(),
+            sequence,
             datacontenttype: "application/json".into(),
             data,
         }
@@ -74,16 +87,18 @@ pub(crate) fn envelope(record: &EventRecord, public_uri: &str) -> Result<Option<
     if record.event_name != "INSERT" {
         return Ok(None);
     }
+    let sequence = format!("{:0>40}", record.change.sequence_number.as_deref().unwrap_or_default());
     match crate::store::stream::new_item(&record.change.new_image)? {
         NewItem::AuditEntry(entry) => {
             let data = entry_data(&entry);
-            Ok(Some(Envelope::new(public_uri, &entry.organization, entry.id, &entry.action, entry.occurred_at, data)))
+            let (organization, kind) = (entry.organization.clone(), entry.action.clone());
+            Ok(Some(Envelope::new(public_uri, &organization, (entry.id, sequence), &kind, entry.occurred_at, data)))
         }
         NewItem::OrganizationTombstone(tombstone) => {
             // The same id on every delivery (consumers de-duplicate by it), shaped and ordered like entry ids.
             let id = format!("{:012x}{}", tombstone.deleted, &crate::ids::sha256_hex(&tombstone.id)[..16]);
             let data = json!({ "organization": tombstone.id, "purgedAt": tombstone.deleted });
-            Ok(Some(Envelope::new(public_uri, &tombstone.id, id, PURGED, tombstone.deleted, data)))
+            Ok(Some(Envelope::new(public_uri, &tombstone.id, (id, sequence), PURGED, tombstone.deleted, data)))
         }
         NewItem::Other => Ok(None),
     }
@@ -323,6 +338,17 @@ mod tests {
     }
 
     #[test]
+    fn the_sequence_orders_an_organizations_entries_as_strings_in_the_order_they_were_written() {
+        let sequence = |number: &str| {
+            envelope(&record("INSERT", image(&entry()), number), "https://wk.example.org").unwrap().unwrap().sequence
+        };
+        let numbers = ["9", "10", "99", "100", "4950000000000000000000012", "49500000000000000000000120"];
+        let sequences: Vec<String> = numbers.iter().map(|n| sequence(n)).collect();
+        assert!(sequences.iter().all(|s| s.len() == 40), "{sequences:?}");
+        assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+    }
+
+    #[test]
     fn a_new_audit_entry_becomes_a_cloudevent_of_its_action() {
         let envelope = envelope(&record("INSERT", image(&entry()), "100"), "https://wk.example.org/").unwrap().unwrap();
         assert_eq!(
@@ -334,6 +360,7 @@ mod tests {
                 "type": "team.created",
                 "time": "2026-11-25T10:00:00.123Z",
                 "subject": "lab",
+                "sequence": "0000000000000000000000000000000000000100",
                 "datacontenttype": "application/json",
                 "data": {
                     "organization": "lab",
