@@ -138,6 +138,13 @@ async fn every_entry_is_published_once_in_write_order_per_organization() {
     assert_eq!(first.data["targets"], json!([{ "type": "team", "id": "team0", "name": "Team 0" }]));
     assert_eq!(first.data["actor"], json!({ "type": "system", "name": "test" }));
 
+    // Each organization's sequences order as strings in the order its entries were written (docs/audit.md).
+    for organization in ["lab-a", "lab-b"] {
+        let sequences: Vec<&str> =
+            published.iter().filter(|e| e.subject == organization).map(|e| e.sequence.as_str()).collect();
+        assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{organization}: {sequences:?}");
+    }
+
     // Later entries are published by later batches, and nothing again.
     let more = write_entries(&env, ["lab-a", "lab-b"], 4).await;
     harness.deliver().await;
@@ -236,4 +243,61 @@ async fn a_bus_that_never_recovers_keeps_the_records_for_retries() {
     assert!(outcome.is_err(), "{outcome:?}");
     assert!(harness.published().is_empty());
     assert_eq!(harness.bus.calls(), 9);
+}
+
+/// Which of `events` (EventBridge events as a rule sees them) `pattern` matches, by moto's implementation of
+/// EventBridge's pattern matching (the local Secrets Manager's Python environment has it).
+fn matching(pattern: &serde_json::Value, events: &[serde_json::Value]) -> Vec<bool> {
+    let python = devstack::repo_root().join("infra/.venv-secrets/bin/python");
+    assert!(python.is_file(), "{} is missing: run the README's test command, which installs it", python.display());
+    let script = "import json, sys\nfrom moto.events.models import EventPattern\nasked = json.load(sys.stdin)\n\
+        pattern = EventPattern.load(json.dumps(asked['pattern']))\n\
+        print(json.dumps([pattern.matches_event(e) for e in asked['events']]))";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = json!({"pattern": pattern, "events": events}).to_string();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The archive's pattern (template.yaml) takes every published event, and the patterns docs/audit.md shows
+/// consumers select what they say: an action, and one organization's events.
+#[tokio::test]
+async fn the_archive_and_the_documented_patterns_match_the_published_events() {
+    let env = env_with_entries_only().await;
+    let mut harness = Harness::new(&env).await;
+    write_entries(&env, ["lab-a", "lab-b"], 4).await;
+    put(&env, accounts::store::to_item(&entry("lab-a", "user.deactivated", 9))).await;
+    harness.deliver().await;
+    // As EventBridge hands them to rules and archives.
+    let events: Vec<serde_json::Value> = harness
+        .bus
+        .accepted()
+        .into_iter()
+        .map(|e| {
+            json!({"version": "0", "id": "x", "source": e.source, "detail-type": e.detail_type,
+            "account": "123456789012", "time": "2026-12-06T00:00:00Z", "region": "eu-central-1", "resources": [],
+            "detail": e.detail})
+        })
+        .collect();
+    assert_eq!(events.len(), 5);
+    let template = crate::contract::yaml("template.yaml");
+    let archive = &template["Resources"]["AuditEventArchive"]["Properties"]["EventPattern"];
+    let archive: serde_json::Value = serde_json::to_value(archive).unwrap();
+    assert_eq!(matching(&archive, &events), vec![true; 5], "the archive keeps every event");
+    let deactivations = json!({"source": ["webknossos.accounts"], "detail-type": ["user.deactivated"]});
+    let chosen: Vec<bool> = events.iter().map(|e| e["detail-type"] == "user.deactivated").collect();
+    assert_eq!(matching(&deactivations, &events), chosen);
+    let one_organization = json!({"source": ["webknossos.accounts"], "detail": {"subject": ["lab-b"]}});
+    let chosen: Vec<bool> = events.iter().map(|e| e["detail"]["subject"] == "lab-b").collect();
+    assert_eq!(matching(&one_organization, &events), chosen);
+    assert!(chosen.contains(&true) && chosen.contains(&false));
+    let elsewhere = json!({"source": ["another.system"]});
+    assert_eq!(matching(&elsewhere, &events), vec![false; 5]);
 }
