@@ -45,6 +45,10 @@ fn problems<'a>(log: &'a str, declared: &[(&'a str, &'a [&'a str])]) -> Result<V
             // The guard's own tests (`declared_actions_probe*`) are refused on purpose; anything else refused
             // means a path needs an action its function is not granted, even if it swallowed the error.
             [function, _, "refused"] if function.starts_with(PROBE) => {}
+            [function, action, "refused"] if *function == accounts::declared_actions::OUTSIDE_ANY_DECLARATION => {
+                problems
+                    .push(format!("{action} was called outside any operation's declaration (a path runs undeclared)"))
+            }
             [function, action, "refused"] => {
                 problems.push(format!("{function}: refused (not declared, so not granted) but needed: {action}"))
             }
@@ -82,6 +86,10 @@ fn the_check_reports_each_kind_of_mismatch_and_passes_a_matching_log() {
         (
             "login GetItem\nlogin PutItem\nlogout DeleteItem\nlogout ses:SendEmail refused\n",
             "logout: refused (not declared, so not granted) but needed: ses:SendEmail",
+        ),
+        (
+            "login GetItem\nlogin PutItem\nlogout DeleteItem\noutside_any_declaration Query refused\n",
+            "Query was called outside any operation's declaration (a path runs undeclared)",
         ),
         (
             "login GetItem\nlogin PutItem\nlogout DeleteItem\nsomething GetItem\n",

@@ -53,6 +53,19 @@ enum Scope {
 
 tokio::task_local! {
     static CURRENT: Scope;
+    /// The name a refused call outside any declaration is recorded under inside [`probing`].
+    static PROBE: &'static str;
+}
+
+/// What a refused call outside any declaration is recorded as (its operation): the least-privilege check
+/// fails on it, since a deployed function would make that call with grants nobody checked.
+pub const OUTSIDE_ANY_DECLARATION: &str = "outside_any_declaration";
+
+/// Runs `work` (the guard's own tests, which make calls outside any declaration on purpose) with such calls
+/// recorded under `name`, a `declared_actions_probe...` name the least-privilege check expects refused,
+/// instead of [`OUTSIDE_ANY_DECLARATION`]. The calls are refused all the same.
+pub async fn probing<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+    PROBE.scope(name, work).await
 }
 
 /// Runs `work` as `declaration`'s operation: its AWS calls are checked against the declared actions.
@@ -206,6 +219,12 @@ impl Intercept for DeclaredActionsGuard {
             // Fail closed: a call nobody declared would run with grants nobody checked.
             Err(_) => {
                 tracing::error!(call = metadata.name(), "AWS call outside any operation's declaration");
+                // Recorded, as a refusal inside a declaration is: a caller that swallows the error must still
+                // fail the tests.
+                let operation = PROBE.try_with(|name| *name).unwrap_or(OUTSIDE_ANY_DECLARATION);
+                for action in needed_actions(metadata, context) {
+                    record(operation, action, true);
+                }
                 return Err(format!(
                     "{} {} was called outside any operation's declaration (declared_actions::scope), so it is refused",
                     metadata.service(),
@@ -264,9 +283,10 @@ mod tests {
     const NOT_DECLARED: &str = "is not declared for operation";
 
     #[tokio::test]
-    async fn a_call_outside_any_declaration_is_refused() {
-        let error = get_item(&guarded_client()).await;
+    async fn a_call_outside_any_declaration_is_refused_and_recorded() {
+        let error = probing("declared_actions_probe_outside", get_item(&guarded_client())).await;
         assert!(error.contains(REFUSED_OUTSIDE), "{error}");
+        assert!(recorded().contains(&("declared_actions_probe_outside", "GetItem", true)), "{:?}", recorded());
     }
 
     #[tokio::test]
