@@ -112,6 +112,7 @@ pub fn run_invite_maintenance() -> Result<(), Error> {
             reminders_failed = report.reminders_failed,
             deleted = report.deleted,
             plan_notices = report.plan_notices,
+            finished = report.finished,
             "invite maintenance"
         );
         Ok(serde_json::to_value(report).expect("the report serializes"))

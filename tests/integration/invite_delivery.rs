@@ -101,10 +101,16 @@ async fn the_daily_job_reminds_once_and_cleans_up_through_its_indexes() {
     let now = accounts::ids::now_millis();
     let day = 24 * 3600 * 1000;
     let report = accounts::domain::daily::maintain(&env.app, now).await.unwrap();
-    assert_eq!((report.reminded, report.deleted), (0, 0));
-    // The used invite goes after its retention (7 days).
+    assert_eq!((report.reminded, report.deleted, report.finished), (0, 0, true));
+    // A run whose time is up starts nothing: it says it did not finish, and what was due stays due.
+    let before = env.scan().await;
+    let out_of_time = std::time::Instant::now();
+    let report = accounts::domain::daily::maintain_until(&env.app, now + 8 * day, out_of_time).await.unwrap();
+    assert_eq!((report.deleted, report.finished), (0, false));
+    assert_eq!(env.scan().await, before);
+    // The used invite goes after its retention (7 days): the next run does it.
     let report = accounts::domain::daily::maintain(&env.app, now + 8 * day).await.unwrap();
-    assert_eq!((report.reminded, report.deleted), (0, 1));
+    assert_eq!((report.reminded, report.deleted, report.finished), (0, 1, true));
     // Twelve and a half days in, the pending invite expires within two days: one reminder, same link.
     let report = accounts::domain::daily::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
     assert_eq!((report.reminded, report.deleted), (1, 0));

@@ -64,7 +64,8 @@ pub const OUTSIDE_ANY_DECLARATION: &str = "outside_any_declaration";
 /// Runs `work` (the guard's own tests, which make calls outside any declaration on purpose) with such calls
 /// recorded under `name`, a `declared_actions_probe...` name the least-privilege check expects refused,
 /// instead of [`OUTSIDE_ANY_DECLARATION`]. The calls are refused all the same.
-pub async fn probing<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+#[cfg(test)]
+pub(crate) async fn probing<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
     PROBE.scope(name, work).await
 }
 

@@ -21,12 +21,19 @@ pub struct MaintenanceReport {
     pub deleted: usize,
     /// Plan expiry notices mailed (`domain::daily` adds them).
     pub plan_notices: usize,
+    /// Whether the run got through everything due; `false`: its time ran out, and the next run continues
+    /// where it stopped (what is due stays in the indexes until it is done).
+    pub finished: bool,
 }
 
 /// Reminds recipients whose invite expires within two days (once) and deletes invites whose retention
 /// after expiry or use has passed. Works through the sparse indexes page by page, so any number of invites
-/// is handled.
-pub(crate) async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<MaintenanceReport, DomainError> {
+/// is handled; no invite is started after `deadline` (the report then says the run did not finish).
+pub(crate) async fn remind_and_clean_up(
+    app: &App,
+    now_millis: i64,
+    deadline: std::time::Instant,
+) -> Result<MaintenanceReport, DomainError> {
     let now = now_millis / 1000;
     let mut report = MaintenanceReport::default();
     let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
@@ -35,6 +42,9 @@ pub(crate) async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<Ma
     loop {
         let (page, next) = maintenance::due_for_reminder(&app.db, now, start).await?;
         for invite in page.items {
+            if std::time::Instant::now() >= deadline {
+                return Ok(report);
+            }
             if invite.state != InviteState::Pending || invite.is_expired(now_millis) {
                 maintenance::mark_reminded(&app.db, &invite, None).await?;
                 continue;
@@ -75,6 +85,9 @@ pub(crate) async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<Ma
     loop {
         let (page, next) = maintenance::due_for_cleanup(&app.db, now, start).await?;
         for invite in page.items {
+            if std::time::Instant::now() >= deadline {
+                return Ok(report);
+            }
             // An invite that ended unused expired; one used or revoked is only no longer listed.
             let action = if invite.state == InviteState::Pending { "invite.expired" } else { "invite.deleted" };
             let facts = json!({ "state": invite.shown_state(now_millis) });
@@ -88,5 +101,6 @@ pub(crate) async fn remind_and_clean_up(app: &App, now_millis: i64) -> Result<Ma
             break;
         }
     }
+    report.finished = true;
     Ok(report)
 }

@@ -146,14 +146,21 @@ pub(crate) fn plan_notice(organization: &Organization, now_millis: i64) -> Optio
 
 /// The daily job's plan notices: every organization whose next notice is due (the sparse `PlanNotices`
 /// index) gets the latest one, marked first (a crash between the two skips a notice rather than mailing
-/// it twice). Returns how many were mailed.
-pub(crate) async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usize, DomainError> {
+/// it twice). Returns how many were mailed, and whether all that were due were handled before `deadline`.
+pub(crate) async fn send_plan_notices(
+    app: &App,
+    now_millis: i64,
+    deadline: std::time::Instant,
+) -> Result<(usize, bool), DomainError> {
     let auditor = Auditor::system(app, crate::background::INVITE_MAINTENANCE.name);
     let mut sent = 0;
     let mut start = None;
     loop {
         let (page, next) = crate::store::maintenance::due_for_plan_notice(&app.db, now_millis / 1000, start).await?;
         for organization in page.items.into_iter().filter(|o| !o.is_being_deleted()) {
+            if std::time::Instant::now() >= deadline {
+                return Ok((sent, false));
+            }
             let Some(stage) = plan_notice(&organization, now_millis) else { continue };
             let notice = ["", "30 days", "7 days", "expired"][usize::from(stage)];
             let facts = serde_json::json!({ "paidUntil": organization.paid_until, "notice": notice });
@@ -179,7 +186,7 @@ pub(crate) async fn send_plan_notices(app: &App, now_millis: i64) -> Result<usiz
         }
         start = next;
         if start.is_none() {
-            return Ok(sent);
+            return Ok((sent, true));
         }
     }
 }
