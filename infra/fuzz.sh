@@ -22,9 +22,6 @@ need_venv fuzz
 say "Building the local stack and the operator command (cargo build --workspace --bin devstack --bin grant-operator)"
 cargo build --quiet --workspace --bin devstack --bin grant-operator
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT=$(free_port); DYNAMODB_PORT=$(free_port); SES_PORT=$(free_port)
-API="http://127.0.0.1:$PORT"
 RUN="$(date +%s)-$$"
 OWNER="fuzz-owner-$RUN@example.org"
 PASSWORD="fuzzing passphrase"
@@ -42,17 +39,25 @@ stop() {
 }
 trap stop EXIT
 
-say "Starting the local stack on port $PORT (DynamoDB Local $DYNAMODB_PORT, SES emulator $SES_PORT)"
+# Every port 0: the local stack picks free ones as the tests do (devstack::services::free_port) and
+# prints them.
+say "Starting the local stack on free ports"
 SUPER_USER_EMAILS="$OWNER" SELF_REGISTRATION_ORGANIZATION="fuzz_home" RUST_LOG="${RUST_LOG:-warn}" \
-  "$REPO_ROOT/target/debug/devstack" --port "$PORT" --dynamodb-port "$DYNAMODB_PORT" --ses-port "$SES_PORT" \
+  "$REPO_ROOT/target/debug/devstack" --port 0 --dynamodb-port 0 --ses-port 0 --secrets-manager-port 0 \
   --table "fuzz-$RUN" >"$LOG" 2>&1 &
 DEVSTACK_PID=$!
+API=""
 for _ in $(seq 1 240); do
-  if curl -sf "$API/api/buildinfo" >/dev/null; then break; fi
+  API=$(sed -n 's|^  API: *\(http://[^ ]*\)/api .*|\1|p' "$LOG" | head -1)
+  if [ -n "$API" ] && curl -sf "$API/api/buildinfo" >/dev/null; then break; fi
   if ! kill -0 "$DEVSTACK_PID" 2>/dev/null; then cat "$LOG" >&2; echo "the local stack did not start" >&2; exit 1; fi
   sleep 0.5
 done
-curl -sf "$API/api/buildinfo" >/dev/null || { cat "$LOG" >&2; echo "the local stack did not answer" >&2; exit 1; }
+[ -n "$API" ] && curl -sf "$API/api/buildinfo" >/dev/null || { cat "$LOG" >&2; echo "the local stack did not answer" >&2; exit 1; }
+SES_PORT=$(sed -n 's|.*the SES v2 emulator on port \([0-9]*\).*|\1|p' "$LOG" | head -1)
+DYNAMODB_PORT=$(sed -n 's|^devstack: starting DynamoDB Local on port \([0-9]*\),.*|\1|p' "$LOG" | head -1)
+MOTO_PORT=$(sed -n 's|.*Secrets Manager (moto) on port \([0-9]*\) .*|\1|p' "$LOG" | head -1)
+say "The local stack answers at $API (SES emulator on port $SES_PORT)"
 
 say "Signing up the fuzzing organization and logging in as its owner ($OWNER, also the operator)"
 JSON="Content-Type: application/json"
@@ -83,7 +88,7 @@ done
 curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "$JSON" -d '{}' \
   "$API/api/verifyEmail/$KEY" >/dev/null
 "$REPO_ROOT/target/debug/grant-operator" --email "$OWNER" --table "fuzz-$RUN" \
-  --dynamodb-endpoint "http://127.0.0.1:$DYNAMODB_PORT" >/dev/null
+  --dynamodb-endpoint "http://127.0.0.1:$DYNAMODB_PORT" --sqs-endpoint "http://127.0.0.1:$MOTO_PORT" >/dev/null
 say "Creating the self-registration organization fuzz_home as the operator (its id is reserved)"
 curl -sf -X POST -H "Authorization: Bearer $SESSION" -H "$JSON" "$API/api/organizations" -d "{\"ownerEmail\": \"$OWNER\",
   \"organizationName\": \"Fuzz Home\", \"organization\": \"fuzz_home\"}" >/dev/null

@@ -7,7 +7,12 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA="$REPO_ROOT/infra"
 
-say() { if [ -t 1 ]; then printf '\033[1m==> %s\033[0m\n' "$*"; else printf '==> %s\n' "$*"; fi; }
+# Each step's line starts with the time since the command started, so a log shows each phase's duration.
+say() {
+  local at
+  at=$(printf '%dm%02ds' $((SECONDS / 60)) $((SECONDS % 60)))
+  if [ -t 1 ]; then printf '\033[1m==> [%s] %s\033[0m\n' "$at" "$*"; else printf '==> [%s] %s\n' "$at" "$*"; fi
+}
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

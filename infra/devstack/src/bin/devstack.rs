@@ -11,8 +11,7 @@ use std::sync::Arc;
 use accounts::config::Config;
 use devstack::{local_app, services::Services, table::TableDefinition};
 
-const USAGE: &str =
-    "usage: devstack [--port N] [--dynamodb-port N] [--ses-port N] [--secrets-manager-port N] [--table NAME]";
+const USAGE: &str = "usage: devstack [--port N] [--dynamodb-port N] [--ses-port N] [--secrets-manager-port N] [--table NAME] (0: a free port)";
 
 struct Options {
     port: u16,
@@ -42,6 +41,15 @@ fn options() -> Result<Options, String> {
             "--table" => options.table = value()?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    // Port 0: a free one, picked as the tests pick theirs (devstack::services::free_port), never by
+    // binding port 0 and letting it go.
+    for port in
+        [&mut options.port, &mut options.dynamodb_port, &mut options.ses_port, &mut options.secrets_manager_port]
+    {
+        if *port == 0 {
+            *port = devstack::services::free_port();
         }
     }
     Ok(options)
