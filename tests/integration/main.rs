@@ -36,6 +36,7 @@ mod passkey_pages;
 mod passkey_requirement;
 mod passkeys;
 mod permissions;
+mod preflight;
 mod races;
 mod real_client;
 mod roles;
