@@ -68,6 +68,13 @@ async fn invite(env: &TestEnv, auth: &Auth, email: &str) -> String {
     invite_token(&mails_to(email).await.pop().unwrap())
 }
 
+/// The id of the invite to `email` in the organization `auth` administers.
+async fn invite_id_of(env: &TestEnv, auth: &Auth, email: &str) -> String {
+    let listed = env.client(auth).invites("").await.body;
+    let invite = listed.as_array().unwrap().iter().find(|i| i["email"] == email).expect("the invite is listed");
+    invite["id"].as_str().unwrap().to_owned()
+}
+
 fn register_form(email: &str, token: &str) -> Value {
     let mut form = signup_form(email, "ignored");
     form["inviteToken"] = json!(token);
@@ -253,11 +260,7 @@ async fn a_revoke_and_an_accept_of_one_invite_at_the_same_moment_end_with_exactl
     for round in 0..4 {
         let email = address(&format!("contested{round}"));
         let token = invite(&env, &owner.auth(), &email).await;
-        let listed = env.client(&owner.auth()).invites("").await.body;
-        let invite_id = listed.as_array().unwrap().iter().find(|i| i["email"] == email.as_str()).unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let invite_id = invite_id_of(&env, &owner.auth(), &email).await;
         barrier.arm(2, Box::leak(invite_id.clone().into_boxed_str()));
         let (revoked, accepted) = tokio::join!(
             env.client(&owner.auth()).revoke_invite(&invite_id),
@@ -408,11 +411,7 @@ async fn a_resend_and_an_accept_of_one_invite_at_the_same_moment_end_with_exactl
     for round in 0..4 {
         let email = address(&format!("resent{round}"));
         let token = invite(&env, &owner.auth(), &email).await;
-        let listed = env.client(&owner.auth()).invites("").await.body;
-        let invite_id = listed.as_array().unwrap().iter().find(|i| i["email"] == email.as_str()).unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let invite_id = invite_id_of(&env, &owner.auth(), &email).await;
         barrier.arm(2, Box::leak(invite_id.clone().into_boxed_str()));
         let (resent, accepted) = tokio::join!(
             env.client(&owner.auth()).resend_invite(&invite_id),

@@ -1,13 +1,11 @@
 //! Leaving an organization and handing it over: its active admins (whom both concern), the owner's pending
 //! offer, and the conditions that keep exactly one owner.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::StoreError;
 use crate::model::{AuditEntry, Key, OwnershipTransfer, User, users_by_name_partition};
-use crate::org::users::LISTED_USER_ATTRIBUTES;
+use crate::org::users::{listed_user_attribute_names, listed_user_projection};
 use crate::org::{OrgStore, USERS_BY_NAME_INDEX, UserWriteConflict};
 use crate::{from_item, n, s};
 
@@ -28,16 +26,8 @@ impl OrgStore<'_> {
                 .filter_expression("isAdmin = :admin")
                 .expression_attribute_values(":p", s(users_by_name_partition(&self.organization, true)))
                 .expression_attribute_values(":admin", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                .projection_expression(
-                    (0..LISTED_USER_ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", "),
-                )
-                .set_expression_attribute_names(Some(
-                    LISTED_USER_ATTRIBUTES
-                        .iter()
-                        .enumerate()
-                        .map(|(i, name)| (format!("#a{i}"), (*name).to_owned()))
-                        .collect::<HashMap<_, _>>(),
-                ))
+                .projection_expression(listed_user_projection())
+                .set_expression_attribute_names(Some(listed_user_attribute_names()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 /// (`version`, `sessionEpoch`), without the item's keys and index attributes. A page of users parses a
 /// third fewer attributes (the SDK's parsing is most of a listing's own time, docs/performance.md). A user
 /// read this way is for showing and choosing: a write conditioned on its `version` (0) fails.
-pub(crate) const LISTED_USER_ATTRIBUTES: &[&str] = &[
+const LISTED_USER_ATTRIBUTES: &[&str] = &[
     "id",
     "organization",
     "accountId",
@@ -36,6 +36,16 @@ pub(crate) const LISTED_USER_ATTRIBUTES: &[&str] = &[
     "created",
     "mayDeleteOrganization",
 ];
+
+/// The projection that reads [`LISTED_USER_ATTRIBUTES`] (as placeholders `#a0`, `#a1`, ...).
+pub(crate) fn listed_user_projection() -> String {
+    (0..LISTED_USER_ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The placeholders of [`listed_user_projection`] and the attribute names they stand for.
+pub(crate) fn listed_user_attribute_names() -> HashMap<String, String> {
+    LISTED_USER_ATTRIBUTES.iter().enumerate().map(|(i, name)| (format!("#a{i}"), (*name).to_owned())).collect()
+}
 
 /// A user item to write: its state when read (`before`, `None` for a new user) and the new state.
 pub struct UserWrite {
@@ -142,16 +152,8 @@ impl OrgStore<'_> {
                 values
             }))
             .limit(limit.clamp(1, 1000) as i32)
-            .projection_expression(
-                (0..LISTED_USER_ATTRIBUTES.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", "),
-            )
-            .set_expression_attribute_names(Some(
-                LISTED_USER_ATTRIBUTES
-                    .iter()
-                    .enumerate()
-                    .map(|(i, name)| (format!("#a{i}"), (*name).to_owned()))
-                    .collect(),
-            ))
+            .projection_expression(listed_user_projection())
+            .set_expression_attribute_names(Some(listed_user_attribute_names()))
             .send()
             .await
             .map_err(|e| StoreError::sdk("Query", e))?;

@@ -18,7 +18,7 @@ use crate::ids::{self, sha256_hex};
 use crate::mail::{self, Mail};
 use crate::model::{AuditActor, AuditTarget, Organization, OwnershipTransfer, User};
 use crate::store::accounts;
-use crate::store::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
+use crate::store::org::{OrgStore, UserWrite, UserWriteError, UserWriteExtras};
 
 /// Most admins one notice of a leaving member goes to.
 const MAX_NOTIFIED_ADMINS: usize = 50;
@@ -259,7 +259,6 @@ pub async fn accept_ownership(
                 new_owner.version += 1;
                 Ok(Attempt::Done((former, new_owner)))
             }
-            Err(UserWriteError::Conflict(UserWriteConflict::Stale)) => Ok(Attempt::Conflict),
             Err(UserWriteError::Conflict(_)) => Ok(Attempt::Conflict),
             Err(UserWriteError::Store(err)) => Err(err.into()),
         }
