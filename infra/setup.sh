@@ -22,6 +22,18 @@ as_root() {
 
 stamp_of() { sha256sum "$1" | cut -c1-16; }
 
+# After a run that passed: the service logs and temporary files (Chromium's among them) of runs that have
+# ended (`{temp}/devstack-runs/{pid}`, devstack::services) and their browser profiles. A failed run's stay
+# for a look (its command stops before this), until a later run passes.
+remove_ended_runs() {
+  local temp="${TMPDIR:-/tmp}" entry pid
+  for entry in "$temp"/devstack-runs/* "$temp"/accounts-chromium-profiles/*; do
+    [ -e "$entry" ] || continue
+    pid=$(basename "$entry"); pid=${pid%%-*}
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then rm -rf "$entry"; fi
+  done
+}
+
 # Rust toolchain: the machine's own (rustup); nothing is downloaded here.
 need_rust() {
   if ! command -v cargo >/dev/null; then

@@ -33,3 +33,5 @@ rm -f "$ACTIONS_USED_LOG"
 cargo test --workspace --lib --test integration
 say "Checking least privilege: every granted action is used by a tested path (cargo test --test least_privilege)"
 cargo test -p tests --test least_privilege
+say "Removing what the passed run left in ${TMPDIR:-/tmp} (service logs, browser profiles)"
+remove_ended_runs

@@ -17,6 +17,7 @@ pub mod services;
 pub mod signing_key;
 pub mod stream;
 pub mod table;
+pub mod table_restore;
 pub mod table_tool;
 pub mod template;
 

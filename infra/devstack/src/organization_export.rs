@@ -232,6 +232,15 @@ pub async fn import(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Ite
     if !problems.is_empty() {
         return Err(format!("nothing imported:\n{}", problems.join("\n")));
     }
+    put_all(client, table, items).await?;
+    Ok(items.len())
+}
+
+/// How often a batch is sent before the write gives up (about 20 s of pauses).
+const MAX_BATCH_ATTEMPTS: u32 = 40;
+
+/// Writes `items` into `table`, 25 to a BatchWriteItem, sending again what DynamoDB leaves for later.
+pub async fn put_all(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Item]) -> Result<(), String> {
     for chunk in items.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
             .iter()
@@ -240,8 +249,9 @@ pub async fn import(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Ite
                 WriteRequest::builder().put_request(put).build()
             })
             .collect();
-        // DynamoDB may leave some of a batch for later: send those again, with a growing pause.
-        for attempt in 0u32.. {
+        // DynamoDB may leave some of a batch for later (throttled): send those again, with a growing pause,
+        // up to a point: a table that keeps refusing ends the run (running it again finishes the work).
+        for attempt in 1u32.. {
             let output = client
                 .batch_write_item()
                 .request_items(table, requests)
@@ -252,10 +262,13 @@ pub async fn import(client: &aws_sdk_dynamodb::Client, table: &str, items: &[Ite
                 Some(rest) if !rest.is_empty() => requests = rest,
                 _ => break,
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt.min(20) + 1))).await;
+            if attempt == MAX_BATCH_ATTEMPTS {
+                return Err(format!("BatchWriteItem: {table} left items unwritten {MAX_BATCH_ATTEMPTS} times"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt.min(20)))).await;
         }
     }
-    Ok(items.len())
+    Ok(())
 }
 
 /// Every item of partition `pk` (strongly consistent), those whose `filter` attribute has the value only.
