@@ -55,7 +55,7 @@ fi
 if settings=$(aws_json lambda get-account-settings); then
   total=$(field AccountLimit.ConcurrentExecutions <<<"$settings")
   if [ "${total:-0}" -ge 100 ]; then
-    ok "Lambda concurrency quota $total"
+    ok "Lambda concurrency quota $total (deploy with LambdaConcurrencyQuota=$total, which the concurrency alarm compares with)"
   else
     fail "Lambda concurrency quota is ${total:-unknown}: ask for at least 100 (Service Quotas > AWS Lambda > Concurrent executions); with 10, ten requests at once use all of it, and the stack's optional reservation for password hashing (PasswordHashingConcurrency) cannot be set at all"
   fi

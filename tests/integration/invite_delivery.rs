@@ -203,6 +203,40 @@ async fn the_daily_job_deletes_an_expired_invite_whose_address_was_invited_again
     assert_eq!(text(guard, "inviteId"), invites[0]);
 }
 
+/// The invite indexes' partition is sharded by invite id, so the instance's invite writes do not share one
+/// partition; the daily job reads every shard (in parallel, page by page: some shard holds more than a page)
+/// and so reaches every invite, the ones in shard 0 (the name of the one partition before) included.
+#[tokio::test]
+async fn invites_spread_over_the_index_shards_and_the_daily_job_reaches_every_one() {
+    let env = TestEnv::new().await;
+    let owner = env.create_organization(&organization_name("Busy Lab")).await;
+    for batch in 0..2 {
+        let recipients: Vec<String> = (0..100).map(|n| address(&format!("many{batch}x{n}"))).collect();
+        let body = json!({"recipients": recipients, "autoActivate": true, "isAdmin": false, "isDatasetManager": false, "teamMemberships": []});
+        let response = send(&env, &owner.auth(), body).await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+    }
+    let mut per_shard = std::collections::BTreeMap::<String, usize>::new();
+    for invite in env.scan().await.iter().filter(|i| text(i, "entity") == "Invite") {
+        assert_eq!(text(invite, "remindPartition"), text(invite, "cleanupPartition"));
+        assert_eq!(text(invite, "cleanupPartition"), accounts::model::invite_schedule_partition(&text(invite, "id")));
+        *per_shard.entry(text(invite, "cleanupPartition")).or_default() += 1;
+    }
+    assert_eq!(per_shard.values().sum::<usize>(), 200);
+    let shards: Vec<&String> = per_shard.keys().collect();
+    assert_eq!(shards.len(), accounts::model::INVITE_SCHEDULE_SHARDS as usize, "every shard is used: {per_shard:?}");
+    assert!(shards.contains(&&accounts::model::INVITE_SCHEDULE_PARTITION.to_owned()), "{per_shard:?}");
+    let page = accounts::store::maintenance::SWEEP_PAGE_ITEMS / accounts::model::INVITE_SCHEDULE_SHARDS as usize;
+    assert!(per_shard.values().any(|&count| count > page), "a shard holds more than one page: {per_shard:?}");
+    let day = 24 * 3600 * 1000;
+    let now = accounts::ids::now_millis();
+    let report = accounts::domain::daily::maintain(&env.app, now + 12 * day + day / 2).await.unwrap();
+    assert_eq!((report.reminded, report.reminders_failed, report.finished), (200, 0, true));
+    let report = accounts::domain::daily::maintain(&env.app, now + 22 * day).await.unwrap();
+    assert_eq!((report.deleted, report.finished), (200, true));
+    assert!(env.scan().await.iter().all(|i| !text(i, "entity").starts_with("Invite")));
+}
+
 /// The SQS event of one queued `mail` with the message id `id`, as the event source mapping delivers it.
 fn queued(id: &str, mail: &accounts::mail::Mail) -> aws_lambda_events::event::sqs::SqsEvent {
     serde_json::from_value(json!({"Records": [{

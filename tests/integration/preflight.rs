@@ -56,7 +56,7 @@ fn the_preflight_passes_a_ready_account_and_says_what_to_change_in_a_new_one() {
     assert_eq!(status, 0, "{text}");
     for line in [
         "ok    stack name webknossos-accounts",
-        "ok    Lambda concurrency quota 1000",
+        "ok    Lambda concurrency quota 1000 (deploy with LambdaConcurrencyQuota=1000",
         "ok    SES production access (sending rate 14.0 per second",
         "ok    sender no-reply@lab.example.org may send (verified identity lab.example.org)",
         "ok    every resource type of template.yaml is offered in eu-central-1",

@@ -92,27 +92,142 @@ fn the_template_throttles_the_edge_and_watches_every_background_function() {
     assert_eq!(logging["SystemLogLevel"].as_str(), Some("INFO"), "Lambda's REPORT lines are INFO");
 }
 
-/// The table is backed up beyond point-in-time recovery: a daily plan kept as the parameter says,
-/// selecting the table, into a vault that stays when the stack goes.
+/// The template's alarms, each with its resource id.
+fn alarms(template: &Value) -> Vec<(&str, &Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|(id, alarm)| (id.as_str().unwrap(), &alarm["Properties"]))
+        .collect()
+}
+
+/// The metrics an alarm reads (CloudWatch bills each): its one metric, or its metric math's metrics.
+fn metrics_read(alarm: &Value) -> Vec<&Value> {
+    match alarm["Metrics"].as_sequence() {
+        Some(queries) => queries.iter().filter(|query| query["MetricStat"].is_mapping()).collect(),
+        None => vec![alarm],
+    }
+}
+
 /// Every alarm tells the alarm topic when it fires and when it resolves (OK), so whoever is paged also learns
 /// that the trouble is over.
 #[test]
 fn every_alarm_notifies_when_it_fires_and_when_it_resolves() {
     let template = yaml("template.yaml");
-    let alarms: Vec<(&Value, &Value)> = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
-        .collect();
-    assert!(alarms.len() > 50, "the alarms were read: {}", alarms.len());
-    for (id, alarm) in alarms {
-        let properties = &alarm["Properties"];
-        assert_eq!(reference(&properties["AlarmActions"][0]), Some("AlarmTopic"), "{id:?}");
-        assert_eq!(properties["OKActions"], properties["AlarmActions"], "{id:?} resolves where it fires");
+    let alarms = alarms(&template);
+    assert!(alarms.len() > 10, "the alarms were read: {}", alarms.len());
+    for (id, properties) in alarms {
+        assert_eq!(reference(&properties["AlarmActions"][0]), Some("AlarmTopic"), "{id}");
+        assert_eq!(properties["OKActions"], properties["AlarmActions"], "{id} resolves where it fires");
     }
 }
 
+/// Alarms people can act on: rates over every route and every function (metric math), not one alarm per
+/// function firing on its first error; the API's 5xx and 4xx shares, its p99 latency, failed and throttled
+/// invocations, concurrency near the quota, SES's bounce and complaint rates, mail waiting, throttles at the
+/// API. Each metric math alarm returns one series from at most 10 metrics (CloudWatch's limit), and the
+/// dashboard shows what each watches.
+#[test]
+fn the_alarms_watch_rates_over_every_route_and_function() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let alarms = alarms(&template);
+    let per_function: Vec<&str> = alarms
+        .iter()
+        .filter(|(_, alarm)| {
+            format!("{alarm:?}").contains("FunctionName") && !format!("{alarm:?}").contains("Invocations")
+        })
+        .map(|(id, _)| *id)
+        .filter(|id| *id != "AuditEventsIteratorAgeAlarm")
+        .collect();
+    assert!(per_function.is_empty(), "alarms on one function's errors: {per_function:?}");
+    for (id, alarm) in &alarms {
+        if let Some(queries) = alarm["Metrics"].as_sequence() {
+            // ReturnData defaults to true.
+            let returned = queries.iter().filter(|q| q["ReturnData"].as_bool() != Some(false)).count();
+            assert_eq!(returned, 1, "{id}: one series to watch");
+            assert!(metrics_read(alarm).len() <= 10, "{id}: metric math alarms read 10 metrics at most");
+            for query in queries {
+                let query_id = query["Id"].as_str().unwrap();
+                assert!(query_id.starts_with(|c: char| c.is_ascii_lowercase()), "{id}: {query_id}");
+            }
+        }
+    }
+    let expression = |id: &str| -> String {
+        let queries =
+            resources[id]["Properties"]["Metrics"].as_sequence().unwrap_or_else(|| panic!("{id}: metric math"));
+        let watched = queries.iter().find(|q| q["ReturnData"].as_bool() == Some(true)).unwrap();
+        format!("{:?}", watched["Expression"])
+    };
+    let metric_names = |id: &str| -> Vec<String> {
+        metrics_read(&resources[id]["Properties"])
+            .iter()
+            .map(|m| m["MetricStat"]["Metric"]["MetricName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(expression("ApiServerErrorRateAlarm").contains("100 * errors / requests"));
+    assert_eq!(metric_names("ApiServerErrorRateAlarm"), ["5xx", "Count"]);
+    assert_eq!(
+        reference(&resources["ApiServerErrorRateAlarm"]["Properties"]["Threshold"]),
+        Some("ApiServerErrorRatePercent")
+    );
+    assert!(expression("ApiClientErrorRateAlarm").contains("100 * refused / requests"));
+    assert_eq!(metric_names("ApiClientErrorRateAlarm"), ["4xx", "Count"]);
+    assert!(expression("FunctionErrorRateAlarm").contains("(errors + throttles) / (invocations + throttles)"));
+    assert_eq!(metric_names("FunctionErrorRateAlarm"), ["Errors", "Throttles", "Invocations"]);
+    for metric in metrics_read(&resources["FunctionErrorRateAlarm"]["Properties"]) {
+        assert!(metric["MetricStat"]["Metric"]["Dimensions"].is_null(), "every function's: {metric:?}");
+    }
+    assert!(expression("ConcurrencyNearQuotaAlarm").contains("LambdaConcurrencyQuota"));
+    assert_eq!(metric_names("ConcurrencyNearQuotaAlarm"), ["ConcurrentExecutions"]);
+    let latency = &resources["ApiLatencyAlarm"]["Properties"];
+    assert_eq!((latency["MetricName"].as_str(), latency["ExtendedStatistic"].as_str()), (Some("Latency"), Some("p99")));
+    for (id, metric, threshold) in [
+        ("MailBounceRateAlarm", "Reputation.BounceRate", 0.04),
+        ("MailComplaintRateAlarm", "Reputation.ComplaintRate", 0.0008),
+    ] {
+        let alarm = &resources[id]["Properties"];
+        assert_eq!((alarm["Namespace"].as_str(), alarm["MetricName"].as_str()), (Some("AWS/SES"), Some(metric)));
+        assert_eq!(alarm["Threshold"].as_f64(), Some(threshold), "{id}: below the rate at which SES reviews");
+    }
+    for (id, queue) in [("MailQueueDelayAlarm", "MailQueue"), ("SecurityMailQueueDelayAlarm", "SecurityMailQueue")] {
+        let alarm = &resources[id]["Properties"];
+        assert_eq!(alarm["MetricName"].as_str(), Some("ApproximateAgeOfOldestMessage"), "{id}");
+        assert!(format!("{:?}", alarm["Dimensions"]).contains(queue), "{id}");
+    }
+    assert!(resources["ApiThrottledAlarm"].is_mapping());
+    let dashboard = format!("{:?}", resources["Dashboard"]["Properties"]["DashboardBody"]);
+    for shown in [
+        "100 * errors / requests",
+        "100 * refused / requests",
+        "(errors + throttles) / (invocations + throttles)",
+        "100 * concurrency / ${LambdaConcurrencyQuota}",
+        "Reputation.BounceRate",
+        "Reputation.ComplaintRate",
+        "ApproximateAgeOfOldestMessage",
+        "p99",
+    ] {
+        assert!(dashboard.contains(shown), "the dashboard shows {shown}");
+    }
+}
+
+/// docs/deploy.md's monthly alarm cost is the template's: CloudWatch bills $0.10 a month for each metric an
+/// alarm reads (a metric math alarm, each of its metrics).
+#[test]
+fn the_alarm_cost_in_the_deploy_guide_is_the_templates() {
+    let template = yaml("template.yaml");
+    let alarms = alarms(&template);
+    let metrics: usize = alarms.iter().map(|(_, alarm)| metrics_read(alarm).len()).sum();
+    let stated =
+        format!("{} alarms reading {metrics} metrics at $0.10 each: ${:.2}", alarms.len(), metrics as f64 * 0.10);
+    let guide = read("docs/deploy.md").replace('\n', " ");
+    assert!(guide.contains(&stated), "docs/deploy.md should say \"{stated}\"");
+}
+
+/// The table is backed up beyond point-in-time recovery: a daily plan kept as the parameter says,
+/// selecting the table, into a vault that stays when the stack goes.
 #[test]
 fn the_template_backs_the_table_up() {
     let template = yaml("template.yaml");
@@ -520,4 +635,65 @@ fn every_resource_name_fits_its_limit_for_the_longest_stack_name() {
         checked += 1;
     }
     assert!(checked > 70, "{checked} names checked");
+}
+
+/// Index grants name each index's ARN, never `index/*`: a function may Query exactly the indexes its
+/// operation declares (`Query/{index}`), and those grants allow nothing but `dynamodb:Query`. Every index of
+/// the table is one the guard knows (`declared_actions::INDEX_QUERIES`), so a Query of it is checked.
+#[test]
+fn each_function_may_query_exactly_the_indexes_it_declares() {
+    use accounts::declared_actions::{INDEX_QUERIES, queried_index};
+    use std::collections::BTreeSet;
+    let template = yaml("template.yaml");
+    assert!(!read("template.yaml").contains("/index/*"), "no grant on every index");
+    let declared = ALL.iter().map(|op| (op.name, op.actions)).chain(BACKGROUND.iter().map(|f| (f.name, f.actions)));
+    let mut querying = 0;
+    for (name, actions) in declared {
+        let id = devstack::template::logical_id(name);
+        let statements = template["Resources"][&id]["Properties"]["Policies"][0]["Statement"].as_sequence();
+        let mut granted = BTreeSet::new();
+        for statement in statements.into_iter().flatten() {
+            let resources = format!("{:?}", statement["Resource"]);
+            for (_, rest) in resources.match_indices("/index/").map(|(at, _)| resources.split_at(at + "/index/".len()))
+            {
+                let index: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+                assert_eq!(statement["Action"].as_str(), Some("dynamodb:Query"), "{id}: only Query on an index");
+                granted.insert(index);
+            }
+        }
+        let wanted: BTreeSet<String> = actions.iter().filter_map(|a| queried_index(a)).map(str::to_owned).collect();
+        assert_eq!(granted, wanted, "{id}");
+        querying += usize::from(!wanted.is_empty());
+    }
+    assert!(querying >= 5, "the functions that read indexes were found: {querying}");
+    let indexes: BTreeSet<String> = template["Resources"]["AccountsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|index| index["IndexName"].as_str().unwrap().to_owned())
+        .collect();
+    let known: BTreeSet<String> = INDEX_QUERIES.iter().filter_map(|q| queried_index(q)).map(str::to_owned).collect();
+    assert_eq!(indexes, known, "every index of the table is known to the guard");
+}
+
+/// The invite indexes' partition keys are sharded: the template's key attributes are the ones the model
+/// writes, and the values it writes spread over every shard (`model::invite_schedule_partition`), so the
+/// whole instance's invite writes do not share one index partition. (The daily job reading every shard:
+/// `invite_delivery.rs::invites_spread_over_the_index_shards_and_the_daily_job_reaches_every_one`.)
+#[test]
+fn the_invite_indexes_partition_keys_are_sharded() {
+    use accounts::model::{INVITE_SCHEDULE_SHARDS, invite_schedule_partition, invite_schedule_partitions};
+    let template = yaml("template.yaml");
+    let indexes = template["Resources"]["AccountsTable"]["Properties"]["GlobalSecondaryIndexes"].as_sequence().unwrap();
+    for (index, attribute) in [("InvitesToRemind", "remindPartition"), ("InvitesToClean", "cleanupPartition")] {
+        let definition = indexes.iter().find(|i| i["IndexName"].as_str() == Some(index)).expect(index);
+        let hash =
+            definition["KeySchema"].as_sequence().unwrap().iter().find(|k| k["KeyType"].as_str() == Some("HASH"));
+        assert_eq!(hash.and_then(|k| k["AttributeName"].as_str()), Some(attribute), "{index}");
+    }
+    const { assert!(INVITE_SCHEDULE_SHARDS >= 8) };
+    let written: std::collections::BTreeSet<String> =
+        (0..1000).map(|_| invite_schedule_partition(&accounts::ids::new_object_id())).collect();
+    let shards: std::collections::BTreeSet<String> = invite_schedule_partitions().into_iter().collect();
+    assert_eq!(written, shards, "a thousand invites use every shard and nothing else");
 }

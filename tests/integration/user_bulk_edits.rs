@@ -487,3 +487,26 @@ async fn a_team_manager_sets_and_removes_only_the_teams_they_manage() {
     let roles = team_ids(&env.client(&owner.auth()).user(&member.user_id).await.body);
     assert!(roles.contains(&(blue.clone(), false)) && !roles.iter().any(|(id, _)| id == &red), "{roles:?}");
 }
+
+/// An admin who takes their own admin right away in a bulk edit keeps it when no other active admin would
+/// remain (409 `user.lastAdmin`, nothing changed); with another admin, the edit goes through, and that
+/// admin is checked at commit (the edit looks for one among the active users by name).
+#[tokio::test]
+async fn an_admin_removes_their_own_admin_right_in_a_bulk_edit_only_while_another_admin_remains() {
+    let env = TestEnv::new().await;
+    let owner = env.create_home_organization().await;
+    let ada = env.member(&owner, "Ada", "Admin", &[]).await;
+    assert_eq!(env.patch_user(&ada.user_id, json!({"isAdmin": true}), &owner.auth()).await.status, 200);
+    // The owner's admin right goes first: Ada stays.
+    let demote_owner = json!({"userIds": [owner.user_id], "isAdmin": false});
+    let changed = env.client(&owner.auth()).bulk_edit_teams_and_permissions(demote_owner).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(env.client(&ada.auth()).user(&owner.user_id).await.body["isAdmin"], false);
+    // Ada, now the only admin, cannot do the same: nothing changes.
+    let before = env.scan().await;
+    let demote_ada = json!({"userIds": [ada.user_id], "isAdmin": false});
+    let refused = env.client(&ada.auth()).bulk_edit_teams_and_permissions(demote_ada).await;
+    assert_eq!((refused.status, refused.error_code()), (409, "user.lastAdmin"), "{:?}", refused.body);
+    assert_eq!(env.scan().await, before);
+    assert_eq!(env.client(&ada.auth()).user(&ada.user_id).await.body["isAdmin"], true);
+}

@@ -73,7 +73,9 @@ fn policies(out: &mut String, actions: &[&str], trigger: &Trigger) {
 }
 
 fn statements_of(out: &mut String, actions: &[&str], trigger: &Trigger) {
-    let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':')).collect();
+    // DynamoDB's actions on the table; its indexes' Queries (`Query/{index}`) on each index's ARN.
+    let dynamodb: Vec<&&str> = actions.iter().filter(|a| !a.contains(':') && !a.contains('/')).collect();
+    let indexes: Vec<&str> = actions.iter().filter_map(|a| accounts::declared_actions::queried_index(a)).collect();
     let mails = actions.contains(&"ses:SendEmail");
     let queues_mail = actions.contains(&"sqs:SendMessage");
     let drains_mail = matches!(trigger, Trigger::MailQueue { .. });
@@ -94,12 +96,14 @@ fn statements_of(out: &mut String, actions: &[&str], trigger: &Trigger) {
         for action in &dynamodb {
             let _ = writeln!(out, "                - dynamodb:{action}");
         }
-        if dynamodb.contains(&&"Query") {
-            let _ = writeln!(out, "              Resource:");
-            let _ = writeln!(out, "                - !GetAtt AccountsTable.Arn");
-            let _ = writeln!(out, "                - !Sub \"${{AccountsTable.Arn}}/index/*\"");
-        } else {
-            let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
+        let _ = writeln!(out, "              Resource: !GetAtt AccountsTable.Arn");
+    }
+    if !indexes.is_empty() {
+        let _ = writeln!(out, "            - Effect: Allow");
+        let _ = writeln!(out, "              Action: dynamodb:Query");
+        let _ = writeln!(out, "              Resource:");
+        for index in indexes {
+            let _ = writeln!(out, "                - !Sub \"${{AccountsTable.Arn}}/index/{index}\"");
         }
     }
     if mails {
@@ -215,35 +219,8 @@ fn header(out: &mut String, name: &str, description: &str) {
     let _ = writeln!(out, "      LogGroupName: !Sub \"/aws/lambda/${{AWS::StackName}}/{name}\"");
     let _ = writeln!(out, "      RetentionInDays: !Ref LogRetentionDays");
     out.push('\n');
-    // An error (a panic or a failed background run: handlers answer every domain error themselves) or a
-    // throttle of this function.
-    let _ = writeln!(out, "  {id}Alarm:");
-    let _ = writeln!(out, "    Type: AWS::CloudWatch::Alarm");
-    let _ = writeln!(out, "    Properties:");
-    let _ = writeln!(out, "      AlarmDescription: !Sub \"${{AWS::StackName}} {name}: Lambda errors or throttles\"");
-    let _ = writeln!(out, "      AlarmActions: [!Ref AlarmTopic]");
-    let _ = writeln!(out, "      OKActions: [!Ref AlarmTopic]");
-    let _ = writeln!(out, "      ComparisonOperator: GreaterThanThreshold");
-    let _ = writeln!(out, "      Threshold: 0");
-    let _ = writeln!(out, "      EvaluationPeriods: 1");
-    let _ = writeln!(out, "      TreatMissingData: notBreaching");
-    let _ = writeln!(out, "      Metrics:");
-    let _ = writeln!(out, "        - Id: failures");
-    let _ = writeln!(out, "          Expression: errors + throttles");
-    for (metric_id, metric) in [("errors", "Errors"), ("throttles", "Throttles")] {
-        let _ = writeln!(out, "        - Id: {metric_id}");
-        let _ = writeln!(out, "          ReturnData: false");
-        let _ = writeln!(out, "          MetricStat:");
-        let _ = writeln!(out, "            Stat: Sum");
-        let _ = writeln!(out, "            Period: 300");
-        let _ = writeln!(out, "            Metric:");
-        let _ = writeln!(out, "              Namespace: AWS/Lambda");
-        let _ = writeln!(out, "              MetricName: {metric}");
-        let _ = writeln!(out, "              Dimensions:");
-        let _ = writeln!(out, "                - Name: FunctionName");
-        let _ = writeln!(out, "                  Value: !Ref {id}");
-    }
-    out.push('\n');
+    // No alarm per function: the stack's alarms watch rates over all of them (template.yaml's
+    // FunctionErrorRateAlarm, ApiServerErrorRateAlarm), and the dashboard shows each function's errors.
     let _ = writeln!(out, "  {id}:");
     let _ = writeln!(out, "    Type: AWS::Serverless::Function");
     let _ = writeln!(out, "    Metadata:");

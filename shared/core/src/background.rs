@@ -50,7 +50,9 @@ pub static INVITE_MAINTENANCE: BackgroundFunction = BackgroundFunction {
     timeout_seconds: 300,
     actions: &[
         "key:deriveTokens",
-        "Query",
+        "Query/InvitesToClean",
+        "Query/InvitesToRemind",
+        "Query/PlanNotices",
         "GetItem",
         "BatchGetItem",
         "UpdateItem",
@@ -72,7 +74,7 @@ pub static ORGANIZATION_PURGE: BackgroundFunction = BackgroundFunction {
     // Below the schedule's 5 minutes, so runs do not overlap on their own; the purge's lease keeps a retried
     // invocation or a shorter schedule from running two at once.
     timeout_seconds: 240,
-    actions: &["Query", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
+    actions: &["Query", "Query/OrganizationsBeingDeleted", "UpdateItem", "DeleteItem", "PutItem", "BatchWriteItem"],
 };
 
 /// Storage usage reported by the dataset side (`domain::organizations::report_storage`).
@@ -89,7 +91,7 @@ pub static NOTIFY_JOB_FINISHED: BackgroundFunction = BackgroundFunction {
     name: "notify_job_finished",
     trigger: Trigger::Invoke,
     timeout_seconds: 30,
-    actions: &["BatchGetItem", "Query", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+    actions: &["BatchGetItem", "Query/UsersByName", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
 };
 
 /// Publishes new audit entries and organization tombstones to the event bus (`events::EventPublisher`).

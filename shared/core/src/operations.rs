@@ -224,7 +224,7 @@ operations! {
         AnyMember, "an organization where the caller's account has an identity (else 404), active there (else 403) \
             (domain::organizations::switch)";
     LEAVE_ORGANIZATION = "leave_organization", "POST", "/organizations/{id}/leave",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
+        ["BatchGetItem", "GetItem", "Query/UsersByName", "PutItem", "UpdateItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "an organization where the caller's account has an active identity (else 404), but not as its \
             owner (403); an admin only while another active admin remains (409) (domain::organizations::leave)";
     TRANSFER_OWNERSHIP = "transfer_ownership", "POST", "/organizations/{id}/transferOwnership",
@@ -307,20 +307,20 @@ operations! {
         ["BatchGetItem", "UpdateItem"],
         AnyMember, "the caller";
     LIST_USERS = "list_users", "GET", "/users",
-        ["BatchGetItem", "Query"],
+        ["BatchGetItem", "Query", "Query/UsersByName"],
         AnyMember, "users the caller may see: itself, members of teams it manages, everyone in the organization for \
             admins (domain::users::list_users)";
     GET_USER = "get_user", "GET", "/users/{id}",
         ["BatchGetItem", "GetItem"],
         AnyMember, "a user the caller may see, else 404 (domain::users::may_see_user)";
     UPDATE_USER = "update_user", "PATCH", "/users/{id}",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem",
+        ["BatchGetItem", "GetItem", "Query", "Query/UsersByName", "PutItem", "UpdateItem",
          "DeleteItem", "ConditionCheckItem", "sqs:SendMessage"],
         AnyMember, "a user the caller may see (else 404), field by field: own name, e-mail and password; teams, \
             experiences and activation by its admins and team managers; deactivation, admin and dataset manager \
             rights by admins; the deletion right by the owner (domain::users::plan_change)";
     BULK_EDIT_TEAMS_AND_PERMISSIONS = "bulk_edit_teams_and_permissions", "PATCH", "/users/teamsAndPermissions",
-        ["BatchGetItem", "GetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage", "key:deriveTokens"],
+        ["BatchGetItem", "GetItem", "Query", "Query/UsersByName", "PutItem", "DeleteItem", "ConditionCheckItem", "UpdateItem", "sqs:SendMessage", "key:deriveTokens"],
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may see (any other -> 404), all or none, \
             under the rules of PATCH /users/{id} (domain::users::bulk_write)";
     BULK_CHANGE_EXPERIENCES = "bulk_change_experiences", "PATCH", "/users/experiences",
@@ -328,7 +328,7 @@ operations! {
         TeamManagerOrAdmin("user.bulkEdit.notAllowed"), "users the caller may edit (unseen -> 404), all or none \
             (domain::users::bulk_write)";
     USERS_BY_EXPERIENCE = "users_by_experience", "GET", "/users/byExperience",
-        ["BatchGetItem", "Query"],
+        ["BatchGetItem", "Query/UsersByExperience"],
         Admin("experience.query.notAllowed"), "active users of the caller's organization \
             (domain::experiences::users_with_experience)";
     EXPERIENCE_DOMAINS = "experience_domains", "GET", "/tasks/experienceDomains",
@@ -351,7 +351,7 @@ operations! {
             "a team of the caller's organization (else 404): any for admins, one it manages for team managers (else \
             403) (domain::teams::members)";
     AUDIT_LOG = "audit_log", "GET", "/auditLog",
-        ["BatchGetItem", "Query"],
+        ["BatchGetItem", "Query", "Query/AuditByActor", "Query/AuditByCategory", "Query/AuditByTarget"],
         AdminOrOwner("auditLog.notAllowed"), "the audit log of the caller's organization, newest first, filtered by \
             action, actor, target and time; `format=csv` for a CSV export (domain::audit::read_log)";
     OIDC_LOGIN = "oidc_login", "GET", "/auth/oidc/login",

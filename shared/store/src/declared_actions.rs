@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
@@ -144,8 +145,43 @@ fn needed_actions(metadata: &Metadata, context: &BeforeSerializationInterceptorC
             actions.into_iter().collect()
         }
         ("DynamoDB", "TransactGetItems") => vec!["GetItem"],
+        ("DynamoDB", "Query") => {
+            vec![index_query(input.downcast_ref::<QueryInput>().and_then(|query| query.index_name.as_deref()))]
+        }
         (_, name) => vec![action_name(name)],
     }
+}
+
+/// A Query of an index needs `dynamodb:Query` on that index's ARN, not the table's: its action here names
+/// the index (`Query/UsersByName`), so the declarations, the template's grants (one resource per index) and
+/// the least-privilege check all say which index a function reads. A Query of the table itself is `Query`.
+pub const INDEX_QUERIES: &[&str] = &[
+    "Query/UsersByName",
+    "Query/UsersByExperience",
+    "Query/OrganizationsBeingDeleted",
+    "Query/InvitesToRemind",
+    "Query/InvitesToClean",
+    "Query/PlanNotices",
+    "Query/AuditByActor",
+    "Query/AuditByCategory",
+    "Query/AuditByTarget",
+];
+
+/// The action of a Query of `index` (the table itself when `None`).
+fn index_query(index: Option<&str>) -> &'static str {
+    match index {
+        None => "Query",
+        Some(index) => INDEX_QUERIES
+            .iter()
+            .find(|query| query.strip_prefix("Query/") == Some(index))
+            .copied()
+            .unwrap_or("Query/(unknown index)"),
+    }
+}
+
+/// The index a declared action queries (`Query/UsersByName` -> `UsersByName`); `None` for any other action.
+pub fn queried_index(action: &str) -> Option<&str> {
+    action.strip_prefix("Query/")
 }
 
 /// The SDK's operation names are the IAM action names; intern them as `&'static str`.
@@ -295,6 +331,31 @@ mod tests {
         let declaration = Declaration { operation: "declared_actions_probe_unit", actions: &["Query", "PutItem"] };
         let error = scope(declaration, get_item(&guarded_client())).await;
         assert!(error.contains(NOT_DECLARED) && error.contains("GetItem"), "{error}");
+    }
+
+    async fn query(client: &aws_sdk_dynamodb::Client, index: Option<&str>) -> String {
+        let query =
+            client.query().table_name("t").set_index_name(index.map(str::to_owned)).key_condition_expression("PK = :p");
+        let error = query.expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::S("p".into()));
+        DisplayErrorContext(error.send().await.expect_err("nothing listens")).to_string()
+    }
+
+    /// A Query of an index needs that index declared (`Query/{index}`), as IAM needs a grant on the index's
+    /// ARN; a Query of the table (`Query`) allows no index, and an index allows no other.
+    #[tokio::test]
+    async fn a_query_of_an_index_needs_that_index_declared() {
+        let client = guarded_client();
+        let table_only = Declaration { operation: "declared_actions_probe_unit", actions: &["Query"] };
+        let error = scope(table_only, query(&client, Some("UsersByName"))).await;
+        assert!(error.contains(NOT_DECLARED) && error.contains("Query/UsersByName"), "{error}");
+        let index = Declaration { operation: "declared_actions_probe_unit", actions: &["Query/UsersByName"] };
+        let error = scope(index, query(&client, Some("UsersByName"))).await;
+        assert!(error.contains("dispatch failure"), "declared: it reached the (closed) endpoint: {error}");
+        let error = scope(index, query(&client, Some("AuditByActor"))).await;
+        assert!(error.contains(NOT_DECLARED) && error.contains("Query/AuditByActor"), "{error}");
+        let error = scope(index, query(&client, None)).await;
+        assert!(error.contains(NOT_DECLARED), "the table itself is not the index: {error}");
+        assert_eq!(index_query(Some("NoSuchIndex")), "Query/(unknown index)");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use super::org::QueryPage;
 use super::{Db, from_item, n, s};
 use crate::StoreError;
 use crate::model::{
-    AuditEntry, Entity, INVITE_SCHEDULE_PARTITION, Invite, JobLease, Key, Organization, PLAN_NOTICE_PARTITION,
+    AuditEntry, Entity, Invite, JobLease, Key, Organization, PLAN_NOTICE_PARTITION, invite_schedule_partitions,
 };
 
 /// Takes `lease` (one conditional PutItem) unless another run's lease of the job still runs at `now`:
@@ -23,35 +23,59 @@ pub async fn release_job_lease(db: &Db, lease: &JobLease) -> Result<(), StoreErr
 pub(crate) const INVITES_TO_REMIND_INDEX: &str = "InvitesToRemind";
 pub(crate) const INVITES_TO_CLEAN_INDEX: &str = "InvitesToClean";
 
-/// Where the next page of a sweep starts: opaque outside the store (DynamoDB's last evaluated key).
+/// Where the next page of a sweep starts: for each index partition with more to read, its last evaluated
+/// key (opaque outside the store).
 #[derive(Debug, Clone)]
-pub struct Resume(super::Item);
+pub struct Resume(Vec<(String, super::Item)>);
 
-/// One page of items from `index` (whose one partition is `(attribute, value)`) with a due time
-/// (`due_attribute`, epoch seconds) at or before `now`, after the key `start` of the previous page.
+/// Items a sweep's page holds at most, shared evenly by the index partitions it reads (25 from each of the
+/// eight invite shards).
+pub const SWEEP_PAGE_ITEMS: usize = 200;
+
+/// One page of items from `index`, whose partition key `partition` takes the values `values`, with a due
+/// time (`due_attribute`, epoch seconds) at or before `now`: one Query per partition, all at once (each
+/// after the key `start` left it at; a resumed page reads only the partitions with more).
 async fn due<E: crate::model::Entity>(
     db: &Db,
     index: &str,
-    (partition, value): (&str, &str),
+    (partition, values): (&str, Vec<String>),
     attribute: &str,
     now: i64,
     start: Option<Resume>,
 ) -> Result<(QueryPage<E>, Option<Resume>), StoreError> {
-    let output = db
-        .client
-        .query()
-        .table_name(&db.table)
-        .index_name(index)
-        .key_condition_expression(format!("{partition} = :p AND {attribute} <= :now"))
-        .expression_attribute_values(":p", s(value))
-        .expression_attribute_values(":now", n(now))
-        .set_exclusive_start_key(start.map(|Resume(key)| key))
-        .limit(100)
-        .send()
-        .await
-        .map_err(|e| StoreError::sdk("Query", e))?;
-    let next = output.last_evaluated_key.map(Resume);
-    let items = output.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+    let per_partition = i32::try_from(SWEEP_PAGE_ITEMS / values.len().max(1)).unwrap_or(1).max(1);
+    let starts = match start {
+        Some(Resume(left)) => left.into_iter().map(|(value, key)| (value, Some(key))).collect(),
+        None => values.into_iter().map(|value| (value, None)).collect::<Vec<_>>(),
+    };
+    let pages = futures_util::future::try_join_all(starts.into_iter().map(|(value, key)| async move {
+        let output = db
+            .client
+            .query()
+            .table_name(&db.table)
+            .index_name(index)
+            .key_condition_expression(format!("{partition} = :p AND {attribute} <= :now"))
+            .expression_attribute_values(":p", s(&value))
+            .expression_attribute_values(":now", n(now))
+            .set_exclusive_start_key(key)
+            .limit(per_partition)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("Query", e))?;
+        Ok::<_, StoreError>((value, output))
+    }))
+    .await?;
+    let mut items = Vec::new();
+    let mut left = Vec::new();
+    for (value, output) in pages {
+        if let Some(key) = output.last_evaluated_key {
+            left.push((value, key));
+        }
+        for item in output.items.unwrap_or_default() {
+            items.push(from_item(item)?);
+        }
+    }
+    let next = (!left.is_empty()).then_some(Resume(left));
     Ok((QueryPage { items, more: next.is_some() }, next))
 }
 
@@ -60,7 +84,7 @@ pub async fn due_for_reminder(
     now: i64,
     start: Option<Resume>,
 ) -> Result<(QueryPage<Invite>, Option<Resume>), StoreError> {
-    due(db, INVITES_TO_REMIND_INDEX, ("remindPartition", INVITE_SCHEDULE_PARTITION), "remindAt", now, start).await
+    due(db, INVITES_TO_REMIND_INDEX, ("remindPartition", invite_schedule_partitions()), "remindAt", now, start).await
 }
 
 pub async fn due_for_cleanup(
@@ -68,7 +92,7 @@ pub async fn due_for_cleanup(
     now: i64,
     start: Option<Resume>,
 ) -> Result<(QueryPage<Invite>, Option<Resume>), StoreError> {
-    due(db, INVITES_TO_CLEAN_INDEX, ("cleanupPartition", INVITE_SCHEDULE_PARTITION), "cleanupAt", now, start).await
+    due(db, INVITES_TO_CLEAN_INDEX, ("cleanupPartition", invite_schedule_partitions()), "cleanupAt", now, start).await
 }
 
 /// Marks an invite as reminded (dropping it from the reminder index), if it is unchanged since read, with
@@ -130,7 +154,15 @@ pub async fn due_for_plan_notice(
     now: i64,
     start: Option<Resume>,
 ) -> Result<(QueryPage<Organization>, Option<Resume>), StoreError> {
-    due(db, PLAN_NOTICES_INDEX, ("planNoticePartition", PLAN_NOTICE_PARTITION), "planNoticeAt", now, start).await
+    due(
+        db,
+        PLAN_NOTICES_INDEX,
+        ("planNoticePartition", vec![PLAN_NOTICE_PARTITION.to_owned()]),
+        "planNoticeAt",
+        now,
+        start,
+    )
+    .await
 }
 
 /// Records that the plan notice of `stage` was mailed (so the index offers the next one, or none), with its

@@ -1,8 +1,8 @@
 //! Invites and their e-mail guards.
 
 use crate::model::Entity;
-use crate::model::INVITE_SCHEDULE_PARTITION;
 use crate::model::Key;
+use crate::model::invite_schedule_partition;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -96,9 +96,10 @@ impl Entity for Invite {
         Key::invite(&self.organization, &self.id)
     }
     fn index_attributes(&self) -> Vec<(&'static str, String)> {
-        let mut attributes = vec![("cleanupPartition", INVITE_SCHEDULE_PARTITION.to_owned())];
+        let partition = invite_schedule_partition(&self.id);
+        let mut attributes = vec![("cleanupPartition", partition.clone())];
         if self.state == InviteState::Pending && !self.reminded {
-            attributes.push(("remindPartition", INVITE_SCHEDULE_PARTITION.to_owned()));
+            attributes.push(("remindPartition", partition));
         }
         attributes
     }

@@ -113,8 +113,30 @@ pub const INVITE_PREFIX: &str = "INVITE#";
 
 pub const CREDIT_PREFIX: &str = "CREDIT#";
 
-/// The one partition of each sparse invite index (invites are few; see docs/data-model.md).
+/// The invite indexes' partition key: each invite is in one of [`INVITE_SCHEDULE_SHARDS`] partitions, chosen
+/// by its id, so the instance's invite writes spread over that many index partitions instead of one hot one
+/// (write sharding; the daily job reads them all in parallel: docs/data-model.md). Shard 0 keeps the name
+/// the indexes' one partition had before, so invites written then are still read.
 pub const INVITE_SCHEDULE_PARTITION: &str = "INVITES";
+
+/// How many partitions the invite indexes spread over.
+pub const INVITE_SCHEDULE_SHARDS: u32 = 8;
+
+/// The invite indexes' partition of the invite `invite_id`: a stable hash of the id (FNV-1a, the same in
+/// every version and process) picks the shard.
+pub fn invite_schedule_partition(invite_id: &str) -> String {
+    let hash = invite_id.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    shard_name(hash % INVITE_SCHEDULE_SHARDS)
+}
+
+/// Every partition of the invite indexes, shard 0 first.
+pub fn invite_schedule_partitions() -> Vec<String> {
+    (0..INVITE_SCHEDULE_SHARDS).map(shard_name).collect()
+}
+
+fn shard_name(shard: u32) -> String {
+    if shard == 0 { INVITE_SCHEDULE_PARTITION.to_owned() } else { format!("{INVITE_SCHEDULE_PARTITION}#{shard}") }
+}
 
 /// The one partition of the operator grants (few: one Query lists them all).
 pub const OPERATORS_PARTITION: &str = "OPERATORS";
@@ -159,5 +181,31 @@ pub trait Entity: Serialize + DeserializeOwned {
     /// Numeric attributes for indexes and TTL, written with the item.
     fn numeric_attributes(&self) -> Vec<(&'static str, i64)> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod invite_schedule_tests {
+    use super::*;
+
+    #[test]
+    fn invites_spread_over_every_shard_evenly_and_always_to_the_same_one() {
+        let mut counts = std::collections::HashMap::new();
+        for n in 0..8000u32 {
+            // Invite ids are object ids: a timestamp, random bytes, a counter.
+            let id = format!("6571{n:08x}a1b2c3d4e5{:06x}", n * 7);
+            let partition = invite_schedule_partition(&id);
+            assert_eq!(partition, invite_schedule_partition(&id), "stable");
+            *counts.entry(partition).or_insert(0u32) += 1;
+        }
+        let mut names: Vec<&String> = counts.keys().collect();
+        names.sort();
+        let mut all = invite_schedule_partitions();
+        all.sort();
+        assert_eq!(names, all.iter().collect::<Vec<_>>(), "every shard is used, and no other name");
+        for (partition, count) in &counts {
+            assert!((800..1200).contains(count), "{partition} holds {count} of 8000");
+        }
+        assert_eq!(invite_schedule_partitions()[0], INVITE_SCHEDULE_PARTITION, "shard 0 is the old name");
     }
 }
