@@ -24,6 +24,8 @@ use crate::domain::sso_settings::{DomainRecords, LookupError};
 
 /// Each request to the provider gives up after this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection to a provider is kept for reuse.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Clock skew allowed for `exp` and `iat`.
 const LEEWAY_SECONDS: u64 = 60;
 /// Asymmetric algorithms only: an HMAC-signed ID token would be signed with the client secret, which a
@@ -93,7 +95,9 @@ fn https_client() -> &'static HttpsClient {
             .https_or_http()
             .enable_http1()
             .build();
-        Client::builder(TokioExecutor::new()).build(connector)
+        // An idle pooled connection is dropped before common servers close it (Node's keep-alive timeout is
+        // 5 s): reusing one the provider is closing fails the request as "unavailable".
+        Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector)
     })
 }
 
