@@ -20,6 +20,8 @@ pub struct App {
     domain: accounts_domain::App,
     /// SES: only the mail queue's drainer (`send_mail`) sends.
     pub mail: aws_sdk_sesv2::Client,
+    /// The identity providers over HTTPS (single sign-on), and the DNS resolver.
+    pub identity_provider: crate::oidc::HttpIdentityProvider,
 }
 
 impl std::ops::Deref for App {
@@ -114,7 +116,11 @@ impl App {
     pub fn new(config: Config, db: Db, mail: aws_sdk_sesv2::Client, queue: aws_sdk_sqs::Client) -> Self {
         let mail = guarded_client!(aws_sdk_sesv2, mail.config().to_builder());
         let queue = guarded_client!(aws_sdk_sqs, queue.config().to_builder());
-        App { domain: accounts_domain::App::new(config, db, Box::new(SqsMailQueue(queue))), mail }
+        App {
+            domain: accounts_domain::App::new(config, db, Box::new(SqsMailQueue(queue))),
+            mail,
+            identity_provider: Default::default(),
+        }
     }
 
     /// Reads the configuration and the AWS SDK settings (region, credentials) from the environment.

@@ -1,7 +1,7 @@
 //! The identity provider adapter (`domain::sso::IdentityProvider`): OpenID Connect discovery, the token
 //! endpoint and the provider's keys over HTTPS (hyper with rustls, the TLS stack the AWS SDK already
 //! links), and the ID token's checks with `jsonwebtoken`: the signature against the provider's JWKS
-//! (cached per process, fetched again once for an unknown `kid`), an algorithm allow-list, `iss`, `aud`
+//! (cached per App, so per process on AWS; fetched again once for an unknown `kid`), an algorithm allow-list, `iss`, `aud`
 //! (and `azp`), `exp`, `iat`, and the `nonce`. `openidconnect` would add about 0.85 MB to the callback's
 //! binary (docs/sso.md), where the 8 MiB limit leaves less.
 
@@ -83,38 +83,62 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<boo
     })
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HyperClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// The process's HTTPS client (made on first use): the identity providers' and the DNS resolver's.
-fn https_client() -> &'static HttpsClient {
-    static CLIENT: OnceLock<HttpsClient> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .expect("the system's root certificates load")
-            .https_or_http()
-            .enable_http1()
-            .build();
-        // An idle pooled connection is dropped before common servers close it (Node's keep-alive timeout is
-        // 5 s): reusing one the provider is closing fails the request as "unavailable".
-        Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector)
-    })
+/// An [`crate::App`]'s HTTPS client, for the identity providers and the DNS resolver (made on first use).
+/// Each App has its own rather than the process one: a pooled connection is served by a task on the
+/// runtime that opened it, so a client shared by several runtimes (the tests' gateways) would hand one
+/// runtime's connection to another, where it stalls while its own runtime is not running.
+#[derive(Default)]
+pub struct Https(OnceLock<HyperClient>);
+
+impl Https {
+    fn client(&self) -> &HyperClient {
+        self.0.get_or_init(|| {
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()
+                .expect("the system's root certificates load")
+                .https_or_http()
+                .enable_http1()
+                .build();
+            // An idle pooled connection is dropped before common servers close it (Node's keep-alive timeout
+            // is 5 s): reusing one the provider is closing fails the request as "unavailable".
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector)
+        })
+    }
+
+    /// One request; a network failure, a timeout or a 5xx is `Unavailable`.
+    async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), ProviderError> {
+        let what = format!("{} {}", request.method(), request.uri());
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            let response = self.client().request(request).await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+            Ok::<_, String>((status, body))
+        })
+        .await
+        .map_err(|_| ProviderError::Unavailable(format!("{what}: no answer within {REQUEST_TIMEOUT:?}")))?
+        .map_err(|e| ProviderError::Unavailable(format!("{what}: {e}")))?;
+        if answer.0 >= 500 {
+            return Err(ProviderError::Unavailable(format!("{what}: {}", answer.0)));
+        }
+        Ok(answer)
+    }
 }
 
-/// The provider adapter of this process: one HTTP client, and each issuer's discovery document and keys.
+/// The provider adapter of an [`crate::App`]: its HTTPS client, and each issuer's discovery document and
+/// keys.
+#[derive(Default)]
 pub struct HttpIdentityProvider {
+    https: Https,
     discovered: Mutex<HashMap<String, Discovery>>,
     keys: Mutex<HashMap<String, Arc<JwkSet>>>,
 }
 
 impl HttpIdentityProvider {
-    /// The process's adapter (made on first use).
-    pub fn shared() -> &'static HttpIdentityProvider {
-        static PROVIDER: OnceLock<HttpIdentityProvider> = OnceLock::new();
-        PROVIDER.get_or_init(|| HttpIdentityProvider {
-            discovered: Mutex::new(HashMap::new()),
-            keys: Mutex::new(HashMap::new()),
-        })
+    /// The HTTPS client, which the DNS resolver shares.
+    pub(crate) fn https(&self) -> &Https {
+        &self.https
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
@@ -122,7 +146,7 @@ impl HttpIdentityProvider {
             .header("accept", "application/json")
             .body(Full::new(Bytes::new()))
             .map_err(|e| ProviderError::Refused(format!("{url}: {e}")))?;
-        let (status, body) = send(request).await?;
+        let (status, body) = self.https.send(request).await?;
         if status != 200 {
             return Err(ProviderError::Unavailable(format!("GET {url}: {status}")));
         }
@@ -254,7 +278,7 @@ impl IdentityProvider for HttpIdentityProvider {
             }
             let request =
                 request.body(Full::new(Bytes::from(form))).map_err(|e| ProviderError::Refused(e.to_string()))?;
-            let (status, body) = send(request).await?;
+            let (status, body) = self.https.send(request).await?;
             let answer: TokenAnswer = serde_json::from_slice(&body)
                 .map_err(|e| ProviderError::Refused(format!("the token endpoint answered {status}: {e}")))?;
             let id_token = match (status, answer.id_token) {
@@ -271,28 +295,11 @@ impl IdentityProvider for HttpIdentityProvider {
     }
 }
 
-/// One request with the process's client; a network failure, a timeout or a 5xx is `Unavailable`.
-async fn send(request: hyper::Request<Full<Bytes>>) -> Result<(u16, Bytes), ProviderError> {
-    let what = format!("{} {}", request.method(), request.uri());
-    let answer = tokio::time::timeout(REQUEST_TIMEOUT, async {
-        let response = https_client().request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok::<_, String>((status, body))
-    })
-    .await
-    .map_err(|_| ProviderError::Unavailable(format!("{what}: no answer within {REQUEST_TIMEOUT:?}")))?
-    .map_err(|e| ProviderError::Unavailable(format!("{what}: {e}")))?;
-    if answer.0 >= 500 {
-        return Err(ProviderError::Unavailable(format!("{what}: {}", answer.0)));
-    }
-    Ok(answer)
-}
-
 /// Domains' TXT records from a DNS-over-HTTPS resolver's JSON API (`?name=&type=TXT`, as Cloudflare's and
 /// Google's answer it), over the same HTTPS client: no resolver library in the functions.
 pub(crate) struct DnsOverHttps<'a> {
     pub url: &'a str,
+    pub https: &'a Https,
 }
 
 #[derive(Deserialize)]
@@ -330,7 +337,7 @@ impl DomainRecords for DnsOverHttps<'_> {
                 .header("accept", "application/dns-json")
                 .body(Full::new(Bytes::new()))
                 .map_err(|e| LookupError(e.to_string()))?;
-            let (status, body) = send(request).await.map_err(|e| LookupError(e.to_string()))?;
+            let (status, body) = self.https.send(request).await.map_err(|e| LookupError(e.to_string()))?;
             if status != 200 {
                 return Err(LookupError(format!("the resolver answered {status}")));
             }

@@ -49,6 +49,8 @@ struct ScriptedProvider {
     auth_methods: Arc<Mutex<Option<Vec<&'static str>>>>,
     /// The last token request's `authorization` header and form.
     token_request: Arc<Mutex<(Option<String>, String)>>,
+    /// The adapter under test, as an App holds one: its cached discovery and keys outlive a redemption.
+    adapter: HttpIdentityProvider,
 }
 
 impl ScriptedProvider {
@@ -62,6 +64,7 @@ impl ScriptedProvider {
             key_fetches: Arc::new(AtomicUsize::new(0)),
             auth_methods: Arc::new(Mutex::new(None)),
             token_request: Arc::new(Mutex::new((None, String::new()))),
+            adapter: HttpIdentityProvider::default(),
         };
         let shared = (
             provider.token.clone(),
@@ -162,7 +165,7 @@ impl ScriptedProvider {
             redirect_uri: "http://localhost/cb",
             nonce: NONCE,
         };
-        HttpIdentityProvider::shared().redeem(connection, redemption).await
+        self.adapter.redeem(connection, redemption).await
     }
 }
 
@@ -262,7 +265,7 @@ async fn the_providers_refusal_and_absence_are_told_apart() {
         trusted: false,
     };
     let redemption = Redemption { code: "c", code_verifier: "v", redirect_uri: "http://localhost/cb", nonce: NONCE };
-    let unreachable = HttpIdentityProvider::shared().redeem(&gone, redemption).await;
+    let unreachable = HttpIdentityProvider::default().redeem(&gone, redemption).await;
     assert!(matches!(unreachable, Err(ProviderError::Unavailable(_))), "{unreachable:?}");
 }
 

@@ -8,7 +8,7 @@ use crate::domain::sso::{self, CALLBACK_PATH, STATE_COOKIE, Via};
 use crate::domain::sso_settings::{self, ConnectionInput};
 use crate::error::ApiError;
 use crate::http::{self, Request, ok, parse_json, path_param, with_header};
-use crate::oidc::{DnsOverHttps, HttpIdentityProvider};
+use crate::oidc::DnsOverHttps;
 
 /// The state cookie: only the callback receives it, no script reads it, and a top-level navigation back
 /// from the provider carries it (SameSite=Lax).
@@ -34,7 +34,7 @@ pub(crate) async fn oidc_login(app: &crate::App, req: Request) -> HandlerResult 
         Some(true) => Some(crate::auth::read_caller(app, &req).await?.user.account_id),
         _ => None,
     };
-    let started = sso::start(app, HttpIdentityProvider::shared(), via, link_account).await?;
+    let started = sso::start(app, &app.identity_provider, via, link_account).await?;
     let response = ok(&serde_json::json!({ "redirect_url": started.redirect_url }));
     Ok(with_header(response, "set-cookie", state_cookie(&started.state, sso::SIGN_IN_SECONDS)))
 }
@@ -57,7 +57,7 @@ pub(crate) async fn oidc_callback(app: &crate::App, req: Request) -> HandlerResu
         }),
         state_cookie: http::cookie(&req, STATE_COOKIE),
     };
-    let finished = sso::finish(app, HttpIdentityProvider::shared(), callback, http::audit_context(&req)).await;
+    let finished = sso::finish(app, &app.identity_provider, callback, http::audit_context(&req)).await;
     let response = match finished {
         Ok(signed_in) => {
             let response = lambda_http::http::Response::builder()
@@ -105,7 +105,7 @@ pub(crate) async fn sso_settings(app: &crate::App, caller: Caller, req: Request)
 pub(crate) async fn put_sso_connection(app: &crate::App, caller: Caller, req: Request) -> HandlerResult {
     let input: ConnectionInput = parse_json(&req)?;
     let organization = path_param(&req, "id")?;
-    let view = sso_settings::put_connection(app, HttpIdentityProvider::shared(), &caller, &organization, input).await?;
+    let view = sso_settings::put_connection(app, &app.identity_provider, &caller, &organization, input).await?;
     Ok(ok(&view))
 }
 
@@ -128,7 +128,7 @@ pub(crate) async fn claim_domain(app: &crate::App, caller: Caller, req: Request)
 
 /// `POST /api/organizations/{id}/domains/{domain}/verify`: looks the TXT record up.
 pub(crate) async fn verify_domain(app: &crate::App, caller: Caller, req: Request) -> HandlerResult {
-    let records = DnsOverHttps { url: &app.config.dns_over_https_url };
+    let records = DnsOverHttps { url: &app.config.dns_over_https_url, https: app.identity_provider.https() };
     let (organization, domain) = (path_param(&req, "id")?, path_param(&req, "domain")?);
     Ok(ok(&sso_settings::verify_domain(app, &records, &caller, &organization, &domain).await?))
 }
