@@ -22,6 +22,7 @@ mod seeding;
 
 pub use client::ApiClient;
 pub use config::*;
+pub use inspect::{Write, Writes};
 pub use mail::{SentMail, confirmation_token, invite_token, link_token, mails_to, ownership_token};
 use proxy::dynamodb_proxy;
 pub use proxy::{DynamoDbHook, DynamoDbResponder};
@@ -241,7 +242,8 @@ impl TestEnv {
         Self::with_config_and_stream(change, false).await
     }
 
-    /// A test env whose table has its stream, as deployed (for the tests that read the stream).
+    /// A test env whose table has its stream, as deployed (for the tests that read the stream or
+    /// [`TestEnv::writes`]).
     pub async fn with_stream() -> TestEnv {
         Self::with_config_and_stream(|_| {}, true).await
     }
