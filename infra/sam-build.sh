@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds every function with `sam build` as a deployment would (arm64, provided.al2023): SAM's makefile
-# build in the source tree runs infra/build/Makefile, whose first target builds all functions in one
-# `cargo lambda build` and whose others copy their binaries. Then checks that each function in
+# Builds every function with `sam build` as a deployment would (arm64, provided.al2023): first all
+# functions in one `cargo lambda build` (infra/build/Makefile's `functions`), then SAM's makefile build in
+# the source tree, whose targets (told so by FUNCTIONS_BUILT) only copy their binaries. Then checks that each function in
 # template.yaml has its bootstrap artifact, an arm64 executable of at most 8 MiB, and says how long it took.
 # Installs what it needs first: cargo-lambda and zig (from PyPI, prebuilt) into infra/.venv-build, the
 # SAM CLI into infra/.venv-tools, and Rust's aarch64-unknown-linux-gnu standard library.
@@ -29,8 +29,10 @@ fi
 export PATH="$INFRA/.venv-build/bin:$INFRA/.venv-tools/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 started=$(date +%s)
-say "sam build: every function of template.yaml, release, arm64, in one cargo invocation"
-sam build --build-in-source "$@"
+say "Building every function: release, arm64, in one cargo invocation (cargo lambda build)"
+make --no-print-directory -f infra/build/Makefile functions
+say "sam build: copying each function's binary into .aws-sam/build"
+FUNCTIONS_BUILT=yes sam build --build-in-source "$@"
 elapsed=$(( $(date +%s) - started ))
 
 say "Checking the artifacts in .aws-sam/build"
