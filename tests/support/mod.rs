@@ -348,8 +348,9 @@ impl TestEnv {
         Self::serving(&self.table, ses_endpoint).await
     }
 
-    /// Hands the mail queue's visible mail to the drainer (what the env's gateway does after each request):
-    /// for mail that a test's direct call of a function's code queued. Returns how many were sent.
+    /// Hands the mail queue's visible mail to the drainer (what the env's gateway does after each request
+    /// that may queue mail): for mail that a test's direct call of a function's code queued, or mail
+    /// visible again after a failed try. Returns how many were sent.
     pub async fn deliver_mail(&self) -> usize {
         let mut delivered = 0;
         for lane in self.mail_lanes.iter() {

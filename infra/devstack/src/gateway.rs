@@ -142,7 +142,10 @@ async fn handle(
         .with_query_string_parameters(query)
         .with_request_context(context);
     let response = accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await;
-    for queue in mail.iter() {
+    // Only an operation that may queue mail (declares sqs:SendMessage) is followed by a look at the queues:
+    // two ReceiveMessage calls after every request were the local SQS's most work.
+    let queues_mail = operation.actions.contains(&"sqs:SendMessage");
+    for queue in mail.iter().filter(|_| queues_mail) {
         if let Err(e) = queue.deliver_visible(&app).await {
             eprintln!("gateway: sending the mail queue: {e}");
         }
@@ -161,9 +164,9 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-/// Serves the API on `listener` until the task is dropped. With `mail` (the mail lanes' queues), each
-/// request's answer waits until their visible mail has been handed to the drainer (the tests' gateways: a
-/// test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
+/// Serves the API on `listener` until the task is dropped. With `mail` (the mail lanes' queues), the answer
+/// of each request that may queue mail waits until their visible mail has been handed to the drainer (the
+/// tests' gateways: a test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
 /// stack drains them in the background, as Lambda does).
 /// With `canonical`, a page asked for at another host than the public URI's is redirected there (the local
 /// stack: its pages work at the one origin their cookie and CSRF check name).
