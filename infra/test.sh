@@ -13,9 +13,9 @@ if ! command -v npm >/dev/null; then need_node_modules; fi
 installs_log="$(mktemp)"
 say "Installing the npm and Python packages in the background (npm ci, infra/.venv-*; log: $installs_log)"
 ( need_node_modules; need_venv tools; need_venv client; need_venv secrets; need_venv fuzz ) >"$installs_log" 2>&1 &
-installs=$!
-# A run that stops early stops the installs too (an interrupted one starts over next time).
-trap 'if [ -n "$installs" ]; then kill "$installs" 2>/dev/null || true; fi' EXIT
+installs=$! fuzz=""
+# A run that stops early stops what runs in the background too (an interrupted install starts over next time).
+trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done' EXIT
 say "Checking the format and the lints (cargo fmt --check; cargo clippy --all-targets -D warnings)"
 cargo fmt --all --check
 cargo clippy --quiet --workspace --all-targets -- -D warnings
@@ -30,15 +30,29 @@ fi
 installs=""
 cat "$installs_log"
 rm -f "$installs_log"
+# A short fuzzing run with a fixed seed (about two minutes): any server error, any answer that does not match
+# openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
+# waits on its requests more than it computes, so the pages' checks and the tests' build run meanwhile.
+fuzz_log="$(mktemp)"
+say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 50 examples per operation; log: $fuzz_log)"
+FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
+fuzz=$!
 say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.pages.json"
 "$INFRA/node_modules/.bin/eslint" --config "$INFRA/eslint.config.mjs" shared/web
 node --test shared/web/
-# A short fuzzing run with a fixed seed (about a minute): any server error, any answer that does not match
-# openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones.
-say "Fuzzing the API from openapi.yaml (schemathesis, seed 20261126, 50 examples per operation)"
-FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50
+say "Building the tests (cargo test --no-run)"
+cargo test --quiet --workspace --lib --test integration --no-run
+say "Waiting for the fuzzing"
+if ! wait "$fuzz"; then
+  cat "$fuzz_log" >&2
+  echo "the fuzzing failed (above)" >&2
+  exit 1
+fi
+fuzz=""
+cat "$fuzz_log"
+rm -f "$fuzz_log"
 say "Running the tests: unit tests, then integration and end-to-end tests (cargo test)"
 # The integration tests record the AWS actions each function used; the least-privilege test then checks
 # that template.yaml grants none that no test needed (the other direction is refused at the call).
