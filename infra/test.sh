@@ -30,12 +30,12 @@ fi
 installs=""
 cat "$installs_log"
 rm -f "$installs_log"
-# A short fuzzing run with a fixed seed (under two minutes): any server error, any answer that does not match
+# A short fuzzing run with a fixed seed (two to three minutes): any server error, any answer that does not match
 # openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
 # waits on its requests more than it computes, so the pages' checks and the tests' build run meanwhile.
 fuzz_log="$(mktemp)"
-say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 30 examples per operation; log: $fuzz_log)"
-FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 30 >"$fuzz_log" 2>&1 &
+say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 50 examples per operation; log: $fuzz_log)"
+FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
 fuzz=$!
 say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
