@@ -202,7 +202,6 @@ fn unique() -> String {
     accounts::ids::new_object_id()[..10].to_owned()
 }
 
-/// Logs `email` in and makes sure the session is in `organization` (login picks the last-used identity).
 /// Whether a call of `function` by `kind` is prepared by a write: a fresh target (an invite, a team, a
 /// reset or verification token) or a fresh session.
 fn prepares_target(function: &str, kind: Kind) -> bool {
@@ -215,6 +214,7 @@ fn prepares_target(function: &str, kind: Kind) -> bool {
     fresh_target || fresh_session
 }
 
+/// Logs `email` in and makes sure the session is in `organization` (login picks the last-used identity).
 async fn session_in(env: &TestEnv, email: &str, organization: &str) -> String {
     let response = env.client(&Auth::None).login(email, PASSWORD).await;
     assert_eq!(response.status, 200, "login {email}: {:?}", response.body);

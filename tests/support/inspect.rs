@@ -18,24 +18,9 @@ impl TestEnv {
 
     /// The items of the partition `pk`, sorted by sort key (one Query where a scan reads the whole table).
     pub async fn partition(&self, pk: &str) -> Vec<Item> {
-        let (mut items, mut start) = (Vec::new(), None);
-        loop {
-            let query = self
-                .direct_dynamodb()
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-                .set_exclusive_start_key(start)
-                .send();
-            let page = unchecked(query).await.expect("the partition is read");
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return items;
-            }
-        }
+        let client = self.direct_dynamodb();
+        let query = devstack::organization_export::query_all(&client, &self.table, pk, None);
+        unchecked(query).await.expect("the partition is read")
     }
 
     /// The mail drainer's claims of each mail's sending (`MAILSEND#{message id}`).
@@ -212,7 +197,8 @@ impl Writes {
         };
         self.0.deliver_all(collect, u32::MAX).await.expect("the stream is read");
         let mut written = written.into_inner().expect("not poisoned");
-        written.retain(|write| !write.pk.starts_with("MAILSEND#"));
+        let claims = accounts::model::Key::mail_sending("").pk;
+        written.retain(|write| !write.pk.starts_with(&claims));
         written
     }
 }

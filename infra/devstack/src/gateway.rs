@@ -144,10 +144,11 @@ async fn handle(
     let response = accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await;
     // Only an operation that may queue mail (declares sqs:SendMessage) is followed by a look at the queues:
     // two ReceiveMessage calls after every request were the local SQS's most work.
-    let queues_mail = operation.actions.contains(&"sqs:SendMessage");
-    for queue in mail.iter().filter(|_| queues_mail) {
-        if let Err(e) = queue.deliver_visible(&app).await {
-            eprintln!("gateway: sending the mail queue: {e}");
+    if operation.actions.contains(&"sqs:SendMessage") {
+        for queue in mail.iter() {
+            if let Err(e) = queue.deliver_visible(&app).await {
+                eprintln!("gateway: sending the mail queue: {e}");
+            }
         }
     }
     Ok(to_hyper(response))

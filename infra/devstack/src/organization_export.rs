@@ -272,7 +272,7 @@ pub async fn put_all(client: &aws_sdk_dynamodb::Client, table: &str, items: &[It
 }
 
 /// Every item of partition `pk` (strongly consistent), those whose `filter` attribute has the value only.
-async fn query_all(
+pub async fn query_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     pk: &str,
