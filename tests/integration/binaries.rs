@@ -8,8 +8,8 @@ use std::time::Duration;
 use devstack::events::{SAMPLES, fill};
 use devstack::runtime_api::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
-use tests::TestEnv;
 use tests::functions::{binary, function_environment, prepare};
+use tests::{TestEnv, text};
 
 /// What each function's answer must show besides its status: a JSON pointer and its value, or just
 /// that the pointer exists (`Value::Null`).
@@ -183,6 +183,16 @@ async fn every_function_binary_answers_its_sample_event() {
         }
     }
     assert!(failures.is_empty(), "{} of {} functions failed:\n{}", failures.len(), SAMPLES.len(), failures.join("\n"));
+    // The functions hash at OWASP's cost (the tests' in-process gateway hashes cheaply, by its configuration).
+    let hashes: Vec<String> = env
+        .scan()
+        .await
+        .iter()
+        .filter(|item| text(item, "entity") == "Account" && text(item, "email").starts_with("grace-"))
+        .map(|account| text(account, "passwordHash"))
+        .collect();
+    assert_eq!(hashes.len(), 1, "the register binary's account");
+    assert!(hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hashes[0]);
 }
 
 #[test]

@@ -78,5 +78,8 @@ pub fn test_config(table: &str) -> Config {
         sso_local_issuers: true,
         dns_over_https_url: crate::dns::resolver_url(),
         self_registration_organization: Some(HOME_ORGANIZATION.into()),
+        // Cheap hashes: at OWASP's cost, hashing was a third of the test process's CPU (perf). The unit
+        // tests of `accounts::password` check OWASP's cost, and `binaries.rs` runs the functions with it.
+        password_hashing: accounts::config::PasswordHashing { memory_kib: 64, passes: 1 },
     }
 }

@@ -48,7 +48,7 @@ impl TestEnv {
             organization_id: HOME_ORGANIZATION.into(),
             organization_name: "Home Lab".into(),
             email: email.to_owned(),
-            password_hash: accounts::password::hash(PASSWORD).await.unwrap(),
+            password_hash: accounts::password::hash(self.app.config.password_hashing, PASSWORD).await.unwrap(),
             first_name: "Ada".into(),
             last_name: "Lovelace".into(),
         };

@@ -67,6 +67,29 @@ pub struct Config {
     pub sso_local_issuers: bool,
     /// Where domains' TXT records are looked up (`DNS_OVER_HTTPS_URL`, a DNS-over-HTTPS JSON endpoint).
     pub dns_over_https_url: String,
+    /// The cost of new password hashes. Always [`PasswordHashing::OWASP`] on AWS and in the local stack
+    /// (no setting changes it); only the tests' configuration lowers it, as it lowers the login's response
+    /// floor, because hashing is most of their CPU otherwise.
+    pub password_hashing: PasswordHashing,
+}
+
+/// argon2id's cost for new hashes. A stored hash carries its own parameters (PHC string), so it verifies
+/// whatever the cost was when it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+impl PasswordHashing {
+    /// OWASP's recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
+    pub const OWASP: PasswordHashing = PasswordHashing { memory_kib: 19 * 1024, passes: 2 };
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        PasswordHashing::OWASP
+    }
 }
 
 /// An OpenID provider this instance signs people in with: a public client using PKCE (no client secret
@@ -439,6 +462,7 @@ impl Config {
             edge_origin_verify: std::env::var("EDGE_ORIGIN_VERIFY").ok().filter(|v| !v.trim().is_empty()),
             oidc: OidcConnection::from_env()?,
             sso_local_issuers: flag_from_env("SSO_LOCAL_ISSUERS")?,
+            password_hashing: PasswordHashing::OWASP,
             dns_over_https_url: std::env::var("DNS_OVER_HTTPS_URL")
                 .ok()
                 .map(|url| url.trim().to_owned())

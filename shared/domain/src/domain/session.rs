@@ -66,7 +66,12 @@ pub async fn login(
         None => None,
     };
     // The hash is computed even for unknown e-mails, so timing does not tell which e-mails exist.
-    let password_ok = password::verify(password_attempt, account.as_ref().map(|a| a.password_hash.as_str())).await;
+    let password_ok = password::verify(
+        app.config.password_hashing,
+        password_attempt,
+        account.as_ref().map(|a| a.password_hash.as_str()),
+    )
+    .await;
     let Some(account) = account.clone().filter(|_| password_ok) else {
         let db = &app.db;
         let (email_locked, client_locked) = futures_util::future::join(

@@ -89,7 +89,7 @@ pub async fn create_organization_with_admin(
         return Err(SignupError::OrganizationIdReserved { organization_id }.into());
     }
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
-    let password_hash = password::hash(password).await?;
+    let password_hash = password::hash(app.config.password_hashing, password).await?;
     let new = NewOrganizationWithOwner {
         organization_id,
         organization_name,
@@ -132,7 +132,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
         // Check the invite, and that it was mailed to this address, before the (deliberately slow) hash.
         let (invite, _) = crate::domain::invites::usable_invite(app, token).await?;
         crate::domain::invites::check_invited_address(&invite, &email)?;
-        let password_hash = password::hash(password).await?;
+        let password_hash = password::hash(app.config.password_hashing, password).await?;
         let new = (email, password_hash, first_name, last_name);
         return crate::domain::invites::register_with_invite(app, token, new, context).await;
     }
@@ -145,7 +145,7 @@ pub async fn register(app: &App, form: SignUpForm, context: AuditContext) -> Res
     let first_name = validate::person_name("firstName", &form.first_name)?;
     let last_name = validate::person_name("lastName", &form.last_name)?;
     let password = validate::new_password(&form.password.password1, &form.password.password2)?;
-    let password_hash = password::hash(password).await?;
+    let password_hash = password::hash(app.config.password_hashing, password).await?;
     let person = NewPerson { email, first_name, last_name, password_hash, email_verified: false };
     join_self_registration_organization(app, organization_id, person, None, None, context).await
 }

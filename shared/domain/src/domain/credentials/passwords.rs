@@ -111,9 +111,11 @@ pub async fn reset_password(
     };
     // The account's passkeys stay (a reset proves the mailbox, not the passkeys); the notice lists them,
     // read while the password is hashed.
-    let (hash, passkeys) =
-        futures_util::future::join(password::hash(new_password), accounts::account_passkeys(&app.db, &account.id))
-            .await;
+    let (hash, passkeys) = futures_util::future::join(
+        password::hash(app.config.password_hashing, new_password),
+        accounts::account_passkeys(&app.db, &account.id),
+    )
+    .await;
     let (hash, passkeys) = (hash?, passkeys?);
     // Whoever holds the mailed link acts as the account's owner.
     // Not made in an organization: the one the account used last keeps where it came from.
@@ -173,7 +175,7 @@ pub async fn change_password(
     let (account, throttle) = accounts::account_and_throttle(&app.db, &user.account_id, &user.email).await?;
     let account = account.ok_or_else(DomainError::invalid_credential)?;
     check_current_password(app, &account, &throttle, old_password).await?;
-    let hash = password::hash(new_password).await?;
+    let hash = password::hash(app.config.password_hashing, new_password).await?;
     let now = ids::now_millis();
     let lifetime_seconds = app.config.session_lifetime.as_secs() as i64;
     let session = Session {
@@ -220,7 +222,7 @@ pub(crate) async fn check_current_password(
     if let Some(until) = throttle.locked_until(now) {
         return Err(locked(until, now, true));
     }
-    if !password::verify(attempt, Some(&account.password_hash)).await {
+    if !password::verify(app.config.password_hashing, attempt, Some(&account.password_hash)).await {
         let limits = &app.config.login;
         let (window, lock) = (limits.window.as_secs() as i64, limits.lock.as_secs() as i64);
         let locked = accounts::record_login_failure(

@@ -253,7 +253,7 @@ async fn check_credentials(
     // Wrong current passwords count as failed logins of the address.
     crate::domain::credentials::check_current_password(app, &account, &throttle, current).await?;
     let new_password_hash = match &patch.password {
-        Some(new) => Some(password::hash(validate::password(new)?).await?),
+        Some(new) => Some(password::hash(app.config.password_hashing, validate::password(new)?).await?),
         None => None,
     };
     Ok(Some(CredentialChange { new_email, new_password_hash }))
