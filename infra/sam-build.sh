@@ -65,6 +65,9 @@ if [ "$check" -eq 1 ]; then
   need_venv secrets
   need_qemu_arm64
   say "Running every arm64 artifact on its sample event (qemu-aarch64-static, the runtime API emulator, DynamoDB Local)"
+  # Built as the test command builds the tests (the workspace's features, the lints), so after it nothing
+  # is built again.
+  lints_in_builds
   FUNCTION_ARTIFACTS="$REPO_ROOT/.aws-sam/build" FUNCTION_RUNNER=qemu-aarch64-static \
-    cargo test --quiet -p tests --test integration binaries::every_function_binary_answers_its_sample_event
+    cargo test --quiet --workspace --test integration binaries::every_function_binary_answers_its_sample_event
 fi

@@ -18,15 +18,9 @@ installs=$! fuzz=""
 trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done' EXIT
 say "Checking the format (cargo fmt --check)"
 cargo fmt --all --check
-# The lints run inside the builds: clippy-driver compiles the workspace's own crates (what `cargo clippy`
-# does, with the same `-D warnings`), plain rustc the dependencies. A separate `cargo clippy` would
-# compile every dependency a second time, in check mode: three and a half minutes on a fresh clone. The
-# builds below cover every target `--all-targets` would (the bins, the libraries with their unit tests,
-# the test crates; there are no examples or benches). Exported, so all the test command's builds agree and
-# none rebuilds another's work.
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
-[ -x "$RUSTC_WORKSPACE_WRAPPER" ] || { echo "clippy-driver is missing: rustup component add clippy" >&2; exit 1; }
+# The builds below run the lints too (setup.sh's lints_in_builds), on every target `--all-targets` would
+# check: the bins, the libraries with their unit tests, the test crates (there are no examples or benches).
+lints_in_builds
 say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings)"
 cargo build --quiet --workspace --bins
 say "Waiting for the npm and Python packages"
@@ -51,7 +45,7 @@ say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules'
 "$INFRA/node_modules/.bin/eslint" --config "$INFRA/eslint.config.mjs" shared/web
 node --test shared/web/
 say "Building the tests, with the lints (cargo test --no-run; clippy -D warnings)"
-cargo test --quiet --workspace --lib --test integration --no-run
+cargo test --quiet --workspace --lib --test integration --test least_privilege --no-run
 say "Waiting for the fuzzing"
 if ! wait "$fuzz"; then
   cat "$fuzz_log" >&2
@@ -68,6 +62,6 @@ export ACTIONS_USED_LOG="$REPO_ROOT/target/actions-used.log"
 rm -f "$ACTIONS_USED_LOG"
 cargo test --workspace --lib --test integration
 say "Checking least privilege: every granted action is used by a tested path (cargo test --test least_privilege)"
-cargo test -p tests --test least_privilege
+cargo test --workspace --test least_privilege
 say "Removing what the passed run left in ${TMPDIR:-/tmp} (service logs, browser profiles)"
 remove_ended_runs
