@@ -18,9 +18,12 @@ need_java
 need_node_modules
 need_venv fuzz
 # With --workspace, the features are the workspace's, as in the test command's build: nothing is built
-# again here, nor (its features flipped back) again by the test command's `cargo test`.
-say "Building the local stack and the operator command (cargo build --workspace --bin devstack --bin grant-operator)"
-cargo build --quiet --workspace --bin devstack --bin grant-operator
+# again here, nor (its features flipped back) again by the test command's `cargo test`. The test command
+# builds them itself (FUZZ_BINARIES_BUILT=yes) and goes on building the rest while this runs.
+if [ "${FUZZ_BINARIES_BUILT:-}" != "yes" ]; then
+  say "Building the local stack and the operator command (cargo build --workspace --bin devstack --bin grant-operator)"
+  cargo build --quiet --workspace --bin devstack --bin grant-operator
+fi
 
 RUN="$(date +%s)-$$"
 OWNER="fuzz-owner-$RUN@example.org"

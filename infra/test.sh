@@ -21,8 +21,10 @@ cargo fmt --all --check
 # The builds below run the lints too (setup.sh's lints_in_builds), on every target `--all-targets` would
 # check: the bins, the libraries with their unit tests, the test crates (there are no examples or benches).
 lints_in_builds
-say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings)"
-cargo build --quiet --workspace --bins
+# The fuzzing (below) needs only the local stack and the operator command: they are built first, so it
+# runs while the function binaries are linked, the pages are checked and the tests are built.
+say "Building the local stack and the operator command, with the lints (cargo build --workspace --bin devstack --bin grant-operator; clippy -D warnings)"
+cargo build --quiet --workspace --bin devstack --bin grant-operator
 say "Waiting for the npm and Python packages"
 if ! wait "$installs"; then
   cat "$installs_log" >&2
@@ -34,11 +36,13 @@ cat "$installs_log"
 rm -f "$installs_log"
 # A short fuzzing run with a fixed seed (two to three minutes): any server error, any answer that does not match
 # openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
-# waits on its requests more than it computes, so the pages' checks and the tests' build run meanwhile.
+# waits on its requests more than it computes, so the builds and the pages' checks run meanwhile.
 fuzz_log="$(mktemp)"
 say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 50 examples per operation; log: $fuzz_log)"
-FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
+FUZZ_BINARIES_BUILT=yes FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
 fuzz=$!
+say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings)"
+cargo build --quiet --workspace --bins
 say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
 "$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.pages.json"
