@@ -9,17 +9,21 @@
 # With --check, it then runs every artifact itself: each arm64 bootstrap under qemu-user and the Lambda
 # runtime API emulator on its sample event from events/, against DynamoDB Local and the local services,
 # answering its expected status (tests/integration/binaries.rs, the test that runs the debug binaries).
+#
+# With --compile-only, it only builds the release binaries (what `sam build` then copies).
 source "$(dirname "$0")/setup.sh"
 cd "$REPO_ROOT"
 
-check=0
+check=0 compile_only=0
 if [ "${1:-}" = "--check" ]; then
   check=1
+  shift
+elif [ "${1:-}" = "--compile-only" ]; then
+  compile_only=1
   shift
 fi
 
 need_rust
-need_venv tools
 need_venv build
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   say "Adding Rust's aarch64-unknown-linux-gnu target (Lambda arm64)"
@@ -31,6 +35,12 @@ export SAM_CLI_TELEMETRY=0
 started=$(date +%s)
 say "Building every function: release, arm64, in one cargo invocation (cargo lambda build)"
 make --no-print-directory -f infra/build/Makefile functions
+# --compile-only: the release build alone (`.ci/run` runs it alongside the test command), no `sam build`.
+if [ "$compile_only" -eq 1 ]; then
+  say "Built every function's release binary in $(( $(date +%s) - started ))s (target/lambda/*/bootstrap)"
+  exit 0
+fi
+need_venv tools
 say "sam build: copying each function's binary into .aws-sam/build"
 FUNCTIONS_BUILT=yes sam build --build-in-source "$@"
 elapsed=$(( $(date +%s) - started ))

@@ -135,6 +135,15 @@ need_uv() {
 # A Python virtualenv infra/.venv-NAME from infra/requirements-NAME.txt, on the machine's python3. The SAM
 # CLI and the webknossos client pin conflicting packages, so each gets its own.
 need_venv() {
+  # One install at a time, whichever command asks (`.ci/run` builds the release artifacts alongside the
+  # test command, and both install virtualenvs): a second waits, then finds its virtualenv installed.
+  (
+    flock 9
+    install_venv "$@"
+  ) 9>"$INFRA/.install-lock"
+}
+
+install_venv() {
   local name="$1" venv="$INFRA/.venv-$1" requirements="$INFRA/requirements-$1.txt"
   local stamp="$venv/.installed-from"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(stamp_of "$requirements")" ]; then
