@@ -69,7 +69,7 @@ pub struct Config {
     pub dns_over_https_url: String,
     /// The cost of new password hashes. Always [`PasswordHashing::OWASP`] on AWS and in the local stack
     /// (no setting changes it); only the tests' configuration lowers it, as it lowers the login's response
-    /// floor, because hashing is most of their CPU otherwise.
+    /// floor, because hashing was about a third of their process's CPU otherwise.
     pub password_hashing: PasswordHashing,
 }
 
@@ -84,12 +84,6 @@ pub struct PasswordHashing {
 impl PasswordHashing {
     /// OWASP's recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
     pub const OWASP: PasswordHashing = PasswordHashing { memory_kib: 19 * 1024, passes: 2 };
-}
-
-impl Default for PasswordHashing {
-    fn default() -> Self {
-        PasswordHashing::OWASP
-    }
 }
 
 /// An OpenID provider this instance signs people in with: a public client using PKCE (no client secret
