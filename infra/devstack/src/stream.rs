@@ -32,8 +32,20 @@ pub struct StreamMapping {
     pub stream_arn: String,
     batch_size: i32,
     checkpoints: HashMap<String, Checkpoint>,
+    /// Each shard's next iterator, from its last GetRecords, while it reads on from that shard's checkpoint:
+    /// the next read then needs no GetShardIterator.
+    next_iterators: HashMap<String, String>,
+    /// The stream's shards as last described; described again when one closes (a shard's children appear
+    /// only when it closes).
+    shards: Option<Vec<Shard>>,
     /// Handler calls so far.
     pub invocations: u32,
+}
+
+/// One GetRecords answer: the records, and the shard's next iterator (none once the shard is closed and read).
+struct Batch {
+    records: Vec<Value>,
+    next_iterator: Option<String>,
 }
 
 fn error(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> String {
@@ -98,6 +110,8 @@ impl StreamMapping {
             stream_arn,
             batch_size,
             checkpoints: HashMap::new(),
+            next_iterators: HashMap::new(),
+            shards: None,
             invocations: 0,
         })
     }
@@ -125,11 +139,16 @@ impl StreamMapping {
         }
     }
 
-    /// One batch of `shard` from its checkpoint: the records and whether the shard is closed and read.
-    async fn batch(&self, shard: &Shard) -> Result<(Vec<Value>, bool), String> {
-        let shard_id = shard.shard_id.clone().unwrap_or_default();
-        let request = self.client.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(&shard_id);
-        let request = match self.checkpoints.get(&shard_id) {
+    /// One batch of `shard` from its checkpoint: through the iterator the last read returned when there is
+    /// one (iterators expire: a refused one is replaced), otherwise a new one at the checkpoint.
+    async fn batch(&mut self, shard_id: &str) -> Result<Batch, String> {
+        if let Some(iterator) = self.next_iterators.remove(shard_id)
+            && let Ok(batch) = self.get_records(&iterator).await
+        {
+            return Ok(batch);
+        }
+        let request = self.client.get_shard_iterator().stream_arn(&self.stream_arn).shard_id(shard_id);
+        let request = match self.checkpoints.get(shard_id) {
             None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
             Some(Checkpoint::At(sequence)) => {
                 request.shard_iterator_type(ShardIteratorType::AtSequenceNumber).sequence_number(sequence)
@@ -137,10 +156,14 @@ impl StreamMapping {
             Some(Checkpoint::After(sequence)) => {
                 request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(sequence)
             }
-            Some(Checkpoint::Done) => return Ok((Vec::new(), true)),
+            Some(Checkpoint::Done) => return Ok(Batch { records: Vec::new(), next_iterator: None }),
         };
         let iterator = request.send().await.map_err(|e| error("GetShardIterator", e))?.shard_iterator;
-        let Some(iterator) = iterator else { return Ok((Vec::new(), true)) };
+        let Some(iterator) = iterator else { return Ok(Batch { records: Vec::new(), next_iterator: None }) };
+        self.get_records(&iterator).await
+    }
+
+    async fn get_records(&self, iterator: &str) -> Result<Batch, String> {
         // DynamoDB Local runs with -sharedDb: it reads the credential's region but checks no signature.
         let request = hyper::Request::post(&self.endpoint)
             .header("content-type", "application/x-amz-json-1.0")
@@ -158,8 +181,10 @@ impl StreamMapping {
         if !status.is_success() {
             return Err(format!("GetRecords: {status} {read}"));
         }
-        let closed = read["NextShardIterator"].as_str().is_none();
-        Ok((read["Records"].as_array().cloned().unwrap_or_default(), closed))
+        Ok(Batch {
+            records: read["Records"].as_array().cloned().unwrap_or_default(),
+            next_iterator: read["NextShardIterator"].as_str().map(str::to_owned),
+        })
     }
 
     /// Delivers every record the stream holds now to `handler` (a Lambda handler: the event JSON in, its
@@ -171,8 +196,12 @@ impl StreamMapping {
         Fut: std::future::Future<Output = Result<Value, String>>,
     {
         loop {
-            let shards = self.shards().await?;
+            let shards = match self.shards.take() {
+                Some(shards) => shards,
+                None => self.shards().await?,
+            };
             let mut delivered = false;
+            let mut closed_one = false;
             for shard in &shards {
                 let shard_id = shard.shard_id.clone().unwrap_or_default();
                 let parent_pending = shard.parent_shard_id.as_ref().is_some_and(|parent| {
@@ -182,11 +211,16 @@ impl StreamMapping {
                 if parent_pending || self.checkpoints.get(&shard_id) == Some(&Checkpoint::Done) {
                     continue;
                 }
-                let (records, closed) = self.batch(shard).await?;
+                let Batch { records, next_iterator } = self.batch(&shard_id).await?;
                 if records.is_empty() {
-                    if closed {
-                        self.checkpoints.insert(shard_id, Checkpoint::Done);
-                        delivered = true;
+                    match next_iterator {
+                        Some(iterator) => {
+                            self.next_iterators.insert(shard_id, iterator);
+                        }
+                        None => {
+                            self.checkpoints.insert(shard_id, Checkpoint::Done);
+                            (delivered, closed_one) = (true, true);
+                        }
                     }
                     continue;
                 }
@@ -199,7 +233,13 @@ impl StreamMapping {
                 });
                 let resume = match handler(event).await {
                     Ok(answer) => match first_failure(&answer) {
-                        None => Checkpoint::After(sequence(records.last().expect("not empty"))),
+                        None => {
+                            // Read on where this batch ended (a closed shard's last batch has no next iterator).
+                            if let Some(iterator) = next_iterator {
+                                self.next_iterators.insert(shard_id.clone(), iterator);
+                            }
+                            Checkpoint::After(sequence(records.last().expect("not empty")))
+                        }
                         Some(failed) if records.iter().any(|r| sequence(r) == failed) => Checkpoint::At(failed),
                         // Lambda treats an identifier that is not in the batch as the whole batch failing.
                         Some(_) => Checkpoint::At(sequence(&records[0])),
@@ -209,6 +249,8 @@ impl StreamMapping {
                 self.checkpoints.insert(shard_id, resume);
                 delivered = true;
             }
+            // A closed shard's children appear in the next description; until one closes, these are all.
+            self.shards = (!closed_one).then_some(shards);
             if !delivered {
                 return Ok(());
             }
