@@ -13,7 +13,7 @@ if ! command -v npm >/dev/null; then need_node_modules; fi
 installs_log="$(mktemp)"
 say "Installing the npm and Python packages in the background (npm ci, infra/.venv-*; log: $installs_log)"
 ( need_node_modules; need_venv tools; need_venv client; need_venv secrets; need_venv fuzz ) >"$installs_log" 2>&1 &
-installs=$! fuzz=""
+installs=$! fuzz="" background=""
 # A run that stops early stops what runs in the background too (an interrupted install starts over next time).
 trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done' EXIT
 say "Checking the format (cargo fmt --check)"
@@ -22,9 +22,9 @@ cargo fmt --all --check
 # check: the bins, the libraries with their unit tests, the test crates (there are no examples or benches).
 lints_in_builds
 # The fuzzing (below) needs only the local stack and the operator command: they are built first, so it
-# runs while the function binaries are linked, the pages are checked and the tests are built.
-say "Building the local stack and the operator command, with the lints (cargo build --workspace --bin devstack --bin grant-operator; clippy -D warnings)"
-cargo build --quiet --workspace --bin devstack --bin grant-operator
+# runs while the tests are built, and on into the tests' run.
+say "Building the local stack and its commands, with the lints (cargo build --workspace --bin devstack --bin grant-operator --bin check-invariants --bin restore-table; clippy -D warnings)"
+cargo build --quiet --workspace --bin devstack --bin grant-operator --bin check-invariants --bin restore-table
 say "Waiting for the npm and Python packages"
 if ! wait "$installs"; then
   cat "$installs_log" >&2
@@ -36,20 +36,66 @@ cat "$installs_log"
 rm -f "$installs_log"
 # A short fuzzing run with a fixed seed (two to three minutes): any server error, any answer that does not match
 # openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
-# waits on its requests more than it computes, so the builds and the pages' checks run meanwhile.
+# waits on its requests more than it computes, so the tests are built meanwhile.
 fuzz_log="$(mktemp)"
 say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 50 examples per operation; log: $fuzz_log)"
 FUZZ_BINARIES_BUILT=yes FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
 fuzz=$!
-say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings)"
-cargo build --quiet --workspace --bins
-say "Checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test)"
-"$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.json"
-"$INFRA/node_modules/.bin/tsc" -p "$INFRA/tsconfig.pages.json"
-"$INFRA/node_modules/.bin/eslint" --config "$INFRA/eslint.config.mjs" shared/web
-node --test shared/web/
 say "Building the tests, with the lints (cargo test --no-run; clippy -D warnings)"
-cargo test --quiet --workspace --lib --test integration --test least_privilege --no-run
+# The test executables are run directly below, each where `cargo test` runs it (its package's folder):
+# `cargo test` would wait for the function binaries' build to release the build directory's lock first.
+test_executables="$(mktemp)"
+cargo test --quiet --workspace --lib --test integration --test least_privilege --no-run \
+  --message-format=json-render-diagnostics | python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message["profile"]["test"] and message.get("executable"):
+        print(os.path.dirname(message["manifest_path"]), message["target"]["name"], message["executable"], sep="\t")
+' >"$test_executables"
+# run_tests NAME [ARGS...]: runs the test executables whose target is NAME (lib: every library's unit tests).
+run_tests() {
+  local name="$1" dir target executable
+  shift
+  while IFS=$'\t' read -r dir target executable; do
+    if [ "$name" = "$target" ] || { [ "$name" = lib ] && [ "$target" != integration ] && [ "$target" != least_privilege ]; }; then
+      (cd "$dir" && "$executable" "$@")
+    fi
+  done <"$test_executables"
+}
+# The tests leave about a quarter of the CPU idle (they wait on the local services): the function binaries
+# are built and the pages checked meanwhile, at a lower CPU priority, and the one test that starts the
+# function binaries runs after them. In its own process group (job control), so an early stop stops all of it.
+background_log="$(mktemp)"
+say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings), then checking the pages' modules: types (tsc), lints (eslint), their pure rules' unit tests (node --test); in the background at nice 10 (log: $background_log)"
+set -m
+nice -n 10 bash -c '
+  set -euo pipefail
+  cargo build --quiet --workspace --bins
+  "$1/node_modules/.bin/tsc" -p "$1/tsconfig.json"
+  "$1/node_modules/.bin/tsc" -p "$1/tsconfig.pages.json"
+  "$1/node_modules/.bin/eslint" --config "$1/eslint.config.mjs" shared/web
+  node --test shared/web/' _ "$INFRA" >"$background_log" 2>&1 &
+background=$!
+set +m
+trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done; [ -z "$background" ] || kill -- -"$background" 2>/dev/null || true' EXIT
+say "Running the tests: unit tests, then integration and end-to-end tests, all but the one that starts every function binary"
+# The integration tests record the AWS actions each function used; the least-privilege test then checks
+# that template.yaml grants none that no test needed (the other direction is refused at the call).
+export ACTIONS_USED_LOG="$REPO_ROOT/target/actions-used.log"
+rm -f "$ACTIONS_USED_LOG"
+BINARIES_TEST=binaries::every_function_binary_answers_its_sample_event
+run_tests lib
+run_tests integration --skip "$BINARIES_TEST"
+say "Waiting for the function binaries and the pages' checks"
+if ! wait "$background"; then
+  cat "$background_log" >&2
+  echo "building the function binaries or checking the pages failed (above)" >&2
+  exit 1
+fi
+background=""
+cat "$background_log"
+rm -f "$background_log"
 say "Waiting for the fuzzing"
 if ! wait "$fuzz"; then
   cat "$fuzz_log" >&2
@@ -59,13 +105,10 @@ fi
 fuzz=""
 cat "$fuzz_log"
 rm -f "$fuzz_log"
-say "Running the tests: unit tests, then integration and end-to-end tests (cargo test)"
-# The integration tests record the AWS actions each function used; the least-privilege test then checks
-# that template.yaml grants none that no test needed (the other direction is refused at the call).
-export ACTIONS_USED_LOG="$REPO_ROOT/target/actions-used.log"
-rm -f "$ACTIONS_USED_LOG"
-cargo test --workspace --lib --test integration
-say "Checking least privilege: every granted action is used by a tested path (cargo test --test least_privilege)"
-cargo test --workspace --test least_privilege
+say "Running the test that starts every function binary ($BINARIES_TEST)"
+run_tests integration --exact "$BINARIES_TEST"
+say "Checking least privilege: every granted action is used by a tested path (the least_privilege test)"
+run_tests least_privilege
+rm -f "$test_executables"
 say "Removing what the passed run left in ${TMPDIR:-/tmp} (service logs, browser profiles)"
 remove_ended_runs
