@@ -149,8 +149,7 @@ impl Keys {
     pub(crate) fn seal(&self, organization: &str, secret: &str) -> Result<String, DomainError> {
         use aws_lc_rs::aead::{Aad, NONCE_LEN, Nonce};
         let key = &self.sealing_keys()?[0];
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| DomainError::internal())?;
+        let nonce = crate::ids::random_bytes::<NONCE_LEN>();
         let mut sealed = secret.as_bytes().to_vec();
         key.seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),

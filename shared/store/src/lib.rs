@@ -45,11 +45,7 @@ const TRANSACT_ATTEMPTS: u32 = 8;
 /// Exponential backoff (10 ms, 20 ms, ... up to 640 ms) with full jitter, so racing requests spread out.
 fn conflict_backoff(attempt: u32) -> std::time::Duration {
     let ceiling = 10u64 << attempt.min(6);
-    let mut random = [0u8; 8];
-    let jitter = match aws_lc_rs::rand::fill(&mut random) {
-        Ok(()) => u64::from_le_bytes(random) % ceiling,
-        Err(_) => ceiling / 2,
-    };
+    let jitter = u64::from_le_bytes(ids::random_bytes::<8>()) % ceiling;
     std::time::Duration::from_millis(ceiling / 2 + jitter / 2 + 1)
 }
 
