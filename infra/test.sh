@@ -15,7 +15,7 @@ say "Installing the npm and Python packages in the background (npm ci, infra/.ve
 ( need_node_modules; need_venv tools; need_venv client; need_venv secrets; need_venv fuzz ) >"$installs_log" 2>&1 &
 installs=$! fuzz="" background=""
 # A run that stops early stops what runs in the background too (an interrupted install starts over next time).
-trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done' EXIT
+trap 'for job in $installs; do kill "$job" 2>/dev/null || true; done; for group in $fuzz; do kill -- -"$group" 2>/dev/null || true; done' EXIT
 say "Checking the format (cargo fmt --check)"
 cargo fmt --all --check
 # The builds below run the lints too (setup.sh's lints_in_builds), on every target `--all-targets` would
@@ -39,8 +39,11 @@ rm -f "$installs_log"
 # waits on its requests more than it computes, so the tests are built meanwhile.
 fuzz_log="$(mktemp)"
 say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 50 examples per operation; log: $fuzz_log)"
+# In its own process group (job control): lowered to the lowest CPU priority, all of it, when the tests start.
+set -m
 FUZZ_BINARIES_BUILT=yes FUZZ_SEED=20261126 bash "$INFRA/fuzz.sh" 50 >"$fuzz_log" 2>&1 &
 fuzz=$!
+set +m
 say "Building the tests, with the lints (cargo test --no-run; clippy -D warnings)"
 # The test executables are run directly below, each where `cargo test` runs it (its package's folder):
 # `cargo test` would wait for the function binaries' build to release the build directory's lock first.
@@ -78,7 +81,9 @@ nice -n 10 bash -c '
   node --test shared/web/' _ "$INFRA" >"$background_log" 2>&1 &
 background=$!
 set +m
-trap 'for job in $installs $fuzz; do kill "$job" 2>/dev/null || true; done; [ -z "$background" ] || kill -- -"$background" 2>/dev/null || true' EXIT
+trap 'for group in $fuzz $background; do kill -- -"$group" 2>/dev/null || true; done' EXIT
+# The fuzzing, if it still runs, takes the CPU the tests leave idle from now on, as the build does.
+renice -n 19 -g "$fuzz" >/dev/null 2>&1 || true
 say "Running the tests: unit tests, then integration and end-to-end tests, all but the one that starts every function binary"
 # The integration tests record the AWS actions each function used; the least-privilege test then checks
 # that template.yaml grants none that no test needed (the other direction is refused at the call).
