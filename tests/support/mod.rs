@@ -364,7 +364,7 @@ impl TestEnv {
     pub async fn draining_in_background(mut self) -> TestEnv {
         self.server.abort();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (address, server) = devstack::gateway::spawn_on(self.app.clone(), listener, Arc::new(Vec::new())).unwrap();
+        let (address, server) = devstack::gateway::spawn_on(self.app.clone(), listener, Default::default()).unwrap();
         (self.server, self.base_url) = (server, format!("http://{address}"));
         for lane in self.mail_lanes.iter() {
             self.drainers.push(lane.clone().drain_in_background(self.app.clone()));
@@ -449,8 +449,10 @@ impl TestEnv {
         let mut config = config;
         config.mail_security_queue_url = lanes[0].url.clone();
         config.mail_queue_url = lanes[1].url.clone();
-        let app = Arc::new(devstack::local_app(config, dynamodb_endpoint, ses_endpoint, sqs));
-        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener, lanes.clone()).unwrap();
+        let queued = devstack::mail_queue::QueuedMailCount::default();
+        let app = Arc::new(devstack::local_app_counting_mail(config, dynamodb_endpoint, ses_endpoint, sqs, &queued));
+        let mail = devstack::gateway::SendBeforeAnswering { lanes: lanes.clone(), queued };
+        let (address, server) = devstack::gateway::spawn_on(app.clone(), listener, Arc::new(mail)).unwrap();
         TestEnv {
             app,
             base_url: format!("http://{address}"),

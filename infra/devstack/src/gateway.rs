@@ -3,7 +3,7 @@
 //! `lambda_http::Request` a Lambda function would receive (payload 2.0: path and query parameters), and
 //! runs the same `accounts::dispatch::dispatch` the Lambda binaries run.
 
-use crate::mail_queue::MailQueue;
+use crate::mail_queue::{MailQueue, QueuedMailCount};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -99,9 +99,18 @@ fn canonical_location(public_uri: &str, parts: &hyper::http::request::Parts, ope
     Some(format!("{}{path_and_query}", public_uri.trim_end_matches('/')))
 }
 
+/// What a tests' gateway does with mail before it answers: after a request that queued some (the count its
+/// app's SQS client keeps, [`crate::local_app_counting_mail`]), it hands the lanes' visible mail to the
+/// drainer, so a test sees a request's mail when its answer arrives. Without lanes, nothing.
+#[derive(Clone, Default)]
+pub struct SendBeforeAnswering {
+    pub lanes: Arc<Vec<MailQueue>>,
+    pub queued: QueuedMailCount,
+}
+
 async fn handle(
     app: Arc<App>,
-    mail: Arc<Vec<MailQueue>>,
+    mail: Arc<SendBeforeAnswering>,
     canonical: bool,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
@@ -141,11 +150,11 @@ async fn handle(
         .with_path_parameters(parameters)
         .with_query_string_parameters(query)
         .with_request_context(context);
+    let queued_before = mail.queued.get();
     let response = accounts::dispatch::dispatch(&app, accounts::dispatch::route_of(operation), request).await;
-    // Only an operation that may queue mail (declares sqs:SendMessage) is followed by a look at the queues:
-    // two ReceiveMessage calls after every request were the local SQS's most work.
-    if operation.actions.contains(&"sqs:SendMessage") {
-        for queue in mail.iter() {
+    // Only a request that queued mail is followed by a look at the queues (two ReceiveMessage calls).
+    if mail.queued.get() != queued_before {
+        for queue in mail.lanes.iter() {
             if let Err(e) = queue.deliver_visible(&app).await {
                 eprintln!("gateway: sending the mail queue: {e}");
             }
@@ -165,13 +174,13 @@ fn to_hyper(response: lambda_http::Response<lambda_http::Body>) -> hyper::Respon
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-/// Serves the API on `listener` until the task is dropped. With `mail` (the mail lanes' queues), the answer
-/// of each request that may queue mail waits until their visible mail has been handed to the drainer (the
-/// tests' gateways: a test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
+/// Serves the API on `listener` until the task is dropped. With `mail`'s lanes, the answer of each request
+/// that queued mail waits until their visible mail has been handed to the drainer (the tests' gateways: a
+/// test sees a request's mail when its answer arrives); without, the queues are someone else's (the local
 /// stack drains them in the background, as Lambda does).
 /// With `canonical`, a page asked for at another host than the public URI's is redirected there (the local
 /// stack: its pages work at the one origin their cookie and CSRF check name).
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<Vec<MailQueue>>, canonical: bool) {
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<SendBeforeAnswering>, canonical: bool) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else { continue };
         let (app, mail) = (app.clone(), mail.clone());
@@ -190,14 +199,14 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, mail: Arc<V
 pub async fn spawn(app: Arc<App>, address: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(serve(app, listener, Arc::new(Vec::new()), true))))
+    Ok((bound, tokio::spawn(serve(app, listener, Default::default(), true))))
 }
 
 /// Serves on a listener bound already (e.g. before the app, whose public URI names its port).
 pub fn spawn_on(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
-    mail: Arc<Vec<MailQueue>>,
+    mail: Arc<SendBeforeAnswering>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
     Ok((bound, tokio::spawn(serve(app, listener, mail, false))))

@@ -49,12 +49,24 @@ pub fn local_app(
     ses_endpoint: &str,
     sqs_endpoint: &str,
 ) -> accounts::App {
+    local_app_counting_mail(config, dynamodb_endpoint, ses_endpoint, sqs_endpoint, &Default::default())
+}
+
+/// [`local_app`] whose queued mail `queued` counts (for a tests' gateway, [`gateway::SendBeforeAnswering`]).
+pub fn local_app_counting_mail(
+    config: accounts::config::Config,
+    dynamodb_endpoint: &str,
+    ses_endpoint: &str,
+    sqs_endpoint: &str,
+    queued: &mail_queue::QueuedMailCount,
+) -> accounts::App {
     let table = config.table_name.clone();
+    let queue = queued.counting(aws_sdk_sqs::config::Builder::from(&local_sdk_config(sqs_endpoint)));
     accounts::App::new(
         config,
         accounts::store::Db::guarded(local_dynamodb(dynamodb_endpoint), table),
         aws_sdk_sesv2::Client::new(&local_sdk_config(ses_endpoint)),
-        aws_sdk_sqs::Client::new(&local_sdk_config(sqs_endpoint)),
+        aws_sdk_sqs::Client::from_conf(queue.build()),
     )
 }
 

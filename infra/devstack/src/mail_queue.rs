@@ -13,6 +13,38 @@ fn failed<E: std::error::Error>(what: &str, err: E) -> String {
     format!("{what}: {}", DisplayErrorContext(err))
 }
 
+/// Counts the requests an app's SQS client sends (an app sends only mail there): a tests' gateway looks at
+/// the mail queues after a request only when the count moved. Looking after every request that may mail
+/// (two ReceiveMessage calls) was most of the local SQS's work in the tests.
+#[derive(Debug, Clone, Default)]
+pub struct QueuedMailCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl QueuedMailCount {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `config` with this count's interceptor.
+    pub fn counting(&self, config: aws_sdk_sqs::config::Builder) -> aws_sdk_sqs::config::Builder {
+        config.interceptor(self.clone())
+    }
+}
+
+impl aws_sdk_sqs::config::Intercept for QueuedMailCount {
+    fn name(&self) -> &'static str {
+        "QueuedMailCount"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _config: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 #[derive(Clone)]
 pub struct MailQueue {
     client: Client,
