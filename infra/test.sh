@@ -56,14 +56,16 @@ import json, os, sys
 for line in sys.stdin:
     message = json.loads(line)
     if message.get("reason") == "compiler-artifact" and message["profile"]["test"] and message.get("executable"):
-        print(os.path.dirname(message["manifest_path"]), message["target"]["name"], message["executable"], sep="\t")
+        target = message["target"]
+        name = "lib" if "lib" in target["kind"] else target["name"]
+        print(os.path.dirname(message["manifest_path"]), name, message["executable"], sep="\t")
 ' >"$test_executables"
-# run_tests NAME [ARGS...]: runs the test executables whose target is NAME (lib: every library's unit tests).
+# run_tests NAME [ARGS...]: runs the test executables of the test target NAME (lib: every library's unit tests).
 run_tests() {
   local name="$1" dir target executable
   shift
   while IFS=$'\t' read -r dir target executable; do
-    if [ "$name" = "$target" ] || { [ "$name" = lib ] && [ "$target" != integration ] && [ "$target" != least_privilege ]; }; then
+    if [ "$name" = "$target" ]; then
       (cd "$dir" && "$executable" "$@")
     fi
   done <"$test_executables"
