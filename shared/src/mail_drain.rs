@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
 use crate::app::App;
-use crate::mail::{DRAINERS, Mail};
+use crate::mail::{DRAINERS, Mail, SendingClaim};
 
 /// What SES said to one mail.
 #[derive(Debug, PartialEq)]
@@ -85,25 +85,28 @@ async fn drain_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
         }
         // Claimed first, by the message's id: a message delivered again whose mail was claimed is not sent
         // again. A claim whose drainer stopped before SES answered stays claimed: SES may have taken the
-        // mail, and sending it twice is the worse mistake (an invite can be resent by hand).
-        if !id.is_empty() {
-            match crate::store::mail::claim_sending(&app.db, &id, crate::ids::now_millis()).await {
-                Ok(None) => {}
-                Ok(Some(state)) => {
-                    if state == crate::model::MailSending::SENDING {
-                        tracing::error!(message = %id, "a mail whose sending was cut short is not sent again: SES may have taken it");
-                    } else {
-                        tracing::info!(message = %id, state, "a mail delivered again was handled before");
-                    }
-                    continue;
+        // mail, and sending it twice is the worse mistake (an invite can be resent by hand). A notice whose
+        // recipients are admitted now is admitted with its claim.
+        let mail = match crate::mail::claim_sending(app, Some(id.as_str()).filter(|id| !id.is_empty()), &mail).await {
+            Ok(SendingClaim::Send(mail)) => *mail,
+            Ok(SendingClaim::HandledBefore(state)) => {
+                if state.as_deref() == Some(crate::model::MailSending::SENDING) {
+                    tracing::error!(message = %id, "a mail whose sending was cut short is not sent again: SES may have taken it");
+                } else {
+                    tracing::info!(message = %id, state = ?state, "a mail delivered again was handled before");
                 }
-                Err(err) => {
-                    tracing::warn!(message = %id, error = %err, "the mail's sending was not claimed; it is tried again");
-                    response.batch_item_failures.push(failure(id));
-                    continue;
-                }
+                continue;
             }
-        }
+            Ok(SendingClaim::NotAdmitted(why)) => {
+                tracing::warn!(message = %id, why, subject = %mail.subject, "a notice was not sent: its recipients may not be mailed now");
+                continue;
+            }
+            Err(err) => {
+                tracing::warn!(message = %id, error = %err, "the mail's sending was not claimed; it is tried again");
+                response.batch_item_failures.push(failure(id));
+                continue;
+            }
+        };
         let outcome = send_now(app, &mail).await;
         if !id.is_empty() {
             let claim = match &outcome {

@@ -31,7 +31,11 @@ const OPERATIONS: &[(&str, &str, &str)] = &[
     ("current_user", "get current user", "1 (2 when the activity is recorded: at most once per 5 minutes)"),
     ("list_users", "list users", "2"),
     ("update_user", "patch a user (name and experiences)", "3"),
-    ("bulk_edit_teams_and_permissions", "bulk team edit (1 user)", "5 (4 + 1 before the notice)"),
+    (
+        "bulk_edit_teams_and_permissions",
+        "bulk team edit (1 user)",
+        "4 (the notice counted on the payer's budgets in the change's transaction, on its recipient's when sent)",
+    ),
     ("send_invites", "send invites (1 recipient)", "7 (3 with teams given + 4 per recipient)"),
     (
         "join_organization",
@@ -492,7 +496,11 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "of users is 50, of the experience query 100 (its default); the bulk edit changes 100 users per request."
+        "of users is 50, of the experience query 100 (its default); the bulk edits change 100 users per request:"
+    );
+    let _ = writeln!(
+        report,
+        "their role in a team they joined before (untimed), or their membership of another team (joined, then left)."
     );
     let _ = writeln!(
         report,

@@ -56,6 +56,7 @@ pub(crate) async fn scale() -> Vec<String> {
         let env = TestEnv::with_config(|config| config.mail_limits.per_organization_all_per_day = 1_000_000).await;
         let owner = env.create_home_organization().await;
         let team = env.team(&owner.auth(), "Bulk").await;
+        let other_team = env.team(&owner.auth(), "Other").await;
         let seeded =
             tests::seed::seed_members(&env, HOME_ORGANIZATION, users, |i| vec![("nuclei", (i % 10) as i64)]).await;
         let environment = function_environment(&env).await;
@@ -67,6 +68,13 @@ pub(crate) async fn scale() -> Vec<String> {
             ("GUEST_SESSION", owner.session.clone()),
         ];
         let hundred: Vec<&String> = seeded.user_ids.iter().take(100).collect();
+        // The hundred join the team first (untimed): the role changes below change only roles.
+        let joined = env
+            .client(&owner.auth())
+            .bulk_edit_teams_and_permissions(json!({"userIds": hundred, "setTeams": [{"id": team}]}))
+            .await;
+        assert_eq!(joined.status, 200, "{:?}", joined.body);
+        discard_mail(&env).await;
         let repeat = |function: &str, body: &dyn Fn(usize) -> Option<Value>| -> Vec<Value> {
             (0..SCALE_REQUESTS).map(|n| event_with(function, &values, body(n))).collect()
         };
@@ -75,9 +83,20 @@ pub(crate) async fn scale() -> Vec<String> {
             ("users_by_experience", "experience query (page of 100)", repeat("users_by_experience", &|_| None)),
             (
                 "bulk_edit_teams_and_permissions",
-                "bulk edit of 100 users",
+                "bulk edit of 100 users, each changing its role in a team",
                 repeat("bulk_edit_teams_and_permissions", &|n| {
-                    Some(json!({"userIds": hundred, "teams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
+                    Some(json!({"userIds": hundred, "setTeams": [{"id": team, "isTeamManager": n % 2 == 0}]}))
+                }),
+            ),
+            (
+                "bulk_edit_teams_and_permissions",
+                "bulk edit of 100 users, each joining (or, every other request, leaving) a team",
+                repeat("bulk_edit_teams_and_permissions", &|n| {
+                    Some(if n % 2 == 0 {
+                        json!({"userIds": hundred, "setTeams": [{"id": other_team}]})
+                    } else {
+                        json!({"userIds": hundred, "removeTeams": [other_team]})
+                    })
                 }),
             ),
             ("get_organization", "overview", repeat("get_organization", &|_| None)),

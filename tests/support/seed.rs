@@ -100,7 +100,6 @@ async fn write_members(
             organization: organization_id.to_owned(),
             team_id: organization.organization_team_id.clone(),
             user_id: user_id.clone(),
-            is_team_manager: false,
         }));
         items.push(to_item(&user));
         seeded.user_ids.push(user_id);

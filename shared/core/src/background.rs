@@ -121,8 +121,10 @@ pub static SEND_MAIL: BackgroundFunction = BackgroundFunction {
     // the queue's visibility timeout is six times this (template.yaml).
     timeout_seconds: 60,
     // The claim of each mail's sending (PutItem; GetItem for a message delivered again; UpdateItem when
-    // done; DeleteItem when SES said "not now") and the invite's delivery state (UpdateItem).
-    actions: &["PutItem", "GetItem", "UpdateItem", "DeleteItem", "ses:SendEmail"],
+    // done; DeleteItem when SES said "not now"), a notice's recipients admitted with it (their undeliverable
+    // marks checked, their budgets counted: ConditionCheckItem, UpdateItem) and the invite's delivery
+    // state (UpdateItem).
+    actions: &["PutItem", "GetItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "ses:SendEmail"],
 };
 
 pub static BACKGROUND: &[&BackgroundFunction] = &[

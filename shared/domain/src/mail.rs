@@ -77,6 +77,11 @@ pub struct Mail {
     /// to an address marked undeliverable, where SES's own suppression list decides.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub security: bool,
+    /// A notice whose payer's budgets were counted with the change it reports ([`queue_paid`]): the
+    /// drainer admits its recipients (undeliverable marks, their budgets) when it sends it
+    /// ([`claim_sending`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recipients_admitted_when_sent: bool,
     /// Whose budget the mail is counted on (see [`send`]); not queued.
     #[serde(skip)]
     pub payer: Payer,
@@ -111,6 +116,7 @@ impl Mail {
             tags: Vec::new(),
             delivery_of: None,
             security: false,
+            recipients_admitted_when_sent: false,
             payer: Payer::default(),
         }
     }
@@ -166,8 +172,8 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
         if admission.budgets.is_empty() {
             break;
         }
-        match quotas::admit_mail(&app.db, &admission.checked, &admission.budgets, now).await? {
-            MailAdmission::Admitted => break,
+        match quotas::admit_mail(&app.db, None, &admission.checked, &admission.budgets, now).await? {
+            MailAdmission::Admitted | MailAdmission::ClaimedBefore => break,
             MailAdmission::Undeliverable(marked) => {
                 to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
             }
@@ -180,6 +186,104 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
     }
     let queued = Mail { to, ..mail.clone() };
     Ok(app.mail_queue.enqueue(lane_of(app, mail), serde_json::to_string(&queued).expect("a mail serializes")).await?)
+}
+
+/// The daily budgets of the accounts and organizations paying for `mails` (each budget once, with the
+/// number of its mails), to count with the change the mails report ([`queue_paid`] then queues them); `None`
+/// when they are more than a budget's whole day ([`notify`] then admits what fits).
+pub(crate) fn payer_budgets(app: &App, mails: &[Mail]) -> Option<Vec<(crate::store::quotas::Budget, u32)>> {
+    use crate::store::quotas;
+    let limits = &app.config.mail_limits;
+    let day = crate::ids::now_seconds().div_euclid(86_400);
+    let mut counts: Vec<(quotas::Budget, u32)> = Vec::new();
+    for mail in mails {
+        let account = mail.payer.account.iter().map(|a| quotas::account_budget(a, day, limits.per_account_all_per_day));
+        let organization = mail
+            .payer
+            .organization
+            .iter()
+            .map(|o| quotas::organization_budget(o, day, limits.per_organization_all_per_day));
+        for budget in account.chain(organization) {
+            match counts.iter_mut().find(|(counted, _)| counted.key == budget.key) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((budget, 1)),
+            }
+        }
+    }
+    counts.iter().all(|(budget, count)| *count <= budget.limit).then_some(counts)
+}
+
+/// Queues notices whose payers' budgets were counted with the change they report ([`payer_budgets`]),
+/// ten to an SQS request per lane, all at once: no transaction before them. The drainer admits their
+/// recipients when it sends them ([`claim_sending`]). Failures are logged, as [`notify`]'s.
+pub(crate) async fn queue_paid(app: &App, mails: Vec<Mail>) {
+    let mut queued: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for mail in mails {
+        let mail = Mail { to: distinct_recipients(&mail), recipients_admitted_when_sent: true, ..mail };
+        if mail.to.is_empty() {
+            tracing::warn!(subject = %mail.subject, "a notification mail to nobody was not queued");
+            continue;
+        }
+        queued.entry(lane_of(app, &mail)).or_default().push(serde_json::to_string(&mail).expect("a mail serializes"));
+    }
+    let sends = queued.into_iter().map(|(lane, bodies)| async move {
+        let count = bodies.len();
+        if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
+            tracing::warn!(mails = count, error = %err, "notification mails were not all queued");
+        }
+    });
+    futures_util::future::join_all(sends).await;
+}
+
+/// What claiming a queued mail's sending found ([`claim_sending`]).
+#[derive(Debug, PartialEq)]
+pub enum SendingClaim {
+    /// Claimed: send this mail (to the recipients that may be mailed).
+    Send(Box<Mail>),
+    /// An earlier delivery of the message claimed it and left this state (`sending`, `sent`, `refused`).
+    HandledBefore(Option<String>),
+    /// A notice whose recipients may not be mailed now (why: `undeliverable`, or the budget used up); nothing
+    /// was claimed or counted, and it is not sent.
+    NotAdmitted(&'static str),
+}
+
+/// The drainer's claim of a queued mail's sending (`message_id`, the queue message's; none: nothing to
+/// claim). A notice queued by [`queue_paid`] is admitted in the claim's transaction: recipients marked
+/// undeliverable are left out, and each remaining one's daily budget is counted (one round trip; another
+/// when some recipient is marked). Any other mail was admitted when it was queued: the claim alone.
+pub async fn claim_sending(app: &App, message_id: Option<&str>, mail: &Mail) -> Result<SendingClaim, DomainError> {
+    use crate::store::quotas::{self, MailAdmission};
+    let now_millis = crate::ids::now_millis();
+    if !mail.recipients_admitted_when_sent {
+        let Some(id) = message_id else { return Ok(SendingClaim::Send(Box::new(mail.clone()))) };
+        return Ok(match crate::store::mail::claim_sending(&app.db, id, now_millis).await? {
+            None => SendingClaim::Send(Box::new(mail.clone())),
+            Some(state) => SendingClaim::HandledBefore(Some(state)),
+        });
+    }
+    let claim = message_id.map(|id| crate::store::mail::sending_claim(id, now_millis));
+    let now = now_millis.div_euclid(1000);
+    let day = now.div_euclid(86_400);
+    let per_recipient = app.config.mail_limits.per_recipient_all_per_day;
+    let mut to = distinct_recipients(mail);
+    loop {
+        if to.is_empty() {
+            return Ok(SendingClaim::NotAdmitted("undeliverable"));
+        }
+        let budgets: Vec<quotas::Budget> =
+            to.iter().map(|recipient| quotas::recipient_budget(recipient, day, per_recipient)).collect();
+        match quotas::admit_mail(&app.db, claim.as_ref(), &to, &budgets, now).await? {
+            MailAdmission::Admitted => return Ok(SendingClaim::Send(Box::new(Mail { to, ..mail.clone() }))),
+            MailAdmission::ClaimedBefore => {
+                let id = message_id.expect("only a claim is claimed before");
+                return Ok(SendingClaim::HandledBefore(crate::store::mail::sending_state(&app.db, id).await?));
+            }
+            MailAdmission::Undeliverable(marked) => {
+                to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
+            }
+            MailAdmission::OverBudget(whose) => return Ok(SendingClaim::NotAdmitted(whose)),
+        }
+    }
 }
 
 /// Each address once (a transaction takes each item once).

@@ -53,15 +53,26 @@ pub async fn record_delivery(db: &Db, delivery: &InviteDelivery, refused: Option
 /// Claims the sending of a queued message's mail (one conditional PutItem): `None` when this call claimed
 /// it, else the state an earlier delivery of the message left (`sending`, `sent`, `refused`; one GetItem).
 pub async fn claim_sending(db: &Db, message_id: &str, now_millis: i64) -> Result<Option<String>, StoreError> {
-    let claim = MailSending {
+    if db.put_if(&sending_claim(message_id, now_millis), "attribute_not_exists(PK)", vec![]).await? {
+        return Ok(None);
+    }
+    sending_state(db, message_id).await
+}
+
+/// The claim of a message's sending ([`claim_sending`]; [`crate::quotas::admit_mail`] writes it with a
+/// mail's admission).
+pub fn sending_claim(message_id: &str, now_millis: i64) -> MailSending {
+    MailSending {
         message_id: message_id.to_owned(),
         sending_state: MailSending::SENDING.to_owned(),
         claimed_at: now_millis,
         expires_at: now_millis / 1000 + MailSending::LIFETIME_SECONDS,
-    };
-    if db.put_if(&claim, "attribute_not_exists(PK)", vec![]).await? {
-        return Ok(None);
     }
+}
+
+/// The state an earlier delivery of a message left (`sending`, `sent`, `refused`), after its claim failed
+/// (one GetItem).
+pub async fn sending_state(db: &Db, message_id: &str) -> Result<Option<String>, StoreError> {
     let earlier: Option<MailSending> = db.get(&Key::mail_sending(message_id)).await?;
     // Gone between the two requests (its TTL): nothing was sent within the claim's lifetime, so sending is
     // as safe as it was for the first claim.

@@ -51,6 +51,16 @@ fn count_today_by(db: &Db, key: &Key, limit: u32, day: i64, count: u32) -> aws_s
     )
 }
 
+/// Counts `count` mails on `budget` of `day`, on the condition that they fit (a transaction's item).
+pub(crate) fn count_on_budget(
+    db: &Db,
+    budget: &Budget,
+    day: i64,
+    count: u32,
+) -> aws_sdk_dynamodb::types::TransactWriteItem {
+    count_today_by(db, &budget.key, budget.limit, day, count)
+}
+
 /// Counts one mail from `organization` to `recipient` today, unless either quota is used up (then
 /// nothing is counted). One round trip.
 pub async fn count_mail(
@@ -102,6 +112,7 @@ pub async fn plan_requests(
 }
 
 /// One daily mail budget: its counter's key and limit, and what it is called in the refusal.
+#[derive(Debug, Clone)]
 pub struct Budget {
     pub key: Key,
     pub limit: u32,
@@ -141,28 +152,37 @@ pub enum MailAdmission {
     Undeliverable(Vec<usize>),
     /// This budget is used up for today: nothing was counted.
     OverBudget(&'static str),
+    /// The sending claimed with the admission was claimed before (a message delivered again): nothing was
+    /// counted.
+    ClaimedBefore,
 }
 
 /// Admits one mail in one transaction: each of `checked` (recipients) must bear no undeliverable mark, and
-/// each budget is raised by one on the condition that it is below its limit. One round trip.
+/// each budget is raised by one on the condition that it is below its limit; with `claim` (the drainer's,
+/// [`crate::mail::sending_claim`]), its message's sending is claimed in the same transaction. One round
+/// trip.
 pub async fn admit_mail(
     db: &Db,
+    claim: Option<&crate::model::MailSending>,
     checked: &[String],
     budgets: &[Budget],
     now_seconds: i64,
 ) -> Result<MailAdmission, StoreError> {
     let day = now_seconds.div_euclid(86_400);
-    let mut items: Vec<_> = checked
-        .iter()
-        .map(|address| {
-            let key = Key::undeliverable_address(&address.trim().to_lowercase());
-            db.condition_check(&key, "attribute_not_exists(PK)", Vec::new())
-        })
-        .collect();
+    let mut items: Vec<_> = claim.iter().map(|claim| db.put_new(*claim)).collect();
+    let claimed = items.len();
+    items.extend(checked.iter().map(|address| {
+        let key = Key::undeliverable_address(&address.trim().to_lowercase());
+        db.condition_check(&key, "attribute_not_exists(PK)", Vec::new())
+    }));
     items.extend(budgets.iter().map(|budget| count_today(db, &budget.key, budget.limit, day)));
     match db.transact(items).await {
         Ok(()) => Ok(MailAdmission::Admitted),
         Err(TransactError::ConditionFailed { failed }) => {
+            if claimed == 1 && failed[0] {
+                return Ok(MailAdmission::ClaimedBefore);
+            }
+            let failed = &failed[claimed..];
             let marked: Vec<usize> = (0..checked.len()).filter(|&i| failed[i]).collect();
             if !marked.is_empty() {
                 return Ok(MailAdmission::Undeliverable(marked));

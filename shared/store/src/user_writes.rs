@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::org::{OrgStore, UserWrite, UserWriteError, UserWriteExtras};
+use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 use crate::model::AuditEntry;
 
 /// How far a transaction of a multi-transaction change that may still be undone moves a user's version
@@ -11,26 +11,37 @@ use crate::model::AuditEntry;
 /// undone state can commit a change based on it (no ABA).
 pub(crate) const PROVISIONAL_VERSION_STEP: u64 = 1 << 32;
 
+/// What [`OrgStore::write_all_or_nothing`] wrote.
+#[derive(Debug)]
+pub struct UsersWritten {
+    /// The version each changed user has now.
+    pub versions: HashMap<String, u64>,
+    /// Whether the extras' mail budgets were counted (no room in one of them: the change was written
+    /// without them, and the notices must be admitted otherwise).
+    pub mail_budgets_counted: bool,
+}
+
 /// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one) and
 /// returns the version each changed user has now. Each transaction holds whole users; the new experience
-/// domains go with the last one. If a transaction fails, the users written by the earlier ones are
-/// restored exactly (each conditioned on the version this request wrote), so the request changes all
-/// users and the domain list, or none. Other readers may see the earlier transactions' users meanwhile
+/// domains and the mail budgets go with the last one. If a transaction fails, the users written by the
+/// earlier ones are restored exactly (each conditioned on the version this request wrote), so the request
+/// changes all users and the domain list, or none; a last transaction that fails only on a mail budget is
+/// sent again without the budgets. Other readers may see the earlier transactions' users meanwhile
 /// (docs/data-model.md, "Changes spanning transactions").
 impl OrgStore<'_> {
     pub async fn write_all_or_nothing(
         &self,
         writes: &[UserWrite],
         extras: &UserWriteExtras,
-    ) -> Result<HashMap<String, u64>, UserWriteError> {
+    ) -> Result<UsersWritten, UserWriteError> {
         let store = self;
         let versions_after = |writes: &[UserWrite], step: u64| -> HashMap<String, u64> {
             writes.iter().map(|w| (w.after.id.clone(), w.before.as_ref().map_or(0, |b| b.version + step))).collect()
         };
         let (all_items, _) = store.user_write_items(writes, extras);
         if all_items.len() <= super::TRANSACTION_LIMIT {
-            store.write_users(writes, extras).await?;
-            return Ok(versions_after(writes, 1));
+            let mail_budgets_counted = store.write_users_counting_mail(writes, extras).await?;
+            return Ok(UsersWritten { versions: versions_after(writes, 1), mail_budgets_counted });
         }
         // Each user's audit entries go in the transaction that writes the user; any others with the last.
         let entries_of = |user_id: &str| -> Vec<AuditEntry> {
@@ -64,12 +75,15 @@ impl OrgStore<'_> {
             chunks.last_mut().unwrap().push(write);
         }
         let size = size + teams.len();
-        // The new experience domains go with the last transaction; if they do not fit, in one of their own.
-        if size + extras.experience_domains.len() + others.len() > super::TRANSACTION_LIMIT - reserved {
+        // The new experience domains and the mail budgets go with the last transaction; if they do not fit,
+        // in one of their own.
+        let last_extras = extras.experience_domains.len() + others.len() + extras.mail_budgets.len();
+        if size + last_extras > super::TRANSACTION_LIMIT - reserved {
             chunks.push(Vec::new());
         }
         let mut done: Vec<UserWrite> = Vec::new();
         let mut versions = HashMap::new();
+        let mut mail_budgets_counted = true;
         for (index, chunk) in chunks.iter().enumerate() {
             let last = index + 1 == chunks.len();
             let step = if last { 1 } else { PROVISIONAL_VERSION_STEP };
@@ -90,16 +104,37 @@ impl OrgStore<'_> {
                 experience_domains: if last { extras.experience_domains.clone() } else { Default::default() },
                 exact_versions: true,
                 audit,
+                mail_budgets: if last { extras.mail_budgets.clone() } else { Vec::new() },
                 ..UserWriteExtras::default()
             };
-            if let Err(err) = store.write_users(&owned, &chunk_extras).await {
-                store.undo(&done, &extras.audit).await;
-                return Err(err);
+            match store.write_users_counting_mail(&owned, &chunk_extras).await {
+                Ok(counted) => mail_budgets_counted = counted,
+                Err(err) => {
+                    store.undo(&done, &extras.audit).await;
+                    return Err(err);
+                }
             }
             versions.extend(owned.iter().map(|w| (w.after.id.clone(), w.after.version)));
             done.extend(owned);
         }
-        Ok(versions)
+        Ok(UsersWritten { versions, mail_budgets_counted })
+    }
+
+    /// Writes user changes in one transaction with the extras' mail budgets, and when only a budget has no
+    /// room, again without them (nothing of the first try was written); answers whether they were counted.
+    async fn write_users_counting_mail(
+        &self,
+        writes: &[UserWrite],
+        extras: &UserWriteExtras,
+    ) -> Result<bool, UserWriteError> {
+        match self.write_users(writes, extras).await {
+            Ok(()) => Ok(true),
+            Err(UserWriteError::Conflict(UserWriteConflict::MailBudgetUsedUp)) => {
+                let without = UserWriteExtras { mail_budgets: Vec::new(), ..extras.clone() };
+                self.write_users(writes, &without).await.map(|()| false)
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 

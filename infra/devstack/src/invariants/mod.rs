@@ -27,8 +27,8 @@
 //! 9. An organization with users has an active admin.
 //! 10. Team name guards and teams match both ways (a guard per team, under its lowercased name, naming it).
 //! 11. Memberships and the users' team maps match both ways: each membership's team and user exist and
-//!     the user's map has the team with the same manager flag; each map entry has its membership, and its
-//!     team exists with the copied name.
+//!     the user's map has the team (the role is the map's alone); each map entry has its membership, and
+//!     its team exists with the copied name.
 //! 12. Experience index items exist exactly for the experiences of active users, with the same value.
 //! 13. The domain list contains every domain a user (active or not) has an experience in.
 //! 14. Sessions, API tokens and caller-scoped idempotency records name an existing user of their

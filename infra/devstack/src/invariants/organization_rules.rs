@@ -1,7 +1,7 @@
 //! The rules within one organization: 2 (its partition has its organization item), then, unless it is
 //! being deleted, 5 to 16, 21 and 31, each a function of [`RULES`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use accounts::model::{InviteEmailGuard, InviteState, Organization, User};
 
@@ -199,28 +199,24 @@ fn team_name_guards_match_teams(scope: &Scope, problems: &mut Vec<String>) {
 /// Rule 11: memberships and the users' team maps match both ways.
 fn memberships_match_team_maps(scope: &Scope, problems: &mut Vec<String>) {
     let Scope { org, at, .. } = scope;
-    let mut memberships: BTreeMap<(&str, &str), bool> = BTreeMap::new();
+    let mut memberships: BTreeSet<(&str, &str)> = BTreeSet::new();
     for membership in &org.memberships {
         let where_ = format!("{at}: membership of user {} in team {}", membership.user_id, membership.team_id);
-        memberships.insert((membership.user_id.as_str(), membership.team_id.as_str()), membership.is_team_manager);
+        memberships.insert((membership.user_id.as_str(), membership.team_id.as_str()));
         if !org.teams.contains_key(&membership.team_id) {
             problems.push(format!("{where_}: the team does not exist"));
         }
         match org.users.get(&membership.user_id) {
             None => problems.push(format!("{where_}: the user does not exist")),
-            Some(user) => match user.teams.get(&membership.team_id) {
-                None => problems.push(format!("{where_}: not in the user's teams")),
-                Some(role) if role.is_team_manager != membership.is_team_manager => problems.push(format!(
-                    "{where_}: manager {} but {} in the user's teams",
-                    membership.is_team_manager, role.is_team_manager
-                )),
-                Some(_) => {}
-            },
+            Some(user) if !user.teams.contains_key(&membership.team_id) => {
+                problems.push(format!("{where_}: not in the user's teams"))
+            }
+            Some(_) => {}
         }
     }
     for user in org.users.values() {
         for (team_id, role) in &user.teams {
-            if !memberships.contains_key(&(user.id.as_str(), team_id.as_str())) {
+            if !memberships.contains(&(user.id.as_str(), team_id.as_str())) {
                 problems.push(format!("{}: in team {team_id} without its membership item", scope.user_at(user)));
             }
             match org.teams.get(team_id) {

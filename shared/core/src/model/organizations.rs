@@ -253,14 +253,15 @@ impl Entity for TeamNameGuard {
     }
 }
 
-/// A user's membership in a team, in the team's key range (so a team's members are one Query).
+/// A user's membership in a team, in the team's key range (so a team's members are one Query). It says
+/// only who is in the team: the role is the user's (`User::teams`), so a role change writes the user alone.
+/// Items written before may carry an `isTeamManager` attribute, which nothing reads.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Membership {
     pub organization: String,
     pub team_id: String,
     pub user_id: String,
-    pub is_team_manager: bool,
 }
 
 impl Entity for Membership {

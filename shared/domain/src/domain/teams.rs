@@ -188,7 +188,8 @@ pub async fn members(
     let members = page
         .items
         .iter()
-        .filter_map(|m| users.iter().find(|u| u.id == m.user_id).map(|u| (u.clone(), m.is_team_manager)))
+        .filter_map(|m| users.iter().find(|u| u.id == m.user_id))
+        .map(|u| (u.clone(), u.is_team_manager_of(&team.id)))
         .collect();
     let next = page.more.then(|| page.items.last().map(|m| m.user_id.clone())).flatten();
     Ok(Page::new(members, next.as_deref()))

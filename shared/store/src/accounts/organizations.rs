@@ -159,7 +159,6 @@ fn owner_and_team_items(db: &Db, organization: &Organization, owner: &User, team
             organization: organization.id.clone(),
             team_id: team.id.clone(),
             user_id: owner.id.clone(),
-            is_team_manager: false,
         }),
         id_never_used(db, &organization.id),
     ]

@@ -54,7 +54,7 @@ pub struct UserWrite {
 }
 
 /// What else a user change must do or check in the same transaction.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct UserWriteExtras {
     /// Change of the organization's active-user count; a rise is conditioned on `includedUsers`.
     pub active_user_delta: i64,
@@ -72,6 +72,9 @@ pub struct UserWriteExtras {
     pub claim_ownership: bool,
     /// The audit entries of the change, written with it.
     pub audit: Vec<AuditEntry>,
+    /// Daily mail budgets the change's notices count on, each by the given number, on the condition that
+    /// they fit ([`OrgStore::write_all_or_nothing`] writes the change without them when one does not).
+    pub mail_budgets: Vec<(crate::quotas::Budget, u32)>,
 }
 
 /// Why a user change did not commit.
@@ -85,6 +88,8 @@ pub enum UserWriteConflict {
     AdminCheckFailed,
     /// A new e-mail address (of a credentials change written with the user) is taken.
     EmailInUse,
+    /// A mail budget of `mail_budgets` has no room for the change's notices.
+    MailBudgetUsedUp,
 }
 
 pub enum UserWriteError {
@@ -241,17 +246,23 @@ impl OrgStore<'_> {
             meanings.push(UserWriteConflict::Stale);
             let empty = Default::default();
             let old_teams = write.before.as_ref().map(|b| &b.teams).unwrap_or(&empty);
+            // A team joined gets its membership; a role changed is the user's item alone. Both check the team.
             for (team_id, role) in &after.teams {
-                if old_teams.get(team_id) != Some(role) {
-                    let membership = Membership {
-                        organization: self.organization.clone(),
-                        team_id: team_id.clone(),
-                        user_id: after.id.clone(),
-                        is_team_manager: role.is_team_manager,
-                    };
-                    joined_teams.insert(team_id.clone());
-                    items.push(self.db.put(&membership));
-                    meanings.push(UserWriteConflict::Stale);
+                match old_teams.get(team_id) {
+                    None => {
+                        let membership = Membership {
+                            organization: self.organization.clone(),
+                            team_id: team_id.clone(),
+                            user_id: after.id.clone(),
+                        };
+                        items.push(self.db.put(&membership));
+                        meanings.push(UserWriteConflict::Stale);
+                        joined_teams.insert(team_id.clone());
+                    }
+                    Some(old) if old != role => {
+                        joined_teams.insert(team_id.clone());
+                    }
+                    Some(_) => {}
                 }
             }
             for team_id in old_teams.keys().filter(|id| !after.teams.contains_key(*id)) {
@@ -343,6 +354,11 @@ impl OrgStore<'_> {
             items.push(self.db.put_new(entry));
             meanings.push(UserWriteConflict::Stale);
         }
+        let day = crate::ids::now_seconds().div_euclid(86_400);
+        for (budget, count) in &extras.mail_budgets {
+            items.push(crate::quotas::count_on_budget(self.db, budget, day, *count));
+            meanings.push(UserWriteConflict::MailBudgetUsedUp);
+        }
         (items, meanings)
     }
 
@@ -376,6 +392,7 @@ impl OrgStore<'_> {
                     .filter(|(failed, _)| **failed)
                     .map(|(_, meaning)| meaning)
                     .min_by_key(|m| match m {
+                        UserWriteConflict::MailBudgetUsedUp => 4,
                         UserWriteConflict::Stale => 3,
                         UserWriteConflict::AdminCheckFailed => 2,
                         UserWriteConflict::IncludedUsersExceeded => 1,

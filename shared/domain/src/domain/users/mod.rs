@@ -380,8 +380,14 @@ pub(crate) async fn bulk_write(
                 })
             })
             .collect();
+        // The notices' payer (the caller's account and organization) is charged in the change's last
+        // transaction; their recipients when the drainer sends them. No transaction of their own.
+        let mails: Vec<mail::Mail> =
+            targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
+        let payer_budgets = mail::payer_budgets(app, &mails);
         let extras = UserWriteExtras {
             audit,
+            mail_budgets: payer_budgets.clone().unwrap_or_default(),
             active_admin_check: admin_to_check(store, &caller_now, &planned.iter().collect::<Vec<_>>()).await?,
             experience_domains: writes
                 .iter()
@@ -396,10 +402,14 @@ pub(crate) async fn bulk_write(
             ..UserWriteExtras::default()
         };
         match store.write_all_or_nothing(&writes, &extras).await {
-            Ok(changed) => {
-                let mails =
-                    targets.iter().zip(&planned).flat_map(|(t, p)| change_mails(app, &caller_now, t, p)).collect();
-                mail::notify(app, mails).await;
+            Ok(written) => {
+                if payer_budgets.is_some() && written.mail_budgets_counted {
+                    mail::queue_paid(app, mails).await;
+                } else {
+                    // Not all fit in today's budgets: as many as fit are admitted one by one.
+                    mail::notify(app, mails).await;
+                }
+                let changed = written.versions;
                 Ok(Attempt::Done(
                     planned
                         .into_iter()
