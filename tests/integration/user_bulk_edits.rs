@@ -121,6 +121,67 @@ async fn bulk_edit_changes_all_selected_users_or_none() {
     assert_eq!((limit.status, limit.error_code()), (400, "request.tooManyUsers"));
 }
 
+/// A role change of 100 users: each writes its user item and its entry (no membership), so the change is
+/// two transactions of 50 users, sent at once, then a last one with the team's check and the notices'
+/// count on the payer's budgets; with the caller, the team and the users read, 6 DynamoDB requests in all
+/// (docs/data-model.md), and no transaction for the notices.
+#[tokio::test]
+async fn a_role_change_of_a_hundred_users_is_three_transactions_the_checks_in_the_last() {
+    use std::sync::{Arc, Mutex};
+    // While armed: each DynamoDB request's operation and body.
+    type Requests = Option<Vec<(String, String)>>;
+    let recorded: Arc<Mutex<Requests>> = Arc::default();
+    let recording = recorded.clone();
+    let hook: tests::DynamoDbHook = Arc::new(move |operation, body| {
+        if let Some(requests) = recording.lock().unwrap().as_mut() {
+            requests.push((operation, body));
+        }
+        Box::pin(async {})
+    });
+    let env = TestEnv::with_dynamodb_hook(hook).await;
+    let owner = env.create_home_organization().await;
+    let red = env.team(&owner.auth(), "Red").await;
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let (_, user) = env.register("Many", &format!("User{i:03}")).await;
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let joined = json!({"userIds": ids, "setTeams": [{"id": red}]});
+    assert_eq!(env.client(&owner.auth()).bulk_edit_teams_and_permissions(joined).await.status, 200);
+
+    *recorded.lock().unwrap() = Some(Vec::new());
+    let promoted = json!({"userIds": ids, "setTeams": [{"id": red, "isTeamManager": true}]});
+    let changed = env.client(&owner.auth()).bulk_edit_teams_and_permissions(promoted).await;
+    let mut requests = recorded.lock().unwrap().take().unwrap();
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert!(changed.body.as_array().unwrap().iter().all(|user| team_ids(user).contains(&(red.clone(), true))));
+    // The tests' gateway drains the mail before it answers: the drainer's requests come after the change's.
+    let drained = requests.split_off(requests.iter().position(|(_, body)| body.contains("MAILSEND#")).unwrap());
+    let claims: Vec<&String> =
+        drained.iter().filter(|(operation, _)| operation == "TransactWriteItems").map(|(_, body)| body).collect();
+    assert_eq!(claims.len(), 100, "each notice claimed once");
+    assert!(
+        claims
+            .iter()
+            .all(|body| body.contains("MAILSEND#") && body.contains("UNDELIVERABLE#") && body.contains("DAY#")),
+        "each claimed with its recipient's check and budget"
+    );
+    let operations: Vec<&str> = requests.iter().map(|(operation, _)| operation.as_str()).collect();
+    assert_eq!(operations.len(), 6, "{operations:?}");
+    let transactions: Vec<&String> =
+        requests.iter().filter(|(operation, _)| operation == "TransactWriteItems").map(|(_, body)| body).collect();
+    assert_eq!(transactions.len(), 3, "{operations:?}");
+    let team_key = format!("TEAM#{red}");
+    let users_in = |body: &str| body.matches("\"entity\":{\"S\":\"User\"}").count();
+    assert_eq!((users_in(transactions[0]), users_in(transactions[1])), (50, 50));
+    assert!(!transactions[0].contains(&team_key) && !transactions[1].contains(&team_key), "no check in the first two");
+    assert!(
+        transactions[2].contains(&team_key) && transactions[2].contains("MAILQUOTA#"),
+        "the checks and budgets last"
+    );
+    assert!(!transactions[2].contains("Membership"), "a role change writes no membership");
+}
+
 #[tokio::test]
 async fn bulk_edit_of_a_hundred_users_spans_transactions_and_changes_every_one() {
     let env = TestEnv::new().await;

@@ -1,6 +1,6 @@
 //! User writes that may need more than one transaction (DynamoDB allows 100 items in one), all or nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
 use crate::model::AuditEntry;
@@ -22,9 +22,10 @@ pub struct UsersWritten {
 }
 
 /// Writes user changes that may need more than one transaction (DynamoDB allows 100 items in one) and
-/// returns the version each changed user has now. Each transaction holds whole users; the new experience
-/// domains and the mail budgets go with the last one. If a transaction fails, the users written by the
-/// earlier ones are restored exactly (each conditioned on the version this request wrote), so the request
+/// returns the version each changed user has now. Each transaction holds whole users; all but the last
+/// are sent at once and check nothing, and the last, after them, checks the teams and the admin and
+/// writes the new experience domains and the mail budgets. If a transaction fails, the users the others
+/// wrote are restored exactly (each conditioned on the version this request wrote), so the request
 /// changes all users and the domain list, or none; a last transaction that fails only on a mail budget is
 /// sent again without the budgets. Other readers may see the earlier transactions' users meanwhile
 /// (docs/data-model.md, "Changes spanning transactions").
@@ -53,70 +54,96 @@ impl OrgStore<'_> {
             .filter(|e| !writes.iter().any(|w| e.targets.first().is_some_and(|t| t.id == w.after.id)))
             .cloned()
             .collect();
+        // The users' own items (user, memberships, experiences, audit) fill transactions of up to 100,
+        // sent all at once and provisional: they check nothing. The checks (each team joined or whose role
+        // changed, the admin), the new experience domains, the mail budgets and the entries of no user go
+        // in the last transaction, after them, with the last users if they fit beside them: so the change
+        // commits only if the teams and the admin still stand when everything else is written.
         let mut chunks: Vec<Vec<&UserWrite>> = vec![Vec::new()];
-        // A chunk's items: its users' own (user, memberships, experiences, audit), one check per team they
-        // join (shared by the chunk's users), and room for the admin check.
-        let (mut size, mut teams) = (0, std::collections::BTreeSet::new());
-        let reserved = 1;
+        let mut size = 0;
+        let mut teams = BTreeSet::new();
         for write in writes {
-            let own = UserWriteExtras { audit: entries_of(&write.after.id), ..UserWriteExtras::default() };
-            let (items, _) = store.user_write_items(std::slice::from_ref(write), &own);
-            let joined = joined_teams(write);
-            let own_items = items.len() - joined.len();
-            let new_teams = joined.iter().filter(|t| !teams.contains(*t)).count();
-            if size + own_items + teams.len() + new_teams > super::TRANSACTION_LIMIT - reserved
-                && !chunks.last().unwrap().is_empty()
-            {
+            let own = UserWriteExtras {
+                audit: entries_of(&write.after.id),
+                skip_team_checks: true,
+                ..UserWriteExtras::default()
+            };
+            let own_items = store.user_write_items(std::slice::from_ref(write), &own).0.len();
+            teams.extend(joined_teams(write).into_iter().map(str::to_owned));
+            if size + own_items > super::TRANSACTION_LIMIT && !chunks.last().unwrap().is_empty() {
                 chunks.push(Vec::new());
-                (size, teams) = (0, std::collections::BTreeSet::new());
+                size = 0;
             }
             size += own_items;
-            teams.extend(joined);
             chunks.last_mut().unwrap().push(write);
         }
-        let size = size + teams.len();
-        // The new experience domains and the mail budgets go with the last transaction; if they do not fit,
-        // in one of their own.
-        let last_extras = extras.experience_domains.len() + others.len() + extras.mail_budgets.len();
-        if size + last_extras > super::TRANSACTION_LIMIT - reserved {
+        let last_only = teams.len()
+            + usize::from(extras.active_admin_check.is_some())
+            + extras.experience_domains.len()
+            + others.len()
+            + extras.mail_budgets.len();
+        if size + last_only > super::TRANSACTION_LIMIT {
             chunks.push(Vec::new());
         }
-        let mut done: Vec<UserWrite> = Vec::new();
-        let mut versions = HashMap::new();
-        let mut mail_budgets_counted = true;
-        for (index, chunk) in chunks.iter().enumerate() {
-            let last = index + 1 == chunks.len();
-            let step = if last { 1 } else { PROVISIONAL_VERSION_STEP };
-            let owned: Vec<UserWrite> = chunk
+        let with_versions = |chunk: &[&UserWrite], step: u64| -> Vec<UserWrite> {
+            chunk
                 .iter()
                 .map(|w| {
                     let mut after = w.after.clone();
                     after.version = w.before.as_ref().map_or(0, |b| b.version + step);
                     UserWrite { before: w.before.clone(), after }
                 })
-                .collect();
-            let mut audit: Vec<AuditEntry> = owned.iter().flat_map(|w| entries_of(&w.after.id)).collect();
-            if last {
-                audit.extend(others.iter().cloned());
-            }
+                .collect()
+        };
+        let (last, provisional) = chunks.split_last().expect("one chunk at least");
+        let provisional: Vec<Vec<UserWrite>> =
+            provisional.iter().map(|chunk| with_versions(chunk, PROVISIONAL_VERSION_STEP)).collect();
+        let written = futures_util::future::join_all(provisional.iter().map(|owned| async move {
             let chunk_extras = UserWriteExtras {
-                active_admin_check: extras.active_admin_check.clone(),
-                experience_domains: if last { extras.experience_domains.clone() } else { Default::default() },
                 exact_versions: true,
-                audit,
-                mail_budgets: if last { extras.mail_budgets.clone() } else { Vec::new() },
+                skip_team_checks: true,
+                audit: owned.iter().flat_map(|w| entries_of(&w.after.id)).collect(),
                 ..UserWriteExtras::default()
             };
-            match store.write_users_counting_mail(&owned, &chunk_extras).await {
-                Ok(counted) => mail_budgets_counted = counted,
+            store.write_users(owned, &chunk_extras).await
+        }))
+        .await;
+        let mut done: Vec<UserWrite> = Vec::new();
+        let mut failure = None;
+        for (owned, result) in provisional.into_iter().zip(written) {
+            match result {
+                Ok(()) => done.extend(owned),
                 Err(err) => {
-                    store.undo(&done, &extras.audit).await;
-                    return Err(err);
+                    failure.get_or_insert(err);
                 }
             }
-            versions.extend(owned.iter().map(|w| (w.after.id.clone(), w.after.version)));
-            done.extend(owned);
         }
+        if let Some(err) = failure {
+            store.undo(&done, &extras.audit).await;
+            return Err(err);
+        }
+        let owned = with_versions(last, 1);
+        let mut audit: Vec<AuditEntry> = owned.iter().flat_map(|w| entries_of(&w.after.id)).collect();
+        audit.extend(others);
+        let last_extras = UserWriteExtras {
+            active_admin_check: extras.active_admin_check.clone(),
+            experience_domains: extras.experience_domains.clone(),
+            exact_versions: true,
+            audit,
+            mail_budgets: extras.mail_budgets.clone(),
+            skip_team_checks: true,
+            teams_to_check: teams,
+            ..UserWriteExtras::default()
+        };
+        let mail_budgets_counted = match store.write_users_counting_mail(&owned, &last_extras).await {
+            Ok(counted) => counted,
+            Err(err) => {
+                store.undo(&done, &extras.audit).await;
+                return Err(err);
+            }
+        };
+        done.extend(owned);
+        let versions = done.iter().map(|w| (w.after.id.clone(), w.after.version)).collect();
         Ok(UsersWritten { versions, mail_budgets_counted })
     }
 
@@ -138,7 +165,7 @@ impl OrgStore<'_> {
     }
 }
 
-/// The teams a write joins or changes the role in (each needs a check in the write's transaction).
+/// The teams a write joins or changes the role in (each needs a check in the change's last transaction).
 fn joined_teams(write: &UserWrite) -> Vec<&str> {
     let old = write.before.as_ref().map(|b| &b.teams);
     write

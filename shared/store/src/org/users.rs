@@ -72,6 +72,11 @@ pub struct UserWriteExtras {
     pub claim_ownership: bool,
     /// The audit entries of the change, written with it.
     pub audit: Vec<AuditEntry>,
+    /// Leave out the checks of the teams the writes join or change roles in (a provisional transaction of a
+    /// change spanning transactions: its last transaction checks them, [`Self::teams_to_check`]).
+    pub skip_team_checks: bool,
+    /// Teams to check (exist, not being deleted) besides those the writes join.
+    pub teams_to_check: BTreeSet<String>,
     /// Daily mail budgets the change's notices count on, each by the given number, on the condition that
     /// they fit ([`OrgStore::write_all_or_nothing`] writes the change without them when one does not).
     pub mail_budgets: Vec<(crate::quotas::Budget, u32)>,
@@ -295,6 +300,10 @@ impl OrgStore<'_> {
         }
         // Each team joined or whose role changed must exist and not be in deletion (one check per team:
         // a transaction may name an item only once).
+        if extras.skip_team_checks {
+            joined_teams.clear();
+        }
+        joined_teams.extend(extras.teams_to_check.iter().cloned());
         for team_id in joined_teams {
             items.push(self.db.condition_check(
                 &Key::team(&self.organization, &team_id),
