@@ -141,11 +141,7 @@ async fn a_role_change_of_a_hundred_users_is_three_transactions_the_checks_in_th
     let env = TestEnv::with_dynamodb_hook(hook).await;
     let owner = env.create_home_organization().await;
     let red = env.team(&owner.auth(), "Red").await;
-    let mut ids = Vec::new();
-    for i in 0..100 {
-        let (_, user) = env.register("Many", &format!("User{i:03}")).await;
-        ids.push(user["id"].as_str().unwrap().to_owned());
-    }
+    let ids = tests::seed::seed_members(&env, HOME_ORGANIZATION, 100, |_| Vec::new()).await.user_ids;
     let joined = json!({"userIds": ids, "setTeams": [{"id": red}]});
     assert_eq!(env.client(&owner.auth()).bulk_edit_teams_and_permissions(joined).await.status, 200);
 
