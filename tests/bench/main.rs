@@ -264,7 +264,8 @@ async fn main() {
         config.mail_limits.per_organization_per_day = 1_000_000;
         config.mail_limits.per_organization_all_per_day = 1_000_000;
     })
-    .await;
+    .await
+    .without_time_limit();
     let values = prepare(&env).await;
     // The provider's Ada signs in once: she joins the home organization (active) and is linked.
     let home = accounts::model::Key::organization(HOME_ORGANIZATION);
@@ -500,8 +501,9 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "their role in a team they joined before (untimed), or their membership of another team (joined, then left)."
+        "their role in a team they joined before (untimed), or their membership of another team (joined, then left);"
     );
+    let _ = writeln!(report, "the bulk experience change sets a new `nuclei` value for the same 100 users.");
     let _ = writeln!(
         report,
         "Deletion: the `DELETE` request (which purges for up to 4 s), then the scheduled purge function until"

@@ -33,7 +33,7 @@ pub(crate) async fn pages() -> Vec<String> {
         raw as f64 / 1024.0
     )];
 
-    let env = TestEnv::for_pages().await;
+    let env = TestEnv::for_pages().await.without_time_limit();
     let owner = env.create_home_organization().await;
     let email = format!("bench-{}@example.org", &accounts::ids::new_object_id()[..8]);
     let sent = env.client(&owner.auth()).send_invites(json!({"recipients": [email], "autoActivate": true})).await;

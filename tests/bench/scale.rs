@@ -53,7 +53,9 @@ pub(crate) async fn scale() -> Vec<String> {
     for &users in SCALES {
         eprintln!("scale: seeding an organization of {users} users");
         // Twenty bulk edits of 100 users mail 2,000 notices: more than the default organization budget.
-        let env = TestEnv::with_config(|config| config.mail_limits.per_organization_all_per_day = 1_000_000).await;
+        let env = TestEnv::with_config(|config| config.mail_limits.per_organization_all_per_day = 1_000_000)
+            .await
+            .without_time_limit();
         let owner = env.create_home_organization().await;
         let team = env.team(&owner.auth(), "Bulk").await;
         let other_team = env.team(&owner.auth(), "Other").await;
@@ -97,6 +99,13 @@ pub(crate) async fn scale() -> Vec<String> {
                     } else {
                         json!({"userIds": hundred, "removeTeams": [other_team]})
                     })
+                }),
+            ),
+            (
+                "bulk_change_experiences",
+                "bulk experience change of 100 users (a new value each)",
+                repeat("bulk_change_experiences", &|n| {
+                    Some(json!({"userIds": hundred, "set": {"nuclei": 20 + n % 2}}))
                 }),
             ),
             ("get_organization", "overview", repeat("get_organization", &|_| None)),

@@ -142,9 +142,14 @@ pub const TEST_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(
 /// Watches the test that made it (named by its thread, as the test harness names it) from a thread of its
 /// own: if the test is still running after [`TEST_TIME_LIMIT`], the process exits with a failure. Dropping
 /// the watchdog (with its env) ends the watch.
-struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+struct Watchdog(#[allow(dead_code)] Option<std::sync::mpsc::Sender<()>>);
 
 impl Watchdog {
+    /// No watch (dropping the sender ends the thread's).
+    fn none() -> Self {
+        Watchdog(None)
+    }
+
     fn start() -> Self {
         use std::io::Write;
         let test = std::thread::current().name().unwrap_or("a test").to_owned();
@@ -157,7 +162,15 @@ impl Watchdog {
                 std::process::exit(101);
             }
         });
-        Watchdog(done)
+        Watchdog(Some(done))
+    }
+}
+
+impl TestEnv {
+    /// The env of a run that is no test and takes longer than [`TEST_TIME_LIMIT`] (the benchmark): unwatched.
+    pub fn without_time_limit(mut self) -> Self {
+        self._watchdog = Watchdog::none();
+        self
     }
 }
 
