@@ -173,6 +173,7 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
             break;
         }
         match quotas::admit_mail(&app.db, None, &admission.checked, &admission.budgets, now).await? {
+            // No claim is made here, so none was made before.
             MailAdmission::Admitted | MailAdmission::ClaimedBefore => break,
             MailAdmission::Undeliverable(marked) => {
                 to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
@@ -219,7 +220,8 @@ pub(crate) fn payer_budgets(app: &App, mails: &[Mail]) -> Option<Vec<(crate::sto
 pub(crate) async fn queue_paid(app: &App, mails: Vec<Mail>) {
     let mut queued: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for mail in mails {
-        let mail = Mail { to: distinct_recipients(&mail), recipients_admitted_when_sent: true, ..mail };
+        // A security mail's recipients are never checked or counted (see [`send`]).
+        let mail = Mail { to: distinct_recipients(&mail), recipients_admitted_when_sent: !mail.security, ..mail };
         if mail.to.is_empty() {
             tracing::warn!(subject = %mail.subject, "a notification mail to nobody was not queued");
             continue;
