@@ -176,7 +176,7 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
             // No claim is made here, so none was made before.
             MailAdmission::Admitted | MailAdmission::ClaimedBefore => break,
             MailAdmission::Undeliverable(marked) => {
-                to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
+                to = leave_out(&to, &marked);
             }
             MailAdmission::OverBudget(whose) => {
                 tracing::warn!(budget = whose, subject = %mail.subject, "a mail over its daily budget was not sent");
@@ -193,18 +193,10 @@ pub(crate) async fn send(app: &App, mail: &Mail) -> Result<(), MailError> {
 /// number of its mails), to count with the change the mails report ([`queue_paid`] then queues them); `None`
 /// when they are more than a budget's whole day ([`notify`] then admits what fits).
 pub(crate) fn payer_budgets(app: &App, mails: &[Mail]) -> Option<Vec<(crate::store::quotas::Budget, u32)>> {
-    use crate::store::quotas;
-    let limits = &app.config.mail_limits;
     let day = crate::ids::now_seconds().div_euclid(86_400);
-    let mut counts: Vec<(quotas::Budget, u32)> = Vec::new();
+    let mut counts: Vec<(crate::store::quotas::Budget, u32)> = Vec::new();
     for mail in mails {
-        let account = mail.payer.account.iter().map(|a| quotas::account_budget(a, day, limits.per_account_all_per_day));
-        let organization = mail
-            .payer
-            .organization
-            .iter()
-            .map(|o| quotas::organization_budget(o, day, limits.per_organization_all_per_day));
-        for budget in account.chain(organization) {
+        for budget in payer_budgets_of(app, mail, day) {
             match counts.iter_mut().find(|(counted, _)| counted.key == budget.key) {
                 Some((_, count)) => *count += 1,
                 None => counts.push((budget, 1)),
@@ -228,13 +220,7 @@ pub(crate) async fn queue_paid(app: &App, mails: Vec<Mail>) {
         }
         queued.entry(lane_of(app, &mail)).or_default().push(serde_json::to_string(&mail).expect("a mail serializes"));
     }
-    let sends = queued.into_iter().map(|(lane, bodies)| async move {
-        let count = bodies.len();
-        if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
-            tracing::warn!(mails = count, error = %err, "notification mails were not all queued");
-        }
-    });
-    futures_util::future::join_all(sends).await;
+    queue_notices(app, queued).await;
 }
 
 /// What claiming a queued mail's sending found ([`claim_sending`]).
@@ -266,14 +252,12 @@ pub async fn claim_sending(app: &App, message_id: Option<&str>, mail: &Mail) -> 
     let claim = message_id.map(|id| crate::store::mail::sending_claim(id, now_millis));
     let now = now_millis.div_euclid(1000);
     let day = now.div_euclid(86_400);
-    let per_recipient = app.config.mail_limits.per_recipient_all_per_day;
     let mut to = distinct_recipients(mail);
     loop {
         if to.is_empty() {
             return Ok(SendingClaim::NotAdmitted("undeliverable"));
         }
-        let budgets: Vec<quotas::Budget> =
-            to.iter().map(|recipient| quotas::recipient_budget(recipient, day, per_recipient)).collect();
+        let budgets = recipient_budgets(app, &to, day);
         match quotas::admit_mail(&app.db, claim.as_ref(), &to, &budgets, now).await? {
             MailAdmission::Admitted => return Ok(SendingClaim::Send(Box::new(Mail { to, ..mail.clone() }))),
             MailAdmission::ClaimedBefore => {
@@ -281,7 +265,7 @@ pub async fn claim_sending(app: &App, message_id: Option<&str>, mail: &Mail) -> 
                 return Ok(SendingClaim::HandledBefore(crate::store::mail::sending_state(&app.db, id).await?));
             }
             MailAdmission::Undeliverable(marked) => {
-                to = to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect();
+                to = leave_out(&to, &marked);
             }
             MailAdmission::OverBudget(whose) => return Ok(SendingClaim::NotAdmitted(whose)),
         }
@@ -301,19 +285,43 @@ fn distinct_recipients(mail: &Mail) -> Vec<String> {
 
 /// What admitting `mail` to `to` checks and counts (see [`send`]).
 fn admission_of(app: &App, mail: &Mail, to: &[String], now: i64) -> crate::store::quotas::MailToAdmit {
+    let day = now.div_euclid(86_400);
+    let mut budgets = payer_budgets_of(app, mail, day);
+    let checked: Vec<String> = if mail.security { Vec::new() } else { to.to_vec() };
+    budgets.extend(recipient_budgets(app, &checked, day));
+    crate::store::quotas::MailToAdmit { checked, budgets }
+}
+
+/// The daily budgets of `day` of the account and the organization paying for `mail`.
+fn payer_budgets_of(app: &App, mail: &Mail, day: i64) -> Vec<crate::store::quotas::Budget> {
     use crate::store::quotas;
     let limits = &app.config.mail_limits;
-    let day = now.div_euclid(86_400);
-    let mut budgets = Vec::new();
-    if let Some(account) = &mail.payer.account {
-        budgets.push(quotas::account_budget(account, day, limits.per_account_all_per_day));
-    }
-    if let Some(organization) = &mail.payer.organization {
-        budgets.push(quotas::organization_budget(organization, day, limits.per_organization_all_per_day));
-    }
-    let checked: Vec<String> = if mail.security { Vec::new() } else { to.to_vec() };
-    budgets.extend(checked.iter().map(|r| quotas::recipient_budget(r, day, limits.per_recipient_all_per_day)));
-    quotas::MailToAdmit { checked, budgets }
+    let account = mail.payer.account.iter().map(|a| quotas::account_budget(a, day, limits.per_account_all_per_day));
+    let organization = (mail.payer.organization.iter())
+        .map(|o| quotas::organization_budget(o, day, limits.per_organization_all_per_day));
+    account.chain(organization).collect()
+}
+
+/// The daily budgets of `day` of each of `recipients`.
+fn recipient_budgets(app: &App, recipients: &[String], day: i64) -> Vec<crate::store::quotas::Budget> {
+    let limit = app.config.mail_limits.per_recipient_all_per_day;
+    recipients.iter().map(|recipient| crate::store::quotas::recipient_budget(recipient, day, limit)).collect()
+}
+
+/// `to` without the recipients at the indexes `marked` (an admission found them undeliverable).
+fn leave_out(to: &[String], marked: &[usize]) -> Vec<String> {
+    to.iter().enumerate().filter(|(i, _)| !marked.contains(i)).map(|(_, a)| a.clone()).collect()
+}
+
+/// Queues each lane's mail bodies, ten to an SQS request, all at once; failures are logged (notices).
+async fn queue_notices(app: &App, queued: std::collections::BTreeMap<&str, Vec<String>>) {
+    let sends = queued.into_iter().map(|(lane, bodies)| async move {
+        let count = bodies.len();
+        if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
+            tracing::warn!(mails = count, error = %err, "notification mails were not all queued");
+        }
+    });
+    futures_util::future::join_all(sends).await;
 }
 
 /// The queue `mail` goes into: security mail takes its own lane, which a backlog of other mail never delays.
@@ -380,12 +388,7 @@ pub(crate) async fn notify(app: &App, mails: Vec<Mail>) {
             }
         }
     }
-    for (lane, bodies) in queued {
-        let count = bodies.len();
-        if let Err(err) = app.mail_queue.enqueue_batch(lane, bodies).await {
-            tracing::warn!(mails = count, error = %err, "notification mails were not all queued");
-        }
-    }
+    queue_notices(app, queued).await;
     notify_one_by_one(app, one_by_one).await;
 }
 
