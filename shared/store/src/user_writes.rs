@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::org::{OrgStore, UserWrite, UserWriteConflict, UserWriteError, UserWriteExtras};
-use crate::model::AuditEntry;
+use crate::model::{AuditEntry, User};
 
 /// How far a transaction of a multi-transaction change that may still be undone moves a user's version
 /// (instead of 1): its undo restores the user exactly, version included, and since normal writes count
@@ -36,13 +36,13 @@ impl OrgStore<'_> {
         extras: &UserWriteExtras,
     ) -> Result<UsersWritten, UserWriteError> {
         let store = self;
-        let versions_after = |writes: &[UserWrite], step: u64| -> HashMap<String, u64> {
-            writes.iter().map(|w| (w.after.id.clone(), w.before.as_ref().map_or(0, |b| b.version + step))).collect()
-        };
+        // A user's version after this change, moved by `step`.
+        let version_after = |w: &UserWrite, step: u64| w.before.as_ref().map_or(0, |b| b.version + step);
         let (all_items, _) = store.user_write_items(writes, extras);
         if all_items.len() <= super::TRANSACTION_LIMIT {
             let mail_budgets_counted = store.write_users_counting_mail(writes, extras).await?;
-            return Ok(UsersWritten { versions: versions_after(writes, 1), mail_budgets_counted });
+            let versions = writes.iter().map(|w| (w.after.id.clone(), version_after(w, 1))).collect();
+            return Ok(UsersWritten { versions, mail_budgets_counted });
         }
         // Each user's audit entries go in the transaction that writes the user; any others with the last.
         let entries_of = |user_id: &str| -> Vec<AuditEntry> {
@@ -65,11 +65,11 @@ impl OrgStore<'_> {
         for write in writes {
             let own = UserWriteExtras {
                 audit: entries_of(&write.after.id),
-                skip_team_checks: true,
+                team_checks: Some(BTreeSet::new()),
                 ..UserWriteExtras::default()
             };
             let own_items = store.user_write_items(std::slice::from_ref(write), &own).0.len();
-            teams.extend(joined_teams(write).into_iter().map(str::to_owned));
+            teams.extend(write.teams_to_check().map(str::to_owned));
             if size + own_items > super::TRANSACTION_LIMIT && !chunks.last().unwrap().is_empty() {
                 chunks.push(Vec::new());
                 size = 0;
@@ -89,8 +89,7 @@ impl OrgStore<'_> {
             chunk
                 .iter()
                 .map(|w| {
-                    let mut after = w.after.clone();
-                    after.version = w.before.as_ref().map_or(0, |b| b.version + step);
+                    let after = User { version: version_after(w, step), ..w.after.clone() };
                     UserWrite { before: w.before.clone(), after }
                 })
                 .collect()
@@ -101,7 +100,7 @@ impl OrgStore<'_> {
         let written = futures_util::future::join_all(provisional.iter().map(|owned| async move {
             let chunk_extras = UserWriteExtras {
                 exact_versions: true,
-                skip_team_checks: true,
+                team_checks: Some(BTreeSet::new()),
                 audit: owned.iter().flat_map(|w| entries_of(&w.after.id)).collect(),
                 ..UserWriteExtras::default()
             };
@@ -131,8 +130,7 @@ impl OrgStore<'_> {
             exact_versions: true,
             audit,
             mail_budgets: extras.mail_budgets.clone(),
-            skip_team_checks: true,
-            teams_to_check: teams,
+            team_checks: Some(teams),
             ..UserWriteExtras::default()
         };
         let mail_budgets_counted = match store.write_users_counting_mail(&owned, &last_extras).await {
@@ -163,18 +161,6 @@ impl OrgStore<'_> {
             Err(err) => Err(err),
         }
     }
-}
-
-/// The teams a write joins or changes the role in (each needs a check in the change's last transaction).
-fn joined_teams(write: &UserWrite) -> Vec<&str> {
-    let old = write.before.as_ref().map(|b| &b.teams);
-    write
-        .after
-        .teams
-        .iter()
-        .filter(|(id, role)| old.and_then(|teams| teams.get(*id)) != Some(role))
-        .map(|(id, _)| id.as_str())
-        .collect()
 }
 
 impl OrgStore<'_> {

@@ -53,6 +53,17 @@ pub struct UserWrite {
     pub after: User,
 }
 
+impl UserWrite {
+    /// The teams this write joins or changes the role in: each must exist and not be in deletion when it
+    /// commits.
+    pub(crate) fn teams_to_check(&self) -> impl Iterator<Item = &str> {
+        let old = self.before.as_ref().map(|b| &b.teams);
+        (self.after.teams.iter())
+            .filter(move |(id, role)| old.and_then(|teams| teams.get(*id)) != Some(*role))
+            .map(|(id, _)| id.as_str())
+    }
+}
+
 /// What else a user change must do or check in the same transaction.
 #[derive(Default, Clone)]
 pub struct UserWriteExtras {
@@ -72,11 +83,10 @@ pub struct UserWriteExtras {
     pub claim_ownership: bool,
     /// The audit entries of the change, written with it.
     pub audit: Vec<AuditEntry>,
-    /// Leave out the checks of the teams the writes join or change roles in (a provisional transaction of a
-    /// change spanning transactions: its last transaction checks them, [`Self::teams_to_check`]).
-    pub skip_team_checks: bool,
-    /// Teams to check (exist, not being deleted) besides those the writes join.
-    pub teams_to_check: BTreeSet<String>,
+    /// The teams checked to exist and not be in deletion: by default (`None`) each team the writes join or
+    /// change a role in ([`UserWrite::teams_to_check`]); a change spanning transactions names them (none
+    /// in its provisional transactions, all of the change's in its last).
+    pub team_checks: Option<BTreeSet<String>>,
     /// Daily mail budgets the change's notices count on, each by the given number, on the condition that
     /// they fit ([`OrgStore::write_all_or_nothing`] writes the change without them when one does not).
     pub mail_budgets: Vec<(crate::quotas::Budget, u32)>,
@@ -235,7 +245,6 @@ impl OrgStore<'_> {
         let mut items = Vec::new();
         // What a failed condition of each item means.
         let mut meanings = Vec::new();
-        let mut joined_teams = BTreeSet::new();
         for write in writes {
             debug_assert_eq!(write.after.organization, self.organization);
             let mut after = write.after.clone();
@@ -251,24 +260,15 @@ impl OrgStore<'_> {
             meanings.push(UserWriteConflict::Stale);
             let empty = Default::default();
             let old_teams = write.before.as_ref().map(|b| &b.teams).unwrap_or(&empty);
-            // A team joined gets its membership; a role changed is the user's item alone. Both check the team.
-            for (team_id, role) in &after.teams {
-                match old_teams.get(team_id) {
-                    None => {
-                        let membership = Membership {
-                            organization: self.organization.clone(),
-                            team_id: team_id.clone(),
-                            user_id: after.id.clone(),
-                        };
-                        items.push(self.db.put(&membership));
-                        meanings.push(UserWriteConflict::Stale);
-                        joined_teams.insert(team_id.clone());
-                    }
-                    Some(old) if old != role => {
-                        joined_teams.insert(team_id.clone());
-                    }
-                    Some(_) => {}
-                }
+            // A team joined gets its membership; a role changed is the user's item alone.
+            for team_id in after.teams.keys().filter(|id| !old_teams.contains_key(*id)) {
+                let membership = Membership {
+                    organization: self.organization.clone(),
+                    team_id: team_id.clone(),
+                    user_id: after.id.clone(),
+                };
+                items.push(self.db.put(&membership));
+                meanings.push(UserWriteConflict::Stale);
             }
             for team_id in old_teams.keys().filter(|id| !after.teams.contains_key(*id)) {
                 items.push(self.db.delete(&Key::membership(&self.organization, team_id, &after.id), None));
@@ -300,11 +300,11 @@ impl OrgStore<'_> {
         }
         // Each team joined or whose role changed must exist and not be in deletion (one check per team:
         // a transaction may name an item only once).
-        if extras.skip_team_checks {
-            joined_teams.clear();
-        }
-        joined_teams.extend(extras.teams_to_check.iter().cloned());
-        for team_id in joined_teams {
+        let team_checks = match &extras.team_checks {
+            Some(teams) => teams.clone(),
+            None => writes.iter().flat_map(UserWrite::teams_to_check).map(str::to_owned).collect(),
+        };
+        for team_id in team_checks {
             items.push(self.db.condition_check(
                 &Key::team(&self.organization, &team_id),
                 "attribute_exists(PK) AND deleting = :f",
