@@ -1,8 +1,8 @@
 //! One test binary (one link of the AWS SDK) with a module per area.
 //!
 //! libtest starts tests in the order of their names, two at a time here. The permission matrix
-//! (`access_matrix`, one test of about 400 s: every route for every kind of caller, in one world) sorts
-//! first, so it runs alongside the others from the start instead of alone at the end.
+//! (`access_matrix`, one test of about two minutes in a full run: every route for every kind of caller, in
+//! one world) sorts first, so it runs alongside the others from the start instead of alone at the end.
 
 mod access_matrix;
 mod account_pages;
