@@ -44,9 +44,9 @@ fi
 installs=""
 cat "$installs_log"
 rm -f "$installs_log"
-# A short fuzzing run with a fixed seed (30 examples per operation, two to three minutes; 50 took four and a
-# third, the CPU the tests run on): any server error, any answer that does not match
-# openapi.yaml, any undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
+# A short fuzzing run with a fixed seed (30 examples per operation: two to three minutes; 50 took over four,
+# on the CPU the tests need): any server error, any answer that does not match openapi.yaml, any
+# undocumented status fails the test command. `bash infra/fuzz.sh` runs longer ones. It
 # waits on its requests more than it computes, so the tests are built meanwhile.
 fuzz_log="$(mktemp)"
 say "Fuzzing the API from openapi.yaml in the background (schemathesis, seed 20261126, 30 examples per operation; log: $fuzz_log)"
@@ -82,7 +82,8 @@ run_tests() {
   done <"$test_executables"
 }
 # The tests leave some of the CPU idle (they wait on the local services): the function binaries are built
-# meanwhile, at a lower CPU priority, and the one test that starts the function binaries runs after them. In its own process group (job control), so an early stop stops all of it.
+# meanwhile, at a lower CPU priority, and the one test that starts the function binaries runs after them.
+# In its own process group (job control), so an early stop stops all of it.
 background_log="$(mktemp)"
 say "Building every Lambda function binary, with the lints (cargo build --workspace --bins; clippy -D warnings), in the background at nice 10 (log: $background_log)"
 set -m
