@@ -7,6 +7,7 @@ source "$(dirname "$0")/setup.sh"
 cd "$REPO_ROOT"
 
 need_rust
+need_disk 4 # the local stack's build: the dependencies and devstack, debug
 need_java
 need_node_modules
 need_venv client   # the webknossos Python client, for trying the API (README "Try it")

@@ -34,6 +34,26 @@ remove_ended_runs() {
   done
 }
 
+# Free disk space for the builds: a first build runs out of it deep inside the compiler ("No space left on
+# device", in whichever crate was being written), so this says so before it starts, with where and how
+# much. $1: the GiB a first build writes under target/. A target/ already built needs far less: then only
+# a warning.
+need_disk() {
+  local wanted_gib="$1" target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}" free_kib free_gib
+  mkdir -p "$target"
+  free_kib=$(df -Pk "$target" | awk 'NR == 2 { print $4 }')
+  if [ "$free_kib" -ge $((wanted_gib * 1024 * 1024)) ]; then
+    return
+  fi
+  free_gib=$(awk -v k="$free_kib" 'BEGIN { printf "%.1f", k / 1024 / 1024 }')
+  if [ -d "$target/debug/deps" ]; then
+    say "Warning: $free_gib GiB free for $target; a build from scratch writes about $wanted_gib GiB"
+    return
+  fi
+  echo "only $free_gib GiB free for $target; a first build writes about $wanted_gib GiB: free some space (df -h $target) and run this again" >&2
+  exit 1
+}
+
 # Rust toolchain: the machine's own (rustup); nothing is downloaded here.
 need_rust() {
   if ! command -v cargo >/dev/null; then

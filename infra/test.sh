@@ -5,6 +5,7 @@ source "$(dirname "$0")/setup.sh"
 cd "$REPO_ROOT"
 
 need_rust
+need_disk 8 # a clean clone's run writes about 7 GB: target/debug 6.1, the Python and npm packages 1.3
 need_java
 need_chromium
 if ! command -v npm >/dev/null; then need_node_modules; fi
