@@ -267,6 +267,18 @@ async fn main() {
     .await
     .without_time_limit();
     let values = prepare(&env).await;
+    // The login rows verify a password hashed as the functions hash new ones (OWASP's cost): the test
+    // environment's own sign-ups hash cheaply, and a hash verifies with its own parameters.
+    let owner_email = &values.iter().find(|(n, _)| *n == "EMAIL").unwrap().1;
+    let owner_account = accounts::model::Key::account(&env.account_id(owner_email).await);
+    let owner_hash = accounts::password::hash(accounts::config::PasswordHashing::OWASP, PASSWORD).await.unwrap();
+    env.set_attribute(
+        &owner_account.pk,
+        &owner_account.sk,
+        "passwordHash",
+        aws_sdk_dynamodb::types::AttributeValue::S(owner_hash),
+    )
+    .await;
     // The provider's Ada signs in once: she joins the home organization (active) and is linked.
     let home = accounts::model::Key::organization(HOME_ORGANIZATION);
     env.set_attribute(&home.pk, &home.sk, "enableAutoVerify", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
