@@ -80,4 +80,6 @@ if [ "$check" -eq 1 ]; then
   lints_in_builds
   FUNCTION_ARTIFACTS="$REPO_ROOT/.aws-sam/build" FUNCTION_RUNNER=qemu-aarch64-static \
     cargo test --quiet --workspace --test integration binaries::every_function_binary_answers_its_sample_event
+  say "Removing what the passed check left in ${TMPDIR:-/tmp} (service logs)"
+  remove_ended_runs
 fi
