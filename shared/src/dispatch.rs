@@ -190,6 +190,8 @@ pub async fn dispatch(app: &App, route: &Route, req: Request) -> Response<Body> 
         dynamodb_round_trips = metrics.dynamodb_round_trips(),
         mail_requests = metrics.mail_requests(),
         aws_wait_us = metrics.wait_micros(),
+        dynamodb_wait_us = metrics.dynamodb_wait_micros(),
+        mail_wait_us = metrics.mail_wait_micros(),
         read_capacity = metrics.read_capacity_units(),
         write_capacity = metrics.write_capacity_units(),
         audit_write_capacity = metrics.audit_write_capacity_units(),

@@ -27,8 +27,9 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 pub struct RequestMetrics {
     dynamodb_round_trips: AtomicU32,
     mail_requests: AtomicU32,
-    /// When each request was on the wire: concurrent requests overlap, and the wait is their union.
-    waits: std::sync::Mutex<Vec<(Instant, Instant)>>,
+    /// When each request was on the wire, and whether it was a mail request (SQS's or SES's): concurrent
+    /// requests overlap, and a wait is their union.
+    waits: std::sync::Mutex<Vec<Wait>>,
     /// Consumed read and write capacity units, in thousandths (priced differently).
     read_milli: AtomicU64,
     write_milli: AtomicU64,
@@ -47,7 +48,20 @@ impl RequestMetrics {
     }
     /// The time at least one AWS request was on the wire (requests sent at once count once).
     pub fn wait_micros(&self) -> u64 {
-        let mut waits = self.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        self.union_micros(|_| true)
+    }
+    /// The time at least one DynamoDB request was on the wire.
+    pub fn dynamodb_wait_micros(&self) -> u64 {
+        self.union_micros(|wait| !wait.is_mail)
+    }
+    /// The time at least one mail request (queueing or sending a mail) was on the wire.
+    pub fn mail_wait_micros(&self) -> u64 {
+        self.union_micros(|wait| wait.is_mail)
+    }
+    fn union_micros(&self, counted: impl Fn(&Wait) -> bool) -> u64 {
+        let waits = self.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut waits: Vec<(Instant, Instant)> =
+            waits.iter().filter(|wait| counted(wait)).map(|wait| (wait.started, wait.ended)).collect();
         waits.sort();
         let mut total = std::time::Duration::ZERO;
         let mut current: Option<(Instant, Instant)> = None;
@@ -107,6 +121,13 @@ pub async fn measure<F: std::future::Future>(metrics: Arc<RequestMetrics>, work:
 
 fn with_current(f: impl FnOnce(&RequestMetrics)) {
     let _ = CURRENT.try_with(|metrics| f(metrics));
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    started: Instant,
+    ended: Instant,
+    is_mail: bool,
 }
 
 #[derive(Debug)]
@@ -211,7 +232,8 @@ impl Intercept for AwsCallMetrics {
             with_current(|metrics| {
                 let counter = if is_mail { &metrics.mail_requests } else { &metrics.dynamodb_round_trips };
                 counter.fetch_add(1, Ordering::Relaxed);
-                metrics.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((started, ended));
+                let wait = Wait { started, ended, is_mail };
+                metrics.waits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(wait);
             });
         }
         Ok(())
@@ -244,11 +266,16 @@ mod tests {
         let metrics = RequestMetrics::default();
         let t = Instant::now();
         let ms = |n: u64| t + Duration::from_millis(n);
-        // Two at once (0–10, 5–12), then one alone (20–25), and one inside the first two (6–8).
-        for wait in [(ms(20), ms(25)), (ms(0), ms(10)), (ms(5), ms(12)), (ms(6), ms(8))] {
-            metrics.waits.lock().unwrap().push(wait);
+        // Two at once (0–10, 5–12), then one alone (20–25), and one inside the first two (6–8); the
+        // mail requests among them (5–12, 20–25) are also counted apart, as are DynamoDB's.
+        for (started, ended, is_mail) in
+            [(ms(20), ms(25), true), (ms(0), ms(10), false), (ms(5), ms(12), true), (ms(6), ms(8), false)]
+        {
+            metrics.waits.lock().unwrap().push(Wait { started, ended, is_mail });
         }
         assert_eq!(metrics.wait_micros(), 17_000);
+        assert_eq!(metrics.dynamodb_wait_micros(), 10_000);
+        assert_eq!(metrics.mail_wait_micros(), 12_000);
         assert_eq!(RequestMetrics::default().wait_micros(), 0);
     }
 }
