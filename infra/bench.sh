@@ -2,6 +2,7 @@
 # The benchmark (not part of the test command): builds release binaries of every function, runs the
 # representative operations under the Lambda runtime API emulator against DynamoDB Local, and writes
 # docs/performance.md. Installs what it needs first, as the test command does.
+# BENCH_ONLY=list_users,audit_log bash infra/bench.sh: the floor and those rows only, printed, docs untouched.
 source "$(dirname "$0")/setup.sh"
 cd "$REPO_ROOT"
 

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::events::fill;
 use devstack::runtime_api::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
@@ -13,14 +14,15 @@ use crate::{MEMORY_MB, discard_mail, ms, percentile, request_logs, sorted, statu
 pub(crate) const SCALES: &[usize] = &[100, 1_000, 10_000];
 pub(crate) const SCALE_REQUESTS: usize = 20;
 
-/// Warm figures of `function` over `events` in one process: (p50 ms, round trips min–max, mean capacity).
-/// The mail the requests queue is dropped between them, untimed (`crate::discard_mail`).
+/// Warm figures of `function` over `events` in one process: (p50 ms, its parts' p50s, round trips
+/// min–max, mean capacity). The mail the requests queue is dropped between them, untimed
+/// (`crate::discard_mail`).
 async fn warm_figures(
     env: &TestEnv,
     function: &str,
     environment: &[(String, String)],
     events: &[Value],
-) -> (f64, String, f64) {
+) -> (f64, String, String, f64) {
     let mut process = FunctionProcess::start(&binary("release", function), MEMORY_MB, environment).await.unwrap();
     let mut latencies = Vec::new();
     for event in events {
@@ -35,7 +37,63 @@ async fn warm_figures(
     let capacity = logs.iter().map(|l| l.capacity).sum::<f64>() / logs.len().max(1) as f64;
     let trips =
         format!("{} – {}", trips.first().copied().unwrap_or_default(), trips.last().copied().unwrap_or_default());
-    (percentile(&sorted(latencies), 0.5), trips, capacity)
+    let p50 = |values: Vec<f64>| percentile(&sorted(values), 0.5);
+    let parts = format!(
+        "{:.1} / {:.1} / {:.2}",
+        p50(logs.iter().map(|l| l.dynamodb_wait_us as f64 / 1000.0).collect()),
+        p50(logs.iter().map(|l| l.mail_wait_us as f64 / 1000.0).collect()),
+        p50(logs.iter().map(|l| l.duration_us.saturating_sub(l.aws_wait_us) as f64 / 1000.0).collect()),
+    );
+    (p50(latencies), parts, trips, capacity)
+}
+
+/// DynamoDB Local alone, no function: the two transactions of a bulk role change of `user_ids` (100),
+/// as its store sends them at once (each 50 users' items, conditioned on being there, and 50 audit
+/// entries, new), the users' items written back as stored and copies of the organization's latest audit
+/// entries under new keys; p50 ms of [`SCALE_REQUESTS`] rounds. What the emulator alone takes for the
+/// writes of the edit above, against its goal (150 ms).
+async fn transactions_alone(env: &TestEnv, user_ids: &[&String]) -> f64 {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let items = env.partition(&accounts::model::Key::organization(HOME_ORGANIZATION).pk).await;
+    let users: Vec<&Item> = user_ids
+        .iter()
+        .map(|id| {
+            let sk = accounts::model::Key::user(HOME_ORGANIZATION, id).sk;
+            items.iter().find(|item| text(item, "SK") == sk).expect("a seeded user's item")
+        })
+        .collect();
+    let entries: Vec<&Item> =
+        items.iter().filter(|item| text(item, "entity") == "AuditEntry").rev().take(100).collect();
+    assert_eq!(entries.len(), 100, "the bulk edits above wrote audit entries");
+    let client = env.direct_dynamodb();
+    let put = |item: Item, condition: &str| {
+        let put = Put::builder().table_name(&env.table).set_item(Some(item)).condition_expression(condition);
+        TransactWriteItem::builder().put(put.build().unwrap()).build()
+    };
+    let mut rounds = Vec::new();
+    for round in 0..SCALE_REQUESTS {
+        let transactions: Vec<Vec<TransactWriteItem>> = (0..2)
+            .map(|half| {
+                let users = users[half * 50..(half + 1) * 50].iter().map(|u| put((*u).clone(), "attribute_exists(PK)"));
+                let entries = entries[half * 50..(half + 1) * 50].iter().map(|e| {
+                    let mut entry = (*e).clone();
+                    entry.insert("SK".into(), AttributeValue::S(format!("{}#alone{round}", text(e, "SK"))));
+                    put(entry, "attribute_not_exists(PK)")
+                });
+                users.chain(entries).collect()
+            })
+            .collect();
+        let started = Instant::now();
+        let send = |items: Vec<TransactWriteItem>| {
+            accounts::declared_actions::unchecked(client.transact_write_items().set_transact_items(Some(items)).send())
+        };
+        let mut halves = transactions.into_iter();
+        let (first, second) = tokio::join!(send(halves.next().unwrap()), send(halves.next().unwrap()));
+        first.unwrap();
+        second.unwrap();
+        rounds.push(ms(started.elapsed()));
+    }
+    percentile(&sorted(rounds), 0.5)
 }
 
 pub(crate) fn event_with(function: &str, values: &[(&str, String)], body: Option<Value>) -> Value {
@@ -112,12 +170,19 @@ pub(crate) async fn scale() -> Vec<String> {
         ];
         for (function, label, events) in cases {
             eprintln!("scale {users}: {function}");
-            let (p50, trips, capacity) = warm_figures(&env, function, &environment, &events).await;
-            rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {trips} | {capacity:.2} |"));
+            let (p50, parts, trips, capacity) = warm_figures(&env, function, &environment, &events).await;
+            rows.push(format!("| {users} | {label} (`{function}`) | {p50:.1} | {parts} | {trips} | {capacity:.2} |"));
+        }
+        if users == SCALES[0] {
+            eprintln!("scale {users}: the bulk role change's two transactions alone");
+            let p50 = transactions_alone(&env, &hundred).await;
+            rows.push(format!(
+                "| {users} | DynamoDB Local alone, no function: the role change's two transactions (each 50 users' items and 50 audit entries), sent at once | {p50:.1} | {p50:.1} / — / — | 2 – 2 | |"
+            ));
         }
         eprintln!("scale {users}: deleting the organization");
         let started = Instant::now();
-        let (p50, trips, capacity) = warm_figures(
+        let (p50, _, trips, capacity) = warm_figures(
             &env,
             "delete_organization",
             &environment,
@@ -140,7 +205,7 @@ pub(crate) async fn scale() -> Vec<String> {
         let purge_trips: u64 = purge_logs.iter().map(|l| l.round_trips).sum();
         let purge_capacity: f64 = purge_logs.iter().map(|l| l.capacity).sum();
         rows.push(format!(
-            "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | {trips} (request) + {purge_trips} (purge) | {capacity:.0} (request) + {purge_capacity:.0} (purge) |",
+            "| {users} | delete the organization: request, then purge to the end | {p50:.1} (request), {:.1} s in all | | {trips} (request) + {purge_trips} (purge) | {capacity:.0} (request) + {purge_capacity:.0} (purge) |",
             total.as_secs_f64()
         ));
         assert!(
