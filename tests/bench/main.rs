@@ -124,6 +124,13 @@ struct RequestLog {
     audit_write: f64,
 }
 
+impl RequestLog {
+    /// The bundle's own time: the handler's minus its wait on AWS, in ms.
+    fn own_ms(&self) -> f64 {
+        self.duration_us.saturating_sub(self.aws_wait_us) as f64 / 1000.0
+    }
+}
+
 /// The `request` lines a function logged (see `dispatch::dispatch`).
 fn request_logs(output: &str) -> Vec<RequestLog> {
     output
@@ -263,6 +270,16 @@ fn status_of(outcome: &Outcome) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // BENCH_ONLY=a,b: the floor and those rows only, printed, not written (for profiling one operation);
+    // a name not in the benchmark stops it before its minute of set-up.
+    let only: Option<Vec<String>> =
+        std::env::var("BENCH_ONLY").ok().map(|names| names.split(',').map(|n| n.trim().to_owned()).collect());
+    let chosen = |function: &str| function == FLOOR || only.as_ref().is_none_or(|o| o.iter().any(|n| n == function));
+    if let Some(names) = &only
+        && let Some(unknown) = names.iter().find(|n| !OPERATIONS.iter().any(|(f, _, _)| f == n))
+    {
+        panic!("BENCH_ONLY: no operation {unknown:?} in the benchmark");
+    }
     // An organization that sends invites all day long (the benchmark's thousands), in its own table.
     // It serves the pages' port too, registered with the local OpenID provider (the callback's row).
     let env = TestEnv::for_sso(|config| {
@@ -312,15 +329,6 @@ async fn main() {
     let mut rows = Vec::new();
     let mut floor: Option<(f64, f64)> = None;
     let mut goals = Vec::new();
-    // BENCH_ONLY=a,b: the floor and those rows only, printed, not written (for profiling one operation).
-    let only: Option<Vec<String>> =
-        std::env::var("BENCH_ONLY").ok().map(|names| names.split(',').map(|n| n.trim().to_owned()).collect());
-    let chosen = |function: &str| function == FLOOR || only.as_ref().is_none_or(|o| o.iter().any(|n| n == function));
-    if let Some(names) = &only
-        && let Some(unknown) = names.iter().find(|n| !OPERATIONS.iter().any(|(f, _, _)| f == n))
-    {
-        panic!("BENCH_ONLY: no operation {unknown:?} in the benchmark");
-    }
     for (function, label, documented) in OPERATIONS.iter().filter(|(function, _, _)| chosen(function)) {
         eprintln!("{function}: {COLD_STARTS} cold starts");
         let path = binary("release", function);
@@ -388,7 +396,7 @@ async fn main() {
         assert!(logs.len() >= warm, "{function}: {} request lines logged for {warm} requests", logs.len());
         let logs = &logs[logs.len() - warm..];
         let waits = sorted(logs.iter().map(|l| l.aws_wait_us as f64 / 1000.0).collect());
-        let own = sorted(logs.iter().map(|l| l.duration_us.saturating_sub(l.aws_wait_us) as f64 / 1000.0).collect());
+        let own = sorted(logs.iter().map(RequestLog::own_ms).collect());
         let trips = sorted(logs.iter().map(|l| l.round_trips as f64).collect());
         let mails = sorted(logs.iter().map(|l| l.mail_requests as f64).collect());
         let read = logs.iter().map(|l| l.read).sum::<f64>() / logs.len() as f64;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tests::functions::{binary, function_environment};
 use tests::*;
 
-use crate::{MEMORY_MB, discard_mail, ms, percentile, request_logs, sorted, status_of};
+use crate::{MEMORY_MB, RequestLog, discard_mail, ms, percentile, request_logs, sorted, status_of};
 
 pub(crate) const SCALES: &[usize] = &[100, 1_000, 10_000];
 pub(crate) const SCALE_REQUESTS: usize = 20;
@@ -42,7 +42,7 @@ async fn warm_figures(
         "{:.1} / {:.1} / {:.2}",
         p50(logs.iter().map(|l| l.dynamodb_wait_us as f64 / 1000.0).collect()),
         p50(logs.iter().map(|l| l.mail_wait_us as f64 / 1000.0).collect()),
-        p50(logs.iter().map(|l| l.duration_us.saturating_sub(l.aws_wait_us) as f64 / 1000.0).collect()),
+        p50(logs.iter().map(RequestLog::own_ms).collect()),
     );
     (p50(latencies), parts, trips, capacity)
 }
